@@ -1,0 +1,120 @@
+"""The append-only, hash-chained audit log.
+
+Each event's hash covers its own content and the previous event's hash, so editing or
+deleting any row breaks the chain from there on. Writers are serialised by updating the
+single ``audit_head`` row first, which takes the write lock on SQLite and a row lock on
+PostgreSQL, so two transactions can never link to the same predecessor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from .models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def normalise(data: Mapping[str, Any] | None) -> dict | None:
+    """Round-trip through JSON so what is hashed is exactly what is stored."""
+    if data is None:
+        return None
+    return json.loads(json.dumps(data, default=_default, ensure_ascii=False))
+
+
+def event_hash(
+    *, seq: int, at: datetime, actor: str, action: str, entity_type: str,
+    entity_id: str | None, before: dict | None, after: dict | None, prev_hash: str,
+) -> str:
+    content = json.dumps(
+        [seq, at.isoformat(timespec="microseconds"), actor, action, entity_type, entity_id,
+         before, after, prev_hash],
+        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_default,
+    )
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def record(
+    session: Session, action: str, entity_type: str, entity_id: object | None,
+    *, before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction (actor and time come from the session)."""
+    actor: str = session.info["actor"]
+    at: datetime = session.info["clock"].now().astimezone(UTC)
+    row = session.execute(
+        text("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, last_hash")
+    ).first()
+    if row is None:
+        session.add(AuditHead(id=1, seq=1, last_hash=GENESIS))
+        session.flush()
+        seq, prev = 1, GENESIS
+    else:
+        seq, prev = row
+    before_n, after_n = normalise(before), normalise(after)
+    entity = None if entity_id is None else str(entity_id)
+    digest = event_hash(seq=seq, at=at, actor=actor, action=action, entity_type=entity_type,
+                        entity_id=entity, before=before_n, after=after_n, prev_hash=prev)
+    event = AuditEvent(seq=seq, at=at, actor=actor, action=action, entity_type=entity_type,
+                       entity_id=entity, before=before_n, after=after_n, prev_hash=prev, hash=digest)
+    session.add(event)
+    session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": digest})
+    return event
+
+
+@dataclass(frozen=True)
+class Break:
+    seq: int
+    id: int
+    why: str
+
+
+def verify(session: Session) -> tuple[int, Break | None]:
+    """Recompute the chain; return how many events were checked and the first break."""
+    prev = GENESIS
+    expected_seq = 1
+    count = 0
+    for event in _events(session):
+        count += 1
+        if event.seq != expected_seq:
+            return count, Break(event.seq, event.id, f"missing event(s) before #{event.seq}")
+        if event.prev_hash != prev:
+            return count, Break(event.seq, event.id, "previous-hash link does not match")
+        digest = event_hash(seq=event.seq, at=event.at, actor=event.actor, action=event.action,
+                            entity_type=event.entity_type, entity_id=event.entity_id,
+                            before=event.before, after=event.after, prev_hash=event.prev_hash)
+        if digest != event.hash:
+            return count, Break(event.seq, event.id, "content does not match its hash")
+        prev, expected_seq = event.hash, expected_seq + 1
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.seq != expected_seq - 1 or head.last_hash != prev):
+        return count, Break(head.seq, 0, "events after the last one were removed")
+    return count, None
+
+
+def _events(session: Session) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        batch = session.exec(
+            select(AuditEvent).where(AuditEvent.seq > last).order_by(AuditEvent.seq).limit(2000)
+        ).all()
+        if not batch:
+            return
+        yield from batch
+        last = batch[-1].seq

@@ -1,0 +1,61 @@
+"""``duban audit verify|log``."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import UserError
+from ..i18n import t
+from .context import Env, pass_env
+from .output import emit, format_option
+
+
+@click.group()
+def audit() -> None:
+    """The tamper-evident history of every change."""
+
+
+@audit.command("verify")
+@pass_env
+def audit_verify(env: Env) -> None:
+    """Recompute the hash chain; exit non-zero at the first broken event."""
+    from .. import audit as chain
+
+    with env.session(write=False) as session:
+        checked, broken = chain.verify(session)
+    if broken is not None:
+        click.echo(t("audit chain broken at event #{seq} (id {id}): {why}",
+                     seq=broken.seq, id=broken.id, why=t(broken.why)), err=True)
+        raise click.exceptions.Exit(1)
+    click.echo(t("audit chain intact: {n} events", n=checked))
+
+
+@audit.command("log")
+@click.option("--entity", metavar="TYPE[:ID]", help="Only events about this entity, e.g. obligation:12.")
+@click.option("--actor", metavar="NAME", help="Only events by this actor.")
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True)
+@format_option()
+@pass_env
+def audit_log(env: Env, entity: str | None, actor: str | None, limit: int, fmt: str) -> None:
+    """Show history, newest first."""
+    from sqlmodel import select
+
+    from ..models import AuditEvent
+
+    query = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+    if entity:
+        kind, _, ident = entity.partition(":")
+        if not kind:
+            raise UserError(t("--entity: expected TYPE or TYPE:ID, got {value!r}", value=entity))
+        query = query.where(AuditEvent.entity_type == kind)
+        if ident:
+            query = query.where(AuditEvent.entity_id == ident)
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    with env.session(write=False) as session:
+        rows = [{"seq": e.seq, "at": e.at.isoformat(timespec="seconds"), "actor": e.actor,
+                 "action": e.action, "entity": f"{e.entity_type}:{e.entity_id or ''}",
+                 "before": e.before, "after": e.after, "hash": e.hash}
+                for e in session.exec(query).all()]
+    emit(rows, [("seq", "#"), ("at", t("Time")), ("actor", t("Actor")), ("action", t("Action")),
+                ("entity", t("Entity"))], fmt)

@@ -1,0 +1,102 @@
+"""What every command shares: the database, who acts, and what time it is."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING
+
+from ..clock import Clock, FixedClock, parse_instant, to_local_date
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+
+@dataclass
+class Env:
+    db_url: str | None
+    actor_arg: str | None
+    clock: Clock
+    as_of_given: bool = False
+    _engine: Engine | None = field(default=None, repr=False)
+    _actor: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def create(cls, *, db_url: str | None, actor: str | None, as_of: str | None,
+               clock: Clock | None = None) -> Env:
+        if as_of:
+            clock = FixedClock(parse_instant(as_of))
+        return cls(db_url=db_url, actor_arg=actor, clock=clock or Clock(), as_of_given=bool(as_of))
+
+    @property
+    def today(self) -> date:
+        return to_local_date(self.clock.now())
+
+    @property
+    def url(self) -> str:
+        from ..db import default_url, normalise_url
+
+        return normalise_url(self.db_url or default_url())
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from ..db import get_engine
+
+            self._engine = get_engine(self.url)
+        return self._engine
+
+    @property
+    def actor(self) -> str:
+        """``--as``, else ``DUBAN_USER``, else the OS user (on PostgreSQL, the session user)."""
+        if self._actor is None:
+            name = self.actor_arg or os.environ.get("DUBAN_USER")
+            if not name and self.url.startswith("postgresql"):
+                from sqlalchemy import text
+
+                with self.engine.connect() as conn:
+                    name = conn.execute(text("SELECT session_user")).scalar()
+            self._actor = name or getpass.getuser()
+        return self._actor
+
+    def ensure_schema(self) -> bool:
+        """Create or upgrade the schema; True when the database was empty before."""
+        from ..db import schema_revision, upgrade
+
+        fresh = schema_revision(self.engine) is None
+        upgrade(self.engine)
+        if fresh:
+            from ..db import open_session
+            from ..services.users import bootstrap_first_user
+
+            # Whoever creates the database becomes its first coordinator.
+            with open_session(self.engine, actor=self.actor, clock=self.clock) as s:
+                bootstrap_first_user(session=s)
+        return fresh
+
+    @contextmanager
+    def session(self, *, write: bool = True) -> Iterator[Session]:
+        from ..db import open_session
+
+        self.ensure_schema()
+        with open_session(self.engine, actor=self.actor, clock=self.clock, write=write) as s:
+            yield s
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+def _pass_env() -> object:
+    import click
+
+    return click.make_pass_decorator(Env)
+
+
+pass_env = _pass_env()

@@ -1,0 +1,65 @@
+"""``duban list`` and ``duban show``."""
+
+from __future__ import annotations
+
+import click
+
+from ..clock import parse_date
+from ..i18n import pick, t
+from .context import Env, pass_env
+from .output import emit, emit_one, format_option
+
+SORTS = ("code", "due", "title", "state", "id")
+
+
+@click.command("list")
+@click.option("--owner", metavar="OWNER", help="Only obligations this owner is assigned to.")
+@click.option("--role", type=click.Choice(["lead", "participant", "implementer"]),
+              help="With --owner: only in this role.")
+@click.option("--region", metavar="R", help="Only this region and its sub-regions.")
+@click.option("--domain", metavar="D", help="Only this domain.")
+@click.option("--state", metavar="S", help="open, in_progress, submitted, closed or cancelled.")
+@click.option("--due-before", metavar="DATE", help="With a pending milestone due before DATE.")
+@click.option("--overdue", is_flag=True, help="Only overdue obligations (as of --as-of).")
+@click.option("--search", "text", metavar="TEXT", help="Title or code contains TEXT.")
+@click.option("--sort", type=click.Choice(SORTS), default="code", show_default=True)
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many.")
+@click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
+@format_option()
+@pass_env
+def list_cmd(env: Env, owner: str | None, role: str | None, region: str | None, domain: str | None,
+             state: str | None, due_before: str | None, overdue: bool, text: str | None, sort: str,
+             limit: int | None, count_only: bool, fmt: str) -> None:
+    """List obligations."""
+    from ..services import listing
+
+    f = listing.ListFilter(text=text, owner=owner, role=role, region=region, domain=domain,
+                           state=state, overdue=overdue,
+                           due_before=parse_date(due_before, what="--due-before") if due_before else None)
+    with env.session(write=False) as session:
+        if count_only:
+            click.echo(listing.count(session=session, f=f, as_of=env.today))
+            return
+        if limit is None:
+            rows = listing.iterate(session=session, f=f, as_of=env.today, sort=sort)
+        else:
+            rows = listing.page(session=session, f=f, as_of=env.today, limit=limit, sort=sort)
+        if fmt == "table":
+            rows = ({**r, "title": pick(r["title"], r["title_en"]),
+                     "overdue": t("overdue") if r["overdue"] else ""} for r in rows)
+        emit(rows, [("id", "ID"), ("code", t("Code")), ("title", t("Title")), ("lead", t("Lead")),
+                    ("next_due", t("Next due")), ("overdue", t("Overdue")), ("state", t("State")),
+                    ("domain", t("Domain")), ("region", t("Region"))], fmt, max_width=30)
+
+
+@click.command()
+@click.argument("ref", metavar="ID")
+@format_option("table", "json")
+@pass_env
+def show(env: Env, ref: str, fmt: str) -> None:
+    """Show one obligation (by id, or by code when unique)."""
+    from ..services.obligations import detail, get_obligation
+
+    with env.session(write=False) as session:
+        data = detail(session=session, ob=get_obligation(session=session, ref=ref), as_of=env.today)
+    emit_one(data, fmt)

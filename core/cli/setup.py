@@ -1,0 +1,27 @@
+"""``duban init``."""
+
+from __future__ import annotations
+
+import click
+
+from ..i18n import t
+from .context import Env, pass_env
+
+
+@click.command()
+@click.option("--empty", is_flag=True, help="Create the schema only; load no plan or regions.")
+@pass_env
+def init(env: Env, empty: bool) -> None:
+    """Create (or upgrade) the database and load the built-in Hunan plan."""
+    from ..services.plans import load_builtin
+
+    env.ensure_schema()
+    if empty:
+        click.echo(t("Database ready: {url}", url=env.url))
+        return
+    with env.session() as session:
+        plan = load_builtin(session=session)
+        if plan is None:
+            click.echo(t("The built-in plan is already loaded: {url}", url=env.url))
+        else:
+            click.echo(t("Loaded {title} into {url}", title=plan.title, url=env.url))

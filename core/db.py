@@ -1,0 +1,127 @@
+"""One engine per database URL, SQLite tuned on connect, schema kept at Alembic head.
+
+SQLite is the default (a file in the user data directory); ``--db URL`` or
+``DUBAN_DATABASE_URL`` selects another, e.g. ``postgresql+psycopg://host/db``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlmodel import Session, create_engine
+
+from .clock import Clock
+from .errors import UserError
+from .i18n import t
+
+SQLITE_BUSY_MS = 10_000
+_engines: dict[str, Engine] = {}
+
+
+def default_url() -> str:
+    """``DUBAN_DATABASE_URL`` or a SQLite file in the platform's user data directory."""
+    env = os.environ.get("DUBAN_DATABASE_URL")
+    if env:
+        return env
+    from platformdirs import user_data_path
+
+    return f"sqlite:///{user_data_path('duban', appauthor=False) / 'duban.db'}"
+
+
+def normalise_url(url: str) -> str:
+    """Accept ``postgresql://`` and plain file paths as well as full SQLAlchemy URLs."""
+    if "://" not in url:
+        return f"sqlite:///{Path(url).expanduser().resolve()}"
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _tune_sqlite(dbapi_conn: Any, _record: Any) -> None:
+    # Autocommit at the driver level; SQLAlchemy's "begin" event below starts transactions.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def _begin_immediate(conn: Any) -> None:
+    # Take the write lock up front: a deferred transaction that reads and then writes fails
+    # with SQLITE_BUSY instead of waiting when another writer got there first.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_engine(url: str | None = None) -> Engine:
+    url = normalise_url(url or default_url())
+    engine = _engines.get(url)
+    if engine is None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise UserError(t("--db: not a database URL: {url}", url=url)) from None
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
+            event.listen(engine, "connect", _tune_sqlite)
+            event.listen(engine, "begin", _begin_immediate)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        _engines[url] = engine
+    return engine
+
+
+def dispose_all() -> None:
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+
+
+def schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at, or None for an empty database."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade(engine: Engine) -> bool:
+    """Bring the schema to head; True if anything ran. Cheap when already there."""
+    from .migrations import HEAD, run_upgrade
+
+    if schema_revision(engine) == HEAD:
+        return False
+    run_upgrade(engine)
+    return True
+
+
+@contextmanager
+def open_session(
+    engine: Engine, *, actor: str, clock: Clock | None = None, write: bool = True
+) -> Iterator[Session]:
+    """A session carrying who acts and what time it is; commits on success.
+
+    Services read ``session.info["actor"]`` and ``session.info["clock"]``.
+    """
+    with Session(engine, expire_on_commit=False) as session:
+        session.info["actor"] = actor
+        session.info["clock"] = clock or Clock()
+        try:
+            yield session
+            if write:
+                session.commit()
+            else:
+                session.rollback()
+        except BaseException:
+            session.rollback()
+            raise

@@ -1,0 +1,429 @@
+"""Every table of duban, in one place (SQLModel).
+
+Instants are stored in UTC (``UTCDateTime``); calendar dates (deadlines, observation
+periods) are plain ``date`` values meaning Asia/Shanghai dates. Schema changes go through
+Alembic (``core/migrations``); never create tables by hand.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite has no timezone type)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _instant(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+def _json(**kw: Any) -> Any:
+    return Field(default=None, sa_type=sa.JSON, **kw)
+
+
+class RegionLevel(StrEnum):
+    province = "province"
+    city = "city"
+    county = "county"
+    zone = "zone"
+
+
+class Role(StrEnum):
+    """An owner's role in an obligation."""
+
+    lead = "lead"  # 牵头
+    participant = "participant"  # 参与
+    implementer = "implementer"  # 负责落实
+
+
+class UserRole(StrEnum):
+    coordinator = "coordinator"
+    member = "member"
+    viewer = "viewer"
+
+
+class State(StrEnum):
+    """Obligation lifecycle; *overdue* is derived, never stored."""
+
+    open = "open"
+    in_progress = "in_progress"
+    submitted = "submitted"  # 申请销号
+    closed = "closed"  # 销号
+    cancelled = "cancelled"
+
+
+class Level(StrEnum):
+    """The escalation ladder, in order."""
+
+    remind = "remind"  # 提醒
+    supervise = "supervise"  # 督办
+    list = "list"  # 挂牌督办
+    summon = "summon"  # 约谈
+    freeze = "freeze"  # 区域限批
+    refer = "refer"  # 移交问责
+
+
+LEVEL_ORDER = {level: rank for rank, level in enumerate(Level)}
+
+
+class Region(SQLModel, table=True):
+    """An administrative division, keyed by its GB/T 2260 code."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=12)
+    name: str = Field(index=True)
+    name_en: str | None = None
+    level: str = Field(max_length=16)
+    parent_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    # Codes from the root down, "/"-joined: sub-region filters are one prefix match.
+    path: str = Field(index=True)
+
+
+class Owner(SQLModel, table=True):
+    """A responsible body: a department, a people's government, an enterprise."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    name_en: str | None = None
+    kind: str = Field(default="department", max_length=16)
+    region_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    parent_id: int | None = Field(default=None, foreign_key="owner.id")
+    email: str | None = None
+    webhook: str | None = None
+    webhook_preset: str | None = None
+
+
+class OwnerAlias(SQLModel, table=True):
+    __tablename__ = "owner_alias"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="owner.id", index=True)
+    alias: str = Field(unique=True)
+
+
+class User(SQLModel, table=True):
+    """A person (or service account) acting in duban."""
+
+    __tablename__ = "app_user"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    role: str = Field(max_length=16)
+    owner_id: int | None = Field(default=None, foreign_key="owner.id")
+    created_at: datetime = _instant()
+
+
+class Plan(SQLModel, table=True):
+    """A policy document whose commitments duban tracks."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    title: str
+    title_en: str | None = None
+    issued_on: date | None = None
+    valid_until: date | None = None
+    source: str | None = None
+    # Framing text (guiding ideology, principles, chapter headings) kept as plan text.
+    text: dict | None = _json()
+
+
+class PlanIssuer(SQLModel, table=True):
+    __tablename__ = "plan_issuer"
+
+    plan_id: int = Field(foreign_key="plan.id", primary_key=True)
+    owner_id: int = Field(foreign_key="owner.id", primary_key=True)
+    position: int = 0
+
+
+class Obligation(SQLModel, table=True):
+    """One commitment of a plan, or a decomposed part of one."""
+
+    __table_args__ = (sa.Index("ix_obligation_plan_seq", "plan_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int | None = Field(default=None, foreign_key="plan.id")
+    code: str | None = Field(default=None, index=True)
+    seq: int = 0
+    title: str
+    title_en: str | None = None
+    body: str | None = None
+    body_en: str | None = None
+    domain: str = Field(default="general", index=True, max_length=32)
+    region_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    parent_id: int | None = Field(default=None, foreign_key="obligation.id", index=True)
+    state: str = Field(default=State.open, index=True, max_length=16)
+    # Times a closed item was reopened (re-inspection found the problem again).
+    reopened: int = 0
+    # Optimistic locking: services bump it and refuse writes based on a stale copy.
+    version: int = Field(default=1)
+    attrs: dict | None = _json()
+    created_at: datetime = _instant()
+    updated_at: datetime = _instant()
+
+
+class Assignment(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("obligation_id", "owner_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+    owner_id: int = Field(foreign_key="owner.id", index=True)
+    role: str = Field(max_length=16)
+
+
+class Milestone(SQLModel, table=True):
+    """A dated deliverable. ``due`` is a local date: the deadline is 23:59:59 that day."""
+
+    __table_args__ = (sa.Index("ix_milestone_due_done", "due", "done_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+    title: str
+    title_en: str | None = None
+    due: date
+    done_on: date | None = None
+    # Stable identity for calendar feeds; SEQUENCE rises with each change.
+    uid: str = Field(unique=True)
+    sequence: int = 0
+    updated_at: datetime = _instant()
+
+
+class Site(SQLModel, table=True):
+    """A monitored place (water section, outfall, port, tailings pond), typed by its plugin."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    name: str = Field(index=True)
+    name_en: str | None = None
+    kind: str = Field(index=True, max_length=32)
+    region_id: int | None = Field(default=None, foreign_key="region.id", index=True)
+    attrs: dict | None = _json()
+
+
+class Target(SQLModel, table=True):
+    """A quantitative goal of an obligation for one scope (a region or a site)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+    indicator: str = Field(index=True, max_length=64)
+    name: str | None = None
+    name_en: str | None = None
+    comparator: str = Field(max_length=16)
+    value: float | None = None
+    unit: str | None = None
+    due: date
+    region_id: int | None = Field(default=None, foreign_key="region.id")
+    site_id: int | None = Field(default=None, foreign_key="site.id")
+    baseline_value: float | None = None
+    baseline_date: date | None = None
+    text: str | None = None
+    attrs: dict | None = _json()
+    # Calendar identity of its due-date event, like a milestone's.
+    uid: str = Field(unique=True)
+    sequence: int = 0
+    updated_at: datetime = _instant()
+
+
+class Measurement(SQLModel, table=True):
+    """An observed value of an indicator for a subject (region or site) over a period.
+
+    ``subject`` is ``region:<code>`` or ``site:<key>`` so that the uniqueness that makes
+    re-imports idempotent holds on every backend (NULLs are never equal in a UNIQUE).
+    """
+
+    __table_args__ = (
+        sa.UniqueConstraint("indicator", "subject", "period_start", "period_end"),
+        sa.Index("ix_measurement_subject", "subject", "indicator", "period_end"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator: str = Field(max_length=64)
+    subject: str = Field(max_length=80)
+    region_id: int | None = Field(default=None, foreign_key="region.id")
+    site_id: int | None = Field(default=None, foreign_key="site.id")
+    period_start: date
+    period_end: date
+    value: float
+    numerator: float | None = None
+    denominator: float | None = None
+    source: str | None = None
+    recorded_by: str | None = None
+    recorded_at: datetime = _instant()
+    evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
+    note: str | None = None
+
+
+class Evidence(SQLModel, table=True):
+    """A file or URL backing a submission or a reading; files are fingerprinted."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int | None = Field(default=None, foreign_key="obligation.id", index=True)
+    uri: str
+    sha256: str | None = None
+    note: str | None = None
+    added_by: str | None = None
+    added_at: datetime = _instant()
+
+
+class Submission(SQLModel, table=True):
+    """A close-out request (申请销号) and its verdict."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+    submitted_by: str
+    submitted_at: datetime = _instant()
+    note: str | None = None
+    decision: str | None = Field(default=None, max_length=16)  # verified | rejected
+    decided_by: str | None = None
+    decided_at: datetime | None = _instant(default=None)
+    reason: str | None = None
+
+
+class Escalation(SQLModel, table=True):
+    """A step on the ladder against a subject. Never deleted; resolved when its cause clears."""
+
+    __table_args__ = (sa.Index("ix_escalation_open", "resolved_at", "level"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject_type: str = Field(max_length=16)  # obligation | target | milestone | region
+    subject_id: int
+    obligation_id: int | None = Field(default=None, foreign_key="obligation.id", index=True)
+    # What condition this is about, so a sweep finds its own escalation again.
+    condition: str = Field(index=True)
+    rule: str = Field(max_length=64)
+    level: str = Field(max_length=16)
+    reason: str
+    reason_en: str | None = None
+    addressed_to_id: int | None = Field(default=None, foreign_key="owner.id", index=True)
+    region_id: int | None = Field(default=None, foreign_key="region.id")
+    opened_at: datetime = _instant()
+    raised_at: datetime | None = _instant(default=None)
+    acknowledged_at: datetime | None = _instant(default=None)
+    acknowledged_by: str | None = None
+    ack_note: str | None = None
+    resolved_at: datetime | None = _instant(default=None)
+    resolve_reason: str | None = None
+    follow_up_id: int | None = Field(default=None, foreign_key="obligation.id")
+    manual: bool = False
+
+
+class Notification(SQLModel, table=True):
+    """The delivery ledger: one row per (what, to whom, which occasion, channel)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    channel: str = Field(max_length=16)
+    owner_id: int | None = Field(default=None, foreign_key="owner.id", index=True)
+    recipient: str | None = None
+    subject: str
+    occasion: str = Field(max_length=64)
+    payload: dict | None = _json()
+    status: str = Field(default="pending", index=True, max_length=16)
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: datetime | None = _instant(default=None)
+    claimed_by: str | None = None
+    claimed_at: datetime | None = _instant(default=None)
+    created_at: datetime = _instant()
+    delivered_at: datetime | None = _instant(default=None)
+    read_at: datetime | None = _instant(default=None)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only, hash-chained history: every mutation writes one in its own transaction."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (sa.Index("ix_audit_entity", "entity_type", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    at: datetime = _instant()
+    actor: str
+    action: str = Field(max_length=64)
+    entity_type: str = Field(max_length=32)
+    entity_id: str | None = Field(default=None, max_length=64)
+    before: dict | None = _json()
+    after: dict | None = _json()
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """A single row holding the chain's tip; updating it serialises writers on every backend."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    last_hash: str = Field(max_length=64)
+
+
+class FeedToken(SQLModel, table=True):
+    """A calendar subscription: its scope and the hash of its secret."""
+
+    __tablename__ = "feed_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str | None = None
+    scope: dict | None = _json()
+    token_hash: str = Field(unique=True, max_length=64)
+    created_by: str | None = None
+    created_at: datetime = _instant()
+    revoked_at: datetime | None = _instant(default=None)
+
+
+class Sweep(SQLModel, table=True):
+    """One run of the escalation sweep; rules that need "N consecutive sweeps" read these."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    as_of: date = Field(index=True)
+    ran_at: datetime = _instant()
+    actor: str
+    dry_run: bool = False
+    counts: dict | None = _json()
+
+
+class TargetStatus(SQLModel, table=True):
+    """A target's evaluation as recorded by a sweep."""
+
+    __tablename__ = "target_status"
+    __table_args__ = (sa.UniqueConstraint("target_id", "sweep_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_id: int = Field(foreign_key="target.id", index=True)
+    sweep_id: int = Field(foreign_key="sweep.id", index=True)
+    as_of: date
+    status: str = Field(max_length=16)
+    latest_value: float | None = None
+    latest_date: date | None = None
+    expected: float | None = None
+    forecast: float | None = None
+
+
+class Setting(SQLModel, table=True):
+    """Small key/value facts about the database itself (e.g. which plan was loaded first)."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str

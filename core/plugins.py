@@ -1,0 +1,233 @@
+"""The plugin host: loads entry points of group ``duban`` and calls hooks in isolation.
+
+pluggy stops at the first plugin that fails to import or raises in a hook. The host loads
+each entry point on its own and calls each hook implementation on its own, so one broken
+plugin is recorded (``duban plugins``) and skipped while the others keep working.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from importlib.metadata import entry_points
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .registry import EscalationRule, Importer, Indicator, Notifier, SiteKind
+
+API_VERSION = (1, 0)
+# Core's own contributions are plugins too, registered before any entry point.
+DEFAULT_PLUGINS = ("duban.core.builtin",)
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    version: str | None
+    module: str
+    status: str = "ok"  # ok | failed | disabled
+    error: str | None = None
+    builtin: bool = False
+    hooks: list[str] = field(default_factory=list)
+
+
+def _tracing() -> bool:
+    return os.environ.get("DUBAN_TRACE_PLUGINS", "") not in ("", "0")
+
+
+def _allow_list() -> set[str] | None:
+    raw = os.environ.get("DUBAN_LOAD_PLUGINS")
+    if raw is None:
+        return None
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _check_api(module: Any) -> str | None:
+    """A plugin may declare ``DUBAN_API = (major, minor)``; refuse what we cannot honour."""
+    wanted = getattr(module, "DUBAN_API", None)
+    if wanted is None:
+        return None
+    try:
+        major, minor = (int(part) for part in wanted)
+    except (TypeError, ValueError):
+        return f"DUBAN_API must be a (major, minor) pair, got {wanted!r}"
+    if major != API_VERSION[0] or minor > API_VERSION[1]:
+        have = ".".join(map(str, API_VERSION))
+        return f"requires duban plugin API {major}.{minor}, this duban provides {have}"
+    return None
+
+
+class PluginHost:
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager("duban")
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: dict[str, PluginInfo] = {}
+        self._registries: dict[str, dict[str, Any]] = {}
+
+    # Loading -----------------------------------------------------------------------
+    def load(self) -> None:
+        import importlib
+
+        allow = _allow_list()
+        for module_name in DEFAULT_PLUGINS:
+            self._register("core", importlib.import_module(module_name), None, builtin=True)
+        for ep in sorted(entry_points(group="duban"), key=lambda e: e.name):
+            if ep.name in self.plugins:
+                continue
+            version = ep.dist.version if ep.dist else None
+            info = PluginInfo(ep.name, version, ep.value)
+            if allow is not None and ep.name not in allow:
+                info.status = "disabled"
+                self.plugins[ep.name] = info
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:  # a broken plugin must not take duban down
+                self._fail(info, exc)
+                continue
+            refusal = _check_api(module)
+            if refusal:
+                info.status, info.error = "failed", refusal
+                self.plugins[ep.name] = info
+                continue
+            self._register(ep.name, module, version, module_path=ep.value)
+
+    def _register(self, name: str, module: Any, version: str | None, *,
+                  builtin: bool = False, module_path: str | None = None) -> None:
+        info = PluginInfo(name, version, module_path or module.__name__, builtin=builtin)
+        try:
+            self.pm.register(module, name=name)
+        except Exception as exc:  # e.g. a hookimpl whose signature does not match its spec
+            self._fail(info, exc)
+            return
+        info.hooks = sorted(
+            hook.name for hook in self.pm.get_hookcallers(module) or () if hook.name.startswith("duban_")
+        )
+        self.plugins[name] = info
+
+    def register_module(self, name: str, module: Any) -> None:
+        """Register a plugin object directly (tests, scripts embedding duban)."""
+        self._register(name, module, None)
+        self._registries.clear()
+
+    def _fail(self, info: PluginInfo, exc: BaseException) -> None:
+        info.status, info.error = "failed", _describe(exc)
+        self.plugins[info.name] = info
+        if _tracing():
+            traceback.print_exception(exc, file=sys.stderr)
+
+    # Calling -----------------------------------------------------------------------
+    def _impls(self, hook_name: str) -> Iterator[Any]:
+        hook = getattr(self.pm.hook, hook_name)
+        # pluggy calls the last registered first; keep registration order instead.
+        for impl in hook.get_hookimpls():
+            info = self.plugins.get(impl.plugin_name)
+            if info is not None and info.status == "ok":
+                yield impl
+
+    def call(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call every implementation; return (plugin, result) for those that did not raise."""
+        results = []
+        for impl in self._impls(hook_name):
+            ok, value = self._call_one(hook_name, impl, kwargs)
+            if ok and value is not None:
+                results.append((impl.plugin_name, value))
+        return results
+
+    def first(self, hook_name: str, **kwargs: Any) -> Any:
+        """Call implementations in order until one returns something other than None."""
+        for impl in self._impls(hook_name):
+            ok, value = self._call_one(hook_name, impl, kwargs)
+            if ok and value is not None:
+                return value
+        return None
+
+    def _call_one(self, hook_name: str, impl: Any, kwargs: dict[str, Any]) -> tuple[bool, Any]:
+        plugin = impl.plugin_name
+        started = time.perf_counter()
+        try:
+            # Like pluggy: an implementation may accept any subset of the spec's arguments.
+            value = impl.function(*(kwargs[name] for name in impl.argnames))
+        except Exception as exc:
+            info = self.plugins[plugin]
+            info.status, info.error = "failed", f"{hook_name}: {_describe(exc)}"
+            if _tracing():
+                traceback.print_exception(exc, file=sys.stderr)
+            return False, None
+        finally:
+            if _tracing():
+                ms = (time.perf_counter() - started) * 1000
+                print(f"[duban plugin] {hook_name} {plugin} {ms:.2f} ms", file=sys.stderr)
+        return True, value
+
+    # Registries --------------------------------------------------------------------
+    def _collect(self, hook_name: str, kind: type) -> dict[str, Any]:
+        if hook_name not in self._registries:
+            found: dict[str, Any] = {}
+            for impl in self._impls(hook_name):
+                items: list[Any] = []
+
+                def register(item: Any, _items: list[Any] = items) -> None:
+                    if not isinstance(item, kind):
+                        raise TypeError(f"expected {kind.__name__}, got {type(item).__name__}")
+                    _items.append(item)
+
+                ok, _ = self._call_one(hook_name, impl, {"register": register})
+                if ok:
+                    for item in items:
+                        found[item.key] = _with_plugin(item, impl.plugin_name)
+            self._registries[hook_name] = found
+        return self._registries[hook_name]
+
+    def indicators(self) -> dict[str, Indicator]:
+        return self._collect("duban_register_indicators", Indicator)
+
+    def rules(self) -> dict[str, EscalationRule]:
+        return self._collect("duban_register_escalation_rules", EscalationRule)
+
+    def site_kinds(self) -> dict[str, SiteKind]:
+        return self._collect("duban_register_site_kinds", SiteKind)
+
+    def importers(self) -> dict[str, Importer]:
+        return self._collect("duban_register_importers", Importer)
+
+    def notifiers(self) -> dict[str, Notifier]:
+        return self._collect("duban_register_notifiers", Notifier)
+
+    def implementers(self, hook_name: str) -> list[str]:
+        hook = getattr(self.pm.hook, hook_name, None)
+        if hook is None:
+            return []
+        return [impl.plugin_name for impl in hook.get_hookimpls()]
+
+
+def _with_plugin(item: Any, plugin: str) -> Any:
+    return item if item.plugin else replace(item, plugin=plugin)
+
+
+_host: PluginHost | None = None
+
+
+def get_host() -> PluginHost:
+    """The process-wide host, loaded on first use."""
+    global _host
+    if _host is None:
+        _host = PluginHost()
+        _host.load()
+    return _host
+
+
+def reset_host() -> None:
+    """Forget the loaded plugins (tests that change the environment)."""
+    global _host
+    _host = None

@@ -1,0 +1,148 @@
+"""The things plugins register: indicators, rules, site kinds, importers, notifiers, panels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from .i18n import pick
+
+Direction = Literal["higher", "lower", "class"]
+Aggregation = Literal["rate", "sum", "worst", "best", "mean", "latest"]
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """A measurable quantity. ``direction`` says which way is better; for ``class`` the
+    ``scale`` lists the classes from best to worst."""
+
+    key: str
+    name: str
+    name_en: str
+    unit: str = ""
+    direction: Direction = "higher"
+    aggregation: Aggregation = "latest"
+    frequency: Literal["daily", "monthly", "quarterly", "yearly"] = "yearly"
+    scale: tuple[str, ...] = ()
+    description: str = ""
+    plugin: str = ""
+
+    @property
+    def label(self) -> str:
+        return pick(self.name, self.name_en)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A condition a rule found holding as of the sweep date.
+
+    ``condition`` identifies it across sweeps (e.g. ``milestone:42:overdue``); the sweep keeps
+    one escalation per condition, raising its level while the condition holds and resolving
+    it when the condition is no longer found.
+    """
+
+    condition: str
+    level: str
+    reason: str
+    reason_en: str
+    subject_type: str
+    subject_id: int
+    obligation_id: int | None = None
+    addressed_to_id: int | None = None
+    region_id: int | None = None
+
+
+@dataclass
+class RuleContext:
+    """What a rule's ``evaluate`` gets: the session, the date, its thresholds and helpers."""
+
+    session: Any
+    as_of: date
+    config: Mapping[str, Any]
+    engine: Any = None  # the sweep's shared state: evaluations, history, lookups
+
+
+@dataclass(frozen=True)
+class EscalationRule:
+    key: str
+    name: str
+    name_en: str
+    evaluate: Callable[[RuleContext], Iterable[Finding]]
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class SiteKind:
+    key: str
+    name: str
+    name_en: str
+    attrs: tuple[str, ...] = ()
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class Importer:
+    """``run(session=, path=, dry_run=)`` returns a summary dict; raises UserError on bad input."""
+
+    key: str
+    name: str
+    name_en: str
+    run: Callable[..., Mapping[str, Any]]
+    extensions: tuple[str, ...] = (".csv", ".xlsx")
+    description: str = ""
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class Message:
+    """A notification ready to send, in the recipient's language."""
+
+    subject: str
+    text: str
+    html: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Notifier:
+    key: str
+    name: str
+    name_en: str
+    send: Callable[..., None]
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class PanelRow:
+    label: str
+    value: str
+    filter: str | None = None
+    tone: Literal["normal", "good", "warn", "bad"] = "normal"
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    title: str
+    title_en: str
+    rows: tuple[PanelRow, ...] = ()
+    plugin: str = ""
+
+
+STATUSES = ("met", "on_track", "at_risk", "off_track", "missed", "no_data", "stale")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A target's status as of a date, with the numbers behind it."""
+
+    status: Literal["met", "on_track", "at_risk", "off_track", "missed", "no_data", "stale"]
+    latest_value: float | None = None
+    latest_date: date | None = None
+    expected: float | None = None  # where the straight path says the value should be by now
+    forecast: float | None = None  # the trend's value at the due date
+    detail: str = ""

@@ -1,0 +1,145 @@
+"""Filtering, sorting and paging obligations in SQL (the CLI list and the TUI table)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, exists, func, or_
+from sqlmodel import Session, select
+
+from ..errors import UserError
+from ..i18n import t
+from ..models import Assignment, Milestone, Obligation, Region, Role, State
+from .obligations import CLOSED_STATES, owners_by_role, summary
+from .owners import resolve_owner
+from .regions import resolve_region
+
+SORTS = ("code", "due", "title", "state", "id")
+
+
+@dataclass
+class ListFilter:
+    text: str | None = None
+    owner: str | None = None
+    role: str | None = None
+    region: str | None = None
+    domain: str | None = None
+    state: str | None = None
+    due_before: date | None = None
+    overdue: bool = False
+    plan_id: int | None = None
+    parent_id: int | None = None
+
+
+def _pending(as_of: date) -> Any:
+    return or_(Milestone.done_on.is_(None), Milestone.done_on >= as_of)
+
+
+def overdue_clause(as_of: date) -> Any:
+    """SQL for 'a milestone due before as_of and not done by then, on a live obligation'."""
+    return and_(
+        Obligation.state.notin_([s.value for s in CLOSED_STATES]),
+        exists().where(Milestone.obligation_id == Obligation.id, Milestone.due < as_of,
+                       _pending(as_of)),
+    )
+
+
+def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
+    where: list[Any] = []
+    if f.text:
+        like = f"%{f.text.strip()}%"
+        where.append(or_(Obligation.title.like(like), Obligation.code.like(like),
+                         Obligation.title_en.like(like)))
+    if f.role and f.role not in Role.__members__:
+        raise UserError(t("--role: must be one of {choices}, not {value!r}",
+                          choices=", ".join(Role), value=f.role))
+    if f.owner or f.role:
+        clause = [Assignment.obligation_id == Obligation.id]
+        if f.owner:
+            clause.append(Assignment.owner_id == resolve_owner(session=session, ref=f.owner).id)
+        if f.role:
+            clause.append(Assignment.role == f.role)
+        where.append(exists().where(*clause))
+    if f.region:
+        region = resolve_region(session=session, ref=f.region)
+        where.append(Obligation.region_id.in_(
+            select(Region.id).where(or_(Region.id == region.id,
+                                        Region.path.startswith(region.path + "/")))))
+    if f.domain:
+        where.append(Obligation.domain == f.domain)
+    if f.state:
+        if f.state not in State.__members__:
+            raise UserError(t("--state: must be one of {choices}, not {value!r}",
+                              choices=", ".join(State), value=f.state))
+        where.append(Obligation.state == f.state)
+    if f.due_before:
+        where.append(exists().where(Milestone.obligation_id == Obligation.id,
+                                    Milestone.due < f.due_before, _pending(as_of)))
+    if f.overdue:
+        where.append(overdue_clause(as_of))
+    if f.plan_id is not None:
+        where.append(Obligation.plan_id == f.plan_id)
+    if f.parent_id is not None:
+        where.append(Obligation.parent_id == f.parent_id)
+    return where
+
+
+def count(*, session: Session, f: ListFilter, as_of: date) -> int:
+    return session.exec(select(func.count()).select_from(Obligation)
+                        .where(*conditions(session, f, as_of))).one()
+
+
+def _order(sort: str, as_of: date, descending: bool) -> list[Any]:
+    if sort not in SORTS:
+        raise UserError(t("--sort: must be one of {choices}, not {value!r}",
+                          choices=", ".join(SORTS), value=sort))
+    if sort == "due":
+        nd = (select(func.min(Milestone.due)).where(Milestone.obligation_id == Obligation.id,
+                                                    _pending(as_of)).scalar_subquery())
+        keys = [func.coalesce(nd, date(9999, 12, 31)), Obligation.id]
+    elif sort == "code":
+        keys = [Obligation.plan_id, Obligation.seq, Obligation.id]
+    else:
+        keys = [getattr(Obligation, sort), Obligation.id]
+    return [k.desc() for k in keys] if descending else keys
+
+
+def page(*, session: Session, f: ListFilter, as_of: date, offset: int = 0, limit: int | None = 100,
+         sort: str = "code", descending: bool = False) -> list[dict[str, Any]]:
+    """One window of obligations in the ``duban list`` shape."""
+    query = (select(Obligation).where(*conditions(session, f, as_of))
+             .order_by(*_order(sort, as_of, descending)).offset(offset))
+    if limit is not None:
+        query = query.limit(limit)
+    obligations = list(session.exec(query).all())
+    return _summaries(session, obligations, as_of)
+
+
+def iterate(*, session: Session, f: ListFilter, as_of: date, sort: str = "code",
+            batch: int = 2000) -> Iterator[dict[str, Any]]:
+    """Every matching obligation, fetched a batch at a time."""
+    offset = 0
+    while True:
+        rows = page(session=session, f=f, as_of=as_of, offset=offset, limit=batch, sort=sort)
+        yield from rows
+        if len(rows) < batch:
+            return
+        offset += batch
+
+
+def _summaries(session: Session, obligations: list[Obligation], as_of: date) -> list[dict[str, Any]]:
+    ids = [ob.id for ob in obligations]
+    owners = owners_by_role(session=session, obligation_ids=ids)
+    milestones: dict[int, list[Milestone]] = {i: [] for i in ids}
+    for start in range(0, len(ids), 900):
+        for m in session.exec(select(Milestone).where(Milestone.obligation_id.in_(ids[start:start + 900]))):
+            milestones[m.obligation_id].append(m)
+    region_ids = {ob.region_id for ob in obligations if ob.region_id}
+    if region_ids:
+        # Load them once; summary()'s session.get() then finds them in the identity map.
+        session.exec(select(Region).where(Region.id.in_(region_ids))).all()
+    return [summary(session=session, ob=ob, as_of=as_of, owners=owners[ob.id],
+                    milestones=milestones[ob.id]) for ob in obligations]

@@ -1,0 +1,123 @@
+"""Owners: the bodies that owe things (departments, people's governments, enterprises)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session, or_, select
+
+from .. import audit
+from ..errors import NotFound, UserError
+from ..i18n import t
+from ..models import Owner, OwnerAlias
+from .base import require_coordinator, snapshot
+from .regions import resolve_region
+
+OWNER_KINDS = ("department", "government", "judicial", "enterprise", "other")
+WEBHOOK_PRESETS = ("json", "wecom", "dingtalk", "feishu")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+
+
+def resolve_owner(*, session: Session, ref: str, what: str = "--owner") -> Owner:
+    """An owner by canonical name, any alias, English name or id (省水利厅 = 湖南省水利厅)."""
+    ref = ref.strip()
+    found = session.exec(select(Owner).where(or_(Owner.name == ref, Owner.name_en == ref))).first()
+    if found is None:
+        alias = session.exec(select(OwnerAlias).where(OwnerAlias.alias == ref)).first()
+        if alias is not None:
+            found = session.get(Owner, alias.owner_id)
+    if found is None and ref.isdigit():
+        found = session.get(Owner, int(ref))
+    if found is None:
+        raise NotFound(t("{what}: unknown owner {ref!r}", what=what, ref=ref))
+    return found
+
+
+def find_owner(*, session: Session, ref: str) -> Owner | None:
+    try:
+        return resolve_owner(session=session, ref=ref)
+    except NotFound:
+        return None
+
+
+def aliases_of(*, session: Session, owner: Owner) -> list[str]:
+    return list(session.exec(
+        select(OwnerAlias.alias).where(OwnerAlias.owner_id == owner.id).order_by(OwnerAlias.alias)
+    ).all())
+
+
+def add_owner(*, session: Session, name: str, region: str | None = None, parent: str | None = None,
+              aliases: list[str] | tuple[str, ...] = (), kind: str = "department",
+              name_en: str | None = None, check_role: bool = True) -> Owner:
+    if check_role:
+        require_coordinator(session)
+    name = name.strip()
+    if not name:
+        raise UserError(t("owner name must not be empty"))
+    if kind not in OWNER_KINDS:
+        raise UserError(t("--kind: must be one of {choices}, not {value!r}",
+                          choices=", ".join(OWNER_KINDS), value=kind))
+    if find_owner(session=session, ref=name) is not None:
+        raise UserError(t("owner {name} already exists", name=name))
+    region_row = resolve_region(session=session, ref=region) if region else None
+    parent_row = resolve_owner(session=session, ref=parent, what="--parent") if parent else None
+    owner = Owner(name=name, name_en=name_en, kind=kind,
+                  region_id=region_row.id if region_row else None,
+                  parent_id=parent_row.id if parent_row else None)
+    session.add(owner)
+    session.flush()
+    for alias in aliases:
+        _add_alias(session, owner, alias)
+    audit.record(session, "owner.add", "owner", owner.id,
+                 after={**snapshot(owner), "aliases": list(aliases)})
+    return owner
+
+
+def _add_alias(session: Session, owner: Owner, alias: str) -> None:
+    alias = alias.strip()
+    if not alias or alias == owner.name:
+        return
+    other = find_owner(session=session, ref=alias)
+    if other is not None:
+        if other.id == owner.id:
+            return
+        raise UserError(t("--alias: {alias!r} already names {owner}", alias=alias, owner=other.name))
+    session.add(OwnerAlias(owner_id=owner.id, alias=alias))
+    session.flush()
+
+
+def set_owner(*, session: Session, ref: str, email: str | None = None, webhook: str | None = None,
+              preset: str | None = None, aliases: list[str] | tuple[str, ...] = (),
+              parent: str | None = None, name_en: str | None = None) -> Owner:
+    require_coordinator(session)
+    owner = resolve_owner(session=session, ref=ref)
+    before = snapshot(owner)
+    if email is not None:
+        if email and not _EMAIL.match(email):
+            raise UserError(t("--email: not an e-mail address: {value!r}", value=email))
+        owner.email = email or None
+    if webhook is not None:
+        if webhook and not _URL.match(webhook):
+            raise UserError(t("--webhook: not an http(s) URL: {value!r}", value=webhook))
+        owner.webhook = webhook or None
+    if preset is not None:
+        if preset not in WEBHOOK_PRESETS:
+            raise UserError(t("--preset: must be one of {choices}, not {value!r}",
+                              choices=", ".join(WEBHOOK_PRESETS), value=preset))
+        owner.webhook_preset = preset
+    if parent is not None:
+        owner.parent_id = resolve_owner(session=session, ref=parent, what="--parent").id
+    if name_en is not None:
+        owner.name_en = name_en
+    for alias in aliases:
+        _add_alias(session, owner, alias)
+    session.add(owner)
+    session.flush()
+    audit.record(session, "owner.set", "owner", owner.id, before=before,
+                 after={**snapshot(owner), "aliases": aliases_of(session=session, owner=owner)})
+    return owner
+
+
+def list_owners(*, session: Session) -> list[Owner]:
+    return list(session.exec(select(Owner).order_by(Owner.id)).all())

@@ -1,0 +1,3 @@
+"""The Yangtze ten-year fishing ban: fisher resettlement, patrols, illegal-fishing cases."""
+
+from __future__ import annotations

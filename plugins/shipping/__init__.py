@@ -1,0 +1,3 @@
+"""Ship pollutant receipt chain, shore power and tank washing."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Waste sorting, harmless treatment and rural collection."""
+
+from __future__ import annotations

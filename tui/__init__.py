@@ -1,0 +1,1 @@
+"""duban's terminal UI (Textual). Importing this package imports no textual."""
