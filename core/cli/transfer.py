@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from importlib import import_module
 from pathlib import Path
 
 import click
@@ -12,15 +13,35 @@ from .context import Env, pass_env
 from .output import emit_one, format_option
 
 
-@click.command()
+class ExportGroup(click.Group):
+    """Bare ``duban export`` writes JSON lines; subcommands (``ics`` …) write other formats."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(EXPORTS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in EXPORTS:
+            return None
+        module, attr = EXPORTS[name].split(":")
+        return getattr(import_module(f"duban.core.cli.{module}"), attr)
+
+
+# Other export formats: name -> "module:attribute" under duban.core.cli.
+EXPORTS: dict[str, str] = {}
+
+
+@click.group(cls=ExportGroup, invoke_without_command=True)
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Write to this file instead of standard output.")
-@pass_env
-def export(env: Env, fmt: str, output: Path | None) -> None:
+@click.pass_context
+def export(ctx: click.Context, fmt: str, output: Path | None) -> None:
     """Export every obligation, one ``show``-shaped JSON object per line."""
     from ..services.transfer import export_rows
 
+    if ctx.invoked_subcommand is not None:
+        return
+    env: Env = ctx.find_object(Env)
     with env.session(write=False) as session:
         handle = output.open("w", encoding="utf-8") if output else sys.stdout
         try:
