@@ -6,7 +6,6 @@ SQLite is the default (a file in the user data directory); ``--db URL`` or
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,34 +13,16 @@ from typing import Any
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlmodel import Session, create_engine
 
 from .clock import Clock
+from .dburl import default_url, normalise_url
 from .errors import UserError
 from .i18n import t
 
 SQLITE_BUSY_MS = 10_000
 _engines: dict[str, Engine] = {}
-
-
-def default_url() -> str:
-    """``DUBAN_DATABASE_URL`` or a SQLite file in the platform's user data directory."""
-    env = os.environ.get("DUBAN_DATABASE_URL")
-    if env:
-        return env
-    from platformdirs import user_data_path
-
-    return f"sqlite:///{user_data_path('duban', appauthor=False) / 'duban.db'}"
-
-
-def normalise_url(url: str) -> str:
-    """Accept ``postgresql://`` and plain file paths as well as full SQLAlchemy URLs."""
-    if "://" not in url:
-        return f"sqlite:///{Path(url).expanduser().resolve()}"
-    if url.startswith(("postgresql://", "postgres://")):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
 
 
 def _tune_sqlite(dbapi_conn: Any, _record: Any) -> None:
@@ -67,7 +48,8 @@ def get_engine(url: str | None = None) -> Engine:
     if engine is None:
         try:
             parsed = make_url(url)
-        except ArgumentError:
+            parsed.get_dialect()
+        except (ArgumentError, NoSuchModuleError):
             raise UserError(t("--db: not a database URL: {url}", url=url)) from None
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":

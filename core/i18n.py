@@ -73,6 +73,12 @@ def t(msgid: str, /, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+def t_zh(msgid: str, /, **values: object) -> str:
+    """The Chinese text of ``msgid`` whatever the current language (for stored bilingual data)."""
+    text = catalog().get(msgid, msgid)
+    return text.format(**values) if values else text
+
+
 def pick(zh: str | None, en: str | None) -> str:
     """Choose between a record's Chinese and English text (falling back to whichever exists)."""
     if language() == "en":

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-
 from duban.core import cli as core_cli
 from duban.core.cli.context import Env
 from duban.core.db import dispose_all, normalise_url
 from duban.core.i18n import set_language
 from duban.core.plugins import reset_host
+from sqlalchemy import create_engine, text
 
 PG_URL = os.environ.get("DUBAN_TEST_DATABASE_URL")
 COORDINATOR = "coord"
@@ -60,7 +59,7 @@ class Result:
     stdout: str
     stderr: str
 
-    def json(self):  # noqa: ANN201
+    def json(self):
         import json
 
         return json.loads(self.stdout)
@@ -128,3 +127,32 @@ def hunan(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Runner:
     else:
         runner.ok("init")
     return runner
+
+
+@pytest.fixture
+def runner_for():
+    """Make a Runner for another database URL (e.g. a second, empty database)."""
+    return Runner
+
+
+@pytest.fixture
+def fingerprint():
+    """``fingerprint(url)``: a hash of every row; equal before and after = nothing written."""
+    return db_fingerprint
+
+
+def db_fingerprint(url: str) -> str:
+    """A hash of every row of every table: equal before and after means nothing was written."""
+    import hashlib
+
+    from duban.core.db import get_engine
+    from sqlalchemy import inspect as sa_inspect
+
+    digest = hashlib.sha256()
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        for table in sorted(sa_inspect(conn).get_table_names()):
+            digest.update(table.encode())
+            for row in conn.execute(text(f'SELECT * FROM "{table}" ORDER BY 1')):
+                digest.update(repr(tuple(row)).encode())
+    return digest.hexdigest()

@@ -30,6 +30,26 @@ COMMANDS: dict[str, str] = {
     "audit": "audit:audit",
     "export": "transfer:export",
     "import": "imports:import_group",
+    "feed": "feeds:feed",
+    "serve": "feeds:serve",
+    "milestone": "feeds:milestone",
+    "record": "measure:record",
+    "target": "measure:target",
+    "status": "measure:status",
+    "remind": "remind:remind",
+    "notifications": "remind:notifications",
+    "inbox": "remind:inbox",
+    "scheduler": "remind:scheduler_cmd",
+    "sweep": "escalate:sweep",
+    "escalations": "escalate:escalations",
+    "ack": "escalate:ack",
+    "escalate": "escalate:escalate",
+    "notice": "escalate:notice",
+    "submit": "closeout:submit",
+    "verify": "closeout:verify",
+    "reject": "closeout:reject",
+    "split": "closeout:split",
+    "scorecard": "closeout:scorecard",
 }
 
 
@@ -92,19 +112,24 @@ def cli(ctx: click.Context, db_url: str | None, actor: str | None, as_of: str | 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes become one line on stderr and a non-zero exit code."""
     try:
-        cli.main(args=argv, prog_name="duban", standalone_mode=False)
+        # Without standalone mode click returns a command's exit code instead of exiting.
+        result = cli.main(args=argv, prog_name="duban", standalone_mode=False)
     except UserError as exc:
         click.echo(f"duban: {t('error')}: {exc}", err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo(t("Aborted."), err=True)
         return 130
+    except click.UsageError as exc:
+        hint = f" ({t('see')} `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+        click.echo(f"duban: {t('error')}: {exc.format_message()}{hint}", err=True)
+        return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"duban: {t('error')}: {exc.format_message()}", err=True)
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except BrokenPipeError:
         sys.stderr.close()
         return 0
-    return 0
+    return result if isinstance(result, int) else 0

@@ -11,6 +11,8 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from ..clock import Clock, FixedClock, parse_instant, to_local_date
+from ..errors import UserError
+from ..i18n import t
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -39,9 +41,16 @@ class Env:
 
     @property
     def url(self) -> str:
-        from ..db import default_url, normalise_url
+        from ..dburl import default_url, normalise_url
 
         return normalise_url(self.db_url or default_url())
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with any password hidden, for messages."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
 
     @property
     def engine(self) -> Engine:
@@ -66,9 +75,15 @@ class Env:
 
     def ensure_schema(self) -> bool:
         """Create or upgrade the schema; True when the database was empty before."""
+        from sqlalchemy.exc import OperationalError
+
         from ..db import schema_revision, upgrade
 
-        fresh = schema_revision(self.engine) is None
+        try:
+            fresh = schema_revision(self.engine) is None
+        except OperationalError as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise UserError(t("cannot open the database {url}: {why}", url=self.safe_url, why=reason)) from None
         upgrade(self.engine)
         if fresh:
             from ..db import open_session

@@ -39,13 +39,15 @@ def fit(text: str, width: int) -> str:
     return "".join(out) + "…" + " " * (width - used - 1)
 
 
-def _plain(value: Any) -> str:
+def _plain(value: Any, *, for_csv: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
+        if for_csv:
+            return "true" if value else "false"
         return "✓" if value else ""
     if isinstance(value, list | tuple):
-        return ", ".join(_plain(v) for v in value)
+        return ("; " if for_csv else ", ").join(_plain(v, for_csv=for_csv) for v in value)
     if isinstance(value, date | datetime):
         return value.isoformat()
     return str(value)
@@ -72,7 +74,7 @@ def emit(rows: Iterable[Mapping[str, Any]], columns: Sequence[tuple[str, str]], 
         writer = csv.writer(out)
         writer.writerow([key for key, _ in columns])
         for row in rows:
-            writer.writerow([_plain(row.get(key)) for key, _ in columns])
+            writer.writerow([_plain(row.get(key), for_csv=True) for key, _ in columns])
         return
     rows = list(rows)
     cells = [[_plain(row.get(key)) for key, _ in columns] for row in rows]

@@ -27,7 +27,7 @@ class ExportGroup(click.Group):
 
 
 # Other export formats: name -> "module:attribute" under duban.core.cli.
-EXPORTS: dict[str, str] = {}
+EXPORTS: dict[str, str] = {"ics": "feeds:ics"}
 
 
 @click.group(cls=ExportGroup, invoke_without_command=True)

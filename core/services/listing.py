@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_
+from sqlalchemy import func, or_, text
 from sqlmodel import Session, select
 
+from .. import queries
 from ..errors import UserError
 from ..i18n import t
-from ..models import Assignment, Milestone, Obligation, Region, Role, State
-from .obligations import CLOSED_STATES, owners_by_role, summary
+from ..models import Milestone, Obligation, Region, Role, State
+from .obligations import owners_by_role, summary
 from .owners import resolve_owner
 from .regions import resolve_region
 
@@ -40,51 +41,24 @@ def _pending(as_of: date) -> Any:
 
 def overdue_clause(as_of: date) -> Any:
     """SQL for 'a milestone due before as_of and not done by then, on a live obligation'."""
-    return and_(
-        Obligation.state.notin_([s.value for s in CLOSED_STATES]),
-        exists().where(Milestone.obligation_id == Obligation.id, Milestone.due < as_of,
-                       _pending(as_of)),
-    )
+    return text(queries.overdue_sql()).bindparams(as_of=as_of)
 
 
 def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
-    where: list[Any] = []
-    if f.text:
-        like = f"%{f.text.strip()}%"
-        where.append(or_(Obligation.title.like(like), Obligation.code.like(like),
-                         Obligation.title_en.like(like)))
+    """The filter as SQL (core/queries.py), with owners and regions resolved by name or alias."""
     if f.role and f.role not in Role.__members__:
         raise UserError(t("--role: must be one of {choices}, not {value!r}",
                           choices=", ".join(Role), value=f.role))
-    if f.owner or f.role:
-        clause = [Assignment.obligation_id == Obligation.id]
-        if f.owner:
-            clause.append(Assignment.owner_id == resolve_owner(session=session, ref=f.owner).id)
-        if f.role:
-            clause.append(Assignment.role == f.role)
-        where.append(exists().where(*clause))
-    if f.region:
-        region = resolve_region(session=session, ref=f.region)
-        where.append(Obligation.region_id.in_(
-            select(Region.id).where(or_(Region.id == region.id,
-                                        Region.path.startswith(region.path + "/")))))
-    if f.domain:
-        where.append(Obligation.domain == f.domain)
-    if f.state:
-        if f.state not in State.__members__:
-            raise UserError(t("--state: must be one of {choices}, not {value!r}",
-                              choices=", ".join(State), value=f.state))
-        where.append(Obligation.state == f.state)
-    if f.due_before:
-        where.append(exists().where(Milestone.obligation_id == Obligation.id,
-                                    Milestone.due < f.due_before, _pending(as_of)))
-    if f.overdue:
-        where.append(overdue_clause(as_of))
-    if f.plan_id is not None:
-        where.append(Obligation.plan_id == f.plan_id)
-    if f.parent_id is not None:
-        where.append(Obligation.parent_id == f.parent_id)
-    return where
+    if f.state and f.state not in State.__members__:
+        raise UserError(t("--state: must be one of {choices}, not {value!r}",
+                          choices=", ".join(State), value=f.state))
+    where = queries.obligation_where(
+        as_of=as_of, text=f.text, domain=f.domain, state=f.state, due_before=f.due_before,
+        overdue=f.overdue, role=f.role, plan_id=f.plan_id, parent_id=f.parent_id,
+        owner_id=resolve_owner(session=session, ref=f.owner).id if f.owner else None,
+        region_path=resolve_region(session=session, ref=f.region).path if f.region else None,
+    )
+    return [text(where.sql).bindparams(**where.params)] if where.clauses else []
 
 
 def count(*, session: Session, f: ListFilter, as_of: date) -> int:

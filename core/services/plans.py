@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from .. import audit
 from ..errors import UserError
-from ..i18n import t
+from ..i18n import t, t_zh
 from ..models import Obligation, Owner, Plan, PlanIssuer, Region, RegionLevel, Setting, Site, Target
 from .base import now, require_coordinator, snapshot
 from .obligations import add_milestone, add_obligation, new_uid
@@ -183,9 +183,17 @@ def _load_task(session: Session, plan: Plan, task: dict[str, Any], where: str,
         attrs={"regions": regions, "section": task.get("section")} if regions or task.get("section") else None,
         check_role=False,
     ) if task.get("lead") else _leaderless(session, plan, task, implementers)
+    dues = []
     for j, m in enumerate(task.get("milestones") or []):
-        add_milestone(session=session, obligation=ob, due=_date(m.get("due"), f"{where}: milestones[{j}].due"),
-                      title=m.get("text") or ob.title, title_en=m.get("text_en"), check_role=False)
+        due = _date(m.get("due"), f"{where}: milestones[{j}].due")
+        dues.append(due)
+        add_milestone(session=session, obligation=ob, due=due, title=m.get("text") or ob.title,
+                      title_en=m.get("text_en"), check_role=False)
+    if plan.valid_until and not any(d >= plan.valid_until for d in dues):
+        # Every task runs until the plan expires, dated commitments or not.
+        add_milestone(session=session, obligation=ob, due=plan.valid_until,
+                      title=t_zh("Complete by the end of the plan period"),
+                      title_en="Complete by the end of the plan period", check_role=False)
     for j, tg in enumerate(task.get("targets") or []):
         _add_target(session, ob, tg, f"{where}: targets[{j}]", sites)
     return ob

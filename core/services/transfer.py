@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert, text
 from sqlmodel import Session, select
 
 from .. import audit
@@ -173,16 +173,34 @@ def _validate(path: Path, number: int, data: dict[str, Any]) -> dict[str, Any]:
             "milestones": milestones, "targets": targets}
 
 
+def _batches(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def reserve_ids(conn: Any, table: Any, n: int) -> list[int]:
+    """``n`` fresh primary keys for ``table``, so bulk inserts need no RETURNING."""
+    if conn.dialect.name == "postgresql":
+        return list(conn.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": table.name, "n": n}).scalars())
+    # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so MAX(id) is stable.
+    start = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
+    return list(range(start + 1, start + n + 1))
+
+
 def import_obligations(*, session: Session, path: Path, progress: Any = None) -> dict[str, Any]:
     """Import a JSONL export; creates missing owners and regions by name. All or nothing."""
     require_coordinator(session)
     if not path.is_file():
         raise UserError(t("{path}: no such file", path=path))
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    records = [_validate(path, n, d) for n, d in _read_lines(path)]
-    if not records:
-        raise UserError(t("{path}: no obligations in the file", path=path))
-
     owners = {o.name: o.id for o in session.exec(select(Owner))}
     created_owners: list[str] = []
 
@@ -216,26 +234,26 @@ def import_obligations(*, session: Session, path: Path, progress: Any = None) ->
     plans = {p.key: p.id for p in session.exec(select(Plan))}
     sites = {s.key: s.id for s in session.exec(select(Site))}
     stamp = now(session)
+    conn = session.connection()
     id_map: dict[Any, int] = {}
     first_id = last_id = None
-    for start in range(0, len(records), BATCH):
-        chunk = records[start:start + BATCH]
-        ob_rows = [{
-            "plan_id": plans.get(r["raw"].get("plan")), "code": r["raw"].get("code"),
-            "seq": int(r["raw"].get("seq") or 0), "title": r["title"], "title_en": r["raw"].get("title_en"),
-            "body": r["raw"].get("body"), "body_en": r["raw"].get("body_en"),
-            "domain": r["raw"].get("domain") or "general", "region_id": region_id(r["raw"]),
-            "parent_id": id_map.get(r["raw"].get("parent")), "state": r["state"], "version": 1,
-            "reopened": 0,
-            "attrs": None, "created_at": stamp, "updated_at": stamp,
-        } for r in chunk]
-        new_ids = session.execute(
-            insert(Obligation).returning(Obligation.id, sort_by_parameter_order=True), ob_rows
-        ).scalars().all()
-        assignments, milestones, targets = [], [], []
+    total = 0
+    # Stream the file a batch at a time; a bad line raises and the transaction rolls back.
+    for chunk in _batches((_validate(path, n, d) for n, d in _read_lines(path)), BATCH):
+        new_ids = reserve_ids(conn, Obligation.__table__, len(chunk))
+        ob_rows, assignments, milestones, targets = [], [], [], []
         for r, new_id in zip(chunk, new_ids, strict=True):
-            if r["raw"].get("id") is not None:
-                id_map[r["raw"]["id"]] = new_id
+            raw = r["raw"]
+            ob_rows.append({
+                "id": new_id, "plan_id": plans.get(raw.get("plan")), "code": raw.get("code"),
+                "seq": int(raw.get("seq") or 0), "title": r["title"], "title_en": raw.get("title_en"),
+                "body": raw.get("body"), "body_en": raw.get("body_en"),
+                "domain": raw.get("domain") or "general", "region_id": region_id(raw),
+                "parent_id": id_map.get(raw.get("parent")), "state": r["state"], "version": 1,
+                "reopened": 0, "attrs": None, "created_at": stamp, "updated_at": stamp,
+            })
+            if raw.get("id") is not None:
+                id_map[raw["id"]] = new_id
             seen = set()
             for a in r["assignments"]:
                 key = (owner_id(a["owner"]), a["role"])
@@ -250,20 +268,25 @@ def import_obligations(*, session: Session, path: Path, progress: Any = None) ->
                     "obligation_id": new_id, "indicator": tg["indicator"], "name": tg.get("name"),
                     "name_en": tg.get("name_en"), "comparator": tg["comparator"], "value": tg.get("value"),
                     "unit": tg.get("unit"), "due": tg["due"], "baseline_value": tg["baseline_value"],
-                    "baseline_date": tg["baseline_date"], "text": tg.get("text"),
+                    "baseline_date": tg["baseline_date"], "text": tg.get("text"), "attrs": None,
                     "uid": new_uid(), "sequence": 0, "updated_at": stamp,
                     "site_id": sites.get(scope.get("key")) if scope.get("type") == "site" else None,
                     "region_id": region_id({"region_code": scope.get("code"), "region": scope.get("name")})
                     if scope.get("type") == "region" else None,
                 })
-        for table, rows in ((Assignment, assignments), (Milestone, milestones), (Target, targets)):
+        # Core executemany (not ORM bulk): one multi-row statement per batch.
+        for model, rows in ((Obligation, ob_rows), (Assignment, assignments),
+                            (Milestone, milestones), (Target, targets)):
             if rows:
-                session.execute(insert(table), rows)
+                conn.execute(insert(model.__table__), rows)
         first_id = first_id or new_ids[0]
         last_id = new_ids[-1]
+        total += len(chunk)
         if progress is not None:
             progress(len(chunk))
-    summary = {"file": str(path), "sha256": digest, "obligations": len(records),
+    if not total:
+        raise UserError(t("{path}: no obligations in the file", path=path))
+    summary = {"file": str(path), "sha256": digest, "obligations": total,
                "first_id": first_id, "last_id": last_id, "owners_created": created_owners}
     audit.record(session, "import.obligations", "obligation", None, after=summary)
     return summary

@@ -1,0 +1,122 @@
+"""Run the benchmark scenarios and print a table: scenario, size, wall time, peak memory.
+
+    python benchmarks/run.py                 # every scenario
+    python benchmarks/run.py -k list         # those whose name contains "list"
+    python benchmarks/run.py --list          # names only
+
+Each module in ``benchmarks/scenarios/`` exposes ``SCENARIOS``: a list of
+``Scenario(name, size, run, setup=None, target=None)`` (or plain ``(name, size, run)``
+tuples). ``setup(workdir)`` prepares data and is not timed; ``run(workdir)`` is timed in a
+fresh process whose peak RSS is measured (children included). A ``run`` that times its own
+parts returns ``{"wall": seconds, "rss_mb": megabytes}`` to report those instead.
+Results are also written to ``benchmarks/out/results.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import Scenario
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+
+def _load(path: Path) -> list[Scenario]:
+    spec = importlib.util.spec_from_file_location(f"scenarios.{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    found = []
+    for item in getattr(module, "SCENARIOS", []):
+        found.append(item if hasattr(item, "run") else Scenario(*item))
+    return found
+
+
+def discover() -> list[tuple[Path, int, Scenario]]:
+    result = []
+    for path in sorted((HERE / "scenarios").glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        for index, scenario in enumerate(_load(path)):
+            result.append((path, index, scenario))
+    return result
+
+
+def child(path: str, index: int, workdir: str) -> None:
+    """In a fresh process: run one scenario and print its measurements as JSON."""
+    scenario = _load(Path(path))[index]
+    started = time.perf_counter()
+    own = scenario.run(Path(workdir))
+    wall = time.perf_counter() - started
+    rss_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                 resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    report = {"wall": wall, "rss_mb": rss_kb / 1024}
+    if isinstance(own, dict):
+        report.update(own)
+    print("RESULT " + json.dumps(report))
+
+
+def measure(path: Path, index: int, scenario: Scenario) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="duban-bench-"))
+    if scenario.setup is not None:
+        scenario.setup(workdir)
+    proc = subprocess.run([sys.executable, __file__, "--child", str(path), str(index), str(workdir)],
+                          capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    return {"error": (proc.stderr.strip().splitlines() or ["no result"])[-1]}
+
+
+def machine() -> str:
+    mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{os.cpu_count()} cores, {mem_gb:.0f} GiB, {platform.machine()}, "
+            f"Python {platform.python_version()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-k", dest="match", help="Only scenarios whose name contains this.")
+    parser.add_argument("--list", action="store_true", help="List the scenarios and exit.")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], int(args.child[1]), args.child[2])
+        return
+    scenarios = [s for s in discover() if not args.match or args.match in s[2].name]
+    if args.list:
+        for _, _, s in scenarios:
+            print(f"{s.name}\t{s.size}")
+        return
+    print(f"machine: {machine()}")
+    header = f"| {'scenario':<36} | {'size':<34} | {'wall':>9} | {'peak RSS':>9} | target"
+    print(header)
+    print("|" + "-" * 38 + "|" + "-" * 36 + "|" + "-" * 11 + "|" + "-" * 11 + "|--------")
+    results = []
+    for path, index, scenario in scenarios:
+        r = measure(path, index, scenario)
+        results.append({"scenario": scenario.name, "size": scenario.size, **r})
+        if "error" in r:
+            print(f"| {scenario.name:<36} | {scenario.size:<34} | error: {r['error']}")
+        else:
+            print(f"| {scenario.name:<36} | {scenario.size:<34} | {r['wall']:>7.3f} s | "
+                  f"{r['rss_mb']:>6.0f} MB | {scenario.target or ''}", flush=True)
+    OUT.mkdir(exist_ok=True)
+    (OUT / "results.json").write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""Core's escalation rules. Each yields a ``Finding`` per condition holding as of the sweep
+date; the sweep (services/sweep.py) opens, raises and resolves escalations from them.
+
+Thresholds are the rules' ``defaults``, overridable in duban.toml under ``[rules."<key>"]``
+(docs/configuration.md). ``ctx.engine`` is the sweep's ``SweepEngine``: bulk look-ups shared
+by every rule, so no rule queries per obligation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from fnmatch import fnmatchcase
+from typing import Any
+
+from .errors import UserError
+from .i18n import t, t_zh
+from .models import LEVEL_ORDER, Level
+from .registry import EscalationRule, Finding, RuleContext
+
+MILESTONE_OVERDUE = "core.milestone_overdue"
+TARGET_OFF_TRACK = "core.target_off_track"
+TARGET_MISSED = "core.target_missed"
+REGION_QUALITY = "core.region_quality_missed"
+CLOSEOUT_REJECTED = "core.closeout_rejected"
+
+
+def both(msgid: str, **values: Any) -> tuple[str, str]:
+    """A reason in Chinese and English: escalations store both, whoever reads them later."""
+    return t_zh(msgid, **values), msgid.format(**values)
+
+
+def _where(rule: str, key: str) -> str:
+    return f'duban.toml [rules."{rule}"] {key}'
+
+
+def config_level(cfg: Mapping[str, Any], rule: str, key: str = "level") -> str:
+    value = cfg.get(key)
+    if value not in LEVEL_ORDER:
+        raise UserError(t("{where}: unknown level {value!r}; one of {choices}", where=_where(rule, key),
+                          value=value, choices=", ".join(LEVEL_ORDER)))
+    return str(value)
+
+
+def config_count(cfg: Mapping[str, Any], rule: str, key: str, minimum: int = 0) -> int:
+    value = cfg.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise UserError(t("{where}: must be a whole number, at least {minimum}, not {value!r}",
+                          where=_where(rule, key), minimum=minimum, value=value))
+    return value
+
+
+def _target_name(target: Any) -> str:
+    return target.name or target.name_en or target.indicator
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:g}"
+
+
+# Milestones -------------------------------------------------------------------------------
+def milestone_overdue(ctx: RuleContext) -> Iterator[Finding]:
+    """Days past a milestone's due date map to a rung: by default 1 -> supervise,
+    30 -> list, 90 -> summon. Keys of the settings are levels, values days overdue."""
+    ladder = []
+    for key in ctx.config:
+        if key != "enabled":
+            level = config_level({key: key}, MILESTONE_OVERDUE, key)
+            ladder.append((config_count(ctx.config, MILESTONE_OVERDUE, key, 1), LEVEL_ORDER[level], level))
+    ladder.sort(reverse=True)  # most days first; the first threshold reached decides
+    engine = ctx.engine
+    for ms_id, ob_id, title, due in engine.overdue_milestones():
+        days = (ctx.as_of - due).days
+        level = next((lv for threshold, _, lv in ladder if days >= threshold), None)
+        if level is None:
+            continue
+        zh, en = both("Milestone “{title}” was due {due} and is {days} days overdue",
+                      title=title, due=due.isoformat(), days=days)
+        yield Finding(condition=f"milestone:{ms_id}:overdue", level=level, reason=zh, reason_en=en,
+                      subject_type="milestone", subject_id=ms_id, obligation_id=ob_id,
+                      addressed_to_id=engine.address(level, ob_id))
+
+
+# Targets ----------------------------------------------------------------------------------
+def target_off_track(ctx: RuleContext) -> Iterator[Finding]:
+    """A target evaluated ``off_track`` now and in the previous ``sweeps - 1`` sweeps."""
+    sweeps = config_count(ctx.config, TARGET_OFF_TRACK, "sweeps", 1)
+    level = config_level(ctx.config, TARGET_OFF_TRACK)
+    engine = ctx.engine
+    held = engine.held_before("off_track", sweeps - 1)
+    for target, ev in engine.target_evaluations():
+        if ev.status != "off_track" or (sweeps > 1 and target.id not in held):
+            continue
+        zh, en = both("Target “{name}” has been off track in {n} consecutive sweeps (latest {value}, "
+                      "expected {expected} by now, forecast {forecast} at {due})",
+                      name=_target_name(target), n=sweeps, value=_fmt(ev.latest_value),
+                      expected=_fmt(ev.expected), forecast=_fmt(ev.forecast), due=target.due.isoformat())
+        yield _target_finding(engine, target, level, zh, en)
+
+
+def target_missed(ctx: RuleContext) -> Iterator[Finding]:
+    """A target evaluated ``missed``: its due date passed without it being met."""
+    level = config_level(ctx.config, TARGET_MISSED)
+    engine = ctx.engine
+    for target, ev in engine.target_evaluations():
+        if ev.status != "missed":
+            continue
+        zh, en = both("Target “{name}” was missed at its due date {due} (latest {value}, needed {op} {goal})",
+                      name=_target_name(target), due=target.due.isoformat(), value=_fmt(ev.latest_value),
+                      op=target.comparator, goal=_fmt(target.value))
+        yield _target_finding(engine, target, level, zh, en)
+
+
+def _target_finding(engine: Any, target: Any, level: str, zh: str, en: str) -> Finding:
+    # Off track and missed share one condition, so the same escalation climbs from one to the other.
+    return Finding(condition=f"target:{target.id}", level=level, reason=zh, reason_en=en,
+                   subject_type="target", subject_id=target.id, obligation_id=target.obligation_id,
+                   addressed_to_id=engine.address(level, target.obligation_id, target.region_id),
+                   region_id=target.region_id)
+
+
+def is_quality_target(target: Any, patterns: list[str]) -> bool:
+    """``attrs.quality`` on the target decides; otherwise its indicator key matches a pattern."""
+    flag = (target.attrs or {}).get("quality")
+    if isinstance(flag, bool):
+        return flag
+    return any(fnmatchcase(target.indicator, p) for p in patterns)
+
+
+def region_quality_missed(ctx: RuleContext) -> Iterator[Finding]:
+    """A city or county that missed an environmental quality target at its due date: its
+    people's government faces a regional approval freeze until a reading meets the target."""
+    level = config_level(ctx.config, REGION_QUALITY)
+    patterns = ctx.config.get("indicators")
+    if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
+        raise UserError(t("{where}: must be a list of indicator patterns such as \"water.*\"",
+                          where=_where(REGION_QUALITY, "indicators")))
+    engine = ctx.engine
+    for target, ev in engine.target_evaluations():
+        if ev.status != "missed" or target.region_id is None or not engine.is_sub_region(target.region_id):
+            continue
+        if not is_quality_target(target, patterns):
+            continue
+        government = engine.government(target.region_id)
+        if government is None:
+            continue
+        zh, en = both("{region} missed the quality target “{name}” due {due} (latest {value}, needed {op} {goal})",
+                      region=engine.region_name(target.region_id), name=_target_name(target),
+                      due=target.due.isoformat(), value=_fmt(ev.latest_value), op=target.comparator,
+                      goal=_fmt(target.value))
+        yield Finding(condition=f"region:{target.region_id}:target:{target.id}", level=level, reason=zh,
+                      reason_en=en, subject_type="region", subject_id=target.region_id,
+                      obligation_id=target.obligation_id, addressed_to_id=government,
+                      region_id=target.region_id)
+
+
+# Close-out --------------------------------------------------------------------------------
+def closeout_rejected(ctx: RuleContext) -> Iterator[Finding]:
+    """A close-out rejected ``rejections`` times since the obligation was last verified."""
+    needed = config_count(ctx.config, CLOSEOUT_REJECTED, "rejections", 1)
+    level = config_level(ctx.config, CLOSEOUT_REJECTED)
+    engine = ctx.engine
+    for ob_id, count in engine.rejections().items():
+        if count < needed:
+            continue
+        zh, en = both("Its close-out was rejected {n} times", n=count)
+        yield Finding(condition=f"obligation:{ob_id}:rejected", level=level, reason=zh, reason_en=en,
+                      subject_type="obligation", subject_id=ob_id, obligation_id=ob_id,
+                      addressed_to_id=engine.address(level, ob_id))
+
+
+RULES = (
+    EscalationRule(key=MILESTONE_OVERDUE, name="里程碑逾期", name_en="Milestone overdue",
+                   evaluate=milestone_overdue,
+                   defaults={Level.supervise.value: 1, Level.list.value: 30, Level.summon.value: 90},
+                   description="Days overdue per rung (keys are levels)."),
+    EscalationRule(key=TARGET_OFF_TRACK, name="指标持续偏离", name_en="Target off track",
+                   evaluate=target_off_track, defaults={"sweeps": 2, "level": Level.supervise.value},
+                   description="Off track in this many consecutive sweeps."),
+    EscalationRule(key=TARGET_MISSED, name="指标未完成", name_en="Target missed",
+                   evaluate=target_missed, defaults={"level": Level.summon.value}),
+    EscalationRule(key=REGION_QUALITY, name="区域环境质量目标未完成",
+                   name_en="Region missed a quality target", evaluate=region_quality_missed,
+                   defaults={"level": Level.freeze.value, "indicators": ["water.*", "air.*", "soil.*"]},
+                   description="Targets on these indicators (glob patterns) are quality targets."),
+    EscalationRule(key=CLOSEOUT_REJECTED, name="销号申请多次退回", name_en="Close-out rejected repeatedly",
+                   evaluate=closeout_rejected, defaults={"rejections": 2, "level": Level.summon.value}),
+)

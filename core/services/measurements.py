@@ -1,0 +1,691 @@
+"""Measurements: recording readings, importing them in bulk, and reading a subject's series.
+
+A reading is an indicator's value for one subject (``region:<code>`` or ``site:<key>``) over
+one observed period. The unique (indicator, subject, period) key makes recording and
+importing idempotent: the same reading again changes nothing; a different value for the same
+key is a correction and replaces the old one (audited). See docs/measurements.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import hashlib
+import math
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, or_, select
+
+from .. import audit
+from ..clock import EARLIEST, LATEST, parse_date
+from ..errors import NotFound, PermissionDenied, UserError
+from ..i18n import t
+from ..models import Evidence, Measurement, Region, Site, UserRole
+from ..registry import Indicator
+from .base import actor, current_user, now, require_coordinator, snapshot, today
+from .regions import resolve_region
+
+Progress = Callable[[int, int], None]
+
+# Import files: canonical column -> accepted headers (case-insensitive).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "indicator": ("indicator", "指标"),
+    "region": ("region", "地区"),
+    "site": ("site", "站点"),
+    "period": ("period", "时间"),
+    "value": ("value", "数值"),
+    "numerator": ("numerator", "分子"),
+    "denominator": ("denominator", "分母"),
+    "source": ("source", "来源"),
+    "note": ("note", "备注"),
+}
+_HEADER = {alias.lower(): key for key, aliases in COLUMNS.items() for alias in aliases}
+MAX_REPORTED = 30  # bad rows listed in an import error; the rest are counted
+BATCH = 10_000
+
+
+# Indicators ------------------------------------------------------------------------------
+def indicators() -> dict[str, Indicator]:
+    from ..plugins import get_host
+
+    return get_host().indicators()
+
+
+def get_indicator(key: str, *, what: str = "--indicator") -> Indicator:
+    """A registered indicator, or a UserError suggesting close keys."""
+    key = key.strip()
+    known = indicators()
+    if key in known:
+        return known[key]
+    close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.6)
+    hint = t("; did you mean {keys}?", keys=", ".join(close)) if close else t(
+        "; `duban plugins` lists what is installed")
+    raise UserError(t("{what}: unknown indicator {key!r}", what=what, key=key) + hint)
+
+
+def rate_scale(indicator: Indicator | None) -> float:
+    """A rate in % is 100 x numerator / denominator; other rates (m³/万元) are the plain ratio."""
+    return 100.0 if indicator is None or indicator.unit == "%" else 1.0
+
+
+# Periods ---------------------------------------------------------------------------------
+_YEAR = re.compile(r"^(\d{4})年?$")
+_QUARTER = re.compile(r"^(\d{4})(?:-?[Qq]|年第?)([1-4一二三四])(?:季度)?$")
+_MONTH = re.compile(r"^(\d{4})(?:-|年)(\d{1,2})月?$")
+_DAY_ZH = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
+_QUARTER_NUM = {"一": 1, "二": 2, "三": 3, "四": 4}
+
+
+def _month_end(year: int, month: int) -> date:
+    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+
+def parse_period(text: str, *, what: str = "--at") -> tuple[date, date]:
+    """``2024``, ``2024-Q2``, ``2024-06``, ``2024-06-15`` or ``START/END`` -> (first, last day).
+
+    Chinese forms are accepted too (2024年, 2024年第二季度, 2024年6月, 2024年6月15日).
+    """
+    raw = str(text).strip()
+    if "/" in raw:
+        start_text, _, end_text = raw.partition("/")
+        start, end = parse_date(start_text, what=what), parse_date(end_text, what=what)
+        if end < start:
+            raise UserError(t("{what}: the period ends before it starts: {value!r}", what=what, value=raw))
+        return start, end
+    try:
+        if m := _YEAR.match(raw):
+            year = int(m[1])
+            first, last = date(year, 1, 1), date(year, 12, 31)
+        elif m := _QUARTER.match(raw):
+            year, q = int(m[1]), _QUARTER_NUM.get(m[2]) or int(m[2])
+            first, last = date(year, 3 * q - 2, 1), _month_end(year, 3 * q)
+        elif m := _MONTH.match(raw):
+            year, month = int(m[1]), int(m[2])
+            first, last = date(year, month, 1), _month_end(year, month)
+        elif m := _DAY_ZH.match(raw):
+            first = last = date(int(m[1]), int(m[2]), int(m[3]))
+        else:
+            first = last = date.fromisoformat(raw)
+    except ValueError:
+        raise UserError(t("{what}: not a period (2024, 2024-Q2, 2024-06 or 2024-06-15): {value!r}",
+                          what=what, value=raw)) from None
+    if not (first >= EARLIEST and last <= LATEST):
+        raise UserError(t("{what}: {value} is outside {start}..{end}", what=what, value=raw,
+                          start=EARLIEST.isoformat(), end=LATEST.isoformat()))
+    return first, last
+
+
+def _period_of_cell(value: Any) -> tuple[date, date]:
+    """A period from a spreadsheet cell, which may already be a date or a year number."""
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return parse_period(value.isoformat(), what="period")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return parse_period(str(value), what="period")
+
+
+def parse_number(text: Any, *, what: str) -> float:
+    """A finite number; a trailing % is allowed (95.5%)."""
+    if isinstance(text, bool):
+        raise UserError(t("{what}: not a number: {value!r}", what=what, value=text))
+    if isinstance(text, int | float):
+        value = float(text)
+    else:
+        raw = str(text).strip().removesuffix("%").strip()
+        try:
+            value = float(raw)
+        except ValueError:
+            raise UserError(t("{what}: not a number: {value!r}", what=what, value=str(text))) from None
+    if not math.isfinite(value):
+        raise UserError(t("{what}: not a finite number: {value!r}", what=what, value=str(text)))
+    return value
+
+
+def check_ratio(value: float | None, numerator: float | None, denominator: float | None,
+                indicator: Indicator) -> float:
+    """The reading's value given its numerator and denominator (which must agree with it)."""
+    if (numerator is None) != (denominator is None):
+        raise UserError(t("numerator and denominator go together"))
+    if numerator is None:
+        if value is None:
+            raise UserError(t("a value (or a numerator and a denominator) is required"))
+        return value
+    if denominator <= 0 or numerator < 0:
+        raise UserError(t("the denominator must be positive and the numerator not negative"))
+    ratio = numerator / denominator * rate_scale(indicator)
+    if value is None:
+        return ratio
+    # Published rates are rounded: accept half a unit of the last shown digit, or 0.5 %.
+    if abs(value - ratio) > max(0.05, abs(ratio) * 0.005):
+        raise UserError(t("value {value:g} does not match numerator / denominator = {ratio:.4g}",
+                          value=value, ratio=ratio))
+    return value
+
+
+# Subjects --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Subject:
+    key: str  # region:<code> | site:<key>
+    region_id: int | None
+    site_id: int | None
+    name: str
+
+
+def resolve_site(*, session: Session, ref: str, what: str = "--site") -> Site:
+    """A site by key or exact name."""
+    ref = ref.strip()
+    found = session.exec(select(Site).where(or_(Site.key == ref, Site.name == ref))).first()
+    if found is None:
+        raise NotFound(t("{what}: unknown site {ref!r}", what=what, ref=ref))
+    return found
+
+
+def resolve_subject(*, session: Session, region: str | None = None, site: str | None = None) -> Subject:
+    """``--region`` or ``--site`` (exactly one) as a subject."""
+    if bool(region) == bool(site):
+        raise UserError(t("give exactly one of --region and --site"))
+    if site:
+        row = resolve_site(session=session, ref=site)
+        return Subject(f"site:{row.key}", row.region_id, row.id, row.name)
+    reg = resolve_region(session=session, ref=region or "")
+    return Subject(f"region:{reg.code}", reg.id, None, reg.name)
+
+
+def subject_from_key(*, session: Session, subject: str) -> Subject:
+    kind, _, key = subject.partition(":")
+    if kind == "region":
+        return resolve_subject(session=session, region=key)
+    if kind == "site":
+        return resolve_subject(session=session, site=key)
+    raise UserError(t("subject must be region:<code> or site:<key>, not {value!r}", value=subject))
+
+
+def _require_recorder(session: Session, region_id: int | None) -> None:
+    """Coordinators record anything; a member records for its owner's region and below."""
+    user = current_user(session)
+    if user is not None and user.role == UserRole.coordinator:
+        return
+    if user is not None and user.role == UserRole.member and user.owner_id and region_id:
+        from ..models import Owner
+
+        owner = session.get(Owner, user.owner_id)
+        home = session.get(Region, owner.region_id) if owner and owner.region_id else None
+        here = session.get(Region, region_id)
+        if home and here and (here.path == home.path or here.path.startswith(home.path + "/")):
+            return
+    if user is None or user.role != UserRole.member:
+        require_coordinator(session)
+    raise PermissionDenied(t("{user} may record readings only for its owner's region", user=user.name))
+
+
+# Evidence --------------------------------------------------------------------------------
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(?://)?")
+
+
+def add_evidence(*, session: Session, ref: str, obligation_id: int | None = None,
+                 note: str | None = None, what: str = "--evidence") -> Evidence:
+    """A local file (fingerprinted with sha256) or an http(s) URL, as an Evidence row."""
+    ref = ref.strip()
+    scheme = _SCHEME.match(ref)
+    if scheme and len(scheme[1]) > 1:  # "C:\..." is a Windows drive, not a scheme
+        if scheme[1].lower() not in ("http", "https") or not re.match(r"^https?://[^\s/]+", ref, re.I):
+            raise UserError(t("{what}: only http(s) URLs are accepted, not {value!r}", what=what, value=ref))
+        uri, digest = ref, None
+    else:
+        path = Path(ref).expanduser()
+        if not path.is_file():
+            raise UserError(t("{what}: no such file: {path}", what=what, path=ref))
+        sha = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                sha.update(block)
+        uri, digest = str(path.resolve()), sha.hexdigest()
+    evidence = Evidence(obligation_id=obligation_id, uri=uri, sha256=digest, note=note,
+                        added_by=actor(session), added_at=now(session))
+    session.add(evidence)
+    session.flush()
+    audit.record(session, "evidence.add", "evidence", evidence.id, after=snapshot(evidence))
+    return evidence
+
+
+# Recording one reading ------------------------------------------------------------------
+def _check_period(start: date, end: date, *, what: str, as_of: date) -> None:
+    if end < start:
+        raise UserError(t("{what}: the period ends before it starts", what=what))
+    if start > as_of:
+        raise UserError(t("{what}: the period starts {start}, after today ({today}): "
+                          "a reading cannot precede what it observes",
+                          what=what, start=start.isoformat(), today=as_of.isoformat()))
+
+
+def record(
+    *, session: Session, indicator: str, value: float | None, subject: str,
+    period_start: date, period_end: date, source: str | None = None, evidence: str | None = None,
+    note: str | None = None, numerator: float | None = None, denominator: float | None = None,
+) -> Measurement:
+    """Record (or correct) one reading; the same reading again changes nothing."""
+    ind = get_indicator(indicator, what="indicator")
+    subj = subject_from_key(session=session, subject=subject)
+    _require_recorder(session, subj.region_id)
+    if value is not None:
+        value = parse_number(value, what="VALUE")
+    value = check_ratio(value, numerator, denominator, ind)
+    _check_period(period_start, period_end, what="--at", as_of=today(session))
+    source = (source or "").strip() or None
+    note = (note or "").strip() or None
+    existing = session.exec(select(Measurement).where(
+        Measurement.indicator == ind.key, Measurement.subject == subj.key,
+        Measurement.period_start == period_start, Measurement.period_end == period_end)).first()
+    fields = {"value": value, "numerator": numerator, "denominator": denominator,
+              "source": source, "note": note}
+    if existing is not None and not evidence and all(
+            getattr(existing, k) == v for k, v in fields.items()):
+        return existing
+    evidence_id = add_evidence(session=session, ref=evidence).id if evidence else None
+    stamp = now(session)
+    if existing is None:
+        row = Measurement(indicator=ind.key, subject=subj.key, region_id=subj.region_id,
+                          site_id=subj.site_id, period_start=period_start, period_end=period_end,
+                          recorded_by=actor(session), recorded_at=stamp, evidence_id=evidence_id,
+                          **fields)
+        session.add(row)
+        session.flush()
+        audit.record(session, "measurement.record", "measurement", row.id, after=snapshot(row))
+        return row
+    before = snapshot(existing)
+    for key, val in fields.items():
+        setattr(existing, key, val)
+    existing.recorded_by, existing.recorded_at = actor(session), stamp
+    if evidence_id is not None:
+        existing.evidence_id = evidence_id
+    session.add(existing)
+    session.flush()
+    audit.record(session, "measurement.correct", "measurement", existing.id, before=before,
+                 after=snapshot(existing))
+    return existing
+
+
+# Importing -------------------------------------------------------------------------------
+class _Bad(Exception):
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(reason)
+        self.column, self.reason = column, reason
+
+
+def _open_rows(path: Path) -> tuple[list[str], Iterator[list[Any]], int]:
+    """(header, data rows, number of data rows) of a .csv (UTF-8 or GB18030) or .xlsx file."""
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds on a damaged file
+            raise UserError(t("{path}: not a readable .xlsx file: {why}", path=path, why=exc)) from None
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = [str(c or "").strip() for c in next(rows, ())]
+        total = max((sheet.max_row or 1) - 1, 0)
+
+        def cells() -> Iterator[list[Any]]:
+            try:
+                for row in rows:
+                    yield list(row)
+            finally:
+                book.close()
+
+        return header, cells(), total
+    if suffix != ".csv":
+        raise UserError(t("{path}: measurements import takes .csv or .xlsx files", path=path))
+    with path.open("rb") as handle:
+        head = handle.read(1 << 16)
+        total = head.count(b"\n") + sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+    encoding = "utf-8-sig"
+    try:
+        with path.open(encoding=encoding) as probe:
+            for _ in iter(lambda: probe.read(1 << 20), ""):
+                pass
+    except UnicodeDecodeError:
+        encoding = "gb18030"  # what Excel writes for "CSV" on a Chinese Windows
+    handle = path.open(encoding=encoding, newline="")
+    reader = csv.reader(handle)
+    header = [h.strip() for h in next(reader, [])]
+
+    def lines() -> Iterator[list[Any]]:
+        with handle:
+            yield from reader
+
+    return header, lines(), max(total - 1, 0)
+
+
+def _columns(path: Path, header: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if not name:
+            continue
+        key = _HEADER.get(name.lower())
+        if key is None:
+            raise UserError(t("{path}: unknown column {name!r}; expected {names}", path=path, name=name,
+                              names=", ".join(f"{k}/{v[1]}" for k, v in COLUMNS.items())))
+        if key in found:
+            raise UserError(t("{path}: column {name!r} appears twice", path=path, name=key))
+        found[key] = i
+    missing = [k for k in ("indicator", "period") if k not in found]
+    if "value" not in found and not {"numerator", "denominator"} <= set(found):
+        missing.append("value")
+    if "region" not in found and "site" not in found:
+        missing.append("region/site")
+    if missing:
+        raise UserError(t("{path}: missing column(s): {names}", path=path, names=", ".join(missing)))
+    return found
+
+
+class _Lookups:
+    """Everything a row refers to, loaded once."""
+
+    def __init__(self, session: Session) -> None:
+        self.indicators = indicators()
+        self.regions: dict[str, tuple[int, str]] = {}
+        short: dict[str, list[tuple[int, str]]] = {}
+        for rid, code, name, name_en in session.execute(
+                sa.select(Region.id, Region.code, Region.name, Region.name_en)):
+            for ref in (code, name, name_en):
+                if ref:
+                    self.regions[ref] = (rid, code)
+            short.setdefault(re.sub(r"(省|市|县|区|自治州|自治县)$", "", name), []).append((rid, code))
+        for name, hits in short.items():  # 长沙 = 长沙市 when unambiguous
+            if len(hits) == 1:
+                self.regions.setdefault(name, hits[0])
+        self.sites: dict[str, tuple[int, int | None, str]] = {}
+        for sid, key, name, region_id in session.execute(
+                sa.select(Site.id, Site.key, Site.name, Site.region_id)):
+            self.sites[key] = (sid, region_id, key)
+            self.sites.setdefault(name, (sid, region_id, key))
+        self.periods: dict[Any, tuple[date, date]] = {}
+
+
+def _cell(row: list[Any], cols: dict[str, int], key: str) -> Any:
+    i = cols.get(key)
+    if i is None or i >= len(row):
+        return None
+    value = row[i]
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+def _parse_row(row: list[Any], cols: dict[str, int], look: _Lookups, as_of: date) -> dict[str, Any]:
+    key = _cell(row, cols, "indicator")
+    if key is None:
+        raise _Bad("indicator", t("empty"))
+    ind = look.indicators.get(str(key))
+    if ind is None:
+        raise _Bad("indicator", t("unknown indicator {key!r}", key=key))
+    region, site = _cell(row, cols, "region"), _cell(row, cols, "site")
+    if (region is None) == (site is None):
+        raise _Bad("region", t("give exactly one of region and site"))
+    if site is not None:
+        hit = look.sites.get(str(site))
+        if hit is None:
+            raise _Bad("site", t("unknown site {ref!r}", ref=site))
+        subject, region_id, site_id = f"site:{hit[2]}", hit[1], hit[0]
+    else:
+        ref = str(int(region)) if isinstance(region, float) and region.is_integer() else str(region)
+        found = look.regions.get(ref)
+        if found is None:
+            raise _Bad("region", t("unknown region {ref!r}", ref=region))
+        subject, region_id, site_id = f"region:{found[1]}", found[0], None
+    raw_period = _cell(row, cols, "period")
+    if raw_period is None:
+        raise _Bad("period", t("empty"))
+    period = look.periods.get(raw_period)
+    if period is None:
+        try:
+            period = _period_of_cell(raw_period)
+            _check_period(*period, what="period", as_of=as_of)
+        except UserError as exc:
+            raise _Bad("period", str(exc).removeprefix("period: ")) from None
+        look.periods[raw_period] = period
+    numbers: dict[str, float | None] = {}
+    for column in ("value", "numerator", "denominator"):
+        raw = _cell(row, cols, column)
+        try:
+            numbers[column] = None if raw is None else parse_number(raw, what=column)
+        except UserError as exc:
+            raise _Bad(column, str(exc).removeprefix(f"{column}: ")) from None
+    try:
+        value = check_ratio(numbers["value"], numbers["numerator"], numbers["denominator"], ind)
+    except UserError as exc:
+        raise _Bad("value", str(exc)) from None
+    source, note = _cell(row, cols, "source"), _cell(row, cols, "note")
+    return {"indicator": ind.key, "subject": subject, "region_id": region_id, "site_id": site_id,
+            "period_start": period[0], "period_end": period[1], "value": value,
+            "numerator": numbers["numerator"], "denominator": numbers["denominator"],
+            "source": None if source is None else str(source),
+            "note": None if note is None else str(note)}
+
+
+_STAGE = "duban_measurement_import"
+
+
+def _stage_table() -> sa.Table:
+    return sa.Table(
+        _STAGE, sa.MetaData(),
+        sa.Column("line", sa.Integer, nullable=False),
+        sa.Column("indicator", sa.String(64)), sa.Column("subject", sa.String(80)),
+        sa.Column("region_id", sa.Integer), sa.Column("site_id", sa.Integer),
+        sa.Column("period_start", sa.Date), sa.Column("period_end", sa.Date),
+        sa.Column("value", sa.Float), sa.Column("numerator", sa.Float),
+        sa.Column("denominator", sa.Float), sa.Column("source", sa.String), sa.Column("note", sa.String),
+        prefixes=["TEMPORARY"], postgresql_on_commit="DROP",
+    )
+
+
+def _file_digest(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+def import_measurements(*, session: Session, path: Path, progress: Progress | None = None,
+                        dry_run: bool = False) -> dict[str, Any]:
+    """Import readings from a .csv or .xlsx file (docs/measurements.md). All or nothing.
+
+    Rows are checked and staged in a temporary table, then merged with two set-based
+    statements: corrections update changed rows, new keys are inserted; identical rows are
+    left alone, so importing the same file twice changes nothing.
+    """
+    require_coordinator(session)
+    if not path.is_file():
+        raise UserError(t("{path}: no such file", path=path))
+    header, rows, total = _open_rows(path)
+    cols = _columns(path, header)
+    look = _Lookups(session)
+    as_of = today(session)
+    conn = session.connection()
+    stage = _stage_table()
+    conn.execute(sa.text(f"DROP TABLE IF EXISTS {_STAGE}"))
+    stage.create(conn)
+    errors: list[str] = []
+    bad = count = 0
+    batch: list[dict[str, Any]] = []
+    for line, row in enumerate(rows, 2):  # line 1 is the header
+        if not any(c not in (None, "") for c in row):
+            continue
+        count += 1
+        try:
+            parsed = _parse_row(row, cols, look, as_of)
+        except _Bad as exc:
+            bad += 1
+            if len(errors) < MAX_REPORTED:
+                errors.append(t("row {line}, {column}: {reason}", line=line, column=exc.column,
+                                reason=exc.reason))
+            continue
+        if bad:
+            continue  # the file is rejected; keep checking to report every bad row
+        parsed["line"] = line
+        batch.append(parsed)
+        if len(batch) >= BATCH:
+            conn.execute(stage.insert(), batch)
+            batch = []
+            if progress:
+                progress(count, total)
+    if batch and not bad:
+        conn.execute(stage.insert(), batch)
+    if progress:
+        progress(count, total)
+    if not bad:
+        for first, last in conn.execute(
+                sa.select(sa.func.min(stage.c.line), sa.func.max(stage.c.line))
+                .group_by(stage.c.indicator, stage.c.subject, stage.c.period_start, stage.c.period_end)
+                .having(sa.func.count() > 1).order_by(sa.func.min(stage.c.line))):
+            bad += 1
+            if len(errors) < MAX_REPORTED:
+                errors.append(t("row {line}: the same indicator, subject and period as row {first}",
+                                line=last, first=first))
+    if bad:
+        more = bad - len(errors)
+        tail = ["  " + t("… and {n} more", n=more)] if more > 0 else []
+        raise UserError("\n".join(
+            [t("{path}: {n} bad row(s); nothing was imported:", path=path, n=bad)]
+            + ["  " + e for e in errors] + tail))
+    if count == 0:
+        raise UserError(t("{path}: no readings in the file", path=path))
+    updated, inserted = _merge(session, conn, stage)
+    conn.execute(sa.text(f"DROP TABLE IF EXISTS {_STAGE}"))
+    summary = {"file": str(path), "sha256": _file_digest(path), "rows": count,
+               "inserted": inserted, "updated": updated, "unchanged": count - inserted - updated}
+    if (inserted or updated) and not dry_run:
+        audit.record(session, "import.measurements", "measurement", None, after=summary)
+    return summary
+
+
+def _merge(session: Session, conn: sa.Connection, stage: sa.Table) -> tuple[int, int]:
+    m = Measurement.__table__
+    same_key = sa.and_(m.c.indicator == stage.c.indicator, m.c.subject == stage.c.subject,
+                       m.c.period_start == stage.c.period_start, m.c.period_end == stage.c.period_end)
+    changed = sa.or_(m.c.value != stage.c.value,
+                     *(m.c[k].is_distinct_from(stage.c[k]) for k in ("numerator", "denominator",
+                                                                    "source", "note")))
+    who, stamp = actor(session), now(session)
+    updated = conn.execute(
+        sa.update(m).where(same_key, changed).values(
+            value=stage.c.value, numerator=stage.c.numerator, denominator=stage.c.denominator,
+            source=stage.c.source, note=stage.c.note, recorded_by=who, recorded_at=stamp),
+        execution_options={"preserve_rowcount": True}).rowcount
+    names = ["indicator", "subject", "region_id", "site_id", "period_start", "period_end", "value",
+             "numerator", "denominator", "source", "note"]
+    from ..models import UTCDateTime
+
+    new_rows = sa.select(*(stage.c[n] for n in names), sa.literal(who, sa.String),
+                         sa.literal(stamp, UTCDateTime())).where(
+        ~sa.exists(sa.select(sa.literal(1)).where(same_key).correlate(stage)))
+    # psycopg reports no rowcount for INSERT .. SELECT unless asked to keep it.
+    inserted = conn.execute(
+        sa.insert(m).from_select([*names, "recorded_by", "recorded_at"], new_rows),
+        execution_options={"preserve_rowcount": True}).rowcount
+    return updated, inserted
+
+
+# Reading a series ------------------------------------------------------------------------
+def _aggregate(how: str, members: list[Any], indicator: Indicator | None) -> tuple[float, float | None, float | None] | None:
+    """One value from sub-region readings of the same period; None when it cannot be had."""
+    if how == "rate":
+        if any(r.numerator is None or r.denominator is None for r in members):
+            return None  # never fall back to averaging rates
+        num = sum(r.numerator for r in members)
+        den = sum(r.denominator for r in members)
+        return (num / den * rate_scale(indicator), num, den) if den > 0 else None
+    values = [r.value for r in members]
+    if how == "sum":
+        return sum(values), None, None
+    if how == "mean":
+        return sum(values) / len(values), None, None
+    lower_better = indicator is not None and indicator.direction in ("lower", "class")
+    if how == "worst":
+        return (max(values) if lower_better else min(values)), None, None
+    if how == "best":
+        return (min(values) if lower_better else max(values)), None, None
+    return None
+
+
+def series(*, session: Session, indicator: str, region_id: int | None = None,
+           site_id: int | None = None, until: date) -> list[Measurement]:
+    """A subject's readings with ``period_end <= until``, oldest first.
+
+    For a region, periods the region has no reading of its own are filled by aggregating
+    the readings below it (sub-regions and sites) per the indicator's ``aggregation``; for
+    each period the highest available level is used, so a city and its counties are never
+    counted twice. Aggregated readings are unsaved ``Measurement`` objects (``id`` None).
+    """
+    m = Measurement
+    base = select(m).where(m.indicator == indicator, m.period_end <= until)
+    if site_id is not None:
+        site = session.get(Site, site_id)
+        if site is None:
+            raise NotFound(t("unknown site #{id}", id=site_id))
+        return list(session.exec(base.where(m.subject == f"site:{site.key}")
+                                 .order_by(m.period_end, m.period_start)).all())
+    region = session.get(Region, region_id) if region_id is not None else None
+    if region is None:
+        raise NotFound(t("unknown region #{id}", id=region_id))
+    subject = f"region:{region.code}"
+    own = list(session.exec(base.where(m.subject == subject).order_by(m.period_end, m.period_start)).all())
+    ind = indicators().get(indicator)
+    how = ind.aggregation if ind else "latest"
+    if how == "latest":
+        return own
+    below = (Region.path.startswith(region.path + "/"))
+    cols = (m.period_start, m.period_end, m.value, m.numerator, m.denominator)
+    grouped: dict[tuple[date, date], list[tuple[str, Any]]] = {}
+    region_rows = session.execute(
+        sa.select(Region.path, *cols).join(Region, Region.id == m.region_id)
+        .where(m.indicator == indicator, m.period_end <= until, below))
+    site_rows = session.execute(
+        sa.select(Region.path + "/site:" + Site.key, *cols).join(Site, Site.id == m.site_id)
+        .join(Region, Region.id == Site.region_id)
+        .where(m.indicator == indicator, m.period_end <= until, or_(Region.id == region.id, below)))
+    for path, *reading in (*region_rows, *site_rows):
+        grouped.setdefault((reading[0], reading[1]), []).append((path, _Row(*reading)))
+    have = {(r.period_start, r.period_end) for r in own}
+    derived = []
+    for period, items in grouped.items():
+        if period in have:
+            continue
+        paths = {p for p, _ in items}
+        # Keep only the topmost readings: drop any whose ancestor also reported this period.
+        top = [r for p, r in items if not any(p[:i] in paths for i in _prefix_ends(p))]
+        agg = _aggregate(how, top, ind)
+        if agg is None:
+            continue
+        value, num, den = agg
+        derived.append(Measurement(
+            indicator=indicator, subject=subject, region_id=region.id, period_start=period[0],
+            period_end=period[1], value=value, numerator=num, denominator=den,
+            note=t("aggregated from {n} readings below {name}", n=len(top), name=region.name)))
+    return sorted(own + derived, key=lambda r: (r.period_end, r.period_start))
+
+
+@dataclass(frozen=True)
+class _Row:
+    period_start: date
+    period_end: date
+    value: float
+    numerator: float | None
+    denominator: float | None
+
+
+def _prefix_ends(path: str) -> Iterator[int]:
+    """Where each proper ancestor's path ends inside ``path`` (the positions of "/")."""
+    return (i for i, ch in enumerate(path) if ch == "/")

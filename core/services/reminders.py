@@ -1,0 +1,386 @@
+"""What falls due: reminders for milestones and notices of escalation changes, to whom, in
+which words.
+
+A pass looks at a window of local dates ``[start, today]``. Occasions that fell on or after
+``horizon`` (today minus ``catch_up_days``) are sent one by one; older ones (only after
+downtime: the window then starts at the last pass) are folded into one digest per
+recipient and channel. Everything is selected from indexed columns (``milestone.due``), so a
+pass over a large database with nothing due costs a few index look-ups.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
+
+from ..clock import to_local_date
+from ..config import reminder_policy
+from ..errors import UserError
+from ..i18n import catalog, t
+from ..models import Assignment, Escalation, Milestone, Obligation, Owner, Role, User, UserRole
+from ..registry import Message
+from .obligations import CLOSED_STATES
+
+# Above this many candidate due dates, one range query and a filter in Python beat an IN list.
+_MAX_IN_DATES = 400
+_CHUNK = 900
+# A digest lists this many items in full and counts the rest.
+DIGEST_LINES = 50
+
+
+def tr(lang: str, msgid: str, /, **values: object) -> str:
+    """``t()`` in a given language rather than the process's (messages follow the recipient)."""
+    text = catalog().get(msgid, msgid) if lang == "zh" else msgid
+    return text.format(**values) if values else text
+
+
+# Recipients -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Recipient:
+    """An owner (all its channels) or a user (the in-app inbox only)."""
+
+    ref: str  # "owner:<id>" or "user:<name>": part of every ledger key
+    name: str
+    lang: str
+    owner_id: int | None = None
+    addresses: Mapping[str, str] = field(default_factory=dict)  # channel -> address
+
+
+def owner_recipient(owner: Owner, channels: Sequence[str], language: str,
+                    languages: Mapping[str, str]) -> Recipient:
+    addresses: dict[str, str] = {}
+    for channel in channels:
+        if channel == "email":
+            if owner.email:
+                addresses[channel] = owner.email
+        elif channel == "webhook":
+            if owner.webhook:
+                addresses[channel] = owner.webhook.split("?", 1)[0]  # keys in queries stay private
+        elif channel == "inbox":
+            addresses[channel] = f"owner:{owner.id}"
+        else:  # a plugin's channel finds the owner's address itself
+            addresses[channel] = owner.name
+    lang = languages.get(owner.name) or languages.get(owner.name_en or "") or language
+    return Recipient(ref=f"owner:{owner.id}", name=owner.name, lang=lang, owner_id=owner.id,
+                     addresses=addresses)
+
+
+def coordinator_recipients(session: Session, channels: Sequence[str], language: str,
+                           languages: Mapping[str, str]) -> list[Recipient]:
+    if "inbox" not in channels:
+        return []
+    users = session.exec(select(User).where(User.role == UserRole.coordinator).order_by(User.name))
+    return [Recipient(ref=f"user:{u.name}", name=u.name, lang=languages.get(u.name) or language,
+                      addresses={"inbox": f"user:{u.name}"}) for u in users]
+
+
+# Occurrences ------------------------------------------------------------------------------
+@dataclass
+class Due:
+    """One occasion for one recipient on one channel, not yet rendered."""
+
+    key: str
+    subject: str
+    occasion: str
+    channel: str
+    fall: date
+    digest: bool
+    recipient: Recipient
+    context: dict[str, Any]
+
+    @property
+    def address(self) -> str:
+        return self.recipient.addresses[self.channel]
+
+
+def ledger_key(subject: str, recipient: str, occasion: str, channel: str) -> str:
+    return f"{subject}|{recipient}|{occasion}|{channel}"
+
+
+def occasion_name(offset: int) -> str:
+    return "due" if offset == 0 else f"T-{offset}"
+
+
+def overdue_name(n: int, every: int) -> str:
+    return f"overdue-week-{n}" if every == 7 else f"overdue-{n}x{every}d"
+
+
+def _policy(ob: Obligation | None) -> dict[str, Any]:
+    policy = reminder_policy(ob)
+    where = f"[reminders.{ob.domain}]" if ob is not None else "[reminders]"
+    for role in Role:
+        offsets = policy.get(role.value, [])
+        if not isinstance(offsets, list) or not all(
+                isinstance(k, int) and not isinstance(k, bool) and 0 <= k <= 3660 for k in offsets):
+            raise UserError(t("duban.toml {where} {key}: expected a list of whole days >= 0, not {value!r}",
+                              where=where, key=role.value, value=offsets))
+    every = policy.get("overdue_every", 0)
+    if not isinstance(every, int) or isinstance(every, bool) or every < 0:
+        raise UserError(t("duban.toml {where} overdue_every: expected whole days >= 0, not {value!r}",
+                          where=where, value=every))
+    return policy
+
+
+def _occasions(due: date, roles: Iterable[str], policy: Mapping[str, Any], start: date,
+               today: date) -> Iterator[tuple[str, date]]:
+    """(occasion, fell on) for every occasion of a milestone in ``[start, today]``."""
+    offsets = sorted({k for role in roles for k in policy.get(role, [])}, reverse=True)
+    for k in offsets:
+        fall = due - timedelta(days=k)
+        if start <= fall <= today:
+            yield occasion_name(k), fall
+    every = policy.get("overdue_every", 0)
+    if every and due < today:
+        first = max(1, -(-(start - due).days // every))
+        for n in range(first, (today - due).days // every + 1):
+            yield overdue_name(n, every), due + timedelta(days=n * every)
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def _live_domains(session: Session) -> dict[str, Obligation]:
+    """One live obligation per domain, to learn each domain's policy (plugins answer per domain)."""
+    live = Obligation.state.notin_([s.value for s in CLOSED_STATES])
+    domains = session.exec(select(Obligation.domain).where(live).distinct()).all()
+    return {d: session.exec(select(Obligation).where(Obligation.domain == d, live).limit(1)).one()
+            for d in domains}
+
+
+def _candidate_milestones(session: Session, start: date, today: date,
+                          policies: Iterable[Mapping[str, Any]]) -> list[Milestone]:
+    """Pending milestones of live obligations that may have an occasion in ``[start, today]``."""
+    policies = list(policies)
+    pending = or_(Milestone.done_on.is_(None), Milestone.done_on > today)
+    live = Obligation.state.notin_([s.value for s in CLOSED_STATES])
+    base = (select(Milestone).join(Obligation, Obligation.id == Milestone.obligation_id)
+            .where(pending, live))
+    max_offset = max((k for p in policies for role in Role for k in p.get(role.value, [])), default=-1)
+    found: dict[int, Milestone] = {}
+    if max_offset >= 0:
+        # Offsets: an occasion on day f belongs to a milestone due on f + k, k in [0, max].
+        for m in session.exec(base.where(Milestone.due >= start, Milestone.due <= today
+                                         + timedelta(days=max_offset))):
+            found[m.id] = m
+    everies = {p.get("overdue_every", 0) for p in policies} - {0}
+    if everies:
+        earliest = session.exec(select(func.min(Milestone.due)).join(
+            Obligation, Obligation.id == Milestone.obligation_id).where(pending, live)).one()
+        if earliest is not None and earliest < today:
+            days: set[date] = set()
+            for every in everies:
+                day = start
+                while day <= today:
+                    back = day - timedelta(days=every)
+                    while back >= earliest:
+                        days.add(back)
+                        back -= timedelta(days=every)
+                    day += timedelta(days=1)
+                    if len(days) > _MAX_IN_DATES:
+                        break
+            if len(days) > _MAX_IN_DATES:
+                query = base.where(Milestone.due >= earliest, Milestone.due < today)
+                rows = session.exec(query)
+            else:
+                ordered = sorted(days)
+                rows = (m for chunk in _chunks(ordered)
+                        for m in session.exec(base.where(Milestone.due.in_(chunk))))
+            for m in rows:
+                found.setdefault(m.id, m)
+    return list(found.values())
+
+
+def plan_reminders(session: Session, *, today: date, start: date, horizon: date,
+                   channels: Sequence[str], language: str,
+                   languages: Mapping[str, str]) -> list[Due]:
+    """Every milestone reminder with an occasion in ``[start, today]``, per recipient and channel."""
+    reps = _live_domains(session)
+    if not reps:
+        return []
+    domain_policy = {d: _policy(ob) for d, ob in reps.items()}
+    milestones = _candidate_milestones(session, start, today, domain_policy.values())
+    if not milestones:
+        return []
+    ob_ids = sorted({m.obligation_id for m in milestones})
+    obligations: dict[int, Obligation] = {}
+    roles: dict[int, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for chunk in _chunks(ob_ids):
+        for ob in session.exec(select(Obligation).where(Obligation.id.in_(chunk))):
+            obligations[ob.id] = ob
+        for a in session.exec(select(Assignment).where(Assignment.obligation_id.in_(chunk))):
+            roles[a.obligation_id][a.owner_id].add(a.role)
+    owner_ids = sorted({o for per in roles.values() for o in per})
+    recipients: dict[int, Recipient] = {}
+    for chunk in _chunks(owner_ids):
+        for owner in session.exec(select(Owner).where(Owner.id.in_(chunk))):
+            recipients[owner.id] = owner_recipient(owner, channels, language, languages)
+    policies: dict[int, dict[str, Any]] = {}
+    out: list[Due] = []
+    for m in sorted(milestones, key=lambda m: (m.due, m.id)):
+        ob = obligations[m.obligation_id]
+        if ob.id not in policies:
+            policies[ob.id] = _policy(ob)
+        subject = f"milestone:{m.id}:{m.due.isoformat()}"
+        for owner_id, owner_roles in sorted(roles[ob.id].items()):
+            rcpt = recipients[owner_id]
+            for occasion, fall in _occasions(m.due, owner_roles, policies[ob.id], start, today):
+                ctx = {"kind": "reminder", "obligation": ob, "milestone": m,
+                       "roles": sorted(owner_roles, key=lambda r: list(Role).index(Role(r)))}
+                for channel in rcpt.addresses:
+                    out.append(Due(ledger_key(subject, rcpt.ref, occasion, channel), subject,
+                                   occasion, channel, fall, fall < horizon, rcpt, ctx))
+    return out
+
+
+def plan_escalations(session: Session, *, now: datetime, since: datetime, horizon: datetime,
+                     channels: Sequence[str], language: str, languages: Mapping[str, str],
+                     coordinators: bool) -> list[Due]:
+    """Escalations opened, raised or resolved in ``[since, now]``: to the addressed body and
+    to every coordinator's inbox."""
+    rows = session.exec(select(Escalation).where(or_(
+        Escalation.opened_at.between(since, now), Escalation.raised_at.between(since, now),
+        Escalation.resolved_at.between(since, now))).order_by(Escalation.id)).all()
+    if not rows:
+        return []
+    coords = coordinator_recipients(session, channels, language, languages) if coordinators else []
+    owners = {o.id: owner_recipient(o, channels, language, languages) for o in session.exec(
+        select(Owner).where(Owner.id.in_({e.addressed_to_id for e in rows if e.addressed_to_id})))}
+    obligations = {o.id: o for o in session.exec(
+        select(Obligation).where(Obligation.id.in_({e.obligation_id for e in rows if e.obligation_id})))}
+    out: list[Due] = []
+    for esc in rows:
+        events = [("opened", esc.opened_at), ("raised", esc.raised_at), ("resolved", esc.resolved_at)]
+        for event, at in events:
+            if at is None or not since <= at <= now:
+                continue
+            at = at.astimezone(UTC)
+            occasion = f"{event}:{esc.level}"
+            subject = f"escalation:{esc.id}"
+            ctx = {"kind": "escalation", "escalation": esc, "event": event,
+                   "obligation": obligations.get(esc.obligation_id or 0),
+                   "addressed_to": owners.get(esc.addressed_to_id or 0)}
+            targets = [owners[esc.addressed_to_id]] if esc.addressed_to_id in owners else []
+            for rcpt in [*targets, *coords]:
+                for channel in rcpt.addresses:
+                    out.append(Due(ledger_key(subject, rcpt.ref, occasion, channel), subject,
+                                   occasion, channel, to_local_date(at), at < horizon, rcpt, ctx))
+    return out
+
+
+# Words ------------------------------------------------------------------------------------
+ROLE_WORDS = {"lead": "the lead owner", "participant": "a participating owner",
+              "implementer": "the implementing owner"}
+LEVEL_WORDS = {"remind": "reminder", "supervise": "supervision", "list": "public listing",
+               "summon": "summons", "freeze": "regional approval freeze",
+               "refer": "referral for accountability"}
+
+
+def _pick(zh: str, en: str | None, lang: str) -> str:
+    return (en or zh) if lang == "en" else zh
+
+
+def _label(ob: Obligation | None, lang: str) -> str:
+    if ob is None:
+        return ""
+    title = _pick(ob.title, ob.title_en, lang)
+    return f"{ob.code} {title}" if ob.code else title
+
+
+def when_text(due: date, today: date, lang: str) -> str:
+    days = (due - today).days
+    if days > 1:
+        return tr(lang, "due in {days} days", days=days)
+    if days == 1:
+        return tr(lang, "due tomorrow")
+    if days == 0:
+        return tr(lang, "due today")
+    return tr(lang, "overdue by {days} days", days=-days)
+
+
+def level_name(level: str, lang: str) -> str:
+    return tr(lang, LEVEL_WORDS[level]) if level in LEVEL_WORDS else level
+
+
+def _html(title: str, lines: Sequence[tuple[str, str]], footer: str) -> str:
+    rows = "".join(f"<tr><th align=\"left\">{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+                   for k, v in lines)
+    return (f"<html><body><h3>{html.escape(title)}</h3><table>{rows}</table>"
+            f"<p><small>{html.escape(footer)}</small></p></body></html>")
+
+
+def _text(greeting: str, lines: Sequence[tuple[str, str]], footer: str, lang: str) -> str:
+    sep = "：" if lang == "zh" else ": "
+    body = "\n".join(f"{k}{sep}{v}" for k, v in lines)
+    return f"{greeting}\n\n{body}\n\n{footer}\n"
+
+
+def render(due: Due, today: date) -> Message:
+    """The message for one occasion, in the recipient's language."""
+    lang = due.recipient.lang
+    ctx = due.context
+    ob = ctx.get("obligation")
+    label = _label(ob, lang)
+    footer = tr(lang, "Sent by duban (督办). Occasion: {occasion}.", occasion=due.occasion)
+    greeting = tr(lang, "To {name}:", name=due.recipient.name)
+    data: dict[str, Any] = {"key": due.key, "kind": ctx["kind"], "occasion": due.occasion,
+                            "lang": lang, "recipient": due.recipient.name,
+                            "code": ob.code if ob else None, "title": label}
+    if ctx["kind"] == "reminder":
+        m: Milestone = ctx["milestone"]
+        when = when_text(m.due, today, lang)
+        subject = tr(lang, "[duban reminder] {label}: {when}", label=label, when=when)
+        milestone = _pick(m.title, m.title_en, lang)
+        lines = [(tr(lang, "Obligation"), label)]
+        if milestone != _pick(ob.title, ob.title_en, lang):
+            lines.append((tr(lang, "Milestone"), milestone))
+        sep = "、" if lang == "zh" else ", "
+        lines += [(tr(lang, "Due date"), m.due.isoformat()),
+                  (tr(lang, "Your role"), sep.join(tr(lang, ROLE_WORDS[r]) for r in ctx["roles"])),
+                  (tr(lang, "Status"), when)]
+        data.update(due=m.due.isoformat(), milestone_id=m.id, obligation_id=ob.id, when=when)
+    else:
+        esc: Escalation = ctx["escalation"]
+        level = level_name(esc.level, lang)
+        label = label or f"{esc.subject_type} #{esc.subject_id}"
+        event_words = {"opened": "{level} started", "raised": "raised to {level}",
+                       "resolved": "{level} lifted"}
+        what = tr(lang, event_words[ctx["event"]], level=level)
+        subject = tr(lang, "[duban escalation] {label}: {what}", label=label, what=what)
+        reason = _pick(esc.reason, esc.reason_en, lang)
+        lines = [(tr(lang, "Obligation"), label), (tr(lang, "Escalation"), what),
+                 (tr(lang, "Reason"), reason)]
+        if ctx.get("addressed_to") is not None:
+            lines.append((tr(lang, "Addressed to"), ctx["addressed_to"].name))
+        if esc.resolve_reason and ctx["event"] == "resolved":
+            lines.append((tr(lang, "Resolved because"), esc.resolve_reason))
+        data.update(escalation_id=esc.id, level=esc.level, event=ctx["event"],
+                    obligation_id=esc.obligation_id)
+    return Message(subject=subject, text=_text(greeting, lines, footer, lang),
+                   html=_html(subject, lines, footer), data=data)
+
+
+def render_digest(recipient: Recipient, items: Sequence[tuple[Due, Message]], today: date,
+                  start: date) -> Message:
+    """One message folding the occasions that fell while no pass ran."""
+    lang = recipient.lang
+    subject = tr(lang, "[duban digest] {count} reminders since {start}", count=len(items),
+                 start=start.isoformat())
+    lines = [(d.fall.isoformat(), m.subject) for d, m in items[:DIGEST_LINES]]
+    if len(items) > DIGEST_LINES:
+        lines.append(("…", tr(lang, "and {count} more", count=len(items) - DIGEST_LINES)))
+    footer = tr(lang, "These fell due while duban was not running; "
+                      "they are listed once here instead of one message each.")
+    greeting = tr(lang, "To {name}:", name=recipient.name)
+    data = {"kind": "digest", "occasion": "digest", "lang": lang, "recipient": recipient.name,
+            "items": [d.key for d, _ in items], "title": subject}
+    return Message(subject=subject, text=_text(greeting, lines, footer, lang),
+                   html=_html(subject, lines, footer), data=data)

@@ -1,0 +1,518 @@
+"""The escalation sweep: run every rule, then open, raise and resolve escalations.
+
+One escalation per condition (``Finding.condition``): it opens when the condition is first
+found, its level only climbs while the condition holds, and it is resolved (time and
+reason) when no rule finds it any more. Escalations are never deleted; a condition found
+again after resolution opens a new one. Sweeping twice as of the same date changes nothing.
+
+Speed: everything is read in bulk (a handful of queries whatever the number of
+obligations) and written with executemany; target evaluations are reused from the previous
+sweep of the same date when measurements and targets have not changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, timedelta
+from typing import Any
+
+from sqlalchemy import func, insert, or_, text, update
+from sqlmodel import Session, select
+
+from .. import audit
+from ..config import rule_settings
+from ..errors import UserError
+from ..i18n import pick, t, t_zh
+from ..models import (
+    LEVEL_ORDER,
+    AuditEvent,
+    Escalation,
+    Measurement,
+    Milestone,
+    Obligation,
+    Owner,
+    Region,
+    Submission,
+    Sweep,
+    Target,
+    TargetStatus,
+)
+from ..registry import Evaluation, Finding, RuleContext
+from .base import actor, now, require_coordinator
+from .escalations import MANUAL_RULE, Addressing, create_follow_up, escalation_settings, lead_owners
+from .obligations import CLOSED_STATES
+
+_CLOSED = [s.value for s in CLOSED_STATES]
+_CHUNK = 900
+
+
+class SweepEngine:
+    """What the rules share during one sweep (``RuleContext.engine``): bulk look-ups, cached."""
+
+    def __init__(self, session: Session, as_of: date) -> None:
+        self.session = session
+        self.as_of = as_of
+        self.now = now(session)
+        self.sweep_row: Sweep | None = session.exec(
+            select(Sweep).where(Sweep.as_of == as_of, Sweep.dry_run.is_(False)).order_by(Sweep.id.desc())
+        ).first()
+        self.reused = False  # evaluations read back from this date's earlier sweep
+        self._addressing: Addressing | None = None
+        self._leads: dict[int, int] | None = None
+        self._evaluations: list[tuple[Any, Evaluation]] | None = None
+        self._live_targets: list[tuple[Any, Evaluation]] | None = None
+        self._fingerprint: str | None = None
+        self._regions: dict[int, tuple[str, str | None]] | None = None
+
+    # Addressing ----------------------------------------------------------------------------
+    @property
+    def addressing(self) -> Addressing:
+        if self._addressing is None:
+            self._addressing = Addressing.load(self.session)
+        return self._addressing
+
+    def lead(self, obligation_id: int | None) -> int | None:
+        if self._leads is None:
+            self._leads = lead_owners(session=self.session)
+        return self._leads.get(obligation_id) if obligation_id is not None else None
+
+    def address(self, level: str, obligation_id: int | None, region_id: int | None = None) -> int | None:
+        """The lead owner; a sub-region's government for a regional subject; a summons goes
+        to that body's head body."""
+        return self.addressing.address(level, self.lead(obligation_id), region_id)
+
+    def government(self, region_id: int) -> int | None:
+        return self.addressing.governments.get(region_id)
+
+    def is_sub_region(self, region_id: int) -> bool:
+        return self.addressing.region_parent.get(region_id) is not None
+
+    def region_name(self, region_id: int) -> str:
+        if self._regions is None:
+            self._regions = {rid: (name, en) for rid, name, en in
+                             self.session.exec(select(Region.id, Region.name, Region.name_en)).all()}
+        name, _ = self._regions.get(region_id, (str(region_id), None))
+        return name
+
+    # Obligations ---------------------------------------------------------------------------
+    def split_parents(self) -> set[int]:
+        """Obligations decomposed by ``duban split``: their children carry the deadlines."""
+        from .split import split_parents
+
+        parents = self.session.exec(select(Obligation.parent_id).where(
+            Obligation.parent_id.is_not(None)).distinct()).all()
+        return split_parents(session=self.session, candidates=parents)
+
+    def overdue_milestones(self) -> list[tuple[int, int, str, date]]:
+        """(milestone id, obligation id, title, due) for milestones past due and not done as
+        of the sweep date, on live obligations that are not split into children."""
+        rows = self.session.exec(
+            select(Milestone.id, Milestone.obligation_id, Milestone.title, Milestone.due)
+            .join(Obligation, Obligation.id == Milestone.obligation_id)
+            .where(Milestone.due < self.as_of,
+                   or_(Milestone.done_on.is_(None), Milestone.done_on >= self.as_of),
+                   Obligation.state.notin_(_CLOSED))
+        ).all()
+        split = self.split_parents()
+        return [tuple(r) for r in rows if r[1] not in split]  # type: ignore[misc]
+
+    def rejections(self) -> dict[int, int]:
+        """{live obligation id: close-outs rejected since it was last verified}."""
+        rows = self.session.exec(
+            select(Submission.obligation_id, Submission.decision)
+            .join(Obligation, Obligation.id == Submission.obligation_id)
+            .where(Submission.decision.is_not(None), Submission.decided_at <= self.now,
+                   Obligation.state.notin_(_CLOSED))
+            .order_by(Submission.decided_at, Submission.id)
+        ).all()
+        counts: dict[int, int] = {}
+        for ob_id, decision in rows:
+            counts[ob_id] = counts.get(ob_id, 0) + 1 if decision == "rejected" else 0
+        return counts
+
+    # Targets -------------------------------------------------------------------------------
+    def fingerprint(self) -> str:
+        """A digest of what evaluations depend on: targets, readings, loaded plugins."""
+        if self._fingerprint is None:
+            from ..plugins import get_host
+
+            digest = hashlib.sha256()
+            m = self.session.exec(select(func.count(), func.max(Measurement.id),
+                                         func.max(Measurement.recorded_at), func.sum(Measurement.value),
+                                         func.max(Measurement.period_end))).one()
+            digest.update(repr(tuple(str(v) for v in m)).encode())
+            for row in self.session.exec(select(
+                    Target.id, Target.obligation_id, Target.indicator, Target.comparator, Target.value,
+                    Target.due, Target.region_id, Target.site_id, Target.baseline_value,
+                    Target.baseline_date, Target.updated_at).order_by(Target.id)):
+                digest.update(repr(tuple(str(v) for v in row)).encode())
+            plugins = sorted((p.name, p.version or "", p.status) for p in get_host().plugins.values())
+            digest.update(repr(plugins).encode())
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
+
+    def evaluations(self) -> list[tuple[Any, Evaluation]]:
+        """Every target's evaluation as of the sweep date (obligations in any state)."""
+        if self._evaluations is None:
+            stored = (self.sweep_row.counts or {}).get("inputs") if self.sweep_row else None
+            if stored is not None and stored == self.fingerprint():
+                self.reused = True
+                rows = self.session.exec(
+                    select(Target, TargetStatus).join(TargetStatus, TargetStatus.target_id == Target.id)
+                    .where(TargetStatus.sweep_id == self.sweep_row.id).order_by(Target.id)).all()
+                self._evaluations = [
+                    (tg, Evaluation(status=st.status, latest_value=st.latest_value,
+                                    latest_date=st.latest_date, expected=st.expected, forecast=st.forecast))
+                    for tg, st in rows]
+            else:
+                from .evaluation import evaluate_all
+
+                self._evaluations = list(evaluate_all(session=self.session, as_of=self.as_of))
+        return self._evaluations
+
+    def target_evaluations(self) -> list[tuple[Any, Evaluation]]:
+        """Evaluations of targets whose obligation is still live (not closed or cancelled)."""
+        if self._live_targets is None:
+            evaluations = self.evaluations()
+            ids = sorted({tg.obligation_id for tg, _ in evaluations})
+            live: set[int] = set()
+            for start in range(0, len(ids), _CHUNK):
+                live.update(self.session.exec(select(Obligation.id).where(
+                    Obligation.id.in_(ids[start:start + _CHUNK]),
+                    Obligation.state.notin_(_CLOSED))).all())
+            self._live_targets = [(tg, ev) for tg, ev in evaluations if tg.obligation_id in live]
+        return self._live_targets
+
+    def held_before(self, status: str, sweeps: int) -> set[int]:
+        """Targets recorded with ``status`` in each of the ``sweeps`` sweeps before this date."""
+        if sweeps <= 0:
+            return set()
+        ids = self.session.exec(select(Sweep.id).where(Sweep.as_of < self.as_of, Sweep.dry_run.is_(False))
+                                .order_by(Sweep.as_of.desc()).limit(sweeps)).all()
+        if len(ids) < sweeps:
+            return set()
+        rows = self.session.exec(
+            select(TargetStatus.target_id).where(TargetStatus.sweep_id.in_(ids), TargetStatus.status == status)
+            .group_by(TargetStatus.target_id).having(func.count() == sweeps)).all()
+        return set(rows)
+
+
+@dataclass
+class Change:
+    """One escalation opened, raised or resolved (``escalation_id`` is None for a dry-run open)."""
+
+    action: str  # open | raise | resolve
+    escalation_id: int | None
+    condition: str
+    rule: str
+    level: str
+    previous_level: str | None
+    subject_type: str
+    subject_id: int
+    obligation_id: int | None
+    addressed_to_id: int | None
+    region_id: int | None
+    reason: str
+    reason_en: str
+    follow_up_id: int | None = None
+
+
+@dataclass
+class SweepResult:
+    as_of: date
+    dry_run: bool
+    sweep_id: int | None = None
+    changes: list[Change] = field(default_factory=list)
+    unchanged: int = 0
+    follow_ups: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+    wrote: bool = False
+
+    def of(self, action: str) -> list[Change]:
+        return [c for c in self.changes if c.action == action]
+
+    def counts(self) -> dict[str, Any]:
+        return {"opened": len(self.of("open")), "raised": len(self.of("raise")),
+                "resolved": len(self.of("resolve")), "unchanged": self.unchanged,
+                "follow_ups": len(self.follow_ups), "failures": len(self.failures),
+                "statuses": dict(sorted(self.statuses.items()))}
+
+    def to_dict(self, owner_names: dict[int, str]) -> dict[str, Any]:
+        def change(c: Change) -> dict[str, Any]:
+            return {"id": c.escalation_id, "action": c.action, "level": c.level,
+                    "previous_level": c.previous_level, "rule": c.rule, "condition": c.condition,
+                    "subject_type": c.subject_type, "subject_id": c.subject_id,
+                    "obligation_id": c.obligation_id,
+                    "addressed_to": owner_names.get(c.addressed_to_id) if c.addressed_to_id else None,
+                    "reason": pick(c.reason, c.reason_en), "follow_up_id": c.follow_up_id}
+
+        return {"as_of": self.as_of.isoformat(), "dry_run": self.dry_run, "sweep_id": self.sweep_id,
+                "wrote": self.wrote, **self.counts(),
+                "changes": [change(c) for c in self.changes], "follow_up_obligations": self.follow_ups,
+                "rule_failures": self.failures}
+
+
+def last_sweep_date(*, session: Session) -> date | None:
+    return session.exec(select(func.max(Sweep.as_of)).where(Sweep.dry_run.is_(False))).one()
+
+
+def sweep(*, session: Session, as_of: date, dry_run: bool = False) -> SweepResult:
+    """Evaluate every rule as of ``as_of`` and bring escalations in line with what they find.
+
+    ``dry_run`` computes the same result and writes nothing. A rule that raises is reported
+    in ``failures`` and its open escalations are left as they are.
+    """
+    if not dry_run:
+        require_coordinator(session)
+        last = last_sweep_date(session=session)
+        if last is not None and as_of < last:
+            raise UserError(t("--as-of {day}: the last sweep was as of {last}; sweeps only move forward "
+                              "(use --dry-run to look at an earlier date)", day=as_of.isoformat(),
+                              last=last.isoformat()))
+    settings = escalation_settings()
+    engine = SweepEngine(session, as_of)
+    result = SweepResult(as_of=as_of, dry_run=dry_run)
+    best, ran = _collect(session, engine, result)
+    opened_rows = session.exec(select(
+        Escalation.id, Escalation.condition, Escalation.level, Escalation.rule, Escalation.manual,
+        Escalation.obligation_id, Escalation.follow_up_id, Escalation.subject_type, Escalation.subject_id,
+        Escalation.addressed_to_id, Escalation.region_id, Escalation.reason, Escalation.reason_en,
+    ).where(Escalation.resolved_at.is_(None)).order_by(Escalation.id)).all()
+    by_condition = {row.condition: row for row in opened_rows if not row.manual}
+
+    for condition, (rule, f) in best.items():
+        current = by_condition.get(condition)
+        if current is None:
+            result.changes.append(_change("open", None, rule, f, None))
+        elif LEVEL_ORDER[f.level] > LEVEL_ORDER.get(current.level, -1):
+            result.changes.append(_change("raise", current.id, rule, f, current.level))
+        else:
+            result.unchanged += 1
+    _plan_resolutions(session, engine, result, opened_rows, best, ran)
+
+    follow_levels = settings["follow_up_levels"]
+    changed_ids = {c.escalation_id for c in result.changes}
+    pending_follow_ups = [c for c in result.changes if c.action != "resolve" and c.level in follow_levels]
+    # An open escalation at a follow-up level that still lacks its report (e.g. a rule's level
+    # was raised in duban.toml) gets one too.
+    pending_follow_ups += [_change("keep", r.id, r.rule, r, None) for r in opened_rows
+                           if r.level in follow_levels and r.follow_up_id is None
+                           and r.id not in changed_ids and r.condition in best]
+    evaluated = engine._evaluations
+    if evaluated is not None:
+        result.statuses = dict(Counter(ev.status for _, ev in evaluated))
+    if dry_run:
+        result.follow_ups = [{"escalation": c.escalation_id, "obligation": None,
+                              "due": (as_of + _days(settings)).isoformat()} for c in pending_follow_ups]
+        return result
+    _apply(session, engine, result, pending_follow_ups, settings)
+    return result
+
+
+def _days(settings: dict[str, Any]) -> timedelta:
+    return timedelta(days=settings["follow_up_days"])
+
+
+def _change(action: str, esc_id: int | None, rule: str, f: Any, previous: str | None) -> Change:
+    return Change(action=action, escalation_id=esc_id, condition=f.condition, rule=rule, level=f.level,
+                  previous_level=previous, subject_type=f.subject_type, subject_id=f.subject_id,
+                  obligation_id=f.obligation_id, addressed_to_id=f.addressed_to_id,
+                  region_id=f.region_id, reason=f.reason, reason_en=f.reason_en)
+
+
+def _collect(session: Session, engine: SweepEngine,
+             result: SweepResult) -> tuple[dict[str, tuple[str, Finding]], set[str]]:
+    """Run each rule on its own (in a savepoint), keeping the highest finding per condition."""
+    from ..plugins import get_host
+
+    best: dict[str, tuple[str, Finding]] = {}
+    ran: set[str] = set()
+    for key, rule in get_host().rules().items():
+        config = rule_settings(key, dict(rule.defaults))
+        if config.get("enabled", True) is False:
+            ran.add(key)  # a disabled rule finds nothing: its escalations resolve
+            continue
+        config = {k: v for k, v in config.items() if k != "enabled"}
+        ctx = RuleContext(session=session, as_of=engine.as_of, config=config, engine=engine)
+        try:
+            with session.begin_nested():
+                found = list(rule.evaluate(ctx))
+            for f in found:
+                if not isinstance(f, Finding) or f.level not in LEVEL_ORDER:
+                    raise TypeError(f"expected Finding with a ladder level, got {f!r:.80}")
+        except Exception as exc:  # a broken plugin rule is reported; the other rules still count
+            result.failures.append({"rule": key, "plugin": rule.plugin,
+                                    "error": str(exc) if isinstance(exc, UserError)
+                                    else f"{type(exc).__name__}: {exc}"})
+            continue
+        ran.add(key)
+        for f in found:
+            held = best.get(f.condition)
+            if held is None or LEVEL_ORDER[f.level] > LEVEL_ORDER[held[1].level]:
+                best[f.condition] = (key, f)
+    return best, ran
+
+
+def _plan_resolutions(session: Session, engine: SweepEngine, result: SweepResult, opened_rows: list[Any],
+                      best: dict[str, Any], ran: set[str]) -> None:
+    """Open escalations whose condition is gone (by a rule that ran) and hand-made ones whose
+    obligation was closed or cancelled."""
+    candidates = [r for r in opened_rows
+                  if (r.manual and r.rule == MANUAL_RULE) or (not r.manual and r.condition not in best
+                                                            and r.rule in ran)]
+    ids = sorted({r.obligation_id for r in candidates if r.obligation_id})
+    states: dict[int, str] = {}
+    for start in range(0, len(ids), _CHUNK):
+        states.update(session.exec(select(Obligation.id, Obligation.state)
+                                   .where(Obligation.id.in_(ids[start:start + _CHUNK]))).all())
+    day = engine.as_of.isoformat()
+    for r in candidates:
+        state = states.get(r.obligation_id)
+        if r.manual and state not in _CLOSED:
+            continue
+        if state in _CLOSED:
+            msgid = "obligation #{id} was {state} by {day}"
+            values = {"id": r.obligation_id, "day": day}
+            zh = t_zh(msgid, state=t_zh(state), **values)
+            en = msgid.format(state=state, **values)
+        else:
+            msgid = "the condition no longer holds as of {day}"
+            zh, en = t_zh(msgid, day=day), msgid.format(day=day)
+        change = _change("resolve", r.id, r.rule, r, r.level)
+        change.reason, change.reason_en = zh, en
+        result.changes.append(change)
+
+
+def _apply(session: Session, engine: SweepEngine, result: SweepResult, follow_ups: list[Change],
+           settings: dict[str, Any]) -> None:
+    stamp = engine.now
+    events: list[tuple[str, str, Any, Any, Any]] = []
+    status_rows, status_updates = _status_changes(session, engine)
+    inputs = engine.fingerprint() if engine._evaluations is not None else None
+    sweep_row = engine.sweep_row
+    stored_inputs = (sweep_row.counts or {}).get("inputs") if sweep_row else None
+    if not (result.changes or follow_ups or status_rows or status_updates or sweep_row is None
+            or (inputs is not None and inputs != stored_inputs)):
+        result.sweep_id = sweep_row.id
+        return  # the same sweep again: nothing to write
+    result.wrote = True
+    counts = {**result.counts(), "inputs": inputs or stored_inputs,
+              "failed_rules": [f["rule"] for f in result.failures]}
+    if sweep_row is None:
+        sweep_row = Sweep(as_of=engine.as_of, ran_at=stamp, actor=actor(session), dry_run=False, counts=counts)
+    else:
+        sweep_row.ran_at, sweep_row.actor, sweep_row.counts = stamp, actor(session), counts
+    session.add(sweep_row)
+    session.flush()
+    result.sweep_id = sweep_row.id
+    events.append(("sweep.run", "sweep", sweep_row.id, None,
+                   {"as_of": engine.as_of, **{k: v for k, v in counts.items() if k != "inputs"}}))
+    if status_rows:
+        for row in status_rows:
+            row["sweep_id"] = sweep_row.id
+        session.execute(insert(TargetStatus), status_rows)
+    if status_updates:
+        session.execute(update(TargetStatus), status_updates)
+
+    opens = result.of("open")
+    if opens:
+        rows = [{"subject_type": c.subject_type, "subject_id": c.subject_id, "obligation_id": c.obligation_id,
+                 "condition": c.condition, "rule": c.rule, "level": c.level, "reason": c.reason,
+                 "reason_en": c.reason_en, "addressed_to_id": c.addressed_to_id, "region_id": c.region_id,
+                 "opened_at": stamp, "manual": False} for c in opens]
+        ids = session.execute(insert(Escalation).returning(Escalation.id, sort_by_parameter_order=True),
+                              rows).scalars().all()
+        for c, new_id, row in zip(opens, ids, rows, strict=True):
+            c.escalation_id = new_id
+            events.append(("escalation.open", "escalation", new_id, None, {"id": new_id, **row}))
+    raises = result.of("raise")
+    if raises:
+        session.execute(update(Escalation), [
+            {"id": c.escalation_id, "level": c.level, "rule": c.rule, "reason": c.reason,
+             "reason_en": c.reason_en, "addressed_to_id": c.addressed_to_id, "raised_at": stamp,
+             "acknowledged_at": None, "acknowledged_by": None, "ack_note": None} for c in raises])
+        events += [("escalation.raise", "escalation", c.escalation_id, {"level": c.previous_level},
+                    {"level": c.level, "rule": c.rule, "reason": c.reason,
+                     "addressed_to_id": c.addressed_to_id, "raised_at": stamp}) for c in raises]
+    resolves = result.of("resolve")
+    if resolves:
+        session.execute(update(Escalation), [
+            {"id": c.escalation_id, "resolved_at": stamp, "resolve_reason": c.reason} for c in resolves])
+        events += [("escalation.resolve", "escalation", c.escalation_id, None,
+                    {"resolved_at": stamp, "resolve_reason": c.reason}) for c in resolves]
+    record_many(session, events)
+    for c in follow_ups:
+        esc = session.get(Escalation, c.escalation_id)
+        session.refresh(esc)
+        ob = create_follow_up(session=session, escalation=esc, as_of=engine.as_of,
+                              days=settings["follow_up_days"])
+        c.follow_up_id = ob.id
+        result.follow_ups.append({"escalation": esc.id, "obligation": ob.id,
+                                  "due": (engine.as_of + _days(settings)).isoformat()})
+
+
+def _status_changes(session: Session, engine: SweepEngine) -> tuple[list[dict], list[dict]]:
+    """TargetStatus rows to insert and to update for this date's sweep."""
+    if engine._evaluations is None or engine.reused:
+        return [], []
+    existing: dict[int, Any] = {}
+    if engine.sweep_row is not None:
+        existing = {row.target_id: row for row in session.exec(select(
+            TargetStatus.id, TargetStatus.target_id, TargetStatus.status, TargetStatus.latest_value,
+            TargetStatus.latest_date, TargetStatus.expected, TargetStatus.forecast,
+        ).where(TargetStatus.sweep_id == engine.sweep_row.id)).all()}
+    inserts, updates = [], []
+    for tg, ev in engine._evaluations:
+        values = {"status": ev.status, "latest_value": ev.latest_value, "latest_date": ev.latest_date,
+                  "expected": ev.expected, "forecast": ev.forecast}
+        old = existing.get(tg.id)
+        if old is None:
+            inserts.append({"target_id": tg.id, "as_of": engine.as_of, **values})
+        elif any(getattr(old, k) != v for k, v in values.items()):
+            updates.append({"id": old.id, **values})
+    return inserts, updates
+
+
+def record_many(session: Session, events: list[tuple[str, str, Any, Any, Any]]) -> None:
+    """Append many audit events at once, chained exactly as ``audit.record`` chains them.
+
+    ``audit.record`` costs three statements per event; a sweep may open tens of thousands of
+    escalations, so the chain is extended here with one head update and one executemany.
+    """
+    if not events:
+        return
+    audit.record(session, *events[0][:3], before=events[0][3], after=events[0][4])
+    rest = events[1:]
+    if not rest:
+        return
+    last_seq, prev = session.execute(
+        text("UPDATE audit_head SET seq = seq + :n WHERE id = 1 RETURNING seq, last_hash"),
+        {"n": len(rest)}).one()
+    seq = last_seq - len(rest)
+    who = actor(session)
+    at = now(session).astimezone(UTC)
+    rows = []
+    for action, entity_type, entity_id, before, after in rest:
+        seq += 1
+        before_n, after_n = audit.normalise(before), audit.normalise(after)
+        entity = None if entity_id is None else str(entity_id)
+        digest = audit.event_hash(seq=seq, at=at, actor=who, action=action, entity_type=entity_type,
+                                  entity_id=entity, before=before_n, after=after_n, prev_hash=prev)
+        rows.append({"seq": seq, "at": at, "actor": who, "action": action, "entity_type": entity_type,
+                     "entity_id": entity, "before": before_n, "after": after_n, "prev_hash": prev,
+                     "hash": digest})
+        prev = digest
+    session.execute(insert(AuditEvent), rows)
+    session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": prev})
+
+
+def owner_names(*, session: Session, ids: set[int | None]) -> dict[int, str]:
+    wanted = sorted(i for i in ids if i is not None)
+    names: dict[int, str] = {}
+    for start in range(0, len(wanted), _CHUNK):
+        names.update(session.exec(select(Owner.id, Owner.name)
+                                  .where(Owner.id.in_(wanted[start:start + _CHUNK]))).all())
+    return names

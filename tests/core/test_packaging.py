@@ -1,0 +1,73 @@
+"""The distribution's shape: namespaced packages, entry points, lean start-up, migrations."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_no_top_level_core_plugins_or_tui(tmp_path: Path) -> None:
+    result = run_python(
+        "import importlib.util as u; print([n for n in ('core', 'plugins', 'tui') if u.find_spec(n)])",
+        tmp_path)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_builtin_plugins_are_entry_points() -> None:
+    from importlib.metadata import entry_points
+
+    names = {ep.name: ep.value for ep in entry_points(group="duban")}
+    for name in ("water", "fishing_ban", "waste", "shipping", "supervision"):
+        assert names.get(name) == f"duban.plugins.{name}"
+
+
+def test_list_does_not_import_ui_server_or_scheduler(tmp_path: Path) -> None:
+    db = tmp_path / "lean.db"
+    code = (
+        "import sys\n"
+        "from duban.core.cli import main\n"
+        f"main(['--db', {str(db)!r}, '--as', 'x', 'init', '--empty'])\n"
+        f"main(['--db', {str(db)!r}, '--as', 'x', 'list', '--overdue', '--count'])\n"
+        "print(sorted(m for m in ('textual', 'starlette', 'apscheduler', 'uvicorn') if m in sys.modules))\n"
+    )
+    result = run_python(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_migrations_head_matches_constant() -> None:
+    from alembic.script import ScriptDirectory
+    from duban.core.db import get_engine
+    from duban.core.migrations import HEAD, config
+
+    script = ScriptDirectory.from_config(config(get_engine("sqlite://")))
+    assert script.get_heads() == [HEAD]
+
+
+def test_models_match_migrations(env) -> None:
+    """Autogenerate against a migrated database finds nothing: every change has a revision."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlmodel import SQLModel
+
+    with env.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+
+
+@pytest.mark.parametrize("flag", ["--version", "--help"])
+def test_console_script_answers(flag: str, tmp_path: Path) -> None:
+    exe = Path(sys.executable).with_name("duban")
+    result = subprocess.run([str(exe), flag], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert result.returncode == 0
+    assert "duban" in result.stdout
