@@ -93,7 +93,7 @@ def verify(session: Session) -> tuple[int, Break | None]:
     for event in _events(session):
         count += 1
         if event.seq != expected_seq:
-            return count, Break(event.seq, event.id, f"missing event(s) before #{event.seq}")
+            return count, Break(event.seq, event.id, "events before this one are missing")
         if event.prev_hash != prev:
             return count, Break(event.seq, event.id, "previous-hash link does not match")
         digest = event_hash(seq=event.seq, at=event.at, actor=event.actor, action=event.action,

@@ -71,3 +71,25 @@ def test_console_script_answers(flag: str, tmp_path: Path) -> None:
     result = subprocess.run([str(exe), flag], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert result.returncode == 0
     assert "duban" in result.stdout
+
+
+def test_wheel_installs_everything_under_duban(tmp_path: Path) -> None:
+    """`pip install .` ships the namespaced packages, the data and the migrations."""
+    import zipfile
+
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                             "-q", "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    wheel = next(tmp_path.glob("duban-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names if not n.startswith("duban-")}
+    assert top == {"duban"}
+    for expected in ("duban/core/models.py", "duban/core/migrations/versions/0001_initial_schema.py",
+                     "duban/core/migrations/script.py.mako", "duban/core/data/regions.csv",
+                     "duban/core/data/plans/hunan-yangtze-2023.yaml", "duban/core/locale/zh/core.toml",
+                     "duban/plugins/water/__init__.py", "duban/tui/entry.py"):
+        assert expected in names, expected
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "duban = duban.tui.entry:main" in text and "water = duban.plugins.water" in text
