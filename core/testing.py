@@ -1,26 +1,92 @@
 """Pytest fixtures shipped with duban, for duban's own tests and for plugin authors.
 
-Installed as a pytest plugin (entry point ``pytest11``), so a plugin package's tests can
-use ``duban_env`` without any conftest.
+Installed as a pytest plugin (entry point ``pytest11``), so a plugin package's tests can use
+them without a conftest:
+
+- ``duban_cli``: runs the real ``duban`` command line in-process against a fresh SQLite
+  database whose coordinator is ``coord``; ``duban_cli("list", "--format", "json").json()``.
+- ``duban_env``: the same database as a CLI ``Env`` (``env.session()`` for services).
+
+Every installed plugin, yours included, is loaded as in production.
 """
 
 from __future__ import annotations
 
+import io
+import json
+from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import pytest
+
+COORDINATOR = "coord"
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+class Runner:
+    """Runs the real ``duban`` command line in-process against one database."""
+
+    def __init__(self, url: str, actor: str = COORDINATOR) -> None:
+        self.url = url
+        self.actor = actor
+
+    def __call__(self, *args: str, as_of: str | None = None, actor: str | None = None,
+                 lang: str | None = None) -> Result:
+        from duban.core import cli
+        from duban.core.i18n import set_language
+
+        argv = ["--db", self.url, "--as", actor or self.actor]
+        if as_of:
+            argv += ["--as-of", as_of]
+        if lang:
+            argv += ["--lang", lang]
+        out, err = io.StringIO(), io.StringIO()
+        with redirect_stdout(out), redirect_stderr(err):
+            code = cli.main([*argv, *args])
+        set_language("en")
+        return Result(code, out.getvalue(), err.getvalue())
+
+    def ok(self, *args: str, **kw: str) -> Result:
+        """Run and insist on success (the assertion shows stderr)."""
+        result = self(*args, **kw)
+        assert result.exit_code == 0, f"duban {' '.join(args)} failed: {result.stderr or result.stdout}"
+        return result
 
 
 @pytest.fixture
-def duban_env(tmp_path, monkeypatch):
-    """A fresh SQLite database with every installed plugin loaded; yields a CLI ``Env``."""
-    from duban.core.cli.context import Env
+def duban_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runner]:
+    """A fresh SQLite database (schema only) and a runner for the ``duban`` command line."""
+    from duban.core.db import dispose_all
+    from duban.core.i18n import set_language
     from duban.core.plugins import reset_host
 
-    url = f"sqlite:///{tmp_path / 'duban.db'}"
-    monkeypatch.setenv("DUBAN_DATABASE_URL", url)
-    monkeypatch.setenv("DUBAN_USER", "tester")
+    monkeypatch.setenv("DUBAN_LANG", "en")
+    set_language("en")
     reset_host()
-    env = Env.create(db_url=url, actor="tester", as_of=None)
-    env.ensure_schema()
+    runner = Runner(f"sqlite:///{tmp_path / 'duban.db'}")
+    runner.ok("init", "--empty")
+    yield runner
+    dispose_all()
+    reset_host()
+
+
+@pytest.fixture
+def duban_env(duban_cli: Runner) -> Iterator[Any]:
+    """The ``duban_cli`` database as a CLI ``Env`` acting as the coordinator."""
+    from duban.core.cli.context import Env
+
+    env = Env.create(db_url=duban_cli.url, actor=COORDINATOR, as_of=None)
     yield env
     env.close()
-    reset_host()

@@ -3,25 +3,21 @@
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from duban.core import cli as core_cli
 from duban.core.cli.context import Env
 from duban.core.db import dispose_all, normalise_url
 from duban.core.i18n import set_language
 from duban.core.plugins import reset_host
+from duban.core.testing import COORDINATOR, Runner
 from sqlalchemy import create_engine, text
 
 PG_URL = os.environ.get("DUBAN_TEST_DATABASE_URL")
-COORDINATOR = "coord"
 
 
 @pytest.fixture(autouse=True)
@@ -51,44 +47,6 @@ def db_url(tmp_path: Path) -> Iterator[str]:
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
-
-
-@dataclass
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self):
-        import json
-
-        return json.loads(self.stdout)
-
-
-class Runner:
-    """Runs the real ``duban`` command line in-process against one database."""
-
-    def __init__(self, url: str, actor: str = COORDINATOR) -> None:
-        self.url = url
-        self.actor = actor
-
-    def __call__(self, *args: str, as_of: str | None = None, actor: str | None = None,
-                 lang: str | None = None) -> Result:
-        argv = ["--db", self.url, "--as", actor or self.actor]
-        if as_of:
-            argv += ["--as-of", as_of]
-        if lang:
-            argv += ["--lang", lang]
-        out, err = io.StringIO(), io.StringIO()
-        with redirect_stdout(out), redirect_stderr(err):
-            code = core_cli.main([*argv, *args])
-        set_language("en")
-        return Result(code, out.getvalue(), err.getvalue())
-
-    def ok(self, *args: str, **kw: str) -> Result:
-        result = self(*args, **kw)
-        assert result.exit_code == 0, f"duban {' '.join(args)} failed: {result.stderr or result.stdout}"
-        return result
 
 
 @pytest.fixture

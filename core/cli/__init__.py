@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "owner": "owners:owner",
     "user": "users:user",
     "plugins": "plugins:plugins_cmd",
+    "plugin": "scaffold:plugin",
     "audit": "audit:audit",
     "export": "transfer:export",
     "import": "imports:import_group",

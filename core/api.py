@@ -1,0 +1,76 @@
+"""The public API for duban plugins: import everything a plugin uses from here.
+
+    from duban.core.api import hookimpl, Indicator, EscalationRule, Finding
+
+Names listed in ``__all__`` are stable within a major ``API_VERSION``. A plugin may declare
+``DUBAN_API = (1, 0)`` at module level: duban refuses to load it (and says why in
+``duban plugins``) when it cannot honour that version. Heavy names (models, services) are
+imported on first use, so importing this module keeps start-up lean.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from .clock import LOCAL_TZ, Clock, FixedClock, end_of_day, parse_date, to_local_date
+from .config import reminder_policy, rule_settings, section
+from .errors import Conflict, NotFound, PermissionDenied, UserError
+from .hookspecs import hookimpl
+from .i18n import add_catalog, language, pick, t, t_zh
+from .plugins import API_VERSION, get_host
+from .registry import (
+    STATUSES,
+    EscalationRule,
+    Evaluation,
+    Finding,
+    Importer,
+    Indicator,
+    Message,
+    Notifier,
+    Panel,
+    PanelRow,
+    RuleContext,
+    SiteKind,
+)
+
+_LAZY = {
+    # Tables (SQLModel) and enums.
+    "Obligation": "models", "Milestone": "models", "Target": "models", "Measurement": "models",
+    "Site": "models", "Region": "models", "Owner": "models", "Assignment": "models",
+    "Escalation": "models", "Evidence": "models", "Level": "models", "Role": "models",
+    "State": "models",
+    # Services: plain functions taking session= as a keyword.
+    "audit_record": "audit:record",
+    "now": "services.base", "today": "services.base", "require_coordinator": "services.base",
+    "require_writer": "services.base",
+    "resolve_owner": "services.owners", "find_owner": "services.owners", "add_owner": "services.owners",
+    "resolve_region": "services.regions", "subtree_ids": "services.regions",
+    "government_name": "services.regions",
+    "get_obligation": "services.obligations", "add_obligation": "services.obligations",
+    "record_measurement": "services.measurements:record", "series": "services.measurements",
+    "parse_period": "services.measurements", "resolve_site": "services.measurements",
+    "evaluate": "services.evaluation",
+}
+
+__all__ = [
+    "API_VERSION", "LOCAL_TZ", "STATUSES", "Clock", "Conflict", "EscalationRule", "Evaluation",
+    "Finding", "FixedClock", "Importer", "Indicator", "Message", "NotFound", "Notifier", "Panel",
+    "PanelRow", "PermissionDenied", "RuleContext", "SiteKind", "UserError", "add_catalog",
+    "end_of_day", "get_host", "hookimpl", "language", "parse_date", "pick", "reminder_policy",
+    "rule_settings", "section", "t", "t_zh", "to_local_date", *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'duban.core.api' has no attribute {name!r}")
+    module, _, attr = target.partition(":")
+    value = getattr(import_module(f"duban.core.{module}"), attr or name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
