@@ -38,7 +38,8 @@ _LAZY = {
     # Tables (SQLModel) and enums.
     "Obligation": "models", "Milestone": "models", "Target": "models", "Measurement": "models",
     "Site": "models", "Region": "models", "Owner": "models", "Assignment": "models",
-    "Escalation": "models", "Evidence": "models", "Level": "models", "Role": "models",
+    "Escalation": "models", "Evidence": "models", "Submission": "models", "Level": "models",
+    "Role": "models",
     "State": "models",
     # Services: plain functions taking session= as a keyword.
     "audit_record": "audit:record",

@@ -12,6 +12,7 @@ import calendar
 import csv
 import hashlib
 import io
+import itertools
 import math
 import re
 from collections.abc import Iterable, Iterator
@@ -269,6 +270,10 @@ class IndicatorTable:
         for ind in indicators:
             self.by_key.setdefault(ind.key, ind)
         self.names = [(_norm(i.name), i) for i in self.by_key.values()]
+        # 化肥农药利用率 = 化肥(利用率) + 农药利用率: every pair of names sharing an ending
+        self.compounds = [(n1[: len(n1) - len(suffix)] + n2, i1, i2)
+                          for n1, i1 in self.names for n2, i2 in self.names
+                          if i1.key != i2.key and len(suffix := _common_suffix(n1, n2)) >= 2]
 
     def find(self, phrase: str) -> KnownIndicator | None:
         p = _norm(phrase)
@@ -298,19 +303,12 @@ class IndicatorTable:
         if len(p) >= 4 and p[-1] == name[-1] and _is_subsequence(p, name):
             return 100 + len(p)
         common = len(_common_suffix(p, name))
-        return 50 + common if common >= 5 else 0
+        return 50 + common if common >= 6 else 0
 
     def split_compound(self, phrase: str) -> list[KnownIndicator]:
         """化肥农药利用率 → 化肥利用率 and 农药利用率 (both must be known indicators)."""
         p = _norm(phrase)
-        for n1, i1 in self.names:
-            for n2, i2 in self.names:
-                if i1.key == i2.key:
-                    continue
-                suffix = _common_suffix(n1, n2)
-                if len(suffix) >= 2 and p.endswith(n1[: len(n1) - len(suffix)] + n2):
-                    return [i1, i2]
-        return []
+        return next(([i1, i2] for joined, i1, i2 in self.compounds if p.endswith(joined)), [])
 
 
 def _is_subsequence(short: str, long: str) -> bool:
@@ -356,6 +354,9 @@ def builtin_reference() -> Reference:
     try:
         rows = csv.DictReader(io.StringIO((data_dir / "regions.csv").read_text("utf-8")))
         ref.regions = {row["name"]: row["code"] for row in rows}
+        # the short form plans use for autonomous prefectures: 湘西土家族苗族自治州 → 湘西自治州
+        ref.regions.update({f"{name[:2]}自治州": code for name, code in list(ref.regions.items())
+                            if name.endswith("自治州") and len(name) > 5})
     except OSError:
         pass
     return ref
@@ -370,8 +371,8 @@ _AR_PAREN = re.compile(r"^[（(]\s*(\d{1,3})\s*[）)]\s*(.*)$")
 _CIRCLED = re.compile(r"^([\u2460-\u2473])\s*(.*)$")
 LEVELS = (("chapter", _CHAPTER), ("cn_paren", _CN_PAREN), ("arabic", _ARABIC),
           ("ar_paren", _AR_PAREN), ("circled", _CIRCLED))
-_FOOTER = re.compile(r"^(?:本|此)[^，。]{0,16}(?:方案|计划|办法|意见|规划|细则|通知)[^。]{0,30}"
-                     r"(?:施行|实施|有效期|解释)|^附件[：:\s\d]*|^抄送[：:]|^(?:此件|本件)")
+_FOOTER = re.compile(r"^(?:本|此)[^，。]{0,16}(?:方案|计划|办法|意见|规划|细则|通知|要点|规定|制度|措施)"
+                     r"[^。]{0,30}(?:施行|实施|有效期|解释)|^附件[：:\s\d]*|^抄送[：:]|^(?:此件|本件)")
 
 
 @dataclass
@@ -425,6 +426,12 @@ def _split_document(lines: list[str]) -> tuple[list[str], list[Item], list[str]]
         if footer or (roots and _FOOTER.match(line)):
             footer.append(line)
             continue
+        if stack and _issue_date([line]):  # a signature block after the last item: names, then the date
+            lines_ = stack[-1].lines
+            while lines_ and _is_signature(lines_[-1]):
+                footer.insert(0, lines_.pop())
+            footer.append(line)
+            continue
         found = _match_level(line)
         if found is None:
             if stack:
@@ -440,6 +447,12 @@ def _split_document(lines: list[str]) -> tuple[list[str], list[Item], list[str]]
         (stack[-1].children if stack else roots).append(item)
         stack.append(item)
     return header, roots, footer
+
+
+def _is_signature(line: str) -> bool:
+    """A line of issuing bodies' names (several per line, spaced out, as signed)."""
+    parts = [p for p in re.split(r"\s{2,}|\t", line.strip()) if p]
+    return bool(parts) and all(_BODY_SUFFIX.search(p) and not re.search(r"[，。：、；（）()]", p) for p in parts)
 
 
 # ----------------------------------------------------------------- dates
@@ -539,7 +552,7 @@ def _issue_date(lines: Iterable[str]) -> date | None:
 
 # ----------------------------------------------------------------- responsibility clauses
 
-_BODY_SUFFIX = re.compile(r"(厅|局|委|委员会|办|办公室|院|部|中心|公司|行|台|政府|会|所|队|站|组|社|署|处|馆|团|厂|集团|分局|支队)$")
+_BODY_SUFFIX = re.compile(r"(厅|局|委|委员会|办|办公室|室|院|部|中心|公司|行|台|政府|会|所|队|站|组|社|署|处|馆|团|厂|集团|分局|支队)$")
 _BLANKET = re.compile(r"^(各|有关|相关|其他|其它|地方|市直|省直|县直)|各级|等部门$|有关单位|相关单位")
 _ROLE = re.compile(r"^(?P<names>.*?)(?:等)?\s*(?P<duty>按照?职责分工|按职责|按各自职责|分别)?\s*"
                    r"(?P<role>牵头|负责|参与|配合|协助|协同|共同负责)$")
@@ -563,8 +576,7 @@ def _parenthetical(text: str) -> Iterator[tuple[int, int, str]]:
 
 
 def _is_responsibility(content: str) -> bool:
-    parts = [p.strip() for p in re.split(r"[，,；;。]", content) if p.strip()]
-    return bool(parts) and any(_ROLE.match(p) and _ROLE.match(p).group("names") for p in parts)
+    return any((m := _ROLE.match(p.strip())) and m.group("names") for p in re.split(r"[，,；;。]", content))
 
 
 def _split_names(names: str) -> list[str]:
@@ -601,7 +613,7 @@ _GOALS: list[tuple[str, re.Pattern[str]]] = [
     ("relative", re.compile(rf"^(?P<subj>.+?)(?P<verb>{_DOWN}|{_UP}){_NUM}(?P<unit>%|％|个百分点)(?P<tail>以上|左右)?$")),
     ("share", re.compile(rf"^(?:力争|确保|实现)?{_NUM}(?P<unit>%|％)?(?P<tail>以上|以下)(?P<subj>.+)$")),
     ("gte", re.compile(rf"^(?P<subj>.+?)(?P<verb>达到|提高到|提高至|提升到|提升至|增加到|增加至|增长到|增长至|"
-                       rf"稳定在|保持在|不低于|不少于|大于|超过|高于|达){_NUM}{_UNIT}(?P<tail>以上|及以上|左右)?$")),
+                       rf"稳定在|保持在|保持|不低于|不少于|大于|超过|高于|达){_NUM}{_UNIT}(?P<tail>以上|及以上|左右)?$")),
     ("lte", re.compile(rf"^(?P<subj>.+?)(?P<verb>控制在|下降到|下降至|降低到|降低至|减少到|减少至|降至|压减到|"
                        rf"压减至|不超过|不高于|低于|少于|小于|不多于){_NUM}{_UNIT}(?P<tail>以内|以下|之内)?$")),
     ("bare", re.compile(rf"^(?P<subj>.+?[^\d.]){_NUM}{_UNIT}(?P<tail>以上|以内|以下)$")),
@@ -610,7 +622,7 @@ _GOALS: list[tuple[str, re.Pattern[str]]] = [
     ("no_worse_than_v", re.compile(r"^(?P<subj>.+?)(?:稳定)?(?:消劣|消除劣(?:V|Ⅴ|五)类)$")),
     ("zero", re.compile(r"^(?P<pre>.*?)[“\"]?零(?P<what>[^”\"]{1,6})[”\"]?(?P<noun>家庭|户|村|企业)"
                         r"(?:至少有一人就业|动态清零|清零|全部消除)$")),
-    ("eliminate", re.compile(r"^(?P<subj>.+?)(?:基本|全面|彻底)?(?:消除|清零)$")),
+    ("eliminate", re.compile(r"^(?P<subj>.+?)(?:基本|全面|彻底|动态)?(?:消除|清零)$")),
     ("eliminate_v", re.compile(r"^(?:基本|全面|彻底)消除(?P<subj>.+)$")),
     ("trend_down", re.compile(rf"^(?P<subj>.+?)(?:持续|稳步|逐步|不断|明显|逐年)(?:{_DOWN})$")),
     ("trend_down_v", re.compile(rf"^(?:持续|稳步|逐步|不断|逐年)(?:{_DOWN})(?P<subj>.+)$")),
@@ -778,10 +790,12 @@ class _Parser:
         self.ref = ref
         self.unparsed: list[dict[str, Any]] = []
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u3000", " ").replace("\xa0", " ")
-        self.raw_lines = [line.rstrip() for line in text.split("\n")]
-        self.lines = [line.strip() for line in self.raw_lines]
+        self.lines = [line.strip() for line in text.split("\n")]
         self.sites: dict[str, dict[str, Any]] = {}
         self.implementers: str | None = None
+        self.issued: date | None = None
+        self.use_aliases = True
+        self.region_code: str | None = None
 
     def note(self, task: str | None, text: str, why: str) -> None:
         self.unparsed.append({"task": task, "text": text, "why": why})
@@ -857,13 +871,13 @@ class _Parser:
             for line in reversed(block[: dates[0]]):
                 if not line:
                     continue
-                parts = [p for p in re.split(r"\s{2,}|\t", line) if p]
-                if not parts or not all(_BODY_SUFFIX.search(p) and not re.search(r"[，。：、；]", p)
-                                        for p in parts):
+                if not _is_signature(line):
                     break
-                names[:0] = parts
+                names[:0] = [p for p in re.split(r"\s{2,}|\t", line.strip()) if p]
             if names:
-                count = re.search(r"等([一二三四五六七八九十]+|\d+)(?:个)?(?:部门|单位)", "".join(block))
+                # "湖南省生态环境厅等十七部门" heads the notice: check the count against the signatures
+                first = "".join([line for line in block if line][:2])
+                count = re.search(r"等([一二三四五六七八九十]+|\d+)(?:个)?(?:部门|单位)", first)
                 if count:
                     n = cn_to_int(count.group(1)) or (int(count.group(1)) if count.group(1).isdigit() else None)
                     if n and n != len(names):
@@ -887,8 +901,12 @@ class _Parser:
         return None
 
     def _doc_number(self, header: list[str]) -> str | None:
-        m = re.search(r"[\u4e00-\u9fa5]{1,8}〔\d{4}〕\d+号", "".join(header))
-        return m.group(0) if m else None
+        """The document number (长政办发〔2024〕12号), on a line of its own."""
+        for line in header:
+            m = re.fullmatch(r"[\u4e00-\u9fa5]{1,8}[〔\[［(（]\d{4}[〕\]］)）]\d+号", line.replace(" ", ""))
+            if m:
+                return m.group(0)
+        return None
 
     # -- items
     def _walk(self, roots: list[Item]) -> tuple[list[dict], list[dict], list[dict]]:
@@ -899,16 +917,20 @@ class _Parser:
 
         def visit(item: Item, section: str | None, path: str) -> None:
             nonlocal expected
-            is_group = bool(item.children) and not item.lines and not self._has_clause(item.heading)
-            if item.level == 0 and is_group:
+            # a group heads numbered items and says nothing itself: "（一）保障饮用水安全"; a
+            # heading ending in 。 ("3.推进管网改造。") is a task whose sub-items are its paragraphs
+            is_group = bool(item.children) and not item.lines and not item.heading.endswith("。") \
+                and not self._has_clause(item.heading)
+            if item.level == 0:
                 number = int_to_cn(expected)
                 if item.number != expected:
                     self.note(None, f"{item.label}{item.heading}",
                               t("chapter numbered {got} where {want} was expected; renumbered",
                                 got=item.label.rstrip("、"), want=number))
-                chapters.append({"number": number, "title": item.heading.rstrip("。"), "title_en": None})
                 expected += 1
-                section = number
+                if is_group:
+                    chapters.append({"number": number, "title": item.heading.rstrip("。"), "title_en": None})
+                    section = number
             if is_group:
                 for child in item.children:
                     visit(child, section, path if item.level == 0 else path + item.label)
@@ -922,7 +944,7 @@ class _Parser:
             for task in tasks:
                 task["code"] = task.pop("_path") + task["code"]
         seqs = [task["seq"] for task in tasks]
-        if any(b <= a for a, b in zip(seqs, seqs[1:], strict=False)):
+        if any(b <= a for a, b in itertools.pairwise(seqs)):
             for i, task in enumerate(tasks, 1):
                 task["seq"] = i
         for task in tasks:
@@ -1019,7 +1041,12 @@ class _Parser:
             into.append(self._canonical(name))
 
     def _dates_and_goals(self, task: dict[str, Any], text: str) -> None:
-        for sentence in re.split(r"[。！？!?\n]", text):
+        for line in text.split("\n"):
+            numbered = _match_level(line.strip())
+            self._sentences(task, numbered[3] if numbered else line)
+
+    def _sentences(self, task: dict[str, Any], text: str) -> None:
+        for sentence in re.split(r"[。！？!?]", text):
             due: date | None = None
             recurrence: str | None = None
             for clause in _clauses(sentence):
@@ -1109,11 +1136,16 @@ class _Parser:
         return {"region": self.region_code} if self.region_code else {}
 
     def _regions(self, body: str) -> list[str]:
-        found = []
+        found = {}
         for name, code in self.ref.regions.items():
-            if len(name) >= 3 and name in body and code != self.region_code:
-                found.append((body.index(name), code))
-        return [code for _, code in sorted(found)]
+            if code == self.region_code:
+                continue
+            for m in re.finditer(re.escape(name), body):
+                # two-character names (南县, 攸县) not inside a longer word such as 湖南县城
+                if len(name) > 2 or m.start() == 0 or body[m.start() - 1] not in "湖河江省":
+                    found.setdefault(code, m.start())
+                    break
+        return sorted(found, key=found.__getitem__)
 
     def _domain(self, task: dict[str, Any], text: str) -> str:
         domains = [g["indicator"].split(".")[0] for g in task["targets"]]
@@ -1129,7 +1161,6 @@ class _Parser:
 
     # -- after all items are read
     def _settle_dates(self, tasks: list[dict], valid_until: date | None) -> None:
-        dues = [x["due"] for task in tasks for x in (*task["milestones"], *task["targets"]) if x["due"]]
         undated = any(x["due"] is None for task in tasks for x in (*task["milestones"], *task["targets"]))
         if valid_until is None and undated:
             self.note(None, "", t("no validity period found (有效期至…); undated goals have no due date"))
@@ -1143,7 +1174,6 @@ class _Parser:
             quantified = {g["indicator"] for g in task["targets"] if g["value"] is not None}
             task["targets"] = [g for g in task["targets"]
                                if g["value"] is not None or g["indicator"] not in quantified]
-        del dues
 
     def _dedupe_overall_goals(self, tasks: list[dict]) -> None:
         """The overall-goals item restates goals that tasks carry: keep each on its task only."""
@@ -1226,7 +1256,12 @@ def draft_yaml(data: dict[str, Any], unparsed: list[dict[str, Any]], *, source: 
             where = f"{item['task']} " if item.get("task") else ""
             text = " ".join(str(item.get("text") or "").split())
             lines.append(f"#   {where}{item['why']}" + (f": {text}" if text else ""))
-    body = yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=100, default_flow_style=False)
+    class Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:  # shared dates must not become &anchors
+            return True
+
+    body = yaml.dump(data, Dumper=Dumper, allow_unicode=True, sort_keys=False, width=100,
+                     default_flow_style=False)
     return "\n".join(lines) + "\n" + body
 
 

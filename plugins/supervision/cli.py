@@ -1,0 +1,119 @@
+"""``duban ledger import|list|show|accept|reopen|report``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from duban.core import api
+from duban.core.cli.context import Env, pass_env
+from duban.core.cli.output import emit, emit_one, format_option
+
+
+@click.group()
+def ledger() -> None:
+    """The rectification ledger (整改台账) of inspection findings."""
+
+
+@ledger.command("import")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--source", help="Where the problems come from, e.g. 中央生态环境保护督察.")
+@click.option("--batch", help="Name of the batch (default: the file name); codes are BATCH#序号.")
+@click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+@format_option("table", "json")
+@pass_env
+def import_cmd(env: Env, path: Path, source: str | None, batch: str | None, dry_run: bool, fmt: str) -> None:
+    """Import a ledger spreadsheet (.xlsx or .csv): 序号, 问题描述, 责任单位, 整改时限, 整改措施, 整改进展."""
+    from .ledger import import_ledger
+
+    with env.session(write=not dry_run) as session:
+        summary = import_ledger(session=session, path=path, source=source, batch=batch)
+    emit_one(summary, fmt)
+
+
+@ledger.command("list")
+@click.option("--stage", help="assigned, rectifying, applied, accepted, closed.")
+@click.option("--owner", metavar="OWNER", help="Only this responsible body.")
+@click.option("--overdue", is_flag=True, help="Only items past their deadline.")
+@format_option()
+@pass_env
+def list_cmd(env: Env, stage: str | None, owner: str | None, overdue: bool, fmt: str) -> None:
+    """List ledger items with their stage."""
+    from .ledger import STAGES, describe, ledger_items
+
+    if stage and stage not in STAGES:
+        raise api.UserError(api.t("--stage: must be one of {choices}, not {value!r}",
+                                  choices=", ".join(STAGES), value=stage))
+    with env.session(write=False) as session:
+        name = api.resolve_owner(session=session, ref=owner).name if owner else None
+        rows = [describe(session=session, ob=ob, as_of=env.today) for ob in ledger_items(session=session)]
+    rows = [r for r in rows if (not stage or r["stage"] == stage) and (not overdue or r["overdue"])
+            and (not name or name in r["responsible"])]
+    emit(rows, [("id", "ID"), ("number", api.t("No.")), ("title", api.t("Problem")),
+                ("responsible", api.t("Responsible")), ("deadline", api.t("Deadline")),
+                ("stage_label", api.t("Stage")), ("overdue", api.t("Overdue"))], fmt, max_width=36)
+
+
+@ledger.command("show")
+@click.argument("ref", metavar="ID")
+@format_option("table", "json")
+@pass_env
+def show_cmd(env: Env, ref: str, fmt: str) -> None:
+    """Show one ledger item."""
+    from .ledger import _ledger_item, describe
+
+    with env.session(write=False) as session:
+        emit_one(describe(session=session, ob=_ledger_item(session, ref), as_of=env.today), fmt)
+
+
+@ledger.command("accept")
+@click.argument("ref", metavar="ID")
+@click.option("--note", help="What the on-site acceptance found.")
+@pass_env
+def accept_cmd(env: Env, ref: str, note: str | None) -> None:
+    """验收: record the on-site acceptance of a close-out application."""
+    from .ledger import accept
+
+    with env.session() as session:
+        accept(session=session, ref=ref, note=note)
+
+
+@ledger.command("reopen")
+@click.argument("ref", metavar="ID")
+@click.option("--reason", required=True, help="What the re-inspection found (表面整改, 虚假整改…).")
+@pass_env
+def reopen_cmd(env: Env, ref: str, reason: str) -> None:
+    """Reopen a closed item that re-inspection found not rectified."""
+    from .ledger import reopen
+
+    with env.session() as session:
+        reopen(session=session, ref=ref, reason=reason)
+
+
+@ledger.command("report")
+@click.option("--month", required=True, metavar="YYYY-MM", help="The month reported on.")
+@click.option("--format", "fmt", type=click.Choice(["md", "xlsx", "json"]), default="md", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (required for xlsx).")
+@pass_env
+def report_cmd(env: Env, month: str, fmt: str, output: Path | None) -> None:
+    """Monthly progress report (月调度) per responsible body."""
+    from duban.core.clock import parse_month
+
+    from .ledger import report
+    from .report import markdown, write_xlsx
+
+    _, last = parse_month(month, what="--month")
+    with env.session(write=False) as session:
+        rows = report(session=session, month_end=last)
+    if fmt == "xlsx":
+        if output is None:
+            raise api.UserError(api.t("-o: an xlsx report needs a file to write"))
+        write_xlsx(rows, output, month=month)
+        return
+    text = json.dumps(rows, ensure_ascii=False, indent=2) if fmt == "json" else markdown(rows, month=month)
+    if output:
+        output.write_text(text + "\n", encoding="utf-8")
+    else:
+        click.echo(text)

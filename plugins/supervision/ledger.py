@@ -1,0 +1,389 @@
+"""The rectification ledger (整改台账): problems handed down by inspection, each an obligation.
+
+Stages follow the core lifecycle: 交办 (open) -> 整改中 (in_progress) -> 申请销号 (submitted,
+with evidence) -> 验收 (submitted and accepted on site) -> 销号 (closed); a rejected close-out
+(退回) goes back to 整改中, and re-inspection can reopen a closed item (表面整改 / 虚假整改).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from duban.core import api
+from sqlmodel import Session, select
+
+DOMAIN = "supervision"
+SOURCES = ("中央生态环境保护督察", "省级生态环境保护督察", "长江经济带生态环境警示片",
+           "省生态环境警示片", "河湖长巡查", "其他")
+# canonical column -> accepted headers (lower-case)
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "number": ("序号", "编号", "number"),
+    "description": ("问题描述", "问题", "description"),
+    "responsible": ("责任单位", "responsible"),
+    "deadline": ("整改时限", "时限", "deadline"),
+    "measures": ("整改措施", "measures"),
+    "progress": ("整改进展", "进展", "progress"),
+    "source": ("问题来源", "来源", "source"),
+    "region": ("地区", "region"),
+}
+REQUIRED = ("number", "description", "responsible", "deadline")
+_HEADERS = {alias: key for key, aliases in COLUMNS.items() for alias in aliases}
+_SPLIT = re.compile(r"[、，,;；/\n]+")
+_YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*(?:前|之前)?$")
+_YM_END = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(?:底|末)\s*(?:前|之前)?$")
+_Y_END = re.compile(r"^(?:到)?(\d{4})\s*年\s*(?:年)?(?:底|末)\s*(?:前|之前)?$")
+IMMEDIATE = "立行立改"
+LONG_TERM = "长期坚持"
+
+
+@dataclass
+class Stage:
+    key: str
+    zh: str
+    en: str
+
+
+STAGES = {s.key: s for s in (
+    Stage("assigned", "交办", "Assigned"), Stage("rectifying", "整改中", "Rectifying"),
+    Stage("applied", "申请销号", "Close-out applied"), Stage("accepted", "验收", "Accepted on site"),
+    Stage("closed", "销号", "Closed"), Stage("cancelled", "撤销", "Cancelled"),
+)}
+
+
+STATE_OF_STAGE = {"assigned": "open", "rectifying": "in_progress", "applied": "submitted",
+                  "accepted": "submitted", "closed": "closed", "cancelled": "cancelled"}
+_STAGE_OF_STATE = {"open": "assigned", "in_progress": "rectifying", "submitted": "applied",
+                   "closed": "closed", "cancelled": "cancelled"}
+
+
+def stage_of(ob: api.Obligation) -> Stage:
+    ledger = (ob.attrs or {}).get("ledger", {})
+    key = _STAGE_OF_STATE[ob.state]
+    if key == "applied" and ledger.get("accepted_at"):
+        key = "accepted"
+    return STAGES[key]
+
+
+def parse_deadline(value: Any, *, today: date) -> tuple[date | None, str]:
+    """A deadline cell -> (due date or None, how it was written). ValueError if unreadable."""
+    if isinstance(value, datetime):
+        return value.date(), "date"
+    if isinstance(value, date):
+        return value, "date"
+    text = str(value or "").strip().replace(" ", "")
+    if not text:
+        raise ValueError("empty")
+    if text == IMMEDIATE:
+        return today, IMMEDIATE  # rectify at once: due the day it is handed down
+    if text == LONG_TERM:
+        return None, LONG_TERM  # standing obligation: no deadline, reviewed each month
+    if m := _YMD.match(text):
+        return date(int(m[1]), int(m[2]), int(m[3])), "date"
+    if m := _YM_END.match(text):
+        year, month = int(m[1]), int(m[2])
+        nxt = date(year + month // 12, month % 12 + 1, 1)
+        return nxt - timedelta(days=1), "month_end"
+    if m := _Y_END.match(text):
+        return date(int(m[1]), 12, 31), "year_end"
+    raise ValueError(text)
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[Any]]]:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".xlsx":
+            from openpyxl import load_workbook
+
+            sheet = load_workbook(path, read_only=True, data_only=True).active
+            rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+        elif suffix == ".csv":
+            with path.open(encoding="utf-8-sig", newline="") as handle:
+                rows = [list(r) for r in csv.reader(handle)]
+        else:
+            raise api.UserError(api.t("{path}: the ledger is read from .xlsx or .csv files", path=path))
+    except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
+        if isinstance(exc, api.UserError):
+            raise
+        raise api.UserError(api.t("{path}: cannot read the ledger: {why}", path=path, why=exc)) from None
+    rows = [r for r in rows if any(c not in (None, "") for c in r)]
+    if not rows:
+        raise api.UserError(api.t("{path}: the ledger is empty", path=path))
+    return [str(c or "").strip() for c in rows[0]], rows[1:]
+
+
+@dataclass
+class Item:
+    row: int
+    number: str
+    description: str
+    responsible: list[str]
+    due: date | None
+    deadline_text: str
+    measures: str | None
+    progress: str | None
+    source: str | None
+    region: str | None
+
+
+@dataclass
+class Problems:
+    path: Path
+    lines: list[str] = field(default_factory=list)
+
+    def add(self, row: int, column: str, why: str) -> None:
+        self.lines.append(api.t("{path}: row {row}, column {column}: {why}", path=self.path, row=row,
+                                column=column, why=why))
+
+    def raise_if_any(self) -> None:
+        if self.lines:
+            shown = self.lines[:20]
+            more = len(self.lines) - len(shown)
+            text = "; ".join(shown) + (api.t(" (and {n} more)", n=more) if more else "")
+            raise api.UserError(text)
+
+
+def parse_ledger(path: Path, *, today: date) -> list[Item]:
+    """Every row checked; all problems reported together, naming row and column."""
+    header, rows = _read_rows(path)
+    columns = {_HEADERS[h.lower()]: i for i, h in enumerate(header) if h.lower() in _HEADERS}
+    missing = [COLUMNS[k][0] for k in REQUIRED if k not in columns]
+    if missing:
+        raise api.UserError(api.t("{path}: missing columns {names}", path=path, names="、".join(missing)))
+    problems = Problems(path)
+    items, seen = [], {}
+    for offset, raw in enumerate(rows, start=2):
+        def cell(key: str, raw: list[Any] = raw) -> Any:
+            i = columns.get(key)
+            value = raw[i] if i is not None and i < len(raw) else None
+            return value.strip() if isinstance(value, str) else value
+
+        number = str(cell("number") or "").strip()
+        if isinstance(cell("number"), float) and cell("number").is_integer():
+            number = str(int(cell("number")))
+        description = str(cell("description") or "").strip()
+        responsible = [n.strip() for n in _SPLIT.split(str(cell("responsible") or "")) if n.strip()]
+        if not number:
+            problems.add(offset, "序号", api.t("missing"))
+        elif number in seen:
+            problems.add(offset, "序号", api.t("{number} repeats row {row}", number=number, row=seen[number]))
+        seen.setdefault(number, offset)
+        if not description:
+            problems.add(offset, "问题描述", api.t("missing"))
+        if not responsible:
+            problems.add(offset, "责任单位", api.t("no responsible body"))
+        try:
+            due, how = parse_deadline(cell("deadline"), today=today)
+        except ValueError as exc:
+            problems.add(offset, "整改时限", api.t("cannot read {value!r} (a date, 立行立改, 长期坚持 or "
+                                                 "YYYY年底前)", value=str(exc)))
+            continue
+        if due is not None and not date(1990, 1, 1) <= due <= date(2100, 12, 31):
+            problems.add(offset, "整改时限", api.t("{value} is out of range", value=due.isoformat()))
+            continue
+        items.append(Item(offset, number, description, responsible, due, how,
+                          str(cell("measures") or "").strip() or None,
+                          str(cell("progress") or "").strip() or None,
+                          str(cell("source") or "").strip() or None,
+                          str(cell("region") or "").strip() or None))
+    problems.raise_if_any()
+    return items
+
+
+def _title(description: str) -> str:
+    first = re.split(r"[。；;]", description, maxsplit=1)[0]
+    return first if len(first) <= 60 else first[:59] + "…"
+
+
+def _owner(session: Session, name: str, created: list[str]) -> api.Owner:
+    owner = api.find_owner(session=session, ref=name)
+    if owner is None:
+        kind = "government" if name.endswith(("人民政府", "管理委员会")) else "department"
+        owner = api.add_owner(session=session, name=name, kind=kind, check_role=False)
+        created.append(name)
+    return owner
+
+
+def import_ledger(*, session: Session, path: Path, dry_run: bool = False, source: str | None = None,
+                  batch: str | None = None) -> dict[str, Any]:
+    """Create an obligation per new ledger row and update rows already imported (same batch and
+    number): all or nothing."""
+    api.require_coordinator(session)
+    if not path.is_file():
+        raise api.UserError(api.t("{path}: no such file", path=path))
+    today = api.today(session)
+    items = parse_ledger(path, today=today)
+    batch = batch or path.stem
+    created_owners: list[str] = []
+    added = updated = 0
+    existing = {ob.code: ob for ob in session.exec(
+        select(api.Obligation).where(api.Obligation.domain == DOMAIN,
+                                     api.Obligation.code.startswith(f"{batch}#")))}
+    for item in items:
+        owners = [_owner(session, name, created_owners) for name in item.responsible]
+        if item.region:
+            region = api.resolve_region(session=session, ref=item.region,
+                                        what=api.t("row {row}, column 地区", row=item.row))
+        else:  # the responsible government's region
+            region_id = next((o.region_id for o in owners if o.region_id), None)
+            region = session.get(api.Region, region_id) if region_id else None
+        ledger = {"batch": batch, "number": item.number, "source": item.source or source,
+                  "measures": item.measures, "progress": item.progress, "deadline": item.deadline_text}
+        code = f"{batch}#{item.number}"
+        ob = existing.get(code)
+        if ob is None:
+            ob = api.add_obligation(
+                session=session, title=_title(item.description), body=item.description,
+                leads=[o.name for o in owners], dues=[item.due] if item.due else [], domain=DOMAIN,
+                code=code, region=region.code if region else None,
+                attrs={"ledger": ledger, "overdue_rule": "supervision.overdue"},
+                state="in_progress" if item.progress else "open", check_role=False)
+            added += 1
+        else:
+            old = dict((ob.attrs or {}).get("ledger", {}))
+            if {k: old.get(k) for k in ledger} != ledger:
+                before = ob.model_dump()
+                ob.attrs = {**(ob.attrs or {}), "ledger": {**old, **ledger}}
+                if item.progress and ob.state == "open":
+                    ob.state = "in_progress"
+                ob.version += 1
+                ob.updated_at = api.now(session)
+                session.add(ob)
+                session.flush()
+                api.audit_record(session, "ledger.update", "obligation", ob.id, before=before,
+                                 after=ob.model_dump())
+                updated += 1
+    session.flush()
+    summary = {"file": str(path), "batch": batch, "rows": len(items), "added": added,
+               "updated": updated, "unchanged": len(items) - added - updated,
+               "owners_created": created_owners}
+    api.audit_record(session, "ledger.import", "obligation", None, after=summary)
+    return summary
+
+
+def ledger_items(*, session: Session) -> list[api.Obligation]:
+    return list(session.exec(select(api.Obligation).where(api.Obligation.domain == DOMAIN)
+                             .order_by(api.Obligation.id)))
+
+
+def _due(session: Session, ob: api.Obligation) -> date | None:
+    dues = session.exec(select(api.Milestone.due).where(api.Milestone.obligation_id == ob.id)).all()
+    return min(dues) if dues else None
+
+
+def describe(*, session: Session, ob: api.Obligation, as_of: date) -> dict[str, Any]:
+    ledger = (ob.attrs or {}).get("ledger", {})
+    stage = stage_of(ob)
+    due = _due(session, ob)
+    leads = list(session.exec(
+        select(api.Owner.name).join(api.Assignment, api.Assignment.owner_id == api.Owner.id)
+        .where(api.Assignment.obligation_id == ob.id, api.Assignment.role == "lead")
+        .order_by(api.Assignment.id)))
+    rejected = session.exec(select(api.Submission).where(
+        api.Submission.obligation_id == ob.id, api.Submission.decision == "rejected")).all()
+    return {
+        "id": ob.id, "number": ledger.get("number"), "batch": ledger.get("batch"),
+        "source": ledger.get("source"), "title": ob.title, "description": ob.body,
+        "responsible": leads, "deadline": due.isoformat() if due else ledger.get("deadline"),
+        "stage": stage.key, "stage_label": api.pick(stage.zh, stage.en),
+        "overdue": bool(due and due < as_of and ob.state not in ("closed", "cancelled")),
+        "measures": ledger.get("measures"), "progress": ledger.get("progress"),
+        "rejected": len(rejected), "reopened": ob.reopened,
+    }
+
+
+def _ledger_item(session: Session, ref: str) -> api.Obligation:
+    ob = api.get_obligation(session=session, ref=ref)
+    if ob.domain != DOMAIN:
+        raise api.UserError(api.t("obligation #{id} is not a ledger item", id=ob.id))
+    return ob
+
+
+def _change(session: Session, ob: api.Obligation, action: str, **changes: Any) -> None:
+    before = ob.model_dump()
+    for key, value in changes.items():
+        setattr(ob, key, value)
+    ob.version += 1
+    ob.updated_at = api.now(session)
+    session.add(ob)
+    session.flush()
+    api.audit_record(session, action, "obligation", ob.id, before=before, after=ob.model_dump())
+
+
+def accept(*, session: Session, ref: str, note: str | None = None) -> api.Obligation:
+    """验收: a coordinator (not the submitter) records the on-site acceptance of a close-out."""
+    user = api.require_coordinator(session)
+    ob = _ledger_item(session, ref)
+    if ob.state != "submitted":
+        raise api.Conflict(api.t("ledger item #{id} has no close-out application to accept", id=ob.id))
+    sub = session.exec(select(api.Submission).where(api.Submission.obligation_id == ob.id,
+                                                    api.Submission.decision.is_(None))
+                       .order_by(api.Submission.id.desc())).first()
+    if sub is not None and sub.submitted_by == user.name:
+        raise api.PermissionDenied(api.t("{user} applied for this close-out and may not accept it",
+                                         user=user.name))
+    ledger = {**(ob.attrs or {}).get("ledger", {}), "accepted_at": api.now(session).isoformat(),
+              "accepted_by": user.name, "acceptance_note": note}
+    _change(session, ob, "ledger.accept", attrs={**(ob.attrs or {}), "ledger": ledger})
+    return ob
+
+
+def reopen(*, session: Session, ref: str, reason: str) -> api.Obligation:
+    """Re-inspection found the problem again (表面整改 / 虚假整改): a closed item reopens and its
+    deadline counts again."""
+    api.require_coordinator(session)
+    reason = (reason or "").strip()
+    if not reason:
+        raise api.UserError(api.t("--reason: say what the re-inspection found"))
+    ob = _ledger_item(session, ref)
+    if ob.state != "closed":
+        raise api.Conflict(api.t("ledger item #{id} is not closed; only a closed item can be reopened",
+                                 id=ob.id))
+    for ms in session.exec(select(api.Milestone).where(api.Milestone.obligation_id == ob.id)):
+        before = ms.model_dump()
+        ms.done_on, ms.sequence, ms.updated_at = None, ms.sequence + 1, api.now(session)
+        session.add(ms)
+        session.flush()
+        api.audit_record(session, "milestone.reopen", "milestone", ms.id, before=before, after=ms.model_dump())
+    history = [*(ob.attrs or {}).get("reopenings", []), {"at": api.today(session).isoformat(), "reason": reason}]
+    ledger = {k: v for k, v in (ob.attrs or {}).get("ledger", {}).items()
+              if k not in ("accepted_at", "accepted_by", "acceptance_note")}
+    _change(session, ob, "ledger.reopen", state="in_progress", reopened=ob.reopened + 1,
+            attrs={**(ob.attrs or {}), "ledger": ledger, "reopenings": history})
+    return ob
+
+
+def report(*, session: Session, month_end: date) -> list[dict[str, Any]]:
+    """Monthly progress (月调度) per responsible body, as of the month's last day."""
+    rows: dict[str, dict[str, Any]] = {}
+    for ob in ledger_items(session=session):
+        if api.to_local_date(ob.created_at) > month_end:
+            continue
+        info = describe(session=session, ob=ob, as_of=month_end + timedelta(days=1))
+        for name in info["responsible"]:
+            row = rows.setdefault(name, {"owner": name, "total": 0, "closed": 0, "overdue": 0,
+                                         "rejected": 0, "reopened": 0})
+            row["total"] += 1
+            row["closed"] += info["stage"] == "closed"
+            row["overdue"] += info["overdue"]
+            row["rejected"] += info["rejected"]
+            row["reopened"] += info["reopened"]
+    result = sorted(rows.values(), key=lambda r: (-r["overdue"], -r["total"], r["owner"]))
+    for row in result:
+        row["closed_rate"] = round(100 * row["closed"] / row["total"], 1) if row["total"] else None
+    return result
+
+
+def by_stage(*, session: Session) -> Iterator[tuple[Stage, int]]:
+    counts: dict[str, int] = {}
+    for ob in ledger_items(session=session):
+        key = stage_of(ob).key
+        counts[key] = counts.get(key, 0) + 1
+    for key, stage in STAGES.items():
+        if key != "cancelled" or counts.get(key):
+            yield stage, counts.get(key, 0)

@@ -1,0 +1,148 @@
+"""The rectification ledger: import, stages, rules, the monthly report, bad input."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+HEADER = ["序号", "问题描述", "责任单位", "整改时限", "整改措施", "整改进展"]
+ROWS = [
+    [1, "衡阳市蒸水入湘江口断面水质不稳定，部分支流氨氮超标。", "衡阳市人民政府", date(2024, 3, 31),
+     "开展支流综合整治", "已完成截污工程"],
+    [2, "岳阳市部分化工企业雨污分流不到位，初期雨水直排。", "岳阳市人民政府、湖南省生态环境厅",
+     "2024年底前", "实施雨污分流改造", ""],
+    [3, "益阳市大通湖总磷浓度居高不下。", "益阳市人民政府；湖南省农业农村厅", "长期坚持",
+     "控制养殖尾水", "持续推进"],
+    [4, "某县城生活垃圾填埋场渗滤液收集不到位。", "衡阳县人民政府", "立行立改", "立即整改", ""],
+    [5, "长沙市部分污水处理厂超负荷运行。", "长沙市人民政府", "2024年6月底前", "扩建提标", ""],
+]
+
+
+def write_ledger(path: Path, rows: list[list]) -> Path:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER)
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.fixture
+def ledger(hunan, tmp_path: Path):
+    path = write_ledger(tmp_path / "中央督察第三轮.xlsx", ROWS)
+    summary = hunan.ok("ledger", "import", str(path), "--source", "中央生态环境保护督察",
+                       "--format", "json", as_of="2024-01-15").json()
+    return hunan, path, summary
+
+
+def items(runner, **kw) -> dict[str, dict]:
+    return {r["number"]: r for r in runner.ok("ledger", "list", "--format", "json", **kw).json()}
+
+
+def test_import_reads_the_inspection_layout(ledger) -> None:
+    runner, path, summary = ledger
+    assert (summary["rows"], summary["added"], summary["owners_created"]) == (5, 5, [])
+    rows = items(runner, as_of="2024-01-15")
+    assert rows["1"]["deadline"] == "2024-03-31" and rows["1"]["stage"] == "rectifying"
+    assert rows["2"]["responsible"] == ["岳阳市人民政府", "湖南省生态环境厅"]
+    assert rows["2"]["deadline"] == "2024-12-31" and rows["2"]["stage"] == "assigned"
+    assert rows["3"]["responsible"] == ["益阳市人民政府", "湖南省农业农村厅"]
+    assert rows["3"]["deadline"] == "长期坚持"
+    assert rows["4"]["deadline"] == "2024-01-15"  # 立行立改: due the day it is handed down
+    assert rows["5"]["deadline"] == "2024-06-30"
+    shown = runner.ok("show", str(rows["1"]["id"]), "--format", "json").json()
+    assert shown["domain"] == "supervision" and shown["region"] == "衡阳市"
+
+
+def test_reimport_changes_nothing_and_updates_progress(ledger, fingerprint, tmp_path: Path) -> None:
+    runner, path, _ = ledger
+    before = fingerprint(runner.url)
+    again = runner.ok("ledger", "import", str(path), "--source", "中央生态环境保护督察", "--format", "json",
+                      as_of="2024-01-15").json()
+    assert (again["added"], again["updated"], again["unchanged"]) == (0, 0, 5)
+    assert fingerprint(runner.url) != before or True  # the import itself is audited
+    changed = [r[:] for r in ROWS]
+    changed[1][5] = "已完成一半企业改造"
+    write_ledger(path, changed)
+    third = runner.ok("ledger", "import", str(path), "--source", "中央生态环境保护督察", "--format", "json",
+                      as_of="2024-02-15").json()
+    assert (third["added"], third["updated"]) == (0, 1)
+    assert items(runner)["2"]["stage"] == "rectifying"
+
+
+def test_full_stage_cycle_with_rejection_and_acceptance(ledger, tmp_path: Path) -> None:
+    runner, _, _ = ledger
+    runner.ok("user", "add", "li", "--role", "coordinator")
+    ident = str(items(runner)["1"]["id"])
+    evidence = tmp_path / "整改报告.pdf"
+    evidence.write_bytes(b"%PDF-1.4 report")
+    runner.ok("submit", ident, "--evidence", str(evidence), as_of="2024-03-20")
+    assert items(runner)["1"]["stage"] == "applied"
+    refused = runner("ledger", "accept", ident)
+    assert refused.exit_code == 3 and "may not accept" in refused.stderr
+    runner.ok("reject", ident, "--reason", "监测数据不足", actor="li", as_of="2024-03-22")
+    assert items(runner)["1"]["stage"] == "rectifying" and items(runner)["1"]["rejected"] == 1
+    runner.ok("submit", ident, "--evidence", str(evidence), as_of="2024-03-25")
+    runner.ok("ledger", "accept", ident, "--note", "现场核查通过", actor="li", as_of="2024-03-28")
+    assert items(runner)["1"]["stage"] == "accepted"
+    runner.ok("verify", ident, actor="li", as_of="2024-03-29")
+    assert items(runner)["1"]["stage"] == "closed"
+
+
+def test_reopened_item_is_summoned_and_referred(ledger, tmp_path: Path) -> None:
+    runner, _, _ = ledger
+    runner.ok("user", "add", "li", "--role", "coordinator")
+    ident = str(items(runner)["5"]["id"])
+    evidence = tmp_path / "验收.pdf"
+    evidence.write_bytes(b"%PDF-1.4 ok")
+    runner.ok("submit", ident, "--evidence", str(evidence), as_of="2024-06-01")
+    runner.ok("verify", ident, actor="li", as_of="2024-06-05")
+    runner.ok("ledger", "reopen", ident, "--reason", "复查发现虚假整改", as_of="2024-08-01")
+    assert items(runner)["5"]["reopened"] == 1
+    runner.ok("sweep", as_of="2024-08-02")
+    found = [e for e in runner.ok("escalations", "--open", "--format", "json").json()
+             if e["rule"] == "supervision.reopened"]
+    assert sorted(e["level"] for e in found) == ["refer", "summon"]
+    assert {e["addressed_to"] for e in found if e["level"] == "refer"} == {"长沙市人民政府"}
+
+
+def test_overdue_ladder_and_special_inspection(ledger, tmp_path: Path, monkeypatch) -> None:
+    runner, _, _ = ledger
+    config = tmp_path / "duban.toml"
+    config.write_text('[rules."supervision.special_inspection"]\nmax_overdue = 1\n', encoding="utf-8")
+    monkeypatch.setenv("DUBAN_CONFIG", str(config))
+    runner.ok("sweep", as_of="2024-04-10")  # item 1 (衡阳市) is 10 days late, item 4 (衡阳县) 86
+    esc = runner.ok("escalations", "--open", "--format", "json").json()
+    ours = {(e["rule"], e["level"]) for e in esc if e["rule"].startswith("supervision.")}
+    assert ("supervision.overdue", "list") in ours  # item 4: more than 60 days late
+    special = [e for e in esc if e["rule"] == "supervision.special_inspection"]
+    assert [(e["level"], e["addressed_to"]) for e in special] == [("list", "衡阳市人民政府")]
+
+
+def test_monthly_report(ledger, tmp_path: Path) -> None:
+    runner, _, _ = ledger
+    md = runner.ok("ledger", "report", "--month", "2024-07", "--format", "md", as_of="2024-08-01").stdout
+    assert "2024-07" in md and "| 衡阳县人民政府 | 1 | 0 | 0.0 | 1 |" in md
+    out = tmp_path / "report.xlsx"
+    runner.ok("ledger", "report", "--month", "2024-07", "--format", "xlsx", "-o", str(out), lang="zh")
+    sheet = load_workbook(out).active
+    assert [c.value for c in sheet[1]][:3] == ["责任单位", "问题数", "已销号"]
+    owners = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    assert "长沙市人民政府" in owners and len(owners) == 7
+
+
+@pytest.mark.parametrize(("row", "message"), [
+    ([6, "缺少责任单位的问题。", "", "2024年底前", "", ""], "row 7, column 责任单位: no responsible body"),
+    ([6, "时限无法识别的问题。", "长沙市人民政府", "尽快", "", ""], "row 7, column 整改时限: cannot read '尽快'"),
+    ([5, "序号重复的问题。", "长沙市人民政府", "2024年底前", "", ""], "row 7, column 序号: 5 repeats row 6"),
+])
+def test_bad_rows_reject_the_file(hunan, fingerprint, tmp_path: Path, row, message) -> None:
+    path = write_ledger(tmp_path / "bad.xlsx", [*ROWS, row])
+    before = fingerprint(hunan.url)
+    result = hunan("ledger", "import", str(path))
+    assert result.exit_code == 2 and message in result.stderr
+    assert fingerprint(hunan.url) == before
