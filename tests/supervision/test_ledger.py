@@ -44,7 +44,7 @@ def items(runner, **kw) -> dict[str, dict]:
 
 
 def test_import_reads_the_inspection_layout(ledger) -> None:
-    runner, path, summary = ledger
+    runner, _, summary = ledger
     assert (summary["rows"], summary["added"], summary["owners_created"]) == (5, 5, [])
     rows = items(runner, as_of="2024-01-15")
     assert rows["1"]["deadline"] == "2024-03-31" and rows["1"]["stage"] == "rectifying"
@@ -58,13 +58,12 @@ def test_import_reads_the_inspection_layout(ledger) -> None:
     assert shown["domain"] == "supervision" and shown["region"] == "衡阳市"
 
 
-def test_reimport_changes_nothing_and_updates_progress(ledger, fingerprint, tmp_path: Path) -> None:
+def test_reimport_changes_nothing_and_updates_progress(ledger) -> None:
     runner, path, _ = ledger
-    before = fingerprint(runner.url)
     again = runner.ok("ledger", "import", str(path), "--source", "中央生态环境保护督察", "--format", "json",
                       as_of="2024-01-15").json()
     assert (again["added"], again["updated"], again["unchanged"]) == (0, 0, 5)
-    assert fingerprint(runner.url) != before or True  # the import itself is audited
+    assert runner.ok("list", "--domain", "supervision", "--count").stdout.strip() == "5"
     changed = [r[:] for r in ROWS]
     changed[1][5] = "已完成一半企业改造"
     write_ledger(path, changed)
