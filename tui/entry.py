@@ -9,18 +9,16 @@ from __future__ import annotations
 import sys
 
 import click
-
 from duban.core import cli as core_cli
 from duban.core.cli.context import Env, pass_env
 
 
 def launch(env: Env) -> None:
     """Open the TUI on ``env``'s database, creating it with the built-in plan on first run."""
-    from duban.core.services.plans import load_builtin
+    from duban.core.services.plans import initialise
 
-    if env.ensure_schema():
-        with env.session() as session:
-            load_builtin(session=session)
+    with env.session() as session:
+        initialise(session=session)
     from .app import run
 
     run(env)

@@ -13,15 +13,16 @@ from .context import Env, pass_env
 @pass_env
 def init(env: Env, empty: bool) -> None:
     """Create (or upgrade) the database and load the built-in Hunan plan."""
-    from ..services.plans import load_builtin
+    from ..services.plans import initialise, load_builtin
 
-    env.ensure_schema()
-    if empty:
-        click.echo(t("Database ready: {url}", url=env.url))
-        return
     with env.session() as session:
-        plan = load_builtin(session=session)
-        if plan is None:
-            click.echo(t("The built-in plan is already loaded: {url}", url=env.url))
-        else:
-            click.echo(t("Loaded {title} into {url}", title=plan.title, url=env.url))
+        plan = initialise(session=session, empty=empty)
+        if plan is None and not empty:
+            # Initialised before (perhaps empty): loading the built-in plan is still possible once.
+            plan = load_builtin(session=session)
+    if plan is not None:
+        click.echo(t("Loaded {title} into {url}", title=plan.title, url=env.safe_url))
+    elif empty:
+        click.echo(t("Database ready: {url}", url=env.safe_url))
+    else:
+        click.echo(t("The built-in plan is already loaded: {url}", url=env.safe_url))

@@ -241,6 +241,21 @@ def _add_target(session: Session, ob: Obligation, tg: dict[str, Any], where: str
     return target
 
 
+def initialise(*, session: Session, empty: bool = False) -> Plan | None:
+    """What ``duban init`` (and the first run of the TUI) does once per database: load the
+    built-in plan unless asked for an empty database. Returns the plan it loaded, if any."""
+    if session.get(Setting, "initialised") is not None:
+        return None
+    session.add(Setting(key="initialised", value="empty" if empty else "builtin"))
+    audit.record(session, "database.init", "setting", "initialised",
+                 after={"value": "empty" if empty else "builtin"})
+    return None if empty else load_builtin(session=session)
+
+
+def is_initialised(*, session: Session) -> bool:
+    return session.get(Setting, "initialised") is not None
+
+
 def load_builtin(*, session: Session) -> Plan | None:
     """Regions, their governments and the built-in Hunan plan; None if already loaded."""
     if session.exec(select(Plan).where(Plan.key == BUILTIN_PLAN)).first():

@@ -139,3 +139,17 @@ def test_export_import_round_trip(duban, campaign, runner_for, tmp_path: Path) -
         return rows
 
     assert without_ids(first.read_text()) == without_ids(second.read_text())
+
+
+def test_init_is_idempotent_and_respects_empty(db_url: str, runner_for) -> None:
+    from duban.core.db import get_engine, open_session
+    from duban.core.services.plans import initialise
+
+    runner = runner_for(db_url)
+    assert runner.ok("list", "--count").stdout.strip() == "0"  # a read creates the schema only
+    with open_session(get_engine(db_url), actor="coord") as session:
+        # What the first run of the TUI does: the plan is loaded once.
+        assert initialise(session=session) is not None
+        assert initialise(session=session) is None
+    assert "already loaded" in runner.ok("init").stdout
+    assert runner.ok("list", "--count").stdout.strip() == "38"
