@@ -267,8 +267,10 @@ def import_ledger(*, session: Session, path: Path, dry_run: bool = False, source
 
 
 def ledger_items(*, session: Session) -> list[api.Obligation]:
-    return list(session.exec(select(api.Obligation).where(api.Obligation.domain == DOMAIN)
-                             .order_by(api.Obligation.id)))
+    """Obligations imported from a ledger (the plan's own supervision tasks are not items)."""
+    rows = session.exec(select(api.Obligation).where(api.Obligation.domain == DOMAIN)
+                        .order_by(api.Obligation.id))
+    return [ob for ob in rows if (ob.attrs or {}).get("ledger")]
 
 
 def _due(session: Session, ob: api.Obligation) -> date | None:

@@ -30,7 +30,8 @@ def _overdue_items(ctx: RuleContext) -> Iterator[tuple[Any, Any, int]]:
                api.Milestone.due < ctx.as_of,
                (api.Milestone.done_on.is_(None)) | (api.Milestone.done_on >= ctx.as_of)))
     for ms, ob in rows:
-        yield ms, ob, (ctx.as_of - ms.due).days
+        if (ob.attrs or {}).get("ledger"):
+            yield ms, ob, (ctx.as_of - ms.due).days
 
 
 def overdue(ctx: RuleContext) -> Iterator[Finding]:

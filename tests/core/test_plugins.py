@@ -17,12 +17,38 @@ import pytest
 
 GOOD = '''
 from duban.core.hookspecs import hookimpl
-from duban.core.registry import Indicator
+from duban.core.registry import Importer, Indicator, Notifier, SiteKind
 
 @hookimpl
 def duban_register_indicators(register):
     register(Indicator(key="demo.count", name="演示计数", name_en="Demo count", unit="个",
                        aggregation="sum"))
+
+@hookimpl
+def duban_register_site_kinds(register):
+    register(SiteKind(key="demo.spot", name="演示点", name_en="Demo spot", attrs=("depth",)))
+
+
+def _import(*, session, path, dry_run=False):
+    return {"file": str(path), "rows": len(path.read_text().splitlines())}
+
+
+@hookimpl
+def duban_register_importers(register):
+    register(Importer(key="demo", name="演示", name_en="Demo", run=_import, extensions=(".txt",)))
+
+
+@hookimpl
+def duban_register_notifiers(register):
+    register(Notifier(key="demo-pager", name="演示寻呼", name_en="Demo pager",
+                      send=lambda message, owner: None))
+
+
+@hookimpl
+def duban_plan_loaded(session, plan):
+    from duban.core.api import Site
+    session.add(Site(key="demo-" + plan.key, name="演示站点", kind="demo.spot"))
+
 
 @hookimpl
 def duban_register_commands(cli):
@@ -90,10 +116,24 @@ def test_builtin_plugins_load_ok(site: Path, tmp_path: Path) -> None:
 def test_third_party_plugin_contributes(site: Path, tmp_path: Path) -> None:
     install(site, "good", GOOD)
     found = plugins(site, tmp_path)
-    assert found["good"]["status"] == "ok"
-    assert found["good"]["indicators"] == ["demo.count"]
-    assert set(found["good"]["hooks"]) == {"duban_register_indicators", "duban_register_commands"}
+    good = found["good"]
+    assert good["status"] == "ok"
+    assert (good["indicators"], good["site_kinds"], good["importers"], good["notifiers"]) == (
+        ["demo.count"], ["demo.spot"], ["demo"], ["demo-pager"])
+    assert set(good["hooks"]) == {
+        "duban_register_indicators", "duban_register_commands", "duban_register_site_kinds",
+        "duban_register_importers", "duban_register_notifiers", "duban_plan_loaded"}
     assert duban(site, tmp_path, "demo-hello").stdout.strip() == "hello from demo"
+    (tmp_path / "three.txt").write_text("a\nb\nc\n")
+    imported = duban(site, tmp_path, "import", "demo", str(tmp_path / "three.txt"), "--format", "json")
+    assert json.loads(imported.stdout)["rows"] == 3, imported.stderr
+    # duban_plan_loaded runs in the transaction that loads the built-in plan.
+    assert duban(site, tmp_path, "init").returncode == 0
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "p.db") as conn:
+        kinds = conn.execute("SELECT kind FROM site WHERE key = 'demo-hunan-yangtze-2023'").fetchall()
+    assert kinds == [("demo.spot",)]
 
 
 def test_broken_import_is_reported_and_skipped(site: Path, tmp_path: Path) -> None:
