@@ -114,8 +114,12 @@ def main() -> None:
         else:
             print(f"| {scenario.name:<36} | {scenario.size:<34} | {r['wall']:>7.3f} s | "
                   f"{r['rss_mb']:>6.0f} MB | {scenario.target or ''}", flush=True)
+    # Merge with earlier runs so that running a subset (-k) keeps the other scenarios' figures.
     OUT.mkdir(exist_ok=True)
-    (OUT / "results.json").write_text(json.dumps({"machine": machine(), "results": results}, indent=2))
+    store = OUT / "results.json"
+    known = json.loads(store.read_text())["results"] if store.is_file() else []
+    merged = {r["scenario"]: r for r in known} | {r["scenario"]: r for r in results}
+    store.write_text(json.dumps({"machine": machine(), "results": list(merged.values())}, indent=2))
 
 
 if __name__ == "__main__":

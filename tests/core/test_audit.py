@@ -17,8 +17,9 @@ def test_every_mutation_is_audited(duban) -> None:
     duban.ok("add", "任务", "--lead", "省水利厅", "--due", "2025-12-31")
     duban.ok("user", "add", "li", "--role", "viewer")
     actions = [row[1] for row in _events(duban.url)]
-    assert actions == ["user.add", "owner.add", "owner.set", "obligation.add", "user.add"]
-    assert "5 events" in duban.ok("audit", "verify").stdout
+    assert actions == ["user.add", "database.init", "owner.add", "owner.set", "obligation.add",
+                       "user.add"]
+    assert "6 events" in duban.ok("audit", "verify").stdout
 
 
 def test_log_filters_by_entity(duban) -> None:
