@@ -1,0 +1,170 @@
+"""The shipping escalation rules (thresholds in duban.toml under ``[rules."<key>"]``).
+
+* ``shipping.receipt_unclosed``: a receipt not closed (disposal unconfirmed) more than ``days``
+  (30) after reception -> supervise, addressed to the port's transport authority; one
+  escalation per receipt, resolved once a later import confirms its disposal.
+* ``shipping.shore_power_falling``: a port's latest shore-power kWh below the same period a
+  year before by more than ``min_drop_pct`` (0) % -> supervise, to the port's authority.
+* ``shipping.closure_below_full_at_deadline``: from ``deadline`` (2025-12-31) on, a port whose
+  receipts issued in the deadline's year are closed at a rate below ``threshold`` (100 %)
+  -> summon, addressed to the body above the port's authority (the city government).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from duban.core.errors import UserError
+from duban.core.i18n import t, t_zh
+from duban.core.models import LEVEL_ORDER, Level, Measurement
+from duban.core.registry import EscalationRule, Finding, RuleContext
+from sqlmodel import select
+
+from . import indicators as ind
+from .ports import authorities, load_ports, shift_year
+from .receipts import UNCLOSED_DEFAULTS, UNCLOSED_RULE, receipt_rows
+from .store import obligation_for
+
+SHORE_FALLING = "shipping.shore_power_falling"
+CLOSURE_DEADLINE = "shipping.closure_below_full_at_deadline"
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    UNCLOSED_RULE: dict(UNCLOSED_DEFAULTS),
+    SHORE_FALLING: {"level": Level.supervise.value, "min_drop_pct": 0.0},
+    CLOSURE_DEADLINE: {"level": Level.summon.value, "threshold": 100.0, "deadline": "2025-12-31"},
+}
+
+
+def both(msgid: str, **values: Any) -> tuple[str, str]:
+    """Escalations store their reason in Chinese and in English."""
+    return t_zh(msgid, **values), msgid.format(**values)
+
+
+def _config(ctx: RuleContext, rule: str) -> dict[str, Any]:
+    cfg = {**DEFAULTS[rule], **(ctx.config or {})}
+    if cfg.get("level") not in LEVEL_ORDER:
+        raise UserError(t('duban.toml [rules."{rule}"] level: unknown level {value!r}; one of {choices}',
+                          rule=rule, value=cfg.get("level"), choices=", ".join(LEVEL_ORDER)))
+    return cfg
+
+
+def _number(cfg: Mapping[str, Any], rule: str, name: str, minimum: float, *, whole: bool = False) -> float:
+    value = cfg.get(name)
+    if (isinstance(value, bool) or not isinstance(value, int | float) or value < minimum
+            or (whole and not float(value).is_integer())):
+        raise UserError(t('duban.toml [rules."{rule}"] {name}: must be a number, at least {minimum}, '
+                          "not {value!r}", rule=rule, name=name, minimum=minimum, value=value))
+    return value
+
+
+def receipt_unclosed(ctx: RuleContext) -> Iterator[Finding]:
+    cfg = _config(ctx, UNCLOSED_RULE)
+    days = int(_number(cfg, UNCLOSED_RULE, "days", 1, whole=True))
+    session = ctx.session
+    cutoff = (ctx.as_of - timedelta(days=days + 1)).isoformat()
+    day = ctx.as_of.isoformat()
+    late = [(sid, no, a) for sid, no, a in receipt_rows(session)
+            if a.get("received", "9")[:10] <= cutoff and (not a.get("disposed") or a["disposed"][:10] > day)]
+    if not late:
+        return
+    ports = {p.key: p for p in load_ports(session).values()}
+    owners = authorities(session, list({p.id: p for p in ports.values()}.values()))
+    ob_id = obligation_for(session, ind.CLOSURE_RATE, "shipping")
+    for sid, number, attrs in late:
+        port = ports.get(attrs.get("port", ""))
+        if port is None:
+            continue
+        stage = "awaiting disposal" if attrs.get("transferred") else "awaiting transfer"
+        open_days = (ctx.as_of - date.fromisoformat(attrs["received"][:10])).days
+        values = {"no": number, "port": port.name, "ship": attrs.get("ship", ""),
+                  "pollutant": attrs.get("pollutant", ""), "day": attrs["received"][:10], "days": open_days}
+        msgid = ("Receipt {no} ({pollutant} from {ship} at {port}, received {day}) is still open after "
+                 "{days} days: {stage}")
+        zh, en = t_zh(msgid, stage=t_zh(stage), **values), msgid.format(stage=stage, **values)
+        yield Finding(condition=f"shipping:receipt:{sid}:unclosed", level=cfg["level"], reason=zh, reason_en=en,
+                      subject_type="site", subject_id=sid, obligation_id=ob_id,
+                      addressed_to_id=owners[port.id][0], region_id=port.region_id)
+
+
+def shore_power_falling(ctx: RuleContext) -> Iterator[Finding]:
+    cfg = _config(ctx, SHORE_FALLING)
+    min_drop = _number(cfg, SHORE_FALLING, "min_drop_pct", 0)
+    session = ctx.session
+    ports = {p.id: p for p in load_ports(session).values()}
+    if not ports:
+        return
+    kwh: dict[int, dict[tuple[date, date], float]] = defaultdict(dict)
+    for sid, start, end, value in session.exec(
+            select(Measurement.site_id, Measurement.period_start, Measurement.period_end, Measurement.value)
+            .where(Measurement.indicator == ind.SHORE_KWH, Measurement.site_id.in_(list(ports)),
+                   Measurement.period_end <= ctx.as_of)):
+        kwh[sid][(start, end)] = value
+    owners = authorities(session, list(ports.values()))
+    ob_id = obligation_for(session, ind.SHORE_KWH, "shipping")
+    for sid, readings in kwh.items():
+        start, end = max(readings, key=lambda p: (p[1], p[0]))
+        before = readings.get((shift_year(start, -1), shift_year(end, -1)))
+        current = readings[(start, end)]
+        if not before or current >= before * (1 - min_drop / 100):
+            continue
+        port = ports[sid]
+        change = 100.0 * (current - before) / before
+        zh, en = both("Shore power at {port} fell year on year: {now} kWh in {start}～{end} against {before} kWh "
+                      "a year before ({change}%)", port=port.name, now=f"{current:g}", before=f"{before:g}",
+                      start=start.isoformat(), end=end.isoformat(), change=f"{change:+.1f}")
+        yield Finding(condition=f"shipping:shore_power_falling:{sid}", level=cfg["level"], reason=zh, reason_en=en,
+                      subject_type="site", subject_id=sid, obligation_id=ob_id,
+                      addressed_to_id=owners[sid][0], region_id=port.region_id)
+
+
+def closure_at_deadline(ctx: RuleContext) -> Iterator[Finding]:
+    cfg = _config(ctx, CLOSURE_DEADLINE)
+    threshold = _number(cfg, CLOSURE_DEADLINE, "threshold", 0)
+    try:
+        deadline = date.fromisoformat(str(cfg["deadline"]))
+    except ValueError:
+        raise UserError(t('duban.toml [rules."{rule}"] deadline: not a date (YYYY-MM-DD): {value!r}',
+                          rule=CLOSURE_DEADLINE, value=cfg["deadline"])) from None
+    if ctx.as_of < deadline:
+        return
+    session = ctx.session
+    ports = {p.id: p for p in load_ports(session).values()}
+    totals: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for sid, closed, issued in session.exec(
+            select(Measurement.site_id, Measurement.numerator, Measurement.denominator)
+            .where(Measurement.indicator == ind.CLOSURE_RATE, Measurement.site_id.in_(list(ports) or [0]),
+                   Measurement.period_start >= date(deadline.year, 1, 1), Measurement.period_end <= deadline)):
+        totals[sid][0] += closed or 0
+        totals[sid][1] += issued or 0
+    owners = authorities(session, list(ports.values()))
+    ob_id = obligation_for(session, ind.CLOSURE_RATE, "shipping")
+    for sid, (closed, issued) in sorted(totals.items()):
+        if not issued or 100.0 * closed / issued >= threshold:
+            continue
+        port = ports[sid]
+        authority, head = owners[sid]
+        zh, en = both("Receipts of {port} issued in {year}: {closed} of {issued} closed ({rate}%) by the deadline "
+                      "{deadline}, below {target}%", port=port.name, year=deadline.year, closed=f"{closed:g}",
+                      issued=f"{issued:g}", rate=f"{100.0 * closed / issued:.2f}", deadline=deadline.isoformat(),
+                      target=f"{threshold:g}")
+        yield Finding(condition=f"shipping:closure_at_deadline:{sid}:{deadline.isoformat()}", level=cfg["level"],
+                      reason=zh, reason_en=en, subject_type="site", subject_id=sid, obligation_id=ob_id,
+                      addressed_to_id=head or authority, region_id=port.region_id)
+
+
+RULES: tuple[EscalationRule, ...] = (
+    EscalationRule(UNCLOSED_RULE, "船舶污染物联单超期未闭环", "Ship pollutant receipt open too long",
+                   receipt_unclosed, DEFAULTS[UNCLOSED_RULE],
+                   "A receipt whose disposal is not confirmed this many days after reception; addressed "
+                   "to the port's transport authority."),
+    EscalationRule(SHORE_FALLING, "港口岸电使用量同比下降", "Shore power use at a port falling year on year",
+                   shore_power_falling, DEFAULTS[SHORE_FALLING],
+                   "The latest period's kWh below the same period a year before by more than min_drop_pct %."),
+    EscalationRule(CLOSURE_DEADLINE, "联单闭环率到期未达100%", "Receipt closure rate below 100% at the deadline",
+                   closure_at_deadline, DEFAULTS[CLOSURE_DEADLINE],
+                   "From the deadline on: a port's receipts of the deadline's year closed at a rate below "
+                   "the threshold (%)."),
+)
