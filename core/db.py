@@ -36,10 +36,12 @@ def _tune_sqlite(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _begin_immediate(conn: Any) -> None:
-    # Take the write lock up front: a deferred transaction that reads and then writes fails
-    # with SQLITE_BUSY instead of waiting when another writer got there first.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _begin(conn: Any) -> None:
+    # Writers take the lock up front: a deferred transaction that reads and then writes fails
+    # with SQLITE_BUSY instead of waiting when another writer got there first. Readers don't,
+    # so that with WAL they never wait for a writer.
+    read_only = conn.get_execution_options().get("duban_read_only", False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -56,7 +58,7 @@ def get_engine(url: str | None = None) -> Engine:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000})
             event.listen(engine, "connect", _tune_sqlite)
-            event.listen(engine, "begin", _begin_immediate)
+            event.listen(engine, "begin", _begin)
         else:
             engine = create_engine(url, pool_pre_ping=True)
         _engines[url] = engine
@@ -95,7 +97,8 @@ def open_session(
 
     Services read ``session.info["actor"]`` and ``session.info["clock"]``.
     """
-    with Session(engine, expire_on_commit=False) as session:
+    bind = engine if write else engine.execution_options(duban_read_only=True)
+    with Session(bind, expire_on_commit=False) as session:
         session.info["actor"] = actor
         session.info["clock"] = clock or Clock()
         try:

@@ -50,9 +50,9 @@ def _matches(if_none_match: str | None, if_modified_since: str | None, etag: str
 
 def create_app(*, engine: Engine, actor: str, clock: Clock | None = None) -> Any:
     """The ASGI application serving feeds from ``engine``."""
+    import anyio.to_thread
     from sqlalchemy import text
     from starlette.applications import Starlette
-    from starlette.concurrency import run_in_threadpool
     from starlette.requests import Request
     from starlette.responses import JSONResponse, PlainTextResponse, Response
     from starlette.routing import Route
@@ -61,6 +61,11 @@ def create_app(*, engine: Engine, actor: str, clock: Clock | None = None) -> Any
     from .services import feeds
 
     cache = feeds.BodyCache()
+    # Database work runs on worker threads, a bounded number at a time: SQLite takes its
+    # write lock for every transaction (db.py), so there one at a time queues fairly here
+    # instead of piling up on the busy timeout; PostgreSQL gets a share of the pool.
+    limiter = anyio.CapacityLimiter(1 if engine.dialect.name == "sqlite" else 8)
+    _warm_up()
 
     def not_found() -> Response:
         # The same bytes for unknown, malformed and revoked tokens: no hint which.
@@ -82,9 +87,9 @@ def create_app(*, engine: Engine, actor: str, clock: Clock | None = None) -> Any
 
     async def feed(request: Request) -> Response:
         todo = request.query_params.get("todo", "") in ("1", "true", "yes")
-        return await run_in_threadpool(answer, request.path_params["token"], todo,
-                                       request.headers.get("if-none-match"),
-                                       request.headers.get("if-modified-since"))
+        return await anyio.to_thread.run_sync(
+            answer, request.path_params["token"], todo, request.headers.get("if-none-match"),
+            request.headers.get("if-modified-since"), limiter=limiter)
 
     def check_database() -> bool:
         try:
@@ -96,7 +101,7 @@ def create_app(*, engine: Engine, actor: str, clock: Clock | None = None) -> Any
         return True
 
     async def health(request: Request) -> Response:
-        ok = await run_in_threadpool(check_database)
+        ok = await anyio.to_thread.run_sync(check_database, limiter=limiter)
         return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503,
                             headers={"Cache-Control": "no-store"})
 
@@ -106,6 +111,15 @@ def create_app(*, engine: Engine, actor: str, clock: Clock | None = None) -> Any
     return Starlette(routes=[Route("/feeds/{token}.ics", feed, methods=["GET"]),
                              Route("/health", health, methods=["GET"])],
                      exception_handlers={404: missing})
+
+
+def _warm_up() -> None:
+    """Load plugins and iCalendar now rather than on the first subscriber's request."""
+    import icalendar  # noqa: F401
+
+    from .plugins import get_host
+
+    get_host().implementers("duban_reminder_offsets")
 
 
 def _config(app: Any, **kw: Any) -> Any:

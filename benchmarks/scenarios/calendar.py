@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from email.message import Message
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,12 +39,15 @@ DEPARTMENTS = ["湖南省生态环境厅", "湖南省水利厅", "湖南省住�
 
 def duban(workdir: Path, *args: str) -> str:
     result = subprocess.run([DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", *args],
-                            capture_output=True, text=True, check=True)
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"duban {' '.join(args)}: {result.stderr.strip()}")
     return result.stdout
 
 
 def setup(workdir: Path) -> None:
-    """A database whose ``--all`` feed holds 5,000 open deadlines, and that feed's token."""
+    """A database whose ``--all`` feed holds 5,000 open deadlines, swept once, and that
+    feed's token."""
     start = date(2025, 1, 1)
     lines = []
     for i in range(OBLIGATIONS):
@@ -56,13 +60,15 @@ def setup(workdir: Path) -> None:
                             {"owner": DEPARTMENTS[(i + 2) % 6], "role": "participant"}],
             "milestones": [{"title": "完成排查建档", "due": due.isoformat()},
                            {"title": "完成整治销号", "due": (due + timedelta(days=180)).isoformat()}],
-            "targets": [{"indicator": "water.good_quality_rate", "name": "断面水质优良率",
+            "targets": [{"indicator": "water.national_section_good_quality_rate", "name": "断面水质优良率",
                          "comparator": "gte", "value": 95.0, "unit": "%",
                          "due": (due + timedelta(days=365)).isoformat()}] if i % 2 == 0 else [],
         }, ensure_ascii=False))
     (workdir / "obligations.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     duban(workdir, "init", "--empty")
     duban(workdir, "import", "obligations", str(workdir / "obligations.jsonl"))
+    # As in production: a sweep records target statuses and opens escalations (SUMMARY prefixes).
+    duban(workdir, "--as-of", "2025-03-01", "sweep")
     feed = json.loads(duban(workdir, "feed", "add", "--all", "--lang", "zh", "--format", "json"))
     (workdir / "feed.json").write_text(json.dumps(feed))
 
@@ -76,18 +82,19 @@ def _free_port() -> int:
 @contextmanager
 def server(workdir: Path) -> Iterator[tuple[str, int]]:
     """``duban serve`` on loopback; yields the feed URL and the server's pid."""
-    port = _free_port()
-    proc = subprocess.Popen([DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", "serve",
-                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    port, log = _free_port(), workdir / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", "serve",
+                                 "--port", str(port)], stdout=out, stderr=out)
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).read()
+                _OPENER.open(f"http://127.0.0.1:{port}/health", timeout=2).read()
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"duban serve did not start: {proc.stderr.read()}") from None
+                    raise RuntimeError(f"duban serve did not start: {log.read_text()[-500:]}") from None
                 time.sleep(0.05)
         token_url = json.loads((workdir / "feed.json").read_text())["url"]
         yield f"http://127.0.0.1:{port}{urlsplit(token_url).path}", proc.pid
@@ -96,13 +103,18 @@ def server(workdir: Path) -> Iterator[tuple[str, int]]:
         proc.wait(timeout=10)
 
 
-def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+# Loopback only: never through a proxy from the environment.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
+    """Status, headers (case-insensitive) and body of a GET."""
     request = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, dict(response.headers), response.read()
+        with _OPENER.open(request, timeout=30) as response:
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as exc:  # 304 arrives as an "error"
-        return exc.code, dict(exc.headers), exc.read()
+        return exc.code, exc.headers, exc.read()
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -115,20 +127,28 @@ def _rss() -> float:
 
 
 def full_feed(workdir: Path) -> dict[str, float]:
-    """The first GET after start (the body is built from the database), then warm ones."""
+    """A GET that builds the body from the database: after a deadline in scope moved, so the
+    server cannot answer from memory. The median of 5; the very first request after start
+    (imports, statement compilation) and cached GETs are reported beside it."""
     with server(workdir) as (url, _):
         started = time.perf_counter()
         status, _, body = get(url)
-        cold = time.perf_counter() - started
-        assert status == 200 and body.count(b"BEGIN:VEVENT") == DEADLINES, status
-        warm = []
-        for _ in range(10):
+        first = time.perf_counter() - started
+        events = body.count(b"BEGIN:VEVENT")
+        assert status == 200 and events >= DEADLINES, (status, events)
+        rebuilt, cached = [], []
+        for i in range(5):
+            duban(workdir, "milestone", "move", str(i + 1), "--due", f"2027-01-{i + 10:02d}")
+            started = time.perf_counter()
+            status, _, changed = get(url)
+            rebuilt.append(time.perf_counter() - started)
+            assert status == 200 and changed != body
             started = time.perf_counter()
             get(url)
-            warm.append(time.perf_counter() - started)
-    print(f"cold {cold * 1000:.1f} ms, warm median {statistics.median(warm) * 1000:.1f} ms, "
-          f"{len(body) / 1e6:.1f} MB", file=sys.stderr)
-    return {"wall": cold, "rss_mb": _rss()}
+            cached.append(time.perf_counter() - started)
+    # Extra keys land in benchmarks/out/results.json beside the timed figure.
+    return {"wall": statistics.median(rebuilt), "rss_mb": _rss(), "first_after_start": first,
+            "cached_median": statistics.median(cached), "events": events, "bytes": len(body)}
 
 
 def not_modified(workdir: Path) -> dict[str, float]:
@@ -141,7 +161,7 @@ def not_modified(workdir: Path) -> dict[str, float]:
             status, _, _ = get(url, {"If-None-Match": headers["ETag"]})
             times.append(time.perf_counter() - started)
             assert status == 304, status
-    return {"wall": statistics.median(times), "rss_mb": _rss()}
+    return {"wall": statistics.median(times), "rss_mb": _rss(), "max": max(times)}
 
 
 def subscribers(workdir: Path) -> dict[str, float]:
@@ -170,14 +190,12 @@ def subscribers(workdir: Path) -> dict[str, float]:
         wall = time.perf_counter() - started
         cores = (_cpu_seconds(pid) - cpu_before) / wall
     assert not errors, errors[:3]
-    print(f"{SUBSCRIBERS * POLLS} requests in {wall:.2f} s; server used {cores:.2f} cores",
-          file=sys.stderr)
-    return {"wall": cores, "rss_mb": _rss()}
+    return {"wall": cores, "rss_mb": _rss(), "requests": SUBSCRIBERS * POLLS, "seconds": wall}
 
 
 SCENARIOS = [
-    Scenario("calendar feed, full body (cold)", f"{DEADLINES:,} deadlines", full_feed, setup=setup,
-             target="<= 0.2 s"),
+    Scenario("calendar feed, body built after a change", f"{DEADLINES:,} deadlines", full_feed,
+             setup=setup, target="<= 0.2 s"),
     Scenario("calendar feed, 304", f"{DEADLINES:,} deadlines", not_modified, setup=setup,
              target="<= 0.01 s"),
     Scenario("calendar feed, 50 subscribers (cores)", f"{SUBSCRIBERS} x {POLLS} polls", subscribers,

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from importlib import import_module
@@ -53,6 +53,7 @@ from .regions import resolve_region
 
 # Bump when the output format changes, so stored validators are not reused for new bytes.
 FORMAT_VERSION = 1
+BULK_EVALUATION = 50  # never-swept targets beyond this are evaluated in one batched pass
 FEED_ROLES = (Role.lead, Role.participant, Role.implementer)
 DEFAULTS: dict[str, Any] = {
     "refresh_minutes": 60,  # REFRESH-INTERVAL and X-PUBLISHED-TTL
@@ -95,8 +96,14 @@ RELATIVE = {"trend_down": "{name} falling", "trend_up": "{name} rising",
 
 def _tr(lang: str, msgid: str, /, **values: object) -> str:
     """``t()`` in a given language: a feed's language is its own, not the process's."""
-    text = catalog().get(msgid, msgid) if lang == "zh" else msgid
+    text = _label(lang, msgid)
     return text.format(**values) if values else text
+
+
+@lru_cache(maxsize=1024)
+def _label(lang: str, msgid: str) -> str:
+    # Core's catalog is loaded once per process; feeds look the same labels up thousands of times.
+    return catalog().get(msgid, msgid) if lang == "zh" else msgid
 
 
 def _pick(lang: str, zh: str | None, en: str | None) -> str:
@@ -192,11 +199,12 @@ def _where(session: Session, scope: Scope) -> list[Any]:
 
 
 # Fingerprint and Last-Modified -----------------------------------------------------------
-def _evaluator() -> Callable[..., Any] | None:
-    """``evaluation.evaluate`` when that module exists (imported lazily: it is optional here)."""
+def _evaluation() -> Any:
+    """The target evaluation module, imported lazily: feeds only need it for targets no sweep
+    has recorded a status for yet."""
     try:
-        return import_module("duban.core.services.evaluation").evaluate
-    except (ImportError, AttributeError):
+        return import_module("duban.core.services.evaluation")
+    except ImportError:
         return None
 
 
@@ -221,36 +229,36 @@ def fingerprint(*, session: Session, scope: Scope) -> Fingerprint:
     it forward. Target statuses change only with a sweep, so the last sweep stands for them.
     Reading it costs a few aggregate queries instead of building the body.
     """
-    where = _where(session, scope)
+    where, conn = _where(session, scope), session.connection()
     ob_ids = select(Obligation.id).where(*where)
-    ob = session.execute(select(
+    ob = conn.execute(select(
         sa.func.count(Obligation.id), sa.func.sum(Obligation.id), sa.func.sum(Obligation.version),
         sa.func.max(Obligation.updated_at),
         sa.func.sum(sa.case((Obligation.state == State.closed, 1), else_=0)),
     ).where(*where)).one()
-    ms = session.execute(select(
+    ms = conn.execute(select(
         sa.func.count(Milestone.id), sa.func.sum(Milestone.id), sa.func.sum(Milestone.sequence),
         sa.func.count(Milestone.done_on), sa.func.max(Milestone.updated_at),
     ).where(Milestone.obligation_id.in_(ob_ids))).one()
-    tg = session.execute(select(
+    tg = conn.execute(select(
         sa.func.count(Target.id), sa.func.sum(Target.id), sa.func.sum(Target.sequence),
         sa.func.max(Target.updated_at),
     ).where(Target.obligation_id.in_(ob_ids))).one()
     rank = sa.case({level.value: rank + 1 for level, rank in LEVEL_ORDER.items()},
                    value=Escalation.level, else_=0)
-    es = session.execute(select(
+    es = conn.execute(select(
         sa.func.count(Escalation.id), sa.func.count(Escalation.resolved_at), sa.func.sum(rank),
         sa.func.sum(sa.case((Escalation.resolved_at.is_(None), rank), else_=0)),
         sa.func.max(Escalation.opened_at), sa.func.max(Escalation.raised_at),
         sa.func.max(Escalation.resolved_at),
     ).where(Escalation.obligation_id.in_(ob_ids))).one()
-    sw = session.execute(select(sa.func.count(Sweep.id), sa.func.max(Sweep.id), sa.func.max(Sweep.ran_at))
-                         .where(Sweep.dry_run.is_(False))).one()
+    sw = conn.execute(select(sa.func.count(Sweep.id), sa.func.max(Sweep.id), sa.func.max(Sweep.ran_at))
+                      .where(Sweep.dry_run.is_(False))).one()
     parts: list[Any] = [FORMAT_VERSION, scope.to_json(), _settings(), _policy_key(), *ob, *ms,
                         *tg, *es]
     if tg[0]:
         parts += [*sw]
-        if _evaluator() is not None:
+        if _evaluation() is not None:
             parts.append(today(session).isoformat())  # never-swept targets are evaluated live
     latest = _max(ob[3], ms[4], tg[3], es[4], es[5], es[6])
     return Fingerprint(digest=hashlib.sha256(repr(parts).encode()).hexdigest()[:32],
@@ -281,9 +289,12 @@ class Calendar:
     events: int
 
 
+# TEXT escaping (RFC 5545 3.3.11) in one pass; CR LF and LF both become "\n".
+_ESCAPES = str.maketrans({"\\": "\\\\", ";": "\\;", ",": "\\,", "\n": "\\n", "\r": None})
+
+
 def _escape(text: str) -> str:
-    return (text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", ""))
+    return text.translate(_ESCAPES)
 
 
 def _line(name: str, value: str) -> bytes:
@@ -302,10 +313,12 @@ def _line(name: str, value: str) -> bytes:
     return b"\r\n ".join(chunks) + b"\r\n"
 
 
+@lru_cache(maxsize=4096)
 def _stamp(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+@lru_cache(maxsize=8192)
 def _day(day: date) -> str:
     return f"{day.year:04d}{day.month:02d}{day.day:02d}"
 
@@ -333,14 +346,16 @@ def _header(name: str, lang: str, refresh_minutes: int) -> bytes:
 
 
 @lru_cache(maxsize=256)
-def _trigger(offset: int, hour: int) -> str:
-    """Days before an all-day start, ringing at ``hour`` local time: T-30 -> -P29DT15H."""
+def _trigger(offset: int, hour: int, todo: bool) -> bytes:
+    """Days before the deadline's day, ringing at ``hour`` local time: T-30 -> -P29DT15H
+    (a VTODO has no start: its alarms are relative to DUE)."""
     from icalendar import vDuration
 
-    return vDuration(timedelta(days=-offset, hours=hour)).to_ical().decode()
+    value = vDuration(timedelta(days=-offset, hours=hour)).to_ical().decode()
+    return f"TRIGGER{';RELATED=END' if todo else ''}:{value}\r\n".encode()
 
 
-@dataclass
+@dataclass(slots=True)
 class _Ob:
     id: int
     code: str | None
@@ -353,6 +368,11 @@ class _Ob:
     participants: list[str]
     offsets: tuple[int, ...] = ()
     changed: datetime | None = None  # latest change to the obligation or anything shown of it
+    # Encoded once per obligation, shared by its deadlines:
+    head: list[str] = field(default_factory=list)  # DESCRIPTION lines about the obligation
+    described: bytes = b""  # DESCRIPTION (with the targets' statuses) of its milestones
+    categories: bytes = b""
+    alarms: bytes = b""  # its VALARM blocks
 
 
 def render(*, session: Session, scope: Scope, todo: bool = False) -> Calendar:
@@ -360,11 +380,12 @@ def render(*, session: Session, scope: Scope, todo: bool = False) -> Calendar:
     lang, settings = scope.lang, _settings()
     live = select(Obligation.id).where(*_where(session, scope), Obligation.state != State.closed)
     obs = _obligations(session, scope, live)
-    milestones = session.execute(
+    conn = session.connection()  # Core rows: the ORM layer would double the cost of 5,000 rows
+    milestones = conn.execute(
         select(Milestone.id, Milestone.obligation_id, Milestone.title, Milestone.title_en,
                Milestone.due, Milestone.uid, Milestone.sequence, Milestone.updated_at)
         .where(Milestone.obligation_id.in_(live), Milestone.done_on.is_(None))).all()
-    targets = session.execute(
+    targets = conn.execute(
         select(Target.id, Target.obligation_id, Target.indicator, Target.name, Target.name_en,
                Target.comparator, Target.value, Target.unit, Target.due, Target.uid,
                Target.sequence, Target.updated_at)
@@ -372,19 +393,22 @@ def render(*, session: Session, scope: Scope, todo: bool = False) -> Calendar:
     statuses = _statuses(session, live, [tg.id for tg in targets])
     escalations = _escalations(session, live)
     target_lines: dict[int, list[str]] = defaultdict(list)
+    goals = {tg.id: _goal(lang, tg) for tg in targets}
     for tg in targets:
         ob = obs.get(tg.obligation_id)
         if ob is None:
             continue
         # Statuses are recorded anew by every sweep: they would move LAST-MODIFIED daily.
         ob.changed = _max(ob.changed, tg.updated_at)
-        target_lines[ob.id].append(_target_text(lang, tg, statuses.get(tg.id)))
+        target_lines[ob.id].append(_tr(lang, "{target}: {status}", target=goals[tg.id],
+                                       status=_status_label(lang, statuses.get(tg.id))))
     for ob_id, rows in escalations.items():
         if ob_id in obs:
             obs[ob_id].changed = _max(obs[ob_id].changed, *(r[3] for r in rows))
+    for ob in obs.values():
+        _prepare(lang, settings, todo, ob, target_lines.get(ob.id, []))
 
     items: list[tuple[date, str, bytes]] = []
-    limit = int(settings["max_target_lines"])
     for ms in milestones:
         ob = obs.get(ms.obligation_id)
         if ob is None:
@@ -392,26 +416,19 @@ def render(*, session: Session, scope: Scope, todo: bool = False) -> Calendar:
         title = _pick(lang, ms.title, ms.title_en)
         summary = (ob.code or "") + (title if title else ob.title)
         level = _level(escalations.get(ob.id, ()), "milestone", ms.id)
-        lines = target_lines.get(ob.id, [])
-        extra = []
-        if lines:
-            extra.append(_tr(lang, "Targets:"))
-            extra += ["· " + line for line in lines[:limit]]
-            if len(lines) > limit:
-                extra.append(_tr(lang, "… and {count} more", count=len(lines) - limit))
-        items.append(_component(lang, settings, todo, ob, ms.uid, ms.due, summary, level,
-                                ms.sequence, ms.updated_at, extra))
+        items.append(_component(lang, todo, ob, ms.uid, ms.due, summary, level,
+                                ms.sequence, ms.updated_at, None))
     for tg in targets:
         ob = obs.get(tg.obligation_id)
         if ob is None:
             continue
         status = statuses.get(tg.id)
-        summary = (ob.code or "") + _tr(lang, "Target: {target}", target=_goal(lang, tg))
+        summary = (ob.code or "") + _tr(lang, "Target: {target}", target=goals[tg.id])
         level = _level(escalations.get(ob.id, ()), "target", tg.id)
-        extra = [_tr(lang, "Latest status: {status}", status=_status_label(lang, status))]
-        items.append(_component(lang, settings, todo, ob, tg.uid, tg.due, summary, level,
+        extra = _tr(lang, "Latest status: {status}", status=_status_label(lang, status))
+        items.append(_component(lang, todo, ob, tg.uid, tg.due, summary, level,
                                 tg.sequence, tg.updated_at, extra))
-    items.sort(key=lambda item: (item[0], item[1]))
+    items.sort()  # by date, then UID (unique, so the bytes are never compared)
     name = scope.name or _tr(lang, "Deadlines: {scope}", scope=scope_label(session=session, scope=scope))
     body = b"".join([_header(name, lang, int(settings["refresh_minutes"])),
                      *(item[2] for item in items), b"END:VCALENDAR\r\n"])
@@ -419,21 +436,22 @@ def render(*, session: Session, scope: Scope, todo: bool = False) -> Calendar:
 
 
 def _obligations(session: Session, scope: Scope, live: Any) -> dict[int, _Ob]:
-    rows = session.execute(
+    rows = session.connection().execute(
         select(Obligation.id, Obligation.code, Obligation.title, Obligation.title_en,
                Obligation.domain, Obligation.state, Obligation.version, Obligation.updated_at)
         .where(Obligation.id.in_(live))).all()
     names: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for ob_id, role, name, name_en in session.execute(
+    for ob_id, role, name, name_en in session.connection().execute(
         select(Assignment.obligation_id, Assignment.role, Owner.name, Owner.name_en)
         .join(Owner, Owner.id == Assignment.owner_id)
         .where(Assignment.obligation_id.in_(live),
                Assignment.role.in_([Role.lead.value, Role.participant.value]))
-        .order_by(Assignment.obligation_id, Assignment.id)):
+        .order_by(Assignment.obligation_id, Assignment.id)).all():
         names[ob_id][role].append(_pick(scope.lang, name, name_en))
+    lead, participant = Role.lead.value, Role.participant.value  # plain str: hashing is cheaper
     obs = {r.id: _Ob(id=r.id, code=r.code, title=_pick(scope.lang, r.title, r.title_en),
                      domain=r.domain, state=r.state, version=r.version, updated_at=r.updated_at,
-                     leads=names[r.id][Role.lead], participants=names[r.id][Role.participant],
+                     leads=names[r.id][lead], participants=names[r.id][participant],
                      changed=r.updated_at) for r in rows}
     _assign_offsets(session, scope, obs, live)
     return obs
@@ -445,10 +463,10 @@ def _assign_offsets(session: Session, scope: Scope, obs: dict[int, _Ob], live: A
 
     roles: dict[int, str] = {}
     if scope.owner_id is not None and obs:
-        for ob_id, role in session.execute(
+        for ob_id, role in session.connection().execute(
                 select(Assignment.obligation_id, Assignment.role)
                 .where(Assignment.owner_id == scope.owner_id, Assignment.obligation_id.in_(live))
-                .order_by(Assignment.id)):
+                .order_by(Assignment.id)).all():
             # An owner both leading and participating is reminded as a lead.
             if roles.get(ob_id) != Role.lead:
                 roles[ob_id] = role
@@ -457,16 +475,22 @@ def _assign_offsets(session: Session, scope: Scope, obs: dict[int, _Ob], live: A
     if per_obligation and obs:
         # A plugin may look at anything in the obligation: give it the real row.
         full = {o.id: o for o in session.exec(select(Obligation).where(Obligation.id.in_(live)))}
-    by_domain: dict[str, dict[str, Any]] = {}
+    by_domain: dict[tuple[str, str], tuple[int, ...]] = {}
     for ob in obs.values():
-        if per_obligation:
-            policy = reminder_policy(full[ob.id])
-        else:  # without plugins the policy depends on the domain alone
-            policy = by_domain.get(ob.domain) or by_domain.setdefault(
-                ob.domain, reminder_policy(Obligation(title="", domain=ob.domain)))
         role = scope.role or roles.get(ob.id, Role.lead)
-        offsets = policy.get(role) or policy.get(Role.lead) or ()
-        ob.offsets = tuple(sorted({int(o) for o in offsets if int(o) >= 0}, reverse=True))
+        if per_obligation:
+            ob.offsets = _offsets(reminder_policy(full[ob.id]), role)
+            continue
+        key = (ob.domain, role)  # without plugins the policy depends on the domain alone
+        if key not in by_domain:
+            by_domain[key] = _offsets(reminder_policy(Obligation(title="", domain=ob.domain)), role)
+        ob.offsets = by_domain[key]
+
+
+def _offsets(policy: dict[str, Any], role: str) -> tuple[int, ...]:
+    """Days before the deadline, latest reminder last (T-30, T-7, T-1, 0)."""
+    offsets = policy.get(role) or policy.get(Role.lead) or ()
+    return tuple(sorted({int(o) for o in offsets if int(o) >= 0}, reverse=True))
 
 
 def _statuses(session: Session, live: Any, target_ids: list[int]) -> dict[int, str]:
@@ -476,29 +500,30 @@ def _statuses(session: Session, live: Any, target_ids: list[int]) -> dict[int, s
     ranked = (select(TargetStatus.target_id, TargetStatus.status, order.label("n"))
               .where(TargetStatus.target_id.in_(select(Target.id).where(Target.obligation_id.in_(live))))
               .subquery())
-    found = {tid: status for tid, status in session.execute(
-        select(ranked.c.target_id, ranked.c.status).where(ranked.c.n == 1))}
+    found = dict(session.connection().execute(
+        select(ranked.c.target_id, ranked.c.status).where(ranked.c.n == 1)).all())
     missing = [tid for tid in target_ids if tid not in found]
-    evaluate = _evaluator() if missing else None
-    if evaluate is not None:
+    module = _evaluation() if missing else None
+    if module is not None:
         as_of = today(session)
-        for start in range(0, len(missing), 900):
-            for target in session.exec(select(Target).where(Target.id.in_(missing[start:start + 900]))):
-                result = evaluate(session=session, target=target, as_of=as_of)
-                status = getattr(result, "status", result)
-                if status:
-                    found[target.id] = str(status)
+        if len(missing) > BULK_EVALUATION:  # one batched pass beats per-target queries
+            wanted = set(missing)
+            found.update({tg.id: ev.status for tg, ev in module.evaluate_all(session=session, as_of=as_of)
+                          if tg.id in wanted})
+        else:
+            for target in session.exec(select(Target).where(Target.id.in_(missing))):
+                found[target.id] = module.evaluate(session=session, target=target, as_of=as_of).status
     return found
 
 
 def _escalations(session: Session, live: Any) -> dict[int, list[tuple[str, str, int, datetime | None]]]:
     """Per obligation: (level if open else "", subject type, subject id, latest timestamp)."""
     out: dict[int, list[tuple[str, str, int, datetime | None]]] = defaultdict(list)
-    for row in session.execute(
+    for row in session.connection().execute(
             select(Escalation.obligation_id, Escalation.level, Escalation.subject_type,
                    Escalation.subject_id, Escalation.opened_at, Escalation.raised_at,
                    Escalation.resolved_at)
-            .where(Escalation.obligation_id.in_(live))):
+            .where(Escalation.obligation_id.in_(live))).all():
         out[row.obligation_id].append((
             row.level if row.resolved_at is None else "", row.subject_type, row.subject_id,
             _max(row.opened_at, row.raised_at, row.resolved_at)))
@@ -534,59 +559,69 @@ def _goal(lang: str, tg: Any) -> str:
     return f"{name} {COMPARATORS.get(tg.comparator, tg.comparator)} {value}"
 
 
-def _target_text(lang: str, tg: Any, status: str | None) -> str:
-    return _tr(lang, "{target}: {status}", target=_goal(lang, tg), status=_status_label(lang, status))
-
-
 def _status_label(lang: str, status: str | None) -> str:
-    if status is None:
-        return _tr(lang, "not evaluated yet")
-    return _tr(lang, STATUS_LABELS.get(status, status))
+    return _label(lang, "not evaluated yet" if status is None else STATUS_LABELS.get(status, status))
 
 
-def _component(lang: str, settings: dict[str, Any], todo: bool, ob: _Ob, uid: str, due: date,
-               summary: str, level: str | None, sequence: int, updated_at: datetime,
-               extra: list[str]) -> tuple[date, str, bytes]:
+def _prepare(lang: str, settings: dict[str, Any], todo: bool, ob: _Ob, target_lines: list[str]) -> None:
+    """Encode what every deadline of an obligation shares."""
+    ob.head = [ob.code + ob.title if ob.code else ob.title,
+               _tr(lang, "Lead: {names}", names=SEPARATORS[lang].join(ob.leads))]
+    if ob.participants:
+        ob.head.append(_tr(lang, "Participants: {names}", names=SEPARATORS[lang].join(ob.participants)))
+    ob.head.append(_tr(lang, "State: {state}", state=_label(lang, STATE_LABELS.get(ob.state, ob.state))))
+    lines = list(ob.head)
+    if target_lines:
+        limit = int(settings["max_target_lines"])
+        lines += [_label(lang, "Targets:"), *("· " + line for line in target_lines[:limit])]
+        if len(target_lines) > limit:
+            lines.append(_tr(lang, "… and {count} more", count=len(target_lines) - limit))
+    ob.described = _line("DESCRIPTION", _escape("\n".join(lines)))
+    ob.categories = _line("CATEGORIES", _escape(ob.domain))
+    if ob.state != State.cancelled:  # no reminders for what was called off
+        ob.alarms = _alarms(lang, ob.offsets, int(settings["alarm_hour"]), todo)
+
+
+@lru_cache(maxsize=256)
+def _alarms(lang: str, offsets: tuple[int, ...], hour: int, todo: bool) -> bytes:
+    """VALARM blocks. Clients announce an alarm with the event's title; a generic alarm text
+    lets every deadline share the same blocks."""
+    text = _line("DESCRIPTION", _escape(_tr(lang, "Deadline reminder")))
+    return b"".join(b"BEGIN:VALARM\r\nACTION:DISPLAY\r\n" + text + _trigger(offset, hour, todo)
+                    + b"END:VALARM\r\n" for offset in offsets)
+
+
+def _component(lang: str, todo: bool, ob: _Ob, uid: str, due: date, summary: str,
+               level: str | None, sequence: int, updated_at: datetime,
+               status_line: str | None) -> tuple[date, str, bytes]:
+    """One VEVENT (or VTODO); a target's event adds its ``status_line`` to the DESCRIPTION."""
     cancelled = ob.state == State.cancelled
     if level:
-        summary = _tr(lang, "[{level}] {title}", level=_tr(lang, LEVEL_LABELS.get(level, level)),
+        summary = _tr(lang, "[{level}] {title}", level=_label(lang, LEVEL_LABELS.get(level, level)),
                       title=summary)
-    description = [ob.code + ob.title if ob.code else ob.title,
-                   _tr(lang, "Lead: {names}", names=SEPARATORS[lang].join(ob.leads))]
-    if ob.participants:
-        description.append(_tr(lang, "Participants: {names}", names=SEPARATORS[lang].join(ob.participants)))
-    description.append(_tr(lang, "State: {state}",
-                           state=_tr(lang, STATE_LABELS.get(ob.state, ob.state))))
-    description += extra
+    described = ob.described if status_line is None else _line(
+        "DESCRIPTION", _escape("\n".join([*ob.head, status_line])))
     changed = _stamp(_max(updated_at, ob.changed) or updated_at)
     # SEQUENCE rises when the date moves (the row's own counter, bumped by touch()) and when
     # the obligation's state changes (its version), e.g. on cancellation.
-    seq = str(max(sequence, 0) + max(ob.version - 1, 0))
-    kind = "VTODO" if todo else "VEVENT"
-    summary_text = _escape(summary)
-    parts = [f"BEGIN:{kind}\r\n".encode(),
-             _line("UID", _escape(uid.replace("@", "-todo@", 1) if todo else uid)),
-             _line("DTSTAMP", changed), _line("LAST-MODIFIED", changed), _line("SEQUENCE", seq)]
+    seq = max(sequence, 0) + max(ob.version - 1, 0)
     if todo:
-        parts.append(_line("DUE;VALUE=DATE", _day(due)))
         status = {State.in_progress: "IN-PROCESS", State.submitted: "IN-PROCESS"}.get(
             ob.state, "CANCELLED" if cancelled else "NEEDS-ACTION")
+        uid_line = _line("UID", _escape(uid.replace("@", "-todo@", 1)))
+        dates = f"DUE;VALUE=DATE:{_day(due)}\r\n"
+        tail = f"STATUS:{status}\r\n"
     else:
-        parts += [_line("DTSTART;VALUE=DATE", _day(due)),
-                  _line("DTEND;VALUE=DATE", _day(due + timedelta(days=1)))]
-        status = "CANCELLED" if cancelled else "CONFIRMED"
-    parts += [_line("SUMMARY", summary_text), _line("DESCRIPTION", _escape("\n".join(description))),
-              _line("CATEGORIES", _escape(ob.domain)), _line("STATUS", status)]
-    if not todo:
-        parts.append(b"TRANSP:TRANSPARENT\r\n")  # a deadline does not make anyone busy
-    if not cancelled:
-        related = ";RELATED=END" if todo else ""
-        for offset in ob.offsets:
-            parts += [b"BEGIN:VALARM\r\nACTION:DISPLAY\r\n", _line("DESCRIPTION", summary_text),
-                      f"TRIGGER{related}:{_trigger(offset, int(settings['alarm_hour']))}\r\n".encode(),
-                      b"END:VALARM\r\n"]
-    parts.append(f"END:{kind}\r\n".encode())
-    return due, uid, b"".join(parts)
+        uid_line = _line("UID", _escape(uid))
+        dates = (f"DTSTART;VALUE=DATE:{_day(due)}\r\n"
+                 f"DTEND;VALUE=DATE:{_day(due + timedelta(days=1))}\r\n")
+        # TRANSPARENT: a deadline does not make anyone busy.
+        tail = f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}\r\nTRANSP:TRANSPARENT\r\n"
+    return due, uid, b"".join((
+        b"BEGIN:VTODO\r\n" if todo else b"BEGIN:VEVENT\r\n", uid_line,
+        f"DTSTAMP:{changed}\r\nLAST-MODIFIED:{changed}\r\nSEQUENCE:{seq}\r\n{dates}".encode(),
+        _line("SUMMARY", _escape(summary)), described, ob.categories, tail.encode(), ob.alarms,
+        b"END:VTODO\r\n" if todo else b"END:VEVENT\r\n"))
 
 
 # Changing deadlines ----------------------------------------------------------------------
