@@ -2,7 +2,8 @@
 
 Hunan's 14 cities and 136 county-level units (122 counties plus 14 management zones), N
 obligations with leads, participants and milestones over 2023-2027 in the format
-``duban import obligations`` reads, and optionally M measurements as CSV.
+``duban import obligations`` reads, and M daily measurements as CSV in the format
+``duban import measurements`` reads.
 
     python benchmarks/generate.py obligations 100000 -o out/obligations.jsonl
     python benchmarks/generate.py measurements 1000000 -o out/measurements.csv
@@ -65,26 +66,25 @@ def obligations(n: int, seed: int = 2023):
 
 
 def measurement_rows(m: int, seed: int = 2024):
-    """``m`` monthly readings of county-level indicators with numerators and denominators."""
+    """``m`` daily readings of county-level indicators with numerators and denominators,
+    from 2020-01-01 on (1M rows reach early 2025)."""
     rng = random.Random(seed)
     counties = [r["code"] for r in regions() if r["level"] in ("county", "zone")]
     indicators = ["general.forest_coverage_rate", "general.wetland_protection_rate",
                   "general.fertilizer_utilization_rate", "general.livestock_manure_utilization_rate"]
+    day = date(2020, 1, 1)
     i = 0
-    year, month = 2015, 1
-    while i < m:
+    while True:
         for code in counties:
             for key in indicators:
                 if i >= m:
                     return
                 den = rng.randint(800, 1200)
                 num = int(den * rng.uniform(0.3, 0.99))
-                yield {"indicator": key, "region": code, "period": f"{year:04d}-{month:02d}",
+                yield {"indicator": key, "region": code, "period": day.isoformat(),
                        "value": round(100 * num / den, 2), "numerator": num, "denominator": den}
                 i += 1
-        month += 1
-        if month > 12:
-            year, month = year + 1, 1
+        day += timedelta(days=1)
 
 
 def write_obligations(path: Path, n: int) -> Path:

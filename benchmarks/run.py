@@ -69,10 +69,21 @@ def child(path: str, index: int, workdir: str) -> None:
     print("RESULT " + json.dumps(report))
 
 
+def setup_child(path: str, index: int, workdir: str) -> None:
+    scenario = _load(Path(path))[index]
+    if scenario.setup is not None:
+        scenario.setup(Path(workdir))
+
+
 def measure(path: Path, index: int, scenario: Scenario) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="duban-bench-"))
+    # Set-up runs in a process of its own: on Linux a child inherits its parent's peak RSS
+    # through fork, so the measured process must be started from a lean one.
     if scenario.setup is not None:
-        scenario.setup(workdir)
+        prep = subprocess.run([sys.executable, __file__, "--setup", str(path), str(index), str(workdir)],
+                              capture_output=True, text=True)
+        if prep.returncode != 0:
+            return {"error": "set-up failed: " + (prep.stderr.strip().splitlines() or ["?"])[-1]}
     proc = subprocess.run([sys.executable, __file__, "--child", str(path), str(index), str(workdir)],
                           capture_output=True, text=True)
     for line in proc.stdout.splitlines():
@@ -92,9 +103,13 @@ def main() -> None:
     parser.add_argument("-k", dest="match", help="Only scenarios whose name contains this.")
     parser.add_argument("--list", action="store_true", help="List the scenarios and exit.")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--setup", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], int(args.child[1]), args.child[2])
+        return
+    if args.setup:
+        setup_child(args.setup[0], int(args.setup[1]), args.setup[2])
         return
     scenarios = [s for s in discover() if not args.match or args.match in s[2].name]
     if args.list:

@@ -8,18 +8,21 @@ last readings at the due date. A plugin may judge its own indicators first throu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from itertools import groupby
+from operator import itemgetter, le
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from ..config import section
 from ..errors import UserError
 from ..i18n import t
-from ..models import Measurement, Region, Site, Target
+from ..models import Region, Site, Target
 from ..registry import Evaluation, Indicator
 from .measurements import indicators, series
 
@@ -74,30 +77,19 @@ def _eps(x: float) -> float:
     return 1e-9 * max(1.0, abs(x))
 
 
-def _fit(readings: Sequence[Any], due: date) -> tuple[float | None, float | None]:
+def _fit(ends: Sequence[date], values: Sequence[float], due: date) -> tuple[float | None, float | None]:
     """Least-squares slope (per day) and the value it gives at ``due``."""
-    xs = [r.period_end.toordinal() for r in readings]
-    if len(set(xs)) < 2:
-        return None, None
+    xs = [d.toordinal() for d in ends]
     n = len(xs)
-    mx, my = sum(xs) / n, sum(r.value for r in readings) / n
-    sxx = sum((x - mx) ** 2 for x in xs)
-    slope = sum((x - mx) * (r.value - my) for x, r in zip(xs, readings, strict=True)) / sxx
+    if n < 2 or xs[0] == xs[-1]:  # oldest first: all on one day gives no slope
+        return None, None
+    mx, my = sum(xs) / n, sum(values) / n
+    sxx = sxy = 0.0
+    for x, y in zip(xs, values, strict=True):
+        sxx += (x - mx) ** 2
+        sxy += (x - mx) * (y - my)
+    slope = sxy / sxx
     return slope, my + slope * (due.toordinal() - mx)
-
-
-def _baseline(target: Target, readings: Sequence[Any], period: int) -> tuple[float | None, date]:
-    """(value, date) the path starts from: the target's own, the reading covering its
-    baseline date, else the first reading."""
-    first = readings[0]
-    if target.baseline_value is not None:
-        return target.baseline_value, target.baseline_date or first.period_end
-    if target.baseline_date is not None:
-        bd = target.baseline_date
-        covering = [r for r in readings
-                    if r.period_end <= bd and r.period_end > bd - timedelta(days=period)]
-        return (covering[-1].value if covering else None), bd
-    return first.value, first.period_end
 
 
 def _goal(comparator: str, value: float | None, base: float) -> tuple[float | None, int]:
@@ -128,53 +120,72 @@ def _path(base: float, start: date, goal: float, due: date, day: date) -> float:
 
 
 def _round(x: float | None) -> float | None:
-    return None if x is None else float(f"{x:.6g}")
+    return None if x is None else round(x, 6)
 
 
-def judge(target: Target, readings: Sequence[Any], as_of: date, indicator: Indicator | None,
+def judge(target: Any, readings: Sequence[Any], as_of: date, indicator: Indicator | None,
           cfg: Settings) -> Evaluation:
     """The default evaluation of ``target`` from its scope's readings (oldest first, each with
-    ``period_start``, ``period_end`` and ``value``) up to ``as_of``."""
-    if not readings:
+    ``period_end`` and ``value``) up to ``as_of``."""
+    return _verdict(target, [r.period_end for r in readings], [r.value for r in readings], as_of,
+                    indicator.frequency if indicator else "yearly", cfg)
+
+
+def _verdict(target: Any, ends: list[date], values: list[float], as_of: date, frequency: str,
+             cfg: Settings) -> Evaluation:
+    """The default method on a series given as parallel lists (period ends, values)."""
+    if not ends:
         return Evaluation("no_data", detail=t("no readings yet"))
-    frequency = indicator.frequency if indicator else "yearly"
+    comparator, due = target.comparator, target.due
     period, grace = PERIOD_DAYS.get(frequency, 366), cfg.grace.get(frequency, 180)
-    latest = readings[-1]
-    base, base_date = _baseline(target, readings, period)
-    numbers = {"latest_value": latest.value, "latest_date": latest.period_end}
+    latest, latest_end = values[-1], ends[-1]
+    # The path starts from the target's baseline, the reading covering its baseline date,
+    # else the first reading.
+    base_date = target.baseline_date
+    if target.baseline_value is not None:
+        base, base_date = target.baseline_value, base_date or ends[0]
+    elif base_date is not None:
+        since = base_date - timedelta(days=period)
+        covering = [v for d, v in zip(ends, values, strict=True) if since < d <= base_date]
+        base = covering[-1] if covering else None
+    else:
+        base, base_date = values[0], ends[0]
     if base is None:
-        return Evaluation("no_data", **numbers, detail=t(
+        return Evaluation("no_data", latest_value=latest, latest_date=latest_end, detail=t(
             "no reading for the baseline date {date}", date=base_date.isoformat()))
-    goal, direction = _goal(target.comparator, target.value, base)
-    if target.comparator == "eq" and goal is not None:
+    goal, direction = _goal(comparator, target.value, base)
+    if comparator == "eq" and goal is not None:
         direction = (goal > base) - (goal < base)
-    slope, forecast = _fit(readings[-cfg.points:], target.due)
-    expected = None if goal is None else _path(base, base_date, goal, target.due, as_of)
-    numbers.update(expected=_round(expected), forecast=_round(forecast))
+    n = cfg.points
+    slope, forecast = _fit(ends[-n:], values[-n:], due)
+    expected = None if goal is None else _path(base, base_date, goal, due, as_of)
+    numbers = {"latest_value": latest, "latest_date": latest_end, "expected": _round(expected),
+               "forecast": _round(forecast)}
 
     trend = goal is None
     if trend:
         improving = slope is not None and slope * direction > 0
-        better = (latest.value - base) * direction > _eps(base)
+        better = (latest - base) * direction > _eps(base)
         met = improving and better
-    elif target.comparator == "eq":
-        met = abs(latest.value - goal) <= cfg.eq_tolerance + _eps(goal)
+    elif comparator == "eq":
+        met = abs(latest - goal) <= cfg.eq_tolerance + _eps(goal)
     else:
-        met = (latest.value - goal) * direction >= -_eps(goal)
+        met = (latest - goal) * direction >= -_eps(goal)
 
-    if as_of > target.due:
+    if as_of > due:
         if met:
             return Evaluation("met", **numbers, detail=t("the latest reading meets the target"))
-        covers_due = latest.period_end > target.due - timedelta(days=period)
-        if covers_due or as_of > target.due + timedelta(days=grace):
+        # The reading of the period the due date falls in (or a later one) is in.
+        covers_due = latest_end >= due - timedelta(days=period // 2)
+        if covers_due or as_of > due + timedelta(days=grace):
             why = (t("the reading for the due date does not meet the target") if covers_due
                    else t("no reading for the due date"))
             return Evaluation("missed", **numbers, detail=why)
         # The due period's reading is not in yet: judge provisionally on the trend.
-    elif as_of > latest.period_end + timedelta(days=period + grace):
+    elif as_of > latest_end + timedelta(days=period + grace):
         return Evaluation("stale", **numbers, detail=t(
             "no {frequency} reading since {date}", frequency=t(frequency),
-            date=latest.period_end.isoformat()))
+            date=latest_end.isoformat()))
     elif met:
         return Evaluation("met", **numbers, detail=t("the latest reading meets the target"))
 
@@ -185,39 +196,53 @@ def judge(target: Target, readings: Sequence[Any], as_of: date, indicator: Indic
         return Evaluation(status, **numbers, detail=t(
             "trend {slope:+.3g} a year", slope=slope * 365.25))
     span = max(abs(goal - base), abs(goal) * 0.01, 1e-9)
-    sign = direction or 1
-
-    def shortfall(value: float, aim: float) -> float:
-        # eq without a direction: any distance from the aim is a shortfall.
-        return abs(aim - value) / span if direction == 0 else (aim - value) * sign / span
-
-    on_path = _path(base, base_date, goal, target.due, latest.period_end)
-    gap = shortfall(latest.value, on_path)
-    if forecast is not None:
-        gap = max(gap, shortfall(forecast, goal))
+    on_path = _path(base, base_date, goal, due, latest_end)
+    # Shortfall as a share of the planned change; `eq` without a direction: any distance.
+    if direction == 0:
+        gap = abs(on_path - latest) / span
+        if forecast is not None:
+            gap = max(gap, abs(goal - forecast) / span)
+    else:
+        gap = (on_path - latest) * direction / span
+        if forecast is not None:
+            gap = max(gap, (goal - forecast) * direction / span)
     status = ("on_track" if gap <= cfg.on_track else "at_risk" if gap <= cfg.at_risk
               else "off_track")
-    return Evaluation(status, **numbers, detail=t(
-        "path expects {expected:.4g} at {date}; shortfall {gap:.0%} of the planned change",
-        expected=on_path, date=latest.period_end.isoformat(), gap=max(gap, 0.0)))
+    where = {"expected": on_path, "date": latest_end.isoformat()}
+    detail = (t("path expects {expected:.4g} at {date}; shortfall {gap:.0%} of the planned change",
+                gap=gap, **where) if gap > 0 else t("at or ahead of the path ({expected:.4g} at {date})",
+                                                     **where))
+    return Evaluation(status, **numbers, detail=detail)
 
 
-def _with_plugins(target: Target, readings: Sequence[Any], as_of: date, indicator: Indicator | None,
-                  cfg: Settings, plugins: bool) -> Evaluation:
-    if plugins:
-        from ..plugins import get_host
-
-        answer = get_host().first("duban_evaluate_target", target=target, measurements=readings,
-                                  as_of=as_of)
-        if isinstance(answer, Evaluation):
-            return answer
-    return judge(target, readings, as_of, indicator, cfg)
-
-
-def _has_plugin_evaluators() -> bool:
+# Plugins ---------------------------------------------------------------------------------
+def _plugin_indicators(known: dict[str, Indicator]) -> Callable[[str], bool]:
+    """Whether a plugin may judge targets of an indicator: the plugin that registered it
+    implements ``duban_evaluate_target`` (or nobody registered it)."""
     from ..plugins import get_host
 
-    return bool(get_host().implementers("duban_evaluate_target"))
+    judges = set(get_host().implementers("duban_evaluate_target"))
+    if not judges:
+        return lambda key: False
+    return lambda key: key not in known or known[key].plugin in judges
+
+
+def _ask_plugins(target: Any, readings: Sequence[Any], as_of: date) -> Evaluation | None:
+    from ..plugins import get_host
+
+    answer = get_host().first("duban_evaluate_target", target=target, measurements=readings,
+                              as_of=as_of)
+    return answer if isinstance(answer, Evaluation) else None
+
+
+class Reading(NamedTuple):
+    """One reading as plugins receive it (the same attributes as a ``Measurement``)."""
+
+    period_start: date
+    period_end: date
+    value: float
+    numerator: float | None
+    denominator: float | None
 
 
 # Public API ------------------------------------------------------------------------------
@@ -225,25 +250,77 @@ def evaluate(*, session: Session, target: Target, as_of: date) -> Evaluation:
     """``target``'s status as of ``as_of`` (readings whose period ended by then)."""
     readings = series(session=session, indicator=target.indicator, region_id=target.region_id,
                       site_id=target.site_id, until=as_of) if (target.region_id or target.site_id) else []
-    return _with_plugins(target, readings, as_of, indicators().get(target.indicator), settings(),
-                         _has_plugin_evaluators())
+    known = indicators()
+    if _plugin_indicators(known)(target.indicator):
+        answer = _ask_plugins(target, readings, as_of)
+        if answer is not None:
+            return answer
+    return judge(target, readings, as_of, known.get(target.indicator), settings())
+
+
+class _Days(dict):
+    """ISO text (SQLite) or dates (PostgreSQL) -> dates, each distinct value parsed once."""
+
+    def __missing__(self, key: Any) -> date:
+        found = self[key] = key if isinstance(key, date) else date.fromisoformat(key)
+        return found
+
+
+def _driver_rows(session: Session, sql: str, params: dict[str, Any]) -> Iterator[tuple]:
+    """Plain tuples straight from the database driver, fetched in large batches.
+
+    A million readings as SQLAlchemy rows cost seconds more than the driver's tuples; this
+    is the one hot path that skips them. ``:name`` parameters; dates come back as ISO text
+    on SQLite and as dates on PostgreSQL (read there through a server-side cursor).
+    """
+    conn = session.connection()
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "postgresql":
+        cursor = raw.cursor(name="duban_evaluate")
+        sql = re.sub(r":(\w+)", r"%(\1)s", sql)
+    else:
+        cursor = raw.cursor()
+        params = {k: v.isoformat() if isinstance(v, date) else v for k, v in params.items()}
+    try:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(20_000):
+            yield from batch
+    finally:
+        cursor.close()
+
+
+# What evaluate_all's target rows carry (not the calendar and text columns).
+ROW_COLUMNS = ("id", "obligation_id", "indicator", "name", "name_en", "comparator", "value", "unit",
+               "due", "region_id", "site_id", "baseline_value", "baseline_date", "attrs")
+
+# One indicator's readings in the unique index's order (no sort); plugins get every column.
+_STREAM = ("SELECT subject, period_end, value{more} FROM measurement "
+           "WHERE indicator = :indicator AND period_end <= :as_of{subjects} "
+           "ORDER BY subject, period_start, period_end")
 
 
 def evaluate_all(*, session: Session, as_of: date,
-                 obligation_id: int | None = None) -> list[tuple[Target, Evaluation]]:
+                 obligation_id: int | None = None) -> list[tuple[Any, Evaluation]]:
     """Every target (or one obligation's) with its evaluation, in target id order.
 
-    Batched: one query for the targets, and one ordered stream of the readings of every
-    site and non-aggregating region target, folded subject by subject; region targets whose
-    indicator aggregates from sub-regions are read once per (indicator, region).
+    The targets returned are read-only rows with the ``Target`` columns in ``ROW_COLUMNS``
+    as attributes (``tg.id``, ``tg.obligation_id``, ``tg.indicator`` …), not ORM objects:
+    loading 100k ORM objects alone costs seconds and a hundred megabytes. Use
+    ``session.get(Target, tg.id)`` for the rest or to change one.
+
+    Batched: one query for the targets; per indicator, one stream of the readings of its
+    site and non-aggregating region targets in index order, cut into series per subject;
+    region targets whose indicator aggregates from sub-regions are read once per
+    (indicator, region).
     """
-    query = select(Target).order_by(Target.id)
+    query = sa.select(*(Target.__table__.c[name] for name in ROW_COLUMNS)).order_by(Target.id)
     if obligation_id is not None:
         query = query.where(Target.obligation_id == obligation_id)
-    targets = list(session.exec(query).all())
+    targets = session.execute(query).all()
     if not targets:
         return []
-    cfg, known, plugins = settings(), indicators(), _has_plugin_evaluators()
+    cfg, known = settings(), indicators()
+    asks = _plugin_indicators(known)
     regions = {rid: code for rid, code in session.execute(sa.select(Region.id, Region.code))}
     site_ids = {tg.site_id for tg in targets if tg.site_id is not None}
     sites: dict[int, str] = {}
@@ -253,52 +330,68 @@ def evaluate_all(*, session: Session, as_of: date,
             query_sites = query_sites.where(Site.id.in_(site_ids))
         sites = {sid: key for sid, key in session.execute(query_sites)}
 
-    direct: dict[tuple[str, str], list[Target]] = {}
-    aggregated: dict[tuple[str, int], list[Target]] = {}
-    results: dict[int, Evaluation] = {}
-    for tg in targets:
+    # indicator -> subject -> its targets; and (indicator, region) for aggregated ones
+    direct: dict[str, dict[str, list[int]]] = {}
+    aggregated: dict[tuple[str, int], list[int]] = {}
+    # Groups hold positions in ``targets``; results are filled in at the same positions.
+    for i, tg in enumerate(targets):
         ind = known.get(tg.indicator)
         if tg.site_id is not None:
-            direct.setdefault((f"site:{sites[tg.site_id]}", tg.indicator), []).append(tg)
-        elif tg.region_id is not None:
-            if ind is not None and ind.aggregation != "latest":
-                aggregated.setdefault((tg.indicator, tg.region_id), []).append(tg)
-            else:
-                direct.setdefault((f"region:{regions[tg.region_id]}", tg.indicator), []).append(tg)
-        else:  # a target without a scope has nothing to read
-            results[tg.id] = _with_plugins(tg, [], as_of, ind, cfg, plugins)
+            direct.setdefault(tg.indicator, {}).setdefault(f"site:{sites[tg.site_id]}", []).append(i)
+        elif tg.region_id is None:  # a target without a scope has nothing to read
+            aggregated.setdefault((tg.indicator, 0), []).append(i)
+        elif ind is not None and ind.aggregation != "latest":
+            aggregated.setdefault((tg.indicator, tg.region_id), []).append(i)
+        else:
+            direct.setdefault(tg.indicator, {}).setdefault(
+                f"region:{regions[tg.region_id]}", []).append(i)
 
-    def settle(group: list[Target], readings: Sequence[Any]) -> None:
-        for tg in group:
-            results[tg.id] = _with_plugins(tg, readings, as_of, known.get(tg.indicator), cfg, plugins)
+    results: list[Evaluation | None] = [None] * len(targets)
 
-    if direct:
-        m = Measurement.__table__
-        stmt = sa.select(m.c.subject, m.c.indicator, m.c.period_start, m.c.period_end, m.c.value,
-                         m.c.numerator, m.c.denominator).where(
-            m.c.indicator.in_({ind for _, ind in direct}), m.c.period_end <= as_of)
-        subjects = {subject for subject, _ in direct}
-        if len(subjects) <= _IN_LIMIT:
-            stmt = stmt.where(m.c.subject.in_(subjects))
-        stmt = stmt.order_by(m.c.subject, m.c.indicator, m.c.period_end, m.c.period_start)
-        key: tuple[str, str] | None = None
-        run: list[Any] = []
-        for row in session.execute(stmt, execution_options={"yield_per": 20_000}):
-            here = (row[0], row[1])
-            if here != key:
-                if key in direct:
-                    settle(direct.pop(key), run)
-                key, run = here, []
-            if here in direct:
-                run.append(row)
-        if key in direct:
-            settle(direct.pop(key), run)
-        for group in direct.values():  # subjects without any reading
-            settle(group, [])
+    def settle(indicator: str, group: list[int], ends: list[date], values: list[float],
+               readings: Callable[[], list[Any]]) -> None:
+        ind = known.get(indicator)
+        frequency, plugin = (ind.frequency if ind else "yearly"), asks(indicator)
+        for i in group:
+            tg = targets[i]
+            if plugin:
+                answer = _ask_plugins(session.get(Target, tg.id), readings(), as_of)
+                if answer is not None:
+                    results[i] = answer
+                    continue
+            results[i] = _verdict(tg, ends, values, as_of, frequency, cfg)
+
+    day = _Days()
+    for indicator, by_subject in direct.items():
+        full, few = asks(indicator), len(by_subject) <= _IN_LIMIT
+        params: dict[str, Any] = {"indicator": indicator, "as_of": as_of}
+        names = ""
+        if few:
+            params.update({f"s{k}": subject for k, subject in enumerate(sorted(by_subject))})
+            names = " AND subject IN ({})".format(", ".join(f":s{k}" for k in range(len(by_subject))))
+        sql = _STREAM.format(more=", period_start, numerator, denominator" if full else "",
+                             subjects=names)
+        for subject, rows in groupby(_driver_rows(session, sql, params), key=itemgetter(0)):
+            group = by_subject.pop(subject, None)
+            if group is None:
+                continue
+            rows = list(rows)
+            ends = list(map(day.__getitem__, map(itemgetter(1), rows)))
+            values = list(map(itemgetter(2), rows))
+            if not all(map(le, ends, ends[1:])):  # overlapping periods: order by their end
+                ends, values = map(list, zip(*sorted(zip(ends, values, strict=True),
+                                                     key=itemgetter(0)), strict=True))
+            settle(indicator, group, ends, values, lambda rows=rows: sorted(
+                (Reading(day[r[3]], day[r[1]], r[2], r[4], r[5]) for r in rows),
+                key=lambda r: (r.period_end, r.period_start)))
+        for group in by_subject.values():  # subjects without any reading
+            settle(indicator, group, [], [], list)
     for (indicator, region_id), group in aggregated.items():
-        settle(group, series(session=session, indicator=indicator, region_id=region_id, until=as_of))
-    return [(tg, results[tg.id]) for tg in targets]
-
+        found = series(session=session, indicator=indicator, region_id=region_id,
+                       until=as_of) if region_id else []
+        settle(indicator, group, [r.period_end for r in found], [r.value for r in found],
+               lambda found=found: found)
+    return list(zip(targets, results, strict=True))  # type: ignore[arg-type]
 
 def status_rows(*, session: Session, as_of: date, obligation: str | None = None) -> list[dict[str, Any]]:
     """``duban status``: one dict per target with its evaluation and the numbers behind it."""

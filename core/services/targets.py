@@ -33,7 +33,8 @@ def add_target(
     if comparator in ("trend_down", "trend_up"):
         value = None
     elif value is None or not math.isfinite(value):
-        raise UserError(t("--{comparator}: a target needs a finite number", comparator=comparator))
+        raise UserError(t("--{comparator}: a target needs a finite number",
+                          comparator=comparator.replace("_", "-")))
     if not EARLIEST <= due <= LATEST:
         raise UserError(t("--due: {value} is outside {start}..{end}", value=due.isoformat(),
                           start=EARLIEST.isoformat(), end=LATEST.isoformat()))
@@ -46,7 +47,7 @@ def add_target(
         raise UserError(t("--baseline-date: {date} is not before the due date {due}",
                           date=baseline_date.isoformat(), due=due.isoformat()))
     if comparator in ("decrease_pct", "increase_pct") and baseline_date is None:
-        raise UserError(t("--{comparator}: needs --baseline-date", comparator=comparator))
+        raise UserError(t("--{comparator}: needs --baseline-date", comparator=comparator.replace("_", "-")))
     if region or site:
         subject = resolve_subject(session=session, region=region, site=site)
         region_id, site_id = (None, subject.site_id) if subject.site_id else (subject.region_id, None)
