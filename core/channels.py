@@ -1,9 +1,10 @@
 """Core delivery channels: e-mail over SMTP, JSON webhooks, the in-app inbox.
 
 Registered as notifiers by ``builtin.py``. ``send(message, owner)`` delivers one message or
-raises; the reminder pass records the error and retries later. A ``send`` may be a coroutine
-function (webhooks: many in flight on one shared ``httpx.AsyncClient``) or a plain function
-(SMTP: run in a worker thread so it blocks nobody).
+raises; the reminder pass records the error and retries later. Sends run in the pass's worker
+threads (``[notify] concurrency`` of them); webhooks share one ``httpx.Client`` pool. (The
+synchronous client: on a loaded two-core machine it posted ~1,000 requests/s where
+``httpx.AsyncClient`` managed ~110.)
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import os
 import smtplib
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -211,16 +212,17 @@ def feishu_sign(secret: str, timestamp: str) -> str:
     return base64.b64encode(mac.digest()).decode()
 
 
-_client: ContextVar[httpx.AsyncClient | None] = ContextVar("duban_http_client", default=None)
+_client: ContextVar[httpx.Client | None] = ContextVar("duban_http_client", default=None)
 
 
-@asynccontextmanager
-async def delivery_context(*, concurrency: int) -> AsyncIterator[None]:
-    """One HTTP connection pool shared by every webhook delivery of a pass."""
+@contextmanager
+def delivery_context(*, concurrency: int) -> Iterator[None]:
+    """One HTTP connection pool shared by every webhook delivery of a pass (its worker
+    threads run in copies of this context)."""
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, follow_redirects=False) as client:
+    with httpx.Client(limits=limits, follow_redirects=False) as client:
         token = _client.set(client)
         try:
             yield
@@ -228,7 +230,7 @@ async def delivery_context(*, concurrency: int) -> AsyncIterator[None]:
             _client.reset(token)
 
 
-async def send_webhook(message: Message, owner: Owner | None) -> None:
+def send_webhook(message: Message, owner: Owner | None) -> None:
     import httpx
 
     if owner is None or not owner.webhook:
@@ -237,15 +239,14 @@ async def send_webhook(message: Message, owner: Owner | None) -> None:
     cfg = webhook_settings()
     preset = owner.webhook_preset or "json"
     body = webhook_body(preset, message, cfg)
-    url = owner.webhook
     # Receivers compare signature timestamps with their own clock: this must be real time.
     now = time.time()
     headers = {"Content-Type": "application/json; charset=utf-8",
                "Idempotency-Key": str(message.data.get("key", ""))}
-    params: dict[str, str] = {}
+    url = httpx.URL(owner.webhook)
     if cfg.secret and preset == "dingtalk":
         stamp = str(int(now * 1000))
-        params = {"timestamp": stamp, "sign": dingtalk_sign(cfg.secret, stamp)}
+        url = url.copy_merge_params({"timestamp": stamp, "sign": dingtalk_sign(cfg.secret, stamp)})
     elif cfg.secret and preset == "feishu":
         stamp = str(int(now))
         body = {"timestamp": stamp, "sign": feishu_sign(cfg.secret, stamp), **body}
@@ -256,12 +257,10 @@ async def send_webhook(message: Message, owner: Owner | None) -> None:
         headers[cfg.header] = sign(cfg.secret, stamp, raw)
     client = _client.get()
     if client is None:
-        async with httpx.AsyncClient() as own:
-            response = await own.post(url, content=raw, headers=headers, params=params,
-                                      timeout=cfg.timeout)
+        with httpx.Client() as own:
+            response = own.post(url, content=raw, headers=headers, timeout=cfg.timeout)
     else:
-        response = await client.post(url, content=raw, headers=headers, params=params,
-                                     timeout=cfg.timeout)
+        response = client.post(url, content=raw, headers=headers, timeout=cfg.timeout)
     _check(preset, response)
 
 
@@ -282,7 +281,7 @@ def _check(preset: str, response: httpx.Response) -> None:
 
 
 # The in-app inbox -------------------------------------------------------------------------
-async def send_inbox(message: Message, owner: Owner | None) -> None:
+def send_inbox(message: Message, owner: Owner | None) -> None:
     """Nothing to transmit: the ledger row is the message; the TUI and ``duban inbox`` read it."""
 
 

@@ -43,6 +43,8 @@ DEFAULTS: dict[str, Any] = {
 }
 REMINDER_JOB = "duban.reminders"
 SWEEP_JOB = "duban.sweep"
+# A run missed while the process slept or was busy happens once, however late.
+JOB_DEFAULTS = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class Scheduler:
         self.stopping = threading.Event()
         self.reports: list[PassReport] = []
         self.sweeps = 0
+        self.jobs: dict[str, str] = {}  # id -> trigger, as scheduled
         self._busy: asyncio.Lock | None = None
 
     # The work ---------------------------------------------------------------------------
@@ -154,6 +157,7 @@ class Scheduler:
             scheduler.add_job(self._sweep_job, CronTrigger(hour=cfg.sweep_at.hour,
                                                            minute=cfg.sweep_at.minute, timezone=cfg.tz),
                               id=SWEEP_JOB, name="escalation sweep", replace_existing=True, **catch_up)
+        self.jobs = {job.id: str(job.trigger) for job in scheduler.get_jobs()}
 
     async def run(self, stop: asyncio.Event | None = None, *, signals: bool = True) -> None:
         """Run until ``stop`` is set or SIGTERM/SIGINT arrives; then let the running pass end."""
@@ -166,9 +170,8 @@ class Scheduler:
         handled = (signal.SIGTERM, signal.SIGINT) if signals else ()
         for sig in handled:
             loop.add_signal_handler(sig, stop.set)
-        scheduler = AsyncIOScheduler(
-            jobstores={"default": MemoryJobStore()}, timezone=self.settings.tz,
-            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
+        scheduler = AsyncIOScheduler(jobstores={"default": MemoryJobStore()},
+                                     timezone=self.settings.tz, job_defaults=JOB_DEFAULTS)
         self.add_jobs(scheduler)
         scheduler.start()
         log.info("scheduler %s started: reminder pass every %s min, sweep %s", self.worker,

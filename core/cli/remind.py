@@ -22,8 +22,8 @@ def remind(env: Env, dry_run: bool, fmt: str) -> None:
     env.ensure_schema()
     report = run_pass(engine=env.engine, clock=env.clock, actor=env.actor, dry_run=dry_run)
     rows = [{k: r[k] for k in _REMIND_KEYS} for r in report.rows]
-    emit(rows, [("subject", t("Subject")), ("owner", t("Recipient")), ("channel", t("Channel")),
-                ("occasion", t("Occasion")), ("status", t("Status"))], fmt, max_width=60)
+    emit(rows, [("subject", t("Message")), ("owner", t("Recipient")), ("channel", t("Channel")),
+                ("occasion", t("Trigger")), ("status", t("Status"))], fmt, max_width=60)
     if fmt == "table":
         counts = report.counts
         if dry_run:
@@ -69,8 +69,8 @@ def notifications(env: Env, failed: bool, owner: str | None, status: str | None,
             "delivered": n.delivered_at, "read": n.read_at,
         } for n in found]
     emit(rows, [("id", "ID"), ("channel", t("Channel")), ("owner", t("Recipient")),
-                ("occasion", t("Occasion")), ("status", t("Status")), ("attempts", t("Attempts")),
-                ("subject", t("Subject")), ("last_error", t("Last error"))], fmt, max_width=40)
+                ("occasion", t("Trigger")), ("status", t("Status")), ("attempts", t("Attempts")),
+                ("subject", t("Message")), ("last_error", t("Last error"))], fmt, max_width=40)
 
 
 @click.command()
@@ -97,7 +97,7 @@ def inbox(env: Env, unread: bool, mark: tuple[int, ...], fmt: str) -> None:
             "text": (n.payload or {}).get("text", ""), "occasion": n.occasion,
             "read": n.read_at is not None,
         } for n in inbox_rows(session=session, unread=unread)]
-    emit(rows, [("id", "ID"), ("at", t("Time")), ("read", t("Read")), ("subject", t("Subject"))],
+    emit(rows, [("id", "ID"), ("at", t("Time")), ("read", t("Read")), ("subject", t("Message"))],
          fmt, max_width=70)
 
 

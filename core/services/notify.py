@@ -22,6 +22,7 @@ pass takes them over (the only case where a message can go out twice).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import inspect
 import logging
@@ -30,7 +31,8 @@ import socket
 import time as _time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -43,10 +45,18 @@ from ..clock import LOCAL_TZ, Clock, to_local_date
 from ..config import section
 from ..errors import NotFound, PermissionDenied, UserError
 from ..i18n import t
-from ..models import Notification, Owner, Setting, UTCDateTime
+from ..models import AuditHead, Notification, Owner, Setting, UTCDateTime
 from ..registry import Message
 from .base import current_user, now, require_coordinator
-from .reminders import Due, ledger_key, plan_escalations, plan_reminders, render, render_digest
+from .reminders import (
+    Due,
+    existing_keys,
+    ledger_key,
+    plan_escalations,
+    plan_reminders,
+    render,
+    render_digest,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -60,7 +70,9 @@ DEFAULTS: dict[str, Any] = {
     "language": "zh",
     "languages": {},  # recipient (owner or user name) -> "zh" | "en"
     "concurrency": 32,  # deliveries in flight at once
-    "timeout": 15,  # seconds one delivery may take, whatever its channel
+    # Seconds one delivery may take, whatever its channel: a guard against a hanging plugin
+    # channel (e-mail and webhooks give up sooner, at their own timeout).
+    "timeout": 60,
     "retry_base": 60,  # seconds before the first retry; doubles with each failure
     "retry_max": 6 * 3600,
     "claim_timeout": 900,  # a row "sending" for longer was orphaned by a crashed worker
@@ -69,9 +81,12 @@ DEFAULTS: dict[str, Any] = {
     "batch": 1000,  # rows claimed at a time
     "coordinators": True,  # escalation notices also go to every coordinator's inbox
 }
-STATUSES = ("pending", "sending", "delivered", "failed", "digested")
+STATUSES = ("pending", "sending", "delivered", "failed", "digested", "superseded")
 WATERMARK = "notify.watermark"
-_INSERT_CHUNK = 200
+# The audit sequence number the last pass planned against: every change to obligations,
+# owners or escalations writes an audit event, so an unchanged number on the same day
+# means there is nothing new to plan (retries are still claimed).
+SEEN = "notify.audit_seq"
 _FLUSH_EVERY = 500
 
 
@@ -177,23 +192,14 @@ def _dialect_insert(session: Session) -> Any:
 def insert_ledger(session: Session, rows: Sequence[Mapping[str, Any]]) -> set[str]:
     """Insert rows whose key is new; return the keys this call inserted. Keys already there
     (sent before, or inserted a moment ago by another scheduler) are skipped, not errors."""
+    if not rows:
+        return set()
     insert = _dialect_insert(session)
-    inserted: set[str] = set()
+    stmt = (insert(_table).on_conflict_do_nothing(index_elements=["key"])
+            .returning(_table.c.key))
     ordered = sorted(rows, key=lambda r: r["key"])  # one order everywhere: no deadlocks
-    for i in range(0, len(ordered), _INSERT_CHUNK):
-        stmt = (insert(_table).values(list(ordered[i:i + _INSERT_CHUNK]))
-                .on_conflict_do_nothing(index_elements=["key"]).returning(_table.c.key))
-        inserted.update(session.execute(stmt).scalars())
-    return inserted
-
-
-def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
-    keys = list(keys)
-    found: set[str] = set()
-    for i in range(0, len(keys), 900):
-        found.update(session.exec(select(Notification.key).where(
-            Notification.key.in_(keys[i:i + 900]))).all())
-    return found
+    # executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues").
+    return set(session.execute(stmt, ordered).scalars())
 
 
 def _claimable(at: datetime, lease: timedelta, channels: Sequence[str] | None) -> Any:
@@ -247,16 +253,24 @@ def read_watermark(session: Session) -> datetime | None:
     return datetime.fromisoformat(row.value) if row else None
 
 
-def advance_watermark(session: Session, at: datetime) -> None:
-    """Remember the latest pass (never moving backwards): after downtime, the next pass
-    folds what fell due since then into digests."""
+def _put_setting(session: Session, key: str, value: str, *, only_up: bool = False) -> None:
     insert = _dialect_insert(session)
-    value = at.astimezone(UTC).isoformat(timespec="seconds")
     table = Setting.__table__
-    stmt = insert(table).values(key=WATERMARK, value=value)
+    stmt = insert(table).values(key=key, value=value)
     session.execute(stmt.on_conflict_do_update(
         index_elements=["key"], set_={"value": stmt.excluded.value},
-        where=table.c.value < stmt.excluded.value))
+        where=table.c.value < stmt.excluded.value if only_up else None))
+
+
+def advance_watermark(session: Session, at: datetime) -> None:
+    """Remember the latest pass (never moving backwards): the next pass looks for occasions
+    from that day on, and folds those older than the horizon into digests."""
+    _put_setting(session, WATERMARK, at.astimezone(UTC).isoformat(timespec="seconds"), only_up=True)
+
+
+def _audit_seq(session: Session) -> int:
+    head = session.get(AuditHead, 1)
+    return head.seq if head else 0
 
 
 # A pass -----------------------------------------------------------------------------------
@@ -301,31 +315,40 @@ def _row(due: Due, message: Message | None, status: str, at: datetime) -> dict[s
 class _Plan:
     singles: list[tuple[Due, Message]]
     folded: dict[tuple[str, str], list[tuple[Due, Message]]]
+    superseded: list[tuple[Due, Message]]
     start: date
+    seq: int  # the audit sequence number planned against
 
 
 def _plan(session: Session, cfg: NotifySettings, at: datetime) -> _Plan:
     today = to_local_date(at)
     horizon = today - timedelta(days=cfg.catch_up_days)
-    start = horizon
     mark = read_watermark(session)
-    if mark is not None and to_local_date(mark) < horizon:
-        start = max(to_local_date(mark), today - timedelta(days=cfg.max_catch_up_days))
+    plan = _Plan([], defaultdict(list), [], horizon, _audit_seq(session))
+    if mark is not None:
+        last = to_local_date(mark)
+        seen = session.get(Setting, SEEN)
+        if last == today and seen is not None and seen.value == str(plan.seq):
+            plan.start = today
+            return plan  # a pass ran today and nothing changed since
+        # Every pass covers the days since the one before; after a long outage the
+        # occasions older than the horizon are folded into digests.
+        plan.start = max(min(last, today), today - timedelta(days=cfg.max_catch_up_days))
     common = {"channels": cfg.channels, "language": cfg.language, "languages": cfg.languages}
-    due = plan_reminders(session, today=today, start=start, horizon=horizon, **common)
+    due = plan_reminders(session, today=today, start=plan.start, horizon=horizon, **common)
     # Escalation events are instants: everything since the local day the window starts.
-    since = datetime.combine(start, time.min, LOCAL_TZ).astimezone(UTC)
+    since = datetime.combine(plan.start, time.min, LOCAL_TZ).astimezone(UTC)
     esc_horizon = datetime.combine(horizon, time.min, LOCAL_TZ).astimezone(UTC)
-    due += plan_escalations(session, now=at, since=since, horizon=esc_horizon,
-                            coordinators=cfg.coordinators, **common)
-    known = existing_keys(session, (d.key for d in due))
-    plan = _Plan([], defaultdict(list), start)
-    for d in due:
-        if d.key in known:
-            continue
-        pair = (d, render(d, today))
+    notices = plan_escalations(session, now=at, since=since, horizon=esc_horizon,
+                               coordinators=cfg.coordinators, **common)
+    known = existing_keys(session, (d.key for d in notices))
+    for d in [*due, *(n for n in notices if n.key not in known)]:
+        # A folded occasion reads as it would have on the day it fell ("due tomorrow").
+        pair = (d, render(d, d.fall if d.digest else today))
         if d.digest:
             plan.folded[(d.recipient.ref, d.channel)].append(pair)
+        elif d.superseded:
+            plan.superseded.append(pair)
         else:
             plan.singles.append(pair)
     return plan
@@ -360,13 +383,16 @@ def run_pass(*, engine: Engine, clock: Clock, actor: str, worker: str | None = N
         else:
             _record_plan(session, report, plan, at, serve)
             advance_watermark(session, at)
+            _put_setting(session, SEEN, str(plan.seq))
     if not dry_run:
         asyncio.run(_deliver(engine=engine, clock=clock, actor=actor, cfg=cfg, serve=serve,
                              report=report, stop=stop))
         if any(report.counts.values()):
             with open_session(engine, actor=actor, clock=clock) as session:
-                audit.record(session, "notify.pass", "notification", None, after={
+                event = audit.record(session, "notify.pass", "notification", None, after={
                     "at": at, "worker": report.worker, **report.counts})
+                if event.seq == plan.seq + 1:  # our own record is not news to plan for
+                    _put_setting(session, SEEN, str(event.seq))
     report.seconds = _time.perf_counter() - started
     log.info("reminder pass as of %s: %s", at.isoformat(timespec="seconds"), report.summary())
     return report
@@ -379,9 +405,14 @@ def _deferred(channel: str, serve: Sequence[str] | None) -> bool:
 def _record_plan(session: Session, report: PassReport, plan: _Plan, at: datetime,
                  serve: Sequence[str] | None) -> None:
     rows = [_row(d, m, "pending", at) for d, m in plan.singles]
+    rows += [_row(d, m, "superseded", at) for d, m in plan.superseded]
     items = {d.key: (d, m) for group in plan.folded.values() for d, m in group}
     rows += [_row(d, m, "digested", at) for d, m in items.values()]
     inserted = insert_ledger(session, rows)
+    for d, m in plan.superseded:
+        if d.key in inserted:
+            report.add(subject=m.subject, owner=d.recipient.name, channel=d.channel,
+                       occasion=d.occasion, status="superseded", key=d.key)
     digests = []
     for group in plan.folded.values():
         mine = [(d, m) for d, m in group if d.key in inserted]
@@ -405,6 +436,9 @@ def _record_plan(session: Session, report: PassReport, plan: _Plan, at: datetime
 
 def _report_dry(session: Session, report: PassReport, plan: _Plan, cfg: NotifySettings,
                 at: datetime, serve: Sequence[str] | None) -> None:
+    for d, m in plan.superseded:
+        report.add(subject=m.subject, owner=d.recipient.name, channel=d.channel,
+                   occasion=d.occasion, status="superseded", key=d.key)
     for d, m in plan.singles:
         report.add(subject=m.subject, owner=d.recipient.name, channel=d.channel,
                    occasion=d.occasion, status="deferred" if _deferred(d.channel, serve) else "due",
@@ -458,7 +492,8 @@ async def _deliver(*, engine: Engine, clock: Clock, actor: str, cfg: NotifySetti
                                       channel=row.channel))
                 message = Message(subject=payload["subject"], text=payload["text"],
                                   html=payload.get("html"), data=data)
-                await asyncio.wait_for(_send(notifier.send, message, owner), cfg.timeout)
+                await asyncio.wait_for(_send(loop, pool, notifier.send, message, owner),
+                                       cfg.timeout)
                 status, error = "delivered", None
             except Exception as exc:  # every failure is recorded and retried, none stops the pass
                 status, error = "failed", _describe(exc)
@@ -469,7 +504,9 @@ async def _deliver(*, engine: Engine, clock: Clock, actor: str, cfg: NotifySetti
             if len(pending) >= _FLUSH_EVERY:
                 flush()
 
-    async with channels.delivery_context(concurrency=cfg.concurrency):
+    loop = asyncio.get_running_loop()
+    with channels.delivery_context(concurrency=cfg.concurrency), \
+            ThreadPoolExecutor(cfg.concurrency, thread_name_prefix="duban-send") as pool:
         while not stop():
             with open_session(engine, actor=actor, clock=clock) as session:
                 rows = claim(session, worker=report.worker, at=clock.now(), lease=lease,
@@ -484,11 +521,12 @@ async def _deliver(*, engine: Engine, clock: Clock, actor: str, cfg: NotifySetti
                 flush()
 
 
-async def _send(send: Callable[..., Any], message: Message, owner: Owner | None) -> None:
-    if inspect.iscoroutinefunction(send):
+async def _send(loop: asyncio.AbstractEventLoop, pool: ThreadPoolExecutor,
+                send: Callable[..., Any], message: Message, owner: Owner | None) -> None:
+    if inspect.iscoroutinefunction(send):  # a plugin's asynchronous channel
         await send(message, owner)
-    else:  # a blocking channel (SMTP) must not hold up the others
-        await asyncio.to_thread(send, message, owner)
+    else:  # blocking I/O in a worker thread, in this context (the shared HTTP pool)
+        await loop.run_in_executor(pool, contextvars.copy_context().run, send, message, owner)
 
 
 def _describe(exc: BaseException) -> str:

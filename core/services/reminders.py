@@ -24,7 +24,17 @@ from ..clock import to_local_date
 from ..config import reminder_policy
 from ..errors import UserError
 from ..i18n import catalog, t
-from ..models import Assignment, Escalation, Milestone, Obligation, Owner, Role, User, UserRole
+from ..models import (
+    Assignment,
+    Escalation,
+    Milestone,
+    Notification,
+    Obligation,
+    Owner,
+    Role,
+    User,
+    UserRole,
+)
 from ..registry import Message
 from .obligations import CLOSED_STATES
 
@@ -94,6 +104,7 @@ class Due:
     digest: bool
     recipient: Recipient
     context: dict[str, Any]
+    superseded: bool = False
 
     @property
     def address(self) -> str:
@@ -157,15 +168,16 @@ def _live_domains(session: Session) -> dict[str, Obligation]:
 
 
 def _candidate_milestones(session: Session, start: date, today: date,
-                          policies: Iterable[Mapping[str, Any]]) -> list[Milestone]:
-    """Pending milestones of live obligations that may have an occasion in ``[start, today]``."""
+                          policies: Iterable[Mapping[str, Any]]) -> list[Any]:
+    """(id, obligation_id, due, domain) of pending milestones of live obligations that may
+    have an occasion in ``[start, today]``: plain rows, no ORM objects (there may be many)."""
     policies = list(policies)
     pending = or_(Milestone.done_on.is_(None), Milestone.done_on > today)
     live = Obligation.state.notin_([s.value for s in CLOSED_STATES])
-    base = (select(Milestone).join(Obligation, Obligation.id == Milestone.obligation_id)
-            .where(pending, live))
+    base = (select(Milestone.id, Milestone.obligation_id, Milestone.due, Obligation.domain)
+            .join(Obligation, Obligation.id == Milestone.obligation_id).where(pending, live))
     max_offset = max((k for p in policies for role in Role for k in p.get(role.value, [])), default=-1)
-    found: dict[int, Milestone] = {}
+    found: dict[int, Any] = {}
     if max_offset >= 0:
         # Offsets: an occasion on day f belongs to a milestone due on f + k, k in [0, max].
         for m in session.exec(base.where(Milestone.due >= start, Milestone.due <= today
@@ -176,68 +188,110 @@ def _candidate_milestones(session: Session, start: date, today: date,
         earliest = session.exec(select(func.min(Milestone.due)).join(
             Obligation, Obligation.id == Milestone.obligation_id).where(pending, live)).one()
         if earliest is not None and earliest < today:
+            # Overdue occasions fall every n days after the due date: only milestones due
+            # n, 2n, 3n... days before a day of the window can have one.
             days: set[date] = set()
             for every in everies:
                 day = start
-                while day <= today:
+                while day <= today and len(days) <= _MAX_IN_DATES:
                     back = day - timedelta(days=every)
                     while back >= earliest:
                         days.add(back)
                         back -= timedelta(days=every)
                     day += timedelta(days=1)
-                    if len(days) > _MAX_IN_DATES:
-                        break
             if len(days) > _MAX_IN_DATES:
-                query = base.where(Milestone.due >= earliest, Milestone.due < today)
-                rows = session.exec(query)
+                rows = session.exec(base.where(Milestone.due >= earliest, Milestone.due < today))
             else:
                 ordered = sorted(days)
                 rows = (m for chunk in _chunks(ordered)
                         for m in session.exec(base.where(Milestone.due.in_(chunk))))
             for m in rows:
                 found.setdefault(m.id, m)
-    return list(found.values())
+    return sorted(found.values(), key=lambda m: (m.due, m.id))
+
+
+def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` the ledger already holds."""
+    keys = list(keys)
+    found: set[str] = set()
+    for chunk in _chunks(keys):
+        found.update(session.exec(select(Notification.key).where(Notification.key.in_(chunk))).all())
+    return found
+
+
+def _plugins_answer_offsets() -> bool:
+    from ..plugins import get_host
+
+    host = get_host()
+    return any(host.plugins.get(name) is not None and host.plugins[name].status == "ok"
+               for name in host.implementers("duban_reminder_offsets"))
 
 
 def plan_reminders(session: Session, *, today: date, start: date, horizon: date,
                    channels: Sequence[str], language: str,
                    languages: Mapping[str, str]) -> list[Due]:
-    """Every milestone reminder with an occasion in ``[start, today]``, per recipient and channel."""
+    """Milestone reminders with an occasion in ``[start, today]`` that the ledger does not hold
+    yet, per recipient and channel. Of several occasions of one milestone for one recipient
+    and channel, all but the latest are marked ``superseded`` ("due today" makes "due
+    tomorrow" moot); occasions before ``horizon`` are marked ``digest``."""
+    _policy(None)  # a bad [reminders] is named as such, not as the first domain's
     reps = _live_domains(session)
     if not reps:
         return []
     domain_policy = {d: _policy(ob) for d, ob in reps.items()}
-    milestones = _candidate_milestones(session, start, today, domain_policy.values())
-    if not milestones:
+    rows = _candidate_milestones(session, start, today, domain_policy.values())
+    if not rows:
         return []
-    ob_ids = sorted({m.obligation_id for m in milestones})
-    obligations: dict[int, Obligation] = {}
+    ob_ids = sorted({r.obligation_id for r in rows})
     roles: dict[int, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
+    policies: dict[int, dict[str, Any]] = {}
+    per_obligation = _plugins_answer_offsets()
     for chunk in _chunks(ob_ids):
-        for ob in session.exec(select(Obligation).where(Obligation.id.in_(chunk))):
-            obligations[ob.id] = ob
-        for a in session.exec(select(Assignment).where(Assignment.obligation_id.in_(chunk))):
-            roles[a.obligation_id][a.owner_id].add(a.role)
+        for ob_id, owner_id, role in session.exec(select(
+                Assignment.obligation_id, Assignment.owner_id, Assignment.role)
+                .where(Assignment.obligation_id.in_(chunk))):
+            roles[ob_id][owner_id].add(role)
+        if per_obligation:  # a plugin may answer per obligation: ask it about each
+            for ob in session.exec(select(Obligation).where(Obligation.id.in_(chunk))):
+                policies[ob.id] = _policy(ob)
     owner_ids = sorted({o for per in roles.values() for o in per})
     recipients: dict[int, Recipient] = {}
     for chunk in _chunks(owner_ids):
         for owner in session.exec(select(Owner).where(Owner.id.in_(chunk))):
             recipients[owner.id] = owner_recipient(owner, channels, language, languages)
-    policies: dict[int, dict[str, Any]] = {}
-    out: list[Due] = []
-    for m in sorted(milestones, key=lambda m: (m.due, m.id)):
-        ob = obligations[m.obligation_id]
-        if ob.id not in policies:
-            policies[ob.id] = _policy(ob)
+    # Keys first (strings and tuples); objects and words only for the few that are new.
+    items: list[tuple[str, Any, int, str, date, str]] = []
+    latest: dict[tuple[int, int, str], date] = {}
+    for m in rows:
+        policy = policies.get(m.obligation_id) or domain_policy[m.domain]
         subject = f"milestone:{m.id}:{m.due.isoformat()}"
-        for owner_id, owner_roles in sorted(roles[ob.id].items()):
+        for owner_id, owner_roles in sorted(roles[m.obligation_id].items()):
             rcpt = recipients[owner_id]
-            for occasion, fall in _occasions(m.due, owner_roles, policies[ob.id], start, today):
-                ctx = {"kind": "reminder", "obligation": ob, "milestone": m,
-                       "roles": sorted(owner_roles, key=lambda r: list(Role).index(Role(r)))}
+            for occasion, fall in _occasions(m.due, owner_roles, policy, start, today):
                 for channel in rcpt.addresses:
-                    out.append(Due(ledger_key(subject, rcpt.ref, occasion, channel), subject,
-                                   occasion, channel, fall, fall < horizon, rcpt, ctx))
+                    items.append((ledger_key(subject, rcpt.ref, occasion, channel), m, owner_id,
+                                  occasion, fall, channel))
+                    slot = (m.id, owner_id, channel)
+                    if fall >= horizon and fall > latest.get(slot, date.min):
+                        latest[slot] = fall
+    known = existing_keys(session, (item[0] for item in items))
+    new = [item for item in items if item[0] not in known]
+    milestones: dict[int, Milestone] = {}
+    obligations: dict[int, Obligation] = {}
+    for chunk in _chunks(sorted({item[1].id for item in new})):
+        for ms, ob in session.exec(select(Milestone, Obligation).join(
+                Obligation, Obligation.id == Milestone.obligation_id).where(Milestone.id.in_(chunk))):
+            milestones[ms.id], obligations[ob.id] = ms, ob
+    out: list[Due] = []
+    for key, m, owner_id, occasion, fall, channel in new:
+        owner_roles = roles[m.obligation_id][owner_id]
+        ctx = {"kind": "reminder", "obligation": obligations[m.obligation_id],
+               "milestone": milestones[m.id],
+               "roles": sorted(owner_roles, key=lambda r: list(Role).index(Role(r)))}
+        digest = fall < horizon
+        out.append(Due(key, f"milestone:{m.id}:{m.due.isoformat()}", occasion, channel, fall, digest,
+                       recipients[owner_id], ctx,
+                       superseded=not digest and fall < latest[(m.id, owner_id, channel)]))
     return out
 
 
@@ -258,7 +312,9 @@ def plan_escalations(session: Session, *, now: datetime, since: datetime, horizo
         select(Obligation).where(Obligation.id.in_({e.obligation_id for e in rows if e.obligation_id})))}
     out: list[Due] = []
     for esc in rows:
-        events = [("opened", esc.opened_at), ("raised", esc.raised_at), ("resolved", esc.resolved_at)]
+        # The level it opened at is gone once raised: then "raised" tells the news.
+        opened = esc.opened_at if esc.raised_at is None else None
+        events = [("opened", opened), ("raised", esc.raised_at), ("resolved", esc.resolved_at)]
         for event, at in events:
             if at is None or not since <= at <= now:
                 continue
@@ -339,7 +395,7 @@ def render(due: Due, today: date) -> Message:
         when = when_text(m.due, today, lang)
         subject = tr(lang, "[duban reminder] {label}: {when}", label=label, when=when)
         milestone = _pick(m.title, m.title_en, lang)
-        lines = [(tr(lang, "Obligation"), label)]
+        lines = [(tr(lang, "Task"), label)]
         if milestone != _pick(ob.title, ob.title_en, lang):
             lines.append((tr(lang, "Milestone"), milestone))
         sep = "、" if lang == "zh" else ", "
@@ -356,8 +412,8 @@ def render(due: Due, today: date) -> Message:
         what = tr(lang, event_words[ctx["event"]], level=level)
         subject = tr(lang, "[duban escalation] {label}: {what}", label=label, what=what)
         reason = _pick(esc.reason, esc.reason_en, lang)
-        lines = [(tr(lang, "Obligation"), label), (tr(lang, "Escalation"), what),
-                 (tr(lang, "Reason"), reason)]
+        lines = [(tr(lang, "Task"), label), (tr(lang, "Escalation"), what),
+                 (tr(lang, "Grounds"), reason)]
         if ctx.get("addressed_to") is not None:
             lines.append((tr(lang, "Addressed to"), ctx["addressed_to"].name))
         if esc.resolve_reason and ctx["event"] == "resolved":
