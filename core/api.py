@@ -39,8 +39,7 @@ _LAZY = {
     "Obligation": "models", "Milestone": "models", "Target": "models", "Measurement": "models",
     "Site": "models", "Region": "models", "Owner": "models", "Assignment": "models",
     "Escalation": "models", "Evidence": "models", "Submission": "models", "Level": "models",
-    "Role": "models",
-    "State": "models",
+    "Role": "models", "State": "models", "RegionLevel": "models", "Plan": "models", "LEVEL_ORDER": "models",
     # Services: plain functions taking session= as a keyword.
     "audit_record": "audit:record",
     "now": "services.base", "today": "services.base", "require_coordinator": "services.base",
@@ -52,6 +51,24 @@ _LAZY = {
     "record_measurement": "services.measurements:record", "series": "services.measurements",
     "parse_period": "services.measurements", "resolve_site": "services.measurements",
     "evaluate": "services.evaluation",
+    "installed_indicators": "services.measurements:indicators", "add_target": "services.targets",
+    "new_uid": "services.obligations", "actor": "services.base", "snapshot": "services.base",
+    # Bulk writes and look-ups for importers and rules (the caller checks the role and audits).
+    "region_reading": "services.bulk", "site_reading": "services.bulk", "percent": "services.bulk",
+    "upsert_readings": "services.bulk", "upsert_sites": "services.bulk",
+    "add_missing_targets": "services.bulk", "import_region_readings": "services.bulk",
+    "Regions": "services.lookups", "AddressBook": "services.lookups", "obligation_for": "services.lookups",
+    # Import files: reading CSV/XLSX, checking cells, reporting every bad row (all-or-nothing).
+    "Table": "tables", "Column": "tables", "Row": "tables", "BadCell": "tables", "Problems": "tables",
+    "read_table": "tables", "map_columns": "tables", "norm_header": "tables", "file_sha256": "tables",
+    # Escalation rules: bilingual reasons, checked settings.
+    "both": "rules", "config_level": "rules", "config_count": "rules",
+    "config_number": "rulekit", "config_date": "rulekit",
+    # Hook implementations that import the plugin's code when they first run.
+    "lazy": "hooks", "register_all": "hooks", "panel_hook": "hooks", "plan_loaded_hook": "hooks",
+    # Commands a plugin adds (duban_register_commands).
+    "Env": "cli.context", "pass_env": "cli.context", "emit": "cli.output", "emit_one": "cli.output",
+    "format_option": "cli.output", "parse_month": "clock",
 }
 
 __all__ = [

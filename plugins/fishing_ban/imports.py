@@ -4,23 +4,33 @@ fishing-ban-households FILE`` (the zero-employment household ledger). Layouts: d
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from duban.core import audit
-from duban.core.errors import UserError
-from duban.core.i18n import t
-from duban.core.models import Region, RegionLevel, Site
-from duban.core.services.base import require_coordinator, today
-from sqlalchemy import insert, update
+from duban.core.api import (
+    Column,
+    Region,
+    RegionLevel,
+    Regions,
+    Row,
+    Site,
+    Table,
+    UserError,
+    audit_record,
+    import_region_readings,
+    percent,
+    region_reading,
+    require_coordinator,
+    t,
+    today,
+    upsert_readings,
+    upsert_sites,
+)
 from sqlmodel import Session, select
 
 from . import indicators as ind
-from .store import Regions, rate, reading, upsert_readings
-from .tables import BadCell, Column, Problems, Row, map_columns, ratio_pair, read_table
 
 HOUSEHOLD_KIND = "fisher_household"
 
@@ -70,10 +80,6 @@ def _region(row: Row, regions: Regions, *, county: bool = False) -> Region:
     return region
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _stat_row(row: Row, regions: Regions, day: date) -> list[dict[str, Any]]:
     region = _region(row, regions)
     period = row.period("period", day)
@@ -82,20 +88,20 @@ def _stat_row(row: Row, regions: Regions, day: date) -> list[dict[str, Any]]:
     for col, key in _COUNTS.items():
         value = row.number(col, whole=True)
         if value is not None:
-            out.append(reading(key, region, period, value, note=note))
+            out.append(region_reading(key, region, period, value, note=note))
     fishers = row.number("fishers", whole=True)
     for (part, whole), key in _RATES.items():
-        pair = ratio_pair(row, part, whole)
+        pair = row.ratio(part, whole)
         if pair is None:
             continue
         if whole != "waters" and fishers is not None and pair[1] > fishers:
             raise row.bad(whole, t("greater than {other} ({value:g})", other=row.header("fishers"),
                                    value=fishers))
-        out.append(reading(key, region, period, rate(*pair), *pair, note=note))
+        out.append(region_reading(key, region, period, percent(*pair), *pair, note=note))
     for col, key in _INDEXES.items():
         value = row.number(col)
         if value is not None:
-            out.append(reading(key, region, period, value, note=note))
+            out.append(region_reading(key, region, period, value, note=note))
     if not out:
         raise row.bad("region", t("no figures in this row"))
     return out
@@ -103,45 +109,30 @@ def _stat_row(row: Row, regions: Regions, day: date) -> list[dict[str, Any]]:
 
 def import_statistics(*, session: Session, path: Path, dry_run: bool = False) -> dict[str, Any]:
     """County (or city) figures per period: each becomes a reading; rates keep their parts."""
-    require_coordinator(session)
-    source = str(path)
-    header, body = read_table(path)
-    columns = map_columns(header, STAT_COLUMNS, source)
-    regions, day, problems = Regions(session), today(session), Problems(source)
-    readings: list[dict[str, Any]] = []
-    seen: dict[tuple[str, date, date], int] = {}
-    rows = 0
-    for number, cells in body:
-        rows += 1
-        row = Row(number, cells, columns, header)
-        try:
-            found = _stat_row(row, regions, day)
-        except BadCell as exc:
-            problems.add(number, exc.column, exc.reason)
-            continue
-        key = (found[0]["subject"], found[0]["period_start"], found[0]["period_end"])
-        if key in seen:
-            problems.add(number, row.header("region"), t("the same region and period as row {other}",
-                                                         other=seen[key]))
-            continue
-        seen[key] = number
-        readings += found
-    problems.check()
-    if not readings:
-        raise UserError(t("{path}: no figures in the file", path=source))
-    inserted, updated = upsert_readings(session, readings, "fishing-ban")
-    summary = {"file": source, "sha256": _digest(path), "rows": rows, "readings": len(readings),
-               "inserted": inserted, "updated": updated, "unchanged": len(readings) - inserted - updated,
-               "dry_run": dry_run}
-    if inserted or updated:
-        audit.record(session, "import.fishing_ban", "measurement", None, after=summary)
-    return summary
+    return import_region_readings(session=session, path=path, columns=STAT_COLUMNS, parse=_stat_row,
+                                  source="fishing-ban", action="import.fishing_ban", dry_run=dry_run)
 
 
 # The zero-employment household ledger -------------------------------------------------------
 
 def household_key(region: Region, number: str) -> str:
     return f"{HOUSEHOLD_KIND}:{region.code}:{number}"
+
+
+def _household(row: Row, regions: Regions, day: date) -> tuple[Region, dict[str, Any]]:
+    region = _region(row, regions, county=True)
+    no = row.required("household")
+    identified = row.day("identified", day)
+    if identified is None:
+        raise row.bad("identified", t("empty"))
+    employed = row.day("employed", day)
+    if employed is not None and employed < identified:
+        raise row.bad("employed", t("before {other} ({value})", other=row.header("identified"),
+                                    value=identified.isoformat()))
+    return region, {"key": household_key(region, no), "name": f"{region.name} {no}", "region_id": region.id,
+                    "attrs": {"household": no, "identified_on": identified.isoformat(),
+                              "employed_on": employed.isoformat() if employed else None,
+                              "note": row.text("note") or None}}
 
 
 def import_households(*, session: Session, path: Path, dry_run: bool = False) -> dict[str, Any]:
@@ -151,63 +142,26 @@ def import_households(*, session: Session, path: Path, dry_run: bool = False) ->
     number; no names are stored); the monthly count per county is recomputed from all of them.
     """
     require_coordinator(session)
-    source = str(path)
-    header, body = read_table(path)
-    columns = map_columns(header, HOUSEHOLD_COLUMNS, source)
-    regions, day, problems = Regions(session), today(session), Problems(source)
+    table = Table(path, HOUSEHOLD_COLUMNS)
+    regions, day = Regions(session), today(session)
     parsed: dict[str, dict[str, Any]] = {}
-    lines: dict[str, int] = {}
-    rows = 0
-    for number, cells in body:
-        rows += 1
-        row = Row(number, cells, columns, header)
-        try:
-            region = _region(row, regions, county=True)
-            no = row.required("household")
-            identified = row.day("identified", day)
-            if identified is None:
-                raise row.bad("identified", t("empty"))
-            employed = row.day("employed", day)
-            if employed is not None and employed < identified:
-                raise row.bad("employed", t("before {other} ({value})", other=row.header("identified"),
-                                            value=identified.isoformat()))
-        except BadCell as exc:
-            problems.add(number, exc.column, exc.reason)
-            continue
-        key = household_key(region, no)
-        if key in lines:
-            problems.add(number, row.header("household"), t("household {no} of {region} is already on row "
-                                                             "{other}", no=no, region=region.name,
-                                                             other=lines[key]))
-            continue
-        lines[key] = number
-        parsed[key] = {"key": key, "name": f"{region.name} {no}", "kind": HOUSEHOLD_KIND,
-                       "region_id": region.id,
-                       "attrs": {"household": no, "identified_on": identified.isoformat(),
-                                 "employed_on": employed.isoformat() if employed else None,
-                                 "note": row.text("note") or None}}
-    problems.check()
+    for row, (region, found) in table.parse(lambda row: _household(row, regions, day)):
+        other = table.earlier(row, found["key"])
+        if other:
+            table.reject(row, "household", t("household {no} of {region} is already on row {other}",
+                                             no=found["attrs"]["household"], region=region.name, other=other))
+        else:
+            parsed[found["key"]] = found
+    table.check()
     if not parsed:
-        raise UserError(t("{path}: no households in the file", path=source))
-    existing = {s.key: s for s in session.exec(select(Site.id, Site.key, Site.region_id, Site.attrs)
-                                               .where(Site.kind == HOUSEHOLD_KIND))}
-    new = [p for k, p in parsed.items() if k not in existing]
-    changed = [{"id": existing[k].id, "region_id": p["region_id"], "attrs": p["attrs"]}
-               for k, p in parsed.items()
-               if k in existing and (existing[k].attrs, existing[k].region_id) != (p["attrs"], p["region_id"])]
-    if new:
-        session.execute(insert(Site), new)
-    if changed:
-        session.execute(update(Site), changed)
-    session.flush()
-    counted = refresh_counts(session=session)
-    summary = {"file": source, "sha256": _digest(path), "rows": rows, "created": len(new),
-               "updated": len(changed), "unchanged": len(parsed) - len(new) - len(changed),
-               "monthly_counts": counted, "dry_run": dry_run}
-    if new or changed:
-        audit.record(session, "import.fishing_ban_households", "site", None,
-                     after={**summary, "created_keys": [p["key"] for p in new][:200],
-                            "updated_ids": [c["id"] for c in changed][:200]})
+        raise UserError(t("{path}: no households in the file", path=table.source))
+    changes = upsert_sites(session=session, kind=HOUSEHOLD_KIND, sites=parsed)
+    summary = table.summary(**changes.counts(len(parsed)), monthly_counts=refresh_counts(session=session),
+                            dry_run=dry_run)
+    if changes.created or changes.updated:
+        audit_record(session, "import.fishing_ban_households", "site", None,
+                     after={**summary, "created_keys": changes.created[:200],
+                            "updated_ids": changes.updated[:200]})
     return summary
 
 
@@ -249,6 +203,6 @@ def refresh_counts(*, session: Session) -> int:
         region = regions.by_id[region_id]
         for end in ends:
             count = sum(1 for start, stop in spans if start <= end and (stop is None or stop > end))
-            rows.append(reading(ind.ZERO_EMPLOYMENT, region, (end.replace(day=1), end), float(count)))
-    inserted, updated = upsert_readings(session, rows, "fishing-ban-households")
+            rows.append(region_reading(ind.ZERO_EMPLOYMENT, region, (end.replace(day=1), end), float(count)))
+    inserted, updated = upsert_readings(session=session, rows=rows, source="fishing-ban-households")
     return inserted + updated

@@ -4,7 +4,7 @@ denominators, never an average of percentages."""
 
 from __future__ import annotations
 
-from duban.core.registry import Indicator
+from duban.core.api import Indicator
 
 RETIRED_BOATS = "fishing_ban.retired_boats"
 RETIRED_FISHERS = "fishing_ban.retired_fishers"

@@ -5,16 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from duban.core.config import rule_settings
-from duban.core.i18n import t
-from duban.core.registry import Panel, PanelRow
-from duban.core.services.measurements import series
+from duban.core.api import Panel, PanelRow, Regions, rule_settings, series, t
 from sqlmodel import Session
 
 from . import indicators as ind
 from .imports import open_households
 from .rules import DEFAULTS, HOUSEHOLD_OPEN
-from .store import Regions
 
 
 def latest(session: Session, indicator: str, region_id: int, as_of: date) -> Any:

@@ -14,79 +14,49 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any
 
-from duban.core.errors import UserError
-from duban.core.i18n import t, t_zh
-from duban.core.models import LEVEL_ORDER, Level, Measurement, Region, RegionLevel
-from duban.core.registry import EscalationRule, Finding, RuleContext
-from duban.core.services.escalations import Addressing
+from duban.core import api
+from duban.core.api import EscalationRule, Finding, Measurement, Region, RegionLevel, RuleContext
 from sqlmodel import select
 
 from . import indicators as ind
 from .imports import open_households
-from .store import governments, obligation_for
 
 HOUSEHOLD_OPEN = "fishing_ban.zero_employment_household_open"
 CASES_RISING = "fishing_ban.illegal_fishing_rising"
 PENSION_YEAR_END = "fishing_ban.pension_below_full_at_year_end"
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    HOUSEHOLD_OPEN: {"level": Level.supervise.value, "days": 90},
-    CASES_RISING: {"level": Level.summon.value, "quarters": 2},
-    PENSION_YEAR_END: {"level": Level.supervise.value, "threshold": 100.0},
+    HOUSEHOLD_OPEN: {"level": api.Level.supervise.value, "days": 90},
+    CASES_RISING: {"level": api.Level.summon.value, "quarters": 2},
+    PENSION_YEAR_END: {"level": api.Level.supervise.value, "threshold": 100.0},
 }
 
 
-def _level(cfg: Mapping[str, Any], rule: str) -> str:
-    value = cfg.get("level")
-    if value not in LEVEL_ORDER:
-        raise UserError(t('duban.toml [rules."{rule}"] level: unknown level {value!r}; one of {choices}',
-                          rule=rule, value=value, choices=", ".join(LEVEL_ORDER)))
-    return str(value)
-
-
-def _number(cfg: Mapping[str, Any], rule: str, name: str, minimum: float, *, whole: bool = False) -> float:
-    value = cfg.get(name)
-    if (isinstance(value, bool) or not isinstance(value, int | float) or value < minimum
-            or (whole and not float(value).is_integer())):
-        raise UserError(t('duban.toml [rules."{rule}"] {name}: must be a number, at least {minimum}, '
-                          "not {value!r}", rule=rule, name=name, minimum=minimum, value=value))
-    return value
-
-
-def both(msgid: str, **values: Any) -> tuple[str, str]:
-    """Escalations store their reason in Chinese and in English."""
-    return t_zh(msgid, **values), msgid.format(**values)
-
-
-def _config(ctx: RuleContext, rule: str) -> dict[str, Any]:
-    return {**DEFAULTS[rule], **(ctx.config or {})}
-
-
 def zero_employment_households(ctx: RuleContext) -> Iterator[Finding]:
-    cfg = _config(ctx, HOUSEHOLD_OPEN)
-    level, days = _level(cfg, HOUSEHOLD_OPEN), int(_number(cfg, HOUSEHOLD_OPEN, "days", 1, whole=True))
+    level = api.config_level(ctx.config, HOUSEHOLD_OPEN)
+    days = int(api.config_number(ctx.config, HOUSEHOLD_OPEN, "days", 1, whole=True))
     session = ctx.session
     late = [h for h in open_households(session)
             if h[3] <= ctx.as_of - timedelta(days=days + 1) and (h[4] is None or h[4] > ctx.as_of)]
     if not late:
         return
-    govs = governments(session)
+    book = api.AddressBook(session)
     names = dict(session.exec(select(Region.id, Region.name)).all())
-    ob_id = obligation_for(session, ind.ZERO_EMPLOYMENT, "fishing_ban")
+    ob_id = api.obligation_for(session=session, indicator=ind.ZERO_EMPLOYMENT, domain="fishing_ban")
     for site_id, number, region_id, identified, _ in late:
         open_days = (ctx.as_of - identified).days
         values = {"no": number, "county": names.get(region_id, ""), "day": identified.isoformat(),
                   "days": open_days}
-        zh, en = both("Zero-employment household {no} of {county}, identified {day}, has had no member "
-                      "in work for {days} days", **values)
+        zh, en = api.both("Zero-employment household {no} of {county}, identified {day}, has had no member "
+                          "in work for {days} days", **values)
         yield Finding(condition=f"fishing_ban:household:{site_id}:zero_employment", level=level,
                       reason=zh, reason_en=en, subject_type="site",
-                      subject_id=site_id, obligation_id=ob_id, addressed_to_id=govs.get(region_id),
+                      subject_id=site_id, obligation_id=ob_id, addressed_to_id=book.government(region_id),
                       region_id=region_id)
 
 
@@ -120,9 +90,8 @@ def quarterly_cases(session: Any, until: date) -> dict[int, dict[tuple[int, int]
 
 
 def cases_rising(ctx: RuleContext) -> Iterator[Finding]:
-    cfg = _config(ctx, CASES_RISING)
-    level = _level(cfg, CASES_RISING)
-    rises = int(_number(cfg, CASES_RISING, "quarters", 1, whole=True))
+    level = api.config_level(ctx.config, CASES_RISING)
+    rises = int(api.config_number(ctx.config, CASES_RISING, "quarters", 1, whole=True))
     session = ctx.session
     last = quarter_of(ctx.as_of)
     if _quarter_end(*last) > ctx.as_of:
@@ -131,26 +100,25 @@ def cases_rising(ctx: RuleContext) -> Iterator[Finding]:
     for _ in range(rises):
         wanted.append(_previous(*wanted[-1]))
     wanted.reverse()  # oldest first
-    addressing = Addressing.load(session)
+    book = api.AddressBook(session)
     names = dict(session.exec(select(Region.id, Region.name)).all())
-    ob_id = obligation_for(session, ind.CASES, "fishing_ban")
+    ob_id = api.obligation_for(session=session, indicator=ind.CASES, domain="fishing_ban")
     for region_id, by_quarter in quarterly_cases(session, _quarter_end(*last)).items():
         counts = [by_quarter.get(q) for q in wanted]
         if any(c is None for c in counts) or not all(a < b for a, b in pairwise(counts)):
             continue
         series = " → ".join(f"{y}Q{q} {c:g}" for (y, q), c in zip(wanted, counts, strict=True))
         values = {"county": names.get(region_id, ""), "n": rises, "series": series}
-        zh, en = both("Illegal fishing cases in {county} rose for {n} quarters in a row: {series}", **values)
+        zh, en = api.both("Illegal fishing cases in {county} rose for {n} quarters in a row: {series}", **values)
         yield Finding(condition=f"fishing_ban:cases_rising:{region_id}", level=level,
                       reason=zh, reason_en=en, subject_type="region",
                       subject_id=region_id, obligation_id=ob_id,
-                      addressed_to_id=addressing.address(level, None, region_id), region_id=region_id)
+                      addressed_to_id=book.address(level, region_id=region_id), region_id=region_id)
 
 
 def pension_year_end(ctx: RuleContext) -> Iterator[Finding]:
-    cfg = _config(ctx, PENSION_YEAR_END)
-    level = _level(cfg, PENSION_YEAR_END)
-    threshold = _number(cfg, PENSION_YEAR_END, "threshold", 0)
+    level = api.config_level(ctx.config, PENSION_YEAR_END)
+    threshold = api.config_number(ctx.config, PENSION_YEAR_END, "threshold", 0)
     year = ctx.as_of.year if (ctx.as_of.month, ctx.as_of.day) == (12, 31) else ctx.as_of.year - 1
     session = ctx.session
     rows = session.exec(select(Measurement.region_id, Region.name, Measurement.numerator,
@@ -162,8 +130,8 @@ def pension_year_end(ctx: RuleContext) -> Iterator[Finding]:
                         .order_by(Measurement.period_start.desc())).all()
     if not rows:
         return
-    govs = governments(session)
-    ob_id = obligation_for(session, ind.PENSION_RATE, "fishing_ban")
+    book = api.AddressBook(session)
+    ob_id = api.obligation_for(session=session, indicator=ind.PENSION_RATE, domain="fishing_ban")
     seen: set[int] = set()
     for region_id, name, insured, eligible, _ in rows:
         if region_id in seen or not eligible:
@@ -174,11 +142,11 @@ def pension_year_end(ctx: RuleContext) -> Iterator[Finding]:
             continue
         values = {"county": name, "year": year, "rate": f"{coverage:.2f}", "insured": f"{insured:g}",
                   "eligible": f"{eligible:g}", "target": f"{threshold:g}"}
-        zh, en = both("Pension insurance of retired fishers in {county} at the end of {year}: {rate}% "
-                      "({insured} of {eligible}), below {target}%", **values)
+        zh, en = api.both("Pension insurance of retired fishers in {county} at the end of {year}: {rate}% "
+                          "({insured} of {eligible}), below {target}%", **values)
         yield Finding(condition=f"fishing_ban:pension:{region_id}:{year}", level=level,
                       reason=zh, reason_en=en, subject_type="region",
-                      subject_id=region_id, obligation_id=ob_id, addressed_to_id=govs.get(region_id),
+                      subject_id=region_id, obligation_id=ob_id, addressed_to_id=book.government(region_id),
                       region_id=region_id)
 
 

@@ -3,7 +3,7 @@ a region's figure sums its ports, and rates are sums of numerators over sums of 
 
 from __future__ import annotations
 
-from duban.core.registry import Indicator
+from duban.core.api import Indicator
 
 RECEIPTS_ISSUED = "shipping.receipts_issued"
 RECEIPTS_CLOSED = "shipping.receipts_closed"

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from duban.core.i18n import t
-from duban.core.registry import Panel, PanelRow
-from duban.core.services.measurements import series
+from duban.core.api import Panel, PanelRow, Regions, series, t
 from sqlmodel import Session
 
 from . import indicators as ind
 from .receipts import receipt_rows, unclosed_days
-from .store import Regions
 
 
 def panels(session: Session, as_of: date) -> list[Panel]:

@@ -8,24 +8,36 @@ it does not exist yet, under the city's people's government, which a summons goe
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from duban.core import audit
-from duban.core.errors import UserError
-from duban.core.i18n import t
-from duban.core.models import Measurement, Owner, Region, Site
-from duban.core.services.base import require_coordinator, snapshot, today
-from duban.core.services.owners import add_owner, find_owner
-from duban.core.services.regions import government_name
+from duban.core.api import (
+    Column,
+    Measurement,
+    Owner,
+    Region,
+    Regions,
+    Row,
+    Site,
+    Table,
+    UserError,
+    add_owner,
+    audit_record,
+    find_owner,
+    government_name,
+    percent,
+    require_coordinator,
+    site_reading,
+    snapshot,
+    t,
+    today,
+    upsert_readings,
+)
 from sqlmodel import Session, select
 
 from . import indicators as ind
-from .store import Regions, rate, site_reading, upsert_readings
-from .tables import BadCell, Column, Problems, Row, map_columns, ratio_pair, read_table
 
 PORT_KIND = "port"
 
@@ -100,7 +112,7 @@ def add_port(session: Session, regions: Regions, name: str, region: Region) -> P
                 attrs={"authority": authority})
     session.add(site)
     session.flush()
-    audit.record(session, "site.add", "site", site.id, after=snapshot(site))
+    audit_record(session, "site.add", "site", site.id, after=snapshot(site))
     return Port(site.id, site.key, site.name, site.region_id, authority)
 
 
@@ -127,69 +139,65 @@ def year_on_year(session: Session, ports: dict[int, Port], periods: set[tuple[in
             continue
         port = ports[pid]
         out.append(site_reading(ind.SHORE_KWH_YOY, port.key, port.id, port.region_id, (start, end),
-                                rate(now_kwh - before, before), now_kwh - before, before))
+                                percent(now_kwh - before, before), now_kwh - before, before))
     return out
+
+
+def _port_row(row: Row, regions: Regions, ports: dict[str, Port], new_ports: dict[str, tuple[Region, int]],
+              day: date) -> tuple[str, Port | None, tuple[date, date], dict[str, Any]]:
+    """(port name, the known port or None, period, figures); a new port is noted in ``new_ports``."""
+    name = row.required("port")
+    ref = row.text("region")
+    region = regions.get(ref) if ref else None
+    if ref and region is None:
+        raise row.bad("region", t("unknown region {ref!r}", ref=ref))
+    known = ports.get(name) or ports.get(port_key(name))
+    if known is None and name in new_ports and region is None:
+        region = new_ports[name][0]  # given on an earlier row of this file
+    if known is None:
+        if region is None:
+            raise row.bad("region", t("port {name} is new: give the region it lies in", name=name))
+        if regions.city_of(region) is None:
+            raise row.bad("region", t("{name} lies in no city", name=region.name))
+        if name in new_ports and new_ports[name][0].id != region.id:
+            raise row.bad("region", t("port {name} is in {other} on row {row}", name=name,
+                                      other=new_ports[name][0].name, row=new_ports[name][1]))
+        new_ports.setdefault(name, (region, row.line))
+    elif region is not None and region.id != known.region_id:
+        raise row.bad("region", t("port {name} is already known in another region", name=name))
+    period = row.period("period", day)
+    figures: dict[str, Any] = {}
+    for col in ("berths", "calls", "kwh"):
+        value = row.number(col, whole=col != "kwh")
+        if value is not None:
+            figures[col] = value
+    for part, whole in (("small_ashore", "small_ships"), ("washes_done", "washes_required")):
+        pair = row.ratio(part, whole)
+        if pair is not None:
+            figures[part] = pair
+    if not figures:
+        raise row.bad("port", t("no figures in this row"))
+    return name, known, period, {**figures, "note": row.text("note") or None}
 
 
 def import_port_statistics(*, session: Session, path: Path, dry_run: bool = False) -> dict[str, Any]:
     """Port figures per period; unknown ports are created (with their 所在地区)."""
     require_coordinator(session)
-    source = str(path)
-    header, body = read_table(path)
-    columns = map_columns(header, COLUMNS, source)
-    regions, day, problems = Regions(session), today(session), Problems(source)
+    table = Table(path, COLUMNS)
+    regions, day = Regions(session), today(session)
     ports = load_ports(session)
     new_ports: dict[str, tuple[Region, int]] = {}
-    parsed: list[tuple[int, str, tuple[date, date], dict[str, Any]]] = []
-    seen: dict[tuple[str, date, date], int] = {}
-    rows = 0
-    for number, cells in body:
-        rows += 1
-        row = Row(number, cells, columns, header)
-        try:
-            name = row.required("port")
-            ref = row.text("region")
-            region = regions.get(ref) if ref else None
-            if ref and region is None:
-                raise row.bad("region", t("unknown region {ref!r}", ref=ref))
-            known = ports.get(name) or ports.get(port_key(name))
-            if known is None and name in new_ports and region is None:
-                region = new_ports[name][0]  # given on an earlier row of this file
-            if known is None:
-                if region is None:
-                    raise row.bad("region", t("port {name} is new: give the region it lies in", name=name))
-                if regions.city_of(region) is None:
-                    raise row.bad("region", t("{name} lies in no city", name=region.name))
-                if name in new_ports and new_ports[name][0].id != region.id:
-                    raise row.bad("region", t("port {name} is in {other} on row {row}", name=name,
-                                              other=new_ports[name][0].name, row=new_ports[name][1]))
-                new_ports.setdefault(name, (region, number))
-            elif region is not None and region.id != known.region_id:
-                raise row.bad("region", t("port {name} is already known in another region", name=name))
-            period = row.period("period", day)
-            figures: dict[str, Any] = {}
-            for col in ("berths", "calls", "kwh"):
-                value = row.number(col, whole=col != "kwh")
-                if value is not None:
-                    figures[col] = value
-            for part, whole in (("small_ashore", "small_ships"), ("washes_done", "washes_required")):
-                pair = ratio_pair(row, part, whole)
-                if pair is not None:
-                    figures[part] = pair
-            if not figures:
-                raise row.bad("port", t("no figures in this row"))
-        except BadCell as exc:
-            problems.add(number, exc.column, exc.reason)
-            continue
-        key = (known.key if known else port_key(name), *period)
-        if key in seen:
-            problems.add(number, row.header("port"), t("the same port and period as row {other}", other=seen[key]))
-            continue
-        seen[key] = number
-        parsed.append((number, name, period, {**figures, "note": row.text("note") or None}))
-    problems.check()
+    parsed: list[tuple[str, tuple[date, date], dict[str, Any]]] = []
+    for row, (name, known, period, figures) in table.parse(
+            lambda row: _port_row(row, regions, ports, new_ports, day)):
+        other = table.earlier(row, (known.key if known else port_key(name), *period))
+        if other:
+            table.reject(row, "port", t("the same port and period as row {other}", other=other))
+        else:
+            parsed.append((name, period, figures))
+    table.check()
     if not parsed:
-        raise UserError(t("{path}: no figures in the file", path=source))
+        raise UserError(t("{path}: no figures in the file", path=table.source))
     for name, (region, _) in new_ports.items():
         port = add_port(session, regions, name, region)
         ports[port.name] = ports[port.key] = port
@@ -197,7 +205,7 @@ def import_port_statistics(*, session: Session, path: Path, dry_run: bool = Fals
     kwh_periods: set[tuple[int, date, date]] = set()
     single = {"berths": ind.SHORE_BERTHS, "calls": ind.SHORE_CALLS, "kwh": ind.SHORE_KWH}
     pairs = {"small_ashore": ind.SMALL_SHIP_ASHORE, "washes_done": ind.TANK_WASHING}
-    for _, name, period, figures in parsed:
+    for name, period, figures in parsed:
         port = ports[name] if name in ports else ports[port_key(name)]
         note = figures.pop("note")
         for col, value in figures.items():
@@ -206,18 +214,17 @@ def import_port_statistics(*, session: Session, path: Path, dry_run: bool = Fals
                                              note=note))
             else:
                 readings.append(site_reading(pairs[col], port.key, port.id, port.region_id, period,
-                                             rate(*value), *value, note=note))
+                                             percent(*value), *value, note=note))
             if col == "kwh":
                 kwh_periods.add((port.id, *period))
-    inserted, updated = upsert_readings(session, readings, "shipping")
+    inserted, updated = upsert_readings(session=session, rows=readings, source="shipping")
     by_id = {p.id: p for p in ports.values()}
     yoy = year_on_year(session, by_id, kwh_periods)
-    yoy_inserted, yoy_updated = upsert_readings(session, yoy, "shipping")
-    summary = {"file": source, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "rows": rows,
-               "ports_created": len(new_ports), "readings": len(readings) + len(yoy),
-               "inserted": inserted + yoy_inserted, "updated": updated + yoy_updated,
-               "unchanged": len(readings) + len(yoy) - inserted - updated - yoy_inserted - yoy_updated,
-               "dry_run": dry_run}
+    yoy_inserted, yoy_updated = upsert_readings(session=session, rows=yoy, source="shipping")
+    summary = table.summary(ports_created=len(new_ports), readings=len(readings) + len(yoy),
+                            inserted=inserted + yoy_inserted, updated=updated + yoy_updated,
+                            unchanged=len(readings) + len(yoy) - inserted - updated - yoy_inserted - yoy_updated,
+                            dry_run=dry_run)
     if inserted or updated or yoy_inserted or yoy_updated:
-        audit.record(session, "import.shipping", "measurement", None, after=summary)
+        audit_record(session, "import.shipping", "measurement", None, after=summary)
     return summary

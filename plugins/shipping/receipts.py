@@ -10,7 +10,6 @@ receipts open at each month's end for longer than the unclosed-receipt rule's ``
 
 from __future__ import annotations
 
-import hashlib
 import re
 from bisect import bisect_left
 from collections import defaultdict
@@ -18,25 +17,33 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from duban.core import audit
-from duban.core.clock import LOCAL_TZ
-from duban.core.config import rule_settings
-from duban.core.errors import UserError
-from duban.core.i18n import t
-from duban.core.models import Site
-from duban.core.services.base import now, require_coordinator, today
-from sqlalchemy import insert, update
+from duban.core.api import (
+    LOCAL_TZ,
+    Column,
+    Row,
+    Site,
+    Table,
+    UserError,
+    audit_record,
+    config_number,
+    now,
+    percent,
+    require_coordinator,
+    rule_settings,
+    site_reading,
+    t,
+    today,
+    upsert_readings,
+    upsert_sites,
+)
 from sqlmodel import Session, select
 
 from . import indicators as ind
 from .ports import Port, load_ports, port_key
-from .store import rate, site_reading, upsert_readings
-from .tables import BadCell, Column, Problems, Row, map_columns, read_table
 
 RECEIPT_KIND = "pollutant_receipt"
 UNCLOSED_RULE = "shipping.receipt_unclosed"
 UNCLOSED_DEFAULTS = {"level": "supervise", "days": 30}
-BATCH = 5000
 
 COLUMNS = (
     Column("number", ("联单编号", "联单号", "receipt"), required=True),
@@ -61,11 +68,7 @@ _STAMP = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2}
 
 
 def unclosed_days() -> int:
-    days = rule_settings(UNCLOSED_RULE, UNCLOSED_DEFAULTS).get("days")
-    if isinstance(days, bool) or not isinstance(days, int) or days < 1:
-        raise UserError(t('duban.toml [rules."{rule}"] {name}: must be a number, at least {minimum}, not {value!r}',
-                          rule=UNCLOSED_RULE, name="days", minimum=1, value=days))
-    return days
+    return int(config_number(rule_settings(UNCLOSED_RULE, UNCLOSED_DEFAULTS), UNCLOSED_RULE, "days", 1, whole=True))
 
 
 def _stamp(row: Row, key: str, limit: datetime) -> datetime | None:
@@ -132,56 +135,32 @@ def _parse(row: Row, ports: dict[str, Port], limit: datetime) -> dict[str, Any]:
 def import_receipts(*, session: Session, path: Path, dry_run: bool = False) -> dict[str, Any]:
     """Import receipts (all or nothing), then recompute the touched ports' closure indicators."""
     require_coordinator(session)
-    source = str(path)
-    header, body = read_table(path)
-    columns = map_columns(header, COLUMNS, source)
+    table = Table(path, COLUMNS)
     ports = load_ports(session)
     if not ports:
-        raise UserError(t("{path}: no ports yet; `duban import shipping` adds them", path=source))
+        raise UserError(t("{path}: no ports yet; `duban import shipping` adds them", path=table.source))
     limit = now(session).astimezone(LOCAL_TZ).replace(tzinfo=None)
-    problems = Problems(source)
     parsed: dict[str, dict[str, Any]] = {}
-    lines: dict[str, int] = {}
-    rows = 0
-    for number, cells in body:
-        rows += 1
-        row = Row(number, cells, columns, header)
-        try:
-            found = _parse(row, ports, limit)
-        except BadCell as exc:
-            problems.add(number, exc.column, exc.reason)
-            continue
-        if found["key"] in lines:
-            problems.add(number, row.header("number"), t("receipt {no} is already on row {other}",
-                                                         no=found["name"], other=lines[found["key"]]))
-            continue
-        lines[found["key"]] = number
-        parsed[found["key"]] = found
-    problems.check()
+    for row, found in table.parse(lambda row: _parse(row, ports, limit)):
+        other = table.earlier(row, found["key"])
+        if other:
+            table.reject(row, "number", t("receipt {no} is already on row {other}", no=found["name"], other=other))
+        else:
+            parsed[found["key"]] = found
+    table.check()
     if not parsed:
-        raise UserError(t("{path}: no receipts in the file", path=source))
-    existing = {key: (sid, attrs) for sid, key, attrs in session.exec(
-        select(Site.id, Site.key, Site.attrs).where(Site.kind == RECEIPT_KIND))}
-    new = [{**p, "kind": RECEIPT_KIND} for k, p in parsed.items() if k not in existing]
-    changed = [{"id": existing[k][0], "region_id": p["region_id"], "attrs": p["attrs"]}
-               for k, p in parsed.items() if k in existing and existing[k][1] != p["attrs"]]
-    for start in range(0, len(new), BATCH):  # Core executemany: the ORM's per-row bookkeeping is slow
-        session.connection().execute(insert(Site.__table__), new[start:start + BATCH])
-    if changed:
-        session.execute(update(Site), changed)
-    session.flush()
+        raise UserError(t("{path}: no receipts in the file", path=table.source))
+    changes = upsert_sites(session=session, kind=RECEIPT_KIND, sites=parsed)
     touched = {p["attrs"]["port"] for p in parsed.values()}
     # The touched ports' receipts: those already stored (as now corrected) and the new ones.
-    ledger = {k: attrs for k, (_, attrs) in existing.items() if attrs and attrs.get("port") in touched}
+    ledger = {k: attrs for k, attrs in changes.before.items() if attrs and attrs.get("port") in touched}
     ledger.update({k: p["attrs"] for k, p in parsed.items()})
     written = refresh_closure(session=session, ports=[ports[k] for k in sorted(touched)],
                               receipts=list(ledger.values()))
-    summary = {"file": source, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "rows": rows,
-               "created": len(new), "updated": len(changed),
-               "unchanged": len(parsed) - len(new) - len(changed), "ports": len(touched),
-               "closure_readings": written, "dry_run": dry_run}
-    if new or changed:
-        audit.record(session, "import.shipping_receipts", "site", None, after=summary)
+    summary = table.summary(**changes.counts(len(parsed)), ports=len(touched), closure_readings=written,
+                            dry_run=dry_run)
+    if changes.created or changes.updated:
+        audit_record(session, "import.shipping_receipts", "site", None, after=summary)
     return summary
 
 
@@ -232,7 +211,7 @@ def refresh_closure(*, session: Session, ports: list[Port], receipts: list[dict[
         rows.append(site_reading(ind.RECEIPTS_ISSUED, port.key, port.id, port.region_id, period, float(n)))
         rows.append(site_reading(ind.RECEIPTS_CLOSED, port.key, port.id, port.region_id, period, float(done)))
         rows.append(site_reading(ind.CLOSURE_RATE, port.key, port.id, port.region_id, period,
-                                 rate(done, n), float(done), float(n)))
+                                 percent(done, n), float(done), float(n)))
     ends = _month_ends(first, today(session))
     for port_key_, items in spans.items():
         port = by_key[port_key_]
@@ -245,7 +224,7 @@ def refresh_closure(*, session: Session, ports: list[Port], receipts: list[dict[
         for end, count in zip(ends, counts, strict=True):
             rows.append(site_reading(ind.RECEIPTS_OVERDUE, port.key, port.id, port.region_id,
                                      _month(end), float(count)))
-    inserted, updated = upsert_readings(session, rows, "shipping-receipts")
+    inserted, updated = upsert_readings(session=session, rows=rows, source="shipping-receipts")
     return inserted + updated
 
 

@@ -13,20 +13,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from duban.core.errors import UserError
-from duban.core.i18n import t, t_zh
-from duban.core.models import LEVEL_ORDER, Level, Measurement
-from duban.core.registry import EscalationRule, Finding, RuleContext
+from duban.core import api
+from duban.core.api import EscalationRule, Finding, Level, Measurement, RuleContext
 from sqlmodel import select
 
 from . import indicators as ind
 from .ports import authorities, load_ports, shift_year
 from .receipts import UNCLOSED_DEFAULTS, UNCLOSED_RULE, receipt_rows
-from .store import obligation_for
 
 SHORE_FALLING = "shipping.shore_power_falling"
 CLOSURE_DEADLINE = "shipping.closure_below_full_at_deadline"
@@ -38,31 +35,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def both(msgid: str, **values: Any) -> tuple[str, str]:
-    """Escalations store their reason in Chinese and in English."""
-    return t_zh(msgid, **values), msgid.format(**values)
-
-
-def _config(ctx: RuleContext, rule: str) -> dict[str, Any]:
-    cfg = {**DEFAULTS[rule], **(ctx.config or {})}
-    if cfg.get("level") not in LEVEL_ORDER:
-        raise UserError(t('duban.toml [rules."{rule}"] level: unknown level {value!r}; one of {choices}',
-                          rule=rule, value=cfg.get("level"), choices=", ".join(LEVEL_ORDER)))
-    return cfg
-
-
-def _number(cfg: Mapping[str, Any], rule: str, name: str, minimum: float, *, whole: bool = False) -> float:
-    value = cfg.get(name)
-    if (isinstance(value, bool) or not isinstance(value, int | float) or value < minimum
-            or (whole and not float(value).is_integer())):
-        raise UserError(t('duban.toml [rules."{rule}"] {name}: must be a number, at least {minimum}, '
-                          "not {value!r}", rule=rule, name=name, minimum=minimum, value=value))
-    return value
-
-
 def receipt_unclosed(ctx: RuleContext) -> Iterator[Finding]:
-    cfg = _config(ctx, UNCLOSED_RULE)
-    days = int(_number(cfg, UNCLOSED_RULE, "days", 1, whole=True))
+    level = api.config_level(ctx.config, UNCLOSED_RULE)
+    days = int(api.config_number(ctx.config, UNCLOSED_RULE, "days", 1, whole=True))
     session = ctx.session
     cutoff = (ctx.as_of - timedelta(days=days + 1)).isoformat()
     day = ctx.as_of.isoformat()
@@ -72,7 +47,7 @@ def receipt_unclosed(ctx: RuleContext) -> Iterator[Finding]:
         return
     ports = {p.key: p for p in load_ports(session).values()}
     owners = authorities(session, list({p.id: p for p in ports.values()}.values()))
-    ob_id = obligation_for(session, ind.CLOSURE_RATE, "shipping")
+    ob_id = api.obligation_for(session=session, indicator=ind.CLOSURE_RATE, domain="shipping")
     for sid, number, attrs in late:
         port = ports.get(attrs.get("port", ""))
         if port is None:
@@ -83,15 +58,15 @@ def receipt_unclosed(ctx: RuleContext) -> Iterator[Finding]:
                   "pollutant": attrs.get("pollutant", ""), "day": attrs["received"][:10], "days": open_days}
         msgid = ("Receipt {no} ({pollutant} from {ship} at {port}, received {day}) is still open after "
                  "{days} days: {stage}")
-        zh, en = t_zh(msgid, stage=t_zh(stage), **values), msgid.format(stage=stage, **values)
-        yield Finding(condition=f"shipping:receipt:{sid}:unclosed", level=cfg["level"], reason=zh, reason_en=en,
+        zh, en = api.t_zh(msgid, stage=api.t_zh(stage), **values), msgid.format(stage=stage, **values)
+        yield Finding(condition=f"shipping:receipt:{sid}:unclosed", level=level, reason=zh, reason_en=en,
                       subject_type="site", subject_id=sid, obligation_id=ob_id,
                       addressed_to_id=owners[port.id][0], region_id=port.region_id)
 
 
 def shore_power_falling(ctx: RuleContext) -> Iterator[Finding]:
-    cfg = _config(ctx, SHORE_FALLING)
-    min_drop = _number(cfg, SHORE_FALLING, "min_drop_pct", 0)
+    level = api.config_level(ctx.config, SHORE_FALLING)
+    min_drop = api.config_number(ctx.config, SHORE_FALLING, "min_drop_pct", 0)
     session = ctx.session
     ports = {p.id: p for p in load_ports(session).values()}
     if not ports:
@@ -103,7 +78,7 @@ def shore_power_falling(ctx: RuleContext) -> Iterator[Finding]:
                    Measurement.period_end <= ctx.as_of)):
         kwh[sid][(start, end)] = value
     owners = authorities(session, list(ports.values()))
-    ob_id = obligation_for(session, ind.SHORE_KWH, "shipping")
+    ob_id = api.obligation_for(session=session, indicator=ind.SHORE_KWH, domain="shipping")
     for sid, readings in kwh.items():
         start, end = max(readings, key=lambda p: (p[1], p[0]))
         before = readings.get((shift_year(start, -1), shift_year(end, -1)))
@@ -112,22 +87,18 @@ def shore_power_falling(ctx: RuleContext) -> Iterator[Finding]:
             continue
         port = ports[sid]
         change = 100.0 * (current - before) / before
-        zh, en = both("Shore power at {port} fell year on year: {now} kWh in {start}～{end} against {before} kWh "
-                      "a year before ({change}%)", port=port.name, now=f"{current:g}", before=f"{before:g}",
-                      start=start.isoformat(), end=end.isoformat(), change=f"{change:+.1f}")
-        yield Finding(condition=f"shipping:shore_power_falling:{sid}", level=cfg["level"], reason=zh, reason_en=en,
+        zh, en = api.both("Shore power at {port} fell year on year: {now} kWh in {start}～{end} against {before} kWh "
+                          "a year before ({change}%)", port=port.name, now=f"{current:g}", before=f"{before:g}",
+                          start=start.isoformat(), end=end.isoformat(), change=f"{change:+.1f}")
+        yield Finding(condition=f"shipping:shore_power_falling:{sid}", level=level, reason=zh, reason_en=en,
                       subject_type="site", subject_id=sid, obligation_id=ob_id,
                       addressed_to_id=owners[sid][0], region_id=port.region_id)
 
 
 def closure_at_deadline(ctx: RuleContext) -> Iterator[Finding]:
-    cfg = _config(ctx, CLOSURE_DEADLINE)
-    threshold = _number(cfg, CLOSURE_DEADLINE, "threshold", 0)
-    try:
-        deadline = date.fromisoformat(str(cfg["deadline"]))
-    except ValueError:
-        raise UserError(t('duban.toml [rules."{rule}"] deadline: not a date (YYYY-MM-DD): {value!r}',
-                          rule=CLOSURE_DEADLINE, value=cfg["deadline"])) from None
+    level = api.config_level(ctx.config, CLOSURE_DEADLINE)
+    threshold = api.config_number(ctx.config, CLOSURE_DEADLINE, "threshold", 0)
+    deadline = api.config_date(ctx.config, CLOSURE_DEADLINE, "deadline")
     if ctx.as_of < deadline:
         return
     session = ctx.session
@@ -140,17 +111,17 @@ def closure_at_deadline(ctx: RuleContext) -> Iterator[Finding]:
         totals[sid][0] += closed or 0
         totals[sid][1] += issued or 0
     owners = authorities(session, list(ports.values()))
-    ob_id = obligation_for(session, ind.CLOSURE_RATE, "shipping")
+    ob_id = api.obligation_for(session=session, indicator=ind.CLOSURE_RATE, domain="shipping")
     for sid, (closed, issued) in sorted(totals.items()):
         if not issued or 100.0 * closed / issued >= threshold:
             continue
         port = ports[sid]
         authority, head = owners[sid]
-        zh, en = both("Receipts of {port} issued in {year}: {closed} of {issued} closed ({rate}%) by the deadline "
-                      "{deadline}, below {target}%", port=port.name, year=deadline.year, closed=f"{closed:g}",
-                      issued=f"{issued:g}", rate=f"{100.0 * closed / issued:.2f}", deadline=deadline.isoformat(),
-                      target=f"{threshold:g}")
-        yield Finding(condition=f"shipping:closure_at_deadline:{sid}:{deadline.isoformat()}", level=cfg["level"],
+        zh, en = api.both("Receipts of {port} issued in {year}: {closed} of {issued} closed ({rate}%) by the deadline "
+                          "{deadline}, below {target}%", port=port.name, year=deadline.year, closed=f"{closed:g}",
+                          issued=f"{issued:g}", rate=f"{100.0 * closed / issued:.2f}", deadline=deadline.isoformat(),
+                          target=f"{threshold:g}")
+        yield Finding(condition=f"shipping:closure_at_deadline:{sid}:{deadline.isoformat()}", level=level,
                       reason=zh, reason_en=en, subject_type="site", subject_id=sid, obligation_id=ob_id,
                       addressed_to_id=head or authority, region_id=port.region_id)
 

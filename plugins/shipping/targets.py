@@ -5,11 +5,9 @@ end of 2025, small ships' sewage handed ashore, and shore power in growing use."
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
-from duban.core.models import Obligation, Plan, Region, RegionLevel, Target
-from duban.core.services.targets import add_target
-from sqlmodel import Session, select
+from duban.core.api import Plan, add_missing_targets
+from sqlmodel import Session
 
 from . import indicators as ind
 
@@ -34,18 +32,6 @@ def attach_defaults(*, session: Session, plan: Plan) -> int:
     """Add the default targets the plan lacks (same indicator and scope in any of its tasks)."""
     if plan.key != BUILTIN_PLAN:
         return 0
-    ob = session.exec(select(Obligation).where(Obligation.plan_id == plan.id, Obligation.code == TASK)).first()
-    province = session.exec(select(Region).where(Region.level == RegionLevel.province)).first()
-    if ob is None or province is None:
-        return 0
-    have: set[tuple[str, Any]] = set(session.exec(
-        select(Target.indicator, Target.region_id).join(Obligation, Obligation.id == Target.obligation_id)
-        .where(Obligation.plan_id == plan.id)).all())
-    added = 0
-    for key, comparator, value, name, name_en, text in DEFAULTS:
-        if (key, province.id) in have:
-            continue
-        add_target(session=session, obligation=ob, indicator=key, comparator=comparator, value=value, due=DUE,
-                   region=province.code, name=name, name_en=name_en, text=text)
-        added += 1
-    return added
+    return add_missing_targets(session=session, plan=plan, targets=[dict(
+        task=TASK, indicator=key, comparator=comparator, value=value, due=DUE, name=name, name_en=name_en,
+        text=text) for key, comparator, value, name, name_en, text in DEFAULTS])

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 from duban.core import api
-from duban.core.cli.context import Env, pass_env
-from duban.core.cli.output import emit, emit_one, format_option
+from duban.core.api import Env, emit, emit_one, format_option, pass_env
 
 
 @click.group()
@@ -99,7 +98,7 @@ def reopen_cmd(env: Env, ref: str, reason: str) -> None:
 @pass_env
 def report_cmd(env: Env, month: str, fmt: str, output: Path | None) -> None:
     """Monthly progress report (月调度) per responsible body."""
-    from duban.core.clock import parse_month
+    from duban.core.api import parse_month
 
     from .ledger import report
     from .report import markdown, write_xlsx

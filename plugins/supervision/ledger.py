@@ -7,10 +7,9 @@ with evidence) -> 验收 (submitted and accepted on site) -> 销号 (closed); a 
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,19 +20,16 @@ from sqlmodel import Session, select
 DOMAIN = "supervision"
 SOURCES = ("中央生态环境保护督察", "省级生态环境保护督察", "长江经济带生态环境警示片",
            "省生态环境警示片", "河湖长巡查", "其他")
-# canonical column -> accepted headers (lower-case)
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "number": ("序号", "编号", "number"),
-    "description": ("问题描述", "问题", "description"),
-    "responsible": ("责任单位", "responsible"),
-    "deadline": ("整改时限", "时限", "deadline"),
-    "measures": ("整改措施", "measures"),
-    "progress": ("整改进展", "进展", "progress"),
-    "source": ("问题来源", "来源", "source"),
-    "region": ("地区", "region"),
-}
-REQUIRED = ("number", "description", "responsible", "deadline")
-_HEADERS = {alias: key for key, aliases in COLUMNS.items() for alias in aliases}
+COLUMNS = (  # the first header is the documented one; columns not listed here are ignored
+    api.Column("number", ("序号", "编号", "number"), required=True),
+    api.Column("description", ("问题描述", "问题", "description"), required=True),
+    api.Column("responsible", ("责任单位", "responsible"), required=True),
+    api.Column("deadline", ("整改时限", "时限", "deadline"), required=True),
+    api.Column("measures", ("整改措施", "measures")),
+    api.Column("progress", ("整改进展", "进展", "progress")),
+    api.Column("source", ("问题来源", "来源", "source")),
+    api.Column("region", ("地区", "region")),
+)
 _SPLIT = re.compile(r"[、，,;；/\n]+")
 _YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*(?:前|之前)?$")
 _YM_END = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(?:底|末)\s*(?:前|之前)?$")
@@ -94,29 +90,6 @@ def parse_deadline(value: Any, *, today: date) -> tuple[date | None, str]:
     raise ValueError(text)
 
 
-def _read_rows(path: Path) -> tuple[list[str], list[list[Any]]]:
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".xlsx":
-            from openpyxl import load_workbook
-
-            sheet = load_workbook(path, read_only=True, data_only=True).active
-            rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-        elif suffix == ".csv":
-            with path.open(encoding="utf-8-sig", newline="") as handle:
-                rows = [list(r) for r in csv.reader(handle)]
-        else:
-            raise api.UserError(api.t("{path}: the ledger is read from .xlsx or .csv files", path=path))
-    except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
-        if isinstance(exc, api.UserError):
-            raise
-        raise api.UserError(api.t("{path}: cannot read the ledger: {why}", path=path, why=exc)) from None
-    rows = [r for r in rows if any(c not in (None, "") for c in r)]
-    if not rows:
-        raise api.UserError(api.t("{path}: the ledger is empty", path=path))
-    return [str(c or "").strip() for c in rows[0]], rows[1:]
-
-
 @dataclass
 class Item:
     row: int
@@ -131,67 +104,34 @@ class Item:
     region: str | None
 
 
-@dataclass
-class Problems:
-    path: Path
-    lines: list[str] = field(default_factory=list)
-
-    def add(self, row: int, column: str, why: str) -> None:
-        self.lines.append(api.t("{path}: row {row}, column {column}: {why}", path=self.path, row=row,
-                                column=column, why=why))
-
-    def raise_if_any(self) -> None:
-        if self.lines:
-            shown = self.lines[:20]
-            more = len(self.lines) - len(shown)
-            text = "; ".join(shown) + (api.t(" (and {n} more)", n=more) if more else "")
-            raise api.UserError(text)
-
-
 def parse_ledger(path: Path, *, today: date) -> list[Item]:
     """Every row checked; all problems reported together, naming row and column."""
-    header, rows = _read_rows(path)
-    columns = {_HEADERS[h.lower()]: i for i, h in enumerate(header) if h.lower() in _HEADERS}
-    missing = [COLUMNS[k][0] for k in REQUIRED if k not in columns]
-    if missing:
-        raise api.UserError(api.t("{path}: missing columns {names}", path=path, names="、".join(missing)))
-    problems = Problems(path)
+    table = api.Table(path, COLUMNS, ignore_unknown=True)
     items, seen = [], {}
-    for offset, raw in enumerate(rows, start=2):
-        def cell(key: str, raw: list[Any] = raw) -> Any:
-            i = columns.get(key)
-            value = raw[i] if i is not None and i < len(raw) else None
-            return value.strip() if isinstance(value, str) else value
-
-        number = str(cell("number") or "").strip()
-        if isinstance(cell("number"), float) and cell("number").is_integer():
-            number = str(int(cell("number")))
-        description = str(cell("description") or "").strip()
-        responsible = [n.strip() for n in _SPLIT.split(str(cell("responsible") or "")) if n.strip()]
+    for row in table:
+        number, description = row.text("number"), row.text("description")
+        responsible = [n.strip() for n in _SPLIT.split(row.text("responsible")) if n.strip()]
         if not number:
-            problems.add(offset, "序号", api.t("missing"))
+            table.reject(row, "number", api.t("missing"))
         elif number in seen:
-            problems.add(offset, "序号", api.t("{number} repeats row {row}", number=number, row=seen[number]))
-        seen.setdefault(number, offset)
+            table.reject(row, "number", api.t("{number} repeats row {row}", number=number, row=seen[number]))
+        seen.setdefault(number, row.line)
         if not description:
-            problems.add(offset, "问题描述", api.t("missing"))
+            table.reject(row, "description", api.t("missing"))
         if not responsible:
-            problems.add(offset, "责任单位", api.t("no responsible body"))
+            table.reject(row, "responsible", api.t("no responsible body"))
         try:
-            due, how = parse_deadline(cell("deadline"), today=today)
+            due, how = parse_deadline(row.text("deadline"), today=today)
         except ValueError as exc:
-            problems.add(offset, "整改时限", api.t("cannot read {value!r} (a date, 立行立改, 长期坚持 or "
-                                                 "YYYY年底前)", value=str(exc)))
+            table.reject(row, "deadline", api.t("cannot read {value!r} (a date, 立行立改, 长期坚持 or "
+                                                "YYYY年底前)", value=str(exc)))
             continue
         if due is not None and not date(1990, 1, 1) <= due <= date(2100, 12, 31):
-            problems.add(offset, "整改时限", api.t("{value} is out of range", value=due.isoformat()))
+            table.reject(row, "deadline", api.t("{value} is out of range", value=due.isoformat()))
             continue
-        items.append(Item(offset, number, description, responsible, due, how,
-                          str(cell("measures") or "").strip() or None,
-                          str(cell("progress") or "").strip() or None,
-                          str(cell("source") or "").strip() or None,
-                          str(cell("region") or "").strip() or None))
-    problems.raise_if_any()
+        items.append(Item(row.line, number, description, responsible, due, how,
+                          *(row.text(key) or None for key in ("measures", "progress", "source", "region"))))
+    table.check()
     return items
 
 

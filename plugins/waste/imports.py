@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from duban.core import audit
-from duban.core.errors import UserError
-from duban.core.i18n import t
-from duban.core.models import Region, RegionLevel
-from duban.core.services.base import require_coordinator, today
-from duban.core.services.measurements import indicators
+from duban.core.api import (
+    Column,
+    Region,
+    RegionLevel,
+    Regions,
+    Row,
+    import_region_readings,
+    installed_indicators,
+    percent,
+    region_reading,
+    t,
+)
 from sqlmodel import Session
 
 from . import indicators as ind
-from .store import Regions, rate, reading, upsert_readings
-from .tables import BadCell, Column, Problems, Row, map_columns, ratio_pair, read_table
 
 COLUMNS = (
     Column("region", ("地区", "县市区", "region"), required=True),
@@ -61,24 +64,24 @@ def _row(row: Row, regions: Regions, day: date, known: set[str]) -> list[dict[st
     out = []
     collected = row.number("collected")
     if collected is not None:
-        out.append(reading(ind.GENERATED, region, period, collected, note=note))
+        out.append(region_reading(ind.GENERATED, region, period, collected, note=note))
     for part, key in (("treated", ind.HARMLESS), ("recovered", ind.RECOVERY)):
-        pair = ratio_pair(row, part, "collected", counts=False)
+        pair = row.ratio(part, "collected", counts=False)
         if pair is not None:
-            out.append(reading(key, region, period, rate(*pair), *pair, note=note))
+            out.append(region_reading(key, region, period, percent(*pair), *pair, note=note))
     for part, whole, key, counts in (("units_sorting", "units", ind.SORTING, True),
                                      ("villages_collected", "villages", ind.RURAL_COLLECTION, True),
                                      ("villages_sewage", "villages", ind.RURAL_SEWAGE, True),
                                      ("leachate_treated", "leachate", ind.LEACHATE_RATE, False)):
-        pair = ratio_pair(row, part, whole, counts=counts)
+        pair = row.ratio(part, whole, counts=counts)
         if pair is None:
             continue
         if key not in known:
             raise row.bad(part, t("indicator {key} is not installed (its plugin is not loaded)", key=key))
-        out.append(reading(key, region, period, rate(*pair), *pair, note=note))
+        out.append(region_reading(key, region, period, percent(*pair), *pair, note=note))
     leachate = row.number("leachate")
     if leachate is not None:
-        out.append(reading(ind.LEACHATE, region, period, leachate, note=note))
+        out.append(region_reading(ind.LEACHATE, region, period, leachate, note=note))
     answer = row.text("system")
     if answer:
         if answer.casefold() not in _YES | _NO:
@@ -87,7 +90,7 @@ def _row(row: Row, regions: Regions, day: date, known: set[str]) -> list[dict[st
         if key is None:
             raise row.bad("system", t("{name} is a district or zone: its city reports the sorting system",
                                       name=region.name))
-        out.append(reading(key, region, period, 1.0 if answer.casefold() in _YES else 0.0, note=note))
+        out.append(region_reading(key, region, period, 1.0 if answer.casefold() in _YES else 0.0, note=note))
     if not out:
         raise row.bad("region", t("no figures in this row"))
     return out
@@ -95,37 +98,7 @@ def _row(row: Row, regions: Regions, day: date, known: set[str]) -> list[dict[st
 
 def import_waste(*, session: Session, path: Path, dry_run: bool = False) -> dict[str, Any]:
     """Tonnages and counts per region and period; every rate is computed from its parts."""
-    require_coordinator(session)
-    source = str(path)
-    header, body = read_table(path)
-    columns = map_columns(header, COLUMNS, source)
-    regions, day, problems = Regions(session), today(session), Problems(source)
-    known = set(indicators())
-    readings: list[dict[str, Any]] = []
-    seen: dict[tuple[str, date, date], int] = {}
-    rows = 0
-    for number, cells in body:
-        rows += 1
-        row = Row(number, cells, columns, header)
-        try:
-            found = _row(row, regions, day, known)
-        except BadCell as exc:
-            problems.add(number, exc.column, exc.reason)
-            continue
-        key = (found[0]["subject"], found[0]["period_start"], found[0]["period_end"])
-        if key in seen:
-            problems.add(number, row.header("region"), t("the same region and period as row {other}",
-                                                         other=seen[key]))
-            continue
-        seen[key] = number
-        readings += found
-    problems.check()
-    if not readings:
-        raise UserError(t("{path}: no figures in the file", path=source))
-    inserted, updated = upsert_readings(session, readings, "waste")
-    summary = {"file": source, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "rows": rows,
-               "readings": len(readings), "inserted": inserted, "updated": updated,
-               "unchanged": len(readings) - inserted - updated, "dry_run": dry_run}
-    if inserted or updated:
-        audit.record(session, "import.waste", "measurement", None, after=summary)
-    return summary
+    known = set(installed_indicators())
+    return import_region_readings(session=session, path=path, columns=COLUMNS,
+                                  parse=lambda row, regions, day: _row(row, regions, day, known),
+                                  source="waste", action="import.waste", dry_run=dry_run)

@@ -4,7 +4,7 @@ rate is a rate of sums, never an average of percentages."""
 
 from __future__ import annotations
 
-from duban.core.registry import Indicator
+from duban.core.api import Indicator
 
 GENERATED = "waste.household_waste_collected"
 HARMLESS = "waste.county_town_harmless_treatment_rate"

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from duban.core.i18n import t
-from duban.core.registry import Panel, PanelRow
-from duban.core.services.measurements import indicators, series
+from duban.core.api import Panel, PanelRow, Regions, installed_indicators, series, t
 from sqlmodel import Session
 
 from . import indicators as ind
 from .imports import system_indicator
 from .rules import latest_systems
-from .store import Regions
 
 # (indicator, label msgid, the plan's target in %, or None)
 RATES = (
@@ -32,7 +29,7 @@ def panels(session: Session, as_of: date) -> list[Panel]:
     if province is None:
         return []
     where = f"domain:waste region:{province.code}"
-    known = indicators()
+    known = installed_indicators()
     rows: list[PanelRow] = []
     for key, label, target in RATES:
         if key not in known:

@@ -12,54 +12,30 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from duban.core.errors import UserError
-from duban.core.i18n import t, t_zh
-from duban.core.models import LEVEL_ORDER, Level, Measurement, Region, RegionLevel
-from duban.core.registry import EscalationRule, Finding, RuleContext
+from duban.core import api
+from duban.core.api import EscalationRule, Finding, Measurement, Region, RegionLevel, RuleContext
 from sqlmodel import select
 
 from . import indicators as ind
 from .imports import system_indicator
-from .store import Regions, governments, obligation_for
 
 HARMLESS_LOW = "waste.harmless_below_target"
 NO_SYSTEM = "waste.no_sorting_system_at_deadline"
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    HARMLESS_LOW: {"level": Level.supervise.value, "threshold": 97.0, "reports": 2},
-    NO_SYSTEM: {"level": Level.list.value, "deadline": "2025-12-31"},
+    HARMLESS_LOW: {"level": api.Level.supervise.value, "threshold": 97.0, "reports": 2},
+    NO_SYSTEM: {"level": api.Level.list.value, "deadline": "2025-12-31"},
 }
 
 
-def both(msgid: str, **values: Any) -> tuple[str, str]:
-    """Escalations store their reason in Chinese and in English."""
-    return t_zh(msgid, **values), msgid.format(**values)
-
-
-def _config(ctx: RuleContext, rule: str) -> dict[str, Any]:
-    cfg = {**DEFAULTS[rule], **(ctx.config or {})}
-    if cfg.get("level") not in LEVEL_ORDER:
-        raise UserError(t('duban.toml [rules."{rule}"] level: unknown level {value!r}; one of {choices}',
-                          rule=rule, value=cfg.get("level"), choices=", ".join(LEVEL_ORDER)))
-    return cfg
-
-
-def _number(cfg: Mapping[str, Any], rule: str, name: str, minimum: float) -> float:
-    value = cfg.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise UserError(t('duban.toml [rules."{rule}"] {name}: must be a number, at least {minimum}, '
-                          "not {value!r}", rule=rule, name=name, minimum=minimum, value=value))
-    return value
-
-
 def harmless_below_target(ctx: RuleContext) -> Iterator[Finding]:
-    cfg = _config(ctx, HARMLESS_LOW)
-    threshold = _number(cfg, HARMLESS_LOW, "threshold", 0)
-    reports = int(_number(cfg, HARMLESS_LOW, "reports", 1))
+    level = api.config_level(ctx.config, HARMLESS_LOW)
+    threshold = api.config_number(ctx.config, HARMLESS_LOW, "threshold", 0)
+    reports = int(api.config_number(ctx.config, HARMLESS_LOW, "reports", 1))
     session = ctx.session
     by_county: dict[int, list[tuple[date, float]]] = defaultdict(list)
     names: dict[int, str] = {}
@@ -72,19 +48,19 @@ def harmless_below_target(ctx: RuleContext) -> Iterator[Finding]:
             .order_by(Measurement.period_end, Measurement.period_start)):
         by_county[region_id].append((end, value))
         names[region_id] = name
-    govs = governments(session)
-    ob_id = obligation_for(session, ind.HARMLESS, "waste")
+    book = api.AddressBook(session)
+    ob_id = api.obligation_for(session=session, indicator=ind.HARMLESS, domain="waste")
     for region_id, history in by_county.items():
         last = history[-reports:]
         if len(last) < reports or any(value >= threshold for _, value in last):
             continue
         shown = "、".join(f"{end.isoformat()} {value:.2f}%" for end, value in last)
-        zh, en = both("Harmless treatment rate of household waste in {county} below {target}% in its last "
-                      "{n} reports: {values}", county=names[region_id], target=f"{threshold:g}", n=reports,
-                      values=shown)
-        yield Finding(condition=f"waste:harmless:{region_id}", level=cfg["level"], reason=zh, reason_en=en,
+        zh, en = api.both("Harmless treatment rate of household waste in {county} below {target}% in its last "
+                          "{n} reports: {values}", county=names[region_id], target=f"{threshold:g}", n=reports,
+                          values=shown)
+        yield Finding(condition=f"waste:harmless:{region_id}", level=level, reason=zh, reason_en=en,
                       subject_type="region", subject_id=region_id, obligation_id=ob_id,
-                      addressed_to_id=govs.get(region_id), region_id=region_id)
+                      addressed_to_id=book.government(region_id), region_id=region_id)
 
 
 def latest_systems(session: Any, as_of: date) -> dict[int, float]:
@@ -100,37 +76,33 @@ def latest_systems(session: Any, as_of: date) -> dict[int, float]:
 
 
 def no_sorting_system(ctx: RuleContext) -> Iterator[Finding]:
-    cfg = _config(ctx, NO_SYSTEM)
-    try:
-        deadline = date.fromisoformat(str(cfg["deadline"]))
-    except ValueError:
-        raise UserError(t('duban.toml [rules."{rule}"] deadline: not a date (YYYY-MM-DD): {value!r}',
-                          rule=NO_SYSTEM, value=cfg["deadline"])) from None
+    level = api.config_level(ctx.config, NO_SYSTEM)
+    deadline = api.config_date(ctx.config, NO_SYSTEM, "deadline")
     if ctx.as_of < deadline:
         return
     session = ctx.session
-    regions = Regions(session)
+    regions = api.Regions(session)
     latest = latest_systems(session, ctx.as_of)
-    govs = governments(session)
-    ob_id = obligation_for(session, ind.CITY_SYSTEMS, "waste")
+    book = api.AddressBook(session)
+    ob_id = api.obligation_for(session=session, indicator=ind.CITY_SYSTEMS, domain="waste")
     counties: dict[int, list[Region]] = defaultdict(list)
     for r in regions.by_id.values():
         if r.parent_id is not None and system_indicator(r) == ind.COUNTY_SYSTEMS:
             counties[r.parent_id].append(r)
     for city in sorted((r for r in regions.by_id.values() if r.level == RegionLevel.city), key=lambda r: r.code):
         if city.name.endswith("市") and latest.get(city.id, 0.0) < 1:
-            zh, en = both("{city} has no household waste sorting and treatment system as of {deadline}",
-                          city=city.name, deadline=deadline.isoformat())
-            yield Finding(condition=f"waste:sorting_system:city:{city.id}", level=cfg["level"], reason=zh,
+            zh, en = api.both("{city} has no household waste sorting and treatment system as of {deadline}",
+                              city=city.name, deadline=deadline.isoformat())
+            yield Finding(condition=f"waste:sorting_system:city:{city.id}", level=level, reason=zh,
                           reason_en=en, subject_type="region", subject_id=city.id, obligation_id=ob_id,
-                          addressed_to_id=govs.get(city.id), region_id=city.id)
+                          addressed_to_id=book.government(city.id), region_id=city.id)
         below = counties.get(city.id, [])
         if below and not any(latest.get(r.id, 0.0) >= 1 for r in below):
-            zh, en = both("No county-level city or county of {city} has a household waste sorting and "
-                          "treatment system as of {deadline}", city=city.name, deadline=deadline.isoformat())
-            yield Finding(condition=f"waste:sorting_system:county_level:{city.id}", level=cfg["level"],
+            zh, en = api.both("No county-level city or county of {city} has a household waste sorting and "
+                              "treatment system as of {deadline}", city=city.name, deadline=deadline.isoformat())
+            yield Finding(condition=f"waste:sorting_system:county_level:{city.id}", level=level,
                           reason=zh, reason_en=en, subject_type="region", subject_id=city.id,
-                          obligation_id=ob_id, addressed_to_id=govs.get(city.id), region_id=city.id)
+                          obligation_id=ob_id, addressed_to_id=book.government(city.id), region_id=city.id)
 
 
 RULES: tuple[EscalationRule, ...] = (

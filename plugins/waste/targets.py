@@ -6,11 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from duban.core.config import section
-from duban.core.errors import UserError
-from duban.core.i18n import t
-from duban.core.models import Obligation, Plan, Region, RegionLevel, Target
-from duban.core.services.targets import add_target
+from duban.core.api import Plan, Region, RegionLevel, UserError, add_missing_targets, section, t
 from sqlmodel import Session, select
 
 from . import indicators as ind
@@ -30,29 +26,35 @@ def _rural_target() -> float:
     return float(value)
 
 
-def defaults(session: Session) -> list[tuple[str, str, float, Region, str, str, str]]:
-    """(task code, indicator, value, scope, name, name_en, the plan's words), all "gte" by 2025."""
+def defaults(session: Session) -> list[dict[str, Any]]:
+    """The targets (``add_missing_targets`` specs), all "gte" by the end of 2025."""
     regions = session.exec(select(Region)).all()
     province = next((r for r in regions if r.level == RegionLevel.province), None)
     if province is None:
         return []
+
+    def target(task: str, key: str, value: float, scope: Region, name: str, name_en: str,
+               text: str) -> dict[str, Any]:
+        return dict(task=task, indicator=key, comparator="gte", value=value, due=DUE, region=scope.code,
+                    name=name, name_en=name_en, text=text)
+
     cities = sorted((r for r in regions if r.level == RegionLevel.city), key=lambda r: r.code)
     prefecture_cities = [c for c in cities if c.name.endswith("市")]
-    out = [("（六）", ind.CITY_SYSTEMS, float(len(prefecture_cities)), province,
-            "建成生活垃圾分类处理系统的地级城市", "Prefecture-level cities with a waste sorting and treatment system",
-            "其余地级城市基本建成生活垃圾分类处理系统")]
+    out = [target("（六）", ind.CITY_SYSTEMS, float(len(prefecture_cities)), province,
+                  "建成生活垃圾分类处理系统的地级城市", "Prefecture-level cities with a waste sorting and treatment system",
+                  "其余地级城市基本建成生活垃圾分类处理系统")]
     with_county_level = {r.parent_id for r in regions if system_indicator(r) == ind.COUNTY_SYSTEMS}
     for city in cities:
         if city.id in with_county_level:
-            out.append(("（六）", ind.COUNTY_SYSTEMS, 1.0, city,
-                        f"{city.name}建成生活垃圾分类处理系统的县级城市",
-                        f"County-level cities of {city.name_en or city.name} with a waste sorting system",
-                        "各市州至少有一个县级城市基本建立生活垃圾分类处理系统"))
-    out.append(("（六）", ind.HARMLESS, 97.0, province, "县城生活垃圾无害化处理率",
-                "Harmless treatment rate of household waste in county towns", "县城生活垃圾无害化处理率达到97%以上"))
-    out.append(("（八）", ind.RURAL_COLLECTION, _rural_target(), province, "农村生活垃圾收转运处置体系覆盖率",
-                "Coverage of rural household waste collection and transfer",
-                "农村生活垃圾收转运设施基本覆盖并稳定运行"))
+            out.append(target("（六）", ind.COUNTY_SYSTEMS, 1.0, city,
+                              f"{city.name}建成生活垃圾分类处理系统的县级城市",
+                              f"County-level cities of {city.name_en or city.name} with a waste sorting system",
+                              "各市州至少有一个县级城市基本建立生活垃圾分类处理系统"))
+    out.append(target("（六）", ind.HARMLESS, 97.0, province, "县城生活垃圾无害化处理率",
+                      "Harmless treatment rate of household waste in county towns", "县城生活垃圾无害化处理率达到97%以上"))
+    out.append(target("（八）", ind.RURAL_COLLECTION, _rural_target(), province, "农村生活垃圾收转运处置体系覆盖率",
+                      "Coverage of rural household waste collection and transfer",
+                      "农村生活垃圾收转运设施基本覆盖并稳定运行"))
     return out
 
 
@@ -60,15 +62,4 @@ def attach_defaults(*, session: Session, plan: Plan) -> int:
     """Add the default targets the plan lacks (same indicator and scope in any of its tasks)."""
     if plan.key != BUILTIN_PLAN:
         return 0
-    have: set[tuple[str, Any]] = set(session.exec(
-        select(Target.indicator, Target.region_id).join(Obligation, Obligation.id == Target.obligation_id)
-        .where(Obligation.plan_id == plan.id)).all())
-    added = 0
-    for code, key, value, region, name, name_en, text in defaults(session):
-        ob = session.exec(select(Obligation).where(Obligation.plan_id == plan.id, Obligation.code == code)).first()
-        if ob is None or (key, region.id) in have:
-            continue
-        add_target(session=session, obligation=ob, indicator=key, comparator="gte", value=value, due=DUE,
-                   region=region.code, name=name, name_en=name_en, text=text)
-        added += 1
-    return added
+    return add_missing_targets(session=session, plan=plan, targets=defaults(session))

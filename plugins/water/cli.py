@@ -5,10 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from duban.core.cli.context import Env, pass_env
-from duban.core.cli.output import emit, emit_one, format_option
-from duban.core.errors import UserError
-from duban.core.i18n import t
+from duban.core.api import Env, UserError, emit, emit_one, format_option, pass_env, t
 
 
 @click.group("water")
@@ -108,7 +105,7 @@ def sections_list(env: Env, fmt: str) -> None:
 @pass_env
 def refresh_cmd(env: Env, since: str | None, fmt: str) -> None:
     """Recompute the derived measurements (section classes, rates) from the readings."""
-    from duban.core.clock import parse_month
+    from duban.core.api import parse_month
 
     from .quality import refresh
 
@@ -124,7 +121,7 @@ def refresh_cmd(env: Env, since: str | None, fmt: str) -> None:
 @pass_env
 def rates_cmd(env: Env, period: str | None, fmt: str) -> None:
     """Good-quality share, 劣V share and drinking-source compliance by province, city and lake."""
-    from duban.core.services.measurements import parse_period
+    from duban.core.api import parse_period
 
     from .panels import latest_classes
     from .quality import month_end, tallies, window_classes

@@ -13,8 +13,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from duban.core.i18n import t
-from duban.core.registry import Evaluation
+from duban.core.api import Evaluation, t
 
 from .gb3838 import CLASSES
 from .indicators import MANGANESE, PARAM_CODES, SECTION_CLASS
@@ -30,7 +29,7 @@ LIMITS = frozenset({MANGANESE, *PARAM_CODES})
 def _derived(target: Any, as_of: date) -> list[tuple[date, float]]:
     """Classes from parameter readings when no class was stored: the section's own, or the
     worst of a lake's or reach's member sections, month by month."""
-    from duban.core.models import Site
+    from duban.core.api import Site
     from sqlalchemy.orm import object_session
 
     session = object_session(target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from duban.core.registry import Indicator
+from duban.core.api import Indicator
 
 from .gb3838 import CLASSES, PARAMETERS
 

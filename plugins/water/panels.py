@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from duban.core.registry import Panel, PanelRow
+from duban.core.api import Panel, PanelRow
 from sqlmodel import Session
 
 from .gb3838 import CLASSES, Classification

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from duban.core import audit
-from duban.core.models import Measurement, Site
-from duban.core.services.base import actor, now, require_coordinator
+from duban.core.api import Measurement, Site, actor, audit_record, now, require_coordinator
 from sqlalchemy import func
 from sqlmodel import Session, select
 
@@ -261,7 +259,7 @@ def refresh(*, session: Session, since: date | None = None) -> dict[str, int]:
         month = add_months(month, 1)
     counts = writer.flush()
     if counts["written"]:
-        audit.record(session, "water.refresh", "measurement", None,
+        audit_record(session, "water.refresh", "measurement", None,
                      after={"from": first.isoformat(), "to": month_end(last).isoformat(), **counts,
                             "sections": len(keys)})
     return counts

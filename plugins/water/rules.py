@@ -20,17 +20,22 @@ Cities (good rate 优良率 of their national sections against a target):
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from duban.core.config import rule_settings, section
-from duban.core.errors import UserError
-from duban.core.i18n import t, t_zh
-from duban.core.models import Level, Owner, Region, RegionLevel, Target
-from duban.core.registry import EscalationRule, Finding, RuleContext
-from duban.core.services.regions import government_name
+from duban.core import api
+from duban.core.api import (
+    EscalationRule,
+    Finding,
+    Region,
+    RegionLevel,
+    RuleContext,
+    Target,
+    UserError,
+    t,
+)
 from sqlmodel import Session, select
 
 from .gb3838 import CLASSES
@@ -45,39 +50,19 @@ OFF_TRACK = "water.city_good_rate_off_track"
 MISSED = "water.city_good_rate_missed"
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    WORSE: {"level": Level.supervise.value, "max_age_days": 62},
-    CONSECUTIVE: {"level": Level.list.value, "months": 3},
-    YEAR_END: {"level": Level.summon.value, "month": 12},
-    OFF_TRACK: {"level": Level.supervise.value, "tolerance": 0.0},
-    MISSED: {"level": Level.freeze.value},
+    WORSE: {"level": api.Level.supervise.value, "max_age_days": 62},
+    CONSECUTIVE: {"level": api.Level.list.value, "months": 3},
+    YEAR_END: {"level": api.Level.summon.value, "month": 12},
+    OFF_TRACK: {"level": api.Level.supervise.value, "tolerance": 0.0},
+    MISSED: {"level": api.Level.freeze.value},
 }
 
 
-def both(msgid: str, **values: Any) -> tuple[str, str]:
-    """Escalations store their reason in Chinese and in English."""
-    return t_zh(msgid, **values), msgid.format(**values)
-
-
 def _settings(key: str, ctx: RuleContext | None = None) -> dict[str, Any]:
-    merged = rule_settings(key, DEFAULTS[key])
+    merged = api.rule_settings(key, DEFAULTS[key])
     if ctx is not None and ctx.config:
         merged.update({k: v for k, v in ctx.config.items() if k in DEFAULTS[key]})
     return merged
-
-
-def _number(cfg: Mapping[str, Any], rule: str, name: str, minimum: float) -> float:
-    value = cfg.get(name)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        raise UserError(t('duban.toml [rules."{rule}"] {name}: must be a number, at least {minimum}, '
-                          "not {value!r}", rule=rule, name=name, minimum=minimum, value=value))
-    return value
-
-
-def _governments(session: Session) -> dict[int, int]:
-    """Region id -> owner id of its people's government."""
-    names = {government_name(r): r.id for r in session.exec(select(Region))}
-    return {names[o.name]: o.id for o in session.exec(select(Owner).where(Owner.kind == "government"))
-            if o.name in names}
 
 
 # Sections ----------------------------------------------------------------------------------
@@ -94,9 +79,9 @@ class _Standing:
 def section_standings(session: Session, as_of: date) -> list[_Standing]:
     """National sections whose latest monthly class is worse than their target, and the rung."""
     worse, consecutive, year_end = _settings(WORSE), _settings(CONSECUTIVE), _settings(YEAR_END)
-    max_age = _number(worse, WORSE, "max_age_days", 1)
-    months = int(_number(consecutive, CONSECUTIVE, "months", 2))
-    last_month = int(_number(year_end, YEAR_END, "month", 1))
+    max_age = api.config_number(worse, WORSE, "max_age_days", 1)
+    months = int(api.config_number(consecutive, CONSECUTIVE, "months", 2))
+    last_month = int(api.config_number(year_end, YEAR_END, "month", 1))
     watched = [s for s in load_sections(session) if s.national and s.target_rank is not None]
     first = add_months(month_start(as_of), -(months + 12))
     series = monthly_classes(session, watched, first, as_of)
@@ -124,7 +109,7 @@ def _section_findings(ctx: RuleContext, rung: str) -> Iterator[Finding]:
     standings = [s for s in section_standings(session, ctx.as_of) if s.rung == rung]
     if not standings:
         return
-    governments = _governments(session)
+    book = api.AddressBook(session)
     targets = {site_id: (tid, ob_id) for tid, ob_id, site_id in session.exec(
         select(Target.id, Target.obligation_id, Target.site_id)
         .where(Target.indicator == SECTION_CLASS, Target.site_id.is_not(None)).order_by(Target.id.desc()))}
@@ -132,13 +117,13 @@ def _section_findings(ctx: RuleContext, rung: str) -> Iterator[Finding]:
         sec = st.section
         region_id = sec.city_id or sec.region_id
         target = CLASSES[sec.target_rank - 1]  # type: ignore[operator]
-        zh, en = both("Section {name}: class {cls} in {month}, worse than its target class {target} "
-                      "({n} consecutive month(s))", name=sec.name, cls=st.water_class,
-                      month=st.month.strftime("%Y-%m"), target=target, n=st.streak)
+        zh, en = api.both("Section {name}: class {cls} in {month}, worse than its target class {target} "
+                          "({n} consecutive month(s))", name=sec.name, cls=st.water_class,
+                          month=st.month.strftime("%Y-%m"), target=target, n=st.streak)
         tid, ob_id = targets.get(sec.id, (None, None))
         yield Finding(condition=f"water:section:{sec.id}:worse_than_target", level=level, reason=zh,
                       reason_en=en, subject_type="target" if tid else "site", subject_id=tid or sec.id,
-                      obligation_id=ob_id, addressed_to_id=governments.get(region_id) if region_id else None,
+                      obligation_id=ob_id, addressed_to_id=book.government(region_id) if region_id else None,
                       region_id=region_id)
 
 
@@ -176,7 +161,7 @@ def city_targets(session: Session, year: int) -> list[CityTarget]:
         if target.due.year >= year and region.id not in found:
             found[region.id] = CityTarget(region, float(target.value), target.id,  # type: ignore[arg-type]
                                           target.obligation_id, target.due.year)
-    configured = section("water").get("city_good_rate_targets", {})
+    configured = api.section("water").get("city_good_rate_targets", {})
     if not isinstance(configured, dict):
         raise UserError(t("duban.toml [water] city_good_rate_targets: must be a table of "
                           "region = percentage"))
@@ -207,14 +192,14 @@ def city_rates(session: Session, start: date, end: date) -> dict[int, tuple[int,
 
 def _city_findings(ctx: RuleContext, rule: str, year: int, end: date) -> Iterator[Finding]:
     cfg = _settings(rule, ctx)
-    tolerance = _number(cfg, rule, "tolerance", 0) if "tolerance" in cfg else 0.0
+    tolerance = api.config_number(cfg, rule, "tolerance", 0) if "tolerance" in cfg else 0.0
     session = ctx.session
     targets = [c for c in city_targets(session, year)
                if rule == OFF_TRACK or c.due_year in (None, year)]
     if not targets:
         return
     rates = city_rates(session, date(year, 1, 1), end)
-    governments = _governments(session)
+    book = api.AddressBook(session)
     for c in targets:
         good, assessed = rates.get(c.region.id, (0, 0))
         if not assessed:
@@ -223,13 +208,13 @@ def _city_findings(ctx: RuleContext, rule: str, year: int, end: date) -> Iterato
         if rate >= c.value - tolerance:
             continue
         if rule == OFF_TRACK:
-            zh, en = both("{city}: good-quality share of national sections {rate}% so far in {year} "
-                          "({good} of {n}), below its target {target}%", city=c.region.name, rate=rate,
-                          year=year, good=good, n=assessed, target=f"{c.value:g}")
+            zh, en = api.both("{city}: good-quality share of national sections {rate}% so far in {year} "
+                              "({good} of {n}), below its target {target}%", city=c.region.name, rate=rate,
+                              year=year, good=good, n=assessed, target=f"{c.value:g}")
         else:
-            zh, en = both("{city} missed its {year} target for the good-quality share of national "
-                          "sections: {rate}% ({good} of {n}) against {target}%", city=c.region.name,
-                          rate=rate, year=year, good=good, n=assessed, target=f"{c.value:g}")
+            zh, en = api.both("{city} missed its {year} target for the good-quality share of national "
+                              "sections: {rate}% ({good} of {n}) against {target}%", city=c.region.name,
+                              rate=rate, year=year, good=good, n=assessed, target=f"{c.value:g}")
         # A target row shares core's conditions for it, so core's and this rule's findings
         # are one escalation; a configured target has its own, per city and year.
         if c.target_id is not None:
@@ -239,7 +224,7 @@ def _city_findings(ctx: RuleContext, rule: str, year: int, end: date) -> Iterato
         yield Finding(condition=condition, level=cfg["level"], reason=zh, reason_en=en,
                       subject_type="target" if c.target_id and rule == OFF_TRACK else "region",
                       subject_id=c.target_id if c.target_id and rule == OFF_TRACK else c.region.id,
-                      obligation_id=c.obligation_id, addressed_to_id=governments.get(c.region.id),
+                      obligation_id=c.obligation_id, addressed_to_id=book.government(c.region.id),
                       region_id=c.region.id)
 
 

@@ -17,18 +17,28 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from duban.core import audit
-from duban.core.errors import NotFound, UserError
-from duban.core.i18n import t
-from duban.core.models import Obligation, Plan, Region, Site, Target
-from duban.core.services.base import now, require_coordinator, snapshot
-from duban.core.services.obligations import new_uid
-from duban.core.services.regions import resolve_region
+from duban.core.api import (
+    NotFound,
+    Obligation,
+    Plan,
+    Region,
+    Site,
+    Target,
+    UserError,
+    audit_record,
+    new_uid,
+    norm_header,
+    now,
+    read_table,
+    require_coordinator,
+    resolve_region,
+    snapshot,
+    t,
+)
 from sqlmodel import Session, select
 
 from .gb3838 import CLASSES, class_rank
 from .indicators import SECTION_CLASS
-from .tables import norm_header, read_table
 
 SECTION_KIND = "water_section"
 # Plan sites judged by their member sections (docs/plan-format.md: lake, river_reach).
@@ -199,7 +209,7 @@ def upsert_section(session: Session, parsed: dict[str, Any]) -> tuple[Site, str]
                     region_id=region_id, attrs={"water_body": "river", **parsed["attrs"]})
         session.add(site)
         session.flush()
-        audit.record(session, "site.add", "site", site.id, after=snapshot(site))
+        audit_record(session, "site.add", "site", site.id, after=snapshot(site))
         return site, "created"
     before = snapshot(site)
     attrs = {**(site.attrs or {}), **parsed["attrs"]}
@@ -211,7 +221,7 @@ def upsert_section(session: Session, parsed: dict[str, Any]) -> tuple[Site, str]
         setattr(site, k, v)
     session.add(site)
     session.flush()
-    audit.record(session, "site.update", "site", site.id, before=before, after=snapshot(site))
+    audit_record(session, "site.update", "site", site.id, before=before, after=snapshot(site))
     return site, "updated"
 
 
@@ -240,7 +250,7 @@ def import_sections(*, session: Session, path: Path, dry_run: bool = False) -> d
     for _where, row in rows:
         _, outcome = upsert_section(session, row)
         counts[outcome] += 1
-    audit.record(session, "water.sections.import", "site", None,
+    audit_record(session, "water.sections.import", "site", None,
                  after={"file": path.name, **counts, "dry_run": dry_run})
     return {"file": str(path), "rows": len(rows), **counts, "dry_run": dry_run}
 
@@ -266,7 +276,7 @@ def _normalise_plan_site(session: Session, site: Site) -> None:
         site.attrs = attrs
         session.add(site)
         session.flush()
-        audit.record(session, "site.update", "site", site.id, before=before, after=snapshot(site))
+        audit_record(session, "site.update", "site", site.id, before=before, after=snapshot(site))
 
 
 def attach_builtin(*, session: Session, plan: Plan) -> dict[str, int]:
@@ -299,7 +309,7 @@ def _class_target(session: Session, plan: Plan, site: Site, task: str, target_cl
         text=f"{site.name}等国考断面稳定达到国家考核目标", uid=new_uid(), updated_at=now(session))
     session.add(target)
     session.flush()
-    audit.record(session, "target.add", "target", target.id, after=snapshot(target))
+    audit_record(session, "target.add", "target", target.id, after=snapshot(target))
     return 1
 
 

@@ -158,10 +158,10 @@ def test_readings_bad_values_name_row_and_column_and_write_nothing(hunan, tmp_pa
                                      "边城,2024-13,0.4,0.05\n")
     result = hunan("import", "water-readings", str(path), as_of="2025-01-10")
     assert result.exit_code == 2
-    assert "3 bad value(s); nothing was imported" in result.stderr
-    assert "row 3, column '氨氮': '-0.2' is not a concentration" in result.stderr
-    assert "row 4, column '断面': unknown section '火星断面'" in result.stderr
-    assert "row 5, column '监测时间'" in result.stderr
+    assert "3 bad row(s); nothing was imported" in result.stderr
+    assert "row 3, column 氨氮: '-0.2' is not a concentration" in result.stderr
+    assert "row 4, column 断面: unknown section '火星断面'" in result.stderr
+    assert "row 5, column 监测时间" in result.stderr
     assert count(hunan, Measurement, Measurement.indicator.like("water.%")) == 0
 
 
