@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from .. import audit
+from ..audit import record_many
+from ..bulk import insert_many, update_many
 from ..clock import to_local_date
 from ..config import section
 from ..errors import Conflict, NotFound, PermissionDenied, UserError
@@ -18,19 +21,20 @@ from ..i18n import pick, t
 from ..models import (
     LEVEL_ORDER,
     Assignment,
+    AuditEvent,
     Escalation,
     Level,
     Milestone,
     Obligation,
     Owner,
-    Plan,
     Region,
     Role,
+    State,
     Target,
     UserRole,
 )
 from .base import current_user, now, require_coordinator, snapshot, today
-from .obligations import CLOSED_STATES, add_obligation, get_obligation
+from .obligations import CLOSED_STATES, get_obligation, new_uid
 from .owners import resolve_owner
 
 # Chinese and English names of each rung; the keys are what JSON output and duban.toml use.
@@ -91,7 +95,7 @@ def lead_owners(*, session: Session, obligation_ids: Iterable[int] | None = None
         chunks = [ids[i:i + 900] for i in range(0, len(ids), 900)]
     for chunk in chunks:
         q = query if chunk is None else query.where(Assignment.obligation_id.in_(chunk))
-        for ob_id, owner_id in session.exec(q.order_by(Assignment.id.desc())).all():
+        for ob_id, owner_id in session.connection().execute(q.order_by(Assignment.id.desc())).all():
             result[ob_id] = owner_id  # descending ids: the first assignment is written last
     return result
 
@@ -142,13 +146,18 @@ def describe(*, session: Session, rows: Sequence[Escalation]) -> list[dict[str, 
             found.update({r.id: r for r in session.exec(select(model).where(model.id.in_(chunk))).all()})
         return found
 
-    obligations = load(Obligation, {e.obligation_id for e in rows}
-                       | {e.follow_up_id for e in rows if e.follow_up_id})
+    obligations = load(Obligation, {e.obligation_id for e in rows if e.obligation_id})
     milestones = load(Milestone, {e.subject_id for e in rows if e.subject_type == "milestone"})
     targets = load(Target, {e.subject_id for e in rows if e.subject_type == "target"})
     regions = load(Region, {e.region_id for e in rows if e.region_id}
                    | {e.subject_id for e in rows if e.subject_type == "region"})
     owners = load(Owner, {e.addressed_to_id for e in rows if e.addressed_to_id})
+    follow_ids = sorted({e.follow_up_id for e in rows if e.follow_up_id})
+    follow_due: dict[int, date] = {}
+    for start in range(0, len(follow_ids), 900):
+        for ob_id, due in session.exec(select(Milestone.obligation_id, func.min(Milestone.due)).where(
+                Milestone.obligation_id.in_(follow_ids[start:start + 900])).group_by(Milestone.obligation_id)):
+            follow_due[ob_id] = due
     out = []
     for e in rows:
         ob = obligations.get(e.obligation_id)
@@ -163,7 +172,6 @@ def describe(*, session: Session, rows: Sequence[Escalation]) -> list[dict[str, 
             region = regions[e.subject_id]
             label = f"{pick(region.name, region.name_en)} · {label}"
         owner = owners.get(e.addressed_to_id)
-        follow = obligations.get(e.follow_up_id) if e.follow_up_id else None
         out.append({
             "id": e.id,
             "level": e.level,
@@ -186,16 +194,36 @@ def describe(*, session: Session, rows: Sequence[Escalation]) -> list[dict[str, 
             "resolved_on": to_local_date(e.resolved_at).isoformat() if e.resolved_at else None,
             "resolve_reason": e.resolve_reason,
             "follow_up_id": e.follow_up_id,
-            "follow_up_due": _first_due(session, follow) if follow else None,
+            "follow_up_due": follow_due[e.follow_up_id].isoformat() if e.follow_up_id in follow_due else None,
             "manual": e.manual,
         })
     return out
 
 
-def _first_due(session: Session, ob: Obligation) -> str | None:
-    due = session.exec(select(Milestone.due).where(Milestone.obligation_id == ob.id)
-                       .order_by(Milestone.due)).first()
-    return due.isoformat() if due else None
+def as_of_then(*, session: Session, rows: Sequence[Escalation], cutoff: datetime) -> list[Escalation]:
+    """Copies of ``rows`` as they stood at ``cutoff``: an escalation raised since then gets
+    back the level, reason and addressee its first later raise replaced (from the audit log)."""
+    later = [e.id for e in rows if e.raised_at is not None and e.raised_at > cutoff]
+    earlier: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(later), 900):
+        events = session.exec(select(AuditEvent.entity_id, AuditEvent.before).where(
+            AuditEvent.entity_type == "escalation", AuditEvent.action == "escalation.raise",
+            AuditEvent.at > cutoff, AuditEvent.entity_id.in_([str(i) for i in later[start:start + 900]]))
+            .order_by(AuditEvent.seq.desc())).all()
+        earlier.update({entity: before or {} for entity, before in events})  # the earliest wins
+    copies = []
+    for e in rows:
+        copy = Escalation(**e.model_dump())
+        before = earlier.get(str(e.id))
+        if before:
+            for key in ("level", "rule", "reason", "reason_en", "addressed_to_id"):
+                if key in before:
+                    setattr(copy, key, before[key])
+            copy.follow_up_id = None  # created by the raise
+        if copy.resolved_at is not None and copy.resolved_at > cutoff:
+            copy.resolved_at = copy.resolve_reason = None
+        copies.append(copy)
+    return copies
 
 
 def list_escalations(*, session: Session, level: str | None = None, owner: str | None = None,
@@ -293,41 +321,83 @@ def escalate(*, session: Session, ref: str | int, level: str, reason: str) -> Es
         session.flush()
         audit.record(session, "escalation.open", "escalation", esc.id, after=snapshot(esc))
     if level in settings["follow_up_levels"] and esc.follow_up_id is None:
-        create_follow_up(session=session, escalation=esc, as_of=today(session),
-                         days=settings["follow_up_days"])
+        create_follow_ups(session=session, days=settings["follow_up_days"], as_of=today(session), items=[
+            FollowUp(esc.id, ob.id, esc.addressed_to_id, esc.region_id, esc.reason, esc.reason_en)])
+        session.refresh(esc)
     return esc
 
 
-def create_follow_up(*, session: Session, escalation: Escalation, as_of: date, days: int) -> Obligation:
-    """The written rectification report (书面整改报告) a summons calls for, led by the
-    summoned body and due ``days`` after ``as_of``; linked from the escalation."""
-    if escalation.follow_up_id is not None:
-        return session.get(Obligation, escalation.follow_up_id)
-    source = session.get(Obligation, escalation.obligation_id) if escalation.obligation_id else None
-    lead_id = escalation.addressed_to_id
-    if lead_id is None and source is not None:
-        lead_id = lead_owners(session=session, obligation_ids=[source.id]).get(source.id)
-    if lead_id is None:
-        raise UserError(t("escalation #{id} is addressed to no one; a follow-up needs a lead owner",
-                          id=escalation.id))
-    lead = session.get(Owner, lead_id)
-    region_id = escalation.region_id or (source.region_id if source else None)
-    region = session.get(Region, region_id) if region_id else None
+@dataclass(frozen=True)
+class FollowUp:
+    """A summons that calls for a written rectification report."""
+
+    escalation_id: int
+    obligation_id: int | None
+    addressed_to_id: int | None
+    region_id: int | None
+    reason: str
+    reason_en: str | None
+
+
+def create_follow_ups(*, session: Session, items: Sequence[FollowUp], as_of: date, days: int,
+                      events: list[tuple[str, str, Any, Any, Any]] | None = None) -> dict[int, int]:
+    """The written rectification reports (书面整改报告) summonses call for: one obligation per
+    escalation, led by the summoned body, due ``days`` after ``as_of``, linked from the
+    escalation. Written in bulk (a sweep may summon thousands); returns {escalation: obligation}.
+
+    Audited here, unless ``events`` is given: then the obligations' events are appended to it
+    and the caller records the escalations' new ``follow_up_id`` in its own events."""
+    if not items:
+        return {}
+    sources = {row.id: row for row in _chunked(session, select(
+        Obligation.id, Obligation.title, Obligation.title_en, Obligation.plan_id, Obligation.domain,
+        Obligation.region_id), Obligation.id, {i.obligation_id for i in items if i.obligation_id})}
+    missing = [i.obligation_id for i in items if i.addressed_to_id is None and i.obligation_id]
+    leads = lead_owners(session=session, obligation_ids=missing) if missing else {}
     zh, en = FOLLOW_UP_TITLE
-    ob = add_obligation(
-        session=session,
-        title=f"{zh}：{source.title}" if source else zh,
-        title_en=f"{en}: {source.title_en or source.title}" if source else en,
-        body=escalation.reason, body_en=escalation.reason_en, leads=[lead.name],
-        dues=[as_of + timedelta(days=days)], domain=source.domain if source else "general",
-        region=region.code if region else None,
-        plan=session.get(Plan, source.plan_id) if source and source.plan_id else None,
-        attrs={"follow_up_of": escalation.id}, check_role=False,
-    )
-    before = snapshot(escalation)
-    escalation.follow_up_id = ob.id
-    session.add(escalation)
-    session.flush()
-    audit.record(session, "escalation.follow_up", "escalation", escalation.id, before=before,
-                 after=snapshot(escalation))
-    return ob
+    stamp, due = now(session), as_of + timedelta(days=days)
+    planned = []
+    for item in items:
+        src = sources.get(item.obligation_id)
+        lead = item.addressed_to_id or leads.get(item.obligation_id)
+        if lead is None:
+            raise UserError(t("escalation #{id} is addressed to no one; a follow-up needs a lead owner",
+                              id=item.escalation_id))
+        planned.append((item, lead, {
+            "plan_id": src.plan_id if src else None, "seq": 0,
+            "title": f"{zh}：{src.title}" if src else zh,
+            "title_en": f"{en}: {src.title_en or src.title}" if src else en,
+            "body": item.reason, "body_en": item.reason_en, "domain": src.domain if src else "general",
+            "region_id": item.region_id or (src.region_id if src else None), "state": State.open.value,
+            "reopened": 0, "version": 1, "attrs": {"follow_up_of": item.escalation_id},
+            "created_at": stamp, "updated_at": stamp}))
+    ids = insert_many(session, Obligation, [row for _, _, row in planned], returning=True)
+    insert_many(session, Assignment, [{"obligation_id": ob_id, "owner_id": lead, "role": Role.lead.value}
+                                      for ob_id, (_, lead, _) in zip(ids, planned, strict=True)])
+    insert_many(session, Milestone, [{"obligation_id": ob_id, "title": row["title"], "title_en": row["title_en"],
+                                      "due": due, "done_on": None, "uid": new_uid(), "sequence": 0,
+                                      "updated_at": stamp} for ob_id, (_, _, row) in zip(ids, planned, strict=True)])
+    update_many(session, Escalation, [{"id": item.escalation_id, "follow_up_id": ob_id}
+                                      for ob_id, (item, _, _) in zip(ids, planned, strict=True)])
+    names = dict(_chunked(session, select(Owner.id, Owner.name), Owner.id, {lead for _, lead, _ in planned}))
+    made_events = [("obligation.add", "obligation", ob_id, None,
+                    {"id": ob_id, **row, "leads": [names.get(lead)], "participants": [], "dues": [due.isoformat()]})
+                   for ob_id, (_, lead, row) in zip(ids, planned, strict=True)]
+    if events is None:
+        made_events += [("escalation.follow_up", "escalation", item.escalation_id, {"follow_up_id": None},
+                         {"follow_up_id": ob_id}) for ob_id, (item, _, _) in zip(ids, planned, strict=True)]
+        record_many(session, made_events)
+    else:
+        events.extend(made_events)
+    return {item.escalation_id: ob_id for ob_id, (item, _, _) in zip(ids, planned, strict=True)}
+
+
+
+
+def _chunked(session: Session, query: Any, column: Any, ids: Iterable[int]) -> list[Any]:
+    wanted, rows = sorted(ids), []
+    for start in range(0, len(wanted), 900):
+        rows.extend(session.exec(query.where(column.in_(wanted[start:start + 900]))).all())
+    return rows
+
+

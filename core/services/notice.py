@@ -13,7 +13,7 @@ from ..clock import end_of_day
 from ..config import section
 from ..i18n import language, set_language, t
 from ..models import LEVEL_ORDER, Escalation, Level
-from .escalations import describe, parse_level
+from .escalations import as_of_then, describe, parse_level
 from .obligations import owners_by_role
 
 NOTICE_DEFAULTS: dict[str, Any] = {"min_level": Level.list.value}
@@ -25,10 +25,12 @@ def notice_items(*, session: Session, as_of: date) -> list[dict[str, Any]]:
                             what="duban.toml [notice] min_level")
     levels = [lv for lv, rank in LEVEL_ORDER.items() if rank >= LEVEL_ORDER[min_level]]
     cutoff = end_of_day(as_of)
+    # Levels only climb: anything at or above the bar then is at or above it now.
     rows = list(session.exec(select(Escalation).where(
         Escalation.level.in_(levels), Escalation.opened_at <= cutoff,
         or_(Escalation.resolved_at.is_(None), Escalation.resolved_at > cutoff))).all())
-    items = describe(session=session, rows=rows)
+    then = [e for e in as_of_then(session=session, rows=rows, cutoff=cutoff) if e.level in levels]
+    items = describe(session=session, rows=then)
     leads = owners_by_role(session=session, obligation_ids={r["obligation_id"] for r in items
                                                             if r["obligation_id"]})
     for item in items:

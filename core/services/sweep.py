@@ -6,28 +6,32 @@ reason) when no rule finds it any more. Escalations are never deleted; a conditi
 again after resolution opens a new one. Sweeping twice as of the same date changes nothing.
 
 Speed: everything is read in bulk (a handful of queries whatever the number of
-obligations) and written with executemany; target evaluations are reused from the previous
-sweep of the same date when measurements and targets have not changed.
+obligations) and written with executemany in batches; a sweep of a date already swept,
+when nothing changed since (database, duban.toml, plugins), returns at once.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
+import json
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, or_, text, update
+from sqlalchemy import func, or_, text
 from sqlmodel import Session, select
 
-from .. import audit
-from ..config import rule_settings
+from ..audit import record_many
+from ..bulk import insert_many, update_many
+from ..config import load_config, rule_settings
 from ..errors import UserError
 from ..i18n import pick, t, t_zh
 from ..models import (
     LEVEL_ORDER,
-    AuditEvent,
     Escalation,
     Measurement,
     Milestone,
@@ -40,8 +44,16 @@ from ..models import (
     TargetStatus,
 )
 from ..registry import Evaluation, Finding, RuleContext
+from ..rules import both
 from .base import actor, now, require_coordinator
-from .escalations import MANUAL_RULE, Addressing, create_follow_up, escalation_settings, lead_owners
+from .escalations import (
+    MANUAL_RULE,
+    Addressing,
+    FollowUp,
+    create_follow_ups,
+    escalation_settings,
+    lead_owners,
+)
 from .obligations import CLOSED_STATES
 
 _CLOSED = [s.value for s in CLOSED_STATES]
@@ -58,13 +70,12 @@ class SweepEngine:
         self.sweep_row: Sweep | None = session.exec(
             select(Sweep).where(Sweep.as_of == as_of, Sweep.dry_run.is_(False)).order_by(Sweep.id.desc())
         ).first()
-        self.reused = False  # evaluations read back from this date's earlier sweep
         self._addressing: Addressing | None = None
         self._leads: dict[int, int] | None = None
         self._evaluations: list[tuple[Any, Evaluation]] | None = None
         self._live_targets: list[tuple[Any, Evaluation]] | None = None
         self._fingerprint: str | None = None
-        self._regions: dict[int, tuple[str, str | None]] | None = None
+        self._regions: dict[int, str] | None = None
 
     # Addressing ----------------------------------------------------------------------------
     @property
@@ -91,10 +102,8 @@ class SweepEngine:
 
     def region_name(self, region_id: int) -> str:
         if self._regions is None:
-            self._regions = {rid: (name, en) for rid, name, en in
-                             self.session.exec(select(Region.id, Region.name, Region.name_en)).all()}
-        name, _ = self._regions.get(region_id, (str(region_id), None))
-        return name
+            self._regions = dict(self.session.exec(select(Region.id, Region.name)).all())
+        return self._regions.get(region_id, str(region_id))
 
     # Obligations ---------------------------------------------------------------------------
     def split_parents(self) -> set[int]:
@@ -108,13 +117,12 @@ class SweepEngine:
     def overdue_milestones(self) -> list[tuple[int, int, str, date]]:
         """(milestone id, obligation id, title, due) for milestones past due and not done as
         of the sweep date, on live obligations that are not split into children."""
-        rows = self.session.exec(
+        rows = _read(self.session,
             select(Milestone.id, Milestone.obligation_id, Milestone.title, Milestone.due)
             .join(Obligation, Obligation.id == Milestone.obligation_id)
             .where(Milestone.due < self.as_of,
                    or_(Milestone.done_on.is_(None), Milestone.done_on >= self.as_of),
-                   Obligation.state.notin_(_CLOSED))
-        ).all()
+                   Obligation.state.notin_(_CLOSED)))
         split = self.split_parents()
         return [tuple(r) for r in rows if r[1] not in split]  # type: ignore[misc]
 
@@ -134,54 +142,41 @@ class SweepEngine:
 
     # Targets -------------------------------------------------------------------------------
     def fingerprint(self) -> str:
-        """A digest of what evaluations depend on: targets, readings, loaded plugins."""
+        """What a sweep depends on, cheaply: every change through duban moves the audit
+        chain's head; row counts and highest ids catch readings and targets written around
+        it; then the plugins loaded (their rules and evaluators) and duban.toml."""
         if self._fingerprint is None:
             from ..plugins import get_host
 
-            digest = hashlib.sha256()
-            m = self.session.exec(select(func.count(), func.max(Measurement.id),
-                                         func.max(Measurement.recorded_at), func.sum(Measurement.value),
-                                         func.max(Measurement.period_end))).one()
-            digest.update(repr(tuple(str(v) for v in m)).encode())
-            for row in self.session.exec(select(
-                    Target.id, Target.obligation_id, Target.indicator, Target.comparator, Target.value,
-                    Target.due, Target.region_id, Target.site_id, Target.baseline_value,
-                    Target.baseline_date, Target.updated_at).order_by(Target.id)):
-                digest.update(repr(tuple(str(v) for v in row)).encode())
-            plugins = sorted((p.name, p.version or "", p.status) for p in get_host().plugins.values())
-            digest.update(repr(plugins).encode())
+            head = self.session.execute(text("SELECT seq, last_hash FROM audit_head WHERE id = 1")).first()
+            rows = [tuple(self.session.exec(select(func.count(), func.max(model.id))).one())
+                    for model in (Measurement, Target)]
+            # Names and versions only: a hook failing mid-sweep changes a plugin's status.
+            plugins = sorted((p.name, p.version or "") for p in get_host().plugins.values())
+            config = json.dumps(load_config(), sort_keys=True, default=str)
+            digest = hashlib.sha256(repr((tuple(head or ()), rows, plugins, config)).encode())
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
+
+    def nothing_changed(self) -> bool:
+        """True when this date was swept before and nothing has changed since."""
+        stored = (self.sweep_row.counts or {}).get("inputs") if self.sweep_row else None
+        return stored is not None and stored == self.fingerprint()
 
     def evaluations(self) -> list[tuple[Any, Evaluation]]:
         """Every target's evaluation as of the sweep date (obligations in any state)."""
         if self._evaluations is None:
-            stored = (self.sweep_row.counts or {}).get("inputs") if self.sweep_row else None
-            if stored is not None and stored == self.fingerprint():
-                self.reused = True
-                rows = self.session.exec(
-                    select(Target, TargetStatus).join(TargetStatus, TargetStatus.target_id == Target.id)
-                    .where(TargetStatus.sweep_id == self.sweep_row.id).order_by(Target.id)).all()
-                self._evaluations = [
-                    (tg, Evaluation(status=st.status, latest_value=st.latest_value,
-                                    latest_date=st.latest_date, expected=st.expected, forecast=st.forecast))
-                    for tg, st in rows]
-            else:
-                from .evaluation import evaluate_all
+            from .evaluation import evaluate_all
 
-                self._evaluations = list(evaluate_all(session=self.session, as_of=self.as_of))
+            self._evaluations = list(evaluate_all(session=self.session, as_of=self.as_of))
         return self._evaluations
 
     def target_evaluations(self) -> list[tuple[Any, Evaluation]]:
         """Evaluations of targets whose obligation is still live (not closed or cancelled)."""
         if self._live_targets is None:
             evaluations = self.evaluations()
-            ids = sorted({tg.obligation_id for tg, _ in evaluations})
-            live: set[int] = set()
-            for start in range(0, len(ids), _CHUNK):
-                live.update(self.session.exec(select(Obligation.id).where(
-                    Obligation.id.in_(ids[start:start + _CHUNK]),
-                    Obligation.state.notin_(_CLOSED))).all())
+            live = {ob_id for (ob_id,) in _read(self.session, select(Obligation.id).where(
+                Obligation.state.notin_(_CLOSED), Obligation.id.in_(select(Target.obligation_id))))}
             self._live_targets = [(tg, ev) for tg, ev in evaluations if tg.obligation_id in live]
         return self._live_targets
 
@@ -217,6 +212,7 @@ class Change:
     reason: str
     reason_en: str
     follow_up_id: int | None = None
+    before: dict[str, Any] | None = None  # a raised escalation's level, reason and addressee until now
 
 
 @dataclass
@@ -259,12 +255,31 @@ def last_sweep_date(*, session: Session) -> date | None:
     return session.exec(select(func.max(Sweep.as_of)).where(Sweep.dry_run.is_(False))).one()
 
 
+@contextmanager
+def _without_gc() -> Iterator[None]:
+    """A sweep holds a few hundred thousand small objects at once; the cyclic collector
+    rescanning them on every allocation threshold doubled its time. Cycles made meanwhile
+    are collected once it is back on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def sweep(*, session: Session, as_of: date, dry_run: bool = False) -> SweepResult:
     """Evaluate every rule as of ``as_of`` and bring escalations in line with what they find.
 
     ``dry_run`` computes the same result and writes nothing. A rule that raises is reported
     in ``failures`` and its open escalations are left as they are.
     """
+    with _without_gc():
+        return _sweep(session, as_of, dry_run)
+
+
+def _sweep(session: Session, as_of: date, dry_run: bool) -> SweepResult:
     if not dry_run:
         require_coordinator(session)
         last = last_sweep_date(session=session)
@@ -275,12 +290,20 @@ def sweep(*, session: Session, as_of: date, dry_run: bool = False) -> SweepResul
     settings = escalation_settings()
     engine = SweepEngine(session, as_of)
     result = SweepResult(as_of=as_of, dry_run=dry_run)
+    if engine.nothing_changed():
+        # The same date again over the same database, settings and plugins: every rule would
+        # find what the last sweep found, which the escalations already reflect.
+        result.sweep_id = engine.sweep_row.id
+        result.statuses = dict(engine.sweep_row.counts.get("statuses") or {})
+        result.unchanged = session.exec(select(func.count()).select_from(Escalation).where(
+            Escalation.resolved_at.is_(None), Escalation.manual.is_(False))).one()
+        return result
     best, ran = _collect(session, engine, result)
-    opened_rows = session.exec(select(
+    opened_rows = _read(session, select(
         Escalation.id, Escalation.condition, Escalation.level, Escalation.rule, Escalation.manual,
         Escalation.obligation_id, Escalation.follow_up_id, Escalation.subject_type, Escalation.subject_id,
         Escalation.addressed_to_id, Escalation.region_id, Escalation.reason, Escalation.reason_en,
-    ).where(Escalation.resolved_at.is_(None)).order_by(Escalation.id)).all()
+    ).where(Escalation.resolved_at.is_(None)).order_by(Escalation.id))
     by_condition = {row.condition: row for row in opened_rows if not row.manual}
 
     for condition, (rule, f) in best.items():
@@ -288,18 +311,23 @@ def sweep(*, session: Session, as_of: date, dry_run: bool = False) -> SweepResul
         if current is None:
             result.changes.append(_change("open", None, rule, f, None))
         elif LEVEL_ORDER[f.level] > LEVEL_ORDER.get(current.level, -1):
-            result.changes.append(_change("raise", current.id, rule, f, current.level))
+            change = _change("raise", current.id, rule, f, current.level)
+            change.before = {"level": current.level, "rule": current.rule, "reason": current.reason,
+                             "reason_en": current.reason_en, "addressed_to_id": current.addressed_to_id}
+            result.changes.append(change)
         else:
             result.unchanged += 1
     _plan_resolutions(session, engine, result, opened_rows, best, ran)
 
     follow_levels = settings["follow_up_levels"]
     changed_ids = {c.escalation_id for c in result.changes}
-    pending_follow_ups = [c for c in result.changes if c.action != "resolve" and c.level in follow_levels]
+    has_follow_up = {r.id for r in opened_rows if r.follow_up_id is not None}
+    pending_follow_ups = [c for c in result.changes if c.action != "resolve" and c.level in follow_levels
+                          and c.escalation_id not in has_follow_up]
     # An open escalation at a follow-up level that still lacks its report (e.g. a rule's level
     # was raised in duban.toml) gets one too.
     pending_follow_ups += [_change("keep", r.id, r.rule, r, None) for r in opened_rows
-                           if r.level in follow_levels and r.follow_up_id is None
+                           if r.level in follow_levels and r.id not in has_follow_up
                            and r.id not in changed_ids and r.condition in best]
     evaluated = engine._evaluations
     if evaluated is not None:
@@ -351,7 +379,9 @@ def _collect(session: Session, engine: SweepEngine,
         ran.add(key)
         for f in found:
             held = best.get(f.condition)
-            if held is None or LEVEL_ORDER[f.level] > LEVEL_ORDER[held[1].level]:
+            # On a tie the later rule wins: plugins load after core, and a domain's own rule
+            # for a shared condition (a ledger item's milestone) says more than core's.
+            if held is None or LEVEL_ORDER[f.level] >= LEVEL_ORDER[held[1].level]:
                 best[f.condition] = (key, f)
     return best, ran
 
@@ -374,13 +404,11 @@ def _plan_resolutions(session: Session, engine: SweepEngine, result: SweepResult
         if r.manual and state not in _CLOSED:
             continue
         if state in _CLOSED:
-            msgid = "obligation #{id} was {state} by {day}"
-            values = {"id": r.obligation_id, "day": day}
-            zh = t_zh(msgid, state=t_zh(state), **values)
-            en = msgid.format(state=state, **values)
+            # The state itself is translated too, so not both() (which formats one set of values).
+            zh = t_zh("obligation #{id} was {state} by {day}", id=r.obligation_id, day=day, state=t_zh(state))
+            en = f"obligation #{r.obligation_id} was {state} by {day}"
         else:
-            msgid = "the condition no longer holds as of {day}"
-            zh, en = t_zh(msgid, day=day), msgid.format(day=day)
+            zh, en = both("the condition no longer holds as of {day}", day=day)
         change = _change("resolve", r.id, r.rule, r, r.level)
         change.reason, change.reason_en = zh, en
         result.changes.append(change)
@@ -391,16 +419,13 @@ def _apply(session: Session, engine: SweepEngine, result: SweepResult, follow_up
     stamp = engine.now
     events: list[tuple[str, str, Any, Any, Any]] = []
     status_rows, status_updates = _status_changes(session, engine)
-    inputs = engine.fingerprint() if engine._evaluations is not None else None
     sweep_row = engine.sweep_row
-    stored_inputs = (sweep_row.counts or {}).get("inputs") if sweep_row else None
-    if not (result.changes or follow_ups or status_rows or status_updates or sweep_row is None
-            or (inputs is not None and inputs != stored_inputs)):
+    if not (result.changes or follow_ups or status_rows or status_updates or sweep_row is None):
         result.sweep_id = sweep_row.id
+        _remember_inputs(session, engine, sweep_row, result)  # e.g. after an unrelated change
         return  # the same sweep again: nothing to write
     result.wrote = True
-    counts = {**result.counts(), "inputs": inputs or stored_inputs,
-              "failed_rules": [f["rule"] for f in result.failures]}
+    counts = {**result.counts(), "failed_rules": {f["rule"]: f["error"] for f in result.failures}}
     if sweep_row is None:
         sweep_row = Sweep(as_of=engine.as_of, ran_at=stamp, actor=actor(session), dry_run=False, counts=counts)
     else:
@@ -408,62 +433,74 @@ def _apply(session: Session, engine: SweepEngine, result: SweepResult, follow_up
     session.add(sweep_row)
     session.flush()
     result.sweep_id = sweep_row.id
-    events.append(("sweep.run", "sweep", sweep_row.id, None,
-                   {"as_of": engine.as_of, **{k: v for k, v in counts.items() if k != "inputs"}}))
+    events.append(("sweep.run", "sweep", sweep_row.id, None, {"as_of": engine.as_of, **counts}))
     if status_rows:
         for row in status_rows:
             row["sweep_id"] = sweep_row.id
-        session.execute(insert(TargetStatus), status_rows)
-    if status_updates:
-        session.execute(update(TargetStatus), status_updates)
+        insert_many(session, TargetStatus, status_rows)
+    update_many(session, TargetStatus, status_updates)
 
     opens = result.of("open")
-    if opens:
-        rows = [{"subject_type": c.subject_type, "subject_id": c.subject_id, "obligation_id": c.obligation_id,
-                 "condition": c.condition, "rule": c.rule, "level": c.level, "reason": c.reason,
-                 "reason_en": c.reason_en, "addressed_to_id": c.addressed_to_id, "region_id": c.region_id,
-                 "opened_at": stamp, "manual": False} for c in opens]
-        ids = session.execute(insert(Escalation).returning(Escalation.id, sort_by_parameter_order=True),
-                              rows).scalars().all()
-        for c, new_id, row in zip(opens, ids, rows, strict=True):
-            c.escalation_id = new_id
-            events.append(("escalation.open", "escalation", new_id, None, {"id": new_id, **row}))
+    open_rows = [{"subject_type": c.subject_type, "subject_id": c.subject_id, "obligation_id": c.obligation_id,
+                  "condition": c.condition, "rule": c.rule, "level": c.level, "reason": c.reason,
+                  "reason_en": c.reason_en, "addressed_to_id": c.addressed_to_id, "region_id": c.region_id,
+                  "opened_at": stamp, "manual": False} for c in opens]
+    for c, new_id in zip(opens, insert_many(session, Escalation, open_rows, returning=True), strict=True):
+        c.escalation_id = new_id
     raises = result.of("raise")
-    if raises:
-        session.execute(update(Escalation), [
-            {"id": c.escalation_id, "level": c.level, "rule": c.rule, "reason": c.reason,
-             "reason_en": c.reason_en, "addressed_to_id": c.addressed_to_id, "raised_at": stamp,
-             "acknowledged_at": None, "acknowledged_by": None, "ack_note": None} for c in raises])
-        events += [("escalation.raise", "escalation", c.escalation_id, {"level": c.previous_level},
-                    {"level": c.level, "rule": c.rule, "reason": c.reason,
-                     "addressed_to_id": c.addressed_to_id, "raised_at": stamp}) for c in raises]
+    update_many(session, Escalation, [
+        {"id": c.escalation_id, "level": c.level, "rule": c.rule, "reason": c.reason, "reason_en": c.reason_en,
+         "addressed_to_id": c.addressed_to_id, "raised_at": stamp, "acknowledged_at": None,
+         "acknowledged_by": None, "ack_note": None} for c in raises])
     resolves = result.of("resolve")
-    if resolves:
-        session.execute(update(Escalation), [
-            {"id": c.escalation_id, "resolved_at": stamp, "resolve_reason": c.reason} for c in resolves])
-        events += [("escalation.resolve", "escalation", c.escalation_id, None,
-                    {"resolved_at": stamp, "resolve_reason": c.reason}) for c in resolves]
+    update_many(session, Escalation, [{"id": c.escalation_id, "resolved_at": stamp, "resolve_reason": c.reason}
+                                      for c in resolves])
+    if follow_ups:
+        made = create_follow_ups(session=session, as_of=engine.as_of, days=settings["follow_up_days"], events=events,
+                                 items=[FollowUp(c.escalation_id, c.obligation_id, c.addressed_to_id, c.region_id,
+                                                 c.reason, c.reason_en) for c in follow_ups])
+        due = (engine.as_of + _days(settings)).isoformat()
+        for c in follow_ups:
+            c.follow_up_id = made[c.escalation_id]
+            result.follow_ups.append({"escalation": c.escalation_id, "obligation": c.follow_up_id, "due": due})
+    # The escalations' events carry the follow-up each got, so one event per change suffices.
+    events += [("escalation.open", "escalation", c.escalation_id, None,
+                {"id": c.escalation_id, **row, "follow_up_id": c.follow_up_id})
+               for c, row in zip(opens, open_rows, strict=True)]
+    events += [("escalation.raise", "escalation", c.escalation_id, c.before,
+                {"level": c.level, "rule": c.rule, "reason": c.reason, "reason_en": c.reason_en,
+                 "addressed_to_id": c.addressed_to_id, "raised_at": stamp, "follow_up_id": c.follow_up_id})
+               for c in raises]
+    events += [("escalation.resolve", "escalation", c.escalation_id, None,
+                {"resolved_at": stamp, "resolve_reason": c.reason}) for c in resolves]
+    events += [("escalation.follow_up", "escalation", c.escalation_id, {"follow_up_id": None},
+                {"follow_up_id": c.follow_up_id}) for c in follow_ups if c.action == "keep"]
     record_many(session, events)
-    for c in follow_ups:
-        esc = session.get(Escalation, c.escalation_id)
-        session.refresh(esc)
-        ob = create_follow_up(session=session, escalation=esc, as_of=engine.as_of,
-                              days=settings["follow_up_days"])
-        c.follow_up_id = ob.id
-        result.follow_ups.append({"escalation": esc.id, "obligation": ob.id,
-                                  "due": (engine.as_of + _days(settings)).isoformat()})
+    _remember_inputs(session, engine, sweep_row, result)
+
+
+def _remember_inputs(session: Session, engine: SweepEngine, sweep_row: Sweep, result: SweepResult) -> None:
+    """Store the state this date's sweep saw, as it stands after the sweep's own writes, so
+    that the next sweep of the same date can reuse its evaluations or skip altogether. Not
+    after a rule failed: the next sweep tries again."""
+    if result.failures:
+        return
+    engine._fingerprint = None
+    sweep_row.counts = {**(sweep_row.counts or {}), "inputs": engine.fingerprint()}
+    session.add(sweep_row)
+    session.flush()
 
 
 def _status_changes(session: Session, engine: SweepEngine) -> tuple[list[dict], list[dict]]:
     """TargetStatus rows to insert and to update for this date's sweep."""
-    if engine._evaluations is None or engine.reused:
+    if engine._evaluations is None:
         return [], []
     existing: dict[int, Any] = {}
     if engine.sweep_row is not None:
-        existing = {row.target_id: row for row in session.exec(select(
+        existing = {row.target_id: row for row in _read(session, select(
             TargetStatus.id, TargetStatus.target_id, TargetStatus.status, TargetStatus.latest_value,
             TargetStatus.latest_date, TargetStatus.expected, TargetStatus.forecast,
-        ).where(TargetStatus.sweep_id == engine.sweep_row.id)).all()}
+        ).where(TargetStatus.sweep_id == engine.sweep_row.id))}
     inserts, updates = [], []
     for tg, ev in engine._evaluations:
         values = {"status": ev.status, "latest_value": ev.latest_value, "latest_date": ev.latest_date,
@@ -476,37 +513,10 @@ def _status_changes(session: Session, engine: SweepEngine) -> tuple[list[dict], 
     return inserts, updates
 
 
-def record_many(session: Session, events: list[tuple[str, str, Any, Any, Any]]) -> None:
-    """Append many audit events at once, chained exactly as ``audit.record`` chains them.
-
-    ``audit.record`` costs three statements per event; a sweep may open tens of thousands of
-    escalations, so the chain is extended here with one head update and one executemany.
-    """
-    if not events:
-        return
-    audit.record(session, *events[0][:3], before=events[0][3], after=events[0][4])
-    rest = events[1:]
-    if not rest:
-        return
-    last_seq, prev = session.execute(
-        text("UPDATE audit_head SET seq = seq + :n WHERE id = 1 RETURNING seq, last_hash"),
-        {"n": len(rest)}).one()
-    seq = last_seq - len(rest)
-    who = actor(session)
-    at = now(session).astimezone(UTC)
-    rows = []
-    for action, entity_type, entity_id, before, after in rest:
-        seq += 1
-        before_n, after_n = audit.normalise(before), audit.normalise(after)
-        entity = None if entity_id is None else str(entity_id)
-        digest = audit.event_hash(seq=seq, at=at, actor=who, action=action, entity_type=entity_type,
-                                  entity_id=entity, before=before_n, after=after_n, prev_hash=prev)
-        rows.append({"seq": seq, "at": at, "actor": who, "action": action, "entity_type": entity_type,
-                     "entity_id": entity, "before": before_n, "after": after_n, "prev_hash": prev,
-                     "hash": digest})
-        prev = digest
-    session.execute(insert(AuditEvent), rows)
-    session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": prev})
+def _read(session: Session, statement: Any) -> list[Any]:
+    """Rows of a column query through the session's connection: no ORM result processing,
+    which dominates when a sweep reads a hundred thousand rows."""
+    return session.connection().execute(statement).all()
 
 
 def owner_names(*, session: Session, ids: set[int | None]) -> dict[int, str]:

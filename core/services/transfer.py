@@ -13,10 +13,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, text
 from sqlmodel import Session, select
 
 from .. import audit
+from ..bulk import insert_many, reserve_ids
 from ..errors import UserError
 from ..i18n import t
 from ..models import (
@@ -184,17 +184,6 @@ def _batches(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[s
         yield batch
 
 
-def reserve_ids(conn: Any, table: Any, n: int) -> list[int]:
-    """``n`` fresh primary keys for ``table``, so bulk inserts need no RETURNING."""
-    if conn.dialect.name == "postgresql":
-        return list(conn.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": table.name, "n": n}).scalars())
-    # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so MAX(id) is stable.
-    start = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
-    return list(range(start + 1, start + n + 1))
-
-
 def import_obligations(*, session: Session, path: Path, progress: Any = None) -> dict[str, Any]:
     """Import a JSONL export; creates missing owners and regions by name. All or nothing."""
     require_coordinator(session)
@@ -234,13 +223,12 @@ def import_obligations(*, session: Session, path: Path, progress: Any = None) ->
     plans = {p.key: p.id for p in session.exec(select(Plan))}
     sites = {s.key: s.id for s in session.exec(select(Site))}
     stamp = now(session)
-    conn = session.connection()
     id_map: dict[Any, int] = {}
     first_id = last_id = None
     total = 0
     # Stream the file a batch at a time; a bad line raises and the transaction rolls back.
     for chunk in _batches((_validate(path, n, d) for n, d in _read_lines(path)), BATCH):
-        new_ids = reserve_ids(conn, Obligation.__table__, len(chunk))
+        new_ids = reserve_ids(session, Obligation, len(chunk))
         ob_rows, assignments, milestones, targets = [], [], [], []
         for r, new_id in zip(chunk, new_ids, strict=True):
             raw = r["raw"]
@@ -274,11 +262,9 @@ def import_obligations(*, session: Session, path: Path, progress: Any = None) ->
                     "region_id": region_id({"region_code": scope.get("code"), "region": scope.get("name")})
                     if scope.get("type") == "region" else None,
                 })
-        # Core executemany (not ORM bulk): one multi-row statement per batch.
         for model, rows in ((Obligation, ob_rows), (Assignment, assignments),
                             (Milestone, milestones), (Target, targets)):
-            if rows:
-                conn.execute(insert(model.__table__), rows)
+            insert_many(session, model, rows)
         first_id = first_id or new_ids[0]
         last_id = new_ids[-1]
         total += len(chunk)
