@@ -68,7 +68,11 @@ def milestone_overdue(ctx: RuleContext) -> Iterator[Finding]:
             ladder.append((config_count(ctx.config, MILESTONE_OVERDUE, key, 1), LEVEL_ORDER[level], level))
     ladder.sort(reverse=True)  # most days first; the first threshold reached decides
     engine = ctx.engine
-    for ms_id, ob_id, title, due in engine.overdue_milestones():
+    overdue = engine.overdue_milestones()
+    delegated = _delegated(ctx, {ob_id for _, ob_id, _, _ in overdue})
+    for ms_id, ob_id, title, due in overdue:
+        if ob_id in delegated:
+            continue
         days = (ctx.as_of - due).days
         level = next((lv for threshold, _, lv in ladder if days >= threshold), None)
         if level is None:
@@ -78,6 +82,25 @@ def milestone_overdue(ctx: RuleContext) -> Iterator[Finding]:
         yield Finding(condition=f"milestone:{ms_id}:overdue", level=level, reason=zh, reason_en=en,
                       subject_type="milestone", subject_id=ms_id, obligation_id=ob_id,
                       addressed_to_id=engine.address(level, ob_id))
+
+
+def _delegated(ctx: RuleContext, obligation_ids: set[int]) -> set[int]:
+    """Obligations whose ``attrs.overdue_rule`` hands their deadlines to another registered rule
+    (a plugin with a ladder of its own, like the rectification ledger's)."""
+    from sqlmodel import select
+
+    from .models import Obligation
+    from .plugins import get_host
+
+    others = set(get_host().rules()) - {MILESTONE_OVERDUE}
+    found: set[int] = set()
+    wanted = sorted(obligation_ids)
+    for start in range(0, len(wanted), 900):
+        rows = ctx.session.exec(select(Obligation.id, Obligation.attrs).where(
+            Obligation.id.in_(wanted[start:start + 900]), Obligation.attrs.is_not(None))).all()
+        found.update(ob_id for ob_id, attrs in rows
+                     if isinstance(attrs, dict) and attrs.get("overdue_rule") in others)
+    return found
 
 
 # Targets ----------------------------------------------------------------------------------

@@ -120,6 +120,12 @@ def test_overdue_ladder_and_special_inspection(ledger, tmp_path: Path, monkeypat
     assert ("supervision.overdue", "list") in ours  # item 4: more than 60 days late
     special = [e for e in esc if e["rule"] == "supervision.special_inspection"]
     assert [(e["level"], e["addressed_to"]) for e in special] == [("list", "衡阳市人民政府")]
+    # Ledger deadlines follow the ledger's ladder (list after 60 days), not core's (30 days).
+    runner.ok("sweep", as_of="2024-05-05")  # item 1: 35 days late
+    first = items(runner)["1"]["id"]
+    levels = {e["level"] for e in runner.ok("escalations", "--open", "--format", "json").json()
+              if e["subject"].startswith(f"#{first} ") or f"#{first} " in e["subject"]}
+    assert levels == {"supervise"}
 
 
 def test_monthly_report(ledger, tmp_path: Path) -> None:
