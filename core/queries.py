@@ -13,6 +13,8 @@ from datetime import date
 from typing import Any
 
 CLOSED = ("closed", "cancelled")
+STATES = ("open", "in_progress", "submitted", *CLOSED)  # models.State, without importing it
+SORTS = ("code", "due", "title", "state", "id")
 _PENDING = "(m.done_on IS NULL OR m.done_on >= :as_of)"
 
 

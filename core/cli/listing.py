@@ -6,11 +6,9 @@ import click
 
 from ..clock import parse_date
 from ..i18n import pick, t
+from ..queries import SORTS
 from .context import Env, pass_env
 from .output import emit, emit_one, format_option
-
-SORTS = ("code", "due", "title", "state", "id")
-STATES = ("open", "in_progress", "submitted", "closed", "cancelled")
 
 
 @click.command("list")
@@ -40,7 +38,7 @@ def list_cmd(env: Env, owner: str | None, role: str | None, region: str | None, 
 
         where = queries.obligation_where(as_of=env.today, text=text, domain=domain, state=state,
                                          due_before=due, overdue=overdue, role=role)
-        if (state is None or state in STATES) and (n := queries.lean_count(env.url, HEAD, where)) is not None:
+        if (state is None or state in queries.STATES) and (n := queries.lean_count(env.url, HEAD, where)) is not None:
             click.echo(n)
             return
     from ..services import listing

@@ -18,7 +18,7 @@ from .obligations import owners_by_role, summary
 from .owners import resolve_owner
 from .regions import resolve_region
 
-SORTS = ("code", "due", "title", "state", "id")
+SORTS = queries.SORTS
 
 
 @dataclass

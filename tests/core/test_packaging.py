@@ -93,3 +93,10 @@ def test_wheel_installs_everything_under_duban(tmp_path: Path) -> None:
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "duban = duban.tui.entry:main" in text and "water = duban.plugins.water" in text
+
+
+def test_lean_state_list_matches_the_model() -> None:
+    from duban.core.models import State
+    from duban.core.queries import STATES
+
+    assert tuple(s.value for s in State) == STATES
