@@ -10,12 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
+
 from duban.core.cli.context import Env
 from duban.core.db import dispose_all, normalise_url
 from duban.core.i18n import set_language
 from duban.core.plugins import reset_host
 from duban.core.testing import COORDINATOR, Runner
-from sqlalchemy import create_engine, text
 
 PG_URL = os.environ.get("DUBAN_TEST_DATABASE_URL")
 
@@ -103,8 +104,9 @@ def db_fingerprint(url: str) -> str:
     """A hash of every row of every table: equal before and after means nothing was written."""
     import hashlib
 
-    from duban.core.db import get_engine
     from sqlalchemy import inspect as sa_inspect
+
+    from duban.core.db import get_engine
 
     digest = hashlib.sha256()
     engine = get_engine(url)

@@ -101,6 +101,7 @@ def prepare_world(workdir: Path) -> None:
 
 def build_world(workdir: Path) -> None:
     import sqlalchemy as sa
+
     from duban.core.db import get_engine
     from duban.core.models import Measurement, Obligation, Region, Site, Target
 

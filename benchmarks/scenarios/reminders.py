@@ -143,8 +143,9 @@ def prepare_10k(workdir: Path) -> None:
 
 
 def webhook_10k(workdir: Path) -> dict[str, float]:
-    from duban.core.db import get_engine
     from sqlalchemy import text
+
+    from duban.core.db import get_engine
 
     receiver = subprocess.Popen([sys.executable, "-c", RECEIVER], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True)

@@ -50,6 +50,7 @@ def _duban(workdir: Path, *args: str) -> str:
 
 def build_world(workdir: Path) -> None:
     import sqlalchemy as sa
+
     from duban.core.cli.context import Env
     from duban.core.db import get_engine
     from duban.core.models import (

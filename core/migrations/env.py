@@ -1,8 +1,9 @@
 """Alembic environment: runs against the engine handed over in ``config.attributes``."""
 
 from alembic import context
-from duban.core import models  # noqa: F401  (registers the tables)
 from sqlmodel import SQLModel
+
+from duban.core import models  # noqa: F401  (registers the tables)
 
 config = context.config
 engine = config.attributes.get("engine")

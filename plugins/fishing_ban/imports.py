@@ -9,6 +9,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session, select
+
 from duban.core.api import (
     Column,
     Region,
@@ -28,7 +30,6 @@ from duban.core.api import (
     upsert_readings,
     upsert_sites,
 )
-from sqlmodel import Session, select
 
 from . import indicators as ind
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from duban.core.api import Panel, PanelRow, Regions, rule_settings, series, t
 from sqlmodel import Session
+
+from duban.core.api import Panel, PanelRow, Regions, rule_settings, series, t
 
 from . import indicators as ind
 from .imports import open_households

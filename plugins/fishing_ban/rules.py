@@ -19,9 +19,10 @@ from datetime import date, timedelta
 from itertools import pairwise
 from typing import Any
 
+from sqlmodel import select
+
 from duban.core import api
 from duban.core.api import EscalationRule, Finding, Measurement, Region, RegionLevel, RuleContext
-from sqlmodel import select
 
 from . import indicators as ind
 from .imports import open_households

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from duban.core.api import Panel, PanelRow, Regions, series, t
 from sqlmodel import Session
+
+from duban.core.api import Panel, PanelRow, Regions, series, t
 
 from . import indicators as ind
 from .receipts import receipt_rows, unclosed_days

@@ -13,6 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session, select
+
 from duban.core.api import (
     Column,
     Measurement,
@@ -35,7 +37,6 @@ from duban.core.api import (
     today,
     upsert_readings,
 )
-from sqlmodel import Session, select
 
 from . import indicators as ind
 

@@ -17,6 +17,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session, select
+
 from duban.core.api import (
     LOCAL_TZ,
     Column,
@@ -36,7 +38,6 @@ from duban.core.api import (
     upsert_readings,
     upsert_sites,
 )
-from sqlmodel import Session, select
 
 from . import indicators as ind
 from .ports import Port, load_ports, port_key

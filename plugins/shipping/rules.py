@@ -17,9 +17,10 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
+from sqlmodel import select
+
 from duban.core import api
 from duban.core.api import EscalationRule, Finding, Level, Measurement, RuleContext
-from sqlmodel import select
 
 from . import indicators as ind
 from .ports import authorities, load_ports, shift_year

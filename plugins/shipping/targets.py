@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from duban.core.api import Plan, add_missing_targets
 from sqlmodel import Session
+
+from duban.core.api import Plan, add_missing_targets
 
 from . import indicators as ind
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+
 from duban.core import api
 from duban.core.api import Env, emit, emit_one, format_option, pass_env
 

@@ -14,8 +14,9 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from duban.core import api
 from sqlmodel import Session, select
+
+from duban.core import api
 
 DOMAIN = "supervision"
 SOURCES = ("中央生态环境保护督察", "省级生态环境保护督察", "长江经济带生态环境警示片",

@@ -6,9 +6,10 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+from sqlmodel import select
+
 from duban.core import api
 from duban.core.api import EscalationRule, Finding, RuleContext
-from sqlmodel import select
 
 from .ledger import DOMAIN
 

@@ -6,6 +6,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session
+
 from duban.core.api import (
     Column,
     Region,
@@ -18,7 +20,6 @@ from duban.core.api import (
     region_reading,
     t,
 )
-from sqlmodel import Session
 
 from . import indicators as ind
 

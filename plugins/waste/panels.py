@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from duban.core.api import Panel, PanelRow, Regions, installed_indicators, series, t
 from sqlmodel import Session
+
+from duban.core.api import Panel, PanelRow, Regions, installed_indicators, series, t
 
 from . import indicators as ind
 from .imports import system_indicator

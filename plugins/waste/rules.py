@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from sqlmodel import select
+
 from duban.core import api
 from duban.core.api import EscalationRule, Finding, Measurement, Region, RegionLevel, RuleContext
-from sqlmodel import select
 
 from . import indicators as ind
 from .imports import system_indicator

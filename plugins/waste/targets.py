@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from duban.core.api import Plan, Region, RegionLevel, UserError, add_missing_targets, section, t
 from sqlmodel import Session, select
+
+from duban.core.api import Plan, Region, RegionLevel, UserError, add_missing_targets, section, t
 
 from . import indicators as ind
 from .imports import system_indicator

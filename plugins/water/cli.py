@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+
 from duban.core.api import Env, UserError, emit, emit_one, format_option, pass_env, t
 
 

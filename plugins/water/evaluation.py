@@ -29,8 +29,9 @@ LIMITS = frozenset({MANGANESE, *PARAM_CODES})
 def _derived(target: Any, as_of: date) -> list[tuple[date, float]]:
     """Classes from parameter readings when no class was stored: the section's own, or the
     worst of a lake's or reach's member sections, month by month."""
-    from duban.core.api import Site
     from sqlalchemy.orm import object_session
+
+    from duban.core.api import Site
 
     session = object_session(target)
     if session is None or target.site_id is None:

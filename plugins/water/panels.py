@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from duban.core.api import Panel, PanelRow
 from sqlmodel import Session
+
+from duban.core.api import Panel, PanelRow
 
 from .gb3838 import CLASSES, Classification
 from .quality import add_months, month_end, month_start, monthly_classes

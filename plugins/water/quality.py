@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from duban.core.api import Measurement, Site, actor, audit_record, now, require_coordinator
 from sqlalchemy import func
 from sqlmodel import Session, select
+
+from duban.core.api import Measurement, Site, actor, audit_record, now, require_coordinator
 
 from .gb3838 import CLASSES, NON_COMPLIANT, Classification, classify
 from .indicators import (

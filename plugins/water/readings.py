@@ -17,9 +17,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session, select
+
 from duban.core import api
 from duban.core.api import Site, UserError, t
-from sqlmodel import Session, select
 
 from .gb3838 import UnknownParameter, parameter
 from .indicators import PARAM_CODES, param_key

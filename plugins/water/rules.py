@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from sqlmodel import Session, select
+
 from duban.core import api
 from duban.core.api import (
     EscalationRule,
@@ -36,7 +38,6 @@ from duban.core.api import (
     UserError,
     t,
 )
-from sqlmodel import Session, select
 
 from .gb3838 import CLASSES
 from .indicators import GOOD_RATE, SECTION_CLASS

@@ -17,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import Session, select
+
 from duban.core.api import (
     NotFound,
     Obligation,
@@ -35,7 +37,6 @@ from duban.core.api import (
     snapshot,
     t,
 )
-from sqlmodel import Session, select
 
 from .gb3838 import CLASSES, class_rank
 from .indicators import SECTION_CLASS

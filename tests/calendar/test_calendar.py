@@ -9,9 +9,10 @@ from pathlib import Path
 import icalendar
 import pytest
 import vobject
+from sqlmodel import select
+
 from duban.core.cli.context import Env
 from duban.core.models import Escalation, Milestone, Obligation, Target
-from sqlmodel import select
 
 
 @pytest.fixture

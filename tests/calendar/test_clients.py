@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from duban.core.db import get_engine
 from duban.core.serve import create_app, serve_in_thread
 

@@ -10,11 +10,12 @@ from email.utils import format_datetime, parsedate_to_datetime
 import httpx
 import icalendar
 import pytest
+from sqlmodel import select
+
 from duban.core.cli.context import Env
 from duban.core.db import get_engine
 from duban.core.models import Assignment, AuditEvent, FeedToken, Milestone
 from duban.core.serve import create_app, serve_in_thread
-from sqlmodel import select
 
 
 @pytest.fixture

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from duban.core.db import get_engine
 from sqlalchemy import text
+
+from duban.core.db import get_engine
 
 
 def _events(url: str) -> list[tuple]:
@@ -64,10 +65,11 @@ def test_truncated_tail_is_detected(duban) -> None:
 
 def test_rehashed_row_still_breaks_the_link(duban) -> None:
     """Recomputing a tampered row's own hash does not help: the next event's link breaks."""
+    from sqlmodel import select
+
     from duban.core.audit import event_hash
     from duban.core.db import open_session
     from duban.core.models import AuditEvent
-    from sqlmodel import select
 
     duban.ok("owner", "add", "湖南省水利厅")
     duban.ok("add", "任务", "--lead", "湖南省水利厅")

@@ -6,6 +6,7 @@ import inspect
 from pathlib import Path
 
 import pytest
+
 from duban.core import hookspecs
 
 TESTS = Path(__file__).resolve().parents[1]

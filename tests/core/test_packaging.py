@@ -47,6 +47,7 @@ def test_list_does_not_import_ui_server_or_scheduler(tmp_path: Path) -> None:
 
 def test_migrations_head_matches_constant() -> None:
     from alembic.script import ScriptDirectory
+
     from duban.core.db import get_engine
     from duban.core.migrations import HEAD, config
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from duban.core import hookspecs
 
 ROOT = Path(__file__).resolve().parents[2]

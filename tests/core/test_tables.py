@@ -7,9 +7,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from openpyxl import Workbook
+
 from duban.core import i18n
 from duban.core.api import BadCell, Column, Row, Table, UserError
-from openpyxl import Workbook
 
 COLUMNS = (
     Column("region", ("地区", "region"), required=True),

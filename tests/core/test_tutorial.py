@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from duban.core.plugins import get_host
 
 TUTORIAL = Path(__file__).resolve().parents[2] / "docs/tutorial/duban-tailings/duban_tailings/__init__.py"

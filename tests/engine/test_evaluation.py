@@ -7,12 +7,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+
 from duban.core.cli.context import Env
 from duban.core.hookspecs import hookimpl
 from duban.core.models import Site, Target
 from duban.core.plugins import get_host, reset_host
 from duban.core.registry import Evaluation
-from sqlalchemy import select
 
 FOREST = "general.forest_coverage_rate"  # a rate, higher is better, yearly
 PONDS = "general.tailings_pond_count"  # a count, lower is better, summed

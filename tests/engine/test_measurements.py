@@ -8,11 +8,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
+
 from duban.core.cli.context import Env
 from duban.core.models import AuditEvent, Evidence, Measurement, Region
 from duban.core.plugins import get_host, reset_host
 from duban.core.registry import Indicator
-from sqlalchemy import func, select
 
 FOREST = "general.forest_coverage_rate"
 PONDS = "general.tailings_pond_count"

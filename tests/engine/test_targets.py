@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
+
 from duban.core.cli.context import Env
 from duban.core.models import AuditEvent, Target
-from sqlalchemy import func, select
 
 FOREST = "general.forest_coverage_rate"
 

@@ -6,12 +6,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
+
 from duban.core.clock import FixedClock, local_midnight
 from duban.core.db import get_engine, open_session
 from duban.core.models import Measurement, Obligation, Region, Site, Target
 from duban.core.plugins import get_host
 from duban.core.services.measurements import series
-from sqlmodel import select
 
 # EXAMPLE DATA SET. The provincial totals are Hunan's published figures for November 2022
 # (20,376 boats and 28,588 fishers withdrawn, 28,429 insured, 19,260 re-employed). The split
@@ -253,6 +254,7 @@ def test_plugin_listing(duban):
 
 def test_every_fishing_ban_indicator_the_plan_names_is_registered():
     import yaml
+
     from duban.core.services.plans import builtin_plan_text
 
     plan = yaml.safe_load(builtin_plan_text())

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from duban.core.clock import SteppingClock, local_midnight
 from duban.core.db import open_session
 from duban.core.plugins import reset_host
@@ -76,8 +77,9 @@ class World:
         return run_pass(engine=self.env.engine, clock=self.clock, actor=ACTOR, **kw)
 
     def ledger(self) -> list[Any]:
-        from duban.core.models import Notification
         from sqlmodel import select
+
+        from duban.core.models import Notification
 
         with self.session() as s:
             return list(s.exec(select(Notification).order_by(Notification.id)).all())

@@ -12,10 +12,11 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
+from sqlmodel import create_engine
+
 from duban.core.clock import FixedClock
 from duban.core.db import normalise_url
 from duban.core.plugins import get_host
-from sqlmodel import create_engine
 
 DUE = date(2025, 6, 30)
 OBLIGATIONS = 60

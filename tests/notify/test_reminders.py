@@ -10,12 +10,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
+
 from duban.core import audit
 from duban.core.db import dispose_all
 from duban.core.hookspecs import hookimpl
 from duban.core.models import AuditEvent, Escalation, Notification
 from duban.core.plugins import get_host
-from sqlmodel import select
 
 DUE = date(2025, 6, 30)
 

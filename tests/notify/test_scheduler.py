@@ -11,8 +11,9 @@ import sys
 import time
 from datetime import date, timedelta
 
-from duban.core.models import Escalation, Sweep
 from sqlmodel import select
+
+from duban.core.models import Escalation, Sweep
 
 DUE = date(2025, 6, 30)
 

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlmodel import Session, select
+
 from duban.core.db import get_engine, open_session
 from duban.core.i18n import catalog
 from duban.core.models import Milestone, Obligation, Owner, Plan, Target
 from duban.core.services.owners import find_owner
 from duban.core.services.plans import PLAN_FORMAT, parse_yaml
-from sqlmodel import Session, select
 
 DATA = Path(__file__).parent / "data"
 SEED = DATA / "hunan-yangtze-2023.txt"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from duban.core.errors import UserError
 from duban.core.planparse import match_goal, parse_file, parse_plan, read_document, split_scopes
 

@@ -7,12 +7,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
+
 from duban.core.clock import FixedClock, local_midnight
 from duban.core.db import get_engine, open_session
 from duban.core.models import Measurement, Obligation, Owner, Region, Site, Target
 from duban.core.plugins import get_host
 from duban.core.services.measurements import series
-from sqlmodel import select
 
 PORTS = [
     "港口,所在地区,时间,岸电泊位数,使用岸电艘次,岸电用电量（千瓦时）,400总吨以下船舶数,船上储存交岸处置船舶数,应洗舱次数,已洗舱次数",

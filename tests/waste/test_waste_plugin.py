@@ -6,12 +6,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
+
 from duban.core.clock import FixedClock, local_midnight
 from duban.core.db import get_engine, open_session
 from duban.core.models import Measurement, Obligation, Region, Target
 from duban.core.plugins import get_host
 from duban.core.services.measurements import series
-from sqlmodel import select
 
 HEADER = ("地区,时间,生活垃圾清运量（吨）,无害化处理量（吨）,回收利用量（吨）,街道社区总数,已开展分类街道社区数,"
           "行政村总数,收转运覆盖行政村数,生活污水治理行政村数,渗滤液产生量（吨）,渗滤液处理量（吨）,备注")

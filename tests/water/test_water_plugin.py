@@ -7,12 +7,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
+
 from duban.core.clock import FixedClock, local_midnight
 from duban.core.db import get_engine, open_session
 from duban.core.models import Measurement, Owner, Site, Target
 from duban.core.plugins import get_host
 from duban.core.registry import RuleContext
-from sqlmodel import select
 
 # Ammonia nitrogen alone sets these classes on a river (GB 3838 Table 1).
 NH3N_CLASS = {"II": 0.4, "III": 0.9, "IV": 1.4, "V": 1.9, "劣V": 2.5}
@@ -403,6 +404,7 @@ def test_plugin_is_listed_with_its_indicators_and_rules(duban):
 
 def test_every_water_indicator_the_plan_names_is_registered():
     import yaml
+
     from duban.core.services.plans import builtin_plan_text
 
     plan = yaml.safe_load(builtin_plan_text())

@@ -7,10 +7,11 @@ Create Date: 2026-11-30
 
 from collections.abc import Sequence
 
-import duban.core.models
 import sqlalchemy as sa
 import sqlmodel
 from alembic import op
+
+import duban.core.models
 
 revision: str = "0001"
 down_revision: str | None = None
