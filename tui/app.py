@@ -1,29 +1,325 @@
-"""The Textual application."""
+"""The duban terminal UI: one Textual app, created by ``create_app`` for the CLI and tests.
+
+Navigation uses Textual modes: each top-level section (dashboard, obligations, escalations,
+owners, agenda, ledger, plugins, inbox) keeps its own screen stack, so going to the agenda
+and back returns to the obligation you were reading. Everything that touches the database
+runs in thread workers (``DubanScreen.read`` and the forms); the UI thread only lays out.
+"""
 
 from __future__ import annotations
 
-from textual.app import App, ComposeResult
-from textual.widgets import Footer, Header, Static
+from datetime import date
+from typing import Any, ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.worker import Worker, WorkerState
 
 from duban.core.cli.context import Env
-from duban.core.i18n import t
+from duban.core.i18n import add_catalog, language, set_language, t
+
+from .commands import DubanCommands
+from .data import has_service
+from .hookspecs import TuiScreen
+from .themes import THEMES
+
+add_catalog("duban.tui")
+
+# mode -> (screen title msgid, module:class); the ledger joins when it has something to show.
+SECTIONS: dict[str, tuple[str, str]] = {
+    "dashboard": ("Dashboard", "dashboard:DashboardScreen"),
+    "obligations": ("Obligations", "obligations:ObligationsScreen"),
+    "escalations": ("Escalations", "escalations:EscalationsScreen"),
+    "owners": ("Owners", "owners:OwnersScreen"),
+    "agenda": ("Agenda", "agenda:AgendaScreen"),
+    "ledger": ("Ledger", "ledger:LedgerScreen"),
+    "plugins": ("Plugins", "plugins:PluginsScreen"),
+    "inbox": ("Inbox", "inbox:InboxScreen"),
+}
 
 
-class DubanApp(App):
+def _screen_class(spec: str) -> Any:
+    from importlib import import_module
+
+    module, name = spec.split(":")
+    return getattr(import_module(f"duban.tui.screens.{module}"), name)
+
+
+class DubanApp(App[None]):
+    CSS_PATH = "app.tcss"
     TITLE = "duban"
+    COMMANDS = App.COMMANDS | {DubanCommands}
+    DEFAULT_MODE = "dashboard"
+    MODES: ClassVar[dict[str, Any]] = {mode: _screen_class(spec) for mode, (_, spec) in SECTIONS.items() if mode != "ledger"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("d", "go('dashboard')", "Dashboard", id="go.dashboard"),
+        Binding("o", "go('obligations')", "Obligations", id="go.obligations"),
+        Binding("e", "go('escalations')", "Escalations", id="go.escalations"),
+        Binding("w", "go('owners')", "Owners", id="go.owners"),
+        Binding("a", "go('agenda')", "Agenda", id="go.agenda"),
+        Binding("l", "go('ledger')", "Ledger", id="go.ledger"),
+        Binding("i", "go('inbox')", "Inbox", id="go.inbox", show=False),
+        Binding("g", "go('plugins')", "Plugins", id="go.plugins", show=False),
+        Binding("t", "as_of", "As of", id="app.as-of"),
+        Binding("L", "language", "Language", id="app.language"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
+    ]
 
-    def __init__(self, env: Env) -> None:
+    busy = reactive(0)
+
+    def __init__(self, env: Env, *, as_of: date | None = None, lang: str | None = None,
+                 theme: str = "duban-dark") -> None:
+        if lang:
+            set_language(lang)
         super().__init__()
         self.env = env
+        self.as_of: date = as_of or env.today
+        self.version = 0  # bumped after every write: screens reload when they see it change
+        self.plan_titles: tuple[str, str | None] | None = None
+        self.actor_role: str | None = None
+        self.plugin_screens: dict[str, TuiScreen] = {}
+        self.ledger_available = False
+        self._active_workers: set[Worker] = set()
+        for theme_obj in THEMES:
+            self.register_theme(theme_obj)
+        self.theme = theme
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield Static(t("duban"))
-        yield Footer()
+    @property
+    def plan_title(self) -> str:
+        from duban.core.i18n import pick
+
+        return pick(*self.plan_titles) if self.plan_titles else ""
+
+    @property
+    def stamp(self) -> tuple[str, date, int]:
+        return (language(), self.as_of, self.version)
+
+    # Start-up --------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self._load_plugin_screens()
+        self.run_worker(self._whoami, thread=True, group="whoami")
+
+    def _whoami(self) -> None:
+        from . import data
+
+        with self.env.session(write=False) as session:
+            who = data.whoami(session, self.env.actor)
+            plan = data.current_plan(session)
+            titles = (plan.title, plan.title_en) if plan else None
+            ledger = data.ledger(session=session, as_of=self.as_of)["total"] > 0
+        self.call_from_thread(self._set_identity, who["role"], titles, ledger)
+
+    def _set_identity(self, role: str | None, titles: tuple[str, str | None] | None,
+                      ledger: bool) -> None:
+        self.actor_role = role
+        self.plan_titles = titles
+        if "ledger" not in self._modes and ledger and self._supervision_loaded():
+            self.add_mode("ledger", _screen_class(SECTIONS["ledger"][1]))
+        self.ledger_available = "ledger" in self._modes
+        self.refresh_bindings()
+        self.refresh_status()
+
+    def _supervision_loaded(self) -> bool:
+        from duban.core.plugins import get_host
+
+        info = get_host().plugins.get("supervision")
+        return info is not None and info.status == "ok"
+
+    def _load_plugin_screens(self) -> None:
+        """Collect ``duban_tui_screens`` from every plugin, each in isolation."""
+        from duban.core.plugins import get_host
+
+        from . import hookspecs
+
+        host = get_host()
+        caller = getattr(host.pm.hook, "duban_tui_screens", None)
+        if caller is None or not caller.has_spec():
+            host.pm.add_hookspecs(hookspecs)
+        found: list[TuiScreen] = []
+
+        def register(item: TuiScreen) -> None:
+            if not isinstance(item, TuiScreen):
+                raise TypeError(f"expected TuiScreen, got {type(item).__name__}")
+            found.append(item)
+
+        host.call("duban_tui_screens", register=register)
+        for item in found:
+            self.plugin_screens[item.key] = item
+            if item.key in self._modes:
+                self._modes[item.key] = item.factory
+            else:
+                self.add_mode(item.key, item.factory)
+            if item.binding:
+                self.bind(item.binding, f"go('{item.key}')", description=item.title_en)
+
+    # Navigation ------------------------------------------------------------------------
+    def section_names(self) -> list[tuple[str, str, str | None]]:
+        """(mode, English title msgid, Chinese title if not in the catalog) of every section
+        that can be opened now."""
+        out: list[tuple[str, str, str | None]] = [
+            (mode, title, None) for mode, (title, _) in SECTIONS.items() if mode in self._modes]
+        out += [(key, s.title_en, s.title) for key, s in self.plugin_screens.items()
+                if key not in SECTIONS]
+        return out
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "go" and parameters and parameters[0] not in self._modes:
+            return None  # hidden: e.g. no ledger without the supervision plugin's data
+        return True
+
+    async def action_go(self, mode: str) -> None:
+        if mode not in self._modes:
+            self.notify(t("{section} is not available", section=mode), severity="warning")
+            return
+        if self.current_mode == mode and len(self.screen_stack) > 1:
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+            return
+        await self.switch_mode(mode)
+
+    async def open_list(self, filter_line: str) -> None:
+        """Show the obligations list filtered by ``filter_line`` (what every door does)."""
+        await self.switch_mode("obligations")
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.screen.set_filter(filter_line)  # type: ignore[attr-defined]
+
+    def open_obligation(self, obligation_id: int) -> None:
+        from .screens.detail import DetailScreen
+
+        self.push_screen(DetailScreen(obligation_id))
+
+    # Language, date, refresh -----------------------------------------------------------
+    async def action_language(self) -> None:
+        set_language("en" if language() == "zh" else "zh")
+        await self.refresh_screen()
+
+    def action_as_of(self) -> None:
+        from .screens.forms import AsOfForm
+
+        self.push_screen(AsOfForm(self.as_of), self._as_of_chosen)
+
+    async def _as_of_chosen(self, chosen: date | None) -> None:
+        if chosen is not None and chosen != self.as_of:
+            await self.set_as_of(chosen)
+
+    async def set_as_of(self, day: date) -> None:
+        self.as_of = day
+        await self.refresh_screen()
+
+    async def changed(self) -> None:
+        """Something was written: every screen reloads when next seen."""
+        self.version += 1
+        await self.refresh_screen()
+
+    async def refresh_screen(self) -> None:
+        from .screens.base import DubanScreen
+
+        self.refresh_bindings()
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, DubanScreen):
+                await screen.refresh_view()
+                break
+
+    def refresh_status(self) -> None:
+        from .screens.base import DubanScreen
+
+        for screen in self.screen_stack:
+            if isinstance(screen, DubanScreen):
+                screen.refresh_status()
+
+    # Campaign-wide jobs ---------------------------------------------------------------
+    async def action_open_filter(self, line: str) -> None:
+        await self.open_list(line)
+
+    def action_sweep(self) -> None:
+        from .screens.progress import ProgressScreen
+
+        if not has_service("sweep"):
+            self.notify(t("{section} is not available", section="sweep"), severity="warning")
+            return
+        as_of = self.as_of
+
+        def job(session: Any, progress: Any) -> Any:
+            from duban.core.services.sweep import sweep
+
+            return sweep(session=session, as_of=as_of, dry_run=False).counts()
+
+        def describe(counts: dict[str, Any]) -> str:
+            return t("Sweep as of {day}: {opened} opened, {raised} raised, {resolved} resolved, "
+                     "{unchanged} unchanged", day=as_of.isoformat(), **counts)
+
+        self.push_screen(ProgressScreen(t("Running the sweep…"), job, describe), self._after_job)
+
+    def action_import_file(self) -> None:
+        from duban.core.plugins import get_host
+
+        from .screens.forms import ImportForm
+
+        kinds = [("Obligations (JSONL export)", "obligations")]
+        if has_service("measurements"):
+            kinds.append(("Readings (CSV or XLSX)", "measurements"))
+        kinds += [(imp.name_en, key) for key, imp in sorted(get_host().importers().items())]
+        self.push_screen(ImportForm(kinds=kinds), self._run_import)
+
+    def _run_import(self, chosen: Any) -> None:
+        if not chosen:
+            return
+        import inspect
+
+        from .screens.progress import ProgressScreen
+
+        kind, path = chosen
+
+        def job(session: Any, progress: Any) -> Any:
+            if kind == "obligations":
+                from duban.core.services.transfer import import_obligations as run
+            elif kind == "measurements":
+                from duban.core.services.measurements import import_measurements as run
+            else:
+                from duban.core.plugins import get_host
+
+                return get_host().importers()[kind].run(session=session, path=path, dry_run=False)
+            extra = {"progress": progress} if "progress" in inspect.signature(run).parameters else {}
+            return run(session=session, path=path, **extra)
+
+        def describe(summary: Any) -> str:
+            return ", ".join(f"{k}: {v}" for k, v in dict(summary).items()
+                             if not isinstance(v, list | dict))
+
+        self.push_screen(ProgressScreen(t("Importing {path}…", path=path.name), job, describe),
+                         self._after_job)
+
+    async def _after_job(self, result: Any) -> None:
+        if result is not None:
+            await self.changed()
+
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def report_error(self, message: str) -> None:
+        self.notify(message, title=t("error"), severity="error", timeout=8)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state in (WorkerState.PENDING, WorkerState.RUNNING):
+            self._active_workers.add(event.worker)
+        else:
+            self._active_workers.discard(event.worker)
+        self.busy = len(self._active_workers)
+
+    def watch_busy(self) -> None:
+        self.refresh_status()
 
 
-def create_app(env: Env) -> DubanApp:
-    return DubanApp(env)
+def create_app(env: Env, *, as_of: date | None = None, lang: str | None = None,
+               theme: str = "duban-dark") -> DubanApp:
+    """The app on ``env``'s database; the console script and the tests both start here."""
+    return DubanApp(env, as_of=as_of, lang=lang, theme=theme)
 
 
 def run(env: Env) -> None:

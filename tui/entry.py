@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 import click
+
 from duban.core import cli as core_cli
 from duban.core.cli.context import Env, pass_env
 

@@ -1,0 +1,61 @@
+"""A real terminal: `duban` in tmux shows the plan, opens and filters the list, quits cleanly."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+DUBAN = str(Path(sys.executable).with_name("duban"))
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+
+
+def wait_for(session: str, text: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    screen = ""
+    while time.monotonic() < deadline:
+        screen = tmux("capture-pane", "-p", "-t", session)
+        if text in screen:
+            return screen
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
+
+
+def test_duban_in_tmux(db_url: str, tmp_path: Path) -> None:
+    session = f"duban-{uuid.uuid4().hex[:8]}"
+    exit_file = tmp_path / "exit"
+    env = {**os.environ, "DUBAN_LANG": "zh", "DUBAN_USER": "coord", "TERM": "xterm-256color"}
+    command = (f"{shlex.quote(DUBAN)} --db {shlex.quote(db_url)} --as-of 2024-06-01; "
+               f"echo $? > {shlex.quote(str(exit_file))}; sleep 5")
+    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "45", command],
+                   check=True, env=env)
+    try:
+        # First run: the database is created with the built-in plan; the dashboard names it.
+        screen = wait_for(session, "湖南省深入打好长江保护修复攻坚战实施方案", timeout=60)
+        assert "截至 2024-06-01" in screen and "督办阶梯" in screen
+        tmux("send-keys", "-t", session, "o")
+        wait_for(session, "共 38 项任务")
+        tmux("send-keys", "-t", session, "/")
+        time.sleep(1.0)  # focus moves to the filter after the key is handled; then type
+        tmux("send-keys", "-t", session, "-l", "overdue")
+        screen = wait_for(session, "共 3 项任务")
+        assert "（七）" in screen
+        tmux("send-keys", "-t", session, "C-q")
+        deadline = time.monotonic() + 20
+        while not exit_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert exit_file.read_text().strip() == "0"
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)

@@ -1,0 +1,504 @@
+"""What the screens show, read from the database in one place (no textual here).
+
+Every function takes ``session=`` and an ``as_of`` date and returns plain dicts, so the
+screens only lay things out, workers can run these in threads, and tests can call them.
+Lists that can grow with the campaign (obligations, escalations, agenda) are windowed or
+capped in SQL: nothing here loads 100k rows.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, exists, func, or_
+from sqlmodel import Session, select
+
+from duban.core.clock import end_of_day
+from duban.core.i18n import pick
+from duban.core.models import (
+    LEVEL_ORDER,
+    Assignment,
+    AuditEvent,
+    Escalation,
+    Evidence,
+    Measurement,
+    Milestone,
+    Notification,
+    Obligation,
+    Owner,
+    Plan,
+    Region,
+    Role,
+    Setting,
+    Site,
+    Submission,
+    Sweep,
+    Target,
+    TargetStatus,
+    User,
+)
+from duban.core.services.listing import conditions, overdue_clause
+from duban.core.services.obligations import CLOSED_STATES, detail, owners_by_role, summary
+
+from .filters import Query
+
+LIVE = [s.value for s in CLOSED_STATES]
+CAP = 1000  # lists that are not windowed stop here, and say so
+
+
+def has_service(name: str) -> bool:
+    """Whether ``duban.core.services.<name>`` exists in this installation."""
+    return importlib.util.find_spec(f"duban.core.services.{name}") is not None
+
+
+def open_as_of(as_of: date) -> Any:
+    """Escalations opened by the end of ``as_of`` and not resolved by then."""
+    end = end_of_day(as_of)
+    return and_(Escalation.opened_at <= end,
+                or_(Escalation.resolved_at.is_(None), Escalation.resolved_at > end))
+
+
+def _level_rank() -> Any:
+    return case({level.value: rank for level, rank in LEVEL_ORDER.items()},
+                value=Escalation.level, else_=-1)
+
+
+# Obligations table --------------------------------------------------------------------
+def _where(session: Session, query: Query, as_of: date) -> list[Any]:
+    where = conditions(session, query.list_filter(as_of), as_of)
+    if query.level:
+        where.append(exists().where(Escalation.obligation_id == Obligation.id,
+                                    Escalation.level == query.level, open_as_of(as_of)))
+    return where
+
+
+def _order(query: Query, as_of: date) -> list[Any]:
+    if query.sort == "due":
+        nd = (select(func.min(Milestone.due))
+              .where(Milestone.obligation_id == Obligation.id,
+                     or_(Milestone.done_on.is_(None), Milestone.done_on >= as_of))
+              .scalar_subquery())
+        keys = [func.coalesce(nd, date(9999, 12, 31)), Obligation.id]
+    elif query.sort == "level":
+        top = (select(func.max(_level_rank()))
+               .where(Escalation.obligation_id == Obligation.id, open_as_of(as_of))
+               .scalar_subquery())
+        keys = [func.coalesce(top, -1), Obligation.id]
+    elif query.sort == "code":
+        keys = [Obligation.plan_id, Obligation.seq, Obligation.id]
+    else:
+        keys = [getattr(Obligation, query.sort), Obligation.id]
+    return [k.desc() for k in keys] if query.descending else keys
+
+
+def count(*, session: Session, query: Query, as_of: date) -> int:
+    return session.exec(select(func.count()).select_from(Obligation)
+                        .where(*_where(session, query, as_of))).one()
+
+
+def window(*, session: Session, query: Query, as_of: date, offset: int, limit: int) -> list[dict]:
+    """Rows ``offset .. offset+limit`` of the filtered, sorted list (``duban list`` shape +
+    ``level``, the highest open escalation)."""
+    obligations = list(session.exec(
+        select(Obligation).where(*_where(session, query, as_of))
+        .order_by(*_order(query, as_of)).offset(offset).limit(limit)).all())
+    ids = [ob.id for ob in obligations]
+    if not ids:
+        return []
+    owners = owners_by_role(session=session, obligation_ids=ids)
+    milestones: dict[int, list[Milestone]] = {i: [] for i in ids}
+    for m in session.exec(select(Milestone).where(Milestone.obligation_id.in_(ids))):
+        milestones[m.obligation_id].append(m)
+    region_ids = {ob.region_id for ob in obligations if ob.region_id}
+    if region_ids:  # load once; summary()'s session.get() then hits the identity map
+        session.exec(select(Region).where(Region.id.in_(region_ids))).all()
+    levels = top_levels(session=session, obligation_ids=ids, as_of=as_of)
+    rows = []
+    for ob in obligations:
+        row = summary(session=session, ob=ob, as_of=as_of, owners=owners[ob.id],
+                      milestones=milestones[ob.id])
+        row["level"] = levels.get(ob.id)
+        rows.append(row)
+    return rows
+
+
+def top_levels(*, session: Session, obligation_ids: list[int], as_of: date) -> dict[int, str]:
+    """{obligation id: highest level among its escalations open as of ``as_of``}."""
+    best: dict[int, str] = {}
+    rows = session.exec(select(Escalation.obligation_id, Escalation.level)
+                        .where(Escalation.obligation_id.in_(obligation_ids), open_as_of(as_of))).all()
+    for ob_id, level in rows:
+        if LEVEL_ORDER.get(level, -1) > LEVEL_ORDER.get(best.get(ob_id), -1):  # type: ignore[call-overload]
+            best[ob_id] = level
+    return best
+
+
+# Dashboard ----------------------------------------------------------------------------
+def current_plan(session: Session) -> Plan | None:
+    setting = session.get(Setting, "default_plan")
+    if setting is not None:
+        plan = session.exec(select(Plan).where(Plan.key == setting.value)).first()
+        if plan is not None:
+            return plan
+    return session.exec(select(Plan).order_by(Plan.id)).first()
+
+
+def plan_progress(plan: Plan | None, as_of: date) -> dict[str, Any] | None:
+    if plan is None:
+        return None
+    start, end = plan.issued_on, plan.valid_until
+    fraction = None
+    if start and end and end > start:
+        fraction = min(1.0, max(0.0, (as_of - start).days / (end - start).days))
+    return {"key": plan.key, "title": pick(plan.title, plan.title_en), "start": start, "end": end,
+            "elapsed": fraction, "remaining_days": (end - as_of).days if end else None}
+
+
+def latest_sweep(session: Session, as_of: date) -> Sweep | None:
+    return session.exec(select(Sweep).where(Sweep.as_of <= as_of, Sweep.dry_run.is_(False))
+                        .order_by(Sweep.as_of.desc(), Sweep.id.desc())).first()
+
+
+def target_status_counts(session: Session, as_of: date) -> dict[str, int]:
+    sweep = latest_sweep(session, as_of)
+    if sweep is None:
+        return {}
+    return dict(session.exec(select(TargetStatus.status, func.count())
+                             .where(TargetStatus.sweep_id == sweep.id)
+                             .group_by(TargetStatus.status)).all())
+
+
+def ladder_counts(session: Session, as_of: date) -> dict[str, int]:
+    return dict(session.exec(select(Escalation.level, func.count()).where(open_as_of(as_of))
+                             .group_by(Escalation.level)).all())
+
+
+def upcoming(session: Session, as_of: date, days: int = 30, limit: int = 8) -> dict[str, Any]:
+    """Pending milestones of live obligations due within ``days`` of ``as_of``."""
+    window_end = as_of + timedelta(days=days)
+    where = [Milestone.due >= as_of, Milestone.due <= window_end,
+             or_(Milestone.done_on.is_(None), Milestone.done_on >= as_of),
+             Obligation.state.notin_(LIVE)]
+    total = session.exec(select(func.count()).select_from(Milestone)
+                         .join(Obligation, Obligation.id == Milestone.obligation_id)
+                         .where(*where)).one()
+    rows = session.exec(select(Milestone, Obligation)
+                        .join(Obligation, Obligation.id == Milestone.obligation_id)
+                        .where(*where).order_by(Milestone.due, Obligation.seq, Milestone.id)
+                        .limit(limit)).all()
+    leads = owners_by_role(session=session, obligation_ids={ob.id for _, ob in rows})
+    return {"total": total, "days": days, "rows": [{
+        "due": m.due, "obligation_id": ob.id, "code": ob.code or "",
+        "title": pick(ob.title, ob.title_en), "lead": leads[ob.id].get(Role.lead, []),
+    } for m, ob in rows]}
+
+
+def owner_scores(session: Session, as_of: date, limit: int | None = None,
+                 ranked: bool = False) -> list[dict[str, Any]]:
+    """Owners worst first. ``ranked`` uses the scorecard service's full ranking (on-time rate
+    included; it reads every assignment, so the owners screen asks for it); the dashboard's
+    quick version counts, per lead owner, overdue obligations and escalations addressed to it."""
+    if ranked and has_service("scorecard"):
+        from duban.core.services.scorecard import scorecard
+
+        rows = scorecard(session=session, as_of=as_of)[::-1]
+        rows = rows[:limit] if limit else rows
+        names = {o.name: o for o in session.exec(select(Owner).where(
+            Owner.name.in_([r["owner"] for r in rows])))}
+        out = []
+        for r in rows:
+            levels = {lv: n for lv, n in r["escalations"].items() if n}
+            owner = names.get(r["owner"])
+            out.append({
+                "owner_id": owner.id if owner else None, "name": r["owner"],
+                "label": pick(owner.name, owner.name_en) if owner else r["owner"],
+                "led": r["lead"], "participant": r["participant"], "overdue": r["overdue"],
+                "on_time_rate": r["on_time_rate"], "escalations": sum(levels.values()),
+                "levels": levels, "rank": r["rank"],
+                "top_level": max(levels, key=lambda lv: LEVEL_ORDER.get(lv, -1), default=None),  # type: ignore[call-overload]
+            })
+        return out
+    lead = Assignment.role == Role.lead
+    late = select(Obligation.id).where(overdue_clause(as_of))
+    overdue = dict(session.exec(select(Assignment.owner_id, func.count())
+                                .where(lead, Assignment.obligation_id.in_(late))
+                                .group_by(Assignment.owner_id)).all())
+    escalated: dict[int, dict[str, int]] = defaultdict(dict)
+    for owner_id, level, n in session.exec(
+            select(Escalation.addressed_to_id, Escalation.level, func.count())
+            .where(open_as_of(as_of), Escalation.addressed_to_id.is_not(None))
+            .group_by(Escalation.addressed_to_id, Escalation.level)).all():
+        escalated[owner_id][level] = n
+    ids = set(overdue) | set(escalated)
+    owners = {o.id: o for o in session.exec(select(Owner).where(Owner.id.in_(ids))).all()} if ids else {}
+    scores = []
+    for owner_id in ids:
+        levels = escalated.get(owner_id, {})
+        owner = owners.get(owner_id)
+        weight = sum((LEVEL_ORDER.get(lv, 0) + 1) * n for lv, n in levels.items())  # type: ignore[call-overload]
+        scores.append({
+            "owner_id": owner_id, "name": owner.name if owner else str(owner_id),
+            "label": pick(owner.name, owner.name_en) if owner else str(owner_id),
+            "led": None, "participant": None, "on_time_rate": None,
+            "overdue": overdue.get(owner_id, 0), "escalations": sum(levels.values()),
+            "levels": levels, "score": weight + 2 * overdue.get(owner_id, 0),
+            "top_level": max(levels, key=lambda lv: LEVEL_ORDER.get(lv, -1), default=None),  # type: ignore[call-overload]
+        })
+    scores.sort(key=lambda s: (-s["score"], -s["overdue"], s["name"]))
+    for rank, row in enumerate(scores, 1):
+        row["rank"] = rank
+    return scores[:limit] if limit else scores
+
+
+def plugin_panels(session: Session, as_of: date) -> list[dict[str, Any]]:
+    """Each plugin's ``duban_dashboard_panels``, flattened; a plugin that raises is skipped."""
+    from duban.core.plugins import get_host
+    from duban.core.registry import Panel
+
+    panels = []
+    for plugin, result in get_host().call("duban_dashboard_panels", session=session, as_of=as_of):
+        for panel in result if isinstance(result, list | tuple) else [result]:
+            if isinstance(panel, Panel):
+                panels.append({"key": panel.key, "plugin": panel.plugin or plugin,
+                               "title": pick(panel.title, panel.title_en),
+                               "rows": [{"label": r.label, "value": r.value, "filter": r.filter,
+                                         "tone": r.tone} for r in panel.rows]})
+    return panels
+
+
+def dashboard(*, session: Session, as_of: date) -> dict[str, Any]:
+    states = dict(session.exec(select(Obligation.state, func.count())
+                               .group_by(Obligation.state)).all())
+    overdue = session.exec(select(func.count()).select_from(Obligation)
+                           .where(overdue_clause(as_of))).one()
+    return {
+        "plan": plan_progress(current_plan(session), as_of),
+        "states": states,
+        "total": sum(states.values()),
+        "overdue": overdue,
+        "targets": target_status_counts(session, as_of),
+        "ladder": ladder_counts(session, as_of),
+        "upcoming": upcoming(session, as_of),
+        "worst": owner_scores(session, as_of, limit=5),
+    }
+
+
+# One obligation -----------------------------------------------------------------------
+def subject_of(session: Session, target: Target) -> str | None:
+    if target.site_id is not None:
+        site = session.get(Site, target.site_id)
+        return f"site:{site.key}" if site else None
+    if target.region_id is not None:
+        region = session.get(Region, target.region_id)
+        return f"region:{region.code}" if region else None
+    return None
+
+
+def target_status(session: Session, target: Target, as_of: date) -> dict[str, Any]:
+    """The evaluation service's verdict when installed, else the latest sweep's record."""
+    if has_service("evaluation"):
+        from duban.core.services.evaluation import evaluate
+
+        ev = evaluate(session=session, target=target, as_of=as_of)
+        return {"status": ev.status, "latest_value": ev.latest_value, "latest_date": ev.latest_date,
+                "expected": ev.expected, "forecast": ev.forecast, "detail": ev.detail}
+    row = session.exec(select(TargetStatus).join(Sweep, Sweep.id == TargetStatus.sweep_id)
+                       .where(TargetStatus.target_id == target.id, Sweep.as_of <= as_of)
+                       .order_by(Sweep.as_of.desc(), Sweep.id.desc())).first()
+    if row is None:
+        return {"status": "no_data", "latest_value": None, "latest_date": None, "expected": None,
+                "forecast": None, "detail": ""}
+    return {"status": row.status, "latest_value": row.latest_value, "latest_date": row.latest_date,
+            "expected": row.expected, "forecast": row.forecast, "detail": ""}
+
+
+def readings(session: Session, target: Target, as_of: date, limit: int = 120) -> list[tuple[date, float]]:
+    """The target scope's readings up to ``as_of``, oldest first (the chart's points); a
+    region's series includes what its sub-regions report when the measurements service is
+    installed."""
+    if has_service("measurements") and (target.site_id or target.region_id):
+        from duban.core.services.measurements import series
+
+        rows = series(session=session, indicator=target.indicator, region_id=target.region_id
+                      if target.site_id is None else None, site_id=target.site_id, until=as_of)
+        return [(m.period_end, m.value) for m in rows][-limit:]
+    subject = subject_of(session, target)
+    if subject is None:
+        return []
+    rows = session.exec(select(Measurement.period_end, Measurement.value)
+                        .where(Measurement.indicator == target.indicator,
+                               Measurement.subject == subject, Measurement.period_end <= as_of)
+                        .order_by(Measurement.period_end.desc()).limit(limit)).all()
+    return [(d, v) for d, v in reversed(rows)]
+
+
+def obligation(*, session: Session, obligation_id: int, as_of: date) -> dict[str, Any]:
+    """Everything the detail screen shows about one obligation."""
+    from duban.core.services.obligations import get_obligation
+
+    ob = get_obligation(session=session, ref=obligation_id)
+    data = detail(session=session, ob=ob, as_of=as_of)
+    data["level"] = top_levels(session=session, obligation_ids=[ob.id], as_of=as_of).get(ob.id)
+    targets = []
+    for tg in session.exec(select(Target).where(Target.obligation_id == ob.id).order_by(Target.id)):
+        targets.append({
+            "id": tg.id, "indicator": tg.indicator, "name": pick(tg.name, tg.name_en) or tg.indicator,
+            "comparator": tg.comparator, "value": tg.value, "unit": tg.unit or "", "due": tg.due,
+            "text": tg.text, "baseline": (tg.baseline_date, tg.baseline_value)
+            if tg.baseline_value is not None and tg.baseline_date is not None else None,
+            "subject": subject_of(session, tg), "status": target_status(session, tg, as_of),
+            "readings": readings(session, tg, as_of),
+        })
+    data["target_rows"] = targets
+    end = end_of_day(as_of)
+    data["escalation_rows"] = [{
+        "id": e.id, "level": e.level, "reason": pick(e.reason, e.reason_en), "rule": e.rule,
+        "opened": e.opened_at, "acknowledged": e.acknowledged_at, "acknowledged_by": e.acknowledged_by,
+        "resolved": e.resolved_at if e.resolved_at and e.resolved_at <= end else None,
+        "manual": e.manual,
+    } for e in session.exec(select(Escalation).where(Escalation.obligation_id == ob.id,
+                                                     Escalation.opened_at <= end)
+                            .order_by(Escalation.opened_at, Escalation.id))]
+    data["evidence"] = [{"id": ev.id, "uri": ev.uri, "note": ev.note, "sha256": ev.sha256,
+                         "added_by": ev.added_by, "added_at": ev.added_at}
+                        for ev in session.exec(select(Evidence).where(Evidence.obligation_id == ob.id)
+                                               .order_by(Evidence.id))]
+    data["submissions"] = [{"id": s.id, "by": s.submitted_by, "at": s.submitted_at, "note": s.note,
+                            "decision": s.decision, "decided_by": s.decided_by, "reason": s.reason}
+                           for s in session.exec(select(Submission)
+                                                 .where(Submission.obligation_id == ob.id)
+                                                 .order_by(Submission.id))]
+    data["audit"] = [{"seq": a.seq, "at": a.at, "actor": a.actor, "action": a.action}
+                     for a in session.exec(select(AuditEvent)
+                                           .where(AuditEvent.entity_type == "obligation",
+                                                  AuditEvent.entity_id == str(ob.id))
+                                           .order_by(AuditEvent.seq.desc()).limit(30))]
+    data["children"] = session.exec(select(func.count()).select_from(Obligation)
+                                    .where(Obligation.parent_id == ob.id)).one()
+    return data
+
+
+# Lists --------------------------------------------------------------------------------
+def escalations(*, session: Session, as_of: date, level: str | None = None,
+                limit: int = CAP) -> dict[str, Any]:
+    where = [open_as_of(as_of)]
+    if level:
+        where.append(Escalation.level == level)
+    total = session.exec(select(func.count()).select_from(Escalation).where(*where)).one()
+    rows = session.exec(select(Escalation, Obligation, Owner)
+                        .join(Obligation, Obligation.id == Escalation.obligation_id, isouter=True)
+                        .join(Owner, Owner.id == Escalation.addressed_to_id, isouter=True)
+                        .where(*where)
+                        .order_by(_level_rank().desc(), Escalation.opened_at, Escalation.id)
+                        .limit(limit)).all()
+    return {"total": total, "counts": ladder_counts(session, as_of), "rows": [{
+        "id": e.id, "level": e.level, "obligation_id": e.obligation_id,
+        "code": ob.code if ob else "", "title": pick(ob.title, ob.title_en) if ob else "",
+        "reason": pick(e.reason, e.reason_en), "to": pick(ow.name, ow.name_en) if ow else "",
+        "opened": e.opened_at, "acknowledged": e.acknowledged_at is not None
+        and e.acknowledged_at <= end_of_day(as_of),
+    } for e, ob, ow in rows]}
+
+
+def agenda(*, session: Session, as_of: date, by: str = "week", horizon_days: int = 182,
+           limit: int = CAP) -> dict[str, Any]:
+    """Pending milestones and target due dates, overdue first, then grouped by week or month."""
+    end = as_of + timedelta(days=horizon_days)
+    pending = or_(Milestone.done_on.is_(None), Milestone.done_on >= as_of)
+    ms = session.exec(select(Milestone.due, Obligation)
+                      .join(Obligation, Obligation.id == Milestone.obligation_id)
+                      .where(Milestone.due <= end, pending, Obligation.state.notin_(LIVE))
+                      .order_by(Milestone.due, Obligation.seq, Obligation.id).limit(limit)).all()
+    tg = session.exec(select(Target.due, Target.name, Target.name_en, Obligation)
+                      .join(Obligation, Obligation.id == Target.obligation_id)
+                      .where(Target.due >= as_of, Target.due <= end, Obligation.state.notin_(LIVE))
+                      .order_by(Target.due, Obligation.seq, Target.id).limit(limit)).all()
+    items = [{"due": due, "kind": "milestone", "obligation_id": ob.id, "code": ob.code or "",
+              "title": pick(ob.title, ob.title_en)} for due, ob in ms]
+    items += [{"due": due, "kind": "target", "obligation_id": ob.id, "code": ob.code or "",
+               "title": pick(name, name_en) or pick(ob.title, ob.title_en)}
+              for due, name, name_en, ob in tg]
+    items.sort(key=lambda i: (i["due"], i["code"], i["obligation_id"]))
+    items = items[:limit]
+    ids = {i["obligation_id"] for i in items}
+    leads = owners_by_role(session=session, obligation_ids=ids)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        item["lead"] = leads[item["obligation_id"]].get(Role.lead, [])
+        item["overdue"] = item["due"] < as_of
+        groups.setdefault(bucket(item["due"], as_of, by), []).append(item)
+    return {"by": by, "groups": list(groups.items()), "capped": len(items) >= limit}
+
+
+def bucket(day: date, as_of: date, by: str) -> str:
+    """The group an agenda date falls in: ``overdue``, ``2024-W23`` or ``2024-06``."""
+    if day < as_of:
+        return "overdue"
+    if by == "month":
+        return f"{day.year}-{day.month:02d}"
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def ledger(*, session: Session, as_of: date, domain: str = "supervision") -> dict[str, Any]:
+    """The rectification ledger: the domain's obligations by stage, and how many are overdue."""
+    stages = dict(session.exec(select(Obligation.state, func.count())
+                               .where(Obligation.domain == domain).group_by(Obligation.state)).all())
+    overdue = session.exec(select(func.count()).select_from(Obligation)
+                           .where(Obligation.domain == domain, overdue_clause(as_of))).one()
+    return {"domain": domain, "stages": stages, "overdue": overdue, "total": sum(stages.values())}
+
+
+def inbox(*, session: Session, limit: int = 200) -> dict[str, Any]:
+    """The acting user's in-app messages (the notify service's inbox when installed, else
+    every delivered "inbox" notification), newest first."""
+    if has_service("notify"):
+        from duban.core.services.notify import inbox as user_inbox
+        from duban.core.services.notify import unread_count
+
+        rows, unread = user_inbox(session=session, limit=limit), unread_count(session=session)
+    else:
+        where = [Notification.channel == "inbox"]
+        unread = session.exec(select(func.count()).select_from(Notification)
+                              .where(*where, Notification.read_at.is_(None))).one()
+        rows = session.exec(select(Notification).where(*where)
+                            .order_by(Notification.id.desc()).limit(limit)).all()
+    return {"unread": unread, "rows": [{
+        "id": n.id, "subject": n.subject, "occasion": n.occasion, "created": n.created_at,
+        "read": n.read_at is not None, "payload": n.payload or {}, "owner_id": n.owner_id,
+    } for n in rows]}
+
+
+def plugins() -> dict[str, Any]:
+    """The plugin host's view: plugins with status, indicators and escalation rules."""
+    from duban.core.plugins import get_host
+
+    host = get_host()
+    return {
+        "plugins": [{"name": p.name, "version": p.version or "", "status": p.status,
+                     "error": p.error or "", "builtin": p.builtin, "hooks": p.hooks}
+                    for p in host.plugins.values()],
+        "indicators": [{"key": i.key, "name": i.label, "unit": i.unit, "direction": i.direction,
+                        "frequency": i.frequency, "plugin": i.plugin}
+                       for i in sorted(host.indicators().values(), key=lambda i: i.key)],
+        "rules": [{"key": r.key, "name": pick(r.name, r.name_en), "plugin": r.plugin,
+                   "defaults": dict(r.defaults)}
+                  for r in sorted(host.rules().values(), key=lambda r: r.key)],
+    }
+
+
+def whoami(session: Session, actor: str) -> dict[str, Any]:
+    user = session.exec(select(User).where(User.name == actor)).first()
+    owner = session.get(Owner, user.owner_id) if user and user.owner_id else None
+    return {"name": actor, "role": user.role if user else None,
+            "owner": pick(owner.name, owner.name_en) if owner else None}
+
+
+def owner_choices(session: Session, obligation_id: int) -> list[str]:
+    rows = session.exec(select(Owner.name).join(Assignment, Assignment.owner_id == Owner.id)
+                        .where(Assignment.obligation_id == obligation_id)
+                        .order_by(Assignment.id)).all()
+    return list(dict.fromkeys(rows))

@@ -1,0 +1,110 @@
+"""The obligations filter line: ``衡阳 overdue domain:water level:list sort:-due``.
+
+Free words search titles and codes; ``key:value`` (or ``key=value``) tokens set one field;
+the bare word ``overdue`` (逾期) keeps overdue obligations. Keys have Chinese aliases.
+Dashboard doors and plugin panels (``PanelRow.filter``) speak the same language.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from duban.core.errors import UserError
+from duban.core.i18n import t
+from duban.core.services.listing import ListFilter
+
+from .text import labels_to_keys
+
+SORTS = ("code", "due", "title", "state", "level", "id")
+KEYS = ("owner", "role", "region", "domain", "state", "level", "due", "sort")
+_ALIASES = {
+    "单位": "owner", "角色": "role", "地区": "region", "领域": "domain", "状态": "state",
+    "级别": "level", "到期": "due", "排序": "sort",
+}
+_OVERDUE_WORDS = {"overdue", "逾期"}
+_TOKEN = re.compile(r'(?:(?P<key>[^\s:=：]+)[:=：])?(?P<value>"[^"]*"|\S+)')
+
+
+@dataclass(frozen=True)
+class Query:
+    """What the obligations table shows: core's ListFilter plus what only the TUI filters on."""
+
+    text: str | None = None
+    owner: str | None = None
+    role: str | None = None
+    region: str | None = None
+    domain: str | None = None
+    state: str | None = None
+    level: str | None = None
+    due_days: int | None = None
+    overdue: bool = False
+    sort: str = "code"
+    descending: bool = False
+
+    def list_filter(self, as_of: date) -> ListFilter:
+        return ListFilter(
+            text=self.text, owner=self.owner, role=self.role, region=self.region,
+            domain=self.domain, state=self.state, overdue=self.overdue,
+            due_before=as_of + timedelta(days=self.due_days + 1) if self.due_days is not None else None,
+        )
+
+    def with_sort(self, sort: str, descending: bool = False) -> Query:
+        return replace(self, sort=sort, descending=descending)
+
+
+def _quote(value: str) -> str:
+    return f'"{value}"' if " " in value else value
+
+
+def parse(line: str) -> Query:
+    """Parse a filter line; raise UserError naming the offending token."""
+    words: list[str] = []
+    values: dict[str, object] = {}
+    for match in _TOKEN.finditer(line or ""):
+        raw_key, value = match["key"], match["value"].strip('"')
+        if raw_key is None:
+            if value.casefold() in _OVERDUE_WORDS:
+                values["overdue"] = True
+            else:
+                words.append(value)
+            continue
+        key = _ALIASES.get(raw_key, raw_key.casefold())
+        if key not in KEYS:
+            raise UserError(t("filter: unknown key {key!r} (one of {keys})", key=raw_key,
+                              keys=", ".join(KEYS)))
+        if key in ("state", "level", "role"):
+            spelled = labels_to_keys(key).get(value.casefold())
+            if spelled is None:
+                raise UserError(t("filter: {key}:{value} is not a known {key}", key=key, value=value))
+            values[key] = spelled
+        elif key == "due":
+            if not value.isdigit():
+                raise UserError(t("filter: due:{value} must be a number of days", value=value))
+            values["due_days"] = int(value)
+        elif key == "sort":
+            name = value.lstrip("-")
+            if name not in SORTS:
+                raise UserError(t("filter: sort:{value} must be one of {choices}", value=value,
+                                  choices=", ".join(SORTS)))
+            values["sort"], values["descending"] = name, value.startswith("-")
+        else:
+            values[key] = value
+    return Query(text=" ".join(words) or None, **values)  # type: ignore[arg-type]
+
+
+def unparse(query: Query) -> str:
+    """The filter line that parses back to ``query`` (what a door puts in the filter bar)."""
+    parts = [query.text] if query.text else []
+    for key in ("owner", "role", "region", "domain", "state", "level"):
+        value = getattr(query, key)
+        if value:
+            parts.append(f"{key}:{_quote(value)}")
+    if query.due_days is not None:
+        parts.append(f"due:{query.due_days}")
+    if query.overdue:
+        parts.append("overdue")
+    if query.sort != "code" or query.descending:
+        parts.append(f"sort:{'-' if query.descending else ''}{query.sort}")
+    return " ".join(parts)

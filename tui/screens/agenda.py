@@ -1,0 +1,77 @@
+"""Deadlines ahead by week or by month (overdue first): milestones and target due dates."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from sqlmodel import Session
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable, Static
+
+from duban.core.i18n import t
+
+from .. import data
+from ..text import ellipsize
+from .base import DubanScreen
+
+
+class AgendaScreen(DubanScreen):
+    TITLE_MSGID = "Agenda"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("m", "toggle", "Week/month", id="agenda.toggle"),
+        Binding("enter", "open", "Open", id="agenda.open", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.by = "week"
+        self.items: list[dict[str, Any] | None] = []
+
+    def body(self) -> ComposeResult:
+        yield Static(id="agenda-note", classes="note")
+        yield DataTable(id="agenda-table", cursor_type="row")
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(t("When"), t("Due"), t("Code"), t("What"), t("Lead"))
+        super().on_mount()
+        self.query_one(DataTable).focus()
+
+    def fetch(self, session: Session) -> dict[str, Any]:
+        return data.agenda(session=session, as_of=self.app.as_of, by=self.by)
+
+    def show(self, d: dict[str, Any]) -> None:
+        note = t("By week") if self.by == "week" else t("By month")
+        if d["capped"]:
+            note += " · " + t("first {n} shown", n=data.CAP)
+        self.query_one("#agenda-note", Static).update(note)
+        table = self.query_one(DataTable)
+        table.clear()
+        self.items = []
+        for group, items in d["groups"]:
+            label = Text(t("Overdue"), style="bold red") if group == "overdue" else Text(group, style="bold")
+            for i, item in enumerate(items):
+                kind = "◎ " if item["kind"] == "target" else ""
+                table.add_row(label if i == 0 else "", item["due"].isoformat(), item["code"],
+                              Text(kind + ellipsize(item["title"], 48),
+                                   style="red" if item["overdue"] else ""),
+                              ellipsize(", ".join(item["lead"]), 24))
+                self.items.append(item)
+        if not self.items:
+            table.add_row("", "", "", t("Nothing due."), "")
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        table = self.query_one(DataTable)
+        if self.items and table.cursor_row < len(self.items):
+            item = self.items[table.cursor_row]
+            if item:
+                self.app.open_obligation(item["obligation_id"])
+
+    def action_toggle(self) -> None:
+        self.by = "month" if self.by == "week" else "week"
+        self.load()
