@@ -66,11 +66,6 @@ def to_local_date(instant: datetime) -> date:
     return instant.astimezone(LOCAL_TZ).date()
 
 
-def as_utc(instant: datetime) -> datetime:
-    """Attach UTC to naive datetimes read back from SQLite."""
-    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant.astimezone(UTC)
-
-
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 

@@ -252,10 +252,6 @@ def initialise(*, session: Session, empty: bool = False) -> Plan | None:
     return None if empty else load_builtin(session=session)
 
 
-def is_initialised(*, session: Session) -> bool:
-    return session.get(Setting, "initialised") is not None
-
-
 def load_builtin(*, session: Session) -> Plan | None:
     """Regions, their governments and the built-in Hunan plan; None if already loaded."""
     if session.exec(select(Plan).where(Plan.key == BUILTIN_PLAN)).first():
