@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterator
@@ -215,16 +216,23 @@ def _with_plugin(item: Any, plugin: str) -> Any:
     return item if item.plugin else replace(item, plugin=plugin)
 
 
-_host: PluginHost | None = None
+_host: PluginHost | None = None  # published only once loaded
+_loading = threading.Lock()
 
 
 def get_host() -> PluginHost:
-    """The process-wide host, loaded on first use."""
+    """The process-wide host, loaded on first use. Threads asking while it loads (the TUI's
+    workers) wait for it rather than see some plugins and not others."""
     global _host
-    if _host is None:
-        _host = PluginHost()
-        _host.load()
-    return _host
+    host = _host
+    if host is None:
+        with _loading:
+            if _host is None:
+                loaded = PluginHost()
+                loaded.load()
+                _host = loaded
+            host = _host
+    return host
 
 
 def reset_host() -> None:

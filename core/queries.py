@@ -38,7 +38,7 @@ def obligation_where(
     *, as_of: date, text: str | None = None, domain: str | None = None, state: str | None = None,
     due_before: date | None = None, overdue: bool = False, owner_id: int | None = None,
     role: str | None = None, region_path: str | None = None, plan_id: int | None = None,
-    parent_id: int | None = None,
+    parent_id: int | None = None, mark: str | None = None,
 ) -> Where:
     """Conditions for ``duban list``'s filters; owners and regions must be resolved already."""
     w = Where()
@@ -71,6 +71,10 @@ def obligation_where(
         w.add("obligation.plan_id = :plan_id", plan_id=plan_id)
     if parent_id is not None:
         w.add("obligation.parent_id = :parent_id", parent_id=parent_id)
+    if mark:
+        # A plugin's mark on its own obligations (the supervision plugin's "ledger" items).
+        # "->" reads a JSON member on PostgreSQL and on SQLite (3.38 and later) alike.
+        w.add("obligation.attrs -> CAST(:mark AS TEXT) IS NOT NULL", mark=mark)
     return w
 
 

@@ -1,7 +1,8 @@
 """The duban terminal UI: one Textual app, created by ``create_app`` for the CLI and tests.
 
 Navigation uses Textual modes: each top-level section (dashboard, obligations, escalations,
-owners, agenda, ledger, plugins, inbox) keeps its own screen stack, so going to the agenda
+owners, agenda, plugins, inbox, and the screens plugins add, such as the supervision
+plugin's ledger) keeps its own screen stack, so going to the agenda
 and back returns to the obligation you were reading. Everything that touches the database
 runs in thread workers (``DubanScreen.read`` and the forms); the UI thread only lays out.
 """
@@ -26,14 +27,13 @@ from .themes import THEMES
 
 add_catalog("duban.tui")
 
-# mode -> (screen title msgid, module:class); the ledger joins when it has something to show.
+# mode -> (screen title msgid, module:class); plugins add theirs (duban_tui_screens).
 SECTIONS: dict[str, tuple[str, str]] = {
     "dashboard": ("Dashboard", "dashboard:DashboardScreen"),
     "obligations": ("Obligations", "obligations:ObligationsScreen"),
     "escalations": ("Escalations", "escalations:EscalationsScreen"),
     "owners": ("Owners", "owners:OwnersScreen"),
     "agenda": ("Agenda", "agenda:AgendaScreen"),
-    "ledger": ("Ledger", "ledger:LedgerScreen"),
     "plugins": ("Plugins", "plugins:PluginsScreen"),
     "inbox": ("Inbox", "inbox:InboxScreen"),
 }
@@ -51,14 +51,13 @@ class DubanApp(App[None]):
     TITLE = "duban"
     COMMANDS = App.COMMANDS | {DubanCommands}
     DEFAULT_MODE = "dashboard"
-    MODES: ClassVar[dict[str, Any]] = {mode: _screen_class(spec) for mode, (_, spec) in SECTIONS.items() if mode != "ledger"}
+    MODES: ClassVar[dict[str, Any]] = {mode: _screen_class(spec) for mode, (_, spec) in SECTIONS.items()}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "go('dashboard')", "Dashboard", id="go.dashboard"),
         Binding("o", "go('obligations')", "Obligations", id="go.obligations"),
         Binding("e", "go('escalations')", "Escalations", id="go.escalations"),
         Binding("w", "go('owners')", "Owners", id="go.owners"),
         Binding("a", "go('agenda')", "Agenda", id="go.agenda"),
-        Binding("l", "go('ledger')", "Ledger", id="go.ledger"),
         Binding("i", "go('inbox')", "Inbox", id="go.inbox", show=False),
         Binding("g", "go('plugins')", "Plugins", id="go.plugins", show=False),
         Binding("t", "as_of", "As of", id="app.as-of"),
@@ -80,7 +79,6 @@ class DubanApp(App[None]):
         self.plan_titles: tuple[str, str | None] | None = None
         self.actor_role: str | None = None
         self.plugin_screens: dict[str, TuiScreen] = {}
-        self.ledger_available = False
         self._active_workers: set[Worker] = set()
         for theme_obj in THEMES:
             self.register_theme(theme_obj)
@@ -108,24 +106,12 @@ class DubanApp(App[None]):
             who = data.whoami(session, self.env.actor)
             plan = data.current_plan(session)
             titles = (plan.title, plan.title_en) if plan else None
-            ledger = data.ledger(session=session, as_of=self.as_of)["total"] > 0
-        self.call_from_thread(self._set_identity, who["role"], titles, ledger)
+        self.call_from_thread(self._set_identity, who["role"], titles)
 
-    def _set_identity(self, role: str | None, titles: tuple[str, str | None] | None,
-                      ledger: bool) -> None:
+    def _set_identity(self, role: str | None, titles: tuple[str, str | None] | None) -> None:
         self.actor_role = role
         self.plan_titles = titles
-        if "ledger" not in self._modes and ledger and self._supervision_loaded():
-            self.add_mode("ledger", _screen_class(SECTIONS["ledger"][1]))
-        self.ledger_available = "ledger" in self._modes
-        self.refresh_bindings()
         self.refresh_status()
-
-    def _supervision_loaded(self) -> bool:
-        from duban.core.plugins import get_host
-
-        info = get_host().plugins.get("supervision")
-        return info is not None and info.status == "ok"
 
     def _load_plugin_screens(self) -> None:
         """Collect ``duban_tui_screens`` from every plugin, each in isolation."""
@@ -165,9 +151,8 @@ class DubanApp(App[None]):
         return out
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "go" and parameters and parameters[0] not in self._modes:
-            return None  # hidden: e.g. no ledger without the supervision plugin's data
-        return True
+        # False hides the binding: e.g. no ledger without the supervision plugin.
+        return not (action == "go" and parameters and parameters[0] not in self._modes)
 
     async def action_go(self, mode: str) -> None:
         if mode not in self._modes:

@@ -443,15 +443,6 @@ def bucket(day: date, as_of: date, by: str) -> str:
     return f"{year}-W{week:02d}"
 
 
-def ledger(*, session: Session, as_of: date, domain: str = "supervision") -> dict[str, Any]:
-    """The rectification ledger: the domain's obligations by stage, and how many are overdue."""
-    stages = dict(session.exec(select(Obligation.state, func.count())
-                               .where(Obligation.domain == domain).group_by(Obligation.state)).all())
-    overdue = session.exec(select(func.count()).select_from(Obligation)
-                           .where(Obligation.domain == domain, overdue_clause(as_of))).one()
-    return {"domain": domain, "stages": stages, "overdue": overdue, "total": sum(stages.values())}
-
-
 def inbox(*, session: Session, limit: int = 200) -> dict[str, Any]:
     """The acting user's in-app messages (the notify service's inbox when installed, else
     every delivered "inbox" notification), newest first."""

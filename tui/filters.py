@@ -18,10 +18,10 @@ from duban.core.services.listing import ListFilter
 from .text import labels_to_keys
 
 SORTS = ("code", "due", "title", "state", "level", "id")
-KEYS = ("owner", "role", "region", "domain", "state", "level", "due", "sort")
+KEYS = ("owner", "role", "region", "domain", "has", "state", "level", "due", "sort")
 _ALIASES = {
-    "单位": "owner", "角色": "role", "地区": "region", "领域": "domain", "状态": "state",
-    "级别": "level", "到期": "due", "排序": "sort",
+    "单位": "owner", "角色": "role", "地区": "region", "领域": "domain", "标记": "has",
+    "状态": "state", "级别": "level", "到期": "due", "排序": "sort",
 }
 _OVERDUE_WORDS = {"overdue", "逾期"}
 _TOKEN = re.compile(r'(?:(?P<key>[^\s:=：]+)[:=：])?(?P<value>"[^"]*"|\S+)')
@@ -36,6 +36,7 @@ class Query:
     role: str | None = None
     region: str | None = None
     domain: str | None = None
+    has: str | None = None  # a plugin's mark, e.g. has:ledger for the supervision ledger's items
     state: str | None = None
     level: str | None = None
     due_days: int | None = None
@@ -46,7 +47,7 @@ class Query:
     def list_filter(self, as_of: date) -> ListFilter:
         return ListFilter(
             text=self.text, owner=self.owner, role=self.role, region=self.region,
-            domain=self.domain, state=self.state, overdue=self.overdue,
+            domain=self.domain, mark=self.has, state=self.state, overdue=self.overdue,
             due_before=as_of + timedelta(days=self.due_days + 1) if self.due_days is not None else None,
         )
 
@@ -97,7 +98,7 @@ def parse(line: str) -> Query:
 def unparse(query: Query) -> str:
     """The filter line that parses back to ``query`` (what a door puts in the filter bar)."""
     parts = [query.text] if query.text else []
-    for key in ("owner", "role", "region", "domain", "state", "level"):
+    for key in ("owner", "role", "region", "domain", "has", "state", "level"):
         value = getattr(query, key)
         if value:
             parts.append(f"{key}:{_quote(value)}")

@@ -49,8 +49,18 @@ def duban_dashboard_panels(session: Any, as_of: Any) -> Panel | None:
     from .ledger import STATE_OF_STAGE, by_stage
 
     rows = tuple(PanelRow(label=pick(stage.zh, stage.en), value=str(n),
-                          filter=f"domain:supervision state:{STATE_OF_STAGE[stage.key]}")
+                          filter=f"domain:supervision has:ledger state:{STATE_OF_STAGE[stage.key]}")
                  for stage, n in by_stage(session=session))
     if not any(int(r.value) for r in rows):
         return None
     return Panel(key="supervision", title="整改台账", title_en="Rectification ledger", rows=rows)
+
+
+@hookimpl
+def duban_tui_screens(register: Any) -> None:
+    from duban.tui.hookspecs import TuiScreen
+
+    from .screen import LedgerScreen
+
+    register(TuiScreen(key="ledger", title="整改台账", title_en="Rectification ledger",
+                       factory=LedgerScreen, binding="l", plugin="supervision"))

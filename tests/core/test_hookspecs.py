@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from duban.core import hookspecs
+from duban.tui import hookspecs as tui_hookspecs  # imports no textual
 
 TESTS = Path(__file__).resolve().parents[1]
-HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
-         if name.startswith("duban_")]
+SPECS = {name: fn for module in (hookspecs, tui_hookspecs)
+         for name, fn in inspect.getmembers(module, inspect.isfunction) if name.startswith("duban_")}
+HOOKS = sorted(SPECS)
 
 
 def test_there_are_hooks() -> None:
@@ -20,7 +22,7 @@ def test_there_are_hooks() -> None:
 
 @pytest.mark.parametrize("hook", HOOKS)
 def test_hook_has_a_docstring(hook: str) -> None:
-    doc = inspect.getdoc(getattr(hookspecs, hook)) or ""
+    doc = inspect.getdoc(SPECS[hook]) or ""
     assert len(doc) > 40, f"{hook} needs a docstring: it is the hook's reference"
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from duban.core import hookspecs
+from duban.tui import hookspecs as tui_hookspecs
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -77,7 +78,7 @@ def test_public_api_exports_resolve() -> None:
     assert api.API_VERSION[0] == 1
 
 
-HOOKS = [name for name in dir(hookspecs) if name.startswith("duban_")]
+HOOKS = [name for module in (hookspecs, tui_hookspecs) for name in dir(module) if name.startswith("duban_")]
 
 
 @pytest.mark.parametrize("hook", HOOKS)

@@ -181,3 +181,36 @@ def test_hook_filter_and_tracing(site: Path, tmp_path: Path) -> None:
     assert "[duban plugin] duban_register_indicators good" in result.stderr
     bad = duban(site, tmp_path, "plugins", "--hook", "no_such_hook")
     assert bad.returncode != 0 and "unknown hook" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_threads_asking_while_the_host_loads_wait_for_all_of_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The TUI's first workers ask for the host at once: none may see it half loaded."""
+    import threading
+    import time
+
+    from duban.core import plugins
+
+    plugins.reset_host()
+    original = plugins.PluginHost._register
+
+    def slow_register(self, *args, **kwargs):  # widen the window a half-loaded host was seen in
+        time.sleep(0.02)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(plugins.PluginHost, "_register", slow_register)
+    seen: list[tuple[int, int]] = []
+    start = threading.Barrier(6)
+
+    def ask() -> None:
+        start.wait()
+        host = plugins.get_host()
+        seen.append((id(host), len(host.plugins)))
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    plugins.reset_host()
+    assert len({host for host, _ in seen}) == 1
+    assert {n for _, n in seen} == {len(plugins.DEFAULT_PLUGINS) + 5}  # core's and the five built-ins

@@ -38,13 +38,12 @@ def source_msgids() -> set[str]:
 
 def table_msgids() -> set[str]:
     from duban.tui import app, commands, text  # noqa: F401
-    from duban.tui.screens import detail, forms, help, ledger
+    from duban.tui.screens import detail, forms, help
     from duban.tui.widgets import table
 
     found = set()
     for mapping in (text._LEVEL_LABELS, text._STATE_LABELS, text._ROLE_LABELS, text._STATUS_LABELS):
         found.update(mapping.values())
-    found.update(label for _, label in ledger.STAGES)
     found.update(meaning for _, meaning in help.FILTER_HELP)
     found.update(m for _, verb, why in detail.DetailScreen.ACTIONS for m in (verb, why))
     found.update(title for title, _ in app.SECTIONS.values())

@@ -19,6 +19,7 @@ FILTER_HELP = (
     ("role:lead", "With owner: only in this role (lead, participant, implementer)"),
     ("region:NAME", "This region and its sub-regions"),
     ("domain:water", "This domain"),
+    ("has:ledger", "Carrying a plugin's mark (has:ledger: the rectification ledger's items)"),
     ("state:in_progress", "This state"),
     ("level:list", "With an open escalation at this level"),
     ("due:30", "A pending milestone within this many days"),
@@ -43,7 +44,7 @@ class HelpScreen(ModalScreen[None]):
             for key, bindings in node._bindings.key_to_bindings.items():
                 for b in bindings:
                     if b.description and (key, b.action) not in seen and node.check_action(
-                            b.action.split("(")[0], ()) is not None:
+                            b.action.split("(")[0], ()) is not False:
                         seen.add((key, b.action))  # type: ignore[arg-type]
                         out.append(f"  {self.app.get_key_display(b):>10}  ", style="bold")
                         out.append(t(b.description) + "\n")

@@ -118,7 +118,7 @@ class ObligationTable(ScrollView, can_focus=True):
         self.generation, self.total = generation, total
         self.rows = {start + i: row for i, row in enumerate(rows)}
         self._asked = set()
-        self.virtual_size = Size(self.size.width, total)
+        self._size_range()
         self.cursor = min(self.cursor, max(0, total - 1))
         self._keep_cursor_visible()
         self.refresh()
@@ -129,7 +129,7 @@ class ObligationTable(ScrollView, can_focus=True):
         if generation != self.generation or total == self.total:
             return
         self.total = total
-        self.virtual_size = Size(self.size.width, total)
+        self._size_range()
         self.refresh()
         self._request_missing()
 
@@ -158,7 +158,7 @@ class ObligationTable(ScrollView, can_focus=True):
     # Rendering -------------------------------------------------------------------------
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
-        width = self.size.width
+        width = self.row_width
         base = self.rich_style
         if index >= self.total:
             return Strip.blank(width, base)
@@ -180,9 +180,18 @@ class ObligationTable(ScrollView, can_focus=True):
                 segments.append(Segment(" ", base + cursor if cursor else base))
         return Strip(segments).crop_extend(0, width, base + cursor if cursor else base)
 
-    def on_resize(self, event: events.Resize) -> None:
-        self.virtual_size = Size(event.size.width, self.total)
+    def on_resize(self) -> None:
+        self._size_range()
         self._request_missing()
+
+    @property
+    def row_width(self) -> int:
+        """Cells a row may use: the content area less the (always shown) scrollbar."""
+        return self.scrollable_content_region.width
+
+    def _size_range(self) -> None:
+        # As wide as a row, never wider: the table scrolls only vertically.
+        self.virtual_size = Size(self.row_width, self.total)
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
