@@ -8,12 +8,19 @@ Alembic (``core/migrations``); never create tables by hand.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
+
+# The vocabulary lives apart so that lean code can use it without the ORM; re-exported here.
+from .vocabulary import LEVEL_ORDER as LEVEL_ORDER
+from .vocabulary import Level as Level
+from .vocabulary import RegionLevel as RegionLevel
+from .vocabulary import Role as Role
+from .vocabulary import State as State
+from .vocabulary import UserRole as UserRole
 
 
 class UTCDateTime(TypeDecorator):
@@ -44,49 +51,6 @@ def _json(**kw: Any) -> Any:
     return Field(default=None, sa_type=sa.JSON, **kw)
 
 
-class RegionLevel(StrEnum):
-    province = "province"
-    city = "city"
-    county = "county"
-    zone = "zone"
-
-
-class Role(StrEnum):
-    """An owner's role in an obligation."""
-
-    lead = "lead"  # 牵头
-    participant = "participant"  # 参与
-    implementer = "implementer"  # 负责落实
-
-
-class UserRole(StrEnum):
-    coordinator = "coordinator"
-    member = "member"
-    viewer = "viewer"
-
-
-class State(StrEnum):
-    """Obligation lifecycle; *overdue* is derived, never stored."""
-
-    open = "open"
-    in_progress = "in_progress"
-    submitted = "submitted"  # 申请销号
-    closed = "closed"  # 销号
-    cancelled = "cancelled"
-
-
-class Level(StrEnum):
-    """The escalation ladder, in order."""
-
-    remind = "remind"  # 提醒
-    supervise = "supervise"  # 督办
-    list = "list"  # 挂牌督办
-    summon = "summon"  # 约谈
-    freeze = "freeze"  # 区域限批
-    refer = "refer"  # 移交问责
-
-
-LEVEL_ORDER = {level: rank for rank, level in enumerate(Level)}
 
 
 class Region(SQLModel, table=True):

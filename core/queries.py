@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
-CLOSED = ("closed", "cancelled")
-STATES = ("open", "in_progress", "submitted", *CLOSED)  # models.State, without importing it
+from .vocabulary import State
+
+CLOSED = (State.closed.value, State.cancelled.value)
+STATES = tuple(s.value for s in State)
 SORTS = ("code", "due", "title", "state", "id")
 _PENDING = "(m.done_on IS NULL OR m.done_on >= :as_of)"
 
@@ -36,7 +38,8 @@ class Where:
 
 def obligation_where(
     *, as_of: date, text: str | None = None, domain: str | None = None, state: str | None = None,
-    due_before: date | None = None, overdue: bool = False, owner_id: int | None = None,
+    due_before: date | None = None, due_from: date | None = None, overdue: bool = False,
+    owner_id: int | None = None,
     role: str | None = None, region_path: str | None = None, plan_id: int | None = None,
     parent_id: int | None = None, mark: str | None = None,
 ) -> Where:
@@ -63,8 +66,10 @@ def obligation_where(
     if state:
         w.add("obligation.state = :state", state=state)
     if due_before:
+        since = " AND m.due >= :due_from" if due_from else ""
         w.add("EXISTS (SELECT 1 FROM milestone m WHERE m.obligation_id = obligation.id"
-              f" AND m.due < :due_before AND {_PENDING})", due_before=due_before, as_of=as_of)
+              f" AND m.due < :due_before{since} AND {_PENDING})", due_before=due_before, as_of=as_of,
+              **({"due_from": due_from} if due_from else {}))
     if overdue:
         w.add(overdue_sql(), as_of=as_of)
     if plan_id is not None:
@@ -92,40 +97,93 @@ def count_sql(where: Where) -> str:
 _PARAM = re.compile(r"(?<!:):(\w+)")
 
 
-def lean_count(url: str, head: str, where: Where) -> int | None:
-    """Count through the bare driver; None when the database is not ready for it (missing,
-    not at schema ``head``, or a backend without a lean driver), so the caller falls back."""
-    params = dict(where.params)
+class Lean:
+    """Read-only SQL with ``:name`` parameters over a bare DB-API connection (sqlite3 or
+    psycopg): the same text the ORM runs, without importing SQLAlchemy."""
+
+    def __init__(self, conn: Any, dialect: str, *, owned: bool = True) -> None:
+        self.conn, self.dialect, self._owned = conn, dialect, owned
+
+    @classmethod
+    def of_session(cls, session: Any) -> Lean:
+        """The driver connection under an ORM session (its transaction, not closed here)."""
+        connection = session.connection()
+        return cls(connection.connection.driver_connection, connection.dialect.name, owned=False)
+
+    def rows(self, sql: str, **params: Any) -> list[tuple]:
+        if self.dialect == "sqlite":
+            params = {k: _sqlite_value(v) for k, v in params.items()}
+        else:
+            sql = _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+        cur = self.conn.cursor()
+        try:
+            cur.execute(sql, params)
+            return [tuple(row) for row in cur.fetchall()]
+        finally:
+            cur.close()
+
+    def one(self, sql: str, **params: Any) -> Any:
+        """The first column of the first row, or None."""
+        found = self.rows(sql, **params)
+        return found[0][0] if found else None
+
+    def close(self) -> None:
+        if self._owned:
+            self.conn.close()
+
+    def __enter__(self) -> Lean:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _sqlite_value(value: Any) -> Any:
+    # As SQLAlchemy stores them on SQLite: ISO dates, naive UTC instants with microseconds.
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def lean_connect(url: str, head: str) -> Lean | None:
+    """A read-only connection through the bare driver; None when the database is not ready
+    for it (missing, not at schema ``head``, or a backend without a lean driver), so the
+    caller takes the ORM path instead."""
     if url.startswith("sqlite:///"):
         import sqlite3
 
-        path = url.removeprefix("sqlite:///")
         try:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+            lean = Lean(sqlite3.connect(f"file:{url.removeprefix('sqlite:///')}?mode=ro", uri=True,
+                                        timeout=10, check_same_thread=False), "sqlite")
         except sqlite3.Error:
             return None
-        params = {k: v.isoformat() if isinstance(v, date) else v for k, v in params.items()}
-        sql = count_sql(where)
     elif url.startswith("postgresql+psycopg://"):
         import psycopg
 
         try:
-            conn = psycopg.connect("postgresql://" + url.split("://", 1)[1])
+            lean = Lean(psycopg.connect("postgresql://" + url.split("://", 1)[1]), "postgresql")
         except psycopg.Error:
             return None
-        sql = _PARAM.sub(r"%(\1)s", count_sql(where).replace("%", "%%"))
     else:
         return None
     try:
-        cur = conn.cursor()
-        try:
-            cur.execute("SELECT version_num FROM alembic_version")
-            row = cur.fetchone()
-        except Exception:  # no schema yet: let the full path create it
-            return None
-        if not row or row[0] != head:
-            return None
-        cur.execute(sql, params)
-        return int(cur.fetchone()[0])
-    finally:
-        conn.close()
+        version = lean.one("SELECT version_num FROM alembic_version")
+    except Exception:  # no schema yet: let the full path create it
+        version = None
+    if version != head:
+        lean.close()
+        return None
+    return lean
+
+
+def lean_count(url: str, head: str, where: Where) -> int | None:
+    """``count_sql(where)`` through the bare driver, or None (see ``lean_connect``)."""
+    lean = lean_connect(url, head)
+    if lean is None:
+        return None
+    with lean:
+        return int(lean.one(count_sql(where), **where.params))

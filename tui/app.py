@@ -9,6 +9,8 @@ runs in thread workers (``DubanScreen.read`` and the forms); the UI thread only 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import date
 from typing import Any, ClassVar
 
@@ -21,7 +23,6 @@ from duban.core.cli.context import Env
 from duban.core.i18n import add_catalog, language, set_language, t
 
 from .commands import DubanCommands
-from .data import has_service
 from .hookspecs import TuiScreen
 from .themes import THEMES
 
@@ -39,11 +40,16 @@ SECTIONS: dict[str, tuple[str, str]] = {
 }
 
 
-def _screen_class(spec: str) -> Any:
-    from importlib import import_module
+def _screen_factory(spec: str) -> Callable[[], Any]:
+    """Imports a section's module when it is first opened: start-up loads the dashboard only."""
 
-    module, name = spec.split(":")
-    return getattr(import_module(f"duban.tui.screens.{module}"), name)
+    def make() -> Any:
+        from importlib import import_module
+
+        module, name = spec.split(":")
+        return getattr(import_module(f"duban.tui.screens.{module}"), name)()
+
+    return make
 
 
 class DubanApp(App[None]):
@@ -51,7 +57,7 @@ class DubanApp(App[None]):
     TITLE = "duban"
     COMMANDS = App.COMMANDS | {DubanCommands}
     DEFAULT_MODE = "dashboard"
-    MODES: ClassVar[dict[str, Any]] = {mode: _screen_class(spec) for mode, (_, spec) in SECTIONS.items()}
+    MODES: ClassVar[dict[str, Any]] = {mode: _screen_factory(spec) for mode, (_, spec) in SECTIONS.items()}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "go('dashboard')", "Dashboard", id="go.dashboard"),
         Binding("o", "go('obligations')", "Obligations", id="go.obligations"),
@@ -69,7 +75,7 @@ class DubanApp(App[None]):
     busy = reactive(0)
 
     def __init__(self, env: Env, *, as_of: date | None = None, lang: str | None = None,
-                 theme: str = "duban-dark") -> None:
+                 theme: str = "duban-dark", early: Future[dict[str, Any]] | None = None) -> None:
         if lang:
             set_language(lang)
         super().__init__()
@@ -79,6 +85,7 @@ class DubanApp(App[None]):
         self.plan_titles: tuple[str, str | None] | None = None
         self.actor_role: str | None = None
         self.plugin_screens: dict[str, TuiScreen] = {}
+        self._early = early  # the first screen's reading, begun before textual loaded
         self._active_workers: set[Worker] = set()
         for theme_obj in THEMES:
             self.register_theme(theme_obj)
@@ -99,14 +106,22 @@ class DubanApp(App[None]):
         self._load_plugin_screens()
         self.run_worker(self._whoami, thread=True, group="whoami")
 
-    def _whoami(self) -> None:
-        from . import data
+    def early(self, part: str) -> Any:
+        """``part`` of the reading ``overview.prefetch`` began, while it still describes what
+        is on screen (same date, nothing written since); None otherwise."""
+        if self._early is None or self.version or self._early.exception() is not None:
+            return None
+        found = self._early.result()
+        return found[part] if found["as_of"] == self.as_of else None
 
-        with self.env.session(write=False) as session:
-            who = data.whoami(session, self.env.actor)
-            plan = data.current_plan(session)
-            titles = (plan.title, plan.title_en) if plan else None
-        self.call_from_thread(self._set_identity, who["role"], titles)
+    def _whoami(self) -> None:
+        from . import overview
+
+        who = self.early("identity")
+        if who is None:
+            with overview.connect(self.env) as db:
+                who = overview.identity(db, self.env.actor)
+        self.call_from_thread(self._set_identity, who["role"], who["plan_titles"])
 
     def _set_identity(self, role: str | None, titles: tuple[str, str | None] | None) -> None:
         self.actor_role = role
@@ -220,6 +235,7 @@ class DubanApp(App[None]):
         await self.open_list(line)
 
     def action_sweep(self) -> None:
+        from .data import has_service
         from .screens.progress import ProgressScreen
 
         if not has_service("sweep"):
@@ -241,6 +257,7 @@ class DubanApp(App[None]):
     def action_import_file(self) -> None:
         from duban.core.plugins import get_host
 
+        from .data import has_service
         from .screens.forms import ImportForm
 
         kinds = [("Obligations (JSONL export)", "obligations")]
@@ -302,10 +319,11 @@ class DubanApp(App[None]):
 
 
 def create_app(env: Env, *, as_of: date | None = None, lang: str | None = None,
-               theme: str = "duban-dark") -> DubanApp:
-    """The app on ``env``'s database; the console script and the tests both start here."""
-    return DubanApp(env, as_of=as_of, lang=lang, theme=theme)
+               theme: str = "duban-dark", early: Future[dict[str, Any]] | None = None) -> DubanApp:
+    """The app on ``env``'s database; the console script and the tests both start here.
+    ``early`` is ``overview.prefetch``'s reading of the first screen, if one was begun."""
+    return DubanApp(env, as_of=as_of, lang=lang, theme=theme, early=early)
 
 
-def run(env: Env) -> None:
-    create_app(env).run()
+def run(env: Env, *, early: Future[dict[str, Any]] | None = None) -> None:
+    create_app(env, early=early).run()

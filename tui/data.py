@@ -9,7 +9,6 @@ capped in SQL: nothing here loads 100k rows.
 from __future__ import annotations
 
 import importlib.util
-from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
@@ -29,20 +28,19 @@ from duban.core.models import (
     Notification,
     Obligation,
     Owner,
-    Plan,
     Region,
     Role,
-    Setting,
     Site,
     Submission,
     Sweep,
     Target,
     TargetStatus,
-    User,
 )
-from duban.core.services.listing import conditions, overdue_clause
+from duban.core.queries import Lean
+from duban.core.services.listing import conditions
 from duban.core.services.obligations import CLOSED_STATES, detail, owners_by_role, summary
 
+from . import overview
 from .filters import Query
 
 LIVE = [s.value for s in CLOSED_STATES]
@@ -136,121 +134,29 @@ def top_levels(*, session: Session, obligation_ids: list[int], as_of: date) -> d
     return best
 
 
-# Dashboard ----------------------------------------------------------------------------
-def current_plan(session: Session) -> Plan | None:
-    setting = session.get(Setting, "default_plan")
-    if setting is not None:
-        plan = session.exec(select(Plan).where(Plan.key == setting.value)).first()
-        if plan is not None:
-            return plan
-    return session.exec(select(Plan).order_by(Plan.id)).first()
+# Dashboard and owners -------------------------------------------------------------------
+def owner_scores(session: Session, as_of: date) -> list[dict[str, Any]]:
+    """Owners worst first by the scorecard service's full ranking (on-time rate included;
+    it reads every assignment, so only the owners screen asks; the dashboard's quick
+    version is ``overview.worst_owners``)."""
+    from duban.core.services.scorecard import scorecard
 
-
-def plan_progress(plan: Plan | None, as_of: date) -> dict[str, Any] | None:
-    if plan is None:
-        return None
-    start, end = plan.issued_on, plan.valid_until
-    fraction = None
-    if start and end and end > start:
-        fraction = min(1.0, max(0.0, (as_of - start).days / (end - start).days))
-    return {"key": plan.key, "title": pick(plan.title, plan.title_en), "start": start, "end": end,
-            "elapsed": fraction, "remaining_days": (end - as_of).days if end else None}
-
-
-def latest_sweep(session: Session, as_of: date) -> Sweep | None:
-    return session.exec(select(Sweep).where(Sweep.as_of <= as_of, Sweep.dry_run.is_(False))
-                        .order_by(Sweep.as_of.desc(), Sweep.id.desc())).first()
-
-
-def target_status_counts(session: Session, as_of: date) -> dict[str, int]:
-    sweep = latest_sweep(session, as_of)
-    if sweep is None:
-        return {}
-    return dict(session.exec(select(TargetStatus.status, func.count())
-                             .where(TargetStatus.sweep_id == sweep.id)
-                             .group_by(TargetStatus.status)).all())
-
-
-def ladder_counts(session: Session, as_of: date) -> dict[str, int]:
-    return dict(session.exec(select(Escalation.level, func.count()).where(open_as_of(as_of))
-                             .group_by(Escalation.level)).all())
-
-
-def upcoming(session: Session, as_of: date, days: int = 30, limit: int = 8) -> dict[str, Any]:
-    """Pending milestones of live obligations due within ``days`` of ``as_of``."""
-    window_end = as_of + timedelta(days=days)
-    where = [Milestone.due >= as_of, Milestone.due <= window_end,
-             or_(Milestone.done_on.is_(None), Milestone.done_on >= as_of),
-             Obligation.state.notin_(LIVE)]
-    total = session.exec(select(func.count()).select_from(Milestone)
-                         .join(Obligation, Obligation.id == Milestone.obligation_id)
-                         .where(*where)).one()
-    rows = session.exec(select(Milestone, Obligation)
-                        .join(Obligation, Obligation.id == Milestone.obligation_id)
-                        .where(*where).order_by(Milestone.due, Obligation.seq, Milestone.id)
-                        .limit(limit)).all()
-    leads = owners_by_role(session=session, obligation_ids={ob.id for _, ob in rows})
-    return {"total": total, "days": days, "rows": [{
-        "due": m.due, "obligation_id": ob.id, "code": ob.code or "",
-        "title": pick(ob.title, ob.title_en), "lead": leads[ob.id].get(Role.lead, []),
-    } for m, ob in rows]}
-
-
-def owner_scores(session: Session, as_of: date, limit: int | None = None,
-                 ranked: bool = False) -> list[dict[str, Any]]:
-    """Owners worst first. ``ranked`` uses the scorecard service's full ranking (on-time rate
-    included; it reads every assignment, so the owners screen asks for it); the dashboard's
-    quick version counts, per lead owner, overdue obligations and escalations addressed to it."""
-    if ranked and has_service("scorecard"):
-        from duban.core.services.scorecard import scorecard
-
-        rows = scorecard(session=session, as_of=as_of)[::-1]
-        rows = rows[:limit] if limit else rows
-        names = {o.name: o for o in session.exec(select(Owner).where(
-            Owner.name.in_([r["owner"] for r in rows])))}
-        out = []
-        for r in rows:
-            levels = {lv: n for lv, n in r["escalations"].items() if n}
-            owner = names.get(r["owner"])
-            out.append({
-                "owner_id": owner.id if owner else None, "name": r["owner"],
-                "label": pick(owner.name, owner.name_en) if owner else r["owner"],
-                "led": r["lead"], "participant": r["participant"], "overdue": r["overdue"],
-                "on_time_rate": r["on_time_rate"], "escalations": sum(levels.values()),
-                "levels": levels, "rank": r["rank"],
-                "top_level": max(levels, key=lambda lv: LEVEL_ORDER.get(lv, -1), default=None),  # type: ignore[call-overload]
-            })
-        return out
-    lead = Assignment.role == Role.lead
-    late = select(Obligation.id).where(overdue_clause(as_of))
-    overdue = dict(session.exec(select(Assignment.owner_id, func.count())
-                                .where(lead, Assignment.obligation_id.in_(late))
-                                .group_by(Assignment.owner_id)).all())
-    escalated: dict[int, dict[str, int]] = defaultdict(dict)
-    for owner_id, level, n in session.exec(
-            select(Escalation.addressed_to_id, Escalation.level, func.count())
-            .where(open_as_of(as_of), Escalation.addressed_to_id.is_not(None))
-            .group_by(Escalation.addressed_to_id, Escalation.level)).all():
-        escalated[owner_id][level] = n
-    ids = set(overdue) | set(escalated)
-    owners = {o.id: o for o in session.exec(select(Owner).where(Owner.id.in_(ids))).all()} if ids else {}
-    scores = []
-    for owner_id in ids:
-        levels = escalated.get(owner_id, {})
-        owner = owners.get(owner_id)
-        weight = sum((LEVEL_ORDER.get(lv, 0) + 1) * n for lv, n in levels.items())  # type: ignore[call-overload]
-        scores.append({
-            "owner_id": owner_id, "name": owner.name if owner else str(owner_id),
-            "label": pick(owner.name, owner.name_en) if owner else str(owner_id),
-            "led": None, "participant": None, "on_time_rate": None,
-            "overdue": overdue.get(owner_id, 0), "escalations": sum(levels.values()),
-            "levels": levels, "score": weight + 2 * overdue.get(owner_id, 0),
+    rows = scorecard(session=session, as_of=as_of)[::-1]
+    names = {o.name: o for o in session.exec(select(Owner).where(
+        Owner.name.in_([r["owner"] for r in rows])))}
+    out = []
+    for r in rows:
+        levels = {lv: n for lv, n in r["escalations"].items() if n}
+        owner = names.get(r["owner"])
+        out.append({
+            "owner_id": owner.id if owner else None, "name": r["owner"],
+            "label": pick(owner.name, owner.name_en) if owner else r["owner"],
+            "led": r["lead"], "participant": r["participant"], "overdue": r["overdue"],
+            "on_time_rate": r["on_time_rate"], "escalations": sum(levels.values()),
+            "levels": levels, "rank": r["rank"],
             "top_level": max(levels, key=lambda lv: LEVEL_ORDER.get(lv, -1), default=None),  # type: ignore[call-overload]
         })
-    scores.sort(key=lambda s: (-s["score"], -s["overdue"], s["name"]))
-    for rank, row in enumerate(scores, 1):
-        row["rank"] = rank
-    return scores[:limit] if limit else scores
+    return out
 
 
 def plugin_panels(session: Session, as_of: date) -> list[dict[str, Any]]:
@@ -267,23 +173,6 @@ def plugin_panels(session: Session, as_of: date) -> list[dict[str, Any]]:
                                "rows": [{"label": r.label, "value": r.value, "filter": r.filter,
                                          "tone": r.tone} for r in panel.rows]})
     return panels
-
-
-def dashboard(*, session: Session, as_of: date) -> dict[str, Any]:
-    states = dict(session.exec(select(Obligation.state, func.count())
-                               .group_by(Obligation.state)).all())
-    overdue = session.exec(select(func.count()).select_from(Obligation)
-                           .where(overdue_clause(as_of))).one()
-    return {
-        "plan": plan_progress(current_plan(session), as_of),
-        "states": states,
-        "total": sum(states.values()),
-        "overdue": overdue,
-        "targets": target_status_counts(session, as_of),
-        "ladder": ladder_counts(session, as_of),
-        "upcoming": upcoming(session, as_of),
-        "worst": owner_scores(session, as_of, limit=5),
-    }
 
 
 # One obligation -----------------------------------------------------------------------
@@ -394,7 +283,8 @@ def escalations(*, session: Session, as_of: date, level: str | None = None,
                         .where(*where)
                         .order_by(_level_rank().desc(), Escalation.opened_at, Escalation.id)
                         .limit(limit)).all()
-    return {"total": total, "counts": ladder_counts(session, as_of), "rows": [{
+    counts = overview.ladder_counts(Lean.of_session(session), as_of)
+    return {"total": total, "counts": counts, "rows": [{
         "id": e.id, "level": e.level, "obligation_id": e.obligation_id,
         "code": ob.code if ob else "", "title": pick(ob.title, ob.title_en) if ob else "",
         "reason": pick(e.reason, e.reason_en), "to": pick(ow.name, ow.name_en) if ow else "",
@@ -479,13 +369,6 @@ def plugins() -> dict[str, Any]:
                    "defaults": dict(r.defaults)}
                   for r in sorted(host.rules().values(), key=lambda r: r.key)],
     }
-
-
-def whoami(session: Session, actor: str) -> dict[str, Any]:
-    user = session.exec(select(User).where(User.name == actor)).first()
-    owner = session.get(Owner, user.owner_id) if user and user.owner_id else None
-    return {"name": actor, "role": user.role if user else None,
-            "owner": pick(owner.name, owner.name_en) if owner else None}
 
 
 def owner_choices(session: Session, obligation_id: int) -> list[str]:

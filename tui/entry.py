@@ -15,14 +15,32 @@ from duban.core.cli.context import Env, pass_env
 
 
 def launch(env: Env) -> None:
-    """Open the TUI on ``env``'s database, creating it with the built-in plan on first run."""
-    from duban.core.services.plans import initialise
+    """Open the TUI on ``env``'s database, creating it with the built-in plan on first run.
 
-    with env.session() as session:
-        initialise(session=session)
+    The first screen's figures are read in a thread while textual loads (``overview``), and
+    the ORM is imported only when the database still has to be created."""
+    if not _initialised(env.url):
+        from duban.core.services.plans import initialise
+
+        with env.session() as session:
+            initialise(session=session)
+    from .overview import prefetch
+
+    early = prefetch(env)
     from .app import run
 
-    run(env)
+    run(env, early=early)
+
+
+def _initialised(url: str) -> bool:
+    from duban.core.migrations import HEAD
+    from duban.core.queries import lean_connect
+
+    lean = lean_connect(url, HEAD)
+    if lean is None:
+        return False
+    with lean:
+        return lean.one("SELECT value FROM setting WHERE key = 'initialised'") is not None
 
 
 @click.command("tui")

@@ -48,7 +48,9 @@ class Query:
         return ListFilter(
             text=self.text, owner=self.owner, role=self.role, region=self.region,
             domain=self.domain, mark=self.has, state=self.state, overdue=self.overdue,
+            # due:N is what falls due in the next N days; what is already late is "overdue".
             due_before=as_of + timedelta(days=self.due_days + 1) if self.due_days is not None else None,
+            due_from=as_of if self.due_days is not None else None,
         )
 
     def with_sort(self, sort: str, descending: bool = False) -> Query:

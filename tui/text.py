@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.cells import cell_len, get_character_cell_size
 
 from duban.core.i18n import t
-from duban.core.models import LEVEL_ORDER, Level, State
+from duban.core.vocabulary import LEVEL_ORDER, Level, State
 
 ELLIPSIS = "…"
 

@@ -2,7 +2,14 @@
 
 Setup (not timed) builds ``tui.db``: the built-in plan, 100k generated obligations imported
 with ``duban import obligations``, and a sweep as of 2024-06-01 so the ladder has rungs.
-The runs drive the real app headless (Textual's pilot) at 160x45 and time themselves.
+
+First paint runs the command a user types, ``duban --db tui.db --as bench --as-of 2024-06-01``,
+in a real pseudo-terminal (160x45, xterm-256color) and watches what it draws: from spawning
+the command (interpreter start, the CLI, ``launch()``'s first-run check, the app) to the
+dashboard's numbers on screen, then quits with ctrl+q and takes the process's peak RSS.
+The child gets this process's environment: with PYTHONDONTWRITEBYTECODE set, or ``__pycache__``
+not writable, every run compiles duban from source and the figures grow accordingly.
+The filter keystroke drives the real app headless (Textual's pilot) at 160x45.
 
     python benchmarks/run.py -k tui
 """
@@ -10,12 +17,20 @@ The runs drive the real app headless (Textual's pilot) at 160x45 and time themse
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
+import re
 import resource
+import select
 import shutil
+import sqlite3
 import statistics
+import struct
 import subprocess
 import sys
+import termios
 import time
+from contextlib import closing
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -26,6 +41,11 @@ N = 100_000
 AS_OF = "2024-06-01"
 SIZE = (160, 45)
 DUBAN = shutil.which("duban") or str(Path(sys.executable).with_name("duban"))
+CSI = rb"(?:\x1b\[[0-9;?]*[A-Za-z])*"  # style and cursor sequences between two pieces of text
+CHROME = re.compile(rb" duban ")  # the status line: the first screen is drawn
+RUNS = 5  # the first warms the OS file cache and is not counted
+NUMBERS_TIMEOUT = 60.0  # seconds from spawn; not seeing the numbers by then fails the run
+EXIT_TIMEOUT = 10.0
 
 
 def _db(workdir: Path) -> Path:
@@ -55,31 +75,108 @@ async def _settle(pilot) -> None:
                 return
 
 
-def first_paint(workdir: Path) -> dict[str, float]:
-    """From importing the app to the dashboard drawn with its numbers (plugins' panels too)."""
+def _obligations(workdir: Path) -> int:
+    with closing(sqlite3.connect(_db(workdir))) as db:
+        return db.execute("SELECT COUNT(*) FROM obligation").fetchone()[0]
+
+
+def _controlling_tty() -> None:
+    # In the child, after setsid: the pty becomes its terminal, as in a terminal emulator.
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def _launch_once(workdir: Path, total: int) -> dict[str, float | None]:
+    """Spawn bare ``duban`` in a pty; time the first screen and the numbers."""
+    # The dashboard's first door row: "任务 " (dim), then the count (bold).
+    numbers = re.compile("任务 ".encode() + CSI + str(total).encode() + rb"(?![0-9])")
+    env = dict(os.environ, TERM="xterm-256color", DUBAN_LANG="zh")
+    for name in ("COLUMNS", "LINES"):  # they would override the pty's size (shutil.get_terminal_size)
+        env.pop(name, None)
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
+    command = [DUBAN, "--db", str(_db(workdir)), "--as", "bench", "--as-of", AS_OF]
     started = time.perf_counter()
-    from duban.core.cli.context import Env
-    from duban.tui.app import create_app
+    proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env,
+                            close_fds=True, start_new_session=True, preexec_fn=_controlling_tty)
+    os.close(slave)
+    os.set_blocking(master, False)
+    buffer = bytearray()
+    seen: dict[str, float | None] = {"chrome": None, "wall": None}
+    patterns = {"chrome": CHROME, "wall": numbers}
 
-    env = Env.create(db_url=str(_db(workdir)), actor="bench", as_of=AS_OF)
-    app = create_app(env, lang="zh")
-    figures: dict[str, float] = {}
+    def drain(wait: float) -> bool:
+        """Read what the child wrote within ``wait`` seconds; False once the pty is closed."""
+        ready, _, _ = select.select([master], [], [], wait)
+        if not ready:
+            return True
+        try:
+            chunk = os.read(master, 1 << 16)
+        except BlockingIOError:
+            return True
+        except OSError:  # EIO: the child has exited and closed its end
+            return False
+        if not chunk:
+            return False
+        now = time.perf_counter() - started
+        buffer.extend(chunk)
+        # Escape sequences interleave the text and a chunk may end mid-character: match the
+        # whole raw output so far, as bytes (the same as UTF-8 decoded with errors ignored).
+        for key, pattern in patterns.items():
+            if seen[key] is None and pattern.search(buffer):
+                seen[key] = now
+        return True
 
-    async def main() -> None:
-        async with app.run_test(size=SIZE) as pilot:
-            figures["chrome"] = time.perf_counter() - started
-            doors = app.screen.query_one("#state-doors")
-            while not doors.children:  # the dashboard's numbers are on screen
-                await asyncio.sleep(0.005)
-            figures["wall"] = time.perf_counter() - started
-            await _settle(pilot)
-            figures["panels"] = time.perf_counter() - started  # plugins' panels too
-            assert "overdue" in {d.filter_line for d in app.screen.query("Door")}
+    try:
+        open_ = True
+        while open_ and seen["wall"] is None and time.perf_counter() - started < NUMBERS_TIMEOUT:
+            open_ = drain(0.05)
+        if seen["wall"] is None:
+            tail = buffer[-400:].decode("utf-8", "ignore")
+            raise AssertionError(f"dashboard numbers ({total}) not shown after "
+                                 f"{time.perf_counter() - started:.0f} s (exit code {proc.poll()}); "
+                                 f"last output: {tail!r}")
+        if open_:
+            os.write(master, b"\x11")  # ctrl+q
+        # Keep draining while it exits: a child blocked on a full pty would never finish.
+        deadline = time.perf_counter() + EXIT_TIMEOUT
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                proc.kill()
+                proc.wait()
+                raise AssertionError(f"duban did not exit within {EXIT_TIMEOUT:.0f} s of ctrl+q")
+            if open_:
+                open_ = drain(0.02)
+            else:
+                time.sleep(0.02)
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        assert proc.returncode == 0, f"duban exited with {proc.returncode}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    return {**seen, "rss_mb": usage.ru_maxrss / 1024}  # ru_maxrss is in KiB on Linux
 
-    asyncio.run(main())
-    figures["rss_mb"] = _rss_mb()
-    print(f"tui first paint: chrome {figures['chrome']:.3f} s, numbers {figures['wall']:.3f} s, "
-          f"plugin panels {figures['panels']:.3f} s, peak RSS {figures['rss_mb']:.0f} MB", file=sys.stderr)
+
+def first_paint(workdir: Path) -> dict[str, float | None]:
+    """From typing ``duban`` to the dashboard's numbers, in a real pseudo-terminal: median of
+    the runs after a warm-up; ``chrome`` is the first screen, ``rss_mb`` the largest peak RSS
+    of the command. Plugins' panels arrive later, on their own, and are not waited for."""
+    total = _obligations(workdir)
+    runs = [_launch_once(workdir, total) for _ in range(RUNS)]
+    counted = runs[1:]
+    figures = {"wall": statistics.median(r["wall"] for r in counted),
+               "worst": max(r["wall"] for r in counted),
+               "chrome": statistics.median(r["chrome"] for r in counted),
+               "rss_mb": max(r["rss_mb"] for r in runs)}
+    pyc = ", PYTHONDONTWRITEBYTECODE set" if os.environ.get("PYTHONDONTWRITEBYTECODE") else ""
+    print(f"tui first paint (pty, median of {len(counted)} after a warm-up{pyc}): chrome "
+          f"{figures['chrome']:.3f} s, numbers {figures['wall']:.3f} s, "
+          f"peak RSS {figures['rss_mb']:.0f} MB; runs "
+          + " ".join(f"{r['wall']:.2f}" for r in runs) + " s", file=sys.stderr)
     return figures
 
 
@@ -139,7 +236,8 @@ def filter_keystroke(workdir: Path) -> dict[str, float]:
 
 
 SCENARIOS = [
-    Scenario("tui first paint (dashboard with data)", f"{N:,} obligations", first_paint,
+    # The command typed in a pseudo-terminal until the dashboard's numbers are drawn.
+    Scenario("tui first paint (duban in a pty)", f"{N:,} obligations", first_paint,
              setup=prepare, target="<= 1.5 s, <= 300 MB"),
     Scenario("tui filter keystroke -> updated table", f"{N:,} obligations", filter_keystroke,
              setup=prepare, target="<= 0.15 s, <= 300 MB"),

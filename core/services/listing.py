@@ -30,6 +30,7 @@ class ListFilter:
     domain: str | None = None
     state: str | None = None
     due_before: date | None = None
+    due_from: date | None = None  # with due_before: a pending milestone due in [from, before)
     overdue: bool = False
     plan_id: int | None = None
     parent_id: int | None = None
@@ -55,7 +56,7 @@ def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
                           choices=", ".join(State), value=f.state))
     where = queries.obligation_where(
         as_of=as_of, text=f.text, domain=f.domain, state=f.state, due_before=f.due_before,
-        overdue=f.overdue, role=f.role, plan_id=f.plan_id, parent_id=f.parent_id, mark=f.mark,
+        due_from=f.due_from, overdue=f.overdue, role=f.role, plan_id=f.plan_id, parent_id=f.parent_id, mark=f.mark,
         owner_id=resolve_owner(session=session, ref=f.owner).id if f.owner else None,
         region_path=resolve_region(session=session, ref=f.region).path if f.region else None,
     )

@@ -56,11 +56,15 @@ def duban_dashboard_panels(session: Any, as_of: Any) -> Panel | None:
     return Panel(key="supervision", title="整改台账", title_en="Rectification ledger", rows=rows)
 
 
+def _ledger_screen() -> Any:
+    from .screen import LedgerScreen  # textual and the ORM load when the ledger is opened
+
+    return LedgerScreen()
+
+
 @hookimpl
 def duban_tui_screens(register: Any) -> None:
     from duban.tui.hookspecs import TuiScreen
 
-    from .screen import LedgerScreen
-
     register(TuiScreen(key="ledger", title="整改台账", title_en="Rectification ledger",
-                       factory=LedgerScreen, binding="l", plugin="supervision"))
+                       factory=_ledger_screen, binding="l", plugin="supervision"))

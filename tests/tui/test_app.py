@@ -1,15 +1,9 @@
 """The TUI driven by Textual's pilot: navigation, every filter, every action, and snapshots
 of each screen in both languages (pytest-textual-snapshot; update with --snapshot-update).
-
-The campaign is the built-in Hunan plan as of 2024-06-01, with a reading, a sweep, a hand
-escalation, a submitted close-out and an inbox message, all made through the real CLI.
-"""
+The campaign is ``pilot.seed``'s."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -17,118 +11,17 @@ import pytest
 from sqlmodel import select
 
 from duban.core.cli.context import Env
-from duban.core.db import dispose_all
-from duban.core.i18n import set_language
 from duban.core.models import (
     Escalation,
     Evidence,
     Measurement,
-    Notification,
     Obligation,
     Submission,
 )
 from duban.core.plugins import reset_host
+from duban.core.testing import Runner
 
-AS_OF = "2024-06-01"
-LEDGER = """序号,问题描述,责任单位,整改时限,整改措施,整改进展
-1,岳阳市部分化工企业雨污分流不到位，初期雨水直排。,岳阳市人民政府,2024年底前,实施雨污分流改造,已完成方案
-2,益阳市大通湖总磷浓度居高不下。,益阳市人民政府,长期坚持,控制养殖尾水,
-"""
-SIZE = (120, 40)
-_template: dict[str, Path] = {}
-
-
-def _runner(url: str):
-    import importlib.util
-    import sys
-
-    conftest = Path(__file__).parents[1] / "conftest.py"
-    module = sys.modules.get("duban_tests_conftest")
-    if module is None:
-        spec = importlib.util.spec_from_file_location("duban_tests_conftest", conftest)
-        module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
-        sys.modules["duban_tests_conftest"] = module
-    return module.Runner(url)
-
-
-def seed(url: str) -> None:
-    run = _runner(url)
-    run.ok("init", as_of=AS_OF)
-    run.ok("user", "add", "lead2", "--role", "coordinator", as_of=AS_OF)
-    run.ok("record", "water.county_drinking_source_compliance", "93.5", "--region", "430000",
-           "--at", "2023", as_of=AS_OF)
-    run.ok("sweep", as_of=AS_OF)
-    run.ok("escalate", "5", "--level", "list", "--reason", "整改进度滞后", as_of=AS_OF)
-    run.ok("submit", "8", "--evidence", "https://example.org/report.pdf", "--note", "done", as_of=AS_OF)
-    with tempfile.TemporaryDirectory() as folder:
-        sheet = Path(folder) / "督察反馈问题.csv"
-        sheet.write_text(LEDGER, encoding="utf-8")
-        run.ok("ledger", "import", str(sheet), "--source", "中央生态环境保护督察", as_of=AS_OF)
-    env = Env.create(db_url=url, actor="coord", as_of=AS_OF)
-    with env.session() as session:
-        # An in-app message as the reminder pass would deliver it (test data, not a code path).
-        from duban.core.services.base import now
-
-        session.add(Notification(key="test:inbox:1", channel="inbox", recipient="user:coord",
-                                 subject="（七）深化工业污染治理 已逾期", occasion="overdue",
-                                 status="delivered", payload={"obligation_id": 5},
-                                 created_at=now(session), delivered_at=now(session)))
-    env.close()
-
-
-@pytest.fixture
-def campaign(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
-    """The seeded campaign; on SQLite copied from a template built once."""
-    reset_host()
-    if db_url.startswith("sqlite"):
-        if "db" not in _template:
-            path = tmp_path_factory.mktemp("tui") / "campaign.db"
-            seed(f"sqlite:///{path}")
-            dispose_all()
-            _template["db"] = path
-        shutil.copy(_template["db"], db_url.removeprefix("sqlite:///"))
-    else:
-        seed(db_url)
-    env = Env.create(db_url=db_url, actor="coord", as_of=AS_OF)
-    yield env
-    env.close()
-    set_language("en")
-
-
-def app_for(env: Env, lang: str = "en", actor: str | None = None):
-    from duban.tui.app import create_app
-
-    if actor:
-        env = Env.create(db_url=env.db_url, actor=actor, as_of=AS_OF)
-    return create_app(env, lang=lang)
-
-
-async def settle(pilot) -> None:
-    """Wait until every worker is done and the screen has caught up: workers started by the
-    messages of finished workers count too, so wait for several quiet rounds in a row."""
-    quiet = 0
-    for _ in range(60):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-        busy = any(not w.is_finished for w in pilot.app.workers)
-        quiet = 0 if busy else quiet + 1
-        if quiet >= 4:
-            break
-    await pilot.pause()
-
-
-def rows(app) -> list[dict]:
-    from duban.tui.widgets.table import ObligationTable
-
-    table = app.screen.query_one(ObligationTable)
-    return [table.rows[i] for i in sorted(table.rows)]
-
-
-def screen_text(app) -> str:
-    from textual.widgets import Static
-
-    return "\n".join(str(w.render()) for w in app.screen.query(Static))
+from .pilot import AS_OF, SIZE, app_for, rows, settle
 
 
 # Navigation ------------------------------------------------------------------------------
@@ -174,6 +67,15 @@ async def test_dashboard_numbers_are_doors(campaign: Env) -> None:
         await settle(pilot)
         assert app.screen.query_one("#filter-input").value == "level:summon"
         assert len(rows(app)) == 3  # four summons on three obligations
+        # "Due within 30 days" counts what its list shows: due in the window, not already late.
+        await pilot.press("d")
+        await settle(pilot)
+        due = next(d for d in app.screen.query(Door) if d.filter_line == "due:30 sort:due")
+        shown = str(due.render()).split()[-1]
+        await pilot.click(due)
+        await settle(pilot)
+        assert str(app.screen.total) == shown
+        assert not {r["code"] for r in rows(app)} & {"（七）", "（十）", "（十五）"}  # late, not due
 
 
 @pytest.mark.asyncio
@@ -485,7 +387,7 @@ async def test_ledger_is_the_supervision_plugins_screen_and_agrees_with_the_cli(
     ``duban ledger list`` lists (not the plan's own supervision tasks)."""
     from duban.tui.widgets.door import Door
 
-    listed = _runner(campaign.db_url).ok("ledger", "list", "--format", "json", as_of=AS_OF).json()
+    listed = Runner(campaign.db_url).ok("ledger", "list", "--format", "json", as_of=AS_OF).json()
     app = app_for(campaign)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

@@ -43,8 +43,10 @@ def test_duban_in_tmux(db_url: str, tmp_path: Path) -> None:
                    check=True, env=env)
     try:
         # First run: the database is created with the built-in plan; the dashboard names it.
-        screen = wait_for(session, "湖南省深入打好长江保护修复攻坚战实施方案", timeout=60)
-        assert "截至 2024-06-01" in screen and "督办阶梯" in screen
+        wait_for(session, "湖南省深入打好长江保护修复攻坚战实施方案", timeout=60)
+        # A capture can catch a frame half drawn: wait for the dashboard's body too.
+        screen = wait_for(session, "督办阶梯")
+        assert "截至 2024-06-01" in screen and "湖南省深入打好长江保护修复攻坚战实施方案" in screen
         tmux("send-keys", "-t", session, "o")
         wait_for(session, "共 38 项任务")
         tmux("send-keys", "-t", session, "/")

@@ -77,17 +77,20 @@ class DubanScreen(Screen):
     def show(self, data: Any) -> None:
         pass
 
-    def read(self, fetch: Callable[[Session], Any], then: Callable[[Any], Any], *,
-             group: str, on_error: Callable[[str], Any] | None = None) -> None:
+    def read(self, fetch: Callable[[Any], Any], then: Callable[[Any], Any], *,
+             group: str, on_error: Callable[[str], Any] | None = None, lean: bool = False) -> None:
         """Run ``fetch(session)`` in a thread; hand its result to ``then`` on the UI thread.
+        With ``lean``, ``fetch`` gets an ``overview.connect`` connection (plain SQL, no ORM).
         A newer read of the same group supersedes an older one (its result is dropped)."""
         app = self.app
 
         def work() -> None:
+            from .. import overview
+
             worker = get_current_worker()
             try:
-                with app.env.session(write=False) as session:
-                    result = fetch(session)
+                with overview.connect(app.env) if lean else app.env.session(write=False) as source:
+                    result = fetch(source)
             except UserError as exc:
                 if not worker.is_cancelled:
                     app.call_from_thread(on_error or app.report_error, str(exc))

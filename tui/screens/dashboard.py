@@ -6,15 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Static
 
-from duban.core.i18n import t
-from duban.core.models import State
+from duban.core.i18n import pick, t
+from duban.core.queries import Lean
+from duban.core.vocabulary import State
 
-from .. import data
+from .. import overview
 from ..text import ellipsize, fit, level_label, level_style, state_label
 from ..widgets.door import Door
 from ..widgets.ladder import LadderBars
@@ -56,12 +56,18 @@ class DashboardScreen(DubanScreen):
                     p.border_title = t("Doing worst")
 
     def load(self) -> None:
-        super().load()
+        # The figures in plain SQL (no ORM to wait for), usually read already at start-up.
+        self.read(self.fetch, self.show, group="load", lean=True)
         # Plugins' panels can be slow on a big campaign: they arrive on their own.
-        self.read(lambda s: data.plugin_panels(s, self.app.as_of), self.show_panels, group="panels")
+        self.read(self.fetch_panels, self.show_panels, group="panels")
 
-    def fetch(self, session: Session) -> dict[str, Any]:
-        return data.dashboard(session=session, as_of=self.app.as_of)
+    def fetch(self, db: Lean) -> dict[str, Any]:
+        return self.app.early("figures") or overview.figures(db, self.app.as_of)
+
+    def fetch_panels(self, session: Any) -> list[dict[str, Any]]:
+        from .. import data
+
+        return data.plugin_panels(session, self.app.as_of)
 
     async def show(self, d: dict[str, Any]) -> None:
         plan = d["plan"]
@@ -98,15 +104,15 @@ class DashboardScreen(DubanScreen):
         await self._replace("#risk-doors", risk)
         width = max(30, self.query_one("#panel-upcoming").size.width - 4)
         rows = [Door(Text.assemble((r["due"].strftime("%m-%d") + " ", "bold"),
-                                   fit(f"{r['code']}{r['title']}", max(10, width - 24)), " ",
-                                   (ellipsize(", ".join(r["lead"]), 17), "dim")),
+                                   fit(r["code"] + pick(r["title"], r["title_en"]), max(10, width - 24)),
+                                   " ", (ellipsize(", ".join(pick(*n) for n in r["lead"]), 17), "dim")),
                      obligation_id=r["obligation_id"], classes="row")
                 for r in d["upcoming"]["rows"]] or [Static(t("Nothing due."), classes="dim")]
         await self._replace("#panel-upcoming", rows)
         self.query_one(LadderBars).show(d["ladder"])
         worst = []
         for rank, o in enumerate(d["worst"], 1):
-            text = Text.assemble((f"{rank} ", "dim"), fit(o["label"], 24), " ",
+            text = Text.assemble((f"{rank} ", "dim"), fit(pick(o["name"], o["name_en"]), 24), " ",
                                  (t("overdue {n}", n=o["overdue"]), "red" if o["overdue"] else "dim"))
             if o["top_level"]:
                 text.append(" · ")

@@ -39,7 +39,7 @@ class OwnersScreen(DubanScreen):
         self.query_one(DataTable).focus()
 
     def fetch(self, session: Session) -> list[dict[str, Any]]:
-        return data.owner_scores(session, self.app.as_of, ranked=True)
+        return data.owner_scores(session, self.app.as_of)
 
     def show(self, rows: list[dict[str, Any]]) -> None:
         self.rows = rows

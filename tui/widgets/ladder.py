@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 
-from duban.core.models import Level
+from duban.core.vocabulary import Level
 
 from ..text import fit, level_label, level_style
 from .door import Door

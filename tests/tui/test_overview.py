@@ -1,0 +1,85 @@
+"""The dashboard's plain-SQL figures: the same through the bare driver and through an ORM
+session, equal to what the services count, read early at start-up, and never stale."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+
+import pytest
+from sqlmodel import func, select
+
+from duban.core.cli.context import Env
+from duban.core.migrations import HEAD
+from duban.core.models import Escalation, Milestone, Obligation
+from duban.core.queries import Lean, lean_connect
+from duban.core.services.listing import ListFilter, count
+from duban.tui import overview
+
+from .pilot import AS_OF, SIZE, settle
+
+DAY = date.fromisoformat(AS_OF)
+
+
+def test_lean_and_orm_connections_give_the_same_figures(campaign: Env) -> None:
+    lean = lean_connect(campaign.url, HEAD)
+    assert lean is not None
+    with lean:
+        bare = overview.figures(lean, DAY)
+    with campaign.session(write=False) as session:
+        through_orm = overview.figures(Lean.of_session(session), DAY)
+    assert bare == through_orm
+
+
+def test_figures_agree_with_the_services(campaign: Env) -> None:
+    with campaign.session(write=False) as session:
+        got = overview.figures(Lean.of_session(session), DAY)
+        assert got["overdue"] == count(session=session, f=ListFilter(overdue=True), as_of=DAY) == 3
+        assert got["total"] == session.exec(select(func.count()).select_from(Obligation)).one()
+        open_escalations = session.exec(select(Escalation.level).where(Escalation.resolved_at.is_(None))).all()
+        assert got["ladder"] == {lv: open_escalations.count(lv) for lv in set(open_escalations)}
+        due_soon = session.exec(select(func.count()).select_from(Milestone).join(Obligation).where(
+            Milestone.due >= DAY, Milestone.due <= date(2024, 7, 1), Milestone.done_on.is_(None),
+            Obligation.state.notin_(["closed", "cancelled"]))).one()
+    assert got["upcoming"]["total"] == due_soon
+    assert [r["due"] for r in got["upcoming"]["rows"]] == sorted(r["due"] for r in got["upcoming"]["rows"])
+    assert got["plan"]["key"] and got["plan"]["end"] == date(2025, 12, 31)
+    worst = got["worst"][0]
+    assert worst["name"] and worst["score"] >= got["worst"][-1]["score"]
+    # Names come in both languages; the screen picks.
+    assert any(w["name_en"] for w in got["worst"])
+
+
+def test_lean_connection_refuses_a_database_not_at_head(tmp_path) -> None:
+    assert lean_connect(f"sqlite:///{tmp_path / 'missing.db'}", HEAD) is None
+    assert lean_connect("mysql://nowhere/x", HEAD) is None
+
+
+@pytest.mark.asyncio
+async def test_the_early_reading_is_shown_and_then_let_go(campaign: Env) -> None:
+    early = overview.prefetch(campaign)
+    assert early.result(timeout=30)["figures"]["overdue"] == 3
+    # Mark the early reading so the screen can be seen to use it rather than re-read.
+    early.result()["figures"]["overdue"] = 12345
+    from duban.tui.app import create_app
+
+    app = create_app(campaign, lang="en", early=early)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        doors = {d.filter_line: str(d.render()) for d in app.screen.query("Door")}
+        assert "12345" in doors["overdue"]
+        assert app.plan_title  # the status line's plan came early too
+        await app.set_as_of(date(2024, 7, 1))  # another date: the early reading no longer applies
+        await settle(pilot)
+        doors = {d.filter_line: str(d.render()) for d in app.screen.query("Door")}
+        assert "12345" not in doors["overdue"]
+
+
+def test_the_first_screen_loads_without_the_orm() -> None:
+    """What bare `duban` imports before the dashboard's figures are on screen."""
+    code = ("import sys, duban.tui.entry, duban.tui.overview, duban.tui.app, duban.tui.screens.dashboard; "
+            "print(sorted(m for m in ('sqlalchemy', 'sqlmodel', 'duban.core.models') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
