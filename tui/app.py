@@ -235,12 +235,8 @@ class DubanApp(App[None]):
         await self.open_list(line)
 
     def action_sweep(self) -> None:
-        from .data import has_service
         from .screens.progress import ProgressScreen
 
-        if not has_service("sweep"):
-            self.notify(t("{section} is not available", section="sweep"), severity="warning")
-            return
         as_of = self.as_of
 
         def job(session: Any, progress: Any) -> Any:
@@ -257,12 +253,9 @@ class DubanApp(App[None]):
     def action_import_file(self) -> None:
         from duban.core.plugins import get_host
 
-        from .data import has_service
         from .screens.forms import ImportForm
 
-        kinds = [("Obligations (JSONL export)", "obligations")]
-        if has_service("measurements"):
-            kinds.append(("Readings (CSV or XLSX)", "measurements"))
+        kinds = [("Obligations (JSONL export)", "obligations"), ("Readings (CSV or XLSX)", "measurements")]
         kinds += [(imp.name_en, key) for key, imp in sorted(get_host().importers().items())]
         self.push_screen(ImportForm(kinds=kinds), self._run_import)
 

@@ -8,7 +8,6 @@ capped in SQL: nothing here loads 100k rows.
 
 from __future__ import annotations
 
-import importlib.util
 from datetime import date, timedelta
 from typing import Any
 
@@ -25,19 +24,16 @@ from duban.core.models import (
     Evidence,
     Measurement,
     Milestone,
-    Notification,
     Obligation,
     Owner,
     Region,
     Role,
     Site,
     Submission,
-    Sweep,
     Target,
-    TargetStatus,
 )
 from duban.core.queries import Lean
-from duban.core.services.listing import conditions
+from duban.core.services.listing import conditions, order_keys
 from duban.core.services.obligations import CLOSED_STATES, detail, owners_by_role, summary
 
 from . import overview
@@ -45,11 +41,6 @@ from .filters import Query
 
 LIVE = [s.value for s in CLOSED_STATES]
 CAP = 1000  # lists that are not windowed stop here, and say so
-
-
-def has_service(name: str) -> bool:
-    """Whether ``duban.core.services.<name>`` exists in this installation."""
-    return importlib.util.find_spec(f"duban.core.services.{name}") is not None
 
 
 def open_as_of(as_of: date) -> Any:
@@ -74,21 +65,12 @@ def _where(session: Session, query: Query, as_of: date) -> list[Any]:
 
 
 def _order(query: Query, as_of: date) -> list[Any]:
-    if query.sort == "due":
-        nd = (select(func.min(Milestone.due))
-              .where(Milestone.obligation_id == Obligation.id,
-                     or_(Milestone.done_on.is_(None), Milestone.done_on >= as_of))
-              .scalar_subquery())
-        keys = [func.coalesce(nd, date(9999, 12, 31)), Obligation.id]
-    elif query.sort == "level":
-        top = (select(func.max(_level_rank()))
-               .where(Escalation.obligation_id == Obligation.id, open_as_of(as_of))
-               .scalar_subquery())
-        keys = [func.coalesce(top, -1), Obligation.id]
-    elif query.sort == "code":
-        keys = [Obligation.plan_id, Obligation.seq, Obligation.id]
-    else:
-        keys = [getattr(Obligation, query.sort), Obligation.id]
+    if query.sort != "level":  # the TUI's one sort beyond duban list's
+        return order_keys(query.sort, as_of, query.descending)
+    top = (select(func.max(_level_rank()))
+           .where(Escalation.obligation_id == Obligation.id, open_as_of(as_of))
+           .scalar_subquery())
+    keys = [func.coalesce(top, -1), Obligation.id]
     return [k.desc() for k in keys] if query.descending else keys
 
 
@@ -111,16 +93,27 @@ def window(*, session: Session, query: Query, as_of: date, offset: int, limit: i
     for m in session.exec(select(Milestone).where(Milestone.obligation_id.in_(ids))):
         milestones[m.obligation_id].append(m)
     region_ids = {ob.region_id for ob in obligations if ob.region_id}
-    if region_ids:  # load once; summary()'s session.get() then hits the identity map
-        session.exec(select(Region).where(Region.id.in_(region_ids))).all()
+    # Loaded once: summary()'s session.get() then hits the identity map.
+    regions = {r.code: r for r in session.exec(select(Region).where(Region.id.in_(region_ids)))}
+    english = owners_en(session, {n for ob in obligations for n in owners[ob.id].get(Role.lead, [])})
     levels = top_levels(session=session, obligation_ids=ids, as_of=as_of)
     rows = []
     for ob in obligations:
         row = summary(session=session, ob=ob, as_of=as_of, owners=owners[ob.id],
                       milestones=milestones[ob.id])
         row["level"] = levels.get(ob.id)
+        row["lead_en"] = [english.get(name) for name in row["lead"]]
+        row["region_en"] = regions[row["region_code"]].name_en if row["region_code"] else None
         rows.append(row)
     return rows
+
+
+def owners_en(session: Session, names: set[str]) -> dict[str, str]:
+    """The English names of these owners, where they have one (the screens pick by language)."""
+    if not names:
+        return {}
+    return dict(session.exec(select(Owner.name, Owner.name_en)
+                             .where(Owner.name.in_(names), Owner.name_en.is_not(None))).all())
 
 
 def top_levels(*, session: Session, obligation_ids: list[int], as_of: date) -> dict[int, str]:
@@ -187,28 +180,18 @@ def subject_of(session: Session, target: Target) -> str | None:
 
 
 def target_status(session: Session, target: Target, as_of: date) -> dict[str, Any]:
-    """The evaluation service's verdict when installed, else the latest sweep's record."""
-    if has_service("evaluation"):
-        from duban.core.services.evaluation import evaluate
+    """The evaluation service's verdict as of ``as_of``."""
+    from duban.core.services.evaluation import evaluate
 
-        ev = evaluate(session=session, target=target, as_of=as_of)
-        return {"status": ev.status, "latest_value": ev.latest_value, "latest_date": ev.latest_date,
-                "expected": ev.expected, "forecast": ev.forecast, "detail": ev.detail}
-    row = session.exec(select(TargetStatus).join(Sweep, Sweep.id == TargetStatus.sweep_id)
-                       .where(TargetStatus.target_id == target.id, Sweep.as_of <= as_of)
-                       .order_by(Sweep.as_of.desc(), Sweep.id.desc())).first()
-    if row is None:
-        return {"status": "no_data", "latest_value": None, "latest_date": None, "expected": None,
-                "forecast": None, "detail": ""}
-    return {"status": row.status, "latest_value": row.latest_value, "latest_date": row.latest_date,
-            "expected": row.expected, "forecast": row.forecast, "detail": ""}
+    ev = evaluate(session=session, target=target, as_of=as_of)
+    return {"status": ev.status, "latest_value": ev.latest_value, "latest_date": ev.latest_date,
+            "expected": ev.expected, "forecast": ev.forecast, "detail": ev.detail}
 
 
 def readings(session: Session, target: Target, as_of: date, limit: int = 120) -> list[tuple[date, float]]:
     """The target scope's readings up to ``as_of``, oldest first (the chart's points); a
-    region's series includes what its sub-regions report when the measurements service is
-    installed."""
-    if has_service("measurements") and (target.site_id or target.region_id):
+    region's series includes what its sub-regions report."""
+    if target.site_id or target.region_id:
         from duban.core.services.measurements import series
 
         rows = series(session=session, indicator=target.indicator, region_id=target.region_id
@@ -230,6 +213,11 @@ def obligation(*, session: Session, obligation_id: int, as_of: date) -> dict[str
 
     ob = get_obligation(session=session, ref=obligation_id)
     data = detail(session=session, ob=ob, as_of=as_of)
+    english = owners_en(session, {a["owner"] for a in data["assignments"]})
+    for a in data["assignments"]:
+        a["owner_en"] = english.get(a["owner"])
+    region = session.get(Region, ob.region_id) if ob.region_id else None
+    data["region_en"] = region.name_en if region else None
     data["level"] = top_levels(session=session, obligation_ids=[ob.id], as_of=as_of).get(ob.id)
     targets = []
     for tg in session.exec(select(Target).where(Target.obligation_id == ob.id).order_by(Target.id)):
@@ -314,10 +302,11 @@ def agenda(*, session: Session, as_of: date, by: str = "week", horizon_days: int
     items.sort(key=lambda i: (i["due"], i["code"], i["obligation_id"]))
     items = items[:limit]
     ids = {i["obligation_id"] for i in items}
-    leads = owners_by_role(session=session, obligation_ids=ids)
+    leads = {i: roles.get(Role.lead, []) for i, roles in owners_by_role(session=session, obligation_ids=ids).items()}
+    english = owners_en(session, {n for names in leads.values() for n in names})
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in items:
-        item["lead"] = leads[item["obligation_id"]].get(Role.lead, [])
+        item["lead"] = [pick(n, english.get(n)) for n in leads[item["obligation_id"]]]
         item["overdue"] = item["due"] < as_of
         groups.setdefault(bucket(item["due"], as_of, by), []).append(item)
     return {"by": by, "groups": list(groups.items()), "capped": len(items) >= limit}
@@ -334,19 +323,11 @@ def bucket(day: date, as_of: date, by: str) -> str:
 
 
 def inbox(*, session: Session, limit: int = 200) -> dict[str, Any]:
-    """The acting user's in-app messages (the notify service's inbox when installed, else
-    every delivered "inbox" notification), newest first."""
-    if has_service("notify"):
-        from duban.core.services.notify import inbox as user_inbox
-        from duban.core.services.notify import unread_count
+    """The acting user's in-app messages, newest first."""
+    from duban.core.services.notify import inbox as user_inbox
+    from duban.core.services.notify import unread_count
 
-        rows, unread = user_inbox(session=session, limit=limit), unread_count(session=session)
-    else:
-        where = [Notification.channel == "inbox"]
-        unread = session.exec(select(func.count()).select_from(Notification)
-                              .where(*where, Notification.read_at.is_(None))).one()
-        rows = session.exec(select(Notification).where(*where)
-                            .order_by(Notification.id.desc()).limit(limit)).all()
+    rows, unread = user_inbox(session=session, limit=limit), unread_count(session=session)
     return {"unread": unread, "rows": [{
         "id": n.id, "subject": n.subject, "occasion": n.occasion, "created": n.created_at,
         "read": n.read_at is not None, "payload": n.payload or {}, "owner_id": n.owner_id,

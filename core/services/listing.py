@@ -68,7 +68,8 @@ def count(*, session: Session, f: ListFilter, as_of: date) -> int:
                         .where(*conditions(session, f, as_of))).one()
 
 
-def _order(sort: str, as_of: date, descending: bool) -> list[Any]:
+def order_keys(sort: str, as_of: date, descending: bool = False) -> list[Any]:
+    """ORDER BY for one of ``SORTS``; the same on every backend."""
     if sort not in SORTS:
         raise UserError(t("--sort: must be one of {choices}, not {value!r}",
                           choices=", ".join(SORTS), value=sort))
@@ -77,7 +78,9 @@ def _order(sort: str, as_of: date, descending: bool) -> list[Any]:
                                                     _pending(as_of)).scalar_subquery())
         keys = [func.coalesce(nd, date(9999, 12, 31)), Obligation.id]
     elif sort == "code":
-        keys = [Obligation.plan_id, Obligation.seq, Obligation.id]
+        # Plans' obligations in plan order, then those of no plan (such as ledger items):
+        # said outright, as SQLite sorts NULL first and PostgreSQL last.
+        keys = [Obligation.plan_id.is_(None), Obligation.plan_id, Obligation.seq, Obligation.id]
     else:
         keys = [getattr(Obligation, sort), Obligation.id]
     return [k.desc() for k in keys] if descending else keys
@@ -87,7 +90,7 @@ def page(*, session: Session, f: ListFilter, as_of: date, offset: int = 0, limit
          sort: str = "code", descending: bool = False) -> list[dict[str, Any]]:
     """One window of obligations in the ``duban list`` shape."""
     query = (select(Obligation).where(*conditions(session, f, as_of))
-             .order_by(*_order(sort, as_of, descending)).offset(offset))
+             .order_by(*order_keys(sort, as_of, descending)).offset(offset))
     if limit is not None:
         query = query.limit(limit)
     obligations = list(session.exec(query).all())

@@ -151,3 +151,11 @@ def test_bad_rows_reject_the_file(hunan, fingerprint, tmp_path: Path, row, messa
     result = hunan("ledger", "import", str(path))
     assert result.exit_code == 2 and message in result.stderr
     assert fingerprint(hunan.url) == before
+
+
+def test_ledger_items_list_after_the_plans_tasks_on_every_backend(ledger) -> None:
+    """Items of no plan sort after the plan's tasks (SQLite and PostgreSQL order NULL apart)."""
+    runner, _, _ = ledger
+    codes = [r["code"] for r in runner.ok("list", "--format", "json", as_of="2024-01-15").json()]
+    first_item = next(i for i, code in enumerate(codes) if "#" in code)
+    assert codes[0] == "（三）" and all("#" in code for code in codes[first_item:])

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import LoadingIndicator, Static
 
 from duban.core.clock import to_local_date
-from duban.core.i18n import pick, t
+from duban.core.i18n import language, pick, t
 from duban.core.models import Role, State
 
 from .. import data
@@ -62,9 +62,6 @@ class DetailScreen(DubanScreen):
         "verify": forms.VerifyForm, "reject": forms.RejectForm, "escalate": forms.EscalateForm,
         "split": forms.SplitForm, "edit": forms.EditForm,
     }
-    SERVICES: ClassVar[dict[str, str]] = {"record": "measurements", "evidence": "measurements", "submit": "closeout",
-                "verify": "closeout", "reject": "closeout", "escalate": "escalations",
-                "split": "split", "edit": "obligations"}
 
     def __init__(self, obligation_id: int) -> None:
         super().__init__()
@@ -88,7 +85,8 @@ class DetailScreen(DubanScreen):
                 facts.append(t("overdue"), style="bold red")
             facts.append(Text.assemble("  ·  ", (t("Domain") + " ", "dim"), d["domain"]))
             if d["region"]:
-                facts.append(Text.assemble("  ·  ", (t("Region") + " ", "dim"), d["region"]))
+                facts.append(Text.assemble("  ·  ", (t("Region") + " ", "dim"),
+                                           pick(d["region"], d["region_en"])))
             facts.append(Text.assemble("  ·  ", (t("Version") + " ", "dim"), str(d["version"])))
             yield Static(title, id="detail-title")
             yield Static(facts, id="detail-facts")
@@ -115,10 +113,10 @@ class DetailScreen(DubanScreen):
     def _assignments(self, d: dict[str, Any]) -> Text:
         out = Text()
         for role in Role:
-            names = [a["owner"] for a in d["assignments"] if a["role"] == role.value]
+            names = [pick(a["owner"], a.get("owner_en")) for a in d["assignments"] if a["role"] == role.value]
             if names:
                 out.append(f"{role_label(role.value)}  ", style="bold")
-                out.append("、".join(names) + "\n")
+                out.append(("、" if language() == "zh" else "; ").join(names) + "\n")
         return out
 
     def _milestones(self, d: dict[str, Any]) -> Text:
@@ -224,9 +222,9 @@ class DetailScreen(DubanScreen):
 
     # Actions -----------------------------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action not in self.SERVICES:
+        if action not in self.FORMS:
             return True
-        if self.data is None or not data.has_service(self.SERVICES[action]):
+        if self.data is None:
             return False
         state = self.data["state"]
         live = state not in (State.closed, State.cancelled)

@@ -67,11 +67,6 @@ class InboxScreen(DubanScreen):
         if ob:
             self.app.open_obligation(int(ob))
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "mark_read":
-            return data.has_service("notify")
-        return True
-
     def action_mark_read(self) -> None:
         row = self._current()
         if row is None or row["read"]:

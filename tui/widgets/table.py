@@ -46,7 +46,8 @@ def layout(width: int) -> list[tuple[str, str, int]]:
 
 def cells(row: dict[str, Any]) -> dict[str, tuple[str, str]]:
     """The text and style of each column of one obligation."""
-    leads = row.get("lead") or []
+    english = row.get("lead_en") or [None] * len(row["lead"])
+    leads = [pick(name, en) for name, en in zip(row["lead"], english, strict=True)]
     lead = leads[0] + (f" +{len(leads) - 1}" if len(leads) > 1 else "") if leads else ""
     due = row.get("next_due") or ""
     return {
@@ -56,7 +57,7 @@ def cells(row: dict[str, Any]) -> dict[str, tuple[str, str]]:
         "next_due": (f"!{due}" if row.get("overdue") else f" {due}", "red" if row.get("overdue") else ""),
         "state": (state_label(row["state"]), ""),
         "level": (level_label(row.get("level")), level_style(row.get("level"))),
-        "region": (row.get("region") or "", ""),
+        "region": (pick(row.get("region") or "", row.get("region_en")), ""),
     }
 
 
