@@ -45,6 +45,21 @@ def test_list_does_not_import_ui_server_or_scheduler(tmp_path: Path) -> None:
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_count_takes_the_lean_path_without_sqlalchemy(tmp_path: Path) -> None:
+    db = tmp_path / "lean.db"
+    assert run_python(f"from duban.core.cli import main; main(['--db', {str(db)!r}, '--as', 'x', 'init'])",
+                      tmp_path).returncode == 0
+    code = (
+        "import sys\n"
+        "from duban.core.cli import main\n"
+        f"code = main(['--db', {str(db)!r}, '--as', 'x', '--as-of', '2024-06-01', 'list', '--overdue', '--count'])\n"
+        "print(code, 'sqlalchemy' in sys.modules)\n"
+    )
+    result = run_python(code, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["3", "0", "False"]  # the count, the exit code, no ORM
+
+
 def test_migrations_head_matches_constant() -> None:
     from alembic.script import ScriptDirectory
 
