@@ -125,7 +125,11 @@ class PlanIssuer(SQLModel, table=True):
 class Obligation(SQLModel, table=True):
     """One commitment of a plan, or a decomposed part of one."""
 
-    __table_args__ = (sa.Index("ix_obligation_plan_seq", "plan_id", "seq"),)
+    __table_args__ = (
+        sa.Index("ix_obligation_plan_seq", "plan_id", "seq"),
+        # The order of ``sort:code`` (listing.order_keys), so a window stops at its last row.
+        sa.Index("ix_obligation_listing", sa.text("(plan_id IS NULL)"), "plan_id", "seq", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int | None = Field(default=None, foreign_key="plan.id")

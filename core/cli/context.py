@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
+_schema_lock = threading.Lock()
+
 
 @dataclass
 class Env:
@@ -27,6 +30,7 @@ class Env:
     as_of_given: bool = False
     _engine: Engine | None = field(default=None, repr=False)
     _actor: str | None = field(default=None, repr=False)
+    _schema_checked: bool = field(default=False, repr=False)
 
     @classmethod
     def create(cls, *, db_url: str | None, actor: str | None, as_of: str | None,
@@ -74,7 +78,17 @@ class Env:
         return self._actor
 
     def ensure_schema(self) -> bool:
-        """Create or upgrade the schema; True when the database was empty before."""
+        """Create or upgrade the schema; True when the database was empty before.
+        Checked once per Env, one thread at a time: the TUI's workers open their first
+        sessions together, and two of them must not both migrate (or both create) it."""
+        with _schema_lock:
+            if self._schema_checked:
+                return False
+            fresh = self._create_or_upgrade()
+            self._schema_checked = True
+            return fresh
+
+    def _create_or_upgrade(self) -> bool:
         from sqlalchemy.exc import OperationalError
 
         from ..db import schema_revision, upgrade

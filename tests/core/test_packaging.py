@@ -70,6 +70,10 @@ def test_migrations_head_matches_constant() -> None:
     assert script.get_heads() == [HEAD]
 
 
+# SQLite cannot reflect expression indexes (ix_obligation_listing); the PostgreSQL pass
+# compares them, and tests/core/test_migrations.py checks that SQLite has it.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_models_match_migrations(env) -> None:
     """Autogenerate against a migrated database finds nothing: every change has a revision."""
     from alembic.autogenerate import compare_metadata

@@ -14,6 +14,7 @@ from duban.core.i18n import t
 
 from .. import data
 from ..text import ellipsize
+from ..widgets.grid import Cell, Grid
 from .base import DubanScreen
 
 
@@ -31,12 +32,12 @@ class AgendaScreen(DubanScreen):
 
     def body(self) -> ComposeResult:
         yield Static(id="agenda-note", classes="note")
-        yield DataTable(id="agenda-table", cursor_type="row")
+        yield Grid(t("When"), t("Due"), t("Code"), t("What"), t("Lead"), id="agenda-table",
+                   cursor_type="row")
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(t("When"), t("Due"), t("Code"), t("What"), t("Lead"))
         super().on_mount()
-        self.query_one(DataTable).focus()
+        self.query_one(Grid).focus()
 
     def fetch(self, session: Session) -> dict[str, Any]:
         return data.agenda(session=session, as_of=self.app.as_of, by=self.by)
@@ -46,20 +47,18 @@ class AgendaScreen(DubanScreen):
         if d["capped"]:
             note += " · " + t("first {n} shown", n=data.CAP)
         self.query_one("#agenda-note", Static).update(note)
-        table = self.query_one(DataTable)
-        table.clear()
         self.items = []
+        rows: list[list[Cell]] = []
         for group, items in d["groups"]:
             label = Text(t("Overdue"), style="bold red") if group == "overdue" else Text(group, style="bold")
             for i, item in enumerate(items):
                 kind = "◎ " if item["kind"] == "target" else ""
-                table.add_row(label if i == 0 else "", item["due"].isoformat(), item["code"],
-                              Text(kind + ellipsize(item["title"], 48),
-                                   style="red" if item["overdue"] else ""),
-                              ellipsize(", ".join(item["lead"]), 24))
+                rows.append([label if i == 0 else "", item["due"].isoformat(), item["code"],
+                             Text(kind + ellipsize(item["title"], 48),
+                                  style="red" if item["overdue"] else ""),
+                             ellipsize(", ".join(item["lead"]), 24)])
                 self.items.append(item)
-        if not self.items:
-            table.add_row("", "", "", t("Nothing due."), "")
+        self.query_one(Grid).fill(rows or [["", "", "", t("Nothing due."), ""]])
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -17,6 +17,7 @@ from duban.core.models import Level
 
 from .. import data
 from ..text import ellipsize, level_label
+from ..widgets.grid import Grid
 from ..widgets.ladder import level_badge
 from . import forms
 from .base import DubanScreen
@@ -37,14 +38,13 @@ class EscalationsScreen(DubanScreen):
 
     def body(self) -> ComposeResult:
         yield Static(id="esc-summary")
-        yield DataTable(id="esc-table", cursor_type="row", zebra_stripes=True)
+        yield Grid(t("Level"), "#", t("Code"), t("Obligation"), t("Reason"), t("Addressed to"),
+                   t("Opened"), t("Acknowledged"), id="esc-table", cursor_type="row",
+                   zebra_stripes=True)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns(t("Level"), "#", t("Code"), t("Obligation"), t("Reason"), t("Addressed to"),
-                          t("Opened"), t("Acknowledged"))
         super().on_mount()
-        table.focus()
+        self.query_one(Grid).focus()
 
     def fetch(self, session: Session) -> dict[str, Any]:
         return data.escalations(session=session, as_of=self.app.as_of, level=self.level)
@@ -59,15 +59,12 @@ class EscalationsScreen(DubanScreen):
         shown = t("showing {level}", level=level_label(self.level)) if self.level else t("all levels")
         counts.append(f"  ({shown}; " + t("{n} open", n=d["total"]) + ")", style="dim")
         self.query_one("#esc-summary", Static).update(counts)
-        table = self.query_one(DataTable)
-        table.clear()
-        for r in self.rows:
-            table.add_row(level_badge(r["level"]), str(r["id"]), r["code"], ellipsize(r["title"], 26),
-                          ellipsize(r["reason"], 30), ellipsize(r["to"], 16),
-                          to_local_date(r["opened"]).isoformat(), "✓" if r["acknowledged"] else "",
-                          key=str(r["id"]))
-        if not self.rows:
-            table.add_row(t("No open escalations."), *[""] * 7)
+        rows = [[level_badge(r["level"]), str(r["id"]), r["code"], ellipsize(r["title"], 26),
+                 ellipsize(r["reason"], 30), ellipsize(r["to"], 16),
+                 to_local_date(r["opened"]).isoformat(), "✓" if r["acknowledged"] else ""]
+                for r in self.rows]
+        self.query_one(Grid).fill(rows or [[t("No open escalations."), *[""] * 7]],
+                                  [str(r["id"]) for r in self.rows])
 
     def _current(self) -> dict[str, Any] | None:
         table = self.query_one(DataTable)

@@ -15,6 +15,7 @@ from duban.core.i18n import t
 
 from .. import data
 from ..text import ellipsize
+from ..widgets.grid import Grid
 from .base import DubanScreen
 
 
@@ -31,12 +32,11 @@ class InboxScreen(DubanScreen):
 
     def body(self) -> ComposeResult:
         yield Static(id="inbox-note", classes="note")
-        yield DataTable(id="inbox-table", cursor_type="row")
+        yield Grid("", t("Date"), t("Subject"), t("Occasion"), id="inbox-table", cursor_type="row")
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("", t("Date"), t("Subject"), t("Occasion"))
         super().on_mount()
-        self.query_one(DataTable).focus()
+        self.query_one(Grid).focus()
 
     def fetch(self, session: Session) -> dict[str, Any]:
         return data.inbox(session=session)
@@ -44,14 +44,11 @@ class InboxScreen(DubanScreen):
     def show(self, d: dict[str, Any]) -> None:
         self.rows = d["rows"]
         self.query_one("#inbox-note", Static).update(t("{n} unread", n=d["unread"]))
-        table = self.query_one(DataTable)
-        table.clear()
-        for r in self.rows:
-            style = "" if r["read"] else "bold"
-            table.add_row("" if r["read"] else "●", to_local_date(r["created"]).isoformat(),
-                          Text(ellipsize(r["subject"], 70), style=style), r["occasion"], key=str(r["id"]))
-        if not self.rows:
-            table.add_row("", "", t("No messages."), "")
+        rows = [["" if r["read"] else "●", to_local_date(r["created"]).isoformat(),
+                 Text(ellipsize(r["subject"], 70), style="" if r["read"] else "bold"), r["occasion"]]
+                for r in self.rows]
+        self.query_one(Grid).fill(rows or [["", "", t("No messages."), ""]],
+                                  [str(r["id"]) for r in self.rows])
 
     def _current(self) -> dict[str, Any] | None:
         table = self.query_one(DataTable)

@@ -36,7 +36,6 @@ class ObligationsScreen(DubanScreen):
         self.line = line
         self.query_: Query = Query()
         self.generation = 0
-        self.counted = -1  # the generation whose count is shown
         self.total = 0
 
     def body(self) -> ComposeResult:
@@ -68,8 +67,9 @@ class ObligationsScreen(DubanScreen):
         self.run_query()
 
     def run_query(self) -> None:
-        """The first window at once, the count after it (counting 100k rows takes longer than
-        fetching a screenful); a newer keystroke supersedes both."""
+        """The first window, then the count: counting 100k rows takes longer than fetching
+        a screenful, and run side by side the two would share the cores the keystroke's
+        answer needs. A newer keystroke supersedes both."""
         self.generation += 1
         generation, query, as_of = self.generation, self.query_, self.app.as_of
         table = self.query_one(ObligationTable)
@@ -80,11 +80,7 @@ class ObligationsScreen(DubanScreen):
             return generation, data.window(session=session, query=query, as_of=as_of, offset=0,
                                            limit=limit), limit
 
-        def count(session):
-            return generation, data.count(session=session, query=query, as_of=as_of)
-
         self.read(first, self._show_rows, group="query", on_error=self._show_error)
-        self.read(count, self._show_count, group="count", on_error=self._show_error)
 
     def _show_rows(self, result: tuple[int, list, int]) -> None:
         generation, rows, limit = result
@@ -92,20 +88,25 @@ class ObligationsScreen(DubanScreen):
             return
         table = self.query_one(ObligationTable)
         known = len(rows) < limit  # a short first window is the whole answer
-        total = len(rows) if known or self.counted != generation else self.total
-        table.reset(generation, max(total, len(rows)), 0, rows)
+        table.reset(generation, len(rows), 0, rows)
         table.scroll_to(y=0, animate=False, immediate=True)
         table.cursor = 0
         if known:
             self._show_count((generation, len(rows)))
-        elif self.counted != generation:
-            self.query_one("#list-count", Static).update(t("counting…"))
+            return
+        self.query_one("#list-count", Static).update(t("counting…"))
+        query, as_of = self.query_, self.app.as_of
+
+        def count(session):
+            return generation, data.count(session=session, query=query, as_of=as_of)
+
+        self.read(count, self._show_count, group="count", on_error=self._show_error)
 
     def _show_count(self, result: tuple[int, int]) -> None:
         generation, total = result
         if generation != self.generation:
             return
-        self.counted, self.total = generation, total
+        self.total = total
         self.query_one(ObligationTable).set_total(generation, total)
         self.query_one("#list-count", Static).update(
             t("{n} obligations", n=f"{total:,}") + "  ·  " + t("sorted by {key}", key=t(self.query_.sort)))

@@ -14,6 +14,7 @@ from duban.core.i18n import t
 
 from .. import data
 from ..text import ellipsize
+from ..widgets.grid import Grid
 from ..widgets.ladder import level_badge
 from .base import DubanScreen
 
@@ -29,28 +30,25 @@ class OwnersScreen(DubanScreen):
     def body(self) -> ComposeResult:
         yield Static(t("Scorecards, worst first. Enter opens the owner's obligations."),
                      id="owners-note", classes="note")
-        yield DataTable(id="owners-table", cursor_type="row", zebra_stripes=True)
+        yield Grid("#", t("Owner"), t("Lead"), t("Participant"), t("On time"), t("Overdue"),
+                   t("Escalations"), t("Highest"), id="owners-table", cursor_type="row",
+                   zebra_stripes=True)
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("#", t("Owner"), t("Lead"), t("Participant"),
-                                              t("On time"), t("Overdue"), t("Escalations"),
-                                              t("Highest"))
         super().on_mount()
-        self.query_one(DataTable).focus()
+        self.query_one(Grid).focus()
 
     def fetch(self, session: Session) -> list[dict[str, Any]]:
         return data.owner_scores(session, self.app.as_of)
 
     def show(self, rows: list[dict[str, Any]]) -> None:
         self.rows = rows
-        table = self.query_one(DataTable)
-        table.clear()
-        for r in rows:
-            rate = r["on_time_rate"]
-            table.add_row(str(r["rank"]), ellipsize(r["label"], 40), str(r["led"] or 0),
-                          "" if r["participant"] is None else str(r["participant"]),
-                          "" if rate is None else f"{rate:.0%}", str(r["overdue"]),
-                          str(r["escalations"]), level_badge(r["top_level"]), key=r["name"])
+        self.query_one(Grid).fill(
+            [[str(r["rank"]), ellipsize(r["label"], 40), str(r["led"] or 0),
+              "" if r["participant"] is None else str(r["participant"]),
+              "" if r["on_time_rate"] is None else f"{r['on_time_rate']:.0%}", str(r["overdue"]),
+              str(r["escalations"]), level_badge(r["top_level"])] for r in rows],
+            [r["name"] for r in rows])
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -8,12 +8,13 @@ from rich.text import Text
 from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from duban.core.i18n import t
 
 from .. import data
 from ..text import ellipsize
+from ..widgets.grid import Grid
 from .base import DubanScreen
 
 STATUS_STYLES = {"ok": "green", "failed": "bold red", "disabled": "dim"}
@@ -25,20 +26,14 @@ class PluginsScreen(DubanScreen):
     def body(self) -> ComposeResult:
         with VerticalScroll(id="plugins"):
             yield Static(t("Plugins"), classes="heading")
-            yield DataTable(id="plugin-table", cursor_type="row", show_cursor=False)
+            yield Grid(t("Plugin"), t("Version"), t("Status"), t("Hooks"), t("Error"),
+                       id="plugin-table", cursor_type="row", show_cursor=False)
             yield Static(t("Indicators"), classes="heading")
-            yield DataTable(id="indicator-table", cursor_type="row", show_cursor=False)
+            yield Grid(t("Indicator"), t("Name"), t("Unit"), t("Better"), t("Reported"), t("Plugin"),
+                       id="indicator-table", cursor_type="row", show_cursor=False)
             yield Static(t("Escalation rules"), classes="heading")
-            yield DataTable(id="rule-table", cursor_type="row", show_cursor=False)
-
-    def on_mount(self) -> None:
-        self.query_one("#plugin-table", DataTable).add_columns(
-            t("Plugin"), t("Version"), t("Status"), t("Hooks"), t("Error"))
-        self.query_one("#indicator-table", DataTable).add_columns(
-            t("Indicator"), t("Name"), t("Unit"), t("Better"), t("Reported"), t("Plugin"))
-        self.query_one("#rule-table", DataTable).add_columns(
-            t("Rule"), t("Name"), t("Plugin"), t("Defaults"))
-        super().on_mount()
+            yield Grid(t("Rule"), t("Name"), t("Plugin"), t("Defaults"), id="rule-table",
+                       cursor_type="row", show_cursor=False)
 
     def fetch(self, session: Session) -> dict[str, Any]:
         info = data.plugins()
@@ -47,20 +42,16 @@ class PluginsScreen(DubanScreen):
         return info
 
     def show(self, d: dict[str, Any]) -> None:
-        table = self.query_one("#plugin-table", DataTable)
-        table.clear()
-        for p in d["plugins"]:
-            status = t(p["status"]) + (f" ({t('built in')})" if p["builtin"] else "")
-            table.add_row(p["name"], p["version"], Text(status, style=STATUS_STYLES.get(p["status"], "")),
-                          ellipsize(", ".join(h.removeprefix("duban_") for h in p["hooks"]), 50),
-                          ellipsize(p["error"], 40))
-        table = self.query_one("#indicator-table", DataTable)
-        table.clear()
-        for i in d["indicators"]:
-            table.add_row(i["key"], ellipsize(i["name"], 36), i["unit"], t(i["direction"]),
-                          t(i["frequency"]), i["plugin"])
-        table = self.query_one("#rule-table", DataTable)
-        table.clear()
-        for r in d["rules"]:
-            defaults = ", ".join(f"{k}={v}" for k, v in r["defaults"].items())
-            table.add_row(r["key"], ellipsize(r["name"], 36), r["plugin"], ellipsize(defaults, 40))
+        self.query_one("#plugin-table", Grid).fill([
+            [p["name"], p["version"],
+             Text(t(p["status"]) + (f" ({t('built in')})" if p["builtin"] else ""),
+                  style=STATUS_STYLES.get(p["status"], "")),
+             ellipsize(", ".join(h.removeprefix("duban_") for h in p["hooks"]), 50),
+             ellipsize(p["error"], 40)] for p in d["plugins"]])
+        self.query_one("#indicator-table", Grid).fill([
+            [i["key"], ellipsize(i["name"], 36), i["unit"], t(i["direction"]), t(i["frequency"]),
+             i["plugin"]] for i in d["indicators"]])
+        self.query_one("#rule-table", Grid).fill([
+            [r["key"], ellipsize(r["name"], 36), r["plugin"],
+             ellipsize(", ".join(f"{k}={v}" for k, v in r["defaults"].items()), 40)]
+            for r in d["rules"]])
