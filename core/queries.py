@@ -41,7 +41,7 @@ def obligation_where(
     due_before: date | None = None, due_from: date | None = None, overdue: bool = False,
     owner_id: int | None = None,
     role: str | None = None, region_path: str | None = None, plan_id: int | None = None,
-    parent_id: int | None = None, mark: str | None = None,
+    parent_id: int | None = None, mark: str | None = None, unmarked: str | None = None,
 ) -> Where:
     """Conditions for ``duban list``'s filters; owners and regions must be resolved already."""
     w = Where()
@@ -76,11 +76,20 @@ def obligation_where(
         w.add("obligation.plan_id = :plan_id", plan_id=plan_id)
     if parent_id is not None:
         w.add("obligation.parent_id = :parent_id", parent_id=parent_id)
-    if mark:
-        # A plugin's mark on its own obligations (the supervision plugin's "ledger" items).
-        # "->" reads a JSON member on PostgreSQL and on SQLite (3.38 and later) alike.
-        w.add("obligation.attrs -> CAST(:mark AS TEXT) IS NOT NULL", mark=mark)
+    # A plugin's mark on its own obligations (the supervision plugin's "ledger" items), or a
+    # member inside it ("ledger.accepted_at").
+    for name, path, test in (("mark", mark, "IS NOT NULL"), ("unmarked", unmarked, "IS NULL")):
+        if path:
+            members = path.split(".")
+            w.add(f"{_json_path(name, len(members))} {test}",
+                  **{f"{name}{i}": member for i, member in enumerate(members)})
     return w
+
+
+def _json_path(name: str, depth: int) -> str:
+    # "->" reads a JSON member on PostgreSQL and on SQLite (3.38 and later) alike; NULL when
+    # the member (or the attrs themselves) is missing.
+    return "obligation.attrs" + "".join(f" -> CAST(:{name}{i} AS TEXT)" for i in range(depth))
 
 
 def overdue_sql() -> str:

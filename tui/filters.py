@@ -18,9 +18,9 @@ from duban.core.services.listing import ListFilter
 from .text import labels_to_keys
 
 SORTS = ("code", "due", "title", "state", "level", "id")
-KEYS = ("owner", "role", "region", "domain", "has", "state", "level", "due", "sort")
+KEYS = ("owner", "role", "region", "domain", "has", "lacks", "state", "level", "due", "sort")
 _ALIASES = {
-    "单位": "owner", "角色": "role", "地区": "region", "领域": "domain", "标记": "has",
+    "单位": "owner", "角色": "role", "地区": "region", "领域": "domain", "标记": "has", "无标记": "lacks",
     "状态": "state", "级别": "level", "到期": "due", "排序": "sort",
 }
 _OVERDUE_WORDS = {"overdue", "逾期"}
@@ -37,6 +37,7 @@ class Query:
     region: str | None = None
     domain: str | None = None
     has: str | None = None  # a plugin's mark, e.g. has:ledger for the supervision ledger's items
+    lacks: str | None = None  # without it, e.g. lacks:ledger.accepted_at (not yet accepted)
     state: str | None = None
     level: str | None = None
     due_days: int | None = None
@@ -47,7 +48,8 @@ class Query:
     def list_filter(self, as_of: date) -> ListFilter:
         return ListFilter(
             text=self.text, owner=self.owner, role=self.role, region=self.region,
-            domain=self.domain, mark=self.has, state=self.state, overdue=self.overdue,
+            domain=self.domain, mark=self.has, unmarked=self.lacks, state=self.state,
+            overdue=self.overdue,
             # due:N is what falls due in the next N days; what is already late is "overdue".
             due_before=as_of + timedelta(days=self.due_days + 1) if self.due_days is not None else None,
             due_from=as_of if self.due_days is not None else None,
@@ -100,7 +102,7 @@ def parse(line: str) -> Query:
 def unparse(query: Query) -> str:
     """The filter line that parses back to ``query`` (what a door puts in the filter bar)."""
     parts = [query.text] if query.text else []
-    for key in ("owner", "role", "region", "domain", "has", "state", "level"):
+    for key in ("owner", "role", "region", "domain", "has", "lacks", "state", "level"):
         value = getattr(query, key)
         if value:
             parts.append(f"{key}:{_quote(value)}")

@@ -34,7 +34,8 @@ class ListFilter:
     overdue: bool = False
     plan_id: int | None = None
     parent_id: int | None = None
-    mark: str | None = None  # obligations whose attrs carry this key
+    mark: str | None = None  # obligations whose attrs carry this key ("ledger.accepted_at" reaches in)
+    unmarked: str | None = None  # obligations whose attrs lack it
 
 
 def _pending(as_of: date) -> Any:
@@ -56,7 +57,8 @@ def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
                           choices=", ".join(State), value=f.state))
     where = queries.obligation_where(
         as_of=as_of, text=f.text, domain=f.domain, state=f.state, due_before=f.due_before,
-        due_from=f.due_from, overdue=f.overdue, role=f.role, plan_id=f.plan_id, parent_id=f.parent_id, mark=f.mark,
+        due_from=f.due_from, overdue=f.overdue, role=f.role, plan_id=f.plan_id, parent_id=f.parent_id,
+        mark=f.mark, unmarked=f.unmarked,
         owner_id=resolve_owner(session=session, ref=f.owner).id if f.owner else None,
         region_path=resolve_region(session=session, ref=f.region).path if f.region else None,
     )

@@ -46,10 +46,9 @@ def duban_register_commands(cli: Any) -> None:
 
 @hookimpl
 def duban_dashboard_panels(session: Any, as_of: Any) -> Panel | None:
-    from .ledger import STATE_OF_STAGE, by_stage
+    from .ledger import by_stage, stage_filter
 
-    rows = tuple(PanelRow(label=pick(stage.zh, stage.en), value=str(n),
-                          filter=f"domain:supervision has:ledger state:{STATE_OF_STAGE[stage.key]}")
+    rows = tuple(PanelRow(label=pick(stage.zh, stage.en), value=str(n), filter=stage_filter(stage.key))
                  for stage, n in by_stage(session=session))
     if not any(int(r.value) for r in rows):
         return None

@@ -19,9 +19,7 @@ from duban.tui.filters import parse
 from duban.tui.screens.obligations import ObligationsScreen
 from duban.tui.widgets.door import Door
 
-from .ledger import DOMAIN, STATE_OF_STAGE, by_stage
-
-SCOPE = f"domain:{DOMAIN} has:ledger"
+from .ledger import SCOPE, by_stage, stage_filter
 
 
 def stage_counts(*, session: Session, as_of: Any) -> dict[str, Any]:
@@ -48,7 +46,7 @@ class LedgerScreen(ObligationsScreen):
 
     async def show_stages(self, counts: dict[str, Any]) -> None:
         doors = [Door(Text.assemble((pick(stage.zh, stage.en) + " ", "dim"), (str(n), "bold")),
-                      filter_line=f"{SCOPE} state:{STATE_OF_STAGE[stage.key]}")
+                      filter_line=stage_filter(stage.key))
                  for stage, n in counts["stages"]]
         doors.append(Door(Text.assemble((t("Overdue") + " ", "dim"), (str(counts["overdue"]), "bold red")),
                           filter_line=f"{SCOPE} overdue"))

@@ -92,6 +92,37 @@ def test_full_stage_cycle_with_rejection_and_acceptance(ledger, tmp_path: Path) 
     assert items(runner)["1"]["stage"] == "closed"
 
 
+def test_each_stage_filter_lists_exactly_the_items_at_that_stage(ledger, tmp_path: Path) -> None:
+    """The doors of the ledger (TUI screen and dashboard panel) open these filter lines: each
+    must list what ``duban ledger list --stage`` lists, so 申请销号 and 验收 differ."""
+    from duban.core.cli.context import Env
+    from duban.plugins.supervision.ledger import STAGES, stage_filter
+    from duban.tui import data
+    from duban.tui.filters import parse
+
+    runner, _, _ = ledger
+    runner.ok("user", "add", "li", "--role", "coordinator")
+    ids = {number: str(row["id"]) for number, row in items(runner).items()}
+    evidence = tmp_path / "整改报告.pdf"
+    evidence.write_bytes(b"%PDF-1.4 report")
+    for number in ("1", "4", "5"):
+        runner.ok("submit", ids[number], "--evidence", str(evidence), as_of="2024-03-20")
+    runner.ok("ledger", "accept", ids["1"], actor="li", as_of="2024-03-28")
+    runner.ok("verify", ids["4"], actor="li", as_of="2024-03-28")
+    as_of = date(2024, 4, 1)
+    env = Env.create(db_url=runner.url, actor="coord", as_of=as_of.isoformat())
+    with env.session(write=False) as session:
+        for key in STAGES:
+            expected = sorted(r["id"] for r in runner.ok(
+                "ledger", "list", "--stage", key, "--format", "json").json())
+            shown = data.window(session=session, query=parse(stage_filter(key)), as_of=as_of,
+                                offset=0, limit=100)
+            assert sorted(r["id"] for r in shown) == expected, key
+    env.close()
+    stages = {row["stage"] for row in items(runner).values()}
+    assert {"applied", "accepted"} <= stages
+
+
 def test_reopened_item_is_summoned_and_referred(ledger, tmp_path: Path) -> None:
     runner, _, _ = ledger
     runner.ok("user", "add", "li", "--role", "coordinator")

@@ -108,6 +108,7 @@ FILTERS = [
     ("region:长沙市", lambda r: r["region"] == "长沙市"),
     ("domain:water", lambda r: r["domain"] == "water"),
     ("has:ledger", lambda r: r["code"].startswith("督察反馈问题#")),  # not （三十五）/（三十九）
+    ("domain:supervision 无标记:ledger", lambda r: r["code"] in ("（三十五）", "（三十九）")),
     ("state:submitted", lambda r: r["state"] == "submitted"),
     ("level:list", lambda r: r["code"] == "（七）"),  # listed by hand; its top level is summon
     ("overdue", lambda r: r["overdue"]),

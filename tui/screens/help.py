@@ -20,6 +20,7 @@ FILTER_HELP = (
     ("region:NAME", "This region and its sub-regions"),
     ("domain:water", "This domain"),
     ("has:ledger", "Carrying a plugin's mark (has:ledger: the rectification ledger's items)"),
+    ("lacks:ledger.accepted_at", "Without this mark, or this member of it (after the dot)"),
     ("state:in_progress", "This state"),
     ("level:list", "With an open escalation at this level"),
     ("due:30", "A pending milestone within this many days"),
