@@ -52,8 +52,9 @@ def entries(app: DubanApp, screen: Any = None) -> list[Entry]:
     ]
     screen = screen or app.screen
     if isinstance(screen, DetailScreen):
-        for action, verb, why in DetailScreen.ACTIONS:
-            found.append(Entry("obligation", verb, why, partial(screen.run_action, action)))
+        # The same actions the footer offers for this obligation, in its state.
+        found += [Entry("obligation", verb, why, partial(screen.run_action, action))
+                  for action, verb, why in DetailScreen.ACTIONS if screen.check_action(action, ())]
     if isinstance(screen, EscalationsScreen):
         found.append(Entry("escalation", "acknowledge", "Acknowledge the selected escalation",
                            partial(screen.run_action, "acknowledge")))

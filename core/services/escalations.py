@@ -350,8 +350,8 @@ def create_follow_ups(*, session: Session, items: Sequence[FollowUp], as_of: dat
     if not items:
         return {}
     sources = {row.id: row for row in _chunked(session, select(
-        Obligation.id, Obligation.title, Obligation.title_en, Obligation.plan_id, Obligation.domain,
-        Obligation.region_id), Obligation.id, {i.obligation_id for i in items if i.obligation_id})}
+        Obligation.id, Obligation.title, Obligation.title_en, Obligation.plan_id, Obligation.seq,
+        Obligation.domain, Obligation.region_id), Obligation.id, {i.obligation_id for i in items if i.obligation_id})}
     missing = [i.obligation_id for i in items if i.addressed_to_id is None and i.obligation_id]
     leads = lead_owners(session=session, obligation_ids=missing) if missing else {}
     zh, en = FOLLOW_UP_TITLE
@@ -364,7 +364,8 @@ def create_follow_ups(*, session: Session, items: Sequence[FollowUp], as_of: dat
             raise UserError(t("escalation #{id} is addressed to no one; a follow-up needs a lead owner",
                               id=item.escalation_id))
         planned.append((item, lead, {
-            "plan_id": src.plan_id if src else None, "seq": 0,
+            # Its source's place in the plan: listed in code order right after it.
+            "plan_id": src.plan_id if src else None, "seq": src.seq if src else 0,
             "title": f"{zh}：{src.title}" if src else zh,
             "title_en": f"{en}: {src.title_en or src.title}" if src else en,
             "body": item.reason, "body_en": item.reason_en, "domain": src.domain if src else "general",

@@ -83,8 +83,10 @@ def test_milestone_ladder_over_months(duban, db_url, campaign) -> None:
     # The follow-up appears exactly once, however often the sweep runs.
     assert sweep(duban, "2024-06-29")["wrote"] is False
     assert sweep(duban, "2024-07-10")["follow_ups"] == 0
-    titles = [r["title"] for r in duban.ok("list", "--format", "json").json()]
-    assert sum(t.startswith("书面整改报告") for t in titles) == 1
+    listed = duban.ok("list", "--format", "json").json()
+    assert sum(r["title"].startswith("书面整改报告") for r in listed) == 1
+    order = [r["id"] for r in listed]
+    assert order.index(follow["id"]) == order.index(ob) + 1  # right after its source
 
     # Not reported in time: the report itself becomes overdue and is escalated to its lead.
     late = sweep(duban, "2024-07-30")
@@ -326,3 +328,14 @@ def test_audit_chain_holds_after_bulk_sweeps(duban, campaign) -> None:
         duban.ok("add", f"任务{i}", "--lead", "省生态环境厅", "--due", f"2024-01-{i + 1:02d}")
     assert sweep(duban, "2024-06-01")["opened"] == 31
     assert duban.ok("audit", "verify").exit_code == 0
+
+
+def test_a_follow_up_is_listed_right_after_its_plan_task(hunan) -> None:
+    """A summons's written report belongs to the task it is about: in code order it comes
+    right after that task, not before the plan's first one."""
+    hunan.ok("escalate", "（七）", "--level", "summon", "--reason", "整改滞后", as_of="2024-06-01")
+    [esc] = escalations(hunan, open=True)
+    assert esc["follow_up_id"]
+    listed = [(r["id"], r["code"]) for r in hunan.ok("list", "--format", "json").json()]
+    at = listed.index((5, "（七）"))
+    assert listed[at + 1][0] == esc["follow_up_id"]

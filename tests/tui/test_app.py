@@ -466,6 +466,26 @@ async def test_command_palette_speaks_both_languages(campaign: Env) -> None:
 
 
 @pytest.mark.asyncio
+async def test_the_palette_offers_an_obligations_actions_as_its_footer_does(campaign: Env) -> None:
+    from duban.tui.commands import entries
+
+    app = app_for(campaign)
+    async with app.run_test(size=SIZE) as pilot:
+        offered = {}
+        for obligation_id in (5, 8):  # （七） is in progress; #8 was submitted for close-out
+            await open_detail(pilot, obligation_id)
+            offered[obligation_id] = {e.verb for e in entries(app) if e.noun == "obligation"}
+            footer = {b.binding.action for b in app.screen.active_bindings.values() if b.enabled}
+            assert ("verify" in footer) == ("verify close-out" in offered[obligation_id])
+            await pilot.press("escape")
+            await settle(pilot)
+        assert {"submit for close-out", "escalate"} <= offered[5]
+        assert not {"verify close-out", "reject close-out"} & offered[5]
+        assert {"verify close-out", "reject close-out"} <= offered[8]
+        assert "submit for close-out" not in offered[8]
+
+
+@pytest.mark.asyncio
 async def test_sweep_from_the_palette_shows_progress(campaign: Env) -> None:
     app = app_for(campaign)
     async with app.run_test(size=SIZE) as pilot:
