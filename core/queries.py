@@ -93,9 +93,25 @@ def _json_path(name: str, depth: int) -> str:
 
 
 def overdue_sql() -> str:
-    """A live obligation with a milestone due before ``:as_of`` and not done by then."""
-    return (f"obligation.state NOT IN ('{CLOSED[0]}', '{CLOSED[1]}') AND EXISTS (SELECT 1 FROM"
-            f" milestone m WHERE m.obligation_id = obligation.id AND m.due < :as_of AND {_PENDING})")
+    """A live obligation with a milestone due before ``:as_of`` and not done by then. Once
+    split, an obligation's children carry its deadlines: a parent is overdue when an
+    obligation below it is, whatever its own milestones say (as the sweep sees it)."""
+    def live(o: str) -> str:
+        return f"{o}.state NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
+
+    def late(o: str) -> str:
+        return (f"EXISTS (SELECT 1 FROM milestone m WHERE m.obligation_id = {o}.id"
+                f" AND m.due < :as_of AND {_PENDING})")
+
+    def parent(o: str) -> str:
+        return f"EXISTS (SELECT 1 FROM obligation c WHERE c.parent_id = {o}.id)"
+
+    below = ("WITH RECURSIVE below(id) AS (SELECT c.id FROM obligation c WHERE c.parent_id = obligation.id"
+             " UNION ALL SELECT c.id FROM obligation c JOIN below b ON c.parent_id = b.id)"
+             f" SELECT 1 FROM below b JOIN obligation x ON x.id = b.id"
+             f" WHERE {live('x')} AND {late('x')} AND NOT {parent('x')}")
+    return (f"{live('obligation')} AND ({late('obligation')} AND NOT {parent('obligation')}"
+            f" OR {parent('obligation')} AND EXISTS ({below}))")
 
 
 def count_sql(where: Where) -> str:

@@ -42,11 +42,6 @@ def _pending(as_of: date) -> Any:
     return or_(Milestone.done_on.is_(None), Milestone.done_on >= as_of)
 
 
-def overdue_clause(as_of: date) -> Any:
-    """SQL for 'a milestone due before as_of and not done by then, on a live obligation'."""
-    return text(queries.overdue_sql()).bindparams(as_of=as_of)
-
-
 def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
     """The filter as SQL (core/queries.py), with owners and regions resolved by name or alias."""
     if f.role and f.role not in Role.__members__:

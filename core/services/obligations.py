@@ -7,9 +7,10 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session, select
 
-from .. import audit
+from .. import audit, queries
 from ..errors import Conflict, NotFound, UserError
 from ..i18n import t
 from ..models import (
@@ -150,10 +151,16 @@ def owners_by_role(*, session: Session, obligation_ids: Iterable[int]) -> dict[i
 
 
 def is_overdue(milestones: Iterable[Milestone], state: str, as_of: date) -> bool:
-    """Overdue: a milestone due before ``as_of`` not done by then, on a live obligation."""
+    """Overdue: a milestone due before ``as_of`` not done by then, on a live obligation
+    that is not split (a split parent's children carry its deadlines: ``overdue_clause``)."""
     if state in CLOSED_STATES:
         return False
     return any(m.due < as_of and (m.done_on is None or m.done_on >= as_of) for m in milestones)
+
+
+def overdue_clause(as_of: date) -> Any:
+    """SQL for "overdue as of ``as_of``" over ``obligation`` (``queries.overdue_sql``)."""
+    return text(queries.overdue_sql()).bindparams(as_of=as_of)
 
 
 def next_due(milestones: Iterable[Milestone], as_of: date) -> date | None:
@@ -194,8 +201,14 @@ def summary(*, session: Session, ob: Obligation, as_of: date,
         "lead": owners.get(Role.lead, []),
         "participants": owners.get(Role.participant, []),
         "next_due": nd.isoformat() if nd else None,
-        "overdue": is_overdue(milestones, ob.state, as_of),
+        "overdue": _split_overdue(session, ob, as_of) if (ob.attrs or {}).get("split")
+        else is_overdue(milestones, ob.state, as_of),
     }
+
+
+def _split_overdue(session: Session, ob: Obligation, as_of: date) -> bool:
+    found = session.exec(select(Obligation.id).where(Obligation.id == ob.id, overdue_clause(as_of)))
+    return found.first() is not None
 
 
 def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:

@@ -18,8 +18,7 @@ from ..errors import Conflict, UserError
 from ..i18n import t
 from ..models import Milestone, Obligation, Owner, Region, RegionLevel, Site, Target
 from .base import now, require_coordinator, snapshot
-from .listing import overdue_clause
-from .obligations import CLOSED_STATES, add_obligation, get_obligation, new_uid
+from .obligations import CLOSED_STATES, add_obligation, get_obligation, new_uid, overdue_clause
 from .regions import government_name
 
 LEVELS = (RegionLevel.city.value, RegionLevel.county.value)
@@ -179,18 +178,9 @@ def rollup(*, session: Session, parent_ids: Iterable[int], as_of: date) -> dict[
 
 
 def overdue_ids(*, session: Session, as_of: date) -> set[int]:
-    """Obligations overdue as of ``as_of``, split parents aggregated from their children: a
-    split parent is overdue when any descendant is, whatever its own milestones say."""
-    parent_of = dict(session.exec(select(Obligation.id, Obligation.parent_id)
-                                  .where(Obligation.parent_id.is_not(None))).all())
-    splits = split_parents(session=session, candidates=set(parent_of.values()))
-    result = set(session.exec(select(Obligation.id).where(overdue_clause(as_of))).all()) - splits
-    for leaf in list(result):
-        parent = parent_of.get(leaf)
-        while parent in splits and parent not in result:
-            result.add(parent)
-            parent = parent_of.get(parent)
-    return result
+    """Obligations overdue as of ``as_of``; a split parent when any obligation below it is,
+    whatever its own milestones say (``queries.overdue_sql``)."""
+    return set(session.exec(select(Obligation.id).where(overdue_clause(as_of))).all())
 
 
 def split_parents(*, session: Session, candidates: Iterable[int]) -> set[int]:

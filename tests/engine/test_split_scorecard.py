@@ -120,3 +120,27 @@ def test_scorecard_ranks_and_counts(duban) -> None:
     assert "排名" in table and "挂牌督办" in table and "100%" in table
     assert duban("scorecard", "--level", "province").exit_code == 2
     assert duban.ok("scorecard", "--level", "department", "--format", "json").json()
+
+
+def test_a_split_parent_is_overdue_by_its_children_everywhere(hunan) -> None:
+    """The list, its lean count, show and the sweep agree: once split, the children's
+    deadlines decide, not the parent's own milestone."""
+    ob = hunan.ok("add", "长沙市污水管网", "--lead", "长沙市人民政府", "--region", "长沙市",
+                  "--due", "2025-06-30").stdout.strip()
+    children = hunan.ok("split", ob, "--by", "county", "--format", "json").json()
+    for child in children:  # every county is given until the end of the year
+        [milestone] = hunan.ok("show", str(child["id"]), "--format", "json").json()["milestones"]
+        hunan.ok("milestone", "move", str(milestone["id"]), "--due", "2025-12-31")
+
+    def overdue(day: str) -> tuple[bool, bool, bool, int]:
+        listed = {r["id"] for r in hunan.ok("list", "--overdue", "--format", "json", as_of=day).json()}
+        count = int(hunan.ok("list", "--overdue", "--count", as_of=day).stdout)
+        shown = hunan.ok("show", ob, "--format", "json", as_of=day).json()["overdue"]
+        return int(ob) in listed, shown, count == len(listed), sum(c["id"] in listed for c in children)
+
+    # The parent's own milestone is past due, its children's are not: nobody is late.
+    assert overdue("2025-07-05") == (False, False, True, 0)
+    changes = hunan.ok("sweep", "--format", "json", as_of="2025-07-05").json()["changes"]
+    assert not [c for c in changes if c["obligation_id"] in {int(ob)} | {c["id"] for c in children}]
+    # After the counties' deadline all of them are late, and so is the parent.
+    assert overdue("2026-01-05") == (True, True, True, len(children))
