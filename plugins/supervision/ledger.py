@@ -55,6 +55,8 @@ STAGES = {s.key: s for s in (
 
 STATE_OF_STAGE = {"assigned": "open", "rectifying": "in_progress", "applied": "submitted",
                   "accepted": "submitted", "closed": "closed", "cancelled": "cancelled"}
+_STAGE_OF_STATE = {"open": "assigned", "in_progress": "rectifying", "submitted": "applied",
+                   "closed": "closed", "cancelled": "cancelled"}
 # The obligations filter line (the TUI's) that lists the ledger's items at one stage.
 SCOPE = f"domain:{DOMAIN} has:ledger"
 _ACCEPTED = "ledger.accepted_at"
@@ -66,8 +68,6 @@ def stage_filter(key: str) -> str:
     of a submitted item whether it was accepted on site."""
     extra = _STAGE_FILTERS.get(key)
     return f"{SCOPE} state:{STATE_OF_STAGE[key]}" + (f" {extra}" if extra else "")
-_STAGE_OF_STATE = {"open": "assigned", "in_progress": "rectifying", "submitted": "applied",
-                   "closed": "closed", "cancelled": "cancelled"}
 
 
 def stage_of(ob: api.Obligation) -> Stage:
