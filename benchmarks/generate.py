@@ -21,13 +21,32 @@ from importlib import resources
 from pathlib import Path
 
 DEPARTMENTS = [
-    "湖南省生态环境厅", "湖南省发展和改革委员会", "湖南省工业和信息化厅", "湖南省自然资源厅",
-    "湖南省住房和城乡建设厅", "湖南省交通运输厅", "湖南省水利厅", "湖南省农业农村厅",
-    "湖南省林业局", "湖南省卫生健康委员会", "湖南省应急管理厅", "湖南省财政厅",
+    "湖南省生态环境厅",
+    "湖南省发展和改革委员会",
+    "湖南省工业和信息化厅",
+    "湖南省自然资源厅",
+    "湖南省住房和城乡建设厅",
+    "湖南省交通运输厅",
+    "湖南省水利厅",
+    "湖南省农业农村厅",
+    "湖南省林业局",
+    "湖南省卫生健康委员会",
+    "湖南省应急管理厅",
+    "湖南省财政厅",
 ]
 DOMAINS = ["water", "fishing_ban", "waste", "shipping", "supervision", "general"]
-TOPICS = ["饮用水水源整治", "黑臭水体治理", "入河排污口整治", "污水管网改造", "垃圾分类",
-          "船舶污染物接收", "岸电设施建设", "退捕渔民安置", "尾矿库治理", "督察问题整改"]
+TOPICS = [
+    "饮用水水源整治",
+    "黑臭水体治理",
+    "入河排污口整治",
+    "污水管网改造",
+    "垃圾分类",
+    "船舶污染物接收",
+    "岸电设施建设",
+    "退捕渔民安置",
+    "尾矿库治理",
+    "督察问题整改",
+]
 
 
 def regions() -> list[dict[str, str]]:
@@ -36,7 +55,9 @@ def regions() -> list[dict[str, str]]:
 
 
 def government(region: dict[str, str]) -> str:
-    return f"{region['name']}管理委员会" if region["level"] == "zone" else f"{region['name']}人民政府"
+    return (
+        f"{region['name']}管理委员会" if region["level"] == "zone" else f"{region['name']}人民政府"
+    )
 
 
 def obligations(n: int, seed: int = 2023):
@@ -46,9 +67,15 @@ def obligations(n: int, seed: int = 2023):
     start = date(2023, 1, 1)
     for i in range(n):
         region = rng.choice(local)
-        leads = [government(region)] if rng.random() < 0.6 else rng.sample(DEPARTMENTS, rng.randint(1, 2))
+        leads = (
+            [government(region)]
+            if rng.random() < 0.6
+            else rng.sample(DEPARTMENTS, rng.randint(1, 2))
+        )
         participants = [d for d in rng.sample(DEPARTMENTS, rng.randint(0, 3)) if d not in leads]
-        dues = sorted({start + timedelta(days=rng.randint(0, 5 * 365 - 1)) for _ in range(rng.randint(1, 3))})
+        dues = sorted(
+            {start + timedelta(days=rng.randint(0, 5 * 365 - 1)) for _ in range(rng.randint(1, 3))}
+        )
         done_cut = date(2024, 6, 1)
         yield {
             "code": f"B{i + 1:06d}",
@@ -59,9 +86,14 @@ def obligations(n: int, seed: int = 2023):
             "region_code": region["code"],
             "assignments": [{"owner": o, "role": "lead"} for o in leads]
             + [{"owner": o, "role": "participant"} for o in participants],
-            "milestones": [{"title": "阶段任务", "due": d.isoformat(),
-                            "done": d.isoformat() if d < done_cut and rng.random() < 0.5 else None}
-                           for d in dues],
+            "milestones": [
+                {
+                    "title": "阶段任务",
+                    "due": d.isoformat(),
+                    "done": d.isoformat() if d < done_cut and rng.random() < 0.5 else None,
+                }
+                for d in dues
+            ],
         }
 
 
@@ -70,8 +102,12 @@ def measurement_rows(m: int, seed: int = 2024):
     from 2020-01-01 on (1M rows reach early 2025)."""
     rng = random.Random(seed)
     counties = [r["code"] for r in regions() if r["level"] in ("county", "zone")]
-    indicators = ["general.forest_coverage_rate", "general.wetland_protection_rate",
-                  "general.fertilizer_utilization_rate", "general.livestock_manure_utilization_rate"]
+    indicators = [
+        "general.forest_coverage_rate",
+        "general.wetland_protection_rate",
+        "general.fertilizer_utilization_rate",
+        "general.livestock_manure_utilization_rate",
+    ]
     day = date(2020, 1, 1)
     i = 0
     while True:
@@ -81,8 +117,14 @@ def measurement_rows(m: int, seed: int = 2024):
                     return
                 den = rng.randint(800, 1200)
                 num = int(den * rng.uniform(0.3, 0.99))
-                yield {"indicator": key, "region": code, "period": day.isoformat(),
-                       "value": round(100 * num / den, 2), "numerator": num, "denominator": den}
+                yield {
+                    "indicator": key,
+                    "region": code,
+                    "period": day.isoformat(),
+                    "value": round(100 * num / den, 2),
+                    "numerator": num,
+                    "denominator": den,
+                }
                 i += 1
         day += timedelta(days=1)
 
@@ -98,15 +140,18 @@ def write_obligations(path: Path, n: int) -> Path:
 def write_measurements(path: Path, m: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=["indicator", "region", "period", "value",
-                                                 "numerator", "denominator"])
+        writer = csv.DictWriter(
+            out, fieldnames=["indicator", "region", "period", "value", "numerator", "denominator"]
+        )
         writer.writeheader()
         writer.writerows(measurement_rows(m))
     return path
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("kind", choices=["obligations", "measurements"])
     parser.add_argument("count", type=int)
     parser.add_argument("-o", "--output", type=Path, required=True)

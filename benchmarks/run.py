@@ -61,8 +61,10 @@ def child(path: str, index: int, workdir: str) -> None:
     started = time.perf_counter()
     own = scenario.run(Path(workdir))
     wall = time.perf_counter() - started
-    rss_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                 resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    rss_kb = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    )
     report = {"wall": wall, "rss_mb": rss_kb / 1024}
     if isinstance(own, dict):
         report.update(own)
@@ -80,12 +82,18 @@ def measure(path: Path, index: int, scenario: Scenario) -> dict[str, Any]:
     # Set-up runs in a process of its own: on Linux a child inherits its parent's peak RSS
     # through fork, so the measured process must be started from a lean one.
     if scenario.setup is not None:
-        prep = subprocess.run([sys.executable, __file__, "--setup", str(path), str(index), str(workdir)],
-                              capture_output=True, text=True)
+        prep = subprocess.run(
+            [sys.executable, __file__, "--setup", str(path), str(index), str(workdir)],
+            capture_output=True,
+            text=True,
+        )
         if prep.returncode != 0:
             return {"error": "set-up failed: " + (prep.stderr.strip().splitlines() or ["?"])[-1]}
-    proc = subprocess.run([sys.executable, __file__, "--child", str(path), str(index), str(workdir)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", str(path), str(index), str(workdir)],
+        capture_output=True,
+        text=True,
+    )
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             return json.loads(line[7:])
@@ -94,12 +102,16 @@ def measure(path: Path, index: int, scenario: Scenario) -> dict[str, Any]:
 
 def machine() -> str:
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (f"{os.cpu_count()} cores, {mem_gb:.0f} GiB, {platform.machine()}, "
-            f"Python {platform.python_version()}")
+    return (
+        f"{os.cpu_count()} cores, {mem_gb:.0f} GiB, {platform.machine()}, "
+        f"Python {platform.python_version()}"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("-k", dest="match", help="Only scenarios whose name contains this.")
     parser.add_argument("--list", action="store_true", help="List the scenarios and exit.")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
@@ -127,8 +139,11 @@ def main() -> None:
         if "error" in r:
             print(f"| {scenario.name:<36} | {scenario.size:<34} | error: {r['error']}")
         else:
-            print(f"| {scenario.name:<36} | {scenario.size:<34} | {r['wall']:>7.3f} s | "
-                  f"{r['rss_mb']:>6.0f} MB | {scenario.target or ''}", flush=True)
+            print(
+                f"| {scenario.name:<36} | {scenario.size:<34} | {r['wall']:>7.3f} s | "
+                f"{r['rss_mb']:>6.0f} MB | {scenario.target or ''}",
+                flush=True,
+            )
     # Merge with earlier runs so that running a subset (-k) keeps the other scenarios' figures.
     OUT.mkdir(exist_ok=True)
     store = OUT / "results.json"

@@ -40,13 +40,33 @@ def normalise(data: Mapping[str, Any] | None) -> dict | None:
 
 
 def event_hash(
-    *, seq: int, at: datetime, actor: str, action: str, entity_type: str,
-    entity_id: str | None, before: dict | None, after: dict | None, prev_hash: str,
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str | None,
+    before: dict | None,
+    after: dict | None,
+    prev_hash: str,
 ) -> str:
     content = json.dumps(
-        [seq, at.isoformat(timespec="microseconds"), actor, action, entity_type, entity_id,
-         before, after, prev_hash],
-        ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_default,
+        [
+            seq,
+            at.isoformat(timespec="microseconds"),
+            actor,
+            action,
+            entity_type,
+            entity_id,
+            before,
+            after,
+            prev_hash,
+        ],
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        default=_default,
     )
     return hashlib.sha256(content.encode()).hexdigest()
 
@@ -64,7 +84,8 @@ def _chain(session: Session, events: list[Event]) -> list[dict[str, Any]]:
     at: datetime = session.info["clock"].now().astimezone(UTC)
     row = session.execute(
         text("UPDATE audit_head SET seq = seq + :n WHERE id = 1 RETURNING seq, last_hash"),
-        {"n": len(events)}).first()
+        {"n": len(events)},
+    ).first()
     if row is None:
         session.add(AuditHead(id=1, seq=len(events), last_hash=GENESIS))
         session.flush()
@@ -72,22 +93,49 @@ def _chain(session: Session, events: list[Event]) -> list[dict[str, Any]]:
     else:
         last, prev = row
     rows = []
-    for seq, (action, entity_type, entity_id, before, after) in enumerate(events, last - len(events) + 1):
+    for seq, (action, entity_type, entity_id, before, after) in enumerate(
+        events, last - len(events) + 1
+    ):
         before_n, after_n = normalise(before), normalise(after)
         entity = None if entity_id is None else str(entity_id)
-        digest = event_hash(seq=seq, at=at, actor=actor, action=action, entity_type=entity_type,
-                            entity_id=entity, before=before_n, after=after_n, prev_hash=prev)
-        rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "entity_type": entity_type,
-                     "entity_id": entity, "before": before_n, "after": after_n, "prev_hash": prev,
-                     "hash": digest})
+        digest = event_hash(
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity,
+            before=before_n,
+            after=after_n,
+            prev_hash=prev,
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "entity_type": entity_type,
+                "entity_id": entity,
+                "before": before_n,
+                "after": after_n,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
         prev = digest
     session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": prev})
     return rows
 
 
 def record(
-    session: Session, action: str, entity_type: str, entity_id: object | None,
-    *, before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None,
+    session: Session,
+    action: str,
+    entity_type: str,
+    entity_id: object | None,
+    *,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction (actor and time come from the session)."""
     [row] = _chain(session, [(action, entity_type, entity_id, before, after)])
@@ -102,7 +150,7 @@ def record_many(session: Session, events: list[Event]) -> None:
     from .bulk import BATCH, insert_many
 
     for start in range(0, len(events), BATCH):
-        insert_many(session, AuditEvent, _chain(session, events[start:start + BATCH]))
+        insert_many(session, AuditEvent, _chain(session, events[start : start + BATCH]))
 
 
 @dataclass(frozen=True)
@@ -123,9 +171,17 @@ def verify(session: Session) -> tuple[int, Break | None]:
             return count, Break(event.seq, event.id, "events before this one are missing")
         if event.prev_hash != prev:
             return count, Break(event.seq, event.id, "previous-hash link does not match")
-        digest = event_hash(seq=event.seq, at=event.at, actor=event.actor, action=event.action,
-                            entity_type=event.entity_type, entity_id=event.entity_id,
-                            before=event.before, after=event.after, prev_hash=event.prev_hash)
+        digest = event_hash(
+            seq=event.seq,
+            at=event.at,
+            actor=event.actor,
+            action=event.action,
+            entity_type=event.entity_type,
+            entity_id=event.entity_id,
+            before=event.before,
+            after=event.after,
+            prev_hash=event.prev_hash,
+        )
         if digest != event.hash:
             return count, Break(event.seq, event.id, "content does not match its hash")
         prev, expected_seq = event.hash, expected_seq + 1

@@ -8,17 +8,55 @@ from .registry import Indicator
 
 _GENERAL_INDICATORS = (
     # key, Chinese name, English name, unit, direction, aggregation
-    ("fertilizer_utilization_rate", "化肥利用率", "Fertilizer utilization rate", "%", "higher", "mean"),
-    ("pesticide_utilization_rate", "农药利用率", "Pesticide utilization rate", "%", "higher", "mean"),
-    ("livestock_manure_utilization_rate", "畜禽粪污综合利用率",
-     "Comprehensive utilization rate of livestock and poultry manure", "%", "higher", "rate"),
-    ("agricultural_film_recovery_rate", "农膜回收率", "Agricultural plastic film recovery rate", "%",
-     "higher", "rate"),
-    ("key_heavy_metal_discharge", "重点行业重点重金属污染物排放量",
-     "Key heavy metal discharge from key industries", "t", "lower", "sum"),
+    (
+        "fertilizer_utilization_rate",
+        "化肥利用率",
+        "Fertilizer utilization rate",
+        "%",
+        "higher",
+        "mean",
+    ),
+    (
+        "pesticide_utilization_rate",
+        "农药利用率",
+        "Pesticide utilization rate",
+        "%",
+        "higher",
+        "mean",
+    ),
+    (
+        "livestock_manure_utilization_rate",
+        "畜禽粪污综合利用率",
+        "Comprehensive utilization rate of livestock and poultry manure",
+        "%",
+        "higher",
+        "rate",
+    ),
+    (
+        "agricultural_film_recovery_rate",
+        "农膜回收率",
+        "Agricultural plastic film recovery rate",
+        "%",
+        "higher",
+        "rate",
+    ),
+    (
+        "key_heavy_metal_discharge",
+        "重点行业重点重金属污染物排放量",
+        "Key heavy metal discharge from key industries",
+        "t",
+        "lower",
+        "sum",
+    ),
     ("tailings_pond_count", "尾矿库数量", "Number of tailings ponds", "座", "lower", "sum"),
-    ("forest_coverage_rate", "森林覆盖率（林木绿化率）", "Forest coverage rate (tree cover rate)", "%",
-     "higher", "rate"),
+    (
+        "forest_coverage_rate",
+        "森林覆盖率（林木绿化率）",
+        "Forest coverage rate (tree cover rate)",
+        "%",
+        "higher",
+        "rate",
+    ),
     ("wetland_protection_rate", "湿地保护率", "Wetland protection rate", "%", "higher", "rate"),
 )
 
@@ -26,8 +64,17 @@ _GENERAL_INDICATORS = (
 @hookimpl
 def duban_register_indicators(register: object) -> None:
     for key, name, name_en, unit, direction, aggregation in _GENERAL_INDICATORS:
-        register(Indicator(key=f"general.{key}", name=name, name_en=name_en, unit=unit,
-                           direction=direction, aggregation=aggregation, frequency="yearly"))
+        register(
+            Indicator(
+                key=f"general.{key}",
+                name=name,
+                name_en=name_en,
+                unit=unit,
+                direction=direction,
+                aggregation=aggregation,
+                frequency="yearly",
+            )
+        )
 
 
 # Escalation rules (core/rules.py; thresholds in docs/configuration.md) ---------------------

@@ -17,16 +17,22 @@ def reserve_ids(session: Session, model: Any, n: int) -> list[int]:
     conn = session.connection()
     table = model.__table__
     if conn.dialect.name == "postgresql":
-        return list(conn.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
-            {"t": table.name, "n": n}).scalars())
+        return list(
+            conn.execute(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"
+                ),
+                {"t": table.name, "n": n},
+            ).scalars()
+        )
     # SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), so MAX(id) is stable.
     start = conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one()
     return list(range(start + 1, start + n + 1))
 
 
-def insert_many(session: Session, model: Any, rows: list[dict[str, Any]], *,
-                returning: bool = False) -> list[int]:
+def insert_many(
+    session: Session, model: Any, rows: list[dict[str, Any]], *, returning: bool = False
+) -> list[int]:
     """Insert ``rows`` (all with the same keys); with ``returning``, their new ids in order."""
     if not rows:
         return []
@@ -36,7 +42,7 @@ def insert_many(session: Session, model: Any, rows: list[dict[str, Any]], *,
         rows = [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)]
     conn = session.connection()
     for start in range(0, len(rows), BATCH):
-        conn.execute(insert(model.__table__), rows[start:start + BATCH])
+        conn.execute(insert(model.__table__), rows[start : start + BATCH])
     return ids
 
 
@@ -46,8 +52,13 @@ def update_many(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         return
     table = model.__table__
     keys = [k for k in rows[0] if k != "id"]
-    stmt = update(table).where(table.c.id == bindparam("_id")).values(
-        {k: bindparam(f"_{k}") for k in keys})
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values({k: bindparam(f"_{k}") for k in keys})
+    )
     conn = session.connection()
     for start in range(0, len(rows), BATCH):
-        conn.execute(stmt, [{f"_{k}": v for k, v in row.items()} for row in rows[start:start + BATCH]])
+        conn.execute(
+            stmt, [{f"_{k}": v for k, v in row.items()} for row in rows[start : start + BATCH]]
+        )

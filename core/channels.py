@@ -78,18 +78,27 @@ def smtp_settings() -> SmtpSettings:
     cfg = section("smtp", SMTP_DEFAULTS)
     security = cfg["security"]
     if security not in ("starttls", "ssl", "none"):
-        raise UserError(t("duban.toml [smtp] security: expected starttls, ssl or none, not {value!r}",
-                          value=security))
+        raise UserError(
+            t(
+                "duban.toml [smtp] security: expected starttls, ssl or none, not {value!r}",
+                value=security,
+            )
+        )
     port = config_number("smtp", "port", cfg["port"], integer=True)
     if port > 65535:
         raise UserError(t("duban.toml [smtp] port: not a port number: {value!r}", value=port))
     port = port or {"ssl": 465, "starttls": 587}.get(security, 25)
-    return SmtpSettings(host=str(cfg["host"]), port=port, security=security,
-                        sender=str(cfg["from"]), sender_name=str(cfg["from_name"]),
-                        timeout=config_number("smtp", "timeout", cfg["timeout"], minimum=0.1),
-                        ca_file=str(cfg["ca_file"]),
-                        user=os.environ.get("DUBAN_SMTP_USER") or None,
-                        password=os.environ.get("DUBAN_SMTP_PASSWORD") or None)
+    return SmtpSettings(
+        host=str(cfg["host"]),
+        port=port,
+        security=security,
+        sender=str(cfg["from"]),
+        sender_name=str(cfg["from_name"]),
+        timeout=config_number("smtp", "timeout", cfg["timeout"], minimum=0.1),
+        ca_file=str(cfg["ca_file"]),
+        user=os.environ.get("DUBAN_SMTP_USER") or None,
+        password=os.environ.get("DUBAN_SMTP_PASSWORD") or None,
+    )
 
 
 def email_message(message: Message, to: str, cfg: SmtpSettings) -> EmailMessage:
@@ -110,8 +119,12 @@ def email_message(message: Message, to: str, cfg: SmtpSettings) -> EmailMessage:
 
 def send_email(message: Message, owner: Owner | None) -> None:
     if owner is None or not owner.email:
-        raise DeliveryError(t("{owner}: no e-mail address (duban owner set NAME --email ...)",
-                              owner=owner.name if owner else "?"))
+        raise DeliveryError(
+            t(
+                "{owner}: no e-mail address (duban owner set NAME --email ...)",
+                owner=owner.name if owner else "?",
+            )
+        )
     cfg = smtp_settings()
     context = ssl.create_default_context(cafile=cfg.ca_file or None)
     mail = email_message(message, owner.email, cfg)
@@ -137,8 +150,19 @@ class WebhookSettings:
     template: Mapping[str, Any] = field(default_factory=dict)
 
 
-_FIELDS = ("key", "subject", "text", "html", "occasion", "kind", "lang", "recipient", "title",
-           "code", "due")
+_FIELDS = (
+    "key",
+    "subject",
+    "text",
+    "html",
+    "occasion",
+    "kind",
+    "lang",
+    "recipient",
+    "title",
+    "code",
+    "due",
+)
 
 
 def _fields(message: Message) -> dict[str, Any]:
@@ -162,16 +186,26 @@ def webhook_settings() -> WebhookSettings:
     cfg = section("webhook", WEBHOOK_DEFAULTS)
     template = cfg["template"]
     if not isinstance(template, dict):
-        raise UserError(t("duban.toml [webhook.template]: expected a table, not {value!r}",
-                          value=template))
+        raise UserError(
+            t("duban.toml [webhook.template]: expected a table, not {value!r}", value=template)
+        )
     try:
         _fill(template, dict.fromkeys(_FIELDS, ""), {})
     except (KeyError, ValueError, IndexError) as exc:
-        raise UserError(t("duban.toml [webhook.template]: unknown placeholder {name}; use {{data}} "
-                          "or one of {choices}", name=exc, choices=", ".join(_FIELDS))) from None
-    return WebhookSettings(timeout=config_number("webhook", "timeout", cfg["timeout"], minimum=0.1),
-                           secret=os.environ.get("DUBAN_WEBHOOK_SECRET") or str(cfg["secret"]),
-                           header=str(cfg["signature_header"]), template=template)
+        raise UserError(
+            t(
+                "duban.toml [webhook.template]: unknown placeholder {name}; use {{data}} "
+                "or one of {choices}",
+                name=exc,
+                choices=", ".join(_FIELDS),
+            )
+        ) from None
+    return WebhookSettings(
+        timeout=config_number("webhook", "timeout", cfg["timeout"], minimum=0.1),
+        secret=os.environ.get("DUBAN_WEBHOOK_SECRET") or str(cfg["secret"]),
+        header=str(cfg["signature_header"]),
+        template=template,
+    )
 
 
 def webhook_body(preset: str, message: Message, cfg: WebhookSettings) -> dict[str, Any]:
@@ -188,9 +222,15 @@ def webhook_body(preset: str, message: Message, cfg: WebhookSettings) -> dict[st
         return {"msg_type": "text", "content": {"text": content}}
     if cfg.template:
         return _fill(cfg.template, _fields(message), message.data)
-    return {"key": message.data.get("key"), "subject": message.subject, "text": message.text,
-            "occasion": message.data.get("occasion"), "kind": message.data.get("kind"),
-            "lang": message.data.get("lang"), "data": dict(message.data)}
+    return {
+        "key": message.data.get("key"),
+        "subject": message.subject,
+        "text": message.text,
+        "occasion": message.data.get("occasion"),
+        "kind": message.data.get("kind"),
+        "lang": message.data.get("lang"),
+        "data": dict(message.data),
+    }
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -234,15 +274,21 @@ def send_webhook(message: Message, owner: Owner | None) -> None:
     import httpx
 
     if owner is None or not owner.webhook:
-        raise DeliveryError(t("{owner}: no webhook URL (duban owner set NAME --webhook ...)",
-                              owner=owner.name if owner else "?"))
+        raise DeliveryError(
+            t(
+                "{owner}: no webhook URL (duban owner set NAME --webhook ...)",
+                owner=owner.name if owner else "?",
+            )
+        )
     cfg = webhook_settings()
     preset = owner.webhook_preset or "json"
     body = webhook_body(preset, message, cfg)
     # Receivers compare signature timestamps with their own clock: this must be real time.
     now = time.time()
-    headers = {"Content-Type": "application/json; charset=utf-8",
-               "Idempotency-Key": str(message.data.get("key", ""))}
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "Idempotency-Key": str(message.data.get("key", "")),
+    }
     url = httpx.URL(owner.webhook)
     if cfg.secret and preset == "dingtalk":
         stamp = str(int(now * 1000))
@@ -273,8 +319,11 @@ def _check(preset: str, response: httpx.Response) -> None:
             answer = response.json()
         except ValueError:
             return
-        code = answer.get("errcode", answer.get("code", answer.get("StatusCode", 0))) \
-            if isinstance(answer, dict) else 0
+        code = (
+            answer.get("errcode", answer.get("code", answer.get("StatusCode", 0)))
+            if isinstance(answer, dict)
+            else 0
+        )
         if code:
             text = answer.get("errmsg") or answer.get("msg") or answer.get("StatusMessage") or ""
             raise DeliveryError(f"{preset} error {code}: {text}")

@@ -74,11 +74,18 @@ def parse_date(text: str, *, what: str = "date") -> date:
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
-        raise UserError(t("{what}: not a date (YYYY-MM-DD): {value!r}", what=what, value=text)) from None
+        raise UserError(
+            t("{what}: not a date (YYYY-MM-DD): {value!r}", what=what, value=text)
+        ) from None
     if not EARLIEST <= day <= LATEST:
         raise UserError(
-            t("{what}: {value} is outside {start}..{end}", what=what, value=text,
-              start=EARLIEST.isoformat(), end=LATEST.isoformat())
+            t(
+                "{what}: {value} is outside {start}..{end}",
+                what=what,
+                value=text,
+                start=EARLIEST.isoformat(),
+                end=LATEST.isoformat(),
+            )
         )
     return day
 
@@ -91,7 +98,9 @@ def parse_instant(text: str, *, what: str = "--as-of") -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise UserError(t("{what}: not a date or datetime: {value!r}", what=what, value=text)) from None
+        raise UserError(
+            t("{what}: not a date or datetime: {value!r}", what=what, value=text)
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL_TZ)
     parse_date(moment.date().isoformat(), what=what)

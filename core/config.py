@@ -44,7 +44,9 @@ def _load(path: str | None) -> dict[str, Any]:
         with open(path, "rb") as handle:
             return tomllib.load(handle)
     except OSError as exc:
-        raise UserError(t("{path}: cannot read: {why}", path=path, why=exc.strerror or exc)) from None
+        raise UserError(
+            t("{path}: cannot read: {why}", path=path, why=exc.strerror or exc)
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(t("{path}: not valid TOML: {why}", path=path, why=exc)) from None
 

@@ -26,6 +26,7 @@ def _load(target: str) -> Any:
 def lazy(target: str) -> Callable[..., Any]:
     """A function that imports ``target`` on its first call and calls it with the same arguments
     (an importer's ``run``, say)."""
+
     def call(*args: Any, **kwargs: Any) -> Any:
         return _load(target)(*args, **kwargs)
 
@@ -35,6 +36,7 @@ def lazy(target: str) -> Callable[..., Any]:
 
 def register_all(target: str) -> Callable[[Any], None]:
     """A ``duban_register_*`` hook registering every item of the sequence ``target``."""
+
     @hookimpl
     def register_items(register: Any) -> None:
         for item in _load(target):
@@ -45,6 +47,7 @@ def register_all(target: str) -> Callable[[Any], None]:
 
 def panel_hook(target: str) -> Callable[[Any, Any], Any]:
     """A ``duban_dashboard_panels`` hook: ``target(session, as_of)``, its panels or None."""
+
     @hookimpl
     def dashboard_panels(session: Any, as_of: Any) -> Any:
         return _load(target)(session, as_of) or None
@@ -55,6 +58,7 @@ def panel_hook(target: str) -> Callable[[Any, Any], Any]:
 def plan_loaded_hook(target: str) -> Callable[[Any, Any], None]:
     """A ``duban_plan_loaded`` hook: ``target(session=, plan=)`` in a savepoint, so that a
     failure undoes this plugin's additions and the plan still loads."""
+
     @hookimpl
     def plan_loaded(session: Any, plan: Any) -> None:
         with session.begin_nested():

@@ -51,8 +51,6 @@ def _json(**kw: Any) -> Any:
     return Field(default=None, sa_type=sa.JSON, **kw)
 
 
-
-
 class Region(SQLModel, table=True):
     """An administrative division, keyed by its GB/T 2260 code."""
 

@@ -36,12 +36,19 @@ def read_document(path: Path) -> str:
     """The text of a .txt, .md or .docx plan; UserError for anything that is not one."""
     suffix = path.suffix.lower()
     if suffix not in DOCUMENT_SUFFIXES:
-        raise UserError(t("{path}: unsupported file type {suffix!r} (expected .txt, .md, .docx or .yaml)",
-                          path=path, suffix=path.suffix or "(none)"))
+        raise UserError(
+            t(
+                "{path}: unsupported file type {suffix!r} (expected .txt, .md, .docx or .yaml)",
+                path=path,
+                suffix=path.suffix or "(none)",
+            )
+        )
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise UserError(t("{path}: cannot read: {why}", path=path, why=exc.strerror or exc)) from None
+        raise UserError(
+            t("{path}: cannot read: {why}", path=path, why=exc.strerror or exc)
+        ) from None
     if not raw.strip():
         raise UserError(t("{path}: the file is empty", path=path))
     text = _docx_text(path, raw) if suffix == ".docx" else _decode(path, raw)
@@ -110,7 +117,8 @@ class _DocxNumbering:
                 levels[int(lvl.get(f"{w}ilvl"))] = (
                     fmt.get(f"{w}val") if fmt is not None else "decimal",
                     text.get(f"{w}val") if text is not None else "",
-                    int(start.get(f"{w}val")) if start is not None else 1)
+                    int(start.get(f"{w}val")) if start is not None else 1,
+                )
             abstract[node.get(f"{w}abstractNumId")] = levels
         for num in root.iter(f"{w}num"):
             ref = num.find(f"{w}abstractNumId")
@@ -152,12 +160,12 @@ def _format_number(value: int, fmt: str) -> str:
 
 
 _MD_RULES = [
-    (re.compile(r"^\s{0,3}#{1,6}\s*"), ""),              # headings
-    (re.compile(r"^\s{0,3}>\s?"), ""),                   # quotes
-    (re.compile(r"^\s*[-*+]\s+"), ""),                   # bullets (numbered lists are kept)
-    (re.compile(r"\*\*|__|(?<!\w)\*(?!\s)|`"), ""),      # emphasis and code
-    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),     # links and images
-    (re.compile(r"\s*\\$"), ""),                         # hard breaks
+    (re.compile(r"^\s{0,3}#{1,6}\s*"), ""),  # headings
+    (re.compile(r"^\s{0,3}>\s?"), ""),  # quotes
+    (re.compile(r"^\s*[-*+]\s+"), ""),  # bullets (numbered lists are kept)
+    (re.compile(r"\*\*|__|(?<!\w)\*(?!\s)|`"), ""),  # emphasis and code
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images
+    (re.compile(r"\s*\\$"), ""),  # hard breaks
 ]
 
 
@@ -227,37 +235,48 @@ class KnownIndicator:
 
 # The indicators of the built-in plan (docs/plan-format.md, "Indicators referenced by the
 # built-in plan"): a phrase naming one of them gets its key and unit.
-BUILTIN_INDICATORS: tuple[KnownIndicator, ...] = tuple(KnownIndicator(*row) for row in (
-    ("water.national_section_good_quality_rate", "国考断面水质优良率（I～III类比例）", "%"),
-    ("water.section_class", "断面水质类别", "class"),
-    ("water.total_phosphorus", "总磷浓度", "mg/L"),
-    ("water.aquatic_ecology_quality", "水生态质量（水生态状况评价指数）", "index"),
-    ("water.county_drinking_source_compliance", "县级城市集中式饮用水水源达标率", "%"),
-    ("water.prefecture_drinking_source_compliance", "地级城市集中式饮用水水源地水质达标率", "%"),
-    ("water.county_black_odorous_water_bodies", "县级城市建成区黑臭水体数量", "个"),
-    ("water.urban_sewage_collection_rate", "城市生活污水集中收集率", "%"),
-    ("water.industrial_park_major_pollutant_discharge", "省级及以上产业园区主要污染物排放总量", "t"),
-    ("water.rural_sewage_treatment_rate", "农村生活污水治理率", "%"),
-    ("water.rural_black_odorous_water_bodies", "较大面积农村黑臭水体数量", "个"),
-    ("water.total_phosphorus_discharge", "总磷污染物排放总量", "t"),
-    ("water.manganese", "地表水锰浓度", "mg/L"),
-    ("water.total_water_use", "用水总量", "亿立方米"),
-    ("water.water_use_per_10k_gdp", "万元GDP用水量", "m³/万元"),
-    ("water.water_use_per_10k_industrial_value_added", "万元工业增加值用水量", "m³/万元"),
-    ("waste.county_town_harmless_treatment_rate", "县城生活垃圾无害化处理率", "%"),
-    ("waste.sorting_coverage_rate", "生活垃圾分类覆盖率（街道、社区）", "%"),
-    ("fishing_ban.aquatic_biotic_integrity_index", "水生生物完整性指数", "index"),
-    ("fishing_ban.aquatic_resource_abundance", "水生生物资源量", "index"),
-    ("fishing_ban.zero_employment_fisher_households", '退捕渔民"零就业"家庭数', "户"),
-    ("general.fertilizer_utilization_rate", "化肥利用率", "%"),
-    ("general.pesticide_utilization_rate", "农药利用率", "%"),
-    ("general.livestock_manure_utilization_rate", "畜禽粪污综合利用率", "%"),
-    ("general.agricultural_film_recovery_rate", "农膜回收率", "%"),
-    ("general.key_heavy_metal_discharge", "重点行业重点重金属污染物排放量", "t"),
-    ("general.tailings_pond_count", "尾矿库数量", "座"),
-    ("general.forest_coverage_rate", "森林覆盖率（林木绿化率）", "%"),
-    ("general.wetland_protection_rate", "湿地保护率", "%"),
-))
+BUILTIN_INDICATORS: tuple[KnownIndicator, ...] = tuple(
+    KnownIndicator(*row)
+    for row in (
+        ("water.national_section_good_quality_rate", "国考断面水质优良率（I～III类比例）", "%"),
+        ("water.section_class", "断面水质类别", "class"),
+        ("water.total_phosphorus", "总磷浓度", "mg/L"),
+        ("water.aquatic_ecology_quality", "水生态质量（水生态状况评价指数）", "index"),
+        ("water.county_drinking_source_compliance", "县级城市集中式饮用水水源达标率", "%"),
+        (
+            "water.prefecture_drinking_source_compliance",
+            "地级城市集中式饮用水水源地水质达标率",
+            "%",
+        ),
+        ("water.county_black_odorous_water_bodies", "县级城市建成区黑臭水体数量", "个"),
+        ("water.urban_sewage_collection_rate", "城市生活污水集中收集率", "%"),
+        (
+            "water.industrial_park_major_pollutant_discharge",
+            "省级及以上产业园区主要污染物排放总量",
+            "t",
+        ),
+        ("water.rural_sewage_treatment_rate", "农村生活污水治理率", "%"),
+        ("water.rural_black_odorous_water_bodies", "较大面积农村黑臭水体数量", "个"),
+        ("water.total_phosphorus_discharge", "总磷污染物排放总量", "t"),
+        ("water.manganese", "地表水锰浓度", "mg/L"),
+        ("water.total_water_use", "用水总量", "亿立方米"),
+        ("water.water_use_per_10k_gdp", "万元GDP用水量", "m³/万元"),
+        ("water.water_use_per_10k_industrial_value_added", "万元工业增加值用水量", "m³/万元"),
+        ("waste.county_town_harmless_treatment_rate", "县城生活垃圾无害化处理率", "%"),
+        ("waste.sorting_coverage_rate", "生活垃圾分类覆盖率（街道、社区）", "%"),
+        ("fishing_ban.aquatic_biotic_integrity_index", "水生生物完整性指数", "index"),
+        ("fishing_ban.aquatic_resource_abundance", "水生生物资源量", "index"),
+        ("fishing_ban.zero_employment_fisher_households", '退捕渔民"零就业"家庭数', "户"),
+        ("general.fertilizer_utilization_rate", "化肥利用率", "%"),
+        ("general.pesticide_utilization_rate", "农药利用率", "%"),
+        ("general.livestock_manure_utilization_rate", "畜禽粪污综合利用率", "%"),
+        ("general.agricultural_film_recovery_rate", "农膜回收率", "%"),
+        ("general.key_heavy_metal_discharge", "重点行业重点重金属污染物排放量", "t"),
+        ("general.tailings_pond_count", "尾矿库数量", "座"),
+        ("general.forest_coverage_rate", "森林覆盖率（林木绿化率）", "%"),
+        ("general.wetland_protection_rate", "湿地保护率", "%"),
+    )
+)
 
 
 class IndicatorTable:
@@ -271,9 +290,12 @@ class IndicatorTable:
             self.by_key.setdefault(ind.key, ind)
         self.names = [(_norm(i.name), i) for i in self.by_key.values()]
         # 化肥农药利用率 = 化肥(利用率) + 农药利用率: every pair of names sharing an ending
-        self.compounds = [(n1[: len(n1) - len(suffix)] + n2, i1, i2)
-                          for n1, i1 in self.names for n2, i2 in self.names
-                          if i1.key != i2.key and len(suffix := _common_suffix(n1, n2)) >= 2]
+        self.compounds = [
+            (n1[: len(n1) - len(suffix)] + n2, i1, i2)
+            for n1, i1 in self.names
+            for n2, i2 in self.names
+            if i1.key != i2.key and len(suffix := _common_suffix(n1, n2)) >= 2
+        ]
 
     def find(self, phrase: str) -> KnownIndicator | None:
         p = _norm(phrase)
@@ -320,16 +342,16 @@ def _common_suffix(a: str, b: str) -> str:
     n = 0
     while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
         n += 1
-    return a[len(a) - n:]
+    return a[len(a) - n :]
 
 
 @dataclass
 class Reference:
     """What the parser knows beyond the document: owners, aliases, regions, indicators."""
 
-    owners: dict[str, dict[str, Any]] = field(default_factory=dict)   # canonical name -> entry
-    aliases: dict[str, str] = field(default_factory=dict)             # alias -> canonical name
-    regions: dict[str, str] = field(default_factory=dict)             # name -> code
+    owners: dict[str, dict[str, Any]] = field(default_factory=dict)  # canonical name -> entry
+    aliases: dict[str, str] = field(default_factory=dict)  # alias -> canonical name
+    regions: dict[str, str] = field(default_factory=dict)  # name -> code
     indicators: IndicatorTable = field(default_factory=lambda: IndicatorTable(BUILTIN_INDICATORS))
 
 
@@ -355,8 +377,13 @@ def builtin_reference() -> Reference:
         rows = csv.DictReader(io.StringIO((data_dir / "regions.csv").read_text("utf-8")))
         ref.regions = {row["name"]: row["code"] for row in rows}
         # the short form plans use for autonomous prefectures: 湘西土家族苗族自治州 → 湘西自治州
-        ref.regions.update({f"{name[:2]}自治州": code for name, code in list(ref.regions.items())
-                            if name.endswith("自治州") and len(name) > 5})
+        ref.regions.update(
+            {
+                f"{name[:2]}自治州": code
+                for name, code in list(ref.regions.items())
+                if name.endswith("自治州") and len(name) > 5
+            }
+        )
     except OSError:
         pass
     return ref
@@ -369,17 +396,24 @@ _CN_PAREN = re.compile(r"^[（(]\s*([一二三四五六七八九十百]{1,4})\s*
 _ARABIC = re.compile(r"^(\d{1,3})\s*(?:[.．、](?!\d)|\s)\s*(.*)$")
 _AR_PAREN = re.compile(r"^[（(]\s*(\d{1,3})\s*[）)]\s*(.*)$")
 _CIRCLED = re.compile(r"^([\u2460-\u2473])\s*(.*)$")
-LEVELS = (("chapter", _CHAPTER), ("cn_paren", _CN_PAREN), ("arabic", _ARABIC),
-          ("ar_paren", _AR_PAREN), ("circled", _CIRCLED))
-_FOOTER = re.compile(r"^(?:本|此)[^，。]{0,16}(?:方案|计划|办法|意见|规划|细则|通知|要点|规定|制度|措施)"
-                     r"[^。]{0,30}(?:施行|实施|有效期|解释)|^附件[：:\s\d]*|^抄送[：:]|^(?:此件|本件)")
+LEVELS = (
+    ("chapter", _CHAPTER),
+    ("cn_paren", _CN_PAREN),
+    ("arabic", _ARABIC),
+    ("ar_paren", _AR_PAREN),
+    ("circled", _CIRCLED),
+)
+_FOOTER = re.compile(
+    r"^(?:本|此)[^，。]{0,16}(?:方案|计划|办法|意见|规划|细则|通知|要点|规定|制度|措施)"
+    r"[^。]{0,30}(?:施行|实施|有效期|解释)|^附件[：:\s\d]*|^抄送[：:]|^(?:此件|本件)"
+)
 
 
 @dataclass
 class Item:
     level: int
     number: int
-    label: str            # as the document writes it, normalised: （四）, 3., （1）, ①, 一、
+    label: str  # as the document writes it, normalised: （四）, 3., （1）, ①, 一、
     heading: str
     lines: list[str] = field(default_factory=list)
     children: list[Item] = field(default_factory=list)
@@ -410,8 +444,13 @@ def _match_level(line: str) -> tuple[int, int, str, str] | None:
             number = int(raw)
         if not number or (kind == "arabic" and (number > 200 or not rest)):
             continue
-        label = {"chapter": f"{raw}、", "cn_paren": f"（{raw}）", "arabic": f"{number}.",
-                 "ar_paren": f"（{number}）", "circled": raw}[kind]
+        label = {
+            "chapter": f"{raw}、",
+            "cn_paren": f"（{raw}）",
+            "arabic": f"{number}.",
+            "ar_paren": f"（{number}）",
+            "circled": raw,
+        }[kind]
         return level, number, label, rest
     return None
 
@@ -426,7 +465,9 @@ def _split_document(lines: list[str]) -> tuple[list[str], list[Item], list[str]]
         if footer or (roots and _FOOTER.match(line)):
             footer.append(line)
             continue
-        if stack and _issue_date([line]):  # a signature block after the last item: names, then the date
+        if stack and _issue_date(
+            [line]
+        ):  # a signature block after the last item: names, then the date
             lines_ = stack[-1].lines
             while lines_ and _is_signature(lines_[-1]):
                 footer.insert(0, lines_.pop())
@@ -452,13 +493,17 @@ def _split_document(lines: list[str]) -> tuple[list[str], list[Item], list[str]]
 def _is_signature(line: str) -> bool:
     """A line of issuing bodies' names (several per line, spaced out, as signed)."""
     parts = [p for p in re.split(r"\s{2,}|\t", line.strip()) if p]
-    return bool(parts) and all(_BODY_SUFFIX.search(p) and not re.search(r"[，。：、；（）()]", p) for p in parts)
+    return bool(parts) and all(
+        _BODY_SUFFIX.search(p) and not re.search(r"[，。：、；（）()]", p) for p in parts
+    )
 
 
 # ----------------------------------------------------------------- dates
 
 _DATE_FULL = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
-_CN_DATE = re.compile(r"([〇零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日")
+_CN_DATE = re.compile(
+    r"([〇零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日"
+)
 _DEADLINES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?:到|至|截至|于|在)?(\d{4})年(\d{1,2})月(\d{1,2})日(?:前|之前|以前)?"), "day"),
     (re.compile(r"(?:到|至|截至|于|在)?(\d{4})年(\d{1,2})月(?:底|末)(?:前|之前|以前)?"), "month"),
@@ -467,7 +512,9 @@ _DEADLINES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?:到|至|截至)(\d{4})年(?!\d|[上下]半年|前|以前|之前)"), "year"),
 ]
 _AMBIGUOUS_DATE = re.compile(r"(\d{4})年(?:前|以前|之前)|(\d{4})年下半年")
-_RECURRING = re.compile(r"每(季度|月|年|半年)(?:(\d{1,2})月(?:底|末)|(\d{1,2})日|末|底|年底)?(?:前|之前)?")
+_RECURRING = re.compile(
+    r"每(季度|月|年|半年)(?:(\d{1,2})月(?:底|末)|(\d{1,2})日|末|底|年底)?(?:前|之前)?"
+)
 
 
 def _month_end(year: int, month: int) -> date:
@@ -492,7 +539,7 @@ def _deadline(text: str) -> tuple[date | None, str, str | None]:
                 due = date(year, 12, 31)
         except ValueError:
             return None, text, t("not a calendar date")
-        rest = (text[: m.start()] + text[m.end():]).strip(" ，,、")
+        rest = (text[: m.start()] + text[m.end() :]).strip(" ，,、")
         return due, rest, None
     m = _AMBIGUOUS_DATE.search(text)
     if m:
@@ -506,13 +553,19 @@ def _recurrence(text: str, after: date | None) -> tuple[str, date, str] | None:
     if not m or after is None:
         return None
     unit, month, day = m.group(1), m.group(2), m.group(3)
-    rest = (text[: m.start()] + text[m.end():]).strip(" ，,、")
+    rest = (text[: m.start()] + text[m.end() :]).strip(" ，,、")
     y = after.year
     if unit == "月":
-        candidates = [(date(y + (mo + after.month - 1) // 12, (mo + after.month - 1) % 12 + 1, 1))
-                      for mo in range(0, 13)]
-        dues = [c.replace(day=min(int(day), calendar.monthrange(c.year, c.month)[1])) if day
-                else _month_end(c.year, c.month) for c in candidates]
+        candidates = [
+            (date(y + (mo + after.month - 1) // 12, (mo + after.month - 1) % 12 + 1, 1))
+            for mo in range(0, 13)
+        ]
+        dues = [
+            c.replace(day=min(int(day), calendar.monthrange(c.year, c.month)[1]))
+            if day
+            else _month_end(c.year, c.month)
+            for c in candidates
+        ]
         recurrence = "monthly"
     elif unit == "季度":
         dues = [_month_end(yy, mo) for yy in (y, y + 1) for mo in (3, 6, 9, 12)]
@@ -552,12 +605,20 @@ def _issue_date(lines: Iterable[str]) -> date | None:
 
 # ----------------------------------------------------------------- responsibility clauses
 
-_BODY_SUFFIX = re.compile(r"(厅|局|委|委员会|办|办公室|室|院|部|中心|公司|行|台|政府|会|所|队|站|组|社|署|处|馆|团|厂|集团|分局|支队)$")
-_BLANKET = re.compile(r"^(各|有关|相关|其他|其它|地方|市直|省直|县直)|各级|等部门$|有关单位|相关单位")
-_ROLE = re.compile(r"^(?P<names>.*?)(?:等)?\s*(?P<duty>按照?职责分工|按职责|按各自职责|分别)?\s*"
-                   r"(?P<role>牵头|负责|参与|配合|协助|协同|共同负责)$")
-_IMPLEMENTERS = re.compile(r"(地方各级|各市州|各市、州|市州|各县市区|各区县|各县（市、区）|各县市|各区|各县)"
-                           r"[^，。；]*?(?:人民政府|政府)?[^，。；]*?负责(?:落实|实施|组织实施)")
+_BODY_SUFFIX = re.compile(
+    r"(厅|局|委|委员会|办|办公室|室|院|部|中心|公司|行|台|政府|会|所|队|站|组|社|署|处|馆|团|厂|集团|分局|支队)$"
+)
+_BLANKET = re.compile(
+    r"^(各|有关|相关|其他|其它|地方|市直|省直|县直)|各级|等部门$|有关单位|相关单位"
+)
+_ROLE = re.compile(
+    r"^(?P<names>.*?)(?:等)?\s*(?P<duty>按照?职责分工|按职责|按各自职责|分别)?\s*"
+    r"(?P<role>牵头|负责|参与|配合|协助|协同|共同负责)$"
+)
+_IMPLEMENTERS = re.compile(
+    r"(地方各级|各市州|各市、州|市州|各县市区|各区县|各县（市、区）|各县市|各区|各县)"
+    r"[^，。；]*?(?:人民政府|政府)?[^，。；]*?负责(?:落实|实施|组织实施)"
+)
 _FILLER = re.compile(r"^(不再列出|下同|不再一一列出|以下均同|以下不再列出)$")
 
 
@@ -572,11 +633,13 @@ def _parenthetical(text: str) -> Iterator[tuple[int, int, str]]:
         elif ch in "）)" and depth:
             depth -= 1
             if depth == 0:
-                yield start, i + 1, text[start + 1: i]
+                yield start, i + 1, text[start + 1 : i]
 
 
 def _is_responsibility(content: str) -> bool:
-    return any((m := _ROLE.match(p.strip())) and m.group("names") for p in re.split(r"[，,；;。]", content))
+    return any(
+        (m := _ROLE.match(p.strip())) and m.group("names") for p in re.split(r"[，,；;。]", content)
+    )
 
 
 def _split_names(names: str) -> list[str]:
@@ -594,39 +657,122 @@ def _split_names(names: str) -> list[str]:
 # ----------------------------------------------------------------- goals
 
 _NUM = r"(?P<num>\d+(?:\.\d+)?(?:/\d+)?)"
-_UNITS = {"%": "%", "％": "%", "个百分点": "pp", "毫克/升": "mg/L", "毫克每升": "mg/L", "mg/L": "mg/L",
-          "微克/立方米": "μg/m³", "亿立方米": "亿立方米", "万立方米": "万立方米", "立方米": "m³",
-          "万吨": "万t", "吨": "t", "座": "座", "个": "个", "家": "家", "户": "户", "处": "处", "条": "条",
-          "公里": "km", "千米": "km", "平方公里": "km²", "万亩": "万亩", "亩": "亩", "公顷": "hm²",
-          "人": "人", "天": "天", "小时": "h", "次": "次", "项": "项", "所": "所", "台": "台", "艘": "艘",
-          "辆": "辆", "类": "class"}
+_UNITS = {
+    "%": "%",
+    "％": "%",
+    "个百分点": "pp",
+    "毫克/升": "mg/L",
+    "毫克每升": "mg/L",
+    "mg/L": "mg/L",
+    "微克/立方米": "μg/m³",
+    "亿立方米": "亿立方米",
+    "万立方米": "万立方米",
+    "立方米": "m³",
+    "万吨": "万t",
+    "吨": "t",
+    "座": "座",
+    "个": "个",
+    "家": "家",
+    "户": "户",
+    "处": "处",
+    "条": "条",
+    "公里": "km",
+    "千米": "km",
+    "平方公里": "km²",
+    "万亩": "万亩",
+    "亩": "亩",
+    "公顷": "hm²",
+    "人": "人",
+    "天": "天",
+    "小时": "h",
+    "次": "次",
+    "项": "项",
+    "所": "所",
+    "台": "台",
+    "艘": "艘",
+    "辆": "辆",
+    "类": "class",
+}
 _UNIT = "(?P<unit>" + "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True)) + ")?"
-_CLASS = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "Ⅰ": 1, "Ⅱ": 2, "Ⅲ": 3, "Ⅳ": 4, "Ⅴ": 5,
-          "一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
+_CLASS = {
+    "I": 1,
+    "II": 2,
+    "III": 3,
+    "IV": 4,
+    "V": 5,
+    "Ⅰ": 1,
+    "Ⅱ": 2,
+    "Ⅲ": 3,
+    "Ⅳ": 4,
+    "Ⅴ": 5,
+    "一": 1,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+}
 _CN_FRACTION = re.compile(r"([一二三四五六七八九十]+)分之([一二三四五六七八九十]+)")
 
 _UP = "提高|提升|增加|增长"
 _DOWN = "下降|降低|减少|削减"
 _GOALS: list[tuple[str, re.Pattern[str]]] = [
-    ("baseline", re.compile(rf"^(?P<subj>.*?)(?:比|较)(?P<year>\d{{4}})年(?:底)?(?:基础上)?(?P<verb>{_DOWN}|{_UP})"
-                            rf"{_NUM}(?P<unit>%|％|个百分点)(?P<tail>以上|左右)?$")),
-    ("relative", re.compile(rf"^(?P<subj>.+?)(?P<verb>{_DOWN}|{_UP}){_NUM}(?P<unit>%|％|个百分点)(?P<tail>以上|左右)?$")),
-    ("share", re.compile(rf"^(?:力争|确保|实现)?{_NUM}(?P<unit>%|％)?(?P<tail>以上|以下)(?P<subj>.+)$")),
-    ("gte", re.compile(rf"^(?P<subj>.+?)(?P<verb>达到|提高到|提高至|提升到|提升至|增加到|增加至|增长到|增长至|"
-                       rf"稳定在|保持在|保持|不低于|不少于|大于|超过|高于|达){_NUM}{_UNIT}(?P<tail>以上|及以上|左右)?$")),
-    ("lte", re.compile(rf"^(?P<subj>.+?)(?P<verb>控制在|下降到|下降至|降低到|降低至|减少到|减少至|降至|压减到|"
-                       rf"压减至|不超过|不高于|低于|少于|小于|不多于){_NUM}{_UNIT}(?P<tail>以内|以下|之内)?$")),
+    (
+        "baseline",
+        re.compile(
+            rf"^(?P<subj>.*?)(?:比|较)(?P<year>\d{{4}})年(?:底)?(?:基础上)?(?P<verb>{_DOWN}|{_UP})"
+            rf"{_NUM}(?P<unit>%|％|个百分点)(?P<tail>以上|左右)?$"
+        ),
+    ),
+    (
+        "relative",
+        re.compile(
+            rf"^(?P<subj>.+?)(?P<verb>{_DOWN}|{_UP}){_NUM}(?P<unit>%|％|个百分点)(?P<tail>以上|左右)?$"
+        ),
+    ),
+    (
+        "share",
+        re.compile(rf"^(?:力争|确保|实现)?{_NUM}(?P<unit>%|％)?(?P<tail>以上|以下)(?P<subj>.+)$"),
+    ),
+    (
+        "gte",
+        re.compile(
+            rf"^(?P<subj>.+?)(?P<verb>达到|提高到|提高至|提升到|提升至|增加到|增加至|增长到|增长至|"
+            rf"稳定在|保持在|保持|不低于|不少于|大于|超过|高于|达){_NUM}{_UNIT}(?P<tail>以上|及以上|左右)?$"
+        ),
+    ),
+    (
+        "lte",
+        re.compile(
+            rf"^(?P<subj>.+?)(?P<verb>控制在|下降到|下降至|降低到|降低至|减少到|减少至|降至|压减到|"
+            rf"压减至|不超过|不高于|低于|少于|小于|不多于){_NUM}{_UNIT}(?P<tail>以内|以下|之内)?$"
+        ),
+    ),
     ("bare", re.compile(rf"^(?P<subj>.+?[^\d.]){_NUM}{_UNIT}(?P<tail>以上|以内|以下)$")),
-    ("class", re.compile(r"^(?P<subj>.+?)(?:全部|均|稳定|基本)?(?:达到或优于|达到或好于|优于或达到|达到)"
-                         r"(?P<cls>III|II|IV|I|V|Ⅲ|Ⅱ|Ⅳ|Ⅰ|Ⅴ|[一二三四五])类(?:及以上|以上)?(?:水质|标准)?$")),
+    (
+        "class",
+        re.compile(
+            r"^(?P<subj>.+?)(?:全部|均|稳定|基本)?(?:达到或优于|达到或好于|优于或达到|达到)"
+            r"(?P<cls>III|II|IV|I|V|Ⅲ|Ⅱ|Ⅳ|Ⅰ|Ⅴ|[一二三四五])类(?:及以上|以上)?(?:水质|标准)?$"
+        ),
+    ),
     ("no_worse_than_v", re.compile(r"^(?P<subj>.+?)(?:稳定)?(?:消劣|消除劣(?:V|Ⅴ|五)类)$")),
-    ("zero", re.compile(r"^(?P<pre>.*?)[“\"]?零(?P<what>[^”\"]{1,6})[”\"]?(?P<noun>家庭|户|村|企业)"
-                        r"(?:至少有一人就业|动态清零|清零|全部消除)$")),
+    (
+        "zero",
+        re.compile(
+            r"^(?P<pre>.*?)[“\"]?零(?P<what>[^”\"]{1,6})[”\"]?(?P<noun>家庭|户|村|企业)"
+            r"(?:至少有一人就业|动态清零|清零|全部消除)$"
+        ),
+    ),
     ("eliminate", re.compile(r"^(?P<subj>.+?)(?:基本|全面|彻底|动态)?(?:消除|清零)$")),
     ("eliminate_v", re.compile(r"^(?:基本|全面|彻底)消除(?P<subj>.+)$")),
     ("trend_down", re.compile(rf"^(?P<subj>.+?)(?:持续|稳步|逐步|不断|明显|逐年)(?:{_DOWN})$")),
     ("trend_down_v", re.compile(rf"^(?:持续|稳步|逐步|不断|逐年)(?:{_DOWN})(?P<subj>.+)$")),
-    ("trend_up", re.compile(rf"^(?P<subj>.+?)(?:(?:持续|稳步|逐步|不断|明显|显著|逐年)(?:{_UP}|改善)|恢复性增长)$")),
+    (
+        "trend_up",
+        re.compile(
+            rf"^(?P<subj>.+?)(?:(?:持续|稳步|逐步|不断|明显|显著|逐年)(?:{_UP}|改善)|恢复性增长)$"
+        ),
+    ),
     ("trend_up_v", re.compile(rf"^(?:持续|稳步|逐步|不断|逐年)(?:{_UP}|改善)(?P<subj>.+)$")),
     ("all_compliant", re.compile(r"^(?P<subj>.+?)(?:全面|全部|100%)(?:稳定)?达标$")),
     ("full_coverage", re.compile(r"^(?P<subj>.+?)(?:全覆盖|全部覆盖)$")),
@@ -637,7 +783,9 @@ _STATE_GOAL = re.compile(r"(?:稳定)?达到(?:国家|省|市)?(?:考核)?(?:目
 # ("持续提升X") with nothing to measure describes an activity.
 _END_STATES = ("zero", "eliminate", "eliminate_v", "all_compliant", "full_coverage")
 _LEADING = re.compile(r"^(?:力争|确保|实现|使|推动|推进|重点推进|切实保障|保障|全面)+")
-_SITE_TAIL = re.compile(r"^(?P<item>.+?)(?P<tail>(?:等)?(?:[一二三四五六七八九十]水)?(?:国控断面|国考断面|省控断面|断面|干流|湖体))")
+_SITE_TAIL = re.compile(
+    r"^(?P<item>.+?)(?P<tail>(?:等)?(?:[一二三四五六七八九十]水)?(?:国控断面|国考断面|省控断面|断面|干流|湖体))"
+)
 
 
 @dataclass
@@ -693,10 +841,18 @@ def match_goal(clause: str) -> tuple[Goal | None, str | None]:
             comparator = kind if kind != "bare" else ("gte" if groups["tail"] == "以上" else "lte")
             if unit == "pp":
                 return None, t("a change in percentage points cannot be a target")
-            return Goal(kind, comparator, _number(groups["num"], comparator), unit, subject, subject), None
+            return Goal(
+                kind, comparator, _number(groups["num"], comparator), unit, subject, subject
+            ), None
         if kind == "class":
-            return Goal(kind, "lte", float(_CLASS[groups["cls"]]), "class", subject,
-                        subject.removesuffix("水质") + "水质类别"), None
+            return Goal(
+                kind,
+                "lte",
+                float(_CLASS[groups["cls"]]),
+                "class",
+                subject,
+                subject.removesuffix("水质") + "水质类别",
+            ), None
         if kind == "no_worse_than_v":
             return Goal(kind, "lte", 5.0, "class", subject, subject + "水质类别（消劣）"), None
         if kind == "zero":
@@ -726,7 +882,7 @@ def split_scopes(subject: str, regions: dict[str, str]) -> list[tuple[str | None
     m = _SITE_TAIL.match(tokens[-1])
     if m and len(tokens) > 1:
         tail = re.sub(r"^等?(?:[一二三四五六七八九十]水)?", "", m.group("tail"))
-        remainder = tokens[-1][m.end():]
+        remainder = tokens[-1][m.end() :]
         firsts, lead = tokens[:-1], []
         if "和" in firsts[0]:
             before, _, first_item = firsts[0].rpartition("和")
@@ -738,9 +894,11 @@ def split_scopes(subject: str, regions: dict[str, str]) -> list[tuple[str | None
         return whole
     names = [tok.strip() for tok in re.split(r"[、和]", subject)]
     if len(names) > 1 and all(n in regions for n in names[:-1]):
-        last = next((r for r in sorted(regions, key=len, reverse=True) if names[-1].startswith(r)), None)
+        last = next(
+            (r for r in sorted(regions, key=len, reverse=True) if names[-1].startswith(r)), None
+        )
         if last:
-            rest = names[-1][len(last):]
+            rest = names[-1][len(last) :]
             return [(None, f"{n}{rest}") for n in names[:-1]] + [(None, names[-1])]
     return whole
 
@@ -750,7 +908,7 @@ def split_scopes(subject: str, regions: dict[str, str]) -> list[tuple[str | None
 
 @dataclass
 class ParseResult:
-    data: dict[str, Any]                       # the duban-plan/1 structure
+    data: dict[str, Any]  # the duban-plan/1 structure
     unparsed: list[dict[str, Any]]
 
     def summary(self) -> dict[str, Any]:
@@ -769,18 +927,34 @@ def summarize(data: dict[str, Any], unparsed: list[dict[str, Any]] | None = None
             plan[key] = day(plan[key])
     tasks = []
     for task in data.get("tasks") or []:
-        tasks.append({
-            "code": task.get("code"), "title": task.get("title"),
-            "lead": list(task.get("lead") or []), "participants": list(task.get("participants") or []),
-            "milestones": [{"due": day(m.get("due")), "text": m.get("text"),
-                            **({"recurrence": m["recurrence"]} if m.get("recurrence") else {})}
-                           for m in task.get("milestones") or []],
-            "targets": [{"indicator": g.get("indicator"), "name": g.get("name"),
-                         "comparator": g.get("comparator"), "value": g.get("value"),
-                         "unit": g.get("unit"), "due": day(g.get("due")),
-                         **({"baseline_year": g["baseline_year"]} if g.get("baseline_year") else {})}
-                        for g in task.get("targets") or []],
-        })
+        tasks.append(
+            {
+                "code": task.get("code"),
+                "title": task.get("title"),
+                "lead": list(task.get("lead") or []),
+                "participants": list(task.get("participants") or []),
+                "milestones": [
+                    {
+                        "due": day(m.get("due")),
+                        "text": m.get("text"),
+                        **({"recurrence": m["recurrence"]} if m.get("recurrence") else {}),
+                    }
+                    for m in task.get("milestones") or []
+                ],
+                "targets": [
+                    {
+                        "indicator": g.get("indicator"),
+                        "name": g.get("name"),
+                        "comparator": g.get("comparator"),
+                        "value": g.get("value"),
+                        "unit": g.get("unit"),
+                        "due": day(g.get("due")),
+                        **({"baseline_year": g["baseline_year"]} if g.get("baseline_year") else {}),
+                    }
+                    for g in task.get("targets") or []
+                ],
+            }
+        )
     return {"plan": plan, "tasks": tasks, "unparsed": list(unparsed or [])}
 
 
@@ -789,7 +963,12 @@ class _Parser:
         self.source = source
         self.ref = ref
         self.unparsed: list[dict[str, Any]] = []
-        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u3000", " ").replace("\xa0", " ")
+        text = (
+            text.replace("\r\n", "\n")
+            .replace("\r", "\n")
+            .replace("\u3000", " ")
+            .replace("\xa0", " ")
+        )
         self.lines = [line.strip() for line in text.split("\n")]
         self.sites: dict[str, dict[str, Any]] = {}
         self.implementers: str | None = None
@@ -804,8 +983,12 @@ class _Parser:
     def run(self) -> ParseResult:
         header, roots, footer = _split_document(self.lines)
         if not roots:
-            raise UserError(t("{path}: no numbered tasks found (expected items numbered （一）, 1. or (1))",
-                              path=self.source))
+            raise UserError(
+                t(
+                    "{path}: no numbered tasks found (expected items numbered （一）, 1. or (1))",
+                    path=self.source,
+                )
+            )
         title = self._title(header)
         issued = _issue_date(header) or _issue_date(footer)
         if issued is None:
@@ -818,25 +1001,40 @@ class _Parser:
 
         chapters, framing, tasks = self._walk(roots)
         if not tasks:
-            raise UserError(t("{path}: no numbered tasks found (expected items numbered （一）, 1. or (1))",
-                              path=self.source))
+            raise UserError(
+                t(
+                    "{path}: no numbered tasks found (expected items numbered （一）, 1. or (1))",
+                    path=self.source,
+                )
+            )
         self._settle_dates(tasks, valid_until)
         self._dedupe_overall_goals(tasks)
         meta: dict[str, Any] = {
-            "key": f"plan-{slug_hash(title + str(issued))}", "title": title, "title_en": None,
-            "issued_on": issued, "valid_until": valid_until, "issuers": issuers,
+            "key": f"plan-{slug_hash(title + str(issued))}",
+            "title": title,
+            "title_en": None,
+            "issued_on": issued,
+            "valid_until": valid_until,
+            "issuers": issuers,
             "source": self._doc_number(header) or Path(self.source).name,
             "implementers": self.implementers or "none",
         }
         data = {
-            "format": PLAN_FORMAT, "plan": meta, "owners": self._owners(issuers, tasks),
-            "sites": list(self.sites.values()), "sections": chapters, "framing": framing, "tasks": tasks,
+            "format": PLAN_FORMAT,
+            "plan": meta,
+            "owners": self._owners(issuers, tasks),
+            "sites": list(self.sites.values()),
+            "sections": chapters,
+            "framing": framing,
+            "tasks": tasks,
         }
         return ParseResult(data, self.unparsed)
 
     def _title(self, header: list[str]) -> str:
         joined = "".join(header)
-        m = re.search(r"印发《(.+?)》(?:的)?通知", joined) or re.search(r"《(.+?(?:方案|计划|规划|意见|办法|要点))》", joined)
+        m = re.search(r"印发《(.+?)》(?:的)?通知", joined) or re.search(
+            r"《(.+?(?:方案|计划|规划|意见|办法|要点))》", joined
+        )
         if m:
             return m.group(1)
         lines = [line for line in header if line]
@@ -844,12 +1042,18 @@ class _Parser:
         for i, line in enumerate(lines[:12]):
             if suffix.search(line) and len(line) <= 60:
                 return line
-            if i + 1 < len(lines) and suffix.search(line + lines[i + 1]) and len(line + lines[i + 1]) <= 60:
+            if (
+                i + 1 < len(lines)
+                and suffix.search(line + lines[i + 1])
+                and len(line + lines[i + 1]) <= 60
+            ):
                 return line + lines[i + 1]
         if lines and len(lines[0]) <= 60:
             self.note(None, lines[0], t("no plan title found; the first line is used"))
             return lines[0]
-        raise UserError(t("{path}: no plan title found before the first numbered item", path=self.source))
+        raise UserError(
+            t("{path}: no plan title found before the first numbered item", path=self.source)
+        )
 
     def _hunan_document(self, title: str) -> bool:
         """The built-in owners' short names (省水利厅) mean Hunan's bodies only in a Hunan plan."""
@@ -879,10 +1083,19 @@ class _Parser:
                 first = "".join([line for line in block if line][:2])
                 count = re.search(r"等([一二三四五六七八九十]+|\d+)(?:个)?(?:部门|单位)", first)
                 if count:
-                    n = cn_to_int(count.group(1)) or (int(count.group(1)) if count.group(1).isdigit() else None)
+                    n = cn_to_int(count.group(1)) or (
+                        int(count.group(1)) if count.group(1).isdigit() else None
+                    )
                     if n and n != len(names):
-                        self.note(None, count.group(0),
-                                  t("the title counts {n} issuing bodies; {m} are signed", n=n, m=len(names)))
+                        self.note(
+                            None,
+                            count.group(0),
+                            t(
+                                "the title counts {n} issuing bodies; {m} are signed",
+                                n=n,
+                                m=len(names),
+                            ),
+                        )
                 return [self._canonical(n) for n in names]
         self.note(None, "", t("no issuing bodies found (names above the issue date)"))
         return []
@@ -895,15 +1108,20 @@ class _Parser:
         m = re.search(r"有效期(?:为)?(\d+|[一二三四五六七八九十])年", text)
         if m and issued:
             years = int(m.group(1)) if m.group(1).isdigit() else cn_to_int(m.group(1)) or 0
-            end = issued.replace(year=issued.year + years) if (issued.month, issued.day) != (2, 29) \
+            end = (
+                issued.replace(year=issued.year + years)
+                if (issued.month, issued.day) != (2, 29)
                 else date(issued.year + years, 2, 28)
+            )
             return date.fromordinal(end.toordinal() - 1)
         return None
 
     def _doc_number(self, header: list[str]) -> str | None:
         """The document number (长政办发〔2024〕12号), on a line of its own."""
         for line in header:
-            m = re.fullmatch(r"[\u4e00-\u9fa5]{1,8}[〔\[［(（]\d{4}[〕\]］)）]\d+号", line.replace(" ", ""))
+            m = re.fullmatch(
+                r"[\u4e00-\u9fa5]{1,8}[〔\[［(（]\d{4}[〕\]］)）]\d+号", line.replace(" ", "")
+            )
             if m:
                 return m.group(0)
         return None
@@ -919,17 +1137,29 @@ class _Parser:
             nonlocal expected
             # a group heads numbered items and says nothing itself: "（一）保障饮用水安全"; a
             # heading ending in 。 ("3.推进管网改造。") is a task whose sub-items are its paragraphs
-            is_group = bool(item.children) and not item.lines and not item.heading.endswith("。") \
+            is_group = (
+                bool(item.children)
+                and not item.lines
+                and not item.heading.endswith("。")
                 and not self._has_clause(item.heading)
+            )
             if item.level == 0:
                 number = int_to_cn(expected)
                 if item.number != expected:
-                    self.note(None, f"{item.label}{item.heading}",
-                              t("chapter numbered {got} where {want} was expected; renumbered",
-                                got=item.label.rstrip("、"), want=number))
+                    self.note(
+                        None,
+                        f"{item.label}{item.heading}",
+                        t(
+                            "chapter numbered {got} where {want} was expected; renumbered",
+                            got=item.label.rstrip("、"),
+                            want=number,
+                        ),
+                    )
                 expected += 1
                 if is_group:
-                    chapters.append({"number": number, "title": item.heading.rstrip("。"), "title_en": None})
+                    chapters.append(
+                        {"number": number, "title": item.heading.rstrip("。"), "title_en": None}
+                    )
                     section = number
             if is_group:
                 for child in item.children:
@@ -954,8 +1184,9 @@ class _Parser:
     def _has_clause(self, text: str) -> bool:
         return any(_is_responsibility(c) for _, _, c in _parenthetical(text))
 
-    def _item(self, item: Item, section: str | None, path: str, framing: list[dict],
-              tasks: list[dict]) -> None:
+    def _item(
+        self, item: Item, section: str | None, path: str, framing: list[dict], tasks: list[dict]
+    ) -> None:
         heading = item.heading
         title, _, rest = heading.partition("。")
         if len(title) > 60:  # a paragraph, not a heading
@@ -965,10 +1196,22 @@ class _Parser:
         for child in item.children:
             body += f"\n{child.label}{child.all_text()}"
         code = item.label
-        task: dict[str, Any] = {"code": code, "seq": item.number, "section": section, "title": title or code,
-                                "title_en": None, "domain": "general", "summary": body.strip() or None,
-                                "summary_en": None, "lead": [], "participants": [], "regions": [],
-                                "milestones": [], "targets": [], "_path": path}
+        task: dict[str, Any] = {
+            "code": code,
+            "seq": item.number,
+            "section": section,
+            "title": title or code,
+            "title_en": None,
+            "domain": "general",
+            "summary": body.strip() or None,
+            "summary_en": None,
+            "lead": [],
+            "participants": [],
+            "regions": [],
+            "milestones": [],
+            "targets": [],
+            "_path": path,
+        }
         goal_item = re.search(r"目标|任务指标", title) is not None
         text = self._assignments(task, body)
         self._dates_and_goals(task, text)
@@ -976,8 +1219,15 @@ class _Parser:
         task["domain"] = self._domain(task, title + body)
         if not task["lead"] and not goal_item:
             if not task["milestones"] and not task["targets"]:
-                framing.append({"code": code, "title": task["title"], "title_en": None,
-                                "summary": task["summary"], "summary_en": None})
+                framing.append(
+                    {
+                        "code": code,
+                        "title": task["title"],
+                        "title_en": None,
+                        "summary": task["summary"],
+                        "summary_en": None,
+                    }
+                )
                 return
             self.note(code, title, t("no responsibility clause (牵头/负责/参与) names a lead"))
         task["_overall"] = goal_item
@@ -1006,13 +1256,22 @@ class _Parser:
                 if not part or _FILLER.match(part):
                     continue
                 if _IMPLEMENTERS.search(part):
-                    level = "counties" if re.search(r"县|区", part) and "市州" not in part and "地方各级" not in part \
+                    level = (
+                        "counties"
+                        if re.search(r"县|区", part)
+                        and "市州" not in part
+                        and "地方各级" not in part
                         else "cities"
+                    )
                     self.implementers = self.implementers or level
                     continue
                 m = _ROLE.match(part)
                 if not m or not m.group("names"):
-                    self.note(task["code"], part, t("a part of the responsibility clause that is not understood"))
+                    self.note(
+                        task["code"],
+                        part,
+                        t("a part of the responsibility clause that is not understood"),
+                    )
                     continue
                 target = leads if m.group("role") in ("牵头", "负责", "共同负责") else participants
                 names = m.group("names")
@@ -1023,8 +1282,10 @@ class _Parser:
                 self._add_names(task, names, target)
         kept.append(body[pos:])
         # 牵头单位会同X等部门: the bodies a lead works "together with" take part
-        for m in re.finditer(r"([^，。；、（）()]{2,24}?)会同([^，。；（）()]{2,60}?)等?(?:有关|相关)?(?:部门|单位)",
-                             "".join(kept)):
+        for m in re.finditer(
+            r"([^，。；、（）()]{2,24}?)会同([^，。；（）()]{2,60}?)等?(?:有关|相关)?(?:部门|单位)",
+            "".join(kept),
+        ):
             if self._canonical(m.group(1).strip()) in leads:
                 self._add_names(task, m.group(2), participants)
         task["lead"] = list(dict.fromkeys(leads))
@@ -1061,16 +1322,24 @@ class _Parser:
                     if rec:
                         recurrence, due, clause = rec
                     elif _RECURRING.search(clause):
-                        self.note(task["code"], clause, t("a recurring deadline needs the plan's issue date"))
+                        self.note(
+                            task["code"],
+                            clause,
+                            t("a recurring deadline needs the plan's issue date"),
+                        )
                 clause = clause.strip(" ，,：:；;")
                 if clause:
                     self._clause(task, clause, due, recurrence)
 
-    def _clause(self, task: dict[str, Any], clause: str, due: date | None, recurrence: str | None) -> None:
+    def _clause(
+        self, task: dict[str, Any], clause: str, due: date | None, recurrence: str | None
+    ) -> None:
         primary, alternative = _split_alternative(clause)
         goal, why = match_goal(primary)
         if alternative:
-            self.note(task["code"], alternative, t("an alternative goal (或…) is not kept as a target"))
+            self.note(
+                task["code"], alternative, t("an alternative goal (或…) is not kept as a target")
+            )
         if goal is None:
             if why:
                 self.note(task["code"], primary, why)
@@ -1087,7 +1356,9 @@ class _Parser:
             # a goal without a number and nothing known to measure: a deliverable, not a target
             task["milestones"].append({"due": due, "text": primary, "text_en": None})
 
-    def _targets(self, task: dict[str, Any], goal: Goal, text: str, due: date | None) -> list[dict[str, Any]]:
+    def _targets(
+        self, task: dict[str, Any], goal: Goal, text: str, due: date | None
+    ) -> list[dict[str, Any]]:
         table = self.ref.indicators
         compound = table.split_compound(goal.name)
         parts: list[tuple[KnownIndicator | None, str]]
@@ -1097,11 +1368,15 @@ class _Parser:
             known = table.find(goal.name) or table.find(goal.subject)
             if goal.unit == "class":
                 known = table.by_key.get("water.section_class", known)
-            elif goal.kind == "share" and re.search(r"国考断面水质(?:达到或优于|达到)?(?:III|Ⅲ)类", goal.subject):
-                known = table.by_key.get("water.national_section_good_quality_rate", known)  # 优良 = I～III类
+            elif goal.kind == "share" and re.search(
+                r"国考断面水质(?:达到或优于|达到)?(?:III|Ⅲ)类", goal.subject
+            ):
+                known = table.by_key.get(
+                    "water.national_section_good_quality_rate", known
+                )  # 优良 = I～III类
             parts = [(known, goal.name)]
         if parts[0][0] is None and not goal.numeric:
-            return []   # nothing known to measure: the caller makes it a milestone
+            return []  # nothing known to measure: the caller makes it a milestone
         if goal.comparator in ("decrease_pct", "increase_pct") and goal.baseline_year is None:
             self.note(task["code"], text, t("no baseline year stated for a relative change"))
         out = []
@@ -1109,14 +1384,23 @@ class _Parser:
             unit = goal.unit or (indicator.unit if indicator else None)
             if unit is None:
                 self.note(task["code"], text, t("no unit stated"))
-            scopes = split_scopes(goal.subject, self.ref.regions) if len(parts) == 1 else [(None, name)]
+            scopes = (
+                split_scopes(goal.subject, self.ref.regions) if len(parts) == 1 else [(None, name)]
+            )
             for site, phrase in scopes:
-                scoped = name if len(scopes) == 1 else phrase + name[len(goal.subject):]
+                scoped = name if len(scopes) == 1 else phrase + name[len(goal.subject) :]
                 target = {
-                    "indicator": indicator.key if indicator else f"general.ind_{slug_hash(_norm(name))}",
-                    "name": scoped, "name_en": None, "comparator": goal.comparator,
-                    "value": _plain_number(goal.value), "unit": unit, "due": due,
-                    "scope": self._scope(phrase, site), "text": text,
+                    "indicator": indicator.key
+                    if indicator
+                    else f"general.ind_{slug_hash(_norm(name))}",
+                    "name": scoped,
+                    "name_en": None,
+                    "comparator": goal.comparator,
+                    "value": _plain_number(goal.value),
+                    "unit": unit,
+                    "due": due,
+                    "scope": self._scope(phrase, site),
+                    "text": text,
                 }
                 if goal.baseline_year:
                     target["baseline_year"] = goal.baseline_year
@@ -1129,9 +1413,17 @@ class _Parser:
                 return {"region": self.ref.regions[name]}
         if site:
             key = f"site-{slug_hash(site)}"
-            kind = "water_section" if "断面" in site else "lake" if site.endswith(("湖", "湖体")) else "river_reach"
-            self.sites.setdefault(key, {"key": key, "name": site, "kind": kind,
-                                        "region": self.region_code, "attrs": {}})
+            kind = (
+                "water_section"
+                if "断面" in site
+                else "lake"
+                if site.endswith(("湖", "湖体"))
+                else "river_reach"
+            )
+            self.sites.setdefault(
+                key,
+                {"key": key, "name": site, "kind": kind, "region": self.region_code, "attrs": {}},
+            )
             return {"site": key}
         return {"region": self.region_code} if self.region_code else {}
 
@@ -1152,18 +1444,26 @@ class _Parser:
         domains = [d for d in domains if d != "general"]
         if domains:
             return max(set(domains), key=domains.count)
-        for domain, words in (("fishing_ban", "禁渔|退捕|捕捞"), ("shipping", "船舶|港口|码头|岸电"),
-                              ("waste", "垃圾|塑料|固体废物"), ("supervision", "督察|督办|监督执法|组织领导"),
-                              ("water", "水|河|湖|排污口")):
+        for domain, words in (
+            ("fishing_ban", "禁渔|退捕|捕捞"),
+            ("shipping", "船舶|港口|码头|岸电"),
+            ("waste", "垃圾|塑料|固体废物"),
+            ("supervision", "督察|督办|监督执法|组织领导"),
+            ("water", "水|河|湖|排污口"),
+        ):
             if re.search(words, task["title"]):
                 return domain
         return "general"
 
     # -- after all items are read
     def _settle_dates(self, tasks: list[dict], valid_until: date | None) -> None:
-        undated = any(x["due"] is None for task in tasks for x in (*task["milestones"], *task["targets"]))
+        undated = any(
+            x["due"] is None for task in tasks for x in (*task["milestones"], *task["targets"])
+        )
         if valid_until is None and undated:
-            self.note(None, "", t("no validity period found (有效期至…); undated goals have no due date"))
+            self.note(
+                None, "", t("no validity period found (有效期至…); undated goals have no due date")
+            )
         for task in tasks:
             for x in (*task["milestones"], *task["targets"]):
                 if x["due"] is None:
@@ -1172,11 +1472,15 @@ class _Parser:
             task["targets"] = [g for g in task["targets"] if g["due"] is not None]
             # a trend goal for something the same task also quantifies adds nothing
             quantified = {g["indicator"] for g in task["targets"] if g["value"] is not None}
-            task["targets"] = [g for g in task["targets"]
-                               if g["value"] is not None or g["indicator"] not in quantified]
+            task["targets"] = [
+                g
+                for g in task["targets"]
+                if g["value"] is not None or g["indicator"] not in quantified
+            ]
 
     def _dedupe_overall_goals(self, tasks: list[dict]) -> None:
         """The overall-goals item restates goals that tasks carry: keep each on its task only."""
+
         def key(g: dict) -> tuple:
             return g["indicator"], g["comparator"], g["value"], g["due"]
 
@@ -1186,17 +1490,35 @@ class _Parser:
                 task["targets"] = [g for g in task["targets"] if key(g) not in carried]
 
     def _owners(self, issuers: list[str], tasks: list[dict]) -> list[dict[str, Any]]:
-        names = list(dict.fromkeys([*issuers, *(n for task in tasks for n in (*task["lead"], *task["participants"]))]))
+        names = list(
+            dict.fromkeys(
+                [*issuers, *(n for task in tasks for n in (*task["lead"], *task["participants"]))]
+            )
+        )
         owners = []
         for name in names:
             known = self.ref.owners.get(name)
             if known is not None:
                 owners.append(dict(known))
                 continue
-            kind = ("judicial" if re.search(r"法院|检察院$", name) else "government" if name.endswith("政府")
-                    else "enterprise" if re.search(r"公司|银行|分行|集团$", name) else "department")
-            owners.append({"name": name, "name_en": None, "kind": kind, "region": self.region_code,
-                           "aliases": []})
+            kind = (
+                "judicial"
+                if re.search(r"法院|检察院$", name)
+                else "government"
+                if name.endswith("政府")
+                else "enterprise"
+                if re.search(r"公司|银行|分行|集团$", name)
+                else "department"
+            )
+            owners.append(
+                {
+                    "name": name,
+                    "name_en": None,
+                    "kind": kind,
+                    "region": self.region_code,
+                    "aliases": [],
+                }
+            )
         return owners
 
 
@@ -1219,8 +1541,12 @@ def _clauses(sentence: str) -> list[str]:
 
 def _split_alternative(clause: str) -> tuple[str, str | None]:
     m = re.search(r"或(?!优于|好于|达到)(?=.*\d)", clause)
-    if m and not clause[: m.start()].endswith(("达到", "优于")) and re.search(r"\d", clause[: m.start()]):
-        return clause[: m.start()], clause[m.start():]
+    if (
+        m
+        and not clause[: m.start()].endswith(("达到", "优于"))
+        and re.search(r"\d", clause[: m.start()])
+    ):
+        return clause[: m.start()], clause[m.start() :]
     return clause, None
 
 
@@ -1230,7 +1556,9 @@ def _plain_number(value: float | None) -> float | int | None:
     return int(value) if float(value).is_integer() else value
 
 
-def parse_plan(text: str, *, source: str = "plan", reference: Reference | None = None) -> ParseResult:
+def parse_plan(
+    text: str, *, source: str = "plan", reference: Reference | None = None
+) -> ParseResult:
     """Parse a plan document's text; UserError when it holds no numbered tasks."""
     if not text.strip():
         raise UserError(t("{path}: the file is empty", path=source))
@@ -1248,27 +1576,38 @@ def draft_yaml(data: dict[str, Any], unparsed: list[dict[str, Any]], *, source: 
     """The parsed plan as a duban-plan/1 YAML file, with what needs review as comments on top."""
     import yaml
 
-    lines = [f"# Draft plan read from {source} by `duban import plan`.",
-             "# Review it (titles in English, summaries, owners' regions), then: duban import plan THIS.yaml"]
+    lines = [
+        f"# Draft plan read from {source} by `duban import plan`.",
+        "# Review it (titles in English, summaries, owners' regions), then: duban import plan THIS.yaml",
+    ]
     if unparsed:
         lines.append("# Not interpreted — check these against the document:")
         for item in unparsed:
             where = f"{item['task']} " if item.get("task") else ""
             text = " ".join(str(item.get("text") or "").split())
             lines.append(f"#   {where}{item['why']}" + (f": {text}" if text else ""))
+
     class Dumper(yaml.SafeDumper):
         def ignore_aliases(self, data: Any) -> bool:  # shared dates must not become &anchors
             return True
 
-    body = yaml.dump(data, Dumper=Dumper, allow_unicode=True, sort_keys=False, width=100,
-                     default_flow_style=False)
+    body = yaml.dump(
+        data,
+        Dumper=Dumper,
+        allow_unicode=True,
+        sort_keys=False,
+        width=100,
+        default_flow_style=False,
+    )
     return "\n".join(lines) + "\n" + body
 
 
 _STEP_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6, "yearly": 12}
 
 
-def occurrences(first: date, recurrence: str, until: date | None, *, limit: int = 120) -> list[date]:
+def occurrences(
+    first: date, recurrence: str, until: date | None, *, limit: int = 120
+) -> list[date]:
     """Every due date of a recurring milestone from ``first`` to ``until`` (inclusive)."""
     step = _STEP_MONTHS.get(recurrence)
     if step is None or until is None:
@@ -1311,12 +1650,21 @@ def import_plan(*, session: Any, data: dict[str, Any], source: str) -> tuple[Any
         if not isinstance(entry, dict) or not entry.get("name"):
             owners.append(entry)  # load_plan reports it
             continue
-        existing = next((found for ref in [entry["name"], *(entry.get("aliases") or [])]
-                         if (found := find_owner(session=session, ref=ref)) is not None), None)
+        existing = next(
+            (
+                found
+                for ref in [entry["name"], *(entry.get("aliases") or [])]
+                if (found := find_owner(session=session, ref=ref)) is not None
+            ),
+            None,
+        )
         if existing is not None:
             rename[entry["name"]] = existing.name
-            aliases = [a for a in entry.get("aliases") or []
-                       if (other := find_owner(session=session, ref=a)) is None or other.id == existing.id]
+            aliases = [
+                a
+                for a in entry.get("aliases") or []
+                if (other := find_owner(session=session, ref=a)) is None or other.id == existing.id
+            ]
             owners.append({"name": existing.name, "aliases": aliases})
             continue
         entry = dict(entry)
@@ -1343,8 +1691,10 @@ def import_plan(*, session: Any, data: dict[str, Any], source: str) -> tuple[Any
         milestones = []
         for m in task.get("milestones") or []:
             if m.get("recurrence") and isinstance(m.get("due"), date):
-                milestones.extend({**m, "due": d} for d in
-                                  occurrences(m["due"], m["recurrence"], meta.get("valid_until")))
+                milestones.extend(
+                    {**m, "due": d}
+                    for d in occurrences(m["due"], m["recurrence"], meta.get("valid_until"))
+                )
             else:
                 milestones.append(m)
         task["milestones"] = milestones

@@ -103,8 +103,15 @@ class PluginHost:
                 continue
             self._register(ep.name, module, version, module_path=ep.value)
 
-    def _register(self, name: str, module: Any, version: str | None, *,
-                  builtin: bool = False, module_path: str | None = None) -> None:
+    def _register(
+        self,
+        name: str,
+        module: Any,
+        version: str | None,
+        *,
+        builtin: bool = False,
+        module_path: str | None = None,
+    ) -> None:
         info = PluginInfo(name, version, module_path or module.__name__, builtin=builtin)
         try:
             self.pm.register(module, name=name)
@@ -112,7 +119,9 @@ class PluginHost:
             self._fail(info, exc)
             return
         info.hooks = sorted(
-            hook.name for hook in self.pm.get_hookcallers(module) or () if hook.name.startswith("duban_")
+            hook.name
+            for hook in self.pm.get_hookcallers(module) or ()
+            if hook.name.startswith("duban_")
         )
         self.plugins[name] = info
 

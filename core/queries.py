@@ -37,17 +37,29 @@ class Where:
 
 
 def obligation_where(
-    *, as_of: date, text: str | None = None, domain: str | None = None, state: str | None = None,
-    due_before: date | None = None, due_from: date | None = None, overdue: bool = False,
+    *,
+    as_of: date,
+    text: str | None = None,
+    domain: str | None = None,
+    state: str | None = None,
+    due_before: date | None = None,
+    due_from: date | None = None,
+    overdue: bool = False,
     owner_id: int | None = None,
-    role: str | None = None, region_path: str | None = None, plan_id: int | None = None,
-    parent_id: int | None = None, mark: str | None = None, unmarked: str | None = None,
+    role: str | None = None,
+    region_path: str | None = None,
+    plan_id: int | None = None,
+    parent_id: int | None = None,
+    mark: str | None = None,
+    unmarked: str | None = None,
 ) -> Where:
     """Conditions for ``duban list``'s filters; owners and regions must be resolved already."""
     w = Where()
     if text:
-        w.add("obligation.title LIKE :text OR obligation.code LIKE :text OR obligation.title_en LIKE :text",
-              text=f"%{text.strip()}%")
+        w.add(
+            "obligation.title LIKE :text OR obligation.code LIKE :text OR obligation.title_en LIKE :text",
+            text=f"%{text.strip()}%",
+        )
     if owner_id is not None or role:
         cond = ["a.obligation_id = obligation.id"]
         if owner_id is not None:
@@ -58,18 +70,25 @@ def obligation_where(
             w.params["role"] = role
         w.add(f"EXISTS (SELECT 1 FROM assignment a WHERE {' AND '.join(cond)})")
     if region_path is not None:
-        w.add("obligation.region_id IN (SELECT r.id FROM region r WHERE r.path = :region_path"
-              " OR r.path LIKE :region_prefix)", region_path=region_path,
-              region_prefix=region_path + "/%")
+        w.add(
+            "obligation.region_id IN (SELECT r.id FROM region r WHERE r.path = :region_path"
+            " OR r.path LIKE :region_prefix)",
+            region_path=region_path,
+            region_prefix=region_path + "/%",
+        )
     if domain:
         w.add("obligation.domain = :domain", domain=domain)
     if state:
         w.add("obligation.state = :state", state=state)
     if due_before:
         since = " AND m.due >= :due_from" if due_from else ""
-        w.add("EXISTS (SELECT 1 FROM milestone m WHERE m.obligation_id = obligation.id"
-              f" AND m.due < :due_before{since} AND {_PENDING})", due_before=due_before, as_of=as_of,
-              **({"due_from": due_from} if due_from else {}))
+        w.add(
+            "EXISTS (SELECT 1 FROM milestone m WHERE m.obligation_id = obligation.id"
+            f" AND m.due < :due_before{since} AND {_PENDING})",
+            due_before=due_before,
+            as_of=as_of,
+            **({"due_from": due_from} if due_from else {}),
+        )
     if overdue:
         w.add(overdue_sql(), as_of=as_of)
     if plan_id is not None:
@@ -81,8 +100,10 @@ def obligation_where(
     for name, path, test in (("mark", mark, "IS NOT NULL"), ("unmarked", unmarked, "IS NULL")):
         if path:
             members = path.split(".")
-            w.add(f"{_json_path(name, len(members))} {test}",
-                  **{f"{name}{i}": member for i, member in enumerate(members)})
+            w.add(
+                f"{_json_path(name, len(members))} {test}",
+                **{f"{name}{i}": member for i, member in enumerate(members)},
+            )
     return w
 
 
@@ -96,22 +117,29 @@ def overdue_sql() -> str:
     """A live obligation with a milestone due before ``:as_of`` and not done by then. Once
     split, an obligation's children carry its deadlines: a parent is overdue when an
     obligation below it is, whatever its own milestones say (as the sweep sees it)."""
+
     def live(o: str) -> str:
         return f"{o}.state NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
 
     def late(o: str) -> str:
-        return (f"EXISTS (SELECT 1 FROM milestone m WHERE m.obligation_id = {o}.id"
-                f" AND m.due < :as_of AND {_PENDING})")
+        return (
+            f"EXISTS (SELECT 1 FROM milestone m WHERE m.obligation_id = {o}.id"
+            f" AND m.due < :as_of AND {_PENDING})"
+        )
 
     # Parents as one set, looked up per row (a correlated probe per row would cost a third
     # more on 100k obligations).
     parents = "(SELECT c.parent_id FROM obligation c WHERE c.parent_id IS NOT NULL)"
-    below = ("WITH RECURSIVE below(id) AS (SELECT c.id FROM obligation c WHERE c.parent_id = obligation.id"
-             " UNION ALL SELECT c.id FROM obligation c JOIN below b ON c.parent_id = b.id)"
-             f" SELECT 1 FROM below b JOIN obligation x ON x.id = b.id"
-             f" WHERE {live('x')} AND {late('x')} AND x.id NOT IN {parents}")
-    return (f"{live('obligation')} AND ({late('obligation')} AND obligation.id NOT IN {parents}"
-            f" OR obligation.id IN {parents} AND EXISTS ({below}))")
+    below = (
+        "WITH RECURSIVE below(id) AS (SELECT c.id FROM obligation c WHERE c.parent_id = obligation.id"
+        " UNION ALL SELECT c.id FROM obligation c JOIN below b ON c.parent_id = b.id)"
+        f" SELECT 1 FROM below b JOIN obligation x ON x.id = b.id"
+        f" WHERE {live('x')} AND {late('x')} AND x.id NOT IN {parents}"
+    )
+    return (
+        f"{live('obligation')} AND ({late('obligation')} AND obligation.id NOT IN {parents}"
+        f" OR obligation.id IN {parents} AND EXISTS ({below}))"
+    )
 
 
 def count_sql(where: Where) -> str:
@@ -182,8 +210,15 @@ def lean_connect(url: str, head: str) -> Lean | None:
         import sqlite3
 
         try:
-            lean = Lean(sqlite3.connect(f"file:{url.removeprefix('sqlite:///')}?mode=ro", uri=True,
-                                        timeout=10, check_same_thread=False), "sqlite")
+            lean = Lean(
+                sqlite3.connect(
+                    f"file:{url.removeprefix('sqlite:///')}?mode=ro",
+                    uri=True,
+                    timeout=10,
+                    check_same_thread=False,
+                ),
+                "sqlite",
+            )
         except sqlite3.Error:
             return None
     elif url.startswith("postgresql+psycopg://"):

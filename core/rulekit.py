@@ -16,14 +16,25 @@ def _where(rule: str, key: str) -> str:
     return f'duban.toml [rules."{rule}"] {key}'
 
 
-def config_number(cfg: Mapping[str, Any], rule: str, key: str, minimum: float = 0, *,
-                  whole: bool = False) -> float:
+def config_number(
+    cfg: Mapping[str, Any], rule: str, key: str, minimum: float = 0, *, whole: bool = False
+) -> float:
     """A number at least ``minimum`` (a whole one with ``whole``)."""
     value = cfg.get(key)
-    if (isinstance(value, bool) or not isinstance(value, int | float) or value < minimum
-            or (whole and not float(value).is_integer())):
-        raise UserError(t("{where}: must be a number, at least {minimum}, not {value!r}",
-                          where=_where(rule, key), minimum=minimum, value=value))
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or value < minimum
+        or (whole and not float(value).is_integer())
+    ):
+        raise UserError(
+            t(
+                "{where}: must be a number, at least {minimum}, not {value!r}",
+                where=_where(rule, key),
+                minimum=minimum,
+                value=value,
+            )
+        )
     return value
 
 
@@ -33,5 +44,6 @@ def config_date(cfg: Mapping[str, Any], rule: str, key: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise UserError(t("{where}: not a date (YYYY-MM-DD): {value!r}", where=_where(rule, key),
-                          value=value)) from None
+        raise UserError(
+            t("{where}: not a date (YYYY-MM-DD): {value!r}", where=_where(rule, key), value=value)
+        ) from None

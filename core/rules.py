@@ -36,16 +36,28 @@ def _where(rule: str, key: str) -> str:
 def config_level(cfg: Mapping[str, Any], rule: str, key: str = "level") -> str:
     value = cfg.get(key)
     if value not in LEVEL_ORDER:
-        raise UserError(t("{where}: unknown level {value!r}; one of {choices}", where=_where(rule, key),
-                          value=value, choices=", ".join(LEVEL_ORDER)))
+        raise UserError(
+            t(
+                "{where}: unknown level {value!r}; one of {choices}",
+                where=_where(rule, key),
+                value=value,
+                choices=", ".join(LEVEL_ORDER),
+            )
+        )
     return str(value)
 
 
 def config_count(cfg: Mapping[str, Any], rule: str, key: str, minimum: int = 0) -> int:
     value = cfg.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise UserError(t("{where}: must be a whole number, at least {minimum}, not {value!r}",
-                          where=_where(rule, key), minimum=minimum, value=value))
+        raise UserError(
+            t(
+                "{where}: must be a whole number, at least {minimum}, not {value!r}",
+                where=_where(rule, key),
+                minimum=minimum,
+                value=value,
+            )
+        )
     return value
 
 
@@ -65,7 +77,9 @@ def milestone_overdue(ctx: RuleContext) -> Iterator[Finding]:
     for key in ctx.config:
         if key != "enabled":
             level = config_level({key: key}, MILESTONE_OVERDUE, key)
-            ladder.append((config_count(ctx.config, MILESTONE_OVERDUE, key, 1), LEVEL_ORDER[level], level))
+            ladder.append(
+                (config_count(ctx.config, MILESTONE_OVERDUE, key, 1), LEVEL_ORDER[level], level)
+            )
     ladder.sort(reverse=True)  # most days first; the first threshold reached decides
     engine = ctx.engine
     overdue = engine.overdue_milestones()
@@ -77,11 +91,22 @@ def milestone_overdue(ctx: RuleContext) -> Iterator[Finding]:
         level = next((lv for threshold, _, lv in ladder if days >= threshold), None)
         if level is None:
             continue
-        zh, en = both("Milestone “{title}” was due {due} and is {days} days overdue",
-                      title=title, due=due.isoformat(), days=days)
-        yield Finding(condition=f"milestone:{ms_id}:overdue", level=level, reason=zh, reason_en=en,
-                      subject_type="milestone", subject_id=ms_id, obligation_id=ob_id,
-                      addressed_to_id=engine.address(level, ob_id))
+        zh, en = both(
+            "Milestone “{title}” was due {due} and is {days} days overdue",
+            title=title,
+            due=due.isoformat(),
+            days=days,
+        )
+        yield Finding(
+            condition=f"milestone:{ms_id}:overdue",
+            level=level,
+            reason=zh,
+            reason_en=en,
+            subject_type="milestone",
+            subject_id=ms_id,
+            obligation_id=ob_id,
+            addressed_to_id=engine.address(level, ob_id),
+        )
 
 
 def _delegated(ctx: RuleContext, obligation_ids: set[int]) -> set[int]:
@@ -96,10 +121,16 @@ def _delegated(ctx: RuleContext, obligation_ids: set[int]) -> set[int]:
     found: set[int] = set()
     wanted = sorted(obligation_ids)
     for start in range(0, len(wanted), 900):
-        rows = ctx.session.exec(select(Obligation.id, Obligation.attrs).where(
-            Obligation.id.in_(wanted[start:start + 900]), Obligation.attrs.is_not(None))).all()
-        found.update(ob_id for ob_id, attrs in rows
-                     if isinstance(attrs, dict) and attrs.get("overdue_rule") in others)
+        rows = ctx.session.exec(
+            select(Obligation.id, Obligation.attrs).where(
+                Obligation.id.in_(wanted[start : start + 900]), Obligation.attrs.is_not(None)
+            )
+        ).all()
+        found.update(
+            ob_id
+            for ob_id, attrs in rows
+            if isinstance(attrs, dict) and attrs.get("overdue_rule") in others
+        )
     return found
 
 
@@ -113,10 +144,16 @@ def target_off_track(ctx: RuleContext) -> Iterator[Finding]:
     for target, ev in engine.target_evaluations():
         if ev.status != "off_track" or (sweeps > 1 and target.id not in held):
             continue
-        zh, en = both("Target “{name}” has been off track in {n} consecutive sweeps (latest {value}, "
-                      "expected {expected} by now, forecast {forecast} at {due})",
-                      name=_target_name(target), n=sweeps, value=_fmt(ev.latest_value),
-                      expected=_fmt(ev.expected), forecast=_fmt(ev.forecast), due=target.due.isoformat())
+        zh, en = both(
+            "Target “{name}” has been off track in {n} consecutive sweeps (latest {value}, "
+            "expected {expected} by now, forecast {forecast} at {due})",
+            name=_target_name(target),
+            n=sweeps,
+            value=_fmt(ev.latest_value),
+            expected=_fmt(ev.expected),
+            forecast=_fmt(ev.forecast),
+            due=target.due.isoformat(),
+        )
         yield _target_finding(engine, target, level, zh, en)
 
 
@@ -127,18 +164,30 @@ def target_missed(ctx: RuleContext) -> Iterator[Finding]:
     for target, ev in engine.target_evaluations():
         if ev.status != "missed":
             continue
-        zh, en = both("Target “{name}” was missed at its due date {due} (latest {value}, needed {op} {goal})",
-                      name=_target_name(target), due=target.due.isoformat(), value=_fmt(ev.latest_value),
-                      op=target.comparator, goal=_fmt(target.value))
+        zh, en = both(
+            "Target “{name}” was missed at its due date {due} (latest {value}, needed {op} {goal})",
+            name=_target_name(target),
+            due=target.due.isoformat(),
+            value=_fmt(ev.latest_value),
+            op=target.comparator,
+            goal=_fmt(target.value),
+        )
         yield _target_finding(engine, target, level, zh, en)
 
 
 def _target_finding(engine: Any, target: Any, level: str, zh: str, en: str) -> Finding:
     # Off track and missed share one condition, so the same escalation climbs from one to the other.
-    return Finding(condition=f"target:{target.id}", level=level, reason=zh, reason_en=en,
-                   subject_type="target", subject_id=target.id, obligation_id=target.obligation_id,
-                   addressed_to_id=engine.address(level, target.obligation_id, target.region_id),
-                   region_id=target.region_id)
+    return Finding(
+        condition=f"target:{target.id}",
+        level=level,
+        reason=zh,
+        reason_en=en,
+        subject_type="target",
+        subject_id=target.id,
+        obligation_id=target.obligation_id,
+        addressed_to_id=engine.address(level, target.obligation_id, target.region_id),
+        region_id=target.region_id,
+    )
 
 
 def is_quality_target(target: Any, patterns: list[str]) -> bool:
@@ -155,25 +204,45 @@ def region_quality_missed(ctx: RuleContext) -> Iterator[Finding]:
     level = config_level(ctx.config, REGION_QUALITY)
     patterns = ctx.config.get("indicators")
     if not isinstance(patterns, list) or not all(isinstance(p, str) for p in patterns):
-        raise UserError(t("{where}: must be a list of indicator patterns such as \"water.*\"",
-                          where=_where(REGION_QUALITY, "indicators")))
+        raise UserError(
+            t(
+                '{where}: must be a list of indicator patterns such as "water.*"',
+                where=_where(REGION_QUALITY, "indicators"),
+            )
+        )
     engine = ctx.engine
     for target, ev in engine.target_evaluations():
-        if ev.status != "missed" or target.region_id is None or not engine.is_sub_region(target.region_id):
+        if (
+            ev.status != "missed"
+            or target.region_id is None
+            or not engine.is_sub_region(target.region_id)
+        ):
             continue
         if not is_quality_target(target, patterns):
             continue
         government = engine.government(target.region_id)
         if government is None:
             continue
-        zh, en = both("{region} missed the quality target “{name}” due {due} (latest {value}, needed {op} {goal})",
-                      region=engine.region_name(target.region_id), name=_target_name(target),
-                      due=target.due.isoformat(), value=_fmt(ev.latest_value), op=target.comparator,
-                      goal=_fmt(target.value))
-        yield Finding(condition=f"region:{target.region_id}:target:{target.id}", level=level, reason=zh,
-                      reason_en=en, subject_type="region", subject_id=target.region_id,
-                      obligation_id=target.obligation_id, addressed_to_id=government,
-                      region_id=target.region_id)
+        zh, en = both(
+            "{region} missed the quality target “{name}” due {due} (latest {value}, needed {op} {goal})",
+            region=engine.region_name(target.region_id),
+            name=_target_name(target),
+            due=target.due.isoformat(),
+            value=_fmt(ev.latest_value),
+            op=target.comparator,
+            goal=_fmt(target.value),
+        )
+        yield Finding(
+            condition=f"region:{target.region_id}:target:{target.id}",
+            level=level,
+            reason=zh,
+            reason_en=en,
+            subject_type="region",
+            subject_id=target.region_id,
+            obligation_id=target.obligation_id,
+            addressed_to_id=government,
+            region_id=target.region_id,
+        )
 
 
 # Close-out --------------------------------------------------------------------------------
@@ -186,25 +255,55 @@ def closeout_rejected(ctx: RuleContext) -> Iterator[Finding]:
         if count < needed:
             continue
         zh, en = both("Its close-out was rejected {n} times", n=count)
-        yield Finding(condition=f"obligation:{ob_id}:rejected", level=level, reason=zh, reason_en=en,
-                      subject_type="obligation", subject_id=ob_id, obligation_id=ob_id,
-                      addressed_to_id=engine.address(level, ob_id))
+        yield Finding(
+            condition=f"obligation:{ob_id}:rejected",
+            level=level,
+            reason=zh,
+            reason_en=en,
+            subject_type="obligation",
+            subject_id=ob_id,
+            obligation_id=ob_id,
+            addressed_to_id=engine.address(level, ob_id),
+        )
 
 
 RULES = (
-    EscalationRule(key=MILESTONE_OVERDUE, name="里程碑逾期", name_en="Milestone overdue",
-                   evaluate=milestone_overdue,
-                   defaults={Level.supervise.value: 1, Level.list.value: 30, Level.summon.value: 90},
-                   description="Days overdue per rung (keys are levels)."),
-    EscalationRule(key=TARGET_OFF_TRACK, name="指标持续偏离", name_en="Target off track",
-                   evaluate=target_off_track, defaults={"sweeps": 2, "level": Level.supervise.value},
-                   description="Off track in this many consecutive sweeps."),
-    EscalationRule(key=TARGET_MISSED, name="指标未完成", name_en="Target missed",
-                   evaluate=target_missed, defaults={"level": Level.summon.value}),
-    EscalationRule(key=REGION_QUALITY, name="区域环境质量目标未完成",
-                   name_en="Region missed a quality target", evaluate=region_quality_missed,
-                   defaults={"level": Level.freeze.value, "indicators": ["water.*", "air.*", "soil.*"]},
-                   description="Targets on these indicators (glob patterns) are quality targets."),
-    EscalationRule(key=CLOSEOUT_REJECTED, name="销号申请多次退回", name_en="Close-out rejected repeatedly",
-                   evaluate=closeout_rejected, defaults={"rejections": 2, "level": Level.summon.value}),
+    EscalationRule(
+        key=MILESTONE_OVERDUE,
+        name="里程碑逾期",
+        name_en="Milestone overdue",
+        evaluate=milestone_overdue,
+        defaults={Level.supervise.value: 1, Level.list.value: 30, Level.summon.value: 90},
+        description="Days overdue per rung (keys are levels).",
+    ),
+    EscalationRule(
+        key=TARGET_OFF_TRACK,
+        name="指标持续偏离",
+        name_en="Target off track",
+        evaluate=target_off_track,
+        defaults={"sweeps": 2, "level": Level.supervise.value},
+        description="Off track in this many consecutive sweeps.",
+    ),
+    EscalationRule(
+        key=TARGET_MISSED,
+        name="指标未完成",
+        name_en="Target missed",
+        evaluate=target_missed,
+        defaults={"level": Level.summon.value},
+    ),
+    EscalationRule(
+        key=REGION_QUALITY,
+        name="区域环境质量目标未完成",
+        name_en="Region missed a quality target",
+        evaluate=region_quality_missed,
+        defaults={"level": Level.freeze.value, "indicators": ["water.*", "air.*", "soil.*"]},
+        description="Targets on these indicators (glob patterns) are quality targets.",
+    ),
+    EscalationRule(
+        key=CLOSEOUT_REJECTED,
+        name="销号申请多次退回",
+        name_en="Close-out rejected repeatedly",
+        evaluate=closeout_rejected,
+        defaults={"rejections": 2, "level": Level.summon.value},
+    ),
 )

@@ -62,21 +62,33 @@ def scheduler_settings() -> SchedulerSettings:
     try:
         tz = ZoneInfo(str(cfg["timezone"]))
     except (ZoneInfoNotFoundError, ValueError):
-        raise UserError(t("duban.toml [scheduler] timezone: unknown time zone {value!r}",
-                          value=cfg["timezone"])) from None
+        raise UserError(
+            t("duban.toml [scheduler] timezone: unknown time zone {value!r}", value=cfg["timezone"])
+        ) from None
     return SchedulerSettings(
-        every_minutes=config_number("scheduler", "reminders_every", cfg["reminders_every"],
-                                    minimum=0.01),
-        sweep=bool(cfg["sweep"]), sweep_at=config_time("scheduler", "sweep_at", cfg["sweep_at"]),
-        tz=tz, run_on_start=bool(cfg["run_on_start"]),
-        stop_timeout=config_number("scheduler", "stop_timeout", cfg["stop_timeout"]))
+        every_minutes=config_number(
+            "scheduler", "reminders_every", cfg["reminders_every"], minimum=0.01
+        ),
+        sweep=bool(cfg["sweep"]),
+        sweep_at=config_time("scheduler", "sweep_at", cfg["sweep_at"]),
+        tz=tz,
+        run_on_start=bool(cfg["run_on_start"]),
+        stop_timeout=config_number("scheduler", "stop_timeout", cfg["stop_timeout"]),
+    )
 
 
 class Scheduler:
     """The jobs and their lifecycle; ``run()`` until a stop signal."""
 
-    def __init__(self, *, engine: Engine, clock: Clock, actor: str, worker: str | None = None,
-                 settings: SchedulerSettings | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        engine: Engine,
+        clock: Clock,
+        actor: str,
+        worker: str | None = None,
+        settings: SchedulerSettings | None = None,
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.actor = actor
@@ -91,8 +103,13 @@ class Scheduler:
 
     # The work ---------------------------------------------------------------------------
     def reminder_pass(self) -> PassReport:
-        report = run_pass(engine=self.engine, clock=self.clock, actor=self.actor,
-                          worker=self.worker, should_stop=self.stopping.is_set)
+        report = run_pass(
+            engine=self.engine,
+            clock=self.clock,
+            actor=self.actor,
+            worker=self.worker,
+            should_stop=self.stopping.is_set,
+        )
         self.reports.append(report)
         return report
 
@@ -105,9 +122,14 @@ class Scheduler:
             result = sweep(session=session, as_of=today(session))
             counts = result.counts()
         self.sweeps += 1
-        log.info("escalation sweep as of %s: opened %s, raised %s, resolved %s, rule failures %s",
-                 result.as_of, counts["opened"], counts["raised"], counts["resolved"],
-                 counts["failures"])
+        log.info(
+            "escalation sweep as of %s: opened %s, raised %s, resolved %s, rule failures %s",
+            result.as_of,
+            counts["opened"],
+            counts["raised"],
+            counts["resolved"],
+            counts["failures"],
+        )
 
     def sweep_missed(self) -> bool:
         """Today's sweep time has passed and no sweep ran as of today (the process was down)."""
@@ -150,13 +172,24 @@ class Scheduler:
         cfg = self.settings
         start = self.clock.now()
         first = {"next_run_time": start} if cfg.run_on_start else {}
-        scheduler.add_job(self._reminder_job, IntervalTrigger(minutes=cfg.every_minutes, timezone=cfg.tz),
-                          id=REMINDER_JOB, name="reminder pass", replace_existing=True, **first)
+        scheduler.add_job(
+            self._reminder_job,
+            IntervalTrigger(minutes=cfg.every_minutes, timezone=cfg.tz),
+            id=REMINDER_JOB,
+            name="reminder pass",
+            replace_existing=True,
+            **first,
+        )
         if cfg.sweep:
             catch_up = {"next_run_time": start} if cfg.run_on_start and self.sweep_missed() else {}
-            scheduler.add_job(self._sweep_job, CronTrigger(hour=cfg.sweep_at.hour,
-                                                           minute=cfg.sweep_at.minute, timezone=cfg.tz),
-                              id=SWEEP_JOB, name="escalation sweep", replace_existing=True, **catch_up)
+            scheduler.add_job(
+                self._sweep_job,
+                CronTrigger(hour=cfg.sweep_at.hour, minute=cfg.sweep_at.minute, timezone=cfg.tz),
+                id=SWEEP_JOB,
+                name="escalation sweep",
+                replace_existing=True,
+                **catch_up,
+            )
         self.jobs = {job.id: str(job.trigger) for job in scheduler.get_jobs()}
 
     async def run(self, stop: asyncio.Event | None = None, *, signals: bool = True) -> None:
@@ -170,13 +203,19 @@ class Scheduler:
         handled = (signal.SIGTERM, signal.SIGINT) if signals else ()
         for sig in handled:
             loop.add_signal_handler(sig, stop.set)
-        scheduler = AsyncIOScheduler(jobstores={"default": MemoryJobStore()},
-                                     timezone=self.settings.tz, job_defaults=JOB_DEFAULTS)
+        scheduler = AsyncIOScheduler(
+            jobstores={"default": MemoryJobStore()},
+            timezone=self.settings.tz,
+            job_defaults=JOB_DEFAULTS,
+        )
         self.add_jobs(scheduler)
         scheduler.start()
-        log.info("scheduler %s started: reminder pass every %s min, sweep %s", self.worker,
-                 self.settings.every_minutes,
-                 self.settings.sweep_at.strftime("%H:%M") if self.settings.sweep else "off")
+        log.info(
+            "scheduler %s started: reminder pass every %s min, sweep %s",
+            self.worker,
+            self.settings.every_minutes,
+            self.settings.sweep_at.strftime("%H:%M") if self.settings.sweep else "off",
+        )
         try:
             await stop.wait()
         finally:
@@ -187,8 +226,10 @@ class Scheduler:
                 await asyncio.wait_for(self._busy.acquire(), self.settings.stop_timeout)
                 self._busy.release()
             except TimeoutError:
-                log.warning("a job was still running after %s s; stopping anyway",
-                            self.settings.stop_timeout)
+                log.warning(
+                    "a job was still running after %s s; stopping anyway",
+                    self.settings.stop_timeout,
+                )
             scheduler.shutdown(wait=False)
             for sig in handled:
                 loop.remove_signal_handler(sig)

@@ -27,12 +27,16 @@ log = logging.getLogger("duban.serve")
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 # The token is the credential: keep it out of caches shared between users and out of
 # Referer headers of any link a client might follow.
-COMMON_HEADERS = {"Cache-Control": "private, no-cache", "Referrer-Policy": "no-referrer",
-                  "X-Content-Type-Options": "nosniff"}
+COMMON_HEADERS = {
+    "Cache-Control": "private, no-cache",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
-def _matches(if_none_match: str | None, if_modified_since: str | None, etag: str,
-             last_modified: datetime) -> bool:
+def _matches(
+    if_none_match: str | None, if_modified_since: str | None, etag: str, last_modified: datetime
+) -> bool:
     """RFC 9110: If-None-Match wins when present; otherwise If-Modified-Since."""
     if if_none_match is not None:
         tags = [tag.strip().removeprefix("W/").strip('"') for tag in if_none_match.split(",")]
@@ -77,10 +81,17 @@ def create_app(*, engine: Engine, actor: str, clock: Clock | None = None) -> Any
             if feed is None:
                 return not_found()
             served = feeds.serve_feed(
-                session=session, feed=feed, todo=todo, cache=cache,
-                is_current=lambda etag, lm: _matches(inm, ims, etag, lm))
-        headers = {**COMMON_HEADERS, "ETag": f'"{served.etag}"',
-                   "Last-Modified": format_datetime(served.last_modified, usegmt=True)}
+                session=session,
+                feed=feed,
+                todo=todo,
+                cache=cache,
+                is_current=lambda etag, lm: _matches(inm, ims, etag, lm),
+            )
+        headers = {
+            **COMMON_HEADERS,
+            "ETag": f'"{served.etag}"',
+            "Last-Modified": format_datetime(served.last_modified, usegmt=True),
+        }
         if served.body is None:
             return Response(status_code=304, headers=headers)
         return Response(served.body, headers=headers, media_type=CONTENT_TYPE)
@@ -88,8 +99,13 @@ def create_app(*, engine: Engine, actor: str, clock: Clock | None = None) -> Any
     async def feed(request: Request) -> Response:
         todo = request.query_params.get("todo", "") in ("1", "true", "yes")
         return await anyio.to_thread.run_sync(
-            answer, request.path_params["token"], todo, request.headers.get("if-none-match"),
-            request.headers.get("if-modified-since"), limiter=limiter)
+            answer,
+            request.path_params["token"],
+            todo,
+            request.headers.get("if-none-match"),
+            request.headers.get("if-modified-since"),
+            limiter=limiter,
+        )
 
     def check_database() -> bool:
         try:
@@ -102,15 +118,22 @@ def create_app(*, engine: Engine, actor: str, clock: Clock | None = None) -> Any
 
     async def health(request: Request) -> Response:
         ok = await anyio.to_thread.run_sync(check_database, limiter=limiter)
-        return JSONResponse({"status": "ok" if ok else "unavailable"}, status_code=200 if ok else 503,
-                            headers={"Cache-Control": "no-store"})
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable"},
+            status_code=200 if ok else 503,
+            headers={"Cache-Control": "no-store"},
+        )
 
     async def missing(request: Request, exc: Exception) -> Response:
         return not_found()
 
-    return Starlette(routes=[Route("/feeds/{token}.ics", feed, methods=["GET"]),
-                             Route("/health", health, methods=["GET"])],
-                     exception_handlers={404: missing})
+    return Starlette(
+        routes=[
+            Route("/feeds/{token}.ics", feed, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+        ],
+        exception_handlers={404: missing},
+    )
 
 
 def _warm_up() -> None:
@@ -126,8 +149,9 @@ def _config(app: Any, **kw: Any) -> Any:
     import uvicorn
 
     # No access log: request paths carry the secret tokens.
-    return uvicorn.Config(app, access_log=False, server_header=False, log_level="warning",
-                          lifespan="off", **kw)
+    return uvicorn.Config(
+        app, access_log=False, server_header=False, log_level="warning", lifespan="off", **kw
+    )
 
 
 def run(app: Any, *, host: str, port: int) -> None:

@@ -43,7 +43,11 @@ def _xlsx_cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat(sep=" ")
+        return (
+            value.date().isoformat()
+            if value.time() == datetime.min.time()
+            else value.isoformat(sep=" ")
+        )
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
@@ -70,7 +74,9 @@ def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
         try:
             book = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a damaged or foreign file
-            raise UserError(t("{path}: not a readable .xlsx workbook: {why}", path=path, why=exc)) from None
+            raise UserError(
+                t("{path}: not a readable .xlsx workbook: {why}", path=path, why=exc)
+            ) from None
         rows = book.worksheets[0].iter_rows(values_only=True)
         header = [_xlsx_cell(c) for c in next(rows, ())]
         if not any(header):
@@ -87,7 +93,9 @@ def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            raise UserError(t("{path}: cannot read: {why}", path=path, why=exc.strerror or exc)) from None
+            raise UserError(
+                t("{path}: cannot read: {why}", path=path, why=exc.strerror or exc)
+            ) from None
         if b"\x00" in raw:  # a picture, a zip, an .xls saved as .csv: no text has NUL bytes
             raise UserError(t("{path}: binary data, not a CSV text file", path=path))
         try:
@@ -104,7 +112,9 @@ def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
                 for row in reader:
                     yield [c.strip() for c in row]
             except csv.Error as exc:  # an over-long field, say
-                raise UserError(t("{path}: not a readable CSV file: {why}", path=path, why=exc)) from None
+                raise UserError(
+                    t("{path}: not a readable CSV file: {why}", path=path, why=exc)
+                ) from None
 
         lines = csv_rows()
         header = next(lines, [])
@@ -125,8 +135,9 @@ class Column:
     required: bool = False
 
 
-def map_columns(header: list[str], columns: Sequence[Column], source: str, *,
-                ignore_unknown: bool = False) -> dict[str, int]:
+def map_columns(
+    header: list[str], columns: Sequence[Column], source: str, *, ignore_unknown: bool = False
+) -> dict[str, int]:
     """Column key -> position; a doubled or missing column (and, unless ``ignore_unknown``, an
     unknown one) is an error on line 1."""
     index = {norm_header(h): col for col in columns for h in (col.key, *col.headers)}
@@ -138,15 +149,24 @@ def map_columns(header: list[str], columns: Sequence[Column], source: str, *,
         if col is None:
             if ignore_unknown:
                 continue
-            raise UserError(t("{where}: unknown column {name!r}; expected {names}", where=f"{source}:1",
-                              name=name, names="、".join(c.headers[0] for c in columns)))
+            raise UserError(
+                t(
+                    "{where}: unknown column {name!r}; expected {names}",
+                    where=f"{source}:1",
+                    name=name,
+                    names="、".join(c.headers[0] for c in columns),
+                )
+            )
         if col.key in found:
-            raise UserError(t("{where}: column {name!r} given twice", where=f"{source}:1", name=name))
+            raise UserError(
+                t("{where}: column {name!r} given twice", where=f"{source}:1", name=name)
+            )
         found[col.key] = i
     missing = [c.headers[0] for c in columns if c.required and c.key not in found]
     if missing:
-        raise UserError(t("{where}: missing column(s): {names}", where=f"{source}:1",
-                          names="、".join(missing)))
+        raise UserError(
+            t("{where}: missing column(s): {names}", where=f"{source}:1", names="、".join(missing))
+        )
     return found
 
 
@@ -171,8 +191,15 @@ class Problems:
         self.count += 1
         self._rows.add(row)
         if len(self.lines) < MAX_REPORTED:
-            self.lines.append(t("{path}: row {row}, column {column}: {reason}", path=self.source, row=row,
-                                column=column, reason=reason))
+            self.lines.append(
+                t(
+                    "{path}: row {row}, column {column}: {reason}",
+                    path=self.source,
+                    row=row,
+                    column=column,
+                    reason=reason,
+                )
+            )
 
     def __bool__(self) -> bool:
         return bool(self.count)
@@ -183,14 +210,27 @@ class Problems:
             return
         more = self.count - len(self.lines)
         tail = [t("… and {n} more problem(s)", n=more)] if more else []
-        raise UserError("\n  ".join([t("{path}: {n} bad row(s); nothing was imported:", path=self.source,
-                                       n=len(self._rows)), *self.lines, *tail]))
+        raise UserError(
+            "\n  ".join(
+                [
+                    t(
+                        "{path}: {n} bad row(s); nothing was imported:",
+                        path=self.source,
+                        n=len(self._rows),
+                    ),
+                    *self.lines,
+                    *tail,
+                ]
+            )
+        )
 
 
 class Row:
     """One data row's cells by column key, with parsers that raise ``BadCell``."""
 
-    def __init__(self, number: int, cells: list[str], columns: dict[str, int], header: list[str]) -> None:
+    def __init__(
+        self, number: int, cells: list[str], columns: dict[str, int], header: list[str]
+    ) -> None:
         self.line = number
         self._columns = columns
         self._header = header
@@ -237,10 +277,17 @@ class Row:
             return None
         if num is None or den is None:
             missing = part if num is None else whole
-            raise self.bad(missing, t("{other} is given, so this column is needed too",
-                                      other=self.header(whole if num is None else part)))
+            raise self.bad(
+                missing,
+                t(
+                    "{other} is given, so this column is needed too",
+                    other=self.header(whole if num is None else part),
+                ),
+            )
         if num > den:
-            raise self.bad(part, t("greater than {other} ({value:g})", other=self.header(whole), value=den))
+            raise self.bad(
+                part, t("greater than {other} ({value:g})", other=self.header(whole), value=den)
+            )
         if den == 0:
             return None  # nothing to cover: no rate
         return num, den
@@ -255,8 +302,14 @@ class Row:
         except UserError as exc:
             raise self.bad(key, str(exc).removeprefix(f"{self.header(key)}: ")) from None
         if start > today:
-            raise self.bad(key, t("{value} has not begun yet (today is {today})", value=raw,
-                                  today=today.isoformat()))
+            raise self.bad(
+                key,
+                t(
+                    "{value} has not begun yet (today is {today})",
+                    value=raw,
+                    today=today.isoformat(),
+                ),
+            )
         return start, end
 
     def day(self, key: str, today: date) -> date | None:
@@ -272,14 +325,18 @@ class Row:
         except ValueError:
             raise self.bad(key, t("not a date: {value!r}", value=raw)) from None
         if value > today:
-            raise self.bad(key, t("{value} is after today ({today})", value=raw, today=today.isoformat()))
+            raise self.bad(
+                key, t("{value} is after today ({today})", value=raw, today=today.isoformat())
+            )
         return value
 
 
 class Table:
     """A file opened for import: its rows by column key, and the problems found in them."""
 
-    def __init__(self, path: Path, columns: Sequence[Column], *, ignore_unknown: bool = False) -> None:
+    def __init__(
+        self, path: Path, columns: Sequence[Column], *, ignore_unknown: bool = False
+    ) -> None:
         self.path = path
         self.source = str(path)
         self.header, self._body = read_table(path)

@@ -42,8 +42,13 @@ class Runner:
         self.url = url
         self.actor = actor
 
-    def __call__(self, *args: str, as_of: str | None = None, actor: str | None = None,
-                 lang: str | None = None) -> Result:
+    def __call__(
+        self,
+        *args: str,
+        as_of: str | None = None,
+        actor: str | None = None,
+        lang: str | None = None,
+    ) -> Result:
         from duban.core import cli
         from duban.core.i18n import set_language
 
@@ -61,7 +66,9 @@ class Runner:
     def ok(self, *args: str, **kw: str) -> Result:
         """Run and insist on success (the assertion shows stderr)."""
         result = self(*args, **kw)
-        assert result.exit_code == 0, f"duban {' '.join(args)} failed: {result.stderr or result.stdout}"
+        assert result.exit_code == 0, (
+            f"duban {' '.join(args)} failed: {result.stderr or result.stdout}"
+        )
         return result
 
 

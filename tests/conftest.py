@@ -23,8 +23,14 @@ PG_URL = os.environ.get("DUBAN_TEST_DATABASE_URL")
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    for var in ("DUBAN_DATABASE_URL", "DUBAN_USER", "DUBAN_AS_OF", "DUBAN_LOAD_PLUGINS",
-                "DUBAN_TRACE_PLUGINS", "DUBAN_CONFIG"):
+    for var in (
+        "DUBAN_DATABASE_URL",
+        "DUBAN_USER",
+        "DUBAN_AS_OF",
+        "DUBAN_LOAD_PLUGINS",
+        "DUBAN_TRACE_PLUGINS",
+        "DUBAN_CONFIG",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DUBAN_LANG", "en")
     set_language("en")

@@ -22,13 +22,24 @@ REFERENCE_CSV = Path(__file__).resolve().parents[2] / "shared/reference/hunan_di
 MIN_DATE = dt.date(2023, 1, 1)
 MAX_DATE = dt.date(2035, 12, 31)
 
-COMPARATORS = {"gte", "lte", "eq", "decrease_pct", "increase_pct", "trend_down", "trend_up", "eliminate"}
+COMPARATORS = {
+    "gte",
+    "lte",
+    "eq",
+    "decrease_pct",
+    "increase_pct",
+    "trend_down",
+    "trend_up",
+    "eliminate",
+}
 DOMAINS = {"water", "fishing_ban", "waste", "shipping", "supervision", "general"}
 OWNER_KINDS = {"department", "government", "judicial", "enterprise", "other"}
 IMPLEMENTERS = {"cities", "counties", "none"}
 LEVELS = {"province", "city", "county", "zone"}
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-INDICATOR_KEY = re.compile(r"^(water|fishing_ban|waste|shipping|supervision|general)\.[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+INDICATOR_KEY = re.compile(
+    r"^(water|fishing_ban|waste|shipping|supervision|general)\.[a-z][a-z0-9]*(_[a-z0-9]+)*$"
+)
 
 TOP_KEYS = {"format", "plan", "owners", "sites", "sections", "framing", "tasks"}
 PLAN_KEYS_REQUIRED = {"key", "title", "title_en", "issued_on", "valid_until", "issuers"}
@@ -37,10 +48,30 @@ OWNER_KEYS_REQUIRED = {"name", "name_en", "kind", "region"}
 OWNER_KEYS_OPTIONAL = {"parent", "aliases"}
 SITE_KEYS_REQUIRED = {"key", "name", "kind", "region"}
 SITE_KEYS_OPTIONAL = {"attrs"}
-TASK_KEYS_REQUIRED = {"code", "seq", "section", "title", "title_en", "domain", "summary", "summary_en", "lead"}
+TASK_KEYS_REQUIRED = {
+    "code",
+    "seq",
+    "section",
+    "title",
+    "title_en",
+    "domain",
+    "summary",
+    "summary_en",
+    "lead",
+}
 TASK_KEYS_OPTIONAL = {"participants", "regions", "milestones", "targets"}
 MILESTONE_KEYS = {"due", "text", "text_en"}
-TARGET_KEYS_REQUIRED = {"indicator", "name", "name_en", "comparator", "value", "unit", "due", "scope", "text"}
+TARGET_KEYS_REQUIRED = {
+    "indicator",
+    "name",
+    "name_en",
+    "comparator",
+    "value",
+    "unit",
+    "due",
+    "scope",
+    "text",
+}
 TARGET_KEYS_OPTIONAL = {"baseline_year"}
 
 DIGITS = "零一二三四五六七八九"
@@ -299,7 +330,19 @@ def test_task_fields(plan):
 
 
 def test_task_sections(tasks_by_code):
-    expected = {3: "一", 4: "二", 17: "二", 18: "三", 25: "三", 26: "四", 29: "四", 30: "五", 34: "五", 35: "六", 40: "六"}
+    expected = {
+        3: "一",
+        4: "二",
+        17: "二",
+        18: "三",
+        25: "三",
+        26: "四",
+        29: "四",
+        30: "五",
+        34: "五",
+        35: "六",
+        40: "六",
+    }
     for n, sec in expected.items():
         assert tasks_by_code[code(n)]["section"] == sec, code(n)
 
@@ -318,7 +361,11 @@ def test_region_codes_exist(plan, region_codes):
     referenced += [("site", s["region"]) for s in plan["sites"]]
     for t in plan["tasks"]:
         referenced += [(t["code"], r) for r in t.get("regions", [])]
-        referenced += [(t["code"], tg["scope"]["region"]) for tg in t.get("targets", []) if "region" in tg["scope"]]
+        referenced += [
+            (t["code"], tg["scope"]["region"])
+            for tg in t.get("targets", [])
+            if "region" in tg["scope"]
+        ]
     for where, c in referenced:
         assert isinstance(c, str), f"{where}: region code must be a string, got {c!r}"
         assert c in region_codes, f"{where}: unknown region {c}"
@@ -348,9 +395,15 @@ def test_targets(plan):
     for t in plan["tasks"]:
         for tg in t.get("targets", []):
             where = f"{t['code']} {tg.get('indicator')}"
-            assert TARGET_KEYS_REQUIRED <= set(tg) <= TARGET_KEYS_REQUIRED | TARGET_KEYS_OPTIONAL, where
+            assert TARGET_KEYS_REQUIRED <= set(tg) <= TARGET_KEYS_REQUIRED | TARGET_KEYS_OPTIONAL, (
+                where
+            )
             assert INDICATOR_KEY.match(tg["indicator"]), where
-            assert nonempty_str(tg["name"]) and nonempty_str(tg["name_en"]) and nonempty_str(tg["text"]), where
+            assert (
+                nonempty_str(tg["name"])
+                and nonempty_str(tg["name_en"])
+                and nonempty_str(tg["text"])
+            ), where
             assert nonempty_str(tg["unit"]), where
             assert type(tg["due"]) is dt.date, where
             comp = tg["comparator"]
@@ -369,7 +422,9 @@ def test_targets(plan):
             else:
                 assert "baseline_year" not in tg, where
             scope = tg["scope"]
-            assert isinstance(scope, dict) and len(scope) == 1 and set(scope) <= {"region", "site"}, where
+            assert (
+                isinstance(scope, dict) and len(scope) == 1 and set(scope) <= {"region", "site"}
+            ), where
             if "site" in scope:
                 assert scope["site"] in site_keys, where
                 used_sites.add(scope["site"])
@@ -389,7 +444,9 @@ def test_targets_unique_per_scope(plan):
 
 
 def _targets(task, indicator=None):
-    return [tg for tg in task.get("targets", []) if indicator is None or tg["indicator"] == indicator]
+    return [
+        tg for tg in task.get("targets", []) if indicator is None or tg["indicator"] == indicator
+    ]
 
 
 def test_task_3_overall_goals(tasks_by_code):
@@ -404,7 +461,9 @@ def test_task_3_overall_goals(tasks_by_code):
     assert ("water.national_section_good_quality_rate", "gte", 97.3) in values
     assert ("water.total_phosphorus", "trend_down", None) in values
     classes = [tg for tg in t["targets"] if tg["indicator"] == "water.section_class"]
-    assert len(classes) == 5 and all(tg["comparator"] == "lte" and tg["value"] == 2 for tg in classes)
+    assert len(classes) == 5 and all(
+        tg["comparator"] == "lte" and tg["value"] == 2 for tg in classes
+    )
 
 
 def test_task_4_facts(tasks_by_code):
@@ -444,7 +503,10 @@ def test_other_key_numbers(tasks_by_code):
         assert len(hits) == 1, (task_code, indicator)
         return hits[0]
 
-    assert (one("（十五）", "general.tailings_pond_count")["value"], one("（十五）", "general.tailings_pond_count")["comparator"]) == (300, "lte")
+    assert (
+        one("（十五）", "general.tailings_pond_count")["value"],
+        one("（十五）", "general.tailings_pond_count")["comparator"],
+    ) == (300, "lte")
     assert one("（二十六）", "water.total_water_use")["value"] == 334.5
     gdp = one("（二十六）", "water.water_use_per_10k_gdp")
     assert (gdp["comparator"], gdp["value"]) == ("decrease_pct", 17)

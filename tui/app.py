@@ -57,7 +57,9 @@ class DubanApp(App[None]):
     TITLE = "duban"
     COMMANDS = App.COMMANDS | {DubanCommands}
     DEFAULT_MODE = "dashboard"
-    MODES: ClassVar[dict[str, Any]] = {mode: _screen_factory(spec) for mode, (_, spec) in SECTIONS.items()}
+    MODES: ClassVar[dict[str, Any]] = {
+        mode: _screen_factory(spec) for mode, (_, spec) in SECTIONS.items()
+    }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "go('dashboard')", "Dashboard", id="go.dashboard"),
         Binding("o", "go('obligations')", "Obligations", id="go.obligations"),
@@ -74,8 +76,15 @@ class DubanApp(App[None]):
 
     busy = reactive(0)
 
-    def __init__(self, env: Env, *, as_of: date | None = None, lang: str | None = None,
-                 theme: str = "duban-dark", early: Future[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        env: Env,
+        *,
+        as_of: date | None = None,
+        lang: str | None = None,
+        theme: str = "duban-dark",
+        early: Future[dict[str, Any]] | None = None,
+    ) -> None:
         if lang:
             set_language(lang)
         super().__init__()
@@ -160,9 +169,13 @@ class DubanApp(App[None]):
         """(mode, English title msgid, Chinese title if not in the catalog) of every section
         that can be opened now."""
         out: list[tuple[str, str, str | None]] = [
-            (mode, title, None) for mode, (title, _) in SECTIONS.items() if mode in self._modes]
-        out += [(key, s.title_en, s.title) for key, s in self.plugin_screens.items()
-                if key not in SECTIONS]
+            (mode, title, None) for mode, (title, _) in SECTIONS.items() if mode in self._modes
+        ]
+        out += [
+            (key, s.title_en, s.title)
+            for key, s in self.plugin_screens.items()
+            if key not in SECTIONS
+        ]
         return out
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -245,8 +258,12 @@ class DubanApp(App[None]):
             return sweep(session=session, as_of=as_of, dry_run=False).counts()
 
         def describe(counts: dict[str, Any]) -> str:
-            return t("Sweep as of {day}: {opened} opened, {raised} raised, {resolved} resolved, "
-                     "{unchanged} unchanged", day=as_of.isoformat(), **counts)
+            return t(
+                "Sweep as of {day}: {opened} opened, {raised} raised, {resolved} resolved, "
+                "{unchanged} unchanged",
+                day=as_of.isoformat(),
+                **counts,
+            )
 
         self.push_screen(ProgressScreen(t("Running the sweep…"), job, describe), self._after_job)
 
@@ -255,7 +272,10 @@ class DubanApp(App[None]):
 
         from .screens.forms import ImportForm
 
-        kinds = [("Obligations (JSONL export)", "obligations"), ("Readings (CSV or XLSX)", "measurements")]
+        kinds = [
+            ("Obligations (JSONL export)", "obligations"),
+            ("Readings (CSV or XLSX)", "measurements"),
+        ]
         kinds += [(imp.name_en, key) for key, imp in sorted(get_host().importers().items())]
         self.push_screen(ImportForm(kinds=kinds), self._run_import)
 
@@ -277,15 +297,19 @@ class DubanApp(App[None]):
                 from duban.core.plugins import get_host
 
                 return get_host().importers()[kind].run(session=session, path=path, dry_run=False)
-            extra = {"progress": progress} if "progress" in inspect.signature(run).parameters else {}
+            extra = (
+                {"progress": progress} if "progress" in inspect.signature(run).parameters else {}
+            )
             return run(session=session, path=path, **extra)
 
         def describe(summary: Any) -> str:
-            return ", ".join(f"{k}: {v}" for k, v in dict(summary).items()
-                             if not isinstance(v, list | dict))
+            return ", ".join(
+                f"{k}: {v}" for k, v in dict(summary).items() if not isinstance(v, list | dict)
+            )
 
-        self.push_screen(ProgressScreen(t("Importing {path}…", path=path.name), job, describe),
-                         self._after_job)
+        self.push_screen(
+            ProgressScreen(t("Importing {path}…", path=path.name), job, describe), self._after_job
+        )
 
     async def _after_job(self, result: Any) -> None:
         if result is not None:
@@ -311,8 +335,14 @@ class DubanApp(App[None]):
         self.refresh_status()
 
 
-def create_app(env: Env, *, as_of: date | None = None, lang: str | None = None,
-               theme: str = "duban-dark", early: Future[dict[str, Any]] | None = None) -> DubanApp:
+def create_app(
+    env: Env,
+    *,
+    as_of: date | None = None,
+    lang: str | None = None,
+    theme: str = "duban-dark",
+    early: Future[dict[str, Any]] | None = None,
+) -> DubanApp:
     """The app on ``env``'s database; the console script and the tests both start here.
     ``early`` is ``overview.prefetch``'s reading of the first screen, if one was begun."""
     return DubanApp(env, as_of=as_of, lang=lang, theme=theme, early=early)

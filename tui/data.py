@@ -46,45 +46,62 @@ CAP = 1000  # lists that are not windowed stop here, and say so
 def open_as_of(as_of: date) -> Any:
     """Escalations opened by the end of ``as_of`` and not resolved by then."""
     end = end_of_day(as_of)
-    return and_(Escalation.opened_at <= end,
-                or_(Escalation.resolved_at.is_(None), Escalation.resolved_at > end))
+    return and_(
+        Escalation.opened_at <= end,
+        or_(Escalation.resolved_at.is_(None), Escalation.resolved_at > end),
+    )
 
 
 def _level_rank() -> Any:
-    return case({level.value: rank for level, rank in LEVEL_ORDER.items()},
-                value=Escalation.level, else_=-1)
+    return case(
+        {level.value: rank for level, rank in LEVEL_ORDER.items()}, value=Escalation.level, else_=-1
+    )
 
 
 # Obligations table --------------------------------------------------------------------
 def _where(session: Session, query: Query, as_of: date) -> list[Any]:
     where = conditions(session, query.list_filter(as_of), as_of)
     if query.level:
-        where.append(exists().where(Escalation.obligation_id == Obligation.id,
-                                    Escalation.level == query.level, open_as_of(as_of)))
+        where.append(
+            exists().where(
+                Escalation.obligation_id == Obligation.id,
+                Escalation.level == query.level,
+                open_as_of(as_of),
+            )
+        )
     return where
 
 
 def _order(query: Query, as_of: date) -> list[Any]:
     if query.sort != "level":  # the TUI's one sort beyond duban list's
         return order_keys(query.sort, as_of, query.descending)
-    top = (select(func.max(_level_rank()))
-           .where(Escalation.obligation_id == Obligation.id, open_as_of(as_of))
-           .scalar_subquery())
+    top = (
+        select(func.max(_level_rank()))
+        .where(Escalation.obligation_id == Obligation.id, open_as_of(as_of))
+        .scalar_subquery()
+    )
     keys = [func.coalesce(top, -1), Obligation.id]
     return [k.desc() for k in keys] if query.descending else keys
 
 
 def count(*, session: Session, query: Query, as_of: date) -> int:
-    return session.exec(select(func.count()).select_from(Obligation)
-                        .where(*_where(session, query, as_of))).one()
+    return session.exec(
+        select(func.count()).select_from(Obligation).where(*_where(session, query, as_of))
+    ).one()
 
 
 def window(*, session: Session, query: Query, as_of: date, offset: int, limit: int) -> list[dict]:
     """Rows ``offset .. offset+limit`` of the filtered, sorted list (``duban list`` shape +
     ``level``, the highest open escalation)."""
-    obligations = list(session.exec(
-        select(Obligation).where(*_where(session, query, as_of))
-        .order_by(*_order(query, as_of)).offset(offset).limit(limit)).all())
+    obligations = list(
+        session.exec(
+            select(Obligation)
+            .where(*_where(session, query, as_of))
+            .order_by(*_order(query, as_of))
+            .offset(offset)
+            .limit(limit)
+        ).all()
+    )
     ids = [ob.id for ob in obligations]
     if not ids:
         return []
@@ -95,12 +112,15 @@ def window(*, session: Session, query: Query, as_of: date, offset: int, limit: i
     region_ids = {ob.region_id for ob in obligations if ob.region_id}
     # Loaded once: summary()'s session.get() then hits the identity map.
     regions = {r.code: r for r in session.exec(select(Region).where(Region.id.in_(region_ids)))}
-    english = owners_en(session, {n for ob in obligations for n in owners[ob.id].get(Role.lead, [])})
+    english = owners_en(
+        session, {n for ob in obligations for n in owners[ob.id].get(Role.lead, [])}
+    )
     levels = top_levels(session=session, obligation_ids=ids, as_of=as_of)
     rows = []
     for ob in obligations:
-        row = summary(session=session, ob=ob, as_of=as_of, owners=owners[ob.id],
-                      milestones=milestones[ob.id])
+        row = summary(
+            session=session, ob=ob, as_of=as_of, owners=owners[ob.id], milestones=milestones[ob.id]
+        )
         row["level"] = levels.get(ob.id)
         row["lead_en"] = [english.get(name) for name in row["lead"]]
         row["region_en"] = regions[row["region_code"]].name_en if row["region_code"] else None
@@ -112,15 +132,23 @@ def owners_en(session: Session, names: set[str]) -> dict[str, str]:
     """The English names of these owners, where they have one (the screens pick by language)."""
     if not names:
         return {}
-    return dict(session.exec(select(Owner.name, Owner.name_en)
-                             .where(Owner.name.in_(names), Owner.name_en.is_not(None))).all())
+    return dict(
+        session.exec(
+            select(Owner.name, Owner.name_en).where(
+                Owner.name.in_(names), Owner.name_en.is_not(None)
+            )
+        ).all()
+    )
 
 
 def top_levels(*, session: Session, obligation_ids: list[int], as_of: date) -> dict[int, str]:
     """{obligation id: highest level among its escalations open as of ``as_of``}."""
     best: dict[int, str] = {}
-    rows = session.exec(select(Escalation.obligation_id, Escalation.level)
-                        .where(Escalation.obligation_id.in_(obligation_ids), open_as_of(as_of))).all()
+    rows = session.exec(
+        select(Escalation.obligation_id, Escalation.level).where(
+            Escalation.obligation_id.in_(obligation_ids), open_as_of(as_of)
+        )
+    ).all()
     for ob_id, level in rows:
         if LEVEL_ORDER.get(level, -1) > LEVEL_ORDER.get(best.get(ob_id), -1):  # type: ignore[call-overload]
             best[ob_id] = level
@@ -135,20 +163,29 @@ def owner_scores(session: Session, as_of: date) -> list[dict[str, Any]]:
     from duban.core.services.scorecard import scorecard
 
     rows = scorecard(session=session, as_of=as_of)[::-1]
-    names = {o.name: o for o in session.exec(select(Owner).where(
-        Owner.name.in_([r["owner"] for r in rows])))}
+    names = {
+        o.name: o
+        for o in session.exec(select(Owner).where(Owner.name.in_([r["owner"] for r in rows])))
+    }
     out = []
     for r in rows:
         levels = {lv: n for lv, n in r["escalations"].items() if n}
         owner = names.get(r["owner"])
-        out.append({
-            "owner_id": owner.id if owner else None, "name": r["owner"],
-            "label": pick(owner.name, owner.name_en) if owner else r["owner"],
-            "led": r["lead"], "participant": r["participant"], "overdue": r["overdue"],
-            "on_time_rate": r["on_time_rate"], "escalations": sum(levels.values()),
-            "levels": levels, "rank": r["rank"],
-            "top_level": max(levels, key=lambda lv: LEVEL_ORDER.get(lv, -1), default=None),  # type: ignore[call-overload]
-        })
+        out.append(
+            {
+                "owner_id": owner.id if owner else None,
+                "name": r["owner"],
+                "label": pick(owner.name, owner.name_en) if owner else r["owner"],
+                "led": r["lead"],
+                "participant": r["participant"],
+                "overdue": r["overdue"],
+                "on_time_rate": r["on_time_rate"],
+                "escalations": sum(levels.values()),
+                "levels": levels,
+                "rank": r["rank"],
+                "top_level": max(levels, key=lambda lv: LEVEL_ORDER.get(lv, -1), default=None),  # type: ignore[call-overload]
+            }
+        )
     return out
 
 
@@ -161,10 +198,17 @@ def plugin_panels(session: Session, as_of: date) -> list[dict[str, Any]]:
     for plugin, result in get_host().call("duban_dashboard_panels", session=session, as_of=as_of):
         for panel in result if isinstance(result, list | tuple) else [result]:
             if isinstance(panel, Panel):
-                panels.append({"key": panel.key, "plugin": panel.plugin or plugin,
-                               "title": pick(panel.title, panel.title_en),
-                               "rows": [{"label": r.label, "value": r.value, "filter": r.filter,
-                                         "tone": r.tone} for r in panel.rows]})
+                panels.append(
+                    {
+                        "key": panel.key,
+                        "plugin": panel.plugin or plugin,
+                        "title": pick(panel.title, panel.title_en),
+                        "rows": [
+                            {"label": r.label, "value": r.value, "filter": r.filter, "tone": r.tone}
+                            for r in panel.rows
+                        ],
+                    }
+                )
     return panels
 
 
@@ -184,26 +228,45 @@ def target_status(session: Session, target: Target, as_of: date) -> dict[str, An
     from duban.core.services.evaluation import evaluate
 
     ev = evaluate(session=session, target=target, as_of=as_of)
-    return {"status": ev.status, "latest_value": ev.latest_value, "latest_date": ev.latest_date,
-            "expected": ev.expected, "forecast": ev.forecast, "detail": ev.detail}
+    return {
+        "status": ev.status,
+        "latest_value": ev.latest_value,
+        "latest_date": ev.latest_date,
+        "expected": ev.expected,
+        "forecast": ev.forecast,
+        "detail": ev.detail,
+    }
 
 
-def readings(session: Session, target: Target, as_of: date, limit: int = 120) -> list[tuple[date, float]]:
+def readings(
+    session: Session, target: Target, as_of: date, limit: int = 120
+) -> list[tuple[date, float]]:
     """The target scope's readings up to ``as_of``, oldest first (the chart's points); a
     region's series includes what its sub-regions report."""
     if target.site_id or target.region_id:
         from duban.core.services.measurements import series
 
-        rows = series(session=session, indicator=target.indicator, region_id=target.region_id
-                      if target.site_id is None else None, site_id=target.site_id, until=as_of)
+        rows = series(
+            session=session,
+            indicator=target.indicator,
+            region_id=target.region_id if target.site_id is None else None,
+            site_id=target.site_id,
+            until=as_of,
+        )
         return [(m.period_end, m.value) for m in rows][-limit:]
     subject = subject_of(session, target)
     if subject is None:
         return []
-    rows = session.exec(select(Measurement.period_end, Measurement.value)
-                        .where(Measurement.indicator == target.indicator,
-                               Measurement.subject == subject, Measurement.period_end <= as_of)
-                        .order_by(Measurement.period_end.desc()).limit(limit)).all()
+    rows = session.exec(
+        select(Measurement.period_end, Measurement.value)
+        .where(
+            Measurement.indicator == target.indicator,
+            Measurement.subject == subject,
+            Measurement.period_end <= as_of,
+        )
+        .order_by(Measurement.period_end.desc())
+        .limit(limit)
+    ).all()
     return [(d, v) for d, v in reversed(rows)]
 
 
@@ -221,88 +284,171 @@ def obligation(*, session: Session, obligation_id: int, as_of: date) -> dict[str
     data["level"] = top_levels(session=session, obligation_ids=[ob.id], as_of=as_of).get(ob.id)
     targets = []
     for tg in session.exec(select(Target).where(Target.obligation_id == ob.id).order_by(Target.id)):
-        targets.append({
-            "id": tg.id, "indicator": tg.indicator, "name": pick(tg.name, tg.name_en) or tg.indicator,
-            "comparator": tg.comparator, "value": tg.value, "unit": tg.unit or "", "due": tg.due,
-            "text": tg.text, "baseline": (tg.baseline_date, tg.baseline_value)
-            if tg.baseline_value is not None and tg.baseline_date is not None else None,
-            "subject": subject_of(session, tg), "status": target_status(session, tg, as_of),
-            "readings": readings(session, tg, as_of),
-        })
+        targets.append(
+            {
+                "id": tg.id,
+                "indicator": tg.indicator,
+                "name": pick(tg.name, tg.name_en) or tg.indicator,
+                "comparator": tg.comparator,
+                "value": tg.value,
+                "unit": tg.unit or "",
+                "due": tg.due,
+                "text": tg.text,
+                "baseline": (tg.baseline_date, tg.baseline_value)
+                if tg.baseline_value is not None and tg.baseline_date is not None
+                else None,
+                "subject": subject_of(session, tg),
+                "status": target_status(session, tg, as_of),
+                "readings": readings(session, tg, as_of),
+            }
+        )
     data["target_rows"] = targets
     end = end_of_day(as_of)
-    data["escalation_rows"] = [{
-        "id": e.id, "level": e.level, "reason": pick(e.reason, e.reason_en), "rule": e.rule,
-        "opened": e.opened_at, "acknowledged": e.acknowledged_at, "acknowledged_by": e.acknowledged_by,
-        "resolved": e.resolved_at if e.resolved_at and e.resolved_at <= end else None,
-        "manual": e.manual,
-    } for e in session.exec(select(Escalation).where(Escalation.obligation_id == ob.id,
-                                                     Escalation.opened_at <= end)
-                            .order_by(Escalation.opened_at, Escalation.id))]
-    data["evidence"] = [{"id": ev.id, "uri": ev.uri, "note": ev.note, "sha256": ev.sha256,
-                         "added_by": ev.added_by, "added_at": ev.added_at}
-                        for ev in session.exec(select(Evidence).where(Evidence.obligation_id == ob.id)
-                                               .order_by(Evidence.id))]
-    data["submissions"] = [{"id": s.id, "by": s.submitted_by, "at": s.submitted_at, "note": s.note,
-                            "decision": s.decision, "decided_by": s.decided_by, "reason": s.reason}
-                           for s in session.exec(select(Submission)
-                                                 .where(Submission.obligation_id == ob.id)
-                                                 .order_by(Submission.id))]
-    data["audit"] = [{"seq": a.seq, "at": a.at, "actor": a.actor, "action": a.action}
-                     for a in session.exec(select(AuditEvent)
-                                           .where(AuditEvent.entity_type == "obligation",
-                                                  AuditEvent.entity_id == str(ob.id))
-                                           .order_by(AuditEvent.seq.desc()).limit(30))]
-    data["children"] = session.exec(select(func.count()).select_from(Obligation)
-                                    .where(Obligation.parent_id == ob.id)).one()
+    data["escalation_rows"] = [
+        {
+            "id": e.id,
+            "level": e.level,
+            "reason": pick(e.reason, e.reason_en),
+            "rule": e.rule,
+            "opened": e.opened_at,
+            "acknowledged": e.acknowledged_at,
+            "acknowledged_by": e.acknowledged_by,
+            "resolved": e.resolved_at if e.resolved_at and e.resolved_at <= end else None,
+            "manual": e.manual,
+        }
+        for e in session.exec(
+            select(Escalation)
+            .where(Escalation.obligation_id == ob.id, Escalation.opened_at <= end)
+            .order_by(Escalation.opened_at, Escalation.id)
+        )
+    ]
+    data["evidence"] = [
+        {
+            "id": ev.id,
+            "uri": ev.uri,
+            "note": ev.note,
+            "sha256": ev.sha256,
+            "added_by": ev.added_by,
+            "added_at": ev.added_at,
+        }
+        for ev in session.exec(
+            select(Evidence).where(Evidence.obligation_id == ob.id).order_by(Evidence.id)
+        )
+    ]
+    data["submissions"] = [
+        {
+            "id": s.id,
+            "by": s.submitted_by,
+            "at": s.submitted_at,
+            "note": s.note,
+            "decision": s.decision,
+            "decided_by": s.decided_by,
+            "reason": s.reason,
+        }
+        for s in session.exec(
+            select(Submission).where(Submission.obligation_id == ob.id).order_by(Submission.id)
+        )
+    ]
+    data["audit"] = [
+        {"seq": a.seq, "at": a.at, "actor": a.actor, "action": a.action}
+        for a in session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.entity_type == "obligation", AuditEvent.entity_id == str(ob.id))
+            .order_by(AuditEvent.seq.desc())
+            .limit(30)
+        )
+    ]
+    data["children"] = session.exec(
+        select(func.count()).select_from(Obligation).where(Obligation.parent_id == ob.id)
+    ).one()
     return data
 
 
 # Lists --------------------------------------------------------------------------------
-def escalations(*, session: Session, as_of: date, level: str | None = None,
-                limit: int = CAP) -> dict[str, Any]:
+def escalations(
+    *, session: Session, as_of: date, level: str | None = None, limit: int = CAP
+) -> dict[str, Any]:
     where = [open_as_of(as_of)]
     if level:
         where.append(Escalation.level == level)
     total = session.exec(select(func.count()).select_from(Escalation).where(*where)).one()
-    rows = session.exec(select(Escalation, Obligation, Owner)
-                        .join(Obligation, Obligation.id == Escalation.obligation_id, isouter=True)
-                        .join(Owner, Owner.id == Escalation.addressed_to_id, isouter=True)
-                        .where(*where)
-                        .order_by(_level_rank().desc(), Escalation.opened_at, Escalation.id)
-                        .limit(limit)).all()
+    rows = session.exec(
+        select(Escalation, Obligation, Owner)
+        .join(Obligation, Obligation.id == Escalation.obligation_id, isouter=True)
+        .join(Owner, Owner.id == Escalation.addressed_to_id, isouter=True)
+        .where(*where)
+        .order_by(_level_rank().desc(), Escalation.opened_at, Escalation.id)
+        .limit(limit)
+    ).all()
     counts = overview.ladder_counts(Lean.of_session(session), as_of)
-    return {"total": total, "counts": counts, "rows": [{
-        "id": e.id, "level": e.level, "obligation_id": e.obligation_id,
-        "code": ob.code if ob else "", "title": pick(ob.title, ob.title_en) if ob else "",
-        "reason": pick(e.reason, e.reason_en), "to": pick(ow.name, ow.name_en) if ow else "",
-        "opened": e.opened_at, "acknowledged": e.acknowledged_at is not None
-        and e.acknowledged_at <= end_of_day(as_of),
-    } for e, ob, ow in rows]}
+    return {
+        "total": total,
+        "counts": counts,
+        "rows": [
+            {
+                "id": e.id,
+                "level": e.level,
+                "obligation_id": e.obligation_id,
+                "code": ob.code if ob else "",
+                "title": pick(ob.title, ob.title_en) if ob else "",
+                "reason": pick(e.reason, e.reason_en),
+                "to": pick(ow.name, ow.name_en) if ow else "",
+                "opened": e.opened_at,
+                "acknowledged": e.acknowledged_at is not None
+                and e.acknowledged_at <= end_of_day(as_of),
+            }
+            for e, ob, ow in rows
+        ],
+    }
 
 
-def agenda(*, session: Session, as_of: date, by: str = "week", horizon_days: int = 182,
-           limit: int = CAP) -> dict[str, Any]:
+def agenda(
+    *, session: Session, as_of: date, by: str = "week", horizon_days: int = 182, limit: int = CAP
+) -> dict[str, Any]:
     """Pending milestones and target due dates, overdue first, then grouped by week or month."""
     end = as_of + timedelta(days=horizon_days)
     pending = or_(Milestone.done_on.is_(None), Milestone.done_on >= as_of)
-    ms = session.exec(select(Milestone.due, Obligation)
-                      .join(Obligation, Obligation.id == Milestone.obligation_id)
-                      .where(Milestone.due <= end, pending, Obligation.state.notin_(LIVE))
-                      .order_by(Milestone.due, Obligation.seq, Obligation.id).limit(limit)).all()
-    tg = session.exec(select(Target.due, Target.name, Target.name_en, Obligation)
-                      .join(Obligation, Obligation.id == Target.obligation_id)
-                      .where(Target.due >= as_of, Target.due <= end, Obligation.state.notin_(LIVE))
-                      .order_by(Target.due, Obligation.seq, Target.id).limit(limit)).all()
-    items = [{"due": due, "kind": "milestone", "obligation_id": ob.id, "code": ob.code or "",
-              "title": pick(ob.title, ob.title_en)} for due, ob in ms]
-    items += [{"due": due, "kind": "target", "obligation_id": ob.id, "code": ob.code or "",
-               "title": pick(name, name_en) or pick(ob.title, ob.title_en)}
-              for due, name, name_en, ob in tg]
+    ms = session.exec(
+        select(Milestone.due, Obligation)
+        .join(Obligation, Obligation.id == Milestone.obligation_id)
+        .where(Milestone.due <= end, pending, Obligation.state.notin_(LIVE))
+        .order_by(Milestone.due, Obligation.seq, Obligation.id)
+        .limit(limit)
+    ).all()
+    tg = session.exec(
+        select(Target.due, Target.name, Target.name_en, Obligation)
+        .join(Obligation, Obligation.id == Target.obligation_id)
+        .where(Target.due >= as_of, Target.due <= end, Obligation.state.notin_(LIVE))
+        .order_by(Target.due, Obligation.seq, Target.id)
+        .limit(limit)
+    ).all()
+    items = [
+        {
+            "due": due,
+            "kind": "milestone",
+            "obligation_id": ob.id,
+            "code": ob.code or "",
+            "title": pick(ob.title, ob.title_en),
+        }
+        for due, ob in ms
+    ]
+    items += [
+        {
+            "due": due,
+            "kind": "target",
+            "obligation_id": ob.id,
+            "code": ob.code or "",
+            "title": pick(name, name_en) or pick(ob.title, ob.title_en),
+        }
+        for due, name, name_en, ob in tg
+    ]
     items.sort(key=lambda i: (i["due"], i["code"], i["obligation_id"]))
     items = items[:limit]
     ids = {i["obligation_id"] for i in items}
-    leads = {i: roles.get(Role.lead, []) for i, roles in owners_by_role(session=session, obligation_ids=ids).items()}
+    leads = {
+        i: roles.get(Role.lead, [])
+        for i, roles in owners_by_role(session=session, obligation_ids=ids).items()
+    }
     english = owners_en(session, {n for names in leads.values() for n in names})
     groups: dict[str, list[dict[str, Any]]] = {}
     for item in items:
@@ -328,10 +474,21 @@ def inbox(*, session: Session, limit: int = 200) -> dict[str, Any]:
     from duban.core.services.notify import unread_count
 
     rows, unread = user_inbox(session=session, limit=limit), unread_count(session=session)
-    return {"unread": unread, "rows": [{
-        "id": n.id, "subject": n.subject, "occasion": n.occasion, "created": n.created_at,
-        "read": n.read_at is not None, "payload": n.payload or {}, "owner_id": n.owner_id,
-    } for n in rows]}
+    return {
+        "unread": unread,
+        "rows": [
+            {
+                "id": n.id,
+                "subject": n.subject,
+                "occasion": n.occasion,
+                "created": n.created_at,
+                "read": n.read_at is not None,
+                "payload": n.payload or {},
+                "owner_id": n.owner_id,
+            }
+            for n in rows
+        ],
+    }
 
 
 def plugins() -> dict[str, Any]:
@@ -340,20 +497,45 @@ def plugins() -> dict[str, Any]:
 
     host = get_host()
     return {
-        "plugins": [{"name": p.name, "version": p.version or "", "status": p.status,
-                     "error": p.error or "", "builtin": p.builtin, "hooks": p.hooks}
-                    for p in host.plugins.values()],
-        "indicators": [{"key": i.key, "name": i.label, "unit": i.unit, "direction": i.direction,
-                        "frequency": i.frequency, "plugin": i.plugin}
-                       for i in sorted(host.indicators().values(), key=lambda i: i.key)],
-        "rules": [{"key": r.key, "name": pick(r.name, r.name_en), "plugin": r.plugin,
-                   "defaults": dict(r.defaults)}
-                  for r in sorted(host.rules().values(), key=lambda r: r.key)],
+        "plugins": [
+            {
+                "name": p.name,
+                "version": p.version or "",
+                "status": p.status,
+                "error": p.error or "",
+                "builtin": p.builtin,
+                "hooks": p.hooks,
+            }
+            for p in host.plugins.values()
+        ],
+        "indicators": [
+            {
+                "key": i.key,
+                "name": i.label,
+                "unit": i.unit,
+                "direction": i.direction,
+                "frequency": i.frequency,
+                "plugin": i.plugin,
+            }
+            for i in sorted(host.indicators().values(), key=lambda i: i.key)
+        ],
+        "rules": [
+            {
+                "key": r.key,
+                "name": pick(r.name, r.name_en),
+                "plugin": r.plugin,
+                "defaults": dict(r.defaults),
+            }
+            for r in sorted(host.rules().values(), key=lambda r: r.key)
+        ],
     }
 
 
 def owner_choices(session: Session, obligation_id: int) -> list[str]:
-    rows = session.exec(select(Owner.name).join(Assignment, Assignment.owner_id == Owner.id)
-                        .where(Assignment.obligation_id == obligation_id)
-                        .order_by(Assignment.id)).all()
+    rows = session.exec(
+        select(Owner.name)
+        .join(Assignment, Assignment.owner_id == Owner.id)
+        .where(Assignment.obligation_id == obligation_id)
+        .order_by(Assignment.id)
+    ).all()
     return list(dict.fromkeys(rows))

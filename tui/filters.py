@@ -20,8 +20,16 @@ from .text import labels_to_keys
 SORTS = ("code", "due", "title", "state", "level", "id")
 KEYS = ("owner", "role", "region", "domain", "has", "lacks", "state", "level", "due", "sort")
 _ALIASES = {
-    "单位": "owner", "角色": "role", "地区": "region", "领域": "domain", "标记": "has", "无标记": "lacks",
-    "状态": "state", "级别": "level", "到期": "due", "排序": "sort",
+    "单位": "owner",
+    "角色": "role",
+    "地区": "region",
+    "领域": "domain",
+    "标记": "has",
+    "无标记": "lacks",
+    "状态": "state",
+    "级别": "level",
+    "到期": "due",
+    "排序": "sort",
 }
 _OVERDUE_WORDS = {"overdue", "逾期"}
 _TOKEN = re.compile(r'(?:(?P<key>[^\s:=：]+)[:=：])?(?P<value>"[^"]*"|\S+)')
@@ -47,11 +55,19 @@ class Query:
 
     def list_filter(self, as_of: date) -> ListFilter:
         return ListFilter(
-            text=self.text, owner=self.owner, role=self.role, region=self.region,
-            domain=self.domain, mark=self.has, unmarked=self.lacks, state=self.state,
+            text=self.text,
+            owner=self.owner,
+            role=self.role,
+            region=self.region,
+            domain=self.domain,
+            mark=self.has,
+            unmarked=self.lacks,
+            state=self.state,
             overdue=self.overdue,
             # due:N is what falls due in the next N days; what is already late is "overdue".
-            due_before=as_of + timedelta(days=self.due_days + 1) if self.due_days is not None else None,
+            due_before=as_of + timedelta(days=self.due_days + 1)
+            if self.due_days is not None
+            else None,
             due_from=as_of if self.due_days is not None else None,
         )
 
@@ -77,12 +93,15 @@ def parse(line: str) -> Query:
             continue
         key = _ALIASES.get(raw_key, raw_key.casefold())
         if key not in KEYS:
-            raise UserError(t("filter: unknown key {key!r} (one of {keys})", key=raw_key,
-                              keys=", ".join(KEYS)))
+            raise UserError(
+                t("filter: unknown key {key!r} (one of {keys})", key=raw_key, keys=", ".join(KEYS))
+            )
         if key in ("state", "level", "role"):
             spelled = labels_to_keys(key).get(value.casefold())
             if spelled is None:
-                raise UserError(t("filter: {key}:{value} is not a known {key}", key=key, value=value))
+                raise UserError(
+                    t("filter: {key}:{value} is not a known {key}", key=key, value=value)
+                )
             values[key] = spelled
         elif key == "due":
             if not value.isdigit():
@@ -91,8 +110,13 @@ def parse(line: str) -> Query:
         elif key == "sort":
             name = value.lstrip("-")
             if name not in SORTS:
-                raise UserError(t("filter: sort:{value} must be one of {choices}", value=value,
-                                  choices=", ".join(SORTS)))
+                raise UserError(
+                    t(
+                        "filter: sort:{value} must be one of {choices}",
+                        value=value,
+                        choices=", ".join(SORTS),
+                    )
+                )
             values["sort"], values["descending"] = name, value.startswith("-")
         else:
             values[key] = value

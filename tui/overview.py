@@ -70,7 +70,13 @@ def plan(db: Lean) -> dict[str, Any] | None:
     if not rows:
         return None
     key, title, title_en, issued, until = rows[0]
-    return {"key": key, "title": title, "title_en": title_en, "start": _day(issued), "end": _day(until)}
+    return {
+        "key": key,
+        "title": title,
+        "title_en": title_en,
+        "start": _day(issued),
+        "end": _day(until),
+    }
 
 
 def plan_progress(found: dict[str, Any] | None, as_of: date) -> dict[str, Any] | None:
@@ -85,49 +91,81 @@ def plan_progress(found: dict[str, Any] | None, as_of: date) -> dict[str, Any] |
 
 def target_status_counts(db: Lean, as_of: date) -> dict[str, int]:
     """Targets by status in the latest sweep on or before ``as_of``."""
-    sweep = db.one("SELECT id FROM sweep WHERE as_of <= :as_of AND NOT dry_run"
-                   " ORDER BY as_of DESC, id DESC LIMIT 1", as_of=as_of)
+    sweep = db.one(
+        "SELECT id FROM sweep WHERE as_of <= :as_of AND NOT dry_run"
+        " ORDER BY as_of DESC, id DESC LIMIT 1",
+        as_of=as_of,
+    )
     if sweep is None:
         return {}
-    return dict(db.rows("SELECT status, COUNT(*) FROM target_status WHERE sweep_id = :sweep"
-                        " GROUP BY status", sweep=sweep))
+    return dict(
+        db.rows(
+            "SELECT status, COUNT(*) FROM target_status WHERE sweep_id = :sweep GROUP BY status",
+            sweep=sweep,
+        )
+    )
 
 
 def ladder_counts(db: Lean, as_of: date) -> dict[str, int]:
-    return dict(db.rows(f"SELECT e.level, COUNT(*) FROM escalation e WHERE {_OPEN} GROUP BY e.level",
-                        end=end_of_day(as_of)))
+    return dict(
+        db.rows(
+            f"SELECT e.level, COUNT(*) FROM escalation e WHERE {_OPEN} GROUP BY e.level",
+            end=end_of_day(as_of),
+        )
+    )
 
 
-def upcoming(db: Lean, as_of: date, days: int = UPCOMING_DAYS, limit: int = UPCOMING_ROWS) -> dict[str, Any]:
+def upcoming(
+    db: Lean, as_of: date, days: int = UPCOMING_DAYS, limit: int = UPCOMING_ROWS
+) -> dict[str, Any]:
     """Pending milestones of live obligations due within ``days`` of ``as_of``."""
-    where = ("m.due >= :as_of AND m.due <= :until AND (m.done_on IS NULL OR m.done_on >= :as_of)"
-             f" AND {_LIVE}")
+    where = (
+        "m.due >= :as_of AND m.due <= :until AND (m.done_on IS NULL OR m.done_on >= :as_of)"
+        f" AND {_LIVE}"
+    )
     params = {"as_of": as_of, "until": as_of + timedelta(days=days)}
     joined = "FROM milestone m JOIN obligation ON obligation.id = m.obligation_id"
     # Obligations, as the list the count opens (due:30) counts them.
     total = db.one(f"SELECT COUNT(DISTINCT obligation.id) {joined} WHERE {where}", **params)
-    rows = db.rows(f"SELECT m.due, obligation.id, obligation.code, obligation.title, obligation.title_en"
-                   f" {joined} WHERE {where} ORDER BY m.due, obligation.seq, m.id LIMIT {int(limit)}",
-                   **params)
+    rows = db.rows(
+        f"SELECT m.due, obligation.id, obligation.code, obligation.title, obligation.title_en"
+        f" {joined} WHERE {where} ORDER BY m.due, obligation.seq, m.id LIMIT {int(limit)}",
+        **params,
+    )
     leads: dict[int, list[str]] = defaultdict(list)
     for ob_id, name, name_en in db.rows(
-            "SELECT a.obligation_id, o.name, o.name_en FROM assignment a JOIN owner o ON o.id = a.owner_id"
-            f" WHERE a.role = 'lead' AND a.obligation_id IN ({_ids({r[1] for r in rows})})"
-            " ORDER BY a.obligation_id, a.id"):
+        "SELECT a.obligation_id, o.name, o.name_en FROM assignment a JOIN owner o ON o.id = a.owner_id"
+        f" WHERE a.role = 'lead' AND a.obligation_id IN ({_ids({r[1] for r in rows})})"
+        " ORDER BY a.obligation_id, a.id"
+    ):
         leads[ob_id].append((name, name_en))
-    return {"total": total, "days": days, "rows": [{
-        "due": _day(due), "obligation_id": ob_id, "code": code or "", "title": title,
-        "title_en": title_en, "lead": leads[ob_id]} for due, ob_id, code, title, title_en in rows]}
+    return {
+        "total": total,
+        "days": days,
+        "rows": [
+            {
+                "due": _day(due),
+                "obligation_id": ob_id,
+                "code": code or "",
+                "title": title,
+                "title_en": title_en,
+                "lead": leads[ob_id],
+            }
+            for due, ob_id, code, title, title_en in rows
+        ],
+    }
 
 
 def overdue_counts(db: Lean, as_of: date) -> tuple[int, dict[int, int]]:
     """Overdue obligations, in all and per lead owner, finding them once."""
     total, per_lead = 0, {}
     for owner_id, n in db.rows(
-            f"WITH late AS MATERIALIZED (SELECT obligation.id FROM obligation WHERE {queries.overdue_sql()})"
-            " SELECT a.owner_id, COUNT(*) FROM assignment a"
-            " WHERE a.role = 'lead' AND a.obligation_id IN (SELECT id FROM late) GROUP BY a.owner_id"
-            " UNION ALL SELECT NULL, COUNT(*) FROM late", as_of=as_of):
+        f"WITH late AS MATERIALIZED (SELECT obligation.id FROM obligation WHERE {queries.overdue_sql()})"
+        " SELECT a.owner_id, COUNT(*) FROM assignment a"
+        " WHERE a.role = 'lead' AND a.obligation_id IN (SELECT id FROM late) GROUP BY a.owner_id"
+        " UNION ALL SELECT NULL, COUNT(*) FROM late",
+        as_of=as_of,
+    ):
         if owner_id is None:
             total = n
         else:
@@ -135,27 +173,38 @@ def overdue_counts(db: Lean, as_of: date) -> tuple[int, dict[int, int]]:
     return total, per_lead
 
 
-def worst_owners(db: Lean, as_of: date, overdue: dict[int, int],
-                 limit: int = WORST_OWNERS) -> list[dict[str, Any]]:
+def worst_owners(
+    db: Lean, as_of: date, overdue: dict[int, int], limit: int = WORST_OWNERS
+) -> list[dict[str, Any]]:
     """Owners worst first, quickly: ``overdue`` obligations they lead (``overdue_counts``) and
     escalations addressed to them, weighted by level (the owners screen ranks by the full
     scorecard)."""
     escalated: dict[int, dict[str, int]] = defaultdict(dict)
     for owner_id, level, n in db.rows(
-            f"SELECT e.addressed_to_id, e.level, COUNT(*) FROM escalation e WHERE {_OPEN}"
-            " AND e.addressed_to_id IS NOT NULL GROUP BY e.addressed_to_id, e.level", end=end_of_day(as_of)):
+        f"SELECT e.addressed_to_id, e.level, COUNT(*) FROM escalation e WHERE {_OPEN}"
+        " AND e.addressed_to_id IS NOT NULL GROUP BY e.addressed_to_id, e.level",
+        end=end_of_day(as_of),
+    ):
         escalated[owner_id][level] = n
     scores = []
     for owner_id in set(overdue) | set(escalated):
         levels = escalated.get(owner_id, {})
         weight = sum((LEVEL_ORDER.get(lv, 0) + 1) * n for lv, n in levels.items())  # type: ignore[call-overload]
-        scores.append({
-            "owner_id": owner_id, "overdue": overdue.get(owner_id, 0), "levels": levels,
-            "score": weight + 2 * overdue.get(owner_id, 0),
-            "top_level": max(levels, key=lambda lv: LEVEL_ORDER.get(lv, -1), default=None),  # type: ignore[call-overload]
-        })
-    names = {i: (name, name_en) for i, name, name_en in db.rows(
-        f"SELECT id, name, name_en FROM owner WHERE id IN ({_ids(s['owner_id'] for s in scores)})")}
+        scores.append(
+            {
+                "owner_id": owner_id,
+                "overdue": overdue.get(owner_id, 0),
+                "levels": levels,
+                "score": weight + 2 * overdue.get(owner_id, 0),
+                "top_level": max(levels, key=lambda lv: LEVEL_ORDER.get(lv, -1), default=None),  # type: ignore[call-overload]
+            }
+        )
+    names = {
+        i: (name, name_en)
+        for i, name, name_en in db.rows(
+            f"SELECT id, name, name_en FROM owner WHERE id IN ({_ids(s['owner_id'] for s in scores)})"
+        )
+    }
     for s in scores:
         name, name_en = names.get(s["owner_id"], (str(s["owner_id"]), None))
         s["name"], s["name_en"] = name, name_en
@@ -188,8 +237,13 @@ def prefetch(env: Env) -> Future[dict[str, Any]]:
     def work() -> None:
         try:
             with connect(env) as db:
-                future.set_result({"as_of": env.today, "identity": identity(db, env.actor),
-                                   "figures": figures(db, env.today)})
+                future.set_result(
+                    {
+                        "as_of": env.today,
+                        "identity": identity(db, env.actor),
+                        "figures": figures(db, env.today),
+                    }
+                )
         except BaseException as exc:  # handed to whoever takes the result
             future.set_exception(exc)
 

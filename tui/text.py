@@ -120,13 +120,29 @@ def fit(text: str, width: int) -> str:
     cut = ellipsize(text, width)
     return cut + " " * (width - cell_len(cut))
 
+
 # Messages looked up with a variable (t(role), t(status), ...): listed so the catalog test
 # finds them.
 LOOKED_UP = (
-    "coordinator", "member", "viewer",  # user roles
-    "code", "due", "title", "state", "level", "id",  # sort keys
-    "ok", "failed", "disabled",  # plugin status
-    "higher", "lower", "class",  # indicator direction
-    "daily", "monthly", "quarterly", "yearly",  # reporting frequency
-    "verified", "rejected",  # close-out decisions
+    "coordinator",
+    "member",
+    "viewer",  # user roles
+    "code",
+    "due",
+    "title",
+    "state",
+    "level",
+    "id",  # sort keys
+    "ok",
+    "failed",
+    "disabled",  # plugin status
+    "higher",
+    "lower",
+    "class",  # indicator direction
+    "daily",
+    "monthly",
+    "quarterly",
+    "yearly",  # reporting frequency
+    "verified",
+    "rejected",  # close-out decisions
 )

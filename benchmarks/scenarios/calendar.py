@@ -33,13 +33,22 @@ OBLIGATIONS = 2_000  # two milestones each, and a target on every other one: 5,0
 SUBSCRIBERS = 50
 POLLS = 20  # per subscriber
 DUBAN = shutil.which("duban") or str(Path(sys.executable).with_name("duban"))
-DEPARTMENTS = ["湖南省生态环境厅", "湖南省水利厅", "湖南省住房和城乡建设厅", "湖南省农业农村厅",
-               "湖南省交通运输厅", "湖南省自然资源厅"]
+DEPARTMENTS = [
+    "湖南省生态环境厅",
+    "湖南省水利厅",
+    "湖南省住房和城乡建设厅",
+    "湖南省农业农村厅",
+    "湖南省交通运输厅",
+    "湖南省自然资源厅",
+]
 
 
 def duban(workdir: Path, *args: str) -> str:
-    result = subprocess.run([DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", *args],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", *args],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"duban {' '.join(args)}: {result.stderr.strip()}")
     return result.stdout
@@ -52,18 +61,38 @@ def setup(workdir: Path) -> None:
     lines = []
     for i in range(OBLIGATIONS):
         due = start + timedelta(days=i % 900)
-        lines.append(json.dumps({
-            "code": f"C{i + 1:05d}", "title": f"督办事项第{i + 1}项：入河排污口整治与水质提升",
-            "domain": "water", "state": "in_progress" if i % 3 else "open",
-            "assignments": [{"owner": DEPARTMENTS[i % 6], "role": "lead"},
-                            {"owner": DEPARTMENTS[(i + 1) % 6], "role": "participant"},
-                            {"owner": DEPARTMENTS[(i + 2) % 6], "role": "participant"}],
-            "milestones": [{"title": "完成排查建档", "due": due.isoformat()},
-                           {"title": "完成整治销号", "due": (due + timedelta(days=180)).isoformat()}],
-            "targets": [{"indicator": "water.national_section_good_quality_rate", "name": "断面水质优良率",
-                         "comparator": "gte", "value": 95.0, "unit": "%",
-                         "due": (due + timedelta(days=365)).isoformat()}] if i % 2 == 0 else [],
-        }, ensure_ascii=False))
+        lines.append(
+            json.dumps(
+                {
+                    "code": f"C{i + 1:05d}",
+                    "title": f"督办事项第{i + 1}项：入河排污口整治与水质提升",
+                    "domain": "water",
+                    "state": "in_progress" if i % 3 else "open",
+                    "assignments": [
+                        {"owner": DEPARTMENTS[i % 6], "role": "lead"},
+                        {"owner": DEPARTMENTS[(i + 1) % 6], "role": "participant"},
+                        {"owner": DEPARTMENTS[(i + 2) % 6], "role": "participant"},
+                    ],
+                    "milestones": [
+                        {"title": "完成排查建档", "due": due.isoformat()},
+                        {"title": "完成整治销号", "due": (due + timedelta(days=180)).isoformat()},
+                    ],
+                    "targets": [
+                        {
+                            "indicator": "water.national_section_good_quality_rate",
+                            "name": "断面水质优良率",
+                            "comparator": "gte",
+                            "value": 95.0,
+                            "unit": "%",
+                            "due": (due + timedelta(days=365)).isoformat(),
+                        }
+                    ]
+                    if i % 2 == 0
+                    else [],
+                },
+                ensure_ascii=False,
+            )
+        )
     (workdir / "obligations.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     duban(workdir, "init", "--empty")
     duban(workdir, "import", "obligations", str(workdir / "obligations.jsonl"))
@@ -84,8 +113,20 @@ def server(workdir: Path) -> Iterator[tuple[str, int]]:
     """``duban serve`` on loopback; yields the feed URL and the server's pid."""
     port, log = _free_port(), workdir / "serve.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", "serve",
-                                 "--port", str(port)], stdout=out, stderr=out)
+        proc = subprocess.Popen(
+            [
+                DUBAN,
+                "--db",
+                str(workdir / "bench.db"),
+                "--as",
+                "bench",
+                "serve",
+                "--port",
+                str(port),
+            ],
+            stdout=out,
+            stderr=out,
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -94,7 +135,9 @@ def server(workdir: Path) -> Iterator[tuple[str, int]]:
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"duban serve did not start: {log.read_text()[-500:]}") from None
+                    raise RuntimeError(
+                        f"duban serve did not start: {log.read_text()[-500:]}"
+                    ) from None
                 time.sleep(0.05)
         token_url = json.loads((workdir / "feed.json").read_text())["url"]
         yield f"http://127.0.0.1:{port}{urlsplit(token_url).path}", proc.pid
@@ -147,8 +190,14 @@ def full_feed(workdir: Path) -> dict[str, float]:
             get(url)
             cached.append(time.perf_counter() - started)
     # Extra keys land in benchmarks/out/results.json beside the timed figure.
-    return {"wall": statistics.median(rebuilt), "rss_mb": _rss(), "first_after_start": first,
-            "cached_median": statistics.median(cached), "events": events, "bytes": len(body)}
+    return {
+        "wall": statistics.median(rebuilt),
+        "rss_mb": _rss(),
+        "first_after_start": first,
+        "cached_median": statistics.median(cached),
+        "events": events,
+        "bytes": len(body),
+    }
 
 
 def not_modified(workdir: Path) -> dict[str, float]:
@@ -194,10 +243,25 @@ def subscribers(workdir: Path) -> dict[str, float]:
 
 
 SCENARIOS = [
-    Scenario("calendar feed, body built after a change", f"{DEADLINES:,} deadlines", full_feed,
-             setup=setup, target="<= 0.2 s"),
-    Scenario("calendar feed, 304", f"{DEADLINES:,} deadlines", not_modified, setup=setup,
-             target="<= 0.01 s"),
-    Scenario("calendar feed, 50 subscribers (cores)", f"{SUBSCRIBERS} x {POLLS} polls", subscribers,
-             setup=setup, target="< 1.0 (wall column = cores used)"),
+    Scenario(
+        "calendar feed, body built after a change",
+        f"{DEADLINES:,} deadlines",
+        full_feed,
+        setup=setup,
+        target="<= 0.2 s",
+    ),
+    Scenario(
+        "calendar feed, 304",
+        f"{DEADLINES:,} deadlines",
+        not_modified,
+        setup=setup,
+        target="<= 0.01 s",
+    ),
+    Scenario(
+        "calendar feed, 50 subscribers (cores)",
+        f"{SUBSCRIBERS} x {POLLS} polls",
+        subscribers,
+        setup=setup,
+        target="< 1.0 (wall column = cores used)",
+    ),
 ]

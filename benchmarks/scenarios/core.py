@@ -20,8 +20,12 @@ DUBAN = shutil.which("duban") or str(Path(sys.executable).with_name("duban"))
 
 
 def duban(workdir: Path, *args: str) -> str:
-    result = subprocess.run([DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", *args],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return result.stdout
 
 
@@ -48,15 +52,30 @@ def count_overdue(workdir: Path) -> dict[str, float]:
         out = duban(workdir, "--as-of", "2024-06-01", "list", "--overdue", "--count")
         walls.append(time.perf_counter() - started)
         assert int(out) > 0
-    print("duban list --overdue --count: runs " + " ".join(f"{w:.3f}" for w in walls) + " s",
-          file=sys.stderr)
-    return {"wall": statistics.median(walls), "worst": max(walls),
-            "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
+    print(
+        "duban list --overdue --count: runs " + " ".join(f"{w:.3f}" for w in walls) + " s",
+        file=sys.stderr,
+    )
+    return {
+        "wall": statistics.median(walls),
+        "worst": max(walls),
+        "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }
 
 
 SCENARIOS = [
-    Scenario("import obligations (JSONL)", f"{N:,} obligations", import_obligations,
-             setup=prepare_file, target="<= 20 s"),
-    Scenario("duban list --overdue --count", f"{N:,} obligations", count_overdue,
-             setup=prepare_database, target="<= 0.3 s, <= 120 MB"),
+    Scenario(
+        "import obligations (JSONL)",
+        f"{N:,} obligations",
+        import_obligations,
+        setup=prepare_file,
+        target="<= 20 s",
+    ),
+    Scenario(
+        "duban list --overdue --count",
+        f"{N:,} obligations",
+        count_overdue,
+        setup=prepare_database,
+        target="<= 0.3 s, <= 120 MB",
+    ),
 ]

@@ -28,14 +28,22 @@ from harness import Scenario
 ROWS = 1_000_000
 OBLIGATIONS = 100_000
 READINGS_PER_SITE = 10
-RATES = ["general.forest_coverage_rate", "general.wetland_protection_rate",
-         "general.livestock_manure_utilization_rate", "general.agricultural_film_recovery_rate"]
+RATES = [
+    "general.forest_coverage_rate",
+    "general.wetland_protection_rate",
+    "general.livestock_manure_utilization_rate",
+    "general.agricultural_film_recovery_rate",
+]
 DUBAN = shutil.which("duban") or str(Path(sys.executable).with_name("duban"))
 
 
 def _duban(workdir: Path, *args: str) -> str:
-    return subprocess.run([DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", *args],
-                          capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        [DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 def _rss_mb() -> float:
@@ -84,8 +92,16 @@ def _load_regions(workdir: Path) -> None:
 def import_measurements(workdir: Path) -> dict[str, float]:
     """The command as a user runs it (process start-up included)."""
     started = time.perf_counter()
-    out = _duban(workdir, "--as-of", "2024-06-01", "import", "measurements",
-                 str(workdir / "measurements.csv"), "--format", "json")
+    out = _duban(
+        workdir,
+        "--as-of",
+        "2024-06-01",
+        "import",
+        "measurements",
+        str(workdir / "measurements.csv"),
+        "--format",
+        "json",
+    )
     wall = time.perf_counter() - started
     assert '"inserted": 1000000' in out, out
     return {"wall": wall, "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}
@@ -112,39 +128,79 @@ def build_world(workdir: Path) -> None:
     stamp = datetime(2024, 1, 1, tzinfo=UTC)
     comparators = ["lte", "lte", "lte", "eliminate", "trend_down", "decrease_pct"]
     with engine.begin() as conn:
-        county = {code: rid for rid, code, level in conn.execute(
-            sa.select(Region.id, Region.code, Region.level)) if level in ("county", "zone")}
+        county = {
+            code: rid
+            for rid, code, level in conn.execute(sa.select(Region.id, Region.code, Region.level))
+            if level in ("county", "zone")
+        }
         codes = sorted(county)
-        conn.execute(sa.insert(Obligation), [
-            {"title": f"尾矿库治理（{i}）", "code": f"M{i:06d}", "domain": "general",
-             "state": "in_progress", "region_id": county[codes[i % len(codes)]], "version": 1,
-             "reopened": 0, "seq": i, "created_at": stamp, "updated_at": stamp}
-            for i in range(OBLIGATIONS)])
+        conn.execute(
+            sa.insert(Obligation),
+            [
+                {
+                    "title": f"尾矿库治理（{i}）",
+                    "code": f"M{i:06d}",
+                    "domain": "general",
+                    "state": "in_progress",
+                    "region_id": county[codes[i % len(codes)]],
+                    "version": 1,
+                    "reopened": 0,
+                    "seq": i,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
+                for i in range(OBLIGATIONS)
+            ],
+        )
         ob_ids = [row[0] for row in conn.execute(sa.select(Obligation.id).order_by(Obligation.id))]
-        conn.execute(sa.insert(Site), [
-            {"key": f"pond-{i:06d}", "name": f"尾矿库{i:06d}", "kind": "tailings_pond",
-             "region_id": county[codes[i % len(codes)]]} for i in range(OBLIGATIONS)])
+        conn.execute(
+            sa.insert(Site),
+            [
+                {
+                    "key": f"pond-{i:06d}",
+                    "name": f"尾矿库{i:06d}",
+                    "kind": "tailings_pond",
+                    "region_id": county[codes[i % len(codes)]],
+                }
+                for i in range(OBLIGATIONS)
+            ],
+        )
         site_ids = [row[0] for row in conn.execute(sa.select(Site.id).order_by(Site.id))]
         targets, readings = [], []
         for i, (ob_id, site_id) in enumerate(zip(ob_ids, site_ids, strict=True)):
             comparator = comparators[i % len(comparators)]
             start = rng.randint(5, 40)
-            targets.append({
-                "obligation_id": ob_id, "indicator": "general.tailings_pond_count",
-                "comparator": comparator, "value": {"eliminate": 0.0, "trend_down": None,
-                                                    "decrease_pct": 30.0}.get(comparator, 3.0),
-                "due": date(2025 + i % 3, 12, 31), "site_id": site_id,
-                "baseline_date": date(2014, 12, 31) if comparator == "decrease_pct" else None,
-                "uid": f"{uuid.uuid4()}@bench", "sequence": 0, "updated_at": stamp})
+            targets.append(
+                {
+                    "obligation_id": ob_id,
+                    "indicator": "general.tailings_pond_count",
+                    "comparator": comparator,
+                    "value": {"eliminate": 0.0, "trend_down": None, "decrease_pct": 30.0}.get(
+                        comparator, 3.0
+                    ),
+                    "due": date(2025 + i % 3, 12, 31),
+                    "site_id": site_id,
+                    "baseline_date": date(2014, 12, 31) if comparator == "decrease_pct" else None,
+                    "uid": f"{uuid.uuid4()}@bench",
+                    "sequence": 0,
+                    "updated_at": stamp,
+                }
+            )
             drift = rng.uniform(-3, 1)
             for k in range(READINGS_PER_SITE):
                 year = 2014 + k
-                readings.append({
-                    "indicator": "general.tailings_pond_count", "subject": f"site:pond-{i:06d}",
-                    "site_id": site_id, "period_start": date(year, 1, 1),
-                    "period_end": date(year, 12, 31),
-                    "value": max(0.0, round(start + drift * k + rng.uniform(-1, 1))),
-                    "recorded_by": "bench", "recorded_at": stamp})
+                readings.append(
+                    {
+                        "indicator": "general.tailings_pond_count",
+                        "subject": f"site:pond-{i:06d}",
+                        "site_id": site_id,
+                        "period_start": date(year, 1, 1),
+                        "period_end": date(year, 12, 31),
+                        "value": max(0.0, round(start + drift * k + rng.uniform(-1, 1))),
+                        "recorded_by": "bench",
+                        "recorded_at": stamp,
+                    }
+                )
             if len(readings) >= 200_000:
                 conn.execute(sa.insert(Measurement), readings)
                 readings = []
@@ -156,18 +212,40 @@ def build_world(workdir: Path) -> None:
         province = conn.execute(sa.select(Region.id).where(Region.code == "430000")).scalar_one()
         rates = []
         for key in RATES:
-            conn.execute(sa.insert(Target), [{
-                "obligation_id": plan_ob, "indicator": key, "comparator": "gte", "value": 70.0,
-                "due": date(2025, 12, 31), "region_id": province, "uid": f"{uuid.uuid4()}@bench",
-                "sequence": 0, "updated_at": stamp}])
+            conn.execute(
+                sa.insert(Target),
+                [
+                    {
+                        "obligation_id": plan_ob,
+                        "indicator": key,
+                        "comparator": "gte",
+                        "value": 70.0,
+                        "due": date(2025, 12, 31),
+                        "region_id": province,
+                        "uid": f"{uuid.uuid4()}@bench",
+                        "sequence": 0,
+                        "updated_at": stamp,
+                    }
+                ],
+            )
             for code, rid in county.items():
                 for year in range(2019, 2024):
                     den = rng.randint(800, 1200)
                     num = int(den * rng.uniform(0.5, 0.9))
-                    rates.append({"indicator": key, "subject": f"region:{code}", "region_id": rid,
-                                  "period_start": date(year, 1, 1), "period_end": date(year, 12, 31),
-                                  "value": 100 * num / den, "numerator": num, "denominator": den,
-                                  "recorded_by": "bench", "recorded_at": stamp})
+                    rates.append(
+                        {
+                            "indicator": key,
+                            "subject": f"region:{code}",
+                            "region_id": rid,
+                            "period_start": date(year, 1, 1),
+                            "period_end": date(year, 12, 31),
+                            "value": 100 * num / den,
+                            "numerator": num,
+                            "denominator": den,
+                            "recorded_by": "bench",
+                            "recorded_at": stamp,
+                        }
+                    )
         conn.execute(sa.insert(Measurement), rates)
     engine.dispose()
     import sqlite3
@@ -197,10 +275,20 @@ def evaluate_everything(workdir: Path) -> dict[str, float]:
 
 
 SCENARIOS = [
-    Scenario("import measurements (CSV)", f"{ROWS:,} rows", import_measurements,
-             setup=prepare_import, target="<= 30 s"),
-    Scenario("evaluate_all", f"{OBLIGATIONS:,} obligations, {OBLIGATIONS * READINGS_PER_SITE:,} readings",
-             evaluate_everything, setup=prepare_world, target="<= 5 s, <= 300 MB"),
+    Scenario(
+        "import measurements (CSV)",
+        f"{ROWS:,} rows",
+        import_measurements,
+        setup=prepare_import,
+        target="<= 30 s",
+    ),
+    Scenario(
+        "evaluate_all",
+        f"{OBLIGATIONS:,} obligations, {OBLIGATIONS * READINGS_PER_SITE:,} readings",
+        evaluate_everything,
+        setup=prepare_world,
+        target="<= 5 s, <= 300 MB",
+    ),
 ]
 
 

@@ -26,8 +26,12 @@ def _rss_mb() -> float:
 
 def prepare(workdir: Path) -> None:
     shutil.copy(SEED, workdir / "plan.txt")
-    subprocess.run([DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", "init", "--empty"],
-                   capture_output=True, text=True, check=True)
+    subprocess.run(
+        [DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", "init", "--empty"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
 
 
 def parse(workdir: Path) -> dict[str, float]:
@@ -58,14 +62,33 @@ def load(workdir: Path) -> dict[str, float]:
 
 def cli(workdir: Path) -> None:
     """`duban import plan` end to end, process start and module imports included."""
-    subprocess.run([DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", "import", "plan",
-                    str(workdir / "plan.txt")], capture_output=True, text=True, check=True)
+    subprocess.run(
+        [
+            DUBAN,
+            "--db",
+            str(workdir / "bench.db"),
+            "--as",
+            "bench",
+            "import",
+            "plan",
+            str(workdir / "plan.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
 
 
 SCENARIOS = [
-    Scenario("plan_import.parse", "seed plan text, 41 KB, 38 tasks", parse, setup=prepare,
-             target="< 1 s"),
-    Scenario("plan_import.load", "parse + write the seed plan into an empty SQLite db", load,
-             setup=prepare, target="< 1 s"),
+    Scenario(
+        "plan_import.parse", "seed plan text, 41 KB, 38 tasks", parse, setup=prepare, target="< 1 s"
+    ),
+    Scenario(
+        "plan_import.load",
+        "parse + write the seed plan into an empty SQLite db",
+        load,
+        setup=prepare,
+        target="< 1 s",
+    ),
     Scenario("plan_import.cli", "duban import plan (seed text), whole process", cli, setup=prepare),
 ]

@@ -27,7 +27,7 @@ OWNERS = 100
 DUE = date(2025, 6, 30)
 DUBAN = shutil.which("duban") or str(Path(sys.executable).with_name("duban"))
 
-RECEIVER = r'''
+RECEIVER = r"""
 import json, sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -54,12 +54,16 @@ import threading
 threading.Thread(target=server.serve_forever, daemon=True).start()
 sys.stdin.read()  # until the benchmark closes our stdin
 print(Handler.count, flush=True)
-'''
+"""
 
 
 def duban(workdir: Path, *args: str) -> str:
-    result = subprocess.run([DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", *args],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return result.stdout
 
 
@@ -131,12 +135,20 @@ def next_day(workdir: Path) -> dict[str, float]:
 def prepare_10k(workdir: Path) -> None:
     with (workdir / "due.jsonl").open("w", encoding="utf-8") as out:
         for i in range(DUE_REMINDERS):
-            out.write(json.dumps({
-                "code": f"R{i + 1:05d}", "title": f"督办事项第{i + 1}项：入河排污口整治",
-                "domain": "water", "state": "in_progress",
-                "assignments": [{"owner": f"责任单位{i % OWNERS:03d}", "role": "lead"}],
-                "milestones": [{"title": "完成整治", "due": DUE.isoformat()}],
-            }, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "code": f"R{i + 1:05d}",
+                        "title": f"督办事项第{i + 1}项：入河排污口整治",
+                        "domain": "water",
+                        "state": "in_progress",
+                        "assignments": [{"owner": f"责任单位{i % OWNERS:03d}", "role": "lead"}],
+                        "milestones": [{"title": "完成整治", "due": DUE.isoformat()}],
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     duban(workdir, "init", "--empty")
     duban(workdir, "import", "obligations", str(workdir / "due.jsonl"))
     _config(workdir, '[notify]\nchannels = ["webhook"]\nconcurrency = 32\nbatch = 2000\n')
@@ -147,13 +159,16 @@ def webhook_10k(workdir: Path) -> dict[str, float]:
 
     from duban.core.db import get_engine
 
-    receiver = subprocess.Popen([sys.executable, "-c", RECEIVER], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, text=True)
+    receiver = subprocess.Popen(
+        [sys.executable, "-c", RECEIVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     port = int(receiver.stdout.readline())
     engine = get_engine(f"sqlite:///{workdir / 'bench.db'}")
     with engine.begin() as conn:  # where the robots listen this time (not timed)
-        conn.execute(text("UPDATE owner SET webhook = :url, webhook_preset = 'wecom'"),
-                     {"url": f"http://127.0.0.1:{port}/robot/send?key=bench"})
+        conn.execute(
+            text("UPDATE owner SET webhook = :url, webhook_preset = 'wecom'"),
+            {"url": f"http://127.0.0.1:{port}/robot/send?key=bench"},
+        )
     try:
         wall, counts = _pass(workdir, DUE - timedelta(days=7))
     finally:
@@ -164,12 +179,31 @@ def webhook_10k(workdir: Path) -> dict[str, float]:
 
 
 SCENARIOS = [
-    Scenario("reminder pass, nothing due", f"{N:,} obligations", nothing_due,
-             setup=prepare_100k, target="<= 1 s"),
-    Scenario("reminder pass, all due already sent", f"{N:,} obligations", nothing_new,
-             setup=prepare_100k_delivered, target="<= 1 s"),
-    Scenario("reminder pass, first of a new day", f"{N:,} obligations", next_day,
-             setup=prepare_100k_delivered),
-    Scenario("reminders to a local webhook", f"{DUE_REMINDERS:,} due reminders", webhook_10k,
-             setup=prepare_10k, target="<= 60 s"),
+    Scenario(
+        "reminder pass, nothing due",
+        f"{N:,} obligations",
+        nothing_due,
+        setup=prepare_100k,
+        target="<= 1 s",
+    ),
+    Scenario(
+        "reminder pass, all due already sent",
+        f"{N:,} obligations",
+        nothing_new,
+        setup=prepare_100k_delivered,
+        target="<= 1 s",
+    ),
+    Scenario(
+        "reminder pass, first of a new day",
+        f"{N:,} obligations",
+        next_day,
+        setup=prepare_100k_delivered,
+    ),
+    Scenario(
+        "reminders to a local webhook",
+        f"{DUE_REMINDERS:,} due reminders",
+        webhook_10k,
+        setup=prepare_10k,
+        target="<= 60 s",
+    ),
 ]

@@ -19,16 +19,30 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness import Scenario
 
 RECEIPTS = 100_000
-PORTS = (("城陵矶港", "岳阳楼区"), ("长沙港", "开福区"), ("湘潭港", "岳塘区"), ("株洲港", "石峰区"),
-         ("衡阳港", "石鼓区"), ("常德港", "鼎城区"), ("益阳港", "资阳区"), ("沅江港", "沅江市"),
-         ("津市港", "津市市"), ("汨罗港", "汨罗市"), ("永州港", "冷水滩区"), ("怀化港", "鹤城区"))
+PORTS = (
+    ("城陵矶港", "岳阳楼区"),
+    ("长沙港", "开福区"),
+    ("湘潭港", "岳塘区"),
+    ("株洲港", "石峰区"),
+    ("衡阳港", "石鼓区"),
+    ("常德港", "鼎城区"),
+    ("益阳港", "资阳区"),
+    ("沅江港", "沅江市"),
+    ("津市港", "津市市"),
+    ("汨罗港", "汨罗市"),
+    ("永州港", "冷水滩区"),
+    ("怀化港", "鹤城区"),
+)
 KINDS = (("生活污水", "m³"), ("含油污水", "m³"), ("生活垃圾", "t"), ("化学品洗舱水", "m³"))
 DUBAN = shutil.which("duban") or str(Path(sys.executable).with_name("duban"))
 
 
 def _duban(workdir: Path, *args: str) -> None:
-    subprocess.run([DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", "--as-of", "2025-01-15",
-                    *args], check=True, capture_output=True)
+    subprocess.run(
+        [DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", "--as-of", "2025-01-15", *args],
+        check=True,
+        capture_output=True,
+    )
 
 
 def prepare(workdir: Path) -> None:
@@ -50,8 +64,10 @@ def prepare(workdir: Path) -> None:
         fate = rng.random()
         t = transferred.strftime("%Y-%m-%d %H:%M") if fate > 0.015 else ""
         d = disposed.strftime("%Y-%m-%d %H:%M") if fate > 0.04 else ""
-        rows.append(f"HN{n:09d},湘货{rng.randint(1, 9999):04d},{port},{kind},{rng.uniform(0.1, 20):.2f},{unit},"
-                    f"{received:%Y-%m-%d %H:%M},{t},{d}")
+        rows.append(
+            f"HN{n:09d},湘货{rng.randint(1, 9999):04d},{port},{kind},{rng.uniform(0.1, 20):.2f},{unit},"
+            f"{received:%Y-%m-%d %H:%M},{t},{d}"
+        )
     (workdir / "receipts.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
@@ -60,6 +76,11 @@ def import_receipts(workdir: Path) -> None:
 
 
 SCENARIOS = [
-    Scenario("shipping: import receipts and compute closure", f"{RECEIPTS:,} receipts (12 ports x 2024), "
-             "closure indicators per port and month", import_receipts, setup=prepare, target="<= 10 s"),
+    Scenario(
+        "shipping: import receipts and compute closure",
+        f"{RECEIPTS:,} receipts (12 ports x 2024), closure indicators per port and month",
+        import_receipts,
+        setup=prepare,
+        target="<= 10 s",
+    ),
 ]

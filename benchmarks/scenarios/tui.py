@@ -59,8 +59,12 @@ def prepare(workdir: Path) -> None:
         return
     data = write_obligations(workdir / "tui-obligations.jsonl", N)
     for args in (["init"], ["import", "obligations", str(data)], ["sweep"]):
-        subprocess.run([DUBAN, "--db", str(_db(workdir)), "--as", "bench", "--as-of", AS_OF, *args],
-                       check=True, capture_output=True, text=True)
+        subprocess.run(
+            [DUBAN, "--db", str(_db(workdir)), "--as", "bench", "--as-of", AS_OF, *args],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     (workdir / "tui.ready").touch()
 
 
@@ -92,14 +96,25 @@ def _launch_once(workdir: Path, total: int) -> dict[str, float | None]:
     # The dashboard's first door row: "任务 " (dim), then the count (bold).
     numbers = re.compile("任务 ".encode() + CSI + str(total).encode() + rb"(?![0-9])")
     env = dict(os.environ, TERM="xterm-256color", DUBAN_LANG="zh")
-    for name in ("COLUMNS", "LINES"):  # they would override the pty's size (shutil.get_terminal_size)
+    for name in (
+        "COLUMNS",
+        "LINES",
+    ):  # they would override the pty's size (shutil.get_terminal_size)
         env.pop(name, None)
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
     command = [DUBAN, "--db", str(_db(workdir)), "--as", "bench", "--as-of", AS_OF]
     started = time.perf_counter()
-    proc = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env,
-                            close_fds=True, start_new_session=True, preexec_fn=_controlling_tty)
+    proc = subprocess.Popen(
+        command,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+        start_new_session=True,
+        preexec_fn=_controlling_tty,
+    )
     os.close(slave)
     os.set_blocking(master, False)
     buffer = bytearray()
@@ -134,9 +149,11 @@ def _launch_once(workdir: Path, total: int) -> dict[str, float | None]:
             open_ = drain(0.05)
         if seen["wall"] is None:
             tail = buffer[-400:].decode("utf-8", "ignore")
-            raise AssertionError(f"dashboard numbers ({total}) not shown after "
-                                 f"{time.perf_counter() - started:.0f} s (exit code {proc.poll()}); "
-                                 f"last output: {tail!r}")
+            raise AssertionError(
+                f"dashboard numbers ({total}) not shown after "
+                f"{time.perf_counter() - started:.0f} s (exit code {proc.poll()}); "
+                f"last output: {tail!r}"
+            )
         if open_:
             os.write(master, b"\x11")  # ctrl+q
         # Keep draining while it exits: a child blocked on a full pty would never finish.
@@ -170,15 +187,21 @@ def first_paint(workdir: Path) -> dict[str, float | None]:
     total = _obligations(workdir)
     runs = [_launch_once(workdir, total) for _ in range(RUNS)]
     counted = runs[1:]
-    figures = {"wall": statistics.median(r["wall"] for r in counted),
-               "worst": max(r["wall"] for r in counted),
-               "chrome": statistics.median(r["chrome"] for r in counted),
-               "rss_mb": max(r["rss_mb"] for r in runs)}
+    figures = {
+        "wall": statistics.median(r["wall"] for r in counted),
+        "worst": max(r["wall"] for r in counted),
+        "chrome": statistics.median(r["chrome"] for r in counted),
+        "rss_mb": max(r["rss_mb"] for r in runs),
+    }
     pyc = ", PYTHONDONTWRITEBYTECODE set" if os.environ.get("PYTHONDONTWRITEBYTECODE") else ""
-    print(f"tui first paint (pty, median of {len(counted)} after a warm-up{pyc}): chrome "
-          f"{figures['chrome']:.3f} s, numbers {figures['wall']:.3f} s, "
-          f"peak RSS {figures['rss_mb']:.0f} MB; runs "
-          + " ".join(f"{r['wall']:.2f}" for r in runs) + " s", file=sys.stderr)
+    print(
+        f"tui first paint (pty, median of {len(counted)} after a warm-up{pyc}): chrome "
+        f"{figures['chrome']:.3f} s, numbers {figures['wall']:.3f} s, "
+        f"peak RSS {figures['rss_mb']:.0f} MB; runs "
+        + " ".join(f"{r['wall']:.2f}" for r in runs)
+        + " s",
+        file=sys.stderr,
+    )
     return figures
 
 
@@ -229,15 +252,26 @@ def filter_keystroke(workdir: Path) -> dict[str, float]:
         box = screen.query_one("#filter-input", Input)
         bar = screen.query_one(FilterBar)
         note = screen.query_one("#filter-message")
-        for line in ("长沙 ", "overdue ", "domain:water ", "level:summon", "owner:湖南省生态环境厅 "):
+        for line in (
+            "长沙 ",
+            "overdue ",
+            "domain:water ",
+            "level:summon",
+            "owner:湖南省生态环境厅 ",
+        ):
             box.focus()
             for key in line:
                 await pilot.pause()
                 # A keystroke as the Input applies it (pilot.press adds ~100 ms of its own
                 # waiting, which is not the app's latency). A half-typed token ("level:s")
                 # is explained in the filter bar once it has read the line.
-                took = await _until_shown(app, screen, table, lambda k=key: box.insert_text_at_cursor(k),
-                                          lambda: bar.line == box.value and note.has_class("-error"))
+                took = await _until_shown(
+                    app,
+                    screen,
+                    table,
+                    lambda k=key: box.insert_text_at_cursor(k),
+                    lambda: bar.line == box.value and note.has_class("-error"),
+                )
                 if took is not None:
                     times.append(took)
             await _settle(pilot)
@@ -249,11 +283,18 @@ def filter_keystroke(workdir: Path) -> dict[str, float]:
         assert table.cursor == table.total - 1
 
     _on_obligations(workdir, drive)
-    figures = {"wall": statistics.median(times), "worst": max(times), "keystrokes": len(times),
-               "rss_mb": _rss_mb()}
-    print(f"tui filter keystroke: median {figures['wall'] * 1000:.0f} ms, worst "
-          f"{figures['worst'] * 1000:.0f} ms over {len(times)} keystrokes, peak RSS "
-          f"{figures['rss_mb']:.0f} MB", file=sys.stderr)
+    figures = {
+        "wall": statistics.median(times),
+        "worst": max(times),
+        "keystrokes": len(times),
+        "rss_mb": _rss_mb(),
+    }
+    print(
+        f"tui filter keystroke: median {figures['wall'] * 1000:.0f} ms, worst "
+        f"{figures['worst'] * 1000:.0f} ms over {len(times)} keystrokes, peak RSS "
+        f"{figures['rss_mb']:.0f} MB",
+        file=sys.stderr,
+    )
     return figures
 
 
@@ -273,18 +314,32 @@ def sort_change(workdir: Path) -> dict[str, float]:
         assert screen.query_.sort == "code"
 
     _on_obligations(workdir, drive)
-    print("tui sort change: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in times.items()),
-          file=sys.stderr)
-    return {"wall": max(times.values()), **{f"sort_{k}": v for k, v in times.items()},
-            "rss_mb": _rss_mb()}
+    print(
+        "tui sort change: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in times.items()),
+        file=sys.stderr,
+    )
+    return {
+        "wall": max(times.values()),
+        **{f"sort_{k}": v for k, v in times.items()},
+        "rss_mb": _rss_mb(),
+    }
 
 
 SCENARIOS = [
     # The command typed in a pseudo-terminal until the dashboard's numbers are drawn.
-    Scenario("tui first paint (duban in a pty)", f"{N:,} obligations", first_paint,
-             setup=prepare, target="<= 1.5 s, <= 300 MB"),
-    Scenario("tui filter keystroke -> updated table", f"{N:,} obligations", filter_keystroke,
-             setup=prepare, target="<= 0.15 s, <= 300 MB"),
-    Scenario("tui sort change -> updated table", f"{N:,} obligations", sort_change,
-             setup=prepare),
+    Scenario(
+        "tui first paint (duban in a pty)",
+        f"{N:,} obligations",
+        first_paint,
+        setup=prepare,
+        target="<= 1.5 s, <= 300 MB",
+    ),
+    Scenario(
+        "tui filter keystroke -> updated table",
+        f"{N:,} obligations",
+        filter_keystroke,
+        setup=prepare,
+        target="<= 0.15 s, <= 300 MB",
+    ),
+    Scenario("tui sort change -> updated table", f"{N:,} obligations", sort_change, setup=prepare),
 ]

@@ -19,15 +19,75 @@ from harness import Scenario
 
 SECTIONS = 147
 PERIODS = 280
-PARAMS = ("pH", "DO", "CODMn", "COD", "BOD5", "NH3-N", "TP", "TN", "Cu", "Zn", "F", "Se", "As", "Hg",
-          "Cd", "Cr6", "Pb", "CN", "phenol", "petroleum", "LAS", "sulfide", "fecal_coliform", "Mn")
+PARAMS = (
+    "pH",
+    "DO",
+    "CODMn",
+    "COD",
+    "BOD5",
+    "NH3-N",
+    "TP",
+    "TN",
+    "Cu",
+    "Zn",
+    "F",
+    "Se",
+    "As",
+    "Hg",
+    "Cd",
+    "Cr6",
+    "Pb",
+    "CN",
+    "phenol",
+    "petroleum",
+    "LAS",
+    "sulfide",
+    "fecal_coliform",
+    "Mn",
+)
 # Typical values around the class II-IV limits, so every class occurs.
-SCALE = {"pH": 7.5, "DO": 6.0, "CODMn": 4.0, "COD": 18.0, "BOD5": 3.5, "NH3-N": 0.8, "TP": 0.15,
-         "TN": 1.2, "Cu": 0.02, "Zn": 0.06, "F": 0.6, "Se": 0.004, "As": 0.01, "Hg": 0.00006,
-         "Cd": 0.002, "Cr6": 0.01, "Pb": 0.005, "CN": 0.01, "phenol": 0.002, "petroleum": 0.03,
-         "LAS": 0.08, "sulfide": 0.05, "fecal_coliform": 3000.0, "Mn": 0.08}
-CITIES = ("长沙市", "株洲市", "湘潭市", "衡阳市", "邵阳市", "岳阳市", "常德市", "张家界市", "益阳市", "郴州市",
-          "永州市", "怀化市", "娄底市", "湘西土家族苗族自治州")
+SCALE = {
+    "pH": 7.5,
+    "DO": 6.0,
+    "CODMn": 4.0,
+    "COD": 18.0,
+    "BOD5": 3.5,
+    "NH3-N": 0.8,
+    "TP": 0.15,
+    "TN": 1.2,
+    "Cu": 0.02,
+    "Zn": 0.06,
+    "F": 0.6,
+    "Se": 0.004,
+    "As": 0.01,
+    "Hg": 0.00006,
+    "Cd": 0.002,
+    "Cr6": 0.01,
+    "Pb": 0.005,
+    "CN": 0.01,
+    "phenol": 0.002,
+    "petroleum": 0.03,
+    "LAS": 0.08,
+    "sulfide": 0.05,
+    "fecal_coliform": 3000.0,
+    "Mn": 0.08,
+}
+CITIES = (
+    "长沙市",
+    "株洲市",
+    "湘潭市",
+    "衡阳市",
+    "邵阳市",
+    "岳阳市",
+    "常德市",
+    "张家界市",
+    "益阳市",
+    "郴州市",
+    "永州市",
+    "怀化市",
+    "娄底市",
+    "湘西土家族苗族自治州",
+)
 DUBAN = shutil.which("duban") or str(Path(sys.executable).with_name("duban"))
 
 
@@ -57,8 +117,11 @@ def classify_million(workdir: Path) -> dict[str, float]:
 
 
 def _duban(workdir: Path, *args: str) -> None:
-    subprocess.run([DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", "--as-of", "2025-01-15",
-                    *args], check=True, capture_output=True)
+    subprocess.run(
+        [DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", "--as-of", "2025-01-15", *args],
+        check=True,
+        capture_output=True,
+    )
 
 
 def prepare_year(workdir: Path) -> None:
@@ -66,15 +129,19 @@ def prepare_year(workdir: Path) -> None:
     _duban(workdir, "init")
     lines = ["key,name,region,water_body,control,target_class"]
     for i in range(SECTIONS):
-        lines.append(f"bench-{i:03d},基准断面{i:03d},{CITIES[i % len(CITIES)]},"
-                     f"{'lake' if i % 7 == 0 else 'river'},national,{'II' if i % 3 else 'III'}")
+        lines.append(
+            f"bench-{i:03d},基准断面{i:03d},{CITIES[i % len(CITIES)]},"
+            f"{'lake' if i % 7 == 0 else 'river'},national,{'II' if i % 3 else 'III'}"
+        )
     (workdir / "sections.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     _duban(workdir, "water", "sections", "import", str(workdir / "sections.csv"))
     rng = random.Random(2024)
     rows = ["断面,监测时间," + ",".join(PARAMS)]
     for month in range(1, 13):
         for i, sample in enumerate(_samples(rng, SECTIONS)):
-            rows.append(f"bench-{i:03d},2024-{month:02d}," + ",".join(str(sample[p]) for p in PARAMS))
+            rows.append(
+                f"bench-{i:03d},2024-{month:02d}," + ",".join(str(sample[p]) for p in PARAMS)
+            )
     (workdir / "readings.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 
@@ -83,10 +150,18 @@ def import_year(workdir: Path) -> None:
 
 
 SCENARIOS = [
-    Scenario("water: classify parameter readings", f"{SECTIONS * PERIODS * len(PARAMS):,} readings "
-             f"({SECTIONS} sections x {len(PARAMS)} parameters x {PERIODS} periods)", classify_million,
-             target="<= 10 s"),
-    Scenario("water: import a year of readings", f"{SECTIONS * 12 * len(PARAMS):,} readings "
-             f"({SECTIONS} sections x 12 months), classes and rates derived", import_year,
-             setup=prepare_year),
+    Scenario(
+        "water: classify parameter readings",
+        f"{SECTIONS * PERIODS * len(PARAMS):,} readings "
+        f"({SECTIONS} sections x {len(PARAMS)} parameters x {PERIODS} periods)",
+        classify_million,
+        target="<= 10 s",
+    ),
+    Scenario(
+        "water: import a year of readings",
+        f"{SECTIONS * 12 * len(PARAMS):,} readings "
+        f"({SECTIONS} sections x 12 months), classes and rates derived",
+        import_year,
+        setup=prepare_year,
+    ),
 ]

@@ -86,19 +86,39 @@ class LazyGroup(click.Group):
 default_action: Callable[[Env], None] | None = None
 
 
-@click.group(cls=LazyGroup, invoke_without_command=True,
-             context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", "db_url", metavar="URL", envvar="DUBAN_DATABASE_URL",
-              help="Database URL or SQLite file (default: user data directory).")
-@click.option("--as", "actor", metavar="NAME", help="Act as this user (default: DUBAN_USER or the OS user).")
-@click.option("--as-of", "as_of", metavar="DATE", envvar="DUBAN_AS_OF",
-              help="Evaluate the world as of this date (YYYY-MM-DD) or instant.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), envvar="DUBAN_LANG",
-              help="Language of output (default: locale; DUBAN_LANG).")
+@click.group(
+    cls=LazyGroup,
+    invoke_without_command=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    envvar="DUBAN_DATABASE_URL",
+    help="Database URL or SQLite file (default: user data directory).",
+)
+@click.option(
+    "--as", "actor", metavar="NAME", help="Act as this user (default: DUBAN_USER or the OS user)."
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="DATE",
+    envvar="DUBAN_AS_OF",
+    help="Evaluate the world as of this date (YYYY-MM-DD) or instant.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    envvar="DUBAN_LANG",
+    help="Language of output (default: locale; DUBAN_LANG).",
+)
 @click.version_option(package_name="duban", prog_name="duban")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str | None, actor: str | None, as_of: str | None,
-        lang: str | None) -> None:
+def cli(
+    ctx: click.Context, db_url: str | None, actor: str | None, as_of: str | None, lang: str | None
+) -> None:
     """duban (督办): who must do what, by when, is it on track, and what happens when it isn't."""
     set_language(lang)
     ctx.obj = Env.create(db_url=db_url, actor=actor, as_of=as_of)

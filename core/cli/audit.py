@@ -24,14 +24,23 @@ def audit_verify(env: Env) -> None:
     with env.session(write=False) as session:
         checked, broken = chain.verify(session)
     if broken is not None:
-        click.echo(t("audit chain broken at event #{seq} (id {id}): {why}",
-                     seq=broken.seq, id=broken.id, why=t(broken.why)), err=True)
+        click.echo(
+            t(
+                "audit chain broken at event #{seq} (id {id}): {why}",
+                seq=broken.seq,
+                id=broken.id,
+                why=t(broken.why),
+            ),
+            err=True,
+        )
         raise click.exceptions.Exit(1)
     click.echo(t("audit chain intact: {n} events", n=checked))
 
 
 @audit.command("log")
-@click.option("--entity", metavar="TYPE[:ID]", help="Only events about this entity, e.g. obligation:12.")
+@click.option(
+    "--entity", metavar="TYPE[:ID]", help="Only events about this entity, e.g. obligation:12."
+)
 @click.option("--actor", metavar="NAME", help="Only events by this actor.")
 @click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True)
 @format_option()
@@ -53,9 +62,27 @@ def audit_log(env: Env, entity: str | None, actor: str | None, limit: int, fmt: 
     if actor:
         query = query.where(AuditEvent.actor == actor)
     with env.session(write=False) as session:
-        rows = [{"seq": e.seq, "at": e.at.isoformat(timespec="seconds"), "actor": e.actor,
-                 "action": e.action, "entity": f"{e.entity_type}:{e.entity_id or ''}",
-                 "before": e.before, "after": e.after, "hash": e.hash}
-                for e in session.exec(query).all()]
-    emit(rows, [("seq", "#"), ("at", t("Time")), ("actor", t("Actor")), ("action", t("Action")),
-                ("entity", t("Entity"))], fmt)
+        rows = [
+            {
+                "seq": e.seq,
+                "at": e.at.isoformat(timespec="seconds"),
+                "actor": e.actor,
+                "action": e.action,
+                "entity": f"{e.entity_type}:{e.entity_id or ''}",
+                "before": e.before,
+                "after": e.after,
+                "hash": e.hash,
+            }
+            for e in session.exec(query).all()
+        ]
+    emit(
+        rows,
+        [
+            ("seq", "#"),
+            ("at", t("Time")),
+            ("actor", t("Actor")),
+            ("action", t("Action")),
+            ("entity", t("Entity")),
+        ],
+        fmt,
+    )

@@ -11,8 +11,13 @@ from .output import emit, format_option
 
 @click.command()
 @click.argument("ref", metavar="ID")
-@click.option("--evidence", "evidence", multiple=True, metavar="PATH|URL",
-              help="A file (fingerprinted with sha256) or an http(s) URL; repeatable, at least one.")
+@click.option(
+    "--evidence",
+    "evidence",
+    multiple=True,
+    metavar="PATH|URL",
+    help="A file (fingerprinted with sha256) or an http(s) URL; repeatable, at least one.",
+)
 @click.option("--note", metavar="N", help="What was done.")
 @pass_env
 def submit(env: Env, ref: str, evidence: tuple[str, ...], note: str | None) -> None:
@@ -21,8 +26,13 @@ def submit(env: Env, ref: str, evidence: tuple[str, ...], note: str | None) -> N
 
     with env.session() as session:
         sub = do_submit(session=session, ref=ref, evidence=evidence, note=note)
-        click.echo(t("Close-out #{sub} of obligation #{id} submitted; awaiting verification",
-                     sub=sub.id, id=sub.obligation_id))
+        click.echo(
+            t(
+                "Close-out #{sub} of obligation #{id} submitted; awaiting verification",
+                sub=sub.id,
+                id=sub.obligation_id,
+            )
+        )
 
 
 @click.command()
@@ -47,13 +57,20 @@ def reject(env: Env, ref: str, reason: str) -> None:
 
     with env.session() as session:
         sub = do_reject(session=session, ref=ref, reason=reason)
-        click.echo(t("Close-out of obligation #{id} rejected; back to in progress", id=sub.obligation_id))
+        click.echo(
+            t("Close-out of obligation #{id} rejected; back to in progress", id=sub.obligation_id)
+        )
 
 
 @click.command()
 @click.argument("ref", metavar="ID")
-@click.option("--by", "by", required=True, type=click.Choice(["city", "county"]),
-              help="One child obligation per city or per county.")
+@click.option(
+    "--by",
+    "by",
+    required=True,
+    type=click.Choice(["city", "county"]),
+    help="One child obligation per city or per county.",
+)
 @click.option("--targets", is_flag=True, help="Copy the obligation's targets to every child.")
 @format_option("table", "json")
 @pass_env
@@ -70,8 +87,11 @@ def split(env: Env, ref: str, by: str, targets: bool, fmt: str) -> None:
 
 
 @click.command()
-@click.option("--level", type=click.Choice(["department", "city", "county"]),
-              help="Only departments, city or county governments.")
+@click.option(
+    "--level",
+    type=click.Choice(["department", "city", "county"]),
+    help="Only departments, city or county governments.",
+)
 @format_option("table", "json")
 @pass_env
 def scorecard(env: Env, level: str | None, fmt: str) -> None:
@@ -85,10 +105,26 @@ def scorecard(env: Env, level: str | None, fmt: str) -> None:
     if fmt == "json":
         emit(rows, [], "json")
         return
-    table = [{**r, **r["escalations"],
-              "on_time_rate": "—" if r["on_time_rate"] is None else f"{r['on_time_rate']:.0%}"}
-             for r in rows]
-    emit(table, [("rank", t("Rank")), ("owner", t("Owner")), ("lead", t("Lead")),
-                 ("participant", t("Participant")), ("implementer", t("Implementer")),
-                 ("on_time_rate", t("On time")), ("overdue", t("Overdue")),
-                 *((lv, level_label(lv)) for lv in LEVEL_ORDER)], "table", max_width=30)
+    table = [
+        {
+            **r,
+            **r["escalations"],
+            "on_time_rate": "—" if r["on_time_rate"] is None else f"{r['on_time_rate']:.0%}",
+        }
+        for r in rows
+    ]
+    emit(
+        table,
+        [
+            ("rank", t("Rank")),
+            ("owner", t("Owner")),
+            ("lead", t("Lead")),
+            ("participant", t("Participant")),
+            ("implementer", t("Implementer")),
+            ("on_time_rate", t("On time")),
+            ("overdue", t("Overdue")),
+            *((lv, level_label(lv)) for lv in LEVEL_ORDER),
+        ],
+        "table",
+        max_width=30,
+    )

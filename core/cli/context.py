@@ -33,8 +33,9 @@ class Env:
     _schema_checked: bool = field(default=False, repr=False)
 
     @classmethod
-    def create(cls, *, db_url: str | None, actor: str | None, as_of: str | None,
-               clock: Clock | None = None) -> Env:
+    def create(
+        cls, *, db_url: str | None, actor: str | None, as_of: str | None, clock: Clock | None = None
+    ) -> Env:
         if as_of:
             clock = FixedClock(parse_instant(as_of))
         return cls(db_url=db_url, actor_arg=actor, clock=clock or Clock(), as_of_given=bool(as_of))
@@ -97,7 +98,9 @@ class Env:
             fresh = schema_revision(self.engine) is None
         except OperationalError as exc:
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-            raise UserError(t("cannot open the database {url}: {why}", url=self.safe_url, why=reason)) from None
+            raise UserError(
+                t("cannot open the database {url}: {why}", url=self.safe_url, why=reason)
+            ) from None
         upgrade(self.engine)
         if fresh:
             from ..db import open_session

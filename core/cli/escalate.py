@@ -12,8 +12,9 @@ from .output import dumps, emit, format_option
 
 
 def as_of_option(func: object) -> object:
-    return click.option("--as-of", "as_of", metavar="DATE",
-                        help="As of this date (same as the global --as-of).")(func)
+    return click.option(
+        "--as-of", "as_of", metavar="DATE", help="As of this date (same as the global --as-of)."
+    )(func)
 
 
 def apply_as_of(env: Env, value: str | None) -> None:
@@ -42,23 +43,51 @@ def sweep(env: Env, dry_run: bool, as_of: str | None, fmt: str) -> None:
         names = owner_names(session=session, ids={c.addressed_to_id for c in result.changes})
     data = result.to_dict(names)
     for failure in result.failures:
-        click.echo(t("duban: warning: rule {rule} failed and was skipped: {error}",
-                     rule=failure["rule"], error=failure["error"]), err=True)
+        click.echo(
+            t(
+                "duban: warning: rule {rule} failed and was skipped: {error}",
+                rule=failure["rule"],
+                error=failure["error"],
+            ),
+            err=True,
+        )
     if fmt == "json":
         click.echo(dumps(data))
         return
     actions = {"open": t("opened"), "raise": t("raised"), "resolve": t("resolved")}
-    rows = [{**c, "action": actions[c["action"]],
-             "level": level_label(c["level"]),
-             "id": c["id"] if c["id"] is not None else "—"} for c in data["changes"]]
+    rows = [
+        {
+            **c,
+            "action": actions[c["action"]],
+            "level": level_label(c["level"]),
+            "id": c["id"] if c["id"] is not None else "—",
+        }
+        for c in data["changes"]
+    ]
     if rows:
-        emit(rows, [("action", t("Action")), ("id", "ID"), ("level", t("Level")),
-                    ("obligation_id", t("Obligation")), ("addressed_to", t("Addressed to")),
-                    ("reason", t("Reason"))], "table", max_width=60)
-    summary = t("Sweep as of {day}: {opened} opened, {raised} raised, {resolved} resolved, "
-                "{unchanged} unchanged, {follow_ups} follow-up obligations",
-                day=data["as_of"], opened=data["opened"], raised=data["raised"],
-                resolved=data["resolved"], unchanged=data["unchanged"], follow_ups=data["follow_ups"])
+        emit(
+            rows,
+            [
+                ("action", t("Action")),
+                ("id", "ID"),
+                ("level", t("Level")),
+                ("obligation_id", t("Obligation")),
+                ("addressed_to", t("Addressed to")),
+                ("reason", t("Reason")),
+            ],
+            "table",
+            max_width=60,
+        )
+    summary = t(
+        "Sweep as of {day}: {opened} opened, {raised} raised, {resolved} resolved, "
+        "{unchanged} unchanged, {follow_ups} follow-up obligations",
+        day=data["as_of"],
+        opened=data["opened"],
+        raised=data["raised"],
+        resolved=data["resolved"],
+        unchanged=data["unchanged"],
+        follow_ups=data["follow_ups"],
+    )
     if dry_run:
         summary += " " + t("(dry run: nothing written)")
     elif not result.wrote:
@@ -67,28 +96,53 @@ def sweep(env: Env, dry_run: bool, as_of: str | None, fmt: str) -> None:
 
 
 @click.command()
-@click.option("--level", metavar="L", help="Only this level: remind, supervise, list, summon, freeze, refer.")
+@click.option(
+    "--level", metavar="L", help="Only this level: remind, supervise, list, summon, freeze, refer."
+)
 @click.option("--owner", metavar="O", help="Only those addressed to this owner.")
 @click.option("--open", "open_only", is_flag=True, help="Only open (unresolved) escalations.")
 @click.option("--obligation", metavar="ID", help="Only those about this obligation.")
 @format_option("table", "json", "csv")
 @pass_env
-def escalations(env: Env, level: str | None, owner: str | None, open_only: bool, obligation: str | None,
-                fmt: str) -> None:
+def escalations(
+    env: Env,
+    level: str | None,
+    owner: str | None,
+    open_only: bool,
+    obligation: str | None,
+    fmt: str,
+) -> None:
     """List escalations (never deleted; resolved ones show when and why)."""
     from ..services.escalations import describe, list_escalations
     from ..services.obligations import get_obligation
 
     with env.session(write=False) as session:
         ob_id = get_obligation(session=session, ref=obligation).id if obligation else None
-        rows = describe(session=session, rows=list_escalations(
-            session=session, level=level, owner=owner, open_only=open_only, obligation_id=ob_id))
+        rows = describe(
+            session=session,
+            rows=list_escalations(
+                session=session, level=level, owner=owner, open_only=open_only, obligation_id=ob_id
+            ),
+        )
     if fmt == "table":
-        rows = [{**r, "level": r["level_label"], "opened": r["opened_on"], "resolved": r["resolved_on"]}
-                for r in rows]
-    emit(rows, [("id", "ID"), ("level", t("Level")), ("subject", t("Subject")),
-                ("addressed_to", t("Addressed to")), ("reason", t("Reason")), ("opened", t("Opened")),
-                ("resolved", t("Resolved"))], fmt, max_width=40)
+        rows = [
+            {**r, "level": r["level_label"], "opened": r["opened_on"], "resolved": r["resolved_on"]}
+            for r in rows
+        ]
+    emit(
+        rows,
+        [
+            ("id", "ID"),
+            ("level", t("Level")),
+            ("subject", t("Subject")),
+            ("addressed_to", t("Addressed to")),
+            ("reason", t("Reason")),
+            ("opened", t("Opened")),
+            ("resolved", t("Resolved")),
+        ],
+        fmt,
+        max_width=40,
+    )
 
 
 @click.command()
@@ -106,7 +160,9 @@ def ack(env: Env, ref: str, note: str) -> None:
 
 @click.command()
 @click.argument("ref", metavar="ID")
-@click.option("--level", required=True, metavar="L", help="remind, supervise, list, summon, freeze or refer.")
+@click.option(
+    "--level", required=True, metavar="L", help="remind, supervise, list, summon, freeze or refer."
+)
 @click.option("--reason", required=True, metavar="R", help="Why.")
 @pass_env
 def escalate(env: Env, ref: str, level: str, reason: str) -> None:
@@ -118,19 +174,32 @@ def escalate(env: Env, ref: str, level: str, reason: str) -> None:
         esc = do_escalate(session=session, ref=ref, level=level, reason=reason)
         click.echo(t("Escalation #{id}: {level}", id=esc.id, level=level_label(esc.level)))
         if esc.follow_up_id:
-            click.echo(t("Follow-up obligation #{id}: written rectification report", id=esc.follow_up_id))
+            click.echo(
+                t("Follow-up obligation #{id}: written rectification report", id=esc.follow_up_id)
+            )
 
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
-@click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="File to write.")
-@click.option("--lang", type=click.Choice(["zh", "en"]),
-              help="Language of the notice (default Chinese; also the global --lang).")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="File to write.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    help="Language of the notice (default Chinese; also the global --lang).",
+)
 @as_of_option
 @pass_env
 @click.pass_context
-def notice(ctx: click.Context, env: Env, fmt: str, output: Path, lang: str | None, as_of: str | None) -> None:
+def notice(
+    ctx: click.Context, env: Env, fmt: str, output: Path, lang: str | None, as_of: str | None
+) -> None:
     """Write the public naming notice (通报) of listed and summoned items."""
     from ..errors import UserError
     from ..services.notice import render_notice
@@ -139,12 +208,17 @@ def notice(ctx: click.Context, env: Env, fmt: str, output: Path, lang: str | Non
     if lang is None:
         # A public notice is Chinese unless English is asked for on this command line.
         parent = ctx.parent
-        if parent is not None and parent.get_parameter_source("lang") == click.core.ParameterSource.COMMANDLINE:
+        if (
+            parent is not None
+            and parent.get_parameter_source("lang") == click.core.ParameterSource.COMMANDLINE
+        ):
             lang = parent.params.get("lang")
     with env.session(write=False) as session:
         text, count = render_notice(session=session, as_of=env.today, fmt=fmt, lang=lang or "zh")
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise UserError(t("-o {path}: cannot write: {why}", path=output, why=exc.strerror or exc)) from None
+        raise UserError(
+            t("-o {path}: cannot write: {why}", path=output, why=exc.strerror or exc)
+        ) from None
     click.echo(t("Wrote {path}: {count} items", path=output, count=count))

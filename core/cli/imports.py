@@ -34,8 +34,14 @@ def _importer_command(key: str) -> click.Command:
 
         importer = get_host().importers()[key]
         if importer.extensions and path.suffix.lower() not in importer.extensions:
-            raise UserError(t("{path}: {kind} imports take {exts} files", path=path, kind=key,
-                              exts=", ".join(importer.extensions)))
+            raise UserError(
+                t(
+                    "{path}: {kind} imports take {exts} files",
+                    path=path,
+                    kind=key,
+                    exts=", ".join(importer.extensions),
+                )
+            )
         if not path.is_file():
             raise UserError(t("{path}: no such file", path=path))
         with env.session(write=not dry_run) as session:
@@ -63,7 +69,8 @@ class ImportGroup(click.Group):
             return None
         command = _importer_command(name)
         command.help = pick(importer.name, importer.name_en) + (
-            f"\n\n{importer.description}" if importer.description else "")
+            f"\n\n{importer.description}" if importer.description else ""
+        )
         return command
 
 

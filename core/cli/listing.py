@@ -13,8 +13,11 @@ from .output import emit, emit_one, format_option
 
 @click.command("list")
 @click.option("--owner", metavar="OWNER", help="Only obligations this owner is assigned to.")
-@click.option("--role", type=click.Choice(["lead", "participant", "implementer"]),
-              help="With --owner: only in this role.")
+@click.option(
+    "--role",
+    type=click.Choice(["lead", "participant", "implementer"]),
+    help="With --owner: only in this role.",
+)
 @click.option("--region", metavar="R", help="Only this region and its sub-regions.")
 @click.option("--domain", metavar="D", help="Only this domain.")
 @click.option("--state", metavar="S", help="open, in_progress, submitted, closed or cancelled.")
@@ -26,9 +29,21 @@ from .output import emit, emit_one, format_option
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
 @format_option()
 @pass_env
-def list_cmd(env: Env, owner: str | None, role: str | None, region: str | None, domain: str | None,
-             state: str | None, due_before: str | None, overdue: bool, text: str | None, sort: str,
-             limit: int | None, count_only: bool, fmt: str) -> None:
+def list_cmd(
+    env: Env,
+    owner: str | None,
+    role: str | None,
+    region: str | None,
+    domain: str | None,
+    state: str | None,
+    due_before: str | None,
+    overdue: bool,
+    text: str | None,
+    sort: str,
+    limit: int | None,
+    count_only: bool,
+    fmt: str,
+) -> None:
     """List obligations."""
     due = parse_date(due_before, what="--due-before") if due_before else None
     if count_only and not owner and not region:
@@ -36,15 +51,32 @@ def list_cmd(env: Env, owner: str | None, role: str | None, region: str | None, 
         from .. import queries
         from ..migrations import HEAD
 
-        where = queries.obligation_where(as_of=env.today, text=text, domain=domain, state=state,
-                                         due_before=due, overdue=overdue, role=role)
-        if (state is None or state in queries.STATES) and (n := queries.lean_count(env.url, HEAD, where)) is not None:
+        where = queries.obligation_where(
+            as_of=env.today,
+            text=text,
+            domain=domain,
+            state=state,
+            due_before=due,
+            overdue=overdue,
+            role=role,
+        )
+        if (state is None or state in queries.STATES) and (
+            n := queries.lean_count(env.url, HEAD, where)
+        ) is not None:
             click.echo(n)
             return
     from ..services import listing
 
-    f = listing.ListFilter(text=text, owner=owner, role=role, region=region, domain=domain,
-                           state=state, overdue=overdue, due_before=due)
+    f = listing.ListFilter(
+        text=text,
+        owner=owner,
+        role=role,
+        region=region,
+        domain=domain,
+        state=state,
+        overdue=overdue,
+        due_before=due,
+    )
     with env.session(write=False) as session:
         if count_only:
             click.echo(listing.count(session=session, f=f, as_of=env.today))
@@ -54,11 +86,30 @@ def list_cmd(env: Env, owner: str | None, role: str | None, region: str | None, 
         else:
             rows = listing.page(session=session, f=f, as_of=env.today, limit=limit, sort=sort)
         if fmt == "table":
-            rows = ({**r, "title": pick(r["title"], r["title_en"]),
-                     "overdue": t("overdue") if r["overdue"] else ""} for r in rows)
-        emit(rows, [("id", "ID"), ("code", t("Code")), ("title", t("Title")), ("lead", t("Lead")),
-                    ("next_due", t("Next due")), ("overdue", t("Overdue")), ("state", t("State")),
-                    ("domain", t("Domain")), ("region", t("Region"))], fmt, max_width=30)
+            rows = (
+                {
+                    **r,
+                    "title": pick(r["title"], r["title_en"]),
+                    "overdue": t("overdue") if r["overdue"] else "",
+                }
+                for r in rows
+            )
+        emit(
+            rows,
+            [
+                ("id", "ID"),
+                ("code", t("Code")),
+                ("title", t("Title")),
+                ("lead", t("Lead")),
+                ("next_due", t("Next due")),
+                ("overdue", t("Overdue")),
+                ("state", t("State")),
+                ("domain", t("Domain")),
+                ("region", t("Region")),
+            ],
+            fmt,
+            max_width=30,
+        )
 
 
 @click.command()

@@ -23,31 +23,63 @@ PROGRESS_FROM = 10_000  # rows; smaller files import without a progress bar
 @click.argument("value")
 @click.option("--region", metavar="R", help="The region observed (code or name).")
 @click.option("--site", metavar="S", help="The site observed (key or name).")
-@click.option("--at", "at", required=True, metavar="DATE|PERIOD",
-              help="Observed period: 2024, 2024-Q2, 2024-06, 2024-06-15 or START/END.")
-@click.option("--source", metavar="S", help="Where the figure comes from (bulletin, monitoring station).")
+@click.option(
+    "--at",
+    "at",
+    required=True,
+    metavar="DATE|PERIOD",
+    help="Observed period: 2024, 2024-Q2, 2024-06, 2024-06-15 or START/END.",
+)
+@click.option(
+    "--source", metavar="S", help="Where the figure comes from (bulletin, monitoring station)."
+)
 @click.option("--evidence", metavar="PATH|URL", help="A file (fingerprinted) or an http(s) URL.")
 @click.option("--note", metavar="N", help="A remark.")
 @click.option("--numerator", metavar="X", help="For a rate: the count it is made of.")
 @click.option("--denominator", metavar="Y", help="For a rate: the base it is divided by.")
 @pass_env
-def record(env: Env, indicator: str, value: str, region: str | None, site: str | None, at: str,
-           source: str | None, evidence: str | None, note: str | None, numerator: str | None,
-           denominator: str | None) -> None:
+def record(
+    env: Env,
+    indicator: str,
+    value: str,
+    region: str | None,
+    site: str | None,
+    at: str,
+    source: str | None,
+    evidence: str | None,
+    note: str | None,
+    numerator: str | None,
+    denominator: str | None,
+) -> None:
     """Record a reading of INDICATOR for a region or site; prints its id."""
     from ..services import measurements
 
     number = measurements.parse_number(value, what="VALUE")
-    num = measurements.parse_number(numerator, what="--numerator") if numerator is not None else None
-    den = measurements.parse_number(denominator, what="--denominator") if denominator is not None else None
+    num = (
+        measurements.parse_number(numerator, what="--numerator") if numerator is not None else None
+    )
+    den = (
+        measurements.parse_number(denominator, what="--denominator")
+        if denominator is not None
+        else None
+    )
     start, end = measurements.parse_period(at, what="--at")
     measurements.get_indicator(indicator, what="INDICATOR")
     with env.session() as session:
         subject = measurements.resolve_subject(session=session, region=region, site=site)
         row = measurements.record(
-            session=session, indicator=indicator, value=number, subject=subject.key,
-            period_start=start, period_end=end, source=source, evidence=evidence, note=note,
-            numerator=num, denominator=den)
+            session=session,
+            indicator=indicator,
+            value=number,
+            subject=subject.key,
+            period_start=start,
+            period_end=end,
+            source=source,
+            evidence=evidence,
+            note=note,
+            numerator=num,
+            denominator=den,
+        )
         click.echo(row.id)
 
 
@@ -82,7 +114,9 @@ def import_measurements_cmd(env: Env, path: Path, dry_run: bool, fmt: str) -> No
     from ..services.measurements import import_measurements
 
     with _progress_bar() as progress, env.session(write=not dry_run) as session:
-        summary = import_measurements(session=session, path=path, progress=progress, dry_run=dry_run)
+        summary = import_measurements(
+            session=session, path=path, progress=progress, dry_run=dry_run
+        )
     emit_one(summary, fmt)
 
 
@@ -97,7 +131,9 @@ _FLAG_OPTIONS = ("trend_down", "trend_up", "eliminate")
 
 @target.command("add")
 @click.argument("obligation", metavar="OBLIGATION")
-@click.option("--indicator", required=True, metavar="KEY", help="Indicator key (`duban plugins` lists them).")
+@click.option(
+    "--indicator", required=True, metavar="KEY", help="Indicator key (`duban plugins` lists them)."
+)
 @click.option("--gte", metavar="VALUE", help="Met when the reading is at least VALUE.")
 @click.option("--lte", metavar="VALUE", help="Met when the reading is at most VALUE.")
 @click.option("--eq", metavar="VALUE", help="Met when the reading equals VALUE.")
@@ -110,13 +146,27 @@ _FLAG_OPTIONS = ("trend_down", "trend_up", "eliminate")
 @click.option("--region", metavar="R", help="Scope: a region (default: the obligation's region).")
 @click.option("--site", metavar="S", help="Scope: a site.")
 @click.option("--baseline", metavar="VALUE", help="Starting value (with --baseline-date).")
-@click.option("--baseline-date", metavar="DATE",
-              help="Date of the baseline; alone, the reading covering that date is the baseline.")
-@click.option("--name", metavar="TEXT", help="How the plan words it (default: the indicator's name).")
+@click.option(
+    "--baseline-date",
+    metavar="DATE",
+    help="Date of the baseline; alone, the reading covering that date is the baseline.",
+)
+@click.option(
+    "--name", metavar="TEXT", help="How the plan words it (default: the indicator's name)."
+)
 @pass_env
-def target_add(env: Env, obligation: str, indicator: str, due: str, region: str | None,
-               site: str | None, baseline: str | None, baseline_date: str | None,
-               name: str | None, **comparators: Any) -> None:
+def target_add(
+    env: Env,
+    obligation: str,
+    indicator: str,
+    due: str,
+    region: str | None,
+    site: str | None,
+    baseline: str | None,
+    baseline_date: str | None,
+    name: str | None,
+    **comparators: Any,
+) -> None:
     """Add a target to OBLIGATION; prints its id."""
     from ..errors import UserError
     from ..services.measurements import parse_number
@@ -126,25 +176,52 @@ def target_add(env: Env, obligation: str, indicator: str, due: str, region: str 
     chosen = [k for k in _COMPARATOR_OPTIONS if comparators[k] is not None]
     chosen += [k for k in _FLAG_OPTIONS if comparators[k]]
     if len(chosen) != 1:
-        raise UserError(t("give exactly one of --gte, --lte, --eq, --decrease-pct, --increase-pct, "
-                          "--trend-down, --trend-up, --eliminate"))
+        raise UserError(
+            t(
+                "give exactly one of --gte, --lte, --eq, --decrease-pct, --increase-pct, "
+                "--trend-down, --trend-up, --eliminate"
+            )
+        )
     comparator = chosen[0]
     option = "--" + comparator.replace("_", "-")
-    value = (parse_number(comparators[comparator], what=option) if comparator in _COMPARATOR_OPTIONS
-             else 0.0 if comparator == "eliminate" else None)
+    value = (
+        parse_number(comparators[comparator], what=option)
+        if comparator in _COMPARATOR_OPTIONS
+        else 0.0
+        if comparator == "eliminate"
+        else None
+    )
     due_date = parse_date(due, what="--due")
     base = parse_number(baseline, what="--baseline") if baseline is not None else None
     base_date = parse_date(baseline_date, what="--baseline-date") if baseline_date else None
     with env.session() as session:
         ob = get_obligation(session=session, ref=obligation)
-        row = add_target(session=session, obligation=ob, indicator=indicator, comparator=comparator,
-                         value=value, due=due_date, region=region, site=site, baseline_value=base,
-                         baseline_date=base_date, name=name)
+        row = add_target(
+            session=session,
+            obligation=ob,
+            indicator=indicator,
+            comparator=comparator,
+            value=value,
+            due=due_date,
+            region=region,
+            site=site,
+            baseline_value=base,
+            baseline_date=base_date,
+            name=name,
+        )
         click.echo(row.id)
 
 
-_SYMBOLS = {"gte": "≥", "lte": "≤", "eq": "=", "decrease_pct": "↓", "increase_pct": "↑",
-            "trend_down": "↘", "trend_up": "↗", "eliminate": "→"}
+_SYMBOLS = {
+    "gte": "≥",
+    "lte": "≤",
+    "eq": "=",
+    "decrease_pct": "↓",
+    "increase_pct": "↑",
+    "trend_down": "↘",
+    "trend_up": "↗",
+    "eliminate": "→",
+}
 
 
 def _num(x: float | None) -> str:
@@ -165,26 +242,70 @@ def status(env: Env, obligation: str | None, fmt: str) -> None:
         emit(rows, [], fmt)
         return
     if fmt == "csv":
-        rows = [{**r, "scope": (r["scope"] or {}).get("code") or (r["scope"] or {}).get("key")}
-                for r in rows]
-        emit(rows, [(k, k) for k in ("target", "obligation", "obligation_code", "indicator", "scope",
-                                     "comparator", "value", "unit", "due", "status", "latest_value",
-                                     "latest_date", "expected", "forecast", "detail")], fmt)
+        rows = [
+            {**r, "scope": (r["scope"] or {}).get("code") or (r["scope"] or {}).get("key")}
+            for r in rows
+        ]
+        emit(
+            rows,
+            [
+                (k, k)
+                for k in (
+                    "target",
+                    "obligation",
+                    "obligation_code",
+                    "indicator",
+                    "scope",
+                    "comparator",
+                    "value",
+                    "unit",
+                    "due",
+                    "status",
+                    "latest_value",
+                    "latest_date",
+                    "expected",
+                    "forecast",
+                    "detail",
+                )
+            ],
+            fmt,
+        )
         return
-    table = [{
-        "target": r["target"],
-        "obligation": r["obligation_code"] or f"#{r['obligation']}",
-        "indicator": pick(r["name"], r["name_en"]) or r["indicator"],
-        "scope": r["scope"]["name"] if r["scope"] else "",
-        "goal": " ".join(x for x in (_SYMBOLS.get(r["comparator"], r["comparator"]),
-                                     _num(r["value"]) + ("%" if r["comparator"].endswith("_pct") else ""),
-                                     r["due"]) if x),
-        "status": t(r["status"]),
-        "latest": f"{_num(r['latest_value'])} ({r['latest_date']})" if r["latest_date"] else "",
-        "expected": _num(r["expected"]),
-        "forecast": _num(r["forecast"]),
-    } for r in rows]
-    emit(table, [("target", "ID"), ("obligation", t("Obligation")), ("indicator", t("Indicator")),
-                 ("scope", t("Scope")), ("goal", t("Target")), ("status", t("Status")),
-                 ("latest", t("Latest")), ("expected", t("Expected now")),
-                 ("forecast", t("Forecast at due"))], fmt, max_width=28)
+    table = [
+        {
+            "target": r["target"],
+            "obligation": r["obligation_code"] or f"#{r['obligation']}",
+            "indicator": pick(r["name"], r["name_en"]) or r["indicator"],
+            "scope": r["scope"]["name"] if r["scope"] else "",
+            "goal": " ".join(
+                x
+                for x in (
+                    _SYMBOLS.get(r["comparator"], r["comparator"]),
+                    _num(r["value"]) + ("%" if r["comparator"].endswith("_pct") else ""),
+                    r["due"],
+                )
+                if x
+            ),
+            "status": t(r["status"]),
+            "latest": f"{_num(r['latest_value'])} ({r['latest_date']})" if r["latest_date"] else "",
+            "expected": _num(r["expected"]),
+            "forecast": _num(r["forecast"]),
+        }
+        for r in rows
+    ]
+    emit(
+        table,
+        [
+            ("target", "ID"),
+            ("obligation", t("Obligation")),
+            ("indicator", t("Indicator")),
+            ("scope", t("Scope")),
+            ("goal", t("Target")),
+            ("status", t("Status")),
+            ("latest", t("Latest")),
+            ("expected", t("Expected now")),
+            ("forecast", t("Forecast at due")),
+        ],
+        fmt,
+        max_width=28,
+    )

@@ -16,8 +16,14 @@ FORMATS = ("table", "json", "csv")
 
 
 def format_option(*choices: str, default: str = "table") -> Any:
-    return click.option("--format", "fmt", type=click.Choice(choices or FORMATS), default=default,
-                        show_default=True, help="Output format.")
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(choices or FORMATS),
+        default=default,
+        show_default=True,
+        help="Output format.",
+    )
 
 
 def cell_width(text: str) -> int:
@@ -63,8 +69,13 @@ def dumps(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
 
 
-def emit(rows: Iterable[Mapping[str, Any]], columns: Sequence[tuple[str, str]], fmt: str,
-         *, max_width: int = 48) -> None:
+def emit(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    fmt: str,
+    *,
+    max_width: int = 48,
+) -> None:
     """Write ``rows``; ``columns`` are (key, header) pairs used by table and csv."""
     out = sys.stdout
     if fmt == "json":
@@ -78,9 +89,13 @@ def emit(rows: Iterable[Mapping[str, Any]], columns: Sequence[tuple[str, str]], 
         return
     rows = list(rows)
     cells = [[_plain(row.get(key)) for key, _ in columns] for row in rows]
-    widths = [min(max([cell_width(h)] + [cell_width(c[i]) for c in cells]), max_width)
-              for i, (_, h) in enumerate(columns)]
-    out.write("  ".join(fit(h, w) for (_, h), w in zip(columns, widths, strict=True)).rstrip() + "\n")
+    widths = [
+        min(max([cell_width(h)] + [cell_width(c[i]) for c in cells]), max_width)
+        for i, (_, h) in enumerate(columns)
+    ]
+    out.write(
+        "  ".join(fit(h, w) for (_, h), w in zip(columns, widths, strict=True)).rstrip() + "\n"
+    )
     out.write("  ".join("─" * w for w in widths) + "\n")
     for c in cells:
         out.write("  ".join(fit(v, w) for v, w in zip(c, widths, strict=True)).rstrip() + "\n")
@@ -96,6 +111,8 @@ def emit_one(data: Mapping[str, Any], fmt: str) -> None:
         if isinstance(value, list) and value and isinstance(value[0], Mapping):
             sys.stdout.write(f"{fit(key, width)}  \n")
             for item in value:
-                sys.stdout.write("    " + "  ".join(f"{k}={_plain(v)}" for k, v in item.items()) + "\n")
+                sys.stdout.write(
+                    "    " + "  ".join(f"{k}={_plain(v)}" for k, v in item.items()) + "\n"
+                )
         else:
             sys.stdout.write(f"{fit(key, width)}  {_plain(value)}\n")

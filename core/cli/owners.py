@@ -19,18 +19,36 @@ def owner() -> None:
 @click.option("--region", metavar="R", help="Region (code or name).")
 @click.option("--parent", metavar="OWNER", help="The body it reports to.")
 @click.option("--alias", "aliases", multiple=True, metavar="A", help="Another name (repeatable).")
-@click.option("--kind", default="department", show_default=True,
-              help="department, government, judicial, enterprise or other.")
+@click.option(
+    "--kind",
+    default="department",
+    show_default=True,
+    help="department, government, judicial, enterprise or other.",
+)
 @click.option("--name-en", metavar="TEXT", help="English name.")
 @pass_env
-def owner_add(env: Env, name: str, region: str | None, parent: str | None,
-              aliases: tuple[str, ...], kind: str, name_en: str | None) -> None:
+def owner_add(
+    env: Env,
+    name: str,
+    region: str | None,
+    parent: str | None,
+    aliases: tuple[str, ...],
+    kind: str,
+    name_en: str | None,
+) -> None:
     """Add an owner."""
     from ..services.owners import add_owner
 
     with env.session() as session:
-        row = add_owner(session=session, name=name, region=region, parent=parent,
-                        aliases=aliases, kind=kind, name_en=name_en)
+        row = add_owner(
+            session=session,
+            name=name,
+            region=region,
+            parent=parent,
+            aliases=aliases,
+            kind=kind,
+            name_en=name_en,
+        )
         click.echo(row.id)
 
 
@@ -43,14 +61,30 @@ def owner_add(env: Env, name: str, region: str | None, parent: str | None,
 @click.option("--parent", metavar="OWNER", help="The body it reports to.")
 @click.option("--name-en", metavar="TEXT", help="English name.")
 @pass_env
-def owner_set(env: Env, name: str, email: str | None, webhook: str | None, preset: str | None,
-              aliases: tuple[str, ...], parent: str | None, name_en: str | None) -> None:
+def owner_set(
+    env: Env,
+    name: str,
+    email: str | None,
+    webhook: str | None,
+    preset: str | None,
+    aliases: tuple[str, ...],
+    parent: str | None,
+    name_en: str | None,
+) -> None:
     """Change an owner's contact channels, aliases or parent."""
     from ..services.owners import set_owner
 
     with env.session() as session:
-        set_owner(session=session, ref=name, email=email, webhook=webhook, preset=preset,
-                  aliases=aliases, parent=parent, name_en=name_en)
+        set_owner(
+            session=session,
+            ref=name,
+            email=email,
+            webhook=webhook,
+            preset=preset,
+            aliases=aliases,
+            parent=parent,
+            name_en=name_en,
+        )
 
 
 @owner.command("list")
@@ -66,10 +100,28 @@ def owner_list(env: Env, fmt: str) -> None:
         for o in list_owners(session=session):
             region = session.get(Region, o.region_id) if o.region_id else None
             parent = session.get(Owner, o.parent_id) if o.parent_id else None
-            rows.append({"id": o.id, "name": o.name, "name_en": o.name_en, "kind": o.kind,
-                         "region": region.name if region else None,
-                         "parent": parent.name if parent else None,
-                         "aliases": aliases_of(session=session, owner=o),
-                         "email": o.email, "webhook": o.webhook})
-    emit(rows, [("id", "ID"), ("name", t("Name")), ("kind", t("Kind")), ("region", t("Region")),
-                ("aliases", t("Aliases")), ("email", t("E-mail"))], fmt)
+            rows.append(
+                {
+                    "id": o.id,
+                    "name": o.name,
+                    "name_en": o.name_en,
+                    "kind": o.kind,
+                    "region": region.name if region else None,
+                    "parent": parent.name if parent else None,
+                    "aliases": aliases_of(session=session, owner=o),
+                    "email": o.email,
+                    "webhook": o.webhook,
+                }
+            )
+    emit(
+        rows,
+        [
+            ("id", "ID"),
+            ("name", t("Name")),
+            ("kind", t("Kind")),
+            ("region", t("Region")),
+            ("aliases", t("Aliases")),
+            ("email", t("E-mail")),
+        ],
+        fmt,
+    )

@@ -17,9 +17,15 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 @click.command("plan")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Read the file and print what would be imported; write nothing.")
-@click.option("--draft", type=click.Path(dir_okay=False, path_type=Path), metavar="OUT.yaml",
-              help="Write the parsed document as a YAML plan to review (imports nothing).")
+@click.option(
+    "--dry-run", is_flag=True, help="Read the file and print what would be imported; write nothing."
+)
+@click.option(
+    "--draft",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="OUT.yaml",
+    help="Write the parsed document as a YAML plan to review (imports nothing).",
+)
 @format_option("table", "json")
 @pass_env
 def import_plan_cmd(env: Env, path: Path, dry_run: bool, draft: Path | None, fmt: str) -> None:
@@ -28,8 +34,13 @@ def import_plan_cmd(env: Env, path: Path, dry_run: bool, draft: Path | None, fmt
 
     suffix = path.suffix.lower()
     if suffix not in (*DOCUMENT_SUFFIXES, *YAML_SUFFIXES):
-        raise UserError(t("{path}: unsupported file type {suffix!r} (expected .txt, .md, .docx or .yaml)",
-                          path=path, suffix=path.suffix or "(none)"))
+        raise UserError(
+            t(
+                "{path}: unsupported file type {suffix!r} (expected .txt, .md, .docx or .yaml)",
+                path=path,
+                suffix=path.suffix or "(none)",
+            )
+        )
     if not path.is_file():
         raise UserError(t("{path}: no such file", path=path))
     if suffix in YAML_SUFFIXES:
@@ -43,8 +54,14 @@ def import_plan_cmd(env: Env, path: Path, dry_run: bool, draft: Path | None, fmt
         from ..planparse import draft_yaml
 
         draft.write_text(draft_yaml(data, unparsed, source=path.name), encoding="utf-8")
-        click.echo(t("Draft written to {path}: {tasks} tasks, {unparsed} items to review",
-                     path=draft, tasks=len(data.get("tasks") or []), unparsed=len(unparsed)))
+        click.echo(
+            t(
+                "Draft written to {path}: {tasks} tasks, {unparsed} items to review",
+                path=draft,
+                tasks=len(data.get("tasks") or []),
+                unparsed=len(unparsed),
+            )
+        )
         return
     if dry_run:
         _print_summary(summarize(data, unparsed), fmt)
@@ -53,13 +70,24 @@ def import_plan_cmd(env: Env, path: Path, dry_run: bool, draft: Path | None, fmt
 
     with env.session() as session:
         plan, created = import_plan(session=session, data=data, source=str(path))
-        report = {"plan": plan.key, "title": plan.title, "tasks": len(data.get("tasks") or []),
-                  "owners_created": created, "unparsed": unparsed}
+        report = {
+            "plan": plan.key,
+            "title": plan.title,
+            "tasks": len(data.get("tasks") or []),
+            "owners_created": created,
+            "unparsed": unparsed,
+        }
     if fmt == "json":
         click.echo(dumps(report))
         return
-    click.echo(t("Imported {title} ({key}): {tasks} tasks", title=report["title"], key=report["plan"],
-                 tasks=report["tasks"]))
+    click.echo(
+        t(
+            "Imported {title} ({key}): {tasks} tasks",
+            title=report["title"],
+            key=report["plan"],
+            tasks=report["tasks"],
+        )
+    )
     if created:
         click.echo(t("New owners: {names}", names="、".join(created)))
     _print_unparsed(unparsed)
@@ -76,27 +104,54 @@ def _print_summary(summary: dict[str, Any], fmt: str) -> None:
         click.echo(dumps(summary))
         return
     plan = summary["plan"]
-    click.echo(f"{plan.get('title')}  {plan.get('issued_on') or ''} → {plan.get('valid_until') or ''}")
+    click.echo(
+        f"{plan.get('title')}  {plan.get('issued_on') or ''} → {plan.get('valid_until') or ''}"
+    )
     if plan.get("issuers"):
         click.echo(t("Issued by: {names}", names="、".join(plan["issuers"])))
-    rows = [{
-        "code": task["code"], "title": task["title"], "lead": task["lead"],
-        "participants": len(task["participants"]),
-        "milestones": sorted({m["due"] for m in task["milestones"] if m["due"]}),
-        "targets": [_target_label(g) for g in task["targets"]],
-    } for task in summary["tasks"]]
-    emit(rows, [("code", t("Code")), ("title", t("Title")), ("lead", t("Lead")),
-                ("participants", t("Participants")), ("milestones", t("Milestones")),
-                ("targets", t("Targets"))], "table", max_width=40)
+    rows = [
+        {
+            "code": task["code"],
+            "title": task["title"],
+            "lead": task["lead"],
+            "participants": len(task["participants"]),
+            "milestones": sorted({m["due"] for m in task["milestones"] if m["due"]}),
+            "targets": [_target_label(g) for g in task["targets"]],
+        }
+        for task in summary["tasks"]
+    ]
+    emit(
+        rows,
+        [
+            ("code", t("Code")),
+            ("title", t("Title")),
+            ("lead", t("Lead")),
+            ("participants", t("Participants")),
+            ("milestones", t("Milestones")),
+            ("targets", t("Targets")),
+        ],
+        "table",
+        max_width=40,
+    )
     _print_unparsed(summary["unparsed"])
 
 
-_SIGNS = {"gte": "≥", "lte": "≤", "eq": "=", "decrease_pct": "↓", "increase_pct": "↑",
-          "trend_down": "↘", "trend_up": "↗", "eliminate": "0"}
+_SIGNS = {
+    "gte": "≥",
+    "lte": "≤",
+    "eq": "=",
+    "decrease_pct": "↓",
+    "increase_pct": "↑",
+    "trend_down": "↘",
+    "trend_up": "↗",
+    "eliminate": "0",
+}
 
 
 def _target_label(target: dict[str, Any]) -> str:
-    value = "" if target["value"] is None or target["comparator"] == "eliminate" else target["value"]
+    value = (
+        "" if target["value"] is None or target["comparator"] == "eliminate" else target["value"]
+    )
     unit = target["unit"] if value != "" and target["unit"] not in (None, "class") else ""
     return f"{target['name']}{_SIGNS.get(target['comparator'], target['comparator'])}{value}{unit}"
 

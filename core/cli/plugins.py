@@ -21,9 +21,13 @@ def plugins_cmd(hook: str | None, show_all: bool, fmt: str) -> None:
 
     host = get_host()
     # Registries are built on demand; build them so failing register hooks show up.
-    registries = {"indicators": host.indicators(), "rules": host.rules(),
-                  "importers": host.importers(), "site_kinds": host.site_kinds(),
-                  "notifiers": host.notifiers()}
+    registries = {
+        "indicators": host.indicators(),
+        "rules": host.rules(),
+        "importers": host.importers(),
+        "site_kinds": host.site_kinds(),
+        "notifiers": host.notifiers(),
+    }
     infos = list(host.plugins.values())
     if hook:
         if not hasattr(host.pm.hook, hook):
@@ -38,5 +42,15 @@ def plugins_cmd(hook: str | None, show_all: bool, fmt: str) -> None:
         for kind, items in registries.items():
             row[kind] = sorted(key for key, item in items.items() if item.plugin == info.name)
         rows.append(row)
-    emit(rows, [("name", t("Name")), ("version", t("Version")), ("status", t("Status")),
-                ("hooks", t("Hooks")), ("error", t("Error"))], fmt, max_width=60)
+    emit(
+        rows,
+        [
+            ("name", t("Name")),
+            ("version", t("Version")),
+            ("status", t("Status")),
+            ("hooks", t("Hooks")),
+            ("error", t("Error")),
+        ],
+        fmt,
+        max_width=60,
+    )

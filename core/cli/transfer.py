@@ -32,8 +32,12 @@ EXPORTS: dict[str, str] = {"ics": "feeds:ics"}
 
 @click.group(cls=ExportGroup, invoke_without_command=True)
 @click.option("--format", "fmt", type=click.Choice(["jsonl"]), default="jsonl", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file instead of standard output.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
 @click.pass_context
 def export(ctx: click.Context, fmt: str, output: Path | None) -> None:
     """Export every obligation, one ``show``-shaped JSON object per line."""

@@ -36,7 +36,13 @@ def user_list(env: Env, fmt: str) -> None:
     from ..services.users import list_users
 
     with env.session(write=False) as session:
-        rows = [{"id": u.id, "name": u.name, "role": u.role,
-                 "owner": (session.get(Owner, u.owner_id).name if u.owner_id else None)}
-                for u in list_users(session=session)]
+        rows = [
+            {
+                "id": u.id,
+                "name": u.name,
+                "role": u.role,
+                "owner": (session.get(Owner, u.owner_id).name if u.owner_id else None),
+            }
+            for u in list_users(session=session)
+        ]
     emit(rows, [("id", "ID"), ("name", t("Name")), ("role", t("Role")), ("owner", t("Owner"))], fmt)

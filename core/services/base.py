@@ -63,15 +63,25 @@ def require_writer(session: Session, obligation_id: int | None = None) -> User:
         if assigned is not None:
             return user
         raise PermissionDenied(
-            t("{user} is a member of another owner and cannot change obligation #{id}",
-              user=user.name, id=obligation_id)
+            t(
+                "{user} is a member of another owner and cannot change obligation #{id}",
+                user=user.name,
+                id=obligation_id,
+            )
         )
     raise PermissionDenied(_denied(session, user, t("a coordinator or a member of its owner")))
 
 
 def _denied(session: Session, user: User | None, needed: str) -> str:
     if user is None:
-        return t("{user} is not a registered user; a coordinator can add it with "
-                 "`duban user add {user} --role ...`", user=actor(session))
-    return t("{user} ({role}) may not do this: it takes {needed}",
-             user=user.name, role=t(user.role), needed=needed)
+        return t(
+            "{user} is not a registered user; a coordinator can add it with "
+            "`duban user add {user} --role ...`",
+            user=actor(session),
+        )
+    return t(
+        "{user} ({role}) may not do this: it takes {needed}",
+        user=user.name,
+        role=t(user.role),
+        needed=needed,
+    )

@@ -89,9 +89,13 @@ STATUS_LABELS = {
 SEPARATORS = {"zh": "、", "en": ", "}
 COMPARATORS = {"gte": "≥", "gt": ">", "lte": "≤", "lt": "<", "eq": "=", "le": "≤", "ge": "≥"}
 # Goals that are a direction or a relative change rather than a threshold.
-RELATIVE = {"trend_down": "{name} falling", "trend_up": "{name} rising",
-            "eliminate": "{name} eliminated", "decrease_pct": "{name} down {value}%",
-            "increase_pct": "{name} up {value}%"}
+RELATIVE = {
+    "trend_down": "{name} falling",
+    "trend_up": "{name} rising",
+    "eliminate": "{name} eliminated",
+    "decrease_pct": "{name} down {value}%",
+    "increase_pct": "{name} up {value}%",
+}
 
 
 def _tr(lang: str, msgid: str, /, **values: object) -> str:
@@ -132,28 +136,51 @@ class Scope:
         return cls(**{k: v for k, v in (data or {}).items() if k in known})
 
 
-def resolve_scope(*, session: Session, owner: str | None = None, role: str | None = None,
-                  region: str | None = None, domain: str | None = None, plan: str | None = None,
-                  lang: str | None = None, name: str | None = None) -> Scope:
+def resolve_scope(
+    *,
+    session: Session,
+    owner: str | None = None,
+    role: str | None = None,
+    region: str | None = None,
+    domain: str | None = None,
+    plan: str | None = None,
+    lang: str | None = None,
+    name: str | None = None,
+) -> Scope:
     """Turn command-line spellings (aliases, region names) into a canonical scope."""
     if role is not None and role not in FEED_ROLES:
-        raise UserError(t("--role: must be one of {choices}, not {value!r}",
-                          choices=", ".join(FEED_ROLES), value=role))
+        raise UserError(
+            t(
+                "--role: must be one of {choices}, not {value!r}",
+                choices=", ".join(FEED_ROLES),
+                value=role,
+            )
+        )
     if role is not None and owner is None:
         raise UserError(t("--role: only meaningful with --owner"))
     if lang is not None and lang not in LANGUAGES:
-        raise UserError(t("--lang: must be one of {choices}, not {value!r}",
-                          choices=", ".join(LANGUAGES), value=lang))
+        raise UserError(
+            t(
+                "--lang: must be one of {choices}, not {value!r}",
+                choices=", ".join(LANGUAGES),
+                value=lang,
+            )
+        )
     if domain is not None and not domain.strip():
         raise UserError(t("--domain: must not be empty"))
     owner_row = resolve_owner(session=session, ref=owner) if owner else None
     region_row = resolve_region(session=session, ref=region) if region else None
     if plan is not None and session.exec(select(Plan.id).where(Plan.key == plan)).first() is None:
         raise NotFound(t("--plan: unknown plan {key!r}", key=plan))
-    return Scope(owner_id=owner_row.id if owner_row else None, role=role,
-                 region=region_row.code if region_row else None,
-                 domain=domain.strip() if domain else None, plan=plan,
-                 lang=lang or language(), name=(name or "").strip() or None)
+    return Scope(
+        owner_id=owner_row.id if owner_row else None,
+        role=role,
+        region=region_row.code if region_row else None,
+        domain=domain.strip() if domain else None,
+        plan=plan,
+        lang=lang or language(),
+        name=(name or "").strip() or None,
+    )
 
 
 def scope_label(*, session: Session, scope: Scope) -> str:
@@ -162,10 +189,13 @@ def scope_label(*, session: Session, scope: Scope) -> str:
     if scope.owner_id is not None:
         owner = session.get(Owner, scope.owner_id)
         label = _pick(lang, owner.name, owner.name_en) if owner else f"#{scope.owner_id}"
-        parts.append({Role.lead: _tr(lang, "{owner} (lead)", owner=label),
-                      Role.participant: _tr(lang, "{owner} (participant)", owner=label),
-                      Role.implementer: _tr(lang, "{owner} (implementer)", owner=label),
-                      }.get(scope.role, label))
+        parts.append(
+            {
+                Role.lead: _tr(lang, "{owner} (lead)", owner=label),
+                Role.participant: _tr(lang, "{owner} (participant)", owner=label),
+                Role.implementer: _tr(lang, "{owner} (implementer)", owner=label),
+            }.get(scope.role, label)
+        )
     if scope.region:
         region = session.exec(select(Region).where(Region.code == scope.region)).first()
         parts.append(_pick(lang, region.name, region.name_en) if region else scope.region)
@@ -189,8 +219,13 @@ def _where(session: Session, scope: Scope) -> list[Any]:
         if path is None:  # the region is gone: nothing is in scope
             where.append(sa.false())
         else:
-            where.append(Obligation.region_id.in_(select(Region.id).where(
-                sa.or_(Region.path == path, Region.path.startswith(path + "/")))))
+            where.append(
+                Obligation.region_id.in_(
+                    select(Region.id).where(
+                        sa.or_(Region.path == path, Region.path.startswith(path + "/"))
+                    )
+                )
+            )
     if scope.domain:
         where.append(Obligation.domain == scope.domain)
     if scope.plan:
@@ -231,39 +266,73 @@ def fingerprint(*, session: Session, scope: Scope) -> Fingerprint:
     """
     where, conn = _where(session, scope), session.connection()
     ob_ids = select(Obligation.id).where(*where)
-    ob = conn.execute(select(
-        sa.func.count(Obligation.id), sa.func.sum(Obligation.id), sa.func.sum(Obligation.version),
-        sa.func.max(Obligation.updated_at),
-        sa.func.sum(sa.case((Obligation.state == State.closed, 1), else_=0)),
-    ).where(*where)).one()
-    ms = conn.execute(select(
-        sa.func.count(Milestone.id), sa.func.sum(Milestone.id), sa.func.sum(Milestone.sequence),
-        sa.func.count(Milestone.done_on), sa.func.max(Milestone.updated_at),
-    ).where(Milestone.obligation_id.in_(ob_ids))).one()
-    tg = conn.execute(select(
-        sa.func.count(Target.id), sa.func.sum(Target.id), sa.func.sum(Target.sequence),
-        sa.func.max(Target.updated_at),
-    ).where(Target.obligation_id.in_(ob_ids))).one()
-    rank = sa.case({level.value: rank + 1 for level, rank in LEVEL_ORDER.items()},
-                   value=Escalation.level, else_=0)
-    es = conn.execute(select(
-        sa.func.count(Escalation.id), sa.func.count(Escalation.resolved_at), sa.func.sum(rank),
-        sa.func.sum(sa.case((Escalation.resolved_at.is_(None), rank), else_=0)),
-        sa.func.max(Escalation.opened_at), sa.func.max(Escalation.raised_at),
-        sa.func.max(Escalation.resolved_at),
-    ).where(Escalation.obligation_id.in_(ob_ids))).one()
-    sw = conn.execute(select(sa.func.count(Sweep.id), sa.func.max(Sweep.id), sa.func.max(Sweep.ran_at))
-                      .where(Sweep.dry_run.is_(False))).one()
-    parts: list[Any] = [FORMAT_VERSION, scope.to_json(), _settings(), _policy_key(), *ob, *ms,
-                        *tg, *es]
+    ob = conn.execute(
+        select(
+            sa.func.count(Obligation.id),
+            sa.func.sum(Obligation.id),
+            sa.func.sum(Obligation.version),
+            sa.func.max(Obligation.updated_at),
+            sa.func.sum(sa.case((Obligation.state == State.closed, 1), else_=0)),
+        ).where(*where)
+    ).one()
+    ms = conn.execute(
+        select(
+            sa.func.count(Milestone.id),
+            sa.func.sum(Milestone.id),
+            sa.func.sum(Milestone.sequence),
+            sa.func.count(Milestone.done_on),
+            sa.func.max(Milestone.updated_at),
+        ).where(Milestone.obligation_id.in_(ob_ids))
+    ).one()
+    tg = conn.execute(
+        select(
+            sa.func.count(Target.id),
+            sa.func.sum(Target.id),
+            sa.func.sum(Target.sequence),
+            sa.func.max(Target.updated_at),
+        ).where(Target.obligation_id.in_(ob_ids))
+    ).one()
+    rank = sa.case(
+        {level.value: rank + 1 for level, rank in LEVEL_ORDER.items()},
+        value=Escalation.level,
+        else_=0,
+    )
+    es = conn.execute(
+        select(
+            sa.func.count(Escalation.id),
+            sa.func.count(Escalation.resolved_at),
+            sa.func.sum(rank),
+            sa.func.sum(sa.case((Escalation.resolved_at.is_(None), rank), else_=0)),
+            sa.func.max(Escalation.opened_at),
+            sa.func.max(Escalation.raised_at),
+            sa.func.max(Escalation.resolved_at),
+        ).where(Escalation.obligation_id.in_(ob_ids))
+    ).one()
+    sw = conn.execute(
+        select(sa.func.count(Sweep.id), sa.func.max(Sweep.id), sa.func.max(Sweep.ran_at)).where(
+            Sweep.dry_run.is_(False)
+        )
+    ).one()
+    parts: list[Any] = [
+        FORMAT_VERSION,
+        scope.to_json(),
+        _settings(),
+        _policy_key(),
+        *ob,
+        *ms,
+        *tg,
+        *es,
+    ]
     if tg[0]:
         parts += [*sw]
         if _evaluation() is not None:
             parts.append(today(session).isoformat())  # never-swept targets are evaluated live
     latest = _max(ob[3], ms[4], tg[3], es[4], es[5], es[6])
-    return Fingerprint(digest=hashlib.sha256(repr(parts).encode()).hexdigest()[:32],
-                       latest=_seconds(latest) if latest else None,
-                       swept=_seconds(sw[2]) if tg[0] and sw[2] else None)
+    return Fingerprint(
+        digest=hashlib.sha256(repr(parts).encode()).hexdigest()[:32],
+        latest=_seconds(latest) if latest else None,
+        swept=_seconds(sw[2]) if tg[0] and sw[2] else None,
+    )
 
 
 def _seconds(instant: datetime) -> datetime:
@@ -330,8 +399,9 @@ def _header(name: str, lang: str, refresh_minutes: int) -> bytes:
     from icalendar import Timezone, vDuration
 
     ttl = timedelta(minutes=refresh_minutes)
-    cal = ICalendar.new(prodid=f"-//duban//duban calendar//{lang.upper()}", name=name,
-                        calscale="GREGORIAN")
+    cal = ICalendar.new(
+        prodid=f"-//duban//duban calendar//{lang.upper()}", name=name, calscale="GREGORIAN"
+    )
     del cal["UID"]  # a VCALENDAR-level UID makes some clients merge every event into one
     cal.add("REFRESH-INTERVAL", vDuration(ttl), parameters={"VALUE": "DURATION"})
     cal.add("X-PUBLISHED-TTL", vDuration(ttl))
@@ -382,14 +452,35 @@ def render(*, session: Session, scope: Scope, todo: bool = False) -> Calendar:
     obs = _obligations(session, scope, live)
     conn = session.connection()  # Core rows: the ORM layer would double the cost of 5,000 rows
     milestones = conn.execute(
-        select(Milestone.id, Milestone.obligation_id, Milestone.title, Milestone.title_en,
-               Milestone.due, Milestone.uid, Milestone.sequence, Milestone.updated_at)
-        .where(Milestone.obligation_id.in_(live), Milestone.done_on.is_(None))).all()
+        select(
+            Milestone.id,
+            Milestone.obligation_id,
+            Milestone.title,
+            Milestone.title_en,
+            Milestone.due,
+            Milestone.uid,
+            Milestone.sequence,
+            Milestone.updated_at,
+        ).where(Milestone.obligation_id.in_(live), Milestone.done_on.is_(None))
+    ).all()
     targets = conn.execute(
-        select(Target.id, Target.obligation_id, Target.indicator, Target.name, Target.name_en,
-               Target.comparator, Target.value, Target.unit, Target.due, Target.uid,
-               Target.sequence, Target.updated_at)
-        .where(Target.obligation_id.in_(live)).order_by(Target.id)).all()
+        select(
+            Target.id,
+            Target.obligation_id,
+            Target.indicator,
+            Target.name,
+            Target.name_en,
+            Target.comparator,
+            Target.value,
+            Target.unit,
+            Target.due,
+            Target.uid,
+            Target.sequence,
+            Target.updated_at,
+        )
+        .where(Target.obligation_id.in_(live))
+        .order_by(Target.id)
+    ).all()
     statuses = _statuses(session, live, [tg.id for tg in targets])
     escalations = _escalations(session, live)
     target_lines: dict[int, list[str]] = defaultdict(list)
@@ -400,8 +491,14 @@ def render(*, session: Session, scope: Scope, todo: bool = False) -> Calendar:
             continue
         # Statuses are recorded anew by every sweep: they would move LAST-MODIFIED daily.
         ob.changed = _max(ob.changed, tg.updated_at)
-        target_lines[ob.id].append(_tr(lang, "{target}: {status}", target=goals[tg.id],
-                                       status=_status_label(lang, statuses.get(tg.id))))
+        target_lines[ob.id].append(
+            _tr(
+                lang,
+                "{target}: {status}",
+                target=goals[tg.id],
+                status=_status_label(lang, statuses.get(tg.id)),
+            )
+        )
     for ob_id, rows in escalations.items():
         if ob_id in obs:
             obs[ob_id].changed = _max(obs[ob_id].changed, *(r[3] for r in rows))
@@ -416,8 +513,11 @@ def render(*, session: Session, scope: Scope, todo: bool = False) -> Calendar:
         title = _pick(lang, ms.title, ms.title_en)
         summary = (ob.code or "") + (title if title else ob.title)
         level = _level(escalations.get(ob.id, ()), "milestone", ms.id)
-        items.append(_component(lang, todo, ob, ms.uid, ms.due, summary, level,
-                                ms.sequence, ms.updated_at, None))
+        items.append(
+            _component(
+                lang, todo, ob, ms.uid, ms.due, summary, level, ms.sequence, ms.updated_at, None
+            )
+        )
     for tg in targets:
         ob = obs.get(tg.obligation_id)
         if ob is None:
@@ -426,33 +526,73 @@ def render(*, session: Session, scope: Scope, todo: bool = False) -> Calendar:
         summary = (ob.code or "") + _tr(lang, "Target: {target}", target=goals[tg.id])
         level = _level(escalations.get(ob.id, ()), "target", tg.id)
         extra = _tr(lang, "Latest status: {status}", status=_status_label(lang, status))
-        items.append(_component(lang, todo, ob, tg.uid, tg.due, summary, level,
-                                tg.sequence, tg.updated_at, extra))
+        items.append(
+            _component(
+                lang, todo, ob, tg.uid, tg.due, summary, level, tg.sequence, tg.updated_at, extra
+            )
+        )
     items.sort()  # by date, then UID (unique, so the bytes are never compared)
-    name = scope.name or _tr(lang, "Deadlines: {scope}", scope=scope_label(session=session, scope=scope))
-    body = b"".join([_header(name, lang, int(settings["refresh_minutes"])),
-                     *(item[2] for item in items), b"END:VCALENDAR\r\n"])
+    name = scope.name or _tr(
+        lang, "Deadlines: {scope}", scope=scope_label(session=session, scope=scope)
+    )
+    body = b"".join(
+        [
+            _header(name, lang, int(settings["refresh_minutes"])),
+            *(item[2] for item in items),
+            b"END:VCALENDAR\r\n",
+        ]
+    )
     return Calendar(body=body, etag=hashlib.sha256(body).hexdigest()[:32], events=len(items))
 
 
 def _obligations(session: Session, scope: Scope, live: Any) -> dict[int, _Ob]:
-    rows = session.connection().execute(
-        select(Obligation.id, Obligation.code, Obligation.title, Obligation.title_en,
-               Obligation.domain, Obligation.state, Obligation.version, Obligation.updated_at)
-        .where(Obligation.id.in_(live))).all()
+    rows = (
+        session.connection()
+        .execute(
+            select(
+                Obligation.id,
+                Obligation.code,
+                Obligation.title,
+                Obligation.title_en,
+                Obligation.domain,
+                Obligation.state,
+                Obligation.version,
+                Obligation.updated_at,
+            ).where(Obligation.id.in_(live))
+        )
+        .all()
+    )
     names: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for ob_id, role, name, name_en in session.connection().execute(
-        select(Assignment.obligation_id, Assignment.role, Owner.name, Owner.name_en)
-        .join(Owner, Owner.id == Assignment.owner_id)
-        .where(Assignment.obligation_id.in_(live),
-               Assignment.role.in_([Role.lead.value, Role.participant.value]))
-        .order_by(Assignment.obligation_id, Assignment.id)).all():
+    for ob_id, role, name, name_en in (
+        session.connection()
+        .execute(
+            select(Assignment.obligation_id, Assignment.role, Owner.name, Owner.name_en)
+            .join(Owner, Owner.id == Assignment.owner_id)
+            .where(
+                Assignment.obligation_id.in_(live),
+                Assignment.role.in_([Role.lead.value, Role.participant.value]),
+            )
+            .order_by(Assignment.obligation_id, Assignment.id)
+        )
+        .all()
+    ):
         names[ob_id][role].append(_pick(scope.lang, name, name_en))
     lead, participant = Role.lead.value, Role.participant.value  # plain str: hashing is cheaper
-    obs = {r.id: _Ob(id=r.id, code=r.code, title=_pick(scope.lang, r.title, r.title_en),
-                     domain=r.domain, state=r.state, version=r.version, updated_at=r.updated_at,
-                     leads=names[r.id][lead], participants=names[r.id][participant],
-                     changed=r.updated_at) for r in rows}
+    obs = {
+        r.id: _Ob(
+            id=r.id,
+            code=r.code,
+            title=_pick(scope.lang, r.title, r.title_en),
+            domain=r.domain,
+            state=r.state,
+            version=r.version,
+            updated_at=r.updated_at,
+            leads=names[r.id][lead],
+            participants=names[r.id][participant],
+            changed=r.updated_at,
+        )
+        for r in rows
+    }
     _assign_offsets(session, scope, obs, live)
     return obs
 
@@ -463,10 +603,15 @@ def _assign_offsets(session: Session, scope: Scope, obs: dict[int, _Ob], live: A
 
     roles: dict[int, str] = {}
     if scope.owner_id is not None and obs:
-        for ob_id, role in session.connection().execute(
+        for ob_id, role in (
+            session.connection()
+            .execute(
                 select(Assignment.obligation_id, Assignment.role)
                 .where(Assignment.owner_id == scope.owner_id, Assignment.obligation_id.in_(live))
-                .order_by(Assignment.id)).all():
+                .order_by(Assignment.id)
+            )
+            .all()
+        ):
             # An owner both leading and participating is reminded as a lead.
             if roles.get(ob_id) != Role.lead:
                 roles[ob_id] = role
@@ -495,48 +640,83 @@ def _offsets(policy: dict[str, Any], role: str) -> tuple[int, ...]:
 
 def _statuses(session: Session, live: Any, target_ids: list[int]) -> dict[int, str]:
     """Each target's latest status: the latest sweep's record, else a live evaluation."""
-    order = sa.func.row_number().over(partition_by=TargetStatus.target_id,
-                                      order_by=(TargetStatus.as_of.desc(), TargetStatus.sweep_id.desc()))
-    ranked = (select(TargetStatus.target_id, TargetStatus.status, order.label("n"))
-              .where(TargetStatus.target_id.in_(select(Target.id).where(Target.obligation_id.in_(live))))
-              .subquery())
-    found = dict(session.connection().execute(
-        select(ranked.c.target_id, ranked.c.status).where(ranked.c.n == 1)).all())
+    order = sa.func.row_number().over(
+        partition_by=TargetStatus.target_id,
+        order_by=(TargetStatus.as_of.desc(), TargetStatus.sweep_id.desc()),
+    )
+    ranked = (
+        select(TargetStatus.target_id, TargetStatus.status, order.label("n"))
+        .where(TargetStatus.target_id.in_(select(Target.id).where(Target.obligation_id.in_(live))))
+        .subquery()
+    )
+    found = dict(
+        session.connection()
+        .execute(select(ranked.c.target_id, ranked.c.status).where(ranked.c.n == 1))
+        .all()
+    )
     missing = [tid for tid in target_ids if tid not in found]
     module = _evaluation() if missing else None
     if module is not None:
         as_of = today(session)
         if len(missing) > BULK_EVALUATION:  # one batched pass beats per-target queries
             wanted = set(missing)
-            found.update({tg.id: ev.status for tg, ev in module.evaluate_all(session=session, as_of=as_of)
-                          if tg.id in wanted})
+            found.update(
+                {
+                    tg.id: ev.status
+                    for tg, ev in module.evaluate_all(session=session, as_of=as_of)
+                    if tg.id in wanted
+                }
+            )
         else:
             for target in session.exec(select(Target).where(Target.id.in_(missing))):
-                found[target.id] = module.evaluate(session=session, target=target, as_of=as_of).status
+                found[target.id] = module.evaluate(
+                    session=session, target=target, as_of=as_of
+                ).status
     return found
 
 
-def _escalations(session: Session, live: Any) -> dict[int, list[tuple[str, str, int, datetime | None]]]:
+def _escalations(
+    session: Session, live: Any
+) -> dict[int, list[tuple[str, str, int, datetime | None]]]:
     """Per obligation: (level if open else "", subject type, subject id, latest timestamp)."""
     out: dict[int, list[tuple[str, str, int, datetime | None]]] = defaultdict(list)
-    for row in session.connection().execute(
-            select(Escalation.obligation_id, Escalation.level, Escalation.subject_type,
-                   Escalation.subject_id, Escalation.opened_at, Escalation.raised_at,
-                   Escalation.resolved_at)
-            .where(Escalation.obligation_id.in_(live))).all():
-        out[row.obligation_id].append((
-            row.level if row.resolved_at is None else "", row.subject_type, row.subject_id,
-            _max(row.opened_at, row.raised_at, row.resolved_at)))
+    for row in (
+        session.connection()
+        .execute(
+            select(
+                Escalation.obligation_id,
+                Escalation.level,
+                Escalation.subject_type,
+                Escalation.subject_id,
+                Escalation.opened_at,
+                Escalation.raised_at,
+                Escalation.resolved_at,
+            ).where(Escalation.obligation_id.in_(live))
+        )
+        .all()
+    ):
+        out[row.obligation_id].append(
+            (
+                row.level if row.resolved_at is None else "",
+                row.subject_type,
+                row.subject_id,
+                _max(row.opened_at, row.raised_at, row.resolved_at),
+            )
+        )
     return out
 
 
-def _level(rows: Iterable[tuple[str, str, int, datetime | None]], kind: str, item_id: int) -> str | None:
+def _level(
+    rows: Iterable[tuple[str, str, int, datetime | None]], kind: str, item_id: int
+) -> str | None:
     """The highest open level that concerns this deadline: escalations against the obligation
     as a whole, or against this very milestone or target."""
     best: str | None = None
     for level, subject_type, subject_id, _ in rows:
-        if not level or (subject_type in ("milestone", "target")
-                         and (subject_type, subject_id) != (kind, item_id)):
+        if not level or (
+            subject_type in ("milestone", "target")
+            and (subject_type, subject_id) != (kind, item_id)
+        ):
             continue
         if best is None or LEVEL_ORDER.get(level, -1) > LEVEL_ORDER.get(best, -1):
             best = level
@@ -560,16 +740,26 @@ def _goal(lang: str, tg: Any) -> str:
 
 
 def _status_label(lang: str, status: str | None) -> str:
-    return _label(lang, "not evaluated yet" if status is None else STATUS_LABELS.get(status, status))
+    return _label(
+        lang, "not evaluated yet" if status is None else STATUS_LABELS.get(status, status)
+    )
 
 
-def _prepare(lang: str, settings: dict[str, Any], todo: bool, ob: _Ob, target_lines: list[str]) -> None:
+def _prepare(
+    lang: str, settings: dict[str, Any], todo: bool, ob: _Ob, target_lines: list[str]
+) -> None:
     """Encode what every deadline of an obligation shares."""
-    ob.head = [ob.code + ob.title if ob.code else ob.title,
-               _tr(lang, "Lead: {names}", names=SEPARATORS[lang].join(ob.leads))]
+    ob.head = [
+        ob.code + ob.title if ob.code else ob.title,
+        _tr(lang, "Lead: {names}", names=SEPARATORS[lang].join(ob.leads)),
+    ]
     if ob.participants:
-        ob.head.append(_tr(lang, "Participants: {names}", names=SEPARATORS[lang].join(ob.participants)))
-    ob.head.append(_tr(lang, "State: {state}", state=_label(lang, STATE_LABELS.get(ob.state, ob.state))))
+        ob.head.append(
+            _tr(lang, "Participants: {names}", names=SEPARATORS[lang].join(ob.participants))
+        )
+    ob.head.append(
+        _tr(lang, "State: {state}", state=_label(lang, STATE_LABELS.get(ob.state, ob.state)))
+    )
     lines = list(ob.head)
     if target_lines:
         limit = int(settings["max_target_lines"])
@@ -587,41 +777,77 @@ def _alarms(lang: str, offsets: tuple[int, ...], hour: int, todo: bool) -> bytes
     """VALARM blocks. Clients announce an alarm with the event's title; a generic alarm text
     lets every deadline share the same blocks."""
     text = _line("DESCRIPTION", _escape(_tr(lang, "Deadline reminder")))
-    return b"".join(b"BEGIN:VALARM\r\nACTION:DISPLAY\r\n" + text + _trigger(offset, hour, todo)
-                    + b"END:VALARM\r\n" for offset in offsets)
+    return b"".join(
+        b"BEGIN:VALARM\r\nACTION:DISPLAY\r\n"
+        + text
+        + _trigger(offset, hour, todo)
+        + b"END:VALARM\r\n"
+        for offset in offsets
+    )
 
 
-def _component(lang: str, todo: bool, ob: _Ob, uid: str, due: date, summary: str,
-               level: str | None, sequence: int, updated_at: datetime,
-               status_line: str | None) -> tuple[date, str, bytes]:
+def _component(
+    lang: str,
+    todo: bool,
+    ob: _Ob,
+    uid: str,
+    due: date,
+    summary: str,
+    level: str | None,
+    sequence: int,
+    updated_at: datetime,
+    status_line: str | None,
+) -> tuple[date, str, bytes]:
     """One VEVENT (or VTODO); a target's event adds its ``status_line`` to the DESCRIPTION."""
     cancelled = ob.state == State.cancelled
     if level:
-        summary = _tr(lang, "[{level}] {title}", level=_label(lang, LEVEL_LABELS.get(level, level)),
-                      title=summary)
-    described = ob.described if status_line is None else _line(
-        "DESCRIPTION", _escape("\n".join([*ob.head, status_line])))
+        summary = _tr(
+            lang,
+            "[{level}] {title}",
+            level=_label(lang, LEVEL_LABELS.get(level, level)),
+            title=summary,
+        )
+    described = (
+        ob.described
+        if status_line is None
+        else _line("DESCRIPTION", _escape("\n".join([*ob.head, status_line])))
+    )
     changed = _stamp(_max(updated_at, ob.changed) or updated_at)
     # SEQUENCE rises when the date moves (the row's own counter, bumped by touch()) and when
     # the obligation's state changes (its version), e.g. on cancellation.
     seq = max(sequence, 0) + max(ob.version - 1, 0)
     if todo:
         status = {State.in_progress: "IN-PROCESS", State.submitted: "IN-PROCESS"}.get(
-            ob.state, "CANCELLED" if cancelled else "NEEDS-ACTION")
+            ob.state, "CANCELLED" if cancelled else "NEEDS-ACTION"
+        )
         uid_line = _line("UID", _escape(uid.replace("@", "-todo@", 1)))
         dates = f"DUE;VALUE=DATE:{_day(due)}\r\n"
         tail = f"STATUS:{status}\r\n"
     else:
         uid_line = _line("UID", _escape(uid))
-        dates = (f"DTSTART;VALUE=DATE:{_day(due)}\r\n"
-                 f"DTEND;VALUE=DATE:{_day(due + timedelta(days=1))}\r\n")
+        dates = (
+            f"DTSTART;VALUE=DATE:{_day(due)}\r\n"
+            f"DTEND;VALUE=DATE:{_day(due + timedelta(days=1))}\r\n"
+        )
         # TRANSPARENT: a deadline does not make anyone busy.
         tail = f"STATUS:{'CANCELLED' if cancelled else 'CONFIRMED'}\r\nTRANSP:TRANSPARENT\r\n"
-    return due, uid, b"".join((
-        b"BEGIN:VTODO\r\n" if todo else b"BEGIN:VEVENT\r\n", uid_line,
-        f"DTSTAMP:{changed}\r\nLAST-MODIFIED:{changed}\r\nSEQUENCE:{seq}\r\n{dates}".encode(),
-        _line("SUMMARY", _escape(summary)), described, ob.categories, tail.encode(), ob.alarms,
-        b"END:VTODO\r\n" if todo else b"END:VEVENT\r\n"))
+    return (
+        due,
+        uid,
+        b"".join(
+            (
+                b"BEGIN:VTODO\r\n" if todo else b"BEGIN:VEVENT\r\n",
+                uid_line,
+                f"DTSTAMP:{changed}\r\nLAST-MODIFIED:{changed}\r\nSEQUENCE:{seq}\r\n{dates}".encode(),
+                _line("SUMMARY", _escape(summary)),
+                described,
+                ob.categories,
+                tail.encode(),
+                ob.alarms,
+                b"END:VTODO\r\n" if todo else b"END:VEVENT\r\n",
+            )
+        ),
+    )
 
 
 # Changing deadlines ----------------------------------------------------------------------
@@ -643,10 +869,17 @@ def move_milestone(*, session: Session, milestone_id: int, due: date) -> Milesto
     if ms is None:
         raise NotFound(t("unknown milestone #{id}", id=milestone_id))
     if ms.done_on is not None:
-        raise Conflict(t("milestone #{id} was done on {day}; a done milestone is not moved",
-                         id=ms.id, day=ms.done_on.isoformat()))
+        raise Conflict(
+            t(
+                "milestone #{id} was done on {day}; a done milestone is not moved",
+                id=ms.id,
+                day=ms.done_on.isoformat(),
+            )
+        )
     if ms.due == due:
-        raise UserError(t("--due: milestone #{id} is already due on {day}", id=ms.id, day=due.isoformat()))
+        raise UserError(
+            t("--due: milestone #{id} is already due on {day}", id=ms.id, day=due.isoformat())
+        )
     before = snapshot(ms)
     ms.due = due
     touch(ms, session=session)

@@ -46,7 +46,10 @@ LEVEL_LABELS: dict[str, tuple[str, str]] = {
     Level.freeze: ("区域限批", "Regional approval freeze"),
     Level.refer: ("移交问责", "Referral for accountability"),
 }
-FOLLOW_UP_DEFAULTS: dict[str, Any] = {"follow_up_days": 30, "follow_up_levels": [Level.summon.value]}
+FOLLOW_UP_DEFAULTS: dict[str, Any] = {
+    "follow_up_days": 30,
+    "follow_up_levels": [Level.summon.value],
+}
 FOLLOW_UP_TITLE = ("书面整改报告", "Written rectification report")
 MANUAL_RULE = "manual"
 
@@ -64,8 +67,14 @@ def parse_level(value: str, *, what: str = "--level") -> str:
     for key, (zh, en) in LEVEL_LABELS.items():
         if value in (zh, en):
             return key
-    raise UserError(t("{what}: unknown level {value!r}; one of {choices}", what=what, value=value,
-                      choices=", ".join(LEVEL_ORDER)))
+    raise UserError(
+        t(
+            "{what}: unknown level {value!r}; one of {choices}",
+            what=what,
+            value=value,
+            choices=", ".join(LEVEL_ORDER),
+        )
+    )
 
 
 def escalation_settings() -> dict[str, Any]:
@@ -73,26 +82,36 @@ def escalation_settings() -> dict[str, Any]:
     cfg = section("escalation", FOLLOW_UP_DEFAULTS)
     days = cfg["follow_up_days"]
     if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-        raise UserError(t("duban.toml [escalation] follow_up_days: must be a whole number of days "
-                          "(1 or more), not {value!r}", value=days))
+        raise UserError(
+            t(
+                "duban.toml [escalation] follow_up_days: must be a whole number of days "
+                "(1 or more), not {value!r}",
+                value=days,
+            )
+        )
     levels = cfg["follow_up_levels"]
     if not isinstance(levels, list):
         raise UserError(t("duban.toml [escalation] follow_up_levels: must be a list of levels"))
-    return {"follow_up_days": days,
-            "follow_up_levels": {parse_level(str(v), what="duban.toml [escalation] follow_up_levels")
-                                 for v in levels}}
+    return {
+        "follow_up_days": days,
+        "follow_up_levels": {
+            parse_level(str(v), what="duban.toml [escalation] follow_up_levels") for v in levels
+        },
+    }
 
 
 # Addressing -------------------------------------------------------------------------------
 def lead_owners(*, session: Session, obligation_ids: Iterable[int] | None = None) -> dict[int, int]:
     """{obligation id: its first lead owner's id}; every obligation when ``obligation_ids`` is None."""
-    query = select(Assignment.obligation_id, Assignment.owner_id).where(Assignment.role == Role.lead)
+    query = select(Assignment.obligation_id, Assignment.owner_id).where(
+        Assignment.role == Role.lead
+    )
     result: dict[int, int] = {}
     if obligation_ids is None:
         chunks: Iterable[Sequence[int] | None] = [None]
     else:
         ids = list(obligation_ids)
-        chunks = [ids[i:i + 900] for i in range(0, len(ids), 900)]
+        chunks = [ids[i : i + 900] for i in range(0, len(ids), 900)]
     for chunk in chunks:
         q = query if chunk is None else query.where(Assignment.obligation_id.in_(chunk))
         for ob_id, owner_id in session.connection().execute(q.order_by(Assignment.id.desc())).all():
@@ -112,11 +131,17 @@ class Addressing:
     @classmethod
     def load(cls, session: Session) -> Addressing:
         owners = session.exec(select(Owner.id, Owner.parent_id, Owner.kind, Owner.region_id)).all()
-        governments = {region_id: oid for oid, _, kind, region_id in owners
-                       if kind == "government" and region_id is not None}
+        governments = {
+            region_id: oid
+            for oid, _, kind, region_id in owners
+            if kind == "government" and region_id is not None
+        }
         regions = session.exec(select(Region.id, Region.parent_id)).all()
-        return cls(owner_parent={oid: parent for oid, parent, _, _ in owners},
-                   governments=governments, region_parent=dict(regions))
+        return cls(
+            owner_parent={oid: parent for oid, parent, _, _ in owners},
+            governments=governments,
+            region_parent=dict(regions),
+        )
 
     def address(self, level: str, lead: int | None, region_id: int | None = None) -> int | None:
         owner = lead
@@ -138,25 +163,34 @@ def _obligation_label(ob: Obligation | None) -> str:
 
 def describe(*, session: Session, rows: Sequence[Escalation]) -> list[dict[str, Any]]:
     """The ``duban escalations`` shape of many escalations, looked up in bulk."""
+
     def load(model: Any, ids: set[int]) -> dict[int, Any]:
         found: dict[int, Any] = {}
         ids_list = sorted(i for i in ids if i is not None)
         for start in range(0, len(ids_list), 900):
-            chunk = ids_list[start:start + 900]
-            found.update({r.id: r for r in session.exec(select(model).where(model.id.in_(chunk))).all()})
+            chunk = ids_list[start : start + 900]
+            found.update(
+                {r.id: r for r in session.exec(select(model).where(model.id.in_(chunk))).all()}
+            )
         return found
 
     obligations = load(Obligation, {e.obligation_id for e in rows if e.obligation_id})
     milestones = load(Milestone, {e.subject_id for e in rows if e.subject_type == "milestone"})
     targets = load(Target, {e.subject_id for e in rows if e.subject_type == "target"})
-    regions = load(Region, {e.region_id for e in rows if e.region_id}
-                   | {e.subject_id for e in rows if e.subject_type == "region"})
+    regions = load(
+        Region,
+        {e.region_id for e in rows if e.region_id}
+        | {e.subject_id for e in rows if e.subject_type == "region"},
+    )
     owners = load(Owner, {e.addressed_to_id for e in rows if e.addressed_to_id})
     follow_ids = sorted({e.follow_up_id for e in rows if e.follow_up_id})
     follow_due: dict[int, date] = {}
     for start in range(0, len(follow_ids), 900):
-        for ob_id, due in session.exec(select(Milestone.obligation_id, func.min(Milestone.due)).where(
-                Milestone.obligation_id.in_(follow_ids[start:start + 900])).group_by(Milestone.obligation_id)):
+        for ob_id, due in session.exec(
+            select(Milestone.obligation_id, func.min(Milestone.due))
+            .where(Milestone.obligation_id.in_(follow_ids[start : start + 900]))
+            .group_by(Milestone.obligation_id)
+        ):
             follow_due[ob_id] = due
     out = []
     for e in rows:
@@ -164,7 +198,9 @@ def describe(*, session: Session, rows: Sequence[Escalation]) -> list[dict[str, 
         label = _obligation_label(ob)
         if e.subject_type == "milestone" and e.subject_id in milestones:
             ms = milestones[e.subject_id]
-            label = t("{obligation} · milestone due {due}", obligation=label, due=ms.due.isoformat())
+            label = t(
+                "{obligation} · milestone due {due}", obligation=label, due=ms.due.isoformat()
+            )
         elif e.subject_type == "target" and e.subject_id in targets:
             tg = targets[e.subject_id]
             label = f"{label} · {pick(tg.name, tg.name_en) or tg.indicator}"
@@ -172,44 +208,56 @@ def describe(*, session: Session, rows: Sequence[Escalation]) -> list[dict[str, 
             region = regions[e.subject_id]
             label = f"{pick(region.name, region.name_en)} · {label}"
         owner = owners.get(e.addressed_to_id)
-        out.append({
-            "id": e.id,
-            "level": e.level,
-            "level_label": level_label(e.level),
-            "subject": label.strip(),
-            "subject_type": e.subject_type,
-            "subject_id": e.subject_id,
-            "obligation_id": e.obligation_id,
-            "addressed_to": owner.name if owner else None,
-            "reason": pick(e.reason, e.reason_en),
-            "rule": e.rule,
-            "condition": e.condition,
-            "opened": e.opened_at.isoformat(),
-            "opened_on": to_local_date(e.opened_at).isoformat(),
-            "raised": e.raised_at.isoformat() if e.raised_at else None,
-            "acknowledged": e.acknowledged_at.isoformat() if e.acknowledged_at else None,
-            "acknowledged_by": e.acknowledged_by,
-            "ack_note": e.ack_note,
-            "resolved": e.resolved_at.isoformat() if e.resolved_at else None,
-            "resolved_on": to_local_date(e.resolved_at).isoformat() if e.resolved_at else None,
-            "resolve_reason": e.resolve_reason,
-            "follow_up_id": e.follow_up_id,
-            "follow_up_due": follow_due[e.follow_up_id].isoformat() if e.follow_up_id in follow_due else None,
-            "manual": e.manual,
-        })
+        out.append(
+            {
+                "id": e.id,
+                "level": e.level,
+                "level_label": level_label(e.level),
+                "subject": label.strip(),
+                "subject_type": e.subject_type,
+                "subject_id": e.subject_id,
+                "obligation_id": e.obligation_id,
+                "addressed_to": owner.name if owner else None,
+                "reason": pick(e.reason, e.reason_en),
+                "rule": e.rule,
+                "condition": e.condition,
+                "opened": e.opened_at.isoformat(),
+                "opened_on": to_local_date(e.opened_at).isoformat(),
+                "raised": e.raised_at.isoformat() if e.raised_at else None,
+                "acknowledged": e.acknowledged_at.isoformat() if e.acknowledged_at else None,
+                "acknowledged_by": e.acknowledged_by,
+                "ack_note": e.ack_note,
+                "resolved": e.resolved_at.isoformat() if e.resolved_at else None,
+                "resolved_on": to_local_date(e.resolved_at).isoformat() if e.resolved_at else None,
+                "resolve_reason": e.resolve_reason,
+                "follow_up_id": e.follow_up_id,
+                "follow_up_due": follow_due[e.follow_up_id].isoformat()
+                if e.follow_up_id in follow_due
+                else None,
+                "manual": e.manual,
+            }
+        )
     return out
 
 
-def as_of_then(*, session: Session, rows: Sequence[Escalation], cutoff: datetime) -> list[Escalation]:
+def as_of_then(
+    *, session: Session, rows: Sequence[Escalation], cutoff: datetime
+) -> list[Escalation]:
     """Copies of ``rows`` as they stood at ``cutoff``: an escalation raised since then gets
     back the level, reason and addressee its first later raise replaced (from the audit log)."""
     later = [e.id for e in rows if e.raised_at is not None and e.raised_at > cutoff]
     earlier: dict[str, dict[str, Any]] = {}
     for start in range(0, len(later), 900):
-        events = session.exec(select(AuditEvent.entity_id, AuditEvent.before).where(
-            AuditEvent.entity_type == "escalation", AuditEvent.action == "escalation.raise",
-            AuditEvent.at > cutoff, AuditEvent.entity_id.in_([str(i) for i in later[start:start + 900]]))
-            .order_by(AuditEvent.seq.desc())).all()
+        events = session.exec(
+            select(AuditEvent.entity_id, AuditEvent.before)
+            .where(
+                AuditEvent.entity_type == "escalation",
+                AuditEvent.action == "escalation.raise",
+                AuditEvent.at > cutoff,
+                AuditEvent.entity_id.in_([str(i) for i in later[start : start + 900]]),
+            )
+            .order_by(AuditEvent.seq.desc())
+        ).all()
         earlier.update({entity: before or {} for entity, before in events})  # the earliest wins
     copies = []
     for e in rows:
@@ -226,13 +274,21 @@ def as_of_then(*, session: Session, rows: Sequence[Escalation], cutoff: datetime
     return copies
 
 
-def list_escalations(*, session: Session, level: str | None = None, owner: str | None = None,
-                     open_only: bool = False, obligation_id: int | None = None) -> list[Escalation]:
+def list_escalations(
+    *,
+    session: Session,
+    level: str | None = None,
+    owner: str | None = None,
+    open_only: bool = False,
+    obligation_id: int | None = None,
+) -> list[Escalation]:
     query = select(Escalation)
     if level:
         query = query.where(Escalation.level == parse_level(level))
     if owner:
-        query = query.where(Escalation.addressed_to_id == resolve_owner(session=session, ref=owner).id)
+        query = query.where(
+            Escalation.addressed_to_id == resolve_owner(session=session, ref=owner).id
+        )
     if open_only:
         query = query.where(Escalation.resolved_at.is_(None))
     if obligation_id is not None:
@@ -258,24 +314,46 @@ def acknowledge(*, session: Session, ref: str | int, note: str) -> Escalation:
     user = current_user(session)
     allowed = user is not None and (
         user.role == UserRole.coordinator
-        or (user.role == UserRole.member and user.owner_id is not None
-            and user.owner_id == esc.addressed_to_id))
+        or (
+            user.role == UserRole.member
+            and user.owner_id is not None
+            and user.owner_id == esc.addressed_to_id
+        )
+    )
     if not allowed:
-        raise PermissionDenied(t("only a member of the body escalation #{id} is addressed to, or a "
-                                 "coordinator, may acknowledge it", id=esc.id))
+        raise PermissionDenied(
+            t(
+                "only a member of the body escalation #{id} is addressed to, or a "
+                "coordinator, may acknowledge it",
+                id=esc.id,
+            )
+        )
     if esc.resolved_at is not None:
-        raise Conflict(t("escalation #{id} was resolved on {day}; nothing to acknowledge",
-                         id=esc.id, day=to_local_date(esc.resolved_at).isoformat()))
+        raise Conflict(
+            t(
+                "escalation #{id} was resolved on {day}; nothing to acknowledge",
+                id=esc.id,
+                day=to_local_date(esc.resolved_at).isoformat(),
+            )
+        )
     if esc.acknowledged_at is not None:
-        raise Conflict(t("escalation #{id} was already acknowledged by {user} on {day}", id=esc.id,
-                         user=esc.acknowledged_by, day=to_local_date(esc.acknowledged_at).isoformat()))
+        raise Conflict(
+            t(
+                "escalation #{id} was already acknowledged by {user} on {day}",
+                id=esc.id,
+                user=esc.acknowledged_by,
+                day=to_local_date(esc.acknowledged_at).isoformat(),
+            )
+        )
     before = snapshot(esc)
     esc.acknowledged_at = now(session)
     esc.acknowledged_by = user.name
     esc.ack_note = note
     session.add(esc)
     session.flush()
-    audit.record(session, "escalation.ack", "escalation", esc.id, before=before, after=snapshot(esc))
+    audit.record(
+        session, "escalation.ack", "escalation", esc.id, before=before, after=snapshot(esc)
+    )
     return esc
 
 
@@ -291,38 +369,73 @@ def escalate(*, session: Session, ref: str | int, level: str, reason: str) -> Es
         raise UserError(t("--reason: say why obligation {ref} is escalated", ref=ref))
     ob = get_obligation(session=session, ref=ref)
     if ob.state in CLOSED_STATES:
-        raise Conflict(t("obligation #{id} is {state}; it cannot be escalated", id=ob.id, state=t(ob.state)))
+        raise Conflict(
+            t("obligation #{id} is {state}; it cannot be escalated", id=ob.id, state=t(ob.state))
+        )
     settings = escalation_settings()
     lead = lead_owners(session=session, obligation_ids=[ob.id]).get(ob.id)
     addressed = Addressing.load(session).address(level, lead, ob.region_id)
     stamp = now(session)
-    existing = session.exec(select(Escalation).where(
-        Escalation.condition == f"obligation:{ob.id}:manual", Escalation.resolved_at.is_(None))).first()
+    existing = session.exec(
+        select(Escalation).where(
+            Escalation.condition == f"obligation:{ob.id}:manual", Escalation.resolved_at.is_(None)
+        )
+    ).first()
     if existing is not None:
         if LEVEL_ORDER[level] <= LEVEL_ORDER[existing.level]:
-            raise Conflict(t("obligation #{id} is already escalated by hand to {level} (#{esc}); the "
-                             "ladder only climbs", id=ob.id, level=level_label(existing.level),
-                             esc=existing.id))
+            raise Conflict(
+                t(
+                    "obligation #{id} is already escalated by hand to {level} (#{esc}); the "
+                    "ladder only climbs",
+                    id=ob.id,
+                    level=level_label(existing.level),
+                    esc=existing.id,
+                )
+            )
         before = snapshot(existing)
         existing.level, existing.reason, existing.reason_en = level, reason, reason
         existing.addressed_to_id, existing.raised_at = addressed, stamp
         existing.acknowledged_at = existing.acknowledged_by = existing.ack_note = None
         session.add(existing)
         session.flush()
-        audit.record(session, "escalation.raise", "escalation", existing.id, before=before,
-                     after=snapshot(existing))
+        audit.record(
+            session,
+            "escalation.raise",
+            "escalation",
+            existing.id,
+            before=before,
+            after=snapshot(existing),
+        )
         esc = existing
     else:
-        esc = Escalation(subject_type="obligation", subject_id=ob.id, obligation_id=ob.id,
-                         condition=f"obligation:{ob.id}:manual", rule=MANUAL_RULE, level=level,
-                         reason=reason, reason_en=reason, addressed_to_id=addressed,
-                         region_id=ob.region_id, opened_at=stamp, manual=True)
+        esc = Escalation(
+            subject_type="obligation",
+            subject_id=ob.id,
+            obligation_id=ob.id,
+            condition=f"obligation:{ob.id}:manual",
+            rule=MANUAL_RULE,
+            level=level,
+            reason=reason,
+            reason_en=reason,
+            addressed_to_id=addressed,
+            region_id=ob.region_id,
+            opened_at=stamp,
+            manual=True,
+        )
         session.add(esc)
         session.flush()
         audit.record(session, "escalation.open", "escalation", esc.id, after=snapshot(esc))
     if level in settings["follow_up_levels"] and esc.follow_up_id is None:
-        create_follow_ups(session=session, days=settings["follow_up_days"], as_of=today(session), items=[
-            FollowUp(esc.id, ob.id, esc.addressed_to_id, esc.region_id, esc.reason, esc.reason_en)])
+        create_follow_ups(
+            session=session,
+            days=settings["follow_up_days"],
+            as_of=today(session),
+            items=[
+                FollowUp(
+                    esc.id, ob.id, esc.addressed_to_id, esc.region_id, esc.reason, esc.reason_en
+                )
+            ],
+        )
         session.refresh(esc)
     return esc
 
@@ -339,8 +452,14 @@ class FollowUp:
     reason_en: str | None
 
 
-def create_follow_ups(*, session: Session, items: Sequence[FollowUp], as_of: date, days: int,
-                      events: list[tuple[str, str, Any, Any, Any]] | None = None) -> dict[int, int]:
+def create_follow_ups(
+    *,
+    session: Session,
+    items: Sequence[FollowUp],
+    as_of: date,
+    days: int,
+    events: list[tuple[str, str, Any, Any, Any]] | None = None,
+) -> dict[int, int]:
     """The written rectification reports (书面整改报告) summonses call for: one obligation per
     escalation, led by the summoned body, due ``days`` after ``as_of``, linked from the
     escalation. Written in bulk (a sweep may summon thousands); returns {escalation: obligation}.
@@ -349,9 +468,23 @@ def create_follow_ups(*, session: Session, items: Sequence[FollowUp], as_of: dat
     and the caller records the escalations' new ``follow_up_id`` in its own events."""
     if not items:
         return {}
-    sources = {row.id: row for row in _chunked(session, select(
-        Obligation.id, Obligation.title, Obligation.title_en, Obligation.plan_id, Obligation.seq,
-        Obligation.domain, Obligation.region_id), Obligation.id, {i.obligation_id for i in items if i.obligation_id})}
+    sources = {
+        row.id: row
+        for row in _chunked(
+            session,
+            select(
+                Obligation.id,
+                Obligation.title,
+                Obligation.title_en,
+                Obligation.plan_id,
+                Obligation.seq,
+                Obligation.domain,
+                Obligation.region_id,
+            ),
+            Obligation.id,
+            {i.obligation_id for i in items if i.obligation_id},
+        )
+    }
     missing = [i.obligation_id for i in items if i.addressed_to_id is None and i.obligation_id]
     leads = lead_owners(session=session, obligation_ids=missing) if missing else {}
     zh, en = FOLLOW_UP_TITLE
@@ -361,44 +494,107 @@ def create_follow_ups(*, session: Session, items: Sequence[FollowUp], as_of: dat
         src = sources.get(item.obligation_id)
         lead = item.addressed_to_id or leads.get(item.obligation_id)
         if lead is None:
-            raise UserError(t("escalation #{id} is addressed to no one; a follow-up needs a lead owner",
-                              id=item.escalation_id))
-        planned.append((item, lead, {
-            # Its source's place in the plan: listed in code order right after it.
-            "plan_id": src.plan_id if src else None, "seq": src.seq if src else 0,
-            "title": f"{zh}：{src.title}" if src else zh,
-            "title_en": f"{en}: {src.title_en or src.title}" if src else en,
-            "body": item.reason, "body_en": item.reason_en, "domain": src.domain if src else "general",
-            "region_id": item.region_id or (src.region_id if src else None), "state": State.open.value,
-            "reopened": 0, "version": 1, "attrs": {"follow_up_of": item.escalation_id},
-            "created_at": stamp, "updated_at": stamp}))
+            raise UserError(
+                t(
+                    "escalation #{id} is addressed to no one; a follow-up needs a lead owner",
+                    id=item.escalation_id,
+                )
+            )
+        planned.append(
+            (
+                item,
+                lead,
+                {
+                    # Its source's place in the plan: listed in code order right after it.
+                    "plan_id": src.plan_id if src else None,
+                    "seq": src.seq if src else 0,
+                    "title": f"{zh}：{src.title}" if src else zh,
+                    "title_en": f"{en}: {src.title_en or src.title}" if src else en,
+                    "body": item.reason,
+                    "body_en": item.reason_en,
+                    "domain": src.domain if src else "general",
+                    "region_id": item.region_id or (src.region_id if src else None),
+                    "state": State.open.value,
+                    "reopened": 0,
+                    "version": 1,
+                    "attrs": {"follow_up_of": item.escalation_id},
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                },
+            )
+        )
     ids = insert_many(session, Obligation, [row for _, _, row in planned], returning=True)
-    insert_many(session, Assignment, [{"obligation_id": ob_id, "owner_id": lead, "role": Role.lead.value}
-                                      for ob_id, (_, lead, _) in zip(ids, planned, strict=True)])
-    insert_many(session, Milestone, [{"obligation_id": ob_id, "title": row["title"], "title_en": row["title_en"],
-                                      "due": due, "done_on": None, "uid": new_uid(), "sequence": 0,
-                                      "updated_at": stamp} for ob_id, (_, _, row) in zip(ids, planned, strict=True)])
-    update_many(session, Escalation, [{"id": item.escalation_id, "follow_up_id": ob_id}
-                                      for ob_id, (item, _, _) in zip(ids, planned, strict=True)])
-    names = dict(_chunked(session, select(Owner.id, Owner.name), Owner.id, {lead for _, lead, _ in planned}))
-    made_events = [("obligation.add", "obligation", ob_id, None,
-                    {"id": ob_id, **row, "leads": [names.get(lead)], "participants": [], "dues": [due.isoformat()]})
-                   for ob_id, (_, lead, row) in zip(ids, planned, strict=True)]
+    insert_many(
+        session,
+        Assignment,
+        [
+            {"obligation_id": ob_id, "owner_id": lead, "role": Role.lead.value}
+            for ob_id, (_, lead, _) in zip(ids, planned, strict=True)
+        ],
+    )
+    insert_many(
+        session,
+        Milestone,
+        [
+            {
+                "obligation_id": ob_id,
+                "title": row["title"],
+                "title_en": row["title_en"],
+                "due": due,
+                "done_on": None,
+                "uid": new_uid(),
+                "sequence": 0,
+                "updated_at": stamp,
+            }
+            for ob_id, (_, _, row) in zip(ids, planned, strict=True)
+        ],
+    )
+    update_many(
+        session,
+        Escalation,
+        [
+            {"id": item.escalation_id, "follow_up_id": ob_id}
+            for ob_id, (item, _, _) in zip(ids, planned, strict=True)
+        ],
+    )
+    names = dict(
+        _chunked(session, select(Owner.id, Owner.name), Owner.id, {lead for _, lead, _ in planned})
+    )
+    made_events = [
+        (
+            "obligation.add",
+            "obligation",
+            ob_id,
+            None,
+            {
+                "id": ob_id,
+                **row,
+                "leads": [names.get(lead)],
+                "participants": [],
+                "dues": [due.isoformat()],
+            },
+        )
+        for ob_id, (_, lead, row) in zip(ids, planned, strict=True)
+    ]
     if events is None:
-        made_events += [("escalation.follow_up", "escalation", item.escalation_id, {"follow_up_id": None},
-                         {"follow_up_id": ob_id}) for ob_id, (item, _, _) in zip(ids, planned, strict=True)]
+        made_events += [
+            (
+                "escalation.follow_up",
+                "escalation",
+                item.escalation_id,
+                {"follow_up_id": None},
+                {"follow_up_id": ob_id},
+            )
+            for ob_id, (item, _, _) in zip(ids, planned, strict=True)
+        ]
         record_many(session, made_events)
     else:
         events.extend(made_events)
     return {item.escalation_id: ob_id for ob_id, (item, _, _) in zip(ids, planned, strict=True)}
 
 
-
-
 def _chunked(session: Session, query: Any, column: Any, ids: Iterable[int]) -> list[Any]:
     wanted, rows = sorted(ids), []
     for start in range(0, len(wanted), 900):
-        rows.extend(session.exec(query.where(column.in_(wanted[start:start + 900]))).all())
+        rows.extend(session.exec(query.where(column.in_(wanted[start : start + 900]))).all())
     return rows
-
-

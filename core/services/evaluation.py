@@ -26,8 +26,16 @@ from ..models import Region, Site, Target
 from ..registry import Evaluation, Indicator
 from .measurements import indicators, series
 
-COMPARATORS = ("gte", "lte", "eq", "decrease_pct", "increase_pct", "trend_down", "trend_up",
-               "eliminate")
+COMPARATORS = (
+    "gte",
+    "lte",
+    "eq",
+    "decrease_pct",
+    "increase_pct",
+    "trend_down",
+    "trend_up",
+    "eliminate",
+)
 DEFAULTS: dict[str, Any] = {
     "forecast_points": 5,  # readings the least-squares trend is fitted to
     "on_track_tolerance": 0.05,  # shortfall, as a share of the planned change, still on track
@@ -57,8 +65,14 @@ def settings() -> Settings:
 
     def number(key: str, value: Any, low: float) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
-            raise UserError(t("duban.toml [evaluation] {key}: expected a number >= {low}, not {value!r}",
-                              key=key, low=low, value=value))
+            raise UserError(
+                t(
+                    "duban.toml [evaluation] {key}: expected a number >= {low}, not {value!r}",
+                    key=key,
+                    low=low,
+                    value=value,
+                )
+            )
         return float(value)
 
     points = int(number("forecast_points", cfg["forecast_points"], 2))
@@ -67,7 +81,9 @@ def settings() -> Settings:
     eq_tol = number("eq_tolerance", cfg["eq_tolerance"], 0)
     for key, value in grace.items():
         if key not in PERIOD_DAYS:
-            raise UserError(t("duban.toml [evaluation] stale_grace_days: unknown frequency {key!r}", key=key))
+            raise UserError(
+                t("duban.toml [evaluation] stale_grace_days: unknown frequency {key!r}", key=key)
+            )
         number(f"stale_grace_days.{key}", value, 0)
     return Settings(points, on_track, at_risk, eq_tol, {k: int(v) for k, v in grace.items()})
 
@@ -77,7 +93,9 @@ def _eps(x: float) -> float:
     return 1e-9 * max(1.0, abs(x))
 
 
-def _fit(ends: Sequence[date], values: Sequence[float], due: date) -> tuple[float | None, float | None]:
+def _fit(
+    ends: Sequence[date], values: Sequence[float], due: date
+) -> tuple[float | None, float | None]:
     """Least-squares slope (per day) and the value it gives at ``due``."""
     xs = [d.toordinal() for d in ends]
     n = len(xs)
@@ -123,16 +141,24 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
-def judge(target: Any, readings: Sequence[Any], as_of: date, indicator: Indicator | None,
-          cfg: Settings) -> Evaluation:
+def judge(
+    target: Any, readings: Sequence[Any], as_of: date, indicator: Indicator | None, cfg: Settings
+) -> Evaluation:
     """The default evaluation of ``target`` from its scope's readings (oldest first, each with
     ``period_end`` and ``value``) up to ``as_of``."""
-    return _verdict(target, [r.period_end for r in readings], [r.value for r in readings], as_of,
-                    indicator.frequency if indicator else "yearly", cfg)
+    return _verdict(
+        target,
+        [r.period_end for r in readings],
+        [r.value for r in readings],
+        as_of,
+        indicator.frequency if indicator else "yearly",
+        cfg,
+    )
 
 
-def _verdict(target: Any, ends: list[date], values: list[float], as_of: date, frequency: str,
-             cfg: Settings) -> Evaluation:
+def _verdict(
+    target: Any, ends: list[date], values: list[float], as_of: date, frequency: str, cfg: Settings
+) -> Evaluation:
     """The default method on a series given as parallel lists (period ends, values)."""
     if not ends:
         return Evaluation("no_data", detail=t("no readings yet"))
@@ -151,16 +177,24 @@ def _verdict(target: Any, ends: list[date], values: list[float], as_of: date, fr
     else:
         base, base_date = values[0], ends[0]
     if base is None:
-        return Evaluation("no_data", latest_value=latest, latest_date=latest_end, detail=t(
-            "no reading for the baseline date {date}", date=base_date.isoformat()))
+        return Evaluation(
+            "no_data",
+            latest_value=latest,
+            latest_date=latest_end,
+            detail=t("no reading for the baseline date {date}", date=base_date.isoformat()),
+        )
     goal, direction = _goal(comparator, target.value, base)
     if comparator == "eq" and goal is not None:
         direction = (goal > base) - (goal < base)
     n = cfg.points
     slope, forecast = _fit(ends[-n:], values[-n:], due)
     expected = None if goal is None else _path(base, base_date, goal, due, as_of)
-    numbers = {"latest_value": latest, "latest_date": latest_end, "expected": _round(expected),
-               "forecast": _round(forecast)}
+    numbers = {
+        "latest_value": latest,
+        "latest_date": latest_end,
+        "expected": _round(expected),
+        "forecast": _round(forecast),
+    }
 
     trend = goal is None
     if trend:
@@ -178,14 +212,23 @@ def _verdict(target: Any, ends: list[date], values: list[float], as_of: date, fr
         # The reading of the period the due date falls in (or a later one) is in.
         covers_due = latest_end >= due - timedelta(days=period // 2)
         if covers_due or as_of > due + timedelta(days=grace):
-            why = (t("the reading for the due date does not meet the target") if covers_due
-                   else t("no reading for the due date"))
+            why = (
+                t("the reading for the due date does not meet the target")
+                if covers_due
+                else t("no reading for the due date")
+            )
             return Evaluation("missed", **numbers, detail=why)
         # The due period's reading is not in yet: judge provisionally on the trend.
     elif as_of > latest_end + timedelta(days=period + grace):
-        return Evaluation("stale", **numbers, detail=t(
-            "no {frequency} reading since {date}", frequency=t(frequency),
-            date=latest_end.isoformat()))
+        return Evaluation(
+            "stale",
+            **numbers,
+            detail=t(
+                "no {frequency} reading since {date}",
+                frequency=t(frequency),
+                date=latest_end.isoformat(),
+            ),
+        )
     elif met:
         return Evaluation("met", **numbers, detail=t("the latest reading meets the target"))
 
@@ -193,8 +236,9 @@ def _verdict(target: Any, ends: list[date], values: list[float], as_of: date, fr
         if slope is None:
             return Evaluation("on_track", **numbers, detail=t("one reading: no trend yet"))
         status = "on_track" if improving else "at_risk" if better else "off_track"
-        return Evaluation(status, **numbers, detail=t(
-            "trend {slope:+.3g} a year", slope=slope * 365.25))
+        return Evaluation(
+            status, **numbers, detail=t("trend {slope:+.3g} a year", slope=slope * 365.25)
+        )
     span = max(abs(goal - base), abs(goal) * 0.01, 1e-9)
     on_path = _path(base, base_date, goal, due, latest_end)
     # Shortfall as a share of the planned change; `eq` without a direction: any distance.
@@ -206,12 +250,17 @@ def _verdict(target: Any, ends: list[date], values: list[float], as_of: date, fr
         gap = (on_path - latest) * direction / span
         if forecast is not None:
             gap = max(gap, (goal - forecast) * direction / span)
-    status = ("on_track" if gap <= cfg.on_track else "at_risk" if gap <= cfg.at_risk
-              else "off_track")
+    status = "on_track" if gap <= cfg.on_track else "at_risk" if gap <= cfg.at_risk else "off_track"
     where = {"expected": on_path, "date": latest_end.isoformat()}
-    detail = (t("path expects {expected:.4g} at {date}; shortfall {gap:.0%} of the planned change",
-                gap=gap, **where) if gap > 0 else t("at or ahead of the path ({expected:.4g} at {date})",
-                                                     **where))
+    detail = (
+        t(
+            "path expects {expected:.4g} at {date}; shortfall {gap:.0%} of the planned change",
+            gap=gap,
+            **where,
+        )
+        if gap > 0
+        else t("at or ahead of the path ({expected:.4g} at {date})", **where)
+    )
     return Evaluation(status, **numbers, detail=detail)
 
 
@@ -230,8 +279,9 @@ def _plugin_indicators(known: dict[str, Indicator]) -> Callable[[str], bool]:
 def _ask_plugins(target: Any, readings: Sequence[Any], as_of: date) -> Evaluation | None:
     from ..plugins import get_host
 
-    answer = get_host().first("duban_evaluate_target", target=target, measurements=readings,
-                              as_of=as_of)
+    answer = get_host().first(
+        "duban_evaluate_target", target=target, measurements=readings, as_of=as_of
+    )
     return answer if isinstance(answer, Evaluation) else None
 
 
@@ -248,8 +298,17 @@ class Reading(NamedTuple):
 # Public API ------------------------------------------------------------------------------
 def evaluate(*, session: Session, target: Target, as_of: date) -> Evaluation:
     """``target``'s status as of ``as_of`` (readings whose period ended by then)."""
-    readings = series(session=session, indicator=target.indicator, region_id=target.region_id,
-                      site_id=target.site_id, until=as_of) if (target.region_id or target.site_id) else []
+    readings = (
+        series(
+            session=session,
+            indicator=target.indicator,
+            region_id=target.region_id,
+            site_id=target.site_id,
+            until=as_of,
+        )
+        if (target.region_id or target.site_id)
+        else []
+    )
     known = indicators()
     if _plugin_indicators(known)(target.indicator):
         answer = _ask_plugins(target, readings, as_of)
@@ -290,17 +349,34 @@ def _driver_rows(session: Session, sql: str, params: dict[str, Any]) -> Iterator
 
 
 # What evaluate_all's target rows carry (not the calendar and text columns).
-ROW_COLUMNS = ("id", "obligation_id", "indicator", "name", "name_en", "comparator", "value", "unit",
-               "due", "region_id", "site_id", "baseline_value", "baseline_date", "attrs")
+ROW_COLUMNS = (
+    "id",
+    "obligation_id",
+    "indicator",
+    "name",
+    "name_en",
+    "comparator",
+    "value",
+    "unit",
+    "due",
+    "region_id",
+    "site_id",
+    "baseline_value",
+    "baseline_date",
+    "attrs",
+)
 
 # One indicator's readings in the unique index's order (no sort); plugins get every column.
-_STREAM = ("SELECT subject, period_end, value{more} FROM measurement "
-           "WHERE indicator = :indicator AND period_end <= :as_of{subjects} "
-           "ORDER BY subject, period_start, period_end")
+_STREAM = (
+    "SELECT subject, period_end, value{more} FROM measurement "
+    "WHERE indicator = :indicator AND period_end <= :as_of{subjects} "
+    "ORDER BY subject, period_start, period_end"
+)
 
 
-def evaluate_all(*, session: Session, as_of: date,
-                 obligation_id: int | None = None) -> list[tuple[Any, Evaluation]]:
+def evaluate_all(
+    *, session: Session, as_of: date, obligation_id: int | None = None
+) -> list[tuple[Any, Evaluation]]:
     """Every target (or one obligation's) with its evaluation, in target id order.
 
     The targets returned are read-only rows with the ``Target`` columns in ``ROW_COLUMNS``
@@ -337,19 +413,27 @@ def evaluate_all(*, session: Session, as_of: date,
     for i, tg in enumerate(targets):
         ind = known.get(tg.indicator)
         if tg.site_id is not None:
-            direct.setdefault(tg.indicator, {}).setdefault(f"site:{sites[tg.site_id]}", []).append(i)
+            direct.setdefault(tg.indicator, {}).setdefault(f"site:{sites[tg.site_id]}", []).append(
+                i
+            )
         elif tg.region_id is None:  # a target without a scope has nothing to read
             aggregated.setdefault((tg.indicator, 0), []).append(i)
         elif ind is not None and ind.aggregation != "latest":
             aggregated.setdefault((tg.indicator, tg.region_id), []).append(i)
         else:
             direct.setdefault(tg.indicator, {}).setdefault(
-                f"region:{regions[tg.region_id]}", []).append(i)
+                f"region:{regions[tg.region_id]}", []
+            ).append(i)
 
     results: list[Evaluation | None] = [None] * len(targets)
 
-    def settle(indicator: str, group: list[int], ends: list[date], values: list[float],
-               readings: Callable[[], list[Any]]) -> None:
+    def settle(
+        indicator: str,
+        group: list[int],
+        ends: list[date],
+        values: list[float],
+        readings: Callable[[], list[Any]],
+    ) -> None:
         ind = known.get(indicator)
         frequency, plugin = (ind.frequency if ind else "yearly"), asks(indicator)
         for i in group:
@@ -368,9 +452,12 @@ def evaluate_all(*, session: Session, as_of: date,
         names = ""
         if few:
             params.update({f"s{k}": subject for k, subject in enumerate(sorted(by_subject))})
-            names = " AND subject IN ({})".format(", ".join(f":s{k}" for k in range(len(by_subject))))
-        sql = _STREAM.format(more=", period_start, numerator, denominator" if full else "",
-                             subjects=names)
+            names = " AND subject IN ({})".format(
+                ", ".join(f":s{k}" for k in range(len(by_subject)))
+            )
+        sql = _STREAM.format(
+            more=", period_start, numerator, denominator" if full else "", subjects=names
+        )
         for subject, rows in groupby(_driver_rows(session, sql, params), key=itemgetter(0)):
             group = by_subject.pop(subject, None)
             if group is None:
@@ -379,21 +466,41 @@ def evaluate_all(*, session: Session, as_of: date,
             ends = list(map(day.__getitem__, map(itemgetter(1), rows)))
             values = list(map(itemgetter(2), rows))
             if not all(map(le, ends, ends[1:])):  # overlapping periods: order by their end
-                ends, values = map(list, zip(*sorted(zip(ends, values, strict=True),
-                                                     key=itemgetter(0)), strict=True))
-            settle(indicator, group, ends, values, lambda rows=rows: sorted(
-                (Reading(day[r[3]], day[r[1]], r[2], r[4], r[5]) for r in rows),
-                key=lambda r: (r.period_end, r.period_start)))
+                ends, values = map(
+                    list,
+                    zip(*sorted(zip(ends, values, strict=True), key=itemgetter(0)), strict=True),
+                )
+            settle(
+                indicator,
+                group,
+                ends,
+                values,
+                lambda rows=rows: sorted(
+                    (Reading(day[r[3]], day[r[1]], r[2], r[4], r[5]) for r in rows),
+                    key=lambda r: (r.period_end, r.period_start),
+                ),
+            )
         for group in by_subject.values():  # subjects without any reading
             settle(indicator, group, [], [], list)
     for (indicator, region_id), group in aggregated.items():
-        found = series(session=session, indicator=indicator, region_id=region_id,
-                       until=as_of) if region_id else []
-        settle(indicator, group, [r.period_end for r in found], [r.value for r in found],
-               lambda found=found: found)
+        found = (
+            series(session=session, indicator=indicator, region_id=region_id, until=as_of)
+            if region_id
+            else []
+        )
+        settle(
+            indicator,
+            group,
+            [r.period_end for r in found],
+            [r.value for r in found],
+            lambda found=found: found,
+        )
     return list(zip(targets, results, strict=True))  # type: ignore[arg-type]
 
-def status_rows(*, session: Session, as_of: date, obligation: str | None = None) -> list[dict[str, Any]]:
+
+def status_rows(
+    *, session: Session, as_of: date, obligation: str | None = None
+) -> list[dict[str, Any]]:
     """``duban status``: one dict per target with its evaluation and the numbers behind it."""
     from ..models import Obligation
     from .obligations import get_obligation
@@ -403,16 +510,29 @@ def status_rows(*, session: Session, as_of: date, obligation: str | None = None)
     ob_ids = {tg.obligation_id for tg, _ in pairs}
     codes: dict[int, str | None] = {}
     for start in range(0, len(ob_ids), 900):
-        chunk = sorted(ob_ids)[start:start + 900]
-        codes.update(session.execute(sa.select(Obligation.id, Obligation.code)
-                                     .where(Obligation.id.in_(chunk))).all())
-    regions = {rid: (code, name) for rid, code, name in
-               session.execute(sa.select(Region.id, Region.code, Region.name))}
+        chunk = sorted(ob_ids)[start : start + 900]
+        codes.update(
+            session.execute(
+                sa.select(Obligation.id, Obligation.code).where(Obligation.id.in_(chunk))
+            ).all()
+        )
+    regions = {
+        rid: (code, name)
+        for rid, code, name in session.execute(sa.select(Region.id, Region.code, Region.name))
+    }
     site_ids = sorted({tg.site_id for tg, _ in pairs if tg.site_id is not None})
     sites: dict[int, tuple[str, str]] = {}
     for start in range(0, len(site_ids), 900):
-        sites.update({sid: (key, name) for sid, key, name in session.execute(
-            sa.select(Site.id, Site.key, Site.name).where(Site.id.in_(site_ids[start:start + 900])))})
+        sites.update(
+            {
+                sid: (key, name)
+                for sid, key, name in session.execute(
+                    sa.select(Site.id, Site.key, Site.name).where(
+                        Site.id.in_(site_ids[start : start + 900])
+                    )
+                )
+            }
+        )
     rows = []
     for tg, ev in pairs:
         if tg.site_id is not None:
@@ -423,12 +543,25 @@ def status_rows(*, session: Session, as_of: date, obligation: str | None = None)
             scope = {"type": "region", "code": code, "name": name}
         else:
             scope = None
-        rows.append({
-            "target": tg.id, "obligation": tg.obligation_id, "obligation_code": codes.get(tg.obligation_id),
-            "indicator": tg.indicator, "name": tg.name, "name_en": tg.name_en, "scope": scope,
-            "comparator": tg.comparator, "value": tg.value, "unit": tg.unit, "due": tg.due.isoformat(),
-            "status": ev.status, "latest_value": ev.latest_value,
-            "latest_date": ev.latest_date.isoformat() if ev.latest_date else None,
-            "expected": ev.expected, "forecast": ev.forecast, "detail": ev.detail,
-        })
+        rows.append(
+            {
+                "target": tg.id,
+                "obligation": tg.obligation_id,
+                "obligation_code": codes.get(tg.obligation_id),
+                "indicator": tg.indicator,
+                "name": tg.name,
+                "name_en": tg.name_en,
+                "scope": scope,
+                "comparator": tg.comparator,
+                "value": tg.value,
+                "unit": tg.unit,
+                "due": tg.due.isoformat(),
+                "status": ev.status,
+                "latest_value": ev.latest_value,
+                "latest_date": ev.latest_date.isoformat() if ev.latest_date else None,
+                "expected": ev.expected,
+                "forecast": ev.forecast,
+                "detail": ev.detail,
+            }
+        )
     return rows

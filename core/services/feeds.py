@@ -51,7 +51,9 @@ def feed_urls(base_url: str, token: str) -> dict[str, str]:
 def check_base_url(base_url: str) -> str:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise UserError(t("--base-url: not an http(s) URL without query: {value!r}", value=base_url))
+        raise UserError(
+            t("--base-url: not an http(s) URL without query: {value!r}", value=base_url)
+        )
     return base_url.rstrip("/")
 
 
@@ -60,8 +62,13 @@ def add_feed(*, session: Session, scope: calendar.Scope) -> tuple[FeedToken, str
     """Create a subscription; returns it and its secret token (shown once, never stored)."""
     _require_may_subscribe(session, scope)
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    row = FeedToken(name=scope.name, scope=scope.to_json(), token_hash=_hash(token),
-                    created_by=session.info["actor"], created_at=now(session))
+    row = FeedToken(
+        name=scope.name,
+        scope=scope.to_json(),
+        token_hash=_hash(token),
+        created_by=session.info["actor"],
+        created_at=now(session),
+    )
     session.add(row)
     session.flush()
     audit.record(session, "feed.add", "feed", row.id, after=_public(row))
@@ -71,8 +78,12 @@ def add_feed(*, session: Session, scope: calendar.Scope) -> tuple[FeedToken, str
 def _require_may_subscribe(session: Session, scope: calendar.Scope) -> None:
     """Coordinators subscribe to anything; a member only to its own owner's deadlines."""
     user = current_user(session)
-    if (user is not None and user.role == UserRole.member and scope.owner_id is not None
-            and scope.owner_id == user.owner_id):
+    if (
+        user is not None
+        and user.role == UserRole.member
+        and scope.owner_id is not None
+        and scope.owner_id == user.owner_id
+    ):
         return
     require_coordinator(session)
 
@@ -83,8 +94,13 @@ def _require_manager(session: Session, row: FeedToken) -> None:
         return
     if user is not None and row.created_by == user.name:
         return
-    raise PermissionDenied(t("{user} may not manage feed #{id}: it takes a coordinator or "
-                             "whoever created it", user=session.info["actor"], id=row.id))
+    raise PermissionDenied(
+        t(
+            "{user} may not manage feed #{id}: it takes a coordinator or whoever created it",
+            user=session.info["actor"],
+            id=row.id,
+        )
+    )
 
 
 def get_feed(*, session: Session, feed_id: int) -> FeedToken:
@@ -131,7 +147,9 @@ def list_feeds(*, session: Session) -> list[dict[str, Any]]:
     rows = []
     for row in session.exec(query):
         scope = replace(calendar.Scope.from_json(row.scope), lang=language())
-        rows.append({**_public(row), "scope_label": calendar.scope_label(session=session, scope=scope)})
+        rows.append(
+            {**_public(row), "scope_label": calendar.scope_label(session=session, scope=scope)}
+        )
     return rows
 
 
@@ -191,8 +209,14 @@ class Served:
     body: bytes | None  # None when the client's copy is current (answer 304)
 
 
-def serve_feed(*, session: Session, feed: FeedToken, todo: bool, cache: BodyCache,
-               is_current: Callable[[str, datetime], bool]) -> Served:
+def serve_feed(
+    *,
+    session: Session,
+    feed: FeedToken,
+    todo: bool,
+    cache: BodyCache,
+    is_current: Callable[[str, datetime], bool],
+) -> Served:
     """Validators and body of a feed. ``is_current(etag, last_modified)`` says whether the
     client already holds that version; then no body is built or sent.
 

@@ -34,7 +34,9 @@ class ListFilter:
     overdue: bool = False
     plan_id: int | None = None
     parent_id: int | None = None
-    mark: str | None = None  # obligations whose attrs carry this key ("ledger.accepted_at" reaches in)
+    mark: str | None = (
+        None  # obligations whose attrs carry this key ("ledger.accepted_at" reaches in)
+    )
     unmarked: str | None = None  # obligations whose attrs lack it
 
 
@@ -45,15 +47,34 @@ def _pending(as_of: date) -> Any:
 def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
     """The filter as SQL (core/queries.py), with owners and regions resolved by name or alias."""
     if f.role and f.role not in Role.__members__:
-        raise UserError(t("--role: must be one of {choices}, not {value!r}",
-                          choices=", ".join(Role), value=f.role))
+        raise UserError(
+            t(
+                "--role: must be one of {choices}, not {value!r}",
+                choices=", ".join(Role),
+                value=f.role,
+            )
+        )
     if f.state and f.state not in State.__members__:
-        raise UserError(t("--state: must be one of {choices}, not {value!r}",
-                          choices=", ".join(State), value=f.state))
+        raise UserError(
+            t(
+                "--state: must be one of {choices}, not {value!r}",
+                choices=", ".join(State),
+                value=f.state,
+            )
+        )
     where = queries.obligation_where(
-        as_of=as_of, text=f.text, domain=f.domain, state=f.state, due_before=f.due_before,
-        due_from=f.due_from, overdue=f.overdue, role=f.role, plan_id=f.plan_id, parent_id=f.parent_id,
-        mark=f.mark, unmarked=f.unmarked,
+        as_of=as_of,
+        text=f.text,
+        domain=f.domain,
+        state=f.state,
+        due_before=f.due_before,
+        due_from=f.due_from,
+        overdue=f.overdue,
+        role=f.role,
+        plan_id=f.plan_id,
+        parent_id=f.parent_id,
+        mark=f.mark,
+        unmarked=f.unmarked,
         owner_id=resolve_owner(session=session, ref=f.owner).id if f.owner else None,
         region_path=resolve_region(session=session, ref=f.region).path if f.region else None,
     )
@@ -61,18 +82,27 @@ def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
 
 
 def count(*, session: Session, f: ListFilter, as_of: date) -> int:
-    return session.exec(select(func.count()).select_from(Obligation)
-                        .where(*conditions(session, f, as_of))).one()
+    return session.exec(
+        select(func.count()).select_from(Obligation).where(*conditions(session, f, as_of))
+    ).one()
 
 
 def order_keys(sort: str, as_of: date, descending: bool = False) -> list[Any]:
     """ORDER BY for one of ``SORTS``; the same on every backend."""
     if sort not in SORTS:
-        raise UserError(t("--sort: must be one of {choices}, not {value!r}",
-                          choices=", ".join(SORTS), value=sort))
+        raise UserError(
+            t(
+                "--sort: must be one of {choices}, not {value!r}",
+                choices=", ".join(SORTS),
+                value=sort,
+            )
+        )
     if sort == "due":
-        nd = (select(func.min(Milestone.due)).where(Milestone.obligation_id == Obligation.id,
-                                                    _pending(as_of)).scalar_subquery())
+        nd = (
+            select(func.min(Milestone.due))
+            .where(Milestone.obligation_id == Obligation.id, _pending(as_of))
+            .scalar_subquery()
+        )
         keys = [func.coalesce(nd, date(9999, 12, 31)), Obligation.id]
     elif sort == "code":
         # Plans' obligations in plan order, then those of no plan (such as ledger items):
@@ -83,19 +113,32 @@ def order_keys(sort: str, as_of: date, descending: bool = False) -> list[Any]:
     return [k.desc() for k in keys] if descending else keys
 
 
-def page(*, session: Session, f: ListFilter, as_of: date, offset: int = 0, limit: int | None = 100,
-         sort: str = "code", descending: bool = False) -> list[dict[str, Any]]:
+def page(
+    *,
+    session: Session,
+    f: ListFilter,
+    as_of: date,
+    offset: int = 0,
+    limit: int | None = 100,
+    sort: str = "code",
+    descending: bool = False,
+) -> list[dict[str, Any]]:
     """One window of obligations in the ``duban list`` shape."""
-    query = (select(Obligation).where(*conditions(session, f, as_of))
-             .order_by(*order_keys(sort, as_of, descending)).offset(offset))
+    query = (
+        select(Obligation)
+        .where(*conditions(session, f, as_of))
+        .order_by(*order_keys(sort, as_of, descending))
+        .offset(offset)
+    )
     if limit is not None:
         query = query.limit(limit)
     obligations = list(session.exec(query).all())
     return _summaries(session, obligations, as_of)
 
 
-def iterate(*, session: Session, f: ListFilter, as_of: date, sort: str = "code",
-            batch: int = 2000) -> Iterator[dict[str, Any]]:
+def iterate(
+    *, session: Session, f: ListFilter, as_of: date, sort: str = "code", batch: int = 2000
+) -> Iterator[dict[str, Any]]:
     """Every matching obligation, fetched a batch at a time."""
     offset = 0
     while True:
@@ -106,16 +149,24 @@ def iterate(*, session: Session, f: ListFilter, as_of: date, sort: str = "code",
         offset += batch
 
 
-def _summaries(session: Session, obligations: list[Obligation], as_of: date) -> list[dict[str, Any]]:
+def _summaries(
+    session: Session, obligations: list[Obligation], as_of: date
+) -> list[dict[str, Any]]:
     ids = [ob.id for ob in obligations]
     owners = owners_by_role(session=session, obligation_ids=ids)
     milestones: dict[int, list[Milestone]] = {i: [] for i in ids}
     for start in range(0, len(ids), 900):
-        for m in session.exec(select(Milestone).where(Milestone.obligation_id.in_(ids[start:start + 900]))):
+        for m in session.exec(
+            select(Milestone).where(Milestone.obligation_id.in_(ids[start : start + 900]))
+        ):
             milestones[m.obligation_id].append(m)
     region_ids = {ob.region_id for ob in obligations if ob.region_id}
     if region_ids:
         # Load them once; summary()'s session.get() then finds them in the identity map.
         session.exec(select(Region).where(Region.id.in_(region_ids))).all()
-    return [summary(session=session, ob=ob, as_of=as_of, owners=owners[ob.id],
-                    milestones=milestones[ob.id]) for ob in obligations]
+    return [
+        summary(
+            session=session, ob=ob, as_of=as_of, owners=owners[ob.id], milestones=milestones[ob.id]
+        )
+        for ob in obligations
+    ]

@@ -53,17 +53,22 @@ class AddressBook:
         """The owner id of a region's people's government (derived when regions load)."""
         return self._addressing.governments.get(region_id) if region_id is not None else None
 
-    def address(self, level: str, *, region_id: int | None = None, lead: int | None = None) -> int | None:
+    def address(
+        self, level: str, *, region_id: int | None = None, lead: int | None = None
+    ) -> int | None:
         return self._addressing.address(level, lead, region_id)
 
 
 def obligation_for(session: Session, indicator: str, domain: str) -> int | None:
     """The obligation a plugin's finding belongs to: the one with a target on ``indicator``,
     else the first top-level task of the plugin's ``domain``."""
-    found = session.exec(select(Target.obligation_id).where(Target.indicator == indicator)
-                         .order_by(Target.id)).first()
+    found = session.exec(
+        select(Target.obligation_id).where(Target.indicator == indicator).order_by(Target.id)
+    ).first()
     if found is not None:
         return found
-    return session.exec(select(Obligation.id).where(Obligation.domain == domain,
-                                                    Obligation.parent_id.is_(None))
-                        .order_by(Obligation.plan_id, Obligation.seq)).first()
+    return session.exec(
+        select(Obligation.id)
+        .where(Obligation.domain == domain, Obligation.parent_id.is_(None))
+        .order_by(Obligation.plan_id, Obligation.seq)
+    ).first()

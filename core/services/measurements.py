@@ -64,8 +64,11 @@ def get_indicator(key: str, *, what: str = "--indicator") -> Indicator:
     if key in known:
         return known[key]
     close = difflib.get_close_matches(key, list(known), n=3, cutoff=0.6)
-    hint = t("; did you mean {keys}?", keys=", ".join(close)) if close else t(
-        "; `duban plugins` lists what is installed")
+    hint = (
+        t("; did you mean {keys}?", keys=", ".join(close))
+        if close
+        else t("; `duban plugins` lists what is installed")
+    )
     raise UserError(t("{what}: unknown indicator {key!r}", what=what, key=key) + hint)
 
 
@@ -96,7 +99,9 @@ def parse_period(text: str, *, what: str = "--at") -> tuple[date, date]:
         start_text, _, end_text = raw.partition("/")
         start, end = parse_date(start_text, what=what), parse_date(end_text, what=what)
         if end < start:
-            raise UserError(t("{what}: the period ends before it starts: {value!r}", what=what, value=raw))
+            raise UserError(
+                t("{what}: the period ends before it starts: {value!r}", what=what, value=raw)
+            )
         return start, end
     try:
         if m := _YEAR.match(raw):
@@ -113,11 +118,23 @@ def parse_period(text: str, *, what: str = "--at") -> tuple[date, date]:
         else:
             first = last = date.fromisoformat(raw)
     except ValueError:
-        raise UserError(t("{what}: not a period (2024, 2024-Q2, 2024-06 or 2024-06-15): {value!r}",
-                          what=what, value=raw)) from None
+        raise UserError(
+            t(
+                "{what}: not a period (2024, 2024-Q2, 2024-06 or 2024-06-15): {value!r}",
+                what=what,
+                value=raw,
+            )
+        ) from None
     if not (first >= EARLIEST and last <= LATEST):
-        raise UserError(t("{what}: {value} is outside {start}..{end}", what=what, value=raw,
-                          start=EARLIEST.isoformat(), end=LATEST.isoformat()))
+        raise UserError(
+            t(
+                "{what}: {value} is outside {start}..{end}",
+                what=what,
+                value=raw,
+                start=EARLIEST.isoformat(),
+                end=LATEST.isoformat(),
+            )
+        )
     return first, last
 
 
@@ -143,14 +160,17 @@ def parse_number(text: Any, *, what: str) -> float:
         try:
             value = float(raw)
         except ValueError:
-            raise UserError(t("{what}: not a number: {value!r}", what=what, value=str(text))) from None
+            raise UserError(
+                t("{what}: not a number: {value!r}", what=what, value=str(text))
+            ) from None
     if not math.isfinite(value):
         raise UserError(t("{what}: not a finite number: {value!r}", what=what, value=str(text)))
     return value
 
 
-def check_ratio(value: float | None, numerator: float | None, denominator: float | None,
-                indicator: Indicator) -> float:
+def check_ratio(
+    value: float | None, numerator: float | None, denominator: float | None, indicator: Indicator
+) -> float:
     """The reading's value given its numerator and denominator (which must agree with it)."""
     if (numerator is None) != (denominator is None):
         raise UserError(t("numerator and denominator go together"))
@@ -165,8 +185,13 @@ def check_ratio(value: float | None, numerator: float | None, denominator: float
         return ratio
     # Published rates are rounded: accept half a unit of the last shown digit, or 0.5 %.
     if abs(value - ratio) > max(0.05, abs(ratio) * 0.005):
-        raise UserError(t("value {value:g} does not match numerator / denominator = {ratio:.4g}",
-                          value=value, ratio=ratio))
+        raise UserError(
+            t(
+                "value {value:g} does not match numerator / denominator = {ratio:.4g}",
+                value=value,
+                ratio=ratio,
+            )
+        )
     return value
 
 
@@ -188,7 +213,9 @@ def resolve_site(*, session: Session, ref: str, what: str = "--site") -> Site:
     return found
 
 
-def resolve_subject(*, session: Session, region: str | None = None, site: str | None = None) -> Subject:
+def resolve_subject(
+    *, session: Session, region: str | None = None, site: str | None = None
+) -> Subject:
     """``--region`` or ``--site`` (exactly one) as a subject."""
     if bool(region) == bool(site):
         raise UserError(t("give exactly one of --region and --site"))
@@ -223,21 +250,33 @@ def _require_recorder(session: Session, region_id: int | None) -> None:
             return
     if user is None or user.role != UserRole.member:
         require_coordinator(session)
-    raise PermissionDenied(t("{user} may record readings only for its owner's region", user=user.name))
+    raise PermissionDenied(
+        t("{user} may record readings only for its owner's region", user=user.name)
+    )
 
 
 # Evidence --------------------------------------------------------------------------------
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):(?://)?")
 
 
-def add_evidence(*, session: Session, ref: str, obligation_id: int | None = None,
-                 note: str | None = None, what: str = "--evidence") -> Evidence:
+def add_evidence(
+    *,
+    session: Session,
+    ref: str,
+    obligation_id: int | None = None,
+    note: str | None = None,
+    what: str = "--evidence",
+) -> Evidence:
     """A local file (fingerprinted with sha256) or an http(s) URL, as an Evidence row."""
     ref = ref.strip()
     scheme = _SCHEME.match(ref)
     if scheme and len(scheme[1]) > 1:  # "C:\..." is a Windows drive, not a scheme
-        if scheme[1].lower() not in ("http", "https") or not re.match(r"^https?://[^\s/]+", ref, re.I):
-            raise UserError(t("{what}: only http(s) URLs are accepted, not {value!r}", what=what, value=ref))
+        if scheme[1].lower() not in ("http", "https") or not re.match(
+            r"^https?://[^\s/]+", ref, re.I
+        ):
+            raise UserError(
+                t("{what}: only http(s) URLs are accepted, not {value!r}", what=what, value=ref)
+            )
         uri, digest = ref, None
     else:
         path = Path(ref).expanduser()
@@ -248,8 +287,14 @@ def add_evidence(*, session: Session, ref: str, obligation_id: int | None = None
             for block in iter(lambda: handle.read(1 << 20), b""):
                 sha.update(block)
         uri, digest = str(path.resolve()), sha.hexdigest()
-    evidence = Evidence(obligation_id=obligation_id, uri=uri, sha256=digest, note=note,
-                        added_by=actor(session), added_at=now(session))
+    evidence = Evidence(
+        obligation_id=obligation_id,
+        uri=uri,
+        sha256=digest,
+        note=note,
+        added_by=actor(session),
+        added_at=now(session),
+    )
     session.add(evidence)
     session.flush()
     audit.record(session, "evidence.add", "evidence", evidence.id, after=snapshot(evidence))
@@ -261,15 +306,30 @@ def _check_period(start: date, end: date, *, what: str, as_of: date) -> None:
     if end < start:
         raise UserError(t("{what}: the period ends before it starts", what=what))
     if start > as_of:
-        raise UserError(t("{what}: the period starts {start}, after today ({today}): "
-                          "a reading cannot precede what it observes",
-                          what=what, start=start.isoformat(), today=as_of.isoformat()))
+        raise UserError(
+            t(
+                "{what}: the period starts {start}, after today ({today}): "
+                "a reading cannot precede what it observes",
+                what=what,
+                start=start.isoformat(),
+                today=as_of.isoformat(),
+            )
+        )
 
 
 def record(
-    *, session: Session, indicator: str, value: float | None, subject: str,
-    period_start: date, period_end: date, source: str | None = None, evidence: str | None = None,
-    note: str | None = None, numerator: float | None = None, denominator: float | None = None,
+    *,
+    session: Session,
+    indicator: str,
+    value: float | None,
+    subject: str,
+    period_start: date,
+    period_end: date,
+    source: str | None = None,
+    evidence: str | None = None,
+    note: str | None = None,
+    numerator: float | None = None,
+    denominator: float | None = None,
 ) -> Measurement:
     """Record (or correct) one reading; the same reading again changes nothing."""
     ind = get_indicator(indicator, what="indicator")
@@ -281,21 +341,42 @@ def record(
     _check_period(period_start, period_end, what="--at", as_of=today(session))
     source = (source or "").strip() or None
     note = (note or "").strip() or None
-    existing = session.exec(select(Measurement).where(
-        Measurement.indicator == ind.key, Measurement.subject == subj.key,
-        Measurement.period_start == period_start, Measurement.period_end == period_end)).first()
-    fields = {"value": value, "numerator": numerator, "denominator": denominator,
-              "source": source, "note": note}
-    if existing is not None and not evidence and all(
-            getattr(existing, k) == v for k, v in fields.items()):
+    existing = session.exec(
+        select(Measurement).where(
+            Measurement.indicator == ind.key,
+            Measurement.subject == subj.key,
+            Measurement.period_start == period_start,
+            Measurement.period_end == period_end,
+        )
+    ).first()
+    fields = {
+        "value": value,
+        "numerator": numerator,
+        "denominator": denominator,
+        "source": source,
+        "note": note,
+    }
+    if (
+        existing is not None
+        and not evidence
+        and all(getattr(existing, k) == v for k, v in fields.items())
+    ):
         return existing
     evidence_id = add_evidence(session=session, ref=evidence).id if evidence else None
     stamp = now(session)
     if existing is None:
-        row = Measurement(indicator=ind.key, subject=subj.key, region_id=subj.region_id,
-                          site_id=subj.site_id, period_start=period_start, period_end=period_end,
-                          recorded_by=actor(session), recorded_at=stamp, evidence_id=evidence_id,
-                          **fields)
+        row = Measurement(
+            indicator=ind.key,
+            subject=subj.key,
+            region_id=subj.region_id,
+            site_id=subj.site_id,
+            period_start=period_start,
+            period_end=period_end,
+            recorded_by=actor(session),
+            recorded_at=stamp,
+            evidence_id=evidence_id,
+            **fields,
+        )
         session.add(row)
         session.flush()
         audit.record(session, "measurement.record", "measurement", row.id, after=snapshot(row))
@@ -308,8 +389,14 @@ def record(
         existing.evidence_id = evidence_id
     session.add(existing)
     session.flush()
-    audit.record(session, "measurement.correct", "measurement", existing.id, before=before,
-                 after=snapshot(existing))
+    audit.record(
+        session,
+        "measurement.correct",
+        "measurement",
+        existing.id,
+        before=before,
+        after=snapshot(existing),
+    )
     return existing
 
 
@@ -329,7 +416,9 @@ def _open_rows(path: Path) -> tuple[list[str], Iterator[list[Any]], int]:
         try:
             book = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds on a damaged file
-            raise UserError(t("{path}: not a readable .xlsx file: {why}", path=path, why=exc)) from None
+            raise UserError(
+                t("{path}: not a readable .xlsx file: {why}", path=path, why=exc)
+            ) from None
         sheet = book.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
         header = [str(c or "").strip() for c in next(rows, ())]
@@ -347,7 +436,9 @@ def _open_rows(path: Path) -> tuple[list[str], Iterator[list[Any]], int]:
         raise UserError(t("{path}: measurements import takes .csv or .xlsx files", path=path))
     with path.open("rb") as handle:
         head = handle.read(1 << 16)
-        total = head.count(b"\n") + sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+        total = head.count(b"\n") + sum(
+            block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")
+        )
     encoding = "utf-8-sig"
     try:
         with path.open(encoding=encoding) as probe:
@@ -373,8 +464,14 @@ def _columns(path: Path, header: list[str]) -> dict[str, int]:
             continue
         key = _HEADER.get(name.lower())
         if key is None:
-            raise UserError(t("{path}: unknown column {name!r}; expected {names}", path=path, name=name,
-                              names=", ".join(f"{k}/{v[1]}" for k, v in COLUMNS.items())))
+            raise UserError(
+                t(
+                    "{path}: unknown column {name!r}; expected {names}",
+                    path=path,
+                    name=name,
+                    names=", ".join(f"{k}/{v[1]}" for k, v in COLUMNS.items()),
+                )
+            )
         if key in found:
             raise UserError(t("{path}: column {name!r} appears twice", path=path, name=key))
         found[key] = i
@@ -384,7 +481,9 @@ def _columns(path: Path, header: list[str]) -> dict[str, int]:
     if "region" not in found and "site" not in found:
         missing.append("region/site")
     if missing:
-        raise UserError(t("{path}: missing column(s): {names}", path=path, names=", ".join(missing)))
+        raise UserError(
+            t("{path}: missing column(s): {names}", path=path, names=", ".join(missing))
+        )
     return found
 
 
@@ -396,24 +495,29 @@ class _Lookups:
         self.regions: dict[str, tuple[int, str]] = {}
         short: dict[str, list[tuple[int, str]]] = {}
         for rid, code, name, name_en in session.execute(
-                sa.select(Region.id, Region.code, Region.name, Region.name_en)):
+            sa.select(Region.id, Region.code, Region.name, Region.name_en)
+        ):
             for ref in (code, name, name_en):
                 if ref:
                     self.regions[ref] = (rid, code)
-            short.setdefault(re.sub(r"(省|市|县|区|自治州|自治县)$", "", name), []).append((rid, code))
+            short.setdefault(re.sub(r"(省|市|县|区|自治州|自治县)$", "", name), []).append(
+                (rid, code)
+            )
         for name, hits in short.items():  # 长沙 = 长沙市 when unambiguous
             if len(hits) == 1:
                 self.regions.setdefault(name, hits[0])
         self.sites: dict[str, tuple[int, int | None, str]] = {}
         for sid, key, name, region_id in session.execute(
-                sa.select(Site.id, Site.key, Site.name, Site.region_id)):
+            sa.select(Site.id, Site.key, Site.name, Site.region_id)
+        ):
             self.sites[key] = (sid, region_id, key)
             self.sites.setdefault(name, (sid, region_id, key))
         self.periods: dict[Any, tuple[date, date]] = {}
 
 
-def _row_parser(cols: dict[str, int], look: _Lookups, as_of: date,
-                iso: bool) -> Callable[[list[Any], int], tuple]:
+def _row_parser(
+    cols: dict[str, int], look: _Lookups, as_of: date, iso: bool
+) -> Callable[[list[Any], int], tuple]:
     """A function turning one file row into a staging tuple, or raising ``_Bad``.
 
     Built once per file with the column positions fixed; subjects and periods are resolved
@@ -491,7 +595,9 @@ def _row_parser(cols: dict[str, int], look: _Lookups, as_of: date,
         region, site = text(row, "region"), text(row, "site")
         if (region is None) == (site is None):
             raise _Bad("region", t("give exactly one of region and site"))
-        subj, region_id, site_id = subject("site", site) if site is not None else subject("region", region)
+        subj, region_id, site_id = (
+            subject("site", site) if site is not None else subject("region", region)
+        )
         raw_period = text(row, "period")
         if raw_period is None:
             raise _Bad("period", t("empty"))
@@ -503,8 +609,20 @@ def _row_parser(cols: dict[str, int], look: _Lookups, as_of: date,
             except UserError as exc:
                 raise _Bad("value", str(exc)) from None
         source, note = text(row, "source"), text(row, "note")
-        return (line, ind.key, subj, region_id, site_id, start, end, value, num, den,
-                None if source is None else str(source), None if note is None else str(note))
+        return (
+            line,
+            ind.key,
+            subj,
+            region_id,
+            site_id,
+            start,
+            end,
+            value,
+            num,
+            den,
+            None if source is None else str(source),
+            None if note is None else str(note),
+        )
 
     return parse
 
@@ -514,14 +632,22 @@ _STAGE = "duban_measurement_import"
 
 def _stage_table() -> sa.Table:
     return sa.Table(
-        _STAGE, sa.MetaData(),
+        _STAGE,
+        sa.MetaData(),
         sa.Column("line", sa.Integer, nullable=False),
-        sa.Column("indicator", sa.String(64)), sa.Column("subject", sa.String(80)),
-        sa.Column("region_id", sa.Integer), sa.Column("site_id", sa.Integer),
-        sa.Column("period_start", sa.Date), sa.Column("period_end", sa.Date),
-        sa.Column("value", sa.Float), sa.Column("numerator", sa.Float),
-        sa.Column("denominator", sa.Float), sa.Column("source", sa.String), sa.Column("note", sa.String),
-        prefixes=["TEMPORARY"], postgresql_on_commit="DROP",
+        sa.Column("indicator", sa.String(64)),
+        sa.Column("subject", sa.String(80)),
+        sa.Column("region_id", sa.Integer),
+        sa.Column("site_id", sa.Integer),
+        sa.Column("period_start", sa.Date),
+        sa.Column("period_end", sa.Date),
+        sa.Column("value", sa.Float),
+        sa.Column("numerator", sa.Float),
+        sa.Column("denominator", sa.Float),
+        sa.Column("source", sa.String),
+        sa.Column("note", sa.String),
+        prefixes=["TEMPORARY"],
+        postgresql_on_commit="DROP",
     )
 
 
@@ -541,8 +667,9 @@ def _file_digest(path: Path) -> str:
     return sha.hexdigest()
 
 
-def import_measurements(*, session: Session, path: Path, progress: Progress | None = None,
-                        dry_run: bool = False) -> dict[str, Any]:
+def import_measurements(
+    *, session: Session, path: Path, progress: Progress | None = None, dry_run: bool = False
+) -> dict[str, Any]:
     """Import readings from a .csv or .xlsx file (docs/measurements.md). All or nothing.
 
     Rows are checked and staged in a temporary table, then merged with two set-based
@@ -577,8 +704,14 @@ def import_measurements(*, session: Session, path: Path, progress: Progress | No
         except _Bad as exc:
             bad += 1
             if len(errors) < MAX_REPORTED:
-                errors.append(t("row {line}, {column}: {reason}", line=line, column=exc.column,
-                                reason=exc.reason))
+                errors.append(
+                    t(
+                        "row {line}, {column}: {reason}",
+                        line=line,
+                        column=exc.column,
+                        reason=exc.reason,
+                    )
+                )
             continue
         if bad:
             continue  # the file is rejected; keep checking to report every bad row
@@ -594,25 +727,42 @@ def import_measurements(*, session: Session, path: Path, progress: Progress | No
         progress(count, total)
     if not bad:
         for first, last in conn.execute(
-                sa.select(sa.func.min(stage.c.line), sa.func.max(stage.c.line))
-                .group_by(stage.c.indicator, stage.c.subject, stage.c.period_start, stage.c.period_end)
-                .having(sa.func.count() > 1).order_by(sa.func.min(stage.c.line))):
+            sa.select(sa.func.min(stage.c.line), sa.func.max(stage.c.line))
+            .group_by(stage.c.indicator, stage.c.subject, stage.c.period_start, stage.c.period_end)
+            .having(sa.func.count() > 1)
+            .order_by(sa.func.min(stage.c.line))
+        ):
             bad += 1
             if len(errors) < MAX_REPORTED:
-                errors.append(t("row {line}: the same indicator, subject and period as row {first}",
-                                line=last, first=first))
+                errors.append(
+                    t(
+                        "row {line}: the same indicator, subject and period as row {first}",
+                        line=last,
+                        first=first,
+                    )
+                )
     if bad:
         more = bad - len(errors)
         tail = ["  " + t("… and {n} more", n=more)] if more > 0 else []
-        raise UserError("\n".join(
-            [t("{path}: {n} bad row(s); nothing was imported:", path=path, n=bad)]
-            + ["  " + e for e in errors] + tail))
+        raise UserError(
+            "\n".join(
+                [t("{path}: {n} bad row(s); nothing was imported:", path=path, n=bad)]
+                + ["  " + e for e in errors]
+                + tail
+            )
+        )
     if count == 0:
         raise UserError(t("{path}: no readings in the file", path=path))
     updated, inserted = _merge(session, conn, stage)
     conn.execute(sa.text(f"DROP TABLE IF EXISTS {_STAGE}"))
-    summary = {"file": str(path), "sha256": _file_digest(path), "rows": count,
-               "inserted": inserted, "updated": updated, "unchanged": count - inserted - updated}
+    summary = {
+        "file": str(path),
+        "sha256": _file_digest(path),
+        "rows": count,
+        "inserted": inserted,
+        "updated": updated,
+        "unchanged": count - inserted - updated,
+    }
     if (inserted or updated) and not dry_run:
         audit.record(session, "import.measurements", "measurement", None, after=summary)
     return summary
@@ -620,35 +770,71 @@ def import_measurements(*, session: Session, path: Path, progress: Progress | No
 
 def _merge(session: Session, conn: sa.Connection, stage: sa.Table) -> tuple[int, int]:
     m = Measurement.__table__
-    same_key = sa.and_(m.c.indicator == stage.c.indicator, m.c.subject == stage.c.subject,
-                       m.c.period_start == stage.c.period_start, m.c.period_end == stage.c.period_end)
-    changed = sa.or_(m.c.value != stage.c.value,
-                     *(m.c[k].is_distinct_from(stage.c[k]) for k in ("numerator", "denominator",
-                                                                    "source", "note")))
+    same_key = sa.and_(
+        m.c.indicator == stage.c.indicator,
+        m.c.subject == stage.c.subject,
+        m.c.period_start == stage.c.period_start,
+        m.c.period_end == stage.c.period_end,
+    )
+    changed = sa.or_(
+        m.c.value != stage.c.value,
+        *(
+            m.c[k].is_distinct_from(stage.c[k])
+            for k in ("numerator", "denominator", "source", "note")
+        ),
+    )
     who, stamp = actor(session), now(session)
     updated = conn.execute(
-        sa.update(m).where(same_key, changed).values(
-            value=stage.c.value, numerator=stage.c.numerator, denominator=stage.c.denominator,
-            source=stage.c.source, note=stage.c.note, recorded_by=who, recorded_at=stamp),
-        execution_options={"preserve_rowcount": True}).rowcount
-    names = ["indicator", "subject", "region_id", "site_id", "period_start", "period_end", "value",
-             "numerator", "denominator", "source", "note"]
+        sa.update(m)
+        .where(same_key, changed)
+        .values(
+            value=stage.c.value,
+            numerator=stage.c.numerator,
+            denominator=stage.c.denominator,
+            source=stage.c.source,
+            note=stage.c.note,
+            recorded_by=who,
+            recorded_at=stamp,
+        ),
+        execution_options={"preserve_rowcount": True},
+    ).rowcount
+    names = [
+        "indicator",
+        "subject",
+        "region_id",
+        "site_id",
+        "period_start",
+        "period_end",
+        "value",
+        "numerator",
+        "denominator",
+        "source",
+        "note",
+    ]
     from ..models import UTCDateTime
 
-    new_rows = sa.select(*(stage.c[n] for n in names), sa.literal(who, sa.String),
-                         sa.literal(stamp, UTCDateTime())).where(
-        ~sa.exists(sa.select(sa.literal(1)).where(same_key).correlate(stage))
-    ).order_by(stage.c.indicator, stage.c.subject, stage.c.period_start, stage.c.period_end)
+    new_rows = (
+        sa.select(
+            *(stage.c[n] for n in names),
+            sa.literal(who, sa.String),
+            sa.literal(stamp, UTCDateTime()),
+        )
+        .where(~sa.exists(sa.select(sa.literal(1)).where(same_key).correlate(stage)))
+        .order_by(stage.c.indicator, stage.c.subject, stage.c.period_start, stage.c.period_end)
+    )
     # Inserting in the unique index's order keeps the B-tree writes sequential.
     # psycopg reports no rowcount for INSERT .. SELECT unless asked to keep it.
     inserted = conn.execute(
         sa.insert(m).from_select([*names, "recorded_by", "recorded_at"], new_rows),
-        execution_options={"preserve_rowcount": True}).rowcount
+        execution_options={"preserve_rowcount": True},
+    ).rowcount
     return updated, inserted
 
 
 # Reading a series ------------------------------------------------------------------------
-def _aggregate(how: str, members: list[Any], indicator: Indicator | None) -> tuple[float, float | None, float | None] | None:
+def _aggregate(
+    how: str, members: list[Any], indicator: Indicator | None
+) -> tuple[float, float | None, float | None] | None:
     """One value from sub-region readings of the same period; None when it cannot be had."""
     if how == "rate":
         if any(r.numerator is None or r.denominator is None for r in members):
@@ -669,8 +855,14 @@ def _aggregate(how: str, members: list[Any], indicator: Indicator | None) -> tup
     return None
 
 
-def series(*, session: Session, indicator: str, region_id: int | None = None,
-           site_id: int | None = None, until: date) -> list[Measurement]:
+def series(
+    *,
+    session: Session,
+    indicator: str,
+    region_id: int | None = None,
+    site_id: int | None = None,
+    until: date,
+) -> list[Measurement]:
     """A subject's readings with ``period_end <= until``, oldest first.
 
     For a region, periods the region has no reading of its own are filled by aggregating
@@ -684,27 +876,36 @@ def series(*, session: Session, indicator: str, region_id: int | None = None,
         site = session.get(Site, site_id)
         if site is None:
             raise NotFound(t("unknown site #{id}", id=site_id))
-        return list(session.exec(base.where(m.subject == f"site:{site.key}")
-                                 .order_by(m.period_end, m.period_start)).all())
+        return list(
+            session.exec(
+                base.where(m.subject == f"site:{site.key}").order_by(m.period_end, m.period_start)
+            ).all()
+        )
     region = session.get(Region, region_id) if region_id is not None else None
     if region is None:
         raise NotFound(t("unknown region #{id}", id=region_id))
     subject = f"region:{region.code}"
-    own = list(session.exec(base.where(m.subject == subject).order_by(m.period_end, m.period_start)).all())
+    own = list(
+        session.exec(base.where(m.subject == subject).order_by(m.period_end, m.period_start)).all()
+    )
     ind = indicators().get(indicator)
     how = ind.aggregation if ind else "latest"
     if how == "latest":
         return own
-    below = (Region.path.startswith(region.path + "/"))
+    below = Region.path.startswith(region.path + "/")
     cols = (m.period_start, m.period_end, m.value, m.numerator, m.denominator)
     grouped: dict[tuple[date, date], list[tuple[str, Any]]] = {}
     region_rows = session.execute(
-        sa.select(Region.path, *cols).join(Region, Region.id == m.region_id)
-        .where(m.indicator == indicator, m.period_end <= until, below))
+        sa.select(Region.path, *cols)
+        .join(Region, Region.id == m.region_id)
+        .where(m.indicator == indicator, m.period_end <= until, below)
+    )
     site_rows = session.execute(
-        sa.select(Region.path + "/site:" + Site.key, *cols).join(Site, Site.id == m.site_id)
+        sa.select(Region.path + "/site:" + Site.key, *cols)
+        .join(Site, Site.id == m.site_id)
         .join(Region, Region.id == Site.region_id)
-        .where(m.indicator == indicator, m.period_end <= until, or_(Region.id == region.id, below)))
+        .where(m.indicator == indicator, m.period_end <= until, or_(Region.id == region.id, below))
+    )
     for path, *reading in (*region_rows, *site_rows):
         grouped.setdefault((reading[0], reading[1]), []).append((path, _Row(*reading)))
     have = {(r.period_start, r.period_end) for r in own}
@@ -719,10 +920,19 @@ def series(*, session: Session, indicator: str, region_id: int | None = None,
         if agg is None:
             continue
         value, num, den = agg
-        derived.append(Measurement(
-            indicator=indicator, subject=subject, region_id=region.id, period_start=period[0],
-            period_end=period[1], value=value, numerator=num, denominator=den,
-            note=t("aggregated from {n} readings below {name}", n=len(top), name=region.name)))
+        derived.append(
+            Measurement(
+                indicator=indicator,
+                subject=subject,
+                region_id=region.id,
+                period_start=period[0],
+                period_end=period[1],
+                value=value,
+                numerator=num,
+                denominator=den,
+                note=t("aggregated from {n} readings below {name}", n=len(top), name=region.name),
+            )
+        )
     return sorted(own + derived, key=lambda r: (r.period_end, r.period_start))
 
 

@@ -21,21 +21,30 @@ NOTICE_DEFAULTS: dict[str, Any] = {"min_level": Level.list.value}
 
 def notice_items(*, session: Session, as_of: date) -> list[dict[str, Any]]:
     """Escalations open at the end of ``as_of`` at ``[notice] min_level`` or above, gravest first."""
-    min_level = parse_level(str(section("notice", NOTICE_DEFAULTS)["min_level"]),
-                            what="duban.toml [notice] min_level")
+    min_level = parse_level(
+        str(section("notice", NOTICE_DEFAULTS)["min_level"]), what="duban.toml [notice] min_level"
+    )
     levels = [lv for lv, rank in LEVEL_ORDER.items() if rank >= LEVEL_ORDER[min_level]]
     cutoff = end_of_day(as_of)
     # Levels only climb: anything at or above the bar then is at or above it now.
-    rows = list(session.exec(select(Escalation).where(
-        Escalation.level.in_(levels), Escalation.opened_at <= cutoff,
-        or_(Escalation.resolved_at.is_(None), Escalation.resolved_at > cutoff))).all())
+    rows = list(
+        session.exec(
+            select(Escalation).where(
+                Escalation.level.in_(levels),
+                Escalation.opened_at <= cutoff,
+                or_(Escalation.resolved_at.is_(None), Escalation.resolved_at > cutoff),
+            )
+        ).all()
+    )
     then = [e for e in as_of_then(session=session, rows=rows, cutoff=cutoff) if e.level in levels]
     items = describe(session=session, rows=then)
-    leads = owners_by_role(session=session, obligation_ids={r["obligation_id"] for r in items
-                                                            if r["obligation_id"]})
+    leads = owners_by_role(
+        session=session, obligation_ids={r["obligation_id"] for r in items if r["obligation_id"]}
+    )
     for item in items:
-        item["responsible"] = "、".join(leads.get(item["obligation_id"], {}).get("lead", [])) or \
-            item["addressed_to"]
+        item["responsible"] = (
+            "、".join(leads.get(item["obligation_id"], {}).get("lead", [])) or item["addressed_to"]
+        )
     items.sort(key=lambda r: (-LEVEL_ORDER[r["level"]], r["opened_on"], r["id"]))
     return items
 
@@ -48,17 +57,42 @@ def render_notice(*, session: Session, as_of: date, fmt: str, lang: str = "zh") 
         items = notice_items(session=session, as_of=as_of)
         title = t("Public notice of supervised items (as of {day})", day=as_of.isoformat())
         if items:
-            intro = t("As of {day}, the following {n} items are publicly listed for supervision or "
-                      "their responsible officials have been summoned; they are hereby made public.",
-                      day=as_of.isoformat(), n=len(items))
+            intro = t(
+                "As of {day}, the following {n} items are publicly listed for supervision or "
+                "their responsible officials have been summoned; they are hereby made public.",
+                day=as_of.isoformat(),
+                n=len(items),
+            )
         else:
             intro = t("As of {day}, no item is publicly listed or summoned.", day=as_of.isoformat())
-        headers = [t("No."), t("Level"), t("Matter"), t("Responsible body"), t("Addressed to"),
-                   t("Reason"), t("Since"), t("Rectification report due")]
-        cells = [[str(i), r["level_label"], r["subject"], r["responsible"] or "", r["addressed_to"] or "",
-                  r["reason"], r["opened_on"], r["follow_up_due"] or "—"]
-                 for i, r in enumerate(items, 1)]
-        text = _html(title, intro, headers, cells, lang) if fmt == "html" else _markdown(title, intro, headers, cells)
+        headers = [
+            t("No."),
+            t("Level"),
+            t("Matter"),
+            t("Responsible body"),
+            t("Addressed to"),
+            t("Reason"),
+            t("Since"),
+            t("Rectification report due"),
+        ]
+        cells = [
+            [
+                str(i),
+                r["level_label"],
+                r["subject"],
+                r["responsible"] or "",
+                r["addressed_to"] or "",
+                r["reason"],
+                r["opened_on"],
+                r["follow_up_due"] or "—",
+            ]
+            for i, r in enumerate(items, 1)
+        ]
+        text = (
+            _html(title, intro, headers, cells, lang)
+            if fmt == "html"
+            else _markdown(title, intro, headers, cells)
+        )
     finally:
         set_language(previous)
     return text, len(items)
@@ -96,7 +130,9 @@ def _html(title: str, intro: str, headers: list[str], cells: list[list[str]], la
     ]
     if cells:
         parts.append("<table>")
-        parts.append("<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in headers) + "</tr></thead>")
+        parts.append(
+            "<thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in headers) + "</tr></thead>"
+        )
         parts.append("<tbody>")
         parts += ["<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in cells]
         parts.append("</tbody>")

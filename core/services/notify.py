@@ -91,13 +91,21 @@ _FLUSH_EVERY = 500
 
 
 # Settings ---------------------------------------------------------------------------------
-def config_number(where: str, key: str, value: Any, *, minimum: float = 0,
-                  integer: bool = False) -> Any:
+def config_number(
+    where: str, key: str, value: Any, *, minimum: float = 0, integer: bool = False
+) -> Any:
     """``value`` if it is a number >= ``minimum``; else a UserError naming the key."""
     kinds = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds) or value < minimum:
-        raise UserError(t("duban.toml [{section}] {key}: expected a number >= {minimum}, not {value!r}",
-                          section=where, key=key, minimum=minimum, value=value))
+        raise UserError(
+            t(
+                "duban.toml [{section}] {key}: expected a number >= {minimum}, not {value!r}",
+                section=where,
+                key=key,
+                minimum=minimum,
+                value=value,
+            )
+        )
     return value
 
 
@@ -106,8 +114,14 @@ def config_time(where: str, key: str, value: Any) -> time:
         hour, minute = (int(part) for part in str(value).strip().split(":"))
         return time(hour, minute)
     except ValueError:
-        raise UserError(t("duban.toml [{section}] {key}: expected a time HH:MM, not {value!r}",
-                          section=where, key=key, value=value)) from None
+        raise UserError(
+            t(
+                "duban.toml [{section}] {key}: expected a time HH:MM, not {value!r}",
+                section=where,
+                key=key,
+                value=value,
+            )
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -142,36 +156,57 @@ def settings() -> NotifySettings:
     cfg = section("notify", DEFAULTS)
     channels = cfg["channels"]
     if not isinstance(channels, list) or not all(isinstance(c, str) and c for c in channels):
-        raise UserError(t("duban.toml [notify] channels: expected a list of channel names, not {value!r}",
-                          value=channels))
+        raise UserError(
+            t(
+                "duban.toml [notify] channels: expected a list of channel names, not {value!r}",
+                value=channels,
+            )
+        )
     for key in ("language",):
         if cfg[key] not in ("zh", "en"):
-            raise UserError(t("duban.toml [notify] {key}: expected \"zh\" or \"en\", not {value!r}",
-                              key=key, value=cfg[key]))
+            raise UserError(
+                t(
+                    'duban.toml [notify] {key}: expected "zh" or "en", not {value!r}',
+                    key=key,
+                    value=cfg[key],
+                )
+            )
     languages = cfg["languages"]
     if not isinstance(languages, dict) or any(v not in ("zh", "en") for v in languages.values()):
-        raise UserError(t("duban.toml [notify.languages]: expected names mapped to \"zh\" or \"en\""))
+        raise UserError(t('duban.toml [notify.languages]: expected names mapped to "zh" or "en"'))
     quiet = None
     raw_quiet = section("reminders").get("quiet_hours")
     if raw_quiet:
         parts = str(raw_quiet).split("-")
         if len(parts) != 2:
-            raise UserError(t("duban.toml [reminders] quiet_hours: expected \"HH:MM-HH:MM\", not {value!r}",
-                              value=raw_quiet))
-        quiet = (config_time("reminders", "quiet_hours", parts[0]),
-                 config_time("reminders", "quiet_hours", parts[1]))
+            raise UserError(
+                t(
+                    'duban.toml [reminders] quiet_hours: expected "HH:MM-HH:MM", not {value!r}',
+                    value=raw_quiet,
+                )
+            )
+        quiet = (
+            config_time("reminders", "quiet_hours", parts[0]),
+            config_time("reminders", "quiet_hours", parts[1]),
+        )
     num = config_number
     return NotifySettings(
-        channels=tuple(dict.fromkeys(channels)), language=cfg["language"], languages=languages,
+        channels=tuple(dict.fromkeys(channels)),
+        language=cfg["language"],
+        languages=languages,
         concurrency=num("notify", "concurrency", cfg["concurrency"], minimum=1, integer=True),
         timeout=num("notify", "timeout", cfg["timeout"], minimum=0.1),
         retry_base=num("notify", "retry_base", cfg["retry_base"], minimum=0),
         retry_max=num("notify", "retry_max", cfg["retry_max"], minimum=0),
         claim_timeout=num("notify", "claim_timeout", cfg["claim_timeout"], minimum=1),
         catch_up_days=num("notify", "catch_up_days", cfg["catch_up_days"], integer=True),
-        max_catch_up_days=num("notify", "max_catch_up_days", cfg["max_catch_up_days"], integer=True),
+        max_catch_up_days=num(
+            "notify", "max_catch_up_days", cfg["max_catch_up_days"], integer=True
+        ),
         batch=num("notify", "batch", cfg["batch"], minimum=1, integer=True),
-        coordinators=bool(cfg["coordinators"]), quiet=quiet)
+        coordinators=bool(cfg["coordinators"]),
+        quiet=quiet,
+    )
 
 
 # The ledger -------------------------------------------------------------------------------
@@ -195,55 +230,94 @@ def insert_ledger(session: Session, rows: Sequence[Mapping[str, Any]]) -> set[st
     if not rows:
         return set()
     insert = _dialect_insert(session)
-    stmt = (insert(_table).on_conflict_do_nothing(index_elements=["key"])
-            .returning(_table.c.key))
+    stmt = insert(_table).on_conflict_do_nothing(index_elements=["key"]).returning(_table.c.key)
     ordered = sorted(rows, key=lambda r: r["key"])  # one order everywhere: no deadlocks
     # executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues").
     return set(session.execute(stmt, ordered).scalars())
 
 
 def _claimable(at: datetime, lease: timedelta, channels: Sequence[str] | None) -> Any:
-    cond = or_(and_(_table.c.status.in_(("pending", "failed")), _table.c.next_attempt_at <= at),
-               and_(_table.c.status == "sending", _table.c.claimed_at < at - lease))
+    cond = or_(
+        and_(_table.c.status.in_(("pending", "failed")), _table.c.next_attempt_at <= at),
+        and_(_table.c.status == "sending", _table.c.claimed_at < at - lease),
+    )
     return and_(cond, _table.c.channel.in_(channels)) if channels is not None else cond
 
 
-def claim(session: Session, *, worker: str, at: datetime, lease: timedelta,
-          channels: Sequence[str] | None, limit: int) -> list[Any]:
+def claim(
+    session: Session,
+    *,
+    worker: str,
+    at: datetime,
+    lease: timedelta,
+    channels: Sequence[str] | None,
+    limit: int,
+) -> list[Any]:
     """Mark up to ``limit`` due rows as being sent by ``worker``; return them."""
     cond = _claimable(at, lease, channels)
     ids = select(_table.c.id).where(cond).order_by(_table.c.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         ids = ids.with_for_update(skip_locked=True)
-    stmt = (update(_table).where(_table.c.id.in_(ids.scalar_subquery()), cond)
-            .values(status="sending", claimed_by=worker, claimed_at=at)
-            .returning(_table.c.id, _table.c.key, _table.c.channel, _table.c.owner_id,
-                       _table.c.occasion, _table.c.payload, _table.c.attempts))
+    stmt = (
+        update(_table)
+        .where(_table.c.id.in_(ids.scalar_subquery()), cond)
+        .values(status="sending", claimed_by=worker, claimed_at=at)
+        .returning(
+            _table.c.id,
+            _table.c.key,
+            _table.c.channel,
+            _table.c.owner_id,
+            _table.c.occasion,
+            _table.c.payload,
+            _table.c.attempts,
+        )
+    )
     return sorted(session.execute(stmt).all(), key=lambda r: r.id)
 
 
-_outcome = (update(_table)
-            .where(_table.c.id == bindparam("b_id"), _table.c.claimed_by == bindparam("b_worker"))
-            .values(status=bindparam("b_status"), attempts=bindparam("b_attempts"),
-                    last_error=bindparam("b_error"),
-                    next_attempt_at=bindparam("b_next", type_=UTCDateTime),
-                    delivered_at=bindparam("b_delivered", type_=UTCDateTime)))
+_outcome = (
+    update(_table)
+    .where(_table.c.id == bindparam("b_id"), _table.c.claimed_by == bindparam("b_worker"))
+    .values(
+        status=bindparam("b_status"),
+        attempts=bindparam("b_attempts"),
+        last_error=bindparam("b_error"),
+        next_attempt_at=bindparam("b_next", type_=UTCDateTime),
+        delivered_at=bindparam("b_delivered", type_=UTCDateTime),
+    )
+)
 
 
-def record_outcomes(session: Session, *, worker: str, at: datetime, cfg: NotifySettings,
-                    outcomes: Sequence[tuple[Any, str, str | None]]) -> None:
+def record_outcomes(
+    session: Session,
+    *,
+    worker: str,
+    at: datetime,
+    cfg: NotifySettings,
+    outcomes: Sequence[tuple[Any, str, str | None]],
+) -> None:
     """Write back (row, status, error): delivered, failed (with the next attempt) or pending
     (claimed but not sent because the worker is stopping)."""
     params = []
     for row, status, error in outcomes:
         attempts = row.attempts + (status != "pending")
-        params.append({
-            "b_id": row.id, "b_worker": worker, "b_status": status, "b_attempts": attempts,
-            "b_error": error[:1000] if error else None,
-            "b_next": (at + cfg.backoff(attempts) if status == "failed"
-                       else at if status == "pending" else None),
-            "b_delivered": at if status == "delivered" else None,
-        })
+        params.append(
+            {
+                "b_id": row.id,
+                "b_worker": worker,
+                "b_status": status,
+                "b_attempts": attempts,
+                "b_error": error[:1000] if error else None,
+                "b_next": (
+                    at + cfg.backoff(attempts)
+                    if status == "failed"
+                    else at
+                    if status == "pending"
+                    else None
+                ),
+                "b_delivered": at if status == "delivered" else None,
+            }
+        )
     if params:
         session.execute(_outcome, params)
 
@@ -257,9 +331,13 @@ def _put_setting(session: Session, key: str, value: str, *, only_up: bool = Fals
     insert = _dialect_insert(session)
     table = Setting.__table__
     stmt = insert(table).values(key=key, value=value)
-    session.execute(stmt.on_conflict_do_update(
-        index_elements=["key"], set_={"value": stmt.excluded.value},
-        where=table.c.value < stmt.excluded.value if only_up else None))
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["key"],
+            set_={"value": stmt.excluded.value},
+            where=table.c.value < stmt.excluded.value if only_up else None,
+        )
+    )
 
 
 def advance_watermark(session: Session, at: datetime) -> None:
@@ -284,10 +362,19 @@ class PassReport:
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     seconds: float = 0.0
 
-    def add(self, *, subject: str, owner: str, channel: str, occasion: str, status: str,
-            key: str) -> None:
-        self.rows.append({"subject": subject, "owner": owner, "channel": channel,
-                          "occasion": occasion, "status": status, "key": key})
+    def add(
+        self, *, subject: str, owner: str, channel: str, occasion: str, status: str, key: str
+    ) -> None:
+        self.rows.append(
+            {
+                "subject": subject,
+                "owner": owner,
+                "channel": channel,
+                "occasion": occasion,
+                "status": status,
+                "key": key,
+            }
+        )
         self.counts[status] += 1
 
     def summary(self) -> str:
@@ -300,15 +387,28 @@ def default_worker() -> str:
 
 
 def _payload(message: Message) -> dict[str, Any]:
-    return {"subject": message.subject, "text": message.text, "html": message.html,
-            "data": dict(message.data)}
+    return {
+        "subject": message.subject,
+        "text": message.text,
+        "html": message.html,
+        "data": dict(message.data),
+    }
 
 
 def _row(due: Due, message: Message | None, status: str, at: datetime) -> dict[str, Any]:
-    return {"key": due.key, "channel": due.channel, "owner_id": due.recipient.owner_id,
-            "recipient": due.address, "subject": due.subject, "occasion": due.occasion,
-            "payload": _payload(message) if message else None, "status": status, "attempts": 0,
-            "next_attempt_at": at if status == "pending" else None, "created_at": at}
+    return {
+        "key": due.key,
+        "channel": due.channel,
+        "owner_id": due.recipient.owner_id,
+        "recipient": due.address,
+        "subject": due.subject,
+        "occasion": due.occasion,
+        "payload": _payload(message) if message else None,
+        "status": status,
+        "attempts": 0,
+        "next_attempt_at": at if status == "pending" else None,
+        "created_at": at,
+    }
 
 
 @dataclass
@@ -339,8 +439,9 @@ def _plan(session: Session, cfg: NotifySettings, at: datetime) -> _Plan:
     # Escalation events are instants: everything since the local day the window starts.
     since = datetime.combine(plan.start, time.min, LOCAL_TZ).astimezone(UTC)
     esc_horizon = datetime.combine(horizon, time.min, LOCAL_TZ).astimezone(UTC)
-    notices = plan_escalations(session, now=at, since=since, horizon=esc_horizon,
-                               coordinators=cfg.coordinators, **common)
+    notices = plan_escalations(
+        session, now=at, since=since, horizon=esc_horizon, coordinators=cfg.coordinators, **common
+    )
     known = existing_keys(session, (d.key for d in notices))
     for d in [*due, *(n for n in notices if n.key not in known)]:
         # A folded occasion reads as it would have on the day it fell ("due tomorrow").
@@ -358,12 +459,27 @@ def _digest_due(items: Sequence[tuple[Due, Message]], start: date) -> Due:
     first = items[0][0]
     digest_id = hashlib.sha256("\n".join(sorted(d.key for d, _ in items)).encode()).hexdigest()[:16]
     subject = f"digest:{digest_id}"
-    return Due(ledger_key(subject, first.recipient.ref, "digest", first.channel), subject, "digest",
-               first.channel, start, False, first.recipient, {"kind": "digest"})
+    return Due(
+        ledger_key(subject, first.recipient.ref, "digest", first.channel),
+        subject,
+        "digest",
+        first.channel,
+        start,
+        False,
+        first.recipient,
+        {"kind": "digest"},
+    )
 
 
-def run_pass(*, engine: Engine, clock: Clock, actor: str, worker: str | None = None,
-             dry_run: bool = False, should_stop: Callable[[], bool] | None = None) -> PassReport:
+def run_pass(
+    *,
+    engine: Engine,
+    clock: Clock,
+    actor: str,
+    worker: str | None = None,
+    dry_run: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+) -> PassReport:
     """One reminder pass as of ``clock.now()``: plan, record, claim and send (see module doc)."""
     from ..db import open_session
 
@@ -371,8 +487,9 @@ def run_pass(*, engine: Engine, clock: Clock, actor: str, worker: str | None = N
     cfg = settings()
     stop = should_stop or (lambda: False)
     at = clock.now()
-    report = PassReport(at=at, worker=worker or default_worker(), dry_run=dry_run,
-                        quiet=cfg.quiet_now(at))
+    report = PassReport(
+        at=at, worker=worker or default_worker(), dry_run=dry_run, quiet=cfg.quiet_now(at)
+    )
     serve = ("inbox",) if report.quiet else None  # channels served now (None: all)
     with open_session(engine, actor=actor, clock=clock, write=not dry_run) as session:
         if not dry_run:
@@ -385,12 +502,26 @@ def run_pass(*, engine: Engine, clock: Clock, actor: str, worker: str | None = N
             advance_watermark(session, at)
             _put_setting(session, SEEN, str(plan.seq))
     if not dry_run:
-        asyncio.run(_deliver(engine=engine, clock=clock, actor=actor, cfg=cfg, serve=serve,
-                             report=report, stop=stop))
+        asyncio.run(
+            _deliver(
+                engine=engine,
+                clock=clock,
+                actor=actor,
+                cfg=cfg,
+                serve=serve,
+                report=report,
+                stop=stop,
+            )
+        )
         if any(report.counts.values()):
             with open_session(engine, actor=actor, clock=clock) as session:
-                event = audit.record(session, "notify.pass", "notification", None, after={
-                    "at": at, "worker": report.worker, **report.counts})
+                event = audit.record(
+                    session,
+                    "notify.pass",
+                    "notification",
+                    None,
+                    after={"at": at, "worker": report.worker, **report.counts},
+                )
                 if event.seq == plan.seq + 1:  # our own record is not news to plan for
                     _put_setting(session, SEEN, str(event.seq))
     report.seconds = _time.perf_counter() - started
@@ -402,8 +533,9 @@ def _deferred(channel: str, serve: Sequence[str] | None) -> bool:
     return serve is not None and channel not in serve
 
 
-def _record_plan(session: Session, report: PassReport, plan: _Plan, at: datetime,
-                 serve: Sequence[str] | None) -> None:
+def _record_plan(
+    session: Session, report: PassReport, plan: _Plan, at: datetime, serve: Sequence[str] | None
+) -> None:
     rows = [_row(d, m, "pending", at) for d, m in plan.singles]
     rows += [_row(d, m, "superseded", at) for d, m in plan.superseded]
     items = {d.key: (d, m) for group in plan.folded.values() for d, m in group}
@@ -411,57 +543,131 @@ def _record_plan(session: Session, report: PassReport, plan: _Plan, at: datetime
     inserted = insert_ledger(session, rows)
     for d, m in plan.superseded:
         if d.key in inserted:
-            report.add(subject=m.subject, owner=d.recipient.name, channel=d.channel,
-                       occasion=d.occasion, status="superseded", key=d.key)
+            report.add(
+                subject=m.subject,
+                owner=d.recipient.name,
+                channel=d.channel,
+                occasion=d.occasion,
+                status="superseded",
+                key=d.key,
+            )
     digests = []
     for group in plan.folded.values():
         mine = [(d, m) for d, m in group if d.key in inserted]
         for d, m in mine:
-            report.add(subject=m.subject, owner=d.recipient.name, channel=d.channel,
-                       occasion=d.occasion, status="digested", key=d.key)
+            report.add(
+                subject=m.subject,
+                owner=d.recipient.name,
+                channel=d.channel,
+                occasion=d.occasion,
+                status="digested",
+                key=d.key,
+            )
         if mine:
             due = _digest_due(mine, plan.start)
-            digests.append(_row(due, render_digest(due.recipient, mine, to_local_date(at),
-                                                   plan.start), "pending", at))
+            digests.append(
+                _row(
+                    due,
+                    render_digest(due.recipient, mine, to_local_date(at), plan.start),
+                    "pending",
+                    at,
+                )
+            )
     inserted |= insert_ledger(session, digests)
     for d, m in plan.singles:
         if d.key in inserted and _deferred(d.channel, serve):
-            report.add(subject=m.subject, owner=d.recipient.name, channel=d.channel,
-                       occasion=d.occasion, status="deferred", key=d.key)
+            report.add(
+                subject=m.subject,
+                owner=d.recipient.name,
+                channel=d.channel,
+                occasion=d.occasion,
+                status="deferred",
+                key=d.key,
+            )
     for row in digests:
         if row["key"] in inserted and _deferred(row["channel"], serve):
-            report.add(subject=row["payload"]["subject"], owner=row["payload"]["data"]["recipient"],
-                       channel=row["channel"], occasion="digest", status="deferred", key=row["key"])
+            report.add(
+                subject=row["payload"]["subject"],
+                owner=row["payload"]["data"]["recipient"],
+                channel=row["channel"],
+                occasion="digest",
+                status="deferred",
+                key=row["key"],
+            )
 
 
-def _report_dry(session: Session, report: PassReport, plan: _Plan, cfg: NotifySettings,
-                at: datetime, serve: Sequence[str] | None) -> None:
+def _report_dry(
+    session: Session,
+    report: PassReport,
+    plan: _Plan,
+    cfg: NotifySettings,
+    at: datetime,
+    serve: Sequence[str] | None,
+) -> None:
     for d, m in plan.superseded:
-        report.add(subject=m.subject, owner=d.recipient.name, channel=d.channel,
-                   occasion=d.occasion, status="superseded", key=d.key)
+        report.add(
+            subject=m.subject,
+            owner=d.recipient.name,
+            channel=d.channel,
+            occasion=d.occasion,
+            status="superseded",
+            key=d.key,
+        )
     for d, m in plan.singles:
-        report.add(subject=m.subject, owner=d.recipient.name, channel=d.channel,
-                   occasion=d.occasion, status="deferred" if _deferred(d.channel, serve) else "due",
-                   key=d.key)
+        report.add(
+            subject=m.subject,
+            owner=d.recipient.name,
+            channel=d.channel,
+            occasion=d.occasion,
+            status="deferred" if _deferred(d.channel, serve) else "due",
+            key=d.key,
+        )
     for group in plan.folded.values():
         for d, m in group:
-            report.add(subject=m.subject, owner=d.recipient.name, channel=d.channel,
-                       occasion=d.occasion, status="digested", key=d.key)
+            report.add(
+                subject=m.subject,
+                owner=d.recipient.name,
+                channel=d.channel,
+                occasion=d.occasion,
+                status="digested",
+                key=d.key,
+            )
         due = _digest_due(group, plan.start)
-        report.add(subject=render_digest(due.recipient, group, to_local_date(at), plan.start).subject,
-                   owner=due.recipient.name, channel=due.channel, occasion="digest",
-                   status="deferred" if _deferred(due.channel, serve) else "due", key=due.key)
-    retry = session.exec(select(Notification).where(
-        _claimable(at, timedelta(seconds=cfg.claim_timeout), serve)).order_by(Notification.id)).all()
+        report.add(
+            subject=render_digest(due.recipient, group, to_local_date(at), plan.start).subject,
+            owner=due.recipient.name,
+            channel=due.channel,
+            occasion="digest",
+            status="deferred" if _deferred(due.channel, serve) else "due",
+            key=due.key,
+        )
+    retry = session.exec(
+        select(Notification)
+        .where(_claimable(at, timedelta(seconds=cfg.claim_timeout), serve))
+        .order_by(Notification.id)
+    ).all()
     for n in retry:
         payload = n.payload or {}
-        report.add(subject=payload.get("subject", n.subject),
-                   owner=payload.get("data", {}).get("recipient", n.recipient or ""),
-                   channel=n.channel, occasion=n.occasion, status="retry", key=n.key)
+        report.add(
+            subject=payload.get("subject", n.subject),
+            owner=payload.get("data", {}).get("recipient", n.recipient or ""),
+            channel=n.channel,
+            occasion=n.occasion,
+            status="retry",
+            key=n.key,
+        )
 
 
-async def _deliver(*, engine: Engine, clock: Clock, actor: str, cfg: NotifySettings,
-                   serve: Sequence[str] | None, report: PassReport, stop: Callable[[], bool]) -> None:
+async def _deliver(
+    *,
+    engine: Engine,
+    clock: Clock,
+    actor: str,
+    cfg: NotifySettings,
+    serve: Sequence[str] | None,
+    report: PassReport,
+    stop: Callable[[], bool],
+) -> None:
     from .. import channels
     from ..db import open_session
     from ..plugins import get_host
@@ -474,8 +680,9 @@ async def _deliver(*, engine: Engine, clock: Clock, actor: str, cfg: NotifySetti
     def flush() -> None:
         if pending:
             with open_session(engine, actor=actor, clock=clock) as session:
-                record_outcomes(session, worker=report.worker, at=clock.now(), cfg=cfg,
-                                outcomes=pending)
+                record_outcomes(
+                    session, worker=report.worker, at=clock.now(), cfg=cfg, outcomes=pending
+                )
             pending.clear()
 
     async def deliver(row: Any, owner: Owner | None) -> None:
@@ -488,31 +695,53 @@ async def _deliver(*, engine: Engine, clock: Clock, actor: str, cfg: NotifySetti
             try:
                 notifier = notifiers.get(row.channel)
                 if notifier is None:
-                    raise UserError(t("no notifier is registered for channel {channel!r}",
-                                      channel=row.channel))
-                message = Message(subject=payload["subject"], text=payload["text"],
-                                  html=payload.get("html"), data=data)
-                await asyncio.wait_for(_send(loop, pool, notifier.send, message, owner),
-                                       cfg.timeout)
+                    raise UserError(
+                        t("no notifier is registered for channel {channel!r}", channel=row.channel)
+                    )
+                message = Message(
+                    subject=payload["subject"],
+                    text=payload["text"],
+                    html=payload.get("html"),
+                    data=data,
+                )
+                await asyncio.wait_for(
+                    _send(loop, pool, notifier.send, message, owner), cfg.timeout
+                )
                 status, error = "delivered", None
             except Exception as exc:  # every failure is recorded and retried, none stops the pass
                 status, error = "failed", _describe(exc)
                 log.warning("delivery %s failed: %s", row.key, error)
             pending.append((row, status, error))
-            report.add(subject=payload.get("subject", row.key), owner=data.get("recipient", ""),
-                       channel=row.channel, occasion=row.occasion, status=status, key=row.key)
+            report.add(
+                subject=payload.get("subject", row.key),
+                owner=data.get("recipient", ""),
+                channel=row.channel,
+                occasion=row.occasion,
+                status=status,
+                key=row.key,
+            )
             if len(pending) >= _FLUSH_EVERY:
                 flush()
 
     loop = asyncio.get_running_loop()
-    with channels.delivery_context(concurrency=cfg.concurrency), \
-            ThreadPoolExecutor(cfg.concurrency, thread_name_prefix="duban-send") as pool:
+    with (
+        channels.delivery_context(concurrency=cfg.concurrency),
+        ThreadPoolExecutor(cfg.concurrency, thread_name_prefix="duban-send") as pool,
+    ):
         while not stop():
             with open_session(engine, actor=actor, clock=clock) as session:
-                rows = claim(session, worker=report.worker, at=clock.now(), lease=lease,
-                             channels=serve, limit=cfg.batch)
+                rows = claim(
+                    session,
+                    worker=report.worker,
+                    at=clock.now(),
+                    lease=lease,
+                    channels=serve,
+                    limit=cfg.batch,
+                )
                 owner_ids = {r.owner_id for r in rows if r.owner_id is not None}
-                owners = {o.id: o for o in session.exec(select(Owner).where(Owner.id.in_(owner_ids)))}
+                owners = {
+                    o.id: o for o in session.exec(select(Owner).where(Owner.id.in_(owner_ids)))
+                }
             if not rows:
                 break
             try:
@@ -521,8 +750,13 @@ async def _deliver(*, engine: Engine, clock: Clock, actor: str, cfg: NotifySetti
                 flush()
 
 
-async def _send(loop: asyncio.AbstractEventLoop, pool: ThreadPoolExecutor,
-                send: Callable[..., Any], message: Message, owner: Owner | None) -> None:
+async def _send(
+    loop: asyncio.AbstractEventLoop,
+    pool: ThreadPoolExecutor,
+    send: Callable[..., Any],
+    message: Message,
+    owner: Owner | None,
+) -> None:
     if inspect.iscoroutinefunction(send):  # a plugin's asynchronous channel
         await send(message, owner)
     else:  # blocking I/O in a worker thread, in this context (the shared HTTP pool)
@@ -537,15 +771,26 @@ def _describe(exc: BaseException) -> str:
 
 
 # Reading the ledger -------------------------------------------------------------------------
-def list_notifications(*, session: Session, failed: bool = False, owner: Owner | None = None,
-                       status: str | None = None, limit: int | None = 500) -> list[Notification]:
+def list_notifications(
+    *,
+    session: Session,
+    failed: bool = False,
+    owner: Owner | None = None,
+    status: str | None = None,
+    limit: int | None = 500,
+) -> list[Notification]:
     query = select(Notification)
     if failed:
         query = query.where(Notification.status == "failed")
     if status:
         if status not in STATUSES:
-            raise UserError(t("--status: must be one of {choices}, not {value!r}",
-                              choices=", ".join(STATUSES), value=status))
+            raise UserError(
+                t(
+                    "--status: must be one of {choices}, not {value!r}",
+                    choices=", ".join(STATUSES),
+                    value=status,
+                )
+            )
         query = query.where(Notification.status == status)
     if owner is not None:
         query = query.where(Notification.owner_id == owner.id)
@@ -558,8 +803,13 @@ def list_notifications(*, session: Session, failed: bool = False, owner: Owner |
 def _inbox_clause(session: Session) -> Any:
     user = current_user(session)
     if user is None:
-        raise PermissionDenied(t("{user} is not a registered user; a coordinator can add it with "
-                                 "`duban user add {user} --role ...`", user=session.info["actor"]))
+        raise PermissionDenied(
+            t(
+                "{user} is not a registered user; a coordinator can add it with "
+                "`duban user add {user} --role ...`",
+                user=session.info["actor"],
+            )
+        )
     mine = Notification.recipient == f"user:{user.name}"
     if user.owner_id is not None:
         mine = or_(mine, Notification.owner_id == user.owner_id)
@@ -580,8 +830,11 @@ def inbox(*, session: Session, unread: bool = False, limit: int | None = 200) ->
 def unread_count(*, session: Session) -> int:
     from sqlalchemy import func
 
-    return session.exec(select(func.count()).select_from(Notification).where(
-        _inbox_clause(session), Notification.read_at.is_(None))).one()
+    return session.exec(
+        select(func.count())
+        .select_from(Notification)
+        .where(_inbox_clause(session), Notification.read_at.is_(None))
+    ).one()
 
 
 def mark_read(*, session: Session, ids: Sequence[int]) -> list[Notification]:
@@ -598,7 +851,8 @@ def mark_read(*, session: Session, ids: Sequence[int]) -> list[Notification]:
         if row.read_at is None:
             row.read_at = at
             session.add(row)
-            audit.record(session, "notification.read", "notification", row.id,
-                         after={"read_at": at})
+            audit.record(
+                session, "notification.read", "notification", row.id, after={"read_at": at}
+            )
     session.flush()
     return rows

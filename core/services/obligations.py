@@ -53,12 +53,25 @@ def get_obligation(*, session: Session, ref: str | int) -> Obligation:
 
 
 def add_obligation(
-    *, session: Session, title: str, leads: Sequence[str], participants: Sequence[str] = (),
-    implementers: Sequence[str] = (), dues: Sequence[date] = (), domain: str = "general",
-    region: str | None = None, code: str | None = None, body: str | None = None,
-    title_en: str | None = None, body_en: str | None = None, plan: Plan | None = None,
-    parent: Obligation | None = None, seq: int = 0, state: str = State.open,
-    attrs: dict | None = None, check_role: bool = True,
+    *,
+    session: Session,
+    title: str,
+    leads: Sequence[str],
+    participants: Sequence[str] = (),
+    implementers: Sequence[str] = (),
+    dues: Sequence[date] = (),
+    domain: str = "general",
+    region: str | None = None,
+    code: str | None = None,
+    body: str | None = None,
+    title_en: str | None = None,
+    body_en: str | None = None,
+    plan: Plan | None = None,
+    parent: Obligation | None = None,
+    seq: int = 0,
+    state: str = State.open,
+    attrs: dict | None = None,
+    check_role: bool = True,
 ) -> Obligation:
     """Create an obligation with its owners and milestones (one per due date)."""
     if check_role:
@@ -72,18 +85,30 @@ def add_obligation(
         raise UserError(t("unknown state {value!r}", value=state))
     owners = {
         Role.lead: [resolve_owner(session=session, ref=o, what="--lead") for o in leads],
-        Role.participant: [resolve_owner(session=session, ref=o, what="--participant")
-                           for o in participants],
-        Role.implementer: [resolve_owner(session=session, ref=o, what="--implementer")
-                           for o in implementers],
+        Role.participant: [
+            resolve_owner(session=session, ref=o, what="--participant") for o in participants
+        ],
+        Role.implementer: [
+            resolve_owner(session=session, ref=o, what="--implementer") for o in implementers
+        ],
     }
     region_row = resolve_region(session=session, ref=region) if region else None
     stamp = now(session)
     ob = Obligation(
-        plan_id=plan.id if plan else (parent.plan_id if parent else None), code=code, seq=seq,
-        title=title, title_en=title_en, body=body, body_en=body_en, domain=domain,
-        region_id=region_row.id if region_row else None, parent_id=parent.id if parent else None,
-        state=state, attrs=attrs, created_at=stamp, updated_at=stamp,
+        plan_id=plan.id if plan else (parent.plan_id if parent else None),
+        code=code,
+        seq=seq,
+        title=title,
+        title_en=title_en,
+        body=body,
+        body_en=body_en,
+        domain=domain,
+        region_id=region_row.id if region_row else None,
+        parent_id=parent.id if parent else None,
+        state=state,
+        attrs=attrs,
+        created_at=stamp,
+        updated_at=stamp,
     )
     session.add(ob)
     session.flush()
@@ -91,54 +116,89 @@ def add_obligation(
         for owner in {o.id: o for o in rows}.values():  # an owner named twice is assigned once
             session.add(Assignment(obligation_id=ob.id, owner_id=owner.id, role=role))
     for due in sorted(set(dues)):
-        session.add(Milestone(obligation_id=ob.id, title=title, due=due, uid=new_uid(),
-                              updated_at=stamp))
+        session.add(
+            Milestone(obligation_id=ob.id, title=title, due=due, uid=new_uid(), updated_at=stamp)
+        )
     session.flush()
-    audit.record(session, "obligation.add", "obligation", ob.id, after={
-        **snapshot(ob), "leads": [o.name for o in owners[Role.lead]],
-        "participants": [o.name for o in owners[Role.participant]],
-        "dues": [d.isoformat() for d in sorted(set(dues))],
-    })
+    audit.record(
+        session,
+        "obligation.add",
+        "obligation",
+        ob.id,
+        after={
+            **snapshot(ob),
+            "leads": [o.name for o in owners[Role.lead]],
+            "participants": [o.name for o in owners[Role.participant]],
+            "dues": [d.isoformat() for d in sorted(set(dues))],
+        },
+    )
     return ob
 
 
-def add_milestone(*, session: Session, obligation: Obligation, due: date, title: str | None = None,
-                  title_en: str | None = None, done_on: date | None = None,
-                  check_role: bool = True) -> Milestone:
+def add_milestone(
+    *,
+    session: Session,
+    obligation: Obligation,
+    due: date,
+    title: str | None = None,
+    title_en: str | None = None,
+    done_on: date | None = None,
+    check_role: bool = True,
+) -> Milestone:
     if check_role:
         require_writer(session, obligation.id)
-    ms = Milestone(obligation_id=obligation.id, title=title or obligation.title, title_en=title_en,
-                   due=due, done_on=done_on, uid=new_uid(), updated_at=now(session))
+    ms = Milestone(
+        obligation_id=obligation.id,
+        title=title or obligation.title,
+        title_en=title_en,
+        due=due,
+        done_on=done_on,
+        uid=new_uid(),
+        updated_at=now(session),
+    )
     session.add(ms)
     session.flush()
     audit.record(session, "milestone.add", "milestone", ms.id, after=snapshot(ms))
     return ms
 
 
-def set_state(*, session: Session, obligation: Obligation, state: str, expected_version: int | None = None,
-              action: str = "obligation.state") -> Obligation:
+def set_state(
+    *,
+    session: Session,
+    obligation: Obligation,
+    state: str,
+    expected_version: int | None = None,
+    action: str = "obligation.state",
+) -> Obligation:
     """Move an obligation to ``state`` (optimistic locking on ``version``)."""
     if expected_version is not None and expected_version != obligation.version:
-        raise Conflict(t("obligation #{id} was changed by someone else; reload and try again",
-                         id=obligation.id))
+        raise Conflict(
+            t(
+                "obligation #{id} was changed by someone else; reload and try again",
+                id=obligation.id,
+            )
+        )
     before = snapshot(obligation)
     obligation.state = state
     obligation.version += 1
     obligation.updated_at = now(session)
     session.add(obligation)
     session.flush()
-    audit.record(session, action, "obligation", obligation.id, before=before,
-                 after=snapshot(obligation))
+    audit.record(
+        session, action, "obligation", obligation.id, before=before, after=snapshot(obligation)
+    )
     return obligation
 
 
 # Reading ---------------------------------------------------------------------------------
-def owners_by_role(*, session: Session, obligation_ids: Iterable[int]) -> dict[int, dict[str, list[str]]]:
+def owners_by_role(
+    *, session: Session, obligation_ids: Iterable[int]
+) -> dict[int, dict[str, list[str]]]:
     """{obligation id: {role: [owner names]}} for many obligations in one query."""
     ids = list(obligation_ids)
     result: dict[int, dict[str, list[str]]] = {i: {r.value: [] for r in Role} for i in ids}
     for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
+        chunk = ids[start : start + 900]
         rows = session.exec(
             select(Assignment.obligation_id, Assignment.role, Owner.name)
             .join(Owner, Owner.id == Assignment.owner_id)
@@ -179,14 +239,21 @@ def scope_of(session: Session, region_id: int | None, site_id: int | None) -> di
     return None
 
 
-def summary(*, session: Session, ob: Obligation, as_of: date,
-            owners: dict[str, list[str]] | None = None,
-            milestones: list[Milestone] | None = None) -> dict[str, Any]:
+def summary(
+    *,
+    session: Session,
+    ob: Obligation,
+    as_of: date,
+    owners: dict[str, list[str]] | None = None,
+    milestones: list[Milestone] | None = None,
+) -> dict[str, Any]:
     """The ``duban list`` shape of one obligation."""
     if owners is None:
         owners = owners_by_role(session=session, obligation_ids=[ob.id])[ob.id]
     if milestones is None:
-        milestones = list(session.exec(select(Milestone).where(Milestone.obligation_id == ob.id)).all())
+        milestones = list(
+            session.exec(select(Milestone).where(Milestone.obligation_id == ob.id)).all()
+        )
     region = session.get(Region, ob.region_id) if ob.region_id else None
     nd = next_due(milestones, as_of)
     return {
@@ -201,7 +268,8 @@ def summary(*, session: Session, ob: Obligation, as_of: date,
         "lead": owners.get(Role.lead, []),
         "participants": owners.get(Role.participant, []),
         "next_due": nd.isoformat() if nd else None,
-        "overdue": _split_overdue(session, ob, as_of) if (ob.attrs or {}).get("split")
+        "overdue": _split_overdue(session, ob, as_of)
+        if (ob.attrs or {}).get("split")
         else is_overdue(milestones, ob.state, as_of),
     }
 
@@ -213,41 +281,77 @@ def _split_overdue(session: Session, ob: Obligation, as_of: date) -> bool:
 
 def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
     """The ``duban show`` shape: the list keys plus body, assignments, milestones, targets, escalations."""
-    milestones = list(session.exec(
-        select(Milestone).where(Milestone.obligation_id == ob.id).order_by(Milestone.due, Milestone.id)
-    ).all())
+    milestones = list(
+        session.exec(
+            select(Milestone)
+            .where(Milestone.obligation_id == ob.id)
+            .order_by(Milestone.due, Milestone.id)
+        ).all()
+    )
     owners = owners_by_role(session=session, obligation_ids=[ob.id])[ob.id]
     data = summary(session=session, ob=ob, as_of=as_of, owners=owners, milestones=milestones)
     plan = session.get(Plan, ob.plan_id) if ob.plan_id else None
     parent = session.get(Obligation, ob.parent_id) if ob.parent_id else None
-    targets = session.exec(select(Target).where(Target.obligation_id == ob.id).order_by(Target.id)).all()
+    targets = session.exec(
+        select(Target).where(Target.obligation_id == ob.id).order_by(Target.id)
+    ).all()
     escalations = session.exec(
         select(Escalation).where(Escalation.obligation_id == ob.id).order_by(Escalation.id)
     ).all()
-    data.update({
-        "body": ob.body,
-        "body_en": ob.body_en,
-        "plan": plan.key if plan else None,
-        "parent": parent.id if parent else None,
-        "version": ob.version,
-        "assignments": [{"owner": name, "role": role}
-                        for role in Role for name in owners.get(role, [])],
-        "milestones": [{"id": m.id, "title": m.title, "title_en": m.title_en, "due": m.due.isoformat(),
-                        "done": m.done_on.isoformat() if m.done_on else None} for m in milestones],
-        "targets": [{
-            "id": tg.id, "indicator": tg.indicator, "name": tg.name, "name_en": tg.name_en,
-            "comparator": tg.comparator, "value": tg.value, "unit": tg.unit, "due": tg.due.isoformat(),
-            "scope": scope_of(session, tg.region_id, tg.site_id),
-            "baseline": None if tg.baseline_value is None else {
-                "value": tg.baseline_value,
-                "date": tg.baseline_date.isoformat() if tg.baseline_date else None},
-        } for tg in targets],
-        "escalations": [{
-            "id": e.id, "level": e.level, "rule": e.rule, "reason": e.reason,
-            "addressed_to": _owner_name(session, e.addressed_to_id),
-            "opened": e.opened_at.isoformat(), "resolved": e.resolved_at.isoformat() if e.resolved_at else None,
-        } for e in escalations],
-    })
+    data.update(
+        {
+            "body": ob.body,
+            "body_en": ob.body_en,
+            "plan": plan.key if plan else None,
+            "parent": parent.id if parent else None,
+            "version": ob.version,
+            "assignments": [
+                {"owner": name, "role": role} for role in Role for name in owners.get(role, [])
+            ],
+            "milestones": [
+                {
+                    "id": m.id,
+                    "title": m.title,
+                    "title_en": m.title_en,
+                    "due": m.due.isoformat(),
+                    "done": m.done_on.isoformat() if m.done_on else None,
+                }
+                for m in milestones
+            ],
+            "targets": [
+                {
+                    "id": tg.id,
+                    "indicator": tg.indicator,
+                    "name": tg.name,
+                    "name_en": tg.name_en,
+                    "comparator": tg.comparator,
+                    "value": tg.value,
+                    "unit": tg.unit,
+                    "due": tg.due.isoformat(),
+                    "scope": scope_of(session, tg.region_id, tg.site_id),
+                    "baseline": None
+                    if tg.baseline_value is None
+                    else {
+                        "value": tg.baseline_value,
+                        "date": tg.baseline_date.isoformat() if tg.baseline_date else None,
+                    },
+                }
+                for tg in targets
+            ],
+            "escalations": [
+                {
+                    "id": e.id,
+                    "level": e.level,
+                    "rule": e.rule,
+                    "reason": e.reason,
+                    "addressed_to": _owner_name(session, e.addressed_to_id),
+                    "opened": e.opened_at.isoformat(),
+                    "resolved": e.resolved_at.isoformat() if e.resolved_at else None,
+                }
+                for e in escalations
+            ],
+        }
+    )
     return data
 
 

@@ -42,35 +42,57 @@ def find_owner(*, session: Session, ref: str) -> Owner | None:
 
 
 def aliases_of(*, session: Session, owner: Owner) -> list[str]:
-    return list(session.exec(
-        select(OwnerAlias.alias).where(OwnerAlias.owner_id == owner.id).order_by(OwnerAlias.alias)
-    ).all())
+    return list(
+        session.exec(
+            select(OwnerAlias.alias)
+            .where(OwnerAlias.owner_id == owner.id)
+            .order_by(OwnerAlias.alias)
+        ).all()
+    )
 
 
-def add_owner(*, session: Session, name: str, region: str | None = None, parent: str | None = None,
-              aliases: list[str] | tuple[str, ...] = (), kind: str = "department",
-              name_en: str | None = None, check_role: bool = True) -> Owner:
+def add_owner(
+    *,
+    session: Session,
+    name: str,
+    region: str | None = None,
+    parent: str | None = None,
+    aliases: list[str] | tuple[str, ...] = (),
+    kind: str = "department",
+    name_en: str | None = None,
+    check_role: bool = True,
+) -> Owner:
     if check_role:
         require_coordinator(session)
     name = name.strip()
     if not name:
         raise UserError(t("owner name must not be empty"))
     if kind not in OWNER_KINDS:
-        raise UserError(t("--kind: must be one of {choices}, not {value!r}",
-                          choices=", ".join(OWNER_KINDS), value=kind))
+        raise UserError(
+            t(
+                "--kind: must be one of {choices}, not {value!r}",
+                choices=", ".join(OWNER_KINDS),
+                value=kind,
+            )
+        )
     if find_owner(session=session, ref=name) is not None:
         raise UserError(t("owner {name} already exists", name=name))
     region_row = resolve_region(session=session, ref=region) if region else None
     parent_row = resolve_owner(session=session, ref=parent, what="--parent") if parent else None
-    owner = Owner(name=name, name_en=name_en, kind=kind,
-                  region_id=region_row.id if region_row else None,
-                  parent_id=parent_row.id if parent_row else None)
+    owner = Owner(
+        name=name,
+        name_en=name_en,
+        kind=kind,
+        region_id=region_row.id if region_row else None,
+        parent_id=parent_row.id if parent_row else None,
+    )
     session.add(owner)
     session.flush()
     for alias in aliases:
         _add_alias(session, owner, alias)
-    audit.record(session, "owner.add", "owner", owner.id,
-                 after={**snapshot(owner), "aliases": list(aliases)})
+    audit.record(
+        session, "owner.add", "owner", owner.id, after={**snapshot(owner), "aliases": list(aliases)}
+    )
     return owner
 
 
@@ -82,14 +104,24 @@ def _add_alias(session: Session, owner: Owner, alias: str) -> None:
     if other is not None:
         if other.id == owner.id:
             return
-        raise UserError(t("--alias: {alias!r} already names {owner}", alias=alias, owner=other.name))
+        raise UserError(
+            t("--alias: {alias!r} already names {owner}", alias=alias, owner=other.name)
+        )
     session.add(OwnerAlias(owner_id=owner.id, alias=alias))
     session.flush()
 
 
-def set_owner(*, session: Session, ref: str, email: str | None = None, webhook: str | None = None,
-              preset: str | None = None, aliases: list[str] | tuple[str, ...] = (),
-              parent: str | None = None, name_en: str | None = None) -> Owner:
+def set_owner(
+    *,
+    session: Session,
+    ref: str,
+    email: str | None = None,
+    webhook: str | None = None,
+    preset: str | None = None,
+    aliases: list[str] | tuple[str, ...] = (),
+    parent: str | None = None,
+    name_en: str | None = None,
+) -> Owner:
     require_coordinator(session)
     owner = resolve_owner(session=session, ref=ref)
     before = snapshot(owner)
@@ -103,8 +135,13 @@ def set_owner(*, session: Session, ref: str, email: str | None = None, webhook: 
         owner.webhook = webhook or None
     if preset is not None:
         if preset not in WEBHOOK_PRESETS:
-            raise UserError(t("--preset: must be one of {choices}, not {value!r}",
-                              choices=", ".join(WEBHOOK_PRESETS), value=preset))
+            raise UserError(
+                t(
+                    "--preset: must be one of {choices}, not {value!r}",
+                    choices=", ".join(WEBHOOK_PRESETS),
+                    value=preset,
+                )
+            )
         owner.webhook_preset = preset
     if parent is not None:
         owner.parent_id = resolve_owner(session=session, ref=parent, what="--parent").id
@@ -114,8 +151,14 @@ def set_owner(*, session: Session, ref: str, email: str | None = None, webhook: 
         _add_alias(session, owner, alias)
     session.add(owner)
     session.flush()
-    audit.record(session, "owner.set", "owner", owner.id, before=before,
-                 after={**snapshot(owner), "aliases": aliases_of(session=session, owner=owner)})
+    audit.record(
+        session,
+        "owner.set",
+        "owner",
+        owner.id,
+        before=before,
+        after={**snapshot(owner), "aliases": aliases_of(session=session, owner=owner)},
+    )
     return owner
 
 

@@ -25,7 +25,9 @@ PLAN_FORMAT = "duban-plan/1"
 
 
 def builtin_plan_text() -> str:
-    return (resources.files("duban.core") / "data" / "plans" / f"{BUILTIN_PLAN}.yaml").read_text("utf-8")
+    return (resources.files("duban.core") / "data" / "plans" / f"{BUILTIN_PLAN}.yaml").read_text(
+        "utf-8"
+    )
 
 
 def load_regions(*, session: Session) -> int:
@@ -37,9 +39,15 @@ def load_regions(*, session: Session) -> int:
     rows = list(csv.DictReader(io.StringIO(text)))
     for row in rows:  # parents precede children in the file
         parent = by_code.get(row["parent_code"]) if row["parent_code"] else None
-        by_code[row["code"]] = add_region(session=session, code=row["code"], name=row["name"],
-                                          name_en=row["name_en"] or None, level=row["level"],
-                                          parent=parent, audited=False)
+        by_code[row["code"]] = add_region(
+            session=session,
+            code=row["code"],
+            name=row["name"],
+            name_en=row["name_en"] or None,
+            level=row["level"],
+            parent=parent,
+            audited=False,
+        )
     for region in by_code.values():
         parent_gov = None
         if region.parent_id:
@@ -47,10 +55,18 @@ def load_regions(*, session: Session) -> int:
             parent_gov = find_owner(session=session, ref=government_name(parent_region))
         name_en = None
         if region.name_en:
-            name_en = (f"{region.name_en} Administrative Committee" if region.level == RegionLevel.zone
-                       else f"People's Government of {region.name_en}")
-        owner = Owner(name=government_name(region), name_en=name_en, kind="government",
-                      region_id=region.id, parent_id=parent_gov.id if parent_gov else None)
+            name_en = (
+                f"{region.name_en} Administrative Committee"
+                if region.level == RegionLevel.zone
+                else f"People's Government of {region.name_en}"
+            )
+        owner = Owner(
+            name=government_name(region),
+            name_en=name_en,
+            kind="government",
+            region_id=region.id,
+            parent_id=parent_gov.id if parent_gov else None,
+        )
         session.add(owner)
         session.flush()
     audit.record(session, "regions.load", "region", None, after={"count": len(by_code)})
@@ -65,11 +81,17 @@ def parse_yaml(text: str, *, source: str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
-        raise UserError(t("{where}: not valid YAML: {why}", where=where,
-                          why=getattr(exc, "problem", None) or exc)) from None
+        raise UserError(
+            t(
+                "{where}: not valid YAML: {why}",
+                where=where,
+                why=getattr(exc, "problem", None) or exc,
+            )
+        ) from None
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
-        raise UserError(t("{where}: not a duban plan (expected `format: {fmt}`)",
-                          where=source, fmt=PLAN_FORMAT))
+        raise UserError(
+            t("{where}: not a duban plan (expected `format: {fmt}`)", where=source, fmt=PLAN_FORMAT)
+        )
     return data
 
 
@@ -79,10 +101,14 @@ def _date(value: Any, where: str) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise UserError(t("{where}: not a date (YYYY-MM-DD): {value!r}", where=where, value=value)) from None
+        raise UserError(
+            t("{where}: not a date (YYYY-MM-DD): {value!r}", where=where, value=value)
+        ) from None
 
 
-def load_plan(*, session: Session, data: dict[str, Any], source: str = "plan") -> tuple[Plan, list[str]]:
+def load_plan(
+    *, session: Session, data: dict[str, Any], source: str = "plan"
+) -> tuple[Plan, list[str]]:
     """Create a plan from its YAML structure; returns it and the names of owners created.
 
     All-or-nothing: any problem raises UserError and the caller's transaction rolls back.
@@ -93,7 +119,9 @@ def load_plan(*, session: Session, data: dict[str, Any], source: str = "plan") -
     if not key or not meta.get("title"):
         raise UserError(t("{where}: plan.key and plan.title are required", where=source))
     if session.exec(select(Plan).where(Plan.key == key)).first():
-        raise UserError(t("{where}: a plan with key {key!r} is already loaded", where=source, key=key))
+        raise UserError(
+            t("{where}: a plan with key {key!r} is already loaded", where=source, key=key)
+        )
     created: list[str] = []
     for i, o in enumerate(data.get("owners") or []):
         where = f"{source}: owners[{i}]"
@@ -101,9 +129,14 @@ def load_plan(*, session: Session, data: dict[str, Any], source: str = "plan") -
             raise UserError(t("{where}: an owner needs a name", where=where))
         existing = find_owner(session=session, ref=o["name"])
         if existing is None:
-            existing = add_owner(session=session, name=o["name"], name_en=o.get("name_en"),
-                                 kind=o.get("kind", "department"), region=o.get("region"),
-                                 check_role=False)
+            existing = add_owner(
+                session=session,
+                name=o["name"],
+                name_en=o.get("name_en"),
+                kind=o.get("kind", "department"),
+                region=o.get("region"),
+                check_role=False,
+            )
             created.append(existing.name)
         for alias in o.get("aliases") or ():
             _add_alias(session, existing, alias)
@@ -112,15 +145,25 @@ def load_plan(*, session: Session, data: dict[str, Any], source: str = "plan") -
             owner = find_owner(session=session, ref=o["name"])
             parent = find_owner(session=session, ref=o["parent"])
             if parent is None:
-                raise UserError(t("{where}: unknown parent owner {name!r}", where=source, name=o["parent"]))
+                raise UserError(
+                    t("{where}: unknown parent owner {name!r}", where=source, name=o["parent"])
+                )
             owner.parent_id = parent.id
             session.add(owner)
 
-    plan = Plan(key=key, title=meta["title"], title_en=meta.get("title_en"),
-                issued_on=_date(meta["issued_on"], f"{source}: plan.issued_on") if meta.get("issued_on") else None,
-                valid_until=_date(meta["valid_until"], f"{source}: plan.valid_until") if meta.get("valid_until") else None,
-                source=meta.get("source"),
-                text={"sections": data.get("sections") or [], "framing": data.get("framing") or []})
+    plan = Plan(
+        key=key,
+        title=meta["title"],
+        title_en=meta.get("title_en"),
+        issued_on=_date(meta["issued_on"], f"{source}: plan.issued_on")
+        if meta.get("issued_on")
+        else None,
+        valid_until=_date(meta["valid_until"], f"{source}: plan.valid_until")
+        if meta.get("valid_until")
+        else None,
+        source=meta.get("source"),
+        text={"sections": data.get("sections") or [], "framing": data.get("framing") or []},
+    )
     session.add(plan)
     session.flush()
     for pos, name in enumerate(meta.get("issuers") or []):
@@ -137,18 +180,37 @@ def load_plan(*, session: Session, data: dict[str, Any], source: str = "plan") -
             raise UserError(t("{where}: a site needs key, name and kind", where=where))
         site = session.exec(select(Site).where(Site.key == s["key"])).first()
         if site is None:
-            region = resolve_region(session=session, ref=str(s["region"]), what=where) if s.get("region") else None
-            site = Site(key=s["key"], name=s["name"], name_en=s.get("name_en"), kind=s["kind"],
-                        region_id=region.id if region else None, attrs=s.get("attrs"))
+            region = (
+                resolve_region(session=session, ref=str(s["region"]), what=where)
+                if s.get("region")
+                else None
+            )
+            site = Site(
+                key=s["key"],
+                name=s["name"],
+                name_en=s.get("name_en"),
+                kind=s["kind"],
+                region_id=region.id if region else None,
+                attrs=s.get("attrs"),
+            )
             session.add(site)
             session.flush()
         sites[s["key"]] = site
 
     implementers = _implementers(session, meta.get("implementers", "none"))
     for i, task in enumerate(data.get("tasks") or []):
-        _load_task(session, plan, task, f"{source}: tasks[{i}] {task.get('code', '')}".rstrip(),
-                   sites, implementers, created)
-    audit.record(session, "plan.load", "plan", plan.id, after={**snapshot(plan), "owners_created": created})
+        _load_task(
+            session,
+            plan,
+            task,
+            f"{source}: tasks[{i}] {task.get('code', '')}".rstrip(),
+            sites,
+            implementers,
+            created,
+        )
+    audit.record(
+        session, "plan.load", "plan", plan.id, after={**snapshot(plan), "owners_created": created}
+    )
     from ..plugins import get_host
 
     get_host().call("duban_plan_loaded", session=session, plan=plan)
@@ -160,13 +222,22 @@ def _implementers(session: Session, which: str) -> list[str]:
         return []
     level = {"cities": RegionLevel.city, "counties": RegionLevel.county}.get(which)
     if level is None:
-        raise UserError(t("plan.implementers: must be cities, counties or none, not {value!r}", value=which))
+        raise UserError(
+            t("plan.implementers: must be cities, counties or none, not {value!r}", value=which)
+        )
     regions = session.exec(select(Region).where(Region.level == level).order_by(Region.code)).all()
     return [government_name(r) for r in regions]
 
 
-def _load_task(session: Session, plan: Plan, task: dict[str, Any], where: str,
-               sites: dict[str, Site], implementers: list[str], created: list[str]) -> Obligation:
+def _load_task(
+    session: Session,
+    plan: Plan,
+    task: dict[str, Any],
+    where: str,
+    sites: dict[str, Site],
+    implementers: list[str],
+    created: list[str],
+) -> Obligation:
     if not task.get("title"):
         raise UserError(t("{where}: a task needs a title", where=where))
     for name in (*(task.get("lead") or []), *(task.get("participants") or [])):
@@ -174,53 +245,99 @@ def _load_task(session: Session, plan: Plan, task: dict[str, Any], where: str,
             add_owner(session=session, name=name, check_role=False)
             created.append(name)
     regions = [str(r) for r in task.get("regions") or []]
-    ob = add_obligation(
-        session=session, plan=plan, code=task.get("code"), seq=int(task.get("seq") or 0),
-        title=task["title"], title_en=task.get("title_en"), body=task.get("summary"),
-        body_en=task.get("summary_en"), domain=task.get("domain") or "general",
-        leads=task.get("lead") or [], participants=task.get("participants") or [],
-        implementers=implementers, region=regions[0] if len(regions) == 1 else None,
-        attrs={"regions": regions, "section": task.get("section")} if regions or task.get("section") else None,
-        check_role=False,
-    ) if task.get("lead") else _leaderless(session, plan, task, implementers)
+    ob = (
+        add_obligation(
+            session=session,
+            plan=plan,
+            code=task.get("code"),
+            seq=int(task.get("seq") or 0),
+            title=task["title"],
+            title_en=task.get("title_en"),
+            body=task.get("summary"),
+            body_en=task.get("summary_en"),
+            domain=task.get("domain") or "general",
+            leads=task.get("lead") or [],
+            participants=task.get("participants") or [],
+            implementers=implementers,
+            region=regions[0] if len(regions) == 1 else None,
+            attrs={"regions": regions, "section": task.get("section")}
+            if regions or task.get("section")
+            else None,
+            check_role=False,
+        )
+        if task.get("lead")
+        else _leaderless(session, plan, task, implementers)
+    )
     dues = []
     for j, m in enumerate(task.get("milestones") or []):
         due = _date(m.get("due"), f"{where}: milestones[{j}].due")
         dues.append(due)
-        add_milestone(session=session, obligation=ob, due=due, title=m.get("text") or ob.title,
-                      title_en=m.get("text_en"), check_role=False)
+        add_milestone(
+            session=session,
+            obligation=ob,
+            due=due,
+            title=m.get("text") or ob.title,
+            title_en=m.get("text_en"),
+            check_role=False,
+        )
     if plan.valid_until and not any(d >= plan.valid_until for d in dues):
         # Every task runs until the plan expires, dated commitments or not.
-        add_milestone(session=session, obligation=ob, due=plan.valid_until,
-                      title=t_zh("Complete by the end of the plan period"),
-                      title_en="Complete by the end of the plan period", check_role=False)
+        add_milestone(
+            session=session,
+            obligation=ob,
+            due=plan.valid_until,
+            title=t_zh("Complete by the end of the plan period"),
+            title_en="Complete by the end of the plan period",
+            check_role=False,
+        )
     for j, tg in enumerate(task.get("targets") or []):
         _add_target(session, ob, tg, f"{where}: targets[{j}]", sites)
     return ob
 
 
-def _leaderless(session: Session, plan: Plan, task: dict[str, Any], implementers: list[str]) -> Obligation:
+def _leaderless(
+    session: Session, plan: Plan, task: dict[str, Any], implementers: list[str]
+) -> Obligation:
     """The plan's overall goals belong to the plan as a whole: its issuers lead them."""
-    issuers = [session.get(Owner, p.owner_id) for p in
-               session.exec(select(PlanIssuer).where(PlanIssuer.plan_id == plan.id)
-                            .order_by(PlanIssuer.position)).all()]
+    issuers = [
+        session.get(Owner, p.owner_id)
+        for p in session.exec(
+            select(PlanIssuer).where(PlanIssuer.plan_id == plan.id).order_by(PlanIssuer.position)
+        ).all()
+    ]
     leads = [o.name for o in issuers[:1] if o is not None]
     if not leads:
-        raise UserError(t("task {code}: needs a lead owner", code=task.get("code") or task.get("title")))
+        raise UserError(
+            t("task {code}: needs a lead owner", code=task.get("code") or task.get("title"))
+        )
     return add_obligation(
-        session=session, plan=plan, code=task.get("code"), seq=int(task.get("seq") or 0),
-        title=task["title"], title_en=task.get("title_en"), body=task.get("summary"),
-        body_en=task.get("summary_en"), domain=task.get("domain") or "general", leads=leads,
-        participants=[o.name for o in issuers[1:] if o is not None], implementers=implementers,
-        attrs={"section": task.get("section")}, check_role=False)
+        session=session,
+        plan=plan,
+        code=task.get("code"),
+        seq=int(task.get("seq") or 0),
+        title=task["title"],
+        title_en=task.get("title_en"),
+        body=task.get("summary"),
+        body_en=task.get("summary_en"),
+        domain=task.get("domain") or "general",
+        leads=leads,
+        participants=[o.name for o in issuers[1:] if o is not None],
+        implementers=implementers,
+        attrs={"section": task.get("section")},
+        check_role=False,
+    )
 
 
-def _add_target(session: Session, ob: Obligation, tg: dict[str, Any], where: str,
-                sites: dict[str, Site]) -> Target:
+def _add_target(
+    session: Session, ob: Obligation, tg: dict[str, Any], where: str, sites: dict[str, Site]
+) -> Target:
     scope = tg.get("scope") or {}
     region = site = None
     if scope.get("site"):
-        site = sites.get(scope["site"]) or session.exec(select(Site).where(Site.key == scope["site"])).first()
+        site = (
+            sites.get(scope["site"])
+            or session.exec(select(Site).where(Site.key == scope["site"])).first()
+        )
         if site is None:
             raise UserError(t("{where}: unknown site {key!r}", where=where, key=scope["site"]))
     elif scope.get("region"):
@@ -228,12 +345,20 @@ def _add_target(session: Session, ob: Obligation, tg: dict[str, Any], where: str
     if not tg.get("indicator") or not tg.get("comparator"):
         raise UserError(t("{where}: a target needs indicator and comparator", where=where))
     target = Target(
-        obligation_id=ob.id, indicator=tg["indicator"], name=tg.get("name"), name_en=tg.get("name_en"),
-        comparator=tg["comparator"], value=None if tg.get("value") is None else float(tg["value"]),
-        unit=tg.get("unit"), due=_date(tg.get("due"), f"{where}.due"),
-        region_id=region.id if region else None, site_id=site.id if site else None,
+        obligation_id=ob.id,
+        indicator=tg["indicator"],
+        name=tg.get("name"),
+        name_en=tg.get("name_en"),
+        comparator=tg["comparator"],
+        value=None if tg.get("value") is None else float(tg["value"]),
+        unit=tg.get("unit"),
+        due=_date(tg.get("due"), f"{where}.due"),
+        region_id=region.id if region else None,
+        site_id=site.id if site else None,
         baseline_date=date(int(tg["baseline_year"]), 12, 31) if tg.get("baseline_year") else None,
-        text=tg.get("text"), uid=new_uid(), updated_at=now(session),
+        text=tg.get("text"),
+        uid=new_uid(),
+        updated_at=now(session),
     )
     session.add(target)
     session.flush()
@@ -247,8 +372,13 @@ def initialise(*, session: Session, empty: bool = False) -> Plan | None:
     if session.get(Setting, "initialised") is not None:
         return None
     session.add(Setting(key="initialised", value="empty" if empty else "builtin"))
-    audit.record(session, "database.init", "setting", "initialised",
-                 after={"value": "empty" if empty else "builtin"})
+    audit.record(
+        session,
+        "database.init",
+        "setting",
+        "initialised",
+        after={"value": "empty" if empty else "builtin"},
+    )
     return None if empty else load_builtin(session=session)
 
 
@@ -257,8 +387,11 @@ def load_builtin(*, session: Session) -> Plan | None:
     if session.exec(select(Plan).where(Plan.key == BUILTIN_PLAN)).first():
         return None
     load_regions(session=session)
-    plan, _ = load_plan(session=session, data=parse_yaml(builtin_plan_text(), source=BUILTIN_PLAN),
-                        source=BUILTIN_PLAN)
+    plan, _ = load_plan(
+        session=session,
+        data=parse_yaml(builtin_plan_text(), source=BUILTIN_PLAN),
+        source=BUILTIN_PLAN,
+    )
     if session.get(Setting, "default_plan") is None:
         session.add(Setting(key="default_plan", value=plan.key))
     return plan

@@ -28,7 +28,12 @@ def resolve_region(*, session: Session, ref: str, what: str = "--region") -> Reg
     return found
 
 
-_LEVEL_RANK = {RegionLevel.province: 0, RegionLevel.city: 1, RegionLevel.county: 2, RegionLevel.zone: 3}
+_LEVEL_RANK = {
+    RegionLevel.province: 0,
+    RegionLevel.city: 1,
+    RegionLevel.county: 2,
+    RegionLevel.zone: 3,
+}
 
 
 def _by_short_name(session: Session, ref: str, what: str) -> Region | None:
@@ -39,19 +44,38 @@ def _by_short_name(session: Session, ref: str, what: str) -> Region | None:
     best = min(_LEVEL_RANK.get(r.level, 9) for r in candidates)
     top = [r for r in candidates if _LEVEL_RANK.get(r.level, 9) == best]
     if len(top) > 1:
-        raise UserError(t("{what}: {ref!r} could be {names}; be more precise", what=what, ref=ref,
-                          names=", ".join(r.name for r in top[:5])))
+        raise UserError(
+            t(
+                "{what}: {ref!r} could be {names}; be more precise",
+                what=what,
+                ref=ref,
+                names=", ".join(r.name for r in top[:5]),
+            )
+        )
     return top[0]
 
 
-def add_region(*, session: Session, code: str, name: str, level: str,
-               parent: Region | None = None, name_en: str | None = None,
-               audited: bool = True) -> Region:
+def add_region(
+    *,
+    session: Session,
+    code: str,
+    name: str,
+    level: str,
+    parent: Region | None = None,
+    name_en: str | None = None,
+    audited: bool = True,
+) -> Region:
     if level not in RegionLevel.__members__:
         raise UserError(t("region {name}: unknown level {level!r}", name=name, level=level))
     path = f"{parent.path}/{code}" if parent else code
-    region = Region(code=code, name=name, name_en=name_en, level=level,
-                    parent_id=parent.id if parent else None, path=path)
+    region = Region(
+        code=code,
+        name=name,
+        name_en=name_en,
+        level=level,
+        parent_id=parent.id if parent else None,
+        path=path,
+    )
     session.add(region)
     session.flush()
     if audited:
@@ -61,9 +85,13 @@ def add_region(*, session: Session, code: str, name: str, level: str,
 
 def subtree_ids(*, session: Session, region: Region) -> list[int]:
     """The region and everything below it."""
-    return list(session.exec(
-        select(Region.id).where(or_(Region.id == region.id, Region.path.startswith(region.path + "/")))
-    ).all())
+    return list(
+        session.exec(
+            select(Region.id).where(
+                or_(Region.id == region.id, Region.path.startswith(region.path + "/"))
+            )
+        ).all()
+    )
 
 
 def government_name(region: Region) -> str:

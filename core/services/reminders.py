@@ -63,8 +63,9 @@ class Recipient:
     addresses: Mapping[str, str] = field(default_factory=dict)  # channel -> address
 
 
-def owner_recipient(owner: Owner, channels: Sequence[str], language: str,
-                    languages: Mapping[str, str]) -> Recipient:
+def owner_recipient(
+    owner: Owner, channels: Sequence[str], language: str, languages: Mapping[str, str]
+) -> Recipient:
     addresses: dict[str, str] = {}
     for channel in channels:
         if channel == "email":
@@ -78,17 +79,26 @@ def owner_recipient(owner: Owner, channels: Sequence[str], language: str,
         else:  # a plugin's channel finds the owner's address itself
             addresses[channel] = owner.name
     lang = languages.get(owner.name) or languages.get(owner.name_en or "") or language
-    return Recipient(ref=f"owner:{owner.id}", name=owner.name, lang=lang, owner_id=owner.id,
-                     addresses=addresses)
+    return Recipient(
+        ref=f"owner:{owner.id}", name=owner.name, lang=lang, owner_id=owner.id, addresses=addresses
+    )
 
 
-def coordinator_recipients(session: Session, channels: Sequence[str], language: str,
-                           languages: Mapping[str, str]) -> list[Recipient]:
+def coordinator_recipients(
+    session: Session, channels: Sequence[str], language: str, languages: Mapping[str, str]
+) -> list[Recipient]:
     if "inbox" not in channels:
         return []
     users = session.exec(select(User).where(User.role == UserRole.coordinator).order_by(User.name))
-    return [Recipient(ref=f"user:{u.name}", name=u.name, lang=languages.get(u.name) or language,
-                      addresses={"inbox": f"user:{u.name}"}) for u in users]
+    return [
+        Recipient(
+            ref=f"user:{u.name}",
+            name=u.name,
+            lang=languages.get(u.name) or language,
+            addresses={"inbox": f"user:{u.name}"},
+        )
+        for u in users
+    ]
 
 
 # Occurrences ------------------------------------------------------------------------------
@@ -129,18 +139,31 @@ def _policy(ob: Obligation | None) -> dict[str, Any]:
     for role in Role:
         offsets = policy.get(role.value, [])
         if not isinstance(offsets, list) or not all(
-                isinstance(k, int) and not isinstance(k, bool) and 0 <= k <= 3660 for k in offsets):
-            raise UserError(t("duban.toml {where} {key}: expected a list of whole days >= 0, not {value!r}",
-                              where=where, key=role.value, value=offsets))
+            isinstance(k, int) and not isinstance(k, bool) and 0 <= k <= 3660 for k in offsets
+        ):
+            raise UserError(
+                t(
+                    "duban.toml {where} {key}: expected a list of whole days >= 0, not {value!r}",
+                    where=where,
+                    key=role.value,
+                    value=offsets,
+                )
+            )
     every = policy.get("overdue_every", 0)
     if not isinstance(every, int) or isinstance(every, bool) or every < 0:
-        raise UserError(t("duban.toml {where} overdue_every: expected whole days >= 0, not {value!r}",
-                          where=where, value=every))
+        raise UserError(
+            t(
+                "duban.toml {where} overdue_every: expected whole days >= 0, not {value!r}",
+                where=where,
+                value=every,
+            )
+        )
     return policy
 
 
-def _occasions(due: date, roles: Iterable[str], policy: Mapping[str, Any], start: date,
-               today: date) -> Iterator[tuple[str, date]]:
+def _occasions(
+    due: date, roles: Iterable[str], policy: Mapping[str, Any], start: date, today: date
+) -> Iterator[tuple[str, date]]:
     """(occasion, fell on) for every occasion of a milestone in ``[start, today]``."""
     offsets = sorted({k for role in roles for k in policy.get(role, [])}, reverse=True)
     for k in offsets:
@@ -156,37 +179,49 @@ def _occasions(due: date, roles: Iterable[str], policy: Mapping[str, Any], start
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _live_domains(session: Session) -> dict[str, Obligation]:
     """One live obligation per domain, to learn each domain's policy (plugins answer per domain)."""
     live = Obligation.state.notin_([s.value for s in CLOSED_STATES])
     domains = session.exec(select(Obligation.domain).where(live).distinct()).all()
-    return {d: session.exec(select(Obligation).where(Obligation.domain == d, live).limit(1)).one()
-            for d in domains}
+    return {
+        d: session.exec(select(Obligation).where(Obligation.domain == d, live).limit(1)).one()
+        for d in domains
+    }
 
 
-def _candidate_milestones(session: Session, start: date, today: date,
-                          policies: Iterable[Mapping[str, Any]]) -> list[Any]:
+def _candidate_milestones(
+    session: Session, start: date, today: date, policies: Iterable[Mapping[str, Any]]
+) -> list[Any]:
     """(id, obligation_id, due, domain) of pending milestones of live obligations that may
     have an occasion in ``[start, today]``: plain rows, no ORM objects (there may be many)."""
     policies = list(policies)
     pending = or_(Milestone.done_on.is_(None), Milestone.done_on > today)
     live = Obligation.state.notin_([s.value for s in CLOSED_STATES])
-    base = (select(Milestone.id, Milestone.obligation_id, Milestone.due, Obligation.domain)
-            .join(Obligation, Obligation.id == Milestone.obligation_id).where(pending, live))
-    max_offset = max((k for p in policies for role in Role for k in p.get(role.value, [])), default=-1)
+    base = (
+        select(Milestone.id, Milestone.obligation_id, Milestone.due, Obligation.domain)
+        .join(Obligation, Obligation.id == Milestone.obligation_id)
+        .where(pending, live)
+    )
+    max_offset = max(
+        (k for p in policies for role in Role for k in p.get(role.value, [])), default=-1
+    )
     found: dict[int, Any] = {}
     if max_offset >= 0:
         # Offsets: an occasion on day f belongs to a milestone due on f + k, k in [0, max].
-        for m in session.exec(base.where(Milestone.due >= start, Milestone.due <= today
-                                         + timedelta(days=max_offset))):
+        for m in session.exec(
+            base.where(Milestone.due >= start, Milestone.due <= today + timedelta(days=max_offset))
+        ):
             found[m.id] = m
     everies = {p.get("overdue_every", 0) for p in policies} - {0}
     if everies:
-        earliest = session.exec(select(func.min(Milestone.due)).join(
-            Obligation, Obligation.id == Milestone.obligation_id).where(pending, live)).one()
+        earliest = session.exec(
+            select(func.min(Milestone.due))
+            .join(Obligation, Obligation.id == Milestone.obligation_id)
+            .where(pending, live)
+        ).one()
         if earliest is not None and earliest < today:
             # Overdue occasions fall every n days after the due date: only milestones due
             # n, 2n, 3n... days before a day of the window can have one.
@@ -203,8 +238,11 @@ def _candidate_milestones(session: Session, start: date, today: date,
                 rows = session.exec(base.where(Milestone.due >= earliest, Milestone.due < today))
             else:
                 ordered = sorted(days)
-                rows = (m for chunk in _chunks(ordered)
-                        for m in session.exec(base.where(Milestone.due.in_(chunk))))
+                rows = (
+                    m
+                    for chunk in _chunks(ordered)
+                    for m in session.exec(base.where(Milestone.due.in_(chunk)))
+                )
             for m in rows:
                 found.setdefault(m.id, m)
     return sorted(found.values(), key=lambda m: (m.due, m.id))
@@ -215,7 +253,9 @@ def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
     keys = list(keys)
     found: set[str] = set()
     for chunk in _chunks(keys):
-        found.update(session.exec(select(Notification.key).where(Notification.key.in_(chunk))).all())
+        found.update(
+            session.exec(select(Notification.key).where(Notification.key.in_(chunk))).all()
+        )
     return found
 
 
@@ -223,13 +263,22 @@ def _plugins_answer_offsets() -> bool:
     from ..plugins import get_host
 
     host = get_host()
-    return any(host.plugins.get(name) is not None and host.plugins[name].status == "ok"
-               for name in host.implementers("duban_reminder_offsets"))
+    return any(
+        host.plugins.get(name) is not None and host.plugins[name].status == "ok"
+        for name in host.implementers("duban_reminder_offsets")
+    )
 
 
-def plan_reminders(session: Session, *, today: date, start: date, horizon: date,
-                   channels: Sequence[str], language: str,
-                   languages: Mapping[str, str]) -> list[Due]:
+def plan_reminders(
+    session: Session,
+    *,
+    today: date,
+    start: date,
+    horizon: date,
+    channels: Sequence[str],
+    language: str,
+    languages: Mapping[str, str],
+) -> list[Due]:
     """Milestone reminders with an occasion in ``[start, today]`` that the ledger does not hold
     yet, per recipient and channel. Of several occasions of one milestone for one recipient
     and channel, all but the latest are marked ``superseded`` ("due today" makes "due
@@ -247,9 +296,11 @@ def plan_reminders(session: Session, *, today: date, start: date, horizon: date,
     policies: dict[int, dict[str, Any]] = {}
     per_obligation = _plugins_answer_offsets()
     for chunk in _chunks(ob_ids):
-        for ob_id, owner_id, role in session.exec(select(
-                Assignment.obligation_id, Assignment.owner_id, Assignment.role)
-                .where(Assignment.obligation_id.in_(chunk))):
+        for ob_id, owner_id, role in session.exec(
+            select(Assignment.obligation_id, Assignment.owner_id, Assignment.role).where(
+                Assignment.obligation_id.in_(chunk)
+            )
+        ):
             roles[ob_id][owner_id].add(role)
         if per_obligation:  # a plugin may answer per obligation: ask it about each
             for ob in session.exec(select(Obligation).where(Obligation.id.in_(chunk))):
@@ -269,8 +320,16 @@ def plan_reminders(session: Session, *, today: date, start: date, horizon: date,
             rcpt = recipients[owner_id]
             for occasion, fall in _occasions(m.due, owner_roles, policy, start, today):
                 for channel in rcpt.addresses:
-                    items.append((ledger_key(subject, rcpt.ref, occasion, channel), m, owner_id,
-                                  occasion, fall, channel))
+                    items.append(
+                        (
+                            ledger_key(subject, rcpt.ref, occasion, channel),
+                            m,
+                            owner_id,
+                            occasion,
+                            fall,
+                            channel,
+                        )
+                    )
                     slot = (m.id, owner_id, channel)
                     if fall >= horizon and fall > latest.get(slot, date.min):
                         latest[slot] = fall
@@ -279,37 +338,81 @@ def plan_reminders(session: Session, *, today: date, start: date, horizon: date,
     milestones: dict[int, Milestone] = {}
     obligations: dict[int, Obligation] = {}
     for chunk in _chunks(sorted({item[1].id for item in new})):
-        for ms, ob in session.exec(select(Milestone, Obligation).join(
-                Obligation, Obligation.id == Milestone.obligation_id).where(Milestone.id.in_(chunk))):
+        for ms, ob in session.exec(
+            select(Milestone, Obligation)
+            .join(Obligation, Obligation.id == Milestone.obligation_id)
+            .where(Milestone.id.in_(chunk))
+        ):
             milestones[ms.id], obligations[ob.id] = ms, ob
     out: list[Due] = []
     for key, m, owner_id, occasion, fall, channel in new:
         owner_roles = roles[m.obligation_id][owner_id]
-        ctx = {"kind": "reminder", "obligation": obligations[m.obligation_id],
-               "milestone": milestones[m.id],
-               "roles": sorted(owner_roles, key=lambda r: list(Role).index(Role(r)))}
+        ctx = {
+            "kind": "reminder",
+            "obligation": obligations[m.obligation_id],
+            "milestone": milestones[m.id],
+            "roles": sorted(owner_roles, key=lambda r: list(Role).index(Role(r))),
+        }
         digest = fall < horizon
-        out.append(Due(key, f"milestone:{m.id}:{m.due.isoformat()}", occasion, channel, fall, digest,
-                       recipients[owner_id], ctx,
-                       superseded=not digest and fall < latest[(m.id, owner_id, channel)]))
+        out.append(
+            Due(
+                key,
+                f"milestone:{m.id}:{m.due.isoformat()}",
+                occasion,
+                channel,
+                fall,
+                digest,
+                recipients[owner_id],
+                ctx,
+                superseded=not digest and fall < latest[(m.id, owner_id, channel)],
+            )
+        )
     return out
 
 
-def plan_escalations(session: Session, *, now: datetime, since: datetime, horizon: datetime,
-                     channels: Sequence[str], language: str, languages: Mapping[str, str],
-                     coordinators: bool) -> list[Due]:
+def plan_escalations(
+    session: Session,
+    *,
+    now: datetime,
+    since: datetime,
+    horizon: datetime,
+    channels: Sequence[str],
+    language: str,
+    languages: Mapping[str, str],
+    coordinators: bool,
+) -> list[Due]:
     """Escalations opened, raised or resolved in ``[since, now]``: to the addressed body and
     to every coordinator's inbox."""
-    rows = session.exec(select(Escalation).where(or_(
-        Escalation.opened_at.between(since, now), Escalation.raised_at.between(since, now),
-        Escalation.resolved_at.between(since, now))).order_by(Escalation.id)).all()
+    rows = session.exec(
+        select(Escalation)
+        .where(
+            or_(
+                Escalation.opened_at.between(since, now),
+                Escalation.raised_at.between(since, now),
+                Escalation.resolved_at.between(since, now),
+            )
+        )
+        .order_by(Escalation.id)
+    ).all()
     if not rows:
         return []
     coords = coordinator_recipients(session, channels, language, languages) if coordinators else []
-    owners = {o.id: owner_recipient(o, channels, language, languages) for o in session.exec(
-        select(Owner).where(Owner.id.in_({e.addressed_to_id for e in rows if e.addressed_to_id})))}
-    obligations = {o.id: o for o in session.exec(
-        select(Obligation).where(Obligation.id.in_({e.obligation_id for e in rows if e.obligation_id})))}
+    owners = {
+        o.id: owner_recipient(o, channels, language, languages)
+        for o in session.exec(
+            select(Owner).where(
+                Owner.id.in_({e.addressed_to_id for e in rows if e.addressed_to_id})
+            )
+        )
+    }
+    obligations = {
+        o.id: o
+        for o in session.exec(
+            select(Obligation).where(
+                Obligation.id.in_({e.obligation_id for e in rows if e.obligation_id})
+            )
+        )
+    }
     out: list[Due] = []
     for esc in rows:
         # The level it opened at is gone once raised: then "raised" tells the news.
@@ -321,23 +424,45 @@ def plan_escalations(session: Session, *, now: datetime, since: datetime, horizo
             at = at.astimezone(UTC)
             occasion = f"{event}:{esc.level}"
             subject = f"escalation:{esc.id}"
-            ctx = {"kind": "escalation", "escalation": esc, "event": event,
-                   "obligation": obligations.get(esc.obligation_id or 0),
-                   "addressed_to": owners.get(esc.addressed_to_id or 0)}
+            ctx = {
+                "kind": "escalation",
+                "escalation": esc,
+                "event": event,
+                "obligation": obligations.get(esc.obligation_id or 0),
+                "addressed_to": owners.get(esc.addressed_to_id or 0),
+            }
             targets = [owners[esc.addressed_to_id]] if esc.addressed_to_id in owners else []
             for rcpt in [*targets, *coords]:
                 for channel in rcpt.addresses:
-                    out.append(Due(ledger_key(subject, rcpt.ref, occasion, channel), subject,
-                                   occasion, channel, to_local_date(at), at < horizon, rcpt, ctx))
+                    out.append(
+                        Due(
+                            ledger_key(subject, rcpt.ref, occasion, channel),
+                            subject,
+                            occasion,
+                            channel,
+                            to_local_date(at),
+                            at < horizon,
+                            rcpt,
+                            ctx,
+                        )
+                    )
     return out
 
 
 # Words ------------------------------------------------------------------------------------
-ROLE_WORDS = {"lead": "the lead owner", "participant": "a participating owner",
-              "implementer": "the implementing owner"}
-LEVEL_WORDS = {"remind": "reminder", "supervise": "supervision", "list": "public listing",
-               "summon": "summons", "freeze": "regional approval freeze",
-               "refer": "referral for accountability"}
+ROLE_WORDS = {
+    "lead": "the lead owner",
+    "participant": "a participating owner",
+    "implementer": "the implementing owner",
+}
+LEVEL_WORDS = {
+    "remind": "reminder",
+    "supervise": "supervision",
+    "list": "public listing",
+    "summon": "summons",
+    "freeze": "regional approval freeze",
+    "refer": "referral for accountability",
+}
 
 
 def _pick(zh: str, en: str | None, lang: str) -> str:
@@ -367,10 +492,14 @@ def level_name(level: str, lang: str) -> str:
 
 
 def _html(title: str, lines: Sequence[tuple[str, str]], footer: str) -> str:
-    rows = "".join(f"<tr><th align=\"left\">{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
-                   for k, v in lines)
-    return (f"<html><body><h3>{html.escape(title)}</h3><table>{rows}</table>"
-            f"<p><small>{html.escape(footer)}</small></p></body></html>")
+    rows = "".join(
+        f'<tr><th align="left">{html.escape(k)}</th><td>{html.escape(v)}</td></tr>'
+        for k, v in lines
+    )
+    return (
+        f"<html><body><h3>{html.escape(title)}</h3><table>{rows}</table>"
+        f"<p><small>{html.escape(footer)}</small></p></body></html>"
+    )
 
 
 def _text(greeting: str, lines: Sequence[tuple[str, str]], footer: str, lang: str) -> str:
@@ -387,9 +516,15 @@ def render(due: Due, today: date) -> Message:
     label = _label(ob, lang)
     footer = tr(lang, "Sent by duban (督办). Occasion: {occasion}.", occasion=due.occasion)
     greeting = tr(lang, "To {name}:", name=due.recipient.name)
-    data: dict[str, Any] = {"key": due.key, "kind": ctx["kind"], "occasion": due.occasion,
-                            "lang": lang, "recipient": due.recipient.name,
-                            "code": ob.code if ob else None, "title": label}
+    data: dict[str, Any] = {
+        "key": due.key,
+        "kind": ctx["kind"],
+        "occasion": due.occasion,
+        "lang": lang,
+        "recipient": due.recipient.name,
+        "code": ob.code if ob else None,
+        "title": label,
+    }
     if ctx["kind"] == "reminder":
         m: Milestone = ctx["milestone"]
         when = when_text(m.due, today, lang)
@@ -399,44 +534,78 @@ def render(due: Due, today: date) -> Message:
         if milestone != _pick(ob.title, ob.title_en, lang):
             lines.append((tr(lang, "Milestone"), milestone))
         sep = "、" if lang == "zh" else ", "
-        lines += [(tr(lang, "Due date"), m.due.isoformat()),
-                  (tr(lang, "Your role"), sep.join(tr(lang, ROLE_WORDS[r]) for r in ctx["roles"])),
-                  (tr(lang, "Status"), when)]
+        lines += [
+            (tr(lang, "Due date"), m.due.isoformat()),
+            (tr(lang, "Your role"), sep.join(tr(lang, ROLE_WORDS[r]) for r in ctx["roles"])),
+            (tr(lang, "Status"), when),
+        ]
         data.update(due=m.due.isoformat(), milestone_id=m.id, obligation_id=ob.id, when=when)
     else:
         esc: Escalation = ctx["escalation"]
         level = level_name(esc.level, lang)
         label = label or f"{esc.subject_type} #{esc.subject_id}"
-        event_words = {"opened": "{level} started", "raised": "raised to {level}",
-                       "resolved": "{level} lifted"}
+        event_words = {
+            "opened": "{level} started",
+            "raised": "raised to {level}",
+            "resolved": "{level} lifted",
+        }
         what = tr(lang, event_words[ctx["event"]], level=level)
         subject = tr(lang, "[duban escalation] {label}: {what}", label=label, what=what)
         reason = _pick(esc.reason, esc.reason_en, lang)
-        lines = [(tr(lang, "Task"), label), (tr(lang, "Escalation"), what),
-                 (tr(lang, "Grounds"), reason)]
+        lines = [
+            (tr(lang, "Task"), label),
+            (tr(lang, "Escalation"), what),
+            (tr(lang, "Grounds"), reason),
+        ]
         if ctx.get("addressed_to") is not None:
             lines.append((tr(lang, "Addressed to"), ctx["addressed_to"].name))
         if esc.resolve_reason and ctx["event"] == "resolved":
             lines.append((tr(lang, "Resolved because"), esc.resolve_reason))
-        data.update(escalation_id=esc.id, level=esc.level, event=ctx["event"],
-                    obligation_id=esc.obligation_id)
-    return Message(subject=subject, text=_text(greeting, lines, footer, lang),
-                   html=_html(subject, lines, footer), data=data)
+        data.update(
+            escalation_id=esc.id,
+            level=esc.level,
+            event=ctx["event"],
+            obligation_id=esc.obligation_id,
+        )
+    return Message(
+        subject=subject,
+        text=_text(greeting, lines, footer, lang),
+        html=_html(subject, lines, footer),
+        data=data,
+    )
 
 
-def render_digest(recipient: Recipient, items: Sequence[tuple[Due, Message]], today: date,
-                  start: date) -> Message:
+def render_digest(
+    recipient: Recipient, items: Sequence[tuple[Due, Message]], today: date, start: date
+) -> Message:
     """One message folding the occasions that fell while no pass ran."""
     lang = recipient.lang
-    subject = tr(lang, "[duban digest] {count} reminders since {start}", count=len(items),
-                 start=start.isoformat())
+    subject = tr(
+        lang,
+        "[duban digest] {count} reminders since {start}",
+        count=len(items),
+        start=start.isoformat(),
+    )
     lines = [(d.fall.isoformat(), m.subject) for d, m in items[:DIGEST_LINES]]
     if len(items) > DIGEST_LINES:
         lines.append(("…", tr(lang, "and {count} more", count=len(items) - DIGEST_LINES)))
-    footer = tr(lang, "These fell due while duban was not running; "
-                      "they are listed once here instead of one message each.")
+    footer = tr(
+        lang,
+        "These fell due while duban was not running; "
+        "they are listed once here instead of one message each.",
+    )
     greeting = tr(lang, "To {name}:", name=recipient.name)
-    data = {"kind": "digest", "occasion": "digest", "lang": lang, "recipient": recipient.name,
-            "items": [d.key for d, _ in items], "title": subject}
-    return Message(subject=subject, text=_text(greeting, lines, footer, lang),
-                   html=_html(subject, lines, footer), data=data)
+    data = {
+        "kind": "digest",
+        "occasion": "digest",
+        "lang": lang,
+        "recipient": recipient.name,
+        "items": [d.key for d, _ in items],
+        "title": subject,
+    }
+    return Message(
+        subject=subject,
+        text=_text(greeting, lines, footer, lang),
+        html=_html(subject, lines, footer),
+        data=data,
+    )

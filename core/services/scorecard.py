@@ -41,38 +41,64 @@ def _owner_level(kind: str, region_level: str | None) -> str:
 def scorecard(*, session: Session, as_of: date, level: str | None = None) -> list[dict[str, Any]]:
     """One row per owner with obligations or escalations, best first."""
     if level is not None and level not in LEVELS:
-        raise UserError(t("--level: must be one of {choices}, not {value!r}", choices=", ".join(LEVELS),
-                          value=level))
+        raise UserError(
+            t(
+                "--level: must be one of {choices}, not {value!r}",
+                choices=", ".join(LEVELS),
+                value=level,
+            )
+        )
     region_level = dict(session.exec(select(Region.id, Region.level)).all())
-    owners = {oid: {"owner": name, "kind": kind, "level": _owner_level(kind, region_level.get(rid))}
-              for oid, name, kind, rid in session.exec(select(Owner.id, Owner.name, Owner.kind, Owner.region_id))}
+    owners = {
+        oid: {"owner": name, "kind": kind, "level": _owner_level(kind, region_level.get(rid))}
+        for oid, name, kind, rid in session.exec(
+            select(Owner.id, Owner.name, Owner.kind, Owner.region_id)
+        )
+    }
     roles: dict[int, dict[str, int]] = {}
     for oid, role, n in session.exec(
-            select(Assignment.owner_id, Assignment.role, func.count())
-            .join(Obligation, Obligation.id == Assignment.obligation_id)
-            .where(Obligation.state != State.cancelled.value)
-            .group_by(Assignment.owner_id, Assignment.role)):
+        select(Assignment.owner_id, Assignment.role, func.count())
+        .join(Obligation, Obligation.id == Assignment.obligation_id)
+        .where(Obligation.state != State.cancelled.value)
+        .group_by(Assignment.owner_id, Assignment.role)
+    ):
         roles.setdefault(oid, {})[role] = n
     on_time: dict[int, tuple[int, int]] = {}
     for oid, closed, timely in session.exec(
-            select(Assignment.owner_id, func.count(), func.sum(case((Milestone.done_on <= Milestone.due, 1), else_=0)))
-            .join(Milestone, Milestone.obligation_id == Assignment.obligation_id)
-            .where(Assignment.role == Role.lead.value, Milestone.done_on.is_not(None), Milestone.done_on <= as_of)
-            .group_by(Assignment.owner_id)):
+        select(
+            Assignment.owner_id,
+            func.count(),
+            func.sum(case((Milestone.done_on <= Milestone.due, 1), else_=0)),
+        )
+        .join(Milestone, Milestone.obligation_id == Assignment.obligation_id)
+        .where(
+            Assignment.role == Role.lead.value,
+            Milestone.done_on.is_not(None),
+            Milestone.done_on <= as_of,
+        )
+        .group_by(Assignment.owner_id)
+    ):
         on_time[oid] = (closed, int(timely or 0))
     overdue_set = overdue_ids(session=session, as_of=as_of)
     overdue: dict[int, int] = {}
-    for oid, ob_id in session.exec(select(Assignment.owner_id, Assignment.obligation_id)
-                                   .where(Assignment.role == Role.lead.value)):
+    for oid, ob_id in session.exec(
+        select(Assignment.owner_id, Assignment.obligation_id).where(
+            Assignment.role == Role.lead.value
+        )
+    ):
         if ob_id in overdue_set:
             overdue[oid] = overdue.get(oid, 0) + 1
     cutoff = end_of_day(as_of)
     escalations: dict[int, dict[str, int]] = {}
     for oid, lv, n in session.exec(
-            select(Escalation.addressed_to_id, Escalation.level, func.count())
-            .where(Escalation.addressed_to_id.is_not(None), Escalation.opened_at <= cutoff,
-                   or_(Escalation.resolved_at.is_(None), Escalation.resolved_at > cutoff))
-            .group_by(Escalation.addressed_to_id, Escalation.level)):
+        select(Escalation.addressed_to_id, Escalation.level, func.count())
+        .where(
+            Escalation.addressed_to_id.is_not(None),
+            Escalation.opened_at <= cutoff,
+            or_(Escalation.resolved_at.is_(None), Escalation.resolved_at > cutoff),
+        )
+        .group_by(Escalation.addressed_to_id, Escalation.level)
+    ):
         escalations.setdefault(oid, {})[lv] = n
 
     rows = []
@@ -82,14 +108,20 @@ def scorecard(*, session: Session, as_of: date, level: str | None = None) -> lis
             continue
         closed, timely = on_time.get(oid, (0, 0))
         per_level = {lv: escalations.get(oid, {}).get(lv, 0) for lv in LEVEL_ORDER}
-        rows.append({
-            "owner": info["owner"], "kind": info["kind"], "level": info["level"],
-            **{role.value: roles.get(oid, {}).get(role.value, 0) for role in Role},
-            "milestones_closed": closed, "on_time": timely,
-            "on_time_rate": round(timely / closed, 3) if closed else None,
-            "overdue": overdue.get(oid, 0), "escalations": per_level,
-            "escalation_weight": sum(n * (LEVEL_ORDER[lv] + 1) for lv, n in per_level.items()),
-        })
+        rows.append(
+            {
+                "owner": info["owner"],
+                "kind": info["kind"],
+                "level": info["level"],
+                **{role.value: roles.get(oid, {}).get(role.value, 0) for role in Role},
+                "milestones_closed": closed,
+                "on_time": timely,
+                "on_time_rate": round(timely / closed, 3) if closed else None,
+                "overdue": overdue.get(oid, 0),
+                "escalations": per_level,
+                "escalation_weight": sum(n * (LEVEL_ORDER[lv] + 1) for lv, n in per_level.items()),
+            }
+        )
 
     def key(row: dict[str, Any]) -> tuple[int, int, float]:
         rate = row["on_time_rate"]

@@ -68,7 +68,9 @@ class SweepEngine:
         self.as_of = as_of
         self.now = now(session)
         self.sweep_row: Sweep | None = session.exec(
-            select(Sweep).where(Sweep.as_of == as_of, Sweep.dry_run.is_(False)).order_by(Sweep.id.desc())
+            select(Sweep)
+            .where(Sweep.as_of == as_of, Sweep.dry_run.is_(False))
+            .order_by(Sweep.id.desc())
         ).first()
         self._addressing: Addressing | None = None
         self._leads: dict[int, int] | None = None
@@ -89,7 +91,9 @@ class SweepEngine:
             self._leads = lead_owners(session=self.session)
         return self._leads.get(obligation_id) if obligation_id is not None else None
 
-    def address(self, level: str, obligation_id: int | None, region_id: int | None = None) -> int | None:
+    def address(
+        self, level: str, obligation_id: int | None, region_id: int | None = None
+    ) -> int | None:
         """The lead owner; a sub-region's government for a regional subject; a summons goes
         to that body's head body."""
         return self.addressing.address(level, self.lead(obligation_id), region_id)
@@ -110,19 +114,24 @@ class SweepEngine:
         """Obligations decomposed by ``duban split``: their children carry the deadlines."""
         from .split import split_parents
 
-        parents = self.session.exec(select(Obligation.parent_id).where(
-            Obligation.parent_id.is_not(None)).distinct()).all()
+        parents = self.session.exec(
+            select(Obligation.parent_id).where(Obligation.parent_id.is_not(None)).distinct()
+        ).all()
         return split_parents(session=self.session, candidates=parents)
 
     def overdue_milestones(self) -> list[tuple[int, int, str, date]]:
         """(milestone id, obligation id, title, due) for milestones past due and not done as
         of the sweep date, on live obligations that are not split into children."""
-        rows = _read(self.session,
+        rows = _read(
+            self.session,
             select(Milestone.id, Milestone.obligation_id, Milestone.title, Milestone.due)
             .join(Obligation, Obligation.id == Milestone.obligation_id)
-            .where(Milestone.due < self.as_of,
-                   or_(Milestone.done_on.is_(None), Milestone.done_on >= self.as_of),
-                   Obligation.state.notin_(_CLOSED)))
+            .where(
+                Milestone.due < self.as_of,
+                or_(Milestone.done_on.is_(None), Milestone.done_on >= self.as_of),
+                Obligation.state.notin_(_CLOSED),
+            ),
+        )
         split = self.split_parents()
         return [tuple(r) for r in rows if r[1] not in split]  # type: ignore[misc]
 
@@ -131,8 +140,11 @@ class SweepEngine:
         rows = self.session.exec(
             select(Submission.obligation_id, Submission.decision)
             .join(Obligation, Obligation.id == Submission.obligation_id)
-            .where(Submission.decision.is_not(None), Submission.decided_at <= self.now,
-                   Obligation.state.notin_(_CLOSED))
+            .where(
+                Submission.decision.is_not(None),
+                Submission.decided_at <= self.now,
+                Obligation.state.notin_(_CLOSED),
+            )
             .order_by(Submission.decided_at, Submission.id)
         ).all()
         counts: dict[int, int] = {}
@@ -148,9 +160,13 @@ class SweepEngine:
         if self._fingerprint is None:
             from ..plugins import get_host
 
-            head = self.session.execute(text("SELECT seq, last_hash FROM audit_head WHERE id = 1")).first()
-            rows = [tuple(self.session.exec(select(func.count(), func.max(model.id))).one())
-                    for model in (Measurement, Target)]
+            head = self.session.execute(
+                text("SELECT seq, last_hash FROM audit_head WHERE id = 1")
+            ).first()
+            rows = [
+                tuple(self.session.exec(select(func.count(), func.max(model.id))).one())
+                for model in (Measurement, Target)
+            ]
             # Names and versions only: a hook failing mid-sweep changes a plugin's status.
             plugins = sorted((p.name, p.version or "") for p in get_host().plugins.values())
             config = json.dumps(load_config(), sort_keys=True, default=str)
@@ -175,8 +191,16 @@ class SweepEngine:
         """Evaluations of targets whose obligation is still live (not closed or cancelled)."""
         if self._live_targets is None:
             evaluations = self.evaluations()
-            live = {ob_id for (ob_id,) in _read(self.session, select(Obligation.id).where(
-                Obligation.state.notin_(_CLOSED), Obligation.id.in_(select(Target.obligation_id))))}
+            live = {
+                ob_id
+                for (ob_id,) in _read(
+                    self.session,
+                    select(Obligation.id).where(
+                        Obligation.state.notin_(_CLOSED),
+                        Obligation.id.in_(select(Target.obligation_id)),
+                    ),
+                )
+            }
             self._live_targets = [(tg, ev) for tg, ev in evaluations if tg.obligation_id in live]
         return self._live_targets
 
@@ -184,13 +208,20 @@ class SweepEngine:
         """Targets recorded with ``status`` in each of the ``sweeps`` sweeps before this date."""
         if sweeps <= 0:
             return set()
-        ids = self.session.exec(select(Sweep.id).where(Sweep.as_of < self.as_of, Sweep.dry_run.is_(False))
-                                .order_by(Sweep.as_of.desc()).limit(sweeps)).all()
+        ids = self.session.exec(
+            select(Sweep.id)
+            .where(Sweep.as_of < self.as_of, Sweep.dry_run.is_(False))
+            .order_by(Sweep.as_of.desc())
+            .limit(sweeps)
+        ).all()
         if len(ids) < sweeps:
             return set()
         rows = self.session.exec(
-            select(TargetStatus.target_id).where(TargetStatus.sweep_id.in_(ids), TargetStatus.status == status)
-            .group_by(TargetStatus.target_id).having(func.count() == sweeps)).all()
+            select(TargetStatus.target_id)
+            .where(TargetStatus.sweep_id.in_(ids), TargetStatus.status == status)
+            .group_by(TargetStatus.target_id)
+            .having(func.count() == sweeps)
+        ).all()
         return set(rows)
 
 
@@ -212,7 +243,9 @@ class Change:
     reason: str
     reason_en: str
     follow_up_id: int | None = None
-    before: dict[str, Any] | None = None  # a raised escalation's level, reason and addressee until now
+    before: dict[str, Any] | None = (
+        None  # a raised escalation's level, reason and addressee until now
+    )
 
 
 @dataclass
@@ -231,24 +264,43 @@ class SweepResult:
         return [c for c in self.changes if c.action == action]
 
     def counts(self) -> dict[str, Any]:
-        return {"opened": len(self.of("open")), "raised": len(self.of("raise")),
-                "resolved": len(self.of("resolve")), "unchanged": self.unchanged,
-                "follow_ups": len(self.follow_ups), "failures": len(self.failures),
-                "statuses": dict(sorted(self.statuses.items()))}
+        return {
+            "opened": len(self.of("open")),
+            "raised": len(self.of("raise")),
+            "resolved": len(self.of("resolve")),
+            "unchanged": self.unchanged,
+            "follow_ups": len(self.follow_ups),
+            "failures": len(self.failures),
+            "statuses": dict(sorted(self.statuses.items())),
+        }
 
     def to_dict(self, owner_names: dict[int, str]) -> dict[str, Any]:
         def change(c: Change) -> dict[str, Any]:
-            return {"id": c.escalation_id, "action": c.action, "level": c.level,
-                    "previous_level": c.previous_level, "rule": c.rule, "condition": c.condition,
-                    "subject_type": c.subject_type, "subject_id": c.subject_id,
-                    "obligation_id": c.obligation_id,
-                    "addressed_to": owner_names.get(c.addressed_to_id) if c.addressed_to_id else None,
-                    "reason": pick(c.reason, c.reason_en), "follow_up_id": c.follow_up_id}
+            return {
+                "id": c.escalation_id,
+                "action": c.action,
+                "level": c.level,
+                "previous_level": c.previous_level,
+                "rule": c.rule,
+                "condition": c.condition,
+                "subject_type": c.subject_type,
+                "subject_id": c.subject_id,
+                "obligation_id": c.obligation_id,
+                "addressed_to": owner_names.get(c.addressed_to_id) if c.addressed_to_id else None,
+                "reason": pick(c.reason, c.reason_en),
+                "follow_up_id": c.follow_up_id,
+            }
 
-        return {"as_of": self.as_of.isoformat(), "dry_run": self.dry_run, "sweep_id": self.sweep_id,
-                "wrote": self.wrote, **self.counts(),
-                "changes": [change(c) for c in self.changes], "follow_up_obligations": self.follow_ups,
-                "rule_failures": self.failures}
+        return {
+            "as_of": self.as_of.isoformat(),
+            "dry_run": self.dry_run,
+            "sweep_id": self.sweep_id,
+            "wrote": self.wrote,
+            **self.counts(),
+            "changes": [change(c) for c in self.changes],
+            "follow_up_obligations": self.follow_ups,
+            "rule_failures": self.failures,
+        }
 
 
 def last_sweep_date(*, session: Session) -> date | None:
@@ -284,9 +336,14 @@ def _sweep(session: Session, as_of: date, dry_run: bool) -> SweepResult:
         require_coordinator(session)
         last = last_sweep_date(session=session)
         if last is not None and as_of < last:
-            raise UserError(t("--as-of {day}: the last sweep was as of {last}; sweeps only move forward "
-                              "(use --dry-run to look at an earlier date)", day=as_of.isoformat(),
-                              last=last.isoformat()))
+            raise UserError(
+                t(
+                    "--as-of {day}: the last sweep was as of {last}; sweeps only move forward "
+                    "(use --dry-run to look at an earlier date)",
+                    day=as_of.isoformat(),
+                    last=last.isoformat(),
+                )
+            )
     settings = escalation_settings()
     engine = SweepEngine(session, as_of)
     result = SweepResult(as_of=as_of, dry_run=dry_run)
@@ -295,15 +352,33 @@ def _sweep(session: Session, as_of: date, dry_run: bool) -> SweepResult:
         # find what the last sweep found, which the escalations already reflect.
         result.sweep_id = engine.sweep_row.id
         result.statuses = dict(engine.sweep_row.counts.get("statuses") or {})
-        result.unchanged = session.exec(select(func.count()).select_from(Escalation).where(
-            Escalation.resolved_at.is_(None), Escalation.manual.is_(False))).one()
+        result.unchanged = session.exec(
+            select(func.count())
+            .select_from(Escalation)
+            .where(Escalation.resolved_at.is_(None), Escalation.manual.is_(False))
+        ).one()
         return result
     best, ran = _collect(session, engine, result)
-    opened_rows = _read(session, select(
-        Escalation.id, Escalation.condition, Escalation.level, Escalation.rule, Escalation.manual,
-        Escalation.obligation_id, Escalation.follow_up_id, Escalation.subject_type, Escalation.subject_id,
-        Escalation.addressed_to_id, Escalation.region_id, Escalation.reason, Escalation.reason_en,
-    ).where(Escalation.resolved_at.is_(None)).order_by(Escalation.id))
+    opened_rows = _read(
+        session,
+        select(
+            Escalation.id,
+            Escalation.condition,
+            Escalation.level,
+            Escalation.rule,
+            Escalation.manual,
+            Escalation.obligation_id,
+            Escalation.follow_up_id,
+            Escalation.subject_type,
+            Escalation.subject_id,
+            Escalation.addressed_to_id,
+            Escalation.region_id,
+            Escalation.reason,
+            Escalation.reason_en,
+        )
+        .where(Escalation.resolved_at.is_(None))
+        .order_by(Escalation.id),
+    )
     by_condition = {row.condition: row for row in opened_rows if not row.manual}
 
     for condition, (rule, f) in best.items():
@@ -312,8 +387,13 @@ def _sweep(session: Session, as_of: date, dry_run: bool) -> SweepResult:
             result.changes.append(_change("open", None, rule, f, None))
         elif LEVEL_ORDER[f.level] > LEVEL_ORDER.get(current.level, -1):
             change = _change("raise", current.id, rule, f, current.level)
-            change.before = {"level": current.level, "rule": current.rule, "reason": current.reason,
-                             "reason_en": current.reason_en, "addressed_to_id": current.addressed_to_id}
+            change.before = {
+                "level": current.level,
+                "rule": current.rule,
+                "reason": current.reason,
+                "reason_en": current.reason_en,
+                "addressed_to_id": current.addressed_to_id,
+            }
             result.changes.append(change)
         else:
             result.unchanged += 1
@@ -322,19 +402,35 @@ def _sweep(session: Session, as_of: date, dry_run: bool) -> SweepResult:
     follow_levels = settings["follow_up_levels"]
     changed_ids = {c.escalation_id for c in result.changes}
     has_follow_up = {r.id for r in opened_rows if r.follow_up_id is not None}
-    pending_follow_ups = [c for c in result.changes if c.action != "resolve" and c.level in follow_levels
-                          and c.escalation_id not in has_follow_up]
+    pending_follow_ups = [
+        c
+        for c in result.changes
+        if c.action != "resolve"
+        and c.level in follow_levels
+        and c.escalation_id not in has_follow_up
+    ]
     # An open escalation at a follow-up level that still lacks its report (e.g. a rule's level
     # was raised in duban.toml) gets one too.
-    pending_follow_ups += [_change("keep", r.id, r.rule, r, None) for r in opened_rows
-                           if r.level in follow_levels and r.id not in has_follow_up
-                           and r.id not in changed_ids and r.condition in best]
+    pending_follow_ups += [
+        _change("keep", r.id, r.rule, r, None)
+        for r in opened_rows
+        if r.level in follow_levels
+        and r.id not in has_follow_up
+        and r.id not in changed_ids
+        and r.condition in best
+    ]
     evaluated = engine._evaluations
     if evaluated is not None:
         result.statuses = dict(Counter(ev.status for _, ev in evaluated))
     if dry_run:
-        result.follow_ups = [{"escalation": c.escalation_id, "obligation": None,
-                              "due": (as_of + _days(settings)).isoformat()} for c in pending_follow_ups]
+        result.follow_ups = [
+            {
+                "escalation": c.escalation_id,
+                "obligation": None,
+                "due": (as_of + _days(settings)).isoformat(),
+            }
+            for c in pending_follow_ups
+        ]
         return result
     _apply(session, engine, result, pending_follow_ups, settings)
     return result
@@ -345,14 +441,26 @@ def _days(settings: dict[str, Any]) -> timedelta:
 
 
 def _change(action: str, esc_id: int | None, rule: str, f: Any, previous: str | None) -> Change:
-    return Change(action=action, escalation_id=esc_id, condition=f.condition, rule=rule, level=f.level,
-                  previous_level=previous, subject_type=f.subject_type, subject_id=f.subject_id,
-                  obligation_id=f.obligation_id, addressed_to_id=f.addressed_to_id,
-                  region_id=f.region_id, reason=f.reason, reason_en=f.reason_en)
+    return Change(
+        action=action,
+        escalation_id=esc_id,
+        condition=f.condition,
+        rule=rule,
+        level=f.level,
+        previous_level=previous,
+        subject_type=f.subject_type,
+        subject_id=f.subject_id,
+        obligation_id=f.obligation_id,
+        addressed_to_id=f.addressed_to_id,
+        region_id=f.region_id,
+        reason=f.reason,
+        reason_en=f.reason_en,
+    )
 
 
-def _collect(session: Session, engine: SweepEngine,
-             result: SweepResult) -> tuple[dict[str, tuple[str, Finding]], set[str]]:
+def _collect(
+    session: Session, engine: SweepEngine, result: SweepResult
+) -> tuple[dict[str, tuple[str, Finding]], set[str]]:
     """Run each rule on its own (in a savepoint), keeping the highest finding per condition."""
     from ..plugins import get_host
 
@@ -372,9 +480,15 @@ def _collect(session: Session, engine: SweepEngine,
                 if not isinstance(f, Finding) or f.level not in LEVEL_ORDER:
                     raise TypeError(f"expected Finding with a ladder level, got {f!r:.80}")
         except Exception as exc:  # a broken plugin rule is reported; the other rules still count
-            result.failures.append({"rule": key, "plugin": rule.plugin,
-                                    "error": str(exc) if isinstance(exc, UserError)
-                                    else f"{type(exc).__name__}: {exc}"})
+            result.failures.append(
+                {
+                    "rule": key,
+                    "plugin": rule.plugin,
+                    "error": str(exc)
+                    if isinstance(exc, UserError)
+                    else f"{type(exc).__name__}: {exc}",
+                }
+            )
             continue
         ran.add(key)
         for f in found:
@@ -386,18 +500,32 @@ def _collect(session: Session, engine: SweepEngine,
     return best, ran
 
 
-def _plan_resolutions(session: Session, engine: SweepEngine, result: SweepResult, opened_rows: list[Any],
-                      best: dict[str, Any], ran: set[str]) -> None:
+def _plan_resolutions(
+    session: Session,
+    engine: SweepEngine,
+    result: SweepResult,
+    opened_rows: list[Any],
+    best: dict[str, Any],
+    ran: set[str],
+) -> None:
     """Open escalations whose condition is gone (by a rule that ran) and hand-made ones whose
     obligation was closed or cancelled."""
-    candidates = [r for r in opened_rows
-                  if (r.manual and r.rule == MANUAL_RULE) or (not r.manual and r.condition not in best
-                                                            and r.rule in ran)]
+    candidates = [
+        r
+        for r in opened_rows
+        if (r.manual and r.rule == MANUAL_RULE)
+        or (not r.manual and r.condition not in best and r.rule in ran)
+    ]
     ids = sorted({r.obligation_id for r in candidates if r.obligation_id})
     states: dict[int, str] = {}
     for start in range(0, len(ids), _CHUNK):
-        states.update(session.exec(select(Obligation.id, Obligation.state)
-                                   .where(Obligation.id.in_(ids[start:start + _CHUNK]))).all())
+        states.update(
+            session.exec(
+                select(Obligation.id, Obligation.state).where(
+                    Obligation.id.in_(ids[start : start + _CHUNK])
+                )
+            ).all()
+        )
     day = engine.as_of.isoformat()
     for r in candidates:
         state = states.get(r.obligation_id)
@@ -405,7 +533,12 @@ def _plan_resolutions(session: Session, engine: SweepEngine, result: SweepResult
             continue
         if state in _CLOSED:
             # The state itself is translated too, so not both() (which formats one set of values).
-            zh = t_zh("obligation #{id} was {state} by {day}", id=r.obligation_id, day=day, state=t_zh(state))
+            zh = t_zh(
+                "obligation #{id} was {state} by {day}",
+                id=r.obligation_id,
+                day=day,
+                state=t_zh(state),
+            )
             en = f"obligation #{r.obligation_id} was {state} by {day}"
         else:
             zh, en = both("the condition no longer holds as of {day}", day=day)
@@ -414,8 +547,13 @@ def _plan_resolutions(session: Session, engine: SweepEngine, result: SweepResult
         result.changes.append(change)
 
 
-def _apply(session: Session, engine: SweepEngine, result: SweepResult, follow_ups: list[Change],
-           settings: dict[str, Any]) -> None:
+def _apply(
+    session: Session,
+    engine: SweepEngine,
+    result: SweepResult,
+    follow_ups: list[Change],
+    settings: dict[str, Any],
+) -> None:
     stamp = engine.now
     events: list[tuple[str, str, Any, Any, Any]] = []
     status_rows, status_updates = _status_changes(session, engine)
@@ -427,7 +565,9 @@ def _apply(session: Session, engine: SweepEngine, result: SweepResult, follow_up
     result.wrote = True
     counts = {**result.counts(), "failed_rules": {f["rule"]: f["error"] for f in result.failures}}
     if sweep_row is None:
-        sweep_row = Sweep(as_of=engine.as_of, ran_at=stamp, actor=actor(session), dry_run=False, counts=counts)
+        sweep_row = Sweep(
+            as_of=engine.as_of, ran_at=stamp, actor=actor(session), dry_run=False, counts=counts
+        )
     else:
         sweep_row.ran_at, sweep_row.actor, sweep_row.counts = stamp, actor(session), counts
     session.add(sweep_row)
@@ -441,45 +581,137 @@ def _apply(session: Session, engine: SweepEngine, result: SweepResult, follow_up
     update_many(session, TargetStatus, status_updates)
 
     opens = result.of("open")
-    open_rows = [{"subject_type": c.subject_type, "subject_id": c.subject_id, "obligation_id": c.obligation_id,
-                  "condition": c.condition, "rule": c.rule, "level": c.level, "reason": c.reason,
-                  "reason_en": c.reason_en, "addressed_to_id": c.addressed_to_id, "region_id": c.region_id,
-                  "opened_at": stamp, "manual": False} for c in opens]
-    for c, new_id in zip(opens, insert_many(session, Escalation, open_rows, returning=True), strict=True):
+    open_rows = [
+        {
+            "subject_type": c.subject_type,
+            "subject_id": c.subject_id,
+            "obligation_id": c.obligation_id,
+            "condition": c.condition,
+            "rule": c.rule,
+            "level": c.level,
+            "reason": c.reason,
+            "reason_en": c.reason_en,
+            "addressed_to_id": c.addressed_to_id,
+            "region_id": c.region_id,
+            "opened_at": stamp,
+            "manual": False,
+        }
+        for c in opens
+    ]
+    for c, new_id in zip(
+        opens, insert_many(session, Escalation, open_rows, returning=True), strict=True
+    ):
         c.escalation_id = new_id
     raises = result.of("raise")
-    update_many(session, Escalation, [
-        {"id": c.escalation_id, "level": c.level, "rule": c.rule, "reason": c.reason, "reason_en": c.reason_en,
-         "addressed_to_id": c.addressed_to_id, "raised_at": stamp, "acknowledged_at": None,
-         "acknowledged_by": None, "ack_note": None} for c in raises])
+    update_many(
+        session,
+        Escalation,
+        [
+            {
+                "id": c.escalation_id,
+                "level": c.level,
+                "rule": c.rule,
+                "reason": c.reason,
+                "reason_en": c.reason_en,
+                "addressed_to_id": c.addressed_to_id,
+                "raised_at": stamp,
+                "acknowledged_at": None,
+                "acknowledged_by": None,
+                "ack_note": None,
+            }
+            for c in raises
+        ],
+    )
     resolves = result.of("resolve")
-    update_many(session, Escalation, [{"id": c.escalation_id, "resolved_at": stamp, "resolve_reason": c.reason}
-                                      for c in resolves])
+    update_many(
+        session,
+        Escalation,
+        [
+            {"id": c.escalation_id, "resolved_at": stamp, "resolve_reason": c.reason}
+            for c in resolves
+        ],
+    )
     if follow_ups:
-        made = create_follow_ups(session=session, as_of=engine.as_of, days=settings["follow_up_days"], events=events,
-                                 items=[FollowUp(c.escalation_id, c.obligation_id, c.addressed_to_id, c.region_id,
-                                                 c.reason, c.reason_en) for c in follow_ups])
+        made = create_follow_ups(
+            session=session,
+            as_of=engine.as_of,
+            days=settings["follow_up_days"],
+            events=events,
+            items=[
+                FollowUp(
+                    c.escalation_id,
+                    c.obligation_id,
+                    c.addressed_to_id,
+                    c.region_id,
+                    c.reason,
+                    c.reason_en,
+                )
+                for c in follow_ups
+            ],
+        )
         due = (engine.as_of + _days(settings)).isoformat()
         for c in follow_ups:
             c.follow_up_id = made[c.escalation_id]
-            result.follow_ups.append({"escalation": c.escalation_id, "obligation": c.follow_up_id, "due": due})
+            result.follow_ups.append(
+                {"escalation": c.escalation_id, "obligation": c.follow_up_id, "due": due}
+            )
     # The escalations' events carry the follow-up each got, so one event per change suffices.
-    events += [("escalation.open", "escalation", c.escalation_id, None,
-                {"id": c.escalation_id, **row, "follow_up_id": c.follow_up_id})
-               for c, row in zip(opens, open_rows, strict=True)]
-    events += [("escalation.raise", "escalation", c.escalation_id, c.before,
-                {"level": c.level, "rule": c.rule, "reason": c.reason, "reason_en": c.reason_en,
-                 "addressed_to_id": c.addressed_to_id, "raised_at": stamp, "follow_up_id": c.follow_up_id})
-               for c in raises]
-    events += [("escalation.resolve", "escalation", c.escalation_id, None,
-                {"resolved_at": stamp, "resolve_reason": c.reason}) for c in resolves]
-    events += [("escalation.follow_up", "escalation", c.escalation_id, {"follow_up_id": None},
-                {"follow_up_id": c.follow_up_id}) for c in follow_ups if c.action == "keep"]
+    events += [
+        (
+            "escalation.open",
+            "escalation",
+            c.escalation_id,
+            None,
+            {"id": c.escalation_id, **row, "follow_up_id": c.follow_up_id},
+        )
+        for c, row in zip(opens, open_rows, strict=True)
+    ]
+    events += [
+        (
+            "escalation.raise",
+            "escalation",
+            c.escalation_id,
+            c.before,
+            {
+                "level": c.level,
+                "rule": c.rule,
+                "reason": c.reason,
+                "reason_en": c.reason_en,
+                "addressed_to_id": c.addressed_to_id,
+                "raised_at": stamp,
+                "follow_up_id": c.follow_up_id,
+            },
+        )
+        for c in raises
+    ]
+    events += [
+        (
+            "escalation.resolve",
+            "escalation",
+            c.escalation_id,
+            None,
+            {"resolved_at": stamp, "resolve_reason": c.reason},
+        )
+        for c in resolves
+    ]
+    events += [
+        (
+            "escalation.follow_up",
+            "escalation",
+            c.escalation_id,
+            {"follow_up_id": None},
+            {"follow_up_id": c.follow_up_id},
+        )
+        for c in follow_ups
+        if c.action == "keep"
+    ]
     record_many(session, events)
     _remember_inputs(session, engine, sweep_row, result)
 
 
-def _remember_inputs(session: Session, engine: SweepEngine, sweep_row: Sweep, result: SweepResult) -> None:
+def _remember_inputs(
+    session: Session, engine: SweepEngine, sweep_row: Sweep, result: SweepResult
+) -> None:
     """Store the state this date's sweep saw, as it stands after the sweep's own writes, so
     that the next sweep of the same date can reuse its evaluations or skip altogether. Not
     after a rule failed: the next sweep tries again."""
@@ -497,14 +729,30 @@ def _status_changes(session: Session, engine: SweepEngine) -> tuple[list[dict], 
         return [], []
     existing: dict[int, Any] = {}
     if engine.sweep_row is not None:
-        existing = {row.target_id: row for row in _read(session, select(
-            TargetStatus.id, TargetStatus.target_id, TargetStatus.status, TargetStatus.latest_value,
-            TargetStatus.latest_date, TargetStatus.expected, TargetStatus.forecast,
-        ).where(TargetStatus.sweep_id == engine.sweep_row.id))}
+        existing = {
+            row.target_id: row
+            for row in _read(
+                session,
+                select(
+                    TargetStatus.id,
+                    TargetStatus.target_id,
+                    TargetStatus.status,
+                    TargetStatus.latest_value,
+                    TargetStatus.latest_date,
+                    TargetStatus.expected,
+                    TargetStatus.forecast,
+                ).where(TargetStatus.sweep_id == engine.sweep_row.id),
+            )
+        }
     inserts, updates = [], []
     for tg, ev in engine._evaluations:
-        values = {"status": ev.status, "latest_value": ev.latest_value, "latest_date": ev.latest_date,
-                  "expected": ev.expected, "forecast": ev.forecast}
+        values = {
+            "status": ev.status,
+            "latest_value": ev.latest_value,
+            "latest_date": ev.latest_date,
+            "expected": ev.expected,
+            "forecast": ev.forecast,
+        }
         old = existing.get(tg.id)
         if old is None:
             inserts.append({"target_id": tg.id, "as_of": engine.as_of, **values})
@@ -523,6 +771,9 @@ def owner_names(*, session: Session, ids: set[int | None]) -> dict[int, str]:
     wanted = sorted(i for i in ids if i is not None)
     names: dict[int, str] = {}
     for start in range(0, len(wanted), _CHUNK):
-        names.update(session.exec(select(Owner.id, Owner.name)
-                                  .where(Owner.id.in_(wanted[start:start + _CHUNK]))).all())
+        names.update(
+            session.exec(
+                select(Owner.id, Owner.name).where(Owner.id.in_(wanted[start : start + _CHUNK]))
+            ).all()
+        )
     return names

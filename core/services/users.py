@@ -26,15 +26,21 @@ def bootstrap_first_user(*, session: Session) -> User | None:
 def add_user(*, session: Session, name: str, role: str, owner: str | None = None) -> User:
     require_coordinator(session)
     if role not in UserRole.__members__:
-        raise UserError(t("--role: must be one of {choices}, not {value!r}",
-                          choices=", ".join(UserRole), value=role))
+        raise UserError(
+            t(
+                "--role: must be one of {choices}, not {value!r}",
+                choices=", ".join(UserRole),
+                value=role,
+            )
+        )
     if role == UserRole.member and not owner:
         raise UserError(t("--owner: a member belongs to one owner; name it"))
     if session.exec(select(User).where(User.name == name)).first():
         raise UserError(t("user {name} already exists", name=name))
     owner_row = resolve_owner(session=session, ref=owner, what="--owner") if owner else None
-    user = User(name=name, role=role, owner_id=owner_row.id if owner_row else None,
-                created_at=now(session))
+    user = User(
+        name=name, role=role, owner_id=owner_row.id if owner_row else None, created_at=now(session)
+    )
     session.add(user)
     session.flush()
     audit.record(session, "user.add", "user", user.id, after=snapshot(user))

@@ -63,11 +63,19 @@ HOUSEHOLD_COLUMNS = (
 )
 
 # Plain counts: column -> indicator.
-_COUNTS = {"boats": ind.RETIRED_BOATS, "fishers": ind.RETIRED_FISHERS, "cases": ind.CASES,
-           "persons": ind.PERSONS, "checks": ind.COVERT_CHECKS}
+_COUNTS = {
+    "boats": ind.RETIRED_BOATS,
+    "fishers": ind.RETIRED_FISHERS,
+    "cases": ind.CASES,
+    "persons": ind.PERSONS,
+    "checks": ind.COVERT_CHECKS,
+}
 # Rates: (part, whole) -> indicator.
-_RATES = {("insured", "eligible"): ind.PENSION_RATE, ("employed", "need_work"): ind.EMPLOYMENT_RATE,
-          ("patrolled", "waters"): ind.PATROL_RATE}
+_RATES = {
+    ("insured", "eligible"): ind.PENSION_RATE,
+    ("employed", "need_work"): ind.EMPLOYMENT_RATE,
+    ("patrolled", "waters"): ind.PATROL_RATE,
+}
 _INDEXES = {"integrity": ind.BIOTIC_INTEGRITY, "abundance": ind.ABUNDANCE}
 
 
@@ -96,8 +104,10 @@ def _stat_row(row: Row, regions: Regions, day: date) -> list[dict[str, Any]]:
         if pair is None:
             continue
         if whole != "waters" and fishers is not None and pair[1] > fishers:
-            raise row.bad(whole, t("greater than {other} ({value:g})", other=row.header("fishers"),
-                                   value=fishers))
+            raise row.bad(
+                whole,
+                t("greater than {other} ({value:g})", other=row.header("fishers"), value=fishers),
+            )
         out.append(region_reading(key, region, period, percent(*pair), *pair, note=note))
     for col, key in _INDEXES.items():
         value = row.number(col)
@@ -110,11 +120,19 @@ def _stat_row(row: Row, regions: Regions, day: date) -> list[dict[str, Any]]:
 
 def import_statistics(*, session: Session, path: Path, dry_run: bool = False) -> dict[str, Any]:
     """County (or city) figures per period: each becomes a reading; rates keep their parts."""
-    return import_region_readings(session=session, path=path, columns=STAT_COLUMNS, parse=_stat_row,
-                                  source="fishing-ban", action="import.fishing_ban", dry_run=dry_run)
+    return import_region_readings(
+        session=session,
+        path=path,
+        columns=STAT_COLUMNS,
+        parse=_stat_row,
+        source="fishing-ban",
+        action="import.fishing_ban",
+        dry_run=dry_run,
+    )
 
 
 # The zero-employment household ledger -------------------------------------------------------
+
 
 def household_key(region: Region, number: str) -> str:
     return f"{HOUSEHOLD_KIND}:{region.code}:{number}"
@@ -128,12 +146,25 @@ def _household(row: Row, regions: Regions, day: date) -> tuple[Region, dict[str,
         raise row.bad("identified", t("empty"))
     employed = row.day("employed", day)
     if employed is not None and employed < identified:
-        raise row.bad("employed", t("before {other} ({value})", other=row.header("identified"),
-                                    value=identified.isoformat()))
-    return region, {"key": household_key(region, no), "name": f"{region.name} {no}", "region_id": region.id,
-                    "attrs": {"household": no, "identified_on": identified.isoformat(),
-                              "employed_on": employed.isoformat() if employed else None,
-                              "note": row.text("note") or None}}
+        raise row.bad(
+            "employed",
+            t(
+                "before {other} ({value})",
+                other=row.header("identified"),
+                value=identified.isoformat(),
+            ),
+        )
+    return region, {
+        "key": household_key(region, no),
+        "name": f"{region.name} {no}",
+        "region_id": region.id,
+        "attrs": {
+            "household": no,
+            "identified_on": identified.isoformat(),
+            "employed_on": employed.isoformat() if employed else None,
+            "note": row.text("note") or None,
+        },
+    }
 
 
 def import_households(*, session: Session, path: Path, dry_run: bool = False) -> dict[str, Any]:
@@ -149,32 +180,61 @@ def import_households(*, session: Session, path: Path, dry_run: bool = False) ->
     for row, (region, found) in table.parse(lambda row: _household(row, regions, day)):
         other = table.earlier(row, found["key"])
         if other:
-            table.reject(row, "household", t("household {no} of {region} is already on row {other}",
-                                             no=found["attrs"]["household"], region=region.name, other=other))
+            table.reject(
+                row,
+                "household",
+                t(
+                    "household {no} of {region} is already on row {other}",
+                    no=found["attrs"]["household"],
+                    region=region.name,
+                    other=other,
+                ),
+            )
         else:
             parsed[found["key"]] = found
     table.check()
     if not parsed:
         raise UserError(t("{path}: no households in the file", path=table.source))
     changes = upsert_sites(session=session, kind=HOUSEHOLD_KIND, sites=parsed)
-    summary = table.summary(**changes.counts(len(parsed)), monthly_counts=refresh_counts(session=session),
-                            dry_run=dry_run)
+    summary = table.summary(
+        **changes.counts(len(parsed)),
+        monthly_counts=refresh_counts(session=session),
+        dry_run=dry_run,
+    )
     if changes.created or changes.updated:
-        audit_record(session, "import.fishing_ban_households", "site", None,
-                     after={**summary, "created_keys": changes.created[:200],
-                            "updated_ids": changes.updated[:200]})
+        audit_record(
+            session,
+            "import.fishing_ban_households",
+            "site",
+            None,
+            after={
+                **summary,
+                "created_keys": changes.created[:200],
+                "updated_ids": changes.updated[:200],
+            },
+        )
     return summary
 
 
 def open_households(session: Session) -> list[tuple[int, str, int, date, date | None]]:
     """(site id, ledger number, county id, identified on, employed on) of every household."""
     out = []
-    for sid, region_id, attrs in session.exec(select(Site.id, Site.region_id, Site.attrs)
-                                              .where(Site.kind == HOUSEHOLD_KIND).order_by(Site.id)):
+    for sid, region_id, attrs in session.exec(
+        select(Site.id, Site.region_id, Site.attrs)
+        .where(Site.kind == HOUSEHOLD_KIND)
+        .order_by(Site.id)
+    ):
         attrs = attrs or {}
         employed = attrs.get("employed_on")
-        out.append((sid, attrs.get("household", ""), region_id, date.fromisoformat(attrs["identified_on"]),
-                    date.fromisoformat(employed) if employed else None))
+        out.append(
+            (
+                sid,
+                attrs.get("household", ""),
+                region_id,
+                date.fromisoformat(attrs["identified_on"]),
+                date.fromisoformat(employed) if employed else None,
+            )
+        )
     return out
 
 
@@ -204,6 +264,8 @@ def refresh_counts(*, session: Session) -> int:
         region = regions.by_id[region_id]
         for end in ends:
             count = sum(1 for start, stop in spans if start <= end and (stop is None or stop > end))
-            rows.append(region_reading(ind.ZERO_EMPLOYMENT, region, (end.replace(day=1), end), float(count)))
+            rows.append(
+                region_reading(ind.ZERO_EMPLOYMENT, region, (end.replace(day=1), end), float(count))
+            )
     inserted, updated = upsert_readings(session=session, rows=rows, source="fishing-ban-households")
     return inserted + updated

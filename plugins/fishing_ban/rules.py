@@ -42,8 +42,11 @@ def zero_employment_households(ctx: RuleContext) -> Iterator[Finding]:
     level = api.config_level(ctx.config, HOUSEHOLD_OPEN)
     days = int(api.config_number(ctx.config, HOUSEHOLD_OPEN, "days", 1, whole=True))
     session = ctx.session
-    late = [h for h in open_households(session)
-            if h[3] <= ctx.as_of - timedelta(days=days + 1) and (h[4] is None or h[4] > ctx.as_of)]
+    late = [
+        h
+        for h in open_households(session)
+        if h[3] <= ctx.as_of - timedelta(days=days + 1) and (h[4] is None or h[4] > ctx.as_of)
+    ]
     if not late:
         return
     book = api.AddressBook(session)
@@ -51,14 +54,28 @@ def zero_employment_households(ctx: RuleContext) -> Iterator[Finding]:
     ob_id = api.obligation_for(session=session, indicator=ind.ZERO_EMPLOYMENT, domain="fishing_ban")
     for site_id, number, region_id, identified, _ in late:
         open_days = (ctx.as_of - identified).days
-        values = {"no": number, "county": names.get(region_id, ""), "day": identified.isoformat(),
-                  "days": open_days}
-        zh, en = api.both("Zero-employment household {no} of {county}, identified {day}, has had no member "
-                          "in work for {days} days", **values)
-        yield Finding(condition=f"fishing_ban:household:{site_id}:zero_employment", level=level,
-                      reason=zh, reason_en=en, subject_type="site",
-                      subject_id=site_id, obligation_id=ob_id, addressed_to_id=book.government(region_id),
-                      region_id=region_id)
+        values = {
+            "no": number,
+            "county": names.get(region_id, ""),
+            "day": identified.isoformat(),
+            "days": open_days,
+        }
+        zh, en = api.both(
+            "Zero-employment household {no} of {county}, identified {day}, has had no member "
+            "in work for {days} days",
+            **values,
+        )
+        yield Finding(
+            condition=f"fishing_ban:household:{site_id}:zero_employment",
+            level=level,
+            reason=zh,
+            reason_en=en,
+            subject_type="site",
+            subject_id=site_id,
+            obligation_id=ob_id,
+            addressed_to_id=book.government(region_id),
+            region_id=region_id,
+        )
 
 
 def quarter_of(day: date) -> tuple[int, int]:
@@ -77,12 +94,21 @@ def quarterly_cases(session: Any, until: date) -> dict[int, dict[tuple[int, int]
     """County id -> {(year, quarter): cases}, from the counties' own readings lying within one
     quarter (monthly or quarterly figures), complete quarters up to ``until`` only."""
     out: dict[int, dict[tuple[int, int], float]] = defaultdict(lambda: defaultdict(float))
-    rows = session.exec(select(Measurement.region_id, Measurement.period_start, Measurement.period_end,
-                               Measurement.value)
-                        .join(Region, Region.id == Measurement.region_id)
-                        .where(Measurement.indicator == ind.CASES, Measurement.site_id.is_(None),
-                               Region.level.in_((RegionLevel.county, RegionLevel.zone)),
-                               Measurement.period_end <= until))
+    rows = session.exec(
+        select(
+            Measurement.region_id,
+            Measurement.period_start,
+            Measurement.period_end,
+            Measurement.value,
+        )
+        .join(Region, Region.id == Measurement.region_id)
+        .where(
+            Measurement.indicator == ind.CASES,
+            Measurement.site_id.is_(None),
+            Region.level.in_((RegionLevel.county, RegionLevel.zone)),
+            Measurement.period_end <= until,
+        )
+    )
     for region_id, start, end, value in rows:
         q = quarter_of(start)
         if quarter_of(end) == q:
@@ -110,11 +136,20 @@ def cases_rising(ctx: RuleContext) -> Iterator[Finding]:
             continue
         series = " → ".join(f"{y}Q{q} {c:g}" for (y, q), c in zip(wanted, counts, strict=True))
         values = {"county": names.get(region_id, ""), "n": rises, "series": series}
-        zh, en = api.both("Illegal fishing cases in {county} rose for {n} quarters in a row: {series}", **values)
-        yield Finding(condition=f"fishing_ban:cases_rising:{region_id}", level=level,
-                      reason=zh, reason_en=en, subject_type="region",
-                      subject_id=region_id, obligation_id=ob_id,
-                      addressed_to_id=book.address(level, region_id=region_id), region_id=region_id)
+        zh, en = api.both(
+            "Illegal fishing cases in {county} rose for {n} quarters in a row: {series}", **values
+        )
+        yield Finding(
+            condition=f"fishing_ban:cases_rising:{region_id}",
+            level=level,
+            reason=zh,
+            reason_en=en,
+            subject_type="region",
+            subject_id=region_id,
+            obligation_id=ob_id,
+            addressed_to_id=book.address(level, region_id=region_id),
+            region_id=region_id,
+        )
 
 
 def pension_year_end(ctx: RuleContext) -> Iterator[Finding]:
@@ -122,13 +157,23 @@ def pension_year_end(ctx: RuleContext) -> Iterator[Finding]:
     threshold = api.config_number(ctx.config, PENSION_YEAR_END, "threshold", 0)
     year = ctx.as_of.year if (ctx.as_of.month, ctx.as_of.day) == (12, 31) else ctx.as_of.year - 1
     session = ctx.session
-    rows = session.exec(select(Measurement.region_id, Region.name, Measurement.numerator,
-                               Measurement.denominator, Measurement.period_start)
-                        .join(Region, Region.id == Measurement.region_id)
-                        .where(Measurement.indicator == ind.PENSION_RATE, Measurement.site_id.is_(None),
-                               Region.level.in_((RegionLevel.county, RegionLevel.zone)),
-                               Measurement.period_end == date(year, 12, 31))
-                        .order_by(Measurement.period_start.desc())).all()
+    rows = session.exec(
+        select(
+            Measurement.region_id,
+            Region.name,
+            Measurement.numerator,
+            Measurement.denominator,
+            Measurement.period_start,
+        )
+        .join(Region, Region.id == Measurement.region_id)
+        .where(
+            Measurement.indicator == ind.PENSION_RATE,
+            Measurement.site_id.is_(None),
+            Region.level.in_((RegionLevel.county, RegionLevel.zone)),
+            Measurement.period_end == date(year, 12, 31),
+        )
+        .order_by(Measurement.period_start.desc())
+    ).all()
     if not rows:
         return
     book = api.AddressBook(session)
@@ -141,28 +186,57 @@ def pension_year_end(ctx: RuleContext) -> Iterator[Finding]:
         coverage = 100.0 * insured / eligible
         if coverage >= threshold:
             continue
-        values = {"county": name, "year": year, "rate": f"{coverage:.2f}", "insured": f"{insured:g}",
-                  "eligible": f"{eligible:g}", "target": f"{threshold:g}"}
-        zh, en = api.both("Pension insurance of retired fishers in {county} at the end of {year}: {rate}% "
-                          "({insured} of {eligible}), below {target}%", **values)
-        yield Finding(condition=f"fishing_ban:pension:{region_id}:{year}", level=level,
-                      reason=zh, reason_en=en, subject_type="region",
-                      subject_id=region_id, obligation_id=ob_id, addressed_to_id=book.government(region_id),
-                      region_id=region_id)
+        values = {
+            "county": name,
+            "year": year,
+            "rate": f"{coverage:.2f}",
+            "insured": f"{insured:g}",
+            "eligible": f"{eligible:g}",
+            "target": f"{threshold:g}",
+        }
+        zh, en = api.both(
+            "Pension insurance of retired fishers in {county} at the end of {year}: {rate}% "
+            "({insured} of {eligible}), below {target}%",
+            **values,
+        )
+        yield Finding(
+            condition=f"fishing_ban:pension:{region_id}:{year}",
+            level=level,
+            reason=zh,
+            reason_en=en,
+            subject_type="region",
+            subject_id=region_id,
+            obligation_id=ob_id,
+            addressed_to_id=book.government(region_id),
+            region_id=region_id,
+        )
 
 
 RULES: tuple[EscalationRule, ...] = (
-    EscalationRule(HOUSEHOLD_OPEN, "\"零就业\"家庭超期未就业", "Zero-employment household open too long",
-                   zero_employment_households, DEFAULTS[HOUSEHOLD_OPEN],
-                   "A household of the zero-employment ledger still without a member in work this many "
-                   "days after it was identified; addressed to the county government."),
-    EscalationRule(CASES_RISING, "非法捕捞案件连续上升", "Illegal fishing cases rising quarter after quarter",
-                   cases_rising, DEFAULTS[CASES_RISING],
-                   "A county's illegal-fishing cases rose in each of this many consecutive complete "
-                   "quarters."),
-    EscalationRule(PENSION_YEAR_END, "退捕渔民养老保险年末未应保尽保",
-                   "Retired fishers' pension insurance below full coverage at year end",
-                   pension_year_end, DEFAULTS[PENSION_YEAR_END],
-                   "A county's coverage (insured / eligible) in the figure ending 31 December below "
-                   "the threshold (%)."),
+    EscalationRule(
+        HOUSEHOLD_OPEN,
+        '"零就业"家庭超期未就业',
+        "Zero-employment household open too long",
+        zero_employment_households,
+        DEFAULTS[HOUSEHOLD_OPEN],
+        "A household of the zero-employment ledger still without a member in work this many "
+        "days after it was identified; addressed to the county government.",
+    ),
+    EscalationRule(
+        CASES_RISING,
+        "非法捕捞案件连续上升",
+        "Illegal fishing cases rising quarter after quarter",
+        cases_rising,
+        DEFAULTS[CASES_RISING],
+        "A county's illegal-fishing cases rose in each of this many consecutive complete quarters.",
+    ),
+    EscalationRule(
+        PENSION_YEAR_END,
+        "退捕渔民养老保险年末未应保尽保",
+        "Retired fishers' pension insurance below full coverage at year end",
+        pension_year_end,
+        DEFAULTS[PENSION_YEAR_END],
+        "A county's coverage (insured / eligible) in the figure ending 31 December below "
+        "the threshold (%).",
+    ),
 )

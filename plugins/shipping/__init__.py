@@ -25,20 +25,45 @@ duban_plan_loaded = api.plan_loaded_hook("duban.plugins.shipping.targets:attach_
 @api.hookimpl
 def duban_register_site_kinds(register: Any) -> None:
     register(api.SiteKind(key="port", name="港口", name_en="Port", attrs=("authority",)))
-    register(api.SiteKind(key="pollutant_receipt", name="船舶污染物接收联单", name_en="Ship pollutant receipt",
-                          attrs=("port", "ship", "pollutant", "quantity", "unit", "received", "transferred",
-                                 "disposed", "note")))
+    register(
+        api.SiteKind(
+            key="pollutant_receipt",
+            name="船舶污染物接收联单",
+            name_en="Ship pollutant receipt",
+            attrs=(
+                "port",
+                "ship",
+                "pollutant",
+                "quantity",
+                "unit",
+                "received",
+                "transferred",
+                "disposed",
+                "note",
+            ),
+        )
+    )
 
 
 @api.hookimpl
 def duban_register_importers(register: Any) -> None:
-    register(api.Importer(key="shipping", name="港口岸电、洗舱与小船污水统计",
-                          name_en="Port statistics: shore power, tank washing, small ships' sewage",
-                          run=api.lazy("duban.plugins.shipping.ports:import_port_statistics"),
-                          description="港口, 所在地区, 时间, 岸电泊位数, 使用岸电艘次, 岸电用电量, 400总吨以下船舶数, "
-                                      "船上储存交岸处置船舶数, 应洗舱次数, 已洗舱次数 (docs/plugins/shipping.md)"))
-    register(api.Importer(key="shipping-receipts", name="船舶污染物接收转运处置联单",
-                          name_en="Ship pollutant receipts",
-                          run=api.lazy("duban.plugins.shipping.receipts:import_receipts"),
-                          description="联单编号, 船舶名称, 港口, 污染物类型, 数量, 单位, 接收时间, 转运时间, 处置时间 "
-                                      "(docs/plugins/shipping.md)"))
+    register(
+        api.Importer(
+            key="shipping",
+            name="港口岸电、洗舱与小船污水统计",
+            name_en="Port statistics: shore power, tank washing, small ships' sewage",
+            run=api.lazy("duban.plugins.shipping.ports:import_port_statistics"),
+            description="港口, 所在地区, 时间, 岸电泊位数, 使用岸电艘次, 岸电用电量, 400总吨以下船舶数, "
+            "船上储存交岸处置船舶数, 应洗舱次数, 已洗舱次数 (docs/plugins/shipping.md)",
+        )
+    )
+    register(
+        api.Importer(
+            key="shipping-receipts",
+            name="船舶污染物接收转运处置联单",
+            name_en="Ship pollutant receipts",
+            run=api.lazy("duban.plugins.shipping.receipts:import_receipts"),
+            description="联单编号, 船舶名称, 港口, 污染物类型, 数量, 单位, 接收时间, 转运时间, 处置时间 "
+            "(docs/plugins/shipping.md)",
+        )
+    )

@@ -78,7 +78,9 @@ def load_ports(session: Session) -> dict[str, Port]:
     """Ports by key and by name."""
     out: dict[str, Port] = {}
     for site in session.exec(select(Site).where(Site.kind == PORT_KIND)):
-        port = Port(site.id, site.key, site.name, site.region_id, (site.attrs or {}).get("authority"))
+        port = Port(
+            site.id, site.key, site.name, site.region_id, (site.attrs or {}).get("authority")
+        )
         out[site.key] = out[site.name] = port
     return out
 
@@ -86,7 +88,11 @@ def load_ports(session: Session) -> dict[str, Port]:
 def authorities(session: Session, ports: list[Port]) -> dict[int, tuple[int | None, int | None]]:
     """Port id -> (its transport authority's owner id, that authority's head body's owner id)."""
     names = {p.authority for p in ports if p.authority}
-    owners = {o.name: o for o in session.exec(select(Owner).where(Owner.name.in_(names)))} if names else {}
+    owners = (
+        {o.name: o for o in session.exec(select(Owner).where(Owner.name.in_(names)))}
+        if names
+        else {}
+    )
     out = {}
     for p in ports:
         owner = owners.get(p.authority or "")
@@ -101,16 +107,27 @@ def _ensure_authority(session: Session, regions: Regions, region: Region) -> str
     name = authority_name(city)
     if find_owner(session=session, ref=name) is None:
         parent = government_name(city)
-        add_owner(session=session, name=name, region=city.code, kind="department",
-                  parent=parent if find_owner(session=session, ref=parent) else None,
-                  name_en=f"{city.name_en or city.name} Transport Bureau", check_role=False)
+        add_owner(
+            session=session,
+            name=name,
+            region=city.code,
+            kind="department",
+            parent=parent if find_owner(session=session, ref=parent) else None,
+            name_en=f"{city.name_en or city.name} Transport Bureau",
+            check_role=False,
+        )
     return name
 
 
 def add_port(session: Session, regions: Regions, name: str, region: Region) -> Port:
     authority = _ensure_authority(session, regions, region)
-    site = Site(key=port_key(name), name=name, kind=PORT_KIND, region_id=region.id,
-                attrs={"authority": authority})
+    site = Site(
+        key=port_key(name),
+        name=name,
+        kind=PORT_KIND,
+        region_id=region.id,
+        attrs={"authority": authority},
+    )
     session.add(site)
     session.flush()
     audit_record(session, "site.add", "site", site.id, after=snapshot(site))
@@ -124,14 +141,27 @@ def shift_year(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def year_on_year(session: Session, ports: dict[int, Port], periods: set[tuple[int, date, date]]) -> list[dict[str, Any]]:
+def year_on_year(
+    session: Session, ports: dict[int, Port], periods: set[tuple[int, date, date]]
+) -> list[dict[str, Any]]:
     """Year-on-year readings of shore power for the given (port id, start, end) and for the same
     periods a year later, from the stored kWh readings: the change and the year-before figure."""
     wanted = {(pid, s, e) for pid, s, e in periods}
     wanted |= {(pid, shift_year(s, 1), shift_year(e, 1)) for pid, s, e in periods}
-    kwh = {(sid, s, e): v for sid, s, e, v in session.exec(
-        select(Measurement.site_id, Measurement.period_start, Measurement.period_end, Measurement.value)
-        .where(Measurement.indicator == ind.SHORE_KWH, Measurement.site_id.in_({p for p, _, _ in wanted})))}
+    kwh = {
+        (sid, s, e): v
+        for sid, s, e, v in session.exec(
+            select(
+                Measurement.site_id,
+                Measurement.period_start,
+                Measurement.period_end,
+                Measurement.value,
+            ).where(
+                Measurement.indicator == ind.SHORE_KWH,
+                Measurement.site_id.in_({p for p, _, _ in wanted}),
+            )
+        )
+    }
     out = []
     for pid, start, end in sorted(wanted):
         now_kwh = kwh.get((pid, start, end))
@@ -139,13 +169,28 @@ def year_on_year(session: Session, ports: dict[int, Port], periods: set[tuple[in
         if now_kwh is None or not before:
             continue
         port = ports[pid]
-        out.append(site_reading(ind.SHORE_KWH_YOY, port.key, port.id, port.region_id, (start, end),
-                                percent(now_kwh - before, before), now_kwh - before, before))
+        out.append(
+            site_reading(
+                ind.SHORE_KWH_YOY,
+                port.key,
+                port.id,
+                port.region_id,
+                (start, end),
+                percent(now_kwh - before, before),
+                now_kwh - before,
+                before,
+            )
+        )
     return out
 
 
-def _port_row(row: Row, regions: Regions, ports: dict[str, Port], new_ports: dict[str, tuple[Region, int]],
-              day: date) -> tuple[str, Port | None, tuple[date, date], dict[str, Any]]:
+def _port_row(
+    row: Row,
+    regions: Regions,
+    ports: dict[str, Port],
+    new_ports: dict[str, tuple[Region, int]],
+    day: date,
+) -> tuple[str, Port | None, tuple[date, date], dict[str, Any]]:
     """(port name, the known port or None, period, figures); a new port is noted in ``new_ports``."""
     name = row.required("port")
     ref = row.text("region")
@@ -161,8 +206,15 @@ def _port_row(row: Row, regions: Regions, ports: dict[str, Port], new_ports: dic
         if regions.city_of(region) is None:
             raise row.bad("region", t("{name} lies in no city", name=region.name))
         if name in new_ports and new_ports[name][0].id != region.id:
-            raise row.bad("region", t("port {name} is in {other} on row {row}", name=name,
-                                      other=new_ports[name][0].name, row=new_ports[name][1]))
+            raise row.bad(
+                "region",
+                t(
+                    "port {name} is in {other} on row {row}",
+                    name=name,
+                    other=new_ports[name][0].name,
+                    row=new_ports[name][1],
+                ),
+            )
         new_ports.setdefault(name, (region, row.line))
     elif region is not None and region.id != known.region_id:
         raise row.bad("region", t("port {name} is already known in another region", name=name))
@@ -181,7 +233,9 @@ def _port_row(row: Row, regions: Regions, ports: dict[str, Port], new_ports: dic
     return name, known, period, {**figures, "note": row.text("note") or None}
 
 
-def import_port_statistics(*, session: Session, path: Path, dry_run: bool = False) -> dict[str, Any]:
+def import_port_statistics(
+    *, session: Session, path: Path, dry_run: bool = False
+) -> dict[str, Any]:
     """Port figures per period; unknown ports are created (with their 所在地区)."""
     require_coordinator(session)
     table = Table(path, COLUMNS)
@@ -190,7 +244,8 @@ def import_port_statistics(*, session: Session, path: Path, dry_run: bool = Fals
     new_ports: dict[str, tuple[Region, int]] = {}
     parsed: list[tuple[str, tuple[date, date], dict[str, Any]]] = []
     for row, (name, known, period, figures) in table.parse(
-            lambda row: _port_row(row, regions, ports, new_ports, day)):
+        lambda row: _port_row(row, regions, ports, new_ports, day)
+    ):
         other = table.earlier(row, (known.key if known else port_key(name), *period))
         if other:
             table.reject(row, "port", t("the same port and period as row {other}", other=other))
@@ -211,21 +266,38 @@ def import_port_statistics(*, session: Session, path: Path, dry_run: bool = Fals
         note = figures.pop("note")
         for col, value in figures.items():
             if col in single:
-                readings.append(site_reading(single[col], port.key, port.id, port.region_id, period, value,
-                                             note=note))
+                readings.append(
+                    site_reading(
+                        single[col], port.key, port.id, port.region_id, period, value, note=note
+                    )
+                )
             else:
-                readings.append(site_reading(pairs[col], port.key, port.id, port.region_id, period,
-                                             percent(*value), *value, note=note))
+                readings.append(
+                    site_reading(
+                        pairs[col],
+                        port.key,
+                        port.id,
+                        port.region_id,
+                        period,
+                        percent(*value),
+                        *value,
+                        note=note,
+                    )
+                )
             if col == "kwh":
                 kwh_periods.add((port.id, *period))
     inserted, updated = upsert_readings(session=session, rows=readings, source="shipping")
     by_id = {p.id: p for p in ports.values()}
     yoy = year_on_year(session, by_id, kwh_periods)
     yoy_inserted, yoy_updated = upsert_readings(session=session, rows=yoy, source="shipping")
-    summary = table.summary(ports_created=len(new_ports), readings=len(readings) + len(yoy),
-                            inserted=inserted + yoy_inserted, updated=updated + yoy_updated,
-                            unchanged=len(readings) + len(yoy) - inserted - updated - yoy_inserted - yoy_updated,
-                            dry_run=dry_run)
+    summary = table.summary(
+        ports_created=len(new_ports),
+        readings=len(readings) + len(yoy),
+        inserted=inserted + yoy_inserted,
+        updated=updated + yoy_updated,
+        unchanged=len(readings) + len(yoy) - inserted - updated - yoy_inserted - yoy_updated,
+        dry_run=dry_run,
+    )
     if inserted or updated or yoy_inserted or yoy_updated:
         audit_record(session, "import.shipping", "measurement", None, after=summary)
     return summary

@@ -60,16 +60,31 @@ COLUMNS = (
 )
 
 # Accepted spellings -> the kind stored.
-POLLUTANTS = {"生活污水": "生活污水", "含油污水": "含油污水", "油污水": "含油污水", "舱底油污水": "含油污水",
-              "生活垃圾": "生活垃圾", "船舶垃圾": "生活垃圾", "化学品洗舱水": "化学品洗舱水", "洗舱水": "化学品洗舱水",
-              "残油": "残油", "油泥": "残油", "废油": "残油", "其他": "其他"}
+POLLUTANTS = {
+    "生活污水": "生活污水",
+    "含油污水": "含油污水",
+    "油污水": "含油污水",
+    "舱底油污水": "含油污水",
+    "生活垃圾": "生活垃圾",
+    "船舶垃圾": "生活垃圾",
+    "化学品洗舱水": "化学品洗舱水",
+    "洗舱水": "化学品洗舱水",
+    "残油": "残油",
+    "油泥": "残油",
+    "废油": "残油",
+    "其他": "其他",
+}
 UNITS = {"m³", "m3", "立方米", "t", "吨", "kg", "千克"}
 
 _STAMP = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
 
 
 def unclosed_days() -> int:
-    return int(config_number(rule_settings(UNCLOSED_RULE, UNCLOSED_DEFAULTS), UNCLOSED_RULE, "days", 1, whole=True))
+    return int(
+        config_number(
+            rule_settings(UNCLOSED_RULE, UNCLOSED_DEFAULTS), UNCLOSED_RULE, "days", 1, whole=True
+        )
+    )
 
 
 def _stamp(row: Row, key: str, limit: datetime) -> datetime | None:
@@ -84,7 +99,9 @@ def _stamp(row: Row, key: str, limit: datetime) -> datetime | None:
         try:
             if m is None:
                 raise ValueError(raw) from None
-            value = datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4] or 0), int(m[5] or 0), int(m[6] or 0))
+            value = datetime(
+                int(m[1]), int(m[2]), int(m[3]), int(m[4] or 0), int(m[5] or 0), int(m[6] or 0)
+            )
         except ValueError:
             raise row.bad(key, t("not a time (2024-06-01 08:30): {value!r}", value=raw)) from None
     if value.tzinfo is not None:
@@ -100,37 +117,75 @@ def _parse(row: Row, ports: dict[str, Port], limit: datetime) -> dict[str, Any]:
     name = row.required("port")
     port = ports.get(name) or ports.get(port_key(name))
     if port is None:
-        raise row.bad("port", t("unknown port {name!r}; `duban import shipping` adds ports", name=name))
+        raise row.bad(
+            "port", t("unknown port {name!r}; `duban import shipping` adds ports", name=name)
+        )
     kind = POLLUTANTS.get(row.required("pollutant"))
     if kind is None:
-        raise row.bad("pollutant", t("{value!r} is not one of {choices}", value=row.text("pollutant"),
-                                     choices="、".join(dict.fromkeys(POLLUTANTS.values()))))
+        raise row.bad(
+            "pollutant",
+            t(
+                "{value!r} is not one of {choices}",
+                value=row.text("pollutant"),
+                choices="、".join(dict.fromkeys(POLLUTANTS.values())),
+            ),
+        )
     quantity = row.number("quantity")
     if quantity is None:
         raise row.bad("quantity", t("empty"))
     unit = row.text("unit") or None
     if unit is not None and unit not in UNITS:
-        raise row.bad("unit", t("{value!r} is not one of {choices}", value=unit, choices="、".join(sorted(UNITS))))
+        raise row.bad(
+            "unit",
+            t("{value!r} is not one of {choices}", value=unit, choices="、".join(sorted(UNITS))),
+        )
     received = _stamp(row, "received", limit)
     if received is None:
         raise row.bad("received", t("empty"))
     transferred, disposed = _stamp(row, "transferred", limit), _stamp(row, "disposed", limit)
     if transferred is not None and transferred < received:
-        raise row.bad("transferred", t("before {other} ({value})", other=row.header("received"),
-                                       value=received.isoformat(sep=" ")))
+        raise row.bad(
+            "transferred",
+            t(
+                "before {other} ({value})",
+                other=row.header("received"),
+                value=received.isoformat(sep=" "),
+            ),
+        )
     if disposed is not None:
         if transferred is None:
-            raise row.bad("disposed", t("disposed but never transferred: fill in {other}",
-                                        other=row.header("transferred")))
+            raise row.bad(
+                "disposed",
+                t(
+                    "disposed but never transferred: fill in {other}",
+                    other=row.header("transferred"),
+                ),
+            )
         if disposed < transferred:
-            raise row.bad("disposed", t("before {other} ({value})", other=row.header("transferred"),
-                                        value=transferred.isoformat(sep=" ")))
-    return {"key": f"{RECEIPT_KIND}:{number}", "name": number, "region_id": port.region_id,
-            "attrs": {"port": port.key, "ship": ship, "pollutant": kind, "quantity": quantity, "unit": unit,
-                      "received": received.isoformat(sep=" "),
-                      "transferred": transferred.isoformat(sep=" ") if transferred else None,
-                      "disposed": disposed.isoformat(sep=" ") if disposed else None,
-                      "note": row.text("note") or None}}
+            raise row.bad(
+                "disposed",
+                t(
+                    "before {other} ({value})",
+                    other=row.header("transferred"),
+                    value=transferred.isoformat(sep=" "),
+                ),
+            )
+    return {
+        "key": f"{RECEIPT_KIND}:{number}",
+        "name": number,
+        "region_id": port.region_id,
+        "attrs": {
+            "port": port.key,
+            "ship": ship,
+            "pollutant": kind,
+            "quantity": quantity,
+            "unit": unit,
+            "received": received.isoformat(sep=" "),
+            "transferred": transferred.isoformat(sep=" ") if transferred else None,
+            "disposed": disposed.isoformat(sep=" ") if disposed else None,
+            "note": row.text("note") or None,
+        },
+    }
 
 
 def import_receipts(*, session: Session, path: Path, dry_run: bool = False) -> dict[str, Any]:
@@ -139,13 +194,19 @@ def import_receipts(*, session: Session, path: Path, dry_run: bool = False) -> d
     table = Table(path, COLUMNS)
     ports = load_ports(session)
     if not ports:
-        raise UserError(t("{path}: no ports yet; `duban import shipping` adds them", path=table.source))
+        raise UserError(
+            t("{path}: no ports yet; `duban import shipping` adds them", path=table.source)
+        )
     limit = now(session).astimezone(LOCAL_TZ).replace(tzinfo=None)
     parsed: dict[str, dict[str, Any]] = {}
     for row, found in table.parse(lambda row: _parse(row, ports, limit)):
         other = table.earlier(row, found["key"])
         if other:
-            table.reject(row, "number", t("receipt {no} is already on row {other}", no=found["name"], other=other))
+            table.reject(
+                row,
+                "number",
+                t("receipt {no} is already on row {other}", no=found["name"], other=other),
+            )
         else:
             parsed[found["key"]] = found
     table.check()
@@ -154,12 +215,16 @@ def import_receipts(*, session: Session, path: Path, dry_run: bool = False) -> d
     changes = upsert_sites(session=session, kind=RECEIPT_KIND, sites=parsed)
     touched = {p["attrs"]["port"] for p in parsed.values()}
     # The touched ports' receipts: those already stored (as now corrected) and the new ones.
-    ledger = {k: attrs for k, attrs in changes.before.items() if attrs and attrs.get("port") in touched}
+    ledger = {
+        k: attrs for k, attrs in changes.before.items() if attrs and attrs.get("port") in touched
+    }
     ledger.update({k: p["attrs"] for k, p in parsed.items()})
-    written = refresh_closure(session=session, ports=[ports[k] for k in sorted(touched)],
-                              receipts=list(ledger.values()))
-    summary = table.summary(**changes.counts(len(parsed)), ports=len(touched), closure_readings=written,
-                            dry_run=dry_run)
+    written = refresh_closure(
+        session=session, ports=[ports[k] for k in sorted(touched)], receipts=list(ledger.values())
+    )
+    summary = table.summary(
+        **changes.counts(len(parsed)), ports=len(touched), closure_readings=written, dry_run=dry_run
+    )
     if changes.created or changes.updated:
         audit_record(session, "import.shipping_receipts", "site", None, after=summary)
     return summary
@@ -209,10 +274,26 @@ def refresh_closure(*, session: Session, ports: list[Port], receipts: list[dict[
         port = by_key[port_key_]
         period = _month(month)
         done = closed.get((port_key_, month), 0)
-        rows.append(site_reading(ind.RECEIPTS_ISSUED, port.key, port.id, port.region_id, period, float(n)))
-        rows.append(site_reading(ind.RECEIPTS_CLOSED, port.key, port.id, port.region_id, period, float(done)))
-        rows.append(site_reading(ind.CLOSURE_RATE, port.key, port.id, port.region_id, period,
-                                 percent(done, n), float(done), float(n)))
+        rows.append(
+            site_reading(ind.RECEIPTS_ISSUED, port.key, port.id, port.region_id, period, float(n))
+        )
+        rows.append(
+            site_reading(
+                ind.RECEIPTS_CLOSED, port.key, port.id, port.region_id, period, float(done)
+            )
+        )
+        rows.append(
+            site_reading(
+                ind.CLOSURE_RATE,
+                port.key,
+                port.id,
+                port.region_id,
+                period,
+                percent(done, n),
+                float(done),
+                float(n),
+            )
+        )
     ends = _month_ends(first, today(session))
     for port_key_, items in spans.items():
         port = by_key[port_key_]
@@ -223,13 +304,25 @@ def refresh_closure(*, session: Session, ports: list[Port], receipts: list[dict[
                 counts[i] += 1
                 i += 1
         for end, count in zip(ends, counts, strict=True):
-            rows.append(site_reading(ind.RECEIPTS_OVERDUE, port.key, port.id, port.region_id,
-                                     _month(end), float(count)))
+            rows.append(
+                site_reading(
+                    ind.RECEIPTS_OVERDUE,
+                    port.key,
+                    port.id,
+                    port.region_id,
+                    _month(end),
+                    float(count),
+                )
+            )
     inserted, updated = upsert_readings(session=session, rows=rows, source="shipping-receipts")
     return inserted + updated
 
 
 def receipt_rows(session: Session) -> list[tuple[int, str, dict[str, Any]]]:
     """(site id, receipt number, attrs) of every receipt."""
-    return [(sid, name, attrs or {}) for sid, name, attrs in session.exec(
-        select(Site.id, Site.name, Site.attrs).where(Site.kind == RECEIPT_KIND))]
+    return [
+        (sid, name, attrs or {})
+        for sid, name, attrs in session.exec(
+            select(Site.id, Site.name, Site.attrs).where(Site.kind == RECEIPT_KIND)
+        )
+    ]

@@ -42,8 +42,12 @@ def receipt_unclosed(ctx: RuleContext) -> Iterator[Finding]:
     session = ctx.session
     cutoff = (ctx.as_of - timedelta(days=days + 1)).isoformat()
     day = ctx.as_of.isoformat()
-    late = [(sid, no, a) for sid, no, a in receipt_rows(session)
-            if a.get("received", "9")[:10] <= cutoff and (not a.get("disposed") or a["disposed"][:10] > day)]
+    late = [
+        (sid, no, a)
+        for sid, no, a in receipt_rows(session)
+        if a.get("received", "9")[:10] <= cutoff
+        and (not a.get("disposed") or a["disposed"][:10] > day)
+    ]
     if not late:
         return
     ports = {p.key: p for p in load_ports(session).values()}
@@ -55,14 +59,33 @@ def receipt_unclosed(ctx: RuleContext) -> Iterator[Finding]:
             continue
         stage = "awaiting disposal" if attrs.get("transferred") else "awaiting transfer"
         open_days = (ctx.as_of - date.fromisoformat(attrs["received"][:10])).days
-        values = {"no": number, "port": port.name, "ship": attrs.get("ship", ""),
-                  "pollutant": attrs.get("pollutant", ""), "day": attrs["received"][:10], "days": open_days}
-        msgid = ("Receipt {no} ({pollutant} from {ship} at {port}, received {day}) is still open after "
-                 "{days} days: {stage}")
-        zh, en = api.t_zh(msgid, stage=api.t_zh(stage), **values), msgid.format(stage=stage, **values)
-        yield Finding(condition=f"shipping:receipt:{sid}:unclosed", level=level, reason=zh, reason_en=en,
-                      subject_type="site", subject_id=sid, obligation_id=ob_id,
-                      addressed_to_id=owners[port.id][0], region_id=port.region_id)
+        values = {
+            "no": number,
+            "port": port.name,
+            "ship": attrs.get("ship", ""),
+            "pollutant": attrs.get("pollutant", ""),
+            "day": attrs["received"][:10],
+            "days": open_days,
+        }
+        msgid = (
+            "Receipt {no} ({pollutant} from {ship} at {port}, received {day}) is still open after "
+            "{days} days: {stage}"
+        )
+        zh, en = (
+            api.t_zh(msgid, stage=api.t_zh(stage), **values),
+            msgid.format(stage=stage, **values),
+        )
+        yield Finding(
+            condition=f"shipping:receipt:{sid}:unclosed",
+            level=level,
+            reason=zh,
+            reason_en=en,
+            subject_type="site",
+            subject_id=sid,
+            obligation_id=ob_id,
+            addressed_to_id=owners[port.id][0],
+            region_id=port.region_id,
+        )
 
 
 def shore_power_falling(ctx: RuleContext) -> Iterator[Finding]:
@@ -74,9 +97,14 @@ def shore_power_falling(ctx: RuleContext) -> Iterator[Finding]:
         return
     kwh: dict[int, dict[tuple[date, date], float]] = defaultdict(dict)
     for sid, start, end, value in session.exec(
-            select(Measurement.site_id, Measurement.period_start, Measurement.period_end, Measurement.value)
-            .where(Measurement.indicator == ind.SHORE_KWH, Measurement.site_id.in_(list(ports)),
-                   Measurement.period_end <= ctx.as_of)):
+        select(
+            Measurement.site_id, Measurement.period_start, Measurement.period_end, Measurement.value
+        ).where(
+            Measurement.indicator == ind.SHORE_KWH,
+            Measurement.site_id.in_(list(ports)),
+            Measurement.period_end <= ctx.as_of,
+        )
+    ):
         kwh[sid][(start, end)] = value
     owners = authorities(session, list(ports.values()))
     ob_id = api.obligation_for(session=session, indicator=ind.SHORE_KWH, domain="shipping")
@@ -88,12 +116,27 @@ def shore_power_falling(ctx: RuleContext) -> Iterator[Finding]:
             continue
         port = ports[sid]
         change = 100.0 * (current - before) / before
-        zh, en = api.both("Shore power at {port} fell year on year: {now} kWh in {start}～{end} against {before} kWh "
-                          "a year before ({change}%)", port=port.name, now=f"{current:g}", before=f"{before:g}",
-                          start=start.isoformat(), end=end.isoformat(), change=f"{change:+.1f}")
-        yield Finding(condition=f"shipping:shore_power_falling:{sid}", level=level, reason=zh, reason_en=en,
-                      subject_type="site", subject_id=sid, obligation_id=ob_id,
-                      addressed_to_id=owners[sid][0], region_id=port.region_id)
+        zh, en = api.both(
+            "Shore power at {port} fell year on year: {now} kWh in {start}～{end} against {before} kWh "
+            "a year before ({change}%)",
+            port=port.name,
+            now=f"{current:g}",
+            before=f"{before:g}",
+            start=start.isoformat(),
+            end=end.isoformat(),
+            change=f"{change:+.1f}",
+        )
+        yield Finding(
+            condition=f"shipping:shore_power_falling:{sid}",
+            level=level,
+            reason=zh,
+            reason_en=en,
+            subject_type="site",
+            subject_id=sid,
+            obligation_id=ob_id,
+            addressed_to_id=owners[sid][0],
+            region_id=port.region_id,
+        )
 
 
 def closure_at_deadline(ctx: RuleContext) -> Iterator[Finding]:
@@ -106,9 +149,13 @@ def closure_at_deadline(ctx: RuleContext) -> Iterator[Finding]:
     ports = {p.id: p for p in load_ports(session).values()}
     totals: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for sid, closed, issued in session.exec(
-            select(Measurement.site_id, Measurement.numerator, Measurement.denominator)
-            .where(Measurement.indicator == ind.CLOSURE_RATE, Measurement.site_id.in_(list(ports) or [0]),
-                   Measurement.period_start >= date(deadline.year, 1, 1), Measurement.period_end <= deadline)):
+        select(Measurement.site_id, Measurement.numerator, Measurement.denominator).where(
+            Measurement.indicator == ind.CLOSURE_RATE,
+            Measurement.site_id.in_(list(ports) or [0]),
+            Measurement.period_start >= date(deadline.year, 1, 1),
+            Measurement.period_end <= deadline,
+        )
+    ):
         totals[sid][0] += closed or 0
         totals[sid][1] += issued or 0
     owners = authorities(session, list(ports.values()))
@@ -118,25 +165,55 @@ def closure_at_deadline(ctx: RuleContext) -> Iterator[Finding]:
             continue
         port = ports[sid]
         authority, head = owners[sid]
-        zh, en = api.both("Receipts of {port} issued in {year}: {closed} of {issued} closed ({rate}%) by the deadline "
-                          "{deadline}, below {target}%", port=port.name, year=deadline.year, closed=f"{closed:g}",
-                          issued=f"{issued:g}", rate=f"{100.0 * closed / issued:.2f}", deadline=deadline.isoformat(),
-                          target=f"{threshold:g}")
-        yield Finding(condition=f"shipping:closure_at_deadline:{sid}:{deadline.isoformat()}", level=level,
-                      reason=zh, reason_en=en, subject_type="site", subject_id=sid, obligation_id=ob_id,
-                      addressed_to_id=head or authority, region_id=port.region_id)
+        zh, en = api.both(
+            "Receipts of {port} issued in {year}: {closed} of {issued} closed ({rate}%) by the deadline "
+            "{deadline}, below {target}%",
+            port=port.name,
+            year=deadline.year,
+            closed=f"{closed:g}",
+            issued=f"{issued:g}",
+            rate=f"{100.0 * closed / issued:.2f}",
+            deadline=deadline.isoformat(),
+            target=f"{threshold:g}",
+        )
+        yield Finding(
+            condition=f"shipping:closure_at_deadline:{sid}:{deadline.isoformat()}",
+            level=level,
+            reason=zh,
+            reason_en=en,
+            subject_type="site",
+            subject_id=sid,
+            obligation_id=ob_id,
+            addressed_to_id=head or authority,
+            region_id=port.region_id,
+        )
 
 
 RULES: tuple[EscalationRule, ...] = (
-    EscalationRule(UNCLOSED_RULE, "船舶污染物联单超期未闭环", "Ship pollutant receipt open too long",
-                   receipt_unclosed, DEFAULTS[UNCLOSED_RULE],
-                   "A receipt whose disposal is not confirmed this many days after reception; addressed "
-                   "to the port's transport authority."),
-    EscalationRule(SHORE_FALLING, "港口岸电使用量同比下降", "Shore power use at a port falling year on year",
-                   shore_power_falling, DEFAULTS[SHORE_FALLING],
-                   "The latest period's kWh below the same period a year before by more than min_drop_pct %."),
-    EscalationRule(CLOSURE_DEADLINE, "联单闭环率到期未达100%", "Receipt closure rate below 100% at the deadline",
-                   closure_at_deadline, DEFAULTS[CLOSURE_DEADLINE],
-                   "From the deadline on: a port's receipts of the deadline's year closed at a rate below "
-                   "the threshold (%)."),
+    EscalationRule(
+        UNCLOSED_RULE,
+        "船舶污染物联单超期未闭环",
+        "Ship pollutant receipt open too long",
+        receipt_unclosed,
+        DEFAULTS[UNCLOSED_RULE],
+        "A receipt whose disposal is not confirmed this many days after reception; addressed "
+        "to the port's transport authority.",
+    ),
+    EscalationRule(
+        SHORE_FALLING,
+        "港口岸电使用量同比下降",
+        "Shore power use at a port falling year on year",
+        shore_power_falling,
+        DEFAULTS[SHORE_FALLING],
+        "The latest period's kWh below the same period a year before by more than min_drop_pct %.",
+    ),
+    EscalationRule(
+        CLOSURE_DEADLINE,
+        "联单闭环率到期未达100%",
+        "Receipt closure rate below 100% at the deadline",
+        closure_at_deadline,
+        DEFAULTS[CLOSURE_DEADLINE],
+        "From the deadline on: a port's receipts of the deadline's year closed at a rate below "
+        "the threshold (%).",
+    ),
 )

@@ -32,9 +32,16 @@ def _import(*, session: Any, path: Path, dry_run: bool = False) -> dict[str, Any
 
 @hookimpl
 def duban_register_importers(register: Any) -> None:
-    register(Importer(key="ledger", name="整改台账", name_en="Rectification ledger", run=_import,
-                      extensions=(".xlsx", ".csv"),
-                      description="序号, 问题描述, 责任单位, 整改时限, 整改措施, 整改进展 (docs/plugins/supervision.md)."))
+    register(
+        Importer(
+            key="ledger",
+            name="整改台账",
+            name_en="Rectification ledger",
+            run=_import,
+            extensions=(".xlsx", ".csv"),
+            description="序号, 问题描述, 责任单位, 整改时限, 整改措施, 整改进展 (docs/plugins/supervision.md).",
+        )
+    )
 
 
 @hookimpl
@@ -48,8 +55,10 @@ def duban_register_commands(cli: Any) -> None:
 def duban_dashboard_panels(session: Any, as_of: Any) -> Panel | None:
     from .ledger import by_stage, stage_filter
 
-    rows = tuple(PanelRow(label=pick(stage.zh, stage.en), value=str(n), filter=stage_filter(stage.key))
-                 for stage, n in by_stage(session=session))
+    rows = tuple(
+        PanelRow(label=pick(stage.zh, stage.en), value=str(n), filter=stage_filter(stage.key))
+        for stage, n in by_stage(session=session)
+    )
     if not any(int(r.value) for r in rows):
         return None
     return Panel(key="supervision", title="整改台账", title_en="Rectification ledger", rows=rows)
@@ -65,5 +74,13 @@ def _ledger_screen() -> Any:
 def duban_tui_screens(register: Any) -> None:
     from duban.tui.hookspecs import TuiScreen
 
-    register(TuiScreen(key="ledger", title="整改台账", title_en="Rectification ledger",
-                       factory=_ledger_screen, binding="l", plugin="supervision"))
+    register(
+        TuiScreen(
+            key="ledger",
+            title="整改台账",
+            title_en="Rectification ledger",
+            factory=_ledger_screen,
+            binding="l",
+            plugin="supervision",
+        )
+    )

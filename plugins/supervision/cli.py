@@ -23,7 +23,9 @@ def ledger() -> None:
 @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
 @format_option("table", "json")
 @pass_env
-def import_cmd(env: Env, path: Path, source: str | None, batch: str | None, dry_run: bool, fmt: str) -> None:
+def import_cmd(
+    env: Env, path: Path, source: str | None, batch: str | None, dry_run: bool, fmt: str
+) -> None:
     """Import a ledger spreadsheet (.xlsx or .csv): 序号, 问题描述, 责任单位, 整改时限, 整改措施, 整改进展."""
     from .ledger import import_ledger
 
@@ -43,16 +45,40 @@ def list_cmd(env: Env, stage: str | None, owner: str | None, overdue: bool, fmt:
     from .ledger import STAGES, describe, ledger_items
 
     if stage and stage not in STAGES:
-        raise api.UserError(api.t("--stage: must be one of {choices}, not {value!r}",
-                                  choices=", ".join(STAGES), value=stage))
+        raise api.UserError(
+            api.t(
+                "--stage: must be one of {choices}, not {value!r}",
+                choices=", ".join(STAGES),
+                value=stage,
+            )
+        )
     with env.session(write=False) as session:
         name = api.resolve_owner(session=session, ref=owner).name if owner else None
-        rows = [describe(session=session, ob=ob, as_of=env.today) for ob in ledger_items(session=session)]
-    rows = [r for r in rows if (not stage or r["stage"] == stage) and (not overdue or r["overdue"])
-            and (not name or name in r["responsible"])]
-    emit(rows, [("id", "ID"), ("number", api.t("No.")), ("title", api.t("Problem")),
-                ("responsible", api.t("Responsible")), ("deadline", api.t("Deadline")),
-                ("stage_label", api.t("Stage")), ("overdue", api.t("Overdue"))], fmt, max_width=36)
+        rows = [
+            describe(session=session, ob=ob, as_of=env.today)
+            for ob in ledger_items(session=session)
+        ]
+    rows = [
+        r
+        for r in rows
+        if (not stage or r["stage"] == stage)
+        and (not overdue or r["overdue"])
+        and (not name or name in r["responsible"])
+    ]
+    emit(
+        rows,
+        [
+            ("id", "ID"),
+            ("number", api.t("No.")),
+            ("title", api.t("Problem")),
+            ("responsible", api.t("Responsible")),
+            ("deadline", api.t("Deadline")),
+            ("stage_label", api.t("Stage")),
+            ("overdue", api.t("Overdue")),
+        ],
+        fmt,
+        max_width=36,
+    )
 
 
 @ledger.command("show")
@@ -93,9 +119,15 @@ def reopen_cmd(env: Env, ref: str, reason: str) -> None:
 
 @ledger.command("report")
 @click.option("--month", required=True, metavar="YYYY-MM", help="The month reported on.")
-@click.option("--format", "fmt", type=click.Choice(["md", "xlsx", "json"]), default="md", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file (required for xlsx).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["md", "xlsx", "json"]), default="md", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (required for xlsx).",
+)
 @pass_env
 def report_cmd(env: Env, month: str, fmt: str, output: Path | None) -> None:
     """Monthly progress report (月调度) per responsible body."""
@@ -112,7 +144,11 @@ def report_cmd(env: Env, month: str, fmt: str, output: Path | None) -> None:
             raise api.UserError(api.t("-o: an xlsx report needs a file to write"))
         write_xlsx(rows, output, month=month)
         return
-    text = json.dumps(rows, ensure_ascii=False, indent=2) if fmt == "json" else markdown(rows, month=month)
+    text = (
+        json.dumps(rows, ensure_ascii=False, indent=2)
+        if fmt == "json"
+        else markdown(rows, month=month)
+    )
     if output:
         output.write_text(text + "\n", encoding="utf-8")
     else:

@@ -19,8 +19,14 @@ from sqlmodel import Session, select
 from duban.core import api
 
 DOMAIN = "supervision"
-SOURCES = ("中央生态环境保护督察", "省级生态环境保护督察", "长江经济带生态环境警示片",
-           "省生态环境警示片", "河湖长巡查", "其他")
+SOURCES = (
+    "中央生态环境保护督察",
+    "省级生态环境保护督察",
+    "长江经济带生态环境警示片",
+    "省生态环境警示片",
+    "河湖长巡查",
+    "其他",
+)
 COLUMNS = (  # the first header is the documented one; columns not listed here are ignored
     api.Column("number", ("序号", "编号", "number"), required=True),
     api.Column("description", ("问题描述", "问题", "description"), required=True),
@@ -46,17 +52,34 @@ class Stage:
     en: str
 
 
-STAGES = {s.key: s for s in (
-    Stage("assigned", "交办", "Assigned"), Stage("rectifying", "整改中", "Rectifying"),
-    Stage("applied", "申请销号", "Close-out applied"), Stage("accepted", "验收", "Accepted on site"),
-    Stage("closed", "销号", "Closed"), Stage("cancelled", "撤销", "Cancelled"),
-)}
+STAGES = {
+    s.key: s
+    for s in (
+        Stage("assigned", "交办", "Assigned"),
+        Stage("rectifying", "整改中", "Rectifying"),
+        Stage("applied", "申请销号", "Close-out applied"),
+        Stage("accepted", "验收", "Accepted on site"),
+        Stage("closed", "销号", "Closed"),
+        Stage("cancelled", "撤销", "Cancelled"),
+    )
+}
 
 
-STATE_OF_STAGE = {"assigned": "open", "rectifying": "in_progress", "applied": "submitted",
-                  "accepted": "submitted", "closed": "closed", "cancelled": "cancelled"}
-_STAGE_OF_STATE = {"open": "assigned", "in_progress": "rectifying", "submitted": "applied",
-                   "closed": "closed", "cancelled": "cancelled"}
+STATE_OF_STAGE = {
+    "assigned": "open",
+    "rectifying": "in_progress",
+    "applied": "submitted",
+    "accepted": "submitted",
+    "closed": "closed",
+    "cancelled": "cancelled",
+}
+_STAGE_OF_STATE = {
+    "open": "assigned",
+    "in_progress": "rectifying",
+    "submitted": "applied",
+    "closed": "closed",
+    "cancelled": "cancelled",
+}
 # The obligations filter line (the TUI's) that lists the ledger's items at one stage.
 SCOPE = f"domain:{DOMAIN} has:ledger"
 _ACCEPTED = "ledger.accepted_at"
@@ -126,7 +149,9 @@ def parse_ledger(path: Path, *, today: date) -> list[Item]:
         if not number:
             table.reject(row, "number", api.t("missing"))
         elif number in seen:
-            table.reject(row, "number", api.t("{number} repeats row {row}", number=number, row=seen[number]))
+            table.reject(
+                row, "number", api.t("{number} repeats row {row}", number=number, row=seen[number])
+            )
         seen.setdefault(number, row.line)
         if not description:
             table.reject(row, "description", api.t("missing"))
@@ -135,14 +160,29 @@ def parse_ledger(path: Path, *, today: date) -> list[Item]:
         try:
             due, how = parse_deadline(row.text("deadline"), today=today)
         except ValueError as exc:
-            table.reject(row, "deadline", api.t("cannot read {value!r} (a date, 立行立改, 长期坚持 or "
-                                                "YYYY年底前)", value=str(exc)))
+            table.reject(
+                row,
+                "deadline",
+                api.t(
+                    "cannot read {value!r} (a date, 立行立改, 长期坚持 or YYYY年底前)",
+                    value=str(exc),
+                ),
+            )
             continue
         if due is not None and not date(1990, 1, 1) <= due <= date(2100, 12, 31):
             table.reject(row, "deadline", api.t("{value} is out of range", value=due.isoformat()))
             continue
-        items.append(Item(row.line, number, description, responsible, due, how,
-                          *(row.text(key) or None for key in ("measures", "progress", "source", "region"))))
+        items.append(
+            Item(
+                row.line,
+                number,
+                description,
+                responsible,
+                due,
+                how,
+                *(row.text(key) or None for key in ("measures", "progress", "source", "region")),
+            )
+        )
     table.check()
     return items
 
@@ -161,8 +201,14 @@ def _owner(session: Session, name: str, created: list[str]) -> api.Owner:
     return owner
 
 
-def import_ledger(*, session: Session, path: Path, dry_run: bool = False, source: str | None = None,
-                  batch: str | None = None) -> dict[str, Any]:
+def import_ledger(
+    *,
+    session: Session,
+    path: Path,
+    dry_run: bool = False,
+    source: str | None = None,
+    batch: str | None = None,
+) -> dict[str, Any]:
     """Create an obligation per new ledger row and update rows already imported (same batch and
     number): all or nothing."""
     api.require_coordinator(session)
@@ -173,28 +219,47 @@ def import_ledger(*, session: Session, path: Path, dry_run: bool = False, source
     batch = batch or path.stem
     created_owners: list[str] = []
     added = updated = 0
-    existing = {ob.code: ob for ob in session.exec(
-        select(api.Obligation).where(api.Obligation.domain == DOMAIN,
-                                     api.Obligation.code.startswith(f"{batch}#")))}
+    existing = {
+        ob.code: ob
+        for ob in session.exec(
+            select(api.Obligation).where(
+                api.Obligation.domain == DOMAIN, api.Obligation.code.startswith(f"{batch}#")
+            )
+        )
+    }
     for item in items:
         owners = [_owner(session, name, created_owners) for name in item.responsible]
         if item.region:
-            region = api.resolve_region(session=session, ref=item.region,
-                                        what=api.t("row {row}, column 地区", row=item.row))
+            region = api.resolve_region(
+                session=session, ref=item.region, what=api.t("row {row}, column 地区", row=item.row)
+            )
         else:  # the responsible government's region
             region_id = next((o.region_id for o in owners if o.region_id), None)
             region = session.get(api.Region, region_id) if region_id else None
-        ledger = {"batch": batch, "number": item.number, "source": item.source or source,
-                  "measures": item.measures, "progress": item.progress, "deadline": item.deadline_text}
+        ledger = {
+            "batch": batch,
+            "number": item.number,
+            "source": item.source or source,
+            "measures": item.measures,
+            "progress": item.progress,
+            "deadline": item.deadline_text,
+        }
         code = f"{batch}#{item.number}"
         ob = existing.get(code)
         if ob is None:
             ob = api.add_obligation(
-                session=session, title=_title(item.description), body=item.description,
-                leads=[o.name for o in owners], dues=[item.due] if item.due else [], domain=DOMAIN,
-                code=code, region=region.code if region else None,
+                session=session,
+                title=_title(item.description),
+                body=item.description,
+                leads=[o.name for o in owners],
+                dues=[item.due] if item.due else [],
+                domain=DOMAIN,
+                code=code,
+                region=region.code if region else None,
                 attrs={"ledger": ledger, "overdue_rule": "supervision.overdue"},
-                state="in_progress" if item.progress else "open", check_role=False)
+                state="in_progress" if item.progress else "open",
+                check_role=False,
+            )
             added += 1
         else:
             old = dict((ob.attrs or {}).get("ledger", {}))
@@ -207,21 +272,34 @@ def import_ledger(*, session: Session, path: Path, dry_run: bool = False, source
                 ob.updated_at = api.now(session)
                 session.add(ob)
                 session.flush()
-                api.audit_record(session, "ledger.update", "obligation", ob.id, before=before,
-                                 after=ob.model_dump())
+                api.audit_record(
+                    session,
+                    "ledger.update",
+                    "obligation",
+                    ob.id,
+                    before=before,
+                    after=ob.model_dump(),
+                )
                 updated += 1
     session.flush()
-    summary = {"file": str(path), "batch": batch, "rows": len(items), "added": added,
-               "updated": updated, "unchanged": len(items) - added - updated,
-               "owners_created": created_owners}
+    summary = {
+        "file": str(path),
+        "batch": batch,
+        "rows": len(items),
+        "added": added,
+        "updated": updated,
+        "unchanged": len(items) - added - updated,
+        "owners_created": created_owners,
+    }
     api.audit_record(session, "ledger.import", "obligation", None, after=summary)
     return summary
 
 
 def ledger_items(*, session: Session) -> list[api.Obligation]:
     """Obligations imported from a ledger (the plan's own supervision tasks are not items)."""
-    rows = session.exec(select(api.Obligation).where(api.Obligation.domain == DOMAIN)
-                        .order_by(api.Obligation.id))
+    rows = session.exec(
+        select(api.Obligation).where(api.Obligation.domain == DOMAIN).order_by(api.Obligation.id)
+    )
     return [ob for ob in rows if (ob.attrs or {}).get("ledger")]
 
 
@@ -234,20 +312,35 @@ def describe(*, session: Session, ob: api.Obligation, as_of: date) -> dict[str, 
     ledger = (ob.attrs or {}).get("ledger", {})
     stage = stage_of(ob)
     due = _due(session, ob)
-    leads = list(session.exec(
-        select(api.Owner.name).join(api.Assignment, api.Assignment.owner_id == api.Owner.id)
-        .where(api.Assignment.obligation_id == ob.id, api.Assignment.role == "lead")
-        .order_by(api.Assignment.id)))
-    rejected = session.exec(select(api.Submission).where(
-        api.Submission.obligation_id == ob.id, api.Submission.decision == "rejected")).all()
+    leads = list(
+        session.exec(
+            select(api.Owner.name)
+            .join(api.Assignment, api.Assignment.owner_id == api.Owner.id)
+            .where(api.Assignment.obligation_id == ob.id, api.Assignment.role == "lead")
+            .order_by(api.Assignment.id)
+        )
+    )
+    rejected = session.exec(
+        select(api.Submission).where(
+            api.Submission.obligation_id == ob.id, api.Submission.decision == "rejected"
+        )
+    ).all()
     return {
-        "id": ob.id, "number": ledger.get("number"), "batch": ledger.get("batch"),
-        "source": ledger.get("source"), "title": ob.title, "description": ob.body,
-        "responsible": leads, "deadline": due.isoformat() if due else ledger.get("deadline"),
-        "stage": stage.key, "stage_label": api.pick(stage.zh, stage.en),
+        "id": ob.id,
+        "number": ledger.get("number"),
+        "batch": ledger.get("batch"),
+        "source": ledger.get("source"),
+        "title": ob.title,
+        "description": ob.body,
+        "responsible": leads,
+        "deadline": due.isoformat() if due else ledger.get("deadline"),
+        "stage": stage.key,
+        "stage_label": api.pick(stage.zh, stage.en),
         "overdue": bool(due and due < as_of and ob.state not in ("closed", "cancelled")),
-        "measures": ledger.get("measures"), "progress": ledger.get("progress"),
-        "rejected": len(rejected), "reopened": ob.reopened,
+        "measures": ledger.get("measures"),
+        "progress": ledger.get("progress"),
+        "rejected": len(rejected),
+        "reopened": ob.reopened,
     }
 
 
@@ -274,15 +367,24 @@ def accept(*, session: Session, ref: str, note: str | None = None) -> api.Obliga
     user = api.require_coordinator(session)
     ob = _ledger_item(session, ref)
     if ob.state != "submitted":
-        raise api.Conflict(api.t("ledger item #{id} has no close-out application to accept", id=ob.id))
-    sub = session.exec(select(api.Submission).where(api.Submission.obligation_id == ob.id,
-                                                    api.Submission.decision.is_(None))
-                       .order_by(api.Submission.id.desc())).first()
+        raise api.Conflict(
+            api.t("ledger item #{id} has no close-out application to accept", id=ob.id)
+        )
+    sub = session.exec(
+        select(api.Submission)
+        .where(api.Submission.obligation_id == ob.id, api.Submission.decision.is_(None))
+        .order_by(api.Submission.id.desc())
+    ).first()
     if sub is not None and sub.submitted_by == user.name:
-        raise api.PermissionDenied(api.t("{user} applied for this close-out and may not accept it",
-                                         user=user.name))
-    ledger = {**(ob.attrs or {}).get("ledger", {}), "accepted_at": api.now(session).isoformat(),
-              "accepted_by": user.name, "acceptance_note": note}
+        raise api.PermissionDenied(
+            api.t("{user} applied for this close-out and may not accept it", user=user.name)
+        )
+    ledger = {
+        **(ob.attrs or {}).get("ledger", {}),
+        "accepted_at": api.now(session).isoformat(),
+        "accepted_by": user.name,
+        "acceptance_note": note,
+    }
     _change(session, ob, "ledger.accept", attrs={**(ob.attrs or {}), "ledger": ledger})
     return ob
 
@@ -296,19 +398,34 @@ def reopen(*, session: Session, ref: str, reason: str) -> api.Obligation:
         raise api.UserError(api.t("--reason: say what the re-inspection found"))
     ob = _ledger_item(session, ref)
     if ob.state != "closed":
-        raise api.Conflict(api.t("ledger item #{id} is not closed; only a closed item can be reopened",
-                                 id=ob.id))
+        raise api.Conflict(
+            api.t("ledger item #{id} is not closed; only a closed item can be reopened", id=ob.id)
+        )
     for ms in session.exec(select(api.Milestone).where(api.Milestone.obligation_id == ob.id)):
         before = ms.model_dump()
         ms.done_on, ms.sequence, ms.updated_at = None, ms.sequence + 1, api.now(session)
         session.add(ms)
         session.flush()
-        api.audit_record(session, "milestone.reopen", "milestone", ms.id, before=before, after=ms.model_dump())
-    history = [*(ob.attrs or {}).get("reopenings", []), {"at": api.today(session).isoformat(), "reason": reason}]
-    ledger = {k: v for k, v in (ob.attrs or {}).get("ledger", {}).items()
-              if k not in ("accepted_at", "accepted_by", "acceptance_note")}
-    _change(session, ob, "ledger.reopen", state="in_progress", reopened=ob.reopened + 1,
-            attrs={**(ob.attrs or {}), "ledger": ledger, "reopenings": history})
+        api.audit_record(
+            session, "milestone.reopen", "milestone", ms.id, before=before, after=ms.model_dump()
+        )
+    history = [
+        *(ob.attrs or {}).get("reopenings", []),
+        {"at": api.today(session).isoformat(), "reason": reason},
+    ]
+    ledger = {
+        k: v
+        for k, v in (ob.attrs or {}).get("ledger", {}).items()
+        if k not in ("accepted_at", "accepted_by", "acceptance_note")
+    }
+    _change(
+        session,
+        ob,
+        "ledger.reopen",
+        state="in_progress",
+        reopened=ob.reopened + 1,
+        attrs={**(ob.attrs or {}), "ledger": ledger, "reopenings": history},
+    )
     return ob
 
 
@@ -320,8 +437,17 @@ def report(*, session: Session, month_end: date) -> list[dict[str, Any]]:
             continue
         info = describe(session=session, ob=ob, as_of=month_end + timedelta(days=1))
         for name in info["responsible"]:
-            row = rows.setdefault(name, {"owner": name, "total": 0, "closed": 0, "overdue": 0,
-                                         "rejected": 0, "reopened": 0})
+            row = rows.setdefault(
+                name,
+                {
+                    "owner": name,
+                    "total": 0,
+                    "closed": 0,
+                    "overdue": 0,
+                    "rejected": 0,
+                    "reopened": 0,
+                },
+            )
             row["total"] += 1
             row["closed"] += info["stage"] == "closed"
             row["overdue"] += info["overdue"]

@@ -7,9 +7,15 @@ from typing import Any
 
 from duban.core import api
 
-COLUMNS = (("owner", "Responsible body"), ("total", "Items"), ("closed", "Closed"),
-           ("closed_rate", "Closed %"), ("overdue", "Overdue"), ("rejected", "Rejected"),
-           ("reopened", "Reopened"))
+COLUMNS = (
+    ("owner", "Responsible body"),
+    ("total", "Items"),
+    ("closed", "Closed"),
+    ("closed_rate", "Closed %"),
+    ("overdue", "Overdue"),
+    ("rejected", "Rejected"),
+    ("reopened", "Reopened"),
+)
 
 
 def _headers() -> list[str]:
@@ -17,14 +23,28 @@ def _headers() -> list[str]:
 
 
 def markdown(rows: list[dict[str, Any]], *, month: str) -> str:
-    lines = [f"# {api.t('Rectification ledger: monthly progress {month}', month=month)}", "",
-             "| " + " | ".join(_headers()) + " |", "|" + "---|" * len(COLUMNS)]
+    lines = [
+        f"# {api.t('Rectification ledger: monthly progress {month}', month=month)}",
+        "",
+        "| " + " | ".join(_headers()) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
     for row in rows:
-        lines.append("| " + " | ".join("" if row[k] is None else str(row[k]) for k, _ in COLUMNS) + " |")
+        lines.append(
+            "| " + " | ".join("" if row[k] is None else str(row[k]) for k, _ in COLUMNS) + " |"
+        )
     totals = {k: sum(r[k] for r in rows) for k, _ in COLUMNS if k not in ("owner", "closed_rate")}
     rate = round(100 * totals["closed"] / totals["total"], 1) if totals["total"] else ""
-    lines.append("| " + " | ".join([f"**{api.t('Total')}**", *(str(totals[k]) if k in totals else str(rate)
-                                                                for k, _ in COLUMNS[1:])]) + " |")
+    lines.append(
+        "| "
+        + " | ".join(
+            [
+                f"**{api.t('Total')}**",
+                *(str(totals[k]) if k in totals else str(rate) for k, _ in COLUMNS[1:]),
+            ]
+        )
+        + " |"
+    )
     return "\n".join(lines)
 
 

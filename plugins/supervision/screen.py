@@ -24,8 +24,10 @@ from .ledger import SCOPE, by_stage, stage_filter
 
 def stage_counts(*, session: Session, as_of: Any) -> dict[str, Any]:
     """Ledger items by stage, and how many the obligations list calls overdue."""
-    return {"stages": list(by_stage(session=session)),
-            "overdue": data.count(session=session, query=parse(f"{SCOPE} overdue"), as_of=as_of)}
+    return {
+        "stages": list(by_stage(session=session)),
+        "overdue": data.count(session=session, query=parse(f"{SCOPE} overdue"), as_of=as_of),
+    }
 
 
 class LedgerScreen(ObligationsScreen):
@@ -41,15 +43,26 @@ class LedgerScreen(ObligationsScreen):
 
     def load(self) -> None:
         super().load()
-        self.read(lambda s: stage_counts(session=s, as_of=self.app.as_of), self.show_stages,
-                  group="stages")
+        self.read(
+            lambda s: stage_counts(session=s, as_of=self.app.as_of),
+            self.show_stages,
+            group="stages",
+        )
 
     async def show_stages(self, counts: dict[str, Any]) -> None:
-        doors = [Door(Text.assemble((pick(stage.zh, stage.en) + " ", "dim"), (str(n), "bold")),
-                      filter_line=stage_filter(stage.key))
-                 for stage, n in counts["stages"]]
-        doors.append(Door(Text.assemble((t("Overdue") + " ", "dim"), (str(counts["overdue"]), "bold red")),
-                          filter_line=f"{SCOPE} overdue"))
+        doors = [
+            Door(
+                Text.assemble((pick(stage.zh, stage.en) + " ", "dim"), (str(n), "bold")),
+                filter_line=stage_filter(stage.key),
+            )
+            for stage, n in counts["stages"]
+        ]
+        doors.append(
+            Door(
+                Text.assemble((t("Overdue") + " ", "dim"), (str(counts["overdue"]), "bold red")),
+                filter_line=f"{SCOPE} overdue",
+            )
+        )
         box = self.query_one("#ledger-stages")
         await box.remove_children()
         await box.mount_all(doors)

@@ -24,8 +24,14 @@ duban_plan_loaded = api.plan_loaded_hook("duban.plugins.waste.targets:attach_def
 
 @api.hookimpl
 def duban_register_importers(register: Any) -> None:
-    register(api.Importer(key="waste", name="生活垃圾分类与处理统计", name_en="Household waste statistics",
-                          run=api.lazy("duban.plugins.waste.imports:import_waste"),
-                          description="地区, 时间, 生活垃圾清运量, 无害化处理量, 回收利用量, 街道社区总数, "
-                                      "已开展分类街道社区数, 建成分类处理系统, 行政村总数, 收转运覆盖行政村数, "
-                                      "生活污水治理行政村数, 渗滤液产生量, 渗滤液处理量 (docs/plugins/waste.md)"))
+    register(
+        api.Importer(
+            key="waste",
+            name="生活垃圾分类与处理统计",
+            name_en="Household waste statistics",
+            run=api.lazy("duban.plugins.waste.imports:import_waste"),
+            description="地区, 时间, 生活垃圾清运量, 无害化处理量, 回收利用量, 街道社区总数, "
+            "已开展分类街道社区数, 建成分类处理系统, 行政村总数, 收转运覆盖行政村数, "
+            "生活污水治理行政村数, 渗滤液产生量, 渗滤液处理量 (docs/plugins/waste.md)",
+        )
+    )

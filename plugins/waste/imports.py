@@ -70,15 +70,19 @@ def _row(row: Row, regions: Regions, day: date, known: set[str]) -> list[dict[st
         pair = row.ratio(part, "collected", counts=False)
         if pair is not None:
             out.append(region_reading(key, region, period, percent(*pair), *pair, note=note))
-    for part, whole, key, counts in (("units_sorting", "units", ind.SORTING, True),
-                                     ("villages_collected", "villages", ind.RURAL_COLLECTION, True),
-                                     ("villages_sewage", "villages", ind.RURAL_SEWAGE, True),
-                                     ("leachate_treated", "leachate", ind.LEACHATE_RATE, False)):
+    for part, whole, key, counts in (
+        ("units_sorting", "units", ind.SORTING, True),
+        ("villages_collected", "villages", ind.RURAL_COLLECTION, True),
+        ("villages_sewage", "villages", ind.RURAL_SEWAGE, True),
+        ("leachate_treated", "leachate", ind.LEACHATE_RATE, False),
+    ):
         pair = row.ratio(part, whole, counts=counts)
         if pair is None:
             continue
         if key not in known:
-            raise row.bad(part, t("indicator {key} is not installed (its plugin is not loaded)", key=key))
+            raise row.bad(
+                part, t("indicator {key} is not installed (its plugin is not loaded)", key=key)
+            )
         out.append(region_reading(key, region, period, percent(*pair), *pair, note=note))
     leachate = row.number("leachate")
     if leachate is not None:
@@ -89,9 +93,18 @@ def _row(row: Row, regions: Regions, day: date, known: set[str]) -> list[dict[st
             raise row.bad("system", t("answer 是 or 否, not {value!r}", value=answer))
         key = system_indicator(region)
         if key is None:
-            raise row.bad("system", t("{name} is a district or zone: its city reports the sorting system",
-                                      name=region.name))
-        out.append(region_reading(key, region, period, 1.0 if answer.casefold() in _YES else 0.0, note=note))
+            raise row.bad(
+                "system",
+                t(
+                    "{name} is a district or zone: its city reports the sorting system",
+                    name=region.name,
+                ),
+            )
+        out.append(
+            region_reading(
+                key, region, period, 1.0 if answer.casefold() in _YES else 0.0, note=note
+            )
+        )
     if not out:
         raise row.bad("region", t("no figures in this row"))
     return out
@@ -100,6 +113,12 @@ def _row(row: Row, regions: Regions, day: date, known: set[str]) -> list[dict[st
 def import_waste(*, session: Session, path: Path, dry_run: bool = False) -> dict[str, Any]:
     """Tonnages and counts per region and period; every rate is computed from its parts."""
     known = set(installed_indicators())
-    return import_region_readings(session=session, path=path, columns=COLUMNS,
-                                  parse=lambda row, regions, day: _row(row, regions, day, known),
-                                  source="waste", action="import.waste", dry_run=dry_run)
+    return import_region_readings(
+        session=session,
+        path=path,
+        columns=COLUMNS,
+        parse=lambda row, regions, day: _row(row, regions, day, known),
+        source="waste",
+        action="import.waste",
+        dry_run=dry_run,
+    )

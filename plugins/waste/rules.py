@@ -41,12 +41,16 @@ def harmless_below_target(ctx: RuleContext) -> Iterator[Finding]:
     by_county: dict[int, list[tuple[date, float]]] = defaultdict(list)
     names: dict[int, str] = {}
     for region_id, name, end, value in session.exec(
-            select(Measurement.region_id, Region.name, Measurement.period_end, Measurement.value)
-            .join(Region, Region.id == Measurement.region_id)
-            .where(Measurement.indicator == ind.HARMLESS, Measurement.site_id.is_(None),
-                   Region.level.in_((RegionLevel.county, RegionLevel.zone)),
-                   Measurement.period_end <= ctx.as_of)
-            .order_by(Measurement.period_end, Measurement.period_start)):
+        select(Measurement.region_id, Region.name, Measurement.period_end, Measurement.value)
+        .join(Region, Region.id == Measurement.region_id)
+        .where(
+            Measurement.indicator == ind.HARMLESS,
+            Measurement.site_id.is_(None),
+            Region.level.in_((RegionLevel.county, RegionLevel.zone)),
+            Measurement.period_end <= ctx.as_of,
+        )
+        .order_by(Measurement.period_end, Measurement.period_start)
+    ):
         by_county[region_id].append((end, value))
         names[region_id] = name
     book = api.AddressBook(session)
@@ -56,22 +60,39 @@ def harmless_below_target(ctx: RuleContext) -> Iterator[Finding]:
         if len(last) < reports or any(value >= threshold for _, value in last):
             continue
         shown = "、".join(f"{end.isoformat()} {value:.2f}%" for end, value in last)
-        zh, en = api.both("Harmless treatment rate of household waste in {county} below {target}% in its last "
-                          "{n} reports: {values}", county=names[region_id], target=f"{threshold:g}", n=reports,
-                          values=shown)
-        yield Finding(condition=f"waste:harmless:{region_id}", level=level, reason=zh, reason_en=en,
-                      subject_type="region", subject_id=region_id, obligation_id=ob_id,
-                      addressed_to_id=book.government(region_id), region_id=region_id)
+        zh, en = api.both(
+            "Harmless treatment rate of household waste in {county} below {target}% in its last "
+            "{n} reports: {values}",
+            county=names[region_id],
+            target=f"{threshold:g}",
+            n=reports,
+            values=shown,
+        )
+        yield Finding(
+            condition=f"waste:harmless:{region_id}",
+            level=level,
+            reason=zh,
+            reason_en=en,
+            subject_type="region",
+            subject_id=region_id,
+            obligation_id=ob_id,
+            addressed_to_id=book.government(region_id),
+            region_id=region_id,
+        )
 
 
 def latest_systems(session: Any, as_of: date) -> dict[int, float]:
     """Region id -> its latest "built a sorting system" answer (1 or 0) up to ``as_of``."""
     latest: dict[int, float] = {}
     for region_id, value in session.exec(
-            select(Measurement.region_id, Measurement.value)
-            .where(Measurement.indicator.in_((ind.CITY_SYSTEMS, ind.COUNTY_SYSTEMS)),
-                   Measurement.site_id.is_(None), Measurement.period_end <= as_of)
-            .order_by(Measurement.period_end, Measurement.period_start)):
+        select(Measurement.region_id, Measurement.value)
+        .where(
+            Measurement.indicator.in_((ind.CITY_SYSTEMS, ind.COUNTY_SYSTEMS)),
+            Measurement.site_id.is_(None),
+            Measurement.period_end <= as_of,
+        )
+        .order_by(Measurement.period_end, Measurement.period_start)
+    ):
         latest[region_id] = value
     return latest
 
@@ -90,30 +111,63 @@ def no_sorting_system(ctx: RuleContext) -> Iterator[Finding]:
     for r in regions.by_id.values():
         if r.parent_id is not None and system_indicator(r) == ind.COUNTY_SYSTEMS:
             counties[r.parent_id].append(r)
-    for city in sorted((r for r in regions.by_id.values() if r.level == RegionLevel.city), key=lambda r: r.code):
+    for city in sorted(
+        (r for r in regions.by_id.values() if r.level == RegionLevel.city), key=lambda r: r.code
+    ):
         if city.name.endswith("市") and latest.get(city.id, 0.0) < 1:
-            zh, en = api.both("{city} has no household waste sorting and treatment system as of {deadline}",
-                              city=city.name, deadline=deadline.isoformat())
-            yield Finding(condition=f"waste:sorting_system:city:{city.id}", level=level, reason=zh,
-                          reason_en=en, subject_type="region", subject_id=city.id, obligation_id=ob_id,
-                          addressed_to_id=book.government(city.id), region_id=city.id)
+            zh, en = api.both(
+                "{city} has no household waste sorting and treatment system as of {deadline}",
+                city=city.name,
+                deadline=deadline.isoformat(),
+            )
+            yield Finding(
+                condition=f"waste:sorting_system:city:{city.id}",
+                level=level,
+                reason=zh,
+                reason_en=en,
+                subject_type="region",
+                subject_id=city.id,
+                obligation_id=ob_id,
+                addressed_to_id=book.government(city.id),
+                region_id=city.id,
+            )
         below = counties.get(city.id, [])
         if below and not any(latest.get(r.id, 0.0) >= 1 for r in below):
-            zh, en = api.both("No county-level city or county of {city} has a household waste sorting and "
-                              "treatment system as of {deadline}", city=city.name, deadline=deadline.isoformat())
-            yield Finding(condition=f"waste:sorting_system:county_level:{city.id}", level=level,
-                          reason=zh, reason_en=en, subject_type="region", subject_id=city.id,
-                          obligation_id=ob_id, addressed_to_id=book.government(city.id), region_id=city.id)
+            zh, en = api.both(
+                "No county-level city or county of {city} has a household waste sorting and "
+                "treatment system as of {deadline}",
+                city=city.name,
+                deadline=deadline.isoformat(),
+            )
+            yield Finding(
+                condition=f"waste:sorting_system:county_level:{city.id}",
+                level=level,
+                reason=zh,
+                reason_en=en,
+                subject_type="region",
+                subject_id=city.id,
+                obligation_id=ob_id,
+                addressed_to_id=book.government(city.id),
+                region_id=city.id,
+            )
 
 
 RULES: tuple[EscalationRule, ...] = (
-    EscalationRule(HARMLESS_LOW, "县城生活垃圾无害化处理率连续低于目标",
-                   "County-town harmless treatment rate below target in consecutive reports",
-                   harmless_below_target, DEFAULTS[HARMLESS_LOW],
-                   "A county's rate below threshold (%) in each of its last `reports` reports."),
-    EscalationRule(NO_SYSTEM, "到期未建成生活垃圾分类处理系统",
-                   "No waste sorting and treatment system at the deadline", no_sorting_system,
-                   DEFAULTS[NO_SYSTEM],
-                   "From the deadline on: a prefecture-level city without a system, or a city none of "
-                   "whose county-level cities and counties has one."),
+    EscalationRule(
+        HARMLESS_LOW,
+        "县城生活垃圾无害化处理率连续低于目标",
+        "County-town harmless treatment rate below target in consecutive reports",
+        harmless_below_target,
+        DEFAULTS[HARMLESS_LOW],
+        "A county's rate below threshold (%) in each of its last `reports` reports.",
+    ),
+    EscalationRule(
+        NO_SYSTEM,
+        "到期未建成生活垃圾分类处理系统",
+        "No waste sorting and treatment system at the deadline",
+        no_sorting_system,
+        DEFAULTS[NO_SYSTEM],
+        "From the deadline on: a prefecture-level city without a system, or a city none of "
+        "whose county-level cities and counties has one.",
+    ),
 )

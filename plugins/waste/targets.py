@@ -22,8 +22,12 @@ RURAL_COLLECTION_DEFAULT = 90.0
 def _rural_target() -> float:
     value = section("waste").get("rural_collection_target", RURAL_COLLECTION_DEFAULT)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
-        raise UserError(t("duban.toml [waste] rural_collection_target: a percentage (0-100), not {value!r}",
-                          value=value))
+        raise UserError(
+            t(
+                "duban.toml [waste] rural_collection_target: a percentage (0-100), not {value!r}",
+                value=value,
+            )
+        )
     return float(value)
 
 
@@ -34,28 +38,70 @@ def defaults(session: Session) -> list[dict[str, Any]]:
     if province is None:
         return []
 
-    def target(task: str, key: str, value: float, scope: Region, name: str, name_en: str,
-               text: str) -> dict[str, Any]:
-        return dict(task=task, indicator=key, comparator="gte", value=value, due=DUE, region=scope.code,
-                    name=name, name_en=name_en, text=text)
+    def target(
+        task: str, key: str, value: float, scope: Region, name: str, name_en: str, text: str
+    ) -> dict[str, Any]:
+        return dict(
+            task=task,
+            indicator=key,
+            comparator="gte",
+            value=value,
+            due=DUE,
+            region=scope.code,
+            name=name,
+            name_en=name_en,
+            text=text,
+        )
 
     cities = sorted((r for r in regions if r.level == RegionLevel.city), key=lambda r: r.code)
     prefecture_cities = [c for c in cities if c.name.endswith("市")]
-    out = [target("（六）", ind.CITY_SYSTEMS, float(len(prefecture_cities)), province,
-                  "建成生活垃圾分类处理系统的地级城市", "Prefecture-level cities with a waste sorting and treatment system",
-                  "其余地级城市基本建成生活垃圾分类处理系统")]
+    out = [
+        target(
+            "（六）",
+            ind.CITY_SYSTEMS,
+            float(len(prefecture_cities)),
+            province,
+            "建成生活垃圾分类处理系统的地级城市",
+            "Prefecture-level cities with a waste sorting and treatment system",
+            "其余地级城市基本建成生活垃圾分类处理系统",
+        )
+    ]
     with_county_level = {r.parent_id for r in regions if system_indicator(r) == ind.COUNTY_SYSTEMS}
     for city in cities:
         if city.id in with_county_level:
-            out.append(target("（六）", ind.COUNTY_SYSTEMS, 1.0, city,
-                              f"{city.name}建成生活垃圾分类处理系统的县级城市",
-                              f"County-level cities of {city.name_en or city.name} with a waste sorting system",
-                              "各市州至少有一个县级城市基本建立生活垃圾分类处理系统"))
-    out.append(target("（六）", ind.HARMLESS, 97.0, province, "县城生活垃圾无害化处理率",
-                      "Harmless treatment rate of household waste in county towns", "县城生活垃圾无害化处理率达到97%以上"))
-    out.append(target("（八）", ind.RURAL_COLLECTION, _rural_target(), province, "农村生活垃圾收转运处置体系覆盖率",
-                      "Coverage of rural household waste collection and transfer",
-                      "农村生活垃圾收转运设施基本覆盖并稳定运行"))
+            out.append(
+                target(
+                    "（六）",
+                    ind.COUNTY_SYSTEMS,
+                    1.0,
+                    city,
+                    f"{city.name}建成生活垃圾分类处理系统的县级城市",
+                    f"County-level cities of {city.name_en or city.name} with a waste sorting system",
+                    "各市州至少有一个县级城市基本建立生活垃圾分类处理系统",
+                )
+            )
+    out.append(
+        target(
+            "（六）",
+            ind.HARMLESS,
+            97.0,
+            province,
+            "县城生活垃圾无害化处理率",
+            "Harmless treatment rate of household waste in county towns",
+            "县城生活垃圾无害化处理率达到97%以上",
+        )
+    )
+    out.append(
+        target(
+            "（八）",
+            ind.RURAL_COLLECTION,
+            _rural_target(),
+            province,
+            "农村生活垃圾收转运处置体系覆盖率",
+            "Coverage of rural household waste collection and transfer",
+            "农村生活垃圾收转运设施基本覆盖并稳定运行",
+        )
+    )
     return out
 
 

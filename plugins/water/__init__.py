@@ -23,23 +23,48 @@ duban_plan_loaded = api.plan_loaded_hook("duban.plugins.water.sections:attach_bu
 
 @api.hookimpl
 def duban_register_site_kinds(register: Any) -> None:
-    register(api.SiteKind(key="water_section", name="水质监测断面", name_en="Water quality monitoring section",
-                          attrs=("code", "river_or_lake", "water_body", "control", "target_class", "group",
-                                 "drinking_source")))
+    register(
+        api.SiteKind(
+            key="water_section",
+            name="水质监测断面",
+            name_en="Water quality monitoring section",
+            attrs=(
+                "code",
+                "river_or_lake",
+                "water_body",
+                "control",
+                "target_class",
+                "group",
+                "drinking_source",
+            ),
+        )
+    )
 
 
 @api.hookimpl
 def duban_register_importers(register: Any) -> None:
-    register(api.Importer(key="water-sections", name="水质监测断面", name_en="Water quality monitoring sections",
-                          run=api.lazy("duban.plugins.water.sections:import_sections"),
-                          description="key, code, name, region, river_or_lake, water_body, control, "
-                                      "target_class (docs/plugins/water.md)"))
+    register(
+        api.Importer(
+            key="water-sections",
+            name="水质监测断面",
+            name_en="Water quality monitoring sections",
+            run=api.lazy("duban.plugins.water.sections:import_sections"),
+            description="key, code, name, region, river_or_lake, water_body, control, "
+            "target_class (docs/plugins/water.md)",
+        )
+    )
     # Core's `import measurements` takes one reading per row; monitoring results come one
     # column per parameter, so they have their own importer.
-    register(api.Importer(key="water-readings", name="断面监测数据", name_en="Section monitoring readings",
-                          run=api.lazy("duban.plugins.water.readings:import_readings"),
-                          description="section, period, then one column per GB 3838 parameter "
-                                      "(docs/plugins/water.md)"))
+    register(
+        api.Importer(
+            key="water-readings",
+            name="断面监测数据",
+            name_en="Section monitoring readings",
+            run=api.lazy("duban.plugins.water.readings:import_readings"),
+            description="section, period, then one column per GB 3838 parameter "
+            "(docs/plugins/water.md)",
+        )
+    )
 
 
 @api.hookimpl

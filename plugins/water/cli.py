@@ -16,7 +16,9 @@ def water() -> None:
 
 @water.command("classify")
 @click.argument("readings", nargs=-1, metavar="PARAM=VALUE...")
-@click.option("--lake", is_flag=True, help="Lake or reservoir limits (total phosphorus, total nitrogen).")
+@click.option(
+    "--lake", is_flag=True, help="Lake or reservoir limits (total phosphorus, total nitrogen)."
+)
 @format_option("table", "json")
 def classify_cmd(readings: tuple[str, ...], lake: bool, fmt: str) -> None:
     """Classify one sample: `duban water classify pH=7.2 DO=6.5 NH3-N=0.8 总磷=0.12`."""
@@ -35,7 +37,9 @@ def classify_cmd(readings: tuple[str, ...], lake: bool, fmt: str) -> None:
         try:
             value = float(raw)
         except ValueError:
-            raise UserError(t("{item!r}: {value!r} is not a number", item=item, value=raw)) from None
+            raise UserError(
+                t("{item!r}: {value!r} is not a number", item=item, value=raw)
+            ) from None
         if not 0 <= value < float("inf"):
             raise UserError(t("{item!r}: a concentration cannot be negative", item=item))
         values[name] = value
@@ -45,14 +49,26 @@ def classify_cmd(readings: tuple[str, ...], lake: bool, fmt: str) -> None:
         raise UserError(t("pH must be between 0 and 14")) from None
     except ValueError as exc:  # no assessed item, or one parameter twice
         raise UserError(t("cannot classify: {why}", why=exc)) from None
-    result = {"class": found.water_class, "limiting": list(found.limiting),
-              "per_parameter": dict(found.per_parameter)}
+    result = {
+        "class": found.water_class,
+        "limiting": list(found.limiting),
+        "per_parameter": dict(found.per_parameter),
+    }
     if fmt == "json":
         emit_one(result, fmt)
         return
-    click.echo(t("Class {cls} (limiting: {params})", cls=found.water_class, params=", ".join(found.limiting)))
-    emit([{"parameter": k, "class": v} for k, v in found.per_parameter.items()],
-         [("parameter", t("Parameter")), ("class", t("Class"))], "table")
+    click.echo(
+        t(
+            "Class {cls} (limiting: {params})",
+            cls=found.water_class,
+            params=", ".join(found.limiting),
+        )
+    )
+    emit(
+        [{"parameter": k, "class": v} for k, v in found.per_parameter.items()],
+        [("parameter", t("Parameter")), ("class", t("Class"))],
+        "table",
+    )
 
 
 def _unknown(name: str) -> bool:
@@ -61,7 +77,13 @@ def _unknown(name: str) -> bool:
     try:
         parameter(name)
     except UnknownParameter:
-        return name.strip().casefold() not in ("水温", "wt", "temp", "temperature", "water_temperature")
+        return name.strip().casefold() not in (
+            "水温",
+            "wt",
+            "temp",
+            "temperature",
+            "water_temperature",
+        )
     return False
 
 
@@ -95,9 +117,20 @@ def sections_list(env: Env, fmt: str) -> None:
 
     with env.session(write=False) as session:
         rows = list_sections(session=session)
-    emit(rows, [("key", t("Key")), ("code", t("Code")), ("name", t("Name")), ("region", t("Region")),
-                ("river_or_lake", t("River or lake")), ("water_body", t("Water body")),
-                ("control", t("Control")), ("target_class", t("Target class"))], fmt)
+    emit(
+        rows,
+        [
+            ("key", t("Key")),
+            ("code", t("Code")),
+            ("name", t("Name")),
+            ("region", t("Region")),
+            ("river_or_lake", t("River or lake")),
+            ("water_body", t("Water body")),
+            ("control", t("Control")),
+            ("target_class", t("Target class")),
+        ],
+        fmt,
+    )
 
 
 @water.command("refresh")
@@ -117,7 +150,9 @@ def refresh_cmd(env: Env, since: str | None, fmt: str) -> None:
 
 
 @water.command("rates")
-@click.option("--period", metavar="YYYY-MM|YYYY", help="A month or a year (default: the latest month).")
+@click.option(
+    "--period", metavar="YYYY-MM|YYYY", help="A month or a year (default: the latest month)."
+)
 @format_option()
 @pass_env
 def rates_cmd(env: Env, period: str | None, fmt: str) -> None:
@@ -136,10 +171,24 @@ def rates_cmd(env: Env, period: str | None, fmt: str) -> None:
         else:
             month, classes = latest_classes(session, env.today)
             if month is None:
-                raise UserError(t("no water readings yet; import them with `duban import water-readings FILE`"))
+                raise UserError(
+                    t("no water readings yet; import them with `duban import water-readings FILE`")
+                )
             start, end = month, month_end(month)
-        rows = [{"period": f"{start.isoformat()}/{end.isoformat()}", **tally.as_dict()}
-                for tally in tallies(session, sections, classes)]
-    emit(rows, [("scope", t("Scope")), ("name", t("Name")), ("assessed", t("Assessed")),
-                ("good", t("Good (I–III)")), ("good_rate", t("Good rate %")),
-                ("worse_than_v", t("劣V")), ("worse_than_v_share", t("劣V share %"))], fmt)
+        rows = [
+            {"period": f"{start.isoformat()}/{end.isoformat()}", **tally.as_dict()}
+            for tally in tallies(session, sections, classes)
+        ]
+    emit(
+        rows,
+        [
+            ("scope", t("Scope")),
+            ("name", t("Name")),
+            ("assessed", t("Assessed")),
+            ("good", t("Good (I–III)")),
+            ("good_rate", t("Good rate %")),
+            ("worse_than_v", t("劣V")),
+            ("worse_than_v_share", t("劣V share %")),
+        ],
+        fmt,
+    )

@@ -65,13 +65,17 @@ def evaluate(target: Any, measurements: Iterable[Any], as_of: date) -> Evaluatio
     goal = float(target.value)
     shown = CLASSES[int(min(max(rank, 1), 6)) - 1]
     wanted = CLASSES[int(min(max(goal, 1), 6)) - 1]
-    detail = t("latest class {cls} ({date}), target {target} or better", cls=shown,
-               date=latest_date.isoformat(), target=wanted)
+    detail = t(
+        "latest class {cls} ({date}), target {target} or better",
+        cls=shown,
+        date=latest_date.isoformat(),
+        target=wanted,
+    )
     common = {"latest_value": rank, "latest_date": latest_date, "expected": goal, "detail": detail}
     if as_of - latest_date > timedelta(days=STALE_DAYS):
         return Evaluation(status="stale", **common)
     if rank <= goal:
-        unstable = any(r > goal for _, r in readings[-1 - RECENT:-1])
+        unstable = any(r > goal for _, r in readings[-1 - RECENT : -1])
         return Evaluation(status="at_risk" if unstable else "met", **common)
     return Evaluation(status="missed" if as_of > target.due else "off_track", **common)
 
@@ -82,12 +86,20 @@ def _limit(target: Any, readings: list[Any], as_of: date) -> Evaluation:
         return Evaluation(status="no_data")
     latest = readings[-1]
     value, day, limit = float(latest.value), latest.period_end, float(target.value)
-    common = {"latest_value": value, "latest_date": day, "expected": limit,
-              "detail": t("latest {value:g} ({date}), limit {limit:g}", value=value,
-                          date=day.isoformat(), limit=limit)}
+    common = {
+        "latest_value": value,
+        "latest_date": day,
+        "expected": limit,
+        "detail": t(
+            "latest {value:g} ({date}), limit {limit:g}",
+            value=value,
+            date=day.isoformat(),
+            limit=limit,
+        ),
+    }
     if as_of - day > timedelta(days=STALE_DAYS):
         return Evaluation(status="stale", **common)
     if value <= limit:
-        unstable = any(float(r.value) > limit for r in readings[-1 - RECENT:-1])
+        unstable = any(float(r.value) > limit for r in readings[-1 - RECENT : -1])
         return Evaluation(status="at_risk" if unstable else "met", **common)
     return Evaluation(status="missed" if as_of > target.due else "off_track", **common)

@@ -28,10 +28,26 @@ def param_key(code: str) -> str:
 PARAM_CODES: dict[str, str] = {param_key(p.code): p.code for p in PARAMETERS}
 
 
-def _i(key: str, name: str, name_en: str, unit: str, direction: str, aggregation: str,
-       frequency: str = "yearly", **kw: object) -> Indicator:
-    return Indicator(key=key, name=name, name_en=name_en, unit=unit, direction=direction,  # type: ignore[arg-type]
-                     aggregation=aggregation, frequency=frequency, **kw)  # type: ignore[arg-type]
+def _i(
+    key: str,
+    name: str,
+    name_en: str,
+    unit: str,
+    direction: str,
+    aggregation: str,
+    frequency: str = "yearly",
+    **kw: object,
+) -> Indicator:
+    return Indicator(
+        key=key,
+        name=name,
+        name_en=name_en,
+        unit=unit,
+        direction=direction,  # type: ignore[arg-type]
+        aggregation=aggregation,
+        frequency=frequency,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 # fmt: off

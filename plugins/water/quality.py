@@ -63,8 +63,9 @@ def _classify(means: dict[str, float], lake: bool) -> Classification | None:
         return None
 
 
-def window_classes(session: Session, sections: Iterable[SectionInfo], start: date,
-                   end: date) -> dict[int, Classification]:
+def window_classes(
+    session: Session, sections: Iterable[SectionInfo], start: date, end: date
+) -> dict[int, Classification]:
     """Each section's class over [start, end] from the mean of its readings in the window."""
     by_id = {s.id: s for s in sections}
     if not by_id:
@@ -72,9 +73,14 @@ def window_classes(session: Session, sections: Iterable[SectionInfo], start: dat
     means: dict[int, dict[str, float]] = defaultdict(dict)
     rows = session.exec(
         select(Measurement.site_id, Measurement.indicator, func.avg(Measurement.value))
-        .where(Measurement.indicator.in_(_PARAM_KEYS), Measurement.site_id.in_(list(by_id)),
-               Measurement.period_start >= start, Measurement.period_end <= end)
-        .group_by(Measurement.site_id, Measurement.indicator))
+        .where(
+            Measurement.indicator.in_(_PARAM_KEYS),
+            Measurement.site_id.in_(list(by_id)),
+            Measurement.period_start >= start,
+            Measurement.period_end <= end,
+        )
+        .group_by(Measurement.site_id, Measurement.indicator)
+    )
     for site_id, indicator, mean in rows:
         means[site_id][PARAM_CODES[indicator]] = float(mean)
     out: dict[int, Classification] = {}
@@ -86,36 +92,51 @@ def window_classes(session: Session, sections: Iterable[SectionInfo], start: dat
     if missing:
         for site_id, value in session.exec(
             select(Measurement.site_id, Measurement.value)
-            .where(Measurement.indicator == SECTION_CLASS, Measurement.site_id.in_(missing),
-                   Measurement.period_start >= start, Measurement.period_end <= end)
+            .where(
+                Measurement.indicator == SECTION_CLASS,
+                Measurement.site_id.in_(missing),
+                Measurement.period_start >= start,
+                Measurement.period_end <= end,
+            )
             .order_by(Measurement.period_end)
         ):
             out[site_id] = stored_class(value)  # the latest wins
     return out
 
 
-def monthly_classes(session: Session, sections: Iterable[SectionInfo], first: date,
-                    last: date) -> dict[int, dict[date, Classification]]:
+def monthly_classes(
+    session: Session, sections: Iterable[SectionInfo], first: date, last: date
+) -> dict[int, dict[date, Classification]]:
     """Section -> month (its first day) -> class, for the months from ``first`` to ``last``."""
     by_id = {s.id: s for s in sections}
     if not by_id:
         return {}
     sums: dict[tuple[int, date], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for site_id, indicator, start, value in session.exec(
-        select(Measurement.site_id, Measurement.indicator, Measurement.period_start, Measurement.value)
-        .where(Measurement.indicator.in_(_PARAM_KEYS), Measurement.site_id.in_(list(by_id)),
-               Measurement.period_start >= month_start(first), Measurement.period_end <= month_end(last))
+        select(
+            Measurement.site_id, Measurement.indicator, Measurement.period_start, Measurement.value
+        ).where(
+            Measurement.indicator.in_(_PARAM_KEYS),
+            Measurement.site_id.in_(list(by_id)),
+            Measurement.period_start >= month_start(first),
+            Measurement.period_end <= month_end(last),
+        )
     ):
         sums[(site_id, month_start(start))][PARAM_CODES[indicator]].append(value)
     out: dict[int, dict[date, Classification]] = defaultdict(dict)
     for (site_id, month), values in sums.items():
-        found = _classify({code: sum(v) / len(v) for code, v in values.items()}, by_id[site_id].lake)
+        found = _classify(
+            {code: sum(v) / len(v) for code, v in values.items()}, by_id[site_id].lake
+        )
         if found is not None:
             out[site_id][month] = found
     for site_id, start, value in session.exec(
-        select(Measurement.site_id, Measurement.period_start, Measurement.value)
-        .where(Measurement.indicator == SECTION_CLASS, Measurement.site_id.in_(list(by_id)),
-               Measurement.period_start >= month_start(first), Measurement.period_end <= month_end(last))
+        select(Measurement.site_id, Measurement.period_start, Measurement.value).where(
+            Measurement.indicator == SECTION_CLASS,
+            Measurement.site_id.in_(list(by_id)),
+            Measurement.period_start >= month_start(first),
+            Measurement.period_end <= month_end(last),
+        )
     ):
         out[site_id].setdefault(month_start(start), stored_class(value))
     return out
@@ -141,10 +162,15 @@ class Tally:
         return round(100.0 * self.worse_than_v / self.assessed, 2) if self.assessed else None
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"scope": self.scope, "name": self.name, "assessed": self.assessed,
-                               "good": self.good, "good_rate": self.good_rate,
-                               "worse_than_v": self.worse_than_v,
-                               "worse_than_v_share": self.worse_than_v_share}
+        out: dict[str, Any] = {
+            "scope": self.scope,
+            "name": self.name,
+            "assessed": self.assessed,
+            "good": self.good,
+            "good_rate": self.good_rate,
+            "worse_than_v": self.worse_than_v,
+            "worse_than_v_share": self.worse_than_v_share,
+        }
         for level, (ok, n) in sorted((self.drinking or {}).items()):
             out[f"{level}_drinking_compliance"] = round(100.0 * ok / n, 2) if n else None
         return out
@@ -155,8 +181,9 @@ def drinking_compliant(found: Classification) -> bool:
     return found.rank <= 3 and NON_COMPLIANT not in found.per_parameter.values()
 
 
-def tallies(session: Session, sections: list[SectionInfo],
-            classes: dict[int, Classification]) -> list[Tally]:
+def tallies(
+    session: Session, sections: list[SectionInfo], classes: dict[int, Classification]
+) -> list[Tally]:
     """Province, each city, and each lake or river reach with member sections, in that order.
 
     Good rate and 劣V share count national sections; drinking compliance counts drinking sources.
@@ -197,6 +224,7 @@ def tallies(session: Session, sections: list[SectionInfo],
 
 # Materialising -----------------------------------------------------------------------------
 
+
 def refresh(*, session: Session, since: date | None = None) -> dict[str, int]:
     """Store the derived monthly measurements: each section's class (and manganese), each
     lake/reach's worst class and mean total phosphorus, and the good rate, 劣V share and drinking
@@ -207,9 +235,10 @@ def refresh(*, session: Session, since: date | None = None) -> dict[str, int]:
         return {"written": 0, "unchanged": 0}
     ids = [s.id for s in sections]
     bounds = session.exec(
-        select(func.min(Measurement.period_start), func.max(Measurement.period_end))
-        .where(Measurement.site_id.in_(ids),
-               Measurement.indicator.in_((*_PARAM_KEYS, SECTION_CLASS)))).one()
+        select(func.min(Measurement.period_start), func.max(Measurement.period_end)).where(
+            Measurement.site_id.in_(ids), Measurement.indicator.in_((*_PARAM_KEYS, SECTION_CLASS))
+        )
+    ).one()
     if bounds[0] is None:
         return {"written": 0, "unchanged": 0}
     first = max(bounds[0], since) if since else bounds[0]
@@ -229,50 +258,111 @@ def refresh(*, session: Session, since: date | None = None) -> dict[str, int]:
         for sec in sections:
             found = classes.get(sec.id)
             if found is not None and found.limiting:  # computed here, not a recorded class
-                writer.put(SECTION_CLASS, f"site:{sec.key}", month, end, float(found.rank),
-                           site_id=sec.id, note=", ".join(found.limiting))
+                writer.put(
+                    SECTION_CLASS,
+                    f"site:{sec.key}",
+                    month,
+                    end,
+                    float(found.rank),
+                    site_id=sec.id,
+                    note=", ".join(found.limiting),
+                )
             if (sec.id, month) in manganese:
-                writer.put(MANGANESE, f"site:{sec.key}", month, end, manganese[(sec.id, month)],
-                           site_id=sec.id)
+                writer.put(
+                    MANGANESE,
+                    f"site:{sec.key}",
+                    month,
+                    end,
+                    manganese[(sec.id, month)],
+                    site_id=sec.id,
+                )
         for key, group in groups.items():
             members = [s for s in sections if s.group == key]
             ranks = [classes[s.id].rank for s in members if s.id in classes]
             if ranks:
-                writer.put(SECTION_CLASS, f"site:{key}", month, end, float(max(ranks)), site_id=group.id)
+                writer.put(
+                    SECTION_CLASS, f"site:{key}", month, end, float(max(ranks)), site_id=group.id
+                )
             tps = [phosphorus[(s.id, month)] for s in members if (s.id, month) in phosphorus]
             if tps:
-                writer.put(TOTAL_PHOSPHORUS, f"site:{key}", month, end, round(sum(tps) / len(tps), 4),
-                           site_id=group.id)
+                writer.put(
+                    TOTAL_PHOSPHORUS,
+                    f"site:{key}",
+                    month,
+                    end,
+                    round(sum(tps) / len(tps), 4),
+                    site_id=group.id,
+                )
         for tally in tallies(session, sections, classes):
             kind, ref = tally.scope.split(":", 1)
-            where = ({"region_id": region_ids.get(ref)} if kind == "region"
-                     else {"site_id": groups[ref].id})
+            where = (
+                {"region_id": region_ids.get(ref)}
+                if kind == "region"
+                else {"site_id": groups[ref].id}
+            )
             if tally.assessed:
-                writer.put(GOOD_RATE, tally.scope, month, end, tally.good_rate, numerator=tally.good,  # type: ignore[arg-type]
-                           denominator=tally.assessed, **where)
-                writer.put(WORSE_THAN_V_SHARE, tally.scope, month, end, tally.worse_than_v_share,  # type: ignore[arg-type]
-                           numerator=tally.worse_than_v, denominator=tally.assessed, **where)
+                writer.put(
+                    GOOD_RATE,
+                    tally.scope,
+                    month,
+                    end,
+                    tally.good_rate,
+                    numerator=tally.good,  # type: ignore[arg-type]
+                    denominator=tally.assessed,
+                    **where,
+                )
+                writer.put(
+                    WORSE_THAN_V_SHARE,
+                    tally.scope,
+                    month,
+                    end,
+                    tally.worse_than_v_share,  # type: ignore[arg-type]
+                    numerator=tally.worse_than_v,
+                    denominator=tally.assessed,
+                    **where,
+                )
             for level, key in (("county", COUNTY_DRINKING), ("prefecture", PREFECTURE_DRINKING)):
                 ok, n = (tally.drinking or {}).get(level, (0, 0))
                 if n:
-                    writer.put(key, tally.scope, month, end, round(100.0 * ok / n, 2), numerator=ok,
-                               denominator=n, **where)
+                    writer.put(
+                        key,
+                        tally.scope,
+                        month,
+                        end,
+                        round(100.0 * ok / n, 2),
+                        numerator=ok,
+                        denominator=n,
+                        **where,
+                    )
         month = add_months(month, 1)
     counts = writer.flush()
     if counts["written"]:
-        audit_record(session, "water.refresh", "measurement", None,
-                     after={"from": first.isoformat(), "to": month_end(last).isoformat(), **counts,
-                            "sections": len(keys)})
+        audit_record(
+            session,
+            "water.refresh",
+            "measurement",
+            None,
+            after={
+                "from": first.isoformat(),
+                "to": month_end(last).isoformat(),
+                **counts,
+                "sections": len(keys),
+            },
+        )
     return counts
 
 
-def _monthly_param(session: Session, ids: list[int], key: str, first: date,
-                   last: date) -> dict[tuple[int, date], float]:
+def _monthly_param(
+    session: Session, ids: list[int], key: str, first: date, last: date
+) -> dict[tuple[int, date], float]:
     sums: dict[tuple[int, date], list[float]] = defaultdict(list)
     for site_id, start, value in session.exec(
-        select(Measurement.site_id, Measurement.period_start, Measurement.value)
-        .where(Measurement.indicator == key, Measurement.site_id.in_(ids),
-               Measurement.period_start >= first, Measurement.period_end <= month_end(last))
+        select(Measurement.site_id, Measurement.period_start, Measurement.value).where(
+            Measurement.indicator == key,
+            Measurement.site_id.in_(ids),
+            Measurement.period_start >= first,
+            Measurement.period_end <= month_end(last),
+        )
     ):
         sums[(site_id, month_start(start))].append(value)
     return {k: round(sum(v) / len(v), 6) for k, v in sums.items()}
@@ -281,8 +371,15 @@ def _monthly_param(session: Session, ids: list[int], key: str, first: date,
 class _Writer:
     """Upserts derived measurements, touching only those whose value changed."""
 
-    _KEYS = (SECTION_CLASS, MANGANESE, TOTAL_PHOSPHORUS, GOOD_RATE, WORSE_THAN_V_SHARE,
-             COUNTY_DRINKING, PREFECTURE_DRINKING)
+    _KEYS = (
+        SECTION_CLASS,
+        MANGANESE,
+        TOTAL_PHOSPHORUS,
+        GOOD_RATE,
+        WORSE_THAN_V_SHARE,
+        COUNTY_DRINKING,
+        PREFECTURE_DRINKING,
+    )
 
     def __init__(self, session: Session, first: date, last: date) -> None:
         self.session = session
@@ -290,26 +387,54 @@ class _Writer:
         self.actor = actor(session)
         self.existing = {
             (m.indicator, m.subject, m.period_start, m.period_end): m
-            for m in session.exec(select(Measurement).where(
-                Measurement.indicator.in_(self._KEYS), Measurement.period_start >= first,
-                Measurement.period_end <= last))
+            for m in session.exec(
+                select(Measurement).where(
+                    Measurement.indicator.in_(self._KEYS),
+                    Measurement.period_start >= first,
+                    Measurement.period_end <= last,
+                )
+            )
         }
         self.counts = {"written": 0, "unchanged": 0}
 
-    def put(self, indicator: str, subject: str, start: date, end: date, value: float, *,
-            site_id: int | None = None, region_id: int | None = None, numerator: float | None = None,
-            denominator: float | None = None, note: str | None = None) -> None:
+    def put(
+        self,
+        indicator: str,
+        subject: str,
+        start: date,
+        end: date,
+        value: float,
+        *,
+        site_id: int | None = None,
+        region_id: int | None = None,
+        numerator: float | None = None,
+        denominator: float | None = None,
+        note: str | None = None,
+    ) -> None:
         row = self.existing.get((indicator, subject, start, end))
         if row is not None:
-            if (row.value, row.numerator, row.denominator, row.note) == (value, numerator, denominator, note):
+            if (row.value, row.numerator, row.denominator, row.note) == (
+                value,
+                numerator,
+                denominator,
+                note,
+            ):
                 self.counts["unchanged"] += 1
                 return
             if row.source != DERIVED_SOURCE:  # a value someone recorded by hand wins
                 self.counts["unchanged"] += 1
                 return
         else:
-            row = Measurement(indicator=indicator, subject=subject, period_start=start, period_end=end,
-                              site_id=site_id, region_id=region_id, value=value, source=DERIVED_SOURCE)
+            row = Measurement(
+                indicator=indicator,
+                subject=subject,
+                period_start=start,
+                period_end=end,
+                site_id=site_id,
+                region_id=region_id,
+                value=value,
+                source=DERIVED_SOURCE,
+            )
             self.existing[(indicator, subject, start, end)] = row
         row.value, row.numerator, row.denominator, row.note = value, numerator, denominator, note
         row.recorded_by, row.recorded_at = self.actor, self.stamp

@@ -28,7 +28,17 @@ from .quality import refresh
 from .sections import SECTION_KIND
 
 SECTION_HEADERS = ("section", "site", "断面", "断面名称", "断面编码", "断面代码", "监测断面")
-PERIOD_HEADERS = ("period", "month", "date", "监测时间", "时间", "月份", "监测月份", "采样时间", "采样日期")
+PERIOD_HEADERS = (
+    "period",
+    "month",
+    "date",
+    "监测时间",
+    "时间",
+    "月份",
+    "监测月份",
+    "采样时间",
+    "采样日期",
+)
 NOTE_HEADERS = ("note", "备注")
 SKIPPED = ("水温", "watertemperature", "temperature", "wt")
 SOURCE = "water-readings"
@@ -57,17 +67,32 @@ def _column_kinds(header: list[str], source: str) -> tuple[int, int, int | None,
             try:
                 key = param_key(parameter(raw).code)
             except UnknownParameter:
-                raise UserError(t("{where}, column {column!r}: unknown parameter (GB 3838 codes such as "
-                                  "NH3-N, TP, Mn or names such as 氨氮, 总磷)", where=f"{source}:1",
-                                  column=raw)) from None
+                raise UserError(
+                    t(
+                        "{where}, column {column!r}: unknown parameter (GB 3838 codes such as "
+                        "NH3-N, TP, Mn or names such as 氨氮, 总磷)",
+                        where=f"{source}:1",
+                        column=raw,
+                    )
+                ) from None
         if key in seen:
-            raise UserError(t("{where}, column {column!r}: the same parameter as column {other!r}",
-                              where=f"{source}:1", column=raw, other=seen[key]))
+            raise UserError(
+                t(
+                    "{where}, column {column!r}: the same parameter as column {other!r}",
+                    where=f"{source}:1",
+                    column=raw,
+                    other=seen[key],
+                )
+            )
         seen[key] = raw
         params[i] = key
     if section is None or period is None:
-        raise UserError(t("{where}: the section (断面) and period (监测时间) columns are required",
-                          where=f"{source}:1"))
+        raise UserError(
+            t(
+                "{where}: the section (断面) and period (监测时间) columns are required",
+                where=f"{source}:1",
+            )
+        )
     if not params:
         raise UserError(t("{where}: no parameter columns", where=f"{source}:1"))
     return section, period, note, params
@@ -100,13 +125,18 @@ def import_readings(*, session: Session, path: Path, dry_run: bool = False) -> d
     readings: dict[tuple[str, str, date, date], dict[str, Any]] = {}
     periods: dict[str, tuple[date, date]] = {}
     for number, cells in body:
+
         def cell(i: int, cells: list[str] = cells) -> str:
             return cells[i] if i < len(cells) else ""
 
         ref = cell(section_col)
         site = sites.get(ref) or sites.get(ref.removesuffix("断面")) or sites.get(ref + "断面")
         if site is None:
-            problems.add(number, header[section_col], t("unknown section {ref!r}", ref=ref) if ref else t("empty"))
+            problems.add(
+                number,
+                header[section_col],
+                t("unknown section {ref!r}", ref=ref) if ref else t("empty"),
+            )
             continue
         # A sampling time (2024-06-15 10:30) counts for its day.
         raw_period = re.sub(r"[ T]\d{1,2}:\d{2}(:\d{2})?$", "", cell(period_col))
@@ -118,7 +148,9 @@ def import_readings(*, session: Session, path: Path, dry_run: bool = False) -> d
                 problems.add(number, header[period_col], str(exc).removeprefix("period: "))
                 continue
             if period[0] > limit:
-                problems.add(number, header[period_col], t("{value} has not begun yet", value=raw_period))
+                problems.add(
+                    number, header[period_col], t("{value} has not begun yet", value=raw_period)
+                )
                 continue
             periods[raw_period] = period
         note = cell(note_col) or None if note_col is not None else None
@@ -129,24 +161,39 @@ def import_readings(*, session: Session, path: Path, dry_run: bool = False) -> d
             try:
                 value = _value(text, PARAM_CODES[key])
             except ValueError:
-                problems.add(number, header[i], t("{value!r} is not a concentration (a number, not negative)",
-                                                  value=text))
+                problems.add(
+                    number,
+                    header[i],
+                    t("{value!r} is not a concentration (a number, not negative)", value=text),
+                )
                 continue
             where = (key, f"site:{site.key}", *period)
             if where in readings:
-                problems.add(number, header[i], t("given twice for {section} {period}", section=site.name,
-                                                  period=raw_period))
+                problems.add(
+                    number,
+                    header[i],
+                    t("given twice for {section} {period}", section=site.name, period=raw_period),
+                )
                 continue
-            readings[where] = api.site_reading(key, site.key, site.id, site.region_id, period, value, note=note)
+            readings[where] = api.site_reading(
+                key, site.key, site.id, site.region_id, period, value, note=note
+            )
     problems.check()
     if not readings:
         raise UserError(t("{path}: no readings in the file", path=source))
     inserted, updated = api.upsert_readings(session=session, rows=readings.values(), source=SOURCE)
     first = min(k[2] for k in readings)
     derived = refresh(session=session, since=first)
-    summary = {"file": source, "sha256": api.file_sha256(path), "readings": len(readings), "inserted": inserted,
-               "updated": updated, "unchanged": len(readings) - inserted - updated, "derived": derived["written"],
-               "dry_run": dry_run}
+    summary = {
+        "file": source,
+        "sha256": api.file_sha256(path),
+        "readings": len(readings),
+        "inserted": inserted,
+        "updated": updated,
+        "unchanged": len(readings) - inserted - updated,
+        "derived": derived["written"],
+        "dry_run": dry_run,
+    }
     if inserted or updated:
         api.audit_record(session, "import.water_readings", "measurement", None, after=summary)
     return summary

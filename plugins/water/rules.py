@@ -68,6 +68,7 @@ def _settings(key: str, ctx: RuleContext | None = None) -> dict[str, Any]:
 
 # Sections ----------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Standing:
     section: SectionInfo
@@ -93,13 +94,18 @@ def section_standings(session: Session, as_of: date) -> list[_Standing]:
         if not by_month:
             continue
         latest = max(by_month)
-        if month_end(latest) < as_of - timedelta(days=max_age) or by_month[latest].rank <= sec.target_rank:  # type: ignore[operator]
+        if (
+            month_end(latest) < as_of - timedelta(days=max_age)
+            or by_month[latest].rank <= sec.target_rank
+        ):  # type: ignore[operator]
             continue
         streak, month = 0, latest
         while month in by_month and by_month[month].rank > sec.target_rank:  # type: ignore[operator]
             streak += 1
             month = add_months(month, -1)
-        rung = YEAR_END if latest.month == last_month else CONSECUTIVE if streak >= months else WORSE
+        rung = (
+            YEAR_END if latest.month == last_month else CONSECUTIVE if streak >= months else WORSE
+        )
         out.append(_Standing(sec, latest, by_month[latest].water_class, streak, rung))
     return out
 
@@ -111,21 +117,39 @@ def _section_findings(ctx: RuleContext, rung: str) -> Iterator[Finding]:
     if not standings:
         return
     book = api.AddressBook(session)
-    targets = {site_id: (tid, ob_id) for tid, ob_id, site_id in session.exec(
-        select(Target.id, Target.obligation_id, Target.site_id)
-        .where(Target.indicator == SECTION_CLASS, Target.site_id.is_not(None)).order_by(Target.id.desc()))}
+    targets = {
+        site_id: (tid, ob_id)
+        for tid, ob_id, site_id in session.exec(
+            select(Target.id, Target.obligation_id, Target.site_id)
+            .where(Target.indicator == SECTION_CLASS, Target.site_id.is_not(None))
+            .order_by(Target.id.desc())
+        )
+    }
     for st in standings:
         sec = st.section
         region_id = sec.city_id or sec.region_id
         target = CLASSES[sec.target_rank - 1]  # type: ignore[operator]
-        zh, en = api.both("Section {name}: class {cls} in {month}, worse than its target class {target} "
-                          "({n} consecutive month(s))", name=sec.name, cls=st.water_class,
-                          month=st.month.strftime("%Y-%m"), target=target, n=st.streak)
+        zh, en = api.both(
+            "Section {name}: class {cls} in {month}, worse than its target class {target} "
+            "({n} consecutive month(s))",
+            name=sec.name,
+            cls=st.water_class,
+            month=st.month.strftime("%Y-%m"),
+            target=target,
+            n=st.streak,
+        )
         tid, ob_id = targets.get(sec.id, (None, None))
-        yield Finding(condition=f"water:section:{sec.id}:worse_than_target", level=level, reason=zh,
-                      reason_en=en, subject_type="target" if tid else "site", subject_id=tid or sec.id,
-                      obligation_id=ob_id, addressed_to_id=book.government(region_id) if region_id else None,
-                      region_id=region_id)
+        yield Finding(
+            condition=f"water:section:{sec.id}:worse_than_target",
+            level=level,
+            reason=zh,
+            reason_en=en,
+            subject_type="target" if tid else "site",
+            subject_id=tid or sec.id,
+            obligation_id=ob_id,
+            addressed_to_id=book.government(region_id) if region_id else None,
+            region_id=region_id,
+        )
 
 
 def section_worse(ctx: RuleContext) -> Iterator[Finding]:
@@ -142,6 +166,7 @@ def section_year_end(ctx: RuleContext) -> Iterator[Finding]:
 
 # Cities --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class CityTarget:
     region: Region
@@ -155,25 +180,46 @@ def city_targets(session: Session, year: int) -> list[CityTarget]:
     """Good-rate targets of cities for ``year``: targets due that year (or later, for the
     year-to-date check), then duban.toml's ``[water] city_good_rate_targets``."""
     found: dict[int, CityTarget] = {}
-    rows = session.exec(select(Target, Region).join(Region, Region.id == Target.region_id)
-                        .where(Target.indicator == GOOD_RATE, Region.level == RegionLevel.city,
-                               Target.value.is_not(None)).order_by(Target.due, Target.id))
+    rows = session.exec(
+        select(Target, Region)
+        .join(Region, Region.id == Target.region_id)
+        .where(
+            Target.indicator == GOOD_RATE,
+            Region.level == RegionLevel.city,
+            Target.value.is_not(None),
+        )
+        .order_by(Target.due, Target.id)
+    )
     for target, region in rows:
         if target.due.year >= year and region.id not in found:
-            found[region.id] = CityTarget(region, float(target.value), target.id,  # type: ignore[arg-type]
-                                          target.obligation_id, target.due.year)
+            found[region.id] = CityTarget(
+                region,
+                float(target.value),
+                target.id,  # type: ignore[arg-type]
+                target.obligation_id,
+                target.due.year,
+            )
     configured = api.section("water").get("city_good_rate_targets", {})
     if not isinstance(configured, dict):
-        raise UserError(t("duban.toml [water] city_good_rate_targets: must be a table of "
-                          "region = percentage"))
+        raise UserError(
+            t("duban.toml [water] city_good_rate_targets: must be a table of region = percentage")
+        )
     for ref, value in configured.items():
-        region = session.exec(select(Region).where((Region.code == str(ref)) | (Region.name == str(ref)))).first()
+        region = session.exec(
+            select(Region).where((Region.code == str(ref)) | (Region.name == str(ref)))
+        ).first()
         if region is None or region.level != RegionLevel.city:
-            raise UserError(t("duban.toml [water] city_good_rate_targets: {ref!r} is not a city",
-                              ref=ref))
+            raise UserError(
+                t("duban.toml [water] city_good_rate_targets: {ref!r} is not a city", ref=ref)
+            )
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise UserError(t("duban.toml [water] city_good_rate_targets: {ref}: not a number: {value!r}",
-                              ref=ref, value=value))
+            raise UserError(
+                t(
+                    "duban.toml [water] city_good_rate_targets: {ref}: not a number: {value!r}",
+                    ref=ref,
+                    value=value,
+                )
+            )
         found.setdefault(region.id, CityTarget(region, float(value)))
     return list(found.values())
 
@@ -195,8 +241,9 @@ def _city_findings(ctx: RuleContext, rule: str, year: int, end: date) -> Iterato
     cfg = _settings(rule, ctx)
     tolerance = api.config_number(cfg, rule, "tolerance", 0) if "tolerance" in cfg else 0.0
     session = ctx.session
-    targets = [c for c in city_targets(session, year)
-               if rule == OFF_TRACK or c.due_year in (None, year)]
+    targets = [
+        c for c in city_targets(session, year) if rule == OFF_TRACK or c.due_year in (None, year)
+    ]
     if not targets:
         return
     rates = city_rates(session, date(year, 1, 1), end)
@@ -209,24 +256,48 @@ def _city_findings(ctx: RuleContext, rule: str, year: int, end: date) -> Iterato
         if rate >= c.value - tolerance:
             continue
         if rule == OFF_TRACK:
-            zh, en = api.both("{city}: good-quality share of national sections {rate}% so far in {year} "
-                              "({good} of {n}), below its target {target}%", city=c.region.name, rate=rate,
-                              year=year, good=good, n=assessed, target=f"{c.value:g}")
+            zh, en = api.both(
+                "{city}: good-quality share of national sections {rate}% so far in {year} "
+                "({good} of {n}), below its target {target}%",
+                city=c.region.name,
+                rate=rate,
+                year=year,
+                good=good,
+                n=assessed,
+                target=f"{c.value:g}",
+            )
         else:
-            zh, en = api.both("{city} missed its {year} target for the good-quality share of national "
-                              "sections: {rate}% ({good} of {n}) against {target}%", city=c.region.name,
-                              rate=rate, year=year, good=good, n=assessed, target=f"{c.value:g}")
+            zh, en = api.both(
+                "{city} missed its {year} target for the good-quality share of national "
+                "sections: {rate}% ({good} of {n}) against {target}%",
+                city=c.region.name,
+                rate=rate,
+                year=year,
+                good=good,
+                n=assessed,
+                target=f"{c.value:g}",
+            )
         # A target row shares core's conditions for it, so core's and this rule's findings
         # are one escalation; a configured target has its own, per city and year.
         if c.target_id is not None:
-            condition = f"target:{c.target_id}" if rule == OFF_TRACK else f"region:{c.region.id}:target:{c.target_id}"
+            condition = (
+                f"target:{c.target_id}"
+                if rule == OFF_TRACK
+                else f"region:{c.region.id}:target:{c.target_id}"
+            )
         else:
             condition = f"water:good_rate:{c.region.id}:{year}"
-        yield Finding(condition=condition, level=cfg["level"], reason=zh, reason_en=en,
-                      subject_type="target" if c.target_id and rule == OFF_TRACK else "region",
-                      subject_id=c.target_id if c.target_id and rule == OFF_TRACK else c.region.id,
-                      obligation_id=c.obligation_id, addressed_to_id=book.government(c.region.id),
-                      region_id=c.region.id)
+        yield Finding(
+            condition=condition,
+            level=cfg["level"],
+            reason=zh,
+            reason_en=en,
+            subject_type="target" if c.target_id and rule == OFF_TRACK else "region",
+            subject_id=c.target_id if c.target_id and rule == OFF_TRACK else c.region.id,
+            obligation_id=c.obligation_id,
+            addressed_to_id=book.government(c.region.id),
+            region_id=c.region.id,
+        )
 
 
 def city_off_track(ctx: RuleContext) -> Iterator[Finding]:
@@ -241,22 +312,47 @@ def city_missed(ctx: RuleContext) -> Iterator[Finding]:
 
 
 RULES: tuple[EscalationRule, ...] = (
-    EscalationRule(WORSE, "国考断面水质劣于目标", "National section worse than its target class",
-                   section_worse, DEFAULTS[WORSE],
-                   "The latest month's class is worse than the target; readings older than "
-                   "max_age_days are not judged."),
-    EscalationRule(CONSECUTIVE, "国考断面连续超标", "National section worse than target for consecutive months",
-                   section_consecutive, DEFAULTS[CONSECUTIVE],
-                   "Worse than the target for this many consecutive months."),
-    EscalationRule(YEAR_END, "国考断面年底仍未达标", "National section still worse than target at year end",
-                   section_year_end, DEFAULTS[YEAR_END],
-                   "Still worse than the target in this month (the year's last)."),
-    EscalationRule(OFF_TRACK, "城市水质优良率偏离目标", "City good-quality share off track",
-                   city_off_track, DEFAULTS[OFF_TRACK],
-                   "Year-to-date share of national sections at I–III below the city's target "
-                   "by more than tolerance (percentage points)."),
-    EscalationRule(MISSED, "城市水质优良率年度目标未完成", "City missed its year-end good-quality share",
-                   city_missed, DEFAULTS[MISSED],
-                   "The year's share of national sections at I–III below the city's target "
-                   "(Environmental Protection Law art. 44: regional approval freeze)."),
+    EscalationRule(
+        WORSE,
+        "国考断面水质劣于目标",
+        "National section worse than its target class",
+        section_worse,
+        DEFAULTS[WORSE],
+        "The latest month's class is worse than the target; readings older than "
+        "max_age_days are not judged.",
+    ),
+    EscalationRule(
+        CONSECUTIVE,
+        "国考断面连续超标",
+        "National section worse than target for consecutive months",
+        section_consecutive,
+        DEFAULTS[CONSECUTIVE],
+        "Worse than the target for this many consecutive months.",
+    ),
+    EscalationRule(
+        YEAR_END,
+        "国考断面年底仍未达标",
+        "National section still worse than target at year end",
+        section_year_end,
+        DEFAULTS[YEAR_END],
+        "Still worse than the target in this month (the year's last).",
+    ),
+    EscalationRule(
+        OFF_TRACK,
+        "城市水质优良率偏离目标",
+        "City good-quality share off track",
+        city_off_track,
+        DEFAULTS[OFF_TRACK],
+        "Year-to-date share of national sections at I–III below the city's target "
+        "by more than tolerance (percentage points).",
+    ),
+    EscalationRule(
+        MISSED,
+        "城市水质优良率年度目标未完成",
+        "City missed its year-end good-quality share",
+        city_missed,
+        DEFAULTS[MISSED],
+        "The year's share of national sections at I–III below the city's target "
+        "(Environmental Protection Law art. 44: regional approval freeze).",
+    ),
 )

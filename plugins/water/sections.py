@@ -64,12 +64,36 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 _HEADER_INDEX = {norm_header(h): col for col, names in COLUMNS.items() for h in names}
 
-_WATER_BODY = {"river": "river", "河流": "river", "河": "river", "lake": "lake", "湖库": "lake",
-               "湖泊": "lake", "湖": "lake", "水库": "lake", "reservoir": "lake"}
-_CONTROL = {"national": "national", "国考": "national", "国控": "national", "国家": "national",
-            "provincial": "provincial", "省考": "provincial", "省控": "provincial", "省级": "provincial"}
-_DRINKING = {"prefecture": "prefecture", "地级": "prefecture", "地级城市": "prefecture", "市级": "prefecture",
-             "county": "county", "县级": "county", "县级城市": "county"}
+_WATER_BODY = {
+    "river": "river",
+    "河流": "river",
+    "河": "river",
+    "lake": "lake",
+    "湖库": "lake",
+    "湖泊": "lake",
+    "湖": "lake",
+    "水库": "lake",
+    "reservoir": "lake",
+}
+_CONTROL = {
+    "national": "national",
+    "国考": "national",
+    "国控": "national",
+    "国家": "national",
+    "provincial": "provincial",
+    "省考": "provincial",
+    "省控": "provincial",
+    "省级": "provincial",
+}
+_DRINKING = {
+    "prefecture": "prefecture",
+    "地级": "prefecture",
+    "地级城市": "prefecture",
+    "市级": "prefecture",
+    "county": "county",
+    "县级": "county",
+    "县级城市": "county",
+}
 _ROMAN = str.maketrans({"Ⅰ": "I", "Ⅱ": "II", "Ⅲ": "III", "Ⅳ": "IV", "Ⅴ": "V"})
 
 
@@ -119,16 +143,25 @@ def load_sections(session: Session) -> list[SectionInfo]:
     for site in session.exec(select(Site).where(Site.kind == SECTION_KIND).order_by(Site.id)):
         attrs = site.attrs or {}
         target = attrs.get("target_class")
-        out.append(SectionInfo(
-            id=site.id, key=site.key, name=site.name, region_id=site.region_id,  # type: ignore[arg-type]
-            city_id=city_of.get(site.region_id) if site.region_id else None,
-            lake=attrs.get("water_body") == "lake", national=attrs.get("control") == "national",
-            target_rank=class_rank(target) if target in CLASSES else None,
-            group=attrs.get("group"), drinking_source=attrs.get("drinking_source")))
+        out.append(
+            SectionInfo(
+                id=site.id,
+                key=site.key,
+                name=site.name,
+                region_id=site.region_id,  # type: ignore[arg-type]
+                city_id=city_of.get(site.region_id) if site.region_id else None,
+                lake=attrs.get("water_body") == "lake",
+                national=attrs.get("control") == "national",
+                target_rank=class_rank(target) if target in CLASSES else None,
+                group=attrs.get("group"),
+                drinking_source=attrs.get("drinking_source"),
+            )
+        )
     return out
 
 
 # Import ------------------------------------------------------------------------------------
+
 
 def _columns(header: list[str], source: str) -> dict[str, int]:
     found: dict[str, int] = {}
@@ -145,7 +178,9 @@ def _columns(header: list[str], source: str) -> dict[str, int]:
 
 
 def _row_error(where: str, column: str, message: str) -> UserError:
-    return UserError(t("{where}, column {column}: {message}", where=where, column=column, message=message))
+    return UserError(
+        t("{where}, column {column}: {message}", where=where, column=column, message=message)
+    )
 
 
 def _parse_row(session: Session, cells: dict[str, str], where: str) -> dict[str, Any]:
@@ -162,26 +197,50 @@ def _parse_row(session: Session, cells: dict[str, str], where: str) -> dict[str,
         try:
             region = resolve_region(session=session, ref=cells["region"], what=where)
         except NotFound:
-            raise _row_error(where, "region", t("unknown region {value!r}", value=cells["region"])) from None
+            raise _row_error(
+                where, "region", t("unknown region {value!r}", value=cells["region"])
+            ) from None
     attrs: dict[str, Any] = {}
-    for col, table in (("water_body", _WATER_BODY), ("control", _CONTROL), ("drinking_source", _DRINKING)):
+    for col, table in (
+        ("water_body", _WATER_BODY),
+        ("control", _CONTROL),
+        ("drinking_source", _DRINKING),
+    ):
         value = cells.get(col, "")
         if value:
             if value.casefold() not in table:
-                raise _row_error(where, col, t("{value!r} is not one of {choices}", value=value,
-                                                choices=", ".join(sorted(set(table.values())))))
+                raise _row_error(
+                    where,
+                    col,
+                    t(
+                        "{value!r} is not one of {choices}",
+                        value=value,
+                        choices=", ".join(sorted(set(table.values()))),
+                    ),
+                )
             attrs[col] = table[value.casefold()]
     if cells.get("target_class"):
         try:
             attrs["target_class"] = parse_class(cells["target_class"])
         except ValueError:
-            raise _row_error(where, "target_class", t("{value!r} is not a water class (I … V, 劣V)",
-                                                      value=cells["target_class"])) from None
+            raise _row_error(
+                where,
+                "target_class",
+                t("{value!r} is not a water class (I … V, 劣V)", value=cells["target_class"]),
+            ) from None
     for col in ("code", "river_or_lake", "group"):
         if cells.get(col):
             attrs[col] = cells[col]
-    return {"where": where, "key": key, "name": name, "name_en": cells.get("name_en") or None,
-            "region": region, "attrs": attrs, "plan": cells.get("plan"), "task": cells.get("task")}
+    return {
+        "where": where,
+        "key": key,
+        "name": name,
+        "name_en": cells.get("name_en") or None,
+        "region": region,
+        "attrs": attrs,
+        "plan": cells.get("plan"),
+        "task": cells.get("task"),
+    }
 
 
 def _find(session: Session, parsed: dict[str, Any]) -> Site | None:
@@ -206,16 +265,26 @@ def upsert_section(session: Session, parsed: dict[str, Any]) -> tuple[Site, str]
     if site is None:
         if not parsed["key"]:
             raise _row_error(parsed["where"], "key", t("give a key or a code"))
-        site = Site(key=parsed["key"], name=parsed["name"], name_en=parsed["name_en"], kind=SECTION_KIND,
-                    region_id=region_id, attrs={"water_body": "river", **parsed["attrs"]})
+        site = Site(
+            key=parsed["key"],
+            name=parsed["name"],
+            name_en=parsed["name_en"],
+            kind=SECTION_KIND,
+            region_id=region_id,
+            attrs={"water_body": "river", **parsed["attrs"]},
+        )
         session.add(site)
         session.flush()
         audit_record(session, "site.add", "site", site.id, after=snapshot(site))
         return site, "created"
     before = snapshot(site)
     attrs = {**(site.attrs or {}), **parsed["attrs"]}
-    changed = {"attrs": attrs, "name_en": parsed["name_en"] or site.name_en, "kind": SECTION_KIND,
-               "region_id": region_id or site.region_id}
+    changed = {
+        "attrs": attrs,
+        "name_en": parsed["name_en"] or site.name_en,
+        "kind": SECTION_KIND,
+        "region_id": region_id or site.region_id,
+    }
     if all(getattr(site, k) == v for k, v in changed.items()):
         return site, "unchanged"
     for k, v in changed.items():
@@ -226,7 +295,9 @@ def upsert_section(session: Session, parsed: dict[str, Any]) -> tuple[Site, str]
     return site, "updated"
 
 
-def _rows(session: Session, header: list[str], body: Any, source: str) -> list[tuple[str, dict[str, Any]]]:
+def _rows(
+    session: Session, header: list[str], body: Any, source: str
+) -> list[tuple[str, dict[str, Any]]]:
     columns = _columns(header, source)
     parsed = []
     seen: dict[str, str] = {}
@@ -235,8 +306,15 @@ def _rows(session: Session, header: list[str], body: Any, source: str) -> list[t
         values = {col: cells[i] if i < len(cells) else "" for col, i in columns.items()}
         row = _parse_row(session, values, where)
         if row["key"] and row["key"] in seen:
-            raise _row_error(where, "key", t("section {key!r} already given on {other}",
-                                             key=row["key"], other=seen[row["key"]]))
+            raise _row_error(
+                where,
+                "key",
+                t(
+                    "section {key!r} already given on {other}",
+                    key=row["key"],
+                    other=seen[row["key"]],
+                ),
+            )
         seen[row["key"]] = where
         parsed.append((where, row))
     return parsed
@@ -251,12 +329,18 @@ def import_sections(*, session: Session, path: Path, dry_run: bool = False) -> d
     for _where, row in rows:
         _, outcome = upsert_section(session, row)
         counts[outcome] += 1
-    audit_record(session, "water.sections.import", "site", None,
-                 after={"file": path.name, **counts, "dry_run": dry_run})
+    audit_record(
+        session,
+        "water.sections.import",
+        "site",
+        None,
+        after={"file": path.name, **counts, "dry_run": dry_run},
+    )
     return {"file": str(path), "rows": len(rows), **counts, "dry_run": dry_run}
 
 
 # Built-in sections and the plan -----------------------------------------------------------
+
 
 def builtin_rows() -> list[dict[str, str]]:
     text = (resources.files("duban.plugins.water") / "data" / "sections.csv").read_text("utf-8")
@@ -292,22 +376,35 @@ def attach_builtin(*, session: Session, plan: Plan) -> dict[str, int]:
         site, outcome = upsert_section(session, row)
         counts[outcome] += 1
         if row["plan"] == plan.key and row["task"] and "target_class" in row["attrs"]:
-            counts["targets"] += _class_target(session, plan, site, row["task"], row["attrs"]["target_class"])
+            counts["targets"] += _class_target(
+                session, plan, site, row["task"], row["attrs"]["target_class"]
+            )
     return counts
 
 
 def _class_target(session: Session, plan: Plan, site: Site, task: str, target_class: str) -> int:
-    ob = session.exec(select(Obligation).where(Obligation.plan_id == plan.id, Obligation.code == task)).first()
-    exists = session.exec(select(Target.id).where(Target.indicator == SECTION_CLASS,
-                                                  Target.site_id == site.id)).first()
+    ob = session.exec(
+        select(Obligation).where(Obligation.plan_id == plan.id, Obligation.code == task)
+    ).first()
+    exists = session.exec(
+        select(Target.id).where(Target.indicator == SECTION_CLASS, Target.site_id == site.id)
+    ).first()
     if ob is None or exists is not None:
         return 0
     target = Target(
-        obligation_id=ob.id, indicator=SECTION_CLASS, name=f"{site.name}断面水质类别（考核目标{target_class}类）",
+        obligation_id=ob.id,
+        indicator=SECTION_CLASS,
+        name=f"{site.name}断面水质类别（考核目标{target_class}类）",
         name_en=f"Water quality class of the {site.name_en or site.name} section (target class {target_class})",
-        comparator="lte", value=float(class_rank(target_class)), unit="class",
-        due=plan.valid_until or date(now(session).year, 12, 31), site_id=site.id,
-        text=f"{site.name}等国考断面稳定达到国家考核目标", uid=new_uid(), updated_at=now(session))
+        comparator="lte",
+        value=float(class_rank(target_class)),
+        unit="class",
+        due=plan.valid_until or date(now(session).year, 12, 31),
+        site_id=site.id,
+        text=f"{site.name}等国考断面稳定达到国家考核目标",
+        uid=new_uid(),
+        updated_at=now(session),
+    )
     session.add(target)
     session.flush()
     audit_record(session, "target.add", "target", target.id, after=snapshot(target))
@@ -320,10 +417,19 @@ def list_sections(*, session: Session) -> list[dict[str, Any]]:
     for site in session.exec(select(Site).where(Site.kind == SECTION_KIND).order_by(Site.key)):
         attrs = site.attrs or {}
         region = regions.get(site.region_id) if site.region_id else None
-        out.append({"key": site.key, "code": attrs.get("code"), "name": site.name,
-                    "region": region.name if region else None,
-                    "region_code": region.code if region else None,
-                    "river_or_lake": attrs.get("river_or_lake"), "water_body": attrs.get("water_body"),
-                    "control": attrs.get("control"), "target_class": attrs.get("target_class"),
-                    "group": attrs.get("group"), "drinking_source": attrs.get("drinking_source")})
+        out.append(
+            {
+                "key": site.key,
+                "code": attrs.get("code"),
+                "name": site.name,
+                "region": region.name if region else None,
+                "region_code": region.code if region else None,
+                "river_or_lake": attrs.get("river_or_lake"),
+                "water_body": attrs.get("water_body"),
+                "control": attrs.get("control"),
+                "target_class": attrs.get("target_class"),
+                "group": attrs.get("group"),
+                "drinking_source": attrs.get("drinking_source"),
+            }
+        )
     return out

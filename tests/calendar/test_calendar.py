@@ -21,15 +21,46 @@ def campaign(duban):
 
     with Env.create(db_url=duban.url, actor="coord", as_of=None).session() as session:
         add_region(session=session, code="430000", name="湖南省", name_en="Hunan", level="province")
-    duban.ok("owner", "add", "湖南省生态环境厅", "--alias", "省生态环境厅", "--name-en", "Hunan DEE")
+    duban.ok(
+        "owner", "add", "湖南省生态环境厅", "--alias", "省生态环境厅", "--name-en", "Hunan DEE"
+    )
     duban.ok("owner", "add", "湖南省水利厅", "--alias", "省水利厅", "--name-en", "Hunan DWR")
-    water = duban.ok("add", "饮用水水源整治", "--lead", "省生态环境厅", "--participant", "省水利厅",
-                     "--due", "2025-06-30", "--due", "2025-12-31", "--domain", "water",
-                     "--code", "（四）", "--region", "湖南省", as_of="2024-01-10").stdout.strip()
-    rivers = duban.ok("add", "黑臭水体治理", "--lead", "省水利厅", "--due", "2025-09-30",
-                      as_of="2024-01-10").stdout.strip()
-    duban.ok("target", "add", water, "--indicator", "water.national_section_good_quality_rate", "--gte", "95",
-             "--due", "2025-12-31", "--name", "断面水质优良率", as_of="2024-01-10")
+    water = duban.ok(
+        "add",
+        "饮用水水源整治",
+        "--lead",
+        "省生态环境厅",
+        "--participant",
+        "省水利厅",
+        "--due",
+        "2025-06-30",
+        "--due",
+        "2025-12-31",
+        "--domain",
+        "water",
+        "--code",
+        "（四）",
+        "--region",
+        "湖南省",
+        as_of="2024-01-10",
+    ).stdout.strip()
+    rivers = duban.ok(
+        "add", "黑臭水体治理", "--lead", "省水利厅", "--due", "2025-09-30", as_of="2024-01-10"
+    ).stdout.strip()
+    duban.ok(
+        "target",
+        "add",
+        water,
+        "--indicator",
+        "water.national_section_good_quality_rate",
+        "--gte",
+        "95",
+        "--due",
+        "2025-12-31",
+        "--name",
+        "断面水质优良率",
+        as_of="2024-01-10",
+    )
     return {"water": int(water), "rivers": int(rivers)}
 
 
@@ -51,9 +82,13 @@ def test_parses_with_icalendar_and_an_independent_parser(hunan, tmp_path: Path) 
     body = export(hunan, tmp_path, "--lang", "zh")
     with Env.create(db_url=hunan.url, actor="coord", as_of=None).session(write=False) as session:
         live = select(Obligation.id).where(Obligation.state.notin_(["closed"]))
-        expected = (len(session.exec(select(Milestone.id).where(
-            Milestone.obligation_id.in_(live), Milestone.done_on.is_(None))).all())
-            + len(session.exec(select(Target.id).where(Target.obligation_id.in_(live))).all()))
+        expected = len(
+            session.exec(
+                select(Milestone.id).where(
+                    Milestone.obligation_id.in_(live), Milestone.done_on.is_(None)
+                )
+            ).all()
+        ) + len(session.exec(select(Target.id).where(Target.obligation_id.in_(live))).all())
     parsed = events(body)
     assert len(parsed) == expected > 50
     other = vobject.readOne(body.decode("utf-8"))
@@ -85,34 +120,54 @@ def test_calendar_properties(duban, campaign, tmp_path: Path) -> None:
 
 def test_event_content(duban, campaign, tmp_path: Path) -> None:
     events_zh = by_summary(export(duban, tmp_path, "--lang", "zh"))
-    assert set(events_zh) == {"（四）饮用水水源整治", "黑臭水体治理", "（四）目标：断面水质优良率 ≥ 95%"}
-    water = [e for e in events(export(duban, tmp_path, "--lang", "zh"))
-             if str(e["SUMMARY"]) == "（四）饮用水水源整治"]
+    assert set(events_zh) == {
+        "（四）饮用水水源整治",
+        "黑臭水体治理",
+        "（四）目标：断面水质优良率 ≥ 95%",
+    }
+    water = [
+        e
+        for e in events(export(duban, tmp_path, "--lang", "zh"))
+        if str(e["SUMMARY"]) == "（四）饮用水水源整治"
+    ]
     assert sorted(e.decoded("DTSTART") for e in water) == [date(2025, 6, 30), date(2025, 12, 31)]
     event = water[0]
     description = str(event["DESCRIPTION"])
-    assert description.splitlines()[:4] == ["（四）饮用水水源整治", "牵头：湖南省生态环境厅",
-                                            "参与：湖南省水利厅", "状态：未开始"]
+    assert description.splitlines()[:4] == [
+        "（四）饮用水水源整治",
+        "牵头：湖南省生态环境厅",
+        "参与：湖南省水利厅",
+        "状态：未开始",
+    ]
     assert "· 断面水质优良率 ≥ 95%：" in description  # the targets' latest status
     assert [str(c) for c in event["CATEGORIES"].cats] == ["water"]
     assert str(event["STATUS"]) == "CONFIRMED" and int(event["SEQUENCE"]) == 0
     # Alarms follow the reminder policy: T-30, T-7, T-1 and the due day, at 09:00 local.
     triggers = [a.decoded("TRIGGER") for a in event.walk("VALARM")]
-    assert triggers == [timedelta(days=-30, hours=9), timedelta(days=-7, hours=9),
-                        timedelta(days=-1, hours=9), timedelta(hours=9)]
+    assert triggers == [
+        timedelta(days=-30, hours=9),
+        timedelta(days=-7, hours=9),
+        timedelta(days=-1, hours=9),
+        timedelta(hours=9),
+    ]
     target = events_zh["（四）目标：断面水质优良率 ≥ 95%"]
     assert target.decoded("DTSTART") == date(2025, 12, 31)
     assert "最新评估：" in str(target["DESCRIPTION"])
     english = by_summary(export(duban, tmp_path, "--lang", "en", name="en.ics"))
     assert any(s.startswith("（四）Target: ") and s.endswith(" ≥ 95%") for s in english)
-    assert str(english["黑臭水体治理"]["DESCRIPTION"]).splitlines()[1:3] == ["Lead: Hunan DWR",
-                                                                          "State: not started"]
+    assert str(english["黑臭水体治理"]["DESCRIPTION"]).splitlines()[1:3] == [
+        "Lead: Hunan DWR",
+        "State: not started",
+    ]
 
 
 def test_reminder_policy_follows_the_owners_role(duban, campaign, tmp_path: Path) -> None:
     body = export(duban, tmp_path, "--owner", "省水利厅", "--role", "participant")
-    (event,) = [e for e in events(body) if "饮用水" in str(e["SUMMARY"]) and
-                e.decoded("DTSTART") == date(2025, 6, 30)]
+    (event,) = [
+        e
+        for e in events(body)
+        if "饮用水" in str(e["SUMMARY"]) and e.decoded("DTSTART") == date(2025, 6, 30)
+    ]
     assert [a.decoded("TRIGGER") for a in event.walk("VALARM")] == [timedelta(days=-7, hours=9)]
 
 
@@ -120,18 +175,26 @@ def test_scopes(duban, campaign, tmp_path: Path) -> None:
     def summaries(*args: str) -> set[str]:
         return {str(e["SUMMARY"]) for e in events(export(duban, tmp_path, *args, "--lang", "zh"))}
 
-    assert summaries("--owner", "Hunan DEE") == {"（四）饮用水水源整治", "（四）目标：断面水质优良率 ≥ 95%"}
+    assert summaries("--owner", "Hunan DEE") == {
+        "（四）饮用水水源整治",
+        "（四）目标：断面水质优良率 ≥ 95%",
+    }
     assert summaries("--owner", "湖南省水利厅", "--role", "lead") == {"黑臭水体治理"}
     assert summaries("--domain", "water") == summaries("--owner", "省生态环境厅")
     assert summaries("--domain", "waste") == set()
-    cal = icalendar.Calendar.from_ical(export(duban, tmp_path, "--owner", "省水利厅", "--role", "lead",
-                                              "--lang", "zh"))
+    cal = icalendar.Calendar.from_ical(
+        export(duban, tmp_path, "--owner", "省水利厅", "--role", "lead", "--lang", "zh")
+    )
     assert cal["NAME"] == "督办期限：湖南省水利厅（牵头）"
 
 
 def test_region_scope_includes_sub_regions(hunan, tmp_path: Path) -> None:
-    hunan.ok("add", "芙蓉区任务", "--lead", "芙蓉区人民政府", "--region", "芙蓉区", "--due", "2026-03-31")
-    hunan.ok("add", "株洲任务", "--lead", "株洲市人民政府", "--region", "株洲市", "--due", "2026-03-31")
+    hunan.ok(
+        "add", "芙蓉区任务", "--lead", "芙蓉区人民政府", "--region", "芙蓉区", "--due", "2026-03-31"
+    )
+    hunan.ok(
+        "add", "株洲任务", "--lead", "株洲市人民政府", "--region", "株洲市", "--due", "2026-03-31"
+    )
     summaries = {str(e["SUMMARY"]) for e in events(export(hunan, tmp_path, "--region", "长沙市"))}
     assert "芙蓉区任务" in summaries and "株洲任务" not in summaries
 
@@ -145,8 +208,15 @@ def test_byte_identical_when_nothing_changed(duban, campaign, tmp_path: Path) ->
 
 
 def test_escalation_prefixes_the_summary(duban, campaign, tmp_path: Path) -> None:
-    duban.ok("escalate", str(campaign["water"]), "--level", "supervise", "--reason", "进度滞后",
-             as_of="2024-06-01")
+    duban.ok(
+        "escalate",
+        str(campaign["water"]),
+        "--level",
+        "supervise",
+        "--reason",
+        "进度滞后",
+        as_of="2024-06-01",
+    )
     summaries = {str(e["SUMMARY"]) for e in events(export(duban, tmp_path, "--lang", "zh"))}
     assert "【督办】（四）饮用水水源整治" in summaries
     assert "【督办】（四）目标：断面水质优良率 ≥ 95%" in summaries
@@ -166,8 +236,11 @@ def test_cancelled_obligation_stays_with_status_cancelled(duban, campaign, tmp_p
 
     before = by_summary(export(duban, tmp_path, name="before.ics"))["黑臭水体治理"]
     with Env.create(db_url=duban.url, actor="coord", as_of="2024-05-01").session() as session:
-        set_state(session=session, obligation=session.get(Obligation, campaign["rivers"]),
-                  state="cancelled")
+        set_state(
+            session=session,
+            obligation=session.get(Obligation, campaign["rivers"]),
+            state="cancelled",
+        )
     after = by_summary(export(duban, tmp_path, name="after.ics"))["黑臭水体治理"]
     assert str(after["STATUS"]) == "CANCELLED"
     assert after["UID"] == before["UID"]
@@ -176,7 +249,9 @@ def test_cancelled_obligation_stays_with_status_cancelled(duban, campaign, tmp_p
     assert list(after.walk("VALARM")) == []
 
 
-def test_closed_obligations_and_done_milestones_leave_the_feed(duban, campaign, tmp_path: Path) -> None:
+def test_closed_obligations_and_done_milestones_leave_the_feed(
+    duban, campaign, tmp_path: Path
+) -> None:
     with Env.create(db_url=duban.url, actor="coord", as_of=None).session() as session:
         ms = session.exec(select(Milestone).where(Milestone.due == date(2025, 6, 30))).one()
         ms.done_on = date(2025, 6, 1)
@@ -184,21 +259,37 @@ def test_closed_obligations_and_done_milestones_leave_the_feed(duban, campaign, 
         ob = session.get(Obligation, campaign["rivers"])
         ob.state = "closed"
         session.add(ob)
-    dates = sorted((str(e["SUMMARY"]), e.decoded("DTSTART"))
-                   for e in events(export(duban, tmp_path, "--lang", "zh")))
-    assert dates == [("（四）目标：断面水质优良率 ≥ 95%", date(2025, 12, 31)),
-                     ("（四）饮用水水源整治", date(2025, 12, 31))]
+    dates = sorted(
+        (str(e["SUMMARY"]), e.decoded("DTSTART"))
+        for e in events(export(duban, tmp_path, "--lang", "zh"))
+    )
+    assert dates == [
+        ("（四）目标：断面水质优良率 ≥ 95%", date(2025, 12, 31)),
+        ("（四）饮用水水源整治", date(2025, 12, 31)),
+    ]
 
 
 def test_moved_milestone_keeps_its_uid_and_raises_sequence(duban, campaign, tmp_path: Path) -> None:
-    before = [e for e in events(export(duban, tmp_path, name="1.ics")) if "饮用水" in str(e["SUMMARY"])]
+    before = [
+        e for e in events(export(duban, tmp_path, name="1.ics")) if "饮用水" in str(e["SUMMARY"])
+    ]
     first = min(before, key=lambda e: e.decoded("DTSTART"))
     with Env.create(db_url=duban.url, actor="coord", as_of=None).session(write=False) as session:
         ms_id = session.exec(select(Milestone.id).where(Milestone.uid == str(first["UID"]))).one()
-    moved = duban.ok("milestone", "move", str(ms_id), "--due", "2025-08-31", "--format", "json",
-                     as_of="2025-05-20T10:00").json()
+    moved = duban.ok(
+        "milestone",
+        "move",
+        str(ms_id),
+        "--due",
+        "2025-08-31",
+        "--format",
+        "json",
+        as_of="2025-05-20T10:00",
+    ).json()
     assert moved["due"] == "2025-08-31" and moved["sequence"] == 1
-    after = {str(e["UID"]): e for e in events(export(duban, tmp_path, name="2.ics"))}[str(first["UID"])]
+    after = {str(e["UID"]): e for e in events(export(duban, tmp_path, name="2.ics"))}[
+        str(first["UID"])
+    ]
     assert after.decoded("DTSTART") == date(2025, 8, 31)
     assert int(after["SEQUENCE"]) == int(first["SEQUENCE"]) + 1
     assert after.decoded("LAST-MODIFIED") == datetime(2025, 5, 20, 2, 0, tzinfo=UTC)
@@ -247,10 +338,17 @@ def test_every_calendar_message_has_a_translation() -> None:
 
     root = Path(__file__).resolve().parents[2] / "core"
     literal = re.compile(r'\b(?:t|_tr)\((?:lang, )?((?:\s*"[^"]*")+)')
-    found = {*calendar.LEVEL_LABELS.values(), *calendar.STATE_LABELS.values(),
-             *calendar.STATUS_LABELS.values(), *calendar.RELATIVE.values()}
-    for path in (root / "services" / "calendar.py", root / "services" / "feeds.py",
-                 root / "cli" / "feeds.py"):
+    found = {
+        *calendar.LEVEL_LABELS.values(),
+        *calendar.STATE_LABELS.values(),
+        *calendar.STATUS_LABELS.values(),
+        *calendar.RELATIVE.values(),
+    }
+    for path in (
+        root / "services" / "calendar.py",
+        root / "services" / "feeds.py",
+        root / "cli" / "feeds.py",
+    ):
         for match in literal.finditer(path.read_text(encoding="utf-8")):
             found.add("".join(re.findall(r'"([^"]*)"', match.group(1))))
     assert len(found) > 50

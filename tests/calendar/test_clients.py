@@ -27,22 +27,44 @@ def _tool(name: str) -> str | None:
 VDIRSYNCER, KHAL = _tool("vdirsyncer"), _tool("khal")
 pytestmark = pytest.mark.skipif(
     not (VDIRSYNCER and KHAL),
-    reason="needs the vdirsyncer and khal binaries (pip install vdirsyncer khal; .ci/run installs them)")
+    reason="needs the vdirsyncer and khal binaries (pip install vdirsyncer khal; .ci/run installs them)",
+)
 
 
 def run(*args: str, home: Path, env: dict[str, str]) -> str:
-    result = subprocess.run(args, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
-                            env={**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / "config"),
-                                 "XDG_DATA_HOME": str(home / "data"), "LANG": "C.UTF-8",
-                                 "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
-                                 **env})
+    result = subprocess.run(
+        args,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env={
+            **os.environ,
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "XDG_DATA_HOME": str(home / "data"),
+            "LANG": "C.UTF-8",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+            **env,
+        },
+    )
     assert result.returncode == 0, f"{' '.join(args)}: {result.stderr or result.stdout}"
     return result.stdout
 
 
 def test_vdirsyncer_and_khal_show_the_deadlines(duban, db_url: str, tmp_path: Path) -> None:
     duban.ok("owner", "add", "湖南省生态环境厅", "--alias", "省生态环境厅")
-    duban.ok("add", "饮用水水源整治", "--lead", "省生态环境厅", "--due", "2025-06-30", "--due", "2025-12-31")
+    duban.ok(
+        "add",
+        "饮用水水源整治",
+        "--lead",
+        "省生态环境厅",
+        "--due",
+        "2025-06-30",
+        "--due",
+        "2025-12-31",
+    )
     duban.ok("add", "黑臭水体治理", "--lead", "省生态环境厅", "--due", "2025-09-30")
     duban.ok("add", "他人任务", "--lead", "省生态环境厅", "--due", "2025-03-31")
     duban.ok("owner", "add", "湖南省水利厅")
@@ -53,11 +75,22 @@ def test_vdirsyncer_and_khal_show_the_deadlines(duban, db_url: str, tmp_path: Pa
         folder.mkdir(parents=True, exist_ok=True)
     app = create_app(engine=get_engine(db_url), actor="coord")
     with serve_in_thread(app) as base:
-        feed = duban.ok("feed", "add", "--owner", "省生态环境厅", "--lang", "zh", "--base-url", base,
-                        "--format", "json").json()
-        (home / "vdirsyncer.conf").write_text(f"""
+        feed = duban.ok(
+            "feed",
+            "add",
+            "--owner",
+            "省生态环境厅",
+            "--lang",
+            "zh",
+            "--base-url",
+            base,
+            "--format",
+            "json",
+        ).json()
+        (home / "vdirsyncer.conf").write_text(
+            f"""
 [general]
-status_path = "{home / 'status'}/"
+status_path = "{home / "status"}/"
 
 [pair duban]
 a = "duban_feed"
@@ -67,14 +100,17 @@ conflict_resolution = "a wins"
 
 [storage duban_feed]
 type = "http"
-url = "{feed['url']}"
+url = "{feed["url"]}"
 
 [storage duban_local]
 type = "filesystem"
 path = "{calendar}/"
 fileext = ".ics"
-""", encoding="utf-8")
-        (home / "khal.conf").write_text(f"""
+""",
+            encoding="utf-8",
+        )
+        (home / "khal.conf").write_text(
+            f"""
 [calendars]
 [[duban]]
 path = {calendar}/
@@ -88,18 +124,36 @@ longdatetimeformat = %Y-%m-%d %H:%M
 timeformat = %H:%M
 local_timezone = Asia/Shanghai
 default_timezone = Asia/Shanghai
-""", encoding="utf-8")
+""",
+            encoding="utf-8",
+        )
         sync_env = {"VDIRSYNCER_CONFIG": str(home / "vdirsyncer.conf")}
 
         def sync_and_list() -> list[str]:
             run(VDIRSYNCER, "discover", home=home, env=sync_env)
             run(VDIRSYNCER, "sync", home=home, env=sync_env)
-            out = run(KHAL, "-c", str(home / "khal.conf"), "list", "--format", "{start-date} {title}",
-                      "--day-format", "", "2025-01-01", "2026-01-31", home=home, env={})
+            out = run(
+                KHAL,
+                "-c",
+                str(home / "khal.conf"),
+                "list",
+                "--format",
+                "{start-date} {title}",
+                "--day-format",
+                "",
+                "2025-01-01",
+                "2026-01-31",
+                home=home,
+                env={},
+            )
             return sorted(line.strip() for line in out.splitlines() if line.strip())
 
-        assert sync_and_list() == ["2025-03-31 他人任务", "2025-06-30 饮用水水源整治",
-                                   "2025-09-30 黑臭水体治理", "2025-12-31 饮用水水源整治"]
+        assert sync_and_list() == [
+            "2025-03-31 他人任务",
+            "2025-06-30 饮用水水源整治",
+            "2025-09-30 黑臭水体治理",
+            "2025-12-31 饮用水水源整治",
+        ]
         assert len(list(calendar.glob("*.ics"))) == 4
 
         # A moved deadline shows on its new date after the next sync.

@@ -22,9 +22,24 @@ from duban.core.serve import create_app, serve_in_thread
 def campaign(duban):
     duban.ok("owner", "add", "湖南省生态环境厅", "--alias", "省生态环境厅")
     duban.ok("owner", "add", "湖南省水利厅", "--alias", "省水利厅")
-    duban.ok("add", "饮用水水源整治", "--lead", "省生态环境厅", "--participant", "省水利厅",
-             "--due", "2025-06-30", "--due", "2025-12-31", "--domain", "water", as_of="2024-01-10T09:00")
-    duban.ok("add", "黑臭水体治理", "--lead", "省水利厅", "--due", "2025-09-30", as_of="2024-01-11T09:00")
+    duban.ok(
+        "add",
+        "饮用水水源整治",
+        "--lead",
+        "省生态环境厅",
+        "--participant",
+        "省水利厅",
+        "--due",
+        "2025-06-30",
+        "--due",
+        "2025-12-31",
+        "--domain",
+        "water",
+        as_of="2024-01-10T09:00",
+    )
+    duban.ok(
+        "add", "黑臭水体治理", "--lead", "省水利厅", "--due", "2025-09-30", as_of="2024-01-11T09:00"
+    )
     return duban
 
 
@@ -75,9 +90,13 @@ def test_feed_permissions(campaign) -> None:
     campaign.ok("user", "add", "wang", "--role", "viewer")
     assert campaign("feed", "add", "--all", actor="wang").exit_code == 3
     assert campaign("feed", "add", "--owner", "省生态环境厅", actor="li").exit_code == 3
-    own = campaign.ok("feed", "add", "--owner", "湖南省水利厅", "--format", "json", actor="li").json()
+    own = campaign.ok(
+        "feed", "add", "--owner", "湖南省水利厅", "--format", "json", actor="li"
+    ).json()
     other = campaign.ok("feed", "add", "--all", "--format", "json").json()
-    assert [f["id"] for f in campaign.ok("feed", "list", "--format", "json", actor="li").json()] == [own["id"]]
+    assert [
+        f["id"] for f in campaign.ok("feed", "list", "--format", "json", actor="li").json()
+    ] == [own["id"]]
     assert campaign("feed", "revoke", str(other["id"]), actor="li").exit_code == 3
     campaign.ok("feed", "revoke", str(own["id"]), actor="li")
 
@@ -90,13 +109,21 @@ def test_serves_the_calendar(campaign, base_url: str) -> None:
     assert "content-disposition" not in response.headers
     assert response.headers["etag"] == f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
     # Last-Modified is the latest change in scope (the second obligation's creation), not now.
-    assert parsedate_to_datetime(response.headers["last-modified"]) == datetime(2024, 1, 11, 1, 0, tzinfo=UTC)
+    assert parsedate_to_datetime(response.headers["last-modified"]) == datetime(
+        2024, 1, 11, 1, 0, tzinfo=UTC
+    )
     cal = icalendar.Calendar.from_ical(response.content)
     assert sorted(str(e["SUMMARY"]) for e in cal.walk("VEVENT")) == [
-        "饮用水水源整治", "饮用水水源整治", "黑臭水体治理"]
+        "饮用水水源整治",
+        "饮用水水源整治",
+        "黑臭水体治理",
+    ]
     assert fetch(feed["url"]).content == response.content  # byte-identical
     todo = fetch(feed["url"] + "?todo=1")
-    assert todo.status_code == 200 and len(icalendar.Calendar.from_ical(todo.content).walk("VTODO")) == 3
+    assert (
+        todo.status_code == 200
+        and len(icalendar.Calendar.from_ical(todo.content).walk("VTODO")) == 3
+    )
     assert todo.headers["etag"] != response.headers["etag"]
     health = fetch(f"{base_url}/health")
     assert health.status_code == 200 and health.json() == {"status": "ok"}
@@ -112,16 +139,26 @@ def test_not_modified(campaign, base_url: str) -> None:
     assert fetch(feed["url"], **{"If-None-Match": f'"other", W/{etag}'}).status_code == 304
     assert fetch(feed["url"], **{"If-None-Match": '"other"'}).status_code == 200
     assert fetch(feed["url"], **{"If-Modified-Since": last_modified}).status_code == 304
-    earlier = format_datetime(parsedate_to_datetime(last_modified) - timedelta(seconds=1), usegmt=True)
+    earlier = format_datetime(
+        parsedate_to_datetime(last_modified) - timedelta(seconds=1), usegmt=True
+    )
     assert fetch(feed["url"], **{"If-Modified-Since": earlier}).status_code == 200
     # If-None-Match wins over If-Modified-Since (RFC 9110).
-    assert fetch(feed["url"], **{"If-None-Match": '"other"', "If-Modified-Since": last_modified}
-                 ).status_code == 200
+    assert (
+        fetch(
+            feed["url"], **{"If-None-Match": '"other"', "If-Modified-Since": last_modified}
+        ).status_code
+        == 200
+    )
     # A change in scope: a new ETag, a later Last-Modified, and the old validators get 200.
-    campaign.ok("add", "新任务", "--lead", "省水利厅", "--due", "2026-01-31", as_of="2024-03-01T08:00")
+    campaign.ok(
+        "add", "新任务", "--lead", "省水利厅", "--due", "2026-01-31", as_of="2024-03-01T08:00"
+    )
     changed = fetch(feed["url"], **{"If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
-    assert parsedate_to_datetime(changed.headers["last-modified"]) == datetime(2024, 3, 1, 0, 0, tzinfo=UTC)
+    assert parsedate_to_datetime(changed.headers["last-modified"]) == datetime(
+        2024, 3, 1, 0, 0, tzinfo=UTC
+    )
     assert fetch(feed["url"], **{"If-Modified-Since": last_modified}).status_code == 200
 
 
@@ -147,12 +184,17 @@ def test_wrong_and_revoked_tokens_get_a_plain_404(campaign, base_url: str) -> No
 def test_rotate_replaces_the_secret(campaign, base_url: str) -> None:
     feed = add_feed(campaign, base_url, "--owner", "省生态环境厅")
     body = fetch(feed["url"]).content
-    rotated = campaign.ok("feed", "rotate", str(feed["id"]), "--base-url", base_url, "--format", "json").json()
+    rotated = campaign.ok(
+        "feed", "rotate", str(feed["id"]), "--base-url", base_url, "--format", "json"
+    ).json()
     assert rotated["id"] == feed["id"] and rotated["url"] != feed["url"]
     assert fetch(feed["url"]).status_code == 404
     assert fetch(rotated["url"]).content == body
     with Env.create(db_url=campaign.url, actor="coord", as_of=None).session(write=False) as session:
-        actions = [e.action for e in session.exec(select(AuditEvent).where(AuditEvent.entity_type == "feed"))]
+        actions = [
+            e.action
+            for e in session.exec(select(AuditEvent).where(AuditEvent.entity_type == "feed"))
+        ]
     assert actions == ["feed.add", "feed.rotate"]
 
 
@@ -161,15 +203,20 @@ def test_moved_deadline_reappears_with_a_higher_sequence(campaign, base_url: str
     first = fetch(feed["url"])
     events = {str(e["UID"]): e for e in icalendar.Calendar.from_ical(first.content).walk("VEVENT")}
     with Env.create(db_url=campaign.url, actor="coord", as_of=None).session(write=False) as session:
-        ms_id, uid = session.exec(select(Milestone.id, Milestone.uid)
-                                  .where(Milestone.due == datetime(2025, 6, 30).date())).one()
+        ms_id, uid = session.exec(
+            select(Milestone.id, Milestone.uid).where(Milestone.due == datetime(2025, 6, 30).date())
+        ).one()
     campaign.ok("milestone", "move", str(ms_id), "--due", "2025-07-31", as_of="2024-05-06T12:00")
     second = fetch(feed["url"], **{"If-None-Match": first.headers["etag"]})
     assert second.status_code == 200
-    moved = {str(e["UID"]): e for e in icalendar.Calendar.from_ical(second.content).walk("VEVENT")}[uid]
+    moved = {str(e["UID"]): e for e in icalendar.Calendar.from_ical(second.content).walk("VEVENT")}[
+        uid
+    ]
     assert moved.decoded("DTSTART") == datetime(2025, 7, 31).date()
     assert int(moved["SEQUENCE"]) > int(events[uid]["SEQUENCE"])
-    assert parsedate_to_datetime(second.headers["last-modified"]) == datetime(2024, 5, 6, 4, 0, tzinfo=UTC)
+    assert parsedate_to_datetime(second.headers["last-modified"]) == datetime(
+        2024, 5, 6, 4, 0, tzinfo=UTC
+    )
 
 
 def test_last_modified_moves_forward_when_deadlines_disappear(campaign, base_url: str) -> None:
@@ -180,7 +227,9 @@ def test_last_modified_moves_forward_when_deadlines_disappear(campaign, base_url
     first = fetch(feed["url"])
     lm1 = parsedate_to_datetime(first.headers["last-modified"])
     # Cancelling an obligation: its events turn CANCELLED, Last-Modified is the cancellation.
-    with Env.create(db_url=campaign.url, actor="coord", as_of="2024-06-01T10:00").session() as session:
+    with Env.create(
+        db_url=campaign.url, actor="coord", as_of="2024-06-01T10:00"
+    ).session() as session:
         set_state(session=session, obligation=session.get(Obligation, 2), state="cancelled")
     second = fetch(feed["url"])
     lm2 = parsedate_to_datetime(second.headers["last-modified"])
@@ -195,5 +244,8 @@ def test_last_modified_moves_forward_when_deadlines_disappear(campaign, base_url
     assert third.status_code == 200 and b"STATUS:CANCELLED" not in third.content
     lm3 = parsedate_to_datetime(third.headers["last-modified"])
     assert lm3 > lm2
-    assert fetch(feed["url"], **{"If-Modified-Since": third.headers["last-modified"]}).status_code == 304
+    assert (
+        fetch(feed["url"], **{"If-Modified-Since": third.headers["last-modified"]}).status_code
+        == 304
+    )
     assert parsedate_to_datetime(fetch(feed["url"]).headers["last-modified"]) == lm3

@@ -9,7 +9,9 @@ from duban.core.db import get_engine
 
 def _events(url: str) -> list[tuple]:
     with get_engine(url).connect() as conn:
-        return list(conn.execute(text("SELECT seq, action, entity_type FROM audit_event ORDER BY seq")))
+        return list(
+            conn.execute(text("SELECT seq, action, entity_type FROM audit_event ORDER BY seq"))
+        )
 
 
 def test_every_mutation_is_audited(duban) -> None:
@@ -18,8 +20,14 @@ def test_every_mutation_is_audited(duban) -> None:
     duban.ok("add", "任务", "--lead", "省水利厅", "--due", "2025-12-31")
     duban.ok("user", "add", "li", "--role", "viewer")
     actions = [row[1] for row in _events(duban.url)]
-    assert actions == ["user.add", "database.init", "owner.add", "owner.set", "obligation.add",
-                       "user.add"]
+    assert actions == [
+        "user.add",
+        "database.init",
+        "owner.add",
+        "owner.set",
+        "obligation.add",
+        "user.add",
+    ]
     assert "6 events" in duban.ok("audit", "verify").stdout
 
 
@@ -76,8 +84,16 @@ def test_rehashed_row_still_breaks_the_link(duban) -> None:
     with open_session(get_engine(duban.url), actor="x") as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.seq == 2)).one()
         event.actor = "mallory"
-        event.hash = event_hash(seq=2, at=event.at, actor="mallory", action=event.action,
-                                entity_type=event.entity_type, entity_id=event.entity_id,
-                                before=event.before, after=event.after, prev_hash=event.prev_hash)
+        event.hash = event_hash(
+            seq=2,
+            at=event.at,
+            actor="mallory",
+            action=event.action,
+            entity_type=event.entity_type,
+            entity_id=event.entity_id,
+            before=event.before,
+            after=event.after,
+            prev_hash=event.prev_hash,
+        )
     result = duban("audit", "verify")
     assert result.exit_code == 1 and "#3" in result.stderr

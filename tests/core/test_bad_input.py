@@ -19,21 +19,38 @@ def seeded(duban):
 
 def jsonl(tmp_path: Path, *lines: object) -> str:
     path = tmp_path / "in.jsonl"
-    path.write_text("".join((ln if isinstance(ln, str) else json.dumps(ln, ensure_ascii=False)) + "\n"
-                            for ln in lines), encoding="utf-8")
+    path.write_text(
+        "".join(
+            (ln if isinstance(ln, str) else json.dumps(ln, ensure_ascii=False)) + "\n"
+            for ln in lines
+        ),
+        encoding="utf-8",
+    )
     return str(path)
 
 
 CASES = {
     "unknown owner": (["add", "x", "--lead", "省不存在厅"], "--lead: unknown owner '省不存在厅'"),
-    "malformed date": (["add", "x", "--lead", "省水利厅", "--due", "2025-02-30"], "--due: not a date"),
+    "malformed date": (
+        ["add", "x", "--lead", "省水利厅", "--due", "2025-02-30"],
+        "--due: not a date",
+    ),
     "insane date": (["add", "x", "--lead", "省水利厅", "--due", "2205-12-31"], "outside"),
     "bad as-of": (["--as-of", "yesterday", "list"], "--as-of: not a date"),
-    "bad email": (["owner", "set", "省水利厅", "--email", "not-an-address"], "--email: not an e-mail"),
-    "bad webhook URL": (["owner", "set", "省水利厅", "--webhook", "ftp://x"], "--webhook: not an http(s) URL"),
+    "bad email": (
+        ["owner", "set", "省水利厅", "--email", "not-an-address"],
+        "--email: not an e-mail",
+    ),
+    "bad webhook URL": (
+        ["owner", "set", "省水利厅", "--webhook", "ftp://x"],
+        "--webhook: not an http(s) URL",
+    ),
     "unknown id": (["show", "999"], "unknown obligation '999'"),
     "unknown region": (["list", "--region", "火星"], "--region: unknown region '火星'"),
-    "unknown parent": (["owner", "add", "新单位", "--parent", "无此单位"], "--parent: unknown owner"),
+    "unknown parent": (
+        ["owner", "add", "新单位", "--parent", "无此单位"],
+        "--parent: unknown owner",
+    ),
     "duplicate owner": (["owner", "add", "省水利厅"], "already exists"),
     "bad role": (["user", "add", "x", "--role", "boss"], "--role: must be one of"),
     "empty title": (["add", "  ", "--lead", "省水利厅"], "title must not be empty"),
@@ -52,16 +69,37 @@ def test_bad_argument(seeded, fingerprint, case: str) -> None:
     assert fingerprint(seeded.url) == before
 
 
-@pytest.mark.parametrize(("lines", "message"), [
-    ((GOOD, "{not json", GOOD), ":2: not valid JSON"),
-    ((GOOD, GOOD, ["a", "list"]), ":3: expected a JSON object"),
-    ((GOOD, {"lead": ["湖南省水利厅"]}), ":2: `title` must be a non-empty string"),
-    ((GOOD, {"title": "无牵头", "lead": []}), ":2: an obligation needs at least one lead"),
-    ((GOOD, {**GOOD, "milestones": [{"due": "2025-13-01"}]}), ":2: milestones[0].due: not a date"),
-    ((GOOD, {**GOOD, "state": "finished"}), ":2: unknown state 'finished'"),
-    ((GOOD, {**GOOD, "targets": [{"indicator": "x", "comparator": "gte", "value": "lots",
-                                  "due": "2025-12-31"}]}), ":2: targets[0]: value must be a number"),
-])
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ((GOOD, "{not json", GOOD), ":2: not valid JSON"),
+        ((GOOD, GOOD, ["a", "list"]), ":3: expected a JSON object"),
+        ((GOOD, {"lead": ["湖南省水利厅"]}), ":2: `title` must be a non-empty string"),
+        ((GOOD, {"title": "无牵头", "lead": []}), ":2: an obligation needs at least one lead"),
+        (
+            (GOOD, {**GOOD, "milestones": [{"due": "2025-13-01"}]}),
+            ":2: milestones[0].due: not a date",
+        ),
+        ((GOOD, {**GOOD, "state": "finished"}), ":2: unknown state 'finished'"),
+        (
+            (
+                GOOD,
+                {
+                    **GOOD,
+                    "targets": [
+                        {
+                            "indicator": "x",
+                            "comparator": "gte",
+                            "value": "lots",
+                            "due": "2025-12-31",
+                        }
+                    ],
+                },
+            ),
+            ":2: targets[0]: value must be a number",
+        ),
+    ],
+)
 def test_import_rejects_the_whole_file(seeded, fingerprint, tmp_path, lines, message) -> None:
     path = jsonl(tmp_path, *lines)
     before = fingerprint(seeded.url)

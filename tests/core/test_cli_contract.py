@@ -10,15 +10,40 @@ import pytest
 
 @pytest.fixture
 def campaign(duban):
-    duban.ok("owner", "add", "湖南省生态环境厅", "--alias", "省生态环境厅", "--name-en", "Hunan DEE")
+    duban.ok(
+        "owner", "add", "湖南省生态环境厅", "--alias", "省生态环境厅", "--name-en", "Hunan DEE"
+    )
     duban.ok("owner", "add", "湖南省水利厅", "--alias", "省水利厅")
     duban.ok("owner", "add", "湖南省卫生健康委员会", "--alias", "省卫生健康委")
     ids = {
-        "water": duban.ok("add", "饮用水水源整治", "--lead", "省生态环境厅", "--lead", "省水利厅",
-                          "--participant", "省卫生健康委", "--due", "2024-12-31", "--due", "2025-12-31",
-                          "--domain", "water", "--code", "（四）").stdout.strip(),
-        "health": duban.ok("add", "卫生任务", "--lead", "湖南省卫生健康委员会", "--participant", "1",
-                           "--due", "2023-06-30").stdout.strip(),
+        "water": duban.ok(
+            "add",
+            "饮用水水源整治",
+            "--lead",
+            "省生态环境厅",
+            "--lead",
+            "省水利厅",
+            "--participant",
+            "省卫生健康委",
+            "--due",
+            "2024-12-31",
+            "--due",
+            "2025-12-31",
+            "--domain",
+            "water",
+            "--code",
+            "（四）",
+        ).stdout.strip(),
+        "health": duban.ok(
+            "add",
+            "卫生任务",
+            "--lead",
+            "湖南省卫生健康委员会",
+            "--participant",
+            "1",
+            "--due",
+            "2023-06-30",
+        ).stdout.strip(),
         "open": duban.ok("add", "无期限任务", "--lead", "Hunan DEE").stdout.strip(),
     }
     return ids
@@ -31,8 +56,18 @@ def test_add_prints_the_id(duban, campaign) -> None:
 def test_list_json_shape(duban, campaign) -> None:
     rows = duban.ok("list", "--format", "json", as_of="2024-06-01").json()
     first = rows[0]
-    assert {"id", "code", "title", "domain", "state", "region", "lead", "participants", "next_due",
-            "overdue"} <= set(first)
+    assert {
+        "id",
+        "code",
+        "title",
+        "domain",
+        "state",
+        "region",
+        "lead",
+        "participants",
+        "next_due",
+        "overdue",
+    } <= set(first)
     assert first["lead"] == ["湖南省生态环境厅", "湖南省水利厅"]
     assert first["participants"] == ["湖南省卫生健康委员会"]
     assert first["next_due"] == "2024-12-31" and first["overdue"] is False
@@ -42,30 +77,47 @@ def test_list_json_shape(duban, campaign) -> None:
 
 def test_overdue_follows_as_of(duban, campaign) -> None:
     count = lambda day: int(duban.ok("list", "--overdue", "--count", as_of=day).stdout)  # noqa: E731
-    assert (count("2023-06-30"), count("2023-07-01"), count("2025-01-01"), count("2026-01-01")) == (0, 1, 2, 2)
+    assert (count("2023-06-30"), count("2023-07-01"), count("2025-01-01"), count("2026-01-01")) == (
+        0,
+        1,
+        2,
+        2,
+    )
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (["--owner", "省水利厅"], [1]),
-    (["--owner", "湖南省生态环境厅", "--role", "participant"], [2]),
-    (["--owner", "1", "--role", "lead"], [1, 3]),
-    (["--domain", "water"], [1]),
-    (["--state", "open"], [1, 2, 3]),
-    (["--due-before", "2024-01-01"], [2]),
-    (["--overdue"], [2]),
-    (["--search", "卫生"], [2]),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--owner", "省水利厅"], [1]),
+        (["--owner", "湖南省生态环境厅", "--role", "participant"], [2]),
+        (["--owner", "1", "--role", "lead"], [1, 3]),
+        (["--domain", "water"], [1]),
+        (["--state", "open"], [1, 2, 3]),
+        (["--due-before", "2024-01-01"], [2]),
+        (["--overdue"], [2]),
+        (["--search", "卫生"], [2]),
+    ],
+)
 def test_list_filters(duban, campaign, args: list[str], expected: list[int]) -> None:
     rows = duban.ok("list", *args, "--format", "json", as_of="2024-06-01").json()
     assert [r["id"] for r in rows] == expected
     # --count answers through the lean driver-only path where it can: it must agree.
-    assert duban.ok("list", *args, "--count", as_of="2024-06-01").stdout.strip() == str(len(expected))
+    assert duban.ok("list", *args, "--count", as_of="2024-06-01").stdout.strip() == str(
+        len(expected)
+    )
 
 
 def test_region_filter_includes_sub_regions(duban, tmp_path: Path) -> None:
     duban.ok("owner", "add", "长沙市人民政府")
-    line = json.dumps({"title": "芙蓉区任务", "lead": ["长沙市人民政府"], "region": "芙蓉区",
-                       "region_code": "430102"}, ensure_ascii=False)
+    line = json.dumps(
+        {
+            "title": "芙蓉区任务",
+            "lead": ["长沙市人民政府"],
+            "region": "芙蓉区",
+            "region_code": "430102",
+        },
+        ensure_ascii=False,
+    )
     path = tmp_path / "r.jsonl"
     path.write_text(line + "\n", encoding="utf-8")
     duban.ok("import", "obligations", str(path))
@@ -110,8 +162,17 @@ def test_csv_and_table_formats(duban, campaign) -> None:
 
 
 def test_owner_set_and_list(duban, campaign) -> None:
-    duban.ok("owner", "set", "省水利厅", "--email", "slt@example.org", "--webhook",
-             "https://hooks.example.org/x", "--alias", "水利厅")
+    duban.ok(
+        "owner",
+        "set",
+        "省水利厅",
+        "--email",
+        "slt@example.org",
+        "--webhook",
+        "https://hooks.example.org/x",
+        "--alias",
+        "水利厅",
+    )
     owners = {o["name"]: o for o in duban.ok("owner", "list", "--format", "json").json()}
     assert owners["湖南省水利厅"]["email"] == "slt@example.org"
     assert "水利厅" in owners["湖南省水利厅"]["aliases"]
@@ -126,7 +187,11 @@ def test_export_import_round_trip(duban, campaign, runner_for, tmp_path: Path) -
     other.ok("init", "--empty")
     summary = other.ok("import", "obligations", str(first), "--format", "json").json()
     assert summary["obligations"] == 3
-    assert sorted(summary["owners_created"]) == ["湖南省卫生健康委员会", "湖南省水利厅", "湖南省生态环境厅"]
+    assert sorted(summary["owners_created"]) == [
+        "湖南省卫生健康委员会",
+        "湖南省水利厅",
+        "湖南省生态环境厅",
+    ]
     second = tmp_path / "second.jsonl"
     other.ok("export", "-o", str(second), as_of="2024-06-01")
 

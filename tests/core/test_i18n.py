@@ -23,8 +23,13 @@ def messages() -> dict[str, str]:
             for node in ast.walk(tree):
                 func = node.func if isinstance(node, ast.Call) else None
                 name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
-                if (isinstance(node, ast.Call) and name in TRANSLATORS and node.args
-                        and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                if (
+                    isinstance(node, ast.Call)
+                    and name in TRANSLATORS
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                ):
                     found.setdefault(node.args[0].value, f"{path.relative_to(ROOT)}:{node.lineno}")
     return found
 
@@ -40,7 +45,9 @@ def catalog() -> dict[str, str]:
 def test_every_message_has_a_chinese_translation() -> None:
     known = catalog()
     missing = {msgid: where for msgid, where in messages().items() if msgid not in known}
-    assert not missing, "untranslated messages:\n" + "\n".join(f"{w}: {m!r}" for m, w in missing.items())
+    assert not missing, "untranslated messages:\n" + "\n".join(
+        f"{w}: {m!r}" for m, w in missing.items()
+    )
 
 
 def test_translations_keep_their_placeholders() -> None:

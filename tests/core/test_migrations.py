@@ -16,12 +16,19 @@ def _indexes(url: str) -> set[str]:
     engine = get_engine(url)
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":  # expression indexes are not reflected there
-            return set(conn.execute(text(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'obligation'")).scalars())
+            return set(
+                conn.execute(
+                    text(
+                        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'obligation'"
+                    )
+                ).scalars()
+            )
         return {ix["name"] for ix in inspect(conn).get_indexes("obligation")}
 
 
-def test_a_database_at_the_first_revision_upgrades_on_the_next_command(hunan: Runner, db_url: str) -> None:
+def test_a_database_at_the_first_revision_upgrades_on_the_next_command(
+    hunan: Runner, db_url: str
+) -> None:
     engine = get_engine(db_url)
     command.downgrade(config(engine), "0001")
     assert schema_revision(engine) == "0001"
@@ -34,7 +41,9 @@ def test_a_database_at_the_first_revision_upgrades_on_the_next_command(hunan: Ru
     assert "深入实施工业污染治理" in hunan.ok("show", "（七）").stdout
 
 
-def test_a_filtered_window_in_code_order_reads_the_listing_index(hunan: Runner, db_url: str) -> None:
+def test_a_filtered_window_in_code_order_reads_the_listing_index(
+    hunan: Runner, db_url: str
+) -> None:
     """The first rows of a filtered list come from walking the index in order, not from
     sorting every match (which made a keystroke in the TUI's filter take a quarter second
     on 100k obligations)."""
@@ -50,11 +59,16 @@ def test_a_filtered_window_in_code_order_reads_the_listing_index(hunan: Runner, 
     with env.session(write=False) as session:
         as_of = date(2024, 6, 1)
         for f in (ListFilter(text="长沙"), ListFilter(overdue=True), ListFilter()):
-            query = (select(Obligation.id).where(*conditions(session, f, as_of))
-                     .order_by(*order_keys("code", as_of)).limit(40))
+            query = (
+                select(Obligation.id)
+                .where(*conditions(session, f, as_of))
+                .order_by(*order_keys("code", as_of))
+                .limit(40)
+            )
             sql = str(query.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
-            plan = " / ".join(row[-1] for row in session.connection().exec_driver_sql(
-                "EXPLAIN QUERY PLAN " + sql))
+            plan = " / ".join(
+                row[-1] for row in session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql)
+            )
             assert "INDEX ix_obligation_listing" in plan, (f, plan)
             assert "TEMP B-TREE" not in plan, (f, plan)
     env.close()

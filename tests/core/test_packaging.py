@@ -12,14 +12,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_no_top_level_core_plugins_or_tui(tmp_path: Path) -> None:
     result = run_python(
         "import importlib.util as u; print([n for n in ('core', 'plugins', 'tui') if u.find_spec(n)])",
-        tmp_path)
+        tmp_path,
+    )
     assert result.stdout.strip() == "[]", result.stderr
 
 
@@ -47,8 +49,13 @@ def test_list_does_not_import_ui_server_or_scheduler(tmp_path: Path) -> None:
 
 def test_count_takes_the_lean_path_without_sqlalchemy(tmp_path: Path) -> None:
     db = tmp_path / "lean.db"
-    assert run_python(f"from duban.core.cli import main; main(['--db', {str(db)!r}, '--as', 'x', 'init'])",
-                      tmp_path).returncode == 0
+    assert (
+        run_python(
+            f"from duban.core.cli import main; main(['--db', {str(db)!r}, '--as', 'x', 'init'])",
+            tmp_path,
+        ).returncode
+        == 0
+    )
     code = (
         "import sys\n"
         "from duban.core.cli import main\n"
@@ -73,7 +80,9 @@ def test_migrations_head_matches_constant() -> None:
 # SQLite cannot reflect expression indexes (ix_obligation_listing); the PostgreSQL pass
 # compares them, and tests/core/test_migrations.py checks that SQLite has it.
 @pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
-@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
+@pytest.mark.filterwarnings(
+    "ignore:autogenerate skipping metadata-specified expression-based index"
+)
 def test_models_match_migrations(env) -> None:
     """Autogenerate against a migrated database finds nothing: every change has a revision."""
     from alembic.autogenerate import compare_metadata
@@ -88,7 +97,9 @@ def test_models_match_migrations(env) -> None:
 @pytest.mark.parametrize("flag", ["--version", "--help"])
 def test_console_script_answers(flag: str, tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("duban")
-    result = subprocess.run([str(exe), flag], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    result = subprocess.run(
+        [str(exe), flag], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert result.returncode == 0
     assert "duban" in result.stdout
 
@@ -97,18 +108,27 @@ def test_wheel_installs_everything_under_duban(tmp_path: Path) -> None:
     """`pip install .` ships the namespaced packages, the data and the migrations."""
     import zipfile
 
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
-                             "-q", "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     wheel = next(tmp_path.glob("duban-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.startswith("duban-")}
     assert top == {"duban"}
-    for expected in ("duban/core/models.py", "duban/core/migrations/versions/0001_initial_schema.py",
-                     "duban/core/migrations/script.py.mako", "duban/core/data/regions.csv",
-                     "duban/core/data/plans/hunan-yangtze-2023.yaml", "duban/core/locale/zh/core.toml",
-                     "duban/plugins/water/__init__.py", "duban/tui/entry.py"):
+    for expected in (
+        "duban/core/models.py",
+        "duban/core/migrations/versions/0001_initial_schema.py",
+        "duban/core/migrations/script.py.mako",
+        "duban/core/data/regions.csv",
+        "duban/core/data/plans/hunan-yangtze-2023.yaml",
+        "duban/core/locale/zh/core.toml",
+        "duban/plugins/water/__init__.py",
+        "duban/tui/entry.py",
+    ):
         assert expected in names, expected
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -19,44 +19,91 @@ BIN = Path(sys.executable).parent
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 300):
-    return subprocess.run(list(args), cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "DUBAN_LANG": "en", **(env or {})})
+    return subprocess.run(
+        list(args),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "DUBAN_LANG": "en", **(env or {})},
+    )
 
 
 @pytest.mark.slow
 def test_scaffold_install_use_and_remove(tmp_path: Path) -> None:
     duban = str(BIN / "duban")
-    made = run(duban, "plugin", "new", "kit_demo", "--dir", str(tmp_path / "pkg"),
-               "--title", "Kit demo", "--title-zh", "示例", cwd=tmp_path)
+    made = run(
+        duban,
+        "plugin",
+        "new",
+        "kit_demo",
+        "--dir",
+        str(tmp_path / "pkg"),
+        "--title",
+        "Kit demo",
+        "--title-zh",
+        "示例",
+        cwd=tmp_path,
+    )
     assert made.returncode == 0, made.stderr
     assert (tmp_path / "pkg" / "duban_kit_demo" / "__init__.py").is_file()
-    install = run(sys.executable, "-m", "pip", "install", "-q", "--no-deps", str(tmp_path / "pkg"),
-                  cwd=tmp_path)
+    install = run(
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--no-deps",
+        str(tmp_path / "pkg"),
+        cwd=tmp_path,
+    )
     assert install.returncode == 0, install.stderr
     try:
         db = ["--db", str(tmp_path / "kit.db"), "--as", "coord"]
-        plugins = {p["name"]: p for p in json.loads(
-            run(duban, *db, "plugins", "--format", "json", cwd=tmp_path).stdout)}
+        plugins = {
+            p["name"]: p
+            for p in json.loads(run(duban, *db, "plugins", "--format", "json", cwd=tmp_path).stdout)
+        }
         assert plugins["kit_demo"]["status"] == "ok"
         assert plugins["kit_demo"]["rules"] == ["kit_demo.above_limit"]
         assert run(duban, *db, "init", cwd=tmp_path).returncode == 0
-        recorded = run(duban, *db, "--as-of", "2024-06-01", "record", "kit_demo.count", "15",
-                       "--region", "岳阳市", "--at", "2024-05", cwd=tmp_path)
+        recorded = run(
+            duban,
+            *db,
+            "--as-of",
+            "2024-06-01",
+            "record",
+            "kit_demo.count",
+            "15",
+            "--region",
+            "岳阳市",
+            "--at",
+            "2024-05",
+            cwd=tmp_path,
+        )
         assert recorded.returncode == 0, recorded.stderr
         swept = run(duban, *db, "--as-of", "2024-06-01", "sweep", "--format", "json", cwd=tmp_path)
         assert swept.returncode == 0, swept.stderr
-        escalations = json.loads(run(duban, *db, "escalations", "--format", "json", cwd=tmp_path).stdout)
+        escalations = json.loads(
+            run(duban, *db, "escalations", "--format", "json", cwd=tmp_path).stdout
+        )
         fired = [e for e in escalations if e["rule"] == "kit_demo.above_limit"]
         assert [(e["level"], e["addressed_to"]) for e in fired] == [("supervise", "岳阳市人民政府")]
-        own_tests = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                        cwd=tmp_path / "pkg")
+        own_tests = run(
+            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", cwd=tmp_path / "pkg"
+        )
         assert own_tests.returncode == 0, own_tests.stdout + own_tests.stderr
         assert re.search(r"\b2 passed\b", own_tests.stdout)
     finally:
-        removed = run(sys.executable, "-m", "pip", "uninstall", "-y", "-q", "duban-kit-demo", cwd=tmp_path)
+        removed = run(
+            sys.executable, "-m", "pip", "uninstall", "-y", "-q", "duban-kit-demo", cwd=tmp_path
+        )
         assert removed.returncode == 0, removed.stderr
-    after = json.loads(run(duban, "--db", str(tmp_path / "kit.db"), "plugins", "--format", "json",
-                           cwd=tmp_path).stdout)
+    after = json.loads(
+        run(
+            duban, "--db", str(tmp_path / "kit.db"), "plugins", "--format", "json", cwd=tmp_path
+        ).stdout
+    )
     assert "kit_demo" not in {p["name"] for p in after}
 
 
@@ -78,7 +125,12 @@ def test_public_api_exports_resolve() -> None:
     assert api.API_VERSION[0] == 1
 
 
-HOOKS = [name for module in (hookspecs, tui_hookspecs) for name in dir(module) if name.startswith("duban_")]
+HOOKS = [
+    name
+    for module in (hookspecs, tui_hookspecs)
+    for name in dir(module)
+    if name.startswith("duban_")
+]
 
 
 @pytest.mark.parametrize("hook", HOOKS)

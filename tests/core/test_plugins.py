@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-GOOD = '''
+GOOD = """
 from duban.core.hookspecs import hookimpl
 from duban.core.registry import Importer, Indicator, Notifier, SiteKind
 
@@ -57,23 +57,23 @@ def duban_register_commands(cli):
     @cli.command("demo-hello")
     def hello():
         click.echo("hello from demo")
-'''
+"""
 BROKEN_IMPORT = "import a_module_that_does_not_exist\n"
-RAISING_HOOK = '''
+RAISING_HOOK = """
 from duban.core.hookspecs import hookimpl
 
 @hookimpl
 def duban_register_indicators(register):
     raise RuntimeError("boom in a hook")
-'''
-FUTURE_API = '''
+"""
+FUTURE_API = """
 DUBAN_API = (1, 99)
 from duban.core.hookspecs import hookimpl
 
 @hookimpl
 def duban_register_indicators(register):
     raise AssertionError("a refused plugin must never be called")
-'''
+"""
 
 
 def install(site: Path, name: str, source: str) -> None:
@@ -93,11 +93,18 @@ def site(tmp_path: Path) -> Path:
 
 
 def duban(site: Path, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "PYTHONPATH": str(site), "DUBAN_LANG": "en", "DUBAN_USER": "coord",
-               "DUBAN_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}", **env}
+    environ = {
+        **os.environ,
+        "PYTHONPATH": str(site),
+        "DUBAN_LANG": "en",
+        "DUBAN_USER": "coord",
+        "DUBAN_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
+        **env,
+    }
     exe = Path(sys.executable).with_name("duban")
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=environ,
-                          cwd=tmp_path, timeout=120)
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=120
+    )
 
 
 def plugins(site: Path, tmp_path: Path, **env: str) -> dict[str, dict]:
@@ -119,20 +126,33 @@ def test_third_party_plugin_contributes(site: Path, tmp_path: Path) -> None:
     good = found["good"]
     assert good["status"] == "ok"
     assert (good["indicators"], good["site_kinds"], good["importers"], good["notifiers"]) == (
-        ["demo.count"], ["demo.spot"], ["demo"], ["demo-pager"])
+        ["demo.count"],
+        ["demo.spot"],
+        ["demo"],
+        ["demo-pager"],
+    )
     assert set(good["hooks"]) == {
-        "duban_register_indicators", "duban_register_commands", "duban_register_site_kinds",
-        "duban_register_importers", "duban_register_notifiers", "duban_plan_loaded"}
+        "duban_register_indicators",
+        "duban_register_commands",
+        "duban_register_site_kinds",
+        "duban_register_importers",
+        "duban_register_notifiers",
+        "duban_plan_loaded",
+    }
     assert duban(site, tmp_path, "demo-hello").stdout.strip() == "hello from demo"
     (tmp_path / "three.txt").write_text("a\nb\nc\n")
-    imported = duban(site, tmp_path, "import", "demo", str(tmp_path / "three.txt"), "--format", "json")
+    imported = duban(
+        site, tmp_path, "import", "demo", str(tmp_path / "three.txt"), "--format", "json"
+    )
     assert json.loads(imported.stdout)["rows"] == 3, imported.stderr
     # duban_plan_loaded runs in the transaction that loads the built-in plan.
     assert duban(site, tmp_path, "init").returncode == 0
     import sqlite3
 
     with sqlite3.connect(tmp_path / "p.db") as conn:
-        kinds = conn.execute("SELECT kind FROM site WHERE key = 'demo-hunan-yangtze-2023'").fetchall()
+        kinds = conn.execute(
+            "SELECT kind FROM site WHERE key = 'demo-hunan-yangtze-2023'"
+        ).fetchall()
     assert kinds == [("demo.spot",)]
 
 
@@ -175,15 +195,25 @@ def test_allow_list(site: Path, tmp_path: Path) -> None:
 
 def test_hook_filter_and_tracing(site: Path, tmp_path: Path) -> None:
     install(site, "good", GOOD)
-    result = duban(site, tmp_path, "plugins", "--hook", "duban_register_commands", "--format", "json",
-                   DUBAN_TRACE_PLUGINS="1")
+    result = duban(
+        site,
+        tmp_path,
+        "plugins",
+        "--hook",
+        "duban_register_commands",
+        "--format",
+        "json",
+        DUBAN_TRACE_PLUGINS="1",
+    )
     assert "good" in [p["name"] for p in json.loads(result.stdout)]
     assert "[duban plugin] duban_register_indicators good" in result.stderr
     bad = duban(site, tmp_path, "plugins", "--hook", "no_such_hook")
     assert bad.returncode != 0 and "unknown hook" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_threads_asking_while_the_host_loads_wait_for_all_of_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_threads_asking_while_the_host_loads_wait_for_all_of_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The TUI's first workers ask for the host at once: none may see it half loaded."""
     import threading
     import time
@@ -213,4 +243,6 @@ def test_threads_asking_while_the_host_loads_wait_for_all_of_it(monkeypatch: pyt
         thread.join()
     plugins.reset_host()
     assert len({host for host, _ in seen}) == 1
-    assert {n for _, n in seen} == {len(plugins.DEFAULT_PLUGINS) + 5}  # core's and the five built-ins
+    assert {n for _, n in seen} == {
+        len(plugins.DEFAULT_PLUGINS) + 5
+    }  # core's and the five built-ins

@@ -38,12 +38,18 @@ def test_member_writes_only_for_its_owner(duban, db_url) -> None:
 
     engine = get_engine(db_url)
     with open_session(engine, actor="zhao") as session:
-        add_milestone(session=session, obligation=get_obligation(session=session, ref=mine),
-                      due=date(2025, 6, 30))
+        add_milestone(
+            session=session,
+            obligation=get_obligation(session=session, ref=mine),
+            due=date(2025, 6, 30),
+        )
     try:
         with open_session(engine, actor="zhao") as session:
-            add_milestone(session=session, obligation=get_obligation(session=session, ref=other),
-                          due=date(2025, 6, 30))
+            add_milestone(
+                session=session,
+                obligation=get_obligation(session=session, ref=other),
+                due=date(2025, 6, 30),
+            )
     except PermissionDenied as exc:
         assert "member of another owner" in str(exc)
     else:

@@ -11,7 +11,9 @@ import pytest
 
 from duban.core.plugins import get_host
 
-TUTORIAL = Path(__file__).resolve().parents[2] / "docs/tutorial/duban-tailings/duban_tailings/__init__.py"
+TUTORIAL = (
+    Path(__file__).resolve().parents[2] / "docs/tutorial/duban-tailings/duban_tailings/__init__.py"
+)
 
 REGISTER = """编号,名称,地区,状态,停用日期
 HN-001,柿竹园尾矿库,苏仙区,停用,2019-03-01
@@ -36,8 +38,9 @@ def tutorial(hunan):
 def test_register_import_count_and_idle_rule(tutorial, tmp_path: Path) -> None:
     path = tmp_path / "ponds.csv"
     path.write_text(REGISTER, encoding="utf-8")
-    summary = tutorial.ok("import", "tailings-ponds", str(path), "--format", "json",
-                          as_of="2024-06-01").json()
+    summary = tutorial.ok(
+        "import", "tailings-ponds", str(path), "--format", "json", as_of="2024-06-01"
+    ).json()
     assert summary == {"file": str(path), "ponds": 5, "counties": 4}
 
     from duban.core.db import get_engine, open_session
@@ -48,14 +51,31 @@ def test_register_import_count_and_idle_rule(tutorial, tmp_path: Path) -> None:
         chenzhou = resolve_region(session=session, ref="郴州市")
         province = resolve_region(session=session, ref="湖南省")
         # Summed over counties: 苏仙区 1 + 桂阳县 1 (the closed one does not count) = 2.
-        assert series(session=session, indicator="general.tailings_pond_count", region_id=chenzhou.id,
-                      until=date(2024, 6, 1))[-1].value == 2
-        assert series(session=session, indicator="general.tailings_pond_count", region_id=province.id,
-                      until=date(2024, 6, 1))[-1].value == 4
+        assert (
+            series(
+                session=session,
+                indicator="general.tailings_pond_count",
+                region_id=chenzhou.id,
+                until=date(2024, 6, 1),
+            )[-1].value
+            == 2
+        )
+        assert (
+            series(
+                session=session,
+                indicator="general.tailings_pond_count",
+                region_id=province.id,
+                until=date(2024, 6, 1),
+            )[-1].value
+            == 4
+        )
 
     tutorial.ok("sweep", as_of="2024-06-01")
-    fired = [e for e in tutorial.ok("escalations", "--format", "json").json()
-             if e["rule"] == "tailings.idle_unclosed"]
+    fired = [
+        e
+        for e in tutorial.ok("escalations", "--format", "json").json()
+        if e["rule"] == "tailings.idle_unclosed"
+    ]
     assert [(e["level"], e["addressed_to"]) for e in fired] == [("supervise", "苏仙区人民政府")]
 
 

@@ -19,8 +19,18 @@ def rows(db_url: str, sql: str) -> list:
 def task(duban):
     duban.ok("owner", "add", "湖南省水利厅", "--alias", "省水利厅")
     duban.ok("owner", "add", "湖南省林业局")
-    ob = duban.ok("add", "河湖清四乱", "--lead", "省水利厅", "--participant", "湖南省林业局",
-                  "--due", "2024-06-30", "--due", "2025-06-30").stdout.strip()
+    ob = duban.ok(
+        "add",
+        "河湖清四乱",
+        "--lead",
+        "省水利厅",
+        "--participant",
+        "湖南省林业局",
+        "--due",
+        "2024-06-30",
+        "--due",
+        "2025-06-30",
+    ).stdout.strip()
     duban.ok("user", "add", "zhang", "--role", "member", "--owner", "湖南省水利厅")
     duban.ok("user", "add", "liu", "--role", "member", "--owner", "湖南省林业局")
     duban.ok("user", "add", "chen", "--role", "coordinator")
@@ -30,8 +40,18 @@ def task(duban):
 def test_submit_verify_closes_and_fingerprints(duban, db_url, task, tmp_path) -> None:
     photo = tmp_path / "整改前后对比.jpg"
     photo.write_bytes(b"\xff\xd8 before and after")
-    duban.ok("submit", task, "--evidence", str(photo), "--evidence", "https://example.org/report",
-             "--note", "已完成", actor="zhang", as_of="2024-06-20")
+    duban.ok(
+        "submit",
+        task,
+        "--evidence",
+        str(photo),
+        "--evidence",
+        "https://example.org/report",
+        "--note",
+        "已完成",
+        actor="zhang",
+        as_of="2024-06-20",
+    )
     shown = duban.ok("show", task, "--format", "json").json()
     assert shown["state"] == "submitted"
     evidence = rows(db_url, "SELECT uri, sha256, added_by FROM evidence ORDER BY id")
@@ -71,26 +91,36 @@ def test_reject_sends_back_to_in_progress(duban, db_url, task, tmp_path) -> None
     assert duban("reject", task, "--reason", " ", actor="chen").exit_code == 2
     duban.ok("reject", task, "--reason", "照片不能证明整改到位", actor="chen")
     assert duban.ok("show", task, "--format", "json").json()["state"] == "in_progress"
-    assert rows(db_url, "SELECT decision, reason FROM submission") == [("rejected", "照片不能证明整改到位")]
+    assert rows(db_url, "SELECT decision, reason FROM submission") == [
+        ("rejected", "照片不能证明整改到位")
+    ]
     # Nothing awaits a decision now.
     again = duban("verify", task, actor="chen")
     assert again.exit_code == 5 and "no close-out awaiting a decision" in again.stderr
     duban.ok("submit", task, "--evidence", str(proof), actor="zhang")  # a second try is allowed
 
 
-@pytest.mark.parametrize(("args", "actor", "code", "message"), [
-    ([], "zhang", 2, "--evidence: a close-out needs at least one file or URL"),
-    (["--evidence", "no/such/file.pdf"], "zhang", 2, "no such file, and not an http(s) URL"),
-    (["--evidence", "ftp://example.org/x"], "zhang", 2, "not an http(s) URL"),
-    (["--evidence", "https://example.org/x"], "liu", 3, "only a lead owner submits"),
-    (["--evidence", "https://example.org/x"], "nobody", 3, "may not submit a close-out"),
-])
+@pytest.mark.parametrize(
+    ("args", "actor", "code", "message"),
+    [
+        ([], "zhang", 2, "--evidence: a close-out needs at least one file or URL"),
+        (["--evidence", "no/such/file.pdf"], "zhang", 2, "no such file, and not an http(s) URL"),
+        (["--evidence", "ftp://example.org/x"], "zhang", 2, "not an http(s) URL"),
+        (["--evidence", "https://example.org/x"], "liu", 3, "only a lead owner submits"),
+        (["--evidence", "https://example.org/x"], "nobody", 3, "may not submit a close-out"),
+    ],
+)
 def test_bad_submissions_write_nothing(duban, db_url, task, args, actor, code, message) -> None:
-    before = rows(db_url, "SELECT (SELECT count(*) FROM audit_event), (SELECT count(*) FROM evidence)")
+    before = rows(
+        db_url, "SELECT (SELECT count(*) FROM audit_event), (SELECT count(*) FROM evidence)"
+    )
     result = duban("submit", task, *args, actor=actor)
     assert result.exit_code == code and message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-    assert rows(db_url, "SELECT (SELECT count(*) FROM audit_event), (SELECT count(*) FROM evidence)") == before
+    assert (
+        rows(db_url, "SELECT (SELECT count(*) FROM audit_event), (SELECT count(*) FROM evidence)")
+        == before
+    )
     assert duban.ok("show", task, "--format", "json").json()["state"] == "open"
 
 

@@ -41,7 +41,9 @@ def target(runner, ob: str, *args: str) -> str:
 
 def readings(runner, indicator: str, region: str, values: dict[str, float]) -> None:
     for period, value in values.items():
-        runner.ok("record", indicator, str(value), "--region", region, "--at", period, as_of="2030-01-01")
+        runner.ok(
+            "record", indicator, str(value), "--region", region, "--at", period, as_of="2030-01-01"
+        )
 
 
 def status(runner, ob: str, as_of: str) -> dict:
@@ -52,8 +54,20 @@ def status(runner, ob: str, as_of: str) -> dict:
 def forest_target(runner, region: str = "430100") -> str:
     """≥ 80 % by the end of 2025, from 60 % at the end of 2020: the path gains 4 points a year."""
     ob = obligation(runner, region)
-    target(runner, ob, "--indicator", FOREST, "--gte", "80", "--due", "2025-12-31",
-           "--baseline", "60", "--baseline-date", "2020-12-31")
+    target(
+        runner,
+        ob,
+        "--indicator",
+        FOREST,
+        "--gte",
+        "80",
+        "--due",
+        "2025-12-31",
+        "--baseline",
+        "60",
+        "--baseline-date",
+        "2020-12-31",
+    )
     return ob
 
 
@@ -85,15 +99,18 @@ def test_one_target_through_the_years(world) -> None:
     assert status(world, ob, "2023-03-01")["status"] == "off_track"
 
 
-@pytest.mark.parametrize(("values", "as_of", "expected"), [
-    ({"2021": 64, "2022": 68.5}, "2023-03-01", "on_track"),
-    ({"2021": 64, "2022": 67.5, "2023": 70.5}, "2024-03-01", "at_risk"),
-    ({"2021": 62, "2022": 61, "2023": 60}, "2024-03-01", "off_track"),
-    ({"2021": 64, "2022": 70, "2023": 81}, "2024-03-01", "met"),
-    ({"2021": 64, "2022": 68, "2023": 72, "2024": 76, "2025": 79.9}, "2026-04-01", "missed"),
-    ({}, "2024-03-01", "no_data"),
-    ({"2021": 64}, "2023-08-01", "stale"),
-])
+@pytest.mark.parametrize(
+    ("values", "as_of", "expected"),
+    [
+        ({"2021": 64, "2022": 68.5}, "2023-03-01", "on_track"),
+        ({"2021": 64, "2022": 67.5, "2023": 70.5}, "2024-03-01", "at_risk"),
+        ({"2021": 62, "2022": 61, "2023": 60}, "2024-03-01", "off_track"),
+        ({"2021": 64, "2022": 70, "2023": 81}, "2024-03-01", "met"),
+        ({"2021": 64, "2022": 68, "2023": 72, "2024": 76, "2025": 79.9}, "2026-04-01", "missed"),
+        ({}, "2024-03-01", "no_data"),
+        ({"2021": 64}, "2023-08-01", "stale"),
+    ],
+)
 def test_each_status(world, values: dict[str, float], as_of: str, expected: str) -> None:
     ob = forest_target(world)
     readings(world, FOREST, "430100", values)
@@ -119,8 +136,18 @@ def test_a_due_date_without_its_reading_waits_then_is_missed(world) -> None:
 
 def test_decrease_pct_against_the_baseline_years_reading(world) -> None:
     ob = obligation(world, "430000", "重金属减排")
-    target(world, ob, "--indicator", METALS, "--decrease-pct", "7", "--due", "2025-12-31",
-           "--baseline-date", "2020-12-31")
+    target(
+        world,
+        ob,
+        "--indicator",
+        METALS,
+        "--decrease-pct",
+        "7",
+        "--due",
+        "2025-12-31",
+        "--baseline-date",
+        "2020-12-31",
+    )
     readings(world, METALS, "430000", {"2022": 96})
     row = status(world, ob, "2023-03-01")
     assert row["status"] == "no_data" and "baseline date 2020-12-31" in row["detail"]
@@ -132,13 +159,18 @@ def test_decrease_pct_against_the_baseline_years_reading(world) -> None:
     assert status(world, ob, "2025-03-01")["status"] == "met"  # 92.9 <= 100 x 0.93
 
 
-@pytest.mark.parametrize(("values", "expected"), [
-    ({"2021": 320, "2022": 310, "2023": 305}, "met"),
-    ({"2018": 320, "2019": 250, "2020": 260, "2021": 270, "2022": 280, "2023": 290},
-     "at_risk"),  # below the start, but rising over the last five readings
-    ({"2021": 320, "2022": 330}, "off_track"),
-    ({"2023": 320}, "on_track"),  # one reading: no trend yet
-])
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"2021": 320, "2022": 310, "2023": 305}, "met"),
+        (
+            {"2018": 320, "2019": 250, "2020": 260, "2021": 270, "2022": 280, "2023": 290},
+            "at_risk",
+        ),  # below the start, but rising over the last five readings
+        ({"2021": 320, "2022": 330}, "off_track"),
+        ({"2023": 320}, "on_track"),  # one reading: no trend yet
+    ],
+)
 def test_trend_down(world, values: dict[str, float], expected: str) -> None:
     ob = obligation(world, "430000", "尾矿库数量持续下降")
     target(world, ob, "--indicator", PONDS, "--trend-down", "--due", "2025-12-31")
@@ -162,8 +194,20 @@ def test_eliminate_and_eq(world) -> None:
 def test_region_targets_read_aggregated_sub_regions(world) -> None:
     ob = forest_target(world, "430100")
     for code, num, den in (("430102", 45, 50), ("430103", 10, 40), ("430104", 300, 400)):
-        world.ok("record", FOREST, str(num / den * 100), "--region", code, "--at", "2023",
-                 "--numerator", str(num), "--denominator", str(den), as_of="2024-06-01")
+        world.ok(
+            "record",
+            FOREST,
+            str(num / den * 100),
+            "--region",
+            code,
+            "--at",
+            "2023",
+            "--numerator",
+            str(num),
+            "--denominator",
+            str(den),
+            as_of="2024-06-01",
+        )
     row = status(world, ob, "2024-03-01")
     assert row["latest_value"] == pytest.approx(355 / 490 * 100, abs=1e-6)
 
@@ -178,7 +222,9 @@ def test_tolerances_come_from_duban_toml(world, tmp_path: Path, monkeypatch) -> 
     assert status(world, ob, "2024-03-01")["status"] == "on_track"
     config.write_text("[evaluation]\nstale_grace_days = {yearly = 30}\n", "utf-8")
     monkeypatch.setenv("DUBAN_CONFIG", str(tmp_path / "other.toml"))
-    (tmp_path / "other.toml").write_text("[evaluation]\nstale_grace_days = {yearly = 30}\n", "utf-8")
+    (tmp_path / "other.toml").write_text(
+        "[evaluation]\nstale_grace_days = {yearly = 30}\n", "utf-8"
+    )
     assert status(world, ob, "2025-02-15")["status"] == "stale"
     (tmp_path / "bad.toml").write_text("[evaluation]\nforecast_points = 'many'\n", "utf-8")
     monkeypatch.setenv("DUBAN_CONFIG", str(tmp_path / "bad.toml"))
@@ -202,7 +248,9 @@ def test_a_plugin_evaluates_its_own_indicator_first(world) -> None:
         seen.append((target.indicator, [m.value for m in measurements], as_of))
         if target.indicator != own:
             return None
-        return Evaluation("at_risk", latest_value=measurements[-1].value, detail="judged by evaltest")
+        return Evaluation(
+            "at_risk", latest_value=measurements[-1].value, detail="judged by evaltest"
+        )
 
     plugin.duban_register_indicators = duban_register_indicators
     plugin.duban_evaluate_target = duban_evaluate_target
@@ -229,25 +277,57 @@ def test_evaluate_all_agrees_with_evaluate(world) -> None:
     forest_target(world, "430100")
     ob = obligation(world, "430000", "全省")
     target(world, ob, "--indicator", PONDS, "--lte", "300", "--due", "2025-12-31")
-    target(world, ob, "--indicator", PONDS, "--lte", "20", "--due", "2025-12-31", "--region", "430200")
+    target(
+        world, ob, "--indicator", PONDS, "--lte", "20", "--due", "2025-12-31", "--region", "430200"
+    )
     env = Env.create(db_url=world.url, actor="coord", as_of="2030-01-01")
     with env.session() as s:
         s.add(Site(key="xiangjiang-1", name="湘江1号断面", kind="water_section", region_id=None))
         s.flush()
     env.close()
-    target(world, ob, "--indicator", PONDS, "--lte", "1", "--due", "2025-12-31", "--site", "xiangjiang-1")
-    target(world, obligation(world, "430300", "无读数"), "--indicator", FOREST, "--gte", "1",
-           "--due", "2025-12-31")
+    target(
+        world,
+        ob,
+        "--indicator",
+        PONDS,
+        "--lte",
+        "1",
+        "--due",
+        "2025-12-31",
+        "--site",
+        "xiangjiang-1",
+    )
+    target(
+        world,
+        obligation(world, "430300", "无读数"),
+        "--indicator",
+        FOREST,
+        "--gte",
+        "1",
+        "--due",
+        "2025-12-31",
+    )
     readings(world, FOREST, "430100", {"2021": 64, "2022": 67.5})
     readings(world, PONDS, "430211", {"2022": 14, "2023": 12})
     readings(world, PONDS, "430100", {"2022": 300, "2023": 290})
     for period, value in (("2022", 3), ("2023", 1)):
-        world.ok("record", PONDS, str(value), "--site", "xiangjiang-1", "--at", period, as_of="2030-01-01")
+        world.ok(
+            "record",
+            PONDS,
+            str(value),
+            "--site",
+            "xiangjiang-1",
+            "--at",
+            period,
+            as_of="2030-01-01",
+        )
     env = Env.create(db_url=world.url, actor="coord", as_of="2024-03-01")
     with env.session(write=False) as s:
         together = evaluate_all(session=s, as_of=date(2024, 3, 1))
-        alone = [evaluate(session=s, target=tg, as_of=date(2024, 3, 1))
-                 for tg in s.execute(select(Target).order_by(Target.id)).scalars()]
+        alone = [
+            evaluate(session=s, target=tg, as_of=date(2024, 3, 1))
+            for tg in s.execute(select(Target).order_by(Target.id)).scalars()
+        ]
         just_one = evaluate_all(session=s, as_of=date(2024, 3, 1), obligation_id=int(ob))
         statuses = [ev.status for _, ev in together]
         one = [(tg.obligation_id, ev.latest_value) for tg, ev in just_one]
@@ -277,8 +357,19 @@ def test_status_formats_and_errors(world) -> None:
 def test_status_over_the_built_in_plan(hunan) -> None:
     rows = hunan.ok("status", "--format", "json", as_of="2024-06-01").json()
     assert len(rows) > 30 and {r["status"] for r in rows} == {"no_data"}
-    hunan.ok("record", "general.forest_coverage_rate", "59.9", "--region", "430000", "--at", "2023",
-             as_of="2024-06-01")
-    [forest] = [r for r in hunan.ok("status", "--format", "json", as_of="2024-06-01").json()
-                if r["indicator"] == "general.forest_coverage_rate"]
+    hunan.ok(
+        "record",
+        "general.forest_coverage_rate",
+        "59.9",
+        "--region",
+        "430000",
+        "--at",
+        "2023",
+        as_of="2024-06-01",
+    )
+    [forest] = [
+        r
+        for r in hunan.ok("status", "--format", "json", as_of="2024-06-01").json()
+        if r["indicator"] == "general.forest_coverage_rate"
+    ]
     assert forest["status"] == "met"

@@ -40,8 +40,10 @@ def counts(runner) -> tuple[int, int]:
     """(measurements, audit events): both must stay put when input is refused."""
     env = _session(runner)
     with env.session(write=False) as s:
-        result = (s.execute(select(func.count()).select_from(Measurement)).scalar_one(),
-                  s.execute(select(func.count()).select_from(AuditEvent)).scalar_one())
+        result = (
+            s.execute(select(func.count()).select_from(Measurement)).scalar_one(),
+            s.execute(select(func.count()).select_from(AuditEvent)).scalar_one(),
+        )
     env.close()
     return result
 
@@ -49,74 +51,147 @@ def counts(runner) -> tuple[int, int]:
 def rows(runner) -> list[tuple]:
     env = _session(runner)
     with env.session(write=False) as s:
-        found = s.execute(select(Measurement.indicator, Measurement.subject, Measurement.period_start,
-                                 Measurement.period_end, Measurement.value, Measurement.numerator,
-                                 Measurement.denominator).order_by(Measurement.id)).all()
+        found = s.execute(
+            select(
+                Measurement.indicator,
+                Measurement.subject,
+                Measurement.period_start,
+                Measurement.period_end,
+                Measurement.value,
+                Measurement.numerator,
+                Measurement.denominator,
+            ).order_by(Measurement.id)
+        ).all()
     env.close()
     return [tuple(r) for r in found]
 
 
 # Recording --------------------------------------------------------------------------------
-@pytest.mark.parametrize(("at", "start", "end"), [
-    ("2023", date(2023, 1, 1), date(2023, 12, 31)),
-    ("2023-Q2", date(2023, 4, 1), date(2023, 6, 30)),
-    ("2023年第四季度", date(2023, 10, 1), date(2023, 12, 31)),
-    ("2024-02", date(2024, 2, 1), date(2024, 2, 29)),
-    ("2023-06-15", date(2023, 6, 15), date(2023, 6, 15)),
-    ("2023-03-01/2023-05-31", date(2023, 3, 1), date(2023, 5, 31)),
-])
+@pytest.mark.parametrize(
+    ("at", "start", "end"),
+    [
+        ("2023", date(2023, 1, 1), date(2023, 12, 31)),
+        ("2023-Q2", date(2023, 4, 1), date(2023, 6, 30)),
+        ("2023年第四季度", date(2023, 10, 1), date(2023, 12, 31)),
+        ("2024-02", date(2024, 2, 1), date(2024, 2, 29)),
+        ("2023-06-15", date(2023, 6, 15), date(2023, 6, 15)),
+        ("2023-03-01/2023-05-31", date(2023, 3, 1), date(2023, 5, 31)),
+    ],
+)
 def test_record_periods(world, at: str, start: date, end: date) -> None:
     world.ok("record", FOREST, "58.5", "--region", "430000", "--at", at, as_of="2024-06-01")
     assert rows(world) == [(FOREST, "region:430000", start, end, 58.5, None, None)]
 
 
 def test_record_is_idempotent_and_corrections_are_audited(world) -> None:
-    first = world.ok("record", FOREST, "58.5", "--region", "湖南省", "--at", "2023", as_of="2024-06-01")
+    first = world.ok(
+        "record", FOREST, "58.5", "--region", "湖南省", "--at", "2023", as_of="2024-06-01"
+    )
     before = counts(world)
-    again = world.ok("record", FOREST, "58.5", "--region", "430000", "--at", "2023", as_of="2024-06-02")
+    again = world.ok(
+        "record", FOREST, "58.5", "--region", "430000", "--at", "2023", as_of="2024-06-02"
+    )
     assert again.stdout == first.stdout and counts(world) == before
     world.ok("record", FOREST, "58.7", "--region", "430000", "--at", "2023", as_of="2024-06-03")
     assert rows(world)[0][4] == 58.7
     env = _session(world)
     with env.session(write=False) as s:
-        event = s.execute(select(AuditEvent.action, AuditEvent.before, AuditEvent.after)
-                          .order_by(AuditEvent.seq.desc())).first()
+        event = s.execute(
+            select(AuditEvent.action, AuditEvent.before, AuditEvent.after).order_by(
+                AuditEvent.seq.desc()
+            )
+        ).first()
     env.close()
     assert event.action == "measurement.correct"
     assert (event.before["value"], event.after["value"]) == (58.5, 58.7)
 
 
 def test_record_a_rate_with_numerator_and_denominator(world) -> None:
-    world.ok("record", FOREST, "60", "--region", "430100", "--at", "2023",
-             "--numerator", "720", "--denominator", "1200", as_of="2024-06-01")
-    assert rows(world) == [(FOREST, "region:430100", date(2023, 1, 1), date(2023, 12, 31), 60.0, 720.0, 1200.0)]
-    bad = world("record", FOREST, "65", "--region", "430100", "--at", "2022",
-                "--numerator", "720", "--denominator", "1200", as_of="2024-06-01")
+    world.ok(
+        "record",
+        FOREST,
+        "60",
+        "--region",
+        "430100",
+        "--at",
+        "2023",
+        "--numerator",
+        "720",
+        "--denominator",
+        "1200",
+        as_of="2024-06-01",
+    )
+    assert rows(world) == [
+        (FOREST, "region:430100", date(2023, 1, 1), date(2023, 12, 31), 60.0, 720.0, 1200.0)
+    ]
+    bad = world(
+        "record",
+        FOREST,
+        "65",
+        "--region",
+        "430100",
+        "--at",
+        "2022",
+        "--numerator",
+        "720",
+        "--denominator",
+        "1200",
+        as_of="2024-06-01",
+    )
     assert bad.exit_code == 2 and "does not match numerator / denominator = 60" in bad.stderr
     alone = world("record", FOREST, "65", "--region", "430100", "--at", "2022", "--numerator", "1")
     assert alone.exit_code == 2 and "numerator and denominator go together" in alone.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["general.no_such_thing", "1", "--region", "430000", "--at", "2023"],
-     "INDICATOR: unknown indicator 'general.no_such_thing'"),
-    (["general.forest_coverage", "1", "--region", "430000", "--at", "2023"],
-     f"did you mean {FOREST}"),
-    ([FOREST, "abc", "--region", "430000", "--at", "2023"], "VALUE: not a number: 'abc'"),
-    ([FOREST, "nan", "--region", "430000", "--at", "2023"], "VALUE: not a finite number"),
-    ([FOREST, "1", "--region", "430000", "--at", "2205"], "--at: 2205 is outside 1990-01-01..2100-12-31"),
-    ([FOREST, "1", "--region", "430000", "--at", "1850-06-01"], "--at: 1850-06-01 is outside"),
-    ([FOREST, "1", "--region", "430000", "--at", "2023-13"], "--at: not a period"),
-    ([FOREST, "1", "--region", "430000", "--at", "2025"], "a reading cannot precede what it observes"),
-    ([FOREST, "1", "--region", "火星", "--at", "2023"], "--region: unknown region '火星'"),
-    ([FOREST, "1", "--at", "2023"], "give exactly one of --region and --site"),
-    ([FOREST, "1", "--region", "430000", "--site", "x", "--at", "2023"], "exactly one of --region and --site"),
-    ([FOREST, "1", "--site", "nowhere", "--at", "2023"], "--site: unknown site 'nowhere'"),
-    ([FOREST, "1", "--region", "430000", "--at", "2023", "--evidence", "ftp://example.org/a.pdf"],
-     "only http(s) URLs are accepted"),
-    ([FOREST, "1", "--region", "430000", "--at", "2023", "--evidence", "/no/such/file.pdf"],
-     "--evidence: no such file"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["general.no_such_thing", "1", "--region", "430000", "--at", "2023"],
+            "INDICATOR: unknown indicator 'general.no_such_thing'",
+        ),
+        (
+            ["general.forest_coverage", "1", "--region", "430000", "--at", "2023"],
+            f"did you mean {FOREST}",
+        ),
+        ([FOREST, "abc", "--region", "430000", "--at", "2023"], "VALUE: not a number: 'abc'"),
+        ([FOREST, "nan", "--region", "430000", "--at", "2023"], "VALUE: not a finite number"),
+        (
+            [FOREST, "1", "--region", "430000", "--at", "2205"],
+            "--at: 2205 is outside 1990-01-01..2100-12-31",
+        ),
+        ([FOREST, "1", "--region", "430000", "--at", "1850-06-01"], "--at: 1850-06-01 is outside"),
+        ([FOREST, "1", "--region", "430000", "--at", "2023-13"], "--at: not a period"),
+        (
+            [FOREST, "1", "--region", "430000", "--at", "2025"],
+            "a reading cannot precede what it observes",
+        ),
+        ([FOREST, "1", "--region", "火星", "--at", "2023"], "--region: unknown region '火星'"),
+        ([FOREST, "1", "--at", "2023"], "give exactly one of --region and --site"),
+        (
+            [FOREST, "1", "--region", "430000", "--site", "x", "--at", "2023"],
+            "exactly one of --region and --site",
+        ),
+        ([FOREST, "1", "--site", "nowhere", "--at", "2023"], "--site: unknown site 'nowhere'"),
+        (
+            [
+                FOREST,
+                "1",
+                "--region",
+                "430000",
+                "--at",
+                "2023",
+                "--evidence",
+                "ftp://example.org/a.pdf",
+            ],
+            "only http(s) URLs are accepted",
+        ),
+        (
+            [FOREST, "1", "--region", "430000", "--at", "2023", "--evidence", "/no/such/file.pdf"],
+            "--evidence: no such file",
+        ),
+    ],
+)
 def test_bad_readings_are_refused_and_write_nothing(world, args: list[str], message: str) -> None:
     before = counts(world)
     result = world("record", *args, as_of="2024-06-01")
@@ -128,26 +203,62 @@ def test_bad_readings_are_refused_and_write_nothing(world, args: list[str], mess
 
 def test_viewer_may_not_record_and_a_member_only_in_its_region(world) -> None:
     world.ok("user", "add", "wang", "--role", "viewer")
-    refused = world("record", FOREST, "1", "--region", "430000", "--at", "2023", actor="wang",
-                    as_of="2024-06-01")
+    refused = world(
+        "record",
+        FOREST,
+        "1",
+        "--region",
+        "430000",
+        "--at",
+        "2023",
+        actor="wang",
+        as_of="2024-06-01",
+    )
     assert refused.exit_code == 3
     world.ok("user", "add", "li", "--role", "member", "--owner", "长沙市人民政府")
-    world.ok("record", FOREST, "1", "--region", "430102", "--at", "2023", actor="li", as_of="2024-06-01")
-    elsewhere = world("record", FOREST, "1", "--region", "430200", "--at", "2023", actor="li",
-                      as_of="2024-06-01")
+    world.ok(
+        "record", FOREST, "1", "--region", "430102", "--at", "2023", actor="li", as_of="2024-06-01"
+    )
+    elsewhere = world(
+        "record", FOREST, "1", "--region", "430200", "--at", "2023", actor="li", as_of="2024-06-01"
+    )
     assert elsewhere.exit_code == 3 and "only for its owner's region" in elsewhere.stderr
 
 
 def test_evidence_file_is_fingerprinted_and_urls_kept(world, tmp_path: Path) -> None:
     report = tmp_path / "公报.pdf"
     report.write_bytes(b"%PDF-1.4 bulletin")
-    world.ok("record", FOREST, "58.5", "--region", "430000", "--at", "2023", "--evidence", str(report),
-             "--source", "湖南省统计公报", as_of="2024-06-01")
-    world.ok("record", FOREST, "58.1", "--region", "430000", "--at", "2022",
-             "--evidence", "https://tjj.hunan.gov.cn/bulletin.html", as_of="2024-06-01")
+    world.ok(
+        "record",
+        FOREST,
+        "58.5",
+        "--region",
+        "430000",
+        "--at",
+        "2023",
+        "--evidence",
+        str(report),
+        "--source",
+        "湖南省统计公报",
+        as_of="2024-06-01",
+    )
+    world.ok(
+        "record",
+        FOREST,
+        "58.1",
+        "--region",
+        "430000",
+        "--at",
+        "2022",
+        "--evidence",
+        "https://tjj.hunan.gov.cn/bulletin.html",
+        as_of="2024-06-01",
+    )
     env = _session(world)
     with env.session(write=False) as s:
-        evidence = s.execute(select(Evidence.id, Evidence.uri, Evidence.sha256).order_by(Evidence.id)).all()
+        evidence = s.execute(
+            select(Evidence.id, Evidence.uri, Evidence.sha256).order_by(Evidence.id)
+        ).all()
         linked = s.execute(select(Measurement.evidence_id).order_by(Measurement.id)).scalars().all()
     env.close()
     assert evidence[0].sha256 == hashlib.sha256(b"%PDF-1.4 bulletin").hexdigest()
@@ -194,8 +305,13 @@ def test_import_reports_every_bad_row_up_to_a_limit(world, tmp_path: Path) -> No
     path = tmp_path / "bad.csv"
     lines = ["indicator,region,period,value"]
     lines += [f"{PONDS},430100,{2000 + i % 20}-{1 + i // 20:02d},x" for i in range(40)]
-    lines += [f"{PONDS},430100,2024,1", f"{PONDS},430100,2024,2", f"{PONDS},nowhere,2024,1",
-              "general.nope,430100,2024,1", f"{PONDS},430100,2199,1"]
+    lines += [
+        f"{PONDS},430100,2024,1",
+        f"{PONDS},430100,2024,2",
+        f"{PONDS},nowhere,2024,1",
+        "general.nope,430100,2024,1",
+        f"{PONDS},430100,2199,1",
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = world("import", "measurements", str(path), as_of="2025-06-01")
     assert result.exit_code == 2
@@ -204,8 +320,13 @@ def test_import_reports_every_bad_row_up_to_a_limit(world, tmp_path: Path) -> No
     assert "… and 13 more" in err
     assert counts(world)[0] == 0
     # Duplicates are found once the rows themselves are fine.
-    path.write_text("\n".join(["indicator,region,period,value", f"{PONDS},430100,2024,1",
-                               f"{PONDS},长沙市,2024,2"]) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(
+            ["indicator,region,period,value", f"{PONDS},430100,2024,1", f"{PONDS},长沙市,2024,2"]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     dup = world("import", "measurements", str(path), as_of="2025-06-01")
     assert "row 3: the same indicator, subject and period as row 2" in dup.stderr
 
@@ -213,16 +334,29 @@ def test_import_reports_every_bad_row_up_to_a_limit(world, tmp_path: Path) -> No
 def test_reimport_changes_nothing_and_a_correction_updates_one_row(world, tmp_path: Path) -> None:
     path = tmp_path / "readings.csv"
     _big_csv(path, chinese=False)
-    first = world.ok("import", "measurements", str(path), "--format", "json", as_of="2024-06-01").json()
-    assert (first["rows"], first["inserted"], first["updated"], first["unchanged"]) == (10_000, 10_000, 0, 0)
+    first = world.ok(
+        "import", "measurements", str(path), "--format", "json", as_of="2024-06-01"
+    ).json()
+    assert (first["rows"], first["inserted"], first["updated"], first["unchanged"]) == (
+        10_000,
+        10_000,
+        0,
+        0,
+    )
     assert "Importing" in world.ok("import", "measurements", str(path), as_of="2024-06-01").stderr
     before_rows, before = rows(world), counts(world)
-    again = world.ok("import", "measurements", str(path), "--format", "json", as_of="2024-07-01").json()
+    again = world.ok(
+        "import", "measurements", str(path), "--format", "json", as_of="2024-07-01"
+    ).json()
     assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 10_000)
     assert rows(world) == before_rows and counts(world) == before
-    text = path.read_text("utf-8").replace(f"{PONDS},430000,2010-01,0.1,台账", f"{PONDS},430000,2010-01,0.2,台账")
+    text = path.read_text("utf-8").replace(
+        f"{PONDS},430000,2010-01,0.1,台账", f"{PONDS},430000,2010-01,0.2,台账"
+    )
     path.write_text(text, encoding="utf-8")
-    fixed = world.ok("import", "measurements", str(path), "--format", "json", as_of="2024-07-01").json()
+    fixed = world.ok(
+        "import", "measurements", str(path), "--format", "json", as_of="2024-07-01"
+    ).json()
     assert (fixed["inserted"], fixed["updated"]) == (0, 1)
     assert counts(world) == (before[0], before[1] + 1)
 
@@ -238,7 +372,9 @@ def test_import_xlsx_with_chinese_headers(world, tmp_path: Path) -> None:
     sheet.append([FOREST, "湘潭市", date(2023, 6, 30), "48%", None, None, None, None])
     path = tmp_path / "readings.xlsx"
     book.save(path)
-    summary = world.ok("import", "measurements", str(path), "--format", "json", as_of="2024-06-01").json()
+    summary = world.ok(
+        "import", "measurements", str(path), "--format", "json", as_of="2024-06-01"
+    ).json()
     assert summary["inserted"] == 3
     assert rows(world) == [
         (FOREST, "region:430100", date(2023, 1, 1), date(2023, 12, 31), 45.0, 450.0, 1000.0),
@@ -273,9 +409,16 @@ def _series(runner, indicator: str, code: str, until: date = date(2030, 1, 1)) -
     env = _session(runner)
     with env.session(write=False) as s:
         region = s.execute(select(Region).where(Region.code == code)).scalar_one()
-        found = [types.SimpleNamespace(id=r.id, period_end=r.period_end, value=r.value,
-                                       numerator=r.numerator, denominator=r.denominator)
-                 for r in series(session=s, indicator=indicator, region_id=region.id, until=until)]
+        found = [
+            types.SimpleNamespace(
+                id=r.id,
+                period_end=r.period_end,
+                value=r.value,
+                numerator=r.numerator,
+                denominator=r.denominator,
+            )
+            for r in series(session=s, indicator=indicator, region_id=region.id, until=until)
+        ]
     env.close()
     return found
 
@@ -286,8 +429,20 @@ def test_a_rate_over_three_counties_is_summed_not_averaged(world) -> None:
     #   rate  = (45 + 10 + 300) / (50 + 40 + 400) = 355 / 490 = 72.449 %
     #   mean of the rates = (90 + 25 + 75) / 3 = 63.333 %  (wrong: ignores the sizes)
     for code, num, den in (("430102", 45, 50), ("430103", 10, 40), ("430104", 300, 400)):
-        world.ok("record", FOREST, str(num / den * 100), "--region", code, "--at", "2023",
-                 "--numerator", str(num), "--denominator", str(den), as_of="2024-06-01")
+        world.ok(
+            "record",
+            FOREST,
+            str(num / den * 100),
+            "--region",
+            code,
+            "--at",
+            "2023",
+            "--numerator",
+            str(num),
+            "--denominator",
+            str(den),
+            as_of="2024-06-01",
+        )
     [city] = _series(world, FOREST, "430100")
     assert city.value == pytest.approx(72.449, abs=1e-3)
     assert city.value != pytest.approx(63.333, abs=1)
@@ -320,23 +475,48 @@ def test_worst_best_mean_and_latest_aggregations(world) -> None:
 
     @hookimpl
     def duban_register_indicators(register) -> None:
-        for key, direction, how in (("worst_low", "lower", "worst"), ("worst_high", "higher", "worst"),
-                                    ("best_low", "lower", "best"), ("mean", "higher", "mean"),
-                                    ("own", "higher", "latest")):
-            register(Indicator(key=f"aggtest.{key}", name=key, name_en=key, direction=direction,
-                               aggregation=how))
+        for key, direction, how in (
+            ("worst_low", "lower", "worst"),
+            ("worst_high", "higher", "worst"),
+            ("best_low", "lower", "best"),
+            ("mean", "higher", "mean"),
+            ("own", "higher", "latest"),
+        ):
+            register(
+                Indicator(
+                    key=f"aggtest.{key}",
+                    name=key,
+                    name_en=key,
+                    direction=direction,
+                    aggregation=how,
+                )
+            )
 
     plugin.duban_register_indicators = duban_register_indicators
     get_host().register_module("aggtest", plugin)
     try:
         for key in ("worst_low", "worst_high", "best_low", "mean", "own"):
             for code, value in (("430102", "1.5"), ("430103", "3"), ("430104", "0.5")):
-                world.ok("record", f"aggtest.{key}", value, "--region", code, "--at", "2023",
-                         as_of="2024-06-01")
-        got = {key: [r.value for r in _series(world, f"aggtest.{key}", "430100")]
-               for key in ("worst_low", "worst_high", "best_low", "mean", "own")}
-        assert got == {"worst_low": [3], "worst_high": [0.5], "best_low": [0.5],
-                       "mean": [pytest.approx(5 / 3)], "own": []}
+                world.ok(
+                    "record",
+                    f"aggtest.{key}",
+                    value,
+                    "--region",
+                    code,
+                    "--at",
+                    "2023",
+                    as_of="2024-06-01",
+                )
+        got = {
+            key: [r.value for r in _series(world, f"aggtest.{key}", "430100")]
+            for key in ("worst_low", "worst_high", "best_low", "mean", "own")
+        }
+        assert got == {
+            "worst_low": [3],
+            "worst_high": [0.5],
+            "best_low": [0.5],
+            "mean": [pytest.approx(5 / 3)],
+            "own": [],
+        }
     finally:
         reset_host()
-

@@ -13,12 +13,25 @@ def named(duban):
     duban.ok("owner", "add", "湖南省水利厅", "--parent", "湖南省人民政府")
     duban.ok("owner", "add", "湖南省交通运输厅", "--parent", "湖南省人民政府")
     ids = {
-        "summoned": duban.ok("add", "河道采砂整治", "--lead", "湖南省水利厅", "--due", "2024-01-31",
-                             "--code", "（二十）").stdout.strip(),
-        "listed": duban.ok("add", "船舶污染防治 <码头> & 岸电", "--lead", "湖南省交通运输厅",
-                           "--due", "2024-03-31").stdout.strip(),
-        "supervised": duban.ok("add", "航道整治", "--lead", "湖南省交通运输厅", "--due", "2024-04-25").stdout.strip(),
-        "cleared": duban.ok("add", "已整改事项", "--lead", "湖南省水利厅", "--due", "2024-03-01").stdout.strip(),
+        "summoned": duban.ok(
+            "add",
+            "河道采砂整治",
+            "--lead",
+            "湖南省水利厅",
+            "--due",
+            "2024-01-31",
+            "--code",
+            "（二十）",
+        ).stdout.strip(),
+        "listed": duban.ok(
+            "add", "船舶污染防治 <码头> & 岸电", "--lead", "湖南省交通运输厅", "--due", "2024-03-31"
+        ).stdout.strip(),
+        "supervised": duban.ok(
+            "add", "航道整治", "--lead", "湖南省交通运输厅", "--due", "2024-04-25"
+        ).stdout.strip(),
+        "cleared": duban.ok(
+            "add", "已整改事项", "--lead", "湖南省水利厅", "--due", "2024-03-01"
+        ).stdout.strip(),
     }
     duban.ok("user", "add", "checker", "--role", "coordinator")
     duban.ok("sweep", as_of="2024-04-10")
@@ -39,7 +52,9 @@ def test_markdown_notice_lists_listed_and_summoned(duban, named, tmp_path) -> No
     assert len(lines) == 2
     summoned, listed = lines  # gravest first
     assert "约谈" in summoned and "（二十） 河道采砂整治" in summoned
-    assert "湖南省水利厅" in summoned and "湖南省人民政府" in summoned  # responsible body, summoned body
+    assert (
+        "湖南省水利厅" in summoned and "湖南省人民政府" in summoned
+    )  # responsible body, summoned body
     assert "2024-01-31" in summoned and "逾期" in summoned  # the reason, in Chinese
     # Escalated since the first sweep; summoned on 2024-05-05, so the report is due 30 days on.
     assert "| 2024-04-10 | 2024-06-04 |" in summoned

@@ -15,17 +15,43 @@ def count(db_url: str, table: str) -> int:
 
 @pytest.fixture
 def parent(hunan):
-    ob = hunan.ok("add", "城市黑臭水体治理", "--lead", "湖南省生态环境厅", "--due", "2024-12-31",
-                  "--code", "（九）").stdout.strip()
-    hunan.ok("target", "add", ob, "--indicator", "general.forest_coverage_rate", "--gte", "60",
-             "--due", "2025-12-31", "--region", "430000", "--baseline", "50", "--baseline-date", "2022-12-31")
+    ob = hunan.ok(
+        "add",
+        "城市黑臭水体治理",
+        "--lead",
+        "湖南省生态环境厅",
+        "--due",
+        "2024-12-31",
+        "--code",
+        "（九）",
+    ).stdout.strip()
+    hunan.ok(
+        "target",
+        "add",
+        ob,
+        "--indicator",
+        "general.forest_coverage_rate",
+        "--gte",
+        "60",
+        "--due",
+        "2025-12-31",
+        "--region",
+        "430000",
+        "--baseline",
+        "50",
+        "--baseline-date",
+        "2022-12-31",
+    )
     return ob
 
 
 def test_split_by_city_with_targets(hunan, db_url, parent) -> None:
     children = hunan.ok("split", parent, "--by", "city", "--targets", "--format", "json").json()
     assert len(children) == 14
-    assert children[0]["lead"] == ["长沙市人民政府"] and children[0]["title"] == "城市黑臭水体治理（长沙市）"
+    assert (
+        children[0]["lead"] == ["长沙市人民政府"]
+        and children[0]["title"] == "城市黑臭水体治理（长沙市）"
+    )
     shown = hunan.ok("show", str(children[0]["id"]), "--format", "json").json()
     assert shown["parent"] == int(parent) and shown["region"] == "长沙市"
     assert [m["due"] for m in shown["milestones"]] == ["2024-12-31"]
@@ -39,12 +65,22 @@ def test_split_by_city_with_targets(hunan, db_url, parent) -> None:
 
 
 def test_split_by_county_within_a_city(hunan) -> None:
-    ob = hunan.ok("add", "长沙市污水管网", "--lead", "长沙市人民政府", "--region", "长沙市",
-                  "--due", "2025-06-30").stdout.strip()
+    ob = hunan.ok(
+        "add",
+        "长沙市污水管网",
+        "--lead",
+        "长沙市人民政府",
+        "--region",
+        "长沙市",
+        "--due",
+        "2025-06-30",
+    ).stdout.strip()
     children = hunan.ok("split", ob, "--by", "county", "--format", "json").json()
     assert len(children) == 9
     assert all(c["lead"][0].endswith("人民政府") for c in children)
-    county = hunan.ok("add", "浏阳任务", "--lead", "浏阳市人民政府", "--region", "430181").stdout.strip()
+    county = hunan.ok(
+        "add", "浏阳任务", "--lead", "浏阳市人民政府", "--region", "430181"
+    ).stdout.strip()
     nothing = hunan("split", county, "--by", "county")
     assert nothing.exit_code == 2 and "nothing to split" in nothing.stderr
 
@@ -55,7 +91,10 @@ def test_split_bad_input_writes_nothing(hunan, db_url, parent) -> None:
     assert hunan("split", "99999", "--by", "city").exit_code == 4
     hunan.ok("user", "add", "viewer", "--role", "viewer")
     assert hunan("split", parent, "--by", "city", actor="viewer").exit_code == 3
-    assert (count(db_url, "obligation"), count(db_url, "audit_event") - 1) == before  # user.add only
+    assert (
+        count(db_url, "obligation"),
+        count(db_url, "audit_event") - 1,
+    ) == before  # user.add only
 
 
 def test_parent_overdue_state_aggregates_children(hunan, parent) -> None:
@@ -75,8 +114,12 @@ def test_parent_overdue_state_aggregates_children(hunan, parent) -> None:
     changsha = str(children[0]["id"])
     hunan.ok("submit", changsha, "--evidence", "https://e.org/cs", as_of="2025-01-03")
     hunan.ok("verify", changsha, actor="auditor", as_of="2025-01-04")
-    rows = {r["owner"]: r for r in hunan.ok("scorecard", "--level", "city", "--format", "json",
-                                            as_of="2025-01-05").json()}
+    rows = {
+        r["owner"]: r
+        for r in hunan.ok(
+            "scorecard", "--level", "city", "--format", "json", as_of="2025-01-05"
+        ).json()
+    }
     assert rows["长沙市人民政府"]["overdue"] == 0 and rows["株洲市人民政府"]["overdue"] == 1
     assert rows["长沙市人民政府"]["on_time_rate"] == 0.0  # done 2025-01-03 for 2024-12-31
     assert rows["长沙市人民政府"]["rank"] < rows["株洲市人民政府"]["rank"]
@@ -87,7 +130,9 @@ def test_parent_overdue_state_aggregates_children(hunan, parent) -> None:
     with open_session(get_engine(hunan.url), actor="coord", write=False) as session:
         from datetime import date
 
-        roll = rollup(session=session, parent_ids=[int(parent)], as_of=date(2025, 1, 5))[int(parent)]
+        roll = rollup(session=session, parent_ids=[int(parent)], as_of=date(2025, 1, 5))[
+            int(parent)
+        ]
         assert (roll.children, roll.closed, roll.overdue, roll.is_overdue) == (14, 1, 13, True)
         assert int(parent) in overdue_ids(session=session, as_of=date(2025, 1, 5))
         # Before the deadline nobody is overdue, the parent included.
@@ -110,7 +155,13 @@ def test_scorecard_ranks_and_counts(duban) -> None:
     rows = duban.ok("scorecard", "--format", "json", as_of="2024-08-01").json()
     by_owner = {r["owner"]: r for r in rows}
     a, b, c = by_owner["甲厅"], by_owner["乙厅"], by_owner["丙厅"]
-    assert (a["lead"], a["participant"], a["milestones_closed"], a["on_time_rate"], a["overdue"]) == (2, 0, 1, 1.0, 1)
+    assert (
+        a["lead"],
+        a["participant"],
+        a["milestones_closed"],
+        a["on_time_rate"],
+        a["overdue"],
+    ) == (2, 0, 1, 1.0, 1)
     assert a["escalations"]["list"] == 1 and a["escalation_weight"] == 3
     assert (b["lead"], b["on_time_rate"], b["overdue"]) == (1, 0.0, 0)
     assert (c["participant"], c["on_time_rate"]) == (1, None)
@@ -125,18 +176,33 @@ def test_scorecard_ranks_and_counts(duban) -> None:
 def test_a_split_parent_is_overdue_by_its_children_everywhere(hunan) -> None:
     """The list, its lean count, show and the sweep agree: once split, the children's
     deadlines decide, not the parent's own milestone."""
-    ob = hunan.ok("add", "长沙市污水管网", "--lead", "长沙市人民政府", "--region", "长沙市",
-                  "--due", "2025-06-30").stdout.strip()
+    ob = hunan.ok(
+        "add",
+        "长沙市污水管网",
+        "--lead",
+        "长沙市人民政府",
+        "--region",
+        "长沙市",
+        "--due",
+        "2025-06-30",
+    ).stdout.strip()
     children = hunan.ok("split", ob, "--by", "county", "--format", "json").json()
     for child in children:  # every county is given until the end of the year
         [milestone] = hunan.ok("show", str(child["id"]), "--format", "json").json()["milestones"]
         hunan.ok("milestone", "move", str(milestone["id"]), "--due", "2025-12-31")
 
     def overdue(day: str) -> tuple[bool, bool, bool, int]:
-        listed = {r["id"] for r in hunan.ok("list", "--overdue", "--format", "json", as_of=day).json()}
+        listed = {
+            r["id"] for r in hunan.ok("list", "--overdue", "--format", "json", as_of=day).json()
+        }
         count = int(hunan.ok("list", "--overdue", "--count", as_of=day).stdout)
         shown = hunan.ok("show", ob, "--format", "json", as_of=day).json()["overdue"]
-        return int(ob) in listed, shown, count == len(listed), sum(c["id"] in listed for c in children)
+        return (
+            int(ob) in listed,
+            shown,
+            count == len(listed),
+            sum(c["id"] in listed for c in children),
+        )
 
     # The parent's own milestone is past due, its children's are not: nobody is late.
     assert overdue("2025-07-05") == (False, False, True, 0)

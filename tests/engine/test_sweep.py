@@ -10,8 +10,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-TABLES = ("escalation", "obligation", "milestone", "assignment", "sweep", "target_status",
-          "submission", "evidence", "audit_event")
+TABLES = (
+    "escalation",
+    "obligation",
+    "milestone",
+    "assignment",
+    "sweep",
+    "target_status",
+    "submission",
+    "evidence",
+    "audit_event",
+)
 
 
 def snapshot(db_url: str) -> dict[str, int]:
@@ -20,9 +29,12 @@ def snapshot(db_url: str) -> dict[str, int]:
 
     with get_engine(db_url).connect() as conn:
         counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar() for t in TABLES}
-        counts["escalation_state"] = conn.execute(text(
-            "SELECT count(*), coalesce(sum(id * (length(level) + CASE WHEN resolved_at IS NULL THEN 0 "
-            "ELSE 100 END)), 0) FROM escalation")).one()[1]
+        counts["escalation_state"] = conn.execute(
+            text(
+                "SELECT count(*), coalesce(sum(id * (length(level) + CASE WHEN resolved_at IS NULL THEN 0 "
+                "ELSE 100 END)), 0) FROM escalation"
+            )
+        ).one()[1]
     return counts
 
 
@@ -41,8 +53,12 @@ def sweep(runner, day: str, *extra: str) -> dict:
 def campaign(duban):
     """An empty database with a department under a provincial government and one task."""
     duban.ok("owner", "add", "湖南省人民政府", "--kind", "government")
-    duban.ok("owner", "add", "湖南省生态环境厅", "--parent", "湖南省人民政府", "--alias", "省生态环境厅")
-    ob = duban.ok("add", "黑臭水体整治", "--lead", "省生态环境厅", "--due", "2024-03-31").stdout.strip()
+    duban.ok(
+        "owner", "add", "湖南省生态环境厅", "--parent", "湖南省人民政府", "--alias", "省生态环境厅"
+    )
+    ob = duban.ok(
+        "add", "黑臭水体整治", "--lead", "省生态环境厅", "--due", "2024-03-31"
+    ).stdout.strip()
     duban.ok("user", "add", "li", "--role", "coordinator")
     duban.ok("user", "add", "wang", "--role", "member", "--owner", "湖南省生态环境厅")
     return {"ob": int(ob)}
@@ -55,7 +71,11 @@ def test_milestone_ladder_over_months(duban, db_url, campaign) -> None:
     first = sweep(duban, "2024-04-01")
     assert first["opened"] == 1
     [esc] = escalations(duban, open=True)
-    assert (esc["level"], esc["addressed_to"], esc["obligation_id"]) == ("supervise", "湖南省生态环境厅", ob)
+    assert (esc["level"], esc["addressed_to"], esc["obligation_id"]) == (
+        "supervise",
+        "湖南省生态环境厅",
+        ob,
+    )
     assert esc["subject_type"] == "milestone" and "1 days overdue" in esc["reason"]
     assert esc["opened"].startswith("2024-03-31T16:00")  # local midnight of the sweep date, in UTC
 
@@ -67,8 +87,9 @@ def test_milestone_ladder_over_months(duban, db_url, campaign) -> None:
 
     assert sweep(duban, "2024-04-29")["raised"] == 0  # 29 days
     listed = sweep(duban, "2024-04-30")  # 30 days
-    assert [(c["action"], c["previous_level"], c["level"]) for c in listed["changes"]] == \
-        [("raise", "supervise", "list")]
+    assert [(c["action"], c["previous_level"], c["level"]) for c in listed["changes"]] == [
+        ("raise", "supervise", "list")
+    ]
     assert sweep(duban, "2024-06-28")["unchanged"] == 1
 
     summoned = sweep(duban, "2024-06-29")  # 90 days: the head body is summoned
@@ -90,12 +111,16 @@ def test_milestone_ladder_over_months(duban, db_url, campaign) -> None:
 
     # Not reported in time: the report itself becomes overdue and is escalated to its lead.
     late = sweep(duban, "2024-07-30")
-    assert [(c["action"], c["obligation_id"], c["addressed_to"]) for c in late["changes"]] == \
-        [("open", follow["id"], "湖南省人民政府")]
+    assert [(c["action"], c["obligation_id"], c["addressed_to"]) for c in late["changes"]] == [
+        ("open", follow["id"], "湖南省人民政府")
+    ]
 
     # Close-out by the lead's member, verified by another coordinator: the condition clears.
-    evidence = Path(db_url.removeprefix("sqlite:///")).parent / "report.txt" \
-        if db_url.startswith("sqlite") else None
+    evidence = (
+        Path(db_url.removeprefix("sqlite:///")).parent / "report.txt"
+        if db_url.startswith("sqlite")
+        else None
+    )
     proof = str(evidence) if evidence else "https://example.org/report.pdf"
     if evidence:
         evidence.write_text("整改报告", encoding="utf-8")
@@ -138,7 +163,10 @@ def test_sweep_needs_a_coordinator_and_a_sane_date(duban, db_url, campaign) -> N
     assert duban("sweep", "--as-of", "yesterday").exit_code == 2
     assert snapshot(db_url) == before
     # The command-level --as-of is the same as the global one.
-    assert duban.ok("sweep", "--as-of", "2024-04-02", "--format", "json").json()["as_of"] == "2024-04-02"
+    assert (
+        duban.ok("sweep", "--as-of", "2024-04-02", "--format", "json").json()["as_of"]
+        == "2024-04-02"
+    )
 
 
 def test_rejected_twice_summons_the_head_body(duban, db_url, campaign, tmp_path) -> None:
@@ -150,8 +178,11 @@ def test_rejected_twice_summons_the_head_body(duban, db_url, campaign, tmp_path)
         duban.ok("reject", ob, "--reason", "证据不足", actor="li", as_of=day)
     result = sweep(duban, "2024-02-01")
     [change] = result["changes"]
-    assert (change["level"], change["rule"], change["addressed_to"]) == \
-        ("summon", "core.closeout_rejected", "湖南省人民政府")
+    assert (change["level"], change["rule"], change["addressed_to"]) == (
+        "summon",
+        "core.closeout_rejected",
+        "湖南省人民政府",
+    )
     assert "rejected 2 times" in change["reason"]
     assert result["follow_ups"] == 1
 
@@ -163,7 +194,9 @@ def test_rejected_twice_summons_the_head_body(duban, db_url, campaign, tmp_path)
 
 def test_manual_escalation_climbs_only_and_ack(duban, db_url, campaign) -> None:
     ob = str(campaign["ob"])
-    first = duban.ok("escalate", ob, "--level", "督办", "--reason", "群众反映强烈", as_of="2024-01-05")
+    first = duban.ok(
+        "escalate", ob, "--level", "督办", "--reason", "群众反映强烈", as_of="2024-01-05"
+    )
     assert "#1" in first.stdout
     before = snapshot(db_url)
     down = duban("escalate", ob, "--level", "remind", "--reason", "x", as_of="2024-01-06")
@@ -182,7 +215,9 @@ def test_manual_escalation_climbs_only_and_ack(duban, db_url, campaign) -> None:
     assert sweep(duban, "2024-01-08")["resolved"] == 0
 
     # Acknowledgement: by the addressed body's member or a coordinator, with a note, once.
-    assert duban("ack", "1", "--note", "收到", actor="wang").exit_code == 3  # addressed to the government
+    assert (
+        duban("ack", "1", "--note", "收到", actor="wang").exit_code == 3
+    )  # addressed to the government
     assert duban("ack", "99", "--note", "收到").exit_code == 4
     assert duban("ack", "1", "--note", " ").exit_code == 2
     duban.ok("ack", "1", "--note", "已安排约谈", actor="li")
@@ -197,8 +232,13 @@ def test_escalations_filters(duban, campaign) -> None:
     sweep(duban, "2024-05-15")
     rows = escalations(duban)
     assert {r["level"] for r in rows} == {"list", "supervise"}
-    assert all({"id", "level", "subject", "addressed_to", "reason", "opened", "resolved"} <= set(r) for r in rows)
-    assert [r["addressed_to"] for r in escalations(duban, owner="省生态环境厅")] == ["湖南省生态环境厅"]
+    assert all(
+        {"id", "level", "subject", "addressed_to", "reason", "opened", "resolved"} <= set(r)
+        for r in rows
+    )
+    assert [r["addressed_to"] for r in escalations(duban, owner="省生态环境厅")] == [
+        "湖南省生态环境厅"
+    ]
     assert [r["level"] for r in escalations(duban, level="挂牌督办")] == ["list"]
     assert len(escalations(duban, open=True)) == 2
     bad = duban("escalations", "--level", "nope")
@@ -210,8 +250,10 @@ def test_escalations_filters(duban, campaign) -> None:
 
 def test_thresholds_come_from_duban_toml(duban, campaign, tmp_path, monkeypatch) -> None:
     config = tmp_path / "duban.toml"
-    config.write_text('[rules."core.milestone_overdue"]\nsupervise = 10\nlist = 20\nsummon = 400\n',
-                      encoding="utf-8")
+    config.write_text(
+        '[rules."core.milestone_overdue"]\nsupervise = 10\nlist = 20\nsummon = 400\n',
+        encoding="utf-8",
+    )
     monkeypatch.setenv("DUBAN_CONFIG", str(config))
     from duban.core.config import _load
 
@@ -242,7 +284,9 @@ def test_a_broken_plugin_rule_is_reported_not_fatal(duban, campaign) -> None:
 
     @hookimpl
     def duban_register_escalation_rules(register):
-        register(EscalationRule(key="broken.rule", name="坏规则", name_en="Broken", evaluate=explode))
+        register(
+            EscalationRule(key="broken.rule", name="坏规则", name_en="Broken", evaluate=explode)
+        )
 
     plugin.duban_register_escalation_rules = duban_register_escalation_rules
     get_host().register_module("broken", plugin)
@@ -250,25 +294,57 @@ def test_a_broken_plugin_rule_is_reported_not_fatal(duban, campaign) -> None:
     assert result.exit_code == 0
     data = result.json()
     assert data["opened"] == 1  # core's rules still ran
-    assert data["rule_failures"] == [{"rule": "broken.rule", "plugin": "broken",
-                                      "error": "RuntimeError: sensor database offline"}]
+    assert data["rule_failures"] == [
+        {
+            "rule": "broken.rule",
+            "plugin": "broken",
+            "error": "RuntimeError: sensor database offline",
+        }
+    ]
 
 
 @pytest.fixture
 def liuyang(hunan, tmp_path, monkeypatch):
     """A county target on the Hunan tree with readings over four years."""
     config = tmp_path / "duban.toml"
-    config.write_text('[rules."core.region_quality_missed"]\nindicators = ["general.forest_*"]\n'
-                      '[rules."core.milestone_overdue"]\nenabled = false\n', encoding="utf-8")
+    config.write_text(
+        '[rules."core.region_quality_missed"]\nindicators = ["general.forest_*"]\n'
+        '[rules."core.milestone_overdue"]\nenabled = false\n',
+        encoding="utf-8",
+    )
     monkeypatch.setenv("DUBAN_CONFIG", str(config))
     from duban.core.config import _load
 
     _load.cache_clear()
-    ob = hunan.ok("add", "浏阳市森林覆盖率", "--lead", "湖南省林业局", "--region", "430181").stdout.strip()
-    hunan.ok("target", "add", ob, "--indicator", "general.forest_coverage_rate", "--gte", "60",
-             "--due", "2025-12-31", "--region", "430181", "--baseline", "50", "--baseline-date", "2022-12-31")
-    readings = {"2023-06-30": "49", "2023-12-31": "49.5", "2024-06-30": "56", "2024-12-31": "50",
-                "2025-06-30": "50", "2025-12-31": "52", "2026-06-30": "61"}
+    ob = hunan.ok(
+        "add", "浏阳市森林覆盖率", "--lead", "湖南省林业局", "--region", "430181"
+    ).stdout.strip()
+    hunan.ok(
+        "target",
+        "add",
+        ob,
+        "--indicator",
+        "general.forest_coverage_rate",
+        "--gte",
+        "60",
+        "--due",
+        "2025-12-31",
+        "--region",
+        "430181",
+        "--baseline",
+        "50",
+        "--baseline-date",
+        "2022-12-31",
+    )
+    readings = {
+        "2023-06-30": "49",
+        "2023-12-31": "49.5",
+        "2024-06-30": "56",
+        "2024-12-31": "50",
+        "2025-06-30": "50",
+        "2025-12-31": "52",
+        "2026-06-30": "61",
+    }
     for day, value in readings.items():
         hunan.ok("record", "general.forest_coverage_rate", value, "--region", "430181", "--at", day)
     yield int(ob)
@@ -277,35 +353,55 @@ def liuyang(hunan, tmp_path, monkeypatch):
 
 def test_target_escalations_open_climb_resolve_and_reopen(hunan, db_url, liuyang) -> None:
     def mine(result: dict) -> list[tuple[str, str, str | None]]:
-        return [(c["action"], c["level"], c["addressed_to"]) for c in result["changes"]
-                if c["obligation_id"] == liuyang]
+        return [
+            (c["action"], c["level"], c["addressed_to"])
+            for c in result["changes"]
+            if c["obligation_id"] == liuyang
+        ]
 
     # Off track once is not enough; twice in consecutive sweeps opens a supervision notice
     # addressed to the county's government (a regional target).
     assert mine(sweep(hunan, "2023-07-01")) == []
     assert mine(sweep(hunan, "2024-01-01")) == [("open", "supervise", "浏阳市人民政府")]
     assert mine(sweep(hunan, "2024-01-01")) == []
-    assert mine(sweep(hunan, "2024-07-01")) == [("resolve", "supervise", "浏阳市人民政府")]  # on track
+    assert mine(sweep(hunan, "2024-07-01")) == [
+        ("resolve", "supervise", "浏阳市人民政府")
+    ]  # on track
     assert mine(sweep(hunan, "2025-01-01")) == []  # off track again: once
-    assert mine(sweep(hunan, "2025-07-01")) == [("open", "supervise", "浏阳市人民政府")]  # re-opened
+    assert mine(sweep(hunan, "2025-07-01")) == [
+        ("open", "supervise", "浏阳市人民政府")
+    ]  # re-opened
 
     # Missed at the due date: the same escalation climbs to a summons of the head body, and
     # the county's government faces a regional approval freeze.
     missed = sweep(hunan, "2026-01-02")
-    assert sorted(mine(missed)) == [("open", "freeze", "浏阳市人民政府"), ("raise", "summon", "长沙市人民政府")]
-    assert [f for f in missed["follow_up_obligations"]
-            if f["escalation"] in {c["id"] for c in missed["changes"] if c["obligation_id"] == liuyang}]
+    assert sorted(mine(missed)) == [
+        ("open", "freeze", "浏阳市人民政府"),
+        ("raise", "summon", "长沙市人民政府"),
+    ]
+    assert [
+        f
+        for f in missed["follow_up_obligations"]
+        if f["escalation"] in {c["id"] for c in missed["changes"] if c["obligation_id"] == liuyang}
+    ]
     before = snapshot(db_url)
     assert mine(sweep(hunan, "2026-01-02")) == []
     assert snapshot(db_url) == before
 
     # A reading that meets the target clears both.
-    assert sorted(mine(sweep(hunan, "2026-07-01"))) == [("resolve", "freeze", "浏阳市人民政府"),
-                                                        ("resolve", "summon", "长沙市人民政府")]
+    assert sorted(mine(sweep(hunan, "2026-07-01"))) == [
+        ("resolve", "freeze", "浏阳市人民政府"),
+        ("resolve", "summon", "长沙市人民政府"),
+    ]
     history = [e for e in escalations(hunan) if e["obligation_id"] == liuyang]
     assert [(e["level"], e["resolved_on"]) for e in history] == [
-        ("supervise", "2024-07-01"), ("summon", "2026-07-01"), ("freeze", "2026-07-01")]
-    statuses = hunan.ok("status", "--obligation", str(liuyang), "--format", "json", as_of="2026-07-01").json()
+        ("supervise", "2024-07-01"),
+        ("summon", "2026-07-01"),
+        ("freeze", "2026-07-01"),
+    ]
+    statuses = hunan.ok(
+        "status", "--obligation", str(liuyang), "--format", "json", as_of="2026-07-01"
+    ).json()
     assert statuses[0]["status"] == "met"
 
 
@@ -313,13 +409,25 @@ def test_new_readings_on_the_same_day_are_taken_into_account(hunan, db_url, liuy
     sweep(hunan, "2023-07-01")
     sweep(hunan, "2024-01-01")
     # A corrected reading recorded later the same day: the sweep re-evaluates, not reuses.
-    hunan.ok("record", "general.forest_coverage_rate", "53.5", "--region", "430181", "--at", "2023-12-31",
-             "--note", "corrected")
+    hunan.ok(
+        "record",
+        "general.forest_coverage_rate",
+        "53.5",
+        "--region",
+        "430181",
+        "--at",
+        "2023-12-31",
+        "--note",
+        "corrected",
+    )
     result = sweep(hunan, "2024-01-01")
-    statuses = hunan.ok("status", "--obligation", str(liuyang), "--format", "json", as_of="2024-01-01").json()
+    statuses = hunan.ok(
+        "status", "--obligation", str(liuyang), "--format", "json", as_of="2024-01-01"
+    ).json()
     assert statuses[0]["status"] == "on_track"
-    assert [(c["action"], c["level"]) for c in result["changes"] if c["obligation_id"] == liuyang] == \
-        [("resolve", "supervise")]
+    assert [
+        (c["action"], c["level"]) for c in result["changes"] if c["obligation_id"] == liuyang
+    ] == [("resolve", "supervise")]
     assert sweep(hunan, "2024-01-01")["wrote"] is False
 
 

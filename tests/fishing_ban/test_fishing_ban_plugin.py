@@ -37,7 +37,9 @@ def write(path: Path, lines: list[str]) -> Path:
 
 
 def example_file(tmp_path: Path, period: str = "2022-11", name: str = "example.csv") -> Path:
-    rows = [f"{c},{period},{b},{f},{e},{i},{n},{w},示例数据" for c, b, f, e, i, n, w in EXAMPLE_ROWS]
+    rows = [
+        f"{c},{period},{b},{f},{e},{i},{n},{w},示例数据" for c, b, f, e, i, n, w in EXAMPLE_ROWS
+    ]
     return write(tmp_path / name, [EXAMPLE_HEADER, *rows])
 
 
@@ -53,18 +55,24 @@ def latest(duban, indicator: str, region: str, day: date) -> Measurement:
 
 def sweep_and_list(duban, day: str) -> list[dict]:
     duban.ok("sweep", as_of=day)
-    return [r for r in duban.ok("escalations", "--format", "json", as_of=day).json()
-            if r["condition"].startswith("fishing_ban:")]
+    return [
+        r
+        for r in duban.ok("escalations", "--format", "json", as_of=day).json()
+        if r["condition"].startswith("fishing_ban:")
+    ]
 
 
 def test_example_import_aggregates_by_county_city_and_province(hunan, tmp_path):
-    out = hunan.ok("import", "fishing-ban", str(example_file(tmp_path)), "--format", "json",
-                   as_of="2022-12-05").json()
+    out = hunan.ok(
+        "import", "fishing-ban", str(example_file(tmp_path)), "--format", "json", as_of="2022-12-05"
+    ).json()
     assert out["rows"] == 7 and out["inserted"] == 7 * 4 and out["updated"] == 0
     day = date(2022, 12, 5)
     # County: its own figures.
     m = latest(hunan, "fishing_ban.pension_insurance_rate", "君山区", day)
-    assert (m.numerator, m.denominator) == (4459, 4508) and m.value == pytest.approx(98.9130, abs=1e-3)
+    assert (m.numerator, m.denominator) == (4459, 4508) and m.value == pytest.approx(
+        98.9130, abs=1e-3
+    )
     # City: 岳阳市 = 华容县 + 湘阴县 + 君山区, summed before dividing.
     m = latest(hunan, "fishing_ban.pension_insurance_rate", "岳阳市", day)
     assert (m.numerator, m.denominator) == (3930 + 3400 + 4459, 3960 + 3420 + 4508)
@@ -80,8 +88,9 @@ def test_example_import_aggregates_by_county_city_and_province(hunan, tmp_path):
     m = latest(hunan, "fishing_ban.employment_rate", "湖南省", day)
     assert (m.numerator, m.denominator) == (19260, 19410)
     # Re-importing the same file changes nothing.
-    again = hunan.ok("import", "fishing-ban", str(example_file(tmp_path)), "--format", "json",
-                     as_of="2022-12-05").json()
+    again = hunan.ok(
+        "import", "fishing-ban", str(example_file(tmp_path)), "--format", "json", as_of="2022-12-05"
+    ).json()
     assert again["inserted"] == again["updated"] == 0 and again["unchanged"] == 28
 
 
@@ -90,8 +99,17 @@ def test_xlsx_import(hunan, tmp_path):
 
     book = Workbook()
     sheet = book.active
-    sheet.append(["地区", "时间", "非法捕捞案件（起）", "涉案人员（人）", "暗访检查（次）", "禁捕水域（个）",
-                  "巡护覆盖水域（个）"])
+    sheet.append(
+        [
+            "地区",
+            "时间",
+            "非法捕捞案件（起）",
+            "涉案人员（人）",
+            "暗访检查（次）",
+            "禁捕水域（个）",
+            "巡护覆盖水域（个）",
+        ]
+    )
     sheet.append(["沅江市", "2022年第三季度", 4, 9, 12, 10, 9])
     sheet.append(["南县", "2022-Q3", 2, 3, 8, 6, 6])
     book.save(tmp_path / "q3.xlsx")
@@ -103,13 +121,17 @@ def test_xlsx_import(hunan, tmp_path):
 
 
 def test_bad_rows_name_row_and_column_and_write_nothing(hunan, tmp_path, fingerprint):
-    rows = [EXAMPLE_HEADER,
-            "沅江市,2022-11,4210,5960,5960,5930,4050,4010,",
-            "南县,2022-11,2530,3540,3540,3600,2400,2390,",  # insured > eligible
-            "不存在县,2022-11,1,1,1,1,1,1,",
-            "汉寿县,2022-11,3120,-5,4310,4290,2930,2900,"]
+    rows = [
+        EXAMPLE_HEADER,
+        "沅江市,2022-11,4210,5960,5960,5930,4050,4010,",
+        "南县,2022-11,2530,3540,3540,3600,2400,2390,",  # insured > eligible
+        "不存在县,2022-11,1,1,1,1,1,1,",
+        "汉寿县,2022-11,3120,-5,4310,4290,2930,2900,",
+    ]
     before = fingerprint(hunan.url)
-    result = hunan("import", "fishing-ban", str(write(tmp_path / "bad.csv", rows)), as_of="2022-12-05")
+    result = hunan(
+        "import", "fishing-ban", str(write(tmp_path / "bad.csv", rows)), as_of="2022-12-05"
+    )
     assert result.exit_code != 0
     assert "3 bad row(s); nothing was imported" in result.stderr
     assert "row 3, column 已参保人数: greater than 应参保人数 (3540)" in result.stderr
@@ -121,20 +143,28 @@ def test_bad_rows_name_row_and_column_and_write_nothing(hunan, tmp_path, fingerp
 
 
 def test_unknown_column_is_named(hunan, tmp_path):
-    result = hunan("import", "fishing-ban", str(write(tmp_path / "c.csv", ["地区,时间,渔船", "南县,2022,1"])),
-                   as_of="2023-01-05")
+    result = hunan(
+        "import",
+        "fishing-ban",
+        str(write(tmp_path / "c.csv", ["地区,时间,渔船", "南县,2022,1"])),
+        as_of="2023-01-05",
+    )
     assert result.exit_code != 0 and "c.csv:1: unknown column '渔船'" in result.stderr
 
 
-LEDGER = ["户编号,地区,认定日期,就业日期,备注",
-          "0001,沅江市,2022-06-01,,",
-          "0002,南县,2022-08-15,2022-10-20,公益性岗位",
-          "0003,君山区,2022/10/01,,"]
+LEDGER = [
+    "户编号,地区,认定日期,就业日期,备注",
+    "0001,沅江市,2022-06-01,,",
+    "0002,南县,2022-08-15,2022-10-20,公益性岗位",
+    "0003,君山区,2022/10/01,,",
+]
 
 
 def test_household_ledger_counts_and_the_90_day_rule_in_the_sweep(hunan, tmp_path):
     ledger = write(tmp_path / "ledger.csv", LEDGER)
-    out = hunan.ok("import", "fishing-ban-households", str(ledger), "--format", "json", as_of="2022-11-15").json()
+    out = hunan.ok(
+        "import", "fishing-ban-households", str(ledger), "--format", "json", as_of="2022-11-15"
+    ).json()
     assert out["created"] == 3 and out["monthly_counts"] > 0
     day = date(2022, 11, 15)
     # Open at the end of October: 沅江市 0001 and 君山区 0003 (南县 0002 found work on 20 Oct).
@@ -158,23 +188,36 @@ def test_household_ledger_counts_and_the_90_day_rule_in_the_sweep(hunan, tmp_pat
 
 def test_illegal_fishing_rising_two_quarters_summons(hunan, tmp_path):
     lines = ["地区,时间,非法捕捞案件,涉案人员"]
-    for month, cases in (("2022-01", 1), ("2022-02", 1), ("2022-03", 1),  # Q1: 3
-                         ("2022-04", 2), ("2022-05", 2), ("2022-06", 1),  # Q2: 5
-                         ("2022-07", 3), ("2022-08", 2), ("2022-09", 3)):  # Q3: 8
+    for month, cases in (
+        ("2022-01", 1),
+        ("2022-02", 1),
+        ("2022-03", 1),  # Q1: 3
+        ("2022-04", 2),
+        ("2022-05", 2),
+        ("2022-06", 1),  # Q2: 5
+        ("2022-07", 3),
+        ("2022-08", 2),
+        ("2022-09", 3),
+    ):  # Q3: 8
         lines.append(f"沅江市,{month},{cases},{cases * 2}")
     lines += ["南县,2022-Q1,4,4", "南县,2022-Q2,2,2", "南县,2022-Q3,3,3"]  # fell, then rose: no
     hunan.ok("import", "fishing-ban", str(write(tmp_path / "cases.csv", lines)), as_of="2022-10-15")
     from duban.plugins.fishing_ban.rules import quarterly_cases
 
     with session_at(hunan, date(2022, 10, 15)) as s:
-        ids = dict(s.exec(select(Region.name, Region.id).where(Region.name.in_(("沅江市", "南县")))).all())
+        ids = dict(
+            s.exec(select(Region.name, Region.id).where(Region.name.in_(("沅江市", "南县")))).all()
+        )
         by_county = quarterly_cases(s, date(2022, 9, 30))
     # Monthly figures are summed into quarters.
     assert dict(by_county[ids["沅江市"]]) == {(2022, 1): 3, (2022, 2): 5, (2022, 3): 8}
     assert dict(by_county[ids["南县"]]) == {(2022, 1): 4, (2022, 2): 2, (2022, 3): 3}
     hunan.ok("sweep", as_of="2022-10-15")
-    rows = [r for r in hunan.ok("escalations", "--format", "json", as_of="2022-10-15").json()
-            if r["condition"].startswith("fishing_ban:cases_rising:")]
+    rows = [
+        r
+        for r in hunan.ok("escalations", "--format", "json", as_of="2022-10-15").json()
+        if r["condition"].startswith("fishing_ban:cases_rising:")
+    ]
     assert len(rows) == 1
     row = rows[0]
     # A summons goes to the body above the county government.
@@ -183,7 +226,12 @@ def test_illegal_fishing_rising_two_quarters_summons(hunan, tmp_path):
 
 
 def test_pension_below_full_at_year_end_supervises(hunan, tmp_path):
-    hunan.ok("import", "fishing-ban", str(example_file(tmp_path, "2022-12", "dec.csv")), as_of="2023-01-05")
+    hunan.ok(
+        "import",
+        "fishing-ban",
+        str(example_file(tmp_path, "2022-12", "dec.csv")),
+        as_of="2023-01-05",
+    )
     rows = sweep_and_list(hunan, "2023-01-10")
     pension = {r["addressed_to"] for r in rows if r["condition"].startswith("fishing_ban:pension:")}
     # Every example county but 南县 (3540 of 3540) is below 100 %.
@@ -192,13 +240,20 @@ def test_pension_below_full_at_year_end_supervises(hunan, tmp_path):
 
 
 def test_threshold_is_configurable(hunan, tmp_path, monkeypatch):
-    config = write(tmp_path / "duban.toml", ['[rules."fishing_ban.pension_below_full_at_year_end"]',
-                                             "threshold = 99.0"])
+    config = write(
+        tmp_path / "duban.toml",
+        ['[rules."fishing_ban.pension_below_full_at_year_end"]', "threshold = 99.0"],
+    )
     monkeypatch.setenv("DUBAN_CONFIG", str(config))
     from duban.core.config import _load
 
     _load.cache_clear()
-    hunan.ok("import", "fishing-ban", str(example_file(tmp_path, "2022-12", "dec.csv")), as_of="2023-01-05")
+    hunan.ok(
+        "import",
+        "fishing-ban",
+        str(example_file(tmp_path, "2022-12", "dec.csv")),
+        as_of="2023-01-05",
+    )
     rows = sweep_and_list(hunan, "2023-01-10")
     # Only 君山区 (98.91 %) is below 99 %.
     assert {r["addressed_to"] for r in rows} == {"君山区人民政府"}
@@ -207,18 +262,27 @@ def test_threshold_is_configurable(hunan, tmp_path, monkeypatch):
 
 def test_plan_gets_the_default_pension_target_once(hunan):
     with session_at(hunan, date(2023, 1, 1)) as s:
-        rows = s.exec(select(Obligation.code, Target.indicator, Target.comparator, Target.value)
-                      .join(Obligation, Obligation.id == Target.obligation_id)
-                      .where(Target.indicator.startswith("fishing_ban."))).all()
+        rows = s.exec(
+            select(Obligation.code, Target.indicator, Target.comparator, Target.value)
+            .join(Obligation, Obligation.id == Target.obligation_id)
+            .where(Target.indicator.startswith("fishing_ban."))
+        ).all()
     assert ("（二十）", "fishing_ban.pension_insurance_rate", "gte", 100.0) in rows
     assert sum(1 for r in rows if r[1] == "fishing_ban.zero_employment_fisher_households") == 1
 
 
 def test_dashboard_panel(hunan, tmp_path):
     hunan.ok("import", "fishing-ban", str(example_file(tmp_path)), as_of="2022-12-05")
-    hunan.ok("import", "fishing-ban-households", str(write(tmp_path / "l.csv", LEDGER)), as_of="2022-12-05")
+    hunan.ok(
+        "import",
+        "fishing-ban-households",
+        str(write(tmp_path / "l.csv", LEDGER)),
+        as_of="2022-12-05",
+    )
     with session_at(hunan, date(2022, 12, 5)) as s:
-        answers = dict(get_host().call("duban_dashboard_panels", session=s, as_of=date(2022, 12, 5)))
+        answers = dict(
+            get_host().call("duban_dashboard_panels", session=s, as_of=date(2022, 12, 5))
+        )
     (panel,) = answers["fishing_ban"]
     rows = {r.label: (r.value, r.tone) for r in panel.rows}
     assert rows["Withdrawn boats / fishers"] == ("20376 / 28588", "normal")
@@ -227,25 +291,41 @@ def test_dashboard_panel(hunan, tmp_path):
 
 
 def test_households_are_sites_without_names(hunan, tmp_path):
-    hunan.ok("import", "fishing-ban-households", str(write(tmp_path / "l.csv", LEDGER)), as_of="2022-12-05")
+    hunan.ok(
+        "import",
+        "fishing-ban-households",
+        str(write(tmp_path / "l.csv", LEDGER)),
+        as_of="2022-12-05",
+    )
     with session_at(hunan, date(2022, 12, 5)) as s:
         sites = s.exec(select(Site).where(Site.kind == "fisher_household")).all()
-    assert sorted(site.key for site in sites) == ["fisher_household:430611:0003",
-                                                  "fisher_household:430921:0002",
-                                                  "fisher_household:430981:0001"]
+    assert sorted(site.key for site in sites) == [
+        "fisher_household:430611:0003",
+        "fisher_household:430921:0002",
+        "fisher_household:430981:0001",
+    ]
 
 
 def test_plugin_listing(duban):
     plugins = {p["name"]: p for p in duban.ok("plugins", "--format", "json").json()}
     fb = plugins["fishing_ban"]
     assert fb["status"] == "ok" and fb["error"] is None
-    assert {"fishing_ban.retired_fishers", "fishing_ban.pension_insurance_rate", "fishing_ban.employment_rate",
-            "fishing_ban.zero_employment_fisher_households", "fishing_ban.illegal_fishing_cases",
-            "fishing_ban.covert_checks", "fishing_ban.patrol_coverage_rate",
-            "fishing_ban.aquatic_biotic_integrity_index", "fishing_ban.aquatic_resource_abundance"
-            } <= set(fb["indicators"])
-    assert set(fb["rules"]) == {"fishing_ban.zero_employment_household_open", "fishing_ban.illegal_fishing_rising",
-                                "fishing_ban.pension_below_full_at_year_end"}
+    assert {
+        "fishing_ban.retired_fishers",
+        "fishing_ban.pension_insurance_rate",
+        "fishing_ban.employment_rate",
+        "fishing_ban.zero_employment_fisher_households",
+        "fishing_ban.illegal_fishing_cases",
+        "fishing_ban.covert_checks",
+        "fishing_ban.patrol_coverage_rate",
+        "fishing_ban.aquatic_biotic_integrity_index",
+        "fishing_ban.aquatic_resource_abundance",
+    } <= set(fb["indicators"])
+    assert set(fb["rules"]) == {
+        "fishing_ban.zero_employment_household_open",
+        "fishing_ban.illegal_fishing_rising",
+        "fishing_ban.pension_below_full_at_year_end",
+    }
     assert set(fb["importers"]) == {"fishing-ban", "fishing-ban-households"}
     indicators = get_host().indicators()
     assert indicators["fishing_ban.pension_insurance_rate"].aggregation == "rate"
@@ -258,6 +338,10 @@ def test_every_fishing_ban_indicator_the_plan_names_is_registered():
     from duban.core.services.plans import builtin_plan_text
 
     plan = yaml.safe_load(builtin_plan_text())
-    named = {tg["indicator"] for task in plan["tasks"] for tg in task.get("targets", [])
-             if tg["indicator"].startswith("fishing_ban.")}
+    named = {
+        tg["indicator"]
+        for task in plan["tasks"]
+        for tg in task.get("targets", [])
+        if tg["indicator"].startswith("fishing_ban.")
+    }
     assert named and named <= set(get_host().indicators())

@@ -38,8 +38,14 @@ class World:
     def session(self, actor: str = ACTOR):
         return open_session(self.env.engine, actor=actor, clock=self.clock)
 
-    def owner(self, name: str, *, email: str | None = None, webhook: str | None = None,
-              preset: str | None = None) -> int:
+    def owner(
+        self,
+        name: str,
+        *,
+        email: str | None = None,
+        webhook: str | None = None,
+        preset: str | None = None,
+    ) -> int:
         from duban.core.services.owners import add_owner, set_owner
 
         with self.session() as s:
@@ -49,13 +55,28 @@ class World:
             self.owners[name] = owner.id
         return owner.id
 
-    def obligation(self, title: str, *, leads: list[str], participants: list[str] = (),
-                   dues: list[date] = (), code: str | None = None, domain: str = "general") -> int:
+    def obligation(
+        self,
+        title: str,
+        *,
+        leads: list[str],
+        participants: list[str] = (),
+        dues: list[date] = (),
+        code: str | None = None,
+        domain: str = "general",
+    ) -> int:
         from duban.core.services.obligations import add_obligation
 
         with self.session() as s:
-            return add_obligation(session=s, title=title, leads=leads, participants=participants,
-                                  dues=dues, code=code, domain=domain).id
+            return add_obligation(
+                session=s,
+                title=title,
+                leads=leads,
+                participants=participants,
+                dues=dues,
+                code=code,
+                domain=domain,
+            ).id
 
     def at(self, day: date, hour: int = 9) -> None:
         """Move the clock to ``hour`` o'clock Shanghai time on ``day``."""
@@ -148,8 +169,14 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(action[1])
         elif action == 200:
             with server.lock:
-                server.hits.append(Hit(parts.path, parse_qs(parts.query),
-                                       {k.lower(): v for k, v in self.headers.items()}, body))
+                server.hits.append(
+                    Hit(
+                        parts.path,
+                        parse_qs(parts.query),
+                        {k.lower(): v for k, v in self.headers.items()},
+                        body,
+                    )
+                )
         action = 200 if isinstance(action, tuple) else action
         answer = json.dumps(server.answer if action == 200 else {"error": "boom"}).encode()
         try:
@@ -208,16 +235,21 @@ def smtp_server() -> Iterator[Callable[..., Mailbox]]:
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):
-                box.messages.append((envelope.rcpt_tos,
-                                     message_from_bytes(envelope.original_content, policy=default)))
+                box.messages.append(
+                    (
+                        envelope.rcpt_tos,
+                        message_from_bytes(envelope.original_content, policy=default),
+                    )
+                )
                 return "250 OK"
 
         def authenticator(server, session, envelope, mechanism, auth_data):
             box.logins.append((auth_data.login, auth_data.password))
             return AuthResult(success=auth_data.password == b"s3cret")
 
-        controller = Controller(Handler(), hostname="127.0.0.1", port=box.port,
-                                authenticator=authenticator, **kwargs)
+        controller = Controller(
+            Handler(), hostname="127.0.0.1", port=box.port, authenticator=authenticator, **kwargs
+        )
         controller.start()
         controllers.append(controller)
         return box

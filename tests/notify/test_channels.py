@@ -22,19 +22,28 @@ SECRET = "webhook-秘密"
 
 def _verify(hit) -> None:
     stamp = hit.headers["x-duban-timestamp"]
-    expected = hmac.new(SECRET.encode(), stamp.encode() + b"." + hit.body, hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        SECRET.encode(), stamp.encode() + b"." + hit.body, hashlib.sha256
+    ).hexdigest()
     assert hit.headers["x-duban-signature"] == f"sha256={expected}"
     assert abs(int(stamp) - time.time()) < 60
 
 
 def test_webhook_presets_template_and_signature(world, receiver, monkeypatch) -> None:
     monkeypatch.setenv("DUBAN_WEBHOOK_SECRET", SECRET)
-    world.config('[webhook.template]\nmsg = "{subject}"\nwho = "{recipient}"\nwhen = "{due}"\n'
-                 'extra = { all = "{data}", tags = ["duban", "{occasion}"] }\n', monkeypatch)
+    world.config(
+        '[webhook.template]\nmsg = "{subject}"\nwho = "{recipient}"\nwhen = "{due}"\n'
+        'extra = { all = "{data}", tags = ["duban", "{occasion}"] }\n',
+        monkeypatch,
+    )
     for preset in ("json", "wecom", "dingtalk", "feishu"):
         world.owner(f"{preset}单位", webhook=f"{receiver.url}/{preset}?key=abc", preset=preset)
-    world.obligation("长江岸线整治", code="（七）", leads=[f"{p}单位" for p in ("json", "wecom", "dingtalk", "feishu")],
-                     dues=[DUE])
+    world.obligation(
+        "长江岸线整治",
+        code="（七）",
+        leads=[f"{p}单位" for p in ("json", "wecom", "dingtalk", "feishu")],
+        dues=[DUE],
+    )
     world.at(DUE - timedelta(days=7))
     report = world.run()
     assert {r["status"] for r in report.rows} == {"delivered"} and len(report.rows) == 8
@@ -64,7 +73,8 @@ def test_webhook_presets_template_and_signature(world, receiver, monkeypatch) ->
     assert feishu["sign"] == base64.b64encode(mac).decode()
     # The ledger keeps the address without its query (robot keys stay out of listings).
     assert {n.recipient for n in world.ledger() if n.channel == "webhook"} == {
-        f"{receiver.url}/{p}" for p in ("json", "wecom", "dingtalk", "feishu")}
+        f"{receiver.url}/{p}" for p in ("json", "wecom", "dingtalk", "feishu")
+    }
 
 
 def test_a_robot_error_code_is_a_failure(world, receiver) -> None:
@@ -77,8 +87,9 @@ def test_a_robot_error_code_is_a_failure(world, receiver) -> None:
     assert failed.status == "failed" and "93000" in failed.last_error
 
 
-def test_failing_webhooks_do_not_stop_the_others_and_succeed_later(world, receiver,
-                                                                   monkeypatch) -> None:
+def test_failing_webhooks_do_not_stop_the_others_and_succeed_later(
+    world, receiver, monkeypatch
+) -> None:
     world.config("[webhook]\ntimeout = 0.5\n[notify]\nretry_base = 60\n", monkeypatch)
     receiver.plan = {"/flaky": [500], "/slow": [("sleep", 2)]}
     for name in ("ok", "flaky", "slow"):
@@ -100,8 +111,10 @@ def test_failing_webhooks_do_not_stop_the_others_and_succeed_later(world, receiv
     assert world.run().rows == []  # not before the backoff
     world.clock.advance(seconds=61)
     retried = world.run()
-    assert {(r["owner"], r["status"]) for r in retried.rows} == {("flaky", "delivered"),
-                                                                ("slow", "delivered")}
+    assert {(r["owner"], r["status"]) for r in retried.rows} == {
+        ("flaky", "delivered"),
+        ("slow", "delivered"),
+    }
     assert world.run().rows == []
     assert sorted(h.path for h in receiver.delivered()) == ["/flaky", "/ok", "/slow"]
     ledger = {n.payload["data"]["recipient"]: n for n in world.ledger() if n.channel == "webhook"}
@@ -133,19 +146,28 @@ def test_email_over_a_real_smtp_server(world, smtp_server, monkeypatch) -> None:
     box = smtp_server(auth_require_tls=False)
     monkeypatch.setenv("DUBAN_SMTP_USER", "duban")
     monkeypatch.setenv("DUBAN_SMTP_PASSWORD", "s3cret")
-    world.config(f'[smtp]\nhost = "127.0.0.1"\nport = {box.port}\nsecurity = "none"\n'
-                 'from = "duban@example.org"\n', monkeypatch)
+    world.config(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {box.port}\nsecurity = "none"\n'
+        'from = "duban@example.org"\n',
+        monkeypatch,
+    )
     world.owner("省水利厅", email="shuili@example.org")
-    world.obligation("开展饮用水水源地环境保护专项行动", code="（四）", leads=["省水利厅"], dues=[DUE])
+    world.obligation(
+        "开展饮用水水源地环境保护专项行动", code="（四）", leads=["省水利厅"], dues=[DUE]
+    )
     world.at(DUE - timedelta(days=30))
     report = world.run()
-    assert {(r["channel"], r["status"]) for r in report.rows} == {("email", "delivered"),
-                                                                 ("inbox", "delivered")}
+    assert {(r["channel"], r["status"]) for r in report.rows} == {
+        ("email", "delivered"),
+        ("inbox", "delivered"),
+    }
     assert box.logins == [(b"duban", b"s3cret")]
     [(rcpts, mail)] = box.messages
     assert rcpts == ["shuili@example.org"]
-    assert str(make_header(decode_header(mail["Subject"]))) == \
-        "【督办提醒】（四） 开展饮用水水源地环境保护专项行动：距截止还有30天"
+    assert (
+        str(make_header(decode_header(mail["Subject"])))
+        == "【督办提醒】（四） 开展饮用水水源地环境保护专项行动：距截止还有30天"
+    )
     assert "duban@example.org" in mail["From"] and mail["Message-ID"].endswith("@duban>")
     plain, html = _mail_parts(mail)
     assert "省水利厅：" in plain and "截止日期：2025-06-30" in plain and "距截止还有30天" in plain
@@ -154,10 +176,14 @@ def test_email_over_a_real_smtp_server(world, smtp_server, monkeypatch) -> None:
     assert len(box.messages) == 1
 
 
-def test_email_failure_is_retried_when_the_server_comes_up(world, smtp_server, free_port,
-                                                          monkeypatch) -> None:
-    world.config(f'[smtp]\nhost = "127.0.0.1"\nport = {free_port}\nsecurity = "none"\n'
-                 '[notify]\nchannels = ["email"]\n', monkeypatch)
+def test_email_failure_is_retried_when_the_server_comes_up(
+    world, smtp_server, free_port, monkeypatch
+) -> None:
+    world.config(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {free_port}\nsecurity = "none"\n'
+        '[notify]\nchannels = ["email"]\n',
+        monkeypatch,
+    )
     world.owner("甲", email="jia@example.org")
     world.obligation("事项", leads=["甲"], dues=[DUE])
     world.at(DUE - timedelta(days=1))
@@ -174,9 +200,28 @@ def certificate(tmp_path):
     if shutil.which("openssl") is None:
         pytest.skip("openssl is needed to make a test certificate")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -187,13 +232,18 @@ def test_email_with_starttls_and_login(world, smtp_server, certificate, monkeypa
     box = smtp_server(tls_context=context, require_starttls=True)
     monkeypatch.setenv("DUBAN_SMTP_USER", "duban")
     monkeypatch.setenv("DUBAN_SMTP_PASSWORD", "s3cret")
-    world.config(f'[smtp]\nhost = "127.0.0.1"\nport = {box.port}\nsecurity = "starttls"\n'
-                 f'ca_file = "{cert}"\n[notify]\nchannels = ["email"]\nlanguage = "en"\n', monkeypatch)
+    world.config(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {box.port}\nsecurity = "starttls"\n'
+        f'ca_file = "{cert}"\n[notify]\nchannels = ["email"]\nlanguage = "en"\n',
+        monkeypatch,
+    )
     world.owner("Water Dept", email="water@example.org")
     world.obligation("水源地保护", leads=["Water Dept"], dues=[DUE])
     world.at(DUE)  # T-1 fell yesterday too: only the latest occasion goes out
-    assert [(r["occasion"], r["status"]) for r in world.run().rows] == [("T-1", "superseded"),
-                                                                      ("due", "delivered")]
+    assert [(r["occasion"], r["status"]) for r in world.run().rows] == [
+        ("T-1", "superseded"),
+        ("due", "delivered"),
+    ]
     [(_, mail)] = box.messages
     assert mail["Subject"] == "[duban reminder] 水源地保护: due today"
     assert box.logins == [(b"duban", b"s3cret")]

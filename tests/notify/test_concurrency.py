@@ -31,8 +31,9 @@ def crowd(world, receiver, monkeypatch):
     for i in range(12):
         world.owner(f"单位{i}", webhook=f"{receiver.url}/o{i}")
     for i in range(OBLIGATIONS):
-        world.obligation(f"任务{i}", leads=[f"单位{i % 12}"], participants=[f"单位{(i + 5) % 12}"],
-                         dues=[DUE])
+        world.obligation(
+            f"任务{i}", leads=[f"单位{i % 12}"], participants=[f"单位{(i + 5) % 12}"], dues=[DUE]
+        )
     return world
 
 
@@ -46,11 +47,26 @@ def _check_exactly_once(world, receiver) -> None:
 
 def test_two_processes_at_the_same_moment_deliver_no_duplicate(crowd, receiver) -> None:
     url = crowd.env.url
-    argv = [sys.executable, "-c", "import sys; from duban.core.cli import main; sys.exit(main())",
-            "--db", url, "--as", "coord", "--as-of", (DUE - timedelta(days=7)).isoformat(),
-            "remind", "--format", "json"]
-    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy(),
-                              text=True) for _ in range(2)]
+    argv = [
+        sys.executable,
+        "-c",
+        "import sys; from duban.core.cli import main; sys.exit(main())",
+        "--db",
+        url,
+        "--as",
+        "coord",
+        "--as-of",
+        (DUE - timedelta(days=7)).isoformat(),
+        "remind",
+        "--format",
+        "json",
+    ]
+    procs = [
+        subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy(), text=True
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     rows = [r for out, _ in outputs for r in json.loads(out)]
@@ -58,8 +74,10 @@ def test_two_processes_at_the_same_moment_deliver_no_duplicate(crowd, receiver) 
     _check_exactly_once(crowd, receiver)
 
 
-@pytest.mark.skipif(not os.environ.get("DUBAN_TEST_DATABASE_URL"),
-                    reason="two engines racing on row locks: a PostgreSQL test")
+@pytest.mark.skipif(
+    not os.environ.get("DUBAN_TEST_DATABASE_URL"),
+    reason="two engines racing on row locks: a PostgreSQL test",
+)
 def test_two_schedulers_with_their_own_engines_deliver_no_duplicate(crowd, receiver) -> None:
     from duban.core.services.notify import run_pass
 
@@ -86,7 +104,9 @@ def test_two_schedulers_with_their_own_engines_deliver_no_duplicate(crowd, recei
     for engine in engines:
         engine.dispose()
     assert errors == []
-    delivered = [r["key"] for rep in reports.values() for r in rep.rows if r["status"] == "delivered"]
+    delivered = [
+        r["key"] for rep in reports.values() for r in rep.rows if r["status"] == "delivered"
+    ]
     assert len(delivered) == len(set(delivered)) == 4 * OBLIGATIONS
     _check_exactly_once(crowd, receiver)
     # Both did part of the work: the claim splits rows (SKIP LOCKED), nobody waits it out.

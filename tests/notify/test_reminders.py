@@ -26,8 +26,9 @@ def keys(report) -> set[tuple[str, str, str]]:
 
 
 def sent(report) -> set[tuple[str, str, str]]:
-    return {(r["owner"], r["channel"], r["occasion"]) for r in report.rows
-            if r["status"] == "delivered"}
+    return {
+        (r["owner"], r["channel"], r["occasion"]) for r in report.rows if r["status"] == "delivered"
+    }
 
 
 @pytest.fixture
@@ -35,8 +36,13 @@ def campaign(world, receiver):
     """Lead 水利厅 (webhook + inbox), participant 生态环境厅 (inbox only), one milestone."""
     world.owner("水利厅", webhook=f"{receiver.url}/a")
     world.owner("生态环境厅")
-    world.obligation("开展饮用水水源地保护专项行动", code="（四）", leads=["水利厅"],
-                     participants=["生态环境厅"], dues=[DUE])
+    world.obligation(
+        "开展饮用水水源地保护专项行动",
+        code="（四）",
+        leads=["水利厅"],
+        participants=["生态环境厅"],
+        dues=[DUE],
+    )
     return world
 
 
@@ -52,23 +58,36 @@ def test_downtime_gap_is_caught_up_once_and_old_occasions_are_folded(campaign, r
 
     # Down from T-29 to T-5: T-7 fell two days ago, inside the 3-day catch-up horizon.
     w.at(DUE - timedelta(days=5))
-    assert sent(w.run()) == {("水利厅", "webhook", "T-7"), ("水利厅", "inbox", "T-7"),
-                             ("生态环境厅", "inbox", "T-7")}
+    assert sent(w.run()) == {
+        ("水利厅", "webhook", "T-7"),
+        ("水利厅", "inbox", "T-7"),
+        ("生态环境厅", "inbox", "T-7"),
+    }
 
     # Down again until D+20: T-1, due, overdue weeks 1 and 2 all fell more than 3 days ago.
     w.at(DUE + timedelta(days=20))
     report = w.run()
-    folded = {(r["owner"], r["channel"], r["occasion"]) for r in report.rows if r["status"] == "digested"}
-    assert folded == {(o, c, occ) for o, c in [("水利厅", "webhook"), ("水利厅", "inbox")]
-                      for occ in ("T-1", "due", "overdue-week-1", "overdue-week-2")} | {
-        ("生态环境厅", "inbox", "overdue-week-1"), ("生态环境厅", "inbox", "overdue-week-2")}
-    assert sent(report) == {("水利厅", "webhook", "digest"), ("水利厅", "inbox", "digest"),
-                            ("生态环境厅", "inbox", "digest")}
+    folded = {
+        (r["owner"], r["channel"], r["occasion"]) for r in report.rows if r["status"] == "digested"
+    }
+    assert folded == {
+        (o, c, occ)
+        for o, c in [("水利厅", "webhook"), ("水利厅", "inbox")]
+        for occ in ("T-1", "due", "overdue-week-1", "overdue-week-2")
+    } | {("生态环境厅", "inbox", "overdue-week-1"), ("生态环境厅", "inbox", "overdue-week-2")}
+    assert sent(report) == {
+        ("水利厅", "webhook", "digest"),
+        ("水利厅", "inbox", "digest"),
+        ("生态环境厅", "inbox", "digest"),
+    }
     assert w.run().rows == []
 
     w.at(DUE + timedelta(days=21))
-    assert sent(w.run()) == {("水利厅", "webhook", "overdue-week-3"), ("水利厅", "inbox", "overdue-week-3"),
-                             ("生态环境厅", "inbox", "overdue-week-3")}
+    assert sent(w.run()) == {
+        ("水利厅", "webhook", "overdue-week-3"),
+        ("水利厅", "inbox", "overdue-week-3"),
+        ("生态环境厅", "inbox", "overdue-week-3"),
+    }
     assert w.run().rows == []
 
     bodies = [h.json() for h in receiver.delivered("/a")]
@@ -80,8 +99,9 @@ def test_downtime_gap_is_caught_up_once_and_old_occasions_are_folded(campaign, r
     assert len({h.headers["idempotency-key"] for h in receiver.delivered()}) == 4
 
 
-def test_exactly_once_across_a_restart_and_a_crashed_worker(campaign, receiver,
-                                                            monkeypatch) -> None:
+def test_exactly_once_across_a_restart_and_a_crashed_worker(
+    campaign, receiver, monkeypatch
+) -> None:
     from duban.core.services import notify
 
     w = campaign
@@ -105,8 +125,14 @@ def test_exactly_once_across_a_restart_and_a_crashed_worker(campaign, receiver,
     w.run(worker="dead")
     monkeypatch.setattr(notify, "_deliver", deliver)
     with w.session() as s:
-        claimed = notify.claim(s, worker="dead", at=w.clock.now(), lease=timedelta(minutes=15),
-                               channels=None, limit=100)
+        claimed = notify.claim(
+            s,
+            worker="dead",
+            at=w.clock.now(),
+            lease=timedelta(minutes=15),
+            channels=None,
+            limit=100,
+        )
     assert len(claimed) == 2  # the lead's webhook and inbox (participants get no T-1)
     w.clock.advance(minutes=5)
     assert w.run().rows == []
@@ -123,8 +149,10 @@ def test_quiet_hours_defer_everything_but_the_inbox(campaign, receiver, monkeypa
     assert w.run().rows == []
     w.at(DUE - timedelta(days=7), hour=3)
     report = w.run()
-    assert {(r["channel"], r["status"]) for r in report.rows} == {("inbox", "delivered"),
-                                                                 ("webhook", "deferred")}
+    assert {(r["channel"], r["status"]) for r in report.rows} == {
+        ("inbox", "delivered"),
+        ("webhook", "deferred"),
+    }
     w.at(DUE - timedelta(days=7), hour=6)
     assert w.run().rows == []
     assert receiver.delivered() == []
@@ -134,24 +162,37 @@ def test_quiet_hours_defer_everything_but_the_inbox(campaign, receiver, monkeypa
     assert len(receiver.delivered()) == 1
 
 
-def test_escalation_changes_reach_the_addressed_body_and_the_coordinators(campaign, receiver) -> None:
+def test_escalation_changes_reach_the_addressed_body_and_the_coordinators(
+    campaign, receiver
+) -> None:
     w = campaign
     w.at(DUE + timedelta(days=2))
     w.run()  # the due-day reminders, out of the way
     ob_id = w.ledger()[0].payload["data"]["obligation_id"]
     opened = w.clock.now()
     with w.session() as s:
-        esc = Escalation(subject_type="milestone", subject_id=1, obligation_id=ob_id,
-                         condition="milestone:1:overdue", rule="overdue", level="supervise",
-                         reason="逾期未完成", reason_en="Overdue", addressed_to_id=w.owners["水利厅"],
-                         opened_at=opened)
+        esc = Escalation(
+            subject_type="milestone",
+            subject_id=1,
+            obligation_id=ob_id,
+            condition="milestone:1:overdue",
+            rule="overdue",
+            level="supervise",
+            reason="逾期未完成",
+            reason_en="Overdue",
+            addressed_to_id=w.owners["水利厅"],
+            opened_at=opened,
+        )
         s.add(esc)
         s.flush()
         audit.record(s, "escalation.open", "escalation", esc.id)  # as the sweep does
     w.clock.advance(minutes=15)
     report = w.run()
-    assert keys(report) == {("水利厅", "webhook", "opened:supervise"), ("水利厅", "inbox", "opened:supervise"),
-                            ("coord", "inbox", "opened:supervise")}
+    assert keys(report) == {
+        ("水利厅", "webhook", "opened:supervise"),
+        ("水利厅", "inbox", "opened:supervise"),
+        ("coord", "inbox", "opened:supervise"),
+    }
     assert w.run().rows == []
 
     with w.session() as s:
@@ -173,7 +214,8 @@ def test_escalation_changes_reach_the_addressed_body_and_the_coordinators(campai
     assert [b["subject"] for b in bodies] == [
         "【督办通知】（四） 开展饮用水水源地保护专项行动：启动督办",
         "【督办通知】（四） 开展饮用水水源地保护专项行动：升级为挂牌督办",
-        "【督办通知】（四） 开展饮用水水源地保护专项行动：挂牌督办已解除"]
+        "【督办通知】（四） 开展饮用水水源地保护专项行动：挂牌督办已解除",
+    ]
     assert "逾期未完成" in bodies[0]["text"] and "已完成整改" in bodies[2]["text"]
 
 
@@ -196,8 +238,11 @@ def test_policy_per_domain_from_config_and_from_a_plugin(world, monkeypatch) -> 
         world.at(DUE - timedelta(days=day))
         for row in world.run().rows:
             occasions.setdefault(row["subject"].split("：")[0], []).append(row["occasion"])
-    assert occasions == {"【督办提醒】水": ["T-14"], "【督办提醒】渔": ["T-10"],
-                         "【督办提醒】常": ["T-30", "T-7", "T-1", "due"]}
+    assert occasions == {
+        "【督办提醒】水": ["T-14"],
+        "【督办提醒】渔": ["T-10"],
+        "【督办提醒】常": ["T-30", "T-7", "T-1", "due"],
+    }
 
 
 def test_language_follows_the_recipient(world, monkeypatch) -> None:
@@ -207,8 +252,10 @@ def test_language_follows_the_recipient(world, monkeypatch) -> None:
     world.config('[notify.languages]\n"Water Dept" = "en"\n', monkeypatch)
     world.at(DUE - timedelta(days=1))
     subjects = {r["owner"]: r["subject"] for r in world.run().rows}
-    assert subjects == {"Water Dept": "[duban reminder] 加强水源保护: due tomorrow",
-                        "水利厅": "【督办提醒】加强水源保护：明天到期"}
+    assert subjects == {
+        "Water Dept": "[duban reminder] 加强水源保护: due tomorrow",
+        "水利厅": "【督办提醒】加强水源保护：明天到期",
+    }
     text = {n.payload["data"]["recipient"]: n.payload["text"] for n in world.ledger()}
     assert "Your role: the lead owner" in text["Water Dept"]
     assert "贵单位职责：牵头单位" in text["水利厅"]
@@ -221,7 +268,9 @@ def test_nothing_after_close_or_done(world) -> None:
     done = world.obligation("已完成节点", leads=["甲"], dues=[DUE])
     closed = world.obligation("已销号", leads=["甲"], dues=[DUE])
     with world.session() as s:
-        s.exec(select(Milestone).where(Milestone.obligation_id == done)).one().done_on = DUE - timedelta(days=10)
+        s.exec(select(Milestone).where(Milestone.obligation_id == done)).one().done_on = (
+            DUE - timedelta(days=10)
+        )
         s.get(Obligation, closed).state = "closed"
     world.at(DUE - timedelta(days=7))
     assert world.run().rows == []
@@ -233,10 +282,12 @@ def test_bad_config_is_one_clear_error(world, monkeypatch) -> None:
     world.owner("甲")
     world.obligation("事项", leads=["甲"], dues=[DUE])
     world.at(DUE - timedelta(days=7))
-    for text, needle in [("[notify]\nconcurrency = 'many'\n", "[notify] concurrency"),
-                         ("[reminders]\nquiet_hours = '22-7'\n", "quiet_hours"),
-                         ("[reminders]\nlead = [7, -1]\n", "[reminders] lead"),
-                         ("[webhook.template]\nt = '{nope}'\n", "placeholder")]:
+    for text, needle in [
+        ("[notify]\nconcurrency = 'many'\n", "[notify] concurrency"),
+        ("[reminders]\nquiet_hours = '22-7'\n", "quiet_hours"),
+        ("[reminders]\nlead = [7, -1]\n", "[reminders] lead"),
+        ("[webhook.template]\nt = '{nope}'\n", "placeholder"),
+    ]:
         world.config(text, monkeypatch)
         with pytest.raises(UserError, match=needle.replace("[", r"\[").replace("]", r"\]")):
             if "webhook" in text:
@@ -254,14 +305,23 @@ def cli_world(duban, receiver):
     duban.ok("owner", "add", "省水利厅")
     duban.ok("owner", "add", "省生态环境厅")
     duban.ok("owner", "set", "省水利厅", "--webhook", f"{receiver.url}/water")
-    duban.ok("add", "开展饮用水水源地环境保护专项行动", "--lead", "省水利厅",
-             "--participant", "省生态环境厅", "--due", DUE.isoformat())
+    duban.ok(
+        "add",
+        "开展饮用水水源地环境保护专项行动",
+        "--lead",
+        "省水利厅",
+        "--participant",
+        "省生态环境厅",
+        "--due",
+        DUE.isoformat(),
+    )
     duban.ok("user", "add", "wr", "--role", "member", "--owner", "省水利厅")
     return duban
 
 
-def test_remind_twice_at_the_same_moment_sends_nothing_the_second_time(cli_world, receiver,
-                                                                        fingerprint) -> None:
+def test_remind_twice_at_the_same_moment_sends_nothing_the_second_time(
+    cli_world, receiver, fingerprint
+) -> None:
     duban = cli_world
     as_of = (DUE - timedelta(days=7)).isoformat()
     before = fingerprint(duban.url)
@@ -271,8 +331,10 @@ def test_remind_twice_at_the_same_moment_sends_nothing_the_second_time(cli_world
 
     first = duban.ok("remind", "--format", "json", as_of=as_of).json()
     assert sorted((r["owner"], r["channel"], r["occasion"], r["status"]) for r in first) == [
-        ("省水利厅", "inbox", "T-7", "delivered"), ("省水利厅", "webhook", "T-7", "delivered"),
-        ("省生态环境厅", "inbox", "T-7", "delivered")]
+        ("省水利厅", "inbox", "T-7", "delivered"),
+        ("省水利厅", "webhook", "T-7", "delivered"),
+        ("省生态环境厅", "inbox", "T-7", "delivered"),
+    ]
     assert set(first[0]) == {"subject", "owner", "channel", "occasion", "status"}
     assert duban.ok("remind", "--format", "json", as_of=as_of).json() == []
     assert len(receiver.delivered()) == 1
@@ -284,7 +346,9 @@ def test_notifications_and_inbox_commands(cli_world, receiver) -> None:
     receiver.plan["/water"] = [500]
     duban.ok("remind", as_of=(DUE - timedelta(days=7)).isoformat())
     failed = duban.ok("notifications", "--failed", "--format", "json").json()
-    assert [(r["owner"], r["channel"], r["attempts"]) for r in failed] == [("省水利厅", "webhook", 1)]
+    assert [(r["owner"], r["channel"], r["attempts"]) for r in failed] == [
+        ("省水利厅", "webhook", 1)
+    ]
     assert failed[0]["last_error"].startswith("DeliveryError: HTTP 500")
     assert len(duban.ok("notifications", "--owner", "省生态环境厅", "--format", "json").json()) == 1
     assert duban("notifications", "--status", "lost").exit_code == 2
@@ -320,16 +384,24 @@ def test_each_pass_that_changes_the_ledger_is_audited(campaign) -> None:
 
 # Every message has its Chinese --------------------------------------------------------------
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ["core/services/notify.py", "core/services/reminders.py", "core/channels.py",
-           "core/scheduler.py", "core/cli/remind.py"]
+MODULES = [
+    "core/services/notify.py",
+    "core/services/reminders.py",
+    "core/channels.py",
+    "core/scheduler.py",
+    "core/cli/remind.py",
+]
 
 
 def test_every_message_has_its_translation() -> None:
     from duban.core.services.reminders import LEVEL_WORDS, ROLE_WORDS
 
     catalog = tomllib.loads((ROOT / "core/locale/zh/notify.toml").read_text(encoding="utf-8"))
-    wanted = set(LEVEL_WORDS.values()) | set(ROLE_WORDS.values()) | {
-        "{level} started", "raised to {level}", "{level} lifted"}
+    wanted = (
+        set(LEVEL_WORDS.values())
+        | set(ROLE_WORDS.values())
+        | {"{level} started", "raised to {level}", "{level} lifted"}
+    )
     for path in MODULES:
         for node in ast.walk(ast.parse((ROOT / path).read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):

@@ -43,20 +43,25 @@ def test_jobs_catch_up_on_start_and_the_sweep_is_notified(world, receiver, monke
     app = Scheduler(engine=world.env.engine, clock=world.clock, actor="coord", worker="sched-1")
     _run_until(app, lambda: app.sweeps and len(app.reports) >= 2)
 
-    assert app.jobs == {REMINDER_JOB: "interval[0:15:00]",
-                        SWEEP_JOB: "cron[hour='8', minute='0']"}
+    assert app.jobs == {REMINDER_JOB: "interval[0:15:00]", SWEEP_JOB: "cron[hour='8', minute='0']"}
     assert JOB_DEFAULTS == {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
     assert app.sweeps == 1
     with world.session() as s:
         assert s.exec(select(Sweep.as_of)).all() == [DUE + timedelta(days=10)]
         escalations = s.exec(select(Escalation)).all()
-    occasions = {r["occasion"] for rep in app.reports for r in rep.rows if r["status"] == "delivered"}
+    occasions = {
+        r["occasion"] for rep in app.reports for r in rep.rows if r["status"] == "delivered"
+    }
     assert "overdue-week-1" in occasions
     # The sweep opened an escalation for the overdue milestone; the pass right after it
     # told the addressed body (webhook and inbox) and the coordinator (inbox).
     assert escalations and {f"opened:{e.level}" for e in escalations} <= occasions
-    notices = {(r["owner"], r["channel"]) for rep in app.reports for r in rep.rows
-               if r["occasion"].startswith("opened:")}
+    notices = {
+        (r["owner"], r["channel"])
+        for rep in app.reports
+        for r in rep.rows
+        if r["occasion"].startswith("opened:")
+    }
     assert notices == {("水利厅", "webhook"), ("水利厅", "inbox"), ("coord", "inbox")}
 
     # Restarted the same day: the sweep is not run again, the pass finds nothing new.
@@ -71,9 +76,19 @@ def test_sigterm_stops_the_scheduler_cleanly(world, tmp_path) -> None:
     path = tmp_path / "sched.toml"
     path.write_text("[scheduler]\nreminders_every = 60\nsweep = false\n", encoding="utf-8")
     env = {**os.environ, "DUBAN_CONFIG": str(path)}
-    argv = [sys.executable, "-c", "import sys; from duban.core.cli import main; sys.exit(main())",
-            "--db", world.env.url, "--as", "coord", "scheduler"]
-    proc = subprocess.Popen(argv, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    argv = [
+        sys.executable,
+        "-c",
+        "import sys; from duban.core.cli import main; sys.exit(main())",
+        "--db",
+        world.env.url,
+        "--as",
+        "coord",
+        "scheduler",
+    ]
+    proc = subprocess.Popen(
+        argv, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
     lines = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -98,9 +113,12 @@ def test_scheduler_refuses_a_fixed_clock_and_non_coordinators(duban) -> None:
 
 
 def test_other_commands_do_not_import_apscheduler(duban) -> None:
-    code = ("import sys; from duban.core.cli import main; main(['--db', sys.argv[1], '--as', 'coord', "
-            "'list']); main(['--db', sys.argv[1], '--as', 'coord', 'remind', '--dry-run']); "
-            "print(sorted(m for m in sys.modules if m.startswith('apscheduler')))")
-    out = subprocess.run([sys.executable, "-c", code, duban.url], capture_output=True, text=True,
-                         check=True).stdout
+    code = (
+        "import sys; from duban.core.cli import main; main(['--db', sys.argv[1], '--as', 'coord', "
+        "'list']); main(['--db', sys.argv[1], '--as', 'coord', 'remind', '--dry-run']); "
+        "print(sorted(m for m in sys.modules if m.startswith('apscheduler')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, duban.url], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip().endswith("[]")

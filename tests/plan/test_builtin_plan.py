@@ -9,11 +9,46 @@ from sqlalchemy import text
 
 from duban.core.db import get_engine
 
-CODES = ["（三）", "（四）", "（五）", "（六）", "（七）", "（八）", "（九）", "（十）", "（十一）", "（十二）",
-         "（十三）", "（十四）", "（十五）", "（十六）", "（十七）", "（十八）", "（十九）", "（二十）",
-         "（二十一）", "（二十二）", "（二十三）", "（二十四）", "（二十五）", "（二十六）", "（二十七）",
-         "（二十八）", "（二十九）", "（三十）", "（三十一）", "（三十二）", "（三十三）", "（三十四）",
-         "（三十五）", "（三十六）", "（三十七）", "（三十八）", "（三十九）", "（四十）"]
+CODES = [
+    "（三）",
+    "（四）",
+    "（五）",
+    "（六）",
+    "（七）",
+    "（八）",
+    "（九）",
+    "（十）",
+    "（十一）",
+    "（十二）",
+    "（十三）",
+    "（十四）",
+    "（十五）",
+    "（十六）",
+    "（十七）",
+    "（十八）",
+    "（十九）",
+    "（二十）",
+    "（二十一）",
+    "（二十二）",
+    "（二十三）",
+    "（二十四）",
+    "（二十五）",
+    "（二十六）",
+    "（二十七）",
+    "（二十八）",
+    "（二十九）",
+    "（三十）",
+    "（三十一）",
+    "（三十二）",
+    "（三十三）",
+    "（三十四）",
+    "（三十五）",
+    "（三十六）",
+    "（三十七）",
+    "（三十八）",
+    "（三十九）",
+    "（四十）",
+]
 REFERENCE = Path(__file__).resolve().parents[3] / "shared/reference/hunan_divisions.csv"
 
 
@@ -37,8 +72,10 @@ def test_show_task_four(hunan) -> None:
     assert leads == ["湖南省生态环境厅", "湖南省水利厅"]
     assert "湖南省卫生健康委员会" in participants
     assert sorted({m["due"] for m in data["milestones"]}) == ["2024-12-31", "2025-12-31"]
-    assert any(t["value"] == 95.8 and t["comparator"] == "gte" and t["unit"] == "%"
-               for t in data["targets"])
+    assert any(
+        t["value"] == 95.8 and t["comparator"] == "gte" and t["unit"] == "%"
+        for t in data["targets"]
+    )
     # Short names used by the plan resolve to the canonical owners.
     for alias in ("省生态环境厅", "省水利厅", "省卫生健康委"):
         assert hunan.ok("list", "--owner", alias, "--count").stdout.strip() != "0"
@@ -49,16 +86,20 @@ def test_show_task_thirteen_manganese(hunan) -> None:
     manganese = [t for t in data["targets"] if t["indicator"] == "water.manganese"]
     assert len(manganese) == 2
     assert {(t["comparator"], t["value"], t["unit"], t["due"]) for t in manganese} == {
-        ("lte", 0.3, "mg/L", "2023-12-31")}
+        ("lte", 0.3, "mg/L", "2023-12-31")
+    }
     assert {t["scope"]["type"] for t in manganese} == {"site"}
 
 
 def test_regions_are_complete_with_their_governments(hunan) -> None:
     with get_engine(hunan.url).connect() as conn:
         levels = dict(conn.execute(text("SELECT level, COUNT(*) FROM region GROUP BY level")).all())
-        governments = conn.execute(text(
-            "SELECT COUNT(*) FROM owner o JOIN region r ON r.id = o.region_id "
-            "WHERE o.kind = 'government'")).scalar()
+        governments = conn.execute(
+            text(
+                "SELECT COUNT(*) FROM owner o JOIN region r ON r.id = o.region_id "
+                "WHERE o.kind = 'government'"
+            )
+        ).scalar()
         codes = {c for (c,) in conn.execute(text("SELECT code FROM region"))}
     assert levels == {"province": 1, "city": 14, "county": 122, "zone": 14}
     assert governments == 151

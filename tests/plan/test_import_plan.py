@@ -46,8 +46,11 @@ def test_dry_run_json_writes_nothing(duban) -> None:
     assert {"due": "2024-12-31"}.items() <= four["milestones"][0].items()
     target = next(g for g in four["targets"] if g["value"] == 95.8)
     assert {k: target[k] for k in ("indicator", "comparator", "unit", "due")} == {
-        "indicator": "water.county_drinking_source_compliance", "comparator": "gte", "unit": "%",
-        "due": "2025-12-31"}
+        "indicator": "water.county_drinking_source_compliance",
+        "comparator": "gte",
+        "unit": "%",
+        "due": "2025-12-31",
+    }
     assert all(set(u) == {"task", "text", "why"} for u in out["unparsed"])
     assert _plans(duban.url) == []
 
@@ -61,15 +64,22 @@ def test_dry_run_table(duban) -> None:
 def test_seed_import_into_the_builtin_database_matches_owners(hunan) -> None:
     before = _plans(hunan.url)
     result = hunan.ok("import", "plan", str(SEED), "--format", "json").json()
-    assert result["owners_created"] == []          # every body is matched by name or alias
+    assert result["owners_created"] == []  # every body is matched by name or alias
     assert result["tasks"] == 38
     with _db(hunan.url) as session:
+
         def counts(key: str) -> tuple[int, int, int]:
             plan = session.exec(select(Plan).where(Plan.key == key)).one()
-            ids = [o.id for o in session.exec(select(Obligation).where(Obligation.plan_id == plan.id))]
-            return (len(ids),
-                    len(session.exec(select(Target.id).where(Target.obligation_id.in_(ids))).all()),
-                    len(session.exec(select(Milestone.id).where(Milestone.obligation_id.in_(ids))).all()))
+            ids = [
+                o.id for o in session.exec(select(Obligation).where(Obligation.plan_id == plan.id))
+            ]
+            return (
+                len(ids),
+                len(session.exec(select(Target.id).where(Target.obligation_id.in_(ids))).all()),
+                len(
+                    session.exec(select(Milestone.id).where(Milestone.obligation_id.in_(ids))).all()
+                ),
+            )
 
         tasks, targets, milestones = counts(result["plan"])
     builtin = yaml.safe_load((ROOT / "core/data/plans/hunan-yangtze-2023.yaml").read_text("utf-8"))
@@ -97,8 +107,12 @@ def test_city_plan_import_creates_new_owners_and_recurring_milestones(duban) -> 
     assert "市政府督查室" in result["owners_created"]
     with _db(duban.url) as session:
         ob = session.exec(select(Obligation).where(Obligation.code == "2.")).one()
-        dues = [m.due.isoformat() for m in session.exec(
-            select(Milestone).where(Milestone.obligation_id == ob.id).order_by(Milestone.due))]
+        dues = [
+            m.due.isoformat()
+            for m in session.exec(
+                select(Milestone).where(Milestone.obligation_id == ob.id).order_by(Milestone.due)
+            )
+        ]
     # quarterly from 2024-03-31 and yearly from 2024-12-31, until the plan ends (2026-12-31)
     assert len(dues) == 12 + 3
     assert dues[0] == "2024-03-31" and dues[-1] == "2026-12-31"
@@ -143,16 +157,24 @@ def test_members_cannot_import(duban) -> None:
     assert _plans(duban.url) == []
 
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("empty.txt", b"", "the file is empty"),
-    ("binary.txt", bytes(range(256)) * 8, "not a text file (binary content)"),
-    ("prose.md", "# 关于河湖管理的说明\n\n各单位要高度重视。\n".encode(), "no numbered tasks found"),
-    ("plan.pdf", b"%PDF-1.4\n", "unsupported file type '.pdf'"),
-    ("renamed.docx", b"PK\x03\x04 not really", "not a Word (.docx) document"),
-    ("bad.yaml", b"format: something-else\n", "not a duban plan"),
-])
-def test_bad_input_imports_nothing(duban, tmp_path: Path, name: str, content: bytes,
-                                   message: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.txt", b"", "the file is empty"),
+        ("binary.txt", bytes(range(256)) * 8, "not a text file (binary content)"),
+        (
+            "prose.md",
+            "# 关于河湖管理的说明\n\n各单位要高度重视。\n".encode(),
+            "no numbered tasks found",
+        ),
+        ("plan.pdf", b"%PDF-1.4\n", "unsupported file type '.pdf'"),
+        ("renamed.docx", b"PK\x03\x04 not really", "not a Word (.docx) document"),
+        ("bad.yaml", b"format: something-else\n", "not a duban plan"),
+    ],
+)
+def test_bad_input_imports_nothing(
+    duban, tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     for extra in ([], ["--dry-run"]):
@@ -180,7 +202,9 @@ def test_every_message_has_a_translation() -> None:
     ids = []
     for name in ("core/planparse.py", "core/cli/plans.py"):
         source = (ROOT / name).read_text("utf-8")
-        for m in re.finditer(r'\bt\(\s*"((?:[^"\\]|\\.)*)"(?:\s*\n?\s*"((?:[^"\\]|\\.)*)")?', source):
+        for m in re.finditer(
+            r'\bt\(\s*"((?:[^"\\]|\\.)*)"(?:\s*\n?\s*"((?:[^"\\]|\\.)*)")?', source
+        ):
             ids.append(m.group(1) + (m.group(2) or ""))
     assert len(ids) > 30
     missing = [i for i in ids if json.loads(f'"{i}"') not in catalog()]

@@ -50,24 +50,39 @@ def session_at(duban, day: date):
 def at(duban, indicator: str, region: str, day: date, period: tuple[date, date]) -> Measurement:
     with session_at(duban, day) as s:
         rid = s.exec(select(Region.id).where(Region.name == region)).one()
-        found = [m for m in series(session=s, indicator=indicator, region_id=rid, until=day)
-                 if (m.period_start, m.period_end) == period]
+        found = [
+            m
+            for m in series(session=s, indicator=indicator, region_id=rid, until=day)
+            if (m.period_start, m.period_end) == period
+        ]
     assert len(found) == 1, found
     return found[0]
 
 
 @pytest.fixture
 def ports(hunan, tmp_path):
-    out = hunan.ok("import", "shipping", str(write(tmp_path / "ports.csv", PORTS)), "--format", "json",
-                   as_of="2025-01-20").json()
+    out = hunan.ok(
+        "import",
+        "shipping",
+        str(write(tmp_path / "ports.csv", PORTS)),
+        "--format",
+        "json",
+        as_of="2025-01-20",
+    ).json()
     assert out["ports_created"] == 3
     return hunan
 
 
 @pytest.fixture
 def receipts(ports, tmp_path):
-    out = ports.ok("import", "shipping-receipts", str(write(tmp_path / "receipts.csv", RECEIPTS)),
-                   "--format", "json", as_of="2025-04-25").json()
+    out = ports.ok(
+        "import",
+        "shipping-receipts",
+        str(write(tmp_path / "receipts.csv", RECEIPTS)),
+        "--format",
+        "json",
+        as_of="2025-04-25",
+    ).json()
     assert out["created"] == 8 and out["ports"] == 3
     return ports
 
@@ -86,7 +101,9 @@ def test_ports_get_their_city_transport_authority(ports):
 
 def test_shore_power_and_rates_by_port_city_and_province(ports):
     day, y2024 = date(2025, 1, 20), (date(2024, 1, 1), date(2024, 12, 31))
-    assert at(ports, "shipping.shore_power_kwh", "湖南省", day, y2024).value == 452000 + 198500 + 80500
+    assert (
+        at(ports, "shipping.shore_power_kwh", "湖南省", day, y2024).value == 452000 + 198500 + 80500
+    )
     assert at(ports, "shipping.shore_power_berths", "湖南省", day, y2024).value == 22 + 14 + 8
     # Year on year: the change over the year before, summed over ports reporting both years.
     m = at(ports, "shipping.shore_power_kwh_yoy", "湖南省", day, y2024)
@@ -119,28 +136,51 @@ def test_receipts_closure_by_port_city_and_province(receipts):
 
 def shipping_escalations(duban, day: str) -> list[dict]:
     duban.ok("sweep", as_of=day)
-    return [r for r in duban.ok("escalations", "--format", "json", as_of=day).json()
-            if r["condition"].startswith("shipping:")]
+    return [
+        r
+        for r in duban.ok("escalations", "--format", "json", as_of=day).json()
+        if r["condition"].startswith("shipping:")
+    ]
 
 
 def test_unclosed_receipts_supervise_the_port_authority_and_resolve(receipts, tmp_path):
-    rows = [r for r in shipping_escalations(receipts, "2025-04-25") if ":receipt:" in r["condition"]]
+    rows = [
+        r for r in shipping_escalations(receipts, "2025-04-25") if ":receipt:" in r["condition"]
+    ]
     # Received 10 and 21 March: open 46 and 35 days.
     assert sorted(r["reason"].split()[1] for r in rows) == ["YY2025030003", "YY2025030004"]
     assert {(r["level"], r["addressed_to"]) for r in rows} == {("supervise", "岳阳市交通运输局")}
     # 0003's disposal is confirmed in the next export of the ledger.
-    later = [line.replace("2025-03-11 10:00,", "2025-03-11 10:00,2025-04-28 09:00") if "030003" in line else line
-             for line in RECEIPTS]
-    out = receipts.ok("import", "shipping-receipts", str(write(tmp_path / "later.csv", later)), "--format", "json",
-                      as_of="2025-04-30").json()
+    later = [
+        line.replace("2025-03-11 10:00,", "2025-03-11 10:00,2025-04-28 09:00")
+        if "030003" in line
+        else line
+        for line in RECEIPTS
+    ]
+    out = receipts.ok(
+        "import",
+        "shipping-receipts",
+        str(write(tmp_path / "later.csv", later)),
+        "--format",
+        "json",
+        as_of="2025-04-30",
+    ).json()
     assert (out["created"], out["updated"], out["unchanged"]) == (0, 1, 7)
-    rows = [r for r in shipping_escalations(receipts, "2025-04-30") if ":receipt:" in r["condition"]]
+    rows = [
+        r for r in shipping_escalations(receipts, "2025-04-30") if ":receipt:" in r["condition"]
+    ]
     state = {r["reason"].split()[1]: bool(r["resolved"]) for r in rows}
     assert state == {"YY2025030003": True, "YY2025030004": False}
     m = at(receipts, "shipping.receipt_closure_rate", "湖南省", date(2025, 4, 30), MARCH)
     assert (m.numerator, m.denominator) == (6, 7)
     # At the end of April 0004 had been open 40 days.
-    m = at(receipts, "shipping.receipts_overdue", "岳阳市", date(2025, 4, 30), (date(2025, 4, 1), date(2025, 4, 30)))
+    m = at(
+        receipts,
+        "shipping.receipts_overdue",
+        "岳阳市",
+        date(2025, 4, 30),
+        (date(2025, 4, 1), date(2025, 4, 30)),
+    )
     assert m.value == 1
 
 
@@ -151,23 +191,34 @@ def test_shore_power_falling_supervises(ports):
 
 
 def test_closure_below_full_at_the_deadline_summons(receipts):
-    rows = [r for r in shipping_escalations(receipts, "2026-01-05") if "closure_at_deadline" in r["condition"]]
+    rows = [
+        r
+        for r in shipping_escalations(receipts, "2026-01-05")
+        if "closure_at_deadline" in r["condition"]
+    ]
     assert [(r["level"], r["addressed_to"]) for r in rows] == [("summon", "岳阳市人民政府")]
     assert "2 of 4 closed (50.00%)" in rows[0]["reason"]
     assert rows[0]["follow_up_id"] is not None  # a summons asks for a written rectification report
 
 
 def test_bad_receipts_name_row_and_column_and_write_nothing(ports, tmp_path, fingerprint):
-    bad = [RECEIPTS[0], RECEIPTS[1],
-           "YY2025030009,湘岳阳货0001,城陵矶港,生活污水,1,m³,2025-03-02 09:15,,2025-03-05 10:30",
-           "YY2025030010,湘岳阳货0002,岳阳港,生活污水,1,m³,2025-03-02 09:15,,",
-           "YY2025030011,湘岳阳货0003,城陵矶港,压载水,1,m³,2025-03-02 09:15,,",
-           "YY2025030012,湘岳阳货0004,城陵矶港,生活污水,1,m³,2025-03-32 09:15,,",
-           RECEIPTS[1]]
+    bad = [
+        RECEIPTS[0],
+        RECEIPTS[1],
+        "YY2025030009,湘岳阳货0001,城陵矶港,生活污水,1,m³,2025-03-02 09:15,,2025-03-05 10:30",
+        "YY2025030010,湘岳阳货0002,岳阳港,生活污水,1,m³,2025-03-02 09:15,,",
+        "YY2025030011,湘岳阳货0003,城陵矶港,压载水,1,m³,2025-03-02 09:15,,",
+        "YY2025030012,湘岳阳货0004,城陵矶港,生活污水,1,m³,2025-03-32 09:15,,",
+        RECEIPTS[1],
+    ]
     before = fingerprint(ports.url)
-    result = ports("import", "shipping-receipts", str(write(tmp_path / "bad.csv", bad)), as_of="2025-04-25")
+    result = ports(
+        "import", "shipping-receipts", str(write(tmp_path / "bad.csv", bad)), as_of="2025-04-25"
+    )
     assert result.exit_code != 0 and "5 bad row(s); nothing was imported" in result.stderr
-    assert "row 3, column 处置时间: disposed but never transferred: fill in 转运时间" in result.stderr
+    assert (
+        "row 3, column 处置时间: disposed but never transferred: fill in 转运时间" in result.stderr
+    )
     assert "row 4, column 港口: unknown port '岳阳港'" in result.stderr
     assert "row 5, column 污染物类型: '压载水' is not one of" in result.stderr
     assert "row 6, column 接收时间: not a time" in result.stderr
@@ -185,35 +236,56 @@ def test_bad_port_row_creates_no_port_and_no_authority(hunan, tmp_path, fingerpr
 
 def test_plan_gets_the_default_targets(hunan):
     with session_at(hunan, date(2024, 1, 1)) as s:
-        rows = s.exec(select(Obligation.code, Target.indicator, Target.comparator, Target.value)
-                      .join(Obligation, Obligation.id == Target.obligation_id)
-                      .where(Target.indicator.startswith("shipping."))).all()
-    assert sorted(rows) == sorted([
-        ("（九）", "shipping.receipt_closure_rate", "gte", 100.0),
-        ("（九）", "shipping.tank_washing_rate", "gte", 100.0),
-        ("（九）", "shipping.small_ship_sewage_ashore_rate", "gte", 100.0),
-        ("（九）", "shipping.shore_power_kwh", "trend_up", None)])
+        rows = s.exec(
+            select(Obligation.code, Target.indicator, Target.comparator, Target.value)
+            .join(Obligation, Obligation.id == Target.obligation_id)
+            .where(Target.indicator.startswith("shipping."))
+        ).all()
+    assert sorted(rows) == sorted(
+        [
+            ("（九）", "shipping.receipt_closure_rate", "gte", 100.0),
+            ("（九）", "shipping.tank_washing_rate", "gte", 100.0),
+            ("（九）", "shipping.small_ship_sewage_ashore_rate", "gte", 100.0),
+            ("（九）", "shipping.shore_power_kwh", "trend_up", None),
+        ]
+    )
 
 
 def test_dashboard_panel(receipts):
     with session_at(receipts, date(2025, 4, 25)) as s:
-        answers = dict(get_host().call("duban_dashboard_panels", session=s, as_of=date(2025, 4, 25)))
+        answers = dict(
+            get_host().call("duban_dashboard_panels", session=s, as_of=date(2025, 4, 25))
+        )
     (panel,) = answers["shipping"]
     rows = {r.label: (r.value, r.tone) for r in panel.rows}
     assert rows["Receipts closed in 2025"] == ("75.0%（6/8）", "warn")
     assert rows["Receipts open over 30 days"] == ("2", "bad")
-    assert rows["Shore power, change on a year before（2024-01-01～2024-12-31）"] == ("+8.6%", "good")
+    assert rows["Shore power, change on a year before（2024-01-01～2024-12-31）"] == (
+        "+8.6%",
+        "good",
+    )
 
 
 def test_plugin_listing(duban):
     plugins = {p["name"]: p for p in duban.ok("plugins", "--format", "json").json()}
     shipping = plugins["shipping"]
     assert shipping["status"] == "ok"
-    assert {"shipping.receipts_issued", "shipping.receipts_closed", "shipping.receipt_closure_rate", "shipping.receipts_overdue",
-            "shipping.small_ship_sewage_ashore_rate", "shipping.shore_power_berths", "shipping.shore_power_calls",
-            "shipping.shore_power_kwh", "shipping.shore_power_kwh_yoy", "shipping.tank_washing_rate"
-            } == set(shipping["indicators"])
-    assert set(shipping["rules"]) == {"shipping.receipt_unclosed", "shipping.shore_power_falling",
-                                      "shipping.closure_below_full_at_deadline"}
+    assert {
+        "shipping.receipts_issued",
+        "shipping.receipts_closed",
+        "shipping.receipt_closure_rate",
+        "shipping.receipts_overdue",
+        "shipping.small_ship_sewage_ashore_rate",
+        "shipping.shore_power_berths",
+        "shipping.shore_power_calls",
+        "shipping.shore_power_kwh",
+        "shipping.shore_power_kwh_yoy",
+        "shipping.tank_washing_rate",
+    } == set(shipping["indicators"])
+    assert set(shipping["rules"]) == {
+        "shipping.receipt_unclosed",
+        "shipping.shore_power_falling",
+        "shipping.closure_below_full_at_deadline",
+    }
     assert set(shipping["importers"]) == {"shipping", "shipping-receipts"}
     assert set(shipping["site_kinds"]) == {"port", "pollutant_receipt"}

@@ -10,12 +10,30 @@ from openpyxl import Workbook, load_workbook
 
 HEADER = ["序号", "问题描述", "责任单位", "整改时限", "整改措施", "整改进展"]
 ROWS = [
-    [1, "衡阳市蒸水入湘江口断面水质不稳定，部分支流氨氮超标。", "衡阳市人民政府", date(2024, 3, 31),
-     "开展支流综合整治", "已完成截污工程"],
-    [2, "岳阳市部分化工企业雨污分流不到位，初期雨水直排。", "岳阳市人民政府、湖南省生态环境厅",
-     "2024年底前", "实施雨污分流改造", ""],
-    [3, "益阳市大通湖总磷浓度居高不下。", "益阳市人民政府；湖南省农业农村厅", "长期坚持",
-     "控制养殖尾水", "持续推进"],
+    [
+        1,
+        "衡阳市蒸水入湘江口断面水质不稳定，部分支流氨氮超标。",
+        "衡阳市人民政府",
+        date(2024, 3, 31),
+        "开展支流综合整治",
+        "已完成截污工程",
+    ],
+    [
+        2,
+        "岳阳市部分化工企业雨污分流不到位，初期雨水直排。",
+        "岳阳市人民政府、湖南省生态环境厅",
+        "2024年底前",
+        "实施雨污分流改造",
+        "",
+    ],
+    [
+        3,
+        "益阳市大通湖总磷浓度居高不下。",
+        "益阳市人民政府；湖南省农业农村厅",
+        "长期坚持",
+        "控制养殖尾水",
+        "持续推进",
+    ],
     [4, "某县城生活垃圾填埋场渗滤液收集不到位。", "衡阳县人民政府", "立行立改", "立即整改", ""],
     [5, "长沙市部分污水处理厂超负荷运行。", "长沙市人民政府", "2024年6月底前", "扩建提标", ""],
 ]
@@ -34,8 +52,16 @@ def write_ledger(path: Path, rows: list[list]) -> Path:
 @pytest.fixture
 def ledger(hunan, tmp_path: Path):
     path = write_ledger(tmp_path / "中央督察第三轮.xlsx", ROWS)
-    summary = hunan.ok("ledger", "import", str(path), "--source", "中央生态环境保护督察",
-                       "--format", "json", as_of="2024-01-15").json()
+    summary = hunan.ok(
+        "ledger",
+        "import",
+        str(path),
+        "--source",
+        "中央生态环境保护督察",
+        "--format",
+        "json",
+        as_of="2024-01-15",
+    ).json()
     return hunan, path, summary
 
 
@@ -60,15 +86,31 @@ def test_import_reads_the_inspection_layout(ledger) -> None:
 
 def test_reimport_changes_nothing_and_updates_progress(ledger) -> None:
     runner, path, _ = ledger
-    again = runner.ok("ledger", "import", str(path), "--source", "中央生态环境保护督察", "--format", "json",
-                      as_of="2024-01-15").json()
+    again = runner.ok(
+        "ledger",
+        "import",
+        str(path),
+        "--source",
+        "中央生态环境保护督察",
+        "--format",
+        "json",
+        as_of="2024-01-15",
+    ).json()
     assert (again["added"], again["updated"], again["unchanged"]) == (0, 0, 5)
     assert len(items(runner)) == 5
     changed = [r[:] for r in ROWS]
     changed[1][5] = "已完成一半企业改造"
     write_ledger(path, changed)
-    third = runner.ok("ledger", "import", str(path), "--source", "中央生态环境保护督察", "--format", "json",
-                      as_of="2024-02-15").json()
+    third = runner.ok(
+        "ledger",
+        "import",
+        str(path),
+        "--source",
+        "中央生态环境保护督察",
+        "--format",
+        "json",
+        as_of="2024-02-15",
+    ).json()
     assert (third["added"], third["updated"]) == (0, 1)
     assert items(runner)["2"]["stage"] == "rectifying"
 
@@ -113,10 +155,13 @@ def test_each_stage_filter_lists_exactly_the_items_at_that_stage(ledger, tmp_pat
     env = Env.create(db_url=runner.url, actor="coord", as_of=as_of.isoformat())
     with env.session(write=False) as session:
         for key in STAGES:
-            expected = sorted(r["id"] for r in runner.ok(
-                "ledger", "list", "--stage", key, "--format", "json").json())
-            shown = data.window(session=session, query=parse(stage_filter(key)), as_of=as_of,
-                                offset=0, limit=100)
+            expected = sorted(
+                r["id"]
+                for r in runner.ok("ledger", "list", "--stage", key, "--format", "json").json()
+            )
+            shown = data.window(
+                session=session, query=parse(stage_filter(key)), as_of=as_of, offset=0, limit=100
+            )
             assert sorted(r["id"] for r in shown) == expected, key
     env.close()
     stages = {row["stage"] for row in items(runner).values()}
@@ -134,8 +179,11 @@ def test_reopened_item_is_summoned_and_referred(ledger, tmp_path: Path) -> None:
     runner.ok("ledger", "reopen", ident, "--reason", "复查发现虚假整改", as_of="2024-08-01")
     assert items(runner)["5"]["reopened"] == 1
     runner.ok("sweep", as_of="2024-08-02")
-    found = [e for e in runner.ok("escalations", "--open", "--format", "json").json()
-             if e["rule"] == "supervision.reopened"]
+    found = [
+        e
+        for e in runner.ok("escalations", "--open", "--format", "json").json()
+        if e["rule"] == "supervision.reopened"
+    ]
     assert sorted(e["level"] for e in found) == ["refer", "summon"]
     assert {e["addressed_to"] for e in found if e["level"] == "refer"} == {"长沙市人民政府"}
 
@@ -143,7 +191,9 @@ def test_reopened_item_is_summoned_and_referred(ledger, tmp_path: Path) -> None:
 def test_overdue_ladder_and_special_inspection(ledger, tmp_path: Path, monkeypatch) -> None:
     runner, _, _ = ledger
     config = tmp_path / "duban.toml"
-    config.write_text('[rules."supervision.special_inspection"]\nmax_overdue = 1\n', encoding="utf-8")
+    config.write_text(
+        '[rules."supervision.special_inspection"]\nmax_overdue = 1\n', encoding="utf-8"
+    )
     monkeypatch.setenv("DUBAN_CONFIG", str(config))
     runner.ok("sweep", as_of="2024-04-10")  # item 1 (衡阳市) is 10 days late, item 4 (衡阳县) 86
     esc = runner.ok("escalations", "--open", "--format", "json").json()
@@ -154,28 +204,47 @@ def test_overdue_ladder_and_special_inspection(ledger, tmp_path: Path, monkeypat
     # Ledger deadlines follow the ledger's ladder (list after 60 days), not core's (30 days).
     runner.ok("sweep", as_of="2024-05-05")  # item 1: 35 days late
     first = items(runner)["1"]["id"]
-    levels = {e["level"] for e in runner.ok("escalations", "--open", "--format", "json").json()
-              if e["subject"].startswith(f"#{first} ") or f"#{first} " in e["subject"]}
+    levels = {
+        e["level"]
+        for e in runner.ok("escalations", "--open", "--format", "json").json()
+        if e["subject"].startswith(f"#{first} ") or f"#{first} " in e["subject"]
+    }
     assert levels == {"supervise"}
 
 
 def test_monthly_report(ledger, tmp_path: Path) -> None:
     runner, _, _ = ledger
-    md = runner.ok("ledger", "report", "--month", "2024-07", "--format", "md", as_of="2024-08-01").stdout
+    md = runner.ok(
+        "ledger", "report", "--month", "2024-07", "--format", "md", as_of="2024-08-01"
+    ).stdout
     assert "2024-07" in md and "| 衡阳县人民政府 | 1 | 0 | 0.0 | 1 |" in md
     out = tmp_path / "report.xlsx"
-    runner.ok("ledger", "report", "--month", "2024-07", "--format", "xlsx", "-o", str(out), lang="zh")
+    runner.ok(
+        "ledger", "report", "--month", "2024-07", "--format", "xlsx", "-o", str(out), lang="zh"
+    )
     sheet = load_workbook(out).active
     assert [c.value for c in sheet[1]][:3] == ["责任单位", "问题数", "已销号"]
     owners = [row[0].value for row in sheet.iter_rows(min_row=2)]
     assert "长沙市人民政府" in owners and len(owners) == 7
 
 
-@pytest.mark.parametrize(("row", "message"), [
-    ([6, "缺少责任单位的问题。", "", "2024年底前", "", ""], "row 7, column 责任单位: no responsible body"),
-    ([6, "时限无法识别的问题。", "长沙市人民政府", "尽快", "", ""], "row 7, column 整改时限: cannot read '尽快'"),
-    ([5, "序号重复的问题。", "长沙市人民政府", "2024年底前", "", ""], "row 7, column 序号: 5 repeats row 6"),
-])
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        (
+            [6, "缺少责任单位的问题。", "", "2024年底前", "", ""],
+            "row 7, column 责任单位: no responsible body",
+        ),
+        (
+            [6, "时限无法识别的问题。", "长沙市人民政府", "尽快", "", ""],
+            "row 7, column 整改时限: cannot read '尽快'",
+        ),
+        (
+            [5, "序号重复的问题。", "长沙市人民政府", "2024年底前", "", ""],
+            "row 7, column 序号: 5 repeats row 6",
+        ),
+    ],
+)
 def test_bad_rows_reject_the_file(hunan, fingerprint, tmp_path: Path, row, message) -> None:
     path = write_ledger(tmp_path / "bad.xlsx", [*ROWS, row])
     before = fingerprint(hunan.url)

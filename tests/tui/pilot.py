@@ -22,16 +22,25 @@ LEDGER = """序号,问题描述,责任单位,整改时限,整改措施,整改进
 SIZE = (120, 40)
 
 
-
 def seed(url: str) -> None:
     run = Runner(url)
     run.ok("init", as_of=AS_OF)
     run.ok("user", "add", "lead2", "--role", "coordinator", as_of=AS_OF)
-    run.ok("record", "water.county_drinking_source_compliance", "93.5", "--region", "430000",
-           "--at", "2023", as_of=AS_OF)
+    run.ok(
+        "record",
+        "water.county_drinking_source_compliance",
+        "93.5",
+        "--region",
+        "430000",
+        "--at",
+        "2023",
+        as_of=AS_OF,
+    )
     run.ok("sweep", as_of=AS_OF)
     run.ok("escalate", "5", "--level", "list", "--reason", "整改进度滞后", as_of=AS_OF)
-    run.ok("submit", "8", "--evidence", "https://example.org/report.pdf", "--note", "done", as_of=AS_OF)
+    run.ok(
+        "submit", "8", "--evidence", "https://example.org/report.pdf", "--note", "done", as_of=AS_OF
+    )
     with tempfile.TemporaryDirectory() as folder:
         sheet = Path(folder) / "督察反馈问题.csv"
         sheet.write_text(LEDGER, encoding="utf-8")
@@ -41,12 +50,20 @@ def seed(url: str) -> None:
         # An in-app message as the reminder pass would deliver it (test data, not a code path).
         from duban.core.services.base import now
 
-        session.add(Notification(key="test:inbox:1", channel="inbox", recipient="user:coord",
-                                 subject="（七）深化工业污染治理 已逾期", occasion="overdue",
-                                 status="delivered", payload={"obligation_id": 5},
-                                 created_at=now(session), delivered_at=now(session)))
+        session.add(
+            Notification(
+                key="test:inbox:1",
+                channel="inbox",
+                recipient="user:coord",
+                subject="（七）深化工业污染治理 已逾期",
+                occasion="overdue",
+                status="delivered",
+                payload={"obligation_id": 5},
+                created_at=now(session),
+                delivered_at=now(session),
+            )
+        )
     env.close()
-
 
 
 def app_for(env: Env, lang: str = "en", actor: str | None = None):
@@ -69,7 +86,8 @@ async def settle(pilot) -> None:
         await pilot.app.workers.wait_for_complete()
         busy = any(not w.is_finished for w in pilot.app.workers) or any(
             table._require_update_dimensions or table._updated_cells  # textual's own pending work
-            for table in pilot.app.screen.query(DataTable))
+            for table in pilot.app.screen.query(DataTable)
+        )
         quiet = 0 if busy else quiet + 1
         if quiet >= 4:
             break

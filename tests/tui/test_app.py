@@ -31,9 +31,16 @@ async def test_every_section_opens_from_its_key(campaign: Env) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.current_mode == "dashboard"
-        for key, mode in (("o", "obligations"), ("e", "escalations"), ("w", "owners"),
-                          ("a", "agenda"), ("l", "ledger"), ("i", "inbox"), ("g", "plugins"),
-                          ("d", "dashboard")):
+        for key, mode in (
+            ("o", "obligations"),
+            ("e", "escalations"),
+            ("w", "owners"),
+            ("a", "agenda"),
+            ("l", "ledger"),
+            ("i", "inbox"),
+            ("g", "plugins"),
+            ("d", "dashboard"),
+        ):
             await pilot.press(key)
             await settle(pilot)
             assert app.current_mode == mode, key
@@ -75,7 +82,11 @@ async def test_dashboard_numbers_are_doors(campaign: Env) -> None:
         await pilot.click(due)
         await settle(pilot)
         assert str(app.screen.total) == shown
-        assert not {r["code"] for r in rows(app)} & {"（七）", "（十）", "（十五）"}  # late, not due
+        assert not {r["code"] for r in rows(app)} & {
+            "（七）",
+            "（十）",
+            "（十五）",
+        }  # late, not due
 
 
 @pytest.mark.asyncio
@@ -104,7 +115,7 @@ def rows_second_id(app) -> int:
 FILTERS = [
     ("饮用水", lambda r: "饮用水" in r["title"]),
     ("owner:湖南省水利厅", lambda r: "湖南省水利厅" in r["lead"] + r["participants"]),
-    ('owner:湖南省水利厅 role:lead', lambda r: "湖南省水利厅" in r["lead"]),
+    ("owner:湖南省水利厅 role:lead", lambda r: "湖南省水利厅" in r["lead"]),
     ("region:长沙市", lambda r: r["region"] == "长沙市"),
     ("domain:water", lambda r: r["domain"] == "water"),
     ("has:ledger", lambda r: r["code"].startswith("督察反馈问题#")),  # not （三十五）/（三十九）
@@ -316,8 +327,11 @@ async def test_edit_state_with_version_check(campaign: Env) -> None:
         with campaign.session() as session:  # someone else changes it meanwhile
             from duban.core.services.obligations import get_obligation, set_state
 
-            set_state(session=session, obligation=get_obligation(session=session, ref=6),
-                      state="in_progress")
+            set_state(
+                session=session,
+                obligation=get_obligation(session=session, ref=6),
+                state="in_progress",
+            )
         await fill(pilot, state="cancelled")
         assert "changed by someone else" in form_error(app)
         await pilot.press("escape")
@@ -383,7 +397,9 @@ async def test_owner_drill_down_agenda_and_inbox(campaign: Env) -> None:
 
 
 @pytest.mark.asyncio
-async def test_ledger_is_the_supervision_plugins_screen_and_agrees_with_the_cli(campaign: Env) -> None:
+async def test_ledger_is_the_supervision_plugins_screen_and_agrees_with_the_cli(
+    campaign: Env,
+) -> None:
     """The supervision plugin adds the ledger through duban_tui_screens; it lists what
     ``duban ledger list`` lists (not the plan's own supervision tasks)."""
     from duban.tui.widgets.door import Door
@@ -408,7 +424,8 @@ async def test_ledger_is_the_supervision_plugins_screen_and_agrees_with_the_cli(
 
 @pytest.mark.asyncio
 async def test_without_the_supervision_plugin_there_is_no_ledger(
-        campaign: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    campaign: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DUBAN_LOAD_PLUGINS", "water,fishing_ban,waste,shipping")
     reset_host()
     app = app_for(campaign)

@@ -21,8 +21,13 @@ async def test_a_frame_drawn_right_after_filling_shows_whole_cells() -> None:
     async with app.run_test(size=(80, 10)) as pilot:
         await pilot.pause()
         grid = app.query_one(Grid)
-        grid.fill([["44", "People's Government of Hunan Province", Text("overdue", style="red")],
-                   ["3", "湖南省生态环境厅", ""]], keys=["a", "b"])
+        grid.fill(
+            [
+                ["44", "People's Government of Hunan Province", Text("overdue", style="red")],
+                ["3", "湖南省生态环境厅", ""],
+            ],
+            keys=["a", "b"],
+        )
         # Drawn at once, before the table has had an idle moment to measure anything.
         lines = [grid.render_line(y).text for y in range(3)]
         assert "44  People's Government of Hunan Province  overdue" in lines[1]

@@ -22,16 +22,29 @@ def source_msgids() -> set[str]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call):
                 name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-                positions = {"t": (0,), "Binding": (2,), "Field": (1, 2), "Entry": (0, 1, 2)}.get(name, ())
-                found.update(s for i in positions if i < len(node.args) and (s := _literal(node.args[i])))
+                positions = {"t": (0,), "Binding": (2,), "Field": (1, 2), "Entry": (0, 1, 2)}.get(
+                    name, ()
+                )
+                found.update(
+                    s for i in positions if i < len(node.args) and (s := _literal(node.args[i]))
+                )
                 if name in ("Field", "Entry"):
-                    found.update(s for kw in node.keywords if kw.arg in ("hint", "placeholder", "help")
-                                 and (s := _literal(kw.value)))
-                    found.update(s for kw in node.keywords if kw.arg == "options"
-                                 and isinstance(kw.value, ast.List)
-                                 for item in kw.value.elts if isinstance(item, ast.Tuple)
-                                 and (s := _literal(item.elts[0])))
-            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") in ("TITLE_MSGID", "TITLE"):
+                    found.update(
+                        s
+                        for kw in node.keywords
+                        if kw.arg in ("hint", "placeholder", "help") and (s := _literal(kw.value))
+                    )
+                    found.update(
+                        s
+                        for kw in node.keywords
+                        if kw.arg == "options" and isinstance(kw.value, ast.List)
+                        for item in kw.value.elts
+                        if isinstance(item, ast.Tuple) and (s := _literal(item.elts[0]))
+                    )
+            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") in (
+                "TITLE_MSGID",
+                "TITLE",
+            ):
                 found.update(s for s in [_literal(node.value)] if s)
     return found
 

@@ -27,5 +27,7 @@ sys.exit(1 if loaded else 0)
 
 def test_core_and_entry_do_not_import_textual() -> None:
     assert Path(duban.core.__file__).exists()
-    done = subprocess.run([sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", CHECK], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -37,13 +37,25 @@ def test_figures_agree_with_the_services(campaign: Env) -> None:
         got = overview.figures(Lean.of_session(session), DAY)
         assert got["overdue"] == count(session=session, f=ListFilter(overdue=True), as_of=DAY) == 3
         assert got["total"] == session.exec(select(func.count()).select_from(Obligation)).one()
-        open_escalations = session.exec(select(Escalation.level).where(Escalation.resolved_at.is_(None))).all()
+        open_escalations = session.exec(
+            select(Escalation.level).where(Escalation.resolved_at.is_(None))
+        ).all()
         assert got["ladder"] == {lv: open_escalations.count(lv) for lv in set(open_escalations)}
-        due_soon = session.exec(select(func.count()).select_from(Milestone).join(Obligation).where(
-            Milestone.due >= DAY, Milestone.due <= date(2024, 7, 1), Milestone.done_on.is_(None),
-            Obligation.state.notin_(["closed", "cancelled"]))).one()
+        due_soon = session.exec(
+            select(func.count())
+            .select_from(Milestone)
+            .join(Obligation)
+            .where(
+                Milestone.due >= DAY,
+                Milestone.due <= date(2024, 7, 1),
+                Milestone.done_on.is_(None),
+                Obligation.state.notin_(["closed", "cancelled"]),
+            )
+        ).one()
     assert got["upcoming"]["total"] == due_soon
-    assert [r["due"] for r in got["upcoming"]["rows"]] == sorted(r["due"] for r in got["upcoming"]["rows"])
+    assert [r["due"] for r in got["upcoming"]["rows"]] == sorted(
+        r["due"] for r in got["upcoming"]["rows"]
+    )
     assert got["plan"]["key"] and got["plan"]["end"] == date(2025, 12, 31)
     worst = got["worst"][0]
     assert worst["name"] and worst["score"] >= got["worst"][-1]["score"]
@@ -78,8 +90,10 @@ async def test_the_early_reading_is_shown_and_then_let_go(campaign: Env) -> None
 
 def test_the_first_screen_loads_without_the_orm() -> None:
     """What bare `duban` imports before the dashboard's figures are on screen."""
-    code = ("import sys, duban.tui.entry, duban.tui.overview, duban.tui.app, duban.tui.screens.dashboard; "
-            "print(sorted(m for m in ('sqlalchemy', 'sqlmodel', 'duban.core.models') if m in sys.modules))")
+    code = (
+        "import sys, duban.tui.entry, duban.tui.overview, duban.tui.app, duban.tui.screens.dashboard; "
+        "print(sorted(m for m in ('sqlalchemy', 'sqlmodel', 'duban.core.models') if m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"

@@ -37,10 +37,15 @@ def test_duban_in_tmux(db_url: str, tmp_path: Path) -> None:
     session = f"duban-{uuid.uuid4().hex[:8]}"
     exit_file = tmp_path / "exit"
     env = {**os.environ, "DUBAN_LANG": "zh", "DUBAN_USER": "coord", "TERM": "xterm-256color"}
-    command = (f"{shlex.quote(DUBAN)} --db {shlex.quote(db_url)} --as-of 2024-06-01; "
-               f"echo $? > {shlex.quote(str(exit_file))}; sleep 5")
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "45", command],
-                   check=True, env=env)
+    command = (
+        f"{shlex.quote(DUBAN)} --db {shlex.quote(db_url)} --as-of 2024-06-01; "
+        f"echo $? > {shlex.quote(str(exit_file))}; sleep 5"
+    )
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "45", command],
+        check=True,
+        env=env,
+    )
     try:
         # First run: the database is created with the built-in plan; the dashboard names it.
         wait_for(session, "湖南省深入打好长江保护修复攻坚战实施方案", timeout=60)

@@ -28,7 +28,9 @@ def write(path: Path, text: str) -> Path:
     return path
 
 
-def readings_file(tmp_path: Path, rows: list[tuple[str, str, dict[str, float]]], name: str = "r.csv") -> Path:
+def readings_file(
+    tmp_path: Path, rows: list[tuple[str, str, dict[str, float]]], name: str = "r.csv"
+) -> Path:
     params = sorted({p for _, _, values in rows for p in values})
     lines = [",".join(["断面", "监测时间", *params])]
     for section, period, values in rows:
@@ -47,10 +49,14 @@ def count(duban, model, *where) -> int:
 
 # Classification through the CLI ----------------------------------------------------------
 
+
 def test_classify_prints_class_limiting_and_per_parameter(duban):
     out = classify(duban, "pH=7.2", "DO=6.5", "NH3-N=0.8", "总磷=0.12")
-    assert out == {"class": "III", "limiting": ["NH3-N", "TP"],
-                   "per_parameter": {"pH": "I", "DO": "II", "NH3-N": "III", "TP": "III"}}
+    assert out == {
+        "class": "III",
+        "limiting": ["NH3-N", "TP"],
+        "per_parameter": {"pH": "I", "DO": "II", "NH3-N": "III", "TP": "III"},
+    }
 
 
 def test_classify_river_and_lake_phosphorus(duban):
@@ -74,13 +80,16 @@ def test_classify_table2_items_do_not_set_the_class(duban):
     assert out["class"] == "I" and out["per_parameter"]["Mn"] == "超标"
 
 
-@pytest.mark.parametrize(("args", "needle"), [
-    (("foo=1",), "'foo': unknown GB 3838 parameter"),
-    (("TP=-0.1",), "'TP=-0.1': a concentration cannot be negative"),
-    (("TP=abc",), "'abc' is not a number"),
-    (("TP",), "expected PARAM=VALUE"),
-    (("pH=15",), "pH must be between 0 and 14"),
-])
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("foo=1",), "'foo': unknown GB 3838 parameter"),
+        (("TP=-0.1",), "'TP=-0.1': a concentration cannot be negative"),
+        (("TP=abc",), "'abc' is not a number"),
+        (("TP",), "expected PARAM=VALUE"),
+        (("pH=15",), "pH must be between 0 and 14"),
+    ],
+)
 def test_classify_bad_input(duban, args, needle):
     result = duban("water", "classify", *args)
     assert result.exit_code == 2 and needle in result.stderr and "Traceback" not in result.stderr
@@ -88,12 +97,23 @@ def test_classify_bad_input(duban, args, needle):
 
 # Sections --------------------------------------------------------------------------------
 
+
 def test_builtin_sections_are_attached_with_their_targets(hunan):
     rows = {r["key"]: r for r in hunan.ok("water", "sections", "list", "--format", "json").json()}
-    assert {"huanggai-lake", "datong-lake", "biancheng", "zhengshui-xiangjiang-mouth", "liumenzha",
-            "majiaping-power-station", "longyingang-meiqiao", "huarong-donghu"} <= set(rows)
+    assert {
+        "huanggai-lake",
+        "datong-lake",
+        "biancheng",
+        "zhengshui-xiangjiang-mouth",
+        "liumenzha",
+        "majiaping-power-station",
+        "longyingang-meiqiao",
+        "huarong-donghu",
+    } <= set(rows)
     assert rows["zhengshui-xiangjiang-mouth"]["region"] == "衡阳市"
-    assert rows["datong-lake"]["water_body"] == "lake" and rows["datong-lake"]["control"] == "national"
+    assert (
+        rows["datong-lake"]["water_body"] == "lake" and rows["datong-lake"]["control"] == "national"
+    )
     assert rows["huarong-donghu"]["target_class"] == "V"
     # The plan's own sites were matched, not duplicated.
     assert count(hunan, Site, Site.name.like("%华容东湖%")) == 1
@@ -101,7 +121,11 @@ def test_builtin_sections_are_attached_with_their_targets(hunan):
     with session_at(hunan, date(2025, 1, 1)) as s:
         site = s.exec(select(Site).where(Site.key == "huanggai-lake")).one()
         target = s.exec(select(Target).where(Target.site_id == site.id)).one()
-        assert (target.indicator, target.comparator, target.value) == ("water.section_class", "lte", 3.0)
+        assert (target.indicator, target.comparator, target.value) == (
+            "water.section_class",
+            "lte",
+            3.0,
+        )
 
 
 SECTIONS_CSV = """断面编码,断面名称,所在地区,河流湖库,水体类型,考核级别,水质目标,所属水域,饮用水水源地
@@ -120,21 +144,35 @@ def test_sections_import_creates_updates_and_is_idempotent(hunan, tmp_path):
     assert (out["rows"], out["created"], out["updated"]) == (5, 4, 1)
     assert count(hunan, Site) == before + 4  # 黄盖湖 was matched by name
     rows = {r["key"]: r for r in hunan.ok("water", "sections", "list", "--format", "json").json()}
-    assert rows["hn-0103"] == {**rows["hn-0103"], "water_body": "lake", "control": "provincial",
-                               "target_class": "II", "region": "浏阳市", "drinking_source": "county"}
+    assert rows["hn-0103"] == {
+        **rows["hn-0103"],
+        "water_body": "lake",
+        "control": "provincial",
+        "target_class": "II",
+        "region": "浏阳市",
+        "drinking_source": "county",
+    }
     assert rows["hn-0301"]["target_class"] == "III" and rows["hn-0301"]["group"] == "xiang-mainstem"
     assert rows["huanggai-lake"]["code"] == "黄盖湖"
     again = hunan.ok("import", "water-sections", str(path), "--format", "json").json()
     assert again["unchanged"] == 5 and count(hunan, Site) == before + 4
 
 
-@pytest.mark.parametrize(("row", "needle"), [
-    ("HN-9,某断面,火星市,湘江,河流,国考,II,,", ":3, column region: unknown region '火星市'"),
-    ("HN-9,某断面,长沙市,湘江,河流,国考,VI,,", ":3, column target_class: 'VI' is not a water class"),
-    ("HN-9,某断面,长沙市,湘江,海洋,国考,II,,", ":3, column water_body: '海洋' is not one of"),
-    ("HN-9,,长沙市,湘江,河流,国考,II,,", ":3, column name: a section needs a name"),
-])
-def test_sections_import_bad_row_names_row_and_column_and_writes_nothing(hunan, tmp_path, row, needle):
+@pytest.mark.parametrize(
+    ("row", "needle"),
+    [
+        ("HN-9,某断面,火星市,湘江,河流,国考,II,,", ":3, column region: unknown region '火星市'"),
+        (
+            "HN-9,某断面,长沙市,湘江,河流,国考,VI,,",
+            ":3, column target_class: 'VI' is not a water class",
+        ),
+        ("HN-9,某断面,长沙市,湘江,海洋,国考,II,,", ":3, column water_body: '海洋' is not one of"),
+        ("HN-9,,长沙市,湘江,河流,国考,II,,", ":3, column name: a section needs a name"),
+    ],
+)
+def test_sections_import_bad_row_names_row_and_column_and_writes_nothing(
+    hunan, tmp_path, row, needle
+):
     lines = SECTIONS_CSV.splitlines()
     path = write(tmp_path / "bad.csv", "\n".join([lines[0], lines[1], row, lines[3]]) + "\n")
     before = count(hunan, Site)
@@ -151,12 +189,16 @@ def test_sections_import_unknown_column(hunan, tmp_path):
 
 # Readings --------------------------------------------------------------------------------
 
+
 def test_readings_bad_values_name_row_and_column_and_write_nothing(hunan, tmp_path):
-    path = write(tmp_path / "r.csv", "断面,监测时间,氨氮,总磷\n"
-                                     "边城,2024-06,0.4,0.05\n"
-                                     "边城,2024-07,-0.2,0.05\n"
-                                     "火星断面,2024-08,0.4,0.05\n"
-                                     "边城,2024-13,0.4,0.05\n")
+    path = write(
+        tmp_path / "r.csv",
+        "断面,监测时间,氨氮,总磷\n"
+        "边城,2024-06,0.4,0.05\n"
+        "边城,2024-07,-0.2,0.05\n"
+        "火星断面,2024-08,0.4,0.05\n"
+        "边城,2024-13,0.4,0.05\n",
+    )
     result = hunan("import", "water-readings", str(path), as_of="2025-01-10")
     assert result.exit_code == 2
     assert "3 bad row(s); nothing was imported" in result.stderr
@@ -176,19 +218,26 @@ def test_readings_unknown_parameter_column(hunan, tmp_path):
 
 def test_readings_store_parameters_and_the_computed_class(hunan, tmp_path):
     path = readings_file(tmp_path, [("边城", "2024-06", {"NH3-N": 1.4, "TP": "0.02L", "水温": 21})])
-    out = hunan.ok("import", "water-readings", str(path), "--format", "json", as_of="2025-01-10").json()
+    out = hunan.ok(
+        "import", "water-readings", str(path), "--format", "json", as_of="2025-01-10"
+    ).json()
     assert (out["readings"], out["inserted"]) == (2, 2)
     with session_at(hunan, date(2025, 1, 10)) as s:
-        values = {m.indicator: (m.value, m.note) for m in s.exec(
-            select(Measurement).where(Measurement.subject == "site:biancheng"))}
+        values = {
+            m.indicator: (m.value, m.note)
+            for m in s.exec(select(Measurement).where(Measurement.subject == "site:biancheng"))
+        }
     assert values["water.param.nh3_n"][0] == 1.4
     assert values["water.param.tp"][0] == 0.01  # below the detection limit: half of it
     assert values["water.section_class"] == (4.0, "NH3-N")
-    again = hunan.ok("import", "water-readings", str(path), "--format", "json", as_of="2025-01-10").json()
+    again = hunan.ok(
+        "import", "water-readings", str(path), "--format", "json", as_of="2025-01-10"
+    ).json()
     assert (again["inserted"], again["updated"], again["unchanged"]) == (0, 0, 2)
 
 
 # Indicators at section, city and province level ------------------------------------------
+
 
 def test_rates_by_section_city_province_and_lake(hunan, tmp_path):
     hunan.ok("water", "sections", "import", str(write(tmp_path / "s.csv", SECTIONS_CSV)))
@@ -204,10 +253,14 @@ def test_rates_by_section_city_province_and_lake(hunan, tmp_path):
     ]
     hunan.ok("import", "water-readings", str(readings_file(tmp_path, rows)), as_of="2025-01-10")
     with session_at(hunan, date(2025, 1, 10)) as s:
-        stored = {(m.indicator, m.subject): m for m in s.exec(
-            select(Measurement).where(Measurement.period_start == date(2024, 6, 1)))}
+        stored = {
+            (m.indicator, m.subject): m
+            for m in s.exec(select(Measurement).where(Measurement.period_start == date(2024, 6, 1)))
+        }
     cls = "water.section_class"
-    assert stored[(cls, "site:hn-0102")].value == 6 and stored[(cls, "site:huanggai-lake")].value == 1
+    assert (
+        stored[(cls, "site:hn-0102")].value == 6 and stored[(cls, "site:huanggai-lake")].value == 1
+    )
     # By hand: province 6 national sections assessed, good = II, III, I = 3 -> 50 %; 劣V 1 -> 16.67 %.
     province = stored[("water.national_section_good_quality_rate", "region:430000")]
     assert (province.numerator, province.denominator, province.value) == (3, 6, 50.0)
@@ -223,17 +276,29 @@ def test_rates_by_section_city_province_and_lake(hunan, tmp_path):
     assert stored[("water.manganese", "site:biancheng")].value == 0.4
     assert stored[("water.county_drinking_source_compliance", "region:430000")].value == 0.0
     assert stored[("water.prefecture_drinking_source_compliance", "region:430300")].value == 0.0
-    table = {r["scope"]: r for r in hunan.ok("water", "rates", "--period", month, "--format", "json",
-                                             as_of="2025-01-10").json()}
-    assert table["region:430000"]["good_rate"] == 50.0 and table["region:433100"]["worse_than_v"] == 0
+    table = {
+        r["scope"]: r
+        for r in hunan.ok(
+            "water", "rates", "--period", month, "--format", "json", as_of="2025-01-10"
+        ).json()
+    }
+    assert (
+        table["region:430000"]["good_rate"] == 50.0 and table["region:433100"]["worse_than_v"] == 0
+    )
     # A year: classes from each parameter's mean over the year (one month here: the same).
-    assert hunan.ok("water", "rates", "--period", "2024", "--format", "json",
-                    as_of="2025-01-10").json()[0]["good"] == 3
+    assert (
+        hunan.ok(
+            "water", "rates", "--period", "2024", "--format", "json", as_of="2025-01-10"
+        ).json()[0]["good"]
+        == 3
+    )
 
 
 def test_manganese_targets_of_the_plan_are_evaluated(hunan, tmp_path):
-    rows = [("花垣河国控断面", "2023-11", {"NH3-N": 0.2, "Mn": 0.25}),
-            ("兄弟河国控断面", "2023-11", {"NH3-N": 0.2, "Mn": 0.45})]
+    rows = [
+        ("花垣河国控断面", "2023-11", {"NH3-N": 0.2, "Mn": 0.25}),
+        ("兄弟河国控断面", "2023-11", {"NH3-N": 0.2, "Mn": 0.45}),
+    ]
     hunan.ok("import", "water-readings", str(readings_file(tmp_path, rows)), as_of="2024-01-05")
     with session_at(hunan, date(2024, 1, 5)) as s:
         from duban.core.services.evaluation import evaluate
@@ -251,16 +316,21 @@ def test_manganese_targets_of_the_plan_are_evaluated(hunan, tmp_path):
 def test_section_class_targets_are_judged_by_gb3838_class(hunan, tmp_path):
     from duban.core.services.evaluation import evaluate
 
-    rows = [("马家坪电站断面", "2024-04", {"NH3-N": NH3N_CLASS["劣V"]}),
-            ("马家坪电站断面", "2024-05", {"NH3-N": NH3N_CLASS["V"]}),
-            ("华容东湖断面", "2024-05", {"NH3-N": NH3N_CLASS["劣V"]})]
+    rows = [
+        ("马家坪电站断面", "2024-04", {"NH3-N": NH3N_CLASS["劣V"]}),
+        ("马家坪电站断面", "2024-05", {"NH3-N": NH3N_CLASS["V"]}),
+        ("华容东湖断面", "2024-05", {"NH3-N": NH3N_CLASS["劣V"]}),
+    ]
     hunan.ok("import", "water-readings", str(readings_file(tmp_path, rows)), as_of="2024-06-10")
 
     def status(key: str, day: date) -> str:
         with session_at(hunan, day) as s:
             site = s.exec(select(Site).where(Site.key == key)).one()
-            target = s.exec(select(Target).where(Target.site_id == site.id,
-                                                 Target.indicator == "water.section_class")).one()
+            target = s.exec(
+                select(Target).where(
+                    Target.site_id == site.id, Target.indicator == "water.section_class"
+                )
+            ).one()
             return evaluate(session=s, target=target, as_of=day).status
 
     assert status("majiaping-power-station", date(2024, 5, 10)) == "off_track"  # April: 劣V
@@ -272,13 +342,17 @@ def test_section_class_targets_are_judged_by_gb3838_class(hunan, tmp_path):
 # Rules -----------------------------------------------------------------------------------
 
 # 蒸水入湘江口 (衡阳市, national, target III): Jul II, Aug-Oct IV, Nov II, Dec IV.
-ZHENGSHUI = [("蒸水入湘江口", f"2024-{m:02d}", {"NH3-N": NH3N_CLASS[c]})
-             for m, c in ((7, "II"), (8, "IV"), (9, "IV"), (10, "IV"), (11, "II"), (12, "IV"))]
+ZHENGSHUI = [
+    ("蒸水入湘江口", f"2024-{m:02d}", {"NH3-N": NH3N_CLASS[c]})
+    for m, c in ((7, "II"), (8, "IV"), (9, "IV"), (10, "IV"), (11, "II"), (12, "IV"))
+]
 
 
 @pytest.fixture
 def zhengshui(hunan, tmp_path):
-    hunan.ok("import", "water-readings", str(readings_file(tmp_path, ZHENGSHUI)), as_of="2025-01-10")
+    hunan.ok(
+        "import", "water-readings", str(readings_file(tmp_path, ZHENGSHUI)), as_of="2025-01-10"
+    )
     return hunan
 
 
@@ -293,16 +367,22 @@ def hengyang_government(duban) -> int:
         return s.exec(select(Owner.id).where(Owner.name == "衡阳市人民政府")).one()
 
 
-SECTION_RULES = ("water.section_worse_than_target", "water.section_worse_consecutive",
-                 "water.section_worse_at_year_end")
+SECTION_RULES = (
+    "water.section_worse_than_target",
+    "water.section_worse_consecutive",
+    "water.section_worse_at_year_end",
+)
 
 
-@pytest.mark.parametrize(("day", "fired", "level", "months"), [
-    (date(2024, 9, 15), "water.section_worse_than_target", "supervise", 1),  # August: IV
-    (date(2024, 11, 10), "water.section_worse_consecutive", "list", 3),  # Aug-Oct: IV
-    (date(2024, 12, 10), None, None, 0),  # November: II
-    (date(2025, 1, 10), "water.section_worse_at_year_end", "summon", 1),  # December: IV
-])
+@pytest.mark.parametrize(
+    ("day", "fired", "level", "months"),
+    [
+        (date(2024, 9, 15), "water.section_worse_than_target", "supervise", 1),  # August: IV
+        (date(2024, 11, 10), "water.section_worse_consecutive", "list", 3),  # Aug-Oct: IV
+        (date(2024, 12, 10), None, None, 0),  # November: II
+        (date(2025, 1, 10), "water.section_worse_at_year_end", "summon", 1),  # December: IV
+    ],
+)
 def test_section_rules_fire_one_rung_at_a_time(zhengshui, day, fired, level, months):
     findings = {key: run_rule(zhengshui, key, day) for key in SECTION_RULES}
     for key, found in findings.items():
@@ -322,7 +402,9 @@ def test_stale_readings_are_not_judged(zhengshui):
 
 @pytest.fixture
 def hengyang_target(zhengshui, tmp_path, monkeypatch):
-    config = write(tmp_path / "duban.toml", '[water]\ncity_good_rate_targets = { "衡阳市" = 100 }\n')
+    config = write(
+        tmp_path / "duban.toml", '[water]\ncity_good_rate_targets = { "衡阳市" = 100 }\n'
+    )
     monkeypatch.setenv("DUBAN_CONFIG", str(config))
     return zhengshui
 
@@ -351,16 +433,29 @@ def test_city_target_rows_count_too(zhengshui):
         from duban.core.services.obligations import new_uid
 
         hengyang = s.exec(select(Region).where(Region.code == "430400")).one()
-        ob = s.exec(select(Target.obligation_id).where(
-            Target.indicator == "water.national_section_good_quality_rate")).first()
-        s.add(Target(obligation_id=ob, indicator="water.national_section_good_quality_rate",
-                     comparator="gte", value=90.0, due=date(2024, 12, 31), region_id=hengyang.id,
-                     uid=new_uid(), updated_at=local_midnight(date(2025, 1, 10))))
+        ob = s.exec(
+            select(Target.obligation_id).where(
+                Target.indicator == "water.national_section_good_quality_rate"
+            )
+        ).first()
+        s.add(
+            Target(
+                obligation_id=ob,
+                indicator="water.national_section_good_quality_rate",
+                comparator="gte",
+                value=90.0,
+                due=date(2024, 12, 31),
+                region_id=hengyang.id,
+                uid=new_uid(),
+                updated_at=local_midnight(date(2025, 1, 10)),
+            )
+        )
     (f,) = run_rule(zhengshui, "water.city_good_rate_missed", date(2025, 1, 10))
     assert f.condition.startswith(f"region:{f.region_id}:target:") and f.level == "freeze"
 
 
 # The sweep, the dashboard, the plugin listing ---------------------------------------------
+
 
 def test_sweep_opens_and_climbs_the_section_escalation(zhengshui):
     from duban.core.cli import COMMANDS
@@ -369,23 +464,38 @@ def test_sweep_opens_and_climbs_the_section_escalation(zhengshui):
         pytest.skip("`duban sweep` is not registered yet")
     zhengshui.ok("sweep", as_of="2024-09-15")
     zhengshui.ok("sweep", as_of="2024-11-10")
-    rows = [r for r in zhengshui.ok("escalations", "--format", "json").json()
-            if r["condition"].startswith("water:section:")]
-    assert len(rows) == 1 and rows[0]["level"] == "list" and rows[0]["addressed_to"] == "衡阳市人民政府"
+    rows = [
+        r
+        for r in zhengshui.ok("escalations", "--format", "json").json()
+        if r["condition"].startswith("water:section:")
+    ]
+    assert (
+        len(rows) == 1
+        and rows[0]["level"] == "list"
+        and rows[0]["addressed_to"] == "衡阳市人民政府"
+    )
     zhengshui.ok("sweep", as_of="2024-12-10")  # November met the target: resolved
-    rows = [r for r in zhengshui.ok("escalations", "--format", "json").json()
-            if r["condition"].startswith("water:section:")]
+    rows = [
+        r
+        for r in zhengshui.ok("escalations", "--format", "json").json()
+        if r["condition"].startswith("water:section:")
+    ]
     assert len(rows) == 1 and rows[0]["resolved"]
 
 
 def test_dashboard_panels(zhengshui):
     with session_at(zhengshui, date(2024, 11, 10)) as s:
-        answers = dict(get_host().call("duban_dashboard_panels", session=s, as_of=date(2024, 11, 10)))
+        answers = dict(
+            get_host().call("duban_dashboard_panels", session=s, as_of=date(2024, 11, 10))
+        )
     by_class, worst = answers["water"]
     assert by_class.title_en == "Sections by water class (2024-10)"
     assert [(r.label, r.value, r.tone) for r in by_class.rows] == [
-        ("衡阳市", "I–III 0 · IV 1 · V 0 · 劣V 0", "warn")]
-    assert worst.rows[0].label == "蒸水入湘江口 · 衡阳市" and worst.rows[0].value == "IV / III (NH3-N)"
+        ("衡阳市", "I–III 0 · IV 1 · V 0 · 劣V 0", "warn")
+    ]
+    assert (
+        worst.rows[0].label == "蒸水入湘江口 · 衡阳市" and worst.rows[0].value == "IV / III (NH3-N)"
+    )
     assert worst.rows[0].tone == "bad"
 
 
@@ -393,11 +503,20 @@ def test_plugin_is_listed_with_its_indicators_and_rules(duban):
     plugins = {p["name"]: p for p in duban.ok("plugins", "--format", "json").json()}
     water = plugins["water"]
     assert water["status"] == "ok" and water["error"] is None
-    assert {"water.section_class", "water.national_section_good_quality_rate", "water.worse_than_v_share",
-            "water.manganese", "water.county_drinking_source_compliance", "water.param.nh3_n",
-            "water.param.mn"} <= set(water["indicators"])
-    assert set(water["rules"]) == {*SECTION_RULES, "water.city_good_rate_off_track",
-                                   "water.city_good_rate_missed"}
+    assert {
+        "water.section_class",
+        "water.national_section_good_quality_rate",
+        "water.worse_than_v_share",
+        "water.manganese",
+        "water.county_drinking_source_compliance",
+        "water.param.nh3_n",
+        "water.param.mn",
+    } <= set(water["indicators"])
+    assert set(water["rules"]) == {
+        *SECTION_RULES,
+        "water.city_good_rate_off_track",
+        "water.city_good_rate_missed",
+    }
     assert set(water["importers"]) == {"water-sections", "water-readings"}
     assert water["site_kinds"] == ["water_section"]
 
@@ -408,8 +527,12 @@ def test_every_water_indicator_the_plan_names_is_registered():
     from duban.core.services.plans import builtin_plan_text
 
     plan = yaml.safe_load(builtin_plan_text())
-    named = {tg["indicator"] for task in plan["tasks"] for tg in task.get("targets", [])
-             if tg["indicator"].startswith("water.")}
+    named = {
+        tg["indicator"]
+        for task in plan["tasks"]
+        for tg in task.get("targets", [])
+        if tg["indicator"].startswith("water.")
+    }
     registered = {k for k, i in get_host().indicators().items() if i.plugin == "water"}
     assert named <= registered
     section_class = get_host().indicators()["water.section_class"]
@@ -424,9 +547,16 @@ def test_messages_have_chinese(hunan):
 
 def test_registration_hooks_through_the_host():
     host = get_host()
-    for hook in ("duban_register_site_kinds", "duban_register_importers", "duban_register_indicators",
-                 "duban_register_escalation_rules", "duban_evaluate_target", "duban_dashboard_panels",
-                 "duban_register_commands", "duban_plan_loaded"):
+    for hook in (
+        "duban_register_site_kinds",
+        "duban_register_importers",
+        "duban_register_indicators",
+        "duban_register_escalation_rules",
+        "duban_evaluate_target",
+        "duban_dashboard_panels",
+        "duban_register_commands",
+        "duban_plan_loaded",
+    ):
         assert "water" in host.implementers(hook), hook
     kind = host.site_kinds()["water_section"]
     assert {"code", "river_or_lake", "water_body", "control", "target_class"} <= set(kind.attrs)
@@ -440,4 +570,7 @@ def test_plan_loaded_again_changes_nothing(hunan):
         sites, targets = len(s.exec(select(Site)).all()), len(s.exec(select(Target)).all())
         plan = s.exec(select(Plan)).one()
         get_host().call("duban_plan_loaded", session=s, plan=plan)
-        assert (len(s.exec(select(Site)).all()), len(s.exec(select(Target)).all())) == (sites, targets)
+        assert (len(s.exec(select(Site)).all()), len(s.exec(select(Target)).all())) == (
+            sites,
+            targets,
+        )

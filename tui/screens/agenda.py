@@ -32,8 +32,15 @@ class AgendaScreen(DubanScreen):
 
     def body(self) -> ComposeResult:
         yield Static(id="agenda-note", classes="note")
-        yield Grid(t("When"), t("Due"), t("Code"), t("What"), t("Lead"), id="agenda-table",
-                   cursor_type="row")
+        yield Grid(
+            t("When"),
+            t("Due"),
+            t("Code"),
+            t("What"),
+            t("Lead"),
+            id="agenda-table",
+            cursor_type="row",
+        )
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -50,13 +57,25 @@ class AgendaScreen(DubanScreen):
         self.items = []
         rows: list[list[Cell]] = []
         for group, items in d["groups"]:
-            label = Text(t("Overdue"), style="bold red") if group == "overdue" else Text(group, style="bold")
+            label = (
+                Text(t("Overdue"), style="bold red")
+                if group == "overdue"
+                else Text(group, style="bold")
+            )
             for i, item in enumerate(items):
                 kind = "◎ " if item["kind"] == "target" else ""
-                rows.append([label if i == 0 else "", item["due"].isoformat(), item["code"],
-                             Text(kind + ellipsize(item["title"], 48),
-                                  style="red" if item["overdue"] else ""),
-                             ellipsize(", ".join(item["lead"]), 24)])
+                rows.append(
+                    [
+                        label if i == 0 else "",
+                        item["due"].isoformat(),
+                        item["code"],
+                        Text(
+                            kind + ellipsize(item["title"], 48),
+                            style="red" if item["overdue"] else "",
+                        ),
+                        ellipsize(", ".join(item["lead"]), 24),
+                    ]
+                )
                 self.items.append(item)
         self.query_one(Grid).fill(rows or [["", "", "", t("Nothing due."), ""]])
 

@@ -77,8 +77,15 @@ class DubanScreen(Screen):
     def show(self, data: Any) -> None:
         pass
 
-    def read(self, fetch: Callable[[Any], Any], then: Callable[[Any], Any], *,
-             group: str, on_error: Callable[[str], Any] | None = None, lean: bool = False) -> None:
+    def read(
+        self,
+        fetch: Callable[[Any], Any],
+        then: Callable[[Any], Any],
+        *,
+        group: str,
+        on_error: Callable[[str], Any] | None = None,
+        lean: bool = False,
+    ) -> None:
         """Run ``fetch(session)`` in a thread; hand its result to ``then`` on the UI thread.
         With ``lean``, ``fetch`` gets an ``overview.connect`` connection (plain SQL, no ORM).
         A newer read of the same group supersedes an older one (its result is dropped)."""
@@ -98,8 +105,9 @@ class DubanScreen(Screen):
             if not worker.is_cancelled:
                 app.call_from_thread(then, result)
 
-        self.run_worker(work, thread=True, exclusive=True, group=group,
-                        name=f"{type(self).__name__}.{group}")
+        self.run_worker(
+            work, thread=True, exclusive=True, group=group, name=f"{type(self).__name__}.{group}"
+        )
 
     # Doors -----------------------------------------------------------------------------
     def on_door_opened(self, event: Door.Opened) -> None:

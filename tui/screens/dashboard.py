@@ -28,8 +28,9 @@ def progress_bar(fraction: float | None, width: int = BAR_WIDTH) -> Text:
     if fraction is None:
         return Text("")
     done = round(fraction * width)
-    return Text.assemble(("█" * done, "bold"), ("░" * (width - done), "dim"),
-                         f" {fraction:>4.0%} ", t("elapsed"))
+    return Text.assemble(
+        ("█" * done, "bold"), ("░" * (width - done), "dim"), f" {fraction:>4.0%} ", t("elapsed")
+    )
 
 
 class DashboardScreen(DubanScreen):
@@ -74,52 +75,95 @@ class DashboardScreen(DubanScreen):
         period = self.query_one("#plan-period", Static)
         if plan:
             span = f"{plan['start'] or '?'} → {plan['end'] or '?'}"
-            left = (t("{days} days left", days=plan["remaining_days"])
-                    if plan["remaining_days"] is not None and plan["remaining_days"] >= 0
-                    else t("period over") if plan["remaining_days"] is not None else "")
+            left = (
+                t("{days} days left", days=plan["remaining_days"])
+                if plan["remaining_days"] is not None and plan["remaining_days"] >= 0
+                else t("period over")
+                if plan["remaining_days"] is not None
+                else ""
+            )
             period.update(Text.assemble((t("Period") + " ", "dim"), span, "  ", (left, "italic")))
             self.query_one("#plan-bar", Static).update(progress_bar(plan["elapsed"]))
         else:
             period.update(t("No plan loaded: `duban import plan FILE` loads one."))
         states = d["states"]
-        doors = [Door(Text.assemble((t("Obligations") + " ", "dim"), (str(d["total"]), "bold")),
-                      filter_line="", classes="door")]
+        doors = [
+            Door(
+                Text.assemble((t("Obligations") + " ", "dim"), (str(d["total"]), "bold")),
+                filter_line="",
+                classes="door",
+            )
+        ]
         for state in State:
             n = states.get(state.value, 0)
             if n or state in (State.in_progress, State.closed):
-                doors.append(Door(Text.assemble((state_label(state) + " ", "dim"), (str(n), "bold")),
-                                  filter_line=f"state:{state.value}", classes="door"))
+                doors.append(
+                    Door(
+                        Text.assemble((state_label(state) + " ", "dim"), (str(n), "bold")),
+                        filter_line=f"state:{state.value}",
+                        classes="door",
+                    )
+                )
         await self._replace("#state-doors", doors)
         targets = d["targets"]
         off = targets.get("off_track", 0) + targets.get("missed", 0)
-        risk = [Door(Text.assemble((t("Overdue") + " ", "dim"),
-                                   (str(d["overdue"]), "bold red" if d["overdue"] else "bold")),
-                     filter_line="overdue", classes="door"),
-                Door(Text.assemble((t("Due within 30 days") + " ", "dim"),
-                                   (str(d["upcoming"]["total"]), "bold")),
-                     filter_line="due:30 sort:due", classes="door"),
-                Static(Text.assemble((t("Targets off track") + " ", "dim"),
-                                     (str(off), "bold red" if off else "bold"),
-                                     (" / " + str(sum(targets.values())), "dim")), classes="door")]
+        risk = [
+            Door(
+                Text.assemble(
+                    (t("Overdue") + " ", "dim"),
+                    (str(d["overdue"]), "bold red" if d["overdue"] else "bold"),
+                ),
+                filter_line="overdue",
+                classes="door",
+            ),
+            Door(
+                Text.assemble(
+                    (t("Due within 30 days") + " ", "dim"), (str(d["upcoming"]["total"]), "bold")
+                ),
+                filter_line="due:30 sort:due",
+                classes="door",
+            ),
+            Static(
+                Text.assemble(
+                    (t("Targets off track") + " ", "dim"),
+                    (str(off), "bold red" if off else "bold"),
+                    (" / " + str(sum(targets.values())), "dim"),
+                ),
+                classes="door",
+            ),
+        ]
         await self._replace("#risk-doors", risk)
         width = max(30, self.query_one("#panel-upcoming").size.width - 4)
-        rows = [Door(Text.assemble((r["due"].strftime("%m-%d") + " ", "bold"),
-                                   fit(r["code"] + pick(r["title"], r["title_en"]), max(10, width - 24)),
-                                   " ", (ellipsize(", ".join(pick(*n) for n in r["lead"]), 17), "dim")),
-                     obligation_id=r["obligation_id"], classes="row")
-                for r in d["upcoming"]["rows"]] or [Static(t("Nothing due."), classes="dim")]
+        rows = [
+            Door(
+                Text.assemble(
+                    (r["due"].strftime("%m-%d") + " ", "bold"),
+                    fit(r["code"] + pick(r["title"], r["title_en"]), max(10, width - 24)),
+                    " ",
+                    (ellipsize(", ".join(pick(*n) for n in r["lead"]), 17), "dim"),
+                ),
+                obligation_id=r["obligation_id"],
+                classes="row",
+            )
+            for r in d["upcoming"]["rows"]
+        ] or [Static(t("Nothing due."), classes="dim")]
         await self._replace("#panel-upcoming", rows)
         self.query_one(LadderBars).show(d["ladder"])
         worst = []
         for rank, o in enumerate(d["worst"], 1):
-            text = Text.assemble((f"{rank} ", "dim"), fit(pick(o["name"], o["name_en"]), 24), " ",
-                                 (t("overdue {n}", n=o["overdue"]), "red" if o["overdue"] else "dim"))
+            text = Text.assemble(
+                (f"{rank} ", "dim"),
+                fit(pick(o["name"], o["name_en"]), 24),
+                " ",
+                (t("overdue {n}", n=o["overdue"]), "red" if o["overdue"] else "dim"),
+            )
             if o["top_level"]:
                 text.append(" · ")
-                text.append(f"{level_label(o['top_level'])} {o['levels'][o['top_level']]}",
-                            style=level_style(o["top_level"]))
-            worst.append(Door(text, filter_line=f"owner:\"{o['name']}\" role:lead",
-                              classes="row"))
+                text.append(
+                    f"{level_label(o['top_level'])} {o['levels'][o['top_level']]}",
+                    style=level_style(o["top_level"]),
+                )
+            worst.append(Door(text, filter_line=f'owner:"{o["name"]}" role:lead', classes="row"))
         await self._replace("#panel-worst", worst or [Static(t("No owners yet."), classes="dim")])
 
     async def show_panels(self, found: list[dict[str, Any]]) -> None:
@@ -127,11 +171,17 @@ class DashboardScreen(DubanScreen):
         for panel in found:
             box = Vertical(classes="panel plugin-panel")
             box.border_title = f"{panel['title']} ({panel['plugin']})"
-            rows_ = [Door(Text.assemble((panel_row["label"] + " ", "dim"),
-                                        (panel_row["value"], TONES.get(panel_row["tone"], "")
-                                         or "bold")),
-                          filter_line=panel_row["filter"], classes="row")
-                     for panel_row in panel["rows"]]
+            rows_ = [
+                Door(
+                    Text.assemble(
+                        (panel_row["label"] + " ", "dim"),
+                        (panel_row["value"], TONES.get(panel_row["tone"], "") or "bold"),
+                    ),
+                    filter_line=panel_row["filter"],
+                    classes="row",
+                )
+                for panel_row in panel["rows"]
+            ]
             panels.append((box, rows_))
         container = self.query_one("#plugin-panels")
         await container.remove_children()

@@ -23,8 +23,15 @@ from ..widgets.ladder import level_badge
 from . import forms
 from .base import DubanScreen
 
-COMPARATORS = {"gte": "≥", "lte": "≤", "gt": ">", "lt": "<", "eq": "=", "class_at_least": "≥",
-               "class_at_most": "≤"}
+COMPARATORS = {
+    "gte": "≥",
+    "lte": "≤",
+    "gt": ">",
+    "lt": "<",
+    "eq": "=",
+    "class_at_least": "≥",
+    "class_at_most": "≤",
+}
 
 
 def section(title: str, *children: Any, id: str | None = None) -> Vertical:
@@ -58,9 +65,14 @@ class DetailScreen(DubanScreen):
         Binding("u", "edit", "Edit", id="detail.edit"),
     ]
     FORMS: ClassVar[dict[str, Any]] = {
-        "record": forms.RecordForm, "evidence": forms.EvidenceForm, "submit": forms.SubmitForm,
-        "verify": forms.VerifyForm, "reject": forms.RejectForm, "escalate": forms.EscalateForm,
-        "split": forms.SplitForm, "edit": forms.EditForm,
+        "record": forms.RecordForm,
+        "evidence": forms.EvidenceForm,
+        "submit": forms.SubmitForm,
+        "verify": forms.VerifyForm,
+        "reject": forms.RejectForm,
+        "escalate": forms.EscalateForm,
+        "split": forms.SplitForm,
+        "edit": forms.EditForm,
     }
 
     def __init__(self, obligation_id: int) -> None:
@@ -74,8 +86,10 @@ class DetailScreen(DubanScreen):
             yield LoadingIndicator()
             return
         with VerticalScroll(id="detail"):
-            title = Text.assemble((f"{d['code'] or '#' + str(d['id'])}  ", "bold"),
-                                  (pick(d["title"], d["title_en"]), "bold"))
+            title = Text.assemble(
+                (f"{d['code'] or '#' + str(d['id'])}  ", "bold"),
+                (pick(d["title"], d["title_en"]), "bold"),
+            )
             facts = Text.assemble((t("State") + " ", "dim"), state_label(d["state"]))
             if d["level"]:
                 facts.append("  ·  ")
@@ -85,8 +99,11 @@ class DetailScreen(DubanScreen):
                 facts.append(t("overdue"), style="bold red")
             facts.append(Text.assemble("  ·  ", (t("Domain") + " ", "dim"), d["domain"]))
             if d["region"]:
-                facts.append(Text.assemble("  ·  ", (t("Region") + " ", "dim"),
-                                           pick(d["region"], d["region_en"])))
+                facts.append(
+                    Text.assemble(
+                        "  ·  ", (t("Region") + " ", "dim"), pick(d["region"], d["region_en"])
+                    )
+                )
             facts.append(Text.assemble("  ·  ", (t("Version") + " ", "dim"), str(d["version"])))
             yield Static(title, id="detail-title")
             yield Static(facts, id="detail-facts")
@@ -100,10 +117,15 @@ class DetailScreen(DubanScreen):
                 with Vertical(id="detail-right"):
                     targets = d["target_rows"]
                     if not targets:
-                        yield section(t("Targets"), Static(t("No quantitative targets."), classes="dim"))
+                        yield section(
+                            t("Targets"), Static(t("No quantitative targets."), classes="dim")
+                        )
                     for tg in targets:
-                        yield section(tg["name"], Static(self._target_text(tg)),
-                                      TargetChart(tg, self.app.as_of, classes="chart"))
+                        yield section(
+                            tg["name"],
+                            Static(self._target_text(tg)),
+                            TargetChart(tg, self.app.as_of, classes="chart"),
+                        )
             yield section(t("Escalations"), Static(self._escalations(d)))
             with Horizontal(id="detail-bottom"):
                 yield section(t("Evidence and close-out"), Static(self._evidence(d)))
@@ -113,7 +135,11 @@ class DetailScreen(DubanScreen):
     def _assignments(self, d: dict[str, Any]) -> Text:
         out = Text()
         for role in Role:
-            names = [pick(a["owner"], a.get("owner_en")) for a in d["assignments"] if a["role"] == role.value]
+            names = [
+                pick(a["owner"], a.get("owner_en"))
+                for a in d["assignments"]
+                if a["role"] == role.value
+            ]
             if names:
                 out.append(f"{role_label(role.value)}  ", style="bold")
                 out.append(("、" if language() == "zh" else "; ").join(names) + "\n")
@@ -143,14 +169,23 @@ class DetailScreen(DubanScreen):
 
     def _target_text(self, tg: dict[str, Any]) -> Text:
         st = tg["status"]
-        goal = (f"{COMPARATORS.get(tg['comparator'], tg['comparator'])} {tg['value']:g}{tg['unit']}"
-                if tg["value"] is not None else tg["comparator"])
-        out = Text.assemble((t("Goal") + " ", "dim"), goal, (" " + t("by {day}", day=tg["due"]), "dim"),
-                            "  ", (status_label(st["status"]), STATUS_STYLES.get(st["status"], "")))
+        goal = (
+            f"{COMPARATORS.get(tg['comparator'], tg['comparator'])} {tg['value']:g}{tg['unit']}"
+            if tg["value"] is not None
+            else tg["comparator"]
+        )
+        out = Text.assemble(
+            (t("Goal") + " ", "dim"),
+            goal,
+            (" " + t("by {day}", day=tg["due"]), "dim"),
+            "  ",
+            (status_label(st["status"]), STATUS_STYLES.get(st["status"], "")),
+        )
         figures = []
         if st["latest_value"] is not None:
-            figures.append(t("latest {value} ({day})", value=f"{st['latest_value']:g}",
-                             day=st["latest_date"]))
+            figures.append(
+                t("latest {value} ({day})", value=f"{st['latest_value']:g}", day=st["latest_date"])
+            )
         if st["expected"] is not None:
             figures.append(t("path {value}", value=f"{st['expected']:.4g}"))
         if st["forecast"] is not None:
@@ -168,10 +203,14 @@ class DetailScreen(DubanScreen):
             out.append_text(level_badge(e["level"]))
             out.append(f"  #{e['id']} {e['reason']}")
             if e["acknowledged"]:
-                out.append("  " + t("acknowledged by {user}", user=e["acknowledged_by"]), style="dim")
+                out.append(
+                    "  " + t("acknowledged by {user}", user=e["acknowledged_by"]), style="dim"
+                )
             if e["resolved"]:
-                out.append("  " + t("resolved {day}", day=to_local_date(e["resolved"]).isoformat()),
-                           style="green")
+                out.append(
+                    "  " + t("resolved {day}", day=to_local_date(e["resolved"]).isoformat()),
+                    style="green",
+                )
             out.append("\n")
         return out or Text(t("No escalations."), style="dim")
 
@@ -186,8 +225,9 @@ class DetailScreen(DubanScreen):
                 out.append(f"  {ev['note']}", style="dim")
             out.append("\n")
         for s in d["submissions"]:
-            out.append(t("submitted by {user} {day}", user=s["by"],
-                         day=to_local_date(s["at"]).isoformat()))
+            out.append(
+                t("submitted by {user} {day}", user=s["by"], day=to_local_date(s["at"]).isoformat())
+            )
             if s["decision"]:
                 style = "green" if s["decision"] == "verified" else "red"
                 out.append("  " + t(s["decision"]) + f" ({s['decided_by']})", style=style)
@@ -207,8 +247,9 @@ class DetailScreen(DubanScreen):
 
     # Data --------------------------------------------------------------------------------
     def fetch(self, session: Session) -> dict[str, Any]:
-        return data.obligation(session=session, obligation_id=self.obligation_id,
-                               as_of=self.app.as_of)
+        return data.obligation(
+            session=session, obligation_id=self.obligation_id, as_of=self.app.as_of
+        )
 
     async def show(self, d: dict[str, Any]) -> None:
         self.data = d

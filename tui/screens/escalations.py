@@ -38,9 +38,19 @@ class EscalationsScreen(DubanScreen):
 
     def body(self) -> ComposeResult:
         yield Static(id="esc-summary")
-        yield Grid(t("Level"), "#", t("Code"), t("Obligation"), t("Reason"), t("Addressed to"),
-                   t("Opened"), t("Acknowledged"), id="esc-table", cursor_type="row",
-                   zebra_stripes=True)
+        yield Grid(
+            t("Level"),
+            "#",
+            t("Code"),
+            t("Obligation"),
+            t("Reason"),
+            t("Addressed to"),
+            t("Opened"),
+            t("Acknowledged"),
+            id="esc-table",
+            cursor_type="row",
+            zebra_stripes=True,
+        )
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -56,15 +66,27 @@ class EscalationsScreen(DubanScreen):
             n = d["counts"].get(level.value, 0)
             counts.append_text(level_badge(level.value))
             counts.append(f" {n}   ", style="bold" if n else "dim")
-        shown = t("showing {level}", level=level_label(self.level)) if self.level else t("all levels")
+        shown = (
+            t("showing {level}", level=level_label(self.level)) if self.level else t("all levels")
+        )
         counts.append(f"  ({shown}; " + t("{n} open", n=d["total"]) + ")", style="dim")
         self.query_one("#esc-summary", Static).update(counts)
-        rows = [[level_badge(r["level"]), str(r["id"]), r["code"], ellipsize(r["title"], 26),
-                 ellipsize(r["reason"], 30), ellipsize(r["to"], 16),
-                 to_local_date(r["opened"]).isoformat(), "✓" if r["acknowledged"] else ""]
-                for r in self.rows]
-        self.query_one(Grid).fill(rows or [[t("No open escalations."), *[""] * 7]],
-                                  [str(r["id"]) for r in self.rows])
+        rows = [
+            [
+                level_badge(r["level"]),
+                str(r["id"]),
+                r["code"],
+                ellipsize(r["title"], 26),
+                ellipsize(r["reason"], 30),
+                ellipsize(r["to"], 16),
+                to_local_date(r["opened"]).isoformat(),
+                "✓" if r["acknowledged"] else "",
+            ]
+            for r in self.rows
+        ]
+        self.query_one(Grid).fill(
+            rows or [[t("No open escalations."), *[""] * 7]], [str(r["id"]) for r in self.rows]
+        )
 
     def _current(self) -> dict[str, Any] | None:
         table = self.query_one(DataTable)

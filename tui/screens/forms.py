@@ -66,9 +66,13 @@ class Form(ModalScreen[Any]):
                 with Horizontal(classes="form-row"):
                     yield Label(t(f.label) + (" *" if f.required else ""), classes="form-label")
                     if f.options is not None:
-                        yield Select([(t(shown), value) for shown, value in f.options],
-                                     id=f"field-{f.name}", allow_blank=not f.required,
-                                     value=f.value if f.value else Select.NULL, prompt=t("choose"))
+                        yield Select(
+                            [(t(shown), value) for shown, value in f.options],
+                            id=f"field-{f.name}",
+                            allow_blank=not f.required,
+                            value=f.value if f.value else Select.NULL,
+                            prompt=t("choose"),
+                        )
                     else:
                         yield Input(f.value, id=f"field-{f.name}", placeholder=t(f.placeholder))
                 if f.hint:
@@ -153,9 +157,17 @@ class AsOfForm(Form):
         super().__init__(current=current)
 
     def fields(self) -> list[Field]:
-        return [Field("day", "Date", "YYYY-MM-DD", self.context["current"].isoformat(), required=True,
-                      hint="Everything is shown as it stood at the end of that day; writes keep "
-                           "the real clock.")]
+        return [
+            Field(
+                "day",
+                "Date",
+                "YYYY-MM-DD",
+                self.context["current"].isoformat(),
+                required=True,
+                hint="Everything is shown as it stood at the end of that day; writes keep "
+                "the real clock.",
+            )
+        ]
 
     def perform(self, session: Session, values: dict[str, str]) -> date:
         from duban.core.clock import parse_date
@@ -171,8 +183,13 @@ class RecordForm(Form):
         targets = self.context["obligation"]["target_rows"]
         options = [(f"{tg['name']} · {tg['subject'] or '-'}", str(tg["id"])) for tg in targets]
         return [
-            Field("target", "Target", options=options, required=True,
-                  value=str(targets[0]["id"]) if len(targets) == 1 else ""),
+            Field(
+                "target",
+                "Target",
+                options=options,
+                required=True,
+                value=str(targets[0]["id"]) if len(targets) == 1 else "",
+            ),
             Field("period", "Period", "2024, 2024-Q2, 2024-06 or 2024-06-15", required=True),
             Field("value", "Value", "97.5", required=True),
             Field("source", "Source", "e.g. monthly monitoring report"),
@@ -183,15 +200,27 @@ class RecordForm(Form):
     def perform(self, session: Session, values: dict[str, str]) -> Any:
         from duban.core.services.measurements import parse_period, record
 
-        target = next(tg for tg in self.context["obligation"]["target_rows"]
-                      if str(tg["id"]) == values["target"])
+        target = next(
+            tg
+            for tg in self.context["obligation"]["target_rows"]
+            if str(tg["id"]) == values["target"]
+        )
         if not target["subject"]:
-            raise UserError(t("target {name} has no region or site to record for", name=target["name"]))
+            raise UserError(
+                t("target {name} has no region or site to record for", name=target["name"])
+            )
         start, end = parse_period(values["period"], what=t("Period"))
-        return record(session=session, indicator=target["indicator"], value=values["value"],
-                      subject=target["subject"], period_start=start, period_end=end,
-                      source=values["source"] or None, evidence=values["evidence"] or None,
-                      note=values["note"] or None)
+        return record(
+            session=session,
+            indicator=target["indicator"],
+            value=values["value"],
+            subject=target["subject"],
+            period_start=start,
+            period_end=end,
+            source=values["source"] or None,
+            evidence=values["evidence"] or None,
+            note=values["note"] or None,
+        )
 
     def success(self, result: Any) -> str:
         return t("Reading recorded: {value}", value=f"{result.value:g}")
@@ -201,39 +230,60 @@ class EvidenceForm(Form):
     TITLE = "Attach evidence"
 
     def fields(self) -> list[Field]:
-        return [Field("ref", "File or URL", "/path/to/report.pdf or https://…", required=True),
-                Field("note", "Note")]
+        return [
+            Field("ref", "File or URL", "/path/to/report.pdf or https://…", required=True),
+            Field("note", "Note"),
+        ]
 
     def perform(self, session: Session, values: dict[str, str]) -> Any:
         from duban.core.services.base import require_writer
         from duban.core.services.measurements import add_evidence
 
         require_writer(session, ob_ref(self.context))
-        return add_evidence(session=session, ref=values["ref"], obligation_id=ob_ref(self.context),
-                            note=values["note"] or None, what=t("File or URL"))
+        return add_evidence(
+            session=session,
+            ref=values["ref"],
+            obligation_id=ob_ref(self.context),
+            note=values["note"] or None,
+            what=t("File or URL"),
+        )
 
     def success(self, result: Any) -> str:
         return t("Evidence attached: {uri}", uri=result.uri)
 
 
 # Escalations --------------------------------------------------------------------------------
-LEVEL_OPTIONS = [(label, level.value) for level, label in (
-    (Level.remind, "Reminder"), (Level.supervise, "Supervision"), (Level.list, "Listed supervision"),
-    (Level.summon, "Summons"), (Level.freeze, "Approval freeze"), (Level.refer, "Referral"))]
+LEVEL_OPTIONS = [
+    (label, level.value)
+    for level, label in (
+        (Level.remind, "Reminder"),
+        (Level.supervise, "Supervision"),
+        (Level.list, "Listed supervision"),
+        (Level.summon, "Summons"),
+        (Level.freeze, "Approval freeze"),
+        (Level.refer, "Referral"),
+    )
+]
 
 
 class EscalateForm(Form):
     TITLE = "Escalate by hand"
 
     def fields(self) -> list[Field]:
-        return [Field("level", "Level", options=LEVEL_OPTIONS, required=True),
-                Field("reason", "Reason", required=True)]
+        return [
+            Field("level", "Level", options=LEVEL_OPTIONS, required=True),
+            Field("reason", "Reason", required=True),
+        ]
 
     def perform(self, session: Session, values: dict[str, str]) -> Any:
         from duban.core.services.escalations import escalate
 
-        return escalate(session=session, ref=ob_ref(self.context), level=values["level"],
-                        reason=values["reason"])
+        return escalate(
+            session=session,
+            ref=ob_ref(self.context),
+            level=values["level"],
+            reason=values["reason"],
+        )
 
     def success(self, result: Any) -> str:
         from ..text import level_label
@@ -261,15 +311,26 @@ class SubmitForm(Form):
     TITLE = "Submit for close-out"
 
     def fields(self) -> list[Field]:
-        return [Field("evidence", "Evidence", "files or URLs, separated by spaces", required=True,
-                      hint="Close-out needs evidence; another coordinator verifies it."),
-                Field("note", "Note")]
+        return [
+            Field(
+                "evidence",
+                "Evidence",
+                "files or URLs, separated by spaces",
+                required=True,
+                hint="Close-out needs evidence; another coordinator verifies it.",
+            ),
+            Field("note", "Note"),
+        ]
 
     def perform(self, session: Session, values: dict[str, str]) -> Any:
         from duban.core.services.closeout import submit
 
-        return submit(session=session, ref=ob_ref(self.context), evidence=values["evidence"].split(),
-                      note=values["note"] or None)
+        return submit(
+            session=session,
+            ref=ob_ref(self.context),
+            evidence=values["evidence"].split(),
+            note=values["note"] or None,
+        )
 
     def success(self, result: Any) -> str:
         return t("Submitted for close-out")
@@ -285,8 +346,12 @@ class VerifyForm(Form):
         subs = [s for s in self.context["obligation"]["submissions"] if s["decision"] is None]
         who = subs[-1]["by"] if subs else "?"
         self.query_one("#form-title", Label).update(
-            t("Verify the close-out of {code} submitted by {user}? The obligation closes.",
-              code=self.context["obligation"]["code"] or f"#{ob_ref(self.context)}", user=who))
+            t(
+                "Verify the close-out of {code} submitted by {user}? The obligation closes.",
+                code=self.context["obligation"]["code"] or f"#{ob_ref(self.context)}",
+                user=who,
+            )
+        )
 
     def perform(self, session: Session, values: dict[str, str]) -> Any:
         from duban.core.services.closeout import verify
@@ -320,8 +385,10 @@ class ImportForm(Form):
     WRITE = False
 
     def fields(self) -> list[Field]:
-        return [Field("kind", "Kind", options=self.context["kinds"], required=True),
-                Field("path", "File", "/path/to/file", required=True)]
+        return [
+            Field("kind", "Kind", options=self.context["kinds"], required=True),
+            Field("path", "File", "/path/to/file", required=True),
+        ]
 
     def perform(self, session: Session, values: dict[str, str]) -> Any:
         from pathlib import Path
@@ -337,22 +404,42 @@ class SplitForm(Form):
     TITLE = "Split by region"
 
     def fields(self) -> list[Field]:
-        return [Field("by", "Level", options=[("Cities", "city"), ("Counties", "county")],
-                      required=True, value="city"),
-                Field("targets", "Copy targets", options=[("No", "no"), ("Yes", "yes")],
-                      required=True, value="no")]
+        return [
+            Field(
+                "by",
+                "Level",
+                options=[("Cities", "city"), ("Counties", "county")],
+                required=True,
+                value="city",
+            ),
+            Field(
+                "targets",
+                "Copy targets",
+                options=[("No", "no"), ("Yes", "yes")],
+                required=True,
+                value="no",
+            ),
+        ]
 
     def perform(self, session: Session, values: dict[str, str]) -> Any:
         from duban.core.services.split import split
 
-        return split(session=session, ref=ob_ref(self.context), by=values["by"],
-                     targets=values["targets"] == "yes")
+        return split(
+            session=session,
+            ref=ob_ref(self.context),
+            by=values["by"],
+            targets=values["targets"] == "yes",
+        )
 
     def success(self, result: Any) -> str:
         return t("Split into {n} obligations", n=len(result))
 
 
-EDITABLE_STATES = [("Not started", "open"), ("In progress", "in_progress"), ("Cancelled", "cancelled")]
+EDITABLE_STATES = [
+    ("Not started", "open"),
+    ("In progress", "in_progress"),
+    ("Cancelled", "cancelled"),
+]
 
 
 class EditForm(Form):
@@ -362,10 +449,17 @@ class EditForm(Form):
     TITLE = "Edit the obligation"
 
     def fields(self) -> list[Field]:
-        return [Field("state", "State", options=EDITABLE_STATES, required=True,
-                      value=self.context["obligation"]["state"]
-                      if self.context["obligation"]["state"] in dict(map(reversed, EDITABLE_STATES))
-                      else "")]
+        return [
+            Field(
+                "state",
+                "State",
+                options=EDITABLE_STATES,
+                required=True,
+                value=self.context["obligation"]["state"]
+                if self.context["obligation"]["state"] in dict(map(reversed, EDITABLE_STATES))
+                else "",
+            )
+        ]
 
     def perform(self, session: Session, values: dict[str, str]) -> Any:
         from duban.core.errors import Conflict
@@ -379,13 +473,22 @@ class EditForm(Form):
         else:
             require_writer(session, ob.id)
         if ob.state in CLOSED_STATES or ob.state == State.submitted:
-            raise Conflict(t("obligation #{id} is {state}; its state changes through close-out",
-                             id=ob.id, state=t(ob.state)))
+            raise Conflict(
+                t(
+                    "obligation #{id} is {state}; its state changes through close-out",
+                    id=ob.id,
+                    state=t(ob.state),
+                )
+            )
         if ob.state == values["state"]:
             return ob
-        return set_state(session=session, obligation=ob, state=values["state"],
-                         expected_version=self.context["obligation"]["version"],
-                         action="obligation.edit")
+        return set_state(
+            session=session,
+            obligation=ob,
+            state=values["state"],
+            expected_version=self.context["obligation"]["version"],
+            action="obligation.edit",
+        )
 
     def success(self, result: Any) -> str:
         from ..text import state_label

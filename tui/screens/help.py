@@ -30,7 +30,9 @@ FILTER_HELP = (
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,q", "close", "Close", id="help.close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,question_mark,q", "close", "Close", id="help.close")
+    ]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help"):
@@ -44,19 +46,25 @@ class HelpScreen(ModalScreen[None]):
         for node in (screen, self.app):
             for key, bindings in node._bindings.key_to_bindings.items():
                 for b in bindings:
-                    if b.description and (key, b.action) not in seen and node.check_action(
-                            b.action.split("(")[0], ()) is not False:
+                    if (
+                        b.description
+                        and (key, b.action) not in seen
+                        and node.check_action(b.action.split("(")[0], ()) is not False
+                    ):
                         seen.add((key, b.action))  # type: ignore[arg-type]
                         out.append(f"  {self.app.get_key_display(b):>10}  ", style="bold")
                         out.append(t(b.description) + "\n")
         out.append(f"  {'ctrl+p':>10}  ", style="bold")
-        out.append(t("Command palette: \"noun: verb\" commands in either language") + "\n")
+        out.append(t('Command palette: "noun: verb" commands in either language') + "\n")
         out.append("\n" + t("Filter line (obligations list)") + "\n", style="bold underline")
         for syntax, meaning in FILTER_HELP:
             out.append(f"  {syntax:<18}", style="bold")
             out.append(t(meaning) + "\n")
-        out.append("\n" + t("Every number on the dashboard opens the list it counts.") + "\n", style="italic")
-        out.append(t("Press Escape to close.") , style="dim")
+        out.append(
+            "\n" + t("Every number on the dashboard opens the list it counts.") + "\n",
+            style="italic",
+        )
+        out.append(t("Press Escape to close."), style="dim")
         return out
 
     def action_close(self) -> None:

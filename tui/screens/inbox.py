@@ -44,15 +44,24 @@ class InboxScreen(DubanScreen):
     def show(self, d: dict[str, Any]) -> None:
         self.rows = d["rows"]
         self.query_one("#inbox-note", Static).update(t("{n} unread", n=d["unread"]))
-        rows = [["" if r["read"] else "●", to_local_date(r["created"]).isoformat(),
-                 Text(ellipsize(r["subject"], 70), style="" if r["read"] else "bold"), r["occasion"]]
-                for r in self.rows]
-        self.query_one(Grid).fill(rows or [["", "", t("No messages."), ""]],
-                                  [str(r["id"]) for r in self.rows])
+        rows = [
+            [
+                "" if r["read"] else "●",
+                to_local_date(r["created"]).isoformat(),
+                Text(ellipsize(r["subject"], 70), style="" if r["read"] else "bold"),
+                r["occasion"],
+            ]
+            for r in self.rows
+        ]
+        self.query_one(Grid).fill(
+            rows or [["", "", t("No messages."), ""]], [str(r["id"]) for r in self.rows]
+        )
 
     def _current(self) -> dict[str, Any] | None:
         table = self.query_one(DataTable)
-        return self.rows[table.cursor_row] if self.rows and table.cursor_row < len(self.rows) else None
+        return (
+            self.rows[table.cursor_row] if self.rows and table.cursor_row < len(self.rows) else None
+        )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -77,8 +77,11 @@ class ObligationsScreen(DubanScreen):
         self.query_one(ColumnHeader).show(query.sort, query.descending)
 
         def first(session):
-            return generation, data.window(session=session, query=query, as_of=as_of, offset=0,
-                                           limit=limit), limit
+            return (
+                generation,
+                data.window(session=session, query=query, as_of=as_of, offset=0, limit=limit),
+                limit,
+            )
 
         self.read(first, self._show_rows, group="query", on_error=self._show_error)
 
@@ -109,7 +112,10 @@ class ObligationsScreen(DubanScreen):
         self.total = total
         self.query_one(ObligationTable).set_total(generation, total)
         self.query_one("#list-count", Static).update(
-            t("{n} obligations", n=f"{total:,}") + "  ·  " + t("sorted by {key}", key=t(self.query_.sort)))
+            t("{n} obligations", n=f"{total:,}")
+            + "  ·  "
+            + t("sorted by {key}", key=t(self.query_.sort))
+        )
 
     def _show_error(self, message: str) -> None:
         self.query_one(FilterBar).show_error(message)
@@ -124,8 +130,11 @@ class ObligationsScreen(DubanScreen):
         def fetch(session):
             if get_current_worker().is_cancelled:
                 return generation, start, []
-            return generation, start, data.window(session=session, query=query, as_of=as_of,
-                                                  offset=start, limit=count)
+            return (
+                generation,
+                start,
+                data.window(session=session, query=query, as_of=as_of, offset=start, limit=count),
+            )
 
         self.read(fetch, lambda r: self.query_one(ObligationTable).add_rows(*r), group="rows")
 
@@ -145,7 +154,9 @@ class ObligationsScreen(DubanScreen):
         self.set_filter(unparse(self.query_.with_sort(following)))
 
     def action_reverse(self) -> None:
-        self.set_filter(unparse(self.query_.with_sort(self.query_.sort, not self.query_.descending)))
+        self.set_filter(
+            unparse(self.query_.with_sort(self.query_.sort, not self.query_.descending))
+        )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_filter":

@@ -21,18 +21,33 @@ from .base import DubanScreen
 
 class OwnersScreen(DubanScreen):
     TITLE_MSGID = "Owners"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter", "open", "Obligations", id="owners.open", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Obligations", id="owners.open", show=False)
+    ]
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[dict[str, Any]] = []
 
     def body(self) -> ComposeResult:
-        yield Static(t("Scorecards, worst first. Enter opens the owner's obligations."),
-                     id="owners-note", classes="note")
-        yield Grid("#", t("Owner"), t("Lead"), t("Participant"), t("On time"), t("Overdue"),
-                   t("Escalations"), t("Highest"), id="owners-table", cursor_type="row",
-                   zebra_stripes=True)
+        yield Static(
+            t("Scorecards, worst first. Enter opens the owner's obligations."),
+            id="owners-note",
+            classes="note",
+        )
+        yield Grid(
+            "#",
+            t("Owner"),
+            t("Lead"),
+            t("Participant"),
+            t("On time"),
+            t("Overdue"),
+            t("Escalations"),
+            t("Highest"),
+            id="owners-table",
+            cursor_type="row",
+            zebra_stripes=True,
+        )
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -44,11 +59,21 @@ class OwnersScreen(DubanScreen):
     def show(self, rows: list[dict[str, Any]]) -> None:
         self.rows = rows
         self.query_one(Grid).fill(
-            [[str(r["rank"]), ellipsize(r["label"], 40), str(r["led"] or 0),
-              "" if r["participant"] is None else str(r["participant"]),
-              "" if r["on_time_rate"] is None else f"{r['on_time_rate']:.0%}", str(r["overdue"]),
-              str(r["escalations"]), level_badge(r["top_level"])] for r in rows],
-            [r["name"] for r in rows])
+            [
+                [
+                    str(r["rank"]),
+                    ellipsize(r["label"], 40),
+                    str(r["led"] or 0),
+                    "" if r["participant"] is None else str(r["participant"]),
+                    "" if r["on_time_rate"] is None else f"{r['on_time_rate']:.0%}",
+                    str(r["overdue"]),
+                    str(r["escalations"]),
+                    level_badge(r["top_level"]),
+                ]
+                for r in rows
+            ],
+            [r["name"] for r in rows],
+        )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -26,14 +26,38 @@ class PluginsScreen(DubanScreen):
     def body(self) -> ComposeResult:
         with VerticalScroll(id="plugins"):
             yield Static(t("Plugins"), classes="heading")
-            yield Grid(t("Plugin"), t("Version"), t("Status"), t("Hooks"), t("Error"),
-                       id="plugin-table", cursor_type="row", show_cursor=False)
+            yield Grid(
+                t("Plugin"),
+                t("Version"),
+                t("Status"),
+                t("Hooks"),
+                t("Error"),
+                id="plugin-table",
+                cursor_type="row",
+                show_cursor=False,
+            )
             yield Static(t("Indicators"), classes="heading")
-            yield Grid(t("Indicator"), t("Name"), t("Unit"), t("Better"), t("Reported"), t("Plugin"),
-                       id="indicator-table", cursor_type="row", show_cursor=False)
+            yield Grid(
+                t("Indicator"),
+                t("Name"),
+                t("Unit"),
+                t("Better"),
+                t("Reported"),
+                t("Plugin"),
+                id="indicator-table",
+                cursor_type="row",
+                show_cursor=False,
+            )
             yield Static(t("Escalation rules"), classes="heading")
-            yield Grid(t("Rule"), t("Name"), t("Plugin"), t("Defaults"), id="rule-table",
-                       cursor_type="row", show_cursor=False)
+            yield Grid(
+                t("Rule"),
+                t("Name"),
+                t("Plugin"),
+                t("Defaults"),
+                id="rule-table",
+                cursor_type="row",
+                show_cursor=False,
+            )
 
     def fetch(self, session: Session) -> dict[str, Any]:
         info = data.plugins()
@@ -42,16 +66,42 @@ class PluginsScreen(DubanScreen):
         return info
 
     def show(self, d: dict[str, Any]) -> None:
-        self.query_one("#plugin-table", Grid).fill([
-            [p["name"], p["version"],
-             Text(t(p["status"]) + (f" ({t('built in')})" if p["builtin"] else ""),
-                  style=STATUS_STYLES.get(p["status"], "")),
-             ellipsize(", ".join(h.removeprefix("duban_") for h in p["hooks"]), 50),
-             ellipsize(p["error"], 40)] for p in d["plugins"]])
-        self.query_one("#indicator-table", Grid).fill([
-            [i["key"], ellipsize(i["name"], 36), i["unit"], t(i["direction"]), t(i["frequency"]),
-             i["plugin"]] for i in d["indicators"]])
-        self.query_one("#rule-table", Grid).fill([
-            [r["key"], ellipsize(r["name"], 36), r["plugin"],
-             ellipsize(", ".join(f"{k}={v}" for k, v in r["defaults"].items()), 40)]
-            for r in d["rules"]])
+        self.query_one("#plugin-table", Grid).fill(
+            [
+                [
+                    p["name"],
+                    p["version"],
+                    Text(
+                        t(p["status"]) + (f" ({t('built in')})" if p["builtin"] else ""),
+                        style=STATUS_STYLES.get(p["status"], ""),
+                    ),
+                    ellipsize(", ".join(h.removeprefix("duban_") for h in p["hooks"]), 50),
+                    ellipsize(p["error"], 40),
+                ]
+                for p in d["plugins"]
+            ]
+        )
+        self.query_one("#indicator-table", Grid).fill(
+            [
+                [
+                    i["key"],
+                    ellipsize(i["name"], 36),
+                    i["unit"],
+                    t(i["direction"]),
+                    t(i["frequency"]),
+                    i["plugin"],
+                ]
+                for i in d["indicators"]
+            ]
+        )
+        self.query_one("#rule-table", Grid).fill(
+            [
+                [
+                    r["key"],
+                    ellipsize(r["name"], 36),
+                    r["plugin"],
+                    ellipsize(", ".join(f"{k}={v}" for k, v in r["defaults"].items()), 40),
+                ]
+                for r in d["rules"]
+            ]
+        )

@@ -23,7 +23,9 @@ Job = Callable[[Session, Callable[[int, int], None]], Any]
 
 
 class ProgressScreen(ModalScreen[Any]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Close", id="progress.close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "Close", id="progress.close")
+    ]
 
     def __init__(self, title: str, job: Job, describe: Callable[[Any], str]) -> None:
         super().__init__()

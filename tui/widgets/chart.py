@@ -14,9 +14,14 @@ from ..text import STATUS_STYLES
 HEIGHT = 6
 
 
-def plot(readings: list[tuple[date, float]], baseline: tuple[date, float] | None,
-         target: tuple[date, float] | None, as_of: date, width: int,
-         status: str = "no_data") -> Text:
+def plot(
+    readings: list[tuple[date, float]],
+    baseline: tuple[date, float] | None,
+    target: tuple[date, float] | None,
+    as_of: date,
+    width: int,
+    status: str = "no_data",
+) -> Text:
     """Readings (●) and the straight path from the baseline to the target (·) on one grid;
     the target itself is ◎ at its due date and today's column is marked on the axis."""
     if not readings and not (baseline and target):
@@ -84,5 +89,13 @@ class TargetChart(Static):
     def _draw(self) -> None:
         tg = self.target
         goal = (tg["due"], tg["value"]) if tg["value"] is not None else None
-        self.update(plot(tg["readings"], tg["baseline"], goal, self.as_of,
-                         self.size.width or 50, tg["status"]["status"]))
+        self.update(
+            plot(
+                tg["readings"],
+                tg["baseline"],
+                goal,
+                self.as_of,
+                self.size.width or 50,
+                tg["status"]["status"],
+            )
+        )

@@ -23,8 +23,14 @@ class Door(Static, can_focus=True):
             super().__init__()
             self.filter_line, self.obligation_id = filter_line, obligation_id
 
-    def __init__(self, content: Text | str = "", *, filter_line: str | None = None,
-                 obligation_id: int | None = None, **kwargs: object) -> None:
+    def __init__(
+        self,
+        content: Text | str = "",
+        *,
+        filter_line: str | None = None,
+        obligation_id: int | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(content, **kwargs)  # type: ignore[arg-type]
         self.filter_line, self.obligation_id = filter_line, obligation_id
         self.can_focus = self.opens

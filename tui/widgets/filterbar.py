@@ -24,8 +24,14 @@ class FilterBar(Vertical):
         self.line = line
 
     def compose(self) -> ComposeResult:
-        yield Input(self.line, id="filter-input", select_on_focus=False, placeholder=t(
-            "filter: words, owner:, role:, region:, domain:, has:, lacks:, state:, level:, due:DAYS, overdue, sort:"))
+        yield Input(
+            self.line,
+            id="filter-input",
+            select_on_focus=False,
+            placeholder=t(
+                "filter: words, owner:, role:, region:, domain:, has:, lacks:, state:, level:, due:DAYS, overdue, sort:"
+            ),
+        )
         yield Static(id="filter-message")
 
     def set_line(self, line: str) -> None:

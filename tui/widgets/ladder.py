@@ -45,4 +45,5 @@ class LadderBars(Vertical):
         for level in Level:
             n = counts.get(level.value, 0)
             self.query_one(f"#rung-{level.value}", Door).show(
-                rung(level.value, n, largest, width), f"level:{level.value}")
+                rung(level.value, n, largest, width), f"level:{level.value}"
+            )

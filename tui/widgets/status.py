@@ -32,11 +32,22 @@ class StatusLine(Horizontal):
         who = f"{t(role)} {app.env.actor}" if role else app.env.actor  # type: ignore[attr-defined]
         lang = "中文" if language() == "zh" else "English"
         busy = "  ⋯" if getattr(app, "busy", 0) else ""
-        right = Text.assemble((t("as of {date}", date=app.as_of.isoformat()), "bold"),  # type: ignore[attr-defined]
-                              " · ", who, " · ", lang, busy)
+        right = Text.assemble(
+            (t("as of {date}", date=app.as_of.isoformat()), "bold"),  # type: ignore[attr-defined]
+            " · ",
+            who,
+            " · ",
+            lang,
+            busy,
+        )
         self.query_one("#status-right", Static).update(right)
         plan = getattr(app, "plan_title", "") or ""
         room = max(10, (self.size.width or 120) - right.cell_len - 8 - len(self.screen_title) * 2)
-        left = Text.assemble((" duban ", "bold reverse"), "  ", (self.screen_title, "bold"),
-                             "  ", (ellipsize(plan, room), "italic"))
+        left = Text.assemble(
+            (" duban ", "bold reverse"),
+            "  ",
+            (self.screen_title, "bold"),
+            "  ",
+            (ellipsize(plan, room), "italic"),
+        )
         self.query_one("#status-left", Static).update(left)

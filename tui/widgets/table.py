@@ -54,7 +54,10 @@ def cells(row: dict[str, Any]) -> dict[str, tuple[str, str]]:
         "code": (row.get("code") or f"#{row['id']}", ""),
         "title": (pick(row["title"], row.get("title_en")), ""),
         "lead": (lead, ""),
-        "next_due": (f"!{due}" if row.get("overdue") else f" {due}", "red" if row.get("overdue") else ""),
+        "next_due": (
+            f"!{due}" if row.get("overdue") else f" {due}",
+            "red" if row.get("overdue") else "",
+        ),
         "state": (state_label(row["state"]), ""),
         "level": (level_label(row.get("level")), level_style(row.get("level"))),
         "region": (pick(row.get("region") or "", row.get("region_en")), ""),
@@ -88,7 +91,10 @@ class ObligationTable(ScrollView, can_focus=True):
         Binding("end", "jump(-1)", "Last", show=False),
         Binding("enter", "open", "Open", show=False),
     ]
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"obligation-table--cursor", "obligation-table--loading"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "obligation-table--cursor",
+        "obligation-table--loading",
+    }
 
     cursor = reactive(0)
 
@@ -164,8 +170,11 @@ class ObligationTable(ScrollView, can_focus=True):
         if index >= self.total:
             return Strip.blank(width, base)
         row = self.rows.get(index)
-        cursor = self.get_component_rich_style("obligation-table--cursor") \
-            if index == self.cursor and self.has_focus else None
+        cursor = (
+            self.get_component_rich_style("obligation-table--cursor")
+            if index == self.cursor and self.has_focus
+            else None
+        )
         if row is None:
             dim = self.get_component_rich_style("obligation-table--loading")
             return Strip([Segment(fit("…", width), base + dim)], width)

@@ -21,8 +21,11 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_obligation_listing", "obligation",
-                    [sa.text("(plan_id IS NULL)"), "plan_id", "seq", "id"])
+    op.create_index(
+        "ix_obligation_listing",
+        "obligation",
+        [sa.text("(plan_id IS NULL)"), "plan_id", "seq", "id"],
+    )
 
 
 def downgrade() -> None:
