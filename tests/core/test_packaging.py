@@ -95,11 +95,12 @@ def test_models_match_migrations(env) -> None:
 
 
 @pytest.mark.parametrize("flag", ["--version", "--help"])
-def test_console_script_answers(flag: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["script", "module"])
+def test_console_script_answers(flag: str, how: str, tmp_path: Path) -> None:
+    """`duban` and `python -m duban` are the same command line."""
     exe = Path(sys.executable).with_name("duban")
-    result = subprocess.run(
-        [str(exe), flag], capture_output=True, text=True, cwd=tmp_path, timeout=60
-    )
+    argv = [str(exe)] if how == "script" else [sys.executable, "-m", "duban"]
+    result = subprocess.run([*argv, flag], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert result.returncode == 0
     assert "duban" in result.stdout
 

@@ -18,8 +18,14 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 DUBAN = str(Path(sys.executable).with_name("duban"))
 
 
-def tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=True).stdout
+# A server of its own (private socket, no user config): a tmux server already running on the
+# machine would otherwise lend the session its environment and window size.
+SOCKET = f"duban-test-{uuid.uuid4().hex[:8]}"
+
+
+def tmux(*args: str, env: dict[str, str] | None = None) -> str:
+    command = ["tmux", "-L", SOCKET, "-f", os.devnull, *args]
+    return subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
 
 
 def wait_for(session: str, text: str, timeout: float = 30) -> str:
@@ -41,11 +47,7 @@ def test_duban_in_tmux(db_url: str, tmp_path: Path) -> None:
         f"{shlex.quote(DUBAN)} --db {shlex.quote(db_url)} --as-of 2024-06-01; "
         f"echo $? > {shlex.quote(str(exit_file))}; sleep 5"
     )
-    subprocess.run(
-        ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "45", command],
-        check=True,
-        env=env,
-    )
+    tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "45", command, env=env)
     try:
         # First run: the database is created with the built-in plan; the dashboard names it.
         wait_for(session, "湖南省深入打好长江保护修复攻坚战实施方案", timeout=60)
@@ -65,4 +67,4 @@ def test_duban_in_tmux(db_url: str, tmp_path: Path) -> None:
             time.sleep(0.2)
         assert exit_file.read_text().strip() == "0"
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)

@@ -1,0 +1,5 @@
+"""``python -m duban``: the same as the ``duban`` command."""
+
+from duban.tui.entry import main
+
+raise SystemExit(main())
