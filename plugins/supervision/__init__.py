@@ -72,7 +72,7 @@ def _ledger_screen() -> Any:
 
 @hookimpl
 def duban_tui_screens(register: Any) -> None:
-    from duban.tui.hookspecs import TuiScreen
+    from duban.tui.api import TuiScreen
 
     register(
         TuiScreen(

@@ -14,10 +14,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 
 from duban.core.api import pick, t
-from duban.tui import data
-from duban.tui.filters import parse
-from duban.tui.screens.obligations import ObligationsScreen
-from duban.tui.widgets.door import Door
+from duban.tui.api import Door, ObligationsScreen, count_obligations
 
 from .ledger import SCOPE, by_stage, stage_filter
 
@@ -26,7 +23,7 @@ def stage_counts(*, session: Session, as_of: Any) -> dict[str, Any]:
     """Ledger items by stage, and how many the obligations list calls overdue."""
     return {
         "stages": list(by_stage(session=session)),
-        "overdue": data.count(session=session, query=parse(f"{SCOPE} overdue"), as_of=as_of),
+        "overdue": count_obligations(session=session, filter_line=f"{SCOPE} overdue", as_of=as_of),
     }
 
 
