@@ -79,7 +79,7 @@ def _pass(workdir: Path, as_of: date, hour: int = 9) -> tuple[float, dict[str, i
     os.environ["DUBAN_CONFIG"] = str(workdir / "duban.toml")
     from duban.core.clock import FixedClock, local_midnight
     from duban.core.db import get_engine
-    from duban.core.services.notify import run_pass
+    from duban.core.notify.dispatch import run_pass
 
     engine = get_engine(f"sqlite:///{workdir / 'bench.db'}")
     clock = FixedClock(local_midnight(as_of) + timedelta(hours=hour))

@@ -93,7 +93,7 @@ class World:
         return path
 
     def run(self, **kw: Any):
-        from duban.core.services.notify import run_pass
+        from duban.core.notify.dispatch import run_pass
 
         return run_pass(engine=self.env.engine, clock=self.clock, actor=ACTOR, **kw)
 

@@ -10,7 +10,6 @@ pass over a large database with nothing due costs a few index look-ups.
 
 from __future__ import annotations
 
-import html
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,32 +22,14 @@ from sqlmodel import Session, select
 from ..clock import to_local_date
 from ..config import reminder_policy
 from ..errors import UserError
-from ..i18n import catalog, t
-from ..models import (
-    Assignment,
-    Escalation,
-    Milestone,
-    Notification,
-    Obligation,
-    Owner,
-    Role,
-    User,
-    UserRole,
-)
-from ..registry import Message
-from .obligations import CLOSED_STATES
+from ..i18n import t
+from ..models import Assignment, Escalation, Milestone, Obligation, Owner, Role, User, UserRole
+from ..services.obligations import CLOSED_STATES
+from .ledger import chunks, existing_keys
 
 # Above this many candidate due dates, one range query and a filter in Python beat an IN list.
 _MAX_IN_DATES = 400
 _CHUNK = 900
-# A digest lists this many items in full and counts the rest.
-DIGEST_LINES = 50
-
-
-def tr(lang: str, msgid: str, /, **values: object) -> str:
-    """``t()`` in a given language rather than the process's (messages follow the recipient)."""
-    text = catalog().get(msgid, msgid) if lang == "zh" else msgid
-    return text.format(**values) if values else text
 
 
 # Recipients -------------------------------------------------------------------------------
@@ -177,11 +158,6 @@ def _occasions(
             yield overdue_name(n, every), due + timedelta(days=n * every)
 
 
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
 def _live_domains(session: Session) -> dict[str, Obligation]:
     """One live obligation per domain, to learn each domain's policy (plugins answer per domain)."""
     live = Obligation.state.notin_([s.value for s in CLOSED_STATES])
@@ -240,23 +216,12 @@ def _candidate_milestones(
                 ordered = sorted(days)
                 rows = (
                     m
-                    for chunk in _chunks(ordered)
+                    for chunk in chunks(ordered)
                     for m in session.exec(base.where(Milestone.due.in_(chunk)))
                 )
             for m in rows:
                 found.setdefault(m.id, m)
     return sorted(found.values(), key=lambda m: (m.due, m.id))
-
-
-def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
-    """Which of ``keys`` the ledger already holds."""
-    keys = list(keys)
-    found: set[str] = set()
-    for chunk in _chunks(keys):
-        found.update(
-            session.exec(select(Notification.key).where(Notification.key.in_(chunk))).all()
-        )
-    return found
 
 
 def _plugins_answer_offsets() -> bool:
@@ -295,7 +260,7 @@ def plan_reminders(
     roles: dict[int, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
     policies: dict[int, dict[str, Any]] = {}
     per_obligation = _plugins_answer_offsets()
-    for chunk in _chunks(ob_ids):
+    for chunk in chunks(ob_ids):
         for ob_id, owner_id, role in session.exec(
             select(Assignment.obligation_id, Assignment.owner_id, Assignment.role).where(
                 Assignment.obligation_id.in_(chunk)
@@ -307,7 +272,7 @@ def plan_reminders(
                 policies[ob.id] = _policy(ob)
     owner_ids = sorted({o for per in roles.values() for o in per})
     recipients: dict[int, Recipient] = {}
-    for chunk in _chunks(owner_ids):
+    for chunk in chunks(owner_ids):
         for owner in session.exec(select(Owner).where(Owner.id.in_(chunk))):
             recipients[owner.id] = owner_recipient(owner, channels, language, languages)
     # Keys first (strings and tuples); objects and words only for the few that are new.
@@ -337,7 +302,7 @@ def plan_reminders(
     new = [item for item in items if item[0] not in known]
     milestones: dict[int, Milestone] = {}
     obligations: dict[int, Obligation] = {}
-    for chunk in _chunks(sorted({item[1].id for item in new})):
+    for chunk in chunks(sorted({item[1].id for item in new})):
         for ms, ob in session.exec(
             select(Milestone, Obligation)
             .join(Obligation, Obligation.id == Milestone.obligation_id)
@@ -447,165 +412,3 @@ def plan_escalations(
                         )
                     )
     return out
-
-
-# Words ------------------------------------------------------------------------------------
-ROLE_WORDS = {
-    "lead": "the lead owner",
-    "participant": "a participating owner",
-    "implementer": "the implementing owner",
-}
-LEVEL_WORDS = {
-    "remind": "reminder",
-    "supervise": "supervision",
-    "list": "public listing",
-    "summon": "summons",
-    "freeze": "regional approval freeze",
-    "refer": "referral for accountability",
-}
-
-
-def _pick(zh: str, en: str | None, lang: str) -> str:
-    return (en or zh) if lang == "en" else zh
-
-
-def _label(ob: Obligation | None, lang: str) -> str:
-    if ob is None:
-        return ""
-    title = _pick(ob.title, ob.title_en, lang)
-    return f"{ob.code} {title}" if ob.code else title
-
-
-def when_text(due: date, today: date, lang: str) -> str:
-    days = (due - today).days
-    if days > 1:
-        return tr(lang, "due in {days} days", days=days)
-    if days == 1:
-        return tr(lang, "due tomorrow")
-    if days == 0:
-        return tr(lang, "due today")
-    return tr(lang, "overdue by {days} days", days=-days)
-
-
-def level_name(level: str, lang: str) -> str:
-    return tr(lang, LEVEL_WORDS[level]) if level in LEVEL_WORDS else level
-
-
-def _html(title: str, lines: Sequence[tuple[str, str]], footer: str) -> str:
-    rows = "".join(
-        f'<tr><th align="left">{html.escape(k)}</th><td>{html.escape(v)}</td></tr>'
-        for k, v in lines
-    )
-    return (
-        f"<html><body><h3>{html.escape(title)}</h3><table>{rows}</table>"
-        f"<p><small>{html.escape(footer)}</small></p></body></html>"
-    )
-
-
-def _text(greeting: str, lines: Sequence[tuple[str, str]], footer: str, lang: str) -> str:
-    sep = "：" if lang == "zh" else ": "
-    body = "\n".join(f"{k}{sep}{v}" for k, v in lines)
-    return f"{greeting}\n\n{body}\n\n{footer}\n"
-
-
-def render(due: Due, today: date) -> Message:
-    """The message for one occasion, in the recipient's language."""
-    lang = due.recipient.lang
-    ctx = due.context
-    ob = ctx.get("obligation")
-    label = _label(ob, lang)
-    footer = tr(lang, "Sent by duban (督办). Occasion: {occasion}.", occasion=due.occasion)
-    greeting = tr(lang, "To {name}:", name=due.recipient.name)
-    data: dict[str, Any] = {
-        "key": due.key,
-        "kind": ctx["kind"],
-        "occasion": due.occasion,
-        "lang": lang,
-        "recipient": due.recipient.name,
-        "code": ob.code if ob else None,
-        "title": label,
-    }
-    if ctx["kind"] == "reminder":
-        m: Milestone = ctx["milestone"]
-        when = when_text(m.due, today, lang)
-        subject = tr(lang, "[duban reminder] {label}: {when}", label=label, when=when)
-        milestone = _pick(m.title, m.title_en, lang)
-        lines = [(tr(lang, "Task"), label)]
-        if milestone != _pick(ob.title, ob.title_en, lang):
-            lines.append((tr(lang, "Milestone"), milestone))
-        sep = "、" if lang == "zh" else ", "
-        lines += [
-            (tr(lang, "Due date"), m.due.isoformat()),
-            (tr(lang, "Your role"), sep.join(tr(lang, ROLE_WORDS[r]) for r in ctx["roles"])),
-            (tr(lang, "Status"), when),
-        ]
-        data.update(due=m.due.isoformat(), milestone_id=m.id, obligation_id=ob.id, when=when)
-    else:
-        esc: Escalation = ctx["escalation"]
-        level = level_name(esc.level, lang)
-        label = label or f"{esc.subject_type} #{esc.subject_id}"
-        event_words = {
-            "opened": "{level} started",
-            "raised": "raised to {level}",
-            "resolved": "{level} lifted",
-        }
-        what = tr(lang, event_words[ctx["event"]], level=level)
-        subject = tr(lang, "[duban escalation] {label}: {what}", label=label, what=what)
-        reason = _pick(esc.reason, esc.reason_en, lang)
-        lines = [
-            (tr(lang, "Task"), label),
-            (tr(lang, "Escalation"), what),
-            (tr(lang, "Grounds"), reason),
-        ]
-        if ctx.get("addressed_to") is not None:
-            lines.append((tr(lang, "Addressed to"), ctx["addressed_to"].name))
-        if esc.resolve_reason and ctx["event"] == "resolved":
-            lines.append((tr(lang, "Resolved because"), esc.resolve_reason))
-        data.update(
-            escalation_id=esc.id,
-            level=esc.level,
-            event=ctx["event"],
-            obligation_id=esc.obligation_id,
-        )
-    return Message(
-        subject=subject,
-        text=_text(greeting, lines, footer, lang),
-        html=_html(subject, lines, footer),
-        data=data,
-    )
-
-
-def render_digest(
-    recipient: Recipient, items: Sequence[tuple[Due, Message]], today: date, start: date
-) -> Message:
-    """One message folding the occasions that fell while no pass ran."""
-    lang = recipient.lang
-    subject = tr(
-        lang,
-        "[duban digest] {count} reminders since {start}",
-        count=len(items),
-        start=start.isoformat(),
-    )
-    lines = [(d.fall.isoformat(), m.subject) for d, m in items[:DIGEST_LINES]]
-    if len(items) > DIGEST_LINES:
-        lines.append(("…", tr(lang, "and {count} more", count=len(items) - DIGEST_LINES)))
-    footer = tr(
-        lang,
-        "These fell due while duban was not running; "
-        "they are listed once here instead of one message each.",
-    )
-    greeting = tr(lang, "To {name}:", name=recipient.name)
-    data = {
-        "kind": "digest",
-        "occasion": "digest",
-        "lang": lang,
-        "recipient": recipient.name,
-        "items": [d.key for d, _ in items],
-        "title": subject,
-    }
-    return Message(
-        subject=subject,
-        text=_text(greeting, lines, footer, lang),
-        html=_html(subject, lines, footer),
-        data=data,
-    )

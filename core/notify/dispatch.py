@@ -31,32 +31,37 @@ import socket
 import time as _time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, bindparam, or_, update
 from sqlmodel import Session, select
 
 from .. import audit
 from ..clock import LOCAL_TZ, Clock, to_local_date
-from ..config import section
-from ..errors import NotFound, PermissionDenied, UserError
+from ..errors import UserError
 from ..i18n import t
-from ..models import AuditHead, Notification, Owner, Setting, UTCDateTime
+from ..models import Notification, Owner, Setting
 from ..registry import Message
-from .base import current_user, now, require_coordinator
-from .reminders import (
-    Due,
+from ..services.base import require_coordinator
+from .channels import delivery_context
+from .ledger import (
+    SEEN,
+    advance_watermark,
+    audit_seq,
+    claim,
+    claimable,
     existing_keys,
-    ledger_key,
-    plan_escalations,
-    plan_reminders,
-    render,
-    render_digest,
+    insert_ledger,
+    put_setting,
+    read_watermark,
+    record_outcomes,
 )
+from .messages import render, render_digest
+from .occasions import Due, ledger_key, plan_escalations, plan_reminders
+from .settings import NotifySettings, settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -65,290 +70,7 @@ log = logging.getLogger("duban.notify")
 # Failures are in the ledger and the pass report; the scheduler configures logging to show them.
 log.addHandler(logging.NullHandler())
 
-DEFAULTS: dict[str, Any] = {
-    "channels": ["inbox", "email", "webhook"],
-    "language": "zh",
-    "languages": {},  # recipient (owner or user name) -> "zh" | "en"
-    "concurrency": 32,  # deliveries in flight at once
-    # Seconds one delivery may take, whatever its channel: a guard against a hanging plugin
-    # channel (e-mail and webhooks give up sooner, at their own timeout).
-    "timeout": 60,
-    "retry_base": 60,  # seconds before the first retry; doubles with each failure
-    "retry_max": 6 * 3600,
-    "claim_timeout": 900,  # a row "sending" for longer was orphaned by a crashed worker
-    "catch_up_days": 3,  # occasions older than this are folded into a digest
-    "max_catch_up_days": 60,  # after longer downtime, older occasions are not looked for
-    "batch": 1000,  # rows claimed at a time
-    "coordinators": True,  # escalation notices also go to every coordinator's inbox
-}
-STATUSES = ("pending", "sending", "delivered", "failed", "digested", "superseded")
-WATERMARK = "notify.watermark"
-# The audit sequence number the last pass planned against: every change to obligations,
-# owners or escalations writes an audit event, so an unchanged number on the same day
-# means there is nothing new to plan (retries are still claimed).
-SEEN = "notify.audit_seq"
 _FLUSH_EVERY = 500
-
-
-# Settings ---------------------------------------------------------------------------------
-def config_number(
-    where: str, key: str, value: Any, *, minimum: float = 0, integer: bool = False
-) -> Any:
-    """``value`` if it is a number >= ``minimum``; else a UserError naming the key."""
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value < minimum:
-        raise UserError(
-            t(
-                "duban.toml [{section}] {key}: expected a number >= {minimum}, not {value!r}",
-                section=where,
-                key=key,
-                minimum=minimum,
-                value=value,
-            )
-        )
-    return value
-
-
-def config_time(where: str, key: str, value: Any) -> time:
-    try:
-        hour, minute = (int(part) for part in str(value).strip().split(":"))
-        return time(hour, minute)
-    except ValueError:
-        raise UserError(
-            t(
-                "duban.toml [{section}] {key}: expected a time HH:MM, not {value!r}",
-                section=where,
-                key=key,
-                value=value,
-            )
-        ) from None
-
-
-@dataclass(frozen=True)
-class NotifySettings:
-    channels: tuple[str, ...]
-    language: str
-    languages: Mapping[str, str]
-    concurrency: int
-    timeout: float
-    retry_base: float
-    retry_max: float
-    claim_timeout: float
-    catch_up_days: int
-    max_catch_up_days: int
-    batch: int
-    coordinators: bool
-    quiet: tuple[time, time] | None = None
-
-    def quiet_now(self, instant: datetime) -> bool:
-        """Inside quiet hours (local time): only the silent in-app inbox is served."""
-        if self.quiet is None:
-            return False
-        start, end = self.quiet
-        moment = instant.astimezone(LOCAL_TZ).time()
-        return start <= moment < end if start <= end else moment >= start or moment < end
-
-    def backoff(self, attempts: int) -> timedelta:
-        return timedelta(seconds=min(self.retry_base * 2 ** max(attempts - 1, 0), self.retry_max))
-
-
-def settings() -> NotifySettings:
-    cfg = section("notify", DEFAULTS)
-    channels = cfg["channels"]
-    if not isinstance(channels, list) or not all(isinstance(c, str) and c for c in channels):
-        raise UserError(
-            t(
-                "duban.toml [notify] channels: expected a list of channel names, not {value!r}",
-                value=channels,
-            )
-        )
-    for key in ("language",):
-        if cfg[key] not in ("zh", "en"):
-            raise UserError(
-                t(
-                    'duban.toml [notify] {key}: expected "zh" or "en", not {value!r}',
-                    key=key,
-                    value=cfg[key],
-                )
-            )
-    languages = cfg["languages"]
-    if not isinstance(languages, dict) or any(v not in ("zh", "en") for v in languages.values()):
-        raise UserError(t('duban.toml [notify.languages]: expected names mapped to "zh" or "en"'))
-    quiet = None
-    raw_quiet = section("reminders").get("quiet_hours")
-    if raw_quiet:
-        parts = str(raw_quiet).split("-")
-        if len(parts) != 2:
-            raise UserError(
-                t(
-                    'duban.toml [reminders] quiet_hours: expected "HH:MM-HH:MM", not {value!r}',
-                    value=raw_quiet,
-                )
-            )
-        quiet = (
-            config_time("reminders", "quiet_hours", parts[0]),
-            config_time("reminders", "quiet_hours", parts[1]),
-        )
-    num = config_number
-    return NotifySettings(
-        channels=tuple(dict.fromkeys(channels)),
-        language=cfg["language"],
-        languages=languages,
-        concurrency=num("notify", "concurrency", cfg["concurrency"], minimum=1, integer=True),
-        timeout=num("notify", "timeout", cfg["timeout"], minimum=0.1),
-        retry_base=num("notify", "retry_base", cfg["retry_base"], minimum=0),
-        retry_max=num("notify", "retry_max", cfg["retry_max"], minimum=0),
-        claim_timeout=num("notify", "claim_timeout", cfg["claim_timeout"], minimum=1),
-        catch_up_days=num("notify", "catch_up_days", cfg["catch_up_days"], integer=True),
-        max_catch_up_days=num(
-            "notify", "max_catch_up_days", cfg["max_catch_up_days"], integer=True
-        ),
-        batch=num("notify", "batch", cfg["batch"], minimum=1, integer=True),
-        coordinators=bool(cfg["coordinators"]),
-        quiet=quiet,
-    )
-
-
-# The ledger -------------------------------------------------------------------------------
-_table = Notification.__table__
-
-
-def _dialect_insert(session: Session) -> Any:
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        raise UserError(t("notifications need SQLite or PostgreSQL, not {name}", name=name))
-    return insert
-
-
-def insert_ledger(session: Session, rows: Sequence[Mapping[str, Any]]) -> set[str]:
-    """Insert rows whose key is new; return the keys this call inserted. Keys already there
-    (sent before, or inserted a moment ago by another scheduler) are skipped, not errors."""
-    if not rows:
-        return set()
-    insert = _dialect_insert(session)
-    stmt = insert(_table).on_conflict_do_nothing(index_elements=["key"]).returning(_table.c.key)
-    ordered = sorted(rows, key=lambda r: r["key"])  # one order everywhere: no deadlocks
-    # executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues").
-    return set(session.execute(stmt, ordered).scalars())
-
-
-def _claimable(at: datetime, lease: timedelta, channels: Sequence[str] | None) -> Any:
-    cond = or_(
-        and_(_table.c.status.in_(("pending", "failed")), _table.c.next_attempt_at <= at),
-        and_(_table.c.status == "sending", _table.c.claimed_at < at - lease),
-    )
-    return and_(cond, _table.c.channel.in_(channels)) if channels is not None else cond
-
-
-def claim(
-    session: Session,
-    *,
-    worker: str,
-    at: datetime,
-    lease: timedelta,
-    channels: Sequence[str] | None,
-    limit: int,
-) -> list[Any]:
-    """Mark up to ``limit`` due rows as being sent by ``worker``; return them."""
-    cond = _claimable(at, lease, channels)
-    ids = select(_table.c.id).where(cond).order_by(_table.c.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)
-    stmt = (
-        update(_table)
-        .where(_table.c.id.in_(ids.scalar_subquery()), cond)
-        .values(status="sending", claimed_by=worker, claimed_at=at)
-        .returning(
-            _table.c.id,
-            _table.c.key,
-            _table.c.channel,
-            _table.c.owner_id,
-            _table.c.occasion,
-            _table.c.payload,
-            _table.c.attempts,
-        )
-    )
-    return sorted(session.execute(stmt).all(), key=lambda r: r.id)
-
-
-_outcome = (
-    update(_table)
-    .where(_table.c.id == bindparam("b_id"), _table.c.claimed_by == bindparam("b_worker"))
-    .values(
-        status=bindparam("b_status"),
-        attempts=bindparam("b_attempts"),
-        last_error=bindparam("b_error"),
-        next_attempt_at=bindparam("b_next", type_=UTCDateTime),
-        delivered_at=bindparam("b_delivered", type_=UTCDateTime),
-    )
-)
-
-
-def record_outcomes(
-    session: Session,
-    *,
-    worker: str,
-    at: datetime,
-    cfg: NotifySettings,
-    outcomes: Sequence[tuple[Any, str, str | None]],
-) -> None:
-    """Write back (row, status, error): delivered, failed (with the next attempt) or pending
-    (claimed but not sent because the worker is stopping)."""
-    params = []
-    for row, status, error in outcomes:
-        attempts = row.attempts + (status != "pending")
-        params.append(
-            {
-                "b_id": row.id,
-                "b_worker": worker,
-                "b_status": status,
-                "b_attempts": attempts,
-                "b_error": error[:1000] if error else None,
-                "b_next": (
-                    at + cfg.backoff(attempts)
-                    if status == "failed"
-                    else at
-                    if status == "pending"
-                    else None
-                ),
-                "b_delivered": at if status == "delivered" else None,
-            }
-        )
-    if params:
-        session.execute(_outcome, params)
-
-
-def read_watermark(session: Session) -> datetime | None:
-    row = session.get(Setting, WATERMARK)
-    return datetime.fromisoformat(row.value) if row else None
-
-
-def _put_setting(session: Session, key: str, value: str, *, only_up: bool = False) -> None:
-    insert = _dialect_insert(session)
-    table = Setting.__table__
-    stmt = insert(table).values(key=key, value=value)
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["key"],
-            set_={"value": stmt.excluded.value},
-            where=table.c.value < stmt.excluded.value if only_up else None,
-        )
-    )
-
-
-def advance_watermark(session: Session, at: datetime) -> None:
-    """Remember the latest pass (never moving backwards): the next pass looks for occasions
-    from that day on, and folds those older than the horizon into digests."""
-    _put_setting(session, WATERMARK, at.astimezone(UTC).isoformat(timespec="seconds"), only_up=True)
-
-
-def _audit_seq(session: Session) -> int:
-    head = session.get(AuditHead, 1)
-    return head.seq if head else 0
 
 
 # A pass -----------------------------------------------------------------------------------
@@ -424,7 +146,7 @@ def _plan(session: Session, cfg: NotifySettings, at: datetime) -> _Plan:
     today = to_local_date(at)
     horizon = today - timedelta(days=cfg.catch_up_days)
     mark = read_watermark(session)
-    plan = _Plan([], defaultdict(list), [], horizon, _audit_seq(session))
+    plan = _Plan([], defaultdict(list), [], horizon, audit_seq(session))
     if mark is not None:
         last = to_local_date(mark)
         seen = session.get(Setting, SEEN)
@@ -500,7 +222,7 @@ def run_pass(
         else:
             _record_plan(session, report, plan, at, serve)
             advance_watermark(session, at)
-            _put_setting(session, SEEN, str(plan.seq))
+            put_setting(session, SEEN, str(plan.seq))
     if not dry_run:
         asyncio.run(
             _deliver(
@@ -523,7 +245,7 @@ def run_pass(
                     after={"at": at, "worker": report.worker, **report.counts},
                 )
                 if event.seq == plan.seq + 1:  # our own record is not news to plan for
-                    _put_setting(session, SEEN, str(event.seq))
+                    put_setting(session, SEEN, str(event.seq))
     report.seconds = _time.perf_counter() - started
     log.info("reminder pass as of %s: %s", at.isoformat(timespec="seconds"), report.summary())
     return report
@@ -643,7 +365,7 @@ def _report_dry(
         )
     retry = session.exec(
         select(Notification)
-        .where(_claimable(at, timedelta(seconds=cfg.claim_timeout), serve))
+        .where(claimable(at, timedelta(seconds=cfg.claim_timeout), serve))
         .order_by(Notification.id)
     ).all()
     for n in retry:
@@ -668,7 +390,6 @@ async def _deliver(
     report: PassReport,
     stop: Callable[[], bool],
 ) -> None:
-    from .. import channels
     from ..db import open_session
     from ..plugins import get_host
 
@@ -725,7 +446,7 @@ async def _deliver(
 
     loop = asyncio.get_running_loop()
     with (
-        channels.delivery_context(concurrency=cfg.concurrency),
+        delivery_context(concurrency=cfg.concurrency),
         ThreadPoolExecutor(cfg.concurrency, thread_name_prefix="duban-send") as pool,
     ):
         while not stop():
@@ -768,91 +489,3 @@ def _describe(exc: BaseException) -> str:
         return t("timed out")
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-# Reading the ledger -------------------------------------------------------------------------
-def list_notifications(
-    *,
-    session: Session,
-    failed: bool = False,
-    owner: Owner | None = None,
-    status: str | None = None,
-    limit: int | None = 500,
-) -> list[Notification]:
-    query = select(Notification)
-    if failed:
-        query = query.where(Notification.status == "failed")
-    if status:
-        if status not in STATUSES:
-            raise UserError(
-                t(
-                    "--status: must be one of {choices}, not {value!r}",
-                    choices=", ".join(STATUSES),
-                    value=status,
-                )
-            )
-        query = query.where(Notification.status == status)
-    if owner is not None:
-        query = query.where(Notification.owner_id == owner.id)
-    query = query.order_by(Notification.id.desc())
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.exec(query).all())
-
-
-def _inbox_clause(session: Session) -> Any:
-    user = current_user(session)
-    if user is None:
-        raise PermissionDenied(
-            t(
-                "{user} is not a registered user; a coordinator can add it with "
-                "`duban user add {user} --role ...`",
-                user=session.info["actor"],
-            )
-        )
-    mine = Notification.recipient == f"user:{user.name}"
-    if user.owner_id is not None:
-        mine = or_(mine, Notification.owner_id == user.owner_id)
-    return and_(Notification.channel == "inbox", Notification.status == "delivered", mine)
-
-
-def inbox(*, session: Session, unread: bool = False, limit: int | None = 200) -> list[Notification]:
-    """The acting user's in-app messages (addressed to them or to their owner), newest first."""
-    query = select(Notification).where(_inbox_clause(session))
-    if unread:
-        query = query.where(Notification.read_at.is_(None))
-    query = query.order_by(Notification.id.desc())
-    if limit is not None:
-        query = query.limit(limit)
-    return list(session.exec(query).all())
-
-
-def unread_count(*, session: Session) -> int:
-    from sqlalchemy import func
-
-    return session.exec(
-        select(func.count())
-        .select_from(Notification)
-        .where(_inbox_clause(session), Notification.read_at.is_(None))
-    ).one()
-
-
-def mark_read(*, session: Session, ids: Sequence[int]) -> list[Notification]:
-    """Mark messages of the acting user's inbox read; an id not in it is refused, nothing written."""
-    clause = _inbox_clause(session)
-    rows = []
-    for msg_id in ids:
-        row = session.exec(select(Notification).where(clause, Notification.id == msg_id)).first()
-        if row is None:
-            raise NotFound(t("--mark-read: no message #{id} in your inbox", id=msg_id))
-        rows.append(row)
-    at = now(session)
-    for row in rows:
-        if row.read_at is None:
-            row.read_at = at
-            session.add(row)
-            audit.record(
-                session, "notification.read", "notification", row.id, after={"read_at": at}
-            )
-    session.flush()
-    return rows

@@ -25,16 +25,16 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from typing import TYPE_CHECKING, Any
 
-from .config import section
-from .errors import UserError
-from .i18n import t
-from .registry import Message, Notifier
-from .services.notify import config_number
+from ..config import section
+from ..errors import UserError
+from ..i18n import t
+from ..registry import Message, Notifier
+from .settings import config_number
 
 if TYPE_CHECKING:
     import httpx
 
-    from .models import Owner
+    from ..models import Owner
 
 SMTP_DEFAULTS: dict[str, Any] = {
     "host": "localhost",
