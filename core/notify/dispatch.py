@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import hashlib
 import inspect
 import logging
@@ -33,7 +34,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -43,12 +44,12 @@ from .. import audit
 from ..clock import LOCAL_TZ, Clock, to_local_date
 from ..errors import UserError
 from ..i18n import t
-from ..models import Notification, Owner, Setting
+from ..models import Notification, Owner, OwnerRobot, Setting
 from ..registry import Message
 from ..services.base import require_coordinator
-from .channels import delivery_context
 from .ledger import (
     SEEN,
+    Outcome,
     advance_watermark,
     audit_seq,
     claim,
@@ -61,7 +62,10 @@ from .ledger import (
 )
 from .messages import render, render_digest
 from .occasions import Due, ledger_key, plan_escalations, plan_reminders
+from .pacing import Pacer, shared
+from .robots import Robot, WebhookSettings, split_message, webhook_settings
 from .settings import NotifySettings, settings
+from .transport import RateLimited, delivery_context
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -71,6 +75,7 @@ log = logging.getLogger("duban.notify")
 log.addHandler(logging.NullHandler())
 
 _FLUSH_EVERY = 500
+_RATE_TRIES = 3  # sends of one message in a pass when a robot answers "too many"
 
 
 # A pass -----------------------------------------------------------------------------------
@@ -122,6 +127,7 @@ def _row(due: Due, message: Message | None, status: str, at: datetime) -> dict[s
         "key": due.key,
         "channel": due.channel,
         "owner_id": due.recipient.owner_id,
+        "robot_id": due.route.robot_id,
         "recipient": due.address,
         "subject": due.subject,
         "occasion": due.occasion,
@@ -136,13 +142,19 @@ def _row(due: Due, message: Message | None, status: str, at: datetime) -> dict[s
 @dataclass
 class _Plan:
     singles: list[tuple[Due, Message]]
-    folded: dict[tuple[str, str], list[tuple[Due, Message]]]
+    folded: dict[tuple[str, str], list[tuple[Due, Message]]]  # fell while no pass ran
     superseded: list[tuple[Due, Message]]
     start: date
     seq: int  # the audit sequence number planned against
+    # More for one robot than it takes in a minute: each owner's folded into one message.
+    paced: dict[tuple[str, str], list[tuple[Due, Message]]] = field(default_factory=dict)
+
+    def groups(self) -> list[tuple[list[tuple[Due, Message]], bool]]:
+        """What becomes digests: (items, paced)."""
+        return [(g, False) for g in self.folded.values()] + [(g, True) for g in self.paced.values()]
 
 
-def _plan(session: Session, cfg: NotifySettings, at: datetime) -> _Plan:
+def _plan(session: Session, cfg: NotifySettings, robots: WebhookSettings, at: datetime) -> _Plan:
     today = to_local_date(at)
     horizon = today - timedelta(days=cfg.catch_up_days)
     mark = read_watermark(session)
@@ -156,41 +168,79 @@ def _plan(session: Session, cfg: NotifySettings, at: datetime) -> _Plan:
         # Every pass covers the days since the one before; after a long outage the
         # occasions older than the horizon are folded into digests.
         plan.start = max(min(last, today), today - timedelta(days=cfg.max_catch_up_days))
-    common = {"channels": cfg.channels, "language": cfg.language, "languages": cfg.languages}
-    due = plan_reminders(session, today=today, start=plan.start, horizon=horizon, **common)
+    due = plan_reminders(
+        session, today=today, start=plan.start, horizon=horizon, audience=cfg.audience
+    )
     # Escalation events are instants: everything since the local day the window starts.
     since = datetime.combine(plan.start, time.min, LOCAL_TZ).astimezone(UTC)
     esc_horizon = datetime.combine(horizon, time.min, LOCAL_TZ).astimezone(UTC)
     notices = plan_escalations(
-        session, now=at, since=since, horizon=esc_horizon, coordinators=cfg.coordinators, **common
+        session,
+        now=at,
+        since=since,
+        horizon=esc_horizon,
+        audience=cfg.audience,
+        coordinators=cfg.coordinators,
     )
     known = existing_keys(session, (d.key for d in notices))
     for d in [*due, *(n for n in notices if n.key not in known)]:
         # A folded occasion reads as it would have on the day it fell ("due tomorrow").
         pair = (d, render(d, d.fall if d.digest else today))
         if d.digest:
-            plan.folded[(d.recipient.ref, d.channel)].append(pair)
+            plan.folded[(d.recipient.ref, d.route.slot)].append(pair)
         elif d.superseded:
             plan.superseded.append(pair)
         else:
             plan.singles.append(pair)
+    _pace(plan, robots)
     return plan
 
 
-def _digest_due(items: Sequence[tuple[Due, Message]], start: date) -> Due:
+def _pace(plan: _Plan, cfg: WebhookSettings) -> None:
+    """Where one robot URL would get more messages than it takes in a minute, fold each
+    owner's into one digest (owners share robots: a WeCom group of several departments)."""
+    per_url: dict[str, list[tuple[Due, Message]]] = defaultdict(list)
+    for pair in plan.singles:
+        if pair[0].route.robot_id is not None:
+            per_url[pair[0].route.url].append(pair)
+    folded: set[str] = set()
+    for items in per_url.values():
+        limit = cfg.per_minute.get(items[0][0].route.preset, 0)
+        if not limit or len(items) <= limit:
+            continue
+        per_owner: dict[tuple[str, str], list[tuple[Due, Message]]] = defaultdict(list)
+        for d, m in items:
+            per_owner[(d.recipient.ref, d.route.slot)].append((d, m))
+        for slot, group in per_owner.items():
+            if len(group) > 1:
+                plan.paced[slot] = group
+                folded.update(d.key for d, _ in group)
+    if folded:
+        plan.singles = [(d, m) for d, m in plan.singles if d.key not in folded]
+
+
+def _digest_parts(
+    items: Sequence[tuple[Due, Message]], start: date, today: date, paced: bool
+) -> list[tuple[Due, Message]]:
+    """The digest of ``items`` as ledger rows: one, or for a robot as many parts as its size
+    limit needs, each with its own key (exactly-once per part)."""
     first = items[0][0]
     digest_id = hashlib.sha256("\n".join(sorted(d.key for d, _ in items)).encode()).hexdigest()[:16]
     subject = f"digest:{digest_id}"
-    return Due(
-        ledger_key(subject, first.recipient.ref, "digest", first.channel),
-        subject,
-        "digest",
-        first.channel,
-        start,
-        False,
-        first.recipient,
-        {"kind": "digest"},
-    )
+    route = first.route
+    message = render_digest(first.recipient, items, today, start, paced=paced)
+    parts = split_message(route.preset, message, route.mentions) if route.robot_id else [message]
+    out = []
+    for i, part in enumerate(parts, 1):
+        key = ledger_key(
+            subject if len(parts) == 1 else f"{subject}/{i}",
+            first.recipient.ref,
+            "digest",
+            route.slot,
+        )
+        due = Due(key, subject, "digest", route, start, False, first.recipient, {"kind": "digest"})
+        out.append((due, replace(part, data={**part.data, "key": key})))
+    return out
 
 
 def run_pass(
@@ -201,12 +251,15 @@ def run_pass(
     worker: str | None = None,
     dry_run: bool = False,
     should_stop: Callable[[], bool] | None = None,
+    pacer: Pacer | None = None,
 ) -> PassReport:
-    """One reminder pass as of ``clock.now()``: plan, record, claim and send (see module doc)."""
+    """One reminder pass as of ``clock.now()``: plan, record, claim and send (see module doc).
+    ``pacer`` spaces posts to each robot (default: the process's own)."""
     from ..db import open_session
 
     started = _time.perf_counter()
     cfg = settings()
+    robots = webhook_settings()
     stop = should_stop or (lambda: False)
     at = clock.now()
     report = PassReport(
@@ -216,7 +269,7 @@ def run_pass(
     with open_session(engine, actor=actor, clock=clock, write=not dry_run) as session:
         if not dry_run:
             require_coordinator(session)
-        plan = _plan(session, cfg, at)
+        plan = _plan(session, cfg, robots, at)
         if dry_run:
             _report_dry(session, report, plan, cfg, at, serve)
         else:
@@ -230,6 +283,8 @@ def run_pass(
                 clock=clock,
                 actor=actor,
                 cfg=cfg,
+                robots=robots,
+                pacer=pacer or shared(),
                 serve=serve,
                 report=report,
                 stop=stop,
@@ -260,62 +315,34 @@ def _record_plan(
 ) -> None:
     rows = [_row(d, m, "pending", at) for d, m in plan.singles]
     rows += [_row(d, m, "superseded", at) for d, m in plan.superseded]
-    items = {d.key: (d, m) for group in plan.folded.values() for d, m in group}
+    items = {d.key: (d, m) for group, _ in plan.groups() for d, m in group}
     rows += [_row(d, m, "digested", at) for d, m in items.values()]
     inserted = insert_ledger(session, rows)
     for d, m in plan.superseded:
         if d.key in inserted:
-            report.add(
-                subject=m.subject,
-                owner=d.recipient.name,
-                channel=d.channel,
-                occasion=d.occasion,
-                status="superseded",
-                key=d.key,
-            )
-    digests = []
-    for group in plan.folded.values():
+            _report(report, d, m, "superseded")
+    digests: list[tuple[Due, Message]] = []
+    for group, paced in plan.groups():
         mine = [(d, m) for d, m in group if d.key in inserted]
         for d, m in mine:
-            report.add(
-                subject=m.subject,
-                owner=d.recipient.name,
-                channel=d.channel,
-                occasion=d.occasion,
-                status="digested",
-                key=d.key,
-            )
+            _report(report, d, m, "digested")
         if mine:
-            due = _digest_due(mine, plan.start)
-            digests.append(
-                _row(
-                    due,
-                    render_digest(due.recipient, mine, to_local_date(at), plan.start),
-                    "pending",
-                    at,
-                )
-            )
-    inserted |= insert_ledger(session, digests)
-    for d, m in plan.singles:
+            digests += _digest_parts(mine, plan.start, to_local_date(at), paced)
+    inserted |= insert_ledger(session, [_row(d, m, "pending", at) for d, m in digests])
+    for d, m in [*plan.singles, *digests]:
         if d.key in inserted and _deferred(d.channel, serve):
-            report.add(
-                subject=m.subject,
-                owner=d.recipient.name,
-                channel=d.channel,
-                occasion=d.occasion,
-                status="deferred",
-                key=d.key,
-            )
-    for row in digests:
-        if row["key"] in inserted and _deferred(row["channel"], serve):
-            report.add(
-                subject=row["payload"]["subject"],
-                owner=row["payload"]["data"]["recipient"],
-                channel=row["channel"],
-                occasion="digest",
-                status="deferred",
-                key=row["key"],
-            )
+            _report(report, d, m, "deferred")
+
+
+def _report(report: PassReport, due: Due, message: Message, status: str) -> None:
+    report.add(
+        subject=message.subject,
+        owner=due.recipient.name,
+        channel=due.channel,
+        occasion=due.occasion,
+        status=status,
+        key=due.key,
+    )
 
 
 def _report_dry(
@@ -327,42 +354,14 @@ def _report_dry(
     serve: Sequence[str] | None,
 ) -> None:
     for d, m in plan.superseded:
-        report.add(
-            subject=m.subject,
-            owner=d.recipient.name,
-            channel=d.channel,
-            occasion=d.occasion,
-            status="superseded",
-            key=d.key,
-        )
+        _report(report, d, m, "superseded")
     for d, m in plan.singles:
-        report.add(
-            subject=m.subject,
-            owner=d.recipient.name,
-            channel=d.channel,
-            occasion=d.occasion,
-            status="deferred" if _deferred(d.channel, serve) else "due",
-            key=d.key,
-        )
-    for group in plan.folded.values():
+        _report(report, d, m, "deferred" if _deferred(d.channel, serve) else "due")
+    for group, paced in plan.groups():
         for d, m in group:
-            report.add(
-                subject=m.subject,
-                owner=d.recipient.name,
-                channel=d.channel,
-                occasion=d.occasion,
-                status="digested",
-                key=d.key,
-            )
-        due = _digest_due(group, plan.start)
-        report.add(
-            subject=render_digest(due.recipient, group, to_local_date(at), plan.start).subject,
-            owner=due.recipient.name,
-            channel=due.channel,
-            occasion="digest",
-            status="deferred" if _deferred(due.channel, serve) else "due",
-            key=due.key,
-        )
+            _report(report, d, m, "digested")
+        for d, m in _digest_parts(group, plan.start, to_local_date(at), paced):
+            _report(report, d, m, "deferred" if _deferred(d.channel, serve) else "due")
     retry = session.exec(
         select(Notification)
         .where(claimable(at, timedelta(seconds=cfg.claim_timeout), serve))
@@ -386,6 +385,8 @@ async def _deliver(
     clock: Clock,
     actor: str,
     cfg: NotifySettings,
+    robots: WebhookSettings,
+    pacer: Pacer,
     serve: Sequence[str] | None,
     report: PassReport,
     stop: Callable[[], bool],
@@ -396,7 +397,7 @@ async def _deliver(
     notifiers = get_host().notifiers()
     gate = asyncio.Semaphore(cfg.concurrency)
     lease = timedelta(seconds=cfg.claim_timeout)
-    pending: list[tuple[Any, str, str | None]] = []
+    pending: list[Outcome] = []
 
     def flush() -> None:
         if pending:
@@ -406,43 +407,70 @@ async def _deliver(
                 )
             pending.clear()
 
-    async def deliver(row: Any, owner: Owner | None) -> None:
-        async with gate:
-            payload = row.payload or {}
-            data = payload.get("data", {})
-            if stop():
-                pending.append((row, "pending", None))
-                return
-            try:
-                notifier = notifiers.get(row.channel)
-                if notifier is None:
-                    raise UserError(
-                        t("no notifier is registered for channel {channel!r}", channel=row.channel)
-                    )
-                message = Message(
-                    subject=payload["subject"],
-                    text=payload["text"],
-                    html=payload.get("html"),
-                    data=data,
-                )
+    async def send(row: Any, message: Message, owner: Owner | None, robot: Robot | None) -> float:
+        """Deliver, pacing posts to a robot and sending again after its "too many" answer;
+        return how long to wait instead when its next turn is too far off (0: sent)."""
+        notifier = notifiers.get(row.channel)
+        if notifier is None:
+            raise UserError(
+                t("no notifier is registered for channel {channel!r}", channel=row.channel)
+            )
+        if row.robot_id is None:
+            async with gate:
                 await asyncio.wait_for(
                     _send(loop, pool, notifier.send, message, owner), cfg.timeout
                 )
-                status, error = "delivered", None
-            except Exception as exc:  # every failure is recorded and retried, none stops the pass
-                status, error = "failed", _describe(exc)
-                log.warning("delivery %s failed: %s", row.key, error)
-            pending.append((row, status, error))
-            report.add(
-                subject=payload.get("subject", row.key),
-                owner=data.get("recipient", ""),
-                channel=row.channel,
-                occasion=row.occasion,
-                status=status,
-                key=row.key,
-            )
-            if len(pending) >= _FLUSH_EVERY:
-                flush()
+            return 0.0
+        fn = functools.partial(notifier.send, robot=robot)
+        tries = 0
+        while True:
+            if robot is not None:
+                limit = robots.per_minute.get(robot.preset, 0)
+                wait = await pacer.turn(robot.url, limit, robots.pace_wait)
+                if wait:
+                    return wait
+            try:
+                async with gate:
+                    await asyncio.wait_for(_send(loop, pool, fn, message, owner), cfg.timeout)
+                return 0.0
+            except RateLimited as exc:
+                tries += 1
+                if robot is None or tries == _RATE_TRIES:
+                    raise
+                log.info("%s: rate limited, holding %.0f s", row.key, exc.retry_after)
+                pacer.hold(robot.url, exc.retry_after)
+
+    async def deliver(row: Any, owner: Owner | None, robot: Robot | None) -> None:
+        payload = row.payload or {}
+        data = payload.get("data", {})
+        if stop():
+            pending.append(Outcome(row, "pending"))
+            return
+        message = Message(
+            subject=payload["subject"], text=payload["text"], html=payload.get("html"), data=data
+        )
+        try:
+            wait = await send(row, message, owner, robot)
+            if wait:  # the robot's turn is too far off: a later pass sends it
+                status = "paced"
+                pending.append(Outcome(row, "pending", None, clock.now() + timedelta(seconds=wait)))
+            else:
+                status = "delivered"
+                pending.append(Outcome(row, status))
+        except Exception as exc:  # every failure is recorded and retried, none stops the pass
+            status = "failed"
+            pending.append(Outcome(row, status, _describe(exc)))
+            log.warning("delivery %s failed: %s", row.key, pending[-1].error)
+        report.add(
+            subject=payload.get("subject", row.key),
+            owner=data.get("recipient", ""),
+            channel=row.channel,
+            occasion=row.occasion,
+            status=status,
+            key=row.key,
+        )
+        if len(pending) >= _FLUSH_EVERY:
+            flush()
 
     loop = asyncio.get_running_loop()
     with (
@@ -463,10 +491,18 @@ async def _deliver(
                 owners = {
                     o.id: o for o in session.exec(select(Owner).where(Owner.id.in_(owner_ids)))
                 }
+                robot_ids = {r.robot_id for r in rows if r.robot_id is not None}
+                robot_rows = session.exec(select(OwnerRobot).where(OwnerRobot.id.in_(robot_ids)))
+                by_id = {
+                    r.id: Robot(r.url, r.preset, r.secret, tuple(r.mentions or ()))
+                    for r in robot_rows
+                }
             if not rows:
                 break
             try:
-                await asyncio.gather(*(deliver(r, owners.get(r.owner_id)) for r in rows))
+                await asyncio.gather(
+                    *(deliver(r, owners.get(r.owner_id), by_id.get(r.robot_id or 0)) for r in rows)
+                )
             finally:
                 flush()
 

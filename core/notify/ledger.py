@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, or_, update
 from sqlmodel import Session, select
@@ -97,6 +97,7 @@ def claim(
             _table.c.key,
             _table.c.channel,
             _table.c.owner_id,
+            _table.c.robot_id,
             _table.c.occasion,
             _table.c.payload,
             _table.c.attempts,
@@ -118,19 +119,32 @@ _outcome = (
 )
 
 
+class Outcome(NamedTuple):
+    """What became of a claimed row: ``delivered``, ``failed`` (with the error) or ``pending``
+    (not sent: the worker is stopping, or ``later`` when a robot's turn was too far off)."""
+
+    row: Any
+    status: str
+    error: str | None = None
+    later: datetime | None = None
+
+
 def record_outcomes(
     session: Session,
     *,
     worker: str,
     at: datetime,
     cfg: NotifySettings,
-    outcomes: Sequence[tuple[Any, str, str | None]],
+    outcomes: Sequence[Outcome],
 ) -> None:
-    """Write back (row, status, error): delivered, failed (with the next attempt) or pending
-    (claimed but not sent because the worker is stopping)."""
+    """Write back outcomes; a failure's next attempt backs off, a pending row stays due."""
     params = []
-    for row, status, error in outcomes:
+    for row, status, error, later in outcomes:
         attempts = row.attempts + (status != "pending")
+        if status == "failed":
+            next_at: datetime | None = at + cfg.backoff(attempts)
+        else:
+            next_at = (later or at) if status == "pending" else None
         params.append(
             {
                 "b_id": row.id,
@@ -138,13 +152,7 @@ def record_outcomes(
                 "b_status": status,
                 "b_attempts": attempts,
                 "b_error": error[:1000] if error else None,
-                "b_next": (
-                    at + cfg.backoff(attempts)
-                    if status == "failed"
-                    else at
-                    if status == "pending"
-                    else None
-                ),
+                "b_next": next_at,
                 "b_delivered": at if status == "delivered" else None,
             }
         )

@@ -112,8 +112,25 @@ def render(due: Due, today: date) -> Message:
             (tr(lang, "Due date"), m.due.isoformat()),
             (tr(lang, "Your role"), sep.join(tr(lang, ROLE_WORDS[r]) for r in ctx["roles"])),
             (tr(lang, "Status"), when),
+            (
+                tr(lang, "Escalation level"),
+                level_name(ctx["level"], lang) if ctx.get("level") else tr(lang, "none"),
+            ),
+            (
+                tr(lang, "What to do"),
+                tr(lang, "Overdue: finish it at once and explain the delay to the coordinator")
+                if m.due < today
+                else tr(lang, "Finish it by the due date and report completion to the coordinator"),
+            ),
         ]
-        data.update(due=m.due.isoformat(), milestone_id=m.id, obligation_id=ob.id, when=when)
+        severity = "overdue" if m.due < today else "escalated" if ctx.get("level") else "normal"
+        data.update(
+            due=m.due.isoformat(),
+            milestone_id=m.id,
+            obligation_id=ob.id,
+            when=when,
+            level=ctx.get("level"),
+        )
     else:
         esc: Escalation = ctx["escalation"]
         level = level_name(esc.level, lang)
@@ -135,40 +152,96 @@ def render(due: Due, today: date) -> Message:
             lines.append((tr(lang, "Addressed to"), ctx["addressed_to"].name))
         if esc.resolve_reason and ctx["event"] == "resolved":
             lines.append((tr(lang, "Resolved because"), esc.resolve_reason))
+        if ctx.get("due") is not None:
+            lines.append((tr(lang, "Due date"), ctx["due"].isoformat()))
+        resolved = ctx["event"] == "resolved"
+        lines.append(
+            (
+                tr(lang, "What to do"),
+                tr(lang, "Nothing more is needed")
+                if resolved
+                else tr(lang, "Answer the coordinator and do what the escalation requires"),
+            )
+        )
+        severity = "normal" if resolved else "escalated"
         data.update(
+            due=ctx["due"].isoformat() if ctx.get("due") else None,
             escalation_id=esc.id,
             level=esc.level,
             event=ctx["event"],
             obligation_id=esc.obligation_id,
         )
+    if due.recipient.calendar:
+        lines.append((tr(lang, "Calendar feed"), due.recipient.calendar))
+    return _message(subject, greeting, lines, footer, lang, {**data, "severity": severity})
+
+
+def _message(
+    subject: str,
+    greeting: str,
+    lines: Sequence[tuple[str, str]],
+    footer: str,
+    lang: str,
+    data: dict[str, Any],
+) -> Message:
+    """Plain text and HTML for people; ``data["lines"]`` for robots, which format their own."""
     return Message(
         subject=subject,
         text=_text(greeting, lines, footer, lang),
         html=_html(subject, lines, footer),
-        data=data,
+        data={**data, "lines": [list(line) for line in lines]},
     )
 
 
 def render_digest(
-    recipient: Recipient, items: Sequence[tuple[Due, Message]], today: date, start: date
+    recipient: Recipient,
+    items: Sequence[tuple[Due, Message]],
+    today: date,
+    start: date,
+    *,
+    paced: bool = False,
 ) -> Message:
-    """One message folding the occasions that fell while no pass ran."""
+    """One message folding several: the occasions that fell while no pass ran, or (``paced``)
+    more reminders for one robot than it takes in a minute. A paced digest lists every item
+    (robots split it into parts that fit); a catch-up digest the first ``DIGEST_LINES``."""
     lang = recipient.lang
-    subject = tr(
-        lang,
-        "[duban digest] {count} reminders since {start}",
-        count=len(items),
-        start=start.isoformat(),
+    if paced:
+        subject = tr(
+            lang,
+            "[duban digest] {count} reminders for {name}",
+            count=len(items),
+            name=recipient.name,
+        )
+        lines = [(m.data.get("due") or d.fall.isoformat(), m.subject) for d, m in items]
+        footer = tr(
+            lang,
+            "Listed in one message because the robot takes only so many messages a minute.",
+        )
+    else:
+        subject = tr(
+            lang,
+            "[duban digest] {count} reminders since {start}",
+            count=len(items),
+            start=start.isoformat(),
+        )
+        lines = [(d.fall.isoformat(), m.subject) for d, m in items[:DIGEST_LINES]]
+        if len(items) > DIGEST_LINES:
+            lines.append(("…", tr(lang, "and {count} more", count=len(items) - DIGEST_LINES)))
+        footer = tr(
+            lang,
+            "These fell due while duban was not running; "
+            "they are listed once here instead of one message each.",
+        )
+    lines.append(
+        (
+            tr(lang, "What to do"),
+            tr(lang, "Finish each task by its due date and report completion to the coordinator"),
+        )
     )
-    lines = [(d.fall.isoformat(), m.subject) for d, m in items[:DIGEST_LINES]]
-    if len(items) > DIGEST_LINES:
-        lines.append(("…", tr(lang, "and {count} more", count=len(items) - DIGEST_LINES)))
-    footer = tr(
-        lang,
-        "These fell due while duban was not running; "
-        "they are listed once here instead of one message each.",
-    )
+    if recipient.calendar:
+        lines.append((tr(lang, "Calendar feed"), recipient.calendar))
     greeting = tr(lang, "To {name}:", name=recipient.name)
+    severities = {m.data.get("severity") for _, m in items}
     data = {
         "kind": "digest",
         "occasion": "digest",
@@ -176,10 +249,6 @@ def render_digest(
         "recipient": recipient.name,
         "items": [d.key for d, _ in items],
         "title": subject,
+        "severity": next((s for s in ("overdue", "escalated") if s in severities), "normal"),
     }
-    return Message(
-        subject=subject,
-        text=_text(greeting, lines, footer, lang),
-        html=_html(subject, lines, footer),
-        data=data,
-    )
+    return _message(subject, greeting, lines, footer, lang, data)

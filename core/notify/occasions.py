@@ -11,8 +11,8 @@ pass over a large database with nothing due costs a few index look-ups.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -23,9 +23,21 @@ from ..clock import to_local_date
 from ..config import reminder_policy
 from ..errors import UserError
 from ..i18n import t
-from ..models import Assignment, Escalation, Milestone, Obligation, Owner, Role, User, UserRole
+from ..models import (
+    LEVEL_ORDER,
+    Assignment,
+    Escalation,
+    Milestone,
+    Obligation,
+    Owner,
+    OwnerRobot,
+    Role,
+    User,
+    UserRole,
+)
 from ..services.obligations import CLOSED_STATES
 from .ledger import chunks, existing_keys
+from .settings import Audience
 
 # Above this many candidate due dates, one range query and a filter in Python beat an IN list.
 _MAX_IN_DATES = 400
@@ -34,6 +46,23 @@ _CHUNK = 900
 
 # Recipients -------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Route:
+    """One way to reach a recipient: a channel and its address; for a chat robot, which one."""
+
+    channel: str
+    address: str  # as the ledger shows it: a robot's URL without its query (keys stay private)
+    robot_id: int | None = None
+    url: str = ""  # a robot's full URL: what pacing counts posts per
+    preset: str = ""
+    mentions: tuple[str, ...] = ()
+
+    @property
+    def slot(self) -> str:
+        """The channel as ledger keys name it: each of an owner's robots is its own."""
+        return self.channel if self.robot_id is None else f"{self.channel}:{self.robot_id}"
+
+
+@dataclass(frozen=True)
 class Recipient:
     """An owner (all its channels) or a user (the in-app inbox only)."""
 
@@ -41,42 +70,66 @@ class Recipient:
     name: str
     lang: str
     owner_id: int | None = None
-    addresses: Mapping[str, str] = field(default_factory=dict)  # channel -> address
+    routes: tuple[Route, ...] = ()
+    calendar: str | None = None  # the owner's calendar feed URL, linked from robot messages
 
 
-def owner_recipient(
-    owner: Owner, channels: Sequence[str], language: str, languages: Mapping[str, str]
-) -> Recipient:
-    addresses: dict[str, str] = {}
-    for channel in channels:
-        if channel == "email":
-            if owner.email:
-                addresses[channel] = owner.email
-        elif channel == "webhook":
-            if owner.webhook:
-                addresses[channel] = owner.webhook.split("?", 1)[0]  # keys in queries stay private
-        elif channel == "inbox":
-            addresses[channel] = f"owner:{owner.id}"
-        else:  # a plugin's channel finds the owner's address itself
-            addresses[channel] = owner.name
-    lang = languages.get(owner.name) or languages.get(owner.name_en or "") or language
-    return Recipient(
-        ref=f"owner:{owner.id}", name=owner.name, lang=lang, owner_id=owner.id, addresses=addresses
-    )
+def owner_recipients(
+    session: Session, owners: Iterable[Owner], audience: Audience
+) -> dict[int, Recipient]:
+    """Each owner as a recipient on every channel it has an address for (robots: each one)."""
+    owners = list(owners)
+    robots: dict[int, list[OwnerRobot]] = defaultdict(list)
+    if "webhook" in audience.channels:
+        for chunk in chunks([o.id for o in owners]):
+            for robot in session.exec(
+                select(OwnerRobot).where(OwnerRobot.owner_id.in_(chunk)).order_by(OwnerRobot.id)
+            ):
+                robots[robot.owner_id].append(robot)
+    out = {}
+    for owner in owners:
+        routes: list[Route] = []
+        for channel in audience.channels:
+            if channel == "email":
+                if owner.email:
+                    routes.append(Route(channel, owner.email))
+            elif channel == "webhook":
+                routes += [
+                    Route(
+                        channel,
+                        r.url.split("?", 1)[0],
+                        r.id,
+                        r.url,
+                        r.preset,
+                        tuple(r.mentions or ()),
+                    )
+                    for r in robots[owner.id]
+                ]
+            elif channel == "inbox":
+                routes.append(Route(channel, f"owner:{owner.id}"))
+            else:  # a plugin's channel finds the owner's address itself
+                routes.append(Route(channel, owner.name))
+        out[owner.id] = Recipient(
+            ref=f"owner:{owner.id}",
+            name=owner.name,
+            lang=audience.lang(owner.name, owner.name_en),
+            owner_id=owner.id,
+            routes=tuple(routes),
+            calendar=audience.calendars.get(owner.name),
+        )
+    return out
 
 
-def coordinator_recipients(
-    session: Session, channels: Sequence[str], language: str, languages: Mapping[str, str]
-) -> list[Recipient]:
-    if "inbox" not in channels:
+def coordinator_recipients(session: Session, audience: Audience) -> list[Recipient]:
+    if "inbox" not in audience.channels:
         return []
     users = session.exec(select(User).where(User.role == UserRole.coordinator).order_by(User.name))
     return [
         Recipient(
             ref=f"user:{u.name}",
             name=u.name,
-            lang=languages.get(u.name) or language,
-            addresses={"inbox": f"user:{u.name}"},
+            lang=audience.lang(u.name),
+            routes=(Route("inbox", f"user:{u.name}"),),
         )
         for u in users
     ]
@@ -85,12 +138,12 @@ def coordinator_recipients(
 # Occurrences ------------------------------------------------------------------------------
 @dataclass
 class Due:
-    """One occasion for one recipient on one channel, not yet rendered."""
+    """One occasion for one recipient on one route, not yet rendered."""
 
     key: str
     subject: str
     occasion: str
-    channel: str
+    route: Route
     fall: date
     digest: bool
     recipient: Recipient
@@ -98,8 +151,12 @@ class Due:
     superseded: bool = False
 
     @property
+    def channel(self) -> str:
+        return self.route.channel
+
+    @property
     def address(self) -> str:
-        return self.recipient.addresses[self.channel]
+        return self.route.address
 
 
 def ledger_key(subject: str, recipient: str, occasion: str, channel: str) -> str:
@@ -240,9 +297,7 @@ def plan_reminders(
     today: date,
     start: date,
     horizon: date,
-    channels: Sequence[str],
-    language: str,
-    languages: Mapping[str, str],
+    audience: Audience,
 ) -> list[Due]:
     """Milestone reminders with an occasion in ``[start, today]`` that the ledger does not hold
     yet, per recipient and channel. Of several occasions of one milestone for one recipient
@@ -271,12 +326,17 @@ def plan_reminders(
             for ob in session.exec(select(Obligation).where(Obligation.id.in_(chunk))):
                 policies[ob.id] = _policy(ob)
     owner_ids = sorted({o for per in roles.values() for o in per})
-    recipients: dict[int, Recipient] = {}
-    for chunk in chunks(owner_ids):
-        for owner in session.exec(select(Owner).where(Owner.id.in_(chunk))):
-            recipients[owner.id] = owner_recipient(owner, channels, language, languages)
+    recipients = owner_recipients(
+        session,
+        (
+            o
+            for chunk in chunks(owner_ids)
+            for o in session.exec(select(Owner).where(Owner.id.in_(chunk)))
+        ),
+        audience,
+    )
     # Keys first (strings and tuples); objects and words only for the few that are new.
-    items: list[tuple[str, Any, int, str, date, str]] = []
+    items: list[tuple[str, Any, int, str, date, Route]] = []
     latest: dict[tuple[int, int, str], date] = {}
     for m in rows:
         policy = policies.get(m.obligation_id) or domain_policy[m.domain]
@@ -284,18 +344,18 @@ def plan_reminders(
         for owner_id, owner_roles in sorted(roles[m.obligation_id].items()):
             rcpt = recipients[owner_id]
             for occasion, fall in _occasions(m.due, owner_roles, policy, start, today):
-                for channel in rcpt.addresses:
+                for route in rcpt.routes:
                     items.append(
                         (
-                            ledger_key(subject, rcpt.ref, occasion, channel),
+                            ledger_key(subject, rcpt.ref, occasion, route.slot),
                             m,
                             owner_id,
                             occasion,
                             fall,
-                            channel,
+                            route,
                         )
                     )
-                    slot = (m.id, owner_id, channel)
+                    slot = (m.id, owner_id, route.slot)
                     if fall >= horizon and fall > latest.get(slot, date.min):
                         latest[slot] = fall
     known = existing_keys(session, (item[0] for item in items))
@@ -309,14 +369,16 @@ def plan_reminders(
             .where(Milestone.id.in_(chunk))
         ):
             milestones[ms.id], obligations[ob.id] = ms, ob
+    levels = open_levels(session, obligations)
     out: list[Due] = []
-    for key, m, owner_id, occasion, fall, channel in new:
+    for key, m, owner_id, occasion, fall, route in new:
         owner_roles = roles[m.obligation_id][owner_id]
         ctx = {
             "kind": "reminder",
             "obligation": obligations[m.obligation_id],
             "milestone": milestones[m.id],
             "roles": sorted(owner_roles, key=lambda r: list(Role).index(Role(r))),
+            "level": levels.get(m.obligation_id),
         }
         digest = fall < horizon
         out.append(
@@ -324,12 +386,12 @@ def plan_reminders(
                 key,
                 f"milestone:{m.id}:{m.due.isoformat()}",
                 occasion,
-                channel,
+                route,
                 fall,
                 digest,
                 recipients[owner_id],
                 ctx,
-                superseded=not digest and fall < latest[(m.id, owner_id, channel)],
+                superseded=not digest and fall < latest[(m.id, owner_id, route.slot)],
             )
         )
     return out
@@ -341,9 +403,7 @@ def plan_escalations(
     now: datetime,
     since: datetime,
     horizon: datetime,
-    channels: Sequence[str],
-    language: str,
-    languages: Mapping[str, str],
+    audience: Audience,
     coordinators: bool,
 ) -> list[Due]:
     """Escalations opened, raised or resolved in ``[since, now]``: to the addressed body and
@@ -361,15 +421,16 @@ def plan_escalations(
     ).all()
     if not rows:
         return []
-    coords = coordinator_recipients(session, channels, language, languages) if coordinators else []
-    owners = {
-        o.id: owner_recipient(o, channels, language, languages)
-        for o in session.exec(
+    coords = coordinator_recipients(session, audience) if coordinators else []
+    owners = owner_recipients(
+        session,
+        session.exec(
             select(Owner).where(
                 Owner.id.in_({e.addressed_to_id for e in rows if e.addressed_to_id})
             )
-        )
-    }
+        ),
+        audience,
+    )
     obligations = {
         o.id: o
         for o in session.exec(
@@ -378,6 +439,7 @@ def plan_escalations(
             )
         )
     }
+    dues = next_dues(session, obligations)
     out: list[Due] = []
     for esc in rows:
         # The level it opened at is gone once raised: then "raised" tells the news.
@@ -395,16 +457,17 @@ def plan_escalations(
                 "event": event,
                 "obligation": obligations.get(esc.obligation_id or 0),
                 "addressed_to": owners.get(esc.addressed_to_id or 0),
+                "due": dues.get(esc.obligation_id or 0),
             }
             targets = [owners[esc.addressed_to_id]] if esc.addressed_to_id in owners else []
             for rcpt in [*targets, *coords]:
-                for channel in rcpt.addresses:
+                for route in rcpt.routes:
                     out.append(
                         Due(
-                            ledger_key(subject, rcpt.ref, occasion, channel),
+                            ledger_key(subject, rcpt.ref, occasion, route.slot),
                             subject,
                             occasion,
-                            channel,
+                            route,
                             to_local_date(at),
                             at < horizon,
                             rcpt,
@@ -412,3 +475,36 @@ def plan_escalations(
                         )
                     )
     return out
+
+
+def open_levels(session: Session, obligation_ids: Iterable[int]) -> dict[int, str]:
+    """The highest escalation level open on each obligation (reminders name it)."""
+    levels: dict[int, str] = {}
+    for chunk in chunks(sorted(obligation_ids)):
+        for ob_id, level in session.exec(
+            select(Escalation.obligation_id, Escalation.level).where(
+                Escalation.obligation_id.in_(chunk), Escalation.resolved_at.is_(None)
+            )
+        ):
+            if LEVEL_ORDER.get(level, -1) > LEVEL_ORDER.get(
+                levels.get(
+                    ob_id,
+                ),
+                -1,
+            ):
+                levels[ob_id] = level
+    return levels
+
+
+def next_dues(session: Session, obligation_ids: Iterable[int]) -> dict[int, date]:
+    """Each obligation's earliest milestone not done (escalation notices name it)."""
+    found: dict[int, date] = {}
+    for chunk in chunks(sorted(obligation_ids)):
+        found.update(
+            session.exec(
+                select(Milestone.obligation_id, func.min(Milestone.due))
+                .where(Milestone.obligation_id.in_(chunk), Milestone.done_on.is_(None))
+                .group_by(Milestone.obligation_id)
+            ).all()
+        )
+    return found

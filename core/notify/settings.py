@@ -3,8 +3,8 @@ notification subsystem reads."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "channels": ["inbox", "email", "webhook"],
     "language": "zh",
     "languages": {},  # recipient (owner or user name) -> "zh" | "en"
+    "calendars": {},  # owner name -> its calendar feed URL, linked from messages
     "concurrency": 32,  # deliveries in flight at once
     # Seconds one delivery may take, whatever its channel: a guard against a hanging plugin
     # channel (e-mail and webhooks give up sooner, at their own timeout).
@@ -65,6 +66,19 @@ def config_time(where: str, key: str, value: Any) -> time:
 
 
 @dataclass(frozen=True)
+class Audience:
+    """Who hears through what, in which language: the ``[notify]`` settings planning needs."""
+
+    channels: Sequence[str]
+    language: str
+    languages: Mapping[str, str] = field(default_factory=dict)
+    calendars: Mapping[str, str] = field(default_factory=dict)
+
+    def lang(self, *names: str | None) -> str:
+        return next((self.languages[n] for n in names if n in self.languages), self.language)
+
+
+@dataclass(frozen=True)
 class NotifySettings:
     channels: tuple[str, ...]
     language: str
@@ -79,6 +93,7 @@ class NotifySettings:
     batch: int
     coordinators: bool
     quiet: tuple[time, time] | None = None
+    calendars: Mapping[str, str] = field(default_factory=dict)
 
     def quiet_now(self, instant: datetime) -> bool:
         """Inside quiet hours (local time): only the silent in-app inbox is served."""
@@ -87,6 +102,10 @@ class NotifySettings:
         start, end = self.quiet
         moment = instant.astimezone(LOCAL_TZ).time()
         return start <= moment < end if start <= end else moment >= start or moment < end
+
+    @property
+    def audience(self) -> Audience:
+        return Audience(self.channels, self.language, self.languages, self.calendars)
 
     def backoff(self, attempts: int) -> timedelta:
         return timedelta(seconds=min(self.retry_base * 2 ** max(attempts - 1, 0), self.retry_max))
@@ -114,6 +133,11 @@ def settings() -> NotifySettings:
     languages = cfg["languages"]
     if not isinstance(languages, dict) or any(v not in ("zh", "en") for v in languages.values()):
         raise UserError(t('duban.toml [notify.languages]: expected names mapped to "zh" or "en"'))
+    calendars = cfg["calendars"]
+    if not isinstance(calendars, dict) or not all(
+        isinstance(v, str) and v.startswith(("https://", "http://")) for v in calendars.values()
+    ):
+        raise UserError(t("duban.toml [notify.calendars]: expected owner names mapped to URLs"))
     quiet = None
     raw_quiet = section("reminders").get("quiet_hours")
     if raw_quiet:
@@ -146,4 +170,5 @@ def settings() -> NotifySettings:
         batch=num("notify", "batch", cfg["batch"], minimum=1, integer=True),
         coordinators=bool(cfg["coordinators"]),
         quiet=quiet,
+        calendars=calendars,
     )

@@ -59,16 +59,24 @@ def test_webhook_presets_template_and_signature(world, receiver, monkeypatch) ->
     assert body["msg"] == subject and body["who"] == "json单位" and body["when"] == "2025-06-30"
     assert body["extra"]["tags"] == ["duban", "T-7"] and body["extra"]["all"]["milestone_id"] == 1
 
+    # Rich messages: each names the task code, the deadline, the level and what to do.
     wecom = hits["/wecom"].json()
-    assert wecom["msgtype"] == "text" and wecom["text"]["content"].startswith(subject)
-    assert "贵单位职责：牵头单位" in wecom["text"]["content"]
+    assert wecom["msgtype"] == "markdown"
+    content = wecom["markdown"]["content"]
+    assert content.startswith(f"### {subject}") and "**贵单位职责**：牵头单位" in content
+    for needle in ("（七）", "**截止日期**：2025-06-30", "**督办层级**：无", "**应做**："):
+        assert needle in content, needle
     ding = hits["/dingtalk"]
-    assert ding.json()["text"]["content"].startswith(subject)
+    assert ding.json()["msgtype"] == "markdown" and ding.json()["markdown"]["title"] == subject
+    assert "- **截止日期**：2025-06-30" in ding.json()["markdown"]["text"]
     stamp = ding.query["timestamp"][0]
     mac = hmac.new(SECRET.encode(), f"{stamp}\n{SECRET}".encode(), hashlib.sha256).digest()
     assert ding.query["sign"] == [base64.b64encode(mac).decode()]
     feishu = hits["/feishu"].json()
-    assert feishu["msg_type"] == "text" and feishu["content"]["text"].startswith(subject)
+    assert feishu["msg_type"] == "interactive"
+    assert feishu["card"]["header"]["title"]["content"] == subject
+    assert feishu["card"]["header"]["template"] == "blue"  # not overdue, not escalated
+    assert "**截止日期**：2025-06-30" in feishu["card"]["elements"][0]["text"]["content"]
     mac = hmac.new(f"{feishu['timestamp']}\n{SECRET}".encode(), b"", hashlib.sha256).digest()
     assert feishu["sign"] == base64.b64encode(mac).decode()
     # The ledger keeps the address without its query (robot keys stay out of listings).
@@ -168,7 +176,7 @@ def test_email_over_a_real_smtp_server(world, smtp_server, monkeypatch) -> None:
         str(make_header(decode_header(mail["Subject"])))
         == "【督办提醒】（四） 开展饮用水水源地环境保护专项行动：距截止还有30天"
     )
-    assert "duban@example.org" in mail["From"] and mail["Message-ID"].endswith("@duban>")
+    assert "duban@example.org" in mail["From"] and mail["Message-ID"].endswith("@example.org>")
     plain, html = _mail_parts(mail)
     assert "省水利厅：" in plain and "截止日期：2025-06-30" in plain and "距截止还有30天" in plain
     assert "<table>" in html and "牵头单位" in html

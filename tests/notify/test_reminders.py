@@ -291,7 +291,7 @@ def test_bad_config_is_one_clear_error(world, monkeypatch) -> None:
         world.config(text, monkeypatch)
         with pytest.raises(UserError, match=needle.replace("[", r"\[").replace("]", r"\]")):
             if "webhook" in text:
-                from duban.core.notify.channels import webhook_settings
+                from duban.core.notify.robots import webhook_settings
 
                 webhook_settings()
             else:
