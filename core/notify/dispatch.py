@@ -422,20 +422,22 @@ async def _deliver(
                 )
             return 0.0
         fn = functools.partial(notifier.send, robot=robot)
+
+        async def post() -> None:
+            async with gate:
+                await asyncio.wait_for(_send(loop, pool, fn, message, owner), cfg.timeout)
+
+        if robot is None:  # the robot was removed since: the notifier says so
+            await post()
+            return 0.0
+        limit = robots.per_minute.get(robot.preset, 0)
         tries = 0
         while True:
-            if robot is not None:
-                limit = robots.per_minute.get(robot.preset, 0)
-                wait = await pacer.turn(robot.url, limit, robots.pace_wait)
-                if wait:
-                    return wait
             try:
-                async with gate:
-                    await asyncio.wait_for(_send(loop, pool, fn, message, owner), cfg.timeout)
-                return 0.0
+                return await pacer.send(robot.url, limit, robots.pace_wait, post)
             except RateLimited as exc:
                 tries += 1
-                if robot is None or tries == _RATE_TRIES:
+                if tries == _RATE_TRIES:
                     raise
                 log.info("%s: rate limited, holding %.0f s", row.key, exc.retry_after)
                 pacer.hold(robot.url, exc.retry_after)

@@ -45,15 +45,26 @@ class Pacer:
             wait = max(wait, sent[-limit] + self.period - now)
         return max(wait, 0.0)
 
-    async def turn(self, url: str, limit: int, max_wait: float) -> float:
-        """Wait for a turn to post to ``url`` and take it (0.0); or, when it is more than
-        ``max_wait`` seconds off, take nothing and return how far off it is."""
+    async def send(
+        self, url: str, limit: int, max_wait: float, send: Callable[[], Awaitable[None]]
+    ) -> float:
+        """Wait for a turn to post to ``url`` and ``send`` (0.0); or, when the turn is more
+        than ``max_wait`` seconds off, send nothing and return how far off it is.
+
+        Posts to one URL go one at a time and count from when the answer came: the robot saw
+        the post no later than that, so its own window never holds more than ours."""
+        if not limit and self.delay(url, 0) == 0:
+            await send()
+            return 0.0
         async with self._lock(url):
             while (wait := self.delay(url, limit)) > 0:
                 if wait > max_wait:
                     return wait
                 await self.sleep(wait)
-            self._sent[url].append(self.monotonic())
+            try:
+                await send()
+            finally:
+                self._sent[url].append(self.monotonic())
             return 0.0
 
     def hold(self, url: str, seconds: float) -> None:

@@ -148,8 +148,9 @@ def webhook_settings() -> WebhookSettings:
 
 # Bodies -----------------------------------------------------------------------------------
 def _lines(message: Message) -> list[tuple[str, str]]:
-    lines = message.data.get("lines")
-    return [(str(k), str(v)) for k, v in lines] if lines else [("", message.text.strip())]
+    if "lines" not in message.data:  # a plugin's or an older message: its text as it is
+        return [("", message.text.strip())]
+    return [(str(k), str(v)) for k, v in message.data["lines"]]
 
 
 def _markdown(preset: str, message: Message, mentions: Sequence[str]) -> str:
@@ -195,7 +196,7 @@ def split_message(preset: str, message: Message, mentions: Sequence[str] = ()) -
         return [message]
     room = limit - _PART_ROOM
     head = _size(preset, replace(message, data={**message.data, "lines": []}), mentions)
-    line_room = max((room - head) // 2, 64)
+    line_room = max(room - head, 64)  # a line alone always fits
     parts: list[list[tuple[str, str]]] = [[]]
     for key, value in _lines(message):
         line = (key, _cut(value, line_room))

@@ -255,3 +255,33 @@ def test_email_with_starttls_and_login(world, smtp_server, certificate, monkeypa
     [(_, mail)] = box.messages
     assert mail["Subject"] == "[duban reminder] 水源地保护: due today"
     assert box.logins == [(b"duban", b"s3cret")]
+
+
+def test_email_headers_and_one_connection_per_pass(world, smtp_server, monkeypatch) -> None:
+    box = smtp_server(auth_require_tls=False)
+    world.config(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {box.port}\nsecurity = "none"\n'
+        'from = "duban@sthjt.hunan.gov.cn"\n[notify]\nchannels = ["email"]\nconcurrency = 1\n',
+        monkeypatch,
+    )
+    for name in ("甲", "乙", "丙", "丁"):
+        world.owner(name, email=f"{name}@example.org")
+        world.obligation(f"{name}的事项", leads=[name], dues=[DUE])
+    box.busy = {"乙@example.org"}  # the server answers 421 and closes the connection
+    world.at(DUE - timedelta(days=1))
+    status = {r["owner"]: r["status"] for r in world.run().rows}
+    assert status == {"甲": "delivered", "乙": "failed", "丙": "delivered", "丁": "delivered"}
+    assert len(box.messages) == 3
+    # One connection for the pass (in ledger order); after the 421 a new one for the rest.
+    first, busy, third, fourth = box.peers
+    assert first == busy != third == fourth
+    for _, mail in box.messages:
+        assert mail["Date"].endswith("+0800")
+        assert mail["Message-ID"].endswith("@sthjt.hunan.gov.cn>")
+        assert mail["Auto-Submitted"] == "auto-generated"
+    assert len({mail["Message-ID"] for _, mail in box.messages}) == 3
+
+    box.busy = set()
+    world.clock.advance(seconds=61)
+    assert [r["status"] for r in world.run().rows] == ["delivered"]
+    assert box.messages[-1][0] == ["乙@example.org"]
