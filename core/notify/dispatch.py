@@ -415,26 +415,22 @@ async def _deliver(
             raise UserError(
                 t("no notifier is registered for channel {channel!r}", channel=row.channel)
             )
-        if row.robot_id is None:
-            async with gate:
-                await asyncio.wait_for(
-                    _send(loop, pool, notifier.send, message, owner), cfg.timeout
-                )
-            return 0.0
-        fn = functools.partial(notifier.send, robot=robot)
+        fn = notifier.send
+        if row.robot_id is not None:
+            fn = functools.partial(notifier.send, robot=robot)
 
         async def post() -> None:
             async with gate:
                 await asyncio.wait_for(_send(loop, pool, fn, message, owner), cfg.timeout)
 
-        if robot is None:  # the robot was removed since: the notifier says so
+        if robot is None:  # not a robot's row, or its robot was removed since (the send says so)
             await post()
             return 0.0
         limit = robots.per_minute.get(robot.preset, 0)
         tries = 0
         while True:
             try:
-                return await pacer.send(robot.url, limit, robots.pace_wait, post)
+                return await pacer.send(robot.url, limit, robots.pace_wait, post, stop)
             except RateLimited as exc:
                 tries += 1
                 if tries == _RATE_TRIES:

@@ -14,6 +14,8 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 
+_SLICE = 1.0  # seconds
+
 
 class Pacer:
     """A sliding window per URL: a post may go when fewer than ``limit`` went in the last
@@ -46,10 +48,16 @@ class Pacer:
         return max(wait, 0.0)
 
     async def send(
-        self, url: str, limit: int, max_wait: float, send: Callable[[], Awaitable[None]]
+        self,
+        url: str,
+        limit: int,
+        max_wait: float,
+        send: Callable[[], Awaitable[None]],
+        stop: Callable[[], bool] = lambda: False,
     ) -> float:
         """Wait for a turn to post to ``url`` and ``send`` (0.0); or, when the turn is more
-        than ``max_wait`` seconds off, send nothing and return how far off it is.
+        than ``max_wait`` seconds off or ``stop()`` turns true meanwhile, send nothing and
+        return how far off it is.
 
         Posts to one URL go one at a time and count from when the answer came: the robot saw
         the post no later than that, so its own window never holds more than ours."""
@@ -58,9 +66,9 @@ class Pacer:
             return 0.0
         async with self._lock(url):
             while (wait := self.delay(url, limit)) > 0:
-                if wait > max_wait:
+                if wait > max_wait or stop():
                     return wait
-                await self.sleep(wait)
+                await self.sleep(min(wait, _SLICE))  # short naps: a stop is heard soon
             try:
                 await send()
             finally:

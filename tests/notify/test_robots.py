@@ -288,3 +288,16 @@ def test_an_upgraded_database_keeps_its_robot_and_sends_nothing_twice(duban) -> 
         f"milestone:1:2025-06-30|owner:{owner_id}|T-7|webhook:{robot_id}",
         robot_id,
     )
+
+
+def test_an_overlong_message_is_cut_on_a_whole_character(
+    world, robots, fake_time, monkeypatch
+) -> None:
+    world.config(WEBHOOK_ONLY, monkeypatch)
+    world.owner("甲", webhook=robots.add("/w", "wecom"), preset="wecom")
+    world.obligation("长江" * 1500, code="（一）", leads=["甲"], dues=[DUE])  # 9,000 bytes
+    world.at(DUE - timedelta(days=1))
+    assert [r["status"] for r in _run(world, fake_time).rows] == ["delivered"]
+    [post] = robots.accepted()  # the fake reads it as strict UTF-8
+    content = post.body["markdown"]["content"]
+    assert 4000 < len(content.encode()) <= 4096 and content.endswith("…")
