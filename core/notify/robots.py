@@ -196,7 +196,7 @@ def split_message(preset: str, message: Message, mentions: Sequence[str] = ()) -
         return [message]
     room = limit - _PART_ROOM
     head = _size(preset, replace(message, data={**message.data, "lines": []}), mentions)
-    line_room = max(room - head, 64)  # a line alone always fits
+    line_room = max(room - head - 64, 64)  # a line alone, with its label, always fits
     parts: list[list[tuple[str, str]]] = [[]]
     for key, value in _lines(message):
         line = (key, _cut(value, line_room))
