@@ -470,8 +470,8 @@ def bucket(day: date, as_of: date, by: str) -> str:
 
 def inbox(*, session: Session, limit: int = 200) -> dict[str, Any]:
     """The acting user's in-app messages, newest first."""
-    from duban.core.services.notify import inbox as user_inbox
-    from duban.core.services.notify import unread_count
+    from duban.core.notify.inbox import inbox as user_inbox
+    from duban.core.notify.inbox import unread_count
 
     rows, unread = user_inbox(session=session, limit=limit), unread_count(session=session)
     return {
