@@ -13,7 +13,7 @@ import click
 from ..clock import parse_date
 from ..i18n import pick, t
 from .context import Env, pass_env
-from .output import emit, emit_one, format_option
+from .output import emit, emit_one, format_option, sheet_option
 
 PROGRESS_FROM = 10_000  # rows; smaller files import without a progress bar
 
@@ -107,15 +107,18 @@ def _progress_bar() -> Iterator[Callable[[int, int], None]]:
 @click.command("measurements")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+@sheet_option
 @format_option("table", "json")
 @pass_env
-def import_measurements_cmd(env: Env, path: Path, dry_run: bool, fmt: str) -> None:
+def import_measurements_cmd(
+    env: Env, path: Path, dry_run: bool, sheet: str | None, fmt: str
+) -> None:
     """Import readings from a .csv or .xlsx file (see docs/measurements.md); all or nothing."""
     from ..services.measurements import import_measurements
 
     with _progress_bar() as progress, env.session(write=not dry_run) as session:
         summary = import_measurements(
-            session=session, path=path, progress=progress, dry_run=dry_run
+            session=session, path=path, progress=progress, dry_run=dry_run, sheet=sheet
         )
     emit_one(summary, fmt)
 

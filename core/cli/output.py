@@ -26,6 +26,13 @@ def format_option(*choices: str, default: str = "table") -> Any:
     )
 
 
+sheet_option = click.option(
+    "--sheet",
+    metavar="NAME",
+    help="Read this sheet of an .xlsx workbook (default: the first whose header fits).",
+)
+
+
 def cell_width(text: str) -> int:
     """Terminal cells taken by ``text``: wide (CJK) characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

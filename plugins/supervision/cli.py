@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from duban.core import api
-from duban.core.api import Env, emit, emit_one, format_option, pass_env
+from duban.core.api import Env, emit, emit_one, format_option, pass_env, sheet_option
 
 
 @click.group()
@@ -21,16 +21,23 @@ def ledger() -> None:
 @click.option("--source", help="Where the problems come from, e.g. 中央生态环境保护督察.")
 @click.option("--batch", help="Name of the batch (default: the file name); codes are BATCH#序号.")
 @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+@sheet_option
 @format_option("table", "json")
 @pass_env
 def import_cmd(
-    env: Env, path: Path, source: str | None, batch: str | None, dry_run: bool, fmt: str
+    env: Env,
+    path: Path,
+    source: str | None,
+    batch: str | None,
+    dry_run: bool,
+    sheet: str | None,
+    fmt: str,
 ) -> None:
     """Import a ledger spreadsheet (.xlsx or .csv): 序号, 问题描述, 责任单位, 整改时限, 整改措施, 整改进展."""
     from .ledger import import_ledger
 
     with env.session(write=not dry_run) as session:
-        summary = import_ledger(session=session, path=path, source=source, batch=batch)
+        summary = import_ledger(session=session, path=path, source=source, batch=batch, sheet=sheet)
     emit_one(summary, fmt)
 
 

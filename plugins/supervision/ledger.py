@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +38,6 @@ COLUMNS = (  # the first header is the documented one; columns not listed here a
     api.Column("region", ("地区", "region")),
 )
 _SPLIT = re.compile(r"[、，,;；/\n]+")
-_YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*(?:前|之前)?$")
-_YM_END = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(?:底|末)\s*(?:前|之前)?$")
-_Y_END = re.compile(r"^(?:到)?(\d{4})\s*年\s*(?:年)?(?:底|末)\s*(?:前|之前)?$")
 IMMEDIATE = "立行立改"
 LONG_TERM = "长期坚持"
 
@@ -102,27 +99,21 @@ def stage_of(ob: api.Obligation) -> Stage:
 
 
 def parse_deadline(value: Any, *, today: date) -> tuple[date | None, str]:
-    """A deadline cell -> (due date or None, how it was written). ValueError if unreadable."""
-    if isinstance(value, datetime):
-        return value.date(), "date"
-    if isinstance(value, date):
-        return value, "date"
-    text = str(value or "").strip().replace(" ", "")
+    """A deadline cell -> (due date or None, how it was written). ValueError if unreadable.
+
+    Besides what ``api.parse_deadline`` reads (dates, serial numbers, 2024年底前, 2024年6月底前),
+    立行立改 is due the day it is handed down and 长期坚持 has no deadline."""
+    text = api.cell_text(value).replace(" ", "")
     if not text:
         raise ValueError("empty")
     if text == IMMEDIATE:
         return today, IMMEDIATE  # rectify at once: due the day it is handed down
     if text == LONG_TERM:
         return None, LONG_TERM  # standing obligation: no deadline, reviewed each month
-    if m := _YMD.match(text):
-        return date(int(m[1]), int(m[2]), int(m[3])), "date"
-    if m := _YM_END.match(text):
-        year, month = int(m[1]), int(m[2])
-        nxt = date(year + month // 12, month % 12 + 1, 1)
-        return nxt - timedelta(days=1), "month_end"
-    if m := _Y_END.match(text):
-        return date(int(m[1]), 12, 31), "year_end"
-    raise ValueError(text)
+    try:
+        return api.parse_deadline(value)
+    except ValueError:
+        raise ValueError(text) from None
 
 
 @dataclass
@@ -139,9 +130,9 @@ class Item:
     region: str | None
 
 
-def parse_ledger(path: Path, *, today: date) -> list[Item]:
-    """Every row checked; all problems reported together, naming row and column."""
-    table = api.Table(path, COLUMNS, ignore_unknown=True)
+def parse_ledger(path: Path, *, today: date, sheet: str | None = None) -> list[Item]:
+    """Every row checked; all problems reported together, naming sheet, row and column."""
+    table = api.Table(path, COLUMNS, sheet=sheet, ignore_unknown=True)
     items, seen = [], {}
     for row in table:
         number, description = row.text("number"), row.text("description")
@@ -158,7 +149,7 @@ def parse_ledger(path: Path, *, today: date) -> list[Item]:
         if not responsible:
             table.reject(row, "responsible", api.t("no responsible body"))
         try:
-            due, how = parse_deadline(row.text("deadline"), today=today)
+            due, how = parse_deadline(row.value("deadline"), today=today)
         except ValueError as exc:
             table.reject(
                 row,
@@ -208,6 +199,7 @@ def import_ledger(
     dry_run: bool = False,
     source: str | None = None,
     batch: str | None = None,
+    sheet: str | None = None,
 ) -> dict[str, Any]:
     """Create an obligation per new ledger row and update rows already imported (same batch and
     number): all or nothing."""
@@ -215,7 +207,7 @@ def import_ledger(
     if not path.is_file():
         raise api.UserError(api.t("{path}: no such file", path=path))
     today = api.today(session)
-    items = parse_ledger(path, today=today)
+    items = parse_ledger(path, today=today, sheet=sheet)
     batch = batch or path.stem
     created_owners: list[str] = []
     added = updated = 0

@@ -134,12 +134,12 @@ def test_bad_rows_name_row_and_column_and_write_nothing(hunan, tmp_path, fingerp
     )
     assert result.exit_code != 0
     assert "3 bad row(s); nothing was imported" in result.stderr
-    assert "row 3, column 已参保人数: greater than 应参保人数 (3540)" in result.stderr
-    assert "row 4, column 地区: unknown region '不存在县'" in result.stderr
-    assert "row 5, column 退捕渔民（人）: must not be negative" in result.stderr
+    assert "bad.csv:3:F (已参保人数): greater than 应参保人数 (3540)" in result.stderr
+    assert "bad.csv:4:A (地区): unknown region '不存在县'" in result.stderr
+    assert "bad.csv:5:D (退捕渔民（人）): must not be negative" in result.stderr
     assert fingerprint(hunan.url) == before
     zh = hunan("import", "fishing-ban", str(tmp_path / "bad.csv"), as_of="2022-12-05", lang="zh")
-    assert "第 3 行，“已参保人数”列：大于“应参保人数”（3540）" in zh.stderr
+    assert "bad.csv:3:F（已参保人数）：大于“应参保人数”（3540）" in zh.stderr
 
 
 def test_unknown_column_is_named(hunan, tmp_path):
@@ -149,7 +149,7 @@ def test_unknown_column_is_named(hunan, tmp_path):
         str(write(tmp_path / "c.csv", ["地区,时间,渔船", "南县,2022,1"])),
         as_of="2023-01-05",
     )
-    assert result.exit_code != 0 and "c.csv:1: unknown column '渔船'" in result.stderr
+    assert result.exit_code != 0 and "c.csv:1:C: unknown column '渔船'" in result.stderr
 
 
 LEDGER = [
