@@ -121,6 +121,14 @@ _LAZY = {
     "emit_one": "cli.output",
     "format_option": "cli.output",
     "sheet_option": "cli.output",
+    "listing_options": "cli.output",
+    "document_options": "cli.output",
+    # Writing spreadsheets, CSV and official documents (公文, GB/T 9704-2012).
+    "Field": "spreadsheet",
+    "Listing": "spreadsheet",
+    "Chart": "spreadsheet",
+    "write_xlsx": "spreadsheet",
+    "OfficialDocument": "gongwen",
     "parse_month": "clock",
 }
 

@@ -421,34 +421,35 @@ def reopen(*, session: Session, ref: str, reason: str) -> api.Obligation:
     return ob
 
 
-def report(*, session: Session, month_end: date) -> list[dict[str, Any]]:
-    """Monthly progress (月调度) per responsible body, as of the month's last day."""
+def _tally(row: dict[str, Any], info: dict[str, Any]) -> None:
+    row["total"] += 1
+    row["closed"] += info["stage"] == "closed"
+    row["overdue"] += info["overdue"]
+    row["rejected"] += info["rejected"]
+    row["reopened"] += info["reopened"]
+
+
+def _rate(row: dict[str, Any]) -> dict[str, Any]:
+    row["closed_rate"] = round(100 * row["closed"] / row["total"], 1) if row["total"] else None
+    return row
+
+
+def report(*, session: Session, month_end: date) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Monthly progress (月调度) per responsible body, as of the month's last day, and the
+    totals: an item led by two bodies is on both their rows but counted once in the totals."""
     rows: dict[str, dict[str, Any]] = {}
+    counters = ("total", "closed", "overdue", "rejected", "reopened")
+    totals: dict[str, Any] = {"owner": api.t("Total"), **dict.fromkeys(counters, 0)}
     for ob in ledger_items(session=session):
         if api.to_local_date(ob.created_at) > month_end:
             continue
         info = describe(session=session, ob=ob, as_of=month_end + timedelta(days=1))
+        _tally(totals, info)
         for name in info["responsible"]:
-            row = rows.setdefault(
-                name,
-                {
-                    "owner": name,
-                    "total": 0,
-                    "closed": 0,
-                    "overdue": 0,
-                    "rejected": 0,
-                    "reopened": 0,
-                },
-            )
-            row["total"] += 1
-            row["closed"] += info["stage"] == "closed"
-            row["overdue"] += info["overdue"]
-            row["rejected"] += info["rejected"]
-            row["reopened"] += info["reopened"]
+            row = rows.setdefault(name, {"owner": name, **dict.fromkeys(counters, 0)})
+            _tally(row, info)
     result = sorted(rows.values(), key=lambda r: (-r["overdue"], -r["total"], r["owner"]))
-    for row in result:
-        row["closed_rate"] = round(100 * row["closed"] / row["total"], 1) if row["total"] else None
-    return result
+    return [_rate(row) for row in result], _rate(totals)
 
 
 def by_stage(*, session: Session) -> Iterator[tuple[Stage, int]]:

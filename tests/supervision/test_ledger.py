@@ -224,8 +224,22 @@ def test_monthly_report(ledger, tmp_path: Path) -> None:
     )
     sheet = load_workbook(out).active
     assert [c.value for c in sheet[1]][:3] == ["责任单位", "问题数", "已销号"]
-    owners = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:G8"
+    body = list(sheet.iter_rows(min_row=2, values_only=True))
+    owners = [row[0] for row in body[:-1]]
     assert "长沙市人民政府" in owners and len(owners) == 7
+    # Two items are co-led: on two rows each, but the total counts every item once.
+    assert sum(row[1] for row in body[:-1]) == 7
+    assert body[-1][:3] == ("合计", 5, 0) and body[-1][4] == 3
+    rate = sheet.cell(2, 4)
+    assert isinstance(rate.value, int | float) and rate.number_format == "0.0%"
+    assert "| **Total** | 5 | 0 | 0.0 | 3 |" in md
+    data = runner.ok("ledger", "report", "--month", "2024-07", "--format", "json").json()
+    assert data["totals"]["total"] == 5 == len(items(runner))
+    csv_text = runner.ok("ledger", "report", "--month", "2024-07", "--format", "csv").stdout
+    lines = csv_text.splitlines()
+    assert lines[0] == "owner,total,closed,closed_rate,overdue,rejected,reopened"
+    assert len(lines) == 8  # a row per body; totals are for people, not for CSV
 
 
 @pytest.mark.parametrize(
