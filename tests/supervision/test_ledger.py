@@ -351,3 +351,24 @@ def test_the_sheet_can_be_named_and_a_wrong_name_lists_the_sheets(hunan, tmp_pat
         in result.stderr
     )
     hunan.ok("ledger", "import", str(book), "--sheet", "整改台账", as_of="2024-01-15")
+
+
+def test_monthly_report_as_an_official_document(ledger, tmp_path: Path) -> None:
+    from docx import Document
+
+    runner, _, _ = ledger
+    out = tmp_path / "月调度.docx"
+    runner.ok(
+        "ledger", "report", "--month", "2024-07", "--format", "docx", "-o", str(out),
+        "--issuer", "衡阳市督察整改办", "--number", "衡督改〔2024〕7号",
+        as_of="2024-08-01", lang="zh",
+    )  # fmt: skip
+    doc = Document(str(out))
+    texts = [p.text for p in doc.paragraphs if p.text]
+    assert texts[:3] == ["衡阳市督察整改办文件", "衡督改〔2024〕7号", "整改台账月调度（2024-07）"]
+    assert any("共有问题5个" in t for t in texts)  # each item once
+    table = doc.tables[0]
+    assert table.rows[0].cells[0].text == "责任单位"
+    assert table.rows[-1].cells[0].text == "合计" and table.rows[-1].cells[1].text == "5"
+    assert texts[-1] == "2024年8月1日"
+    assert runner("ledger", "report", "--month", "2024-07", "--format", "docx").exit_code == 2
