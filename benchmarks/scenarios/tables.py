@@ -55,10 +55,52 @@ def write_ledger(workdir: Path) -> None:
                 "中央生态环境保护督察",
             ]
         )
-    book.save(workdir / "ledger.xlsx")
+    book.save(workdir / "inline.xlsx")
+    shared_strings(workdir / "inline.xlsx", workdir / "ledger.xlsx")
 
 
-def read_ledger(workdir: Path) -> dict[str, float]:
+def shared_strings(source: Path, target: Path) -> None:
+    """Rewrite openpyxl's inline strings as a shared-string table, as Excel and WPS save."""
+    import re
+    import zipfile
+
+    strings: dict[str, int] = {}
+
+    def shared(match: re.Match[str]) -> str:
+        text = match[2]
+        index = strings.setdefault(text, len(strings))
+        return f'<c r="{match[1]}" t="s"><v>{index}</v></c>'
+
+    inline = re.compile(r'<c r="([A-Z]+\d+)" t="inlineStr"><is><t>(.*?)</t></is></c>')
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new:
+        for item in old.infolist():
+            data = old.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                data = inline.sub(shared, data.decode()).encode()
+            elif item.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
+            elif item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    b'<Relationship Id="rIdSST" Type="http://schemas.openxmlformats.org/'
+                    b'officeDocument/2006/relationships/sharedStrings" '
+                    b'Target="sharedStrings.xml"/></Relationships>',
+                )
+            new.writestr(item, data)
+        # The strings were escaped in the sheet already; keep them as they were.
+        items = "".join(f"<si><t>{text}</t></si>" for text in strings)
+        new.writestr(
+            "xl/sharedStrings.xml",
+            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            f'count="{len(strings)}" uniqueCount="{len(strings)}">{items}</sst>',
+        )
+
+
+def read_ledger(workdir: Path, name: str = "ledger.xlsx") -> dict[str, float]:
     """Wall time, and the CPU time too: on a shared machine the wall time is mostly waiting."""
     import resource
     import time
@@ -66,7 +108,7 @@ def read_ledger(workdir: Path) -> dict[str, float]:
     from duban.plugins.supervision.ledger import parse_ledger
 
     started, cpu = time.perf_counter(), time.process_time()
-    items = parse_ledger(workdir / "ledger.xlsx", today=date(2025, 1, 15))
+    items = parse_ledger(workdir / name, today=date(2025, 1, 15))
     assert len(items) == ROWS, len(items)
     return {
         "wall": time.perf_counter() - started,
@@ -77,10 +119,16 @@ def read_ledger(workdir: Path) -> dict[str, float]:
 
 SCENARIOS = [
     Scenario(
-        "read a ledger workbook (xlsx, read-only)",
+        "read a ledger workbook (xlsx as Excel saves it)",
         f"{ROWS:,} rows, 7 columns",
         read_ledger,
         setup=write_ledger,
         target="<= 20 s, <= 400 MB",
-    )
+    ),
+    Scenario(
+        "read a ledger workbook (xlsx as openpyxl saves it)",
+        f"{ROWS:,} rows, 7 columns",
+        lambda workdir: read_ledger(workdir, "inline.xlsx"),
+        setup=write_ledger,
+    ),
 ]

@@ -128,6 +128,7 @@ class Item:
     progress: str | None
     source: str | None
     region: str | None
+    region_cell: str = ""  # where the region is written: FILE:SHEET:ROW:COL (地区)
 
 
 def parse_ledger(path: Path, *, today: date, sheet: str | None = None) -> list[Item]:
@@ -172,6 +173,8 @@ def parse_ledger(path: Path, *, today: date, sheet: str | None = None) -> list[I
                 due,
                 how,
                 *(row.text(key) or None for key in ("measures", "progress", "source", "region")),
+                f"{table.sheet.where(row.line, table.columns.get('region'))} "
+                f"({row.header('region')})",
             )
         )
     table.check()
@@ -222,9 +225,7 @@ def import_ledger(
     for item in items:
         owners = [_owner(session, name, created_owners) for name in item.responsible]
         if item.region:
-            region = api.resolve_region(
-                session=session, ref=item.region, what=api.t("row {row}, column 地区", row=item.row)
-            )
+            region = api.resolve_region(session=session, ref=item.region, what=item.region_cell)
         else:  # the responsible government's region
             region_id = next((o.region_id for o in owners if o.region_id), None)
             region = session.get(api.Region, region_id) if region_id else None
