@@ -167,13 +167,15 @@ class OfficialDocument:
     def _head(self) -> None:
         """版头 (masthead, 发文字号, red rule), then the title and 主送机关."""
         self._line(spacing=LINE)
+        # One line across the 156 mm (442 pt) text block: a long name takes smaller type.
+        size = max(16, min(MASTHEAD_SIZE, 440 // max(1, len(self.masthead))))
         self._line(
             self.masthead,
             font=MASTHEAD_FONT,
-            size=MASTHEAD_SIZE,
+            size=size,
             align="center",
             color=RED,
-            spacing=MASTHEAD_SIZE * 1.3,
+            spacing=size * 1.3,
         )
         self._line(spacing=LINE)
         rule = self._line(self.number or "", align="center")

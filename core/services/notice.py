@@ -165,7 +165,13 @@ def write_notice_docx(
             dated=as_of,
             **{k: v for k, v in head.items() if v},
         )
-        day = written_date(as_of) if lang == "zh" else as_of.isoformat()
+
+        def day_of(iso: str | None) -> str:
+            if not iso:
+                return "—"
+            return written_date(date.fromisoformat(iso)) if lang == "zh" else iso
+
+        day = day_of(as_of.isoformat())
         if not items:
             doc.paragraph(t("As of {day}, no item is publicly listed or summoned.", day=day))
         else:
@@ -192,8 +198,8 @@ def write_notice_docx(
                     responsible=item["responsible"] or "—",
                     addressed=item["addressed_to"] or "—",
                     reason=item["reason"],
-                    since=item["opened_on"],
-                    due=item["follow_up_due"] or "—",
+                    since=day_of(item["opened_on"]),
+                    due=day_of(item["follow_up_due"]),
                 )
             )
         if items:
