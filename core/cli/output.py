@@ -37,11 +37,11 @@ output_option = click.option(
 )
 
 
-def listing_options(*choices: str) -> Any:
+def listing_options(*choices: str, default: str = "table") -> Any:
     """``--format`` (table, json, csv, xlsx and any ``choices``) and ``-o FILE`` of a listing."""
 
     def apply(func: Any) -> Any:
-        return format_option(*LISTING_FORMATS, *choices)(output_option(func))
+        return format_option(*LISTING_FORMATS, *choices, default=default)(output_option(func))
 
     return apply
 

@@ -139,7 +139,7 @@ def reopen_cmd(env: Env, ref: str, reason: str) -> None:
 
 @ledger.command("report")
 @click.option("--month", required=True, metavar="YYYY-MM", help="The month reported on.")
-@listing_options("md", "docx")
+@listing_options("md", "docx", default="md")
 @document_options
 @pass_env
 def report_cmd(env: Env, month: str, fmt: str, output: Path | None, **head: str | None) -> None:

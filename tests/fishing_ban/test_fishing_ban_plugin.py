@@ -345,3 +345,29 @@ def test_every_fishing_ban_indicator_the_plan_names_is_registered():
         if tg["indicator"].startswith("fishing_ban.")
     }
     assert named and named <= set(get_host().indicators())
+
+
+def test_a_plugin_import_reads_the_sheet_named_by_sheet_option(hunan, tmp_path) -> None:
+    """``duban import KIND --sheet NAME`` reaches the plugin's importer through the shared
+    reader: both sheets fit, the named one is read."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "10月"
+    book.active.append(["地区", "时间", "退捕渔船（艘）"])
+    book.active.append(["沅江市", "2022-10", 4200])
+    november = book.create_sheet("11月")
+    november.append(["2022年11月退捕渔民统计表"])
+    november.append(["地区", "时间", "退捕渔船（艘）"])
+    november.append(["沅江市", 44895, 4210])  # 2022-11-30 as a serial number
+    path = tmp_path / "boats.xlsx"
+    book.save(path)
+    summary = hunan.ok(
+        "import", "fishing-ban", str(path), "--sheet", "11月", "--format", "json",
+        as_of="2022-12-05",
+    ).json()  # fmt: skip
+    assert (summary["sheet"], summary["readings"]) == ("11月", 1)
+    reading = latest(hunan, "fishing_ban.retired_boats", "沅江市", date(2022, 12, 5))
+    assert (reading.value, reading.period_end) == (4210, date(2022, 11, 30))
+    wrong = hunan("import", "fishing-ban", str(path), "--sheet", "12月")
+    assert wrong.exit_code == 2 and "its sheets: 10月、11月" in wrong.stderr
