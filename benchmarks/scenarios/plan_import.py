@@ -48,13 +48,16 @@ def parse(workdir: Path) -> dict[str, float]:
 def load(workdir: Path) -> dict[str, float]:
     """Parse and write the plan (38 obligations, their owners, milestones, targets), in process."""
     from duban.core.cli.context import Env
-    from duban.core.planparse import import_plan, parse_file
+    from duban.core.planparse import parse_file
+    from duban.core.services.plans import import_parsed_plan
 
     env = Env.create(db_url=str(workdir / "bench.db"), actor="bench", as_of=None)
     env.ensure_schema()
     start = time.perf_counter()
     with env.session() as session:
-        import_plan(session=session, data=parse_file(workdir / "plan.txt").data, source="plan.txt")
+        import_parsed_plan(
+            session=session, data=parse_file(workdir / "plan.txt").data, source="plan.txt"
+        )
     wall = time.perf_counter() - start
     env.close()
     return {"wall": wall, "rss_mb": _rss_mb()}

@@ -66,10 +66,10 @@ def import_plan_cmd(env: Env, path: Path, dry_run: bool, draft: Path | None, fmt
     if dry_run:
         _print_summary(summarize(data, unparsed), fmt)
         return
-    from ..planparse import import_plan
+    from ..services.plans import import_parsed_plan
 
     with env.session() as session:
-        plan, created = import_plan(session=session, data=data, source=str(path))
+        plan, created = import_parsed_plan(session=session, data=data, source=str(path))
         report = {
             "plan": plan.key,
             "title": plan.title,

@@ -15,13 +15,13 @@ from .. import audit
 from ..errors import UserError
 from ..i18n import t, t_zh
 from ..models import Obligation, Owner, Plan, PlanIssuer, Region, RegionLevel, Setting, Site, Target
+from ..planparse.parser import PLAN_FORMAT
 from .base import now, require_coordinator, snapshot
 from .obligations import add_milestone, add_obligation, new_uid
 from .owners import _add_alias, add_owner, find_owner
 from .regions import add_region, government_name, resolve_region
 
 BUILTIN_PLAN = "hunan-yangtze-2023"
-PLAN_FORMAT = "duban-plan/1"
 
 
 def builtin_plan_text() -> str:
@@ -403,3 +403,76 @@ def read_plan_file(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(t("{path}: cannot read: {why}", path=path, why=exc)) from None
     return parse_yaml(text, source=str(path))
+
+
+def import_parsed_plan(
+    *, session: Session, data: dict[str, Any], source: str
+) -> tuple[Any, list[str]]:
+    """Load a parsed (or hand-written) plan into the database as a new plan.
+
+    Owners are matched by canonical name or alias; a region or parent the database does not
+    hold is left out of a new owner rather than failing the import; recurring milestones
+    become one milestone per occurrence. Returns the plan and the names of owners created.
+    """
+    import copy
+
+    from ..planparse import occurrences
+
+    data = copy.deepcopy(data)
+    known_regions = set(session.exec(select(Region.code)).all())
+    rename: dict[str, str] = {}
+    listed = {o.get("name") for o in data.get("owners") or [] if isinstance(o, dict)}
+    owners = []
+    for entry in data.get("owners") or []:
+        if not isinstance(entry, dict) or not entry.get("name"):
+            owners.append(entry)  # load_plan reports it
+            continue
+        existing = next(
+            (
+                found
+                for ref in [entry["name"], *(entry.get("aliases") or [])]
+                if (found := find_owner(session=session, ref=ref)) is not None
+            ),
+            None,
+        )
+        if existing is not None:
+            rename[entry["name"]] = existing.name
+            aliases = [
+                a
+                for a in entry.get("aliases") or []
+                if (other := find_owner(session=session, ref=a)) is None or other.id == existing.id
+            ]
+            owners.append({"name": existing.name, "aliases": aliases})
+            continue
+        entry = dict(entry)
+        if entry.get("region") is not None and str(entry["region"]) not in known_regions:
+            entry.pop("region")
+        parent = entry.get("parent")
+        if parent and parent not in listed and find_owner(session=session, ref=parent) is None:
+            entry.pop("parent")
+        owners.append(entry)
+    data["owners"] = owners
+    meta = data.setdefault("plan", {})
+    meta["issuers"] = [rename.get(n, n) for n in meta.get("issuers") or []]
+    for site in data.get("sites") or []:
+        if site.get("region") is not None and str(site["region"]) not in known_regions:
+            site.pop("region")
+    for task in data.get("tasks") or []:
+        task["lead"] = [rename.get(n, n) for n in task.get("lead") or []]
+        task["participants"] = [rename.get(n, n) for n in task.get("participants") or []]
+        task["regions"] = [r for r in task.get("regions") or [] if str(r) in known_regions]
+        for target in task.get("targets") or []:
+            scope = target.get("scope") or {}
+            if scope.get("region") is not None and str(scope["region"]) not in known_regions:
+                target["scope"] = {}
+        milestones = []
+        for m in task.get("milestones") or []:
+            if m.get("recurrence") and isinstance(m.get("due"), date):
+                milestones.extend(
+                    {**m, "due": d}
+                    for d in occurrences(m["due"], m["recurrence"], meta.get("valid_until"))
+                )
+            else:
+                milestones.append(m)
+        task["milestones"] = milestones
+    return load_plan(session=session, data=data, source=source)

@@ -200,8 +200,9 @@ def test_errors_in_chinese(duban, tmp_path: Path) -> None:
 
 def test_every_message_has_a_translation() -> None:
     ids = []
-    for name in ("core/planparse.py", "core/cli/plans.py"):
-        source = (ROOT / name).read_text("utf-8")
+    files = [*sorted((ROOT / "core" / "planparse").glob("*.py")), ROOT / "core/cli/plans.py"]
+    for path in files:
+        source = path.read_text("utf-8")
         for m in re.finditer(
             r'\bt\(\s*"((?:[^"\\]|\\.)*)"(?:\s*\n?\s*"((?:[^"\\]|\\.)*)")?', source
         ):
