@@ -278,16 +278,19 @@ def _load_task(
             due=due,
             title=m.get("text") or ob.title,
             title_en=m.get("text_en"),
+            recurrence=m.get("recurrence"),
             check_role=False,
         )
     if plan.valid_until and not any(d >= plan.valid_until for d in dues):
-        # Every task runs until the plan expires, dated commitments or not.
+        # Every task runs until the plan expires, dated commitments or not: the plan's end is
+        # its horizon, marked as implied because the plan does not state it for this task.
         add_milestone(
             session=session,
             obligation=ob,
             due=plan.valid_until,
             title=t_zh("Complete by the end of the plan period"),
             title_en="Complete by the end of the plan period",
+            implied=True,
             check_role=False,
         )
     for j, tg in enumerate(task.get("targets") or []):
@@ -357,6 +360,7 @@ def _add_target(
         site_id=site.id if site else None,
         baseline_date=date(int(tg["baseline_year"]), 12, 31) if tg.get("baseline_year") else None,
         text=tg.get("text"),
+        source=tg.get("source") or "plan",
         uid=new_uid(),
         updated_at=now(session),
     )
