@@ -59,7 +59,7 @@ TASK_KEYS_REQUIRED = {
     "summary_en",
     "lead",
 }
-TASK_KEYS_OPTIONAL = {"participants", "regions", "milestones", "targets"}
+TASK_KEYS_OPTIONAL = {"participants", "regions", "places", "milestones", "targets", "parts"}
 MILESTONE_KEYS = {"due", "text", "text_en"}
 TARGET_KEYS_REQUIRED = {
     "indicator",
@@ -360,7 +360,7 @@ def test_region_codes_exist(plan, region_codes):
     referenced += [("owner", o["region"]) for o in plan["owners"]]
     referenced += [("site", s["region"]) for s in plan["sites"]]
     for t in plan["tasks"]:
-        referenced += [(t["code"], r) for r in t.get("regions", [])]
+        referenced += [(t["code"], r) for r in (*t.get("regions", []), *t.get("places", []))]
         referenced += [
             (t["code"], tg["scope"]["region"])
             for tg in t.get("targets", [])
@@ -484,7 +484,8 @@ def test_task_4_facts(tasks_by_code):
 
 def test_task_13_manganese(plan, tasks_by_code):
     t = tasks_by_code["（十三）"]
-    assert "433124" in t["regions"]
+    # 花垣县 is where the task works, not what the province-wide task is about
+    assert "433124" in t["places"] and not t.get("regions")
     sites = {s["key"]: s for s in plan["sites"]}
     rivers = set()
     for tg in _targets(t, "water.manganese"):

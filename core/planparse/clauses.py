@@ -13,24 +13,43 @@ BLANKET = re.compile(
 )
 ROLE = re.compile(
     r"^(?P<names>.*?)(?:等)?\s*(?P<duty>按照?职责分工|按职责|按各自职责|分别)?\s*"
-    r"(?P<role>牵头|负责|参与|配合|协助|协同|共同负责)$"
+    r"(?P<role>牵头|负责|参与|配合|协助|协同|共同负责)(?:督导|落实|实施|推进|组织实施)?$"
 )
 IMPLEMENTERS = re.compile(
     r"(地方各级|各市州|各市、州|市州|各县市区|各区县|各县（市、区）|各县市|各区|各县)"
     r"[^，。；]*?(?:人民政府|政府)?[^，。；]*?负责(?:落实|实施|组织实施)"
 )
+# a standing clause: 以下各项均需各县市区落实，不再列出
+STANDING = re.compile(
+    r"以下[^。；]{0,12}?(?:均|都)?(?:需|由)?(地方各级|各市州|各市、州|各县市区|各区县|各县（市、区）|各县市|各区|各县)"
+    r"[^，。；]{0,16}?(?:负责)?(?:落实|实施|组织实施)"
+)
+# labelled groups: 牵头单位：A；责任单位：B、C
+LABEL = re.compile(
+    r"(牵头单位|主办单位|主责单位|责任单位|负责单位|实施单位|配合单位|参与单位|协办单位|协同单位|协助单位)"
+    r"\s*[：:]\s*"
+)
+LEAD_LABELS = frozenset({"牵头单位", "主办单位", "主责单位"})
+PART_LABELS = frozenset({"配合单位", "参与单位", "协办单位", "协同单位", "协助单位"})
+# A（牵头）、B、C
+MARKED_LEAD = re.compile(r"[（(]牵头[）)]")
+# 由A会同B负责, a sentence of its own
+BY_CLAUSE = re.compile(
+    r"(?:^|(?<=[。；;\n]))\s*由(?P<clause>[^。；;\n]{2,80}?负责(?:落实|实施|组织实施)?)[。；;]?"
+)
+OPEN, CLOSE = "（(〔【[", "）)〕】]"
 FILLER = re.compile(r"^(不再列出|下同|不再一一列出|以下均同|以下不再列出)$")
 
 
 def parenthetical(text: str) -> Iterator[tuple[int, int, str]]:
-    """Top-level parenthetical groups (full- or half-width, mixed) as (start, end, content)."""
+    """Top-level bracketed groups (（…）, (…), 〔…〕, 【…】, mixed) as (start, end, content)."""
     depth, start = 0, -1
     for i, ch in enumerate(text):
-        if ch in "（(":
+        if ch in OPEN:
             if depth == 0:
                 start = i
             depth += 1
-        elif ch in "）)" and depth:
+        elif ch in CLOSE and depth:
             depth -= 1
             if depth == 0:
                 yield start, i + 1, text[start + 1 : i]
@@ -42,15 +61,29 @@ def is_responsibility(content: str) -> bool:
     )
 
 
-def split_names(names: str) -> list[str]:
+def labelled_groups(text: str) -> list[tuple[str, str]] | None:
+    """(label, names) of a text made only of labelled groups, else None."""
+    text = text.strip().rstrip("。；;")
+    found = list(LABEL.finditer(text))
+    if not found or text[: found[0].start()].strip():
+        return None
+    ends = [m.start() for m in found[1:]] + [len(text)]
+    return [
+        (m.group(1), text[m.end() : end].strip(" ；;，,。"))
+        for m, end in zip(found, ends, strict=True)
+    ]
+
+
+def split_names(names: str) -> list[tuple[int, str]]:
+    """(position in the list, name) of each name; 和/及/与 between two whole names splits too."""
     out = []
-    for part in re.split(r"[、，,；;]", names):
+    for i, part in enumerate(re.split(r"[、，,；;]", names)):
         part = part.strip().removesuffix("等").strip()
         if not part:
             continue
         # 和/及/与 join two bodies only when both sides are whole body names (not 发展和改革委员会)
         pieces = re.split(r"(?<=[厅局委院办部行司台])(?:和|及|与|以及)(?=[省市县区国中湖])", part)
-        out.extend(p for p in pieces if p)
+        out.extend((i, p) for p in pieces if p)
     return out
 
 

@@ -14,16 +14,53 @@ _DATE_FULL = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _CN_DATE = re.compile(
     r"([〇零一二三四五六七八九]{4})年([一二三四五六七八九十]{1,3})月([一二三四五六七八九十]{1,3})日"
 )
+_PRE = r"(?:到|至|截至|于|在)?"
+_POST = r"(?:前|之前|以前)?"
+_YEAR = r"(?:(?P<year>\d{4})年)"
+# not a recurring duty's date (每年6月底前) nor the tail of a longer number
+_FREE = r"(?<![\d每年])"
+_QUARTERS = {"一": 3, "二": 6, "三": 9, "四": 12, "1": 3, "2": 6, "3": 9, "4": 12}
+# (pattern, kind); a pattern without a year takes the year from the context
 _DEADLINES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"(?:到|至|截至|于|在)?(\d{4})年(\d{1,2})月(\d{1,2})日(?:前|之前|以前)?"), "day"),
-    (re.compile(r"(?:到|至|截至|于|在)?(\d{4})年(\d{1,2})月(?:底|末)(?:前|之前|以前)?"), "month"),
-    (re.compile(r"(?:到|至|截至|于|在)?(\d{4})年(?:年底|底|年末|末)(?:前|之前|以前)?"), "year"),
-    (re.compile(r"(?:到|至|截至|于|在)?(\d{4})年(?:上半年|年中)(?:前|之前)?"), "half"),
-    (re.compile(r"(?:到|至|截至)(\d{4})年(?!\d|[上下]半年|前|以前|之前)"), "year"),
+    (
+        re.compile(rf"{_PRE}(?:{_YEAR}|{_FREE})(?P<month>\d{{1,2}})月(?P<day>\d{{1,2}})日{_POST}"),
+        "day",
+    ),
+    (
+        re.compile(
+            rf"{_PRE}(?:{_YEAR}|{_FREE})(?P<month>\d{{1,2}})月"
+            r"(?:(?:底|末|份)(?:前|之前|以前)?|(?:前|之前|以前))"
+        ),
+        "month",
+    ),
+    (re.compile(rf"{_PRE}{_YEAR}(?:年底|底|年末|末){_POST}"), "year"),
+    (
+        re.compile(
+            rf"{_PRE}(?:{_YEAR}|(?<![\d每])(?<!每年)(?:今年|当年)?)(?P<half>上半年|下半年|年中)(?:底|末)?{_POST}"
+        ),
+        "half",
+    ),
+    (
+        re.compile(
+            rf"{_PRE}(?:{_YEAR}|(?<![\d每])(?<!每年)(?:今年|当年)?)第?(?P<quarter>[一二三四1-4])季度(?:末|底)?{_POST}"
+        ),
+        "quarter",
+    ),
+    (re.compile(rf"{_PRE}(?<![\d每])(?<!每年)(?:今年|当年|本年)?(?:年底|年末){_POST}"), "year"),
+    (re.compile(r"(?<![\d每])(?<!每年)(?:今年|当年|本年)?年内"), "year"),
+    (
+        re.compile(
+            r"(?:到|至|截至)(?P<year>\d{4})年(?!\d|[上下]半年|前|以前|之前|第?[一二三四1-4]季度)"
+        ),
+        "year",
+    ),
 ]
-_AMBIGUOUS_DATE = re.compile(r"(\d{4})年(?:前|以前|之前)|(\d{4})年下半年")
+_AMBIGUOUS_DATE = re.compile(r"(\d{4})年(?:前|以前|之前)")
+# due at once (the plan's issue date), and duties with no deadline at all
+AT_ONCE = re.compile(r"立行立改|立即整改|即知即改")
+ONGOING = re.compile(r"长期坚持|持续推进|常态化推进|长期推进")
 RECURRING = re.compile(
-    r"每(季度|月|年|半年)(?:(\d{1,2})月(?:底|末)|(\d{1,2})日|末|底|年底)?(?:前|之前)?"
+    r"每(季度|月|年|半年)(?:(\d{1,2})月(?:底|末)|(\d{1,2})日|末|底|年底)?(?:开展一次|一次)?(?:前|之前)?"
 )
 
 
@@ -31,30 +68,43 @@ def month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
-def deadline(text: str) -> tuple[date | None, str, str | None]:
-    """(due, text without the date phrase, why-not) for the first deadline in ``text``."""
+def deadline(text: str, *, year: int | None = None) -> tuple[date | None, str, str | None]:
+    """(due, text without the date phrase, why-not) for the first deadline in ``text``.
+
+    A phrase without a year (6月底前, 三季度, 年底前) takes ``year``: the nearest year the
+    plan states before it, else the plan's own year; without one it is not a deadline.
+    """
     for pattern, kind in _DEADLINES:
-        m = pattern.search(text)
-        if not m:
-            continue
-        year = int(m.group(1))
-        try:
-            if kind == "day":
-                due = date(year, int(m.group(2)), int(m.group(3)))
-            elif kind == "month":
-                due = month_end(year, int(m.group(2)))
-            elif kind == "half":
-                due = date(year, 6, 30)
-            else:
-                due = date(year, 12, 31)
-        except ValueError:
-            return None, text, t("not a calendar date")
-        rest = (text[: m.start()] + text[m.end() :]).strip(" ，,、")
-        return due, rest, None
+        for m in pattern.finditer(text):
+            groups = m.groupdict()
+            y = int(groups["year"]) if groups.get("year") else year
+            if y is None:
+                continue
+            try:
+                if kind == "day":
+                    due = date(y, int(groups["month"]), int(groups["day"]))
+                elif kind == "month":
+                    due = month_end(y, int(groups["month"]))
+                elif kind == "half":
+                    due = date(y, 12, 31) if groups["half"] == "下半年" else date(y, 6, 30)
+                elif kind == "quarter":
+                    due = month_end(y, _QUARTERS[groups["quarter"]])
+                else:
+                    due = date(y, 12, 31)
+            except ValueError:
+                return None, text, t("not a calendar date")
+            rest = (text[: m.start()] + text[m.end() :]).strip(" ，,、")
+            return due, rest, None
     m = _AMBIGUOUS_DATE.search(text)
     if m:
         return None, text, t("ambiguous deadline {phrase!r}", phrase=m.group(0))
     return None, text, None
+
+
+def parse_deadline(text: str, *, year: int | None = None) -> date | None:
+    """The date of the first deadline a Chinese phrase states (2024年6月底前, 三季度, 年底前 …),
+    with ``year`` for phrases that name none; None if it states none."""
+    return deadline(text, year=year)[0]
 
 
 def recurrence_of(text: str, after: date | None) -> tuple[str, date, str] | None:

@@ -47,6 +47,15 @@ _UNITS = {
     "类": "class",
 }
 _UNIT = "(?P<unit>" + "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True)) + ")?"
+# a figure: a number with its unit (the clauses that hold one must end up somewhere)
+HOLDS_FACT = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:"
+    + "|".join(
+        re.escape(u)
+        for u in sorted(set(_UNITS) - {"类", "个", "次", "人", "天"}, key=len, reverse=True)
+    )
+    + ")"
+)
 _CLASS = {
     "I": 1,
     "II": 2,

@@ -11,8 +11,8 @@ from .numerals import cn_to_int
 
 _CHAPTER = re.compile(r"^([一二三四五六七八九十百]{1,4})\s*[、．.]\s*(.*)$")
 _CN_PAREN = re.compile(r"^[（(]\s*([一二三四五六七八九十百]{1,4})\s*[）)]\s*(.*)$")
-_ARABIC = re.compile(r"^(\d{1,3})\s*(?:[.．、](?!\d)|\s)\s*(.*)$")
-_AR_PAREN = re.compile(r"^[（(]\s*(\d{1,3})\s*[）)]\s*(.*)$")
+_ARABIC = re.compile(r"^(\d{1,4})\s*(?:[.．、](?!\d)|\s)\s*(.*)$")
+_AR_PAREN = re.compile(r"^[（(]\s*(\d{1,4})\s*[）)]\s*(.*)$")
 _CIRCLED = re.compile(r"^([\u2460-\u2473])\s*(.*)$")
 LEVELS = (
     ("chapter", _CHAPTER),
@@ -48,7 +48,9 @@ class Item:
         return "\n".join(p for p in parts if p)
 
 
-def match_level(line: str) -> tuple[int, int, str, str] | None:
+def match_level(line: str, follows: int | None = None) -> tuple[int, int, str, str] | None:
+    """(level, number, label, rest) of a numbered line. A line opening with a number above 200
+    ("300 吨…") is an item only when it ``follows`` the item numbered one less at that level."""
     for level, (kind, pattern) in enumerate(LEVELS):
         m = pattern.match(line)
         if not m:
@@ -60,7 +62,9 @@ def match_level(line: str) -> tuple[int, int, str, str] | None:
             number = ord(raw) - 0x2460 + 1
         else:
             number = int(raw)
-        if not number or (kind == "arabic" and (number > 200 or not rest)):
+        if not number or (
+            kind == "arabic" and (not rest or (number > 200 and follows != number - 1))
+        ):
             continue
         label = {
             "chapter": f"{raw}、",
@@ -79,6 +83,7 @@ def split_document(lines: list[str]) -> tuple[list[str], list[Item], list[str]]:
     roots: list[Item] = []
     stack: list[Item] = []
     footer: list[str] = []
+    last: dict[int, int] = {}  # the number of the latest item at each level
     for no, line in enumerate(lines, 1):
         if footer or (roots and _FOOTER.match(line)):
             footer.append(line)
@@ -91,7 +96,7 @@ def split_document(lines: list[str]) -> tuple[list[str], list[Item], list[str]]:
                 footer.insert(0, lines_.pop())
             footer.append(line)
             continue
-        found = match_level(line)
+        found = match_level(line, last.get(2))
         if found is None:
             if stack:
                 if line:
@@ -101,6 +106,9 @@ def split_document(lines: list[str]) -> tuple[list[str], list[Item], list[str]]:
             continue
         level, number, label, rest = found
         item = Item(level=level, number=number, label=label, heading=rest, line_no=no)
+        last[level] = number
+        for deeper in [k for k in last if k > level]:
+            del last[deeper]
         while stack and stack[-1].level >= level:
             stack.pop()
         (stack[-1].children if stack else roots).append(item)

@@ -6,6 +6,7 @@ rules cannot interpret is reported in ``unparsed`` (task, text, why) rather than
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from dataclasses import dataclass
@@ -18,18 +19,34 @@ from ..i18n import t
 from .clauses import (
     BLANKET,
     BODY_SUFFIX,
+    BY_CLAUSE,
+    CLOSE,
     FILLER,
     IMPLEMENTERS,
+    LEAD_LABELS,
+    MARKED_LEAD,
+    OPEN,
+    PART_LABELS,
     ROLE,
+    STANDING,
     is_responsibility,
+    labelled_groups,
     parenthetical,
     split_alternative,
     split_clauses,
     split_names,
 )
-from .dates import RECURRING, deadline, issue_date, recurrence_of
+from .dates import AT_ONCE, ONGOING, RECURRING, deadline, issue_date, recurrence_of
 from .documents import read_document
-from .goals import END_STATES, STATE_GOAL, Goal, match_goal, plain_number, split_scopes
+from .goals import (
+    END_STATES,
+    HOLDS_FACT,
+    STATE_GOAL,
+    Goal,
+    match_goal,
+    plain_number,
+    split_scopes,
+)
 from .numerals import cn_to_int, int_to_cn
 from .outline import Item, is_signature, match_level, split_document
 from .reference import KnownIndicator, Reference, builtin_reference, norm_phrase, slug_hash
@@ -56,37 +73,48 @@ def summarize(data: dict[str, Any], unparsed: list[dict[str, Any]] | None = None
     for key in ("issued_on", "valid_until"):
         if key in plan:
             plan[key] = day(plan[key])
-    tasks = []
-    for task in data.get("tasks") or []:
-        tasks.append(
-            {
-                "code": task.get("code"),
-                "title": task.get("title"),
-                "lead": list(task.get("lead") or []),
-                "participants": list(task.get("participants") or []),
-                "milestones": [
-                    {
-                        "due": day(m.get("due")),
-                        "text": m.get("text"),
-                        **({"recurrence": m["recurrence"]} if m.get("recurrence") else {}),
-                    }
-                    for m in task.get("milestones") or []
-                ],
-                "targets": [
-                    {
-                        "indicator": g.get("indicator"),
-                        "name": g.get("name"),
-                        "comparator": g.get("comparator"),
-                        "value": g.get("value"),
-                        "unit": g.get("unit"),
-                        "due": day(g.get("due")),
-                        **({"baseline_year": g["baseline_year"]} if g.get("baseline_year") else {}),
-                    }
-                    for g in task.get("targets") or []
-                ],
-            }
-        )
+    tasks = [_task_summary(task, day) for task in data.get("tasks") or []]
     return {"plan": plan, "tasks": tasks, "unparsed": list(unparsed or [])}
+
+
+def _task_summary(task: dict[str, Any], day: Any) -> dict[str, Any]:
+    return {
+        "code": task.get("code"),
+        "title": task.get("title"),
+        "lead": list(task.get("lead") or []),
+        "participants": list(task.get("participants") or []),
+        "milestones": [
+            {
+                "due": day(m.get("due")),
+                "text": m.get("text"),
+                **({"recurrence": m["recurrence"]} if m.get("recurrence") else {}),
+            }
+            for m in task.get("milestones") or []
+        ],
+        "targets": [
+            {
+                "indicator": g.get("indicator"),
+                "name": g.get("name"),
+                "comparator": g.get("comparator"),
+                "value": g.get("value"),
+                "unit": g.get("unit"),
+                "due": day(g.get("due")),
+                **({"baseline_year": g["baseline_year"]} if g.get("baseline_year") else {}),
+                **({"alternative": g["alternative"]} if g.get("alternative") else {}),
+            }
+            for g in task.get("targets") or []
+        ],
+        "parts": [_task_summary(part, day) for part in task.get("parts") or []],
+    }
+
+
+def _part_title(text: str) -> str:
+    """A part's title: its first sentence, or the start of it."""
+    first = re.split(r"[。；;\n]", re.sub(r"^[（(]?\d{1,3}[）).．、]|^[\u2460-\u2473]", "", text))[
+        0
+    ]
+    first = first.strip(" ，,")
+    return first if len(first) <= 40 else first[:39] + "…"
 
 
 class _Parser:
@@ -106,13 +134,26 @@ class _Parser:
         self.issued: date | None = None
         self.use_aliases = True
         self.region_code: str | None = None
+        self.starts: list[int] = []  # the line numbers of numbered items
+        self.span = (1, len(self.lines) + 1)  # the lines of the item being read
+        self.plan_year: int | None = None
+        self.year: int | None = None  # the nearest year stated before the clause being read
+        self._region_names = sorted(ref.regions, key=len, reverse=True)
 
-    def note(self, task: str | None, text: str, why: str) -> None:
-        self.unparsed.append({"task": task, "text": text, "why": why})
+    def note(self, task: str | None, text: str, why: str, line: int | None = None) -> None:
+        if line is None and text:
+            probe = text.strip()[:16]
+            first, end = self.span
+            line = next(
+                (no for no in range(first, end) if probe in self.lines[no - 1]),
+                None,
+            )
+        self.unparsed.append({"task": task, "text": text, "why": why, "line": line})
 
     # -- the document as a whole
     def run(self) -> ParseResult:
         header, roots, footer = split_document(self.lines)
+        self.starts = sorted(_line_numbers(roots))
         if not roots:
             raise UserError(
                 t(
@@ -125,6 +166,8 @@ class _Parser:
         if issued is None:
             self.note(None, "", t("no issue date found (a line such as 2023年3月6日)"))
         self.issued = issued
+        years = [int(y) for y in re.findall(r"(\d{4})年", "\n".join(self.lines))]
+        self.plan_year = issued.year if issued else (min(years) if years else None)
         self.use_aliases = self._home_document(title)
         self.region_code = self._plan_region(title)
         issuers = self._issuers(header, footer)
@@ -138,7 +181,9 @@ class _Parser:
                     path=self.source,
                 )
             )
-        self._settle_dates(tasks, valid_until)
+        self._leftovers(header, footer, framing, title)
+        last_year = date(max(years), 12, 31) if years else None
+        self._settle_dates(tasks, valid_until, valid_until or last_year)
         self._dedupe_overall_goals(tasks)
         meta: dict[str, Any] = {
             "key": f"plan-{slug_hash(title + str(issued))}",
@@ -162,28 +207,88 @@ class _Parser:
         return ParseResult(data, self.unparsed)
 
     def _title(self, header: list[str]) -> str:
-        joined = "".join(header)
-        m = re.search(r"印发《(.+?)》(?:的)?通知", joined) or re.search(
-            r"《(.+?(?:方案|计划|规划|意见|办法|要点))》", joined
+        """The plan's own title line (or two lines), the last before the items: not the
+        covering notice (关于印发《…》的通知) nor a document the preamble quotes."""
+        lines = [line for line in header if line]
+        suffix = re.compile(
+            r"(方案|计划|规划|意见|办法|要点|细则|清单|措施)(?:[（(][^（）()]*[）)])?$"
         )
+
+        def plain(text: str) -> bool:
+            return (
+                bool(suffix.search(text))
+                and len(text) <= 60
+                and not re.search(r"[《》。，]|^关于|通知$", text)
+            )
+
+        found = None
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if plain(line):
+                found = line
+            elif (
+                i + 1 < len(lines)
+                and plain(line + lines[i + 1])
+                and not suffix.search(line)
+                and not issue_date([line])
+                and not is_signature(line)
+            ):
+                found = line + lines[i + 1]
+                i += 1
+            i += 1
+        if found:
+            return found
+        m = re.search(r"印发《(.+?)》(?:的)?通知", "".join(header))
         if m:
             return m.group(1)
-        lines = [line for line in header if line]
-        suffix = re.compile(r"(方案|计划|规划|意见|办法|要点|细则|清单|措施)$")
-        for i, line in enumerate(lines[:12]):
-            if suffix.search(line) and len(line) <= 60:
-                return line
-            if (
-                i + 1 < len(lines)
-                and suffix.search(line + lines[i + 1])
-                and len(line + lines[i + 1]) <= 60
-            ):
-                return line + lines[i + 1]
         if lines and len(lines[0]) <= 60:
             self.note(None, lines[0], t("no plan title found; the first line is used"))
             return lines[0]
         raise UserError(
             t("{path}: no plan title found before the first numbered item", path=self.source)
+        )
+
+    def _leftovers(
+        self, header: list[str], footer: list[str], framing: list[dict], title: str
+    ) -> None:
+        """Sentences outside the tasks that hold a date, a figure or a body's name: listed for
+        review, never dropped silently (the title, issuers, dates and validity are read)."""
+        read = re.compile(r"有效期|施行|印发之日|^抄送|^附件")
+        first_item = self.starts[0] if self.starts else len(self.lines) + 1
+        blocks = [(1, first_item)]
+        if footer:
+            blocks.append((len(self.lines) - len(footer) + 1, len(self.lines) + 1))
+        for start, end in blocks:
+            for no in range(start, end):
+                line = self.lines[no - 1]
+                if (
+                    not line
+                    or is_signature(line)
+                    or issue_date([line])
+                    or self._doc_number([line])
+                    or line.replace(" ", "") in title
+                    or title in line
+                    or read.search(line)
+                ):
+                    continue
+                for sentence in re.split(r"(?<=[。！？；])", line):
+                    if sentence.strip() and self._holds_fact(sentence):
+                        self.note(None, sentence.strip(), t("not part of any task"), line=no)
+        for item in framing:
+            for sentence in re.split(r"(?<=[。！？；])", item.get("summary") or ""):
+                if sentence.strip() and (
+                    HOLDS_FACT.search(sentence) or re.search(r"\d{4}年", sentence)
+                ):
+                    self.note(item["code"], sentence.strip(), t("not part of any task"))
+
+    def _holds_fact(self, sentence: str) -> bool:
+        if HOLDS_FACT.search(sentence) or re.search(r"\d{4}年\d{1,2}月", sentence):
+            return True
+        return any(
+            BODY_SUFFIX.search(name) and not BLANKET.search(name)
+            for _, name in split_names(re.sub(r"[。！？；：:]", "、", sentence))
+            if len(name) <= 16 and re.match(r"^(省|市|县|区)", name)
         )
 
     def _home_document(self, title: str) -> bool:
@@ -286,6 +391,7 @@ class _Parser:
                             got=item.label.rstrip("、"),
                             want=number,
                         ),
+                        line=item.line_no,
                     )
                 expected += 1
                 if is_group:
@@ -311,6 +417,8 @@ class _Parser:
                 task["seq"] = i
         for task in tasks:
             task.pop("_path", None)
+            for part in task["parts"]:
+                part["code"] = task["code"] + part.pop("_suffix")
         return chapters, framing, tasks
 
     def _has_clause(self, text: str) -> bool:
@@ -319,6 +427,7 @@ class _Parser:
     def _item(
         self, item: Item, section: str | None, path: str, framing: list[dict], tasks: list[dict]
     ) -> None:
+        self.span = (item.line_no, self._next_start(item.line_no))
         heading = item.heading
         title, _, rest = heading.partition("。")
         if len(title) > 60:  # a paragraph, not a heading
@@ -328,27 +437,41 @@ class _Parser:
         for child in item.children:
             body += f"\n{child.label}{child.all_text()}"
         code = item.label
-        task: dict[str, Any] = {
-            "code": code,
-            "seq": item.number,
-            "section": section,
-            "title": title or code,
-            "title_en": None,
-            "domain": "general",
-            "summary": body.strip() or None,
-            "summary_en": None,
-            "lead": [],
-            "participants": [],
-            "regions": [],
-            "milestones": [],
-            "targets": [],
-            "_path": path,
-        }
+        task = self._new_task(code, title or code, body)
+        task.update({"seq": item.number, "section": section, "_path": path})
         goal_item = re.search(r"目标|任务指标", title) is not None
-        text = self._assignments(task, body)
-        self._dates_and_goals(task, text)
-        task["regions"] = self._regions(body)
+        units = [rest.strip(), *item.lines] + [f"{c.label}{c.all_text()}" for c in item.children]
+        labels = [None] * (1 + len(item.lines)) + [c.label for c in item.children]
+        groups = self._segments(task, [(u, lab) for u, lab in zip(units, labels, strict=True) if u])
+        distinct = list(dict.fromkeys((tuple(g["lead"]), tuple(g["participants"])) for g in groups))
+        if len(distinct) > 1:
+            # paragraphs or sub-items naming their own responsible bodies: one part per group
+            for n, key in enumerate(distinct, 1):
+                members = [g for g in groups if (tuple(g["lead"]), tuple(g["participants"])) == key]
+                text = "\n".join(g["text"] for g in members)
+                only = members[0]["label"] if len(members) == 1 else None
+                part = self._new_task(code, _part_title(text), text)
+                part["_suffix"] = only or f"-{n}"
+                part["lead"], part["participants"] = list(key[0]), list(key[1])
+                self._dates_and_goals(part, text)
+                task["parts"].append(part)
+            own = "\n".join(g["text"] for g in groups if not g["lead"] and not g["participants"])
+        else:
+            own = "\n".join(g["text"] for g in groups)
+        task["lead"] = list(dict.fromkeys(n for g in groups for n in g["lead"]))
+        task["participants"] = [
+            p
+            for p in dict.fromkeys(n for g in groups for n in g["participants"])
+            if p not in task["lead"]
+        ]
+        self._dates_and_goals(task, own)
+        task["regions"] = self._regions(title)
+        places = [r for r in self._regions(body) if r not in task["regions"]]
+        if places:
+            task["places"] = places
         task["domain"] = self._domain(task, title + body)
+        for part in task["parts"]:
+            part["domain"] = task["domain"]
         if not task["lead"] and not goal_item:
             if not task["milestones"] and not task["targets"]:
                 framing.append(
@@ -365,6 +488,26 @@ class _Parser:
         task["_overall"] = goal_item
         tasks.append(task)
 
+    def _new_task(self, code: str, title: str, body: str) -> dict[str, Any]:
+        return {
+            "code": code,
+            "title": title,
+            "title_en": None,
+            "domain": "general",
+            "summary": body.strip() or None,
+            "summary_en": None,
+            "lead": [],
+            "participants": [],
+            "regions": [],
+            "milestones": [],
+            "targets": [],
+            "parts": [],
+        }
+
+    def _next_start(self, line_no: int) -> int:
+        i = bisect.bisect_right(self.starts, line_no)
+        return self.starts[i] if i < len(self.starts) else len(self.lines) + 1
+
     def _canonical(self, name: str) -> str:
         if name in self.ref.owners:
             return name
@@ -372,83 +515,228 @@ class _Parser:
             return self.ref.aliases[name]
         return name
 
-    def _assignments(self, task: dict[str, Any], body: str) -> str:
-        """Reads the responsibility clauses into lead/participants; returns the text without them."""
+    def _segments(
+        self, task: dict[str, Any], units: list[tuple[str, str | None]]
+    ) -> list[dict[str, Any]]:
+        """The item's paragraphs and sub-items grouped by the responsibility that covers them:
+        a clause covers the paragraphs since the previous one; a line of labelled groups
+        (牵头单位：…) the paragraphs before it. Each group: text (without its clauses), lead,
+        participants, label (the sub-item's, if the group is one sub-item)."""
+        groups: list[dict[str, Any]] = []
+        pending: list[tuple[str, str | None]] = []
+
+        def close(lead: list[str], participants: list[str]) -> None:
+            if not pending and groups and not groups[-1]["closed"]:
+                groups[-1]["lead"] += lead  # 牵头单位： then 配合单位： on the next line
+                groups[-1]["participants"] += participants
+                return
+            labels = [lab for _, lab in pending]
+            groups.append(
+                {
+                    "text": "\n".join(text for text, _ in pending),
+                    "lead": lead,
+                    "participants": participants,
+                    "label": labels[0] if len(labels) == 1 else None,
+                    "closed": False,
+                }
+            )
+            pending.clear()
+
+        for unit, label in units:
+            line_groups = self._labelled(unit)
+            if line_groups is not None:
+                lead, participants = self._roles(task, line_groups)
+                close(lead, participants)
+                continue
+            text, lead, participants, found = self._clauses_in(task, unit)
+            if groups:
+                groups[-1]["closed"] = True
+            pending.append((text, label))
+            if found:
+                close(lead, participants)
+                groups[-1]["closed"] = True
+        if pending:
+            close([], [])
+        for group in groups:
+            group["lead"] = list(dict.fromkeys(group["lead"]))
+            group["participants"] = [
+                p for p in dict.fromkeys(group["participants"]) if p not in group["lead"]
+            ]
+        return groups
+
+    def _labelled(self, line: str) -> list[tuple[str, str]] | None:
+        """A line made only of labelled groups (责任单位：A、B；配合单位：C), bracketed or not."""
+        inner = line.strip().rstrip("。；;")
+        if inner[:1] in OPEN and inner[-1:] in CLOSE:
+            inner = inner[1:-1]
+        return labelled_groups(inner)
+
+    def _clauses_in(
+        self, task: dict[str, Any], text: str
+    ) -> tuple[str, list[str], list[str], bool]:
+        """(text without its responsibility clauses, leads, participants, whether any)."""
         leads: list[str] = []
         participants: list[str] = []
         kept: list[str] = []
         pos = 0
-        for start, end, content in parenthetical(body):
-            if not is_responsibility(content):
+        found = False
+        for start, end, content in parenthetical(text):
+            groups = labelled_groups(content)
+            if groups is None and not is_responsibility(content):
                 continue
-            kept.append(body[pos:start])
-            kept.append("。")
+            found = True
+            kept += [text[pos:start], "。"]
             pos = end
-            for part in (p.strip() for p in re.split(r"[，,；;。]", content)):
-                if not part or FILLER.match(part):
-                    continue
-                if IMPLEMENTERS.search(part):
-                    level = (
-                        "counties"
-                        if re.search(r"县|区", part)
-                        and "市州" not in part
-                        and "地方各级" not in part
-                        else "cities"
-                    )
-                    self.implementers = self.implementers or level
-                    continue
-                m = ROLE.match(part)
-                if not m or not m.group("names"):
-                    self.note(
-                        task["code"],
-                        part,
-                        t("a part of the responsibility clause that is not understood"),
-                    )
-                    continue
-                target = leads if m.group("role") in ("牵头", "负责", "共同负责") else participants
-                names = m.group("names")
-                if "会同" in names:
-                    main, _, others = names.partition("会同")
-                    names = main
-                    self._add_names(task, others, participants)
-                self._add_names(task, names, target)
-        kept.append(body[pos:])
+            if groups is not None:
+                lead, part = self._roles(task, groups)
+            else:
+                lead, part = self._role_clause(task, content)
+            leads += lead
+            participants += part
+        kept.append(text[pos:])
+        rest = "".join(kept)
+        # 由A会同B负责 as a sentence of its own
+        for m in BY_CLAUSE.finditer(rest):
+            found = True
+            lead, part = self._role_clause(task, m.group("clause"))
+            leads += lead
+            participants += part
+        rest = BY_CLAUSE.sub("。", rest)
         # 牵头单位会同X等部门: the bodies a lead works "together with" take part
         for m in re.finditer(
             r"([^，。；、（）()]{2,24}?)会同([^，。；（）()]{2,60}?)等?(?:有关|相关)?(?:部门|单位)",
-            "".join(kept),
+            rest,
         ):
             if self._canonical(m.group(1).strip()) in leads:
                 self._add_names(task, m.group(2), participants)
-        task["lead"] = list(dict.fromkeys(leads))
-        task["participants"] = [p for p in dict.fromkeys(participants) if p not in task["lead"]]
-        return "".join(kept)
+        self._standing(rest)
+        return rest, leads, participants, found
+
+    def _standing(self, text: str) -> bool:
+        """以下各项均需各县市区落实，不再列出: those bodies implement every later item."""
+        if not (STANDING.search(text) or IMPLEMENTERS.search(text)):
+            return False
+        part = (STANDING.search(text) or IMPLEMENTERS.search(text)).group(0)  # type: ignore[union-attr]
+        level = (
+            "counties"
+            if re.search(r"县|区", part) and "市州" not in part and "地方各级" not in part
+            else "cities"
+        )
+        self.implementers = self.implementers or level
+        return True
+
+    def _role_clause(self, task: dict[str, Any], content: str) -> tuple[list[str], list[str]]:
+        """(leads, participants) of a clause such as 省生态环境厅牵头，省水利厅等参与."""
+        leads: list[str] = []
+        participants: list[str] = []
+        for part in (p.strip() for p in re.split(r"[，,；;。]", content)):
+            if not part or FILLER.match(part):
+                continue
+            if self._standing(part):
+                continue
+            if MARKED_LEAD.search(part):
+                lead, part_ = self._marked(task, part)
+                leads += lead
+                participants += part_
+                continue
+            m = ROLE.match(part)
+            if not m or not m.group("names"):
+                self.note(
+                    task["code"],
+                    part,
+                    t("a part of the responsibility clause that is not understood"),
+                )
+                continue
+            target = leads if m.group("role") in ("牵头", "负责", "共同负责") else participants
+            names = m.group("names").removeprefix("由")
+            if "会同" in names:
+                main, _, others = names.partition("会同")
+                names = main
+                self._add_names(task, others, participants)
+            self._add_names(task, names, target)
+        return leads, participants
+
+    def _marked(self, task: dict[str, Any], names: str) -> tuple[list[str], list[str]]:
+        """A（牵头）、B、C: the marked bodies lead, the others take part."""
+        tokens = re.split(r"[、，,]", names)
+        marked = {i for i, tok in enumerate(tokens) if MARKED_LEAD.search(tok)}
+        resolved = self._resolve(task, "、".join(MARKED_LEAD.sub("", tok) for tok in tokens))
+        leads = [name for i, name in resolved if i in marked]
+        return leads, [name for i, name in resolved if i not in marked]
+
+    def _roles(
+        self, task: dict[str, Any], groups: list[tuple[str, str]]
+    ) -> tuple[list[str], list[str]]:
+        """(leads, participants) of labelled groups. 责任单位 lead unless a 牵头单位 is named,
+        then they take part; 配合/参与/协办单位 take part."""
+        has_lead = any(label in LEAD_LABELS for label, _ in groups)
+        leads: list[str] = []
+        participants: list[str] = []
+        for label, names in groups:
+            if self._standing(names):
+                continue
+            if MARKED_LEAD.search(names):
+                lead, part = self._marked(task, names)
+                leads += lead
+                participants += part
+                continue
+            is_lead = label in LEAD_LABELS or (label not in PART_LABELS and not has_lead)
+            self._add_names(task, names, leads if is_lead else participants)
+        return leads, participants
 
     def _add_names(self, task: dict[str, Any], names: str, into: list[str]) -> None:
-        for name in split_names(names):
+        into.extend(name for _, name in self._resolve(task, names))
+
+    def _resolve(self, task: dict[str, Any], names: str) -> list[tuple[int, str]]:
+        """(position in the list, canonical name) of each body a list of names holds."""
+        out = []
+        prefix = None
+        for i, name in split_names(names):
             if BLANKET.search(name):
                 continue
             if not BODY_SUFFIX.search(name):
                 self.note(task["code"], name, t("not the name of a body"))
                 continue
-            into.append(self._canonical(name))
+            if not out:
+                prefix = self._level_prefix(name)
+            elif prefix and self._level_prefix(name) is None and name not in self.ref.owners:
+                # 市发展改革委、工业和信息化局: every body of the list is a 市 body
+                name = prefix + name
+            out.append((i, self._canonical(name)))
+        return out
+
+    def _level_prefix(self, name: str) -> str | None:
+        """The administrative prefix a body's name opens with: 省, 市, 县, 区, or a place."""
+        for region in self._region_names:
+            if name.startswith(region) and len(name) > len(region):
+                return region
+        m = re.match(r"^(省|市|县|区|国家|国务院|中国|中央|全国|国网|长江|湖南)", name)
+        if m:
+            return m.group(1) if m.group(1) in ("省", "市", "县", "区") else ""
+        return None
 
     def _dates_and_goals(self, task: dict[str, Any], text: str) -> None:
+        self.year = self.plan_year
         for line in text.split("\n"):
             numbered = match_level(line.strip())
             self._sentences(task, numbered[3] if numbered else line)
 
     def _sentences(self, task: dict[str, Any], text: str) -> None:
         for sentence in re.split(r"[。！？!?]", text):
-            due: date | None = None
-            recurrence: str | None = None
+            # a date standing as a clause of its own (到2025年年底，…) covers the clauses after
+            # it in the sentence; a date inside a clause covers that clause only
+            carried: tuple[date | None, str | None] = (None, None)
             for clause in split_clauses(sentence):
-                found, rest, why = deadline(clause)
+                due, recurrence = carried
+                found, rest, why = deadline(clause, year=self.year)
                 if why:
                     self.note(task["code"], clause, why)
                 if found:
                     due, recurrence = found, None
                     clause = rest
+                elif AT_ONCE.search(clause) and self.issued:
+                    due, recurrence = self.issued, None
+                    clause = AT_ONCE.sub("", clause)
                 else:
                     rec = recurrence_of(clause, self.issued)
                     if rec:
@@ -459,9 +747,25 @@ class _Parser:
                             clause,
                             t("a recurring deadline needs the plan's issue date"),
                         )
+                years = re.findall(r"(\d{4})年", sentence)
+                if years:
+                    self.year = int(years[-1])
                 clause = clause.strip(" ，,：:；;")
-                if clause:
-                    self._clause(task, clause, due, recurrence)
+                if ONGOING.search(clause):
+                    task["ongoing"] = True
+                if not clause:
+                    carried = (due, recurrence)
+                    continue
+                before = len(task["milestones"]) + len(task["targets"]) + len(self.unparsed)
+                self._clause(task, clause, due, recurrence)
+                if (
+                    len(task["milestones"]) + len(task["targets"]) + len(self.unparsed) == before
+                    and HOLDS_FACT.search(clause)
+                    and not ONGOING.search(clause)
+                ):
+                    self.note(
+                        task["code"], clause, t("a figure that is not a target or a deadline")
+                    )
 
     def _clause(
         self, task: dict[str, Any], clause: str, due: date | None, recurrence: str | None
@@ -588,18 +892,26 @@ class _Parser:
         return "general"
 
     # -- after all items are read
-    def _settle_dates(self, tasks: list[dict], valid_until: date | None) -> None:
+    def _settle_dates(
+        self, tasks: list[dict], valid_until: date | None, until: date | None
+    ) -> None:
+        """Undated goals fall due when the plan expires; recurring duties recur until then (or
+        the last year the plan names)."""
+        every = [*tasks, *(part for task in tasks for part in task["parts"])]
         undated = any(
-            x["due"] is None for task in tasks for x in (*task["milestones"], *task["targets"])
+            x["due"] is None for task in every for x in (*task["milestones"], *task["targets"])
         )
         if valid_until is None and undated:
             self.note(
                 None, "", t("no validity period found (有效期至…); undated goals have no due date")
             )
-        for task in tasks:
+        for task in every:
             for x in (*task["milestones"], *task["targets"]):
                 if x["due"] is None:
                     x["due"] = valid_until
+            for m in task["milestones"]:
+                if m.get("recurrence") and until is not None and valid_until is None:
+                    m["until"] = until
             task["milestones"] = [m for m in task["milestones"] if m["due"] is not None]
             task["targets"] = [g for g in task["targets"] if g["due"] is not None]
             # a trend goal for something the same task also quantifies adds nothing
@@ -616,7 +928,13 @@ class _Parser:
         def key(g: dict) -> tuple:
             return g["indicator"], g["comparator"], g["value"], g["due"]
 
-        carried = {key(g) for task in tasks if not task["_overall"] for g in task["targets"]}
+        carried = {
+            key(g)
+            for task in tasks
+            if not task["_overall"]
+            for x in (task, *task["parts"])
+            for g in x["targets"]
+        }
         for task in tasks:
             if task.pop("_overall"):
                 task["targets"] = [g for g in task["targets"] if key(g) not in carried]
@@ -624,7 +942,15 @@ class _Parser:
     def _owners(self, issuers: list[str], tasks: list[dict]) -> list[dict[str, Any]]:
         names = list(
             dict.fromkeys(
-                [*issuers, *(n for task in tasks for n in (*task["lead"], *task["participants"]))]
+                [
+                    *issuers,
+                    *(
+                        n
+                        for task in tasks
+                        for x in (task, *task["parts"])
+                        for n in (*x["lead"], *x["participants"])
+                    ),
+                ]
             )
         )
         owners = []
@@ -652,6 +978,14 @@ class _Parser:
                 }
             )
         return owners
+
+
+def _line_numbers(items: list[Item]) -> list[int]:
+    out = []
+    for item in items:
+        out.append(item.line_no)
+        out.extend(_line_numbers(item.children))
+    return out
 
 
 def parse_plan(

@@ -237,6 +237,7 @@ def _load_task(
     sites: dict[str, Site],
     implementers: list[str],
     created: list[str],
+    parent: Obligation | None = None,
 ) -> Obligation:
     if not task.get("title"):
         raise UserError(t("{where}: a task needs a title", where=where))
@@ -245,6 +246,8 @@ def _load_task(
             add_owner(session=session, name=name, check_role=False)
             created.append(name)
     regions = [str(r) for r in task.get("regions") or []]
+    # the places a task names without being about them: where a split divides it
+    places = regions or [str(r) for r in task.get("places") or []]
     ob = (
         add_obligation(
             session=session,
@@ -259,9 +262,10 @@ def _load_task(
             leads=task.get("lead") or [],
             participants=task.get("participants") or [],
             implementers=implementers,
+            parent=parent,
             region=regions[0] if len(regions) == 1 else None,
-            attrs={"regions": regions, "section": task.get("section")}
-            if regions or task.get("section")
+            attrs={"regions": places, "section": task.get("section")}
+            if places or task.get("section")
             else None,
             check_role=False,
         )
@@ -295,6 +299,18 @@ def _load_task(
         )
     for j, tg in enumerate(task.get("targets") or []):
         _add_target(session, ob, tg, f"{where}: targets[{j}]", sites)
+    # parts: paragraphs or sub-items with their own responsible bodies, linked to the task
+    for k, part in enumerate(task.get("parts") or []):
+        _load_task(
+            session,
+            plan,
+            {"seq": task.get("seq"), "section": task.get("section"), **part},
+            f"{where}: parts[{k}]",
+            sites,
+            implementers,
+            created,
+            parent=ob,
+        )
     return ob
 
 
@@ -461,10 +477,12 @@ def import_parsed_plan(
     for site in data.get("sites") or []:
         if site.get("region") is not None and str(site["region"]) not in known_regions:
             site.pop("region")
-    for task in data.get("tasks") or []:
+    every = [x for task in data.get("tasks") or [] for x in [task, *(task.get("parts") or [])]]
+    for task in every:
         task["lead"] = [rename.get(n, n) for n in task.get("lead") or []]
         task["participants"] = [rename.get(n, n) for n in task.get("participants") or []]
-        task["regions"] = [r for r in task.get("regions") or [] if str(r) in known_regions]
+        for key in ("regions", "places"):
+            task[key] = [r for r in task.get(key) or [] if str(r) in known_regions]
         for target in task.get("targets") or []:
             scope = target.get("scope") or {}
             if scope.get("region") is not None and str(scope["region"]) not in known_regions:
@@ -474,7 +492,9 @@ def import_parsed_plan(
             if m.get("recurrence") and isinstance(m.get("due"), date):
                 milestones.extend(
                     {**m, "due": d}
-                    for d in occurrences(m["due"], m["recurrence"], meta.get("valid_until"))
+                    for d in occurrences(
+                        m["due"], m["recurrence"], m.get("until") or meta.get("valid_until")
+                    )
                 )
             else:
                 milestones.append(m)
