@@ -582,7 +582,11 @@ class _Parser:
         found = False
         for start, end, content in parenthetical(text):
             groups = labelled_groups(content)
-            if groups is None and not is_responsibility(content):
+            if (
+                groups is None
+                and not is_responsibility(content)
+                and not MARKED_LEAD.search(content)
+            ):
                 continue
             found = True
             kept += [text[pos:start], "。"]
@@ -630,14 +634,7 @@ class _Parser:
         leads: list[str] = []
         participants: list[str] = []
         for part in (p.strip() for p in re.split(r"[，,；;。]", content)):
-            if not part or FILLER.match(part):
-                continue
-            if self._standing(part):
-                continue
-            if MARKED_LEAD.search(part):
-                lead, part_ = self._marked(task, part)
-                leads += lead
-                participants += part_
+            if not part or FILLER.match(part) or self._special(task, part, leads, participants):
                 continue
             m = ROLE.match(part)
             if not m or not m.group("names"):
@@ -656,6 +653,19 @@ class _Parser:
             self._add_names(task, names, target)
         return leads, participants
 
+    def _special(
+        self, task: dict[str, Any], names: str, leads: list[str], participants: list[str]
+    ) -> bool:
+        """A standing clause, or names with a marked lead (A（牵头）、B): read, True."""
+        if self._standing(names):
+            return True
+        if not MARKED_LEAD.search(names):
+            return False
+        lead, part = self._marked(task, names)
+        leads += lead
+        participants += part
+        return True
+
     def _marked(self, task: dict[str, Any], names: str) -> tuple[list[str], list[str]]:
         """A（牵头）、B、C: the marked bodies lead, the others take part."""
         tokens = re.split(r"[、，,]", names)
@@ -673,12 +683,7 @@ class _Parser:
         leads: list[str] = []
         participants: list[str] = []
         for label, names in groups:
-            if self._standing(names):
-                continue
-            if MARKED_LEAD.search(names):
-                lead, part = self._marked(task, names)
-                leads += lead
-                participants += part
+            if self._special(task, names, leads, participants):
                 continue
             is_lead = label in LEAD_LABELS or (label not in PART_LABELS and not has_lead)
             self._add_names(task, names, leads if is_lead else participants)
