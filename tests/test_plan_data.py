@@ -444,8 +444,12 @@ def test_targets_unique_per_scope(plan):
 
 
 def _targets(task, indicator=None):
+    """The targets of a task and its parts."""
     return [
-        tg for tg in task.get("targets", []) if indicator is None or tg["indicator"] == indicator
+        tg
+        for x in (task, *task.get("parts", []))
+        for tg in x.get("targets", [])
+        if indicator is None or tg["indicator"] == indicator
     ]
 
 

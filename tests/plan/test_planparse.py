@@ -96,10 +96,17 @@ def test_seed_tasks_equal_builtin_data(seed: dict, builtin: dict) -> None:
         assert _milestone_dues(ours) == _milestone_dues(theirs), code
         assert _targets(ours) == _targets(theirs), code
         assert sorted(g["indicator"] for x in _every(ours) for g in x["targets"]) == sorted(
-            g["indicator"] for x in _every(theirs) for g in x["targets"]
+            g["indicator"] for x in _every(theirs) for g in x.get("targets") or []
         ), code
         # the places a task names; （十四） names 株洲清水塘 and 锡矿山, which the data maps to
         # their districts by knowledge the text does not state
+        # paragraphs naming different bodies: one part per group, as the seed lists it
+        assert [(p["code"], p["lead"], p["participants"]) for p in ours["parts"]] == [
+            (p["code"], p["lead"], p["participants"]) for p in theirs.get("parts") or []
+        ], code
+        for mine, data in zip(ours["parts"], theirs.get("parts") or [], strict=True):
+            assert _targets(mine) == _targets(data), mine["code"]
+            assert _milestone_dues(mine) == _milestone_dues(data), mine["code"]
         assert ours["regions"] == (theirs.get("regions") or []) == [], (
             code
         )  # no task is about one place
