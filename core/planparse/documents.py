@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,20 +12,47 @@ from ..errors import UserError
 from ..i18n import t
 from .numerals import int_to_cn
 
-DOCUMENT_SUFFIXES = (".txt", ".md", ".docx")
+DOCUMENT_SUFFIXES = (".txt", ".md", ".docx", ".csv", ".xlsx")
+TABLE_SUFFIXES = (".csv", ".xlsx")
+
+# A table's rows: (line number in the file, or None in a Word table; cells)
+Rows = list[tuple[int | None, list[str]]]
 
 
-def read_document(path: Path) -> str:
-    """The text of a .txt, .md or .docx plan; UserError for anything that is not one."""
-    suffix = path.suffix.lower()
-    if suffix not in DOCUMENT_SUFFIXES:
-        raise UserError(
-            t(
-                "{path}: unsupported file type {suffix!r} (expected .txt, .md, .docx or .yaml)",
-                path=path,
-                suffix=path.suffix or "(none)",
-            )
+@dataclass
+class Source:
+    """What a plan file holds: its text and its tables (a .docx's, or a spreadsheet)."""
+
+    text: str
+    tables: list[Rows] = field(default_factory=list)
+
+
+def unsupported(path: Path) -> UserError:
+    return UserError(
+        t(
+            "{path}: unsupported file type {suffix!r} (expected .txt, .md, .docx, .csv, .xlsx or .yaml)",
+            path=path,
+            suffix=path.suffix or "(none)",
         )
+    )
+
+
+def read_source(path: Path) -> Source:
+    """The text and tables of a plan file; a spreadsheet (.csv, .xlsx) is one table."""
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        from ..tables import read_table
+
+        header, body = read_table(path)
+        return Source("", [[(1, header), *body]])
+    if suffix == ".docx":
+        raw = _read(path)
+        document = _docx(path, raw)
+        return Source(_docx_text(document), _docx_tables(document))
+    return Source(read_document(path))
+
+
+def _read(path: Path) -> bytes:
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -33,7 +61,16 @@ def read_document(path: Path) -> str:
         ) from None
     if not raw.strip():
         raise UserError(t("{path}: the file is empty", path=path))
-    text = _docx_text(path, raw) if suffix == ".docx" else _decode(path, raw)
+    return raw
+
+
+def read_document(path: Path) -> str:
+    """The text of a .txt, .md or .docx plan; UserError for anything that is not one."""
+    suffix = path.suffix.lower()
+    if suffix not in DOCUMENT_SUFFIXES or suffix in TABLE_SUFFIXES:
+        raise unsupported(path)
+    raw = _read(path)
+    text = _docx_text(_docx(path, raw)) if suffix == ".docx" else _decode(path, raw)
     if suffix == ".md":
         text = _strip_markdown(text)
     if not text.strip():
@@ -59,15 +96,26 @@ def _decode(path: Path, raw: bytes) -> str:
     raise UserError(t("{path}: not a text file (binary content)", path=path))
 
 
-def _docx_text(path: Path, raw: bytes) -> str:
+def _docx(path: Path, raw: bytes) -> Any:
     import zipfile
 
     import docx
 
     try:
-        document = docx.Document(io.BytesIO(raw))
+        return docx.Document(io.BytesIO(raw))
     except (zipfile.BadZipFile, KeyError, ValueError):
         raise UserError(t("{path}: not a Word (.docx) document", path=path)) from None
+
+
+def _docx_tables(document: Any) -> list[Rows]:
+    """Each table's rows of cell texts (a merged cell repeats its text)."""
+    return [
+        [(None, [" ".join(cell.text.split()) for cell in row.cells]) for row in table.rows]
+        for table in document.tables
+    ]
+
+
+def _docx_text(document: Any) -> str:
     numbering = _DocxNumbering(document)
     lines = []
     for paragraph in document.paragraphs:

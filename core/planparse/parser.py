@@ -37,7 +37,8 @@ from .clauses import (
     split_names,
 )
 from .dates import AT_ONCE, ONGOING, RECURRING, deadline, issue_date, recurrence_of
-from .documents import read_document
+from .division import DivisionRow, division_rows
+from .documents import TABLE_SUFFIXES, Rows, read_source
 from .goals import (
     END_STATES,
     HOLDS_FACT,
@@ -117,9 +118,19 @@ def _part_title(text: str) -> str:
     return first if len(first) <= 40 else first[:39] + "…"
 
 
+DIVISION_TITLE = re.compile(r"(?:的)?(?:重点)?(?:任务)?分工(?:表|方案)?$")
+
+
 class _Parser:
-    def __init__(self, text: str, source: str, ref: Reference) -> None:
+    def __init__(
+        self,
+        text: str,
+        source: str,
+        ref: Reference,
+        division: tuple[list[str], list[DivisionRow]] | None = None,
+    ) -> None:
         self.source = source
+        self.division = division
         self.ref = ref
         self.unparsed: list[dict[str, Any]] = []
         text = (
@@ -135,13 +146,16 @@ class _Parser:
         self.use_aliases = True
         self.region_code: str | None = None
         self.starts: list[int] = []  # the line numbers of numbered items
+        self.row_line: int | None = None  # the line of the table row being read
         self.span = (1, len(self.lines) + 1)  # the lines of the item being read
         self.plan_year: int | None = None
         self.year: int | None = None  # the nearest year stated before the clause being read
         self._region_names = sorted(ref.regions, key=len, reverse=True)
 
     def note(self, task: str | None, text: str, why: str, line: int | None = None) -> None:
-        if line is None and text:
+        if line is None and self.row_line is not None:
+            line = self.row_line
+        elif line is None and text:
             probe = text.strip()[:16]
             first, end = self.span
             line = next(
@@ -154,7 +168,10 @@ class _Parser:
     def run(self) -> ParseResult:
         header, roots, footer = split_document(self.lines)
         self.starts = sorted(_line_numbers(roots))
-        if not roots:
+        if self.division is not None:
+            # the table's title row (…实施方案重点任务分工表) names the plan
+            header += [DIVISION_TITLE.sub("", line) for line in self.division[0]]
+        elif not roots:
             raise UserError(
                 t(
                     "{path}: no numbered tasks found (expected items numbered （一）, 1. or (1))",
@@ -166,14 +183,20 @@ class _Parser:
         if issued is None:
             self.note(None, "", t("no issue date found (a line such as 2023年3月6日)"))
         self.issued = issued
-        years = [int(y) for y in re.findall(r"(\d{4})年", "\n".join(self.lines))]
+        rows = self.division[1] if self.division else []
+        every = "\n".join([*self.lines, *(f"{r.task} {r.due}" for r in rows)])
+        years = [int(y) for y in re.findall(r"(\d{4})年", every)]
         self.plan_year = issued.year if issued else (min(years) if years else None)
         self.use_aliases = self._home_document(title)
         self.region_code = self._plan_region(title)
         issuers = self._issuers(header, footer)
         valid_until = self._valid_until(footer + header, issued)
 
-        chapters, framing, tasks = self._walk(roots)
+        if self.division is not None:  # the table lists the tasks; the text frames them
+            chapters, framing, _ = self._walk(roots) if roots else ([], [], [])
+            tasks = self._division_tasks(self.division[1])
+        else:
+            chapters, framing, tasks = self._walk(roots)
         if not tasks:
             raise UserError(
                 t(
@@ -245,6 +268,9 @@ class _Parser:
         if lines and len(lines[0]) <= 60:
             self.note(None, lines[0], t("no plan title found; the first line is used"))
             return lines[0]
+        if self.division is not None:
+            self.note(None, "", t("no plan title found; the file's name is used"))
+            return Path(self.source).stem
         raise UserError(
             t("{path}: no plan title found before the first numbered item", path=self.source)
         )
@@ -487,6 +513,70 @@ class _Parser:
             self.note(code, title, t("no responsibility clause (牵头/负责/参与) names a lead"))
         task["_overall"] = goal_item
         tasks.append(task)
+
+    def _division_tasks(self, rows: list[DivisionRow]) -> list[dict[str, Any]]:
+        """A task per row of a division-of-work table, by the rules of the text: the lead cell
+        may carry role words or markers, the deadline cell any date form."""
+        tasks = []
+        for n, row in enumerate(rows, 1):
+            self.row_line = row.line
+            number = row.number.rstrip("．.、")
+            code = f"{number}." if number.isdigit() else number or f"{n}."
+            task = self._new_task(code, _part_title(row.task), row.task)
+            task.update({"seq": n, "section": None, "_overall": False})
+            leads: list[str] = []
+            participants: list[str] = []
+            lead_cell = row.lead
+            if is_responsibility(lead_cell) or MARKED_LEAD.search(lead_cell):
+                leads, participants = self._role_clause(task, lead_cell)
+            else:
+                self._add_names(task, lead_cell, leads)
+            self._add_names(task, row.participants, participants)
+            task["lead"] = list(dict.fromkeys(leads))
+            task["participants"] = [p for p in dict.fromkeys(participants) if p not in leads]
+            self._dates_and_goals(task, row.task)
+            self._row_deadline(task, row.due)
+            task["domain"] = self._domain(task, row.task)
+            tasks.append(task)
+        self.row_line = None
+        codes = [task["code"] for task in tasks]
+        if len(set(codes)) != len(codes):
+            for n, task in enumerate(tasks, 1):
+                task["code"] = f"{n}."
+        return tasks
+
+    def _row_deadline(self, task: dict[str, Any], cell: str) -> None:
+        """The deadline cell covers the row's undated goals, or is the row's milestone."""
+        due, _, why = deadline(cell, year=self.plan_year)
+        recurrence = None
+        if why:
+            self.note(task["code"], cell, why)
+        if due is None and AT_ONCE.search(cell):
+            due = self.issued
+            if due is None:
+                self.note(task["code"], cell, t("no issue date to date 立行立改"))
+        elif due is None and (found := recurrence_of(cell, self._start())):
+            recurrence, due, _ = found
+        elif due is None and ONGOING.search(cell):
+            task["ongoing"] = True
+            return
+        elif due is None and cell:
+            self.note(task["code"], cell, t("a deadline that is not understood"))
+            return
+        if due is None:
+            return
+        undated = [x for x in (*task["milestones"], *task["targets"]) if x["due"] is None]
+        for x in undated:
+            x["due"] = due
+        if not undated and all(m["due"] != due for m in task["milestones"]):
+            milestone = {"due": due, "text": task["title"], "text_en": None}
+            if recurrence:
+                milestone["recurrence"] = recurrence
+            task["milestones"].append(milestone)
+
+    def _start(self) -> date | None:
+        """Where recurring duties start: the issue date, else the plan's first year."""
+        return self.issued or (date(self.plan_year, 1, 1) if self.plan_year else None)
 
     def _new_task(self, code: str, title: str, body: str) -> dict[str, Any]:
         return {
@@ -743,7 +833,7 @@ class _Parser:
                     due, recurrence = self.issued, None
                     clause = AT_ONCE.sub("", clause)
                 else:
-                    rec = recurrence_of(clause, self.issued)
+                    rec = recurrence_of(clause, self._start())
                     if rec:
                         recurrence, due, clause = rec
                     elif RECURRING.search(clause):
@@ -994,13 +1084,27 @@ def _line_numbers(items: list[Item]) -> list[int]:
 
 
 def parse_plan(
-    text: str, *, source: str = "plan", reference: Reference | None = None
+    text: str,
+    *,
+    source: str = "plan",
+    reference: Reference | None = None,
+    tables: list[Rows] | None = None,
 ) -> ParseResult:
-    """Parse a plan document's text; UserError when it holds no numbered tasks."""
-    if not text.strip():
+    """Parse a plan document's text (and its tables: a division-of-work table, if there is
+    one, lists the tasks); UserError when it holds no tasks."""
+    division = next(filter(None, (division_rows(table) for table in tables or [])), None)
+    if not text.strip() and division is None:
         raise UserError(t("{path}: the file is empty", path=source))
-    return _Parser(text, source, reference or builtin_reference()).run()
+    return _Parser(text, source, reference or builtin_reference(), division).run()
 
 
 def parse_file(path: Path, *, reference: Reference | None = None) -> ParseResult:
-    return parse_plan(read_document(path), source=str(path), reference=reference)
+    found = read_source(path)
+    if path.suffix.lower() in TABLE_SUFFIXES and division_rows(found.tables[0]) is None:
+        raise UserError(
+            t(
+                "{path}: not a division-of-work table (expected columns 重点任务 and 牵头单位)",
+                path=path,
+            )
+        )
+    return parse_plan(found.text, source=str(path), reference=reference, tables=found.tables)

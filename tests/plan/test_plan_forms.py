@@ -182,3 +182,110 @@ def test_no_numbering_cap() -> None:
     text = "某市方案\n2024年1月1日\n1.甲。完成A。（市水利局负责）\n300 吨以上的企业完成改造。\n"
     (task,) = parse_plan(text, source="t.txt").data["tasks"]
     assert "300 吨" in task["summary"]
+
+
+# ---------------------------------------------------------------- division-of-work tables
+
+TABLE = [
+    ["某市水环境治理实施方案重点任务分工表"],
+    ["序号", "重点任务", "牵头单位", "配合单位", "完成时限"],
+    [
+        "1",
+        "完成城区雨污分流改造120公里",
+        "市住房和城乡建设局",
+        "市财政局、发展改革委",
+        "2024年12月底前",
+    ],
+    ["2", "城市生活污水集中收集率达到75%以上", "市住房和城乡建设局", "市生态环境局", "2025年底前"],
+    ["3", "开展水源地水质监测", "市生态环境局（牵头）、市水利局", "", "每季度"],
+    ["4", "整治入河排污口问题", "市生态环境局", "市水利局", "立行立改"],
+    ["5", "落实河湖长制", "市水利局", "", "长期坚持"],
+    ["6", "建设一批湿地公园", "市林业局", "", "看情况"],
+]
+
+
+def _check_table(result, lines: bool, issued: bool = True) -> None:
+    data = result.data
+    assert data["plan"]["title"] == "某市水环境治理实施方案"
+    tasks = {t["code"]: t for t in data["tasks"]}
+    assert list(tasks) == ["1.", "2.", "3.", "4.", "5.", "6."]
+    one = tasks["1."]
+    assert (one["lead"], one["participants"]) == (
+        ["市住房和城乡建设局"],
+        ["市财政局", "市发展改革委"],  # 市 carried to 发展改革委
+    )
+    assert [(m["text"], str(m["due"])) for m in one["milestones"]] == [
+        ("完成城区雨污分流改造120公里", "2024-12-31")
+    ]
+    two = tasks["2."]["targets"]
+    assert [(g["indicator"], g["value"], str(g["due"])) for g in two] == [
+        ("water.urban_sewage_collection_rate", 75, "2025-12-31")
+    ]
+    three = tasks["3."]
+    assert (three["lead"], three["participants"]) == (["市生态环境局"], ["市水利局"])
+    assert three["milestones"][0]["recurrence"] == "quarterly"
+    if issued:
+        assert str(tasks["4."]["milestones"][0]["due"]) == "2024-01-10"  # at once: issued
+    assert tasks["5."]["ongoing"] is True and tasks["5."]["milestones"] == []
+    (bad,) = [u for u in result.unparsed if u["task"] == "6."]
+    assert (bad["text"], bad["why"]) == ("看情况", "a deadline that is not understood")
+    assert bad["line"] == (8 if lines else None)
+
+
+def test_division_table_as_csv(tmp_path) -> None:
+    import csv
+
+    from duban.core.planparse import parse_file
+
+    path = tmp_path / "division.csv"
+    with path.open("w", encoding="gb18030", newline="") as f:
+        csv.writer(f).writerows(TABLE)
+    result = parse_file(path)
+    _check_table(result, lines=True, issued=False)
+    assert {
+        "task": "4.",
+        "text": "立行立改",
+        "why": "no issue date to date 立行立改",
+        "line": 6,
+    } in (result.unparsed)
+    path = tmp_path / "untitled.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(TABLE[1:])
+    result = parse_file(path)
+    assert result.data["plan"]["title"] == "untitled"  # no title row: the file's name
+    assert len(result.data["tasks"]) == 6
+
+
+def test_division_table_as_xlsx(tmp_path) -> None:
+    from openpyxl import Workbook
+
+    from duban.core.planparse import parse_file
+
+    book = Workbook()
+    sheet = book.active
+    for row in TABLE:
+        sheet.append(row)
+    path = tmp_path / "division.xlsx"
+    book.save(path)
+    result = parse_file(path)
+    _check_table(result, lines=True, issued=False)
+
+
+def test_division_table_in_docx(tmp_path) -> None:
+    import docx
+
+    from duban.core.planparse import parse_file
+
+    document = docx.Document()
+    document.add_paragraph("某市水环境治理实施方案")
+    document.add_paragraph("某市人民政府")
+    document.add_paragraph("2024年1月10日")
+    document.add_paragraph("附件：重点任务分工表")
+    table = document.add_table(rows=0, cols=5)
+    for row in TABLE[1:]:
+        cells = table.add_row().cells
+        for cell, value in zip(cells, row, strict=True):
+            cell.text = value
+    path = tmp_path / "plan.docx"
+    document.save(str(path))
+    _check_table(parse_file(path), lines=False)
