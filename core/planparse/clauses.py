@@ -38,13 +38,15 @@ BY_CLAUSE = re.compile(
     r"(?:^|(?<=[。；;\n]))\s*由(?P<clause>[^。；;\n]{2,80}?负责(?:落实|实施|组织实施)?)[。；;]?"
 )
 OPEN, CLOSE = "（(〔【[", "）)〕】]"
+_BRACKET = re.compile(r"[（(〔【\[）)〕】\]]")
 FILLER = re.compile(r"^(不再列出|下同|不再一一列出|以下均同|以下不再列出)$")
 
 
 def parenthetical(text: str) -> Iterator[tuple[int, int, str]]:
     """Top-level bracketed groups (（…）, (…), 〔…〕, 【…】, mixed) as (start, end, content)."""
     depth, start = 0, -1
-    for i, ch in enumerate(text):
+    for m in _BRACKET.finditer(text):
+        i, ch = m.start(), m.group(0)
         if ch in OPEN:
             if depth == 0:
                 start = i
@@ -74,21 +76,31 @@ def labelled_groups(text: str) -> list[tuple[str, str]] | None:
     ]
 
 
+_AND = re.compile(r"(?<=[厅局委院办部行司台])(?:和|及|与|以及)(?=[省市县区国中湖])")
+_NAME_SEPARATORS = re.compile(r"[、，,；;]")
+
+
 def split_names(names: str) -> list[tuple[int, str]]:
     """(position in the list, name) of each name; 和/及/与 between two whole names splits too."""
     out = []
-    for i, part in enumerate(re.split(r"[、，,；;]", names)):
+    for i, part in enumerate(_NAME_SEPARATORS.split(names)):
         part = part.strip().removesuffix("等").strip()
         if not part:
             continue
         # 和/及/与 join two bodies only when both sides are whole body names (not 发展和改革委员会)
-        pieces = re.split(r"(?<=[厅局委院办部行司台])(?:和|及|与|以及)(?=[省市县区国中湖])", part)
+        pieces = _AND.split(part)
         out.extend((i, p) for p in pieces if p)
     return out
 
 
+_NESTING = re.compile(r"[（(“《]")
+_SEPARATORS = re.compile(r"[，,；;：:]")
+
+
 def split_clauses(sentence: str) -> list[str]:
     """Split on ，；, but not inside quotes or parentheses."""
+    if not _NESTING.search(sentence):
+        return [c.strip() for c in _SEPARATORS.split(sentence) if c.strip()]
     out, depth, buf = [], 0, []
     for ch in sentence:
         if ch in "（(“《":

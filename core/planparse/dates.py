@@ -55,6 +55,7 @@ _DEADLINES: list[tuple[re.Pattern[str], str]] = [
         "year",
     ),
 ]
+_DATE_WORD = re.compile(r"[年月季]")
 _AMBIGUOUS_DATE = re.compile(r"(\d{4})年(?:前|以前|之前)")
 # due at once (the plan's issue date), and duties with no deadline at all
 AT_ONCE = re.compile(r"立行立改|立即整改|即知即改")
@@ -74,6 +75,8 @@ def deadline(text: str, *, year: int | None = None) -> tuple[date | None, str, s
     A phrase without a year (6月底前, 三季度, 年底前) takes ``year``: the nearest year the
     plan states before it, else the plan's own year; without one it is not a deadline.
     """
+    if not _DATE_WORD.search(text):
+        return None, text, None
     for pattern, kind in _DEADLINES:
         for m in pattern.finditer(text):
             groups = m.groupdict()

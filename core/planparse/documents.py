@@ -78,6 +78,9 @@ def read_document(path: Path) -> str:
     return text
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+
+
 def _decode(path: Path, raw: bytes) -> str:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -90,7 +93,7 @@ def _decode(path: Path, raw: bytes) -> str:
                 text = raw.decode(encoding)
             except UnicodeDecodeError:
                 continue
-            controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\r\n\t\f")
+            controls = len(_CONTROLS.findall(text))
             if controls <= len(text) // 100:
                 return text
     raise UserError(t("{path}: not a text file (binary content)", path=path))

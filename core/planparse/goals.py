@@ -152,6 +152,10 @@ _SITE_TAIL = re.compile(
 )
 
 
+# every goal pattern holds one of these: a clause without any is no goal
+_GOAL_WORD = re.compile(rf"\d|分之|类|零|消除|清零|消劣|达标|覆盖|{_UP}|{_DOWN}|改善|恢复")
+
+
 @dataclass
 class Goal:
     kind: str
@@ -182,6 +186,8 @@ def _clean_subject(subject: str) -> str:
 
 def match_goal(clause: str) -> tuple[Goal | None, str | None]:
     """The goal a clause states, if any; (None, why) for a goal-like clause it cannot read."""
+    if not _GOAL_WORD.search(clause):
+        return None, None
     clause = _CN_FRACTION.sub(lambda m: f"{cn_to_int(m.group(2))}/{cn_to_int(m.group(1))}", clause)
     for kind, pattern in _GOALS:
         m = pattern.match(clause)

@@ -118,6 +118,10 @@ def _part_title(text: str) -> str:
     return first if len(first) <= 40 else first[:39] + "…"
 
 
+_LEVEL = re.compile(r"(省|市|县|区|国家|国务院|中国|中央|全国|国网|长江)")
+_TOGETHER = re.compile(
+    r"([^，。；、（）()]{2,24}?)会同([^，。；（）()]{2,60}?)等?(?:有关|相关)?(?:部门|单位)"
+)
 DIVISION_TITLE = re.compile(r"(?:的)?(?:重点)?(?:任务)?分工(?:表|方案)?$")
 
 
@@ -150,7 +154,6 @@ class _Parser:
         self.span = (1, len(self.lines) + 1)  # the lines of the item being read
         self.plan_year: int | None = None
         self.year: int | None = None  # the nearest year stated before the clause being read
-        self._region_names = sorted(ref.regions, key=len, reverse=True)
 
     def note(self, task: str | None, text: str, why: str, line: int | None = None) -> None:
         if line is None and self.row_line is not None:
@@ -690,17 +693,15 @@ class _Parser:
         kept.append(text[pos:])
         rest = "".join(kept)
         # 由A会同B负责 as a sentence of its own
-        for m in BY_CLAUSE.finditer(rest):
-            found = True
-            lead, part = self._role_clause(task, m.group("clause"))
-            leads += lead
-            participants += part
-        rest = BY_CLAUSE.sub("。", rest)
+        if "由" in rest:
+            for m in BY_CLAUSE.finditer(rest):
+                found = True
+                lead, part = self._role_clause(task, m.group("clause"))
+                leads += lead
+                participants += part
+            rest = BY_CLAUSE.sub("。", rest)
         # 牵头单位会同X等部门: the bodies a lead works "together with" take part
-        for m in re.finditer(
-            r"([^，。；、（）()]{2,24}?)会同([^，。；（）()]{2,60}?)等?(?:有关|相关)?(?:部门|单位)",
-            rest,
-        ):
+        for m in _TOGETHER.finditer(rest) if "会同" in rest else ():
             if self._canonical(m.group(1).strip()) in leads:
                 self._add_names(task, m.group(2), participants)
         self._standing(rest)
@@ -802,10 +803,10 @@ class _Parser:
 
     def _level_prefix(self, name: str) -> str | None:
         """The administrative prefix a body's name opens with: 省, 市, 县, 区, or a place."""
-        for region in self._region_names:
-            if name.startswith(region) and len(name) > len(region):
-                return region
-        m = re.match(r"^(省|市|县|区|国家|国务院|中国|中央|全国|国网|长江|湖南)", name)
+        m = self.ref.region_pattern.match(name) if self.ref.region_pattern else None
+        if m and len(name) > m.end():
+            return m.group(0)
+        m = _LEVEL.match(name)
         if m:
             return m.group(1) if m.group(1) in ("省", "市", "县", "区") else ""
         return None
@@ -822,6 +823,7 @@ class _Parser:
             # it in the sentence; a date inside a clause covers that clause only
             carried: tuple[date | None, str | None] = (None, None)
             for clause in split_clauses(sentence):
+                stated = clause
                 due, recurrence = carried
                 found, rest, why = deadline(clause, year=self.year)
                 if why:
@@ -842,7 +844,7 @@ class _Parser:
                             clause,
                             t("a recurring deadline needs the plan's issue date"),
                         )
-                years = re.findall(r"(\d{4})年", sentence)
+                years = re.findall(r"(\d{4})年", stated) if "年" in stated else None
                 if years:
                     self.year = int(years[-1])
                 clause = clause.strip(" ，,：:；;")
@@ -939,9 +941,9 @@ class _Parser:
         return out
 
     def _scope(self, phrase: str, site: str | None) -> dict[str, str]:
-        for name in sorted(self.ref.regions, key=len, reverse=True):
-            if phrase.startswith(name):
-                return {"region": self.ref.regions[name]}
+        m = self.ref.region_pattern.match(phrase) if self.ref.region_pattern else None
+        if m:
+            return {"region": self.ref.regions[m.group(0)]}
         if site:
             key = f"site-{slug_hash(site)}"
             kind = (
@@ -959,15 +961,16 @@ class _Parser:
         return {"region": self.region_code} if self.region_code else {}
 
     def _regions(self, body: str) -> list[str]:
-        found = {}
-        for name, code in self.ref.regions.items():
-            if code == self.region_code:
-                continue
-            for m in re.finditer(re.escape(name), body):
-                # two-character names (南县, 攸县) not inside a longer word such as 湖南县城
-                if len(name) > 2 or m.start() == 0 or body[m.start() - 1] not in "湖河江省":
-                    found.setdefault(code, m.start())
-                    break
+        found: dict[str, int] = {}
+        if self.ref.region_pattern is None:
+            return []
+        for m in self.ref.region_pattern.finditer(body):
+            code = self.ref.regions[m.group(0)]
+            # two-character names (南县, 攸县) not inside a longer word such as 湖南县城
+            if code != self.region_code and (
+                len(m.group(0)) > 2 or m.start() == 0 or body[m.start() - 1] not in "湖河江省"
+            ):
+                found.setdefault(code, m.start())
         return sorted(found, key=found.__getitem__)
 
     def _domain(self, task: dict[str, Any], text: str) -> str:

@@ -8,7 +8,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -17,10 +17,13 @@ def slug_hash(text: str, n: int = 8) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()[:n]
 
 
+_ASIDE = re.compile(r"[（(][^（）()]*[）)]")
+_MARKS = re.compile(r"[\s“”\"'‘’「」《》〈〉的、]")
+
+
 def norm_phrase(text: str) -> str:
     """A phrase for comparison: no parenthetical parts, quotes, 的, spaces or list marks."""
-    text = re.sub(r"[（(][^（）()]*[）)]", "", text)
-    return re.sub(r"[\s“”\"'‘’「」《》〈〉的、]", "", text)
+    return _MARKS.sub("", _ASIDE.sub("", text))
 
 
 # ----------------------------------------------------------------- reference data
@@ -43,6 +46,7 @@ class IndicatorTable:
         for ind in indicators:
             self.by_key.setdefault(ind.key, ind)
         self.names = [(norm_phrase(i.name), i) for i in self.by_key.values()]
+        self._found: dict[str, KnownIndicator | None] = {}
         # 化肥农药利用率 = 化肥(利用率) + 农药利用率: every pair of names sharing an ending
         self.compounds = [
             (n1[: len(n1) - len(suffix)] + n2, i1, i2)
@@ -53,6 +57,11 @@ class IndicatorTable:
 
     def find(self, phrase: str) -> KnownIndicator | None:
         p = norm_phrase(phrase)
+        if p not in self._found:
+            self._found[p] = self._find(p)
+        return self._found[p]
+
+    def _find(self, p: str) -> KnownIndicator | None:
         if len(p) < 2:
             return None
         best: tuple[int, KnownIndicator] | None = None
@@ -108,6 +117,12 @@ class Reference:
     regions: dict[str, str] = field(default_factory=dict)  # name -> code
     indicators: IndicatorTable = field(default_factory=lambda: IndicatorTable(()))
     province: str | None = None  # the home province, whose short owner names the aliases are
+
+    @cached_property
+    def region_pattern(self) -> re.Pattern[str] | None:
+        """Any region's name, the longest first."""
+        names = sorted(self.regions, key=len, reverse=True)
+        return re.compile("|".join(map(re.escape, names))) if names else None
 
 
 def _load_yaml(text: str) -> Any:
