@@ -72,7 +72,7 @@ TARGET_KEYS_REQUIRED = {
     "scope",
     "text",
 }
-TARGET_KEYS_OPTIONAL = {"baseline_year"}
+TARGET_KEYS_OPTIONAL = {"baseline_year", "alternative", "source"}
 
 DIGITS = "零一二三四五六七八九"
 
@@ -393,7 +393,7 @@ def test_targets(plan):
     site_keys = {s["key"] for s in plan["sites"]}
     used_sites = set()
     for t in plan["tasks"]:
-        for tg in t.get("targets", []):
+        for tg in _targets(t):
             where = f"{t['code']} {tg.get('indicator')}"
             assert TARGET_KEYS_REQUIRED <= set(tg) <= TARGET_KEYS_REQUIRED | TARGET_KEYS_OPTIONAL, (
                 where
@@ -529,3 +529,15 @@ def test_other_key_numbers(tasks_by_code):
     assert one("（十九）", "fishing_ban.aquatic_biotic_integrity_index")["comparator"] == "trend_up"
     milestones_15 = {m["text"] for m in tasks_by_code["（十五）"]["milestones"]}
     assert any("基本可控" in m for m in milestones_15)
+
+
+def test_parts(plan, owner_index):
+    """Parts: a code under their task's, a title in both languages, their own bodies."""
+    parts = [(t, p) for t in plan["tasks"] for p in t.get("parts", [])]
+    assert len(parts) == 25
+    for task, part in parts:
+        assert part["code"].startswith(task["code"] + "-"), part["code"]
+        assert nonempty_str(part["title"]) and nonempty_str(part["title_en"]), part["code"]
+        assert part["lead"] and set(part["lead"]) <= set(task["lead"]), part["code"]
+        for name in (*part["lead"], *part["participants"]):
+            assert name in owner_index, (part["code"], name)

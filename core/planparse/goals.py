@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from ..i18n import t
 from .numerals import cn_to_int
@@ -240,6 +241,32 @@ def match_goal(clause: str) -> tuple[Goal | None, str | None]:
     if re.search(r"\d+(?:\.\d+)?\s*(?:%|％|个百分点)", clause):
         return None, t("a percentage that no goal pattern reads")
     return None, None
+
+
+_ALTERNATIVE_CHANGE = re.compile(
+    rf"^(?:比|较)(?P<year>\d{{4}})年(?:底)?(?:基础上)?(?P<verb>{_UP}|{_DOWN}){_NUM}"
+    r"(?P<unit>个百分点|%|％)(?:以上|左右)?$"
+)
+
+
+def alternative_goal(alternative: str, goal: Goal) -> dict[str, Any] | None:
+    """The other way a goal may be met (…70%以上或比2020年提高5个百分点以上): its comparator,
+    value, unit and baseline year; None if it cannot be read."""
+    text = alternative.removeprefix("或").removeprefix("者").strip()
+    m = _ALTERNATIVE_CHANGE.match(text)
+    if m:
+        up = m.group("verb") in _UP.split("|")
+        points = m.group("unit") == "个百分点"
+        return {
+            "comparator": ("increase" if up else "decrease") + ("_pp" if points else "_pct"),
+            "value": plain_number(float(m.group("num"))),
+            "unit": "pp" if points else "%",
+            "baseline_year": int(m.group("year")),
+        }
+    other, _ = match_goal(goal.subject + text)
+    if other is None or other.value is None:
+        return None
+    return {"comparator": other.comparator, "value": plain_number(other.value), "unit": other.unit}
 
 
 def split_scopes(subject: str, regions: dict[str, str]) -> list[tuple[str | None, str]]:

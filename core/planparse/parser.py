@@ -44,6 +44,7 @@ from .goals import (
     HOLDS_FACT,
     STATE_GOAL,
     Goal,
+    alternative_goal,
     match_goal,
     plain_number,
     split_scopes,
@@ -869,9 +870,10 @@ class _Parser:
     ) -> None:
         primary, alternative = split_alternative(clause)
         goal, why = match_goal(primary)
-        if alternative:
+        other = alternative_goal(alternative, goal) if alternative and goal else None
+        if alternative and other is None:
             self.note(
-                task["code"], alternative, t("an alternative goal (或…) is not kept as a target")
+                task["code"], alternative, t("an alternative goal (或…) that is not understood")
             )
         if goal is None:
             if why:
@@ -883,6 +885,9 @@ class _Parser:
                 task["milestones"].append(milestone)
             return
         targets = self._targets(task, goal, primary, due)
+        for target in targets if other else ():
+            target["alternative"] = other  # one target, met either way
+            target["text"] = clause
         if targets:
             task["targets"].extend(targets)
         elif due is not None or STATE_GOAL.search(primary) or goal.kind in END_STATES:

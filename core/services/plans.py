@@ -377,6 +377,7 @@ def _add_target(
         baseline_date=date(int(tg["baseline_year"]), 12, 31) if tg.get("baseline_year") else None,
         text=tg.get("text"),
         source=tg.get("source") or "plan",
+        attrs={"alternative": tg["alternative"]} if tg.get("alternative") else None,
         uid=new_uid(),
         updated_at=now(session),
     )

@@ -289,3 +289,34 @@ def test_division_table_in_docx(tmp_path) -> None:
     path = tmp_path / "plan.docx"
     document.save(str(path))
     _check_table(parse_file(path), lines=False)
+
+
+def test_targets_as_written() -> None:
+    text = HEAD + (
+        "（一）甲。到2025年年底，城市生活污水集中收集率达到70%以上或比2020年提高5个百分点以上，"
+        "农村生活污水治理率不低于40%，全市用水总量控制在30亿立方米以内，"
+        "总磷排放量下降10%，重点重金属污染物排放量比2020年下降5%。（市水利局负责）\n"
+    )
+    result = parse_plan(text, source="t.txt")
+    targets = result.data["tasks"][0]["targets"]
+    by = {g["indicator"]: g for g in targets}
+    sewage = by["water.urban_sewage_collection_rate"]
+    assert (sewage["comparator"], sewage["value"], sewage["alternative"]) == (
+        "gte",
+        70,
+        {"comparator": "increase_pp", "value": 5, "unit": "pp", "baseline_year": 2020},
+    )
+    assert (
+        by["water.rural_sewage_treatment_rate"]["comparator"],
+        by["water.rural_sewage_treatment_rate"]["value"],
+    ) == ("gte", 40)
+    assert (by["water.total_water_use"]["comparator"], by["water.total_water_use"]["unit"]) == (
+        "lte",
+        "亿立方米",
+    )
+    assert by["general.key_heavy_metal_discharge"]["baseline_year"] == 2020
+    # a reduction without its base year: the user supplies it
+    assert any(
+        u["why"] == "no baseline year stated for a relative change" and "总磷" in u["text"]
+        for u in result.unparsed
+    )
