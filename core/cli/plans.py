@@ -45,7 +45,9 @@ def import_plan_cmd(env: Env, path: Path, dry_run: bool, draft: Path | None, fmt
             raise UserError(t("--draft: {path} is already a YAML plan", path=path))
         data, unparsed = _read_yaml_plan(path), []
     else:
-        result = parse_file(path)
+        from ..services.plans import plan_reference
+
+        result = parse_file(path, reference=plan_reference())
         data, unparsed = result.data, result.unparsed
     if draft is not None:
         from ..planparse import draft_yaml

@@ -7,7 +7,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from importlib import resources
 from typing import Any
@@ -47,6 +47,7 @@ class IndicatorTable:
             self.by_key.setdefault(ind.key, ind)
         self.names = [(norm_phrase(i.name), i) for i in self.by_key.values()]
         self._found: dict[str, KnownIndicator | None] = {}
+        self.fallback: IndicatorTable | None = None
         # 化肥农药利用率 = 化肥(利用率) + 农药利用率: every pair of names sharing an ending
         self.compounds = [
             (n1[: len(n1) - len(suffix)] + n2, i1, i2)
@@ -58,7 +59,10 @@ class IndicatorTable:
     def find(self, phrase: str) -> KnownIndicator | None:
         p = norm_phrase(phrase)
         if p not in self._found:
-            self._found[p] = self._find(p)
+            found = self._find(p)
+            if found is None and self.fallback is not None:
+                found = self.fallback.find(p)
+            self._found[p] = found
         return self._found[p]
 
     def _find(self, p: str) -> KnownIndicator | None:
@@ -123,6 +127,15 @@ class Reference:
         """Any region's name, the longest first."""
         names = sorted(self.regions, key=len, reverse=True)
         return re.compile("|".join(map(re.escape, names))) if names else None
+
+
+def with_indicators(ref: Reference, extra: Iterable[KnownIndicator]) -> Reference:
+    """``ref`` with more indicators to match (the plugins' catalogue), tried when its own
+    find nothing."""
+    known = ref.indicators.by_key
+    table = IndicatorTable(ref.indicators.by_key.values())
+    table.fallback = IndicatorTable(ind for ind in extra if ind.key not in known)
+    return replace(ref, indicators=table)
 
 
 def _load_yaml(text: str) -> Any:

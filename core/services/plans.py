@@ -16,6 +16,7 @@ from ..errors import UserError
 from ..i18n import t, t_zh
 from ..models import Obligation, Owner, Plan, PlanIssuer, Region, RegionLevel, Setting, Site, Target
 from ..planparse.parser import PLAN_FORMAT
+from ..planparse.reference import KnownIndicator, Reference, builtin_reference, with_indicators
 from .base import now, require_coordinator, snapshot
 from .obligations import add_milestone, add_obligation, new_uid
 from .owners import _add_alias, add_owner, find_owner
@@ -424,6 +425,21 @@ def read_plan_file(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(t("{path}: cannot read: {why}", path=path, why=exc)) from None
     return parse_yaml(text, source=str(path))
+
+
+def plan_reference() -> Reference:
+    """What the plan parser matches against: the built-in data and every loaded plugin's
+    indicators (by Chinese name)."""
+    from ..plugins import get_host
+
+    return with_indicators(
+        builtin_reference(),
+        (
+            KnownIndicator(ind.key, ind.name, ind.unit)
+            for ind in get_host().indicators().values()
+            if ind.name
+        ),
+    )
 
 
 def import_parsed_plan(

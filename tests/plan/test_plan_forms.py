@@ -320,3 +320,20 @@ def test_targets_as_written() -> None:
         u["why"] == "no baseline year stated for a relative change" and "总磷" in u["text"]
         for u in result.unparsed
     )
+
+
+def test_indicators_from_the_plugins_catalogue() -> None:
+    """A phrase naming a plugin's indicator gets its key; an unknown one keeps its phrase."""
+    from duban.core.services.plans import plan_reference
+
+    text = HEAD + (
+        "（一）甲。到2025年年底，退捕渔民转产就业率达到95%以上，生活垃圾回收利用率达到35%以上，"
+        "河湖健康评价优良率达到80%以上。（市水利局负责）\n"
+    )
+    result = parse_plan(text, source="t.txt", reference=plan_reference())
+    found = [(g["indicator"], g["name"]) for g in result.data["tasks"][0]["targets"]]
+    assert found[:2] == [
+        ("fishing_ban.employment_rate", "退捕渔民转产就业率"),
+        ("waste.recovery_rate", "生活垃圾回收利用率"),
+    ]
+    assert found[2][1] == "河湖健康评价优良率"  # not in any catalogue: the plan's words

@@ -278,7 +278,7 @@ async def test_submit_then_self_verification_is_refused_and_another_verifies(cam
 async def test_reject_a_close_out(campaign: Env) -> None:
     app = app_for(campaign, actor="lead2")
     async with app.run_test(size=SIZE) as pilot:
-        await open_detail(pilot, 8)
+        await open_detail(pilot, 13)
         await pilot.press("n")
         await settle(pilot)
         await fill(pilot, reason="")
@@ -286,7 +286,7 @@ async def test_reject_a_close_out(campaign: Env) -> None:
         await fill(pilot, reason="证据不足")
         assert app.screen.data["state"] == "in_progress"
     with campaign.session(write=False) as session:
-        sub = session.exec(select(Submission).where(Submission.obligation_id == 8)).one()
+        sub = session.exec(select(Submission).where(Submission.obligation_id == 13)).one()
         assert (sub.decision, sub.decided_by, sub.reason) == ("rejected", "lead2", "证据不足")
 
 
@@ -294,7 +294,7 @@ async def test_reject_a_close_out(campaign: Env) -> None:
 async def test_escalate_by_hand_and_the_ladder_only_climbs(campaign: Env) -> None:
     app = app_for(campaign)
     async with app.run_test(size=SIZE) as pilot:
-        await open_detail(pilot, 5)
+        await open_detail(pilot, 8)
         await pilot.press("x")
         await settle(pilot)
         await fill(pilot, level="remind", reason="再次提醒")
@@ -321,7 +321,7 @@ async def test_split_by_region(campaign: Env) -> None:
 async def test_edit_state_with_version_check(campaign: Env) -> None:
     app = app_for(campaign)
     async with app.run_test(size=SIZE) as pilot:
-        await open_detail(pilot, 6)
+        await open_detail(pilot, 9)
         await pilot.press("u")
         await settle(pilot)
         with campaign.session() as session:  # someone else changes it meanwhile
@@ -363,7 +363,7 @@ async def test_acknowledge_an_escalation(campaign: Env) -> None:
         assert [r["level"] for r in app.screen.rows] == ["list"]
         await pilot.press("enter")
         await settle(pilot)
-        assert app.screen.obligation_id == 5
+        assert app.screen.obligation_id == 8
     with campaign.session(write=False) as session:
         assert session.get(Escalation, first["id"]).ack_note == "已约谈相关负责人"
 
@@ -393,7 +393,7 @@ async def test_owner_drill_down_agenda_and_inbox(campaign: Env) -> None:
         assert app.screen.rows[0]["read"] is True
         await pilot.press("enter")
         await settle(pilot)
-        assert app.screen.obligation_id == 5
+        assert app.screen.obligation_id == 8
 
 
 @pytest.mark.asyncio
