@@ -305,7 +305,12 @@ def _load_task(
         _load_task(
             session,
             plan,
-            {"seq": task.get("seq"), "section": task.get("section"), **part},
+            {
+                "seq": task.get("seq"),
+                "section": task.get("section"),
+                "domain": task.get("domain"),
+                **part,
+            },
             f"{where}: parts[{k}]",
             sites,
             implementers,

@@ -539,7 +539,7 @@ def test_snapshot(campaign: Env, snap_compare, screen: str, lang: str) -> None:
     async def run_before(pilot) -> None:
         await settle(pilot)
         if screen == "detail":
-            pilot.app.open_obligation(5)
+            pilot.app.open_obligation(8)  # （七）
             await settle(pilot)
         for key in SCREENS[screen]:
             await pilot.press(key)
