@@ -117,6 +117,8 @@ def split_clauses(sentence: str) -> list[str]:
 
 
 def split_alternative(clause: str) -> tuple[str, str | None]:
+    if "或" not in clause:
+        return clause, None
     m = re.search(r"或(?!优于|好于|达到)(?=.*\d)", clause)
     if (
         m

@@ -832,10 +832,10 @@ class _Parser:
                 if found:
                     due, recurrence = found, None
                     clause = rest
-                elif AT_ONCE.search(clause) and self.issued:
+                elif "立" in clause and AT_ONCE.search(clause) and self.issued:
                     due, recurrence = self.issued, None
                     clause = AT_ONCE.sub("", clause)
-                else:
+                elif "每" in clause:
                     rec = recurrence_of(clause, self._start())
                     if rec:
                         recurrence, due, clause = rec
