@@ -157,6 +157,7 @@ class _Match:
     shown: dict[int, str]  # position -> header as the file writes it
     unknown: list[int]  # positions of headers that name no column
     doubled: tuple[int, str] | None  # a column given twice: (position, its header)
+    top: int = 0  # the header's first row (the parent row of a two-level header)
 
     def score(self, columns: Sequence[Column]) -> tuple[int, int]:
         required = sum(1 for c in columns if c.required and c.key in self.found)
@@ -197,6 +198,8 @@ class Sheet:
     rows: Iterator[tuple[int, list[Any]]]  # (row number, raw cells) of the non-empty rows
     total: int  # data rows, estimated from the file's size or dimension (for progress)
     close: Callable[[], None] = field(default=lambda: None)
+    # The non-empty rows above the header (a title such as "…整改台账"), each as one line.
+    above: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def source(self) -> str:
@@ -234,14 +237,16 @@ class _Rows:
 
 def _best_header(rows: _Rows, columns: Sequence[Column]) -> tuple[int, _Match] | None:
     """The header row (the child row of a two-level header) and its columns: the row where
-    the most required, then the most known columns are found; None if no row has any."""
-    best: tuple[tuple[int, int], int, _Match] | None = None
+    the most required, then the most known columns are found; None if no row has any. On a
+    tie a single row wins: a title above a header is no parent header."""
+    best: tuple[tuple[int, int, int], int, _Match] | None = None
     head = rows.head
     for i, (number, cells) in enumerate(head):
         if _blank(cells):
             continue
         single = _match(_labels(cells, None), columns)
-        candidates = [(number, single)]
+        single.top = number
+        candidates = [(number, single, 1)]
         if i + 1 < len(head) and head[i + 1][0] == number + 1:
             below = head[i + 1][1]
             # A child row sits under a merged parent: some child cell has a blank above it.
@@ -250,10 +255,11 @@ def _best_header(rows: _Rows, columns: Sequence[Column]) -> tuple[int, _Match] |
                 for j, c in enumerate(below)
             ):
                 double = _match(_labels(cells, below), columns)
+                double.top = number
                 if double.score(columns) > single.score(columns):
-                    candidates = [(number + 1, double)]
-        for row, match in candidates:
-            score = match.score(columns)
+                    candidates = [(number + 1, double, 0)]
+        for row, match, alone in candidates:
+            score = (*match.score(columns), alone)
             if score[1] and (best is None or score > best[0]):
                 best = (score, row, match)
     return None if best is None else (best[1], best[2])
@@ -395,7 +401,12 @@ def _sheet(
 
     width = max(match.shown, default=-1) + 1
     header = [match.shown.get(i, "") for i in range(width)]
-    found = Sheet(path, rows.name, number, header, match.found, iter(()), 0, close)
+    above = [
+        (n, " ".join(dict.fromkeys(text for c in cells if (text := cell_text(c)))))
+        for n, cells in rows.head
+        if n < match.top and not _blank(cells)
+    ]
+    found = Sheet(path, rows.name, number, header, match.found, iter(()), 0, close, above)
     problem = None
     if match.doubled is not None:
         position, name = match.doubled
