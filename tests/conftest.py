@@ -22,7 +22,7 @@ PG_URL = os.environ.get("DUBAN_TEST_DATABASE_URL")
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for var in (
         "DUBAN_DATABASE_URL",
         "DUBAN_USER",
@@ -33,6 +33,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DUBAN_LANG", "en")
+    # Where plugin failures are remembered between processes (core/plugins.py).
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / ".state"))
     set_language("en")
     yield
     set_language("en")
