@@ -62,6 +62,17 @@ def _numbered(rows: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
             yield number, cells
 
 
+def decode_text(raw: bytes, path: Path) -> str:
+    """A text file's bytes as text: UTF-8 (with or without a BOM), else GB18030."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            return raw.decode("gb18030")
+        except UnicodeDecodeError:
+            raise UserError(t("{path}: neither UTF-8 nor GB18030 text", path=path)) from None
+
+
 def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
     """The header and an iterator of (line number, stripped cells) over the non-empty rows.
 
@@ -98,13 +109,7 @@ def read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
             ) from None
         if b"\x00" in raw:  # a picture, a zip, an .xls saved as .csv: no text has NUL bytes
             raise UserError(t("{path}: binary data, not a CSV text file", path=path))
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            try:
-                text = raw.decode("gb18030")
-            except UnicodeDecodeError:
-                raise UserError(t("{path}: neither UTF-8 nor GB18030 text", path=path)) from None
+        text = decode_text(raw, path)
         reader = csv.reader(io.StringIO(text, newline=""))
 
         def csv_rows() -> Iterator[list[str]]:

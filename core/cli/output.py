@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from ..controls import neutralise
+
 FORMATS = ("table", "json", "csv")
 
 
@@ -46,6 +48,12 @@ def fit(text: str, width: int) -> str:
 
 
 def _plain(value: Any, *, for_csv: bool = False) -> str:
+    """``value`` as text; for a terminal, stored control characters are made visible."""
+    text = _text(value, for_csv=for_csv)
+    return text if for_csv and not sys.stdout.isatty() else neutralise(text)
+
+
+def _text(value: Any, *, for_csv: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -53,7 +61,7 @@ def _plain(value: Any, *, for_csv: bool = False) -> str:
             return "true" if value else "false"
         return "✓" if value else ""
     if isinstance(value, list | tuple):
-        return ("; " if for_csv else ", ").join(_plain(v, for_csv=for_csv) for v in value)
+        return ("; " if for_csv else ", ").join(_text(v, for_csv=for_csv) for v in value)
     if isinstance(value, date | datetime):
         return value.isoformat()
     return str(value)
@@ -65,8 +73,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+# JSON escapes C0 itself; C1 (U+0080-U+009F) it would write raw, and some terminals obey it.
+_C1 = {code: f"\\u{code:04x}" for code in range(0x80, 0xA0)}
+
+
 def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_json_default).translate(_C1)
 
 
 def emit(
@@ -109,10 +121,12 @@ def emit_one(data: Mapping[str, Any], fmt: str) -> None:
     width = max((cell_width(k) for k in data), default=0)
     for key, value in data.items():
         if isinstance(value, list) and value and isinstance(value[0], Mapping):
-            sys.stdout.write(f"{fit(key, width)}  \n")
+            sys.stdout.write(f"{fit(neutralise(key), width)}  \n")
             for item in value:
                 sys.stdout.write(
-                    "    " + "  ".join(f"{k}={_plain(v)}" for k, v in item.items()) + "\n"
+                    "    "
+                    + "  ".join(f"{neutralise(k)}={_plain(v)}" for k, v in item.items())
+                    + "\n"
                 )
         else:
-            sys.stdout.write(f"{fit(key, width)}  {_plain(value)}\n")
+            sys.stdout.write(f"{fit(neutralise(key), width)}  {_plain(value)}\n")

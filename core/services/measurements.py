@@ -24,6 +24,7 @@ from sqlmodel import Session, or_, select
 
 from .. import audit
 from ..clock import EARLIEST, LATEST, parse_date
+from ..controls import check_text
 from ..errors import NotFound, PermissionDenied, UserError
 from ..i18n import t
 from ..models import Evidence, Measurement, Region, Site, UserRole
@@ -168,6 +169,23 @@ def parse_number(text: Any, *, what: str) -> float:
     return value
 
 
+def check_bounds(value: float, indicator: Indicator, *, what: str = "value") -> float:
+    """``value`` if it lies within the indicator's bounds (a percentage in 0-100, ...)."""
+    low, high = indicator.bounds
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise UserError(
+            t(
+                "{what}: {value:g} is outside {low}..{high} for {indicator}",
+                what=what,
+                value=value,
+                low="" if low is None else f"{low:g}",
+                high="" if high is None else f"{high:g}",
+                indicator=indicator.key,
+            )
+        )
+    return value
+
+
 def check_ratio(
     value: float | None, numerator: float | None, denominator: float | None, indicator: Indicator
 ) -> float:
@@ -177,10 +195,10 @@ def check_ratio(
     if numerator is None:
         if value is None:
             raise UserError(t("a value (or a numerator and a denominator) is required"))
-        return value
+        return check_bounds(value, indicator)
     if denominator <= 0 or numerator < 0:
         raise UserError(t("the denominator must be positive and the numerator not negative"))
-    ratio = numerator / denominator * rate_scale(indicator)
+    ratio = check_bounds(numerator / denominator * rate_scale(indicator), indicator)
     if value is None:
         return ratio
     # Published rates are rounded: accept half a unit of the last shown digit, or 0.5 %.
@@ -268,7 +286,8 @@ def add_evidence(
     what: str = "--evidence",
 ) -> Evidence:
     """A local file (fingerprinted with sha256) or an http(s) URL, as an Evidence row."""
-    ref = ref.strip()
+    check_text(note, "--note")
+    ref = (check_text(ref, what, single_line=True) or "").strip()
     scheme = _SCHEME.match(ref)
     if scheme and len(scheme[1]) > 1:  # "C:\..." is a Windows drive, not a scheme
         if scheme[1].lower() not in ("http", "https") or not re.match(
@@ -339,8 +358,8 @@ def record(
         value = parse_number(value, what="VALUE")
     value = check_ratio(value, numerator, denominator, ind)
     _check_period(period_start, period_end, what="--at", as_of=today(session))
-    source = (source or "").strip() or None
-    note = (note or "").strip() or None
+    source = (check_text(source, "--source") or "").strip() or None
+    note = (check_text(note, "--note") or "").strip() or None
     existing = session.exec(
         select(Measurement).where(
             Measurement.indicator == ind.key,
