@@ -31,6 +31,8 @@ def check_text(value: str | None, what: str, *, single_line: bool = False) -> st
     (names, aliases, codes) where they are refused too."""
     if value is None:
         return None
+    if not isinstance(value, str):  # a number or a list where a file should hold text
+        raise UserError(t("{what}: expected text, not {value!r}", what=what, value=value))
     found = (_CONTROL_OR_LINE if single_line else _CONTROL).search(value)
     if found is None:
         return value

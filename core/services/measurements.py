@@ -458,22 +458,33 @@ def _open_rows(path: Path) -> tuple[list[str], Iterator[list[Any]], int]:
         total = head.count(b"\n") + sum(
             block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")
         )
-    encoding = "utf-8-sig"
-    try:
-        with path.open(encoding=encoding) as probe:
-            for _ in iter(lambda: probe.read(1 << 20), ""):
-                pass
-    except UnicodeDecodeError:
-        encoding = "gb18030"  # what Excel writes for "CSV" on a Chinese Windows
+    # UTF-8, else what Excel writes for "CSV" on a Chinese Windows.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            with path.open(encoding=encoding) as probe:
+                for _ in iter(lambda: probe.read(1 << 20), ""):
+                    pass
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise UserError(t("{path}: neither UTF-8 nor GB18030 text", path=path))
     handle = path.open(encoding=encoding, newline="")
     reader = csv.reader(handle)
-    header = [h.strip() for h in next(reader, [])]
 
     def lines() -> Iterator[list[Any]]:
         with handle:
-            yield from reader
+            try:
+                yield from reader
+            except csv.Error as exc:  # a NUL byte, an over-long field
+                raise UserError(
+                    t("{path}: not a readable CSV file: {why}", path=path, why=exc)
+                ) from None
 
-    return header, lines(), max(total - 1, 0)
+    rows = lines()
+    header = [h.strip() for h in next(rows, [])]
+
+    return header, rows, max(total - 1, 0)
 
 
 def _columns(path: Path, header: list[str]) -> dict[str, int]:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from .. import audit
-from ..errors import UserError
+from ..errors import UserError, located
 from ..i18n import t, t_zh
 from ..models import Obligation, Owner, Plan, PlanIssuer, Region, RegionLevel, Setting, Site, Target
 from .base import now, require_coordinator, snapshot
@@ -78,6 +78,8 @@ def parse_yaml(text: str, *, source: str) -> dict[str, Any]:
 
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise UserError(f"{source}: {t('nested too deeply')}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -127,19 +129,20 @@ def load_plan(
         where = f"{source}: owners[{i}]"
         if not isinstance(o, dict) or not o.get("name"):
             raise UserError(t("{where}: an owner needs a name", where=where))
-        existing = find_owner(session=session, ref=o["name"])
-        if existing is None:
-            existing = add_owner(
-                session=session,
-                name=o["name"],
-                name_en=o.get("name_en"),
-                kind=o.get("kind", "department"),
-                region=o.get("region"),
-                check_role=False,
-            )
-            created.append(existing.name)
-        for alias in o.get("aliases") or ():
-            _add_alias(session, existing, alias)
+        with located(where):
+            existing = find_owner(session=session, ref=o["name"])
+            if existing is None:
+                existing = add_owner(
+                    session=session,
+                    name=o["name"],
+                    name_en=o.get("name_en"),
+                    kind=o.get("kind", "department"),
+                    region=o.get("region"),
+                    check_role=False,
+                )
+                created.append(existing.name)
+            for alias in o.get("aliases") or ():
+                _add_alias(session, existing, alias)
     for o in data.get("owners") or []:
         if o.get("parent"):
             owner = find_owner(session=session, ref=o["name"])
@@ -240,12 +243,49 @@ def _load_task(
 ) -> Obligation:
     if not task.get("title"):
         raise UserError(t("{where}: a task needs a title", where=where))
+    with located(where):
+        ob = _task_obligation(session, plan, task, implementers, created)
+    dues = []
+    for j, m in enumerate(task.get("milestones") or []):
+        due = _date(m.get("due"), f"{where}: milestones[{j}].due")
+        dues.append(due)
+        with located(f"{where}: milestones[{j}]"):
+            add_milestone(
+                session=session,
+                obligation=ob,
+                due=due,
+                title=m.get("text") or ob.title,
+                title_en=m.get("text_en"),
+                check_role=False,
+            )
+    if plan.valid_until and not any(d >= plan.valid_until for d in dues):
+        # Every task runs until the plan expires, dated commitments or not.
+        add_milestone(
+            session=session,
+            obligation=ob,
+            due=plan.valid_until,
+            title=t_zh("Complete by the end of the plan period"),
+            title_en="Complete by the end of the plan period",
+            check_role=False,
+        )
+    for j, tg in enumerate(task.get("targets") or []):
+        _add_target(session, ob, tg, f"{where}: targets[{j}]", sites)
+    return ob
+
+
+def _task_obligation(
+    session: Session,
+    plan: Plan,
+    task: dict[str, Any],
+    implementers: list[str],
+    created: list[str],
+) -> Obligation:
     for name in (*(task.get("lead") or []), *(task.get("participants") or [])):
         if find_owner(session=session, ref=name) is None:
             add_owner(session=session, name=name, check_role=False)
             created.append(name)
     regions = [str(r) for r in task.get("regions") or []]
-    ob = (
+    return (
         add_obligation(
             session=session,
             plan=plan,
@@ -268,31 +308,6 @@ def _load_task(
         if task.get("lead")
         else _leaderless(session, plan, task, implementers)
     )
-    dues = []
-    for j, m in enumerate(task.get("milestones") or []):
-        due = _date(m.get("due"), f"{where}: milestones[{j}].due")
-        dues.append(due)
-        add_milestone(
-            session=session,
-            obligation=ob,
-            due=due,
-            title=m.get("text") or ob.title,
-            title_en=m.get("text_en"),
-            check_role=False,
-        )
-    if plan.valid_until and not any(d >= plan.valid_until for d in dues):
-        # Every task runs until the plan expires, dated commitments or not.
-        add_milestone(
-            session=session,
-            obligation=ob,
-            due=plan.valid_until,
-            title=t_zh("Complete by the end of the plan period"),
-            title_en="Complete by the end of the plan period",
-            check_role=False,
-        )
-    for j, tg in enumerate(task.get("targets") or []):
-        _add_target(session, ob, tg, f"{where}: targets[{j}]", sites)
-    return ob
 
 
 def _leaderless(
@@ -398,8 +413,10 @@ def load_builtin(*, session: Session) -> Plan | None:
 
 
 def read_plan_file(path: Path) -> dict[str, Any]:
+    from ..tables import decode_text
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
         raise UserError(t("{path}: cannot read: {why}", path=path, why=exc)) from None
-    return parse_yaml(text, source=str(path))
+    return parse_yaml(decode_text(raw, path), source=str(path))

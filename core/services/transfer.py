@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from .. import audit
 from ..bulk import insert_many, reserve_ids
 from ..clock import parse_date
 from ..controls import check_text
-from ..errors import Conflict, NotFound, UserError
+from ..errors import Conflict, NotFound, UserError, located
 from ..i18n import t
 from ..models import (
     Assignment,
@@ -145,15 +144,6 @@ def _fail(where: str, message: str) -> UserError:
     return UserError(f"{where}: {message}")
 
 
-@contextmanager
-def _at(where: str) -> Iterator[None]:
-    """Prefix the errors of the shared checks with the place in the file."""
-    try:
-        yield
-    except UserError as exc:
-        raise type(exc)(f"{where}: {exc}") from None
-
-
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:39] + "…"
@@ -224,7 +214,7 @@ def _validate(path: Path, number: int, data: dict[str, Any]) -> dict[str, Any]:
         )
     }
     state = data.get("state") or State.open
-    with _at(where):
+    with located(where):
         title = check_obligation(
             title=title,
             title_en=texts["title_en"],
@@ -251,7 +241,7 @@ def _validate(path: Path, number: int, data: dict[str, Any]) -> dict[str, Any]:
             raise _fail(where, t("each assignment needs an owner name"))
         if a.get("role") not in Role.__members__:
             raise _fail(where, t("unknown role {value}", value=_short(a.get("role"))))
-        with _at(f"{where}: assignments[{j}]"):
+        with located(f"{where}: assignments[{j}]"):
             check_text(a["owner"], "owner", single_line=True)
     if not any(a["role"] == Role.lead for a in assignments):
         raise _fail(where, t("an obligation needs at least one lead owner"))
@@ -263,7 +253,7 @@ def _validate(path: Path, number: int, data: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(m, dict):
             raise _fail(where, t("milestones[{j}] must be an object", j=j))
         w = f"milestones[{j}]"
-        with _at(where):
+        with located(where):
             m_title = _string(m, "title", f"{where}: {w}") or title
             m_title_en = _string(m, "title_en", f"{where}: {w}")
             check_text(m_title, f"{w}.title")
@@ -303,7 +293,7 @@ def _validate(path: Path, number: int, data: dict[str, Any]) -> dict[str, Any]:
         for key in ("code", "name", "key"):
             if scope is not None:
                 _string(scope, key, f"{w}.scope")
-        with _at(w):
+        with located(w):
             due = _as_date(tg.get("due"), "due")
             baseline_date = _as_date(baseline["date"], "baseline") if baseline.get("date") else None
             ind, value = check_target(
@@ -467,13 +457,13 @@ def import_obligations(
     def resolve(r: dict[str, Any], ob_region: int | None) -> dict[str, Any]:
         """The parts of a validated line that need the database."""
         where = f"{path}:{r['line']}"
-        with _at(where):
+        with located(where):
             region = region_id(r["region_code"], r["region"])
             assignments = [(owner_id(a["owner"]), a["role"]) for a in r["assignments"]]
         targets = []
         for j, tg in enumerate(r["targets"]):
             scope = tg["scope"] or {}
-            with _at(f"{where}: targets[{j}]"):
+            with located(f"{where}: targets[{j}]"):
                 if scope.get("type") == "site":
                     site_id = sites.get(scope.get("key"))
                     if site_id is None:
