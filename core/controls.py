@@ -33,16 +33,22 @@ def check_text(value: str | None, what: str, *, single_line: bool = False) -> st
         return None
     if not isinstance(value, str):  # a number or a list where a file should hold text
         raise UserError(t("{what}: expected text, not {value!r}", what=what, value=value))
+    problem = control_problem(value, single_line=single_line)
+    if problem is None:
+        return value
+    raise UserError(f"{what}: {problem}")
+
+
+def control_problem(value: str, *, single_line: bool = False) -> str | None:
+    """What ``check_text`` refuses in ``value``, said without the field (for importers that
+    report a cell by row and column), or None."""
     found = (_CONTROL_OR_LINE if single_line else _CONTROL).search(value)
     if found is None:
-        return value
-    raise UserError(
-        t(
-            "{what}: control character U+{code:04X} at position {position} is not allowed",
-            what=what,
-            code=ord(found.group()[0]),
-            position=found.start() + 1,
-        )
+        return None
+    return t(
+        "control character U+{code:04X} at position {position} is not allowed",
+        code=ord(found.group()[0]),
+        position=found.start() + 1,
     )
 
 

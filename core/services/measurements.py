@@ -24,7 +24,7 @@ from sqlmodel import Session, or_, select
 
 from .. import audit
 from ..clock import EARLIEST, LATEST, parse_date
-from ..controls import check_text
+from ..controls import check_text, control_problem
 from ..errors import NotFound, PermissionDenied, UserError
 from ..i18n import t
 from ..models import Evidence, Measurement, Region, Site, UserRole
@@ -633,12 +633,15 @@ def _row_parser(
             raise _Bad("period", t("empty"))
         start, end = period(raw_period)
         value, num, den = number(row, "value"), number(row, "numerator"), number(row, "denominator")
-        if num is not None or den is not None or value is None:
-            try:
-                value = check_ratio(value, num, den, ind)
-            except UserError as exc:
-                raise _Bad("value", str(exc)) from None
+        try:
+            value = check_ratio(value, num, den, ind)
+        except UserError as exc:
+            raise _Bad("value", str(exc).removeprefix("value: ")) from None
         source, note = text(row, "source"), text(row, "note")
+        for key, cell in (("source", source), ("note", note)):
+            problem = None if cell is None else control_problem(str(cell))
+            if problem is not None:
+                raise _Bad(key, problem)
         return (
             line,
             ind.key,
@@ -777,7 +780,7 @@ def import_measurements(
         raise UserError(
             "\n".join(
                 [t("{path}: {n} bad row(s); nothing was imported:", path=path, n=bad)]
-                + ["  " + e for e in errors]
+                + [f"  {path}: {e}" for e in errors]
                 + tail
             )
         )
