@@ -101,22 +101,26 @@ KINDS = sorted(SPREADSHEETS)
 
 @pytest.mark.parametrize("kind", KINDS)
 @given(data=st.data())
-def test_csv(hunan: Runner, fingerprint, tmp_path: Path, kind: str, data: st.DataObject) -> None:
+def test_csv(
+    hunan_shared: Runner, fingerprint, tmp_path: Path, kind: str, data: st.DataObject
+) -> None:
     content = data.draw(maybe_mutated(csv_bytes(SPREADSHEETS[kind])))
     path = tmp_path / f"{kind}.csv"
     path.write_bytes(content)
-    check_import(hunan, path, "import", kind, fingerprint=fingerprint)
+    check_import(hunan_shared, path, "import", kind, fingerprint=fingerprint)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 @given(data=st.data())
-def test_xlsx(hunan: Runner, fingerprint, tmp_path: Path, kind: str, data: st.DataObject) -> None:
+def test_xlsx(
+    hunan_shared: Runner, fingerprint, tmp_path: Path, kind: str, data: st.DataObject
+) -> None:
     content = data.draw(
         st.one_of(xlsx_bytes(SPREADSHEETS[kind]), xlsx_bytes(SPREADSHEETS[kind]).flatmap(mutated))
     )
     path = tmp_path / f"{kind}.xlsx"
     path.write_bytes(content)
-    check_import(hunan, path, "import", kind, fingerprint=fingerprint)
+    check_import(hunan_shared, path, "import", kind, fingerprint=fingerprint)
 
 
 # Obligations (JSONL) ---------------------------------------------------------------------
@@ -187,10 +191,10 @@ def jsonl_bytes(draw: st.DrawFn) -> bytes:
 
 
 @given(data=st.data())
-def test_jsonl(hunan: Runner, fingerprint, tmp_path: Path, data: st.DataObject) -> None:
+def test_jsonl(hunan_shared: Runner, fingerprint, tmp_path: Path, data: st.DataObject) -> None:
     path = tmp_path / "obligations.jsonl"
     path.write_bytes(data.draw(maybe_mutated(jsonl_bytes())))
-    check_import(hunan, path, "import", "obligations", fingerprint=fingerprint)
+    check_import(hunan_shared, path, "import", "obligations", fingerprint=fingerprint)
 
 
 # Plans ----------------------------------------------------------------------------------
@@ -224,17 +228,17 @@ def plan_text(draw: st.DrawFn) -> str:
 @pytest.mark.parametrize("suffix", [".txt", ".md"])
 @given(data=st.data())
 def test_plan_text(
-    hunan: Runner, fingerprint, tmp_path: Path, suffix: str, data: st.DataObject
+    hunan_shared: Runner, fingerprint, tmp_path: Path, suffix: str, data: st.DataObject
 ) -> None:
     text = data.draw(plan_text())
     content = data.draw(maybe_mutated(st.just(text.encode(data.draw(ENCODINGS)))))
     path = tmp_path / f"plan{suffix}"
     path.write_bytes(content)
-    check_import(hunan, path, "import", "plan", fingerprint=fingerprint)
+    check_import(hunan_shared, path, "import", "plan", fingerprint=fingerprint)
 
 
 @given(data=st.data())
-def test_plan_docx(hunan: Runner, fingerprint, tmp_path: Path, data: st.DataObject) -> None:
+def test_plan_docx(hunan_shared: Runner, fingerprint, tmp_path: Path, data: st.DataObject) -> None:
     import io
     import re
 
@@ -251,7 +255,7 @@ def test_plan_docx(hunan: Runner, fingerprint, tmp_path: Path, data: st.DataObje
             st.one_of(st.just(out.getvalue()), mutated(out.getvalue()), st.binary(max_size=512))
         )
     )
-    check_import(hunan, path, "import", "plan", fingerprint=fingerprint)
+    check_import(hunan_shared, path, "import", "plan", fingerprint=fingerprint)
 
 
 YAML_SEED = (
@@ -261,7 +265,7 @@ YAML_BOMB = b'a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a
 
 
 @given(data=st.data())
-def test_plan_yaml(hunan: Runner, fingerprint, tmp_path: Path, data: st.DataObject) -> None:
+def test_plan_yaml(hunan_shared: Runner, fingerprint, tmp_path: Path, data: st.DataObject) -> None:
     import yaml
 
     random_yaml = st.recursive(
@@ -282,4 +286,4 @@ def test_plan_yaml(hunan: Runner, fingerprint, tmp_path: Path, data: st.DataObje
     )
     path = tmp_path / "plan.yaml"
     path.write_bytes(content)
-    check_import(hunan, path, "import", "plan", fingerprint=fingerprint)
+    check_import(hunan_shared, path, "import", "plan", fingerprint=fingerprint)
