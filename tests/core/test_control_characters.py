@@ -106,16 +106,14 @@ def test_a_feed_named_with_a_line_break_still_serves(seeded) -> None:
     from duban.core.serve import create_app, serve_in_thread
 
     url = seeded.ok("feed", "add", "--all", "--name", "水利", "--format", "json").json()["url"]
-    engine = create_engine(seeded.url)
-    with engine.begin() as conn:
-        scope = json.loads(conn.execute(text("SELECT scope FROM feed_token")).scalar_one())
-        scope["name"] = "水\r\n利"
-        conn.execute(
-            text("UPDATE feed_token SET name = :n, scope = :s"),
-            {"n": "水\r\n利", "s": json.dumps(scope)},
-        )
-    engine.dispose()
     env = Env.create(db_url=seeded.url, actor="coord", as_of=None)
+    with env.session() as session:  # around the service, as an older version stored it
+        from duban.core.models import FeedToken
+
+        row = session.get(FeedToken, 1)
+        row.name = "水\r\n利"
+        row.scope = {**row.scope, "name": "水\r\n利"}
+        session.add(row)
     app = create_app(engine=env.engine, actor="coord")
     with serve_in_thread(app) as base:
         body = urllib.request.urlopen(base + "/feeds/" + url.split("/feeds/")[1]).read()
