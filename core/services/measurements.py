@@ -29,6 +29,7 @@ from ..errors import NotFound, PermissionDenied, UserError
 from ..i18n import t
 from ..models import Evidence, Measurement, Region, Site, UserRole
 from ..registry import Indicator
+from ..tables import text_encoding
 from .base import actor, current_user, now, require_coordinator, snapshot, today
 from .regions import resolve_region
 
@@ -458,18 +459,7 @@ def _open_rows(path: Path) -> tuple[list[str], Iterator[list[Any]], int]:
         total = head.count(b"\n") + sum(
             block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")
         )
-    # UTF-8, else what Excel writes for "CSV" on a Chinese Windows.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            with path.open(encoding=encoding) as probe:
-                for _ in iter(lambda: probe.read(1 << 20), ""):
-                    pass
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UserError(t("{path}: neither UTF-8 nor GB18030 text", path=path))
-    handle = path.open(encoding=encoding, newline="")
+    handle = path.open(encoding=text_encoding(path), newline="")
     reader = csv.reader(handle)
 
     def lines() -> Iterator[list[Any]]:

@@ -34,7 +34,7 @@ from ..models import (
     State,
     Target,
 )
-from ..tables import decode_text
+from ..tables import text_encoding
 from .base import now, require_coordinator, snapshot
 from .listing import ListFilter, iterate
 from .obligations import check_obligation, new_uid, scope_of
@@ -171,27 +171,28 @@ def _as_date(value: Any, what: str) -> date:
 
 
 def _read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The file's objects, a line at a time (exports run to gigabytes)."""
     try:
-        raw = path.read_bytes()
+        handle = path.open(encoding=text_encoding(path), newline="")
     except OSError as exc:
         raise UserError(
             t("{path}: cannot read: {why}", path=path, why=exc.strerror or exc)
         ) from None
-    text = decode_text(raw, path)
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except RecursionError:
-            raise _fail(f"{path}:{number}", t("nested too deeply")) from None
-        except json.JSONDecodeError as exc:
-            raise _fail(
-                f"{path}:{number}:{exc.colno}", t("not valid JSON: {why}", why=exc.msg)
-            ) from None
-        if not isinstance(data, dict):
-            raise _fail(f"{path}:{number}", t("expected a JSON object"))
-        yield number, data
+    with handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line.rstrip("\r\n"))
+            except RecursionError:
+                raise _fail(f"{path}:{number}", t("nested too deeply")) from None
+            except json.JSONDecodeError as exc:
+                raise _fail(
+                    f"{path}:{number}:{exc.colno}", t("not valid JSON: {why}", why=exc.msg)
+                ) from None
+            if not isinstance(data, dict):
+                raise _fail(f"{path}:{number}", t("expected a JSON object"))
+            yield number, data
 
 
 def _validate(path: Path, number: int, data: dict[str, Any]) -> dict[str, Any]:
