@@ -114,6 +114,35 @@ def _blank(cells: Sequence[Any]) -> bool:
     return True
 
 
+# What text files come in: UTF-8 (with or without a BOM), else what Excel and Notepad write
+# on a Chinese Windows.
+TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def decode_text(raw: bytes, path: Path) -> str:
+    """A text file's bytes as text, in the first of ``TEXT_ENCODINGS`` that reads them."""
+    for encoding in TEXT_ENCODINGS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UserError(t("{path}: neither UTF-8 nor GB18030 text", path=path))
+
+
+def text_encoding(path: Path) -> str:
+    """The first of ``TEXT_ENCODINGS`` that reads the whole file, read a block at a time
+    (for files too large to hold in memory twice)."""
+    for encoding in TEXT_ENCODINGS:
+        try:
+            with path.open(encoding=encoding) as probe:
+                for _ in iter(lambda: probe.read(1 << 20), ""):
+                    pass
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise UserError(t("{path}: neither UTF-8 nor GB18030 text", path=path))
+
+
 @dataclass(frozen=True)
 class Column:
     """A column an importer reads: its key in the code and the headers a file may give it."""

@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ PG_URL = os.environ.get("DUBAN_TEST_DATABASE_URL")
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for var in (
         "DUBAN_DATABASE_URL",
         "DUBAN_USER",
@@ -33,6 +34,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DUBAN_LANG", "en")
+    # Where plugin failures are remembered between processes (core/plugins.py).
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / ".state"))
     set_language("en")
     yield
     set_language("en")
@@ -41,8 +44,15 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def db_url(tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database."""
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(folder: Path) -> Iterator[str]:
+    """An empty database: a SQLite file in ``folder``, or a schema of its own on PostgreSQL."""
     if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'duban.db'}"
+        yield f"sqlite:///{folder / 'duban.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = create_engine(normalise_url(PG_URL))
@@ -92,6 +102,17 @@ def hunan(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Runner:
     else:
         runner.ok("init")
     return runner
+
+
+@pytest.fixture(scope="module")
+def hunan_shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+    """One database with the built-in plan for a whole module: for tests whose failures
+    write nothing and that check so (the fuzz suite)."""
+    reset_host()
+    with fresh_database(tmp_path_factory.mktemp("shared")) as url:
+        runner = Runner(url)
+        runner.ok("init")
+        yield runner
 
 
 @pytest.fixture

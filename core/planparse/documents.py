@@ -109,13 +109,11 @@ def _decode(path: Path, raw: bytes) -> str:
 
 
 def _docx(path: Path, raw: bytes) -> Any:
-    import zipfile
-
     import docx
 
     try:
         return docx.Document(io.BytesIO(raw))
-    except (zipfile.BadZipFile, KeyError, ValueError):
+    except Exception:  # zipfile, zlib, lxml and python-docx raise many kinds on a damaged file
         raise UserError(t("{path}: not a Word (.docx) document", path=path)) from None
 
 

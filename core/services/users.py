@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from .. import audit
+from ..controls import check_text
 from ..errors import UserError
 from ..i18n import t
 from ..models import User, UserRole
@@ -25,6 +26,7 @@ def bootstrap_first_user(*, session: Session) -> User | None:
 
 def add_user(*, session: Session, name: str, role: str, owner: str | None = None) -> User:
     require_coordinator(session)
+    check_text(name, "NAME", single_line=True)
     if role not in UserRole.__members__:
         raise UserError(
             t(
