@@ -309,6 +309,11 @@ def _csv_rows(path: Path) -> _Rows:
                         decoder.decode(block)
                     except UnicodeDecodeError:
                         encoding = "gb18030"  # what Excel writes for "CSV" on a Chinese Windows
+            if encoding == "utf-8-sig":
+                try:  # a character cut off at the end of the file
+                    decoder.decode(b"", final=True)
+                except UnicodeDecodeError:
+                    encoding = "gb18030"
         if encoding == "gb18030":
             with path.open("rb") as handle:
                 gb = codecs.getincrementaldecoder("gb18030")()

@@ -64,31 +64,31 @@ FILES: dict[str, tuple[str, str, bytes, str]] = {
         "measurements",
         ".csv",
         bytes(range(256)) * 4,
-        ": neither UTF-8 nor GB18030 text",
+        ": binary data, not a CSV text file",
     ),
     "rate of -5 %": (
         "measurements",
         ".csv",
         f"指标,地区,时间,数值\n{RATE},长沙市,2024,-5\n".encode(),
-        ": row 2, value: -5 is outside 0..100",
+        ":2:D (数值): -5 is outside 0..100",
     ),
     "rate of 150 %": (
         "measurements",
         ".csv",
         f"指标,地区,时间,数值\n{RATE},长沙市,2024,150\n".encode(),
-        ": row 2, value: 150 is outside 0..100",
+        ":2:D (数值): 150 is outside 0..100",
     ),
     "ledger with an unknown region": (
         "ledger",
         ".csv",
         "序号,问题描述,责任单位,整改时限,地区\n1,问题,岳阳市人民政府,2024年底前,火星\n".encode(),
-        ": row 2, column 地区: unknown region '火星'",
+        ":2:E (地区): unknown region '火星'",
     ),
     "ledger cell with an escape": (
         "ledger",
         ".csv",
         "序号,问题描述,责任单位,整改时限\n1,问题\x1b[2J,岳阳市人民政府,2024年底前\n".encode(),
-        ": row 2, column 问题描述: control character U+001B at position 3",
+        ":2:B (问题描述): control character U+001B at position 3",
     ),
 }
 
