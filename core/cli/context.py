@@ -67,14 +67,14 @@ class Env:
 
     @property
     def actor(self) -> str:
-        """``--as``, else ``DUBAN_USER``, else the OS user (on PostgreSQL, the session user)."""
+        """``--as``, else ``DUBAN_USER``, else the OS user; on PostgreSQL the login, and
+        ``--as`` naming anyone else is refused when a session opens (``db.open_session``)."""
         if self._actor is None:
             name = self.actor_arg or os.environ.get("DUBAN_USER")
             if not name and self.url.startswith("postgresql"):
-                from sqlalchemy import text
+                from ..db import login
 
-                with self.engine.connect() as conn:
-                    name = conn.execute(text("SELECT session_user")).scalar()
+                name = login(self.engine)
             self._actor = name or getpass.getuser()
         return self._actor
 
@@ -92,9 +92,11 @@ class Env:
     def _create_or_upgrade(self) -> bool:
         from sqlalchemy.exc import OperationalError
 
-        from ..db import schema_revision, upgrade
+        from ..db import require_login, require_schema, schema_revision, upgrade
 
         try:
+            require_login(self.engine, self.actor)  # before anything is written
+            require_schema(self.engine)
             fresh = schema_revision(self.engine) is None
         except OperationalError as exc:
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
