@@ -210,13 +210,16 @@ def _grant(conn: Connection, table: str, rule: Rule, groups: str) -> None:
     if rule.member:
         conn.execute(text(f"GRANT {', '.join(rule.member)} ON {table} TO {member}"))
     if not (rule.coordinator or rule.member):
-        return
+        return  # nobody writes it, and what it holds is no secret (alembic_version)
     conn.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
-    may = f"duban_role() = 'coordinator' OR (duban_role() = 'member' AND ({rule.rows}))"
+    # (SELECT ...) is evaluated once per statement, not once per row.
+    role = "(SELECT duban_role())"
+    may = f"{role} = 'coordinator' OR ({role} = 'member' AND ({rule.rows}))"
     if rule.actor:
         may = f"{rule.actor} = session_user AND ({may})"
     for name, body in (
-        ("duban_read", "FOR SELECT USING (true)"),
+        # Only people of this database read it, whatever group their login holds.
+        ("duban_read", f"FOR SELECT USING ({role} IS NOT NULL)"),
         ("duban_write", f"FOR ALL TO {coordinator}, {member} USING ({may}) WITH CHECK ({may})"),
     ):
         conn.execute(text(f"DROP POLICY IF EXISTS {name} ON {table}"))

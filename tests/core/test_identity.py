@@ -84,9 +84,12 @@ def test_the_login_is_the_identity(pg: Runner, office: dict[str, str], fingerpri
     assert code == 3 and f"connected as {office['member']}" in err
     assert err.count("\n") == 1
     assert fingerprint(pg.url) == before
+    # Reading too, even on the lean path that skips the ORM.
+    assert _cli(member, "--as", "coord", "list", "--count")[0] == 3
     # Naming oneself is fine; so is naming no one.
     assert _cli(member, "--as", office["member"], "list")[0] == 0
     assert _cli(member, "list")[0] == 0
+    assert _cli(member, "--as", office["member"], "list", "--count")[0] == 0
 
 
 def test_duban_user_cannot_claim_another_login(
@@ -163,6 +166,16 @@ def test_a_viewer_changes_nothing(pg: Runner, office: dict[str, str], fingerprin
         column = next(iter(known.columns)).name if known is not None else "version_num"
         assert _denied(url, f"UPDATE {table} SET {column} = {column} WHERE false"), table
     assert pg.ok("list", "--count", actor=viewer).stdout.strip() == "2"
+
+
+def test_a_login_reads_only_where_it_is_a_user(pg: Runner, office: dict[str, str]) -> None:
+    """Group roles are the server's: a viewer of another database, where the group role
+    is the same, still reads nothing here."""
+    _sql(pg.url, f"DELETE FROM app_user WHERE name = '{office['viewer']}'")
+    viewer = create_engine(pg.url_for(office["viewer"]))
+    with viewer.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM obligation")).scalar() == 0
+    viewer.dispose()
 
 
 def test_the_submitter_cannot_decide(pg: Runner, office: dict[str, str]) -> None:
