@@ -62,8 +62,12 @@ RULES: dict[str, Rule] = {
     "sweep": COORDINATORS,
     "target_status": COORDINATORS,
     "setting": COORDINATORS,
-    # A member submits its owner's obligations for close-out (state and version change).
-    "obligation": Rule(member=("UPDATE",), rows=_ON_OBLIGATION.format("id")),
+    # A member submits its owner's obligations for close-out: it moves the state, never to
+    # closed or cancelled (a coordinator's verdict), and changes nothing else.
+    "obligation": Rule(
+        member=("UPDATE (state, version, updated_at)",),
+        rows=_ON_OBLIGATION.format("id") + " AND state IN ('open', 'in_progress', 'submitted')",
+    ),
     "milestone": Rule(member=("INSERT", "UPDATE"), rows=_ON_OBLIGATION.format("obligation_id")),
     # Evidence of a close-out, or of a reading (no obligation).
     "evidence": Rule(

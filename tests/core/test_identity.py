@@ -115,9 +115,13 @@ def test_a_member_writes_only_its_owners_obligations(
     assert refused.exit_code == 3
     assert fingerprint(pg.url) == before
     member = pg.url_for(office["member"])
-    # Plain SQL: another owner's obligation is out of reach, its own is not.
-    assert _sql(member, f"UPDATE obligation SET title = 'x' WHERE id = {office['other']}") == 0
-    assert _sql(member, f"UPDATE obligation SET title = 'y' WHERE id = {office['mine']}") == 1
+    # Plain SQL: another owner's obligation is out of reach; its own only as far as a
+    # submission goes (the state, never to closed, and nothing else).
+    other, mine = office["other"], office["mine"]
+    assert _sql(member, f"UPDATE obligation SET state = 'submitted' WHERE id = {other}") == 0
+    assert _sql(member, f"UPDATE obligation SET state = 'in_progress' WHERE id = {mine}") == 1
+    assert _denied(member, f"UPDATE obligation SET state = 'closed' WHERE id = {mine}")
+    assert _denied(member, f"UPDATE obligation SET title = 'x' WHERE id = {mine}")
     assert _denied(member, "UPDATE app_user SET role = 'coordinator'")
     assert _denied(member, "INSERT INTO owner (name, kind) VALUES ('x', 'department')")
     # It may not write a submission in someone else's name, nor decide one.
@@ -219,6 +223,7 @@ def test_user_add_set_remove_move_the_login(pg: Runner) -> None:
     assert pg("list", actor=name).exit_code == 3
     assert pg("user", "remove", name).exit_code == 4
     assert pg("user", "remove", "coord").exit_code == 5  # the last coordinator stays
+    _sql(pg.url, f'DROP ROLE "{name}"')  # no group holds it now: the suite's end would miss it
 
 
 @pytest.mark.parametrize(
