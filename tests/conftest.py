@@ -1,5 +1,11 @@
 """Shared fixtures. The whole suite runs on SQLite, and on PostgreSQL when
-``DUBAN_TEST_DATABASE_URL`` is set (each test then gets a schema of its own)."""
+``DUBAN_TEST_DATABASE_URL`` is set (each test then gets a schema of its own).
+
+On PostgreSQL one acts only as one's own login, so every actor a test names connects as a
+login role of that name, created on first use (``Runner.ensure_login``); the coordinator
+``coord`` owns each test's schema and may create roles, as whoever runs ``duban init``
+would. The cluster is the suite's own: when the run ends, the logins and the duban group
+roles are dropped."""
 
 from __future__ import annotations
 
@@ -17,9 +23,73 @@ from duban.core.cli.context import Env
 from duban.core.db import dispose_all, normalise_url
 from duban.core.i18n import set_language
 from duban.core.plugins import reset_host
-from duban.core.testing import COORDINATOR, Runner
+from duban.core.testing import COORDINATOR, Runner, login_url
 
 PG_URL = os.environ.get("DUBAN_TEST_DATABASE_URL")
+TEST_LOGIN = "duban test login"
+
+
+def ensure_login(name: str) -> None:
+    """Create the login ``name`` unless it exists (several pytest workers may race here).
+    No password: the test server trusts loopback connections (.ci/run sees to it)."""
+    options = " CREATEROLE" if name == COORDINATOR else ""
+    with _admin().begin() as conn:
+        quoted = conn.execute(text("SELECT quote_ident(:n)"), {"n": name}).scalar_one()
+        conn.execute(
+            text(
+                "DO $$ BEGIN "
+                f"IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {_literal(name)}) THEN "
+                f"CREATE ROLE {quoted} LOGIN{options}; "
+                f"COMMENT ON ROLE {quoted} IS '{TEST_LOGIN}'; END IF; "
+                "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+            )
+        )
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+_admins: list = []
+
+
+def _admin():
+    """The administrator's engine (the URL of DUBAN_TEST_DATABASE_URL), one per process."""
+    if not _admins:
+        _admins.append(create_engine(normalise_url(PG_URL or "")))
+    return _admins[0]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop the test logins and the group roles once, when every worker is done."""
+    if not PG_URL or hasattr(session.config, "workerinput"):
+        return
+    from sqlalchemy.exc import DBAPIError
+
+    with _admin().connect() as conn:
+        roles = conn.execute(
+            text(
+                "SELECT r.rolname FROM pg_roles r "
+                "LEFT JOIN pg_shdescription d ON d.objoid = r.oid "
+                "AND d.classoid = 'pg_authid'::regclass "
+                "WHERE d.description = :mark OR r.rolname LIKE 'duban\\_%' "
+                "OR r.oid IN (SELECT m.member FROM pg_auth_members m JOIN pg_roles g "
+                "ON g.oid = m.roleid WHERE g.rolname LIKE 'duban\\_%') "
+                "ORDER BY r.rolname LIKE 'duban\\_%'"
+            ),
+            {"mark": TEST_LOGIN},
+        ).all()
+        conn.commit()
+        for (role,) in roles:
+            quoted = conn.execute(text("SELECT quote_ident(:n)"), {"n": role}).scalar_one()
+            # Every test dropped its schema, and with it all the roles owned or were granted
+            # here; a role that still has either (another run's, perhaps) stays.
+            try:
+                conn.execute(text(f"DROP ROLE {quoted}"))
+                conn.commit()
+            except DBAPIError:
+                conn.rollback()
+    _admin().dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -55,15 +125,15 @@ def fresh_database(folder: Path) -> Iterator[str]:
         yield f"sqlite:///{folder / 'duban.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalise_url(PG_URL))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    Runner.ensure_login = ensure_login
+    ensure_login(COORDINATOR)
+    with _admin().begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}" AUTHORIZATION "{COORDINATOR}"'))
     sep = "&" if "?" in PG_URL else "?"
-    yield normalise_url(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    yield login_url(normalise_url(f"{PG_URL}{sep}options=-csearch_path%3D{schema}"), COORDINATOR)
     dispose_all()
-    with admin.begin() as conn:
+    with _admin().begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 @pytest.fixture

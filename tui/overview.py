@@ -37,7 +37,7 @@ _OPEN = "e.opened_at <= :end AND (e.resolved_at IS NULL OR e.resolved_at > :end)
 @contextmanager
 def connect(env: Env) -> Iterator[Lean]:
     """The lean connection to ``env``'s database, or an ORM session's when there is none."""
-    lean = queries.lean_connect(env.url, HEAD)
+    lean = queries.lean_connect(env.url, HEAD, env.claimed)
     if lean is not None:
         with lean:
             yield lean

@@ -64,7 +64,7 @@ def list_cmd(
             role=role,
         )
         if (state is None or state in queries.STATES) and (
-            n := queries.lean_count(env.url, HEAD, where)
+            n := queries.lean_count(env.url, HEAD, where, env.claimed)
         ) is not None:
             click.echo(n)
             return
