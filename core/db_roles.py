@@ -53,6 +53,7 @@ RULES: dict[str, Rule] = {
     "region": COORDINATORS,
     "owner": COORDINATORS,
     "owner_alias": COORDINATORS,
+    "owner_robot": COORDINATORS,
     "app_user": COORDINATORS,
     "plan": COORDINATORS,
     "plan_issuer": COORDINATORS,
