@@ -61,15 +61,15 @@ def duban(db_url: str) -> Runner:
     """Run ``duban`` against a fresh database whose creator, ``coord``, is a coordinator."""
     reset_host()
     runner = Runner(db_url)
-    runner.ok("init", "--empty")
+    runner.ok("init", "--empty", "--sandbox")
     return runner
 
 
 @pytest.fixture
 def env(db_url: str) -> Iterator[Env]:
-    """A CLI environment on a fresh database; ``coord`` is its coordinator."""
+    """A CLI environment on a fresh sandbox database; ``coord`` is its coordinator."""
+    Runner(db_url).ok("init", "--empty", "--sandbox")
     environment = Env.create(db_url=db_url, actor=COORDINATOR, as_of=None)
-    environment.ensure_schema()
     yield environment
     environment.close()
 
@@ -85,12 +85,12 @@ def hunan(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Runner:
     if db_url.startswith("sqlite"):
         if "db" not in _template:
             path = tmp_path_factory.mktemp("template") / "hunan.db"
-            Runner(f"sqlite:///{path}").ok("init")
+            Runner(f"sqlite:///{path}").ok("init", "--sandbox")
             dispose_all()
             _template["db"] = path
         shutil.copy(_template["db"], db_url.removeprefix("sqlite:///"))
     else:
-        runner.ok("init")
+        runner.ok("init", "--sandbox")
     return runner
 
 

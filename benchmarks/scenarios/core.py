@@ -31,7 +31,7 @@ def duban(workdir: Path, *args: str) -> str:
 
 def prepare_file(workdir: Path) -> None:
     write_obligations(workdir / "obligations.jsonl", N)
-    duban(workdir, "init", "--empty")
+    duban(workdir, "init", "--empty", "--sandbox")
 
 
 def import_obligations(workdir: Path) -> None:

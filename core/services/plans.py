@@ -15,7 +15,7 @@ from .. import audit
 from ..errors import UserError
 from ..i18n import t, t_zh
 from ..models import Obligation, Owner, Plan, PlanIssuer, Region, RegionLevel, Setting, Site, Target
-from .base import now, require_coordinator, snapshot
+from .base import SANDBOX, now, require_coordinator, snapshot
 from .obligations import add_milestone, add_obligation, new_uid
 from .owners import _add_alias, add_owner, find_owner
 from .regions import add_region, government_name, resolve_region
@@ -366,18 +366,25 @@ def _add_target(
     return target
 
 
-def initialise(*, session: Session, empty: bool = False) -> Plan | None:
+def initialise(*, session: Session, empty: bool = False, sandbox: bool = False) -> Plan | None:
     """What ``duban init`` (and the first run of the TUI) does once per database: load the
-    built-in plan unless asked for an empty database. Returns the plan it loaded, if any."""
+    built-in plan unless asked for an empty database. Returns the plan it loaded, if any.
+    A sandbox (training, demos, tests: its clock may be set) is made only at creation."""
     if session.get(Setting, "initialised") is not None:
+        if sandbox and session.get(Setting, SANDBOX) is None:
+            raise UserError(
+                t("--sandbox: this database already exists; only a new database can be a sandbox")
+            )
         return None
     session.add(Setting(key="initialised", value="empty" if empty else "builtin"))
+    if sandbox:
+        session.add(Setting(key=SANDBOX, value="1"))
     audit.record(
         session,
         "database.init",
         "setting",
         "initialised",
-        after={"value": "empty" if empty else "builtin"},
+        after={"value": "empty" if empty else "builtin", **({SANDBOX: True} if sandbox else {})},
     )
     return None if empty else load_builtin(session=session)
 

@@ -1,0 +1,69 @@
+"""System time and business time: --as-of reads, only a sandbox may set the clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from duban.core.testing import Runner
+
+
+@pytest.fixture
+def normal(db_url: str) -> Runner:
+    """A database made without --sandbox: its clock is the real one."""
+    runner = Runner(db_url)
+    runner.ok("init", "--empty")
+    runner.ok("owner", "add", "湖南省水利厅")
+    runner.ok("add", "Dredge the lake", "--lead", "湖南省水利厅", "--due", "2030-12-31")
+    return runner
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("add", "Backdated", "--lead", "湖南省水利厅"),
+        ("owner", "add", "湖南省林业局"),
+        ("submit", "1", "--evidence", "https://example.org/report"),
+        ("sweep",),
+        ("milestone", "move", "1", "--due", "2031-01-01"),
+        (
+            "record",
+            "water.national_section_good_quality_rate",
+            "90",
+            "--region",
+            "430000",
+            "--at",
+            "2025-05",
+        ),
+        ("init",),
+    ],
+)
+def test_a_normal_database_refuses_writes_with_as_of(
+    normal: Runner, fingerprint, args: tuple[str, ...]
+) -> None:
+    before = fingerprint(normal.url)
+    result = normal(*args, as_of="2019-01-01")
+    assert result.exit_code == 2, result.stdout + result.stderr
+    assert "--as-of only reads" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert fingerprint(normal.url) == before
+
+
+def test_reads_with_as_of_still_work_on_a_normal_database(normal: Runner) -> None:
+    assert normal.ok("list", "--count", as_of="2019-01-01").stdout.strip() in ("0", "1")
+    normal.ok("show", "1", "--format", "json", as_of="2019-01-01")
+
+
+def test_only_a_new_database_becomes_a_sandbox(normal: Runner, fingerprint) -> None:
+    before = fingerprint(normal.url)
+    result = normal("init", "--sandbox")
+    assert result.exit_code == 2 and "only a new database" in result.stderr
+    assert fingerprint(normal.url) == before
+
+
+def test_a_sandbox_may_set_its_clock(db_url: str) -> None:
+    runner = Runner(db_url)
+    runner.ok("init", "--empty", "--sandbox", as_of="2024-01-01")
+    runner.ok("owner", "add", "湖南省水利厅", as_of="2024-01-02")
+    runner.ok("add", "Dredge", "--lead", "湖南省水利厅", as_of="2024-01-03")
+    log = runner.ok("audit", "log", "--format", "json").json()
+    assert {e["at"][:10] for e in log} == {"2023-12-31", "2024-01-01", "2024-01-02"}  # UTC
