@@ -24,6 +24,7 @@ from ..models import (
     Role,
     Site,
     State,
+    StateChange,
     Target,
 )
 from .base import now, require_coordinator, require_writer, snapshot
@@ -179,9 +180,17 @@ def set_state(
             )
         )
     before = snapshot(obligation)
+    stamp = now(session)
+    if state != obligation.state:
+        session.add(
+            StateChange(
+                obligation_id=obligation.id, at=stamp, from_state=obligation.state, to_state=state
+            )
+        )
+        obligation.state_changed_at = stamp
     obligation.state = state
     obligation.version += 1
-    obligation.updated_at = now(session)
+    obligation.updated_at = stamp
     session.add(obligation)
     session.flush()
     audit.record(

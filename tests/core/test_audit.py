@@ -39,7 +39,18 @@ def test_log_filters_by_entity(duban) -> None:
     assert rows[0]["after"]["title"] == "任务"
 
 
+def _drop_triggers(url: str) -> None:
+    """What someone with the sqlite3 shell does first: drop the append-only triggers."""
+    with get_engine(url).begin() as conn:
+        if conn.dialect.name == "sqlite":
+            for (name,) in conn.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            ).all():
+                conn.execute(text(f"DROP TRIGGER {name}"))
+
+
 def _tamper(url: str, sql: str) -> None:
+    _drop_triggers(url)
     with get_engine(url).begin() as conn:
         conn.execute(text(sql))
 
@@ -81,6 +92,7 @@ def test_rehashed_row_still_breaks_the_link(duban) -> None:
 
     duban.ok("owner", "add", "湖南省水利厅")
     duban.ok("add", "任务", "--lead", "湖南省水利厅")
+    _drop_triggers(duban.url)
     with open_session(get_engine(duban.url), actor="x") as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.seq == 2)).one()
         event.actor = "mallory"
