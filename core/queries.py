@@ -12,12 +12,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from . import visibility
 from .vocabulary import State
 
 CLOSED = (State.closed.value, State.cancelled.value)
 STATES = tuple(s.value for s in State)
 SORTS = ("code", "due", "title", "state", "id")
-_PENDING = "(m.done_on IS NULL OR m.done_on >= :as_of)"
+_PENDING = visibility.milestone_pending("m")
 
 
 @dataclass
@@ -53,8 +54,10 @@ def obligation_where(
     mark: str | None = None,
     unmarked: str | None = None,
 ) -> Where:
-    """Conditions for ``duban list``'s filters; owners and regions must be resolved already."""
+    """Conditions for ``duban list``'s filters; owners and regions must be resolved already.
+    Only what was recorded by the end of ``as_of`` is seen, in the state it had then."""
     w = Where()
+    w.add(visibility.obligation_visible(), seen_at=visibility.seen_at(as_of))
     if text:
         w.add(
             "obligation.title LIKE :text OR obligation.code LIKE :text OR obligation.title_en LIKE :text",
@@ -79,7 +82,7 @@ def obligation_where(
     if domain:
         w.add("obligation.domain = :domain", domain=domain)
     if state:
-        w.add("obligation.state = :state", state=state)
+        w.add(f"{visibility.state_sql()} = :state", state=state)
     if due_before:
         since = " AND m.due >= :due_from" if due_from else ""
         w.add(
@@ -114,12 +117,13 @@ def _json_path(name: str, depth: int) -> str:
 
 
 def overdue_sql() -> str:
-    """A live obligation with a milestone due before ``:as_of`` and not done by then. Once
+    """A live obligation with a milestone due before ``:as_of`` and not done by then (as
+    recorded by ``:seen_at``, ``visibility``). Once
     split, an obligation's children carry its deadlines: a parent is overdue when an
     obligation below it is, whatever its own milestones say (as the sweep sees it)."""
 
     def live(o: str) -> str:
-        return f"{o}.state NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
+        return f"{visibility.state_sql(o)} NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
 
     def late(o: str) -> str:
         return (
@@ -129,12 +133,16 @@ def overdue_sql() -> str:
 
     # Parents as one set, looked up per row (a correlated probe per row would cost a third
     # more on 100k obligations).
-    parents = "(SELECT c.parent_id FROM obligation c WHERE c.parent_id IS NOT NULL)"
+    parents = (
+        "(SELECT c.parent_id FROM obligation c WHERE c.parent_id IS NOT NULL"
+        f" AND {visibility.obligation_visible('c')})"
+    )
     below = (
         "WITH RECURSIVE below(id) AS (SELECT c.id FROM obligation c WHERE c.parent_id = obligation.id"
         " UNION ALL SELECT c.id FROM obligation c JOIN below b ON c.parent_id = b.id)"
         f" SELECT 1 FROM below b JOIN obligation x ON x.id = b.id"
-        f" WHERE {live('x')} AND {late('x')} AND x.id NOT IN {parents}"
+        f" WHERE {visibility.obligation_visible('x')} AND {live('x')} AND {late('x')}"
+        f" AND x.id NOT IN {parents}"
     )
     return (
         f"{live('obligation')} AND ({late('obligation')} AND obligation.id NOT IN {parents}"

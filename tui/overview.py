@@ -16,8 +16,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from duban.core import queries
-from duban.core.clock import end_of_day
+from duban.core import queries, visibility
 from duban.core.migrations import HEAD
 from duban.core.queries import Lean
 from duban.core.vocabulary import LEVEL_ORDER
@@ -28,9 +27,12 @@ if TYPE_CHECKING:
 UPCOMING_DAYS = 30
 UPCOMING_ROWS = 8
 WORST_OWNERS = 5
-_LIVE = f"obligation.state NOT IN ('{queries.CLOSED[0]}', '{queries.CLOSED[1]}')"
-# Escalations opened by the end of the day under review and not resolved by then.
-_OPEN = "e.opened_at <= :end AND (e.resolved_at IS NULL OR e.resolved_at > :end)"
+# Recorded by the end of the day under review, in the state it had then (``visibility``).
+_LIVE = (
+    f"{visibility.obligation_visible()} AND {visibility.state_sql()}"
+    f" NOT IN ('{queries.CLOSED[0]}', '{queries.CLOSED[1]}')"
+)
+_OPEN = visibility.escalation_open("e")
 
 
 @contextmanager
@@ -92,9 +94,10 @@ def plan_progress(found: dict[str, Any] | None, as_of: date) -> dict[str, Any] |
 def target_status_counts(db: Lean, as_of: date) -> dict[str, int]:
     """Targets by status in the latest sweep on or before ``as_of``."""
     sweep = db.one(
-        "SELECT id FROM sweep WHERE as_of <= :as_of AND NOT dry_run"
+        "SELECT id FROM sweep WHERE as_of <= :as_of AND ran_at <= :seen_at AND NOT dry_run"
         " ORDER BY as_of DESC, id DESC LIMIT 1",
         as_of=as_of,
+        seen_at=visibility.seen_at(as_of),
     )
     if sweep is None:
         return {}
@@ -110,7 +113,7 @@ def ladder_counts(db: Lean, as_of: date) -> dict[str, int]:
     return dict(
         db.rows(
             f"SELECT e.level, COUNT(*) FROM escalation e WHERE {_OPEN} GROUP BY e.level",
-            end=end_of_day(as_of),
+            seen_at=visibility.seen_at(as_of),
         )
     )
 
@@ -120,10 +123,13 @@ def upcoming(
 ) -> dict[str, Any]:
     """Pending milestones of live obligations due within ``days`` of ``as_of``."""
     where = (
-        "m.due >= :as_of AND m.due <= :until AND (m.done_on IS NULL OR m.done_on >= :as_of)"
-        f" AND {_LIVE}"
+        f"m.due >= :as_of AND m.due <= :until AND {visibility.milestone_pending('m')} AND {_LIVE}"
     )
-    params = {"as_of": as_of, "until": as_of + timedelta(days=days)}
+    params = {
+        "as_of": as_of,
+        "until": as_of + timedelta(days=days),
+        "seen_at": visibility.seen_at(as_of),
+    }
     joined = "FROM milestone m JOIN obligation ON obligation.id = m.obligation_id"
     # Obligations, as the list the count opens (due:30) counts them.
     total = db.one(f"SELECT COUNT(DISTINCT obligation.id) {joined} WHERE {where}", **params)
@@ -165,6 +171,7 @@ def overdue_counts(db: Lean, as_of: date) -> tuple[int, dict[int, int]]:
         " WHERE a.role = 'lead' AND a.obligation_id IN (SELECT id FROM late) GROUP BY a.owner_id"
         " UNION ALL SELECT NULL, COUNT(*) FROM late",
         as_of=as_of,
+        seen_at=visibility.seen_at(as_of),
     ):
         if owner_id is None:
             total = n
@@ -183,7 +190,7 @@ def worst_owners(
     for owner_id, level, n in db.rows(
         f"SELECT e.addressed_to_id, e.level, COUNT(*) FROM escalation e WHERE {_OPEN}"
         " AND e.addressed_to_id IS NOT NULL GROUP BY e.addressed_to_id, e.level",
-        end=end_of_day(as_of),
+        seen_at=visibility.seen_at(as_of),
     ):
         escalated[owner_id][level] = n
     scores = []
@@ -215,7 +222,13 @@ def worst_owners(
 def figures(db: Lean, as_of: date) -> dict[str, Any]:
     """Everything the dashboard shows but the plugins' panels. Names come in both languages
     (``name``/``name_en`` pairs): the screen picks when it draws."""
-    states = dict(db.rows("SELECT state, COUNT(*) FROM obligation GROUP BY state"))
+    states = dict(
+        db.rows(
+            f"SELECT {visibility.state_sql()} AS s, COUNT(*) FROM obligation"
+            f" WHERE {visibility.obligation_visible()} GROUP BY s",
+            seen_at=visibility.seen_at(as_of),
+        )
+    )
     overdue, per_lead = overdue_counts(db, as_of)
     return {
         "plan": plan_progress(plan(db), as_of),

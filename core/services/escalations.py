@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from .. import audit
+from .. import audit, visibility
 from ..audit import record_many
 from ..bulk import insert_many, update_many
 from ..clock import to_local_date
@@ -300,19 +300,27 @@ def list_escalations(
     owner: str | None = None,
     open_only: bool = False,
     obligation_id: int | None = None,
+    as_of: date | None = None,
 ) -> list[Escalation]:
-    query = select(Escalation)
-    if level:
-        query = query.where(Escalation.level == parse_level(level))
+    """Escalations as they stood at the end of ``as_of`` (``visibility``): those opened
+    since are not there, and raises and resolutions since are undone (``as_of_then``)."""
+    seen = visibility.seen_at(as_of or today(session))
+    query = select(Escalation).where(Escalation.opened_at <= seen)
     if owner:
         query = query.where(
             Escalation.addressed_to_id == resolve_owner(session=session, ref=owner).id
         )
     if open_only:
-        query = query.where(Escalation.resolved_at.is_(None))
+        query = query.where(or_(Escalation.resolved_at.is_(None), Escalation.resolved_at > seen))
     if obligation_id is not None:
         query = query.where(Escalation.obligation_id == obligation_id)
-    return list(session.exec(query.order_by(Escalation.id)).all())
+    rows = as_of_then(
+        session=session, rows=session.exec(query.order_by(Escalation.id)).all(), cutoff=seen
+    )
+    if level:
+        wanted = parse_level(level)
+        rows = [e for e in rows if e.level == wanted]
+    return rows
 
 
 def get_escalation(*, session: Session, ref: str | int) -> Escalation:

@@ -289,6 +289,7 @@ def import_obligations(*, session: Session, path: Path, progress: Any = None) ->
     stamp = now(session)
     id_map: dict[Any, int] = {}
     first_id = last_id = None
+    all_ids: list[int] = []
     total = 0
     # Stream the file a batch at a time; a bad line raises and the transaction rolls back.
     for chunk in _batches((_validate(path, n, d) for n, d in _read_lines(path)), BATCH):
@@ -367,6 +368,7 @@ def import_obligations(*, session: Session, path: Path, progress: Any = None) ->
             (Target, targets),
         ):
             insert_many(session, model, rows)
+        all_ids.extend(new_ids)
         first_id = first_id or new_ids[0]
         last_id = new_ids[-1]
         total += len(chunk)
@@ -382,5 +384,8 @@ def import_obligations(*, session: Session, path: Path, progress: Any = None) ->
         "last_id": last_id,
         "owners_created": created_owners,
     }
-    audit.record(session, "import.obligations", "obligation", None, after=summary)
+    # One event for the batch, naming every id it created: each one's history starts here.
+    audit.record(
+        session, "import.obligations", "obligation", None, after={**summary, "ids": all_ids}
+    )
     return summary

@@ -48,9 +48,12 @@ def test_a_normal_database_refuses_writes_with_as_of(
     assert fingerprint(normal.url) == before
 
 
-def test_reads_with_as_of_still_work_on_a_normal_database(normal: Runner) -> None:
-    assert normal.ok("list", "--count", as_of="2019-01-01").stdout.strip() in ("0", "1")
-    normal.ok("show", "1", "--format", "json", as_of="2019-01-01")
+def test_reads_with_as_of_work_on_a_normal_database(normal: Runner) -> None:
+    """--as-of is a lens: before the obligation was recorded it is not there."""
+    assert normal.ok("list", "--count", as_of="2019-01-01").stdout.strip() == "0"
+    assert normal("show", "1", as_of="2019-01-01").exit_code == 4
+    assert normal.ok("list", "--count").stdout.strip() == "1"
+    assert normal.ok("list", "--count", as_of="2099-01-01").stdout.strip() == "1"  # projected
 
 
 def test_only_a_new_database_becomes_a_sandbox(normal: Runner, fingerprint) -> None:

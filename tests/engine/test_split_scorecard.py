@@ -185,11 +185,16 @@ def test_a_split_parent_is_overdue_by_its_children_everywhere(hunan) -> None:
         "长沙市",
         "--due",
         "2025-06-30",
+        as_of="2025-01-01",
     ).stdout.strip()
-    children = hunan.ok("split", ob, "--by", "county", "--format", "json").json()
+    children = hunan.ok(
+        "split", ob, "--by", "county", "--format", "json", as_of="2025-01-01"
+    ).json()
     for child in children:  # every county is given until the end of the year
         [milestone] = hunan.ok("show", str(child["id"]), "--format", "json").json()["milestones"]
-        hunan.ok("milestone", "move", str(milestone["id"]), "--due", "2025-12-31")
+        hunan.ok(
+            "milestone", "move", str(milestone["id"]), "--due", "2025-12-31", as_of="2025-01-01"
+        )
 
     def overdue(day: str) -> tuple[bool, bool, bool, int]:
         listed = {
