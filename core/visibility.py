@@ -39,9 +39,14 @@ def state_sql(o: str = "obligation") -> str:
     )
 
 
+def milestone_done_recorded(m: str = "m") -> str:
+    """Its completion (if any) was recorded by ``:seen_at`` (or before times were kept)."""
+    return f"({m}.done_at IS NULL OR {m}.done_at <= :seen_at)"
+
+
 def milestone_pending(m: str = "m") -> str:
     """Not done as of ``:as_of`` (business date), or its completion recorded after ``:seen_at``."""
-    return f"({m}.done_on IS NULL OR {m}.done_on >= :as_of OR {m}.done_at > :seen_at)"
+    return f"({m}.done_on IS NULL OR {m}.done_on >= :as_of OR NOT {milestone_done_recorded(m)})"
 
 
 def escalation_visible(e: str = "escalation") -> str:

@@ -70,3 +70,24 @@ def test_a_sandbox_may_set_its_clock(db_url: str) -> None:
     runner.ok("add", "Dredge", "--lead", "湖南省水利厅", as_of="2024-01-03")
     log = runner.ok("audit", "log", "--format", "json").json()
     assert {e["at"][:10] for e in log} == {"2023-12-31", "2024-01-01", "2024-01-02"}  # UTC
+
+
+def test_tui_writes_are_refused_with_as_of_on_a_normal_database(
+    normal: Runner, fingerprint
+) -> None:
+    """The TUI writes through ``Env.session()`` (forms, close-out, sweep, inbox): with --as-of
+    on a normal database the first write is refused before anything is written."""
+    from duban.core.cli.context import Env
+    from duban.core.errors import UserError
+    from duban.core.services.closeout import submit
+
+    before = fingerprint(normal.url)
+    env = Env.create(db_url=normal.url, actor="coord", as_of="2019-01-01")
+    try:
+        with env.session(write=False) as session:  # reading is fine
+            assert env.today.year == 2019 and session.info["clock"] is env.clock
+        with pytest.raises(UserError, match="--as-of only reads"), env.session() as session:
+            submit(session=session, ref=1, evidence=["https://example.org/r"])
+    finally:
+        env.close()
+    assert fingerprint(normal.url) == before

@@ -143,9 +143,23 @@ def test_scorecard_ranks_and_counts(duban) -> None:
     for name in ("甲厅", "乙厅", "丙厅"):
         duban.ok("owner", "add", name)
     duban.ok("user", "add", "reviewer", "--role", "coordinator")
-    on_time = duban.ok("add", "按期任务", "--lead", "甲厅", "--due", "2024-06-30").stdout.strip()
-    duban.ok("add", "逾期任务", "--lead", "甲厅", "--participant", "丙厅", "--due", "2024-06-30")
-    late = duban.ok("add", "迟交任务", "--lead", "乙厅", "--due", "2024-06-30").stdout.strip()
+    on_time = duban.ok(
+        "add", "按期任务", "--lead", "甲厅", "--due", "2024-06-30", as_of="2024-01-01"
+    ).stdout.strip()
+    duban.ok(
+        "add",
+        "逾期任务",
+        "--lead",
+        "甲厅",
+        "--participant",
+        "丙厅",
+        "--due",
+        "2024-06-30",
+        as_of="2024-01-01",
+    )
+    late = duban.ok(
+        "add", "迟交任务", "--lead", "乙厅", "--due", "2024-06-30", as_of="2024-01-01"
+    ).stdout.strip()
     duban.ok("submit", on_time, "--evidence", "https://e.org/a", as_of="2024-06-20")
     duban.ok("verify", on_time, actor="reviewer", as_of="2024-06-21")
     duban.ok("submit", late, "--evidence", "https://e.org/b", as_of="2024-07-10")
