@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-
 # Reads below look at the record as of 2023-2026: it was recorded before all of them.
 RECORDED = "2023-01-01"
 
