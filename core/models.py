@@ -146,10 +146,12 @@ class Obligation(SQLModel, table=True):
     # Optimistic locking: services bump it and refuse writes based on a stale copy.
     version: int = Field(default=1)
     attrs: dict | None = _json()
-    created_at: datetime = _instant()
+    # Indexed, as are a milestone's ``done_at``: whether anything was recorded after a date
+    # is one look-up (``visibility.recorded_after``).
+    created_at: datetime = _instant(index=True)
     updated_at: datetime = _instant()
     # When ``state`` last changed; the state before it is in ``state_change`` (as-of reads).
-    state_changed_at: datetime | None = _instant(default=None)
+    state_changed_at: datetime | None = _instant(default=None, index=True)
 
 
 class StateChange(SQLModel, table=True):
@@ -187,7 +189,7 @@ class Milestone(SQLModel, table=True):
     due: date
     # Business time: the day it was done (claimed by ``done_by``); system time: when recorded.
     done_on: date | None = None
-    done_at: datetime | None = _instant(default=None)
+    done_at: datetime | None = _instant(default=None, index=True)
     done_by: str | None = None
     # Stable identity for calendar feeds; SEQUENCE rises with each change.
     uid: str = Field(unique=True)

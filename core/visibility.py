@@ -59,6 +59,25 @@ def escalation_open(e: str = "escalation") -> str:
     )
 
 
+def recorded_after() -> str:
+    """SQL answering 1 when an obligation, a state change or a milestone's completion was
+    recorded after ``:seen_at`` (index look-ups); otherwise the lens changes nothing and a
+    read may use the plain record (``lens=False``), as most reads as of today can."""
+    return (
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM obligation WHERE created_at > :seen_at)"
+        " OR EXISTS (SELECT 1 FROM obligation WHERE state_changed_at > :seen_at)"
+        " OR EXISTS (SELECT 1 FROM milestone WHERE done_at > :seen_at)"
+    )
+
+
+def changed_since() -> str:
+    """Obligations recorded or moved after ``:seen_at``: (state now, seen then, state then)."""
+    return (
+        f"SELECT obligation.state, {obligation_visible()}, {state_sql()} FROM obligation"
+        " WHERE obligation.created_at > :seen_at OR obligation.state_changed_at > :seen_at"
+    )
+
+
 # Rows already read (ORM objects or anything with the same attributes) ---------------------
 def done_then(milestone: Any, as_of: date, seen: datetime) -> date | None:
     """A milestone's ``done_on`` as a read as of ``as_of`` sees it."""

@@ -9,7 +9,7 @@ the same SQL runs on an ORM session's connection. Imports neither textual nor SQ
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
@@ -166,7 +166,8 @@ def overdue_counts(db: Lean, as_of: date) -> tuple[int, dict[int, int]]:
     """Overdue obligations, in all and per lead owner, finding them once."""
     total, per_lead = 0, {}
     for owner_id, n in db.rows(
-        f"WITH late AS MATERIALIZED (SELECT obligation.id FROM obligation WHERE {queries.overdue_sql()})"
+        "WITH late AS MATERIALIZED (SELECT obligation.id FROM obligation"
+        f" WHERE {queries.overdue_sql(lens=queries.lens_needed(db, as_of))})"
         " SELECT a.owner_id, COUNT(*) FROM assignment a"
         " WHERE a.role = 'lead' AND a.obligation_id IN (SELECT id FROM late) GROUP BY a.owner_id"
         " UNION ALL SELECT NULL, COUNT(*) FROM late",
@@ -219,16 +220,21 @@ def worst_owners(
     return scores[:limit]
 
 
+def state_counts(db: Lean, as_of: date) -> dict[str, int]:
+    """Obligations by state as of ``as_of``: today's counts (read from the state index),
+    corrected for those recorded or moved since (index look-ups, usually none)."""
+    counts = Counter(dict(db.rows("SELECT state, COUNT(*) FROM obligation GROUP BY state")))
+    for now, seen, then in db.rows(visibility.changed_since(), seen_at=visibility.seen_at(as_of)):
+        counts[now] -= 1
+        if seen:
+            counts[then] += 1
+    return {state: n for state, n in counts.items() if n}
+
+
 def figures(db: Lean, as_of: date) -> dict[str, Any]:
     """Everything the dashboard shows but the plugins' panels. Names come in both languages
     (``name``/``name_en`` pairs): the screen picks when it draws."""
-    states = dict(
-        db.rows(
-            f"SELECT {visibility.state_sql()} AS s, COUNT(*) FROM obligation"
-            f" WHERE {visibility.obligation_visible()} GROUP BY s",
-            seen_at=visibility.seen_at(as_of),
-        )
-    )
+    states = state_counts(db, as_of)
     overdue, per_lead = overdue_counts(db, as_of)
     return {
         "plan": plan_progress(plan(db), as_of),

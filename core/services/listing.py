@@ -79,6 +79,7 @@ def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
         unmarked=f.unmarked,
         owner_id=resolve_owner(session=session, ref=f.owner).id if f.owner else None,
         region_path=resolve_region(session=session, ref=f.region).path if f.region else None,
+        lens=queries.lens_needed(queries.Lean.of_session(session), as_of),
     )
     return [text(where.sql).bindparams(**where.params)] if where.clauses else []
 

@@ -22,6 +22,12 @@ down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# Whether anything was recorded after a date is one look-up on each of these.
+INDEXED = (
+    ("obligation", "created_at"),
+    ("obligation", "state_changed_at"),
+    ("milestone", "done_at"),
+)
 # Append-only audit on SQLite (PostgreSQL protects the rows by privileges).
 TRIGGERS = {
     "audit_event_no_update": "UPDATE",
@@ -43,6 +49,8 @@ def upgrade() -> None:
     op.add_column("obligation", sa.Column("state_changed_at", UTCDateTime(timezone=True)))
     op.add_column("milestone", sa.Column("done_at", UTCDateTime(timezone=True)))
     op.add_column("milestone", sa.Column("done_by", sa.String()))
+    for table, column in INDEXED:
+        op.create_index(f"ix_{table}_{column}", table, [column])
     with op.batch_alter_table("escalation") as batch:  # SQLite adds a foreign key by a rebuild
         batch.add_column(sa.Column("convened_by_id", sa.Integer()))
         batch.create_foreign_key(
@@ -63,6 +71,8 @@ def downgrade() -> None:
     with op.batch_alter_table("escalation") as batch:
         batch.drop_constraint("fk_escalation_convened_by_id_owner", type_="foreignkey")
         batch.drop_column("convened_by_id")
+    for table, column in INDEXED:
+        op.drop_index(f"ix_{table}_{column}", table_name=table)
     op.drop_column("milestone", "done_by")
     op.drop_column("milestone", "done_at")
     op.drop_column("obligation", "state_changed_at")
