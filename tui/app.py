@@ -93,6 +93,7 @@ class DubanApp(App[None]):
         self.version = 0  # bumped after every write: screens reload when they see it change
         self.plan_titles: tuple[str, str | None] | None = None
         self.actor_role: str | None = None
+        self.sandbox = False  # a database whose clock may be set: every screen says so
         self.plugin_screens: dict[str, TuiScreen] = {}
         self._early = early  # the first screen's reading, begun before textual loaded
         self._active_workers: set[Worker] = set()
@@ -130,11 +131,14 @@ class DubanApp(App[None]):
         if who is None:
             with overview.connect(self.env) as db:
                 who = overview.identity(db, self.env.actor)
-        self.call_from_thread(self._set_identity, who["role"], who["plan_titles"])
+        self.call_from_thread(self._set_identity, who["role"], who["plan_titles"], who["sandbox"])
 
-    def _set_identity(self, role: str | None, titles: tuple[str, str | None] | None) -> None:
+    def _set_identity(
+        self, role: str | None, titles: tuple[str, str | None] | None, sandbox: bool = False
+    ) -> None:
         self.actor_role = role
         self.plan_titles = titles
+        self.sandbox = sandbox
         self.refresh_status()
 
     def _load_plugin_screens(self) -> None:

@@ -60,7 +60,11 @@ def identity(db: Lean, actor: str) -> dict[str, Any]:
     """The acting user's role and the plan under review (for the status line)."""
     role = db.one("SELECT role FROM app_user WHERE name = :name", name=actor)
     found = plan(db)
-    return {"role": role, "plan_titles": (found["title"], found["title_en"]) if found else None}
+    return {
+        "role": role,
+        "plan_titles": (found["title"], found["title_en"]) if found else None,
+        "sandbox": db.one("SELECT value FROM setting WHERE key = 'sandbox'") is not None,
+    }
 
 
 def plan(db: Lean) -> dict[str, Any] | None:
@@ -72,7 +76,9 @@ def plan(db: Lean) -> dict[str, Any] | None:
     if not rows:
         return None
     key, title, title_en, issued, until = rows[0]
+    late = db.one("SELECT value FROM setting WHERE key = :key", key=f"late_at_load:{key}"[:64])
     return {
+        "late_at_load": int(late) if late else 0,
         "key": key,
         "title": title,
         "title_en": title_en,

@@ -12,7 +12,8 @@ from sqlmodel import Session, or_, select
 from ..clock import end_of_day
 from ..config import section
 from ..i18n import language, set_language, t
-from ..models import LEVEL_ORDER, Escalation, Level
+from ..models import LEVEL_ORDER, Escalation, Level, Setting
+from .base import SANDBOX
 from .escalations import as_of_then, describe, parse_level
 from .obligations import owners_by_role
 
@@ -65,6 +66,8 @@ def render_notice(*, session: Session, as_of: date, fmt: str, lang: str = "zh") 
             )
         else:
             intro = t("As of {day}, no item is publicly listed or summoned.", day=as_of.isoformat())
+        if session.get(Setting, SANDBOX) is not None:
+            intro = f"{t('Sandbox: a database for training and demos whose clock may be set; not a record.')} {intro}"
         headers = [
             t("No."),
             t("Level"),

@@ -88,3 +88,23 @@ def test_verify_resolves_open_escalations_without_a_sweep(duban: Runner) -> None
     assert duban.ok("escalations", "--open", "--format", "json").json() == []
     [row] = duban.ok("escalations", "--format", "json").json()
     assert row["resolved_on"] == "2024-03-03"
+
+
+def test_the_dashboard_says_how_many_deadlines_had_passed_at_load(
+    today_plan: Runner, tmp_path
+) -> None:
+    from duban.core.cli.context import Env
+    from duban.tui import overview
+
+    env = Env.create(db_url=today_plan.url, actor="coord", as_of=None)
+    try:
+        with overview.connect(env) as db:
+            figures = overview.figures(db, env.today)
+            assert figures["plan"]["late_at_load"] > 0
+            assert overview.identity(db, "coord")["sandbox"] is True
+    finally:
+        env.close()
+    [load] = today_plan.ok("audit", "log", "--entity", "plan", "--format", "json").json()
+    assert load["after"]["late_at_load"] == figures["plan"]["late_at_load"]
+    today_plan.ok("notice", "--format", "md", "-o", str(tmp_path / "notice.md"))
+    assert "沙盒" in (tmp_path / "notice.md").read_text(encoding="utf-8")
