@@ -252,6 +252,13 @@ class DubanApp(App[None]):
         await self.open_list(line)
 
     def action_sweep(self) -> None:
+        self._sweep(dry_run=False)
+
+    def action_sweep_preview(self) -> None:
+        """What a sweep would open, raise and resolve, before it does (writes nothing)."""
+        self._sweep(dry_run=True)
+
+    def _sweep(self, *, dry_run: bool) -> None:
         from .screens.progress import ProgressScreen
 
         as_of = self.as_of
@@ -259,9 +266,16 @@ class DubanApp(App[None]):
         def job(session: Any, progress: Any) -> Any:
             from duban.core.services.sweep import sweep
 
-            return sweep(session=session, as_of=as_of, dry_run=False).counts()
+            return sweep(session=session, as_of=as_of, dry_run=dry_run).counts()
 
         def describe(counts: dict[str, Any]) -> str:
+            if dry_run:
+                return t(
+                    "Preview as of {day}: a sweep would open {opened}, raise {raised} and "
+                    "resolve {resolved}; nothing was written",
+                    day=as_of.isoformat(),
+                    **counts,
+                )
             return t(
                 "Sweep as of {day}: {opened} opened, {raised} raised, {resolved} resolved, "
                 "{unchanged} unchanged",
@@ -269,7 +283,9 @@ class DubanApp(App[None]):
                 **counts,
             )
 
-        self.push_screen(ProgressScreen(t("Running the sweep…"), job, describe), self._after_job)
+        title = t("Previewing the sweep…") if dry_run else t("Running the sweep…")
+        screen = ProgressScreen(title, job, describe, write=not dry_run)
+        self.push_screen(screen, None if dry_run else self._after_job)
 
     def action_import_file(self) -> None:
         from duban.core.plugins import get_host
