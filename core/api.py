@@ -116,6 +116,8 @@ _LAZY = {
     "emit_one": "cli.output",
     "format_option": "cli.output",
     "parse_month": "clock",
+    # What a read as of a date sees: what was recorded by this instant (core/visibility.py).
+    "seen_at": "visibility",
 }
 
 __all__ = [
