@@ -111,3 +111,22 @@ def test_the_tui_reads_the_same_snapshot(duban: Runner) -> None:
             assert then["states"] == {"submitted": 1} and then["overdue"] == 1
     finally:
         env.close()
+
+
+def test_history_of_an_imported_obligation_starts_with_its_import(
+    duban, runner_for, tmp_path
+) -> None:
+    duban.ok("owner", "add", "湖南省水利厅", as_of=T1)
+    duban.ok("add", "河道整治", "--lead", "湖南省水利厅", "--due", "2024-12-31", as_of=T1)
+    exported = tmp_path / "ob.jsonl"
+    duban.ok("export", "--format", "jsonl", "-o", str(exported))
+    other = runner_for(f"sqlite:///{tmp_path / 'other.db'}")
+    other.ok("init", "--empty")
+    [made] = range(
+        *(lambda s: (s["first_id"], s["last_id"] + 1))(
+            other.ok("import", "obligations", str(exported), "--format", "json").json()
+        )
+    )
+    [first, *rest] = other.ok("history", str(made), "--format", "json").json()
+    assert first["action"] == "import.obligations" and "ob.jsonl" in first["summary"]
+    assert {"seq", "at", "actor", "action", "entity", "summary"} <= set(first)
