@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from . import visibility
 from .vocabulary import State
 
 CLOSED = (State.closed.value, State.cancelled.value)
 STATES = tuple(s.value for s in State)
 SORTS = ("code", "due", "title", "state", "id")
-_PENDING = "(m.done_on IS NULL OR m.done_on >= :as_of)"
+_PENDING = visibility.milestone_pending("m")
+# Without the lens (nothing recorded after the date: ``visibility.recorded_after``).
+_PENDING_NOW = "(m.done_on IS NULL OR m.done_on >= :as_of)"
 
 
 @dataclass
@@ -52,9 +55,14 @@ def obligation_where(
     parent_id: int | None = None,
     mark: str | None = None,
     unmarked: str | None = None,
+    lens: bool = True,
 ) -> Where:
-    """Conditions for ``duban list``'s filters; owners and regions must be resolved already."""
+    """Conditions for ``duban list``'s filters; owners and regions must be resolved already.
+    Only what was recorded by the end of ``as_of`` is seen, in the state it had then; with
+    ``lens=False`` (the caller found nothing recorded after it) the record as it is."""
     w = Where()
+    if lens:
+        w.add(visibility.obligation_visible(), seen_at=visibility.seen_at(as_of))
     if text:
         w.add(
             "obligation.title LIKE :text OR obligation.code LIKE :text OR obligation.title_en LIKE :text",
@@ -79,18 +87,18 @@ def obligation_where(
     if domain:
         w.add("obligation.domain = :domain", domain=domain)
     if state:
-        w.add("obligation.state = :state", state=state)
+        w.add(f"{visibility.state_sql() if lens else 'obligation.state'} = :state", state=state)
     if due_before:
         since = " AND m.due >= :due_from" if due_from else ""
         w.add(
             "EXISTS (SELECT 1 FROM milestone m WHERE m.obligation_id = obligation.id"
-            f" AND m.due < :due_before{since} AND {_PENDING})",
+            f" AND m.due < :due_before{since} AND {_PENDING if lens else _PENDING_NOW})",
             due_before=due_before,
             as_of=as_of,
             **({"due_from": due_from} if due_from else {}),
         )
     if overdue:
-        w.add(overdue_sql(), as_of=as_of)
+        w.add(overdue_sql(lens=lens), as_of=as_of)
     if plan_id is not None:
         w.add("obligation.plan_id = :plan_id", plan_id=plan_id)
     if parent_id is not None:
@@ -113,28 +121,33 @@ def _json_path(name: str, depth: int) -> str:
     return "obligation.attrs" + "".join(f" -> CAST(:{name}{i} AS TEXT)" for i in range(depth))
 
 
-def overdue_sql() -> str:
-    """A live obligation with a milestone due before ``:as_of`` and not done by then. Once
+def overdue_sql(*, lens: bool = True) -> str:
+    """A live obligation with a milestone due before ``:as_of`` and not done by then (as
+    recorded by ``:seen_at``, ``visibility``). Once
     split, an obligation's children carry its deadlines: a parent is overdue when an
     obligation below it is, whatever its own milestones say (as the sweep sees it)."""
 
     def live(o: str) -> str:
-        return f"{o}.state NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
+        state = visibility.state_sql(o) if lens else f"{o}.state"
+        return f"{state} NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
 
     def late(o: str) -> str:
         return (
             f"EXISTS (SELECT 1 FROM milestone m WHERE m.obligation_id = {o}.id"
-            f" AND m.due < :as_of AND {_PENDING})"
+            f" AND m.due < :as_of AND {_PENDING if lens else _PENDING_NOW})"
         )
+
+    def seen(o: str) -> str:
+        return f" AND {visibility.obligation_visible(o)}" if lens else ""
 
     # Parents as one set, looked up per row (a correlated probe per row would cost a third
     # more on 100k obligations).
-    parents = "(SELECT c.parent_id FROM obligation c WHERE c.parent_id IS NOT NULL)"
+    parents = f"(SELECT c.parent_id FROM obligation c WHERE c.parent_id IS NOT NULL{seen('c')})"
     below = (
         "WITH RECURSIVE below(id) AS (SELECT c.id FROM obligation c WHERE c.parent_id = obligation.id"
         " UNION ALL SELECT c.id FROM obligation c JOIN below b ON c.parent_id = b.id)"
         f" SELECT 1 FROM below b JOIN obligation x ON x.id = b.id"
-        f" WHERE {live('x')} AND {late('x')} AND x.id NOT IN {parents}"
+        f" WHERE {live('x')}{seen('x')} AND {late('x')} AND x.id NOT IN {parents}"
     )
     return (
         f"{live('obligation')} AND ({late('obligation')} AND obligation.id NOT IN {parents}"
@@ -244,10 +257,19 @@ def lean_connect(url: str, head: str, claimed: str | None = None) -> Lean | None
     return lean
 
 
-def lean_count(url: str, head: str, where: Where, claimed: str | None = None) -> int | None:
-    """``count_sql(where)`` through the bare driver, or None (see ``lean_connect``)."""
+def lens_needed(db: Lean, as_of: date) -> bool:
+    """Whether anything was recorded after the end of ``as_of`` (``visibility``)."""
+    return db.one(visibility.recorded_after(), seen_at=visibility.seen_at(as_of)) is not None
+
+
+def lean_count(
+    url: str, head: str, as_of: date, where: Any, claimed: str | None = None
+) -> int | None:
+    """``count_sql(where(lens))`` through the bare driver, or None (see ``lean_connect``);
+    ``where`` builds the filter with or without the as-of lens, as ``lens_needed`` says."""
     lean = lean_connect(url, head, claimed)
     if lean is None:
         return None
     with lean:
-        return int(lean.one(count_sql(where), **where.params))
+        found = where(lens_needed(lean, as_of))
+        return int(lean.one(count_sql(found), **found.params))

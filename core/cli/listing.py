@@ -54,17 +54,20 @@ def list_cmd(
         from .. import queries
         from ..migrations import HEAD
 
-        where = queries.obligation_where(
-            as_of=env.today,
-            text=text,
-            domain=domain,
-            state=state,
-            due_before=due,
-            overdue=overdue,
-            role=role,
-        )
+        def where(lens: bool) -> queries.Where:
+            return queries.obligation_where(
+                as_of=env.today,
+                text=text,
+                domain=domain,
+                state=state,
+                due_before=due,
+                overdue=overdue,
+                role=role,
+                lens=lens,
+            )
+
         if (state is None or state in queries.STATES) and (
-            n := queries.lean_count(env.url, HEAD, where, env.claimed)
+            n := queries.lean_count(env.url, HEAD, env.today, where, env.claimed)
         ) is not None:
             click.echo(n)
             return
