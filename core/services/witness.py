@@ -10,9 +10,12 @@ from sqlmodel import Session, select
 from .. import audit
 from ..i18n import t
 from ..models import Owner, User, UserRole
+from ..notify.dispatch import _payload
+from ..notify.ledger import insert_ledger
+from ..notify.occasions import owner_recipients
+from ..notify.settings import Audience
 from ..registry import Message
 from .base import now, today
-from .notify import _payload, insert_ledger
 
 OCCASION = "audit.head"
 
@@ -48,12 +51,15 @@ def queue_audit_head(*, session: Session) -> int:
         .distinct()
     ).all()
     stamp, day = now(session), today(session).isoformat()
+    # Every address the owner has for mail and chat robots (each robot its own route).
+    recipients = owner_recipients(session, owners, Audience(("email", "webhook"), "zh"))
     rows = [
         {
-            "key": f"{OCCASION}:{day}:{owner.id}:{channel}",
-            "channel": channel,
-            "owner_id": owner.id,
-            "recipient": address.split("?", 1)[0],
+            "key": f"{OCCASION}:{day}:{owner_id}:{route.slot}",
+            "channel": route.channel,
+            "owner_id": owner_id,
+            "robot_id": route.robot_id,
+            "recipient": route.address,
             "subject": message.subject,
             "occasion": OCCASION,
             "payload": _payload(message),
@@ -62,8 +68,7 @@ def queue_audit_head(*, session: Session) -> int:
             "next_attempt_at": stamp,
             "created_at": stamp,
         }
-        for owner in owners
-        for channel, address in (("email", owner.email), ("webhook", owner.webhook))
-        if address
+        for owner_id, recipient in recipients.items()
+        for route in recipient.routes
     ]
     return len(insert_ledger(session, rows))

@@ -200,6 +200,7 @@ def test_witness_detects_a_rewritten_chain(duban) -> None:
                 before=event.before,
                 after=event.after,
                 prev_hash=prev,
+                os_user=event.os_user,
             )
             session.add(event)
         session.get(AuditHead, 1).last_hash = prev

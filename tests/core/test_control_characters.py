@@ -123,20 +123,16 @@ def test_a_feed_named_with_a_line_break_still_serves(seeded) -> None:
 
 def test_stored_escapes_never_reach_the_tui(seeded, tmp_path: Path) -> None:
     """Every string the screens read passes through the same neutralisation."""
-    from datetime import date
-
     from duban.core.cli.context import Env
     from duban.tui import data
 
     _store_escapes(seeded.url)
     env = Env.create(db_url=seeded.url, actor="coord", as_of=None)
     with env.session(write=False) as session:
-        shown = data.obligation(session=session, obligation_id=1, as_of=date(2025, 1, 1))
+        shown = data.obligation(session=session, obligation_id=1, as_of=env.today)
         from duban.tui.filters import Query
 
-        rows = data.window(
-            session=session, query=Query(), as_of=date(2025, 1, 1), offset=0, limit=10
-        )
+        rows = data.window(session=session, query=Query(), as_of=env.today, offset=0, limit=10)
     env.close()
     for found in (
         json.dumps(shown, default=str, ensure_ascii=False),
