@@ -8,10 +8,13 @@ through the database driver alone, without importing SQLAlchemy and the models, 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
+from .reporting import Calendar, ReportSettings, due_periods
 from .vocabulary import State
 
 CLOSED = (State.closed.value, State.cancelled.value)
@@ -52,8 +55,11 @@ def obligation_where(
     parent_id: int | None = None,
     mark: str | None = None,
     unmarked: str | None = None,
+    light: str | None = None,
+    lights: Lights | None = None,
 ) -> Where:
-    """Conditions for ``duban list``'s filters; owners and regions must be resolved already."""
+    """Conditions for ``duban list``'s filters; owners and regions must be resolved already,
+    and ``lights`` given with ``light``."""
     w = Where()
     if text:
         w.add(
@@ -104,6 +110,10 @@ def obligation_where(
                 f"{_json_path(name, len(members))} {test}",
                 **{f"{name}{i}": member for i, member in enumerate(members)},
             )
+    if light:
+        assert lights is not None, "a light filter needs the lights"
+        clause, params = lights.where(light)
+        w.add(clause, **params)
     return w
 
 
@@ -140,6 +150,136 @@ def overdue_sql() -> str:
         f"{live('obligation')} AND ({late('obligation')} AND obligation.id NOT IN {parents}"
         f" OR obligation.id IN {parents} AND EXISTS ({below}))"
     )
+
+
+# Traffic lights (红黄绿灯) --------------------------------------------------------------------
+LIGHTS = ("green", "yellow", "red")
+
+
+def _julian(dialect: str, expr: str) -> str:
+    """Days (Julian day number) of a date or a UTC instant, the same on every backend."""
+    if dialect == "sqlite":
+        return f"julianday({expr})"
+    return f"(EXTRACT(EPOCH FROM {expr}) / 86400.0 + 2440587.5)"
+
+
+def julian(value: date | datetime) -> float:
+    """What ``_julian`` computes, for a parameter: a date counts from its midnight UTC."""
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC)
+        midnight = datetime.combine(value.date(), datetime.min.time(), UTC)
+        return value.toordinal() + 1721424.5 + (value - midnight).total_seconds() / 86400
+    return value.toordinal() + 1721424.5
+
+
+@dataclass
+class Lights:
+    """The traffic lights of obligations as of a date, as SQL (``table``) and its parameters.
+
+    Red: overdue, more than ``yellow_points`` behind the time-proportional progress, or the
+    ``red_unreported`` latest due periods all unreported. Yellow: behind at all, or the
+    latest due period unreported. Green otherwise; no light once closed or cancelled.
+    Progress is the leads' latest reported percent; expected progress the elapsed fraction
+    from the plan's issue date (else the obligation's creation) to its last due date. Only
+    reports submitted by ``now`` count (docs/reports.md)."""
+
+    dialect: str
+    settings: ReportSettings
+    plan_ids: dict[str, int]  # plan key -> id, for the plans with a calendar of their own
+    as_of: date
+    now: datetime
+
+    def _calendar_sql(self) -> str:
+        own = {self.plan_ids[k]: c for k, c in self.settings.plans.items() if k in self.plan_ids}
+        default = self.settings.default
+
+        def by_plan(value: Callable[[Calendar], str], fallback: str) -> str:
+            if not own:
+                return fallback
+            whens = " ".join(f"WHEN {pid} THEN {value(c)}" for pid, c in sorted(own.items()))
+            return f"CASE obligation.plan_id {whens} ELSE {fallback} END"
+
+        freq = by_plan(lambda c: f"'{c.frequency}'", f"'{default.frequency}'")
+        day = by_plan(lambda c: f"'{c.due_day}'", f"'{default.due_day}'")
+        return f"COALESCE(obligation.report_frequency, {freq}) || '/' || {day}"
+
+    def _periods(self) -> list[tuple[str, float, float]]:
+        """(calendar key, Julian day of the end of its latest due period, of the N-th)."""
+        found = []
+        for cal in sorted(self.settings.calendars(), key=lambda c: c.key):
+            due = due_periods(self.as_of, cal.frequency, cal.due_day, self.settings.red_unreported)
+            found.append((cal.key, julian(due[0].end), julian(due[-1].end)))
+        return found
+
+    def table(self, where: str = "1 = 1") -> str:
+        """``SELECT id, light`` for the obligations matching ``where`` (over ``obligation``)."""
+        jd = partial(_julian, self.dialect)
+        lead = (
+            "FROM report r WHERE r.obligation_id = obligation.id AND r.role = 'lead'"
+            " AND r.submitted_at <= :lt_now"
+        )
+        inner = (
+            "SELECT obligation.id AS id,"
+            f" CASE WHEN obligation.state IN ('{CLOSED[0]}', '{CLOSED[1]}') THEN 1 ELSE 0 END AS closed,"
+            f" CASE WHEN {overdue_sql()} THEN 1 ELSE 0 END AS overdue,"
+            f" COALESCE((SELECT {jd('p.issued_on')} FROM plan p WHERE p.id = obligation.plan_id),"
+            f" {jd('obligation.created_at')}) AS s,"
+            f" (SELECT {jd('MAX(m.due)')} + 1 FROM milestone m"
+            " WHERE m.obligation_id = obligation.id) AS e,"
+            f" (SELECT {jd('MAX(r.period_end)')} {lead}) AS last_end,"
+            f" (SELECT r.percent {lead} AND r.percent IS NOT NULL"
+            " ORDER BY r.period_end DESC, r.submitted_at DESC, r.id DESC LIMIT 1) AS pct,"
+            f" {self._calendar_sql()} AS cal"
+            f" FROM obligation WHERE {where}"
+            # Not flattened into the outer query, which would run each subquery per use.
+            + (" LIMIT -1 OFFSET 0" if self.dialect == "sqlite" else " OFFSET 0")
+        )
+
+        def per_calendar(n: str) -> str:
+            whens = " ".join(
+                f"WHEN '{key}' THEN :lt_{n}{i}" for i, (key, _, _) in enumerate(self._periods())
+            )
+            return f"(CASE x.cal {whens} END)"
+
+        def unreported(n: str) -> str:
+            end = per_calendar(n)
+            return f"{end} IS NOT NULL AND x.s < {end} + 1 AND (x.last_end IS NULL OR x.last_end < {end})"
+
+        expected = (
+            "CASE WHEN :lt_day >= x.e OR x.e <= x.s THEN 100.0 WHEN :lt_day <= x.s THEN 0.0"
+            " ELSE 100.0 * (:lt_day - x.s) / (x.e - x.s) END"
+        )
+        behind = f"(CASE WHEN x.e IS NULL OR x.pct IS NULL THEN NULL ELSE {expected} - x.pct END)"
+        return (
+            "SELECT x.id AS id, CASE WHEN x.closed = 1 THEN NULL WHEN x.overdue = 1 THEN 'red'"
+            f" WHEN {unreported('pn')} THEN 'red' WHEN {behind} > :lt_points THEN 'red'"
+            f" WHEN {unreported('p1')} THEN 'yellow' WHEN {behind} > 0 THEN 'yellow'"
+            f" ELSE 'green' END AS light FROM ({inner}) x"
+        )
+
+    @property
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "as_of": self.as_of,
+            "lt_now": _sqlite_value(self.now) if self.dialect == "sqlite" else self.now,
+            "lt_day": julian(self.as_of),
+            "lt_points": self.settings.yellow_points,
+        }
+        for i, (_, p1, pn) in enumerate(self._periods()):
+            params[f"lt_p1{i}"], params[f"lt_pn{i}"] = p1, pn
+        return params
+
+    def where(self, light: str) -> tuple[str, dict[str, Any]]:
+        """A condition over ``obligation``: its light is ``light``."""
+        return (
+            f"obligation.id IN (SELECT y.id FROM ({self.table()}) y WHERE y.light = :light)",
+            {**self.params, "light": light},
+        )
+
+
+def plan_ids_sql() -> str:
+    """The plans' keys and ids, for ``Lights.plan_ids``."""
+    return "SELECT key, id FROM plan"
 
 
 def count_sql(where: Where) -> str:
@@ -240,10 +380,12 @@ def lean_connect(url: str, head: str) -> Lean | None:
     return lean
 
 
-def lean_count(url: str, head: str, where: Where) -> int | None:
-    """``count_sql(where)`` through the bare driver, or None (see ``lean_connect``)."""
+def lean_count(url: str, head: str, where: Callable[[Lean], Where]) -> int | None:
+    """``count_sql`` of the conditions ``where`` makes for the connection, through the bare
+    driver; None when the database is not ready for it (see ``lean_connect``)."""
     lean = lean_connect(url, head)
     if lean is None:
         return None
     with lean:
-        return int(lean.one(count_sql(where), **where.params))
+        found = where(lean)
+        return int(lean.one(count_sql(found), **found.params))

@@ -51,6 +51,7 @@ COMMANDS: dict[str, str] = {
     "reject": "closeout:reject",
     "split": "closeout:split",
     "scorecard": "closeout:scorecard",
+    "report": "report:report",
 }
 
 

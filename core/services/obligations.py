@@ -281,6 +281,8 @@ def _split_overdue(session: Session, ob: Obligation, as_of: date) -> bool:
 
 def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
     """The ``duban show`` shape: the list keys plus body, assignments, milestones, targets, escalations."""
+    from .reports import last_reports, lights_of
+
     milestones = list(
         session.exec(
             select(Milestone)
@@ -300,6 +302,8 @@ def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
     ).all()
     data.update(
         {
+            "light": lights_of(session=session, ids=[ob.id], as_of=as_of).get(ob.id),
+            "last_report": last_reports(session=session, ids=[ob.id]).get(ob.id),
             "body": ob.body,
             "body_en": ob.body_en,
             "plan": plan.key if plan else None,

@@ -1,0 +1,384 @@
+"""The spreadsheets of reporting: the form sent to an owner (``duban report template``), the
+forms it returns (``duban report import``) and the consolidated summary (``report summary``).
+
+The form's first sheet is the table (a header row, one row per obligation; only the columns
+an owner fills are unlocked); a hidden sheet says whose form it is and for which period, so
+that a returned file cannot report for another owner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session, select
+
+from ..errors import PermissionDenied, UserError
+from ..i18n import t
+from ..models import Assignment, Milestone, Obligation, Owner, Report, Role, UserRole
+from ..reporting import Period, parse_period
+from ..tables import BadCell, Column, Row, Table
+from .base import current_user
+from .obligations import CLOSED_STATES
+from .owners import find_owner, resolve_owner
+from .reports import Entry, calendar_of, check_period, clean_text, store_reports
+
+COLUMNS = (
+    Column("seq", ("序号", "No.")),
+    Column("code", ("任务编号", "Task number"), required=True),
+    Column("title", ("任务名称", "Task")),
+    Column("owner", ("责任单位", "Responsible body")),
+    Column("due", ("完成时限", "Deadline")),
+    Column("progress", ("进展情况", "Progress"), required=True),
+    Column("problems", ("存在问题", "Problems")),
+    Column("next", ("下步计划", "Next steps")),
+    Column("percent", ("完成比例(%)", "Percent complete")),
+)
+EDITABLE = ("progress", "problems", "next", "percent")
+META_SHEET = "duban"
+_CLOSED = [s.value for s in CLOSED_STATES]
+
+
+def _assigned(session: Session, owner: Owner) -> list[tuple[Obligation, str]]:
+    """The owner's live obligations and its role in each (lead first when it has several)."""
+    rows = session.exec(
+        select(Obligation, Assignment.role)
+        .join(Assignment, Assignment.obligation_id == Obligation.id)
+        .where(Assignment.owner_id == owner.id, Obligation.state.notin_(_CLOSED))
+        .order_by(Obligation.plan_id, Obligation.seq, Obligation.id)
+    ).all()
+    found: dict[int, tuple[Obligation, str]] = {}
+    for ob, role in rows:
+        if ob.id not in found or role == Role.lead:
+            found[ob.id] = (ob, role)
+    return list(found.values())
+
+
+def _task_numbers(obligations: Sequence[Obligation]) -> dict[str, Obligation]:
+    """The number each obligation goes by on the form: its code when unique here, else its id."""
+    codes: dict[str, int] = {}
+    for ob in obligations:
+        if ob.code:
+            codes[ob.code] = codes.get(ob.code, 0) + 1
+    return {(ob.code if ob.code and codes[ob.code] == 1 else str(ob.id)): ob for ob in obligations}
+
+
+def write_template(*, session: Session, owner: str, period: str, path: Path) -> int:
+    """Write ``owner``'s form for ``period``, pre-filled with what it reported already."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, Protection
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    who = resolve_owner(session=session, ref=owner)
+    per = parse_period(period)
+    assigned = [
+        (ob, role)
+        for ob, role in _assigned(session, who)
+        if calendar_of(session, ob).frequency in (per.frequency, "none")
+    ]
+    numbers = {ob.id: number for number, ob in _task_numbers([ob for ob, _ in assigned]).items()}
+    ids = [ob.id for ob, _ in assigned]
+    dues: dict[int, Any] = {}
+    for ob_id, due in session.exec(
+        select(Milestone.obligation_id, Milestone.due)
+        .where(Milestone.obligation_id.in_(ids or [0]))
+        .order_by(Milestone.due)
+    ):
+        dues[ob_id] = due  # the last
+    current = {
+        r.obligation_id: r
+        for r in session.exec(
+            select(Report).where(
+                Report.owner_id == who.id,
+                Report.period == per.label,
+                Report.superseded_by_id.is_(None),
+            )
+        )
+    }
+    book = Workbook()
+    sheet = book.active
+    sheet.title = per.label
+    sheet.append([c.headers[0] for c in COLUMNS])
+    for n, (ob, _) in enumerate(assigned, 1):
+        r = current.get(ob.id)
+        sheet.append(
+            [
+                n,
+                numbers[ob.id],
+                ob.title,
+                who.name,
+                dues[ob.id].isoformat() if ob.id in dues else "",
+                r.progress if r else "",
+                (r.problems or "") if r else "",
+                (r.next_steps or "") if r else "",
+                r.percent if r else None,
+            ]
+        )
+    editable = [i for i, c in enumerate(COLUMNS, 1) if c.key in EDITABLE]
+    for row in sheet.iter_rows(min_row=2, max_row=len(assigned) + 1):
+        for cell in row:
+            if cell.column in editable:
+                cell.protection = Protection(locked=False)
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for letter, width in zip("ABCDEFGHI", (6, 12, 40, 20, 12, 50, 30, 30, 12), strict=True):
+        sheet.column_dimensions[letter].width = width
+    percent = DataValidation(type="whole", operator="between", formula1="0", formula2="100")
+    sheet.add_data_validation(percent)
+    percent.add(f"I2:I{max(len(assigned) + 1, 2)}")
+    sheet.freeze_panes = "A2"
+    sheet.protection.sheet = True
+    meta = book.create_sheet(META_SHEET)
+    meta.append(["owner", who.name])
+    meta.append(["period", per.label])
+    meta.sheet_state = "veryHidden"
+    meta.protection.sheet = True
+    book.save(path)
+    return len(assigned)
+
+
+def _meta(path: Path) -> dict[str, str]:
+    """The owner and period a returned form was made for (an .xlsx from ``write_template``)."""
+    if path.suffix.lower() != ".xlsx":
+        return {}
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True)
+    except Exception:  # Table() reports a damaged file with its reason
+        return {}
+    try:
+        if META_SHEET not in book.sheetnames:
+            return {}
+        return {
+            str(k): str(v)
+            for k, v, *_ in book[META_SHEET].iter_rows(max_col=2, values_only=True)
+            if k and v
+        }
+    finally:
+        book.close()
+
+
+def import_file(*, session: Session, path: Path, period: str | None = None) -> dict[str, Any]:
+    """Read one returned form; all of it is written or, on any bad cell, nothing."""
+    if not path.is_file():
+        raise UserError(t("{path}: no such file", path=path))
+    meta = _meta(path)
+    table = Table(path, COLUMNS, ignore_unknown=True)
+    raw_period = meta.get("period") or period
+    if not raw_period:
+        raise UserError(t("{path}: the file does not say its period; give --period", path=path))
+    per = parse_period(raw_period, what=f"{path}: period" if meta.get("period") else "--period")
+    rows = list(table)
+    owner_name = meta.get("owner") or next((r.text("owner") for r in rows if r.text("owner")), "")
+    if not owner_name:
+        raise UserError(t("{path}: the file does not say whose it is (责任单位)", path=path))
+    owner = resolve_owner(session=session, ref=owner_name, what=f"{path}: 责任单位")
+    user = current_user(session)
+    if (
+        user is None
+        or user.role == UserRole.viewer
+        or (user.role == UserRole.member and user.owner_id != owner.id)
+    ):
+        raise PermissionDenied(
+            t(
+                "{path}: {user} may not report for {owner}",
+                path=path,
+                user=user.name if user else session.info["actor"],
+                owner=owner.name,
+            )
+        )
+    assigned = _assigned(session, owner)
+    roles = {ob.id: role for ob, role in assigned}
+    numbers = _task_numbers([ob for ob, _ in assigned])
+    by_id = {str(ob.id): ob for ob, _ in assigned}
+    entries: list[Entry] = []
+    checked: dict[int, Period] = {}
+    for row in rows:
+        texts = {k: row.text(k) for k in EDITABLE}
+        if not any(texts.values()):
+            continue  # a task the owner did not report on
+        number = row.text("code")
+        ob = numbers.get(number) or by_id.get(number)
+        if not number:
+            table.reject(row, "code", t("empty"))
+            continue
+        if ob is None:
+            table.reject(
+                row,
+                "code",
+                t("unknown task number {value!r} for {owner}", value=number, owner=owner.name),
+            )
+            continue
+        named = row.text("owner")
+        other = find_owner(session=session, ref=named) if named else owner
+        if other is None or other.id != owner.id:
+            table.reject(
+                row,
+                "owner",
+                t(
+                    "this file is {owner}'s; it cannot report for {other}",
+                    owner=owner.name,
+                    other=named,
+                ),
+            )
+            continue
+        if table.earlier(row, ob.id) is not None:
+            table.reject(row, "code", t("task {value} is reported twice", value=number))
+            continue
+        try:
+            if ob.id not in checked:
+                checked[ob.id] = check_period(session, ob, per.label, what=number)
+        except UserError as exc:
+            table.reject(row, "code", str(exc).removeprefix(f"{number}: "))
+            continue
+
+        try:
+            progress = _cell(row, "progress", required=True)
+            problems, next_steps = _cell(row, "problems"), _cell(row, "next")
+            percent = row.number("percent", whole=True)
+            if percent is not None and percent > 100:
+                raise row.bad(
+                    "percent", t("must be from 0 to 100: {value!r}", value=row.text("percent"))
+                )
+        except BadCell as exc:
+            table.problems.add(row.line, exc.column, exc.reason)
+            continue
+        entries.append(
+            Entry(
+                ob.id,
+                roles[ob.id],
+                progress or "",
+                problems,
+                next_steps,
+                None if percent is None else int(percent),
+            )
+        )
+    table.check()
+    store_reports(session, owner, per, entries, source=path.name)
+    return {"file": str(path), "owner": owner.name, "period": per.label, "reports": len(entries)}
+
+
+def _cell(row: Row, key: str, *, required: bool = False) -> str | None:
+    """A text cell, checked as any text a person gives (``BadCell`` otherwise)."""
+    try:
+        return clean_text(row.text(key), what=row.header(key), required=required)
+    except UserError as exc:
+        raise row.bad(key, str(exc).removeprefix(f"{row.header(key)}: ")) from None
+
+
+def import_files(
+    *, session: Session, paths: Sequence[Path], period: str | None = None
+) -> tuple[list[dict[str, Any]], list[UserError]]:
+    """Import each file on its own: (what was imported, the errors of the files refused)."""
+    done, failed = [], []
+    for path in paths:
+        try:
+            with session.begin_nested():
+                done.append(import_file(session=session, path=path, period=period))
+        except UserError as exc:
+            failed.append(exc)
+    return done, failed
+
+
+# The summary --------------------------------------------------------------------------------
+def summary_markdown(data: dict[str, Any]) -> str:
+    """The 调度 summary as Markdown: per owner, then per task with its reports' text."""
+
+    def cell(value: Any) -> str:
+        text = "" if value is None else str(value)
+        return text.replace("|", "\\|").replace("\n", "<br>")
+
+    lines = [
+        f"# {t('Progress summary {period}', period=data['period'])}",
+        "",
+        t("As of {day}", day=data["as_of"]),
+        "",
+        f"## {t('Owners')}",
+        "",
+        f"| {t('Owner')} | {t('Due')} | {t('Received')} | {t('Late')} | {t('Missing')} |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for o in data["owners"]:
+        lines.append(
+            f"| {cell(o['owner'])} | {o['due']} | {o['received']} | {o['late']} | {o['missing']} |"
+        )
+    lines += [
+        "",
+        f"## {t('Tasks')}",
+        "",
+        f"| {t('Code')} | {t('Title')} | {t('Lead')} | {t('Light')} | % | {t('Progress made')} "
+        f"| {t('Problems')} | {t('Next steps')} |",
+        "| --- | --- | --- | --- | ---: | --- | --- | --- |",
+    ]
+    for task in data["tasks"]:
+        progress = task["progress"] if task["received"] else t("(not received)")
+        for other in task["others"]:
+            progress = f"{progress}\n{other['owner']}: {other['progress']}"
+        lines.append(
+            "| "
+            + " | ".join(
+                cell(v)
+                for v in (
+                    task["code"] or task["id"],
+                    task["title"],
+                    "、".join(task["lead"]),
+                    t(task["light"]) if task["light"] else "",
+                    task["percent"],
+                    progress,
+                    task["problems"],
+                    task["next_steps"],
+                )
+            )
+            + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_summary_xlsx(data: dict[str, Any], path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+
+    fills = {"red": "F4B6B6", "yellow": "F9E79F", "green": "B7E1B0"}
+    book = Workbook()
+    tasks = book.active
+    tasks.title = t("Tasks")
+    tasks.append(
+        [
+            "任务编号",
+            "任务名称",
+            "牵头单位",
+            t("Light"),
+            "完成比例(%)",
+            "进展情况",
+            "存在问题",
+            "下步计划",
+            t("Other owners' reports"),
+        ]
+    )
+    for task in data["tasks"]:
+        tasks.append(
+            [
+                task["code"] or str(task["id"]),
+                task["title"],
+                "、".join(task["lead"]),
+                t(task["light"]) if task["light"] else "",
+                task["percent"],
+                task["progress"] if task["received"] else t("(not received)"),
+                task["problems"],
+                task["next_steps"],
+                "\n".join(f"{o['owner']}: {o['progress']}" for o in task["others"]),
+            ]
+        )
+        if task["light"]:
+            tasks.cell(tasks.max_row, 4).fill = PatternFill("solid", fgColor=fills[task["light"]])
+    owners = book.create_sheet(t("Owners"))
+    owners.append([t("Owner"), t("Due"), t("Received"), t("Late"), t("Missing")])
+    for o in data["owners"]:
+        owners.append([o["owner"], o["due"], o["received"], o["late"], o["missing"]])
+    for sheet in (tasks, owners):
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+    book.save(path)
