@@ -203,58 +203,68 @@ class Lights:
         day = by_plan(lambda c: f"'{c.due_day}'", f"'{default.due_day}'")
         return f"COALESCE(obligation.report_frequency, {freq}) || '/' || {day}"
 
-    def _periods(self) -> list[tuple[str, float, float]]:
-        """(calendar key, Julian day of the end of its latest due period, of the N-th)."""
+    def _periods(self) -> list[tuple[str, date, date]]:
+        """(calendar key, the end of its latest due period, the end of the N-th latest)."""
         found = []
         for cal in sorted(self.settings.calendars(), key=lambda c: c.key):
             due = due_periods(self.as_of, cal.frequency, cal.due_day, self.settings.red_unreported)
-            found.append((cal.key, julian(due[0].end), julian(due[-1].end)))
+            found.append((cal.key, due[0].end, due[-1].end))
         return found
 
-    def table(self, where: str = "1 = 1") -> str:
-        """``SELECT id, light`` for the obligations matching ``where`` (over ``obligation``)."""
+    def _conditions(self) -> dict[str, str]:
+        """SQL over ``obligation`` for: closed, red, yellow (each light as a condition, so that
+        a filter stops at the first clause that decides and reads no more than it needs)."""
         jd = partial(_julian, self.dialect)
         lead = (
             "FROM report r WHERE r.obligation_id = obligation.id AND r.role = 'lead'"
             " AND r.submitted_at <= :lt_now"
         )
-        inner = (
-            "SELECT obligation.id AS id,"
-            f" CASE WHEN obligation.state IN ('{CLOSED[0]}', '{CLOSED[1]}') THEN 1 ELSE 0 END AS closed,"
-            f" CASE WHEN {overdue_sql()} THEN 1 ELSE 0 END AS overdue,"
-            f" COALESCE((SELECT {jd('p.issued_on')} FROM plan p WHERE p.id = obligation.plan_id),"
-            f" {jd('obligation.created_at')}) AS s,"
-            f" (SELECT {jd('MAX(m.due)')} + 1 FROM milestone m"
-            " WHERE m.obligation_id = obligation.id) AS e,"
-            f" (SELECT {jd('MAX(r.period_end)')} {lead}) AS last_end,"
-            f" (SELECT r.percent {lead} AND r.percent IS NOT NULL"
-            " ORDER BY r.period_end DESC, r.submitted_at DESC, r.id DESC LIMIT 1) AS pct,"
-            f" {self._calendar_sql()} AS cal"
-            f" FROM obligation WHERE {where}"
-            # Not flattened into the outer query, which would run each subquery per use.
-            + (" LIMIT -1 OFFSET 0" if self.dialect == "sqlite" else " OFFSET 0")
+        start = (
+            f"COALESCE((SELECT {jd('p.issued_on')} FROM plan p WHERE p.id = obligation.plan_id),"
+            f" {jd('obligation.created_at')})"
         )
-
-        def per_calendar(n: str) -> str:
-            whens = " ".join(
-                f"WHEN '{key}' THEN :lt_{n}{i}" for i, (key, _, _) in enumerate(self._periods())
-            )
-            return f"(CASE x.cal {whens} END)"
+        end = f"(SELECT {jd('MAX(m.due)')} + 1 FROM milestone m WHERE m.obligation_id = obligation.id)"
+        pct = (
+            f"(SELECT r.percent {lead} AND r.percent IS NOT NULL"
+            " ORDER BY r.period_end DESC, r.submitted_at DESC, r.id DESC LIMIT 1)"
+        )
+        calendar = self._calendar_sql()
+        periods = self._periods()
 
         def unreported(n: str) -> str:
-            end = per_calendar(n)
-            return f"{end} IS NOT NULL AND x.s < {end} + 1 AND (x.last_end IS NULL OR x.last_end < {end})"
+            def end_of(kind: str) -> str:
+                whens = " ".join(
+                    f"WHEN '{key}' THEN :lt_{n}{kind}{i}" for i, (key, _, _) in enumerate(periods)
+                )
+                return f"(CASE {calendar} {whens} END)"
+
+            return (
+                f"{end_of('j')} IS NOT NULL AND {start} < {end_of('j')} + 1"
+                f" AND NOT EXISTS (SELECT 1 {lead} AND r.period_end >= {end_of('d')})"
+            )
 
         expected = (
-            "CASE WHEN :lt_day >= x.e OR x.e <= x.s THEN 100.0 WHEN :lt_day <= x.s THEN 0.0"
-            " ELSE 100.0 * (:lt_day - x.s) / (x.e - x.s) END"
+            f"CASE WHEN :lt_day >= {end} OR {end} <= {start} THEN 100.0"
+            f" WHEN :lt_day <= {start} THEN 0.0"
+            f" ELSE 100.0 * (:lt_day - {start}) / ({end} - {start}) END"
         )
-        behind = f"(CASE WHEN x.e IS NULL OR x.pct IS NULL THEN NULL ELSE {expected} - x.pct END)"
+        # Only obligations whose leads reported a percent can be behind.
+        behind = (
+            f"EXISTS (SELECT 1 {lead} AND r.percent IS NOT NULL) AND {end} IS NOT NULL"
+            f" AND ({expected}) - {pct}"
+        )
+        red = f"({overdue_sql()}) OR ({unreported('pn')}) OR ({behind} > :lt_points)"
+        yellow = f"({unreported('p1')}) OR ({behind} > 0)"
+        closed = f"obligation.state IN ('{CLOSED[0]}', '{CLOSED[1]}')"
+        return {"closed": closed, "red": red, "yellow": yellow}
+
+    def table(self, where: str = "1 = 1") -> str:
+        """``SELECT id, light`` for the obligations matching ``where`` (over ``obligation``)."""
+        c = self._conditions()
         return (
-            "SELECT x.id AS id, CASE WHEN x.closed = 1 THEN NULL WHEN x.overdue = 1 THEN 'red'"
-            f" WHEN {unreported('pn')} THEN 'red' WHEN {behind} > :lt_points THEN 'red'"
-            f" WHEN {unreported('p1')} THEN 'yellow' WHEN {behind} > 0 THEN 'yellow'"
-            f" ELSE 'green' END AS light FROM ({inner}) x"
+            f"SELECT obligation.id AS id, CASE WHEN {c['closed']} THEN NULL WHEN {c['red']}"
+            f" THEN 'red' WHEN {c['yellow']} THEN 'yellow' ELSE 'green' END AS light"
+            f" FROM obligation WHERE {where}"
         )
 
     @property
@@ -266,15 +276,19 @@ class Lights:
             "lt_points": self.settings.yellow_points,
         }
         for i, (_, p1, pn) in enumerate(self._periods()):
-            params[f"lt_p1{i}"], params[f"lt_pn{i}"] = p1, pn
+            params[f"lt_p1j{i}"], params[f"lt_pnj{i}"] = julian(p1), julian(pn)
+            params[f"lt_p1d{i}"], params[f"lt_pnd{i}"] = p1, pn
         return params
 
     def where(self, light: str) -> tuple[str, dict[str, Any]]:
         """A condition over ``obligation``: its light is ``light``."""
-        return (
-            f"obligation.id IN (SELECT y.id FROM ({self.table()}) y WHERE y.light = :light)",
-            {**self.params, "light": light},
-        )
+        c = self._conditions()
+        clause = {
+            "red": f"NOT ({c['closed']}) AND ({c['red']})",
+            "yellow": f"NOT ({c['closed']}) AND NOT ({c['red']}) AND ({c['yellow']})",
+            "green": f"NOT ({c['closed']}) AND NOT ({c['red']}) AND NOT ({c['yellow']})",
+        }[light]
+        return clause, self.params
 
 
 def plan_ids_sql() -> str:

@@ -212,6 +212,23 @@ def worst_owners(
     return scores[:limit]
 
 
+def light_counts(db: Lean, as_of: date) -> dict[str, int]:
+    """Live obligations per traffic light as of the end of ``as_of`` (docs/reports.md)."""
+    from duban.core.reporting import report_settings
+
+    lights = queries.Lights(
+        dialect=db.dialect,
+        settings=report_settings(),
+        plan_ids=dict(db.rows(queries.plan_ids_sql())),
+        as_of=as_of,
+        now=end_of_day(as_of),
+    )
+    rows = db.rows(
+        f"SELECT x.light, COUNT(*) FROM ({lights.table()}) x GROUP BY x.light", **lights.params
+    )
+    return {light: n for light, n in rows if light}
+
+
 def figures(db: Lean, as_of: date) -> dict[str, Any]:
     """Everything the dashboard shows but the plugins' panels. Names come in both languages
     (``name``/``name_en`` pairs): the screen picks when it draws."""

@@ -179,7 +179,7 @@ def import_cmd(env: Env, paths: tuple[Path, ...], period: str | None, fmt: str) 
             ("file", t("File")),
             ("owner", t("Owner")),
             ("period", t("Report period")),
-            ("reports", t("Reports")),
+            ("reports", t("Reports imported")),
         ],
         fmt,
     )

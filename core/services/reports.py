@@ -85,6 +85,15 @@ def start_of(ob_created: datetime, plan_issued: date | None) -> date:
     return plan_issued or to_local_date(ob_created)
 
 
+def report_period(*, session: Session, ob: Obligation, as_of: date) -> str:
+    """The period an owner would report for now: the latest ended one (or the current one
+    for an obligation that does not report on a calendar)."""
+    calendar = calendar_of(session, ob)
+    frequency = calendar.frequency if calendar.frequency != "none" else "monthly"
+    current = period_containing(as_of, frequency)
+    return (current if calendar.frequency == "none" else current.previous()).label
+
+
 def set_frequency(*, session: Session, ref: str | int, frequency: str | None) -> Obligation:
     """An obligation's own reporting frequency (None: its plan's)."""
     require_coordinator(session)
@@ -778,3 +787,74 @@ def consolidated(*, session: Session, period: str, as_of: date) -> dict[str, Any
             for oid, counts in sorted(per_owner.items(), key=lambda kv: names[kv[0]])
         ],
     }
+
+
+def reporting_status(*, session: Session, as_of: date) -> list[dict[str, Any]]:
+    """Per lead owner, for each obligation's latest ended period: how many reports were due,
+    received, late and missing (the coordinators' "who has reported" view)."""
+    names = _owner_names(session)
+    counts: dict[int, dict[str, Any]] = {}
+    for o in owed_for(session=session, as_of=as_of):
+        late = o.late(as_of)
+        for lead in o.leads:
+            c = counts.setdefault(
+                lead, {"owner": names[lead], "due": 0, "received": 0, "late": 0, "missing": 0}
+            )
+            c["due"] += 1
+            c["received" if o.received else "missing"] += 1
+            c["late"] += late
+    return sorted(counts.values(), key=lambda c: (-c["missing"], -c["late"], c["owner"]))
+
+
+def urge(*, session: Session, owner: str, as_of: date) -> int:
+    """催报: tell an owner now which reports it has not sent (its in-app inbox, its e-mail and
+    webhook when set), once a day at most; the number of reports it is reminded of."""
+    from ..registry import Message
+    from .notify import insert_ledger
+
+    require_coordinator(session)
+    who = resolve_owner(session=session, ref=owner)
+    pending = pending_for(session=session, owner_id=who.id, as_of=as_of)
+    if not pending:
+        raise UserError(t("{owner} has no report outstanding", owner=who.name))
+    lines = [
+        t(
+            "{code} {title}: report for {period} due {due}",
+            code=o.code or f"#{o.obligation_id}",
+            title=o.title,
+            period=o.period.label,
+            due=o.due.isoformat(),
+        )
+        for o in pending
+    ]
+    subject = t("Please report: {n} progress report(s) outstanding", n=len(pending))
+    message = Message(subject=subject, text="\n".join(lines))
+    stamp = now(session)
+    channels = {"inbox": f"owner:{who.id}", "email": who.email, "webhook": who.webhook}
+    rows = [
+        {
+            "key": f"reports:{as_of.isoformat()}|owner:{who.id}|urge|{channel}",
+            "channel": channel,
+            "owner_id": who.id,
+            "recipient": address,
+            "subject": subject,
+            "occasion": "urge",
+            "payload": {"subject": subject, "text": message.text, "html": None, "data": {}},
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": stamp,
+            "created_at": stamp,
+        }
+        for channel, address in channels.items()
+        if address
+    ]
+    if not insert_ledger(session, rows):
+        raise UserError(t("{owner} was already reminded today", owner=who.name))
+    audit.record(
+        session,
+        "report.urge",
+        "owner",
+        who.id,
+        after={"obligations": [o.obligation_id for o in pending], "day": as_of.isoformat()},
+    )
+    return len(pending)
