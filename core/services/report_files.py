@@ -1,13 +1,14 @@
 """The spreadsheets of reporting: the form sent to an owner (``duban report template``), the
 forms it returns (``duban report import``) and the consolidated summary (``report summary``).
 
-The form's first sheet is the table (a header row, one row per obligation; only the columns
-an owner fills are unlocked); a hidden sheet says whose form it is and for which period, so
-that a returned file cannot report for another owner.
+The form's sheet is the table (a header row, one row per obligation; only the columns an
+owner fills are unlocked); the workbook's description says whose form it is and for which
+period, so that a returned file cannot report for another owner.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ COLUMNS = (
     Column("percent", ("完成比例(%)", "Percent complete")),
 )
 EDITABLE = ("progress", "problems", "next", "percent")
-META_SHEET = "duban"
+META = "duban-report"
 _CLOSED = [s.value for s in CLOSED_STATES]
 
 
@@ -130,35 +131,32 @@ def write_template(*, session: Session, owner: str, period: str, path: Path) -> 
     percent.add(f"I2:I{max(len(assigned) + 1, 2)}")
     sheet.freeze_panes = "A2"
     sheet.protection.sheet = True
-    meta = book.create_sheet(META_SHEET)
-    meta.append(["owner", who.name])
-    meta.append(["period", per.label])
-    meta.sheet_state = "veryHidden"
-    meta.protection.sheet = True
+    book.properties.title = t(
+        "{owner}: progress report for {period}", owner=who.name, period=per.label
+    )
+    book.properties.description = json.dumps(
+        {META: 1, "owner": who.name, "period": per.label}, ensure_ascii=False
+    )
     book.save(path)
     return len(assigned)
 
 
 def _meta(path: Path) -> dict[str, str]:
-    """The owner and period a returned form was made for (an .xlsx from ``write_template``)."""
+    """The owner and period a returned form was made for (``write_template`` keeps them in
+    the workbook's description); empty for any other file."""
     if path.suffix.lower() != ".xlsx":
         return {}
-    from openpyxl import load_workbook
+    import zipfile
+    from xml.etree.ElementTree import fromstring
 
     try:
-        book = load_workbook(path, read_only=True)
-    except Exception:  # Table() reports a damaged file with its reason
+        with zipfile.ZipFile(path) as package:
+            core = fromstring(package.read("docProps/core.xml"))
+        found = core.find("{http://purl.org/dc/elements/1.1/}description")
+        meta = json.loads(found.text or "") if found is not None else {}
+    except Exception:  # no such part, or not ours: Table() says what is wrong with the file
         return {}
-    try:
-        if META_SHEET not in book.sheetnames:
-            return {}
-        return {
-            str(k): str(v)
-            for k, v, *_ in book[META_SHEET].iter_rows(max_col=2, values_only=True)
-            if k and v
-        }
-    finally:
-        book.close()
+    return {k: str(v) for k, v in meta.items()} if isinstance(meta, dict) and META in meta else {}
 
 
 def import_file(*, session: Session, path: Path, period: str | None = None) -> dict[str, Any]:
@@ -196,6 +194,7 @@ def import_file(*, session: Session, path: Path, period: str | None = None) -> d
     by_id = {str(ob.id): ob for ob, _ in assigned}
     entries: list[Entry] = []
     checked: dict[int, Period] = {}
+    names: dict[str, Owner | None] = {owner.name: owner}
     for row in rows:
         texts = {k: row.text(k) for k in EDITABLE}
         if not any(texts.values()):
@@ -213,7 +212,9 @@ def import_file(*, session: Session, path: Path, period: str | None = None) -> d
             )
             continue
         named = row.text("owner")
-        other = find_owner(session=session, ref=named) if named else owner
+        if named and named not in names:
+            names[named] = find_owner(session=session, ref=named)
+        other = names[named] if named else owner
         if other is None or other.id != owner.id:
             table.reject(
                 row,
