@@ -132,7 +132,10 @@ def prepare_forms(workdir: Path) -> None:
 
 def import_forms(workdir: Path) -> None:
     files = sorted(str(p) for p in (workdir / "forms").glob("*.xlsx"))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
     duban(workdir, "--as-of", "2024-06-02", "report", "import", *files)
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - before
+    print(f"report import: {cpu:.1f} s of CPU (user)", file=sys.stderr)
     count = duban(workdir, "--as-of", "2024-06-03", "report", "list", "--format", "csv")
     assert count.count("\n") == FORMS * ROWS + 1
 

@@ -75,12 +75,16 @@ def plan_keys(session: Session) -> dict[int, str]:
     return session.info["_plan_keys"]
 
 
-def calendar_of(
-    session: Session, ob: Obligation, settings: ReportSettings | None = None
-) -> Calendar:
-    settings = settings or report_settings()
+def settings_of(session: Session) -> ReportSettings:
+    """``[reports]`` of duban.toml, read once per session."""
+    if "_report_settings" not in session.info:
+        session.info["_report_settings"] = report_settings()
+    return session.info["_report_settings"]
+
+
+def calendar_of(session: Session, ob: Obligation) -> Calendar:
     plan = plan_keys(session).get(ob.plan_id) if ob.plan_id else None
-    return settings.calendar(plan, ob.report_frequency)
+    return settings_of(session).calendar(plan, ob.report_frequency)
 
 
 def start_of(ob_created: datetime, plan_issued: date | None) -> date:
@@ -124,7 +128,7 @@ def lights(*, session: Session, as_of: date) -> queries.Lights:
     dialect = session.get_bind().dialect.name
     return queries.Lights(
         dialect=dialect,
-        settings=report_settings(),
+        settings=settings_of(session),
         plan_ids={key: pid for pid, key in plan_keys(session).items()},
         as_of=as_of,
         now=now(session),
@@ -541,7 +545,7 @@ class _Live:
 
 def _live(session: Session, owner_id: int | None = None) -> list[_Live]:
     """Live obligations with their reporting calendar and start (only ``owner_id``'s leads)."""
-    settings = report_settings()
+    settings = settings_of(session)
     plans = {
         pid: (key, issued)
         for pid, key, issued in session.exec(select(Plan.id, Plan.key, Plan.issued_on)).all()
