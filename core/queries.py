@@ -288,7 +288,8 @@ class Lights:
             "yellow": f"NOT ({c['closed']}) AND NOT ({c['red']}) AND ({c['yellow']})",
             "green": f"NOT ({c['closed']}) AND NOT ({c['red']}) AND NOT ({c['yellow']})",
         }[light]
-        return clause, self.params
+        used = set(_PARAM.findall(clause))  # the ORM refuses parameters the text lacks
+        return clause, {k: v for k, v in self.params.items() if k in used}
 
 
 def plan_ids_sql() -> str:
