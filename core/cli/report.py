@@ -238,3 +238,15 @@ def frequency(env: Env, ref: str, frequency: str) -> None:
             session=session, ref=ref, frequency=None if frequency == "plan" else frequency
         )
         click.echo(t("Obligation #{id} reports {frequency}", id=ob.id, frequency=t(frequency)))
+
+
+@report.command("urge")
+@click.option("--owner", required=True, metavar="OWNER", help="The owner to urge.")
+@pass_env
+def urge(env: Env, owner: str) -> None:
+    """催报: tell an owner now which of its reports are outstanding (once a day)."""
+    from ..services.reports import urge as do_urge
+
+    with env.session() as session:
+        n = do_urge(session=session, owner=owner, as_of=env.today)
+    click.echo(t("Urged {owner} to report: {n} report(s)", owner=owner, n=n))

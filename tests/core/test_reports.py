@@ -267,3 +267,16 @@ def test_a_milestone_claimed_done_in_a_report(office, tmp_path: Path) -> None:
     assert shown["light"] == "green"
     [made] = office.ok("report", "list", "--format", "json", as_of="2024-03-02").json()
     assert made["milestones_done"][0]["on"] == "2024-02-20"
+
+
+def test_urge_an_owner_once_a_day(office) -> None:
+    office.ok("owner", "set", "他局", "--email", "ta@example.org")
+    done = office.ok("report", "urge", "--owner", "他局", as_of="2024-03-06")
+    assert "1 report(s)" in done.stdout
+    again = office("report", "urge", "--owner", "他局", as_of="2024-03-06")
+    assert again.exit_code == 2 and "already reminded today" in again.stderr
+    assert (
+        office("report", "urge", "--owner", "他局", actor="ce", as_of="2024-03-07").exit_code == 3
+    )
+    sent = office.ok("notifications", "--format", "json").json()
+    assert {n["channel"] for n in sent} == {"inbox", "email"}
