@@ -865,24 +865,3 @@ def urge(*, session: Session, owner: str, as_of: date) -> int:
         after={"obligations": [o.obligation_id for o in pending], "day": as_of.isoformat()},
     )
     return len(pending)
-
-
-def next_reports(
-    *, session: Session, ids: Iterable[int], as_of: date
-) -> dict[int, tuple[Period, date]]:
-    """{obligation id: (period, due day)} of the report each live obligation owes next: its
-    latest ended period's while that is not in, else the current period's (calendars show it)."""
-    wanted = set(ids)
-    latest = _latest_lead_reports(session)
-    found: dict[int, tuple[Period, date]] = {}
-    for ob in _live(session):
-        cal = ob.calendar
-        if ob.id not in wanted or cal.frequency == "none":
-            continue
-        current = period_containing(as_of, cal.frequency)
-        owed = current.previous()
-        reported = latest.get(ob.id)
-        if owed.end < ob.start or (reported is not None and reported >= owed.end):
-            owed = current
-        found[ob.id] = (owed, owed.due(cal.due_day))
-    return found
