@@ -69,7 +69,7 @@ _LAZY = {
     "add_obligation": "services.obligations",
     "record_measurement": "services.measurements:record",
     "series": "services.measurements",
-    "parse_period": "services.measurements",
+    "parse_period": "dates:period",
     "resolve_site": "services.measurements",
     "evaluate": "services.evaluation",
     "installed_indicators": "services.measurements:indicators",
@@ -94,10 +94,15 @@ _LAZY = {
     "Row": "tables",
     "BadCell": "tables",
     "Problems": "tables",
+    "Sheet": "tables",
     "read_table": "tables",
-    "map_columns": "tables",
+    "cell_text": "tables",
     "norm_header": "tables",
     "file_sha256": "tables",
+    # Dates as offices write them (date cells, Excel serial numbers, 2024年6月底前 …).
+    "parse_day": "dates",
+    "parse_moment": "dates",
+    "parse_deadline": "dates",
     # Escalation rules: bilingual reasons, checked settings.
     "both": "rules",
     "config_level": "rules",
@@ -115,6 +120,15 @@ _LAZY = {
     "emit": "cli.output",
     "emit_one": "cli.output",
     "format_option": "cli.output",
+    "sheet_option": "cli.output",
+    "listing_options": "cli.output",
+    "document_options": "cli.output",
+    # Writing spreadsheets, CSV and official documents (公文, GB/T 9704-2012).
+    "Field": "spreadsheet",
+    "Listing": "spreadsheet",
+    "Chart": "spreadsheet",
+    "write_xlsx": "spreadsheet",
+    "OfficialDocument": "gongwen",
     "parse_month": "clock",
 }
 

@@ -86,9 +86,9 @@ def duban_register_escalation_rules(register: object) -> None:
         register(rule)
 
 
-# Delivery channels: e-mail, webhooks, the in-app inbox (core/channels.py) ---------------
+# Delivery channels: e-mail, webhooks, the in-app inbox (core/notify/channels.py) ---------------
 @hookimpl
 def duban_register_notifiers(register: object) -> None:
-    from .channels import register_core_notifiers
+    from .notify.channels import register_core_notifiers
 
     register_core_notifiers(register)

@@ -74,8 +74,20 @@ class Owner(SQLModel, table=True):
     region_id: int | None = Field(default=None, foreign_key="region.id", index=True)
     parent_id: int | None = Field(default=None, foreign_key="owner.id")
     email: str | None = None
-    webhook: str | None = None
-    webhook_preset: str | None = None
+
+
+class OwnerRobot(SQLModel, table=True):
+    """A chat robot (webhook) that an owner's reminders go to; an owner may have several."""
+
+    __tablename__ = "owner_robot"
+    __table_args__ = (sa.UniqueConstraint("owner_id", "url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_id: int = Field(foreign_key="owner.id", index=True)
+    url: str
+    preset: str = Field(default="json", max_length=16)
+    secret: str | None = None  # the robot's signing secret, stored as given (docs say so)
+    mentions: list | None = _json()  # mobiles (DingTalk, WeCom) or user ids (Feishu) to @
 
 
 class OwnerAlias(SQLModel, table=True):
@@ -336,6 +348,7 @@ class Notification(SQLModel, table=True):
     key: str = Field(unique=True)
     channel: str = Field(max_length=16)
     owner_id: int | None = Field(default=None, foreign_key="owner.id", index=True)
+    robot_id: int | None = None  # owner_robot.id of a webhook row (no key: robots may go)
     recipient: str | None = None
     subject: str
     occasion: str = Field(max_length=64)

@@ -26,7 +26,8 @@ from .clock import Clock
 from .config import section
 from .errors import UserError
 from .i18n import t
-from .services.notify import PassReport, config_number, config_time, default_worker, run_pass
+from .notify.dispatch import PassReport, default_worker, run_pass
+from .notify.settings import config_number, config_time
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

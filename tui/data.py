@@ -22,7 +22,6 @@ from duban.core.models import (
     AuditEvent,
     Escalation,
     Evidence,
-    Measurement,
     Milestone,
     Obligation,
     Owner,
@@ -34,6 +33,7 @@ from duban.core.models import (
     UserRole,
 )
 from duban.core.queries import Lean
+from duban.core.services.evaluation import target_readings
 from duban.core.services.listing import conditions, order_keys
 from duban.core.services.obligations import CLOSED_STATES, detail, owners_by_role, summary
 from duban.core.services.reports import lights_of, list_reports, report_period
@@ -242,38 +242,6 @@ def target_status(session: Session, target: Target, as_of: date) -> dict[str, An
     }
 
 
-def readings(
-    session: Session, target: Target, as_of: date, limit: int = 120
-) -> list[tuple[date, float]]:
-    """The target scope's readings up to ``as_of``, oldest first (the chart's points); a
-    region's series includes what its sub-regions report."""
-    if target.site_id or target.region_id:
-        from duban.core.services.measurements import series
-
-        rows = series(
-            session=session,
-            indicator=target.indicator,
-            region_id=target.region_id if target.site_id is None else None,
-            site_id=target.site_id,
-            until=as_of,
-        )
-        return [(m.period_end, m.value) for m in rows][-limit:]
-    subject = subject_of(session, target)
-    if subject is None:
-        return []
-    rows = session.exec(
-        select(Measurement.period_end, Measurement.value)
-        .where(
-            Measurement.indicator == target.indicator,
-            Measurement.subject == subject,
-            Measurement.period_end <= as_of,
-        )
-        .order_by(Measurement.period_end.desc())
-        .limit(limit)
-    ).all()
-    return [(d, v) for d, v in reversed(rows)]
-
-
 def obligation(*, session: Session, obligation_id: int, as_of: date) -> dict[str, Any]:
     """Everything the detail screen shows about one obligation."""
     from duban.core.services.obligations import get_obligation
@@ -303,7 +271,7 @@ def obligation(*, session: Session, obligation_id: int, as_of: date) -> dict[str
                 else None,
                 "subject": subject_of(session, tg),
                 "status": target_status(session, tg, as_of),
-                "readings": readings(session, tg, as_of),
+                "readings": target_readings(session=session, target=tg, as_of=as_of),
             }
         )
     data["target_rows"] = targets
@@ -493,8 +461,8 @@ def bucket(day: date, as_of: date, by: str) -> str:
 
 def inbox(*, session: Session, limit: int = 200) -> dict[str, Any]:
     """The acting user's in-app messages, newest first."""
-    from duban.core.services.notify import inbox as user_inbox
-    from duban.core.services.notify import unread_count
+    from duban.core.notify.inbox import inbox as user_inbox
+    from duban.core.notify.inbox import unread_count
 
     rows, unread = user_inbox(session=session, limit=limit), unread_count(session=session)
     return {

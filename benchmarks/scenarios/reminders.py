@@ -79,7 +79,7 @@ def _pass(workdir: Path, as_of: date, hour: int = 9) -> tuple[float, dict[str, i
     os.environ["DUBAN_CONFIG"] = str(workdir / "duban.toml")
     from duban.core.clock import FixedClock, local_midnight
     from duban.core.db import get_engine
-    from duban.core.services.notify import run_pass
+    from duban.core.notify.dispatch import run_pass
 
     engine = get_engine(f"sqlite:///{workdir / 'bench.db'}")
     clock = FixedClock(local_midnight(as_of) + timedelta(hours=hour))
@@ -165,8 +165,12 @@ def webhook_10k(workdir: Path) -> dict[str, float]:
     port = int(receiver.stdout.readline())
     engine = get_engine(f"sqlite:///{workdir / 'bench.db'}")
     with engine.begin() as conn:  # where the robots listen this time (not timed)
+        conn.execute(text("DELETE FROM owner_robot"))
+        # The json preset: chat robots' 20-a-minute pacing would measure the limit, not duban.
         conn.execute(
-            text("UPDATE owner SET webhook = :url, webhook_preset = 'wecom'"),
+            text(
+                "INSERT INTO owner_robot (owner_id, url, preset) SELECT id, :url, 'json' FROM owner"
+            ),
             {"url": f"http://127.0.0.1:{port}/robot/send?key=bench"},
         )
     try:

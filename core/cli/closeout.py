@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..i18n import t
 from .context import Env, pass_env
-from .output import emit, format_option
+from .output import emit, format_option, listing_options
 
 
 @click.command()
@@ -92,9 +94,9 @@ def split(env: Env, ref: str, by: str, targets: bool, fmt: str) -> None:
     type=click.Choice(["department", "city", "county"]),
     help="Only departments, city or county governments.",
 )
-@format_option("table", "json")
+@listing_options()
 @pass_env
-def scorecard(env: Env, level: str | None, fmt: str) -> None:
+def scorecard(env: Env, level: str | None, fmt: str, output: Path | None) -> None:
     """Per owner: obligations by role, on-time rate, overdue, open escalations, rank."""
     from ..models import LEVEL_ORDER
     from ..services.escalations import level_label
@@ -111,20 +113,24 @@ def scorecard(env: Env, level: str | None, fmt: str) -> None:
             **r["escalations"],
             "on_time_rate": "—" if r["on_time_rate"] is None else f"{r['on_time_rate']:.0%}",
         }
+        if fmt == "table"
+        else {**r, **r["escalations"]}
         for r in rows
     ]
     emit(
         table,
         [
-            ("rank", t("Rank")),
+            ("rank", t("Rank"), "int"),
             ("owner", t("Owner")),
-            ("lead", t("Lead")),
-            ("participant", t("Participant")),
-            ("implementer", t("Implementer")),
-            ("on_time_rate", t("On time")),
-            ("overdue", t("Overdue")),
-            *((lv, level_label(lv)) for lv in LEVEL_ORDER),
+            ("lead", t("Lead"), "int"),
+            ("participant", t("Participant"), "int"),
+            ("implementer", t("Implementer"), "int"),
+            ("on_time_rate", t("On time"), "percent"),
+            ("overdue", t("Overdue"), "int"),
+            *((lv, level_label(lv), "int") for lv in LEVEL_ORDER),
         ],
-        "table",
+        fmt,
         max_width=30,
+        output=output,
+        title=t("Scorecard"),
     )

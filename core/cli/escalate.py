@@ -8,7 +8,7 @@ import click
 
 from ..i18n import t
 from .context import Env, pass_env
-from .output import dumps, emit, format_option
+from .output import document_options, dumps, emit, format_option, listing_options
 
 
 def as_of_option(func: object) -> object:
@@ -102,7 +102,7 @@ def sweep(env: Env, dry_run: bool, as_of: str | None, fmt: str) -> None:
 @click.option("--owner", metavar="O", help="Only those addressed to this owner.")
 @click.option("--open", "open_only", is_flag=True, help="Only open (unresolved) escalations.")
 @click.option("--obligation", metavar="ID", help="Only those about this obligation.")
-@format_option("table", "json", "csv")
+@listing_options()
 @pass_env
 def escalations(
     env: Env,
@@ -111,6 +111,7 @@ def escalations(
     open_only: bool,
     obligation: str | None,
     fmt: str,
+    output: Path | None,
 ) -> None:
     """List escalations (never deleted; resolved ones show when and why)."""
     from ..services.escalations import describe, list_escalations
@@ -124,7 +125,7 @@ def escalations(
                 session=session, level=level, owner=owner, open_only=open_only, obligation_id=ob_id
             ),
         )
-    if fmt == "table":
+    if fmt in ("table", "xlsx"):
         rows = [
             {**r, "level": r["level_label"], "opened": r["opened_on"], "resolved": r["resolved_on"]}
             for r in rows
@@ -132,16 +133,18 @@ def escalations(
     emit(
         rows,
         [
-            ("id", "ID"),
+            ("id", "ID", "int"),
             ("level", t("Level")),
             ("subject", t("Subject")),
             ("addressed_to", t("Addressed to")),
             ("reason", t("Reason")),
-            ("opened", t("Opened")),
-            ("resolved", t("Resolved")),
+            ("opened", t("Opened"), "date"),
+            ("resolved", t("Resolved"), "date"),
         ],
         fmt,
         max_width=40,
+        output=output,
+        title=t("Escalations"),
     )
 
 
@@ -180,7 +183,9 @@ def escalate(env: Env, ref: str, level: str, reason: str) -> None:
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["md", "html", "docx"]), default="md", show_default=True
+)
 @click.option(
     "-o",
     "--output",
@@ -195,14 +200,23 @@ def escalate(env: Env, ref: str, level: str, reason: str) -> None:
     help="Language of the notice (default Chinese; also the global --lang).",
 )
 @as_of_option
+@document_options
 @pass_env
 @click.pass_context
 def notice(
-    ctx: click.Context, env: Env, fmt: str, output: Path, lang: str | None, as_of: str | None
+    ctx: click.Context,
+    env: Env,
+    fmt: str,
+    output: Path,
+    lang: str | None,
+    as_of: str | None,
+    **head: str | None,
 ) -> None:
-    """Write the public naming notice (通报) of listed and summoned items."""
+    """Write the public naming notice (通报) of listed and summoned items; ``--format docx``
+    writes it as an official document (公文) with the masthead and number of ``[document]``
+    in duban.toml or the options."""
     from ..errors import UserError
-    from ..services.notice import render_notice
+    from ..services.notice import render_notice, write_notice_docx
 
     apply_as_of(env, as_of)
     if lang is None:
@@ -213,6 +227,13 @@ def notice(
             and parent.get_parameter_source("lang") == click.core.ParameterSource.COMMANDLINE
         ):
             lang = parent.params.get("lang")
+    if fmt == "docx":
+        with env.session(write=False) as session:
+            count = write_notice_docx(
+                session=session, as_of=env.today, path=output, lang=lang or "zh", **head
+            )
+        click.echo(t("Wrote {path}: {count} items", path=output, count=count))
+        return
     with env.session(write=False) as session:
         text, count = render_notice(session=session, as_of=env.today, fmt=fmt, lang=lang or "zh")
     try:

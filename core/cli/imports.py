@@ -11,7 +11,7 @@ import click
 from ..errors import UserError
 from ..i18n import pick, t
 from .context import Env, pass_env
-from .output import emit_one, format_option
+from .output import emit_one, format_option, sheet_option
 
 # Core's own import commands: name -> "module:attribute" under duban.core.cli.
 IMPORTS: dict[str, str] = {
@@ -27,10 +27,12 @@ def _importer_command(key: str) -> click.Command:
     @click.command(key)
     @click.argument("path", type=click.Path(path_type=Path))
     @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+    @sheet_option
     @format_option("table", "json")
     @pass_env
-    def run(env: Env, path: Path, dry_run: bool, fmt: str) -> None:
+    def run(env: Env, path: Path, dry_run: bool, sheet: str | None, fmt: str) -> None:
         from ..plugins import get_host
+        from ..tables import sheet_option as reading
 
         importer = get_host().importers()[key]
         if importer.extensions and path.suffix.lower() not in importer.extensions:
@@ -44,7 +46,7 @@ def _importer_command(key: str) -> click.Command:
             )
         if not path.is_file():
             raise UserError(t("{path}: no such file", path=path))
-        with env.session(write=not dry_run) as session:
+        with reading(sheet), env.session(write=not dry_run) as session:
             summary = importer.run(session=session, path=path, dry_run=dry_run)
         emit_one(dict(summary), fmt)
 

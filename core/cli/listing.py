@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..clock import parse_date
 from ..i18n import pick, t
 from ..queries import SORTS
 from .context import Env, pass_env
-from .output import emit, emit_one, format_option
+from .output import emit, emit_one, format_option, listing_options
 
 
 @click.command("list")
@@ -32,7 +34,7 @@ from .output import emit, emit_one, format_option
 @click.option("--sort", type=click.Choice(SORTS), default="code", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many.")
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
-@format_option()
+@listing_options()
 @pass_env
 def list_cmd(
     env: Env,
@@ -49,6 +51,7 @@ def list_cmd(
     limit: int | None,
     count_only: bool,
     fmt: str,
+    output: Path | None,
 ) -> None:
     """List obligations."""
     due = parse_date(due_before, what="--due-before") if due_before else None
@@ -117,6 +120,8 @@ def list_cmd(
                 }
                 for r in rows
             )
+        elif fmt == "xlsx":
+            rows = ({**r, "title": pick(r["title"], r["title_en"])} for r in rows)
         emit(
             rows,
             [
@@ -124,8 +129,8 @@ def list_cmd(
                 ("code", t("Code")),
                 ("title", t("Title")),
                 ("lead", t("Lead")),
-                ("next_due", t("Next due")),
-                ("overdue", t("Overdue")),
+                ("next_due", t("Next due"), "date"),
+                ("overdue", t("Overdue"), "bool"),
                 ("light", t("Light")),
                 ("state", t("State")),
                 ("domain", t("Domain")),
@@ -133,6 +138,8 @@ def list_cmd(
             ],
             fmt,
             max_width=30,
+            output=output,
+            title=t("Obligations"),
         )
 
 

@@ -13,7 +13,7 @@ import click
 from ..clock import parse_date
 from ..i18n import pick, t
 from .context import Env, pass_env
-from .output import emit, emit_one, format_option
+from .output import emit, emit_one, format_option, listing_options, sheet_option
 
 PROGRESS_FROM = 10_000  # rows; smaller files import without a progress bar
 
@@ -107,15 +107,18 @@ def _progress_bar() -> Iterator[Callable[[int, int], None]]:
 @click.command("measurements")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+@sheet_option
 @format_option("table", "json")
 @pass_env
-def import_measurements_cmd(env: Env, path: Path, dry_run: bool, fmt: str) -> None:
+def import_measurements_cmd(
+    env: Env, path: Path, dry_run: bool, sheet: str | None, fmt: str
+) -> None:
     """Import readings from a .csv or .xlsx file (see docs/measurements.md); all or nothing."""
     from ..services.measurements import import_measurements
 
     with _progress_bar() as progress, env.session(write=not dry_run) as session:
         summary = import_measurements(
-            session=session, path=path, progress=progress, dry_run=dry_run
+            session=session, path=path, progress=progress, dry_run=dry_run, sheet=sheet
         )
     emit_one(summary, fmt)
 
@@ -230,16 +233,55 @@ def _num(x: float | None) -> str:
 
 @click.command()
 @click.option("--obligation", metavar="ID", help="Only this obligation's targets.")
-@format_option()
+@listing_options()
 @pass_env
-def status(env: Env, obligation: str | None, fmt: str) -> None:
-    """Each target's status as of today (or --as-of), with the numbers behind it."""
-    from ..services.evaluation import status_rows
+def status(env: Env, obligation: str | None, fmt: str, output: Path | None) -> None:
+    """Each target's status as of today (or --as-of), with the numbers behind it; as a
+    workbook, with a chart of each off-track target's readings against its target line."""
+    from ..services.evaluation import off_track_charts, status_rows
 
     with env.session(write=False) as session:
         rows = status_rows(session=session, as_of=env.today, obligation=obligation)
+        charts = (
+            off_track_charts(session=session, as_of=env.today, rows=rows) if fmt == "xlsx" else []
+        )
     if fmt == "json":
         emit(rows, [], fmt)
+        return
+    if fmt == "xlsx":
+        emit(
+            [
+                {
+                    **r,
+                    "obligation": r["obligation_code"] or f"#{r['obligation']}",
+                    "name": pick(r["name"], r["name_en"]) or r["indicator"],
+                    "scope": (r["scope"] or {}).get("name"),
+                    "status": t(r["status"]),
+                    "value": r["value"],
+                }
+                for r in rows
+            ],
+            [
+                ("target", "ID", "int"),
+                ("obligation", t("Obligation")),
+                ("name", t("Indicator")),
+                ("scope", t("Scope")),
+                ("comparator", t("Comparator")),
+                ("value", t("Target"), "number"),
+                ("unit", t("Unit")),
+                ("due", t("Due"), "date"),
+                ("status", t("Status")),
+                ("latest_value", t("Latest"), "number"),
+                ("latest_date", t("Latest date"), "date"),
+                ("expected", t("Expected now"), "number"),
+                ("forecast", t("Forecast at due"), "number"),
+                ("detail", t("Detail")),
+            ],
+            fmt,
+            output=output,
+            title=t("Targets"),
+            charts=charts,
+        )
         return
     if fmt == "csv":
         rows = [
@@ -269,6 +311,7 @@ def status(env: Env, obligation: str | None, fmt: str) -> None:
                 )
             ],
             fmt,
+            output=output,
         )
         return
     table = [

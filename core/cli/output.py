@@ -1,18 +1,21 @@
-"""Printing listings as a table (CJK-aware), JSON or CSV."""
+"""Printing listings as a table (CJK-aware) or JSON, and writing them as CSV or a workbook
+(``core/spreadsheet.py``)."""
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import click
 
+from ..spreadsheet import Chart, Field, Listing, cell_width, fields, plain, write
+
 FORMATS = ("table", "json", "csv")
+LISTING_FORMATS = ("table", "json", "csv", "xlsx")
 
 
 def format_option(*choices: str, default: str = "table") -> Any:
@@ -26,9 +29,40 @@ def format_option(*choices: str, default: str = "table") -> Any:
     )
 
 
-def cell_width(text: str) -> int:
-    """Terminal cells taken by ``text``: wide (CJK) characters take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (required for xlsx; CSV goes to standard output without it).",
+)
+
+
+def listing_options(*choices: str, default: str = "table") -> Any:
+    """``--format`` (table, json, csv, xlsx and any ``choices``) and ``-o FILE`` of a listing."""
+
+    def apply(func: Any) -> Any:
+        return format_option(*LISTING_FORMATS, *choices, default=default)(output_option(func))
+
+    return apply
+
+
+def document_options(func: Any) -> Any:
+    """The header of a 公文 (``--format docx``), over ``[document]`` in duban.toml."""
+    for name, dest, text in (
+        ("--signature", "signature", "Signature (落款); default: the issuer."),
+        ("--to", "recipients", "Recipients (主送机关), e.g. 各市州人民政府."),
+        ("--number", "number", "Document number (发文字号), e.g. 湘督办〔2024〕3号."),
+        ("--issuer", "issuer", "Issuing body (发文机关)."),
+    ):
+        func = click.option(name, dest, metavar="TEXT", help=text)(func)
+    return func
+
+
+sheet_option = click.option(
+    "--sheet",
+    metavar="NAME",
+    help="Read this sheet of an .xlsx workbook (default: the first whose header fits).",
+)
 
 
 def fit(text: str, width: int) -> str:
@@ -45,20 +79,6 @@ def fit(text: str, width: int) -> str:
     return "".join(out) + "…" + " " * (width - used - 1)
 
 
-def _plain(value: Any, *, for_csv: bool = False) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        if for_csv:
-            return "true" if value else "false"
-        return "✓" if value else ""
-    if isinstance(value, list | tuple):
-        return ("; " if for_csv else ", ").join(_plain(v, for_csv=for_csv) for v in value)
-    if isinstance(value, date | datetime):
-        return value.isoformat()
-    return str(value)
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return value.isoformat()
@@ -71,33 +91,39 @@ def dumps(data: Any) -> str:
 
 def emit(
     rows: Iterable[Mapping[str, Any]],
-    columns: Sequence[tuple[str, str]],
+    columns: Sequence[tuple[str, ...] | Field],
     fmt: str,
     *,
     max_width: int = 48,
+    output: Path | None = None,
+    title: str = "",
+    totals: Mapping[str, Any] | None = None,
+    charts: Sequence[Chart] = (),
 ) -> None:
-    """Write ``rows``; ``columns`` are (key, header) pairs used by table and csv."""
+    """Write ``rows``; ``columns`` are (key, header[, kind]) used by table, csv and xlsx
+    (csv heads its columns with the keys, the other formats with the headers). ``totals`` is
+    a row shown last in a table or workbook (never in CSV or JSON)."""
     out = sys.stdout
     if fmt == "json":
         out.write(dumps(list(rows)) + "\n")
         return
-    if fmt == "csv":
-        writer = csv.writer(out)
-        writer.writerow([key for key, _ in columns])
-        for row in rows:
-            writer.writerow([_plain(row.get(key), for_csv=True) for key, _ in columns])
+    cols = fields(columns)
+    if fmt in ("csv", "xlsx"):
+        write(Listing(title or "duban", cols, rows, totals, charts), fmt, output, stdout=out)
         return
-    rows = list(rows)
-    cells = [[_plain(row.get(key)) for key, _ in columns] for row in rows]
+    rows = list(rows) + ([totals] if totals else [])
+    cells = [[plain(row.get(c.key)) for c in cols] for row in rows]
     widths = [
-        min(max([cell_width(h)] + [cell_width(c[i]) for c in cells]), max_width)
-        for i, (_, h) in enumerate(columns)
+        min(max([cell_width(c.header)] + [cell_width(r[i]) for r in cells]), max_width)
+        for i, c in enumerate(cols)
     ]
     out.write(
-        "  ".join(fit(h, w) for (_, h), w in zip(columns, widths, strict=True)).rstrip() + "\n"
+        "  ".join(fit(c.header, w) for c, w in zip(cols, widths, strict=True)).rstrip() + "\n"
     )
     out.write("  ".join("─" * w for w in widths) + "\n")
-    for c in cells:
+    for n, c in enumerate(cells):
+        if totals and n == len(cells) - 1:
+            out.write("  ".join("─" * w for w in widths) + "\n")
         out.write("  ".join(fit(v, w) for v, w in zip(c, widths, strict=True)).rstrip() + "\n")
 
 
@@ -112,7 +138,7 @@ def emit_one(data: Mapping[str, Any], fmt: str) -> None:
             sys.stdout.write(f"{fit(key, width)}  \n")
             for item in value:
                 sys.stdout.write(
-                    "    " + "  ".join(f"{k}={_plain(v)}" for k, v in item.items()) + "\n"
+                    "    " + "  ".join(f"{k}={plain(v)}" for k, v in item.items()) + "\n"
                 )
         else:
-            sys.stdout.write(f"{fit(key, width)}  {_plain(value)}\n")
+            sys.stdout.write(f"{fit(key, width)}  {plain(value)}\n")

@@ -55,8 +55,18 @@ def owner_add(
 @owner.command("set")
 @click.argument("name")
 @click.option("--email", metavar="E", help="E-mail address for reminders ('' clears).")
-@click.option("--webhook", metavar="URL", help="Webhook URL for reminders ('' clears).")
-@click.option("--preset", metavar="P", help="Webhook body: json, wecom, dingtalk or feishu.")
+@click.option(
+    "--webhook", metavar="URL", help="Add or change this chat robot ('' removes every robot)."
+)
+@click.option("--preset", metavar="P", help="The robot's kind: json, wecom, dingtalk or feishu.")
+@click.option("--secret", metavar="S", help="The robot's signing secret ('' clears).")
+@click.option(
+    "--mention",
+    "mentions",
+    multiple=True,
+    metavar="MOBILE",
+    help="@ this person in the robot's messages (repeatable; '' clears).",
+)
 @click.option("--alias", "aliases", multiple=True, metavar="A", help="Add another name.")
 @click.option("--parent", metavar="OWNER", help="The body it reports to.")
 @click.option("--name-en", metavar="TEXT", help="English name.")
@@ -67,6 +77,8 @@ def owner_set(
     email: str | None,
     webhook: str | None,
     preset: str | None,
+    secret: str | None,
+    mentions: tuple[str, ...],
     aliases: tuple[str, ...],
     parent: str | None,
     name_en: str | None,
@@ -81,6 +93,8 @@ def owner_set(
             email=email,
             webhook=webhook,
             preset=preset,
+            secret=secret,
+            mentions=mentions or None,
             aliases=aliases,
             parent=parent,
             name_en=name_en,
@@ -93,7 +107,7 @@ def owner_set(
 def owner_list(env: Env, fmt: str) -> None:
     """List owners."""
     from ..models import Owner, Region
-    from ..services.owners import aliases_of, list_owners
+    from ..services.owners import aliases_of, list_owners, robots_of
 
     with env.session(write=False) as session:
         rows = []
@@ -110,7 +124,7 @@ def owner_list(env: Env, fmt: str) -> None:
                     "parent": parent.name if parent else None,
                     "aliases": aliases_of(session=session, owner=o),
                     "email": o.email,
-                    "webhook": o.webhook,
+                    "robots": robots_of(session=session, owner=o),
                 }
             )
     emit(

@@ -17,7 +17,7 @@ _REMIND_KEYS = ("subject", "owner", "channel", "occasion", "status")
 @pass_env
 def remind(env: Env, dry_run: bool, fmt: str) -> None:
     """Run one reminder pass now (or as of --as-of): send what fell due, retry what failed."""
-    from ..services.notify import run_pass
+    from ..notify.dispatch import run_pass
 
     env.ensure_schema()
     report = run_pass(engine=env.engine, clock=env.clock, actor=env.actor, dry_run=dry_run)
@@ -79,7 +79,7 @@ def notifications(
     from sqlmodel import select
 
     from ..models import Owner
-    from ..services.notify import list_notifications
+    from ..notify.ledger import list_notifications
     from ..services.owners import resolve_owner
 
     with env.session(write=False) as session:
@@ -140,8 +140,8 @@ def notifications(
 def inbox(env: Env, unread: bool, mark: tuple[int, ...], fmt: str) -> None:
     """Your in-app messages: reminders and escalation notices to you or your owner."""
     from ..clock import LOCAL_TZ
-    from ..services.notify import inbox as inbox_rows
-    from ..services.notify import mark_read
+    from ..notify.inbox import inbox as inbox_rows
+    from ..notify.inbox import mark_read
 
     if mark:
         with env.session() as session:

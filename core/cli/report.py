@@ -9,7 +9,7 @@ import click
 from ..errors import UserError
 from ..i18n import t
 from .context import Env, pass_env
-from .output import dumps, emit, format_option
+from .output import document_options, dumps, emit, format_option, output_option
 
 
 @click.group()
@@ -193,28 +193,22 @@ def import_cmd(env: Env, paths: tuple[Path, ...], period: str | None, fmt: str) 
 @click.option(
     "--period", required=True, metavar="P", help="The period (2024-05, 2024-Q2, 2024-H1)."
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["md", "xlsx", "json"]), default="md", show_default=True
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file (required for xlsx).",
-)
+@format_option("md", "xlsx", "docx", "json", default="md")
+@output_option
+@document_options
 @pass_env
-def summary(env: Env, period: str, fmt: str, output: Path | None) -> None:
+def summary(env: Env, period: str, fmt: str, output: Path | None, **head: str | None) -> None:
     """The consolidated 调度 summary of a period: per task and per owner."""
-    from ..services.report_files import summary_markdown, write_summary_xlsx
+    from ..services.report_files import summary_markdown, write_summary
     from ..services.reports import consolidated
 
-    if fmt == "xlsx" and output is None:
-        raise UserError(t("-o: --format xlsx writes a file"))
+    if fmt in ("xlsx", "docx") and output is None:
+        raise UserError(t("-o: --format {fmt} writes a file", fmt=fmt))
     with env.session(write=False) as session:
         data = consolidated(session=session, period=period, as_of=env.today)
-    if fmt == "xlsx":
+    if fmt in ("xlsx", "docx"):
         assert output is not None
-        write_summary_xlsx(data, output)
+        write_summary(data, fmt, output, dated=env.today, **head)
         return
     text = dumps(data) + "\n" if fmt == "json" else summary_markdown(data)
     if output is None:

@@ -154,11 +154,12 @@ class Addressing:
 
 
 # Reading ----------------------------------------------------------------------------------
-def _obligation_label(ob: Obligation | None) -> str:
+def _obligation_label(ob: Obligation | None, *, with_id: bool = True) -> str:
+    """``#12 （四） title``; without the id for documents the public reads."""
     if ob is None:
         return ""
-    title = pick(ob.title, ob.title_en)
-    return f"#{ob.id} {ob.code} {title}" if ob.code else f"#{ob.id} {title}"
+    name = f"{ob.code} {pick(ob.title, ob.title_en)}" if ob.code else pick(ob.title, ob.title_en)
+    return f"#{ob.id} {name}" if with_id else name
 
 
 def describe(*, session: Session, rows: Sequence[Escalation]) -> list[dict[str, Any]]:
@@ -193,9 +194,9 @@ def describe(*, session: Session, rows: Sequence[Escalation]) -> list[dict[str, 
         ):
             follow_due[ob_id] = due
     out = []
-    for e in rows:
-        ob = obligations.get(e.obligation_id)
-        label = _obligation_label(ob)
+
+    def subject(e: Escalation, *, with_id: bool) -> str:
+        label = _obligation_label(obligations.get(e.obligation_id), with_id=with_id)
         if e.subject_type == "milestone" and e.subject_id in milestones:
             ms = milestones[e.subject_id]
             label = t(
@@ -207,13 +208,17 @@ def describe(*, session: Session, rows: Sequence[Escalation]) -> list[dict[str, 
         elif e.subject_type == "region" and e.subject_id in regions:
             region = regions[e.subject_id]
             label = f"{pick(region.name, region.name_en)} · {label}"
+        return label.strip()
+
+    for e in rows:
         owner = owners.get(e.addressed_to_id)
         out.append(
             {
                 "id": e.id,
                 "level": e.level,
                 "level_label": level_label(e.level),
-                "subject": label.strip(),
+                "subject": subject(e, with_id=True),
+                "matter": subject(e, with_id=False),  # the subject without internal ids
                 "subject_type": e.subject_type,
                 "subject_id": e.subject_id,
                 "obligation_id": e.obligation_id,

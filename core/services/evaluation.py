@@ -565,3 +565,58 @@ def status_rows(
             }
         )
     return rows
+
+
+def target_readings(
+    *, session: Session, target: Target, as_of: date, limit: int = 120
+) -> list[tuple[date, float]]:
+    """The target scope's readings up to ``as_of``, oldest first (what charts plot); a
+    region's series includes what its sub-regions report."""
+    if target.site_id is None and target.region_id is None:
+        return []
+    from .measurements import series
+
+    rows = series(
+        session=session,
+        indicator=target.indicator,
+        region_id=target.region_id if target.site_id is None else None,
+        site_id=target.site_id,
+        until=as_of,
+    )
+    return [(m.period_end, m.value) for m in rows][-limit:]
+
+
+def target_line(target: Target, readings: list[tuple[date, float]]) -> list[tuple[date, float]]:
+    """The straight path to the target: from its baseline (or the first reading) to its value
+    at the due date; empty for a target without a value."""
+    if target.value is None:
+        return []
+    if target.baseline_value is not None and target.baseline_date is not None:
+        start = (target.baseline_date, target.baseline_value)
+    elif readings:
+        start = readings[0]
+    else:
+        return [(target.due, target.value)]
+    return [start, (target.due, target.value)]
+
+
+OFF_TRACK = ("off_track", "missed")
+
+
+def off_track_charts(*, session: Session, as_of: date, rows: list[dict[str, Any]]) -> list[Any]:
+    """A chart (readings against the target line) for each off-track or missed target among
+    ``status_rows``: what the status sheet shows below its table."""
+    from ..i18n import pick
+    from ..spreadsheet import Chart
+
+    charts = []
+    for row in rows:
+        if row["status"] not in OFF_TRACK:
+            continue
+        target = session.get(Target, row["target"])
+        readings = target_readings(session=session, target=target, as_of=as_of)
+        name = pick(row["name"], row["name_en"]) or row["indicator"]
+        scope = (row["scope"] or {}).get("name")
+        title = " · ".join(x for x in (row["obligation_code"], name, scope) if x)
+        charts.append(Chart(title, readings, target_line(target, readings), row["unit"] or ""))
+    return charts

@@ -8,14 +8,13 @@ key is a correction and replaces the old one (audited). See docs/measurements.md
 
 from __future__ import annotations
 
-import csv
 import difflib
 import hashlib
 import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,30 +22,29 @@ import sqlalchemy as sa
 from sqlmodel import Session, or_, select
 
 from .. import audit
-from ..clock import EARLIEST, LATEST, parse_date
+from ..dates import period as parse_period  # periods in every form core/dates.py reads
 from ..errors import NotFound, PermissionDenied, UserError
 from ..i18n import t
 from ..models import Evidence, Measurement, Region, Site, UserRole
 from ..registry import Indicator
+from ..tables import Column, Problems, Sheet, file_sha256, read_table
 from .base import actor, current_user, now, require_coordinator, snapshot, today
 from .regions import resolve_region
 
 Progress = Callable[[int, int], None]
 
-# Import files: canonical column -> accepted headers (case-insensitive).
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "indicator": ("indicator", "指标"),
-    "region": ("region", "地区"),
-    "site": ("site", "站点"),
-    "period": ("period", "时间"),
-    "value": ("value", "数值"),
-    "numerator": ("numerator", "分子"),
-    "denominator": ("denominator", "分母"),
-    "source": ("source", "来源"),
-    "note": ("note", "备注"),
-}
-_HEADER = {alias.lower(): key for key, aliases in COLUMNS.items() for alias in aliases}
-MAX_REPORTED = 30  # bad rows listed in an import error; the rest are counted
+# Import files: the columns and the headers each may have (core/tables.py matches them).
+COLUMNS = (
+    Column("indicator", ("指标", "indicator"), required=True),
+    Column("region", ("地区", "region")),
+    Column("site", ("站点", "site")),
+    Column("period", ("时间", "period"), required=True),
+    Column("value", ("数值", "value")),
+    Column("numerator", ("分子", "numerator")),
+    Column("denominator", ("分母", "denominator")),
+    Column("source", ("来源", "source")),
+    Column("note", ("备注", "note")),
+)
 BATCH = 10_000
 
 
@@ -75,78 +73,6 @@ def get_indicator(key: str, *, what: str = "--indicator") -> Indicator:
 def rate_scale(indicator: Indicator | None) -> float:
     """A rate in % is 100 x numerator / denominator; other rates (m³/万元) are the plain ratio."""
     return 100.0 if indicator is None or indicator.unit == "%" else 1.0
-
-
-# Periods ---------------------------------------------------------------------------------
-_YEAR = re.compile(r"^(\d{4})年?$")
-_QUARTER = re.compile(r"^(\d{4})(?:-?[Qq]|年第?)([1-4一二三四])(?:季度)?$")
-_MONTH = re.compile(r"^(\d{4})(?:-|年)(\d{1,2})月?$")
-_DAY_ZH = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
-_QUARTER_NUM = {"一": 1, "二": 2, "三": 3, "四": 4}
-
-
-def _month_end(year: int, month: int) -> date:
-    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-
-
-def parse_period(text: str, *, what: str = "--at") -> tuple[date, date]:
-    """``2024``, ``2024-Q2``, ``2024-06``, ``2024-06-15`` or ``START/END`` -> (first, last day).
-
-    Chinese forms are accepted too (2024年, 2024年第二季度, 2024年6月, 2024年6月15日).
-    """
-    raw = str(text).strip()
-    if "/" in raw:
-        start_text, _, end_text = raw.partition("/")
-        start, end = parse_date(start_text, what=what), parse_date(end_text, what=what)
-        if end < start:
-            raise UserError(
-                t("{what}: the period ends before it starts: {value!r}", what=what, value=raw)
-            )
-        return start, end
-    try:
-        if m := _YEAR.match(raw):
-            year = int(m[1])
-            first, last = date(year, 1, 1), date(year, 12, 31)
-        elif m := _QUARTER.match(raw):
-            year, q = int(m[1]), _QUARTER_NUM.get(m[2]) or int(m[2])
-            first, last = date(year, 3 * q - 2, 1), _month_end(year, 3 * q)
-        elif m := _MONTH.match(raw):
-            year, month = int(m[1]), int(m[2])
-            first, last = date(year, month, 1), _month_end(year, month)
-        elif m := _DAY_ZH.match(raw):
-            first = last = date(int(m[1]), int(m[2]), int(m[3]))
-        else:
-            first = last = date.fromisoformat(raw)
-    except ValueError:
-        raise UserError(
-            t(
-                "{what}: not a period (2024, 2024-Q2, 2024-06 or 2024-06-15): {value!r}",
-                what=what,
-                value=raw,
-            )
-        ) from None
-    if not (first >= EARLIEST and last <= LATEST):
-        raise UserError(
-            t(
-                "{what}: {value} is outside {start}..{end}",
-                what=what,
-                value=raw,
-                start=EARLIEST.isoformat(),
-                end=LATEST.isoformat(),
-            )
-        )
-    return first, last
-
-
-def _period_of_cell(value: Any) -> tuple[date, date]:
-    """A period from a spreadsheet cell, which may already be a date or a year number."""
-    if isinstance(value, datetime):
-        value = value.date()
-    if isinstance(value, date):
-        return parse_period(value.isoformat(), what="period")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return parse_period(str(value), what="period")
 
 
 def parse_number(text: Any, *, what: str) -> float:
@@ -407,84 +333,23 @@ class _Bad(Exception):
         self.column, self.reason = column, reason
 
 
-def _open_rows(path: Path) -> tuple[list[str], Iterator[list[Any]], int]:
-    """(header, data rows, number of data rows) of a .csv (UTF-8 or GB18030) or .xlsx file."""
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        from openpyxl import load_workbook
-
-        try:
-            book = load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:  # openpyxl raises many kinds on a damaged file
-            raise UserError(
-                t("{path}: not a readable .xlsx file: {why}", path=path, why=exc)
-            ) from None
-        sheet = book.worksheets[0]
-        rows = sheet.iter_rows(values_only=True)
-        header = [str(c or "").strip() for c in next(rows, ())]
-        total = max((sheet.max_row or 1) - 1, 0)
-
-        def cells() -> Iterator[list[Any]]:
-            try:
-                for row in rows:
-                    yield list(row)
-            finally:
-                book.close()
-
-        return header, cells(), total
-    if suffix != ".csv":
-        raise UserError(t("{path}: measurements import takes .csv or .xlsx files", path=path))
-    with path.open("rb") as handle:
-        head = handle.read(1 << 16)
-        total = head.count(b"\n") + sum(
-            block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")
-        )
-    encoding = "utf-8-sig"
-    try:
-        with path.open(encoding=encoding) as probe:
-            for _ in iter(lambda: probe.read(1 << 20), ""):
-                pass
-    except UnicodeDecodeError:
-        encoding = "gb18030"  # what Excel writes for "CSV" on a Chinese Windows
-    handle = path.open(encoding=encoding, newline="")
-    reader = csv.reader(handle)
-    header = [h.strip() for h in next(reader, [])]
-
-    def lines() -> Iterator[list[Any]]:
-        with handle:
-            yield from reader
-
-    return header, lines(), max(total - 1, 0)
-
-
-def _columns(path: Path, header: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for i, name in enumerate(header):
-        if not name:
-            continue
-        key = _HEADER.get(name.lower())
-        if key is None:
-            raise UserError(
-                t(
-                    "{path}: unknown column {name!r}; expected {names}",
-                    path=path,
-                    name=name,
-                    names=", ".join(f"{k}/{v[1]}" for k, v in COLUMNS.items()),
-                )
-            )
-        if key in found:
-            raise UserError(t("{path}: column {name!r} appears twice", path=path, name=key))
-        found[key] = i
-    missing = [k for k in ("indicator", "period") if k not in found]
+def _columns(sheet: Sheet) -> None:
+    """A reading needs a value (or its numerator and denominator) and a region or site."""
+    found = sheet.columns
+    missing = []
     if "value" not in found and not {"numerator", "denominator"} <= set(found):
         missing.append("value")
     if "region" not in found and "site" not in found:
         missing.append("region/site")
     if missing:
+        sheet.close()
         raise UserError(
-            t("{path}: missing column(s): {names}", path=path, names=", ".join(missing))
+            t(
+                "{where}: missing column(s): {names}",
+                where=sheet.where(sheet.header_row),
+                names=", ".join(missing),
+            )
         )
-    return found
 
 
 class _Lookups:
@@ -524,7 +389,7 @@ def _row_parser(
     once per distinct text. ``iso``: dates as ISO text (what SQLite stores) for the driver.
     """
     width = max(cols.values()) + 1
-    at = {key: cols.get(key) for key in COLUMNS}
+    at = {col.key: cols.get(col.key) for col in COLUMNS}
     subjects: dict[tuple[str, Any], tuple[str, int | None, int | None]] = {}
     periods: dict[Any, tuple[Any, Any]] = {}
 
@@ -576,7 +441,7 @@ def _row_parser(
         found = periods.get(raw)
         if found is None:
             try:
-                first, last = _period_of_cell(raw)
+                first, last = parse_period(raw, what="period")
                 _check_period(first, last, what="period", as_of=as_of)
             except UserError as exc:
                 raise _Bad("period", str(exc).removeprefix("period: ")) from None
@@ -659,16 +524,13 @@ def _insert_many(raw: Any, sql: str, rows: list[tuple]) -> None:
         cursor.close()
 
 
-def _file_digest(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-    return sha.hexdigest()
-
-
 def import_measurements(
-    *, session: Session, path: Path, progress: Progress | None = None, dry_run: bool = False
+    *,
+    session: Session,
+    path: Path,
+    progress: Progress | None = None,
+    dry_run: bool = False,
+    sheet: str | None = None,
 ) -> dict[str, Any]:
     """Import readings from a .csv or .xlsx file (docs/measurements.md). All or nothing.
 
@@ -679,8 +541,9 @@ def import_measurements(
     require_coordinator(session)
     if not path.is_file():
         raise UserError(t("{path}: no such file", path=path))
-    header, rows, total = _open_rows(path)
-    cols = _columns(path, header)
+    table = read_table(path, COLUMNS, sheet=sheet)
+    _columns(table)
+    cols, total = table.columns, table.total
     conn = session.connection()
     sqlite = conn.dialect.name == "sqlite"
     parse = _row_parser(cols, _Lookups(session), today(session), iso=sqlite)
@@ -692,28 +555,19 @@ def import_measurements(
     marks = ", ".join(["?" if sqlite else "%s"] * len(stage.c))
     insert_sql = f"INSERT INTO {_STAGE} VALUES ({marks})"
     raw = conn.connection.driver_connection
-    errors: list[str] = []
-    bad = count = 0
+    problems = Problems(table)
+    count = 0
     batch: list[tuple] = []
-    for line, row in enumerate(rows, 2):  # line 1 is the header
-        if not any(c not in (None, "") for c in row):
-            continue
+    for line, row in table.rows:
         count += 1
         try:
             parsed = parse(row, line)
         except _Bad as exc:
-            bad += 1
-            if len(errors) < MAX_REPORTED:
-                errors.append(
-                    t(
-                        "row {line}, {column}: {reason}",
-                        line=line,
-                        column=exc.column,
-                        reason=exc.reason,
-                    )
-                )
+            position = cols.get(exc.column)
+            header = table.header[position] if position is not None else exc.column
+            problems.add(line, header, exc.reason, position)
             continue
-        if bad:
+        if problems:
             continue  # the file is rejected; keep checking to report every bad row
         batch.append(parsed)
         if len(batch) >= BATCH:
@@ -721,43 +575,31 @@ def import_measurements(
             batch = []
             if progress:
                 progress(count, total)
-    if batch and not bad:
+    if batch and not problems:
         _insert_many(raw, insert_sql, batch)
     if progress:
         progress(count, total)
-    if not bad:
+    if not problems:
         for first, last in conn.execute(
             sa.select(sa.func.min(stage.c.line), sa.func.max(stage.c.line))
             .group_by(stage.c.indicator, stage.c.subject, stage.c.period_start, stage.c.period_end)
             .having(sa.func.count() > 1)
             .order_by(sa.func.min(stage.c.line))
         ):
-            bad += 1
-            if len(errors) < MAX_REPORTED:
-                errors.append(
-                    t(
-                        "row {line}: the same indicator, subject and period as row {first}",
-                        line=last,
-                        first=first,
-                    )
-                )
-    if bad:
-        more = bad - len(errors)
-        tail = ["  " + t("… and {n} more", n=more)] if more > 0 else []
-        raise UserError(
-            "\n".join(
-                [t("{path}: {n} bad row(s); nothing was imported:", path=path, n=bad)]
-                + ["  " + e for e in errors]
-                + tail
+            problems.add(
+                last,
+                None,
+                t("the same indicator, subject and period as row {first}", first=first),
             )
-        )
+    problems.check()
     if count == 0:
-        raise UserError(t("{path}: no readings in the file", path=path))
+        raise UserError(t("{path}: no readings in the file", path=table.source))
     updated, inserted = _merge(session, conn, stage)
     conn.execute(sa.text(f"DROP TABLE IF EXISTS {_STAGE}"))
     summary = {
         "file": str(path),
-        "sha256": _file_digest(path),
+        **({"sheet": table.name} if table.name else {}),
+        "sha256": file_sha256(path),
         "rows": count,
         "inserted": inserted,
         "updated": updated,

@@ -1,16 +1,20 @@
 """The public naming notice (通报): every item publicly listed (挂牌督办) or worse, ready to
-publish as Markdown or HTML. Chinese by default; the same content in English on request."""
+publish as Markdown, HTML or a 公文 in Word (GB/T 9704-2012). Chinese by default; the same
+content in English on request. Items are named by their code and title: the public never
+sees internal ids."""
 
 from __future__ import annotations
 
 import html
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session, or_, select
 
 from ..clock import end_of_day
 from ..config import section
+from ..gongwen import OfficialDocument, written_date
 from ..i18n import language, set_language, t
 from ..models import LEVEL_ORDER, Escalation, Level
 from .escalations import as_of_then, describe, parse_level
@@ -79,7 +83,7 @@ def render_notice(*, session: Session, as_of: date, fmt: str, lang: str = "zh") 
             [
                 str(i),
                 r["level_label"],
-                r["subject"],
+                r["matter"],
                 r["responsible"] or "",
                 r["addressed_to"] or "",
                 r["reason"],
@@ -139,3 +143,73 @@ def _html(title: str, intro: str, headers: list[str], cells: list[list[str]], la
         parts.append("</table>")
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
+
+
+def write_notice_docx(
+    *, session: Session, as_of: date, path: Path, lang: str = "zh", **head: str | None
+) -> int:
+    """The notice as a 公文: masthead, title, recipients, the items grouped by level (gravest
+    first), signature and date; returns the number of items."""
+    previous = language()
+    set_language(lang)
+    try:
+        items = notice_items(session=session, as_of=as_of)
+        recipients = (
+            head.pop("recipients", None)
+            or section("document").get("recipients")
+            or t("All responsible bodies")
+        )
+        doc = OfficialDocument(
+            title=t("Notice on items publicly listed for supervision"),
+            recipients=recipients,
+            dated=as_of,
+            **{k: v for k, v in head.items() if v},
+        )
+
+        def day_of(iso: str | None) -> str:
+            if not iso:
+                return "—"
+            return written_date(date.fromisoformat(iso)) if lang == "zh" else iso
+
+        day = day_of(as_of.isoformat())
+        if not items:
+            doc.paragraph(t("As of {day}, no item is publicly listed or summoned.", day=day))
+        else:
+            doc.paragraph(
+                t(
+                    "As of {day}, the following {n} items are publicly listed for supervision "
+                    "or their responsible officials have been summoned; they are hereby made "
+                    "public.",
+                    day=day,
+                    n=len(items),
+                )
+            )
+        level = None
+        for item in items:
+            if item["level"] != level:
+                level = item["level"]
+                doc.heading(t("Items at level {level}", level=item["level_label"]), level=1)
+            doc.heading(item["matter"], level=2)
+            doc.paragraph(
+                t(
+                    "Responsible body: {responsible}. Addressed to: {addressed}. Reason: "
+                    "{reason}. At this level since {since}; written rectification report "
+                    "due {due}.",
+                    responsible=item["responsible"] or "—",
+                    addressed=item["addressed_to"] or "—",
+                    reason=item["reason"],
+                    since=day_of(item["opened_on"]),
+                    due=day_of(item["follow_up_due"]),
+                )
+            )
+        if items:
+            doc.paragraph(
+                t(
+                    "The responsible bodies are to rectify the items above without delay and "
+                    "report in writing by the dates given."
+                )
+            )
+        doc.save(path)
+    finally:
+        set_language(previous)
+    return len(items)

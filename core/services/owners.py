@@ -9,7 +9,7 @@ from sqlmodel import Session, or_, select
 from .. import audit
 from ..errors import NotFound, UserError
 from ..i18n import t
-from ..models import Owner, OwnerAlias
+from ..models import Owner, OwnerAlias, OwnerRobot
 from .base import require_coordinator, snapshot
 from .regions import resolve_region
 
@@ -118,31 +118,23 @@ def set_owner(
     email: str | None = None,
     webhook: str | None = None,
     preset: str | None = None,
+    secret: str | None = None,
+    mentions: list[str] | tuple[str, ...] | None = None,
     aliases: list[str] | tuple[str, ...] = (),
     parent: str | None = None,
     name_en: str | None = None,
 ) -> Owner:
+    """Change an owner. ``webhook`` adds that robot or changes it (``preset``, ``secret``,
+    ``mentions``); ``""`` removes every robot. Without ``webhook`` the robot settings apply to
+    the owner's only robot."""
     require_coordinator(session)
     owner = resolve_owner(session=session, ref=ref)
-    before = snapshot(owner)
+    before = {**snapshot(owner), "robots": robots_of(session=session, owner=owner)}
     if email is not None:
         if email and not _EMAIL.match(email):
             raise UserError(t("--email: not an e-mail address: {value!r}", value=email))
         owner.email = email or None
-    if webhook is not None:
-        if webhook and not _URL.match(webhook):
-            raise UserError(t("--webhook: not an http(s) URL: {value!r}", value=webhook))
-        owner.webhook = webhook or None
-    if preset is not None:
-        if preset not in WEBHOOK_PRESETS:
-            raise UserError(
-                t(
-                    "--preset: must be one of {choices}, not {value!r}",
-                    choices=", ".join(WEBHOOK_PRESETS),
-                    value=preset,
-                )
-            )
-        owner.webhook_preset = preset
+    _set_robot(session, owner, webhook, preset, secret, mentions)
     if parent is not None:
         owner.parent_id = resolve_owner(session=session, ref=parent, what="--parent").id
     if name_en is not None:
@@ -157,9 +149,89 @@ def set_owner(
         "owner",
         owner.id,
         before=before,
-        after={**snapshot(owner), "aliases": aliases_of(session=session, owner=owner)},
+        after={
+            **snapshot(owner),
+            "aliases": aliases_of(session=session, owner=owner),
+            "robots": robots_of(session=session, owner=owner),
+        },
     )
     return owner
+
+
+def owner_robots(*, session: Session, owner: Owner) -> list[OwnerRobot]:
+    return list(
+        session.exec(
+            select(OwnerRobot).where(OwnerRobot.owner_id == owner.id).order_by(OwnerRobot.id)
+        ).all()
+    )
+
+
+def robots_of(*, session: Session, owner: Owner) -> list[dict[str, object]]:
+    """The owner's robots as people may see them: whether a robot signs, never its secret."""
+    return [
+        {
+            "url": r.url,
+            "preset": r.preset,
+            "signed": bool(r.secret),
+            "mentions": list(r.mentions or []),
+        }
+        for r in owner_robots(session=session, owner=owner)
+    ]
+
+
+def _set_robot(
+    session: Session,
+    owner: Owner,
+    webhook: str | None,
+    preset: str | None,
+    secret: str | None,
+    mentions: list[str] | tuple[str, ...] | None,
+) -> None:
+    if preset is not None and preset not in WEBHOOK_PRESETS:
+        raise UserError(
+            t(
+                "--preset: must be one of {choices}, not {value!r}",
+                choices=", ".join(WEBHOOK_PRESETS),
+                value=preset,
+            )
+        )
+    mentions = None if mentions is None else [m.strip() for m in mentions if m.strip()]
+    for mobile in mentions or ():
+        if any(c.isspace() for c in mobile):
+            raise UserError(t("--mention: not a mobile number or user id: {value!r}", value=mobile))
+    robots = owner_robots(session=session, owner=owner)
+    if webhook == "":
+        for robot in robots:
+            session.delete(robot)
+        session.flush()
+        return
+    if webhook is not None:
+        if not _URL.match(webhook):
+            raise UserError(t("--webhook: not an http(s) URL: {value!r}", value=webhook))
+        robot = next((r for r in robots if r.url == webhook), None)
+        if robot is None:
+            robot = OwnerRobot(owner_id=owner.id, url=webhook)
+    elif preset is None and secret is None and mentions is None:
+        return
+    elif len(robots) == 1:
+        robot = robots[0]
+    else:
+        raise UserError(
+            t(
+                "--preset, --secret, --mention: {owner} has {count} robots; "
+                "name one with --webhook URL",
+                owner=owner.name,
+                count=len(robots),
+            )
+        )
+    if preset is not None:
+        robot.preset = preset
+    if secret is not None:
+        robot.secret = secret or None
+    if mentions is not None:
+        robot.mentions = mentions or None
+    session.add(robot)
+    session.flush()
 
 
 def list_owners(*, session: Session) -> list[Owner]:

@@ -18,7 +18,9 @@ from sqlmodel import Session, select
 from ..errors import PermissionDenied, UserError
 from ..i18n import t
 from ..models import Assignment, Milestone, Obligation, Owner, Report, Role, UserRole
+from ..queries import LIGHTS
 from ..reporting import Period, parse_period
+from ..spreadsheet import Field
 from ..tables import BadCell, Column, Row, Table
 from .base import current_user
 from .obligations import CLOSED_STATES
@@ -245,7 +247,7 @@ def import_file(*, session: Session, path: Path, period: str | None = None) -> d
                     "percent", t("must be from 0 to 100: {value!r}", value=row.text("percent"))
                 )
         except BadCell as exc:
-            table.problems.add(row.line, exc.column, exc.reason)
+            table.problems.add(row.line, exc.column, exc.reason, exc.position)
             continue
         entries.append(
             Entry(
@@ -285,6 +287,46 @@ def import_files(
 
 
 # The summary --------------------------------------------------------------------------------
+def _summary_fields() -> tuple[list[Field], list[Field]]:
+    tasks = [
+        Field("number", t("Code")),
+        Field("title", t("Title")),
+        Field("leads", t("Lead")),
+        Field("light_label", t("Light")),
+        Field("percent", t("Percent complete"), "percent100"),
+        Field("text", t("Progress made")),
+        Field("problems", t("Problems")),
+        Field("next_steps", t("Next steps")),
+    ]
+    owners = [
+        Field("owner", t("Owner")),
+        Field("due", t("Due")),
+        Field("received", t("Received")),
+        Field("late", t("Late")),
+        Field("missing", t("Missing")),
+    ]
+    return tasks, owners
+
+
+def _summary_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per task, as the table shows it: the lead's text, then what the others reported."""
+    rows = []
+    for task in data["tasks"]:
+        text = task["progress"] if task["received"] else t("(not received)")
+        for other in task["others"]:
+            text = f"{text}\n{other['owner']}: {other['progress']}"
+        rows.append(
+            {
+                **task,
+                "number": task["code"] or str(task["id"]),
+                "leads": "、".join(task["lead"]),
+                "light_label": t(task["light"]) if task["light"] else "",
+                "text": text,
+            }
+        )
+    return rows
+
+
 def summary_markdown(data: dict[str, Any]) -> str:
     """The 调度 summary as Markdown: per owner, then per task with its reports' text."""
 
@@ -292,94 +334,66 @@ def summary_markdown(data: dict[str, Any]) -> str:
         text = "" if value is None else str(value)
         return text.replace("|", "\\|").replace("\n", "<br>")
 
+    def table(fields: list[Field], rows: list[dict[str, Any]]) -> list[str]:
+        return [
+            "| " + " | ".join(f.header for f in fields) + " |",
+            "| " + " | ".join("---" for _ in fields) + " |",
+            *("| " + " | ".join(cell(r.get(f.key)) for f in fields) + " |" for r in rows),
+        ]
+
+    task_fields, owner_fields = _summary_fields()
     lines = [
-        f"# {t('Progress summary {period}', period=data['period'])}",
+        f"# {summary_title(data)}",
         "",
         t("As of {day}", day=data["as_of"]),
         "",
         f"## {t('Owners')}",
         "",
-        f"| {t('Owner')} | {t('Due')} | {t('Received')} | {t('Late')} | {t('Missing')} |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    for o in data["owners"]:
-        lines.append(
-            f"| {cell(o['owner'])} | {o['due']} | {o['received']} | {o['late']} | {o['missing']} |"
-        )
-    lines += [
+        *table(owner_fields, data["owners"]),
         "",
         f"## {t('Tasks')}",
         "",
-        f"| {t('Code')} | {t('Title')} | {t('Lead')} | {t('Light')} | % | {t('Progress made')} "
-        f"| {t('Problems')} | {t('Next steps')} |",
-        "| --- | --- | --- | --- | ---: | --- | --- | --- |",
+        *table(task_fields, _summary_rows(data)),
     ]
-    for task in data["tasks"]:
-        progress = task["progress"] if task["received"] else t("(not received)")
-        for other in task["others"]:
-            progress = f"{progress}\n{other['owner']}: {other['progress']}"
-        lines.append(
-            "| "
-            + " | ".join(
-                cell(v)
-                for v in (
-                    task["code"] or task["id"],
-                    task["title"],
-                    "、".join(task["lead"]),
-                    t(task["light"]) if task["light"] else "",
-                    task["percent"],
-                    progress,
-                    task["problems"],
-                    task["next_steps"],
-                )
-            )
-            + " |"
-        )
     return "\n".join(lines) + "\n"
 
 
-def write_summary_xlsx(data: dict[str, Any], path: Path) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font, PatternFill
+def summary_title(data: dict[str, Any]) -> str:
+    return t("Progress summary {period}", period=data["period"])
 
-    fills = {"red": "F4B6B6", "yellow": "F9E79F", "green": "B7E1B0"}
-    book = Workbook()
-    tasks = book.active
-    tasks.title = t("Tasks")
-    tasks.append(
-        [
-            "任务编号",
-            "任务名称",
-            "牵头单位",
-            t("Light"),
-            "完成比例(%)",
-            "进展情况",
-            "存在问题",
-            "下步计划",
-            t("Other owners' reports"),
-        ]
-    )
-    for task in data["tasks"]:
-        tasks.append(
+
+def write_summary(data: dict[str, Any], fmt: str, path: Path, **head: Any) -> None:
+    """The summary as a workbook (a sheet per task and per owner) or a 公文 (docx)."""
+    task_fields, owner_fields = _summary_fields()
+    if fmt == "xlsx":
+        from ..spreadsheet import Listing, write_xlsx
+
+        write_xlsx(
+            path,
             [
-                task["code"] or str(task["id"]),
-                task["title"],
-                "、".join(task["lead"]),
-                t(task["light"]) if task["light"] else "",
-                task["percent"],
-                task["progress"] if task["received"] else t("(not received)"),
-                task["problems"],
-                task["next_steps"],
-                "\n".join(f"{o['owner']}: {o['progress']}" for o in task["others"]),
-            ]
+                Listing(t("Tasks"), task_fields, _summary_rows(data)),
+                Listing(t("Owners"), owner_fields, data["owners"]),
+            ],
         )
-        if task["light"]:
-            tasks.cell(tasks.max_row, 4).fill = PatternFill("solid", fgColor=fills[task["light"]])
-    owners = book.create_sheet(t("Owners"))
-    owners.append([t("Owner"), t("Due"), t("Received"), t("Late"), t("Missing")])
-    for o in data["owners"]:
-        owners.append([o["owner"], o["due"], o["received"], o["late"], o["missing"]])
-    for sheet in (tasks, owners):
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-    book.save(path)
+        return
+    from ..gongwen import OfficialDocument
+
+    doc = OfficialDocument(title=summary_title(data), **{k: v for k, v in head.items() if v})
+    received = sum(o["received"] for o in data["owners"])
+    due = sum(o["due"] for o in data["owners"])
+    lights = {light: sum(1 for task in data["tasks"] if task["light"] == light) for light in LIGHTS}
+    doc.paragraph(
+        t(
+            "For {period}, {received} of {due} progress reports were received. "
+            "Red: {red}, yellow: {yellow}, green: {green}.",
+            period=data["period"],
+            received=received,
+            due=due,
+            **lights,
+        )
+    )
+    doc.heading(t("Reporting by responsible body"), level=1)
+    doc.table(owner_fields, data["owners"])
+    doc.heading(t("Progress by task"), level=1)
+    doc.table(task_fields, _summary_rows(data))
+    doc.save(path)

@@ -814,17 +814,20 @@ def reporting_status(*, session: Session, as_of: date) -> list[dict[str, Any]]:
 
 
 def urge(*, session: Session, owner: str, as_of: date) -> int:
-    """催报: tell an owner now which reports it has not sent (its in-app inbox, its e-mail and
-    webhook when set), once a day at most; the number of reports it is reminded of."""
-    from ..registry import Message
-    from .notify import insert_ledger
+    """催报: tell an owner now which reports it has not sent, on every channel it is reached
+    on (core/notify: inbox, e-mail, its robots), once a day at most; delivered by the next
+    notification pass. The number of reports it is reminded of."""
+    from ..notify.ledger import insert_ledger
+    from ..notify.occasions import owner_recipients
+    from ..notify.settings import settings
 
     require_coordinator(session)
     who = resolve_owner(session=session, ref=owner)
     pending = pending_for(session=session, owner_id=who.id, as_of=as_of)
     if not pending:
         raise UserError(t("{owner} has no report outstanding", owner=who.name))
-    lines = [
+    subject = t("Please report: {n} progress report(s) outstanding", n=len(pending))
+    text = "\n".join(
         t(
             "{code} {title}: report for {period} due {due}",
             code=o.code or f"#{o.obligation_id}",
@@ -833,27 +836,25 @@ def urge(*, session: Session, owner: str, as_of: date) -> int:
             due=o.due.isoformat(),
         )
         for o in pending
-    ]
-    subject = t("Please report: {n} progress report(s) outstanding", n=len(pending))
-    message = Message(subject=subject, text="\n".join(lines))
+    )
     stamp = now(session)
-    channels = {"inbox": f"owner:{who.id}", "email": who.email, "webhook": who.webhook}
+    recipient = owner_recipients(session, [who], settings().audience)[who.id]
     rows = [
         {
-            "key": f"reports:{as_of.isoformat()}|owner:{who.id}|urge|{channel}",
-            "channel": channel,
+            "key": f"reports:{as_of.isoformat()}|{recipient.ref}|urge|{route.slot}",
+            "channel": route.channel,
             "owner_id": who.id,
-            "recipient": address,
+            "robot_id": route.robot_id,
+            "recipient": route.address,
             "subject": subject,
             "occasion": "urge",
-            "payload": {"subject": subject, "text": message.text, "html": None, "data": {}},
+            "payload": {"subject": subject, "text": text, "html": None, "data": {}},
             "status": "pending",
             "attempts": 0,
             "next_attempt_at": stamp,
             "created_at": stamp,
         }
-        for channel, address in channels.items()
-        if address
+        for route in recipient.routes
     ]
     if not insert_ledger(session, rows):
         raise UserError(t("{owner} was already reminded today", owner=who.name))

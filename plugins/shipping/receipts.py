@@ -10,7 +10,6 @@ receipts open at each month's end for longer than the unclosed-receipt rule's ``
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -29,6 +28,7 @@ from duban.core.api import (
     audit_record,
     config_number,
     now,
+    parse_moment,
     percent,
     require_coordinator,
     rule_settings,
@@ -76,8 +76,6 @@ POLLUTANTS = {
 }
 UNITS = {"m³", "m3", "立方米", "t", "吨", "kg", "千克"}
 
-_STAMP = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
-
 
 def unclosed_days() -> int:
     return int(
@@ -88,22 +86,14 @@ def unclosed_days() -> int:
 
 
 def _stamp(row: Row, key: str, limit: datetime) -> datetime | None:
-    """A local time (2024-06-01 08:30, 2024/6/1 8:30:00, or a date alone)."""
+    """A local time (2024-06-01 08:30, 2024/6/1 8:30:00, a time cell, or a date alone)."""
     raw = row.text(key)
     if not raw:
         return None
     try:
-        value = datetime.fromisoformat(raw)  # the common layout, parsed in C
+        value = parse_moment(row.value(key))
     except ValueError:
-        m = _STAMP.fullmatch(raw)
-        try:
-            if m is None:
-                raise ValueError(raw) from None
-            value = datetime(
-                int(m[1]), int(m[2]), int(m[3]), int(m[4] or 0), int(m[5] or 0), int(m[6] or 0)
-            )
-        except ValueError:
-            raise row.bad(key, t("not a time (2024-06-01 08:30): {value!r}", value=raw)) from None
+        raise row.bad(key, t("not a time (2024-06-01 08:30): {value!r}", value=raw)) from None
     if value.tzinfo is not None:
         value = value.astimezone(LOCAL_TZ).replace(tzinfo=None)
     if value > limit:

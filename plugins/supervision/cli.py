@@ -8,7 +8,16 @@ from pathlib import Path
 import click
 
 from duban.core import api
-from duban.core.api import Env, emit, emit_one, format_option, pass_env
+from duban.core.api import (
+    Env,
+    document_options,
+    emit,
+    emit_one,
+    format_option,
+    listing_options,
+    pass_env,
+    sheet_option,
+)
 
 
 @click.group()
@@ -21,16 +30,23 @@ def ledger() -> None:
 @click.option("--source", help="Where the problems come from, e.g. 中央生态环境保护督察.")
 @click.option("--batch", help="Name of the batch (default: the file name); codes are BATCH#序号.")
 @click.option("--dry-run", is_flag=True, help="Check the file and report; write nothing.")
+@sheet_option
 @format_option("table", "json")
 @pass_env
 def import_cmd(
-    env: Env, path: Path, source: str | None, batch: str | None, dry_run: bool, fmt: str
+    env: Env,
+    path: Path,
+    source: str | None,
+    batch: str | None,
+    dry_run: bool,
+    sheet: str | None,
+    fmt: str,
 ) -> None:
     """Import a ledger spreadsheet (.xlsx or .csv): 序号, 问题描述, 责任单位, 整改时限, 整改措施, 整改进展."""
     from .ledger import import_ledger
 
     with env.session(write=not dry_run) as session:
-        summary = import_ledger(session=session, path=path, source=source, batch=batch)
+        summary = import_ledger(session=session, path=path, source=source, batch=batch, sheet=sheet)
     emit_one(summary, fmt)
 
 
@@ -38,9 +54,11 @@ def import_cmd(
 @click.option("--stage", help="assigned, rectifying, applied, accepted, closed.")
 @click.option("--owner", metavar="OWNER", help="Only this responsible body.")
 @click.option("--overdue", is_flag=True, help="Only items past their deadline.")
-@format_option()
+@listing_options()
 @pass_env
-def list_cmd(env: Env, stage: str | None, owner: str | None, overdue: bool, fmt: str) -> None:
+def list_cmd(
+    env: Env, stage: str | None, owner: str | None, overdue: bool, fmt: str, output: Path | None
+) -> None:
     """List ledger items with their stage."""
     from .ledger import STAGES, describe, ledger_items
 
@@ -68,16 +86,18 @@ def list_cmd(env: Env, stage: str | None, owner: str | None, overdue: bool, fmt:
     emit(
         rows,
         [
-            ("id", "ID"),
+            ("id", "ID", "int"),
             ("number", api.t("No.")),
             ("title", api.t("Problem")),
             ("responsible", api.t("Responsible")),
-            ("deadline", api.t("Deadline")),
+            ("deadline", api.t("Deadline"), "date"),
             ("stage_label", api.t("Stage")),
-            ("overdue", api.t("Overdue")),
+            ("overdue", api.t("Overdue"), "bool"),
         ],
         fmt,
         max_width=36,
+        output=output,
+        title=api.t("Rectification ledger"),
     )
 
 
@@ -119,35 +139,32 @@ def reopen_cmd(env: Env, ref: str, reason: str) -> None:
 
 @ledger.command("report")
 @click.option("--month", required=True, metavar="YYYY-MM", help="The month reported on.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["md", "xlsx", "json"]), default="md", show_default=True
-)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file (required for xlsx).",
-)
+@listing_options("md", "docx", default="md")
+@document_options
 @pass_env
-def report_cmd(env: Env, month: str, fmt: str, output: Path | None) -> None:
-    """Monthly progress report (月调度) per responsible body."""
+def report_cmd(env: Env, month: str, fmt: str, output: Path | None, **head: str | None) -> None:
+    """Monthly progress report (月调度) per responsible body, with totals that count each item
+    once; as a workbook, CSV or a 公文 (docx)."""
     from duban.core.api import parse_month
 
     from .ledger import report
-    from .report import markdown, write_xlsx
+    from .report import columns, markdown, write_docx
 
     _, last = parse_month(month, what="--month")
     with env.session(write=False) as session:
-        rows = report(session=session, month_end=last)
-    if fmt == "xlsx":
+        rows, totals = report(session=session, month_end=last)
+    if fmt in ("csv", "xlsx", "table"):
+        emit(rows, columns(), fmt, output=output, title=month, totals=totals)
+        return
+    if fmt == "docx":
         if output is None:
-            raise api.UserError(api.t("-o: an xlsx report needs a file to write"))
-        write_xlsx(rows, output, month=month)
+            raise api.UserError(api.t("-o: a document (--format docx) needs a file to write"))
+        write_docx(rows, totals, output, month=month, dated=env.today, **head)
         return
     text = (
-        json.dumps(rows, ensure_ascii=False, indent=2)
+        json.dumps({"rows": rows, "totals": totals}, ensure_ascii=False, indent=2)
         if fmt == "json"
-        else markdown(rows, month=month)
+        else markdown(rows, totals, month=month)
     )
     if output:
         output.write_text(text + "\n", encoding="utf-8")

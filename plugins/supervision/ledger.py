@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +38,6 @@ COLUMNS = (  # the first header is the documented one; columns not listed here a
     api.Column("region", ("地区", "region")),
 )
 _SPLIT = re.compile(r"[、，,;；/\n]+")
-_YMD = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?\s*(?:前|之前)?$")
-_YM_END = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(?:底|末)\s*(?:前|之前)?$")
-_Y_END = re.compile(r"^(?:到)?(\d{4})\s*年\s*(?:年)?(?:底|末)\s*(?:前|之前)?$")
 IMMEDIATE = "立行立改"
 LONG_TERM = "长期坚持"
 
@@ -102,27 +99,21 @@ def stage_of(ob: api.Obligation) -> Stage:
 
 
 def parse_deadline(value: Any, *, today: date) -> tuple[date | None, str]:
-    """A deadline cell -> (due date or None, how it was written). ValueError if unreadable."""
-    if isinstance(value, datetime):
-        return value.date(), "date"
-    if isinstance(value, date):
-        return value, "date"
-    text = str(value or "").strip().replace(" ", "")
+    """A deadline cell -> (due date or None, how it was written). ValueError if unreadable.
+
+    Besides what ``api.parse_deadline`` reads (dates, serial numbers, 2024年底前, 2024年6月底前),
+    立行立改 is due the day it is handed down and 长期坚持 has no deadline."""
+    text = api.cell_text(value).replace(" ", "")
     if not text:
         raise ValueError("empty")
     if text == IMMEDIATE:
         return today, IMMEDIATE  # rectify at once: due the day it is handed down
     if text == LONG_TERM:
         return None, LONG_TERM  # standing obligation: no deadline, reviewed each month
-    if m := _YMD.match(text):
-        return date(int(m[1]), int(m[2]), int(m[3])), "date"
-    if m := _YM_END.match(text):
-        year, month = int(m[1]), int(m[2])
-        nxt = date(year + month // 12, month % 12 + 1, 1)
-        return nxt - timedelta(days=1), "month_end"
-    if m := _Y_END.match(text):
-        return date(int(m[1]), 12, 31), "year_end"
-    raise ValueError(text)
+    try:
+        return api.parse_deadline(value)
+    except ValueError:
+        raise ValueError(text) from None
 
 
 @dataclass
@@ -137,11 +128,12 @@ class Item:
     progress: str | None
     source: str | None
     region: str | None
+    region_cell: str = ""  # where the region is written: FILE:SHEET:ROW:COL (地区)
 
 
-def parse_ledger(path: Path, *, today: date) -> list[Item]:
-    """Every row checked; all problems reported together, naming row and column."""
-    table = api.Table(path, COLUMNS, ignore_unknown=True)
+def parse_ledger(path: Path, *, today: date, sheet: str | None = None) -> list[Item]:
+    """Every row checked; all problems reported together, naming sheet, row and column."""
+    table = api.Table(path, COLUMNS, sheet=sheet, ignore_unknown=True)
     items, seen = [], {}
     for row in table:
         number, description = row.text("number"), row.text("description")
@@ -158,7 +150,7 @@ def parse_ledger(path: Path, *, today: date) -> list[Item]:
         if not responsible:
             table.reject(row, "responsible", api.t("no responsible body"))
         try:
-            due, how = parse_deadline(row.text("deadline"), today=today)
+            due, how = parse_deadline(row.value("deadline"), today=today)
         except ValueError as exc:
             table.reject(
                 row,
@@ -181,6 +173,8 @@ def parse_ledger(path: Path, *, today: date) -> list[Item]:
                 due,
                 how,
                 *(row.text(key) or None for key in ("measures", "progress", "source", "region")),
+                f"{table.sheet.where(row.line, table.columns.get('region'))} "
+                f"({row.header('region')})",
             )
         )
     table.check()
@@ -208,6 +202,7 @@ def import_ledger(
     dry_run: bool = False,
     source: str | None = None,
     batch: str | None = None,
+    sheet: str | None = None,
 ) -> dict[str, Any]:
     """Create an obligation per new ledger row and update rows already imported (same batch and
     number): all or nothing."""
@@ -215,7 +210,7 @@ def import_ledger(
     if not path.is_file():
         raise api.UserError(api.t("{path}: no such file", path=path))
     today = api.today(session)
-    items = parse_ledger(path, today=today)
+    items = parse_ledger(path, today=today, sheet=sheet)
     batch = batch or path.stem
     created_owners: list[str] = []
     added = updated = 0
@@ -230,9 +225,7 @@ def import_ledger(
     for item in items:
         owners = [_owner(session, name, created_owners) for name in item.responsible]
         if item.region:
-            region = api.resolve_region(
-                session=session, ref=item.region, what=api.t("row {row}, column 地区", row=item.row)
-            )
+            region = api.resolve_region(session=session, ref=item.region, what=item.region_cell)
         else:  # the responsible government's region
             region_id = next((o.region_id for o in owners if o.region_id), None)
             region = session.get(api.Region, region_id) if region_id else None
@@ -429,34 +422,35 @@ def reopen(*, session: Session, ref: str, reason: str) -> api.Obligation:
     return ob
 
 
-def report(*, session: Session, month_end: date) -> list[dict[str, Any]]:
-    """Monthly progress (月调度) per responsible body, as of the month's last day."""
+def _tally(row: dict[str, Any], info: dict[str, Any]) -> None:
+    row["total"] += 1
+    row["closed"] += info["stage"] == "closed"
+    row["overdue"] += info["overdue"]
+    row["rejected"] += info["rejected"]
+    row["reopened"] += info["reopened"]
+
+
+def _rate(row: dict[str, Any]) -> dict[str, Any]:
+    row["closed_rate"] = round(100 * row["closed"] / row["total"], 1) if row["total"] else None
+    return row
+
+
+def report(*, session: Session, month_end: date) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Monthly progress (月调度) per responsible body, as of the month's last day, and the
+    totals: an item led by two bodies is on both their rows but counted once in the totals."""
     rows: dict[str, dict[str, Any]] = {}
+    counters = ("total", "closed", "overdue", "rejected", "reopened")
+    totals: dict[str, Any] = {"owner": api.t("Total"), **dict.fromkeys(counters, 0)}
     for ob in ledger_items(session=session):
         if api.to_local_date(ob.created_at) > month_end:
             continue
         info = describe(session=session, ob=ob, as_of=month_end + timedelta(days=1))
+        _tally(totals, info)
         for name in info["responsible"]:
-            row = rows.setdefault(
-                name,
-                {
-                    "owner": name,
-                    "total": 0,
-                    "closed": 0,
-                    "overdue": 0,
-                    "rejected": 0,
-                    "reopened": 0,
-                },
-            )
-            row["total"] += 1
-            row["closed"] += info["stage"] == "closed"
-            row["overdue"] += info["overdue"]
-            row["rejected"] += info["rejected"]
-            row["reopened"] += info["reopened"]
+            row = rows.setdefault(name, {"owner": name, **dict.fromkeys(counters, 0)})
+            _tally(row, info)
     result = sorted(rows.values(), key=lambda r: (-r["overdue"], -r["total"], r["owner"]))
-    for row in result:
-        row["closed_rate"] = round(100 * row["closed"] / row["total"], 1) if row["total"] else None
-    return result
+    return [_rate(row) for row in result], _rate(totals)
 
 
 def by_stage(*, session: Session) -> Iterator[tuple[Stage, int]]:

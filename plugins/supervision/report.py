@@ -1,4 +1,4 @@
-"""The monthly progress report (月调度) as Markdown or a spreadsheet."""
+"""The monthly progress report (月调度) as Markdown, CSV, a workbook or a 公文 document."""
 
 from __future__ import annotations
 
@@ -8,57 +8,57 @@ from typing import Any
 from duban.core import api
 
 COLUMNS = (
-    ("owner", "Responsible body"),
-    ("total", "Items"),
-    ("closed", "Closed"),
-    ("closed_rate", "Closed %"),
-    ("overdue", "Overdue"),
-    ("rejected", "Rejected"),
-    ("reopened", "Reopened"),
+    ("owner", "Responsible body", "text"),
+    ("total", "Items", "int"),
+    ("closed", "Closed", "int"),
+    ("closed_rate", "Closed %", "percent100"),
+    ("overdue", "Overdue", "int"),
+    ("rejected", "Rejected", "int"),
+    ("reopened", "Reopened", "int"),
 )
 
 
-def _headers() -> list[str]:
-    return [api.t(label) for _, label in COLUMNS]
+def title(month: str) -> str:
+    return api.t("Rectification ledger: monthly progress {month}", month=month)
 
 
-def markdown(rows: list[dict[str, Any]], *, month: str) -> str:
+def columns() -> list[api.Field]:
+    return [api.Field(key, api.t(label), kind) for key, label, kind in COLUMNS]
+
+
+def markdown(rows: list[dict[str, Any]], totals: dict[str, Any], *, month: str) -> str:
     lines = [
-        f"# {api.t('Rectification ledger: monthly progress {month}', month=month)}",
+        f"# {title(month)}",
         "",
-        "| " + " | ".join(_headers()) + " |",
+        "| " + " | ".join(f.header for f in columns()) + " |",
         "|" + "---|" * len(COLUMNS),
     ]
-    for row in rows:
-        lines.append(
-            "| " + " | ".join("" if row[k] is None else str(row[k]) for k, _ in COLUMNS) + " |"
-        )
-    totals = {k: sum(r[k] for r in rows) for k, _ in COLUMNS if k not in ("owner", "closed_rate")}
-    rate = round(100 * totals["closed"] / totals["total"], 1) if totals["total"] else ""
-    lines.append(
-        "| "
-        + " | ".join(
-            [
-                f"**{api.t('Total')}**",
-                *(str(totals[k]) if k in totals else str(rate) for k, _ in COLUMNS[1:]),
-            ]
-        )
-        + " |"
-    )
+    for row in [*rows, totals]:
+        cells = ["" if row[k] is None else str(row[k]) for k, _, _ in COLUMNS]
+        if row is totals:
+            cells[0] = f"**{cells[0]}**"
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def write_xlsx(rows: list[dict[str, Any]], path: Path, *, month: str) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    book = Workbook()
-    sheet = book.active
-    sheet.title = month
-    sheet.append(_headers())
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([row[k] for k, _ in COLUMNS])
-    sheet.column_dimensions["A"].width = 36
-    book.save(path)
+def write_docx(
+    rows: list[dict[str, Any]], totals: dict[str, Any], path: Path, *, month: str, **head: Any
+) -> None:
+    """The report as a 公文 (GB/T 9704-2012) with the figures in a table."""
+    rate = "—" if totals["closed_rate"] is None else f"{totals['closed_rate']:g}%"
+    summary = api.t(
+        "As of the end of {month}, the ledger holds {total} items: {closed} closed ({rate}), "
+        "{overdue} overdue, {rejected} close-out applications rejected, {reopened} reopened.",
+        month=month,
+        total=totals["total"],
+        closed=totals["closed"],
+        rate=rate,
+        overdue=totals["overdue"],
+        rejected=totals["rejected"],
+        reopened=totals["reopened"],
+    )
+    doc = api.OfficialDocument(title=title(month), **{k: v for k, v in head.items() if v})
+    doc.paragraph(summary)
+    doc.heading(api.t("Progress by responsible body"), level=1)
+    doc.table(columns(), rows, totals)
+    doc.save(path)

@@ -27,75 +27,63 @@ from .indicators import PARAM_CODES, param_key
 from .quality import refresh
 from .sections import SECTION_KIND
 
-SECTION_HEADERS = ("section", "site", "断面", "断面名称", "断面编码", "断面代码", "监测断面")
-PERIOD_HEADERS = (
-    "period",
-    "month",
-    "date",
-    "监测时间",
-    "时间",
-    "月份",
-    "监测月份",
-    "采样时间",
-    "采样日期",
+COLUMNS = (
+    api.Column(
+        "section",
+        ("断面", "section", "site", "断面名称", "断面编码", "断面代码", "监测断面"),
+        required=True,
+    ),
+    api.Column(
+        "period",
+        ("监测时间", "period", "month", "date", "时间", "月份", "监测月份", "采样时间", "采样日期"),
+        required=True,
+    ),
+    api.Column("note", ("备注", "note")),
 )
-NOTE_HEADERS = ("note", "备注")
 SKIPPED = ("水温", "watertemperature", "temperature", "wt")
 SOURCE = "water-readings"
 
 
-def _column_kinds(header: list[str], source: str) -> tuple[int, int, int | None, dict[int, str]]:
-    """(section column, period column, note column, {column: indicator key})."""
-    section = period = note = None
+def _parameters(sheet: api.Sheet) -> dict[int, str]:
+    """{column: indicator key} of the parameter columns (every column but the section,
+    period and note, and water temperature, which is skipped)."""
     params: dict[int, str] = {}
     seen: dict[str, str] = {}
-    for i, raw in enumerate(header):
-        name = api.norm_header(raw)
-        if not name or name in SKIPPED:
+    known = set(sheet.columns.values())
+    for i, raw in enumerate(sheet.header):
+        if i in known or not raw or api.norm_header(raw) in SKIPPED:
             continue
-        if name in SECTION_HEADERS:
-            section = i
-            continue
-        if name in PERIOD_HEADERS:
-            period = i
-            continue
-        if name in NOTE_HEADERS:
-            note = i
-            continue
+        where = sheet.where(sheet.header_row, i)
         key = raw.strip() if raw.strip() in PARAM_CODES else None
         if key is None:
             try:
                 key = param_key(parameter(raw).code)
             except UnknownParameter:
+                sheet.close()
                 raise UserError(
                     t(
                         "{where}, column {column!r}: unknown parameter (GB 3838 codes such as "
                         "NH3-N, TP, Mn or names such as 氨氮, 总磷)",
-                        where=f"{source}:1",
+                        where=where,
                         column=raw,
                     )
                 ) from None
         if key in seen:
+            sheet.close()
             raise UserError(
                 t(
                     "{where}, column {column!r}: the same parameter as column {other!r}",
-                    where=f"{source}:1",
+                    where=where,
                     column=raw,
                     other=seen[key],
                 )
             )
         seen[key] = raw
         params[i] = key
-    if section is None or period is None:
-        raise UserError(
-            t(
-                "{where}: the section (断面) and period (监测时间) columns are required",
-                where=f"{source}:1",
-            )
-        )
     if not params:
-        raise UserError(t("{where}: no parameter columns", where=f"{source}:1"))
-    return section, period, note, params
+        sheet.close()
+        raise UserError(t("{where}: no parameter columns", where=sheet.where(sheet.header_row)))
+    return params
 
 
 def _value(text: str, code: str) -> float:
@@ -110,24 +98,28 @@ def _value(text: str, code: str) -> float:
     return value / 2 if half else value
 
 
-def import_readings(*, session: Session, path: Path, dry_run: bool = False) -> dict[str, Any]:
+def import_readings(
+    *, session: Session, path: Path, dry_run: bool = False, sheet: str | None = None
+) -> dict[str, Any]:
     api.require_coordinator(session)
-    source = str(path)
-    header, body = api.read_table(path)
-    section_col, period_col, note_col, params = _column_kinds(header, source)
+    table = api.read_table(path, COLUMNS, sheet=sheet, ignore_unknown=True)
+    params = _parameters(table)
+    header = table.header
+    section_col, period_col = table.columns["section"], table.columns["period"]
+    note_col = table.columns.get("note")
     sites: dict[str, Site] = {}
     for site in session.exec(select(Site).where(Site.kind == SECTION_KIND)):
         for ref in (site.key, site.name, (site.attrs or {}).get("code")):
             if ref:
                 sites.setdefault(str(ref), site)
     limit = api.today(session)
-    problems = api.Problems(source)
+    problems = api.Problems(table)
     readings: dict[tuple[str, str, date, date], dict[str, Any]] = {}
     periods: dict[str, tuple[date, date]] = {}
-    for number, cells in body:
+    for number, cells in table.rows:
 
-        def cell(i: int, cells: list[str] = cells) -> str:
-            return cells[i] if i < len(cells) else ""
+        def cell(i: int, cells: list[Any] = cells) -> str:
+            return api.cell_text(cells[i]) if i < len(cells) else ""
 
         ref = cell(section_col)
         site = sites.get(ref) or sites.get(ref.removesuffix("断面")) or sites.get(ref + "断面")
@@ -136,6 +128,7 @@ def import_readings(*, session: Session, path: Path, dry_run: bool = False) -> d
                 number,
                 header[section_col],
                 t("unknown section {ref!r}", ref=ref) if ref else t("empty"),
+                section_col,
             )
             continue
         # A sampling time (2024-06-15 10:30) counts for its day.
@@ -145,11 +138,16 @@ def import_readings(*, session: Session, path: Path, dry_run: bool = False) -> d
             try:
                 period = api.parse_period(raw_period, what="period")
             except UserError as exc:
-                problems.add(number, header[period_col], str(exc).removeprefix("period: "))
+                problems.add(
+                    number, header[period_col], str(exc).removeprefix("period: "), period_col
+                )
                 continue
             if period[0] > limit:
                 problems.add(
-                    number, header[period_col], t("{value} has not begun yet", value=raw_period)
+                    number,
+                    header[period_col],
+                    t("{value} has not begun yet", value=raw_period),
+                    period_col,
                 )
                 continue
             periods[raw_period] = period
@@ -165,6 +163,7 @@ def import_readings(*, session: Session, path: Path, dry_run: bool = False) -> d
                     number,
                     header[i],
                     t("{value!r} is not a concentration (a number, not negative)", value=text),
+                    i,
                 )
                 continue
             where = (key, f"site:{site.key}", *period)
@@ -173,6 +172,7 @@ def import_readings(*, session: Session, path: Path, dry_run: bool = False) -> d
                     number,
                     header[i],
                     t("given twice for {section} {period}", section=site.name, period=raw_period),
+                    i,
                 )
                 continue
             readings[where] = api.site_reading(
@@ -180,12 +180,12 @@ def import_readings(*, session: Session, path: Path, dry_run: bool = False) -> d
             )
     problems.check()
     if not readings:
-        raise UserError(t("{path}: no readings in the file", path=source))
+        raise UserError(t("{path}: no readings in the file", path=table.source))
     inserted, updated = api.upsert_readings(session=session, rows=readings.values(), source=SOURCE)
     first = min(k[2] for k in readings)
     derived = refresh(session=session, since=first)
     summary = {
-        "file": source,
+        "file": str(path),
         "sha256": api.file_sha256(path),
         "readings": len(readings),
         "inserted": inserted,

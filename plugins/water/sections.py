@@ -20,16 +20,18 @@ from typing import Any
 from sqlmodel import Session, select
 
 from duban.core.api import (
+    Column,
     NotFound,
     Obligation,
     Plan,
     Region,
+    Sheet,
     Site,
     Target,
     UserError,
     audit_record,
+    cell_text,
     new_uid,
-    norm_header,
     now,
     read_table,
     require_coordinator,
@@ -46,23 +48,25 @@ SECTION_KIND = "water_section"
 GROUP_KINDS = ("lake", "river_reach")
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
-# Canonical column -> accepted headers (compared with norm_header).
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "key": ("key", "标识"),
-    "code": ("code", "断面编码", "断面代码", "编码", "代码"),
-    "name": ("name", "断面名称", "断面", "名称"),
-    "name_en": ("name_en", "英文名称"),
-    "region": ("region", "所在地区", "行政区", "行政区划", "地区", "所在区县", "区县"),
-    "river_or_lake": ("river_or_lake", "河流湖库", "河流/湖库", "所在水体", "河流", "湖库", "水体"),
-    "water_body": ("water_body", "水体类型", "类型"),
-    "control": ("control", "考核级别", "断面级别", "级别", "断面类型"),
-    "target_class": ("target_class", "水质目标", "目标水质", "考核目标", "目标类别"),
-    "group": ("group", "reach", "所属水域", "所属河段"),
-    "drinking_source": ("drinking_source", "饮用水水源地", "水源地级别"),
-    "plan": ("plan", "方案"),
-    "task": ("task", "任务"),
-}
-_HEADER_INDEX = {norm_header(h): col for col, names in COLUMNS.items() for h in names}
+# The columns of a sections file and the headers each may have (the first is documented).
+COLUMNS = (
+    Column("key", ("标识", "key")),
+    Column("code", ("断面编码", "code", "断面代码", "编码", "代码")),
+    Column("name", ("断面名称", "name", "断面", "名称"), required=True),
+    Column("name_en", ("英文名称", "name_en")),
+    Column("region", ("所在地区", "region", "行政区", "行政区划", "地区", "所在区县", "区县")),
+    Column(
+        "river_or_lake",
+        ("河流湖库", "river_or_lake", "河流/湖库", "所在水体", "河流", "湖库", "水体"),
+    ),
+    Column("water_body", ("水体类型", "water_body", "类型")),
+    Column("control", ("考核级别", "control", "断面级别", "级别", "断面类型")),
+    Column("target_class", ("水质目标", "target_class", "目标水质", "考核目标", "目标类别")),
+    Column("group", ("所属水域", "group", "reach", "所属河段")),
+    Column("drinking_source", ("饮用水水源地", "drinking_source", "水源地级别")),
+    Column("plan", ("方案", "plan")),
+    Column("task", ("任务", "task")),
+)
 
 _WATER_BODY = {
     "river": "river",
@@ -161,20 +165,6 @@ def load_sections(session: Session) -> list[SectionInfo]:
 
 
 # Import ------------------------------------------------------------------------------------
-
-
-def _columns(header: list[str], source: str) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for i, h in enumerate(header):
-        col = _HEADER_INDEX.get(norm_header(h))
-        if col is None:
-            raise UserError(t("{where}: unknown column {name!r}", where=f"{source}:1", name=h))
-        if col in found:
-            raise UserError(t("{where}: column {name!r} given twice", where=f"{source}:1", name=h))
-        found[col] = i
-    if "name" not in found:
-        raise UserError(t("{where}: a `name` (断面名称) column is required", where=f"{source}:1"))
-    return found
 
 
 def _row_error(where: str, column: str, message: str) -> UserError:
@@ -295,15 +285,14 @@ def upsert_section(session: Session, parsed: dict[str, Any]) -> tuple[Site, str]
     return site, "updated"
 
 
-def _rows(
-    session: Session, header: list[str], body: Any, source: str
-) -> list[tuple[str, dict[str, Any]]]:
-    columns = _columns(header, source)
+def _rows(session: Session, sheet: Sheet) -> list[tuple[str, dict[str, Any]]]:
     parsed = []
     seen: dict[str, str] = {}
-    for number, cells in body:
-        where = f"{source}:{number}"
-        values = {col: cells[i] if i < len(cells) else "" for col, i in columns.items()}
+    for number, cells in sheet.rows:
+        where = sheet.where(number)
+        values = {
+            col: cell_text(cells[i]) if i < len(cells) else "" for col, i in sheet.columns.items()
+        }
         row = _parse_row(session, values, where)
         if row["key"] and row["key"] in seen:
             raise _row_error(
@@ -320,11 +309,12 @@ def _rows(
     return parsed
 
 
-def import_sections(*, session: Session, path: Path, dry_run: bool = False) -> dict[str, Any]:
+def import_sections(
+    *, session: Session, path: Path, dry_run: bool = False, sheet: str | None = None
+) -> dict[str, Any]:
     """Import sections from a CSV or Excel file; all-or-nothing (the caller rolls back on error)."""
     require_coordinator(session)
-    header, body = read_table(path)
-    rows = _rows(session, header, body, str(path))
+    rows = _rows(session, read_table(path, COLUMNS, sheet=sheet))
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for _where, row in rows:
         _, outcome = upsert_section(session, row)

@@ -219,9 +219,10 @@ def test_a_returned_form_with_an_unknown_task_is_refused_whole(
     before = fingerprint(db_url)
     result = office("report", "import", str(form), as_of="2024-03-01")
     assert result.exit_code == 2
-    assert f"{form}: row 3, column 任务编号: unknown task number 'T9'" in result.stderr
-    assert "row 2, column 完成比例(%)" in result.stderr  # over 100
-    assert "row 4" in result.stderr  # another owner's task
+    # FILE:SHEET:ROW:COLUMN (header): why
+    assert f"{form}:2024-02:3:B (任务编号): unknown task number 'T9'" in result.stderr
+    assert f"{form}:2024-02:2:I (完成比例(%)): must be from 0 to 100" in result.stderr
+    assert f"{form}:2024-02:4:B (任务编号): unknown task number 'T2'" in result.stderr
     assert fingerprint(db_url) == before
 
 
@@ -280,3 +281,45 @@ def test_urge_an_owner_once_a_day(office) -> None:
     )
     sent = office.ok("notifications", "--format", "json").json()
     assert {n["channel"] for n in sent} == {"inbox", "email"}
+
+
+def test_the_summary_as_markdown_workbook_and_document(office, tmp_path: Path) -> None:
+    office.ok(
+        "report", "add", "T1", "--period", "2024-02", "--progress", "完成调研", "--percent", "30",
+        as_of="2024-03-01",
+    )  # fmt: skip
+    md = office.ok("report", "summary", "--period", "2024-02", as_of="2024-03-06").stdout
+    assert "| T1 | 测试任务 | 测试局 | green | 30 | 完成调研 |" in md
+    assert "| 他局 | 1 | 0 | 1 | 1 |" in md  # due, received, late, missing
+    book = tmp_path / "summary.xlsx"
+    office.ok(
+        "report",
+        "summary",
+        "--period",
+        "2024-02",
+        "--format",
+        "xlsx",
+        "-o",
+        str(book),
+        as_of="2024-03-06",
+    )
+    sheets = load_workbook(book)
+    assert sheets.sheetnames == ["Tasks", "Owners"]
+    assert [c.value for c in sheets["Owners"][2]] == ["他局", 1, 0, 1, 1]
+    doc = tmp_path / "summary.docx"
+    office.ok(
+        "report",
+        "summary",
+        "--period",
+        "2024-02",
+        "--format",
+        "docx",
+        "-o",
+        str(doc),
+        as_of="2024-03-06",
+    )
+    from docx import Document
+
+    text = "\n".join(p.text for p in Document(str(doc)).paragraphs)
+    assert "1 of 2 progress reports were received" in text
+    assert office("report", "summary", "--period", "2024-02", "--format", "docx").exit_code == 2

@@ -101,9 +101,9 @@ def test_xlsx_with_english_headers_dates_and_numbers(tmp_path: Path) -> None:
 def test_missing_unknown_and_doubled_columns_are_errors_on_line_1(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"m\.csv:1: missing column\(s\): 时间"):
         Table(csv_file(tmp_path / "m.csv", "地区,应参保人数\n南县,1\n"), COLUMNS)
-    with pytest.raises(UserError, match=r"u\.csv:1: unknown column '颜色'; expected 地区、时间"):
+    with pytest.raises(UserError, match=r"u\.csv:1:C: unknown column '颜色'; expected 地区、时间"):
         Table(csv_file(tmp_path / "u.csv", "地区,时间,颜色\n南县,2024,蓝\n"), COLUMNS)
-    with pytest.raises(UserError, match=r"d\.csv:1: column 'region' given twice"):
+    with pytest.raises(UserError, match=r"d\.csv:1:C: column 'region' given twice"):
         Table(csv_file(tmp_path / "d.csv", "地区,时间,region\n南县,2024,南县\n"), COLUMNS)
     # An importer that reads only some columns of a wider sheet ignores the others.
     table = Table(
@@ -139,13 +139,13 @@ def test_bad_cells_in_several_rows_are_reported_together(tmp_path: Path) -> None
     lines = str(caught.value).split("\n  ")
     assert lines == [
         f"{path}: 7 bad row(s); nothing was imported:",
-        f"{path}: row 3, column 地区: empty",
-        f"{path}: row 4, column 时间: not a period (2024, 2024-Q2, 2024-06 or 2024-06-15): '2024-13'",
-        f"{path}: row 5, column 已参保人数: greater than 应参保人数 (100)",
-        f"{path}: row 6, column 应参保人数: not a number: 'abc'",
-        f"{path}: row 7, column 时间: 2026-01 has not begun yet (today is 2025-01-10)",
-        f"{path}: row 8, column 认定日期: 2025-02-01 is after today (2025-01-10)",
-        f"{path}: row 9, column 地区: the same region and period as row 2",
+        f"{path}:3:A (地区): empty",
+        f"{path}:4:B (时间): not a period (2024, 2024-Q2, 2024-06 or 2024-06-15): '2024-13'",
+        f"{path}:5:D (已参保人数): greater than 应参保人数 (100)",
+        f"{path}:6:C (应参保人数): not a number: 'abc'",
+        f"{path}:7:B (时间): 2026-01 has not begun yet (today is 2025-01-10)",
+        f"{path}:8:E (认定日期): 2025-02-01 is after today (2025-01-10)",
+        f"{path}:9:A (地区): the same region and period as row 2",
     ]
 
 
@@ -155,9 +155,7 @@ def test_problems_speak_chinese(tmp_path: Path) -> None:
     with pytest.raises(UserError) as caught:
         parsed(Table(path, COLUMNS))
     assert f"{path}：1 行有误，未导入任何数据：" in str(caught.value)
-    assert f"{path}：第 2 行，“已参保人数”列：已填写“应参保人数”，本列也必须填写" in str(
-        caught.value
-    )
+    assert f"{path}:2:D（已参保人数）：已填写“应参保人数”，本列也必须填写" in str(caught.value)
 
 
 def test_many_problems_are_counted_beyond_those_listed(tmp_path: Path) -> None:
@@ -221,3 +219,125 @@ def test_whole_numbers_and_a_zero_whole(tmp_path: Path) -> None:
         "must be a whole number: '3.5'",
     )
     assert rows[1].ratio("insured", "eligible", counts=False) == (1.0, 3.5)
+
+
+def test_header_below_titles_units_and_full_width_forms(tmp_path: Path) -> None:
+    """A title row and a 填报单位 line above the header; units, spaces and full-width forms
+    in it; a BOM; a 合计 row at the end."""
+    path = csv_file(
+        tmp_path / "t.csv",
+        "\ufeff2024年参保情况统计表,,,,\n"
+        "填报单位：益阳市农业农村局,,,,\n"
+        "地 区,时间,应参保人数（人）,已参保人数/人,ＯＰＥＮＥＤ_ＯＮ\n"
+        "南县,2024,10,9,45382\n"
+        "合计,,10,9,\n",
+    )
+    table = Table(path, COLUMNS)
+    assert table.sheet.header_row == 3
+    assert parsed(table) == [
+        ("南县", (date(2024, 1, 1), date(2024, 12, 31)), (9.0, 10.0), date(2024, 3, 31))
+    ]
+
+
+def test_norm_header_ignores_units_brackets_and_width() -> None:
+    from duban.core.tables import norm_header
+
+    same = [
+        "数值（%）",
+        "数值(%)",
+        "数值/%",
+        " 数 值 ",
+        "数值［%］".replace("［", "[").replace("］", "]"),
+    ]
+    assert {norm_header(h) for h in same} == {"数值"}
+    assert norm_header("整改时限（完成时间）") == "整改时限"
+    assert norm_header("ＲＥＧＩＯＮ") == "region"
+
+
+def test_two_level_header_and_the_first_matching_sheet(tmp_path: Path) -> None:
+    book = Workbook()
+    book.active.title = "说明"
+    book.active.append(["本表由各县填报"])
+    sheet = book.create_sheet("数据")
+    sheet.append(["地区", "时间", "参保情况", None])
+    sheet.append([None, None, "应参保人数", "已参保人数"])
+    sheet.append(["南县", datetime(2024, 6, 1), 10, 9])
+    path = tmp_path / "two.xlsx"
+    book.save(path)
+    table = Table(path, COLUMNS)
+    assert (table.sheet.name, table.sheet.header_row) == ("数据", 2)
+    assert table.header[2:] == ["参保情况/应参保人数", "参保情况/已参保人数"]
+    assert [v[:3] for v in parsed(table)] == [
+        ("南县", (date(2024, 6, 1), date(2024, 6, 1)), (9.0, 10.0))
+    ]
+    with pytest.raises(UserError, match=re.escape("two.xlsx:数据:4:A (地区): empty")):
+        sheet.append([None, 2024, 1, 1])
+        book.save(path)
+        parsed(Table(path, COLUMNS))
+
+
+def test_sheet_option_names_the_sheet_or_lists_them(tmp_path: Path) -> None:
+    from duban.core.tables import sheet_option
+
+    book = Workbook()
+    book.active.title = "一月"
+    book.active.append(["地区", "时间"])
+    book.active.append(["南县", "2024-01"])
+    second = book.create_sheet("二月")
+    second.append(["地区", "时间"])
+    second.append(["沅江市", "2024-02"])
+    path = tmp_path / "m.xlsx"
+    book.save(path)
+    assert [v[0] for v in parsed(Table(path, COLUMNS))] == ["南县"]
+    with sheet_option("二月"):
+        assert [v[0] for v in parsed(Table(path, COLUMNS))] == ["沅江市"]
+    with pytest.raises(UserError, match="has no sheet '三月'; its sheets: 一月、二月"):
+        Table(path, COLUMNS, sheet="三月")
+    with pytest.raises(UserError, match="is a CSV file, which has no sheets"):
+        Table(csv_file(tmp_path / "a.csv", "地区,时间\n"), COLUMNS, sheet="一月")
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2024-06-30", date(2024, 6, 30)),
+        ("2024/6/30", date(2024, 6, 30)),
+        ("2024.6.30", date(2024, 6, 30)),
+        ("20240630", date(2024, 6, 30)),
+        ("2024年6月30日", date(2024, 6, 30)),
+        ("二〇二四年六月三十日", date(2024, 6, 30)),
+        ("45473", date(2024, 6, 30)),
+        (45473, date(2024, 6, 30)),
+        (45473.5, date(2024, 6, 30)),
+        (datetime(2024, 6, 30, 8, 30), date(2024, 6, 30)),
+    ],
+)
+def test_one_date_parser_reads_what_offices_write(text: object, day: date) -> None:
+    from duban.core.dates import parse_day
+
+    assert parse_day(text) == day
+
+
+@pytest.mark.parametrize(
+    ("text", "due", "how"),
+    [
+        ("2024年底前", date(2024, 12, 31), "year_end"),
+        ("到2025年年底", date(2025, 12, 31), "year_end"),
+        ("2024年6月底前", date(2024, 6, 30), "month_end"),
+        ("2024年上半年", date(2024, 6, 30), "half"),
+        ("2024年6月30日前", date(2024, 6, 30), "date"),
+        (45382, date(2024, 3, 31), "date"),
+    ],
+)
+def test_deadlines(text: object, due: date, how: str) -> None:
+    from duban.core.dates import parse_deadline
+
+    assert parse_deadline(text) == (due, how)
+
+
+@pytest.mark.parametrize("text", ["尽快", "2024-13-01", "12345", "2024年13月", ""])
+def test_what_is_not_a_date_is_refused(text: str) -> None:
+    from duban.core.dates import parse_deadline
+
+    with pytest.raises(ValueError):
+        parse_deadline(text)

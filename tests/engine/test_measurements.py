@@ -297,7 +297,7 @@ def test_import_all_or_nothing_with_one_bad_row_in_10000(world, tmp_path: Path) 
     result = world("import", "measurements", str(path), as_of="2024-06-01")
     assert result.exit_code == 2
     assert "1 bad row(s); nothing was imported" in result.stderr
-    assert "row 5001, value: not a number: 'abc'" in result.stderr
+    assert "readings.csv:5001:D (数值): not a number: 'abc'" in result.stderr
     assert counts(world) == before
 
 
@@ -316,7 +316,7 @@ def test_import_reports_every_bad_row_up_to_a_limit(world, tmp_path: Path) -> No
     result = world("import", "measurements", str(path), as_of="2025-06-01")
     assert result.exit_code == 2
     err = result.stderr
-    assert "43 bad row(s)" in err and "row 2, value: not a number: 'x'" in err
+    assert "43 bad row(s)" in err and "bad.csv:2:D (value): not a number: 'x'" in err
     assert "… and 13 more" in err
     assert counts(world)[0] == 0
     # Duplicates are found once the rows themselves are fine.
@@ -328,7 +328,7 @@ def test_import_reports_every_bad_row_up_to_a_limit(world, tmp_path: Path) -> No
         encoding="utf-8",
     )
     dup = world("import", "measurements", str(path), as_of="2025-06-01")
-    assert "row 3: the same indicator, subject and period as row 2" in dup.stderr
+    assert "bad.csv:3: the same indicator, subject and period as row 2" in dup.stderr
 
 
 def test_reimport_changes_nothing_and_a_correction_updates_one_row(world, tmp_path: Path) -> None:
@@ -380,6 +380,29 @@ def test_import_xlsx_with_chinese_headers(world, tmp_path: Path) -> None:
         (FOREST, "region:430100", date(2023, 1, 1), date(2023, 12, 31), 45.0, 450.0, 1000.0),
         (FOREST, "region:430200", date(2023, 1, 1), date(2023, 12, 31), 52.0, None, None),
         (FOREST, "region:430300", date(2023, 6, 30), date(2023, 6, 30), 48.0, None, None),
+    ]
+
+
+def test_import_xlsx_as_offices_send_it(world, tmp_path: Path) -> None:
+    """A title row, 数值（%） as the value's header, a period as a lost-format date (a serial
+    number), the readings on the second sheet: the same reader as every other importer."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "说明"
+    book.active.append(["森林覆盖率按统计公报填报"])
+    sheet = book.create_sheet("数据")
+    sheet.append(["2023年森林覆盖率"])
+    sheet.append(["指标", "地区", "时间", "数值（%）"])
+    sheet.append([FOREST, "长沙市", 45291, 55.5])  # 45291 = 2023-12-31
+    path = tmp_path / "readings.xlsx"
+    book.save(path)
+    summary = world.ok(
+        "import", "measurements", str(path), "--format", "json", as_of="2024-06-01"
+    ).json()
+    assert (summary["inserted"], summary["sheet"]) == (1, "数据")
+    assert rows(world) == [
+        (FOREST, "region:430100", date(2023, 12, 31), date(2023, 12, 31), 55.5, None, None)
     ]
 
 

@@ -134,12 +134,12 @@ def test_bad_rows_name_row_and_column_and_write_nothing(hunan, tmp_path, fingerp
     )
     assert result.exit_code != 0
     assert "3 bad row(s); nothing was imported" in result.stderr
-    assert "row 3, column 已参保人数: greater than 应参保人数 (3540)" in result.stderr
-    assert "row 4, column 地区: unknown region '不存在县'" in result.stderr
-    assert "row 5, column 退捕渔民（人）: must not be negative" in result.stderr
+    assert "bad.csv:3:F (已参保人数): greater than 应参保人数 (3540)" in result.stderr
+    assert "bad.csv:4:A (地区): unknown region '不存在县'" in result.stderr
+    assert "bad.csv:5:D (退捕渔民（人）): must not be negative" in result.stderr
     assert fingerprint(hunan.url) == before
     zh = hunan("import", "fishing-ban", str(tmp_path / "bad.csv"), as_of="2022-12-05", lang="zh")
-    assert "第 3 行，“已参保人数”列：大于“应参保人数”（3540）" in zh.stderr
+    assert "bad.csv:3:F（已参保人数）：大于“应参保人数”（3540）" in zh.stderr
 
 
 def test_unknown_column_is_named(hunan, tmp_path):
@@ -149,7 +149,7 @@ def test_unknown_column_is_named(hunan, tmp_path):
         str(write(tmp_path / "c.csv", ["地区,时间,渔船", "南县,2022,1"])),
         as_of="2023-01-05",
     )
-    assert result.exit_code != 0 and "c.csv:1: unknown column '渔船'" in result.stderr
+    assert result.exit_code != 0 and "c.csv:1:C: unknown column '渔船'" in result.stderr
 
 
 LEDGER = [
@@ -345,3 +345,29 @@ def test_every_fishing_ban_indicator_the_plan_names_is_registered():
         if tg["indicator"].startswith("fishing_ban.")
     }
     assert named and named <= set(get_host().indicators())
+
+
+def test_a_plugin_import_reads_the_sheet_named_by_sheet_option(hunan, tmp_path) -> None:
+    """``duban import KIND --sheet NAME`` reaches the plugin's importer through the shared
+    reader: both sheets fit, the named one is read."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "10月"
+    book.active.append(["地区", "时间", "退捕渔船（艘）"])
+    book.active.append(["沅江市", "2022-10", 4200])
+    november = book.create_sheet("11月")
+    november.append(["2022年11月退捕渔民统计表"])
+    november.append(["地区", "时间", "退捕渔船（艘）"])
+    november.append(["沅江市", 44895, 4210])  # 2022-11-30 as a serial number
+    path = tmp_path / "boats.xlsx"
+    book.save(path)
+    summary = hunan.ok(
+        "import", "fishing-ban", str(path), "--sheet", "11月", "--format", "json",
+        as_of="2022-12-05",
+    ).json()  # fmt: skip
+    assert (summary["sheet"], summary["readings"]) == ("11月", 1)
+    reading = latest(hunan, "fishing_ban.retired_boats", "沅江市", date(2022, 12, 5))
+    assert (reading.value, reading.period_end) == (4210, date(2022, 11, 30))
+    wrong = hunan("import", "fishing-ban", str(path), "--sheet", "12月")
+    assert wrong.exit_code == 2 and "its sheets: 10月、11月" in wrong.stderr

@@ -59,16 +59,24 @@ def test_webhook_presets_template_and_signature(world, receiver, monkeypatch) ->
     assert body["msg"] == subject and body["who"] == "json单位" and body["when"] == "2025-06-30"
     assert body["extra"]["tags"] == ["duban", "T-7"] and body["extra"]["all"]["milestone_id"] == 1
 
+    # Rich messages: each names the task code, the deadline, the level and what to do.
     wecom = hits["/wecom"].json()
-    assert wecom["msgtype"] == "text" and wecom["text"]["content"].startswith(subject)
-    assert "贵单位职责：牵头单位" in wecom["text"]["content"]
+    assert wecom["msgtype"] == "markdown"
+    content = wecom["markdown"]["content"]
+    assert content.startswith(f"### {subject}") and "**贵单位职责**：牵头单位" in content
+    for needle in ("（七）", "**截止日期**：2025-06-30", "**督办层级**：无", "**应做**："):
+        assert needle in content, needle
     ding = hits["/dingtalk"]
-    assert ding.json()["text"]["content"].startswith(subject)
+    assert ding.json()["msgtype"] == "markdown" and ding.json()["markdown"]["title"] == subject
+    assert "- **截止日期**：2025-06-30" in ding.json()["markdown"]["text"]
     stamp = ding.query["timestamp"][0]
     mac = hmac.new(SECRET.encode(), f"{stamp}\n{SECRET}".encode(), hashlib.sha256).digest()
     assert ding.query["sign"] == [base64.b64encode(mac).decode()]
     feishu = hits["/feishu"].json()
-    assert feishu["msg_type"] == "text" and feishu["content"]["text"].startswith(subject)
+    assert feishu["msg_type"] == "interactive"
+    assert feishu["card"]["header"]["title"]["content"] == subject
+    assert feishu["card"]["header"]["template"] == "blue"  # not overdue, not escalated
+    assert "**截止日期**：2025-06-30" in feishu["card"]["elements"][0]["text"]["content"]
     mac = hmac.new(f"{feishu['timestamp']}\n{SECRET}".encode(), b"", hashlib.sha256).digest()
     assert feishu["sign"] == base64.b64encode(mac).decode()
     # The ledger keeps the address without its query (robot keys stay out of listings).
@@ -168,7 +176,7 @@ def test_email_over_a_real_smtp_server(world, smtp_server, monkeypatch) -> None:
         str(make_header(decode_header(mail["Subject"])))
         == "【督办提醒】（四） 开展饮用水水源地环境保护专项行动：距截止还有30天"
     )
-    assert "duban@example.org" in mail["From"] and mail["Message-ID"].endswith("@duban>")
+    assert "duban@example.org" in mail["From"] and mail["Message-ID"].endswith("@example.org>")
     plain, html = _mail_parts(mail)
     assert "省水利厅：" in plain and "截止日期：2025-06-30" in plain and "距截止还有30天" in plain
     assert "<table>" in html and "牵头单位" in html
@@ -247,3 +255,33 @@ def test_email_with_starttls_and_login(world, smtp_server, certificate, monkeypa
     [(_, mail)] = box.messages
     assert mail["Subject"] == "[duban reminder] 水源地保护: due today"
     assert box.logins == [(b"duban", b"s3cret")]
+
+
+def test_email_headers_and_one_connection_per_pass(world, smtp_server, monkeypatch) -> None:
+    box = smtp_server(auth_require_tls=False)
+    world.config(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {box.port}\nsecurity = "none"\n'
+        'from = "duban@sthjt.hunan.gov.cn"\n[notify]\nchannels = ["email"]\nconcurrency = 1\n',
+        monkeypatch,
+    )
+    for name in ("甲", "乙", "丙", "丁"):
+        world.owner(name, email=f"{name}@example.org")
+        world.obligation(f"{name}的事项", leads=[name], dues=[DUE])
+    box.busy = {"乙@example.org"}  # the server answers 421 and closes the connection
+    world.at(DUE - timedelta(days=1))
+    status = {r["owner"]: r["status"] for r in world.run().rows}
+    assert status == {"甲": "delivered", "乙": "failed", "丙": "delivered", "丁": "delivered"}
+    assert len(box.messages) == 3
+    # One connection for the pass (in ledger order); after the 421 a new one for the rest.
+    first, busy, third, fourth = box.peers
+    assert first == busy != third == fourth
+    for _, mail in box.messages:
+        assert mail["Date"].endswith("+0800")
+        assert mail["Message-ID"].endswith("@sthjt.hunan.gov.cn>")
+        assert mail["Auto-Submitted"] == "auto-generated"
+    assert len({mail["Message-ID"] for _, mail in box.messages}) == 3
+
+    box.busy = set()
+    world.clock.advance(seconds=61)
+    assert [r["status"] for r in world.run().rows] == ["delivered"]
+    assert box.messages[-1][0] == ["乙@example.org"]

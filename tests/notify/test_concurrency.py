@@ -79,7 +79,7 @@ def test_two_processes_at_the_same_moment_deliver_no_duplicate(crowd, receiver) 
     reason="two engines racing on row locks: a PostgreSQL test",
 )
 def test_two_schedulers_with_their_own_engines_deliver_no_duplicate(crowd, receiver) -> None:
-    from duban.core.services.notify import run_pass
+    from duban.core.notify.dispatch import run_pass
 
     crowd.at(DUE - timedelta(days=7))
     clock = FixedClock(crowd.clock.now())

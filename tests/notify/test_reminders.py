@@ -102,7 +102,7 @@ def test_downtime_gap_is_caught_up_once_and_old_occasions_are_folded(campaign, r
 def test_exactly_once_across_a_restart_and_a_crashed_worker(
     campaign, receiver, monkeypatch
 ) -> None:
-    from duban.core.services import notify
+    from duban.core.notify import dispatch as notify
 
     w = campaign
     w.at(DUE - timedelta(days=7))
@@ -291,7 +291,7 @@ def test_bad_config_is_one_clear_error(world, monkeypatch) -> None:
         world.config(text, monkeypatch)
         with pytest.raises(UserError, match=needle.replace("[", r"\[").replace("]", r"\]")):
             if "webhook" in text:
-                from duban.core.channels import webhook_settings
+                from duban.core.notify.robots import webhook_settings
 
                 webhook_settings()
             else:
@@ -385,16 +385,14 @@ def test_each_pass_that_changes_the_ledger_is_audited(campaign) -> None:
 # Every message has its Chinese --------------------------------------------------------------
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = [
-    "core/services/notify.py",
-    "core/services/reminders.py",
-    "core/channels.py",
+    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "core/notify").glob("*.py")),
     "core/scheduler.py",
     "core/cli/remind.py",
 ]
 
 
 def test_every_message_has_its_translation() -> None:
-    from duban.core.services.reminders import LEVEL_WORDS, ROLE_WORDS
+    from duban.core.notify.messages import LEVEL_WORDS, ROLE_WORDS
 
     catalog = tomllib.loads((ROOT / "core/locale/zh/notify.toml").read_text(encoding="utf-8"))
     wanted = (

@@ -217,12 +217,12 @@ def test_bad_receipts_name_row_and_column_and_write_nothing(ports, tmp_path, fin
     )
     assert result.exit_code != 0 and "5 bad row(s); nothing was imported" in result.stderr
     assert (
-        "row 3, column 处置时间: disposed but never transferred: fill in 转运时间" in result.stderr
+        "bad.csv:3:I (处置时间): disposed but never transferred: fill in 转运时间" in result.stderr
     )
-    assert "row 4, column 港口: unknown port '岳阳港'" in result.stderr
-    assert "row 5, column 污染物类型: '压载水' is not one of" in result.stderr
-    assert "row 6, column 接收时间: not a time" in result.stderr
-    assert "row 7, column 联单编号: receipt YY2025030001 is already on row 2" in result.stderr
+    assert "bad.csv:4:C (港口): unknown port '岳阳港'" in result.stderr
+    assert "bad.csv:5:D (污染物类型): '压载水' is not one of" in result.stderr
+    assert "bad.csv:6:G (接收时间): not a time" in result.stderr
+    assert "bad.csv:7:A (联单编号): receipt YY2025030001 is already on row 2" in result.stderr
     assert fingerprint(ports.url) == before
 
 
@@ -230,7 +230,7 @@ def test_bad_port_row_creates_no_port_and_no_authority(hunan, tmp_path, fingerpr
     rows = [PORTS[0], PORTS[1], "新港,,2024,1,1,1,,,,"]
     before = fingerprint(hunan.url)
     result = hunan("import", "shipping", str(write(tmp_path / "p.csv", rows)), as_of="2025-01-20")
-    assert "row 3, column 所在地区: port 新港 is new: give the region it lies in" in result.stderr
+    assert "p.csv:3:B (所在地区): port 新港 is new: give the region it lies in" in result.stderr
     assert fingerprint(hunan.url) == before
 
 

@@ -224,8 +224,22 @@ def test_monthly_report(ledger, tmp_path: Path) -> None:
     )
     sheet = load_workbook(out).active
     assert [c.value for c in sheet[1]][:3] == ["责任单位", "问题数", "已销号"]
-    owners = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:G8"
+    body = list(sheet.iter_rows(min_row=2, values_only=True))
+    owners = [row[0] for row in body[:-1]]
     assert "长沙市人民政府" in owners and len(owners) == 7
+    # Two items are co-led: on two rows each, but the total counts every item once.
+    assert sum(row[1] for row in body[:-1]) == 7
+    assert body[-1][:3] == ("合计", 5, 0) and body[-1][4] == 3
+    rate = sheet.cell(2, 4)
+    assert isinstance(rate.value, int | float) and rate.number_format == "0.0%"
+    assert "| **Total** | 5 | 0 | 0.0 | 3 |" in md
+    data = runner.ok("ledger", "report", "--month", "2024-07", "--format", "json").json()
+    assert data["totals"]["total"] == 5 == len(items(runner))
+    csv_text = runner.ok("ledger", "report", "--month", "2024-07", "--format", "csv").stdout
+    lines = csv_text.splitlines()
+    assert lines[0] == "owner,total,closed,closed_rate,overdue,rejected,reopened"
+    assert len(lines) == 8  # a row per body; totals are for people, not for CSV
 
 
 @pytest.mark.parametrize(
@@ -233,15 +247,15 @@ def test_monthly_report(ledger, tmp_path: Path) -> None:
     [
         (
             [6, "缺少责任单位的问题。", "", "2024年底前", "", ""],
-            "row 7, column 责任单位: no responsible body",
+            "bad.xlsx:Sheet:7:C (责任单位): no responsible body",
         ),
         (
             [6, "时限无法识别的问题。", "长沙市人民政府", "尽快", "", ""],
-            "row 7, column 整改时限: cannot read '尽快'",
+            "bad.xlsx:Sheet:7:D (整改时限): cannot read '尽快'",
         ),
         (
             [5, "序号重复的问题。", "长沙市人民政府", "2024年底前", "", ""],
-            "row 7, column 序号: 5 repeats row 6",
+            "bad.xlsx:Sheet:7:A (序号): 5 repeats row 6",
         ),
     ],
 )
@@ -259,3 +273,102 @@ def test_ledger_items_list_after_the_plans_tasks_on_every_backend(ledger) -> Non
     codes = [r["code"] for r in runner.ok("list", "--format", "json", as_of="2024-01-15").json()]
     first_item = next(i for i, code in enumerate(codes) if "#" in code)
     assert codes[0] == "（三）" and all("#" in code for code in codes[first_item:])
+
+
+def _office_workbook(path: Path) -> Path:
+    """The ledger as an office keeps it: instructions first, then a sheet with a merged title,
+    a two-level header (整改情况 over 整改措施 / 整改进展), dates as serial numbers and a
+    合计 row at the end."""
+    book = Workbook()
+    notes = book.active
+    notes.title = "填报说明"
+    notes.append(["填报说明"])
+    notes.append(["1. 序号按问题顺序填写；2. 整改时限填写具体日期或“立行立改”“长期坚持”。"])
+    sheet = book.create_sheet("整改台账")
+    sheet.append(["XX市中央生态环境保护督察反馈问题整改台账"])
+    sheet.merge_cells("A1:F1")
+    sheet.append(["序号", "问题描述", "责任单位", "整改时限（完成时间）", "整改情况", None])
+    sheet.append([None, None, None, None, "整改措施", "整改进展"])
+    for cell in ("A2:A3", "B2:B3", "C2:C3", "D2:D3", "E2:F2"):
+        sheet.merge_cells(cell)
+    serial = {date(2024, 3, 31): 45382}  # what a date cell becomes when its format is lost
+    for row in ROWS:
+        sheet.append([row[0], row[1], row[2], serial.get(row[3], row[3]), row[4], row[5]])
+    sheet.append(["合计", "5 个问题", None, None, None, None])
+    book.save(path)
+    return path
+
+
+def _csv_twin(path: Path) -> Path:
+    lines = [",".join(HEADER)]
+    for row in ROWS:
+        cells = [str(c.isoformat() if isinstance(c, date) else c) for c in row]
+        lines.append(",".join(f'"{c}"' for c in cells))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_an_office_workbook_imports_as_its_plain_csv_twin(hunan, tmp_path: Path) -> None:
+    """Merged title, two-level header, serial-number dates, the ledger on the second sheet."""
+    book = _office_workbook(tmp_path / "台账.xlsx")
+    twin = _csv_twin(tmp_path / "台账.csv")
+    for path in (twin, book):
+        summary = hunan.ok(
+            "ledger",
+            "import",
+            str(path),
+            "--batch",
+            path.suffix,
+            "--format",
+            "json",
+            as_of="2024-01-15",
+        ).json()
+        assert (summary["rows"], summary["added"]) == (5, 5)
+    listed = hunan.ok("ledger", "list", "--format", "json", as_of="2024-01-15").json()
+    results = [
+        [
+            {k: v for k, v in r.items() if k not in ("id", "batch")}
+            for r in listed
+            if r["batch"] == b
+        ]
+        for b in (".csv", ".xlsx")
+    ]
+    assert len(results[0]) == 5 and results[0] == results[1]
+    by_number = {r["number"]: r for r in results[1]}
+    assert by_number["1"]["deadline"] == "2024-03-31"  # serial 45382
+    assert by_number["1"]["stage"] == "rectifying"  # 整改进展 under 整改情况 was read
+
+
+def test_the_sheet_can_be_named_and_a_wrong_name_lists_the_sheets(hunan, tmp_path: Path) -> None:
+    book = _office_workbook(tmp_path / "台账.xlsx")
+    result = hunan("ledger", "import", str(book), "--sheet", "台账")
+    assert result.exit_code == 2
+    assert "has no sheet '台账'; its sheets: 填报说明、整改台账" in result.stderr
+    result = hunan("ledger", "import", str(book), "--sheet", "填报说明")
+    assert (
+        result.exit_code == 2
+        and "台账.xlsx:填报说明: no header row with 序号、问题描述、责任单位、整改时限"
+        in result.stderr
+    )
+    hunan.ok("ledger", "import", str(book), "--sheet", "整改台账", as_of="2024-01-15")
+
+
+def test_monthly_report_as_an_official_document(ledger, tmp_path: Path) -> None:
+    from docx import Document
+
+    runner, _, _ = ledger
+    out = tmp_path / "月调度.docx"
+    runner.ok(
+        "ledger", "report", "--month", "2024-07", "--format", "docx", "-o", str(out),
+        "--issuer", "衡阳市督察整改办", "--number", "衡督改〔2024〕7号",
+        as_of="2024-08-01", lang="zh",
+    )  # fmt: skip
+    doc = Document(str(out))
+    texts = [p.text for p in doc.paragraphs if p.text]
+    assert texts[:3] == ["衡阳市督察整改办文件", "衡督改〔2024〕7号", "整改台账月调度（2024-07）"]
+    assert any("共有问题5个" in t for t in texts)  # each item once
+    table = doc.tables[0]
+    assert table.rows[0].cells[0].text == "责任单位"
+    assert table.rows[-1].cells[0].text == "合计" and table.rows[-1].cells[1].text == "5"
+    assert texts[-1] == "2024年8月1日"
+    assert runner("ledger", "report", "--month", "2024-07", "--format", "docx").exit_code == 2

@@ -136,21 +136,21 @@ def test_bad_rows_name_row_and_column_and_write_nothing(hunan, tmp_path, fingerp
     result = hunan("import", "waste", str(write(tmp_path / "bad.csv", rows)), as_of="2024-04-20")
     assert result.exit_code != 0 and "3 bad row(s); nothing was imported" in result.stderr
     assert (
-        "row 3, column 无害化处理量（吨）: greater than 生活垃圾清运量（吨） (31200)"
+        "bad.csv:3:D (无害化处理量（吨）): greater than 生活垃圾清运量（吨） (31200)"
         in result.stderr
     )
     assert (
-        "row 4, column 已开展分类街道社区数: 街道社区总数 is given, so this column is needed too"
+        "bad.csv:4:G (已开展分类街道社区数): 街道社区总数 is given, so this column is needed too"
         in result.stderr
     )
-    assert "row 5, column 时间:" in result.stderr
+    assert "bad.csv:5:B (时间):" in result.stderr
     assert fingerprint(hunan.url) == before
     systems = write(
         tmp_path / "s.csv", ["地区,时间,建成分类处理系统", "芙蓉区,2025,是", "长沙市,2025,可能"]
     )
     result = hunan("import", "waste", str(systems), as_of="2025-06-01")
-    assert "row 2, column 建成分类处理系统: 芙蓉区 is a district or zone" in result.stderr
-    assert "row 3, column 建成分类处理系统: answer 是 or 否, not '可能'" in result.stderr
+    assert "s.csv:2:C (建成分类处理系统): 芙蓉区 is a district or zone" in result.stderr
+    assert "s.csv:3:C (建成分类处理系统): answer 是 or 否, not '可能'" in result.stderr
     assert fingerprint(hunan.url) == before
 
 

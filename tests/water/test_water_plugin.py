@@ -184,7 +184,7 @@ def test_sections_import_bad_row_names_row_and_column_and_writes_nothing(
 def test_sections_import_unknown_column(hunan, tmp_path):
     path = write(tmp_path / "bad.csv", "断面名称,颜色\n某断面,蓝\n")
     result = hunan("water", "sections", "import", str(path))
-    assert result.exit_code == 2 and "bad.csv:1: unknown column '颜色'" in result.stderr
+    assert result.exit_code == 2 and "bad.csv:1:B: unknown column '颜色'" in result.stderr
 
 
 # Readings --------------------------------------------------------------------------------
@@ -202,9 +202,9 @@ def test_readings_bad_values_name_row_and_column_and_write_nothing(hunan, tmp_pa
     result = hunan("import", "water-readings", str(path), as_of="2025-01-10")
     assert result.exit_code == 2
     assert "3 bad row(s); nothing was imported" in result.stderr
-    assert "row 3, column 氨氮: '-0.2' is not a concentration" in result.stderr
-    assert "row 4, column 断面: unknown section '火星断面'" in result.stderr
-    assert "row 5, column 监测时间" in result.stderr
+    assert "r.csv:3:C (氨氮): '-0.2' is not a concentration" in result.stderr
+    assert "r.csv:4:A (断面): unknown section '火星断面'" in result.stderr
+    assert "r.csv:5:B (监测时间)" in result.stderr
     assert count(hunan, Measurement, Measurement.indicator.like("water.%")) == 0
 
 
@@ -212,7 +212,7 @@ def test_readings_unknown_parameter_column(hunan, tmp_path):
     path = write(tmp_path / "r.csv", "断面,监测时间,氨氮,叶绿素z\n边城,2024-06,0.4,3\n")
     result = hunan("import", "water-readings", str(path), as_of="2025-01-10")
     assert result.exit_code == 2
-    assert "r.csv:1, column '叶绿素z': unknown parameter" in result.stderr
+    assert "r.csv:1:D, column '叶绿素z': unknown parameter" in result.stderr
     assert count(hunan, Measurement, Measurement.indicator.like("water.%")) == 0
 
 

@@ -81,7 +81,7 @@ class InboxScreen(DubanScreen):
 
         def work() -> None:
             from duban.core.errors import UserError
-            from duban.core.services.notify import mark_read
+            from duban.core.notify.inbox import mark_read
 
             try:
                 with app.env.session() as session:

@@ -10,10 +10,9 @@ pass over a large database with nothing due costs a few index look-ups.
 
 from __future__ import annotations
 
-import html
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -23,35 +22,46 @@ from sqlmodel import Session, select
 from ..clock import to_local_date
 from ..config import reminder_policy
 from ..errors import UserError
-from ..i18n import catalog, t
+from ..i18n import t
 from ..models import (
+    LEVEL_ORDER,
     Assignment,
     Escalation,
     Milestone,
-    Notification,
     Obligation,
     Owner,
+    OwnerRobot,
     Role,
     User,
     UserRole,
 )
-from ..registry import Message
-from .obligations import CLOSED_STATES
+from ..services.obligations import CLOSED_STATES
+from .ledger import chunks, existing_keys
+from .settings import Audience
 
 # Above this many candidate due dates, one range query and a filter in Python beat an IN list.
 _MAX_IN_DATES = 400
 _CHUNK = 900
-# A digest lists this many items in full and counts the rest.
-DIGEST_LINES = 50
-
-
-def tr(lang: str, msgid: str, /, **values: object) -> str:
-    """``t()`` in a given language rather than the process's (messages follow the recipient)."""
-    text = catalog().get(msgid, msgid) if lang == "zh" else msgid
-    return text.format(**values) if values else text
 
 
 # Recipients -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Route:
+    """One way to reach a recipient: a channel and its address; for a chat robot, which one."""
+
+    channel: str
+    address: str  # as the ledger shows it: a robot's URL without its query (keys stay private)
+    robot_id: int | None = None
+    url: str = ""  # a robot's full URL: what pacing counts posts per
+    preset: str = ""
+    mentions: tuple[str, ...] = ()
+
+    @property
+    def slot(self) -> str:
+        """The channel as ledger keys name it: each of an owner's robots is its own."""
+        return self.channel if self.robot_id is None else f"{self.channel}:{self.robot_id}"
+
+
 @dataclass(frozen=True)
 class Recipient:
     """An owner (all its channels) or a user (the in-app inbox only)."""
@@ -60,42 +70,66 @@ class Recipient:
     name: str
     lang: str
     owner_id: int | None = None
-    addresses: Mapping[str, str] = field(default_factory=dict)  # channel -> address
+    routes: tuple[Route, ...] = ()
+    calendar: str | None = None  # the owner's calendar feed URL, linked from robot messages
 
 
-def owner_recipient(
-    owner: Owner, channels: Sequence[str], language: str, languages: Mapping[str, str]
-) -> Recipient:
-    addresses: dict[str, str] = {}
-    for channel in channels:
-        if channel == "email":
-            if owner.email:
-                addresses[channel] = owner.email
-        elif channel == "webhook":
-            if owner.webhook:
-                addresses[channel] = owner.webhook.split("?", 1)[0]  # keys in queries stay private
-        elif channel == "inbox":
-            addresses[channel] = f"owner:{owner.id}"
-        else:  # a plugin's channel finds the owner's address itself
-            addresses[channel] = owner.name
-    lang = languages.get(owner.name) or languages.get(owner.name_en or "") or language
-    return Recipient(
-        ref=f"owner:{owner.id}", name=owner.name, lang=lang, owner_id=owner.id, addresses=addresses
-    )
+def owner_recipients(
+    session: Session, owners: Iterable[Owner], audience: Audience
+) -> dict[int, Recipient]:
+    """Each owner as a recipient on every channel it has an address for (robots: each one)."""
+    owners = list(owners)
+    robots: dict[int, list[OwnerRobot]] = defaultdict(list)
+    if "webhook" in audience.channels:
+        for chunk in chunks([o.id for o in owners]):
+            for robot in session.exec(
+                select(OwnerRobot).where(OwnerRobot.owner_id.in_(chunk)).order_by(OwnerRobot.id)
+            ):
+                robots[robot.owner_id].append(robot)
+    out = {}
+    for owner in owners:
+        routes: list[Route] = []
+        for channel in audience.channels:
+            if channel == "email":
+                if owner.email:
+                    routes.append(Route(channel, owner.email))
+            elif channel == "webhook":
+                routes += [
+                    Route(
+                        channel,
+                        r.url.split("?", 1)[0],
+                        r.id,
+                        r.url,
+                        r.preset,
+                        tuple(r.mentions or ()),
+                    )
+                    for r in robots[owner.id]
+                ]
+            elif channel == "inbox":
+                routes.append(Route(channel, f"owner:{owner.id}"))
+            else:  # a plugin's channel finds the owner's address itself
+                routes.append(Route(channel, owner.name))
+        out[owner.id] = Recipient(
+            ref=f"owner:{owner.id}",
+            name=owner.name,
+            lang=audience.lang(owner.name, owner.name_en),
+            owner_id=owner.id,
+            routes=tuple(routes),
+            calendar=audience.calendars.get(owner.name),
+        )
+    return out
 
 
-def coordinator_recipients(
-    session: Session, channels: Sequence[str], language: str, languages: Mapping[str, str]
-) -> list[Recipient]:
-    if "inbox" not in channels:
+def coordinator_recipients(session: Session, audience: Audience) -> list[Recipient]:
+    if "inbox" not in audience.channels:
         return []
     users = session.exec(select(User).where(User.role == UserRole.coordinator).order_by(User.name))
     return [
         Recipient(
             ref=f"user:{u.name}",
             name=u.name,
-            lang=languages.get(u.name) or language,
-            addresses={"inbox": f"user:{u.name}"},
+            lang=audience.lang(u.name),
+            routes=(Route("inbox", f"user:{u.name}"),),
         )
         for u in users
     ]
@@ -104,12 +138,12 @@ def coordinator_recipients(
 # Occurrences ------------------------------------------------------------------------------
 @dataclass
 class Due:
-    """One occasion for one recipient on one channel, not yet rendered."""
+    """One occasion for one recipient on one route, not yet rendered."""
 
     key: str
     subject: str
     occasion: str
-    channel: str
+    route: Route
     fall: date
     digest: bool
     recipient: Recipient
@@ -117,8 +151,12 @@ class Due:
     superseded: bool = False
 
     @property
+    def channel(self) -> str:
+        return self.route.channel
+
+    @property
     def address(self) -> str:
-        return self.recipient.addresses[self.channel]
+        return self.route.address
 
 
 def ledger_key(subject: str, recipient: str, occasion: str, channel: str) -> str:
@@ -175,11 +213,6 @@ def _occasions(
         first = max(1, -(-(start - due).days // every))
         for n in range(first, (today - due).days // every + 1):
             yield overdue_name(n, every), due + timedelta(days=n * every)
-
-
-def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
 
 
 def _live_domains(session: Session) -> dict[str, Obligation]:
@@ -240,23 +273,12 @@ def _candidate_milestones(
                 ordered = sorted(days)
                 rows = (
                     m
-                    for chunk in _chunks(ordered)
+                    for chunk in chunks(ordered)
                     for m in session.exec(base.where(Milestone.due.in_(chunk)))
                 )
             for m in rows:
                 found.setdefault(m.id, m)
     return sorted(found.values(), key=lambda m: (m.due, m.id))
-
-
-def existing_keys(session: Session, keys: Iterable[str]) -> set[str]:
-    """Which of ``keys`` the ledger already holds."""
-    keys = list(keys)
-    found: set[str] = set()
-    for chunk in _chunks(keys):
-        found.update(
-            session.exec(select(Notification.key).where(Notification.key.in_(chunk))).all()
-        )
-    return found
 
 
 def _plugins_answer_offsets() -> bool:
@@ -275,9 +297,7 @@ def plan_reminders(
     today: date,
     start: date,
     horizon: date,
-    channels: Sequence[str],
-    language: str,
-    languages: Mapping[str, str],
+    audience: Audience,
 ) -> list[Due]:
     """Milestone reminders with an occasion in ``[start, today]`` that the ledger does not hold
     yet, per recipient and channel. Of several occasions of one milestone for one recipient
@@ -295,7 +315,7 @@ def plan_reminders(
     roles: dict[int, dict[int, set[str]]] = defaultdict(lambda: defaultdict(set))
     policies: dict[int, dict[str, Any]] = {}
     per_obligation = _plugins_answer_offsets()
-    for chunk in _chunks(ob_ids):
+    for chunk in chunks(ob_ids):
         for ob_id, owner_id, role in session.exec(
             select(Assignment.obligation_id, Assignment.owner_id, Assignment.role).where(
                 Assignment.obligation_id.in_(chunk)
@@ -306,12 +326,17 @@ def plan_reminders(
             for ob in session.exec(select(Obligation).where(Obligation.id.in_(chunk))):
                 policies[ob.id] = _policy(ob)
     owner_ids = sorted({o for per in roles.values() for o in per})
-    recipients: dict[int, Recipient] = {}
-    for chunk in _chunks(owner_ids):
-        for owner in session.exec(select(Owner).where(Owner.id.in_(chunk))):
-            recipients[owner.id] = owner_recipient(owner, channels, language, languages)
+    recipients = owner_recipients(
+        session,
+        (
+            o
+            for chunk in chunks(owner_ids)
+            for o in session.exec(select(Owner).where(Owner.id.in_(chunk)))
+        ),
+        audience,
+    )
     # Keys first (strings and tuples); objects and words only for the few that are new.
-    items: list[tuple[str, Any, int, str, date, str]] = []
+    items: list[tuple[str, Any, int, str, date, Route]] = []
     latest: dict[tuple[int, int, str], date] = {}
     for m in rows:
         policy = policies.get(m.obligation_id) or domain_policy[m.domain]
@@ -319,39 +344,41 @@ def plan_reminders(
         for owner_id, owner_roles in sorted(roles[m.obligation_id].items()):
             rcpt = recipients[owner_id]
             for occasion, fall in _occasions(m.due, owner_roles, policy, start, today):
-                for channel in rcpt.addresses:
+                for route in rcpt.routes:
                     items.append(
                         (
-                            ledger_key(subject, rcpt.ref, occasion, channel),
+                            ledger_key(subject, rcpt.ref, occasion, route.slot),
                             m,
                             owner_id,
                             occasion,
                             fall,
-                            channel,
+                            route,
                         )
                     )
-                    slot = (m.id, owner_id, channel)
+                    slot = (m.id, owner_id, route.slot)
                     if fall >= horizon and fall > latest.get(slot, date.min):
                         latest[slot] = fall
     known = existing_keys(session, (item[0] for item in items))
     new = [item for item in items if item[0] not in known]
     milestones: dict[int, Milestone] = {}
     obligations: dict[int, Obligation] = {}
-    for chunk in _chunks(sorted({item[1].id for item in new})):
+    for chunk in chunks(sorted({item[1].id for item in new})):
         for ms, ob in session.exec(
             select(Milestone, Obligation)
             .join(Obligation, Obligation.id == Milestone.obligation_id)
             .where(Milestone.id.in_(chunk))
         ):
             milestones[ms.id], obligations[ob.id] = ms, ob
+    levels = open_levels(session, obligations)
     out: list[Due] = []
-    for key, m, owner_id, occasion, fall, channel in new:
+    for key, m, owner_id, occasion, fall, route in new:
         owner_roles = roles[m.obligation_id][owner_id]
         ctx = {
             "kind": "reminder",
             "obligation": obligations[m.obligation_id],
             "milestone": milestones[m.id],
             "roles": sorted(owner_roles, key=lambda r: list(Role).index(Role(r))),
+            "level": levels.get(m.obligation_id),
         }
         digest = fall < horizon
         out.append(
@@ -359,12 +386,12 @@ def plan_reminders(
                 key,
                 f"milestone:{m.id}:{m.due.isoformat()}",
                 occasion,
-                channel,
+                route,
                 fall,
                 digest,
                 recipients[owner_id],
                 ctx,
-                superseded=not digest and fall < latest[(m.id, owner_id, channel)],
+                superseded=not digest and fall < latest[(m.id, owner_id, route.slot)],
             )
         )
     return out
@@ -376,9 +403,7 @@ def plan_escalations(
     now: datetime,
     since: datetime,
     horizon: datetime,
-    channels: Sequence[str],
-    language: str,
-    languages: Mapping[str, str],
+    audience: Audience,
     coordinators: bool,
 ) -> list[Due]:
     """Escalations opened, raised or resolved in ``[since, now]``: to the addressed body and
@@ -396,15 +421,16 @@ def plan_escalations(
     ).all()
     if not rows:
         return []
-    coords = coordinator_recipients(session, channels, language, languages) if coordinators else []
-    owners = {
-        o.id: owner_recipient(o, channels, language, languages)
-        for o in session.exec(
+    coords = coordinator_recipients(session, audience) if coordinators else []
+    owners = owner_recipients(
+        session,
+        session.exec(
             select(Owner).where(
                 Owner.id.in_({e.addressed_to_id for e in rows if e.addressed_to_id})
             )
-        )
-    }
+        ),
+        audience,
+    )
     obligations = {
         o.id: o
         for o in session.exec(
@@ -413,6 +439,7 @@ def plan_escalations(
             )
         )
     }
+    dues = next_dues(session, obligations)
     out: list[Due] = []
     for esc in rows:
         # The level it opened at is gone once raised: then "raised" tells the news.
@@ -430,16 +457,17 @@ def plan_escalations(
                 "event": event,
                 "obligation": obligations.get(esc.obligation_id or 0),
                 "addressed_to": owners.get(esc.addressed_to_id or 0),
+                "due": dues.get(esc.obligation_id or 0),
             }
             targets = [owners[esc.addressed_to_id]] if esc.addressed_to_id in owners else []
             for rcpt in [*targets, *coords]:
-                for channel in rcpt.addresses:
+                for route in rcpt.routes:
                     out.append(
                         Due(
-                            ledger_key(subject, rcpt.ref, occasion, channel),
+                            ledger_key(subject, rcpt.ref, occasion, route.slot),
                             subject,
                             occasion,
-                            channel,
+                            route,
                             to_local_date(at),
                             at < horizon,
                             rcpt,
@@ -449,163 +477,34 @@ def plan_escalations(
     return out
 
 
-# Words ------------------------------------------------------------------------------------
-ROLE_WORDS = {
-    "lead": "the lead owner",
-    "participant": "a participating owner",
-    "implementer": "the implementing owner",
-}
-LEVEL_WORDS = {
-    "remind": "reminder",
-    "supervise": "supervision",
-    "list": "public listing",
-    "summon": "summons",
-    "freeze": "regional approval freeze",
-    "refer": "referral for accountability",
-}
+def open_levels(session: Session, obligation_ids: Iterable[int]) -> dict[int, str]:
+    """The highest escalation level open on each obligation (reminders name it)."""
+    levels: dict[int, str] = {}
+    for chunk in chunks(sorted(obligation_ids)):
+        for ob_id, level in session.exec(
+            select(Escalation.obligation_id, Escalation.level).where(
+                Escalation.obligation_id.in_(chunk), Escalation.resolved_at.is_(None)
+            )
+        ):
+            if LEVEL_ORDER.get(level, -1) > LEVEL_ORDER.get(
+                levels.get(
+                    ob_id,
+                ),
+                -1,
+            ):
+                levels[ob_id] = level
+    return levels
 
 
-def _pick(zh: str, en: str | None, lang: str) -> str:
-    return (en or zh) if lang == "en" else zh
-
-
-def _label(ob: Obligation | None, lang: str) -> str:
-    if ob is None:
-        return ""
-    title = _pick(ob.title, ob.title_en, lang)
-    return f"{ob.code} {title}" if ob.code else title
-
-
-def when_text(due: date, today: date, lang: str) -> str:
-    days = (due - today).days
-    if days > 1:
-        return tr(lang, "due in {days} days", days=days)
-    if days == 1:
-        return tr(lang, "due tomorrow")
-    if days == 0:
-        return tr(lang, "due today")
-    return tr(lang, "overdue by {days} days", days=-days)
-
-
-def level_name(level: str, lang: str) -> str:
-    return tr(lang, LEVEL_WORDS[level]) if level in LEVEL_WORDS else level
-
-
-def _html(title: str, lines: Sequence[tuple[str, str]], footer: str) -> str:
-    rows = "".join(
-        f'<tr><th align="left">{html.escape(k)}</th><td>{html.escape(v)}</td></tr>'
-        for k, v in lines
-    )
-    return (
-        f"<html><body><h3>{html.escape(title)}</h3><table>{rows}</table>"
-        f"<p><small>{html.escape(footer)}</small></p></body></html>"
-    )
-
-
-def _text(greeting: str, lines: Sequence[tuple[str, str]], footer: str, lang: str) -> str:
-    sep = "：" if lang == "zh" else ": "
-    body = "\n".join(f"{k}{sep}{v}" for k, v in lines)
-    return f"{greeting}\n\n{body}\n\n{footer}\n"
-
-
-def render(due: Due, today: date) -> Message:
-    """The message for one occasion, in the recipient's language."""
-    lang = due.recipient.lang
-    ctx = due.context
-    ob = ctx.get("obligation")
-    label = _label(ob, lang)
-    footer = tr(lang, "Sent by duban (督办). Occasion: {occasion}.", occasion=due.occasion)
-    greeting = tr(lang, "To {name}:", name=due.recipient.name)
-    data: dict[str, Any] = {
-        "key": due.key,
-        "kind": ctx["kind"],
-        "occasion": due.occasion,
-        "lang": lang,
-        "recipient": due.recipient.name,
-        "code": ob.code if ob else None,
-        "title": label,
-    }
-    if ctx["kind"] == "reminder":
-        m: Milestone = ctx["milestone"]
-        when = when_text(m.due, today, lang)
-        subject = tr(lang, "[duban reminder] {label}: {when}", label=label, when=when)
-        milestone = _pick(m.title, m.title_en, lang)
-        lines = [(tr(lang, "Task"), label)]
-        if milestone != _pick(ob.title, ob.title_en, lang):
-            lines.append((tr(lang, "Milestone"), milestone))
-        sep = "、" if lang == "zh" else ", "
-        lines += [
-            (tr(lang, "Due date"), m.due.isoformat()),
-            (tr(lang, "Your role"), sep.join(tr(lang, ROLE_WORDS[r]) for r in ctx["roles"])),
-            (tr(lang, "Status"), when),
-        ]
-        data.update(due=m.due.isoformat(), milestone_id=m.id, obligation_id=ob.id, when=when)
-    else:
-        esc: Escalation = ctx["escalation"]
-        level = level_name(esc.level, lang)
-        label = label or f"{esc.subject_type} #{esc.subject_id}"
-        event_words = {
-            "opened": "{level} started",
-            "raised": "raised to {level}",
-            "resolved": "{level} lifted",
-        }
-        what = tr(lang, event_words[ctx["event"]], level=level)
-        subject = tr(lang, "[duban escalation] {label}: {what}", label=label, what=what)
-        reason = _pick(esc.reason, esc.reason_en, lang)
-        lines = [
-            (tr(lang, "Task"), label),
-            (tr(lang, "Escalation"), what),
-            (tr(lang, "Grounds"), reason),
-        ]
-        if ctx.get("addressed_to") is not None:
-            lines.append((tr(lang, "Addressed to"), ctx["addressed_to"].name))
-        if esc.resolve_reason and ctx["event"] == "resolved":
-            lines.append((tr(lang, "Resolved because"), esc.resolve_reason))
-        data.update(
-            escalation_id=esc.id,
-            level=esc.level,
-            event=ctx["event"],
-            obligation_id=esc.obligation_id,
+def next_dues(session: Session, obligation_ids: Iterable[int]) -> dict[int, date]:
+    """Each obligation's earliest milestone not done (escalation notices name it)."""
+    found: dict[int, date] = {}
+    for chunk in chunks(sorted(obligation_ids)):
+        found.update(
+            session.exec(
+                select(Milestone.obligation_id, func.min(Milestone.due))
+                .where(Milestone.obligation_id.in_(chunk), Milestone.done_on.is_(None))
+                .group_by(Milestone.obligation_id)
+            ).all()
         )
-    return Message(
-        subject=subject,
-        text=_text(greeting, lines, footer, lang),
-        html=_html(subject, lines, footer),
-        data=data,
-    )
-
-
-def render_digest(
-    recipient: Recipient, items: Sequence[tuple[Due, Message]], today: date, start: date
-) -> Message:
-    """One message folding the occasions that fell while no pass ran."""
-    lang = recipient.lang
-    subject = tr(
-        lang,
-        "[duban digest] {count} reminders since {start}",
-        count=len(items),
-        start=start.isoformat(),
-    )
-    lines = [(d.fall.isoformat(), m.subject) for d, m in items[:DIGEST_LINES]]
-    if len(items) > DIGEST_LINES:
-        lines.append(("…", tr(lang, "and {count} more", count=len(items) - DIGEST_LINES)))
-    footer = tr(
-        lang,
-        "These fell due while duban was not running; "
-        "they are listed once here instead of one message each.",
-    )
-    greeting = tr(lang, "To {name}:", name=recipient.name)
-    data = {
-        "kind": "digest",
-        "occasion": "digest",
-        "lang": lang,
-        "recipient": recipient.name,
-        "items": [d.key for d, _ in items],
-        "title": subject,
-    }
-    return Message(
-        subject=subject,
-        text=_text(greeting, lines, footer, lang),
-        html=_html(subject, lines, footer),
-        data=data,
-    )
+    return found
