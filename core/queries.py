@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from .clock import local_midnight
 from .reporting import Calendar, ReportSettings, due_periods
 from .vocabulary import State
 
@@ -21,6 +22,7 @@ CLOSED = (State.closed.value, State.cancelled.value)
 STATES = tuple(s.value for s in State)
 SORTS = ("code", "due", "title", "state", "id")
 _PENDING = "(m.done_on IS NULL OR m.done_on >= :as_of)"
+_LIVE = f"obligation.state NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
 
 
 @dataclass
@@ -211,58 +213,71 @@ class Lights:
             found.append((cal.key, due[0].end, due[-1].end))
         return found
 
-    def _conditions(self) -> dict[str, str]:
-        """SQL over ``obligation`` for: closed, red, yellow (each light as a condition, so that
-        a filter stops at the first clause that decides and reads no more than it needs)."""
+    def _started(self, n: str, i: int) -> str:
+        """The obligation had started by the end of calendar ``i``'s ``n`` period: its plan's
+        issue date, else its creation, is before the day after it."""
+        created = f"obligation.created_at < :lt_{n}t{i}"
+        issued = (
+            f"(SELECT p.issued_on <= :lt_{n}d{i} FROM plan p"
+            " WHERE p.id = obligation.plan_id AND p.issued_on IS NOT NULL)"
+        )
+        return f"(CASE WHEN obligation.plan_id IS NULL THEN {created} ELSE COALESCE({issued}, {created}) END)"
+
+    def _unreported(self, n: str) -> str:
+        """It owed the report of its latest (``p1``) or N-th latest (``pn``) due period, and
+        its leads have reported for no period ending that late."""
+        owing = []
+        for i, (key, _, _) in enumerate(self._periods()):
+            owing.append(
+                f"({self._calendar_sql()} = '{key}' AND {self._started(n, i)}"
+                " AND NOT EXISTS (SELECT 1 FROM report r WHERE r.obligation_id = obligation.id"
+                f" AND r.role = 'lead' AND r.submitted_at <= :lt_now AND r.period_end >= :lt_{n}d{i}))"
+            )
+        return " OR ".join(owing) or "1 = 0"
+
+    def _behind(self, points: str) -> str:
+        """More than ``points`` behind: the leads' latest reported percent against the
+        elapsed fraction of the time from the start to the end of the last due date."""
         jd = partial(_julian, self.dialect)
-        lead = (
+        leads = (
             "FROM report r WHERE r.obligation_id = obligation.id AND r.role = 'lead'"
-            " AND r.submitted_at <= :lt_now"
+            " AND r.submitted_at <= :lt_now AND r.percent IS NOT NULL"
         )
         start = (
-            f"COALESCE((SELECT {jd('p.issued_on')} FROM plan p WHERE p.id = obligation.plan_id),"
-            f" {jd('obligation.created_at')})"
+            f"(CASE WHEN obligation.plan_id IS NULL THEN {jd('obligation.created_at')} ELSE"
+            f" COALESCE((SELECT {jd('p.issued_on')} FROM plan p WHERE p.id = obligation.plan_id),"
+            f" {jd('obligation.created_at')}) END)"
         )
-        end = f"(SELECT {jd('MAX(m.due)')} + 1 FROM milestone m WHERE m.obligation_id = obligation.id)"
-        pct = (
-            f"(SELECT r.percent {lead} AND r.percent IS NOT NULL"
-            " ORDER BY r.period_end DESC, r.submitted_at DESC, r.id DESC LIMIT 1)"
-        )
-        calendar = self._calendar_sql()
-        periods = self._periods()
-
-        def unreported(n: str) -> str:
-            def end_of(kind: str) -> str:
-                whens = " ".join(
-                    f"WHEN '{key}' THEN :lt_{n}{kind}{i}" for i, (key, _, _) in enumerate(periods)
-                )
-                return f"(CASE {calendar} {whens} END)"
-
-            return (
-                f"{end_of('j')} IS NOT NULL AND {start} < {end_of('j')} + 1"
-                f" AND NOT EXISTS (SELECT 1 {lead} AND r.period_end >= {end_of('d')})"
-            )
-
         expected = (
-            f"CASE WHEN :lt_day >= {end} OR {end} <= {start} THEN 100.0"
+            f"CASE WHEN :lt_day >= q.e OR q.e <= {start} THEN 100.0"
             f" WHEN :lt_day <= {start} THEN 0.0"
-            f" ELSE 100.0 * (:lt_day - {start}) / ({end} - {start}) END"
+            f" ELSE 100.0 * (:lt_day - {start}) / (q.e - {start}) END"
         )
-        # Only obligations whose leads reported a percent can be behind.
-        behind = (
-            f"EXISTS (SELECT 1 {lead} AND r.percent IS NOT NULL) AND {end} IS NOT NULL"
-            f" AND ({expected}) - {pct}"
+        # The latest period's percent; of resubmissions the last (ids rise with submission),
+        # in the report index's own order. No such report: no row, so NULL, never behind.
+        latest = f"(SELECT r.percent {leads} ORDER BY r.period_end DESC, r.id DESC LIMIT 1) lr"
+        last_due = (
+            f"(SELECT {jd('MAX(m.due)')} + 1 AS e FROM milestone m"
+            " WHERE m.obligation_id = obligation.id) q"
         )
-        red = f"({overdue_sql()}) OR ({unreported('pn')}) OR ({behind} > :lt_points)"
-        yellow = f"({unreported('p1')}) OR ({behind} > 0)"
-        closed = f"obligation.state IN ('{CLOSED[0]}', '{CLOSED[1]}')"
-        return {"closed": closed, "red": red, "yellow": yellow}
+        return (
+            f"(SELECT {expected} - lr.percent FROM {latest}, {last_due} WHERE q.e IS NOT NULL)"
+            f" > {points}"
+        )
+
+    def _conditions(self) -> dict[str, str]:
+        """Conditions over ``obligation``, cheapest first (a filter stops at the first that
+        holds): red and yellow."""
+        return {
+            "red": f"({self._unreported('pn')}) OR {overdue_sql()} OR {self._behind(':lt_points')}",
+            "yellow": f"({self._unreported('p1')}) OR ({self._behind('0')})",
+        }
 
     def table(self, where: str = "1 = 1") -> str:
         """``SELECT id, light`` for the obligations matching ``where`` (over ``obligation``)."""
         c = self._conditions()
         return (
-            f"SELECT obligation.id AS id, CASE WHEN {c['closed']} THEN NULL WHEN {c['red']}"
+            f"SELECT obligation.id AS id, CASE WHEN NOT {_LIVE} THEN NULL WHEN {c['red']}"
             f" THEN 'red' WHEN {c['yellow']} THEN 'yellow' ELSE 'green' END AS light"
             f" FROM obligation WHERE {where}"
         )
@@ -276,17 +291,19 @@ class Lights:
             "lt_points": self.settings.yellow_points,
         }
         for i, (_, p1, pn) in enumerate(self._periods()):
-            params[f"lt_p1j{i}"], params[f"lt_pnj{i}"] = julian(p1), julian(pn)
-            params[f"lt_p1d{i}"], params[f"lt_pnd{i}"] = p1, pn
+            for n, end in (("p1", p1), ("pn", pn)):
+                params[f"lt_{n}d{i}"] = end
+                after = local_midnight(end + timedelta(days=1))  # the instant it is over
+                params[f"lt_{n}t{i}"] = _sqlite_value(after) if self.dialect == "sqlite" else after
         return params
 
     def where(self, light: str) -> tuple[str, dict[str, Any]]:
         """A condition over ``obligation``: its light is ``light``."""
         c = self._conditions()
         clause = {
-            "red": f"NOT ({c['closed']}) AND ({c['red']})",
-            "yellow": f"NOT ({c['closed']}) AND NOT ({c['red']}) AND ({c['yellow']})",
-            "green": f"NOT ({c['closed']}) AND NOT ({c['red']}) AND NOT ({c['yellow']})",
+            "red": f"{_LIVE} AND ({c['red']})",
+            "yellow": f"{_LIVE} AND NOT ({c['red']}) AND ({c['yellow']})",
+            "green": f"{_LIVE} AND NOT ({c['red']}) AND NOT ({c['yellow']})",
         }[light]
         used = set(_PARAM.findall(clause))  # the ORM refuses parameters the text lacks
         return clause, {k: v for k, v in self.params.items() if k in used}
