@@ -520,7 +520,7 @@ class Owed:
     leads: list[int]
     period: Period
     due: date
-    received: Report | None = None
+    received: Any = None  # the leads' latest report for the period (a row with its columns)
 
     @property
     def missing(self) -> bool:
@@ -568,20 +568,15 @@ def _live(session: Session, owner_id: int | None = None) -> list[_Live]:
             )
         )
     found = []
+    calendars: dict[tuple[int | None, str | None], Calendar] = {}  # a few, shared by all rows
     for ob_id, code, title, title_en, plan_id, created, own in session.connection().execute(
         query.order_by(Obligation.id)
     ):
         key, issued = plans.get(plan_id, (None, None))
-        found.append(
-            _Live(
-                ob_id,
-                code,
-                title,
-                title_en,
-                start_of(created, issued),
-                settings.calendar(key, own),
-            )
-        )
+        calendar = calendars.get((plan_id, own))
+        if calendar is None:
+            calendar = calendars[(plan_id, own)] = settings.calendar(key, own)
+        found.append(_Live(ob_id, code, title, title_en, start_of(created, issued), calendar))
     return found
 
 
@@ -654,35 +649,37 @@ def owed_for(
     rows = _live(session, owner_id)
     leads = _leads(session)
     owed: list[Owed] = []
+    # The period and due day each calendar owes, worked out once (there are a few calendars).
+    owes: dict[Calendar, tuple[Period, date] | None] = {}
     for ob in rows:
         cal = ob.calendar
-        if cal.frequency == "none":
-            continue
-        if period is not None:
-            if period.frequency != cal.frequency:
-                continue
-            per = period
-        else:
-            per = period_containing(as_of, cal.frequency).previous()
-        if per.end < ob.start:
+        if cal not in owes:
+            per: Period | None = None
+            if cal.frequency != "none" and (period is None or period.frequency == cal.frequency):
+                per = period or period_containing(as_of, cal.frequency).previous()
+            owes[cal] = (per, per.due(cal.due_day)) if per else None
+        found = owes[cal]
+        if found is None or found[0].end < ob.start:
             continue
         owed.append(
-            Owed(
-                ob.id,
-                ob.code,
-                ob.title,
-                ob.title_en,
-                leads.get(ob.id, []),
-                per,
-                per.due(cal.due_day),
-            )
+            Owed(ob.id, ob.code, ob.title, ob.title_en, leads.get(ob.id, []), found[0], found[1])
         )
     wanted = {(o.obligation_id, o.period.label) for o in owed}
     periods = sorted({o.period.label for o in owed})
-    received: dict[tuple[int, str], Report] = {}
+    received: dict[tuple[int, str], Any] = {}
+    columns = (
+        Report.obligation_id,
+        Report.period,
+        Report.role,
+        Report.percent,
+        Report.progress,
+        Report.problems,
+        Report.next_steps,
+        Report.submitted_at,
+    )
     for start in range(0, len(periods), _CHUNK):
-        for report in session.exec(
-            select(Report)
+        for report in session.connection().execute(  # rows, not ORM objects: there may be 100k
+            select(*columns)
             .where(
                 Report.period.in_(periods[start : start + _CHUNK]),
                 Report.role == Role.lead,
@@ -730,7 +727,7 @@ def pending_for(*, session: Session, owner_id: int, as_of: date) -> list[Owed]:
     return [o for o in owed_for(session=session, as_of=as_of, owner_id=owner_id) if o.missing]
 
 
-def _report_text(r: Report | None) -> dict[str, Any]:
+def _report_text(r: Any) -> dict[str, Any]:
     if r is None:
         return {"percent": None, "progress": None, "problems": None, "next_steps": None}
     return {
