@@ -172,6 +172,17 @@ def _due_day(value: Any, where: str) -> int:
     return value
 
 
+def frequency_label(frequency: str | None) -> str:
+    """How a person reads a frequency (None: the plan's)."""
+    labels = {
+        "monthly": t("monthly"),
+        "quarterly": t("quarterly"),
+        "half-yearly": t("half-yearly"),
+        "none": t("not reporting"),
+    }
+    return labels.get(frequency or "", t("as its plan"))
+
+
 def check_frequency(value: str, *, what: str = "--frequency") -> str:
     return _frequency(value, what)
 

@@ -227,13 +227,20 @@ def summary(env: Env, period: str, fmt: str, output: Path | None, **head: str | 
 @pass_env
 def frequency(env: Env, ref: str, frequency: str) -> None:
     """Set how often an obligation reports (plan: follow its plan's calendar)."""
+    from ..reporting import frequency_label
     from ..services.reports import set_frequency
 
     with env.session() as session:
         ob = set_frequency(
             session=session, ref=ref, frequency=None if frequency == "plan" else frequency
         )
-        click.echo(t("Obligation #{id} reports {frequency}", id=ob.id, frequency=t(frequency)))
+        click.echo(
+            t(
+                "Obligation #{id} reports {frequency}",
+                id=ob.id,
+                frequency=frequency_label(ob.report_frequency),
+            )
+        )
 
 
 @report.command("urge")

@@ -38,6 +38,7 @@ from ..reporting import (
     ReportSettings,
     check_frequency,
     due_periods,
+    frequency_label,
     parse_period,
     period_containing,
     report_settings,
@@ -229,7 +230,7 @@ def check_period(session: Session, ob: Obligation, raw: str, *, what: str = "--p
                 "{what}: obligation #{id} reports {frequency}, not for {period}",
                 what=what,
                 id=ob.id,
-                frequency=t(calendar.frequency),
+                frequency=frequency_label(calendar.frequency),
                 period=period.label,
             )
         )
