@@ -185,6 +185,10 @@ class Milestone(SQLModel, table=True):
     title_en: str | None = None
     due: date
     done_on: date | None = None
+    # A duty the plan repeats (monthly, quarterly, semiannual, yearly): one row per occurrence.
+    recurrence: str | None = Field(default=None, max_length=16)
+    # Not a date the plan states: the plan's end, the horizon of an undated task.
+    implied: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     # Stable identity for calendar feeds; SEQUENCE rises with each change.
     uid: str = Field(unique=True)
     sequence: int = 0
@@ -220,6 +224,8 @@ class Target(SQLModel, table=True):
     baseline_value: float | None = None
     baseline_date: date | None = None
     text: str | None = None
+    # Who states it: "plan" (the plan's own words) or the plugin that suggests it.
+    source: str | None = Field(default=None, max_length=64)
     attrs: dict | None = _json()
     # Calendar identity of its due-date event, like a milestone's.
     uid: str = Field(unique=True)

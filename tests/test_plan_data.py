@@ -59,7 +59,7 @@ TASK_KEYS_REQUIRED = {
     "summary_en",
     "lead",
 }
-TASK_KEYS_OPTIONAL = {"participants", "regions", "milestones", "targets"}
+TASK_KEYS_OPTIONAL = {"participants", "regions", "places", "milestones", "targets", "parts"}
 MILESTONE_KEYS = {"due", "text", "text_en"}
 TARGET_KEYS_REQUIRED = {
     "indicator",
@@ -72,7 +72,7 @@ TARGET_KEYS_REQUIRED = {
     "scope",
     "text",
 }
-TARGET_KEYS_OPTIONAL = {"baseline_year"}
+TARGET_KEYS_OPTIONAL = {"baseline_year", "alternative", "source"}
 
 DIGITS = "零一二三四五六七八九"
 
@@ -360,7 +360,7 @@ def test_region_codes_exist(plan, region_codes):
     referenced += [("owner", o["region"]) for o in plan["owners"]]
     referenced += [("site", s["region"]) for s in plan["sites"]]
     for t in plan["tasks"]:
-        referenced += [(t["code"], r) for r in t.get("regions", [])]
+        referenced += [(t["code"], r) for r in (*t.get("regions", []), *t.get("places", []))]
         referenced += [
             (t["code"], tg["scope"]["region"])
             for tg in t.get("targets", [])
@@ -393,7 +393,7 @@ def test_targets(plan):
     site_keys = {s["key"] for s in plan["sites"]}
     used_sites = set()
     for t in plan["tasks"]:
-        for tg in t.get("targets", []):
+        for tg in _targets(t):
             where = f"{t['code']} {tg.get('indicator')}"
             assert TARGET_KEYS_REQUIRED <= set(tg) <= TARGET_KEYS_REQUIRED | TARGET_KEYS_OPTIONAL, (
                 where
@@ -444,8 +444,12 @@ def test_targets_unique_per_scope(plan):
 
 
 def _targets(task, indicator=None):
+    """The targets of a task and its parts."""
     return [
-        tg for tg in task.get("targets", []) if indicator is None or tg["indicator"] == indicator
+        tg
+        for x in (task, *task.get("parts", []))
+        for tg in x.get("targets", [])
+        if indicator is None or tg["indicator"] == indicator
     ]
 
 
@@ -484,7 +488,8 @@ def test_task_4_facts(tasks_by_code):
 
 def test_task_13_manganese(plan, tasks_by_code):
     t = tasks_by_code["（十三）"]
-    assert "433124" in t["regions"]
+    # 花垣县 is where the task works, not what the province-wide task is about
+    assert "433124" in t["places"] and not t.get("regions")
     sites = {s["key"]: s for s in plan["sites"]}
     rivers = set()
     for tg in _targets(t, "water.manganese"):
@@ -524,3 +529,15 @@ def test_other_key_numbers(tasks_by_code):
     assert one("（十九）", "fishing_ban.aquatic_biotic_integrity_index")["comparator"] == "trend_up"
     milestones_15 = {m["text"] for m in tasks_by_code["（十五）"]["milestones"]}
     assert any("基本可控" in m for m in milestones_15)
+
+
+def test_parts(plan, owner_index):
+    """Parts: a code under their task's, a title in both languages, their own bodies."""
+    parts = [(t, p) for t in plan["tasks"] for p in t.get("parts", [])]
+    assert len(parts) == 25
+    for task, part in parts:
+        assert part["code"].startswith(task["code"] + "-"), part["code"]
+        assert nonempty_str(part["title"]) and nonempty_str(part["title_en"]), part["code"]
+        assert part["lead"] and set(part["lead"]) <= set(task["lead"]), part["code"]
+        for name in (*part["lead"], *part["participants"]):
+            assert name in owner_index, (part["code"], name)

@@ -277,6 +277,7 @@ class DubanApp(App[None]):
         from .screens.forms import ImportForm
 
         kinds = [
+            ("Plan (document or division-of-work table)", "plan"),
             ("Obligations (JSONL export)", "obligations"),
             ("Readings (CSV or XLSX)", "measurements"),
         ]
@@ -291,6 +292,9 @@ class DubanApp(App[None]):
         from .screens.progress import ProgressScreen
 
         kind, path = chosen
+        if kind == "plan":
+            self._preview_plan(path)
+            return
 
         def job(session: Any, progress: Any) -> Any:
             if kind == "obligations":
@@ -314,6 +318,48 @@ class DubanApp(App[None]):
         self.push_screen(
             ProgressScreen(t("Importing {path}…", path=path.name), job, describe), self._after_job
         )
+
+    def _preview_plan(self, path: Any) -> None:
+        """A plan is shown as read before anything is written; YAML plans load as they are."""
+        from duban.core.errors import UserError
+        from duban.core.planparse import parse_file, summarize
+        from duban.core.services.plans import plan_reference, read_plan_file
+
+        from .screens.preview import PlanPreview
+        from .screens.progress import ProgressScreen
+
+        try:
+            if path.suffix.lower() in (".yaml", ".yml"):
+                data, unparsed = read_plan_file(path), []
+            else:
+                result = parse_file(path, reference=plan_reference())
+                data, unparsed = result.data, result.unparsed
+        except UserError as exc:
+            self.notify(str(exc), severity="error")
+            return
+
+        def job(session: Any, progress: Any) -> Any:
+            from duban.core.services.plans import import_parsed_plan
+
+            plan, created = import_parsed_plan(session=session, data=data, source=str(path))
+            return plan.title, len(data.get("tasks") or []), len(created)
+
+        def describe(done: tuple[str, int, int]) -> str:
+            return t(
+                "Imported {title}: {tasks} tasks, {owners} new owners",
+                title=done[0],
+                tasks=done[1],
+                owners=done[2],
+            )
+
+        def confirmed(go: bool | None) -> None:
+            if go:
+                self.push_screen(
+                    ProgressScreen(t("Importing {path}…", path=path.name), job, describe),
+                    self._after_job,
+                )
+
+        self.push_screen(PlanPreview(path.name, summarize(data, unparsed)), confirmed)
 
     async def _after_job(self, result: Any) -> None:
         if result is not None:

@@ -1,4 +1,5 @@
-"""``duban import plan FILE``: a plan document (.txt, .md, .docx) or a YAML plan (duban-plan/1)."""
+"""``duban import plan FILE``: a plan document (.txt, .md, .docx), a division-of-work table
+(.csv, .xlsx) or a YAML plan (duban-plan/1)."""
 
 from __future__ import annotations
 
@@ -29,18 +30,14 @@ YAML_SUFFIXES = (".yaml", ".yml")
 @format_option("table", "json")
 @pass_env
 def import_plan_cmd(env: Env, path: Path, dry_run: bool, draft: Path | None, fmt: str) -> None:
-    """Import a plan: a document (.txt, .md, .docx) or a YAML plan file (.yaml)."""
+    """Import a plan: a document (.txt, .md, .docx), a division-of-work table (.csv, .xlsx) or a
+    YAML plan file (.yaml)."""
     from ..planparse import DOCUMENT_SUFFIXES, parse_file, summarize
+    from ..planparse.documents import unsupported
 
     suffix = path.suffix.lower()
     if suffix not in (*DOCUMENT_SUFFIXES, *YAML_SUFFIXES):
-        raise UserError(
-            t(
-                "{path}: unsupported file type {suffix!r} (expected .txt, .md, .docx or .yaml)",
-                path=path,
-                suffix=path.suffix or "(none)",
-            )
-        )
+        raise unsupported(path)
     if not path.is_file():
         raise UserError(t("{path}: no such file", path=path))
     if suffix in YAML_SUFFIXES:
@@ -48,7 +45,9 @@ def import_plan_cmd(env: Env, path: Path, dry_run: bool, draft: Path | None, fmt
             raise UserError(t("--draft: {path} is already a YAML plan", path=path))
         data, unparsed = _read_yaml_plan(path), []
     else:
-        result = parse_file(path)
+        from ..services.plans import plan_reference
+
+        result = parse_file(path, reference=plan_reference())
         data, unparsed = result.data, result.unparsed
     if draft is not None:
         from ..planparse import draft_yaml
@@ -66,10 +65,10 @@ def import_plan_cmd(env: Env, path: Path, dry_run: bool, draft: Path | None, fmt
     if dry_run:
         _print_summary(summarize(data, unparsed), fmt)
         return
-    from ..planparse import import_plan
+    from ..services.plans import import_parsed_plan
 
     with env.session() as session:
-        plan, created = import_plan(session=session, data=data, source=str(path))
+        plan, created = import_parsed_plan(session=session, data=data, source=str(path))
         report = {
             "plan": plan.key,
             "title": plan.title,

@@ -193,11 +193,14 @@ def upsert_sites(
     )
 
 
-def add_missing_targets(*, session: Session, plan: Plan, targets: Iterable[dict[str, Any]]) -> int:
+def add_missing_targets(
+    *, session: Session, plan: Plan, targets: Iterable[dict[str, Any]], source: str
+) -> int:
     """Add each target (``add_target``'s keywords, with ``task`` the code of its obligation in
     ``plan`` and ``region`` a region code, the whole plan's region if left out) unless the task is
     missing or one of the plan's tasks already has a target on the same indicator and region;
-    returns how many were added."""
+    returns how many were added. Each is labelled as suggested by ``source`` (the plugin's
+    name): a suggestion, never the plan's own target."""
     have = set(
         session.exec(
             select(Target.indicator, Region.code)
@@ -224,7 +227,7 @@ def add_missing_targets(*, session: Session, plan: Plan, targets: Iterable[dict[
             or (fields["indicator"], fields["region"]) in have
         ):
             continue
-        add_target(session=session, obligation=ob, **fields)
+        add_target(session=session, obligation=ob, source=source, **fields)
         have.add((fields["indicator"], fields["region"]))
         added += 1
     return added

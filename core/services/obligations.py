@@ -143,6 +143,8 @@ def add_milestone(
     title: str | None = None,
     title_en: str | None = None,
     done_on: date | None = None,
+    recurrence: str | None = None,
+    implied: bool = False,
     check_role: bool = True,
 ) -> Milestone:
     if check_role:
@@ -153,6 +155,8 @@ def add_milestone(
         title_en=title_en,
         due=due,
         done_on=done_on,
+        recurrence=recurrence,
+        implied=implied,
         uid=new_uid(),
         updated_at=now(session),
     )
@@ -319,6 +323,8 @@ def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
                     "title_en": m.title_en,
                     "due": m.due.isoformat(),
                     "done": m.done_on.isoformat() if m.done_on else None,
+                    **({"recurrence": m.recurrence} if m.recurrence else {}),
+                    **({"implied": True} if m.implied else {}),
                 }
                 for m in milestones
             ],
@@ -332,6 +338,7 @@ def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
                     "value": tg.value,
                     "unit": tg.unit,
                     "due": tg.due.isoformat(),
+                    "source": tg.source,
                     "scope": scope_of(session, tg.region_id, tg.site_id),
                     "baseline": None
                     if tg.baseline_value is None

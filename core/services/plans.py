@@ -15,13 +15,14 @@ from .. import audit
 from ..errors import UserError
 from ..i18n import t, t_zh
 from ..models import Obligation, Owner, Plan, PlanIssuer, Region, RegionLevel, Setting, Site, Target
+from ..planparse.parser import PLAN_FORMAT
+from ..planparse.reference import KnownIndicator, Reference, builtin_reference, with_indicators
 from .base import now, require_coordinator, snapshot
 from .obligations import add_milestone, add_obligation, new_uid
 from .owners import _add_alias, add_owner, find_owner
 from .regions import add_region, government_name, resolve_region
 
 BUILTIN_PLAN = "hunan-yangtze-2023"
-PLAN_FORMAT = "duban-plan/1"
 
 
 def builtin_plan_text() -> str:
@@ -237,6 +238,7 @@ def _load_task(
     sites: dict[str, Site],
     implementers: list[str],
     created: list[str],
+    parent: Obligation | None = None,
 ) -> Obligation:
     if not task.get("title"):
         raise UserError(t("{where}: a task needs a title", where=where))
@@ -245,6 +247,8 @@ def _load_task(
             add_owner(session=session, name=name, check_role=False)
             created.append(name)
     regions = [str(r) for r in task.get("regions") or []]
+    # the places a task names without being about them: where a split divides it
+    places = regions or [str(r) for r in task.get("places") or []]
     ob = (
         add_obligation(
             session=session,
@@ -259,9 +263,10 @@ def _load_task(
             leads=task.get("lead") or [],
             participants=task.get("participants") or [],
             implementers=implementers,
+            parent=parent,
             region=regions[0] if len(regions) == 1 else None,
-            attrs={"regions": regions, "section": task.get("section")}
-            if regions or task.get("section")
+            attrs={"regions": places, "section": task.get("section")}
+            if places or task.get("section")
             else None,
             check_role=False,
         )
@@ -278,20 +283,40 @@ def _load_task(
             due=due,
             title=m.get("text") or ob.title,
             title_en=m.get("text_en"),
+            recurrence=m.get("recurrence"),
             check_role=False,
         )
     if plan.valid_until and not any(d >= plan.valid_until for d in dues):
-        # Every task runs until the plan expires, dated commitments or not.
+        # Every task runs until the plan expires, dated commitments or not: the plan's end is
+        # its horizon, marked as implied because the plan does not state it for this task.
         add_milestone(
             session=session,
             obligation=ob,
             due=plan.valid_until,
             title=t_zh("Complete by the end of the plan period"),
             title_en="Complete by the end of the plan period",
+            implied=True,
             check_role=False,
         )
     for j, tg in enumerate(task.get("targets") or []):
         _add_target(session, ob, tg, f"{where}: targets[{j}]", sites)
+    # parts: paragraphs or sub-items with their own responsible bodies, linked to the task
+    for k, part in enumerate(task.get("parts") or []):
+        _load_task(
+            session,
+            plan,
+            {
+                "seq": task.get("seq"),
+                "section": task.get("section"),
+                "domain": task.get("domain"),
+                **part,
+            },
+            f"{where}: parts[{k}]",
+            sites,
+            implementers,
+            created,
+            parent=ob,
+        )
     return ob
 
 
@@ -357,6 +382,8 @@ def _add_target(
         site_id=site.id if site else None,
         baseline_date=date(int(tg["baseline_year"]), 12, 31) if tg.get("baseline_year") else None,
         text=tg.get("text"),
+        source=tg.get("source") or "plan",
+        attrs={"alternative": tg["alternative"]} if tg.get("alternative") else None,
         uid=new_uid(),
         updated_at=now(session),
     )
@@ -403,3 +430,95 @@ def read_plan_file(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(t("{path}: cannot read: {why}", path=path, why=exc)) from None
     return parse_yaml(text, source=str(path))
+
+
+def plan_reference() -> Reference:
+    """What the plan parser matches against: the built-in data and every loaded plugin's
+    indicators (by Chinese name)."""
+    from ..plugins import get_host
+
+    return with_indicators(
+        builtin_reference(),
+        (
+            KnownIndicator(ind.key, ind.name, ind.unit)
+            for ind in get_host().indicators().values()
+            if ind.name
+        ),
+    )
+
+
+def import_parsed_plan(
+    *, session: Session, data: dict[str, Any], source: str
+) -> tuple[Any, list[str]]:
+    """Load a parsed (or hand-written) plan into the database as a new plan.
+
+    Owners are matched by canonical name or alias; a region or parent the database does not
+    hold is left out of a new owner rather than failing the import; recurring milestones
+    become one milestone per occurrence. Returns the plan and the names of owners created.
+    """
+    import copy
+
+    from ..planparse import occurrences
+
+    data = copy.deepcopy(data)
+    known_regions = set(session.exec(select(Region.code)).all())
+    rename: dict[str, str] = {}
+    listed = {o.get("name") for o in data.get("owners") or [] if isinstance(o, dict)}
+    owners = []
+    for entry in data.get("owners") or []:
+        if not isinstance(entry, dict) or not entry.get("name"):
+            owners.append(entry)  # load_plan reports it
+            continue
+        existing = next(
+            (
+                found
+                for ref in [entry["name"], *(entry.get("aliases") or [])]
+                if (found := find_owner(session=session, ref=ref)) is not None
+            ),
+            None,
+        )
+        if existing is not None:
+            rename[entry["name"]] = existing.name
+            aliases = [
+                a
+                for a in entry.get("aliases") or []
+                if (other := find_owner(session=session, ref=a)) is None or other.id == existing.id
+            ]
+            owners.append({"name": existing.name, "aliases": aliases})
+            continue
+        entry = dict(entry)
+        if entry.get("region") is not None and str(entry["region"]) not in known_regions:
+            entry.pop("region")
+        parent = entry.get("parent")
+        if parent and parent not in listed and find_owner(session=session, ref=parent) is None:
+            entry.pop("parent")
+        owners.append(entry)
+    data["owners"] = owners
+    meta = data.setdefault("plan", {})
+    meta["issuers"] = [rename.get(n, n) for n in meta.get("issuers") or []]
+    for site in data.get("sites") or []:
+        if site.get("region") is not None and str(site["region"]) not in known_regions:
+            site.pop("region")
+    every = [x for task in data.get("tasks") or [] for x in [task, *(task.get("parts") or [])]]
+    for task in every:
+        task["lead"] = [rename.get(n, n) for n in task.get("lead") or []]
+        task["participants"] = [rename.get(n, n) for n in task.get("participants") or []]
+        for key in ("regions", "places"):
+            task[key] = [r for r in task.get(key) or [] if str(r) in known_regions]
+        for target in task.get("targets") or []:
+            scope = target.get("scope") or {}
+            if scope.get("region") is not None and str(scope["region"]) not in known_regions:
+                target["scope"] = {}
+        milestones = []
+        for m in task.get("milestones") or []:
+            if m.get("recurrence") and isinstance(m.get("due"), date):
+                milestones.extend(
+                    {**m, "due": d}
+                    for d in occurrences(
+                        m["due"], m["recurrence"], m.get("until") or meta.get("valid_until")
+                    )
+                )
+            else:
+                milestones.append(m)
+        task["milestones"] = milestones
+    return load_plan(session=session, data=data, source=source)

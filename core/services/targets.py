@@ -33,6 +33,7 @@ def add_target(
     name: str | None = None,
     name_en: str | None = None,
     text: str | None = None,
+    source: str | None = None,
 ) -> Target:
     """Add a target; the scope defaults to the obligation's region."""
     require_coordinator(session)
@@ -107,6 +108,7 @@ def add_target(
         baseline_value=baseline_value,
         baseline_date=baseline_date,
         text=text,
+        source=source,
         uid=new_uid(),
         updated_at=now(session),
     )

@@ -30,7 +30,7 @@ DEFAULTS = (
 def attach_defaults(*, session: Session, plan: Plan) -> int:
     """Add the default targets the plan lacks (same indicator and scope in any of its tasks)."""
     return (
-        add_missing_targets(session=session, plan=plan, targets=DEFAULTS)
+        add_missing_targets(session=session, plan=plan, targets=DEFAULTS, source="fishing_ban")
         if plan.key == BUILTIN_PLAN
         else 0
     )

@@ -73,4 +73,5 @@ def attach_defaults(*, session: Session, plan: Plan) -> int:
             )
             for key, comparator, value, name, name_en, text in DEFAULTS
         ],
+        source="shipping",
     )

@@ -109,4 +109,6 @@ def attach_defaults(*, session: Session, plan: Plan) -> int:
     """Add the default targets the plan lacks (same indicator and scope in any of its tasks)."""
     if plan.key != BUILTIN_PLAN:
         return 0
-    return add_missing_targets(session=session, plan=plan, targets=defaults(session))
+    return add_missing_targets(
+        session=session, plan=plan, targets=defaults(session), source="waste"
+    )

@@ -217,4 +217,4 @@ def test_init_is_idempotent_and_respects_empty(db_url: str, runner_for) -> None:
         assert initialise(session=session) is not None
         assert initialise(session=session) is None
     assert "already loaded" in runner.ok("init").stdout
-    assert runner.ok("list", "--count").stdout.strip() == "38"
+    assert runner.ok("list", "--count").stdout.strip() == "63"  # 38 tasks and 25 parts

@@ -445,5 +445,5 @@ def test_a_follow_up_is_listed_right_after_its_plan_task(hunan) -> None:
     [esc] = escalations(hunan, open=True)
     assert esc["follow_up_id"]
     listed = [(r["id"], r["code"]) for r in hunan.ok("list", "--format", "json").json()]
-    at = listed.index((5, "（七）"))
+    at = next(i for i, (_, code) in enumerate(listed) if code == "（七）")
     assert listed[at + 1][0] == esc["follow_up_id"]

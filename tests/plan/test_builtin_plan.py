@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 from sqlalchemy import text
@@ -54,7 +55,10 @@ REFERENCE = Path(__file__).resolve().parents[3] / "shared/reference/hunan_divisi
 
 def test_list_gives_the_goals_and_the_37_tasks(hunan) -> None:
     rows = hunan.ok("list", "--format", "json", as_of="2024-06-01").json()
-    assert [r["code"] for r in rows] == CODES
+    # the tasks, each followed by its parts (（六）-1 …) where its paragraphs name other bodies
+    assert [r["code"] for r in rows if "-" not in r["code"]] == CODES
+    assert [r["code"] for r in rows][3:7] == ["（六）", "（六）-1", "（六）-2", "（六）-3"]
+    assert len(rows) == 38 + 25
     by_code = {r["code"]: r for r in rows}
     assert by_code["（四）"]["lead"] == ["湖南省生态环境厅", "湖南省水利厅"]
     assert by_code["（四）"]["next_due"] == "2024-12-31" and not by_code["（四）"]["overdue"]
@@ -106,3 +110,78 @@ def test_regions_are_complete_with_their_governments(hunan) -> None:
     if REFERENCE.is_file():
         with REFERENCE.open(encoding="utf-8") as handle:
             assert codes == {row["code"] for row in csv.DictReader(handle)}
+
+
+# ---------------------------------------------------------------- fidelity to the source
+
+ROOT = Path(__file__).resolve().parents[2]
+_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V"}
+
+
+def _builtin() -> dict:
+    import yaml
+
+    return yaml.safe_load((ROOT / "core/data/plans/hunan-yangtze-2023.yaml").read_text("utf-8"))
+
+
+def test_plan_targets_are_stated_by_the_seed() -> None:
+    """Every target of the built-in plan's data is the plan's own: its value is written in its
+    task's text in the source (2/3 as a fraction, 全覆盖/全面达标 as all, 消除 as none)."""
+    from duban.core.planparse import parse_file
+
+    seed = ROOT / "tests/plan/data/hunan-yangtze-2023.txt"
+    texts = {t["code"]: t["title"] + t["summary"] for t in parse_file(seed).data["tasks"]}
+    checked = 0
+    for task in _builtin()["tasks"]:
+        text = texts[task["code"]]
+        for x in (task, *task.get("parts", [])):
+            for g in x.get("targets", []):
+                assert g.get("source", "plan") == "plan"
+                value, words = g["value"], g.get("text") or ""
+                if value is None:
+                    continue
+                if g["comparator"] == "eliminate":
+                    assert re.search("消除|清零|消劣|零就业", words), g["name"]
+                elif g["unit"] == "class":  # 消劣: no worse than class V
+                    assert _ROMAN[int(value)] + "类" in text or "消劣" in words, g["name"]
+                elif value == 100 and re.search("全覆盖|全面稳定达标", words):
+                    pass
+                elif value == 66.6:
+                    assert "2/3" in text, g["name"]
+                else:
+                    number = str(int(value)) if float(value).is_integer() else str(value)
+                    assert number in text, g["name"]
+                checked += 1
+    assert checked > 30
+
+
+def test_no_province_wide_task_is_tagged_to_one_place(hunan) -> None:
+    rows = hunan.ok("list", "--format", "json").json()
+    assert all(r["region"] is None for r in rows)  # every task is the whole province's
+    assert all(not t.get("regions") for t in _builtin()["tasks"])
+
+
+def test_plugin_targets_are_offered_and_labelled(hunan) -> None:
+    fishing = hunan.ok("show", "（二十）", "--format", "json").json()
+    sources = {t["name"]: t["source"] for t in fishing["targets"]}
+    assert sources["退捕渔民养老保险参保率（应保尽保）"] == "fishing_ban"  # a suggestion
+    assert sources['退捕渔民"零就业"家庭'] == "plan"
+    shipping = hunan.ok("show", "（九）", "--format", "json").json()
+    assert {t["source"] for t in shipping["targets"]} == {"shipping"}  # the plan states none
+
+
+def test_undated_tasks_show_the_plan_end_as_implied(hunan) -> None:
+    data = hunan.ok("show", "（十一）", "--format", "json").json()  # the plan dates nothing
+    (end,) = data["milestones"]
+    assert (end["due"], end["implied"]) == ("2025-12-31", True)
+    four = hunan.ok("show", "（四）", "--format", "json").json()
+    assert not any(m.get("implied") for m in four["milestones"] if m["due"] == "2024-12-31")
+
+
+def test_parts_are_obligations_of_their_task(hunan) -> None:
+    parent = hunan.ok("show", "（六）", "--format", "json").json()
+    part = hunan.ok("show", "（六）-2", "--format", "json").json()
+    assert part["parent"] == parent["id"]
+    assert [a["owner"] for a in part["assignments"] if a["role"] == "lead"] == [
+        "湖南省住房和城乡建设厅"
+    ]

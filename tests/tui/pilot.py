@@ -37,9 +37,16 @@ def seed(url: str) -> None:
         as_of=AS_OF,
     )
     run.ok("sweep", as_of=AS_OF)
-    run.ok("escalate", "5", "--level", "list", "--reason", "整改进度滞后", as_of=AS_OF)
+    # by code: the built-in plan's parts come between its tasks' ids
+    run.ok("escalate", "（七）", "--level", "list", "--reason", "整改进度滞后", as_of=AS_OF)
     run.ok(
-        "submit", "8", "--evidence", "https://example.org/report.pdf", "--note", "done", as_of=AS_OF
+        "submit",
+        "（十）",
+        "--evidence",
+        "https://example.org/report.pdf",
+        "--note",
+        "done",
+        as_of=AS_OF,
     )
     with tempfile.TemporaryDirectory() as folder:
         sheet = Path(folder) / "督察反馈问题.csv"
@@ -58,7 +65,7 @@ def seed(url: str) -> None:
                 subject="（七）深化工业污染治理 已逾期",
                 occasion="overdue",
                 status="delivered",
-                payload={"obligation_id": 5},
+                payload={"obligation_id": 8},
                 created_at=now(session),
                 delivered_at=now(session),
             )

@@ -55,7 +55,7 @@ def test_duban_in_tmux(db_url: str, tmp_path: Path) -> None:
         screen = wait_for(session, "督办阶梯")
         assert "截至 2024-06-01" in screen and "湖南省深入打好长江保护修复攻坚战实施方案" in screen
         tmux("send-keys", "-t", session, "o")
-        wait_for(session, "共 38 项任务")
+        wait_for(session, "共 63 项任务")  # 38 tasks and 25 parts
         tmux("send-keys", "-t", session, "/")
         time.sleep(1.0)  # focus moves to the filter after the key is handled; then type
         tmux("send-keys", "-t", session, "-l", "overdue")
