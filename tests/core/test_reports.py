@@ -40,17 +40,23 @@ def fill(path: Path, rows: dict[int, dict[str, object]]) -> None:
     book.save(path)
 
 
+def template(duban, folder: Path, period: str = "2024-02") -> Path:
+    """测试局's form for ``period``, as the office sends it out on 2024-03-01."""
+    form = folder / f"{OWNER}-{period}.xlsx"
+    duban.ok(
+        "report", "template", "--owner", OWNER, "--period", period, "-o", str(form),
+        as_of="2024-03-01",
+    )  # fmt: skip
+    return form
+
+
 def light(duban, as_of: str, code: str = "T1") -> str | None:
     rows = duban.ok("list", "--format", "json", as_of=as_of).json()
     return next(r for r in rows if r["code"] == code)["light"]
 
 
 def test_template_import_lights_and_the_missing_report_rule(office, tmp_path: Path) -> None:
-    form = tmp_path / "测试局-2024-02.xlsx"
-    office.ok(
-        "report", "template", "--owner", OWNER, "--period", "2024-02", "-o", str(form),
-        as_of="2024-03-01",
-    )  # fmt: skip
+    form = template(office, tmp_path)  # exported on 2024-03-01
     sheet = load_workbook(form).worksheets[0]
     assert [c.value for c in sheet[1]] == [
         "序号", "任务编号", "任务名称", "责任单位", "完成时限",
@@ -177,18 +183,7 @@ def test_who_may_report(office, tmp_path: Path, fingerprint, db_url: str) -> Non
     )  # fmt: skip
     assert posing.exit_code == 3
     # 测试局's form, returned by 他局's member: refused whole.
-    form = tmp_path / "form.xlsx"
-    office.ok(
-        "report",
-        "template",
-        "--owner",
-        OWNER,
-        "--period",
-        "2024-02",
-        "-o",
-        str(form),
-        as_of="2024-03-01",
-    )
+    form = template(office, tmp_path)
     fill(form, {1: {"进展情况": "进展"}})
     assert office("report", "import", str(form), actor="ta", as_of="2024-03-01").exit_code == 3
     assert fingerprint(db_url) == before
@@ -197,18 +192,7 @@ def test_who_may_report(office, tmp_path: Path, fingerprint, db_url: str) -> Non
 def test_a_returned_form_with_an_unknown_task_is_refused_whole(
     office, tmp_path: Path, fingerprint, db_url: str
 ) -> None:
-    form = tmp_path / "form.xlsx"
-    office.ok(
-        "report",
-        "template",
-        "--owner",
-        OWNER,
-        "--period",
-        "2024-02",
-        "-o",
-        str(form),
-        as_of="2024-03-01",
-    )
+    form = template(office, tmp_path)
     book = load_workbook(form)
     sheet = book.worksheets[0]
     sheet.protection.sheet = False

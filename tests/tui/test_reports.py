@@ -10,25 +10,9 @@ from duban.core.cli.context import Env
 from duban.core.models import Notification, Report
 from duban.core.testing import Runner
 
-from .pilot import AS_OF, SIZE, app_for, rows, settle
+from .pilot import AS_OF, SIZE, app_for, fill, rows, settle
 
 OWNER = "湖南省生态环境厅"
-
-
-async def fill(pilot, **values: str) -> None:
-    from textual.widgets import Input, Select, TextArea
-
-    for name, value in values.items():
-        widget = pilot.app.screen.query_one(f"#field-{name}")
-        if isinstance(widget, Select):
-            widget.value = value
-        elif isinstance(widget, TextArea):
-            widget.text = value
-        else:
-            assert isinstance(widget, Input)
-            widget.value = value
-    await pilot.press("ctrl+s")
-    await settle(pilot)
 
 
 @pytest.mark.asyncio
