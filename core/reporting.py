@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from .config import section
+from .dates import month_end
 from .errors import UserError
 from .i18n import t
 
@@ -57,14 +58,10 @@ class Period:
         return period_containing(self.end + timedelta(days=1), self.frequency)
 
 
-def _month_end(year: int, month: int) -> date:
-    return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-
-
 def period_containing(day: date, frequency: str) -> Period:
     months = MONTHS[frequency]
     first = (day.month - 1) // months * months + 1
-    return Period(date(day.year, first, 1), _month_end(day.year, first + months - 1), frequency)
+    return Period(date(day.year, first, 1), month_end(day.year, first + months - 1), frequency)
 
 
 _FORMS = (
