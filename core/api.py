@@ -63,6 +63,7 @@ _LAZY = {
     "find_owner": "services.owners",
     "add_owner": "services.owners",
     "resolve_region": "services.regions",
+    "control_problem": "controls",
     "subtree_ids": "services.regions",
     "government_name": "services.regions",
     "get_obligation": "services.obligations",

@@ -8,12 +8,14 @@ PostgreSQL, so two transactions can never link to the same predecessor.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from sqlalchemy import text
@@ -50,25 +52,39 @@ def event_hash(
     before: dict | None,
     after: dict | None,
     prev_hash: str,
+    os_user: str | None = None,
 ) -> str:
+    fields = [
+        seq,
+        at.isoformat(timespec="microseconds"),
+        actor,
+        action,
+        entity_type,
+        entity_id,
+        before,
+        after,
+        prev_hash,
+    ]
+    # Hashed only when known, so events written before it was recorded still verify.
+    if os_user is not None:
+        fields.append(os_user)
     content = json.dumps(
-        [
-            seq,
-            at.isoformat(timespec="microseconds"),
-            actor,
-            action,
-            entity_type,
-            entity_id,
-            before,
-            after,
-            prev_hash,
-        ],
+        fields,
         ensure_ascii=False,
         sort_keys=True,
         separators=(",", ":"),
         default=_default,
     )
     return hashlib.sha256(content.encode()).hexdigest()
+
+
+@cache
+def os_user() -> str | None:
+    """The operating-system user running this process, if the platform can tell."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return None
 
 
 Event = tuple[str, str, object | None, Mapping[str, Any] | None, Mapping[str, Any] | None]
@@ -81,6 +97,7 @@ def _chain(session: Session, events: list[Event]) -> list[dict[str, Any]]:
     so concurrent writers queue here instead of linking to the same predecessor.
     """
     actor: str = session.info["actor"]
+    who = os_user()
     at: datetime = session.info["clock"].now().astimezone(UTC)
     row = session.execute(
         text("UPDATE audit_head SET seq = seq + :n WHERE id = 1 RETURNING seq, last_hash"),
@@ -108,12 +125,14 @@ def _chain(session: Session, events: list[Event]) -> list[dict[str, Any]]:
             before=before_n,
             after=after_n,
             prev_hash=prev,
+            os_user=who,
         )
         rows.append(
             {
                 "seq": seq,
                 "at": at,
                 "actor": actor,
+                "os_user": who,
                 "action": action,
                 "entity_type": entity_type,
                 "entity_id": entity,
@@ -181,6 +200,7 @@ def verify(session: Session) -> tuple[int, Break | None]:
             before=event.before,
             after=event.after,
             prev_hash=event.prev_hash,
+            os_user=event.os_user,
         )
         if digest != event.hash:
             return count, Break(event.seq, event.id, "content does not match its hash")

@@ -18,11 +18,12 @@ from sqlmodel import Session, create_engine
 
 from .clock import Clock
 from .dburl import default_url, normalise_url
-from .errors import UserError
+from .errors import PermissionDenied, UserError
 from .i18n import t
 
 SQLITE_BUSY_MS = 10_000
 _engines: dict[str, Engine] = {}
+_logins: dict[Engine, str] = {}
 
 
 def _tune_sqlite(dbapi_conn: Any, _record: Any) -> None:
@@ -69,6 +70,49 @@ def dispose_all() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+    _logins.clear()
+
+
+def login(engine: Engine) -> str | None:
+    """The authenticated user of a PostgreSQL engine (``session_user``); None on SQLite,
+    where nothing authenticates anyone. Every connection of an engine is the same login."""
+    if engine.dialect.name != "postgresql":
+        return None
+    name = _logins.get(engine)
+    if name is None:
+        with engine.connect() as conn:
+            name = _logins[engine] = conn.execute(text("SELECT session_user")).scalar_one()
+    return name
+
+
+def require_login(engine: Engine, actor: str) -> None:
+    """On PostgreSQL one acts only as one's own login (``--as`` may name only oneself)."""
+    user = login(engine)
+    if user is not None and actor != user:
+        raise PermissionDenied(
+            t(
+                "--as {actor}: you are connected as {login}, and on PostgreSQL you act as "
+                "your own login; connect as {actor} to act as {actor}",
+                actor=actor,
+                login=user,
+            )
+        )
+
+
+def require_schema(engine: Engine) -> None:
+    """On PostgreSQL a login that holds no duban role sees no schema at all; say so rather
+    than take the database for an empty one."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT current_schema()")).scalar() is None:
+            raise PermissionDenied(
+                t(
+                    "{user} is not a registered user; a coordinator can add it with "
+                    "`duban user add {user} --role ...`",
+                    user=login(engine),
+                )
+            )
 
 
 def schema_revision(engine: Engine) -> str | None:
@@ -86,6 +130,10 @@ def upgrade(engine: Engine) -> bool:
     if schema_revision(engine) == HEAD:
         return False
     run_upgrade(engine)
+    if engine.dialect.name == "postgresql":
+        from .db_roles import apply
+
+        apply(engine)
     return True
 
 
@@ -95,8 +143,10 @@ def open_session(
 ) -> Iterator[Session]:
     """A session carrying who acts and what time it is; commits on success.
 
-    Services read ``session.info["actor"]`` and ``session.info["clock"]``.
+    Services read ``session.info["actor"]`` and ``session.info["clock"]``. On PostgreSQL the
+    actor must be the login itself: the database, not the caller, says who acts.
     """
+    require_login(engine, actor)
     bind = engine if write else engine.execution_options(duban_read_only=True)
     with Session(bind, expire_on_commit=False) as session:
         session.info["actor"] = actor

@@ -380,6 +380,9 @@ class AuditEvent(SQLModel, table=True):
     seq: int = Field(unique=True)
     at: datetime = _instant()
     actor: str
+    # Who ran the command on the client machine: SQLite's only trace of the person, since
+    # there ``actor`` is whatever ``--as`` said; on PostgreSQL ``actor`` is the login.
+    os_user: str | None = None
     action: str = Field(max_length=64)
     entity_type: str = Field(max_length=32)
     entity_id: str | None = Field(default=None, max_length=64)

@@ -3,28 +3,42 @@
 pluggy stops at the first plugin that fails to import or raises in a hook. The host loads
 each entry point on its own and calls each hook implementation on its own, so one broken
 plugin is recorded (``duban plugins``) and skipped while the others keep working.
+
+Every hook call runs on a worker thread under a time limit (``[plugins] hook_timeout``): a
+call that overruns it is abandoned on its daemon thread, never joined, and its plugin is
+marked failed like one that raised. Failures are also written to a small file in the user
+state directory, so that ``duban plugins`` in another process reports them; a later
+successful call of the same hook clears the record.
 """
 
 from __future__ import annotations
 
+import contextvars
+import json
+import math
 import os
+import queue
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import pluggy
 
 from . import hookspecs
+from .errors import UserError
+from .i18n import t
 from .registry import EscalationRule, Importer, Indicator, Notifier, SiteKind
 
 API_VERSION = (1, 0)
 # Core's own contributions are plugins too, registered before any entry point.
 DEFAULT_PLUGINS = ("duban.core.builtin",)
+DEFAULT_HOOK_TIMEOUT = 5.0  # seconds; ``[plugins] hook_timeout`` in duban.toml
 
 
 @dataclass
@@ -68,12 +82,123 @@ def _check_api(module: Any) -> str | None:
     return None
 
 
+def hook_timeout() -> float:
+    """``[plugins] hook_timeout`` of duban.toml, in seconds."""
+    from .config import section
+
+    value = section("plugins", {"hook_timeout": DEFAULT_HOOK_TIMEOUT})["hook_timeout"]
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise UserError(
+            t("duban.toml: [plugins] hook_timeout must be a positive number of seconds")
+        )
+    return float(value) if math.isfinite(value) else math.inf
+
+
+class _Job:
+    """One hook call handed to a worker thread."""
+
+    __slots__ = ("args", "context", "done", "error", "function", "interrupted", "value")
+
+    def __init__(self, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.function, self.args = function, args
+        self.context = contextvars.copy_context()
+        self.done = threading.Event()
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.interrupted = False
+
+    def run(self) -> None:
+        try:
+            self.value = self.context.run(self.function, *self.args)
+        except BaseException as exc:  # handed back to the caller, whatever it is
+            self.error = exc
+        finally:
+            self.done.set()
+
+
+_inside = threading.local()  # set on worker threads: a hook calling hooks runs them inline
+
+
+def _work(inbox: queue.SimpleQueue[_Job]) -> None:
+    _inside.worker = True
+    while True:
+        inbox.get().run()
+
+
+class _Workers:
+    """Daemon threads for hook calls. A thread whose call overran is left to its fate and
+    replaced; the interpreter never waits for it on exit."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[queue.SimpleQueue[_Job]] = []
+        self._pending: set[_Job] = set()
+        self.stopping = False
+
+    def run(self, job: _Job, timeout: float) -> bool:
+        """Run ``job``; False if it did not finish within ``timeout`` or was interrupted."""
+        if getattr(_inside, "worker", False):
+            job.run()
+            return True
+        with self._lock:
+            if self.stopping:
+                job.interrupted = True
+                return False
+            inbox = self._idle.pop() if self._idle else None
+            self._pending.add(job)
+        if inbox is None:
+            inbox = queue.SimpleQueue()
+            threading.Thread(target=_work, args=(inbox,), name="duban-hook", daemon=True).start()
+        inbox.put(job)
+        finished = job.done.wait(None if math.isinf(timeout) else timeout)
+        with self._lock:
+            self._pending.discard(job)
+            if finished and not job.interrupted:
+                self._idle.append(inbox)
+        return finished and not job.interrupted
+
+    def interrupt(self) -> None:
+        """Release every caller waiting on a hook and refuse new calls (shutting down)."""
+        with self._lock:
+            self.stopping = True
+            pending, self._pending = self._pending, set()
+        for job in pending:
+            job.interrupted = True
+            job.done.set()
+
+
+_workers = _Workers()
+
+
+def interrupt_hooks() -> None:
+    """Stop waiting for plugins: a server shutting down must not wait for a hung hook."""
+    _workers.interrupt()
+
+
+def _failures_path() -> Path:
+    from platformdirs import user_state_path
+
+    return user_state_path("duban", appauthor=False) / "plugin-failures.json"
+
+
+def _read_failures() -> dict[str, dict[str, str]]:
+    try:
+        data = json.loads(_failures_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 class PluginHost:
     def __init__(self) -> None:
         self.pm = pluggy.PluginManager("duban")
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
         self._registries: dict[str, dict[str, Any]] = {}
+        self.timeout = hook_timeout()
+        # Failures other processes recorded: {plugin: {"version", "hook", "error"}}.
+        self._recorded = _read_failures()
+        self._record_lock = threading.Lock()
 
     # Loading -----------------------------------------------------------------------
     def load(self) -> None:
@@ -125,6 +250,14 @@ class PluginHost:
         )
         self.plugins[name] = info
 
+    def reported(self, info: PluginInfo) -> PluginInfo:
+        """``info`` as ``duban plugins`` shows it: failed if its last call of some hook, in
+        this process or another, failed."""
+        record = self._recorded.get(info.name)
+        if info.status != "ok" or not record or record.get("version") != (info.version or ""):
+            return info
+        return replace(info, status="failed", error=record.get("error"))
+
     def register_module(self, name: str, module: Any) -> None:
         """Register a plugin object directly (tests, scripts embedding duban)."""
         self._register(name, module, None)
@@ -165,20 +298,57 @@ class PluginHost:
     def _call_one(self, hook_name: str, impl: Any, kwargs: dict[str, Any]) -> tuple[bool, Any]:
         plugin = impl.plugin_name
         started = time.perf_counter()
-        try:
-            # Like pluggy: an implementation may accept any subset of the spec's arguments.
-            value = impl.function(*(kwargs[name] for name in impl.argnames))
-        except Exception as exc:
-            info = self.plugins[plugin]
-            info.status, info.error = "failed", f"{hook_name}: {_describe(exc)}"
-            if _tracing():
-                traceback.print_exception(exc, file=sys.stderr)
+        # Like pluggy: an implementation may accept any subset of the spec's arguments.
+        job = _Job(impl.function, tuple(kwargs[name] for name in impl.argnames))
+        finished = _workers.run(job, self.timeout)
+        if _tracing():
+            ms = (time.perf_counter() - started) * 1000
+            print(f"[duban plugin] {hook_name} {plugin} {ms:.2f} ms", file=sys.stderr)
+        if job.interrupted:
             return False, None
-        finally:
+        if not finished:
+            seconds = f"{self.timeout:g}"
+            self._failed(
+                plugin,
+                hook_name,
+                t("timed out in {hook} after {seconds} s", hook=hook_name, seconds=seconds),
+            )
+            return False, None
+        if isinstance(job.error, Exception):
+            self._failed(plugin, hook_name, f"{hook_name}: {_describe(job.error)}")
             if _tracing():
-                ms = (time.perf_counter() - started) * 1000
-                print(f"[duban plugin] {hook_name} {plugin} {ms:.2f} ms", file=sys.stderr)
-        return True, value
+                traceback.print_exception(job.error, file=sys.stderr)
+            return False, None
+        if job.error is not None:  # KeyboardInterrupt, SystemExit: the caller's to handle
+            raise job.error
+        if self._recorded.get(plugin, {}).get("hook") == hook_name:
+            self._record(plugin, None)
+        return True, job.value
+
+    def _failed(self, plugin: str, hook_name: str, error: str) -> None:
+        info = self.plugins[plugin]
+        info.status, info.error = "failed", error
+        self._record(plugin, {"version": info.version or "", "hook": hook_name, "error": error})
+
+    def _record(self, plugin: str, failure: dict[str, str] | None) -> None:
+        """Write (or clear) ``plugin``'s last failure where other processes will see it."""
+        if plugin not in self.plugins or self.plugins[plugin].builtin:
+            return
+        with self._record_lock:
+            records = _read_failures()
+            if failure is None:
+                records.pop(plugin, None)
+            else:
+                records[plugin] = failure
+            self._recorded = records
+            path = _failures_path()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                scratch = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+                scratch.write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
+                scratch.replace(path)
+            except OSError:  # a read-only home must not break the command itself
+                pass
 
     # Registries --------------------------------------------------------------------
     def _collect(self, hook_name: str, kind: type) -> dict[str, Any]:

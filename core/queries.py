@@ -374,10 +374,11 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
-def lean_connect(url: str, head: str) -> Lean | None:
+def lean_connect(url: str, head: str, claimed: str | None = None) -> Lean | None:
     """A read-only connection through the bare driver; None when the database is not ready
-    for it (missing, not at schema ``head``, or a backend without a lean driver), so the
-    caller takes the ORM path instead."""
+    for it (missing, not at schema ``head``, or a backend without a lean driver), or when
+    ``claimed`` (``--as``) is not PostgreSQL's login, so the caller takes the ORM path
+    instead (which refuses the claim)."""
     if url.startswith("sqlite:///"):
         import sqlite3
 
@@ -402,6 +403,9 @@ def lean_connect(url: str, head: str) -> Lean | None:
             return None
     else:
         return None
+    if claimed and lean.dialect == "postgresql" and lean.one("SELECT session_user") != claimed:
+        lean.close()
+        return None
     try:
         version = lean.one("SELECT version_num FROM alembic_version")
     except Exception:  # no schema yet: let the full path create it
@@ -412,10 +416,12 @@ def lean_connect(url: str, head: str) -> Lean | None:
     return lean
 
 
-def lean_count(url: str, head: str, where: Callable[[Lean], Where]) -> int | None:
+def lean_count(
+    url: str, head: str, where: Callable[[Lean], Where], claimed: str | None = None
+) -> int | None:
     """``count_sql`` of the conditions ``where`` makes for the connection, through the bare
     driver; None when the database is not ready for it (see ``lean_connect``)."""
-    lean = lean_connect(url, head)
+    lean = lean_connect(url, head, claimed)
     if lean is None:
         return None
     with lean:

@@ -16,7 +16,9 @@ Aggregation = Literal["rate", "sum", "worst", "best", "mean", "latest"]
 @dataclass(frozen=True)
 class Indicator:
     """A measurable quantity. ``direction`` says which way is better; for ``class`` the
-    ``scale`` lists the classes from best to worst."""
+    ``scale`` lists the classes from best to worst. ``minimum`` and ``maximum`` bound every
+    reading and target value; ``bounds`` fills them in for a percentage (0-100) and for a
+    count (a ``sum``, at least 0)."""
 
     key: str
     name: str
@@ -28,10 +30,22 @@ class Indicator:
     scale: tuple[str, ...] = ()
     description: str = ""
     plugin: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
 
     @property
     def label(self) -> str:
         return pick(self.name, self.name_en)
+
+    @property
+    def bounds(self) -> tuple[float | None, float | None]:
+        low, high = self.minimum, self.maximum
+        if self.unit == "%":
+            low = 0.0 if low is None else low
+            high = 100.0 if high is None else high
+        elif self.aggregation == "sum" and low is None:
+            low = 0.0
+        return low, high
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,10 @@ def create_app(*, engine: Engine, actor: str, clock: Clock | None = None) -> Any
     # write lock for every transaction (db.py), so there one at a time queues fairly here
     # instead of piling up on the busy timeout; PostgreSQL gets a share of the pool.
     limiter = anyio.CapacityLimiter(1 if engine.dialect.name == "sqlite" else 8)
+    # Health has a lane of its own and reads without taking SQLite's write lock, so a feed
+    # stuck in a slow plugin hook does not make the server look dead.
+    health_limiter = anyio.CapacityLimiter(1)
+    reader = engine.execution_options(duban_read_only=True)
     _warm_up()
 
     def not_found() -> Response:
@@ -109,7 +113,7 @@ def create_app(*, engine: Engine, actor: str, clock: Clock | None = None) -> Any
 
     def check_database() -> bool:
         try:
-            with engine.connect() as conn:
+            with reader.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # any database failure means unhealthy
             log.warning("health check failed: %s", exc)
@@ -117,7 +121,7 @@ def create_app(*, engine: Engine, actor: str, clock: Clock | None = None) -> Any
         return True
 
     async def health(request: Request) -> Response:
-        ok = await anyio.to_thread.run_sync(check_database, limiter=limiter)
+        ok = await anyio.to_thread.run_sync(check_database, limiter=health_limiter)
         return JSONResponse(
             {"status": "ok" if ok else "unavailable"},
             status_code=200 if ok else 503,
@@ -145,20 +149,43 @@ def _warm_up() -> None:
     get_host().implementers("duban_reminder_offsets")
 
 
+# Seconds in-flight requests get to finish once asked to stop.
+GRACEFUL_SHUTDOWN = 3
+
+
 def _config(app: Any, **kw: Any) -> Any:
     import uvicorn
 
     # No access log: request paths carry the secret tokens.
     return uvicorn.Config(
-        app, access_log=False, server_header=False, log_level="warning", lifespan="off", **kw
+        app,
+        access_log=False,
+        server_header=False,
+        log_level="warning",
+        lifespan="off",
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN,
+        **kw,
     )
+
+
+def _server(config: Any) -> Any:
+    """A uvicorn server that, on SIGTERM or SIGINT, stops waiting for plugin hooks too: a
+    request blocked in a hung hook would otherwise hold the shutdown for the hook's limit."""
+    import uvicorn
+
+    from .plugins import interrupt_hooks
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            interrupt_hooks()
+            super().handle_exit(sig, frame)
+
+    return Server(config)
 
 
 def run(app: Any, *, host: str, port: int) -> None:
     """Serve until interrupted."""
-    import uvicorn
-
-    uvicorn.Server(_config(app, host=host, port=port)).run()
+    _server(_config(app, host=host, port=port)).run()
 
 
 @contextmanager

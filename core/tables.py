@@ -114,6 +114,35 @@ def _blank(cells: Sequence[Any]) -> bool:
     return True
 
 
+# What text files come in: UTF-8 (with or without a BOM), else what Excel and Notepad write
+# on a Chinese Windows.
+TEXT_ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+def decode_text(raw: bytes, path: Path) -> str:
+    """A text file's bytes as text, in the first of ``TEXT_ENCODINGS`` that reads them."""
+    for encoding in TEXT_ENCODINGS:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise UserError(t("{path}: neither UTF-8 nor GB18030 text", path=path))
+
+
+def text_encoding(path: Path) -> str:
+    """The first of ``TEXT_ENCODINGS`` that reads the whole file, read a block at a time
+    (for files too large to hold in memory twice)."""
+    for encoding in TEXT_ENCODINGS:
+        try:
+            with path.open(encoding=encoding) as probe:
+                for _ in iter(lambda: probe.read(1 << 20), ""):
+                    pass
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise UserError(t("{path}: neither UTF-8 nor GB18030 text", path=path))
+
+
 @dataclass(frozen=True)
 class Column:
     """A column an importer reads: its key in the code and the headers a file may give it."""
@@ -157,6 +186,7 @@ class _Match:
     shown: dict[int, str]  # position -> header as the file writes it
     unknown: list[int]  # positions of headers that name no column
     doubled: tuple[int, str] | None  # a column given twice: (position, its header)
+    top: int = 0  # the header's first row (the parent row of a two-level header)
 
     def score(self, columns: Sequence[Column]) -> tuple[int, int]:
         required = sum(1 for c in columns if c.required and c.key in self.found)
@@ -197,6 +227,8 @@ class Sheet:
     rows: Iterator[tuple[int, list[Any]]]  # (row number, raw cells) of the non-empty rows
     total: int  # data rows, estimated from the file's size or dimension (for progress)
     close: Callable[[], None] = field(default=lambda: None)
+    # The non-empty rows above the header (a title such as "…整改台账"), each as one line.
+    above: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def source(self) -> str:
@@ -234,14 +266,16 @@ class _Rows:
 
 def _best_header(rows: _Rows, columns: Sequence[Column]) -> tuple[int, _Match] | None:
     """The header row (the child row of a two-level header) and its columns: the row where
-    the most required, then the most known columns are found; None if no row has any."""
-    best: tuple[tuple[int, int], int, _Match] | None = None
+    the most required, then the most known columns are found; None if no row has any. On a
+    tie a single row wins: a title above a header is no parent header."""
+    best: tuple[tuple[int, int, int], int, _Match] | None = None
     head = rows.head
     for i, (number, cells) in enumerate(head):
         if _blank(cells):
             continue
         single = _match(_labels(cells, None), columns)
-        candidates = [(number, single)]
+        single.top = number
+        candidates = [(number, single, 1)]
         if i + 1 < len(head) and head[i + 1][0] == number + 1:
             below = head[i + 1][1]
             # A child row sits under a merged parent: some child cell has a blank above it.
@@ -250,10 +284,11 @@ def _best_header(rows: _Rows, columns: Sequence[Column]) -> tuple[int, _Match] |
                 for j, c in enumerate(below)
             ):
                 double = _match(_labels(cells, below), columns)
+                double.top = number
                 if double.score(columns) > single.score(columns):
-                    candidates = [(number + 1, double)]
-        for row, match in candidates:
-            score = match.score(columns)
+                    candidates = [(number + 1, double, 0)]
+        for row, match, alone in candidates:
+            score = (*match.score(columns), alone)
             if score[1] and (best is None or score > best[0]):
                 best = (score, row, match)
     return None if best is None else (best[1], best[2])
@@ -274,6 +309,11 @@ def _csv_rows(path: Path) -> _Rows:
                         decoder.decode(block)
                     except UnicodeDecodeError:
                         encoding = "gb18030"  # what Excel writes for "CSV" on a Chinese Windows
+            if encoding == "utf-8-sig":
+                try:  # a character cut off at the end of the file
+                    decoder.decode(b"", final=True)
+                except UnicodeDecodeError:
+                    encoding = "gb18030"
         if encoding == "gb18030":
             with path.open("rb") as handle:
                 gb = codecs.getincrementaldecoder("gb18030")()
@@ -537,7 +577,12 @@ def _sheet(
 
     width = max(match.shown, default=-1) + 1
     header = [match.shown.get(i, "") for i in range(width)]
-    found = Sheet(path, rows.name, number, header, match.found, iter(()), 0, close)
+    above = [
+        (n, " ".join(dict.fromkeys(text for c in cells if (text := cell_text(c)))))
+        for n, cells in rows.head
+        if n < match.top and not _blank(cells)
+    ]
+    found = Sheet(path, rows.name, number, header, match.found, iter(()), 0, close, above)
     problem = None
     if match.doubled is not None:
         position, name = match.doubled

@@ -18,11 +18,21 @@ from collections.abc import Iterator
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
 COORDINATOR = "coord"
+
+
+def login_url(url: str, actor: str) -> str:
+    """The URL that acts as ``actor``: on PostgreSQL one acts only as one's own login, so
+    the user name in the URL becomes the actor; SQLite URLs are returned unchanged."""
+    if not url.startswith("postgresql"):
+        return url
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(username=actor).render_as_string(hide_password=False)
 
 
 @dataclass
@@ -36,11 +46,20 @@ class Result:
 
 
 class Runner:
-    """Runs the real ``duban`` command line in-process against one database."""
+    """Runs the real ``duban`` command line in-process against one database, on PostgreSQL
+    connecting as each actor's own login (``url`` is the default actor's)."""
+
+    # Set by a suite on PostgreSQL: makes sure a login exists before it connects.
+    ensure_login: ClassVar[Any] = None
 
     def __init__(self, url: str, actor: str = COORDINATOR) -> None:
-        self.url = url
+        self.url = login_url(url, actor)
         self.actor = actor
+
+    def url_for(self, actor: str) -> str:
+        if Runner.ensure_login is not None and self.url.startswith("postgresql"):
+            Runner.ensure_login(actor)
+        return login_url(self.url, actor)
 
     def __call__(
         self,
@@ -52,7 +71,8 @@ class Runner:
         from duban.core import cli
         from duban.core.i18n import set_language
 
-        argv = ["--db", self.url, "--as", actor or self.actor]
+        actor = actor or self.actor
+        argv = ["--db", self.url_for(actor), "--as", actor]
         if as_of:
             argv += ["--as-of", as_of]
         if lang:

@@ -1,5 +1,11 @@
 """Shared fixtures. The whole suite runs on SQLite, and on PostgreSQL when
-``DUBAN_TEST_DATABASE_URL`` is set (each test then gets a schema of its own)."""
+``DUBAN_TEST_DATABASE_URL`` is set (each test then gets a schema of its own).
+
+On PostgreSQL one acts only as one's own login, so every actor a test names connects as a
+login role of that name, created on first use (``Runner.ensure_login``); the coordinator
+``coord`` owns each test's schema and may create roles, as whoever runs ``duban init``
+would. The cluster is the suite's own: when the run ends, the logins and the duban group
+roles are dropped."""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,13 +23,77 @@ from duban.core.cli.context import Env
 from duban.core.db import dispose_all, normalise_url
 from duban.core.i18n import set_language
 from duban.core.plugins import reset_host
-from duban.core.testing import COORDINATOR, Runner
+from duban.core.testing import COORDINATOR, Runner, login_url
 
 PG_URL = os.environ.get("DUBAN_TEST_DATABASE_URL")
+TEST_LOGIN = "duban test login"
+
+
+def ensure_login(name: str) -> None:
+    """Create the login ``name`` unless it exists (several pytest workers may race here).
+    No password: the test server trusts loopback connections (.ci/run sees to it)."""
+    options = " CREATEROLE" if name == COORDINATOR else ""
+    with _admin().begin() as conn:
+        quoted = conn.execute(text("SELECT quote_ident(:n)"), {"n": name}).scalar_one()
+        conn.execute(
+            text(
+                "DO $$ BEGIN "
+                f"IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {_literal(name)}) THEN "
+                f"CREATE ROLE {quoted} LOGIN{options}; "
+                f"COMMENT ON ROLE {quoted} IS '{TEST_LOGIN}'; END IF; "
+                "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+            )
+        )
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+_admins: list = []
+
+
+def _admin():
+    """The administrator's engine (the URL of DUBAN_TEST_DATABASE_URL), one per process."""
+    if not _admins:
+        _admins.append(create_engine(normalise_url(PG_URL or "")))
+    return _admins[0]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop the test logins and the group roles once, when every worker is done."""
+    if not PG_URL or hasattr(session.config, "workerinput"):
+        return
+    from sqlalchemy.exc import DBAPIError
+
+    with _admin().connect() as conn:
+        roles = conn.execute(
+            text(
+                "SELECT r.rolname FROM pg_roles r "
+                "LEFT JOIN pg_shdescription d ON d.objoid = r.oid "
+                "AND d.classoid = 'pg_authid'::regclass "
+                "WHERE d.description = :mark OR r.rolname LIKE 'duban\\_%' "
+                "OR r.oid IN (SELECT m.member FROM pg_auth_members m JOIN pg_roles g "
+                "ON g.oid = m.roleid WHERE g.rolname LIKE 'duban\\_%') "
+                "ORDER BY r.rolname LIKE 'duban\\_%'"
+            ),
+            {"mark": TEST_LOGIN},
+        ).all()
+        conn.commit()
+        for (role,) in roles:
+            quoted = conn.execute(text("SELECT quote_ident(:n)"), {"n": role}).scalar_one()
+            # Every test dropped its schema, and with it all the roles owned or were granted
+            # here; a role that still has either (another run's, perhaps) stays.
+            try:
+                conn.execute(text(f"DROP ROLE {quoted}"))
+                conn.commit()
+            except DBAPIError:
+                conn.rollback()
+    _admin().dispose()
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     for var in (
         "DUBAN_DATABASE_URL",
         "DUBAN_USER",
@@ -33,6 +104,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("DUBAN_LANG", "en")
+    # Where plugin failures are remembered between processes (core/plugins.py).
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / ".state"))
     set_language("en")
     yield
     set_language("en")
@@ -41,19 +114,26 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.fixture
 def db_url(tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database."""
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(folder: Path) -> Iterator[str]:
+    """An empty database: a SQLite file in ``folder``, or a schema of its own on PostgreSQL."""
     if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'duban.db'}"
+        yield f"sqlite:///{folder / 'duban.db'}"
         return
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalise_url(PG_URL))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    Runner.ensure_login = ensure_login
+    ensure_login(COORDINATOR)
+    with _admin().begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}" AUTHORIZATION "{COORDINATOR}"'))
     sep = "&" if "?" in PG_URL else "?"
-    yield normalise_url(f"{PG_URL}{sep}options=-csearch_path%3D{schema}")
+    yield login_url(normalise_url(f"{PG_URL}{sep}options=-csearch_path%3D{schema}"), COORDINATOR)
     dispose_all()
-    with admin.begin() as conn:
+    with _admin().begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
 
 
 @pytest.fixture
@@ -92,6 +172,17 @@ def hunan(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Runner:
     else:
         runner.ok("init")
     return runner
+
+
+@pytest.fixture(scope="module")
+def hunan_shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+    """One database with the built-in plan for a whole module: for tests whose failures
+    write nothing and that check so (the fuzz suite)."""
+    reset_host()
+    with fresh_database(tmp_path_factory.mktemp("shared")) as url:
+        runner = Runner(url)
+        runner.ok("init")
+        yield runner
 
 
 @pytest.fixture

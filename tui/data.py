@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, exists, func, or_
 from sqlmodel import Session, select
 
 from duban.core.clock import end_of_day
+from duban.core.controls import shown
 from duban.core.i18n import pick
 from duban.core.models import (
     LEVEL_ORDER,
@@ -92,6 +93,7 @@ def count(*, session: Session, query: Query, as_of: date) -> int:
     ).one()
 
 
+@shown
 def window(*, session: Session, query: Query, as_of: date, offset: int, limit: int) -> list[dict]:
     """Rows ``offset .. offset+limit`` of the filtered, sorted list (``duban list`` shape +
     ``level``, the highest open escalation)."""
@@ -160,6 +162,7 @@ def top_levels(*, session: Session, obligation_ids: list[int], as_of: date) -> d
 
 
 # Dashboard and owners -------------------------------------------------------------------
+@shown
 def owner_scores(session: Session, as_of: date) -> list[dict[str, Any]]:
     """Owners worst first by the scorecard service's full ranking (on-time rate included;
     it reads every assignment, so only the owners screen asks; the dashboard's quick
@@ -193,6 +196,7 @@ def owner_scores(session: Session, as_of: date) -> list[dict[str, Any]]:
     return out
 
 
+@shown
 def plugin_panels(session: Session, as_of: date) -> list[dict[str, Any]]:
     """Each plugin's ``duban_dashboard_panels``, flattened; a plugin that raises is skipped."""
     from duban.core.plugins import get_host
@@ -227,6 +231,7 @@ def subject_of(session: Session, target: Target) -> str | None:
     return None
 
 
+@shown
 def target_status(session: Session, target: Target, as_of: date) -> dict[str, Any]:
     """The evaluation service's verdict as of ``as_of``."""
     from duban.core.services.evaluation import evaluate
@@ -242,6 +247,7 @@ def target_status(session: Session, target: Target, as_of: date) -> dict[str, An
     }
 
 
+@shown
 def obligation(*, session: Session, obligation_id: int, as_of: date) -> dict[str, Any]:
     """Everything the detail screen shows about one obligation."""
     from duban.core.services.obligations import get_obligation
@@ -356,6 +362,7 @@ def reporting(session: Session, as_of: date) -> dict[str, Any]:
 
 
 # Lists --------------------------------------------------------------------------------
+@shown
 def escalations(
     *, session: Session, as_of: date, level: str | None = None, limit: int = CAP
 ) -> dict[str, Any]:
@@ -393,6 +400,7 @@ def escalations(
     }
 
 
+@shown
 def agenda(
     *, session: Session, as_of: date, by: str = "week", horizon_days: int = 182, limit: int = CAP
 ) -> dict[str, Any]:
@@ -459,6 +467,7 @@ def bucket(day: date, as_of: date, by: str) -> str:
     return f"{year}-W{week:02d}"
 
 
+@shown
 def inbox(*, session: Session, limit: int = 200) -> dict[str, Any]:
     """The acting user's in-app messages, newest first."""
     from duban.core.notify.inbox import inbox as user_inbox
@@ -482,6 +491,7 @@ def inbox(*, session: Session, limit: int = 200) -> dict[str, Any]:
     }
 
 
+@shown
 def plugins() -> dict[str, Any]:
     """The plugin host's view: plugins with status, indicators and escalation rules."""
     from duban.core.plugins import get_host
@@ -522,6 +532,7 @@ def plugins() -> dict[str, Any]:
     }
 
 
+@shown
 def owner_choices(session: Session, obligation_id: int) -> list[str]:
     rows = session.exec(
         select(Owner.name)

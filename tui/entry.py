@@ -19,6 +19,8 @@ def launch(env: Env) -> None:
 
     The first screen's figures are read in a thread while textual loads (``overview``), and
     the ORM is imported only when the database still has to be created."""
+    if env.claimed and env.url.startswith("postgresql"):
+        env.actor  # noqa: B018  (refuses --as naming another login before the screen opens)
     if not _initialised(env.url):
         from duban.core.services.plans import initialise
 

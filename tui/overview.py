@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from duban.core import queries
 from duban.core.clock import end_of_day
+from duban.core.controls import shown
 from duban.core.migrations import HEAD
 from duban.core.queries import Lean
 from duban.core.vocabulary import LEVEL_ORDER
@@ -36,7 +37,7 @@ _OPEN = "e.opened_at <= :end AND (e.resolved_at IS NULL OR e.resolved_at > :end)
 @contextmanager
 def connect(env: Env) -> Iterator[Lean]:
     """The lean connection to ``env``'s database, or an ORM session's when there is none."""
-    lean = queries.lean_connect(env.url, HEAD)
+    lean = queries.lean_connect(env.url, HEAD, env.claimed)
     if lean is not None:
         with lean:
             yield lean
@@ -54,6 +55,7 @@ def _ids(ids: Any) -> str:
     return ", ".join(str(int(i)) for i in ids) or "NULL"
 
 
+@shown
 def identity(db: Lean, actor: str) -> dict[str, Any]:
     """The acting user's role and the plan under review (for the status line)."""
     role = db.one("SELECT role FROM app_user WHERE name = :name", name=actor)
@@ -229,6 +231,7 @@ def light_counts(db: Lean, as_of: date) -> dict[str, int]:
     return {light: n for light, n in rows if light}
 
 
+@shown
 def figures(db: Lean, as_of: date) -> dict[str, Any]:
     """Everything the dashboard shows but the plugins' panels. Names come in both languages
     (``name``/``name_en`` pairs): the screen picks when it draws."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rich.cells import cell_len, get_character_cell_size
 
+from duban.core.controls import neutralise
 from duban.core.i18n import t
 from duban.core.vocabulary import LEVEL_ORDER, Level, State
 
@@ -119,6 +120,7 @@ def ellipsize(text: str, width: int) -> str:
     kept whole (a 2-cell character that does not fit is dropped, never halved)."""
     if width <= 0:
         return ""
+    text = neutralise(text)
     if cell_len(text) <= width:
         return text
     budget = width - 1  # room for the ellipsis

@@ -154,4 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         sys.stderr.close()
         return 0
+    except Exception as exc:
+        # The database's own refusal (PostgreSQL grants and row-level security), 42501.
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) != "42501":
+            raise
+        why = str(exc.orig).strip().splitlines()[0]  # type: ignore[attr-defined]
+        click.echo(f"duban: {t('error')}: {t('the database refused: {why}', why=why)}", err=True)
+        return 3
     return result if isinstance(result, int) else 0

@@ -66,15 +66,22 @@ class Env:
         return self._engine
 
     @property
-    def actor(self) -> str:
-        """``--as``, else ``DUBAN_USER``, else the OS user (on PostgreSQL, the session user)."""
-        if self._actor is None:
-            name = self.actor_arg or os.environ.get("DUBAN_USER")
-            if not name and self.url.startswith("postgresql"):
-                from sqlalchemy import text
+    def claimed(self) -> str | None:
+        """Who ``--as`` or ``DUBAN_USER`` says acts, if either does."""
+        return self.actor_arg or os.environ.get("DUBAN_USER")
 
-                with self.engine.connect() as conn:
-                    name = conn.execute(text("SELECT session_user")).scalar()
+    @property
+    def actor(self) -> str:
+        """``--as``, else ``DUBAN_USER``, else the OS user; on PostgreSQL always the login,
+        and a claim naming anyone else is refused (PermissionDenied)."""
+        if self._actor is None:
+            name = self.claimed
+            if self.url.startswith("postgresql"):
+                from ..db import login, require_login
+
+                if name:
+                    require_login(self.engine, name)
+                name = login(self.engine)
             self._actor = name or getpass.getuser()
         return self._actor
 
@@ -92,9 +99,11 @@ class Env:
     def _create_or_upgrade(self) -> bool:
         from sqlalchemy.exc import OperationalError
 
-        from ..db import schema_revision, upgrade
+        from ..db import require_schema, schema_revision, upgrade
 
         try:
+            self.actor  # noqa: B018  (on PostgreSQL, refuses a claim before anything is written)
+            require_schema(self.engine)
             fresh = schema_revision(self.engine) is None
         except OperationalError as exc:
             reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]

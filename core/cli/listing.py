@@ -85,7 +85,7 @@ def list_cmd(
             )
 
         if (state is None or state in queries.STATES) and (
-            n := queries.lean_count(env.url, HEAD, where)
+            n := queries.lean_count(env.url, HEAD, where, env.claimed)
         ) is not None:
             click.echo(n)
             return

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from ..controls import neutralise, neutralise_all
 from ..spreadsheet import Chart, Field, Listing, cell_width, fields, plain, write
 
 FORMATS = ("table", "json", "csv")
@@ -79,14 +80,23 @@ def fit(text: str, width: int) -> str:
     return "".join(out) + "…" + " " * (width - used - 1)
 
 
+def _shown(value: Any) -> str:
+    """``value`` as text for a terminal: stored control characters made visible."""
+    return neutralise(plain(value))
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return value.isoformat()
     raise TypeError(type(value).__name__)
 
 
+# JSON escapes C0 itself; C1 (U+0080-U+009F) it would write raw, and some terminals obey it.
+_C1 = {code: f"\\u{code:04x}" for code in range(0x80, 0xA0)}
+
+
 def dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, indent=2, default=_json_default)
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_json_default).translate(_C1)
 
 
 def emit(
@@ -109,16 +119,19 @@ def emit(
         return
     cols = fields(columns)
     if fmt in ("csv", "xlsx"):
+        if fmt == "csv" and output is None and out.isatty():
+            rows = neutralise_all(list(rows))
         write(Listing(title or "duban", cols, rows, totals, charts), fmt, output, stdout=out)
         return
     rows = list(rows) + ([totals] if totals else [])
-    cells = [[plain(row.get(c.key)) for c in cols] for row in rows]
+    cells = [[_shown(row.get(c.key)) for c in cols] for row in rows]
     widths = [
         min(max([cell_width(c.header)] + [cell_width(r[i]) for r in cells]), max_width)
         for i, c in enumerate(cols)
     ]
     out.write(
-        "  ".join(fit(c.header, w) for c, w in zip(cols, widths, strict=True)).rstrip() + "\n"
+        "  ".join(fit(neutralise(c.header), w) for c, w in zip(cols, widths, strict=True)).rstrip()
+        + "\n"
     )
     out.write("  ".join("─" * w for w in widths) + "\n")
     for n, c in enumerate(cells):
@@ -135,10 +148,12 @@ def emit_one(data: Mapping[str, Any], fmt: str) -> None:
     width = max((cell_width(k) for k in data), default=0)
     for key, value in data.items():
         if isinstance(value, list) and value and isinstance(value[0], Mapping):
-            sys.stdout.write(f"{fit(key, width)}  \n")
+            sys.stdout.write(f"{fit(neutralise(key), width)}  \n")
             for item in value:
                 sys.stdout.write(
-                    "    " + "  ".join(f"{k}={plain(v)}" for k, v in item.items()) + "\n"
+                    "    "
+                    + "  ".join(f"{neutralise(k)}={_shown(v)}" for k, v in item.items())
+                    + "\n"
                 )
         else:
-            sys.stdout.write(f"{fit(key, width)}  {plain(value)}\n")
+            sys.stdout.write(f"{fit(neutralise(key), width)}  {_shown(value)}\n")

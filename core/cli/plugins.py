@@ -28,7 +28,7 @@ def plugins_cmd(hook: str | None, show_all: bool, fmt: str) -> None:
         "site_kinds": host.site_kinds(),
         "notifiers": host.notifiers(),
     }
-    infos = list(host.plugins.values())
+    infos = [host.reported(info) for info in host.plugins.values()]
     if hook:
         if not hasattr(host.pm.hook, hook):
             raise UserError(t("--hook: unknown hook {name!r}", name=hook))

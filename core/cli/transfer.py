@@ -58,12 +58,20 @@ def export(ctx: click.Context, fmt: str, output: Path | None) -> None:
 
 @click.command("obligations")
 @click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--update",
+    is_flag=True,
+    help="Bring obligations already there (same plan and code) in line with the file.",
+)
 @format_option("table", "json")
 @pass_env
-def import_obligations_cmd(env: Env, path: Path, fmt: str) -> None:
-    """Import obligations from a JSONL file in the `duban export` format (all or nothing)."""
+def import_obligations_cmd(env: Env, path: Path, update: bool, fmt: str) -> None:
+    """Import obligations from a JSONL file in the `duban export` format (all or nothing).
+
+    Importing the same file again changes nothing; an obligation that differs from the
+    file stops the import (exit 5) unless --update is given."""
     from ..services.transfer import import_obligations
 
     with env.session() as session:
-        summary = import_obligations(session=session, path=path)
+        summary = import_obligations(session=session, path=path, update=update)
     emit_one(summary, fmt)

@@ -1,4 +1,4 @@
-"""``duban user add|list``."""
+"""``duban user add|set|remove|list``."""
 
 from __future__ import annotations
 
@@ -25,6 +25,30 @@ def user_add(env: Env, name: str, role: str, owner: str | None) -> None:
 
     with env.session() as session:
         click.echo(add_user(session=session, name=name, role=role, owner=owner).id)
+
+
+@user.command("set")
+@click.argument("name")
+@click.option("--role", required=True, help="coordinator, member or viewer.")
+@click.option("--owner", metavar="OWNER", help="The owner a member belongs to.")
+@pass_env
+def user_set(env: Env, name: str, role: str, owner: str | None) -> None:
+    """Give a user another role (coordinators only)."""
+    from ..services.users import set_user
+
+    with env.session() as session:
+        click.echo(set_user(session=session, name=name, role=role, owner=owner).id)
+
+
+@user.command("remove")
+@click.argument("name")
+@pass_env
+def user_remove(env: Env, name: str) -> None:
+    """Take a user's role away (coordinators only); on PostgreSQL the login stays."""
+    from ..services.users import remove_user
+
+    with env.session() as session:
+        click.echo(remove_user(session=session, name=name).id)
 
 
 @user.command("list")

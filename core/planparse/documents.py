@@ -41,10 +41,19 @@ def read_source(path: Path) -> Source:
     """The text and tables of a plan file; a spreadsheet (.csv, .xlsx) is one table."""
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
-        from ..tables import read_table
+        from ..tables import Column, cell_text, read_table
+        from .division import HEADERS
 
-        header, body = read_table(path)
-        return Source("", [[(1, header), *body]])
+        # The one table reader finds the header (below any title rows, on the first sheet that
+        # has one); the division of work is then read from it as from a Word table.
+        columns = [Column(k, names, required=k in ("task", "lead")) for k, names in HEADERS.items()]
+        sheet = read_table(path, columns, ignore_unknown=True)
+        try:
+            body = [(n, [cell_text(c) for c in cells]) for n, cells in sheet.rows]
+        finally:
+            sheet.close()
+        title = [(n, [line]) for n, line in sheet.above]
+        return Source("", [[*title, (sheet.header_row, sheet.header), *body]])
     if suffix == ".docx":
         raw = _read(path)
         document = _docx(path, raw)
@@ -100,13 +109,11 @@ def _decode(path: Path, raw: bytes) -> str:
 
 
 def _docx(path: Path, raw: bytes) -> Any:
-    import zipfile
-
     import docx
 
     try:
         return docx.Document(io.BytesIO(raw))
-    except (zipfile.BadZipFile, KeyError, ValueError):
+    except Exception:  # zipfile, zlib, lxml and python-docx raise many kinds on a damaged file
         raise UserError(t("{path}: not a Word (.docx) document", path=path)) from None
 
 

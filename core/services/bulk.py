@@ -26,6 +26,7 @@ from ..models import Measurement, Obligation, Plan, Region, Site, Target
 from ..tables import Column, Row, Table
 from .base import actor, now, require_coordinator, today
 from .lookups import Regions
+from .measurements import check_bounds, indicators
 from .targets import add_target
 
 _FIELDS = ("value", "numerator", "denominator", "note")
@@ -251,8 +252,16 @@ def import_region_readings(
     require_coordinator(session)
     table = Table(path, columns)
     regions, day = Regions(session), today(session)
+    known = indicators()
     readings: list[dict[str, Any]] = []
     for row, found in table.parse(lambda row: parse(row, regions, day)):
+        for reading in found:  # a rate past 100 %, a negative count: the indicator's bounds
+            indicator = known.get(reading["indicator"])
+            if indicator is not None and reading.get("value") is not None:
+                try:
+                    check_bounds(reading["value"], indicator, what=indicator.label)
+                except UserError as exc:
+                    table.reject(row, reading["indicator"], str(exc))
         other = table.earlier(
             row, (found[0]["subject"], found[0]["period_start"], found[0]["period_end"])
         )

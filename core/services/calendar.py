@@ -29,6 +29,7 @@ from sqlmodel import Session, select
 from .. import audit
 from ..clock import LOCAL_TZ
 from ..config import reminder_policy, section
+from ..controls import one_line
 from ..errors import Conflict, NotFound, UserError
 from ..i18n import LANGUAGES, catalog, language, t
 from ..models import (
@@ -537,7 +538,7 @@ def render(*, session: Session, scope: Scope, todo: bool = False) -> Calendar:
     )
     body = b"".join(
         [
-            _header(name, lang, int(settings["refresh_minutes"])),
+            _header(one_line(name), lang, int(settings["refresh_minutes"])),
             *(item[2] for item in items),
             b"END:VCALENDAR\r\n",
         ]

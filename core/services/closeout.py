@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from .. import audit
 from ..clock import to_local_date
+from ..controls import check_text
 from ..errors import Conflict, PermissionDenied, UserError
 from ..i18n import t
 from ..models import Assignment, Evidence, Milestone, Obligation, Role, State, Submission, UserRole
@@ -73,6 +74,7 @@ def submit(
     *, session: Session, ref: str | int, evidence: Sequence[str], note: str | None = None
 ) -> Submission:
     """Ask for close-out (申请销号): a member of a lead owner, or a coordinator."""
+    check_text(note, "--note")
     ob = get_obligation(session=session, ref=ref)
     user = current_user(session)
     if user is None or user.role not in (UserRole.coordinator, UserRole.member):
@@ -201,7 +203,7 @@ def verify(*, session: Session, ref: str | int) -> Submission:
 
 def reject(*, session: Session, ref: str | int, reason: str) -> Submission:
     """Send a close-out back (退回): the obligation returns to in_progress."""
-    reason = (reason or "").strip()
+    reason = (check_text(reason, "--reason") or "").strip()
     if not reason:
         raise UserError(t("--reason: say why the close-out is rejected"))
     ob, sub = _pending(session, ref)

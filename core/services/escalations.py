@@ -16,6 +16,7 @@ from ..audit import record_many
 from ..bulk import insert_many, update_many
 from ..clock import to_local_date
 from ..config import section
+from ..controls import check_text
 from ..errors import Conflict, NotFound, PermissionDenied, UserError
 from ..i18n import pick, t
 from ..models import (
@@ -313,7 +314,7 @@ def get_escalation(*, session: Session, ref: str | int) -> Escalation:
 def acknowledge(*, session: Session, ref: str | int, note: str) -> Escalation:
     """The addressed body (one of its members) or a coordinator acknowledges receipt."""
     esc = get_escalation(session=session, ref=ref)
-    note = (note or "").strip()
+    note = (check_text(note, "--note") or "").strip()
     if not note:
         raise UserError(t("--note: say what is being done about escalation #{id}", id=esc.id))
     user = current_user(session)
@@ -369,7 +370,7 @@ def escalate(*, session: Session, ref: str | int, level: str, reason: str) -> Es
     """
     require_coordinator(session)
     level = parse_level(level)
-    reason = (reason or "").strip()
+    reason = (check_text(reason, "--reason") or "").strip()
     if not reason:
         raise UserError(t("--reason: say why obligation {ref} is escalated", ref=ref))
     ob = get_obligation(session=session, ref=ref)

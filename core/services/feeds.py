@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from sqlmodel import Session, select
 
 from .. import audit
+from ..controls import check_text
 from ..errors import Conflict, NotFound, PermissionDenied, UserError
 from ..i18n import language, t
 from ..models import FeedToken, UserRole
@@ -61,6 +62,7 @@ def check_base_url(base_url: str) -> str:
 def add_feed(*, session: Session, scope: calendar.Scope) -> tuple[FeedToken, str]:
     """Create a subscription; returns it and its secret token (shown once, never stored)."""
     _require_may_subscribe(session, scope)
+    check_text(scope.name, "--name", single_line=True)
     token = secrets.token_urlsafe(TOKEN_BYTES)
     row = FeedToken(
         name=scope.name,

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, or_, select
 
 from .. import audit
+from ..controls import check_text, control_problem
 from ..dates import period as parse_period  # periods in every form core/dates.py reads
 from ..errors import NotFound, PermissionDenied, UserError
 from ..i18n import t
@@ -94,6 +95,23 @@ def parse_number(text: Any, *, what: str) -> float:
     return value
 
 
+def check_bounds(value: float, indicator: Indicator, *, what: str = "value") -> float:
+    """``value`` if it lies within the indicator's bounds (a percentage in 0-100, ...)."""
+    low, high = indicator.bounds
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise UserError(
+            t(
+                "{what}: {value:g} is outside {low}..{high} for {indicator}",
+                what=what,
+                value=value,
+                low="" if low is None else f"{low:g}",
+                high="" if high is None else f"{high:g}",
+                indicator=indicator.key,
+            )
+        )
+    return value
+
+
 def check_ratio(
     value: float | None, numerator: float | None, denominator: float | None, indicator: Indicator
 ) -> float:
@@ -103,10 +121,10 @@ def check_ratio(
     if numerator is None:
         if value is None:
             raise UserError(t("a value (or a numerator and a denominator) is required"))
-        return value
+        return check_bounds(value, indicator)
     if denominator <= 0 or numerator < 0:
         raise UserError(t("the denominator must be positive and the numerator not negative"))
-    ratio = numerator / denominator * rate_scale(indicator)
+    ratio = check_bounds(numerator / denominator * rate_scale(indicator), indicator)
     if value is None:
         return ratio
     # Published rates are rounded: accept half a unit of the last shown digit, or 0.5 %.
@@ -194,7 +212,8 @@ def add_evidence(
     what: str = "--evidence",
 ) -> Evidence:
     """A local file (fingerprinted with sha256) or an http(s) URL, as an Evidence row."""
-    ref = ref.strip()
+    check_text(note, "--note")
+    ref = (check_text(ref, what, single_line=True) or "").strip()
     scheme = _SCHEME.match(ref)
     if scheme and len(scheme[1]) > 1:  # "C:\..." is a Windows drive, not a scheme
         if scheme[1].lower() not in ("http", "https") or not re.match(
@@ -265,8 +284,8 @@ def record(
         value = parse_number(value, what="VALUE")
     value = check_ratio(value, numerator, denominator, ind)
     _check_period(period_start, period_end, what="--at", as_of=today(session))
-    source = (source or "").strip() or None
-    note = (note or "").strip() or None
+    source = (check_text(source, "--source") or "").strip() or None
+    note = (check_text(note, "--note") or "").strip() or None
     existing = session.exec(
         select(Measurement).where(
             Measurement.indicator == ind.key,
@@ -468,12 +487,15 @@ def _row_parser(
             raise _Bad("period", t("empty"))
         start, end = period(raw_period)
         value, num, den = number(row, "value"), number(row, "numerator"), number(row, "denominator")
-        if num is not None or den is not None or value is None:
-            try:
-                value = check_ratio(value, num, den, ind)
-            except UserError as exc:
-                raise _Bad("value", str(exc)) from None
+        try:
+            value = check_ratio(value, num, den, ind)
+        except UserError as exc:
+            raise _Bad("value", str(exc).removeprefix("value: ")) from None
         source, note = text(row, "source"), text(row, "note")
+        for key, cell in (("source", source), ("note", note)):
+            problem = None if cell is None else control_problem(str(cell))
+            if problem is not None:
+                raise _Bad(key, problem)
         return (
             line,
             ind.key,

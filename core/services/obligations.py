@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlmodel import Session, select
 
 from .. import audit, queries
+from ..controls import check_text
 from ..errors import Conflict, NotFound, UserError
 from ..i18n import t
 from ..models import (
@@ -52,6 +53,31 @@ def get_obligation(*, session: Session, ref: str | int) -> Obligation:
     raise NotFound(t("unknown obligation {ref!r}", ref=text))
 
 
+def check_obligation(
+    *,
+    title: str,
+    title_en: str | None = None,
+    body: str | None = None,
+    body_en: str | None = None,
+    code: str | None = None,
+    domain: str = "general",
+    state: str = State.open,
+) -> str:
+    """The checks on an obligation's own fields, ``duban add``'s and the importers';
+    returns the title as stored."""
+    title = (check_text(title, "title") or "").strip()
+    if not title:
+        raise UserError(t("the title must not be empty"))
+    check_text(title_en, "title_en")
+    check_text(body, "body")
+    check_text(body_en, "body_en")
+    check_text(code, "code", single_line=True)
+    check_text(domain, "domain", single_line=True)
+    if state not in State.__members__:
+        raise UserError(t("unknown state {value!r}", value=state))
+    return title
+
+
 def add_obligation(
     *,
     session: Session,
@@ -76,13 +102,17 @@ def add_obligation(
     """Create an obligation with its owners and milestones (one per due date)."""
     if check_role:
         require_coordinator(session)
-    title = title.strip()
-    if not title:
-        raise UserError(t("the title must not be empty"))
+    title = check_obligation(
+        title=title,
+        title_en=title_en,
+        body=body,
+        body_en=body_en,
+        code=code,
+        domain=domain,
+        state=state,
+    )
     if not leads:
         raise UserError(t("--lead: an obligation needs at least one lead owner"))
-    if state not in State.__members__:
-        raise UserError(t("unknown state {value!r}", value=state))
     owners = {
         Role.lead: [resolve_owner(session=session, ref=o, what="--lead") for o in leads],
         Role.participant: [
@@ -149,6 +179,8 @@ def add_milestone(
 ) -> Milestone:
     if check_role:
         require_writer(session, obligation.id)
+    check_text(title, "title")
+    check_text(title_en, "title_en")
     ms = Milestone(
         obligation_id=obligation.id,
         title=title or obligation.title,

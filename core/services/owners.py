@@ -7,6 +7,7 @@ import re
 from sqlmodel import Session, or_, select
 
 from .. import audit
+from ..controls import check_text
 from ..errors import NotFound, UserError
 from ..i18n import t
 from ..models import Owner, OwnerAlias, OwnerRobot
@@ -64,7 +65,8 @@ def add_owner(
 ) -> Owner:
     if check_role:
         require_coordinator(session)
-    name = name.strip()
+    name = (check_text(name, "NAME", single_line=True) or "").strip()
+    check_text(name_en, "--name-en", single_line=True)
     if not name:
         raise UserError(t("owner name must not be empty"))
     if kind not in OWNER_KINDS:
@@ -97,7 +99,7 @@ def add_owner(
 
 
 def _add_alias(session: Session, owner: Owner, alias: str) -> None:
-    alias = alias.strip()
+    alias = (check_text(alias, "--alias", single_line=True) or "").strip()
     if not alias or alias == owner.name:
         return
     other = find_owner(session=session, ref=alias)
@@ -138,7 +140,7 @@ def set_owner(
     if parent is not None:
         owner.parent_id = resolve_owner(session=session, ref=parent, what="--parent").id
     if name_en is not None:
-        owner.name_en = name_en
+        owner.name_en = check_text(name_en, "--name-en", single_line=True)
     for alias in aliases:
         _add_alias(session, owner, alias)
     session.add(owner)

@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from .. import audit
-from ..errors import UserError
+from ..errors import UserError, located
 from ..i18n import t, t_zh
 from ..models import Obligation, Owner, Plan, PlanIssuer, Region, RegionLevel, Setting, Site, Target
 from ..planparse.parser import PLAN_FORMAT
@@ -79,6 +79,8 @@ def parse_yaml(text: str, *, source: str) -> dict[str, Any]:
 
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise UserError(f"{source}: {t('nested too deeply')}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark else source
@@ -128,19 +130,20 @@ def load_plan(
         where = f"{source}: owners[{i}]"
         if not isinstance(o, dict) or not o.get("name"):
             raise UserError(t("{where}: an owner needs a name", where=where))
-        existing = find_owner(session=session, ref=o["name"])
-        if existing is None:
-            existing = add_owner(
-                session=session,
-                name=o["name"],
-                name_en=o.get("name_en"),
-                kind=o.get("kind", "department"),
-                region=o.get("region"),
-                check_role=False,
-            )
-            created.append(existing.name)
-        for alias in o.get("aliases") or ():
-            _add_alias(session, existing, alias)
+        with located(where):
+            existing = find_owner(session=session, ref=o["name"])
+            if existing is None:
+                existing = add_owner(
+                    session=session,
+                    name=o["name"],
+                    name_en=o.get("name_en"),
+                    kind=o.get("kind", "department"),
+                    region=o.get("region"),
+                    check_role=False,
+                )
+                created.append(existing.name)
+            for alias in o.get("aliases") or ():
+                _add_alias(session, existing, alias)
     for o in data.get("owners") or []:
         if o.get("parent"):
             owner = find_owner(session=session, ref=o["name"])
@@ -242,50 +245,22 @@ def _load_task(
 ) -> Obligation:
     if not task.get("title"):
         raise UserError(t("{where}: a task needs a title", where=where))
-    for name in (*(task.get("lead") or []), *(task.get("participants") or [])):
-        if find_owner(session=session, ref=name) is None:
-            add_owner(session=session, name=name, check_role=False)
-            created.append(name)
-    regions = [str(r) for r in task.get("regions") or []]
-    # the places a task names without being about them: where a split divides it
-    places = regions or [str(r) for r in task.get("places") or []]
-    ob = (
-        add_obligation(
-            session=session,
-            plan=plan,
-            code=task.get("code"),
-            seq=int(task.get("seq") or 0),
-            title=task["title"],
-            title_en=task.get("title_en"),
-            body=task.get("summary"),
-            body_en=task.get("summary_en"),
-            domain=task.get("domain") or "general",
-            leads=task.get("lead") or [],
-            participants=task.get("participants") or [],
-            implementers=implementers,
-            parent=parent,
-            region=regions[0] if len(regions) == 1 else None,
-            attrs={"regions": places, "section": task.get("section")}
-            if places or task.get("section")
-            else None,
-            check_role=False,
-        )
-        if task.get("lead")
-        else _leaderless(session, plan, task, implementers)
-    )
+    with located(where):
+        ob = _task_obligation(session, plan, task, implementers, created, parent)
     dues = []
     for j, m in enumerate(task.get("milestones") or []):
         due = _date(m.get("due"), f"{where}: milestones[{j}].due")
         dues.append(due)
-        add_milestone(
-            session=session,
-            obligation=ob,
-            due=due,
-            title=m.get("text") or ob.title,
-            title_en=m.get("text_en"),
-            recurrence=m.get("recurrence"),
-            check_role=False,
-        )
+        with located(f"{where}: milestones[{j}]"):
+            add_milestone(
+                session=session,
+                obligation=ob,
+                due=due,
+                title=m.get("text") or ob.title,
+                title_en=m.get("text_en"),
+                recurrence=m.get("recurrence"),
+                check_role=False,
+            )
     if plan.valid_until and not any(d >= plan.valid_until for d in dues):
         # Every task runs until the plan expires, dated commitments or not: the plan's end is
         # its horizon, marked as implied because the plan does not state it for this task.
@@ -318,6 +293,45 @@ def _load_task(
             parent=ob,
         )
     return ob
+
+
+def _task_obligation(
+    session: Session,
+    plan: Plan,
+    task: dict[str, Any],
+    implementers: list[str],
+    created: list[str],
+    parent: Obligation | None,
+) -> Obligation:
+    for name in (*(task.get("lead") or []), *(task.get("participants") or [])):
+        if find_owner(session=session, ref=name) is None:
+            add_owner(session=session, name=name, check_role=False)
+            created.append(name)
+    regions = [str(r) for r in task.get("regions") or []]
+    # the places a task names without being about them: where a split divides it
+    places = regions or [str(r) for r in task.get("places") or []]
+    if not task.get("lead"):
+        return _leaderless(session, plan, task, implementers)
+    return add_obligation(
+        session=session,
+        plan=plan,
+        code=task.get("code"),
+        seq=int(task.get("seq") or 0),
+        title=task["title"],
+        title_en=task.get("title_en"),
+        body=task.get("summary"),
+        body_en=task.get("summary_en"),
+        domain=task.get("domain") or "general",
+        leads=task.get("lead") or [],
+        participants=task.get("participants") or [],
+        implementers=implementers,
+        parent=parent,
+        region=regions[0] if len(regions) == 1 else None,
+        attrs={"regions": places, "section": task.get("section")}
+        if places or task.get("section")
+        else None,
+        check_role=False,
+    )
 
 
 def _leaderless(
@@ -425,11 +439,13 @@ def load_builtin(*, session: Session) -> Plan | None:
 
 
 def read_plan_file(path: Path) -> dict[str, Any]:
+    from ..tables import decode_text
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
         raise UserError(t("{path}: cannot read: {why}", path=path, why=exc)) from None
-    return parse_yaml(text, source=str(path))
+    return parse_yaml(decode_text(raw, path), source=str(path))
 
 
 def plan_reference() -> Reference:

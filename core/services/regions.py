@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, or_, select
 
 from .. import audit
+from ..controls import check_text
 from ..errors import NotFound, UserError
 from ..i18n import t
 from ..models import Region, RegionLevel
@@ -65,6 +66,9 @@ def add_region(
     name_en: str | None = None,
     audited: bool = True,
 ) -> Region:
+    check_text(code, "code", single_line=True)
+    check_text(name, "name", single_line=True)
+    check_text(name_en, "name_en", single_line=True)
     if level not in RegionLevel.__members__:
         raise UserError(t("region {name}: unknown level {level!r}", name=name, level=level))
     path = f"{parent.path}/{code}" if parent else code

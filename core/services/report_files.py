@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from ..controls import control_problem
 from ..errors import PermissionDenied, UserError
 from ..i18n import t
 from ..models import Assignment, Milestone, Obligation, Owner, Report, Role, UserRole
@@ -25,7 +26,7 @@ from ..tables import BadCell, Column, Row, Table
 from .base import current_user
 from .obligations import CLOSED_STATES
 from .owners import find_owner, resolve_owner
-from .reports import Entry, calendar_of, check_period, clean_text, store_reports
+from .reports import Entry, calendar_of, check_period, store_reports
 
 COLUMNS = (
     Column("seq", ("序号", "No.")),
@@ -266,10 +267,13 @@ def import_file(*, session: Session, path: Path, period: str | None = None) -> d
 
 def _cell(row: Row, key: str, *, required: bool = False) -> str | None:
     """A text cell, checked as any text a person gives (``BadCell`` otherwise)."""
-    try:
-        return clean_text(row.text(key), what=row.header(key), required=required)
-    except UserError as exc:
-        raise row.bad(key, str(exc).removeprefix(f"{row.header(key)}: ")) from None
+    value = row.text(key)
+    problem = control_problem(value)
+    if problem is not None:
+        raise row.bad(key, problem)
+    if required and not value.strip():
+        raise row.bad(key, t("empty"))
+    return value.strip() or None
 
 
 def import_files(

@@ -9,7 +9,6 @@ obligation's own; the other owners' reports go to the lead.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -19,6 +18,7 @@ from sqlmodel import Session, select
 
 from .. import audit, queries
 from ..clock import to_local_date
+from ..controls import check_text
 from ..errors import PermissionDenied, UserError
 from ..i18n import t
 from ..models import (
@@ -49,15 +49,11 @@ from .owners import resolve_owner
 
 _CLOSED = [s.value for s in CLOSED_STATES]
 _CHUNK = 900
-# Control characters other than tab and line breaks: never part of a report's text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def clean_text(value: str | None, *, what: str, required: bool = False) -> str | None:
     """A person's text, stripped; refused with a control character in it."""
-    value = (value or "").strip()
-    if _CONTROL.search(value):
-        raise UserError(t("{what}: contains a control character", what=what))
+    value = (check_text(value, what) or "").strip()
     if required and not value:
         raise UserError(t("{what}: must not be empty", what=what))
     return value or None

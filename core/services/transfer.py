@@ -17,7 +17,9 @@ from sqlmodel import Session, select
 
 from .. import audit
 from ..bulk import insert_many, reserve_ids
-from ..errors import UserError
+from ..clock import parse_date
+from ..controls import check_text
+from ..errors import Conflict, NotFound, UserError, located
 from ..i18n import t
 from ..models import (
     Assignment,
@@ -32,11 +34,13 @@ from ..models import (
     State,
     Target,
 )
-from .base import now, require_coordinator
+from ..tables import text_encoding
+from .base import now, require_coordinator, snapshot
 from .listing import ListFilter, iterate
-from .obligations import new_uid, scope_of
-from .owners import find_owner
+from .obligations import check_obligation, new_uid, scope_of
+from .owners import add_owner, find_owner
 from .regions import add_region
+from .targets import check_target, target_scope
 
 BATCH = 2000
 
@@ -94,7 +98,7 @@ def _complete(session: Session, rows: list[dict[str, Any]]) -> Iterator[dict[str
                 "due": tg.due.isoformat(),
                 "scope": scope_of(session, tg.region_id, tg.site_id),
                 "baseline": None
-                if tg.baseline_value is None
+                if tg.baseline_value is None and tg.baseline_date is None
                 else {
                     "value": tg.baseline_value,
                     "date": tg.baseline_date.isoformat() if tg.baseline_date else None,
@@ -129,107 +133,207 @@ def _complete(session: Session, rows: list[dict[str, Any]]) -> Iterator[dict[str
 
 
 # Import ----------------------------------------------------------------------------------
-_REQUIRED = ("title",)
+# An obligation in the file is the same as one in the database when both have the same plan
+# and code (without a code: the same plan and title). Importing it again changes nothing when
+# they agree; when they differ the import stops with a Conflict listing every difference,
+# unless ``update`` is given, which makes the database agree with the file.
+_SCALARS = ("title", "title_en", "body", "body_en", "domain", "state", "region_id")
 
 
 def _fail(where: str, message: str) -> UserError:
     return UserError(f"{where}: {message}")
 
 
-def _as_date(value: Any, where: str) -> date:
-    try:
-        day = date.fromisoformat(str(value))
-    except ValueError:
-        raise _fail(where, t("not a date (YYYY-MM-DD): {value!r}", value=value)) from None
-    if not date(1990, 1, 1) <= day <= date(2100, 12, 31):
-        raise _fail(where, t("date out of range: {value}", value=value))
-    return day
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _string(data: dict[str, Any], key: str, where: str) -> str | None:
+    value = data.get(key)
+    if value is None or isinstance(value, str):
+        return value
+    raise _fail(where, t("`{key}` must be a string, not {value}", key=key, value=_short(value)))
+
+
+def _number(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail(where, t("value must be a number, not {value}", value=_short(value)))
+    return float(value)
+
+
+def _as_date(value: Any, what: str) -> date:
+    if not isinstance(value, str):
+        raise UserError(t("{what}: not a date (YYYY-MM-DD): {value!r}", what=what, value=value))
+    return parse_date(value, what=what)
 
 
 def _read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The file's objects, a line at a time (exports run to gigabytes)."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open(encoding=text_encoding(path), newline="")
     except OSError as exc:
         raise UserError(
             t("{path}: cannot read: {why}", path=path, why=exc.strerror or exc)
         ) from None
     with handle:
-        try:
-            for number, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise _fail(
-                        f"{path}:{number}", t("not valid JSON: {why}", why=exc.msg)
-                    ) from None
-                if not isinstance(data, dict):
-                    raise _fail(f"{path}:{number}", t("expected a JSON object"))
-                yield number, data
-        except UnicodeDecodeError:
-            raise UserError(t("{path}: not UTF-8 text", path=path)) from None
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line.rstrip("\r\n"))
+            except RecursionError:
+                raise _fail(f"{path}:{number}", t("nested too deeply")) from None
+            except json.JSONDecodeError as exc:
+                raise _fail(
+                    f"{path}:{number}:{exc.colno}", t("not valid JSON: {why}", why=exc.msg)
+                ) from None
+            if not isinstance(data, dict):
+                raise _fail(f"{path}:{number}", t("expected a JSON object"))
+            yield number, data
 
 
 def _validate(path: Path, number: int, data: dict[str, Any]) -> dict[str, Any]:
+    """The checks that need no database: those of ``duban add`` and ``duban target add``."""
     where = f"{path}:{number}"
     title = data.get("title")
     if not isinstance(title, str) or not title.strip():
         raise _fail(where, t("`title` must be a non-empty string"))
+    texts = {
+        key: _string(data, key, where)
+        for key in (
+            "title_en",
+            "body",
+            "body_en",
+            "code",
+            "domain",
+            "plan",
+            "region",
+            "region_code",
+        )
+    }
     state = data.get("state") or State.open
-    if state not in State.__members__:
-        raise _fail(where, t("unknown state {value!r}", value=state))
+    with located(where):
+        title = check_obligation(
+            title=title,
+            title_en=texts["title_en"],
+            body=texts["body"],
+            body_en=texts["body_en"],
+            code=texts["code"],
+            domain=texts["domain"] or "general",
+            state=state if isinstance(state, str) else _short(state),
+        )
+        check_text(texts["region"], "region", single_line=True)
+        check_text(texts["region_code"], "region_code", single_line=True)
     assignments = data.get("assignments")
     if assignments is None:
-        assignments = [{"owner": o, "role": "lead"} for o in data.get("lead") or []] + [
-            {"owner": o, "role": "participant"} for o in data.get("participants") or []
+        leads, participants = data.get("lead") or [], data.get("participants") or []
+        if not isinstance(leads, list) or not isinstance(participants, list):
+            raise _fail(where, t("`lead` and `participants` must be lists"))
+        assignments = [{"owner": o, "role": "lead"} for o in leads] + [
+            {"owner": o, "role": "participant"} for o in participants
         ]
     if not isinstance(assignments, list):
         raise _fail(where, t("`assignments` must be a list"))
-    for a in assignments:
+    for j, a in enumerate(assignments):
         if not isinstance(a, dict) or not isinstance(a.get("owner"), str) or not a["owner"].strip():
             raise _fail(where, t("each assignment needs an owner name"))
         if a.get("role") not in Role.__members__:
-            raise _fail(where, t("unknown role {value!r}", value=a.get("role")))
+            raise _fail(where, t("unknown role {value}", value=_short(a.get("role"))))
+        with located(f"{where}: assignments[{j}]"):
+            check_text(a["owner"], "owner", single_line=True)
     if not any(a["role"] == Role.lead for a in assignments):
         raise _fail(where, t("an obligation needs at least one lead owner"))
     milestones = []
-    for j, m in enumerate(data.get("milestones") or []):
+    raw_milestones = data.get("milestones") or []
+    if not isinstance(raw_milestones, list):
+        raise _fail(where, t("`milestones` must be a list"))
+    for j, m in enumerate(raw_milestones):
         if not isinstance(m, dict):
             raise _fail(where, t("milestones[{j}] must be an object", j=j))
-        milestones.append(
-            {
-                "title": m.get("title") or title,
-                "title_en": m.get("title_en"),
-                "due": _as_date(m.get("due"), f"{where}: milestones[{j}].due"),
-                "done_on": _as_date(m["done"], f"{where}: milestones[{j}].done")
-                if m.get("done")
-                else None,
-            }
-        )
+        w = f"milestones[{j}]"
+        with located(where):
+            m_title = _string(m, "title", f"{where}: {w}") or title
+            m_title_en = _string(m, "title_en", f"{where}: {w}")
+            check_text(m_title, f"{w}.title")
+            check_text(m_title_en, f"{w}.title_en")
+            milestones.append(
+                {
+                    "title": m_title,
+                    "title_en": m_title_en,
+                    "due": _as_date(m.get("due"), f"{w}.due"),
+                    "done_on": _as_date(m["done"], f"{w}.done") if m.get("done") else None,
+                }
+            )
     targets = []
-    for j, tg in enumerate(data.get("targets") or []):
+    raw_targets = data.get("targets") or []
+    if not isinstance(raw_targets, list):
+        raise _fail(where, t("`targets` must be a list"))
+    for j, tg in enumerate(raw_targets):
         w = f"{where}: targets[{j}]"
         if not isinstance(tg, dict) or not tg.get("indicator") or not tg.get("comparator"):
             raise _fail(w, t("a target needs indicator and comparator"))
-        value = tg.get("value")
-        if value is not None and not isinstance(value, int | float):
-            raise _fail(w, t("value must be a number, not {value!r}", value=value))
+        indicator, comparator = _string(tg, "indicator", w), _string(tg, "comparator", w)
+        value = _number(tg.get("value"), w)
         baseline = tg.get("baseline") or {}
+        if not isinstance(baseline, dict):
+            raise _fail(w, t("`baseline` must be an object"))
+        scope = tg.get("scope")
+        if scope is not None and (
+            not isinstance(scope, dict) or scope.get("type") not in ("region", "site")
+        ):
+            raise _fail(
+                w,
+                t(
+                    "`scope` must be an object with type region or site, not {value}",
+                    value=_short(scope),
+                ),
+            )
+        for key in ("code", "name", "key"):
+            if scope is not None:
+                _string(scope, key, f"{w}.scope")
+        with located(w):
+            due = _as_date(tg.get("due"), "due")
+            baseline_date = _as_date(baseline["date"], "baseline") if baseline.get("date") else None
+            ind, value = check_target(
+                indicator=indicator or "",
+                comparator=comparator or "",
+                value=value,
+                due=due,
+                baseline_value=_number(baseline.get("value"), w),
+                baseline_date=baseline_date,
+                name=_string(tg, "name", w),
+                name_en=_string(tg, "name_en", w),
+                text=_string(tg, "text", w),
+            )
         targets.append(
             {
-                **tg,
-                "due": _as_date(tg.get("due"), f"{w}.due"),
-                "baseline_value": baseline.get("value"),
-                "baseline_date": _as_date(baseline["date"], f"{w}.baseline")
-                if baseline.get("date")
-                else None,
+                "indicator": ind.key,
+                "name": tg.get("name") or ind.name,
+                "name_en": tg.get("name_en") or ind.name_en,
+                "comparator": comparator,
+                "value": value,
+                "unit": ind.unit or None,
+                "due": due,
+                "baseline_value": _number(baseline.get("value"), w),
+                "baseline_date": baseline_date,
+                "text": tg.get("text"),
+                "scope": scope,
             }
         )
+    seq = data.get("seq") or 0
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**31:
+        raise _fail(where, t("`seq` must be a whole number, not {value}", value=_short(seq)))
     return {
         "raw": data,
-        "title": title.strip(),
+        "line": number,
+        **texts,
+        "title": title,
+        "domain": texts["domain"] or "general",
         "state": state,
+        "seq": seq,
         "assignments": assignments,
         "milestones": milestones,
         "targets": targets,
@@ -247,8 +351,61 @@ def _batches(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[s
         yield batch
 
 
-def import_obligations(*, session: Session, path: Path, progress: Any = None) -> dict[str, Any]:
-    """Import a JSONL export; creates missing owners and regions by name. All or nothing."""
+def _key(plan_id: int | None, code: str | None, title: str) -> tuple[Any, ...]:
+    return (plan_id, "code", code) if code else (plan_id, "title", title)
+
+
+def _comparable(
+    *,
+    scalars: dict[str, Any],
+    assignments: list[tuple[int, str]],
+    milestones: list[dict[str, Any]],
+    targets: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """What two versions of an obligation are compared on."""
+    return {
+        **{key: scalars.get(key) for key in _SCALARS},
+        "assignments": sorted(set(assignments)),
+        "milestones": sorted(
+            (m["due"], m["title"], m.get("title_en"), m.get("done_on")) for m in milestones
+        ),
+        "targets": sorted(
+            (
+                tg["indicator"],
+                tg["due"],
+                tg["comparator"],
+                tg["value"],
+                tg["region_id"],
+                tg["site_id"],
+                tg["baseline_value"],
+                tg["baseline_date"],
+            )
+            for tg in targets
+        ),
+    }
+
+
+def _stored(session: Session, ob: Obligation) -> dict[str, Any]:
+    rows = session.exec(select(Assignment).where(Assignment.obligation_id == ob.id)).all()
+    milestones = session.exec(select(Milestone).where(Milestone.obligation_id == ob.id)).all()
+    targets = session.exec(select(Target).where(Target.obligation_id == ob.id)).all()
+    return _comparable(
+        scalars=snapshot(ob),
+        assignments=[(a.owner_id, a.role) for a in rows],
+        milestones=[snapshot(m) for m in milestones],
+        targets=[snapshot(tg) for tg in targets],
+    )
+
+
+def import_obligations(
+    *, session: Session, path: Path, update: bool = False, progress: Any = None
+) -> dict[str, Any]:
+    """Import a JSONL export; creates missing owners and regions by name. All or nothing.
+
+    Obligations already there (same plan and code) are left as they are when the file
+    agrees; when it differs, ``update`` brings them in line, otherwise a Conflict lists
+    every difference.
+    """
     require_coordinator(session)
     if not path.is_file():
         raise UserError(t("{path}: no such file", path=path))
@@ -261,9 +418,7 @@ def import_obligations(*, session: Session, path: Path, progress: Any = None) ->
         if name not in owners:
             found = find_owner(session=session, ref=name)
             if found is None:
-                found = Owner(name=name)
-                session.add(found)
-                session.flush()
+                found = add_owner(session=session, name=name, check_role=False)
                 created_owners.append(name)
             owners[name] = found.id
         return owners[name]
@@ -271,12 +426,11 @@ def import_obligations(*, session: Session, path: Path, progress: Any = None) ->
     regions = {r.code: r for r in session.exec(select(Region))}
     regions_by_name = {r.name: r for r in regions.values()}
 
-    def region_id(raw: dict[str, Any]) -> int | None:
-        code, name = raw.get("region_code"), raw.get("region")
+    def region_id(code: str | None, name: str | None) -> int | None:
         if not code and not name:
             return None
         region = regions.get(code) if code else None
-        region = region or regions_by_name.get(name)
+        region = region or regions_by_name.get(name or "")
         if region is None:
             region = add_region(
                 session=session, code=code or name, name=name or code, level="county", audited=False
@@ -286,28 +440,118 @@ def import_obligations(*, session: Session, path: Path, progress: Any = None) ->
 
     plans = {p.key: p.id for p in session.exec(select(Plan))}
     sites = {s.key: s.id for s in session.exec(select(Site))}
+    existing = {
+        _key(plan_id, code, title): ob_id
+        for ob_id, plan_id, code, title in session.exec(
+            select(Obligation.id, Obligation.plan_id, Obligation.code, Obligation.title)
+        )
+    }
     stamp = now(session)
     id_map: dict[Any, int] = {}
+    seen: dict[tuple[Any, ...], int] = {}
     first_id = last_id = None
+    created = unchanged = 0
+    updated: list[str] = []
+    conflicts: list[str] = []
     total = 0
+
+    def resolve(r: dict[str, Any], ob_region: int | None) -> dict[str, Any]:
+        """The parts of a validated line that need the database."""
+        where = f"{path}:{r['line']}"
+        with located(where):
+            region = region_id(r["region_code"], r["region"])
+            assignments = [(owner_id(a["owner"]), a["role"]) for a in r["assignments"]]
+        targets = []
+        for j, tg in enumerate(r["targets"]):
+            scope = tg["scope"] or {}
+            with located(f"{where}: targets[{j}]"):
+                if scope.get("type") == "site":
+                    site_id = sites.get(scope.get("key"))
+                    if site_id is None:
+                        raise NotFound(t("unknown site {key!r}", key=scope.get("key")))
+                    scoped = (None, site_id)
+                else:
+                    scoped = target_scope(
+                        session=session,
+                        obligation=None,
+                        region_id=region_id(scope.get("code"), scope.get("name"))
+                        if scope
+                        else (region if region is not None else ob_region),
+                    )
+            targets.append({**tg, "region_id": scoped[0], "site_id": scoped[1]})
+        return {"region_id": region, "assignments": assignments, "targets": targets}
+
     # Stream the file a batch at a time; a bad line raises and the transaction rolls back.
     for chunk in _batches((_validate(path, n, d) for n, d in _read_lines(path)), BATCH):
-        new_ids = reserve_ids(session, Obligation, len(chunk))
+        fresh = []
+        for r in chunk:
+            plan_key = r["plan"]
+            plan_id = plans.get(plan_key) if plan_key else None
+            key = _key(plan_id, r["code"], r["title"])
+            if key in seen:
+                raise _fail(
+                    f"{path}:{r['line']}",
+                    t("the same obligation as line {line} (same plan and code)", line=seen[key]),
+                )
+            seen[key] = r["line"]
+            r["plan_id"] = plan_id
+            ob_id = existing.get(key)
+            if ob_id is None:
+                fresh.append(r)
+                continue
+            ob = session.get(Obligation, ob_id)
+            assert ob is not None
+            if r["raw"].get("id") is not None:
+                id_map[r["raw"]["id"]] = ob.id
+            found = resolve(r, ob.region_id)
+            incoming = _comparable(
+                scalars={**r, "region_id": found["region_id"]},
+                assignments=found["assignments"],
+                milestones=r["milestones"],
+                targets=found["targets"],
+            )
+            stored = _stored(session, ob)
+            changed = [key for key in incoming if incoming[key] != stored[key]]
+            label = r["code"] or r["title"]
+            if not changed:
+                unchanged += 1
+            elif not update:
+                conflicts.append(
+                    f"{path}:{r['line']}: "
+                    + t(
+                        "{label} (#{id}) differs in {fields}",
+                        label=label,
+                        id=ob.id,
+                        fields=", ".join(changed),
+                    )
+                )
+            else:
+                _update(session, ob, r, found, changed, stamp)
+                updated.append(f"{label} (#{ob.id}): {', '.join(changed)}")
+        total += len(chunk)
+        if progress is not None:
+            progress(len(chunk))
+        if not fresh or conflicts:
+            continue
+        new_ids = reserve_ids(session, Obligation, len(fresh))
         ob_rows, assignments, milestones, targets = [], [], [], []
-        for r, new_id in zip(chunk, new_ids, strict=True):
+        for r, new_id in zip(fresh, new_ids, strict=True):
             raw = r["raw"]
+            if raw.get("id") is not None:
+                id_map[raw["id"]] = new_id
+            found = resolve(r, None)
             ob_rows.append(
                 {
                     "id": new_id,
-                    "plan_id": plans.get(raw.get("plan")),
-                    "code": raw.get("code"),
-                    "seq": int(raw.get("seq") or 0),
+                    "plan_id": r["plan_id"],
+                    "code": r["code"],
+                    "seq": r["seq"],
                     "title": r["title"],
-                    "title_en": raw.get("title_en"),
-                    "body": raw.get("body"),
-                    "body_en": raw.get("body_en"),
-                    "domain": raw.get("domain") or "general",
-                    "region_id": region_id(raw),
+                    "title_en": r["title_en"],
+                    "body": r["body"],
+                    "body_en": r["body_en"],
+                    "domain": r["domain"],
+                    "region_id": found["region_id"],
                     "parent_id": id_map.get(raw.get("parent")),
                     "state": r["state"],
                     "version": 1,
@@ -317,49 +561,15 @@ def import_obligations(*, session: Session, path: Path, progress: Any = None) ->
                     "updated_at": stamp,
                 }
             )
-            if raw.get("id") is not None:
-                id_map[raw["id"]] = new_id
-            seen = set()
-            for a in r["assignments"]:
-                key = (owner_id(a["owner"]), a["role"])
-                if key not in seen:
-                    seen.add(key)
-                    assignments.append(
-                        {"obligation_id": new_id, "owner_id": key[0], "role": key[1]}
-                    )
+            assignments.extend(
+                {"obligation_id": new_id, "owner_id": owner, "role": role}
+                for owner, role in dict.fromkeys(found["assignments"])
+            )
             milestones.extend(
                 {"obligation_id": new_id, "uid": new_uid(), "sequence": 0, "updated_at": stamp, **m}
                 for m in r["milestones"]
             )
-            for tg in r["targets"]:
-                scope = tg.get("scope") or {}
-                targets.append(
-                    {
-                        "obligation_id": new_id,
-                        "indicator": tg["indicator"],
-                        "name": tg.get("name"),
-                        "name_en": tg.get("name_en"),
-                        "comparator": tg["comparator"],
-                        "value": tg.get("value"),
-                        "unit": tg.get("unit"),
-                        "due": tg["due"],
-                        "baseline_value": tg["baseline_value"],
-                        "baseline_date": tg["baseline_date"],
-                        "text": tg.get("text"),
-                        "attrs": None,
-                        "uid": new_uid(),
-                        "sequence": 0,
-                        "updated_at": stamp,
-                        "site_id": sites.get(scope.get("key"))
-                        if scope.get("type") == "site"
-                        else None,
-                        "region_id": region_id(
-                            {"region_code": scope.get("code"), "region": scope.get("name")}
-                        )
-                        if scope.get("type") == "region"
-                        else None,
-                    }
-                )
+            targets.extend(_target_row(new_id, tg, stamp) for tg in found["targets"])
         for model, rows in (
             (Obligation, ob_rows),
             (Assignment, assignments),
@@ -369,18 +579,98 @@ def import_obligations(*, session: Session, path: Path, progress: Any = None) ->
             insert_many(session, model, rows)
         first_id = first_id or new_ids[0]
         last_id = new_ids[-1]
-        total += len(chunk)
-        if progress is not None:
-            progress(len(chunk))
+        created += len(fresh)
+    if conflicts:
+        raise Conflict(
+            "\n".join([*conflicts, t("nothing was imported; give --update to bring them in line")])
+        )
     if not total:
         raise UserError(t("{path}: no obligations in the file", path=path))
     summary = {
         "file": str(path),
         "sha256": digest,
-        "obligations": total,
+        "obligations": created,
         "first_id": first_id,
         "last_id": last_id,
+        "unchanged": unchanged,
+        "updated": updated,
         "owners_created": created_owners,
     }
     audit.record(session, "import.obligations", "obligation", None, after=summary)
     return summary
+
+
+def _target_row(obligation_id: int, tg: dict[str, Any], stamp: Any) -> dict[str, Any]:
+    return {
+        "obligation_id": obligation_id,
+        **{key: value for key, value in tg.items() if key != "scope"},
+        "attrs": None,
+        "uid": new_uid(),
+        "sequence": 0,
+        "updated_at": stamp,
+    }
+
+
+def _update(
+    session: Session,
+    ob: Obligation,
+    r: dict[str, Any],
+    found: dict[str, Any],
+    changed: list[str],
+    stamp: Any,
+) -> None:
+    """Bring ``ob`` in line with the file: its fields, owners, milestones and targets.
+    Milestones are matched by due date and targets by indicator, due date and scope, so
+    the ones that stay keep their calendar UIDs."""
+    before = snapshot(ob)
+    for key in ("title", "title_en", "body", "body_en", "domain", "state"):
+        setattr(ob, key, r[key])
+    ob.region_id = found["region_id"]
+    ob.version += 1
+    ob.updated_at = stamp
+    session.add(ob)
+    if "assignments" in changed:
+        for row in session.exec(select(Assignment).where(Assignment.obligation_id == ob.id)):
+            session.delete(row)
+        session.flush()
+        for owner, role in dict.fromkeys(found["assignments"]):
+            session.add(Assignment(obligation_id=ob.id, owner_id=owner, role=role))
+    if "milestones" in changed:
+        stored = {
+            m.due: m
+            for m in session.exec(select(Milestone).where(Milestone.obligation_id == ob.id))
+        }
+        for m in r["milestones"]:
+            row = stored.pop(m["due"], None)
+            if row is None:
+                row = Milestone(obligation_id=ob.id, uid=new_uid(), **m)
+            else:
+                row.title, row.title_en, row.done_on = m["title"], m["title_en"], m["done_on"]
+                row.sequence += 1
+            row.updated_at = stamp
+            session.add(row)
+        for row in stored.values():
+            session.delete(row)
+    if "targets" in changed:
+        stored_targets = {
+            (tg.indicator, tg.due, tg.region_id, tg.site_id): tg
+            for tg in session.exec(select(Target).where(Target.obligation_id == ob.id))
+        }
+        for tg in found["targets"]:
+            key = (tg["indicator"], tg["due"], tg["region_id"], tg["site_id"])
+            row = stored_targets.pop(key, None)
+            if row is None:
+                session.add(Target(**_target_row(ob.id, tg, stamp)))
+                continue
+            for field_name, value in tg.items():
+                if field_name != "scope":
+                    setattr(row, field_name, value)
+            row.sequence += 1
+            row.updated_at = stamp
+            session.add(row)
+        for row in stored_targets.values():
+            session.delete(row)
+    session.flush()
+    audit.record(
+        session, "obligation.import", "obligation", ob.id, before=before, after=snapshot(ob)
+    )

@@ -39,7 +39,8 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator(SHORE_KWH, "岸电用电量", "Shore power delivered", "kWh", "higher", "sum", "quarterly"),
     Indicator(SHORE_KWH_YOY, "岸电用电量同比变化", "Shore power delivered, change on the same period a year "
               "before", "%", "higher", "rate", "quarterly",
-              description="(kWh - kWh a year before) / kWh a year before, over ports reporting both"),
+              description="(kWh - kWh a year before) / kWh a year before, over ports reporting both",
+              minimum=-100.0, maximum=float("inf")),  # a change: down to -100 %, up without end
     Indicator(TANK_WASHING, "化学品船洗舱作业应洗尽洗率", "Chemical tankers washed whenever required", "%",
               "higher", "rate", "quarterly", description="washings done / washings required"),
 )

@@ -131,11 +131,25 @@ class Item:
     region_cell: str = ""  # where the region is written: FILE:SHEET:ROW:COL (地区)
 
 
-def parse_ledger(path: Path, *, today: date, sheet: str | None = None) -> list[Item]:
-    """Every row checked; all problems reported together, naming sheet, row and column."""
+def parse_ledger(
+    path: Path, *, today: date, sheet: str | None = None, session: Session | None = None
+) -> list[Item]:
+    """Every row checked; all problems reported together, naming sheet, row and column. With
+    a session, the regions named are looked up too, so that an unknown one is reported with
+    the rest (and nothing written)."""
     table = api.Table(path, COLUMNS, sheet=sheet, ignore_unknown=True)
     items, seen = [], {}
     for row in table:
+        for column in COLUMNS:
+            problem = api.control_problem(row.text(column.key))
+            if problem is not None:
+                table.reject(row, column.key, problem)
+        region = row.text("region")
+        if region and session is not None:
+            try:
+                api.resolve_region(session=session, ref=region, what=row.header("region"))
+            except api.UserError as exc:
+                table.reject(row, "region", str(exc).removeprefix(f"{row.header('region')}: "))
         number, description = row.text("number"), row.text("description")
         responsible = [n.strip() for n in _SPLIT.split(row.text("responsible")) if n.strip()]
         if not number:
@@ -210,7 +224,7 @@ def import_ledger(
     if not path.is_file():
         raise api.UserError(api.t("{path}: no such file", path=path))
     today = api.today(session)
-    items = parse_ledger(path, today=today, sheet=sheet)
+    items = parse_ledger(path, today=today, sheet=sheet, session=session)
     batch = batch or path.stem
     created_owners: list[str] = []
     added = updated = 0

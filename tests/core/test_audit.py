@@ -81,7 +81,7 @@ def test_rehashed_row_still_breaks_the_link(duban) -> None:
 
     duban.ok("owner", "add", "湖南省水利厅")
     duban.ok("add", "任务", "--lead", "湖南省水利厅")
-    with open_session(get_engine(duban.url), actor="x") as session:
+    with open_session(get_engine(duban.url), actor="coord") as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.seq == 2)).one()
         event.actor = "mallory"
         event.hash = event_hash(
@@ -94,6 +94,7 @@ def test_rehashed_row_still_breaks_the_link(duban) -> None:
             before=event.before,
             after=event.after,
             prev_hash=event.prev_hash,
+            os_user=event.os_user,
         )
     result = duban("audit", "verify")
     assert result.exit_code == 1 and "#3" in result.stderr

@@ -72,7 +72,7 @@ def test_bad_argument(seeded, fingerprint, case: str) -> None:
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
-        ((GOOD, "{not json", GOOD), ":2: not valid JSON"),
+        ((GOOD, "{not json", GOOD), ":2:2: not valid JSON"),
         ((GOOD, GOOD, ["a", "list"]), ":3: expected a JSON object"),
         ((GOOD, {"lead": ["湖南省水利厅"]}), ":2: `title` must be a non-empty string"),
         ((GOOD, {"title": "无牵头", "lead": []}), ":2: an obligation needs at least one lead"),
@@ -117,7 +117,7 @@ def test_unreadable_and_missing_files(seeded, fingerprint, tmp_path) -> None:
     binary = tmp_path / "blob.jsonl"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     result = seeded("import", "obligations", str(binary))
-    assert result.exit_code == 2 and "not UTF-8" in result.stderr
+    assert result.exit_code == 2 and "neither UTF-8 nor GB18030" in result.stderr
     wrong_ext = seeded("import", "obligations", str(tmp_path / "data.csv"))
     assert wrong_ext.exit_code == 2
     empty = tmp_path / "empty.jsonl"

@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -92,8 +94,11 @@ def site(tmp_path: Path) -> Path:
     return folder
 
 
-def duban(site: Path, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {
+EXE = str(Path(sys.executable).with_name("duban"))
+
+
+def environment(site: Path, tmp_path: Path, **env: str) -> dict[str, str]:
+    return {
         **os.environ,
         "PYTHONPATH": str(site),
         "DUBAN_LANG": "en",
@@ -101,9 +106,16 @@ def duban(site: Path, tmp_path: Path, *args: str, **env: str) -> subprocess.Comp
         "DUBAN_DATABASE_URL": f"sqlite:///{tmp_path / 'p.db'}",
         **env,
     }
-    exe = Path(sys.executable).with_name("duban")
+
+
+def duban(site: Path, tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=120
+        [EXE, *args],
+        capture_output=True,
+        text=True,
+        env=environment(site, tmp_path, **env),
+        cwd=tmp_path,
+        timeout=120,
     )
 
 
@@ -246,3 +258,151 @@ def test_threads_asking_while_the_host_loads_wait_for_all_of_it(
     assert {n for _, n in seen} == {
         len(plugins.DEFAULT_PLUGINS) + 5
     }  # core's and the five built-ins
+
+
+HANGING = """
+import time
+from duban.core.hookspecs import hookimpl
+
+@hookimpl
+def duban_reminder_offsets(obligation):
+    time.sleep(3600)
+"""
+
+
+def test_a_hanging_hook_is_cut_off_and_reported(site: Path, tmp_path: Path) -> None:
+    """A hook that sleeps an hour costs one time limit (5 s by default), not the command."""
+    import time
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    install(site, "sleepy", HANGING)
+    assert duban(site, tmp_path, "init").returncode == 0
+    for args in (
+        ("remind", "--dry-run"),
+        ("export", "ics", "-o", str(tmp_path / "all.ics")),
+    ):
+        started = time.monotonic()
+        result = duban(site, tmp_path, *args)
+        assert result.returncode == 0, result.stderr
+        assert time.monotonic() - started < 15, args
+    # Another process reports what this one saw.
+    sleepy = plugins(site, tmp_path)["sleepy"]
+    assert sleepy["status"] == "failed"
+    assert sleepy["error"] == "timed out in duban_reminder_offsets after 5 s"
+
+    added = duban(site, tmp_path, "feed", "add", "--all", "--format", "json")
+    token = json.loads(added.stdout)["url"].split("/feeds/")[1]
+    with ThreadPoolExecutor(2) as pool:
+        with serving(site, tmp_path) as base:
+            started = time.monotonic()
+            feed = pool.submit(lambda: urllib.request.urlopen(f"{base}/feeds/{token}", timeout=15))
+            time.sleep(0.5)  # the feed request is now inside the hung hook
+            asked = time.monotonic()
+            with urllib.request.urlopen(f"{base}/health", timeout=5) as answer:
+                assert json.loads(answer.read()) == {"status": "ok"}
+            assert time.monotonic() - asked < 1
+            assert b"BEGIN:VCALENDAR" in feed.result().read()
+            assert time.monotonic() - started < 15
+            # The plugin is skipped from now on: no second wait.
+            started = time.monotonic()
+            assert b"BEGIN:VCALENDAR" in urllib.request.urlopen(f"{base}/feeds/{token}").read()
+            assert time.monotonic() - started < 2
+        # A fresh server is stopped while a request sits in the hung hook.
+        with serving(site, tmp_path) as base:
+            pool.submit(lambda: urllib.request.urlopen(f"{base}/feeds/{token}", timeout=15))
+            time.sleep(0.5)
+
+
+@contextmanager
+def serving(site: Path, tmp_path: Path) -> Iterator[str]:
+    """A real ``duban serve``; on leaving, SIGTERM must stop it within 5 s, cleanly."""
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [EXE, "serve", "--port", str(port)],
+        env=environment(site, tmp_path),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/health", timeout=1).read()
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, "did not start"
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        try:
+            server.wait(timeout=60)
+        finally:
+            server.kill()
+        errors = server.stderr.read() if server.stderr else ""
+        assert time.monotonic() - stopped < 5, errors
+        assert "Traceback" not in errors
+
+
+def test_hook_timeout_comes_from_duban_toml(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+    import types
+
+    from duban.core import plugins
+    from duban.core.config import _load
+    from duban.core.errors import UserError
+    from duban.core.hookspecs import hookimpl
+
+    config = tmp_path / "duban.toml"
+    monkeypatch.setenv("DUBAN_CONFIG", str(config))
+    config.write_text("[plugins]\nhook_timeout = 0.2\n")
+    _load.cache_clear()
+    module = types.ModuleType("slow_offsets")
+    module.duban_reminder_offsets = hookimpl(lambda obligation: time.sleep(30))  # type: ignore[attr-defined]
+    host = plugins.PluginHost()
+    host.register_module("slow", module)
+    started = time.monotonic()
+    assert host.first("duban_reminder_offsets", obligation=None) is None
+    assert time.monotonic() - started < 2
+    assert host.plugins["slow"].error == "timed out in duban_reminder_offsets after 0.2 s"
+    # Skipped from now on, without waiting again.
+    started = time.monotonic()
+    assert host.first("duban_reminder_offsets", obligation=None) is None
+    assert time.monotonic() - started < 0.1
+    config.write_text('[plugins]\nhook_timeout = "soon"\n')
+    _load.cache_clear()
+    with pytest.raises(UserError, match=r"\[plugins\] hook_timeout"):
+        plugins.PluginHost()
+    _load.cache_clear()
+
+
+def test_hook_calls_stay_cheap() -> None:
+    """Hooks run on worker threads; a call costs well under a millisecond."""
+    import time
+    import types
+
+    from duban.core import plugins
+    from duban.core.hookspecs import hookimpl
+
+    module = types.ModuleType("quick_offsets")
+    module.duban_reminder_offsets = hookimpl(lambda obligation: {"lead": [1]})  # type: ignore[attr-defined]
+    host = plugins.PluginHost()
+    host.register_module("quick", module)
+    started = time.perf_counter()
+    for _ in range(2000):
+        assert host.call("duban_reminder_offsets", obligation=None) == [("quick", {"lead": [1]})]
+    assert (time.perf_counter() - started) / 2000 < 0.001

@@ -24,7 +24,7 @@ def test_unregistered_user_is_refused_with_a_hint(duban) -> None:
     assert "duban user add stranger" in result.stderr
 
 
-def test_member_writes_only_for_its_owner(duban, db_url) -> None:
+def test_member_writes_only_for_its_owner(duban) -> None:
     from duban.core.db import get_engine, open_session
     from duban.core.errors import PermissionDenied
     from duban.core.services.obligations import add_milestone, get_obligation
@@ -36,7 +36,7 @@ def test_member_writes_only_for_its_owner(duban, db_url) -> None:
     duban.ok("user", "add", "zhao", "--role", "member", "--owner", "湖南省水利厅")
     from datetime import date
 
-    engine = get_engine(db_url)
+    engine = get_engine(duban.url_for("zhao"))
     with open_session(engine, actor="zhao") as session:
         add_milestone(
             session=session,

@@ -107,7 +107,8 @@ def test_reject_sends_back_to_in_progress(duban, db_url, task, tmp_path) -> None
         (["--evidence", "no/such/file.pdf"], "zhang", 2, "no such file, and not an http(s) URL"),
         (["--evidence", "ftp://example.org/x"], "zhang", 2, "not an http(s) URL"),
         (["--evidence", "https://example.org/x"], "liu", 3, "only a lead owner submits"),
-        (["--evidence", "https://example.org/x"], "nobody", 3, "may not submit a close-out"),
+        # On PostgreSQL a login of no duban role is refused before the service says why.
+        (["--evidence", "https://example.org/x"], "nobody", 3, "nobody"),
     ],
 )
 def test_bad_submissions_write_nothing(duban, db_url, task, args, actor, code, message) -> None:

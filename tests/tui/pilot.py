@@ -12,7 +12,7 @@ from pathlib import Path
 
 from duban.core.cli.context import Env
 from duban.core.models import Notification
-from duban.core.testing import Runner
+from duban.core.testing import Runner, login_url
 
 AS_OF = "2024-06-01"
 LEDGER = """序号,问题描述,责任单位,整改时限,整改措施,整改进展
@@ -77,7 +77,7 @@ def app_for(env: Env, lang: str = "en", actor: str | None = None):
     from duban.tui.app import create_app
 
     if actor:
-        env = Env.create(db_url=env.db_url, actor=actor, as_of=AS_OF)
+        env = Env.create(db_url=login_url(env.db_url or "", actor), actor=actor, as_of=AS_OF)
     return create_app(env, lang=lang)
 
 

@@ -119,7 +119,11 @@ FILTERS = [
     ("region:岳阳市", lambda r: r["region"] == "岳阳市"),  # the plan's tasks are province-wide
     ("domain:water", lambda r: r["domain"] == "water"),
     ("has:ledger", lambda r: r["code"].startswith("督察反馈问题#")),  # not （三十五）/（三十九）
-    ("domain:supervision 无标记:ledger", lambda r: r["code"] in ("（三十五）", "（三十九）")),
+    # the plan's two supervision tasks and their parts (（三十九）-4 ...)
+    (
+        "domain:supervision 无标记:ledger",
+        lambda r: r["code"].split("-")[0] in ("（三十五）", "（三十九）"),
+    ),
     ("state:submitted", lambda r: r["state"] == "submitted"),
     ("level:list", lambda r: r["code"] == "（七）"),  # listed by hand; its top level is summon
     ("overdue", lambda r: r["overdue"]),

@@ -42,7 +42,9 @@ def wait_for(session: str, text: str, timeout: float = 30) -> str:
 def test_duban_in_tmux(db_url: str, tmp_path: Path) -> None:
     session = f"duban-{uuid.uuid4().hex[:8]}"
     exit_file = tmp_path / "exit"
-    env = {**os.environ, "DUBAN_LANG": "zh", "DUBAN_USER": "coord", "TERM": "xterm-256color"}
+    # Without COLUMNS/LINES (pytest-xdist sets 80x24): textual must measure the tmux window.
+    inherited = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env = {**inherited, "DUBAN_LANG": "zh", "DUBAN_USER": "coord", "TERM": "xterm-256color"}
     command = (
         f"{shlex.quote(DUBAN)} --db {shlex.quote(db_url)} --as-of 2024-06-01; "
         f"echo $? > {shlex.quote(str(exit_file))}; sleep 5"
