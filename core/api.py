@@ -131,6 +131,8 @@ _LAZY = {
     "write_xlsx": "spreadsheet",
     "OfficialDocument": "gongwen",
     "parse_month": "clock",
+    # What a read as of a date sees: what was recorded by this instant (core/visibility.py).
+    "seen_at": "visibility",
 }
 
 __all__ = [

@@ -211,6 +211,25 @@ def verify(session: Session) -> tuple[int, Break | None]:
     return count, None
 
 
+def head(session: Session) -> dict[str, Any] | None:
+    """The newest event's ``{seq, hash, at}``: kept outside the database (a witness), it
+    later proves that the chain was not emptied, truncated or rewritten up to there."""
+    event = session.exec(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1)).first()
+    if event is None:
+        return None
+    return {"seq": event.seq, "hash": event.hash, "at": event.at.isoformat()}
+
+
+def check_witness(session: Session, seq: int, digest: str) -> str | None:
+    """Why the chain no longer holds event ``seq`` with hash ``digest``; None when it does."""
+    found = session.exec(select(AuditEvent.hash).where(AuditEvent.seq == seq)).first()
+    if found is None:
+        return "the witnessed event is missing"
+    if found != digest:
+        return "the witnessed event's hash differs: the chain was rewritten"
+    return None
+
+
 def _events(session: Session) -> Iterator[AuditEvent]:
     last = 0
     while True:

@@ -66,9 +66,11 @@ RULES: dict[str, Rule] = {
     # A member submits its owner's obligations for close-out: it moves the state, never to
     # closed or cancelled (a coordinator's verdict), and changes nothing else.
     "obligation": Rule(
-        member=("UPDATE (state, version, updated_at)",),
+        member=("UPDATE (state, state_changed_at, version, updated_at)",),
         rows=_ON_OBLIGATION.format("id") + " AND state IN ('open', 'in_progress', 'submitted')",
     ),
+    # ...and that move is kept, so that a past view sees the state it had then.
+    "state_change": Rule(member=("INSERT",), rows=_ON_OBLIGATION.format("obligation_id")),
     "milestone": Rule(member=("INSERT", "UPDATE"), rows=_ON_OBLIGATION.format("obligation_id")),
     # Evidence of a close-out, or of a reading (no obligation).
     "evidence": Rule(

@@ -161,8 +161,26 @@ class Obligation(SQLModel, table=True):
     # How often its owners report progress (monthly, quarterly, half-yearly, none); None
     # follows the plan's calendar in duban.toml (services/reports.py).
     report_frequency: str | None = Field(default=None, max_length=16)
-    created_at: datetime = _instant()
+    # Indexed, as are a milestone's ``done_at``: whether anything was recorded after a date
+    # is one look-up (``visibility.recorded_after``).
+    created_at: datetime = _instant(index=True)
     updated_at: datetime = _instant()
+    # When ``state`` last changed; the state before it is in ``state_change`` (as-of reads).
+    state_changed_at: datetime | None = _instant(default=None, index=True)
+
+
+class StateChange(SQLModel, table=True):
+    """One move of an obligation's state, kept so that reads as of a past instant see the
+    state it had then (``visibility``)."""
+
+    __tablename__ = "state_change"
+    __table_args__ = (sa.Index("ix_state_change_obligation", "obligation_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id")
+    at: datetime = _instant()
+    from_state: str = Field(max_length=16)
+    to_state: str = Field(max_length=16)
 
 
 class Assignment(SQLModel, table=True):
@@ -184,11 +202,14 @@ class Milestone(SQLModel, table=True):
     title: str
     title_en: str | None = None
     due: date
+    # Business time: the day it was done (claimed by ``done_by``); system time: when recorded.
     done_on: date | None = None
     # A duty the plan repeats (monthly, quarterly, semiannual, yearly): one row per occurrence.
     recurrence: str | None = Field(default=None, max_length=16)
     # Not a date the plan states: the plan's end, the horizon of an undated task.
     implied: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    done_at: datetime | None = _instant(default=None, index=True)
+    done_by: str | None = None
     # Stable identity for calendar feeds; SEQUENCE rises with each change.
     uid: str = Field(unique=True)
     sequence: int = 0
@@ -335,6 +356,8 @@ class Escalation(SQLModel, table=True):
     reason: str
     reason_en: str | None = None
     addressed_to_id: int | None = Field(default=None, foreign_key="owner.id", index=True)
+    # The body that convenes it, when not the addressee (a summons: the one above it).
+    convened_by_id: int | None = Field(default=None, foreign_key="owner.id")
     region_id: int | None = Field(default=None, foreign_key="region.id")
     opened_at: datetime = _instant()
     raised_at: datetime | None = _instant(default=None)

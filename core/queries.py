@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
+from . import visibility
 from .clock import local_midnight
 from .reporting import Calendar, ReportSettings, due_periods
 from .vocabulary import State
@@ -21,7 +22,9 @@ from .vocabulary import State
 CLOSED = (State.closed.value, State.cancelled.value)
 STATES = tuple(s.value for s in State)
 SORTS = ("code", "due", "title", "state", "id")
-_PENDING = "(m.done_on IS NULL OR m.done_on >= :as_of)"
+_PENDING = visibility.milestone_pending("m")
+# Without the lens (nothing recorded after the date: ``visibility.recorded_after``).
+_PENDING_NOW = "(m.done_on IS NULL OR m.done_on >= :as_of)"
 _LIVE = f"obligation.state NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
 
 
@@ -57,12 +60,17 @@ def obligation_where(
     parent_id: int | None = None,
     mark: str | None = None,
     unmarked: str | None = None,
+    lens: bool = True,
     light: str | None = None,
     lights: Lights | None = None,
 ) -> Where:
     """Conditions for ``duban list``'s filters; owners and regions must be resolved already,
-    and ``lights`` given with ``light``."""
+    and ``lights`` given with ``light``. Only what was recorded by the end of ``as_of`` is
+    seen, in the state it had then; with ``lens=False`` (the caller found nothing recorded
+    after it) the record as it is."""
     w = Where()
+    if lens:
+        w.add(visibility.obligation_visible(), seen_at=visibility.seen_at(as_of))
     if text:
         w.add(
             "obligation.title LIKE :text OR obligation.code LIKE :text OR obligation.title_en LIKE :text",
@@ -87,18 +95,18 @@ def obligation_where(
     if domain:
         w.add("obligation.domain = :domain", domain=domain)
     if state:
-        w.add("obligation.state = :state", state=state)
+        w.add(f"{visibility.state_sql() if lens else 'obligation.state'} = :state", state=state)
     if due_before:
         since = " AND m.due >= :due_from" if due_from else ""
         w.add(
             "EXISTS (SELECT 1 FROM milestone m WHERE m.obligation_id = obligation.id"
-            f" AND m.due < :due_before{since} AND {_PENDING})",
+            f" AND m.due < :due_before{since} AND {_PENDING if lens else _PENDING_NOW})",
             due_before=due_before,
             as_of=as_of,
             **({"due_from": due_from} if due_from else {}),
         )
     if overdue:
-        w.add(overdue_sql(), as_of=as_of)
+        w.add(overdue_sql(lens=lens), as_of=as_of)
     if plan_id is not None:
         w.add("obligation.plan_id = :plan_id", plan_id=plan_id)
     if parent_id is not None:
@@ -125,28 +133,33 @@ def _json_path(name: str, depth: int) -> str:
     return "obligation.attrs" + "".join(f" -> CAST(:{name}{i} AS TEXT)" for i in range(depth))
 
 
-def overdue_sql() -> str:
-    """A live obligation with a milestone due before ``:as_of`` and not done by then. Once
+def overdue_sql(*, lens: bool = True) -> str:
+    """A live obligation with a milestone due before ``:as_of`` and not done by then (as
+    recorded by ``:seen_at``, ``visibility``). Once
     split, an obligation's children carry its deadlines: a parent is overdue when an
     obligation below it is, whatever its own milestones say (as the sweep sees it)."""
 
     def live(o: str) -> str:
-        return f"{o}.state NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
+        state = visibility.state_sql(o) if lens else f"{o}.state"
+        return f"{state} NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
 
     def late(o: str) -> str:
         return (
             f"EXISTS (SELECT 1 FROM milestone m WHERE m.obligation_id = {o}.id"
-            f" AND m.due < :as_of AND {_PENDING})"
+            f" AND m.due < :as_of AND {_PENDING if lens else _PENDING_NOW})"
         )
+
+    def seen(o: str) -> str:
+        return f" AND {visibility.obligation_visible(o)}" if lens else ""
 
     # Parents as one set, looked up per row (a correlated probe per row would cost a third
     # more on 100k obligations).
-    parents = "(SELECT c.parent_id FROM obligation c WHERE c.parent_id IS NOT NULL)"
+    parents = f"(SELECT c.parent_id FROM obligation c WHERE c.parent_id IS NOT NULL{seen('c')})"
     below = (
         "WITH RECURSIVE below(id) AS (SELECT c.id FROM obligation c WHERE c.parent_id = obligation.id"
         " UNION ALL SELECT c.id FROM obligation c JOIN below b ON c.parent_id = b.id)"
         f" SELECT 1 FROM below b JOIN obligation x ON x.id = b.id"
-        f" WHERE {live('x')} AND {late('x')} AND x.id NOT IN {parents}"
+        f" WHERE {live('x')}{seen('x')} AND {late('x')} AND x.id NOT IN {parents}"
     )
     return (
         f"{live('obligation')} AND ({late('obligation')} AND obligation.id NOT IN {parents}"
@@ -183,13 +196,12 @@ class Lights:
     latest due period unreported. Green otherwise; no light once closed or cancelled.
     Progress is the leads' latest reported percent; expected progress the elapsed fraction
     from the plan's issue date (else the obligation's creation) to its last due date. Only
-    reports submitted by ``now`` count (docs/reports.md)."""
+    reports recorded by the end of ``as_of`` count (``visibility``; docs/reports.md)."""
 
     dialect: str
     settings: ReportSettings
     plan_ids: dict[str, int]  # plan key -> id, for the plans with a calendar of their own
     as_of: date
-    now: datetime
 
     def _calendar_sql(self) -> str:
         own = {self.plan_ids[k]: c for k, c in self.settings.plans.items() if k in self.plan_ids}
@@ -231,7 +243,8 @@ class Lights:
             owing.append(
                 f"({self._calendar_sql()} = '{key}' AND {self._started(n, i)}"
                 " AND NOT EXISTS (SELECT 1 FROM report r WHERE r.obligation_id = obligation.id"
-                f" AND r.role = 'lead' AND r.submitted_at <= :lt_now AND r.period_end >= :lt_{n}d{i}))"
+                f" AND r.role = 'lead' AND {visibility.report_visible('r')}"
+                f" AND r.period_end >= :lt_{n}d{i}))"
             )
         return " OR ".join(owing) or "1 = 0"
 
@@ -241,7 +254,7 @@ class Lights:
         jd = partial(_julian, self.dialect)
         leads = (
             "FROM report r WHERE r.obligation_id = obligation.id AND r.role = 'lead'"
-            " AND r.submitted_at <= :lt_now AND r.percent IS NOT NULL"
+            f" AND {visibility.report_visible('r')} AND r.percent IS NOT NULL"
         )
         start = (
             f"(CASE WHEN obligation.plan_id IS NULL THEN {jd('obligation.created_at')} ELSE"
@@ -286,7 +299,7 @@ class Lights:
     def params(self) -> dict[str, Any]:
         params: dict[str, Any] = {
             "as_of": self.as_of,
-            "lt_now": _sqlite_value(self.now) if self.dialect == "sqlite" else self.now,
+            "seen_at": visibility.seen_at(self.as_of),
             "lt_day": julian(self.as_of),
             "lt_points": self.settings.yellow_points,
         }
@@ -416,14 +429,24 @@ def lean_connect(url: str, head: str, claimed: str | None = None) -> Lean | None
     return lean
 
 
+def lens_needed(db: Lean, as_of: date) -> bool:
+    """Whether anything was recorded after the end of ``as_of`` (``visibility``)."""
+    return db.one(visibility.recorded_after(), seen_at=visibility.seen_at(as_of)) is not None
+
+
 def lean_count(
-    url: str, head: str, where: Callable[[Lean], Where], claimed: str | None = None
+    url: str,
+    head: str,
+    as_of: date,
+    where: Callable[[Lean, bool], Where],
+    claimed: str | None = None,
 ) -> int | None:
-    """``count_sql`` of the conditions ``where`` makes for the connection, through the bare
-    driver; None when the database is not ready for it (see ``lean_connect``)."""
+    """``count_sql(where(lean, lens))`` through the bare driver, or None (see
+    ``lean_connect``); ``where`` builds the filter for that connection, with or without the
+    as-of lens, as ``lens_needed`` says."""
     lean = lean_connect(url, head, claimed)
     if lean is None:
         return None
     with lean:
-        found = where(lean)
+        found = where(lean, lens_needed(lean, as_of))
         return int(lean.one(count_sql(found), **found.params))

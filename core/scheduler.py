@@ -118,10 +118,12 @@ class Scheduler:
         from .db import open_session
         from .services.base import today
         from .services.sweep import sweep
+        from .services.witness import queue_audit_head
 
         with open_session(self.engine, actor=self.actor, clock=self.clock) as session:
             result = sweep(session=session, as_of=today(session))
             counts = result.counts()
+            queue_audit_head(session=session)  # the day's witness, delivered with the notices
         self.sweeps += 1
         log.info(
             "escalation sweep as of %s: opened %s, raised %s, resolved %s, rule failures %s",

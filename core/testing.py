@@ -4,7 +4,8 @@ Installed as a pytest plugin (entry point ``pytest11``), so a plugin package's t
 them without a conftest:
 
 - ``duban_cli``: runs the real ``duban`` command line in-process against a fresh SQLite
-  database whose coordinator is ``coord``; ``duban_cli("list", "--format", "json").json()``.
+  sandbox database (``duban init --sandbox``: ``--as-of`` may set its clock) whose
+  coordinator is ``coord``; ``duban_cli("list", "--format", "json").json()``.
 - ``duban_env``: the same database as a CLI ``Env`` (``env.session()`` for services).
 
 Every installed plugin, yours included, is loaded as in production.
@@ -94,7 +95,7 @@ class Runner:
 
 @pytest.fixture
 def duban_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runner]:
-    """A fresh SQLite database (schema only) and a runner for the ``duban`` command line."""
+    """A fresh SQLite sandbox (schema only) and a runner for the ``duban`` command line."""
     from duban.core.db import dispose_all
     from duban.core.i18n import set_language
     from duban.core.plugins import reset_host
@@ -103,7 +104,7 @@ def duban_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runne
     set_language("en")
     reset_host()
     runner = Runner(f"sqlite:///{tmp_path / 'duban.db'}")
-    runner.ok("init", "--empty")
+    runner.ok("init", "--empty", "--sandbox")
     yield runner
     dispose_all()
     reset_host()

@@ -141,36 +141,40 @@ def duban(db_url: str) -> Runner:
     """Run ``duban`` against a fresh database whose creator, ``coord``, is a coordinator."""
     reset_host()
     runner = Runner(db_url)
-    runner.ok("init", "--empty")
+    runner.ok("init", "--empty", "--sandbox")
     return runner
 
 
 @pytest.fixture
 def env(db_url: str) -> Iterator[Env]:
-    """A CLI environment on a fresh database; ``coord`` is its coordinator."""
+    """A CLI environment on a fresh sandbox database; ``coord`` is its coordinator."""
+    Runner(db_url).ok("init", "--empty", "--sandbox")
     environment = Env.create(db_url=db_url, actor=COORDINATOR, as_of=None)
-    environment.ensure_schema()
     yield environment
     environment.close()
 
 
 _template: dict[str, Path] = {}
+# When the built-in plan is recorded in the ``hunan`` sandbox: before every date tests read
+# it as of (reads see only what was recorded by then).
+HUNAN_RECORDED = "2023-01-01"
 
 
 @pytest.fixture
 def hunan(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> Runner:
-    """A database with the built-in Hunan plan loaded (copied from a template on SQLite)."""
+    """A sandbox with the built-in Hunan plan loaded as of ``HUNAN_RECORDED`` (copied from a
+    template on SQLite)."""
     reset_host()
     runner = Runner(db_url)
     if db_url.startswith("sqlite"):
         if "db" not in _template:
             path = tmp_path_factory.mktemp("template") / "hunan.db"
-            Runner(f"sqlite:///{path}").ok("init")
+            Runner(f"sqlite:///{path}").ok("init", "--sandbox", as_of=HUNAN_RECORDED)
             dispose_all()
             _template["db"] = path
         shutil.copy(_template["db"], db_url.removeprefix("sqlite:///"))
     else:
-        runner.ok("init")
+        runner.ok("init", "--sandbox", as_of=HUNAN_RECORDED)
     return runner
 
 

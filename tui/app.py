@@ -95,6 +95,7 @@ class DubanApp(App[None]):
         self.version = 0  # bumped after every write: screens reload when they see it change
         self.plan_titles: tuple[str, str | None] | None = None
         self.actor_role: str | None = None
+        self.sandbox = False  # a database whose clock may be set: every screen says so
         self.plugin_screens: dict[str, TuiScreen] = {}
         self._early = early  # the first screen's reading, begun before textual loaded
         self._active_workers: set[Worker] = set()
@@ -132,11 +133,14 @@ class DubanApp(App[None]):
         if who is None:
             with overview.connect(self.env) as db:
                 who = overview.identity(db, self.env.actor)
-        self.call_from_thread(self._set_identity, who["role"], who["plan_titles"])
+        self.call_from_thread(self._set_identity, who["role"], who["plan_titles"], who["sandbox"])
 
-    def _set_identity(self, role: str | None, titles: tuple[str, str | None] | None) -> None:
+    def _set_identity(
+        self, role: str | None, titles: tuple[str, str | None] | None, sandbox: bool = False
+    ) -> None:
         self.actor_role = role
         self.plan_titles = titles
+        self.sandbox = sandbox
         self.refresh_status()
         if role == "member" and self.current_mode == "dashboard":
             self.switch_mode("reports")  # a member's first business: what it has to report
@@ -252,6 +256,13 @@ class DubanApp(App[None]):
         await self.open_list(line)
 
     def action_sweep(self) -> None:
+        self._sweep(dry_run=False)
+
+    def action_sweep_preview(self) -> None:
+        """What a sweep would open, raise and resolve, before it does (writes nothing)."""
+        self._sweep(dry_run=True)
+
+    def _sweep(self, *, dry_run: bool) -> None:
         from .screens.progress import ProgressScreen
 
         as_of = self.as_of
@@ -259,9 +270,16 @@ class DubanApp(App[None]):
         def job(session: Any, progress: Any) -> Any:
             from duban.core.services.sweep import sweep
 
-            return sweep(session=session, as_of=as_of, dry_run=False).counts()
+            return sweep(session=session, as_of=as_of, dry_run=dry_run).counts()
 
         def describe(counts: dict[str, Any]) -> str:
+            if dry_run:
+                return t(
+                    "Preview as of {day}: a sweep would open {opened}, raise {raised} and "
+                    "resolve {resolved}; nothing was written",
+                    day=as_of.isoformat(),
+                    **counts,
+                )
             return t(
                 "Sweep as of {day}: {opened} opened, {raised} raised, {resolved} resolved, "
                 "{unchanged} unchanged",
@@ -269,7 +287,9 @@ class DubanApp(App[None]):
                 **counts,
             )
 
-        self.push_screen(ProgressScreen(t("Running the sweep…"), job, describe), self._after_job)
+        title = t("Previewing the sweep…") if dry_run else t("Running the sweep…")
+        screen = ProgressScreen(title, job, describe, write=not dry_run)
+        self.push_screen(screen, None if dry_run else self._after_job)
 
     def action_import_file(self) -> None:
         from duban.core.plugins import get_host

@@ -63,6 +63,12 @@ def entries(app: DubanApp, screen: Any = None) -> list[Entry]:
         ),
         Entry(
             "campaign",
+            "preview sweep",
+            "What a sweep would open, raise and resolve; writes nothing",
+            partial(app.run_action, "sweep_preview"),
+        ),
+        Entry(
+            "campaign",
             "import file",
             "Import obligations, readings or a plugin's format",
             partial(app.run_action, "import_file"),

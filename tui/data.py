@@ -11,16 +11,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_
+from sqlalchemy import case, exists, func, or_, text
 from sqlmodel import Session, select
 
+from duban.core import visibility
 from duban.core.clock import end_of_day
 from duban.core.controls import shown
 from duban.core.i18n import pick
 from duban.core.models import (
     LEVEL_ORDER,
     Assignment,
-    AuditEvent,
     Escalation,
     Evidence,
     Milestone,
@@ -35,6 +35,7 @@ from duban.core.models import (
 )
 from duban.core.queries import Lean
 from duban.core.services.evaluation import target_readings
+from duban.core.services.history import history
 from duban.core.services.listing import conditions, order_keys
 from duban.core.services.obligations import CLOSED_STATES, detail, owners_by_role, summary
 from duban.core.services.reports import lights_of, list_reports, report_period
@@ -48,10 +49,8 @@ CAP = 1000  # lists that are not windowed stop here, and say so
 
 def open_as_of(as_of: date) -> Any:
     """Escalations opened by the end of ``as_of`` and not resolved by then."""
-    end = end_of_day(as_of)
-    return and_(
-        Escalation.opened_at <= end,
-        or_(Escalation.resolved_at.is_(None), Escalation.resolved_at > end),
+    return text(visibility.escalation_open("escalation")).bindparams(
+        seen_at=visibility.seen_at(as_of)
     )
 
 
@@ -329,14 +328,10 @@ def obligation(*, session: Session, obligation_id: int, as_of: date) -> dict[str
     ]
     data["reports"] = list_reports(session=session, obligation=ob.id, history=True)
     data["report_period"] = report_period(session=session, ob=ob, as_of=as_of)
-    data["audit"] = [
-        {"seq": a.seq, "at": a.at, "actor": a.actor, "action": a.action}
-        for a in session.exec(
-            select(AuditEvent)
-            .where(AuditEvent.entity_type == "obligation", AuditEvent.entity_id == str(ob.id))
-            .order_by(AuditEvent.seq.desc())
-            .limit(30)
-        )
+    # 操作记录: the obligation's history (``duban history``) as recorded by then, newest first.
+    seen = visibility.seen_at(as_of)
+    data["audit"] = [e for e in history(session=session, obligation=ob) if e["at"] <= seen][::-1][
+        :30
     ]
     data["children"] = session.exec(
         select(func.count()).select_from(Obligation).where(Obligation.parent_id == ob.id)

@@ -9,15 +9,14 @@ the same SQL runs on an ORM session's connection. Imports neither textual nor SQ
 from __future__ import annotations
 
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from duban.core import queries
-from duban.core.clock import end_of_day
+from duban.core import queries, visibility
 from duban.core.controls import shown
 from duban.core.migrations import HEAD
 from duban.core.queries import Lean
@@ -29,9 +28,12 @@ if TYPE_CHECKING:
 UPCOMING_DAYS = 30
 UPCOMING_ROWS = 8
 WORST_OWNERS = 5
-_LIVE = f"obligation.state NOT IN ('{queries.CLOSED[0]}', '{queries.CLOSED[1]}')"
-# Escalations opened by the end of the day under review and not resolved by then.
-_OPEN = "e.opened_at <= :end AND (e.resolved_at IS NULL OR e.resolved_at > :end)"
+# Recorded by the end of the day under review, in the state it had then (``visibility``).
+_LIVE = (
+    f"{visibility.obligation_visible()} AND {visibility.state_sql()}"
+    f" NOT IN ('{queries.CLOSED[0]}', '{queries.CLOSED[1]}')"
+)
+_OPEN = visibility.escalation_open("e")
 
 
 @contextmanager
@@ -60,7 +62,11 @@ def identity(db: Lean, actor: str) -> dict[str, Any]:
     """The acting user's role and the plan under review (for the status line)."""
     role = db.one("SELECT role FROM app_user WHERE name = :name", name=actor)
     found = plan(db)
-    return {"role": role, "plan_titles": (found["title"], found["title_en"]) if found else None}
+    return {
+        "role": role,
+        "plan_titles": (found["title"], found["title_en"]) if found else None,
+        "sandbox": db.one("SELECT value FROM setting WHERE key = 'sandbox'") is not None,
+    }
 
 
 def plan(db: Lean) -> dict[str, Any] | None:
@@ -72,7 +78,9 @@ def plan(db: Lean) -> dict[str, Any] | None:
     if not rows:
         return None
     key, title, title_en, issued, until = rows[0]
+    late = db.one("SELECT value FROM setting WHERE key = :key", key=f"late_at_load:{key}"[:64])
     return {
+        "late_at_load": int(late) if late else 0,
         "key": key,
         "title": title,
         "title_en": title_en,
@@ -94,9 +102,10 @@ def plan_progress(found: dict[str, Any] | None, as_of: date) -> dict[str, Any] |
 def target_status_counts(db: Lean, as_of: date) -> dict[str, int]:
     """Targets by status in the latest sweep on or before ``as_of``."""
     sweep = db.one(
-        "SELECT id FROM sweep WHERE as_of <= :as_of AND NOT dry_run"
+        "SELECT id FROM sweep WHERE as_of <= :as_of AND ran_at <= :seen_at AND NOT dry_run"
         " ORDER BY as_of DESC, id DESC LIMIT 1",
         as_of=as_of,
+        seen_at=visibility.seen_at(as_of),
     )
     if sweep is None:
         return {}
@@ -112,7 +121,7 @@ def ladder_counts(db: Lean, as_of: date) -> dict[str, int]:
     return dict(
         db.rows(
             f"SELECT e.level, COUNT(*) FROM escalation e WHERE {_OPEN} GROUP BY e.level",
-            end=end_of_day(as_of),
+            seen_at=visibility.seen_at(as_of),
         )
     )
 
@@ -122,10 +131,13 @@ def upcoming(
 ) -> dict[str, Any]:
     """Pending milestones of live obligations due within ``days`` of ``as_of``."""
     where = (
-        "m.due >= :as_of AND m.due <= :until AND (m.done_on IS NULL OR m.done_on >= :as_of)"
-        f" AND {_LIVE}"
+        f"m.due >= :as_of AND m.due <= :until AND {visibility.milestone_pending('m')} AND {_LIVE}"
     )
-    params = {"as_of": as_of, "until": as_of + timedelta(days=days)}
+    params = {
+        "as_of": as_of,
+        "until": as_of + timedelta(days=days),
+        "seen_at": visibility.seen_at(as_of),
+    }
     joined = "FROM milestone m JOIN obligation ON obligation.id = m.obligation_id"
     # Obligations, as the list the count opens (due:30) counts them.
     total = db.one(f"SELECT COUNT(DISTINCT obligation.id) {joined} WHERE {where}", **params)
@@ -162,11 +174,13 @@ def overdue_counts(db: Lean, as_of: date) -> tuple[int, dict[int, int]]:
     """Overdue obligations, in all and per lead owner, finding them once."""
     total, per_lead = 0, {}
     for owner_id, n in db.rows(
-        f"WITH late AS MATERIALIZED (SELECT obligation.id FROM obligation WHERE {queries.overdue_sql()})"
+        "WITH late AS MATERIALIZED (SELECT obligation.id FROM obligation"
+        f" WHERE {queries.overdue_sql(lens=queries.lens_needed(db, as_of))})"
         " SELECT a.owner_id, COUNT(*) FROM assignment a"
         " WHERE a.role = 'lead' AND a.obligation_id IN (SELECT id FROM late) GROUP BY a.owner_id"
         " UNION ALL SELECT NULL, COUNT(*) FROM late",
         as_of=as_of,
+        seen_at=visibility.seen_at(as_of),
     ):
         if owner_id is None:
             total = n
@@ -185,7 +199,7 @@ def worst_owners(
     for owner_id, level, n in db.rows(
         f"SELECT e.addressed_to_id, e.level, COUNT(*) FROM escalation e WHERE {_OPEN}"
         " AND e.addressed_to_id IS NOT NULL GROUP BY e.addressed_to_id, e.level",
-        end=end_of_day(as_of),
+        seen_at=visibility.seen_at(as_of),
     ):
         escalated[owner_id][level] = n
     scores = []
@@ -223,7 +237,6 @@ def light_counts(db: Lean, as_of: date) -> dict[str, int]:
         settings=report_settings(),
         plan_ids=dict(db.rows(queries.plan_ids_sql())),
         as_of=as_of,
-        now=end_of_day(as_of),
     )
     rows = db.rows(
         f"SELECT x.light, COUNT(*) FROM ({lights.table()}) x GROUP BY x.light", **lights.params
@@ -231,11 +244,22 @@ def light_counts(db: Lean, as_of: date) -> dict[str, int]:
     return {light: n for light, n in rows if light}
 
 
+def state_counts(db: Lean, as_of: date) -> dict[str, int]:
+    """Obligations by state as of ``as_of``: today's counts (read from the state index),
+    corrected for those recorded or moved since (index look-ups, usually none)."""
+    counts = Counter(dict(db.rows("SELECT state, COUNT(*) FROM obligation GROUP BY state")))
+    for now, seen, then in db.rows(visibility.changed_since(), seen_at=visibility.seen_at(as_of)):
+        counts[now] -= 1
+        if seen:
+            counts[then] += 1
+    return {state: n for state, n in counts.items() if n}
+
+
 @shown
 def figures(db: Lean, as_of: date) -> dict[str, Any]:
     """Everything the dashboard shows but the plugins' panels. Names come in both languages
     (``name``/``name_en`` pairs): the screen picks when it draws."""
-    states = dict(db.rows("SELECT state, COUNT(*) FROM obligation GROUP BY state"))
+    states = state_counts(db, as_of)
     overdue, per_lead = overdue_counts(db, as_of)
     return {
         "plan": plan_progress(plan(db), as_of),

@@ -94,7 +94,7 @@ def setup(workdir: Path) -> None:
             )
         )
     (workdir / "obligations.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    duban(workdir, "init", "--empty")
+    duban(workdir, "init", "--empty", "--sandbox")
     duban(workdir, "import", "obligations", str(workdir / "obligations.jsonl"))
     # As in production: a sweep records target statuses and opens escalations (SUMMARY prefixes).
     duban(workdir, "--as-of", "2025-03-01", "sweep")

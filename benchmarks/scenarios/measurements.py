@@ -74,7 +74,7 @@ def write_csv(path: Path, rows: int = ROWS) -> None:
 
 
 def prepare_import(workdir: Path) -> None:
-    _duban(workdir, "init", "--empty")
+    _duban(workdir, "init", "--empty", "--sandbox")
     _load_regions(workdir)
     write_csv(workdir / "measurements.csv")
 
@@ -121,7 +121,7 @@ def build_world(workdir: Path) -> None:
     from duban.core.db import get_engine
     from duban.core.models import Measurement, Obligation, Region, Site, Target
 
-    _duban(workdir, "init", "--empty")
+    _duban(workdir, "init", "--empty", "--sandbox")
     _load_regions(workdir)
     engine = get_engine(str(workdir / "bench.db"))
     rng = random.Random(11)

@@ -28,7 +28,7 @@ def _rss_mb() -> float:
 def prepare(workdir: Path) -> None:
     shutil.copy(SEED, workdir / "plan.txt")
     subprocess.run(
-        [DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", "init", "--empty"],
+        [DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", "init", "--empty", "--sandbox"],
         capture_output=True,
         text=True,
         check=True,

@@ -47,7 +47,7 @@ def _duban(workdir: Path, *args: str) -> None:
 
 def prepare(workdir: Path) -> None:
     """The built-in plan, the ports (with their authorities), a year of receipts in a CSV file."""
-    _duban(workdir, "init")
+    _duban(workdir, "init", "--sandbox")
     lines = ["港口,所在地区,时间,岸电泊位数"]
     lines += [f"{name},{county},2024,{4 + i}" for i, (name, county) in enumerate(PORTS)]
     (workdir / "ports.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")

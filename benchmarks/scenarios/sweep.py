@@ -78,7 +78,7 @@ def build_world(workdir: Path) -> None:
     )
     from duban.core.services.plans import load_regions
 
-    _duban(workdir, "init", "--empty")
+    _duban(workdir, "init", "--empty", "--sandbox")
     env = Env.create(db_url=str(workdir / "bench.db"), actor="bench", as_of=None)
     with env.session() as session:
         load_regions(session=session)

@@ -58,7 +58,7 @@ def prepare(workdir: Path) -> None:
     if (workdir / "tui.ready").exists():
         return
     data = write_obligations(workdir / "tui-obligations.jsonl", N)
-    for args in (["init"], ["import", "obligations", str(data)], ["sweep"]):
+    for args in (["init", "--sandbox"], ["import", "obligations", str(data)], ["sweep"]):
         subprocess.run(
             [DUBAN, "--db", str(_db(workdir)), "--as", "bench", "--as-of", AS_OF, *args],
             check=True,

@@ -126,7 +126,7 @@ def _duban(workdir: Path, *args: str) -> None:
 
 def prepare_year(workdir: Path) -> None:
     """The built-in plan, 147 sections across the 14 cities, a year of monthly readings."""
-    _duban(workdir, "init")
+    _duban(workdir, "init", "--sandbox")
     lines = ["key,name,region,water_body,control,target_class"]
     for i in range(SECTIONS):
         lines.append(

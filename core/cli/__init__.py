@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "add": "obligations:add",
     "list": "listing:list_cmd",
     "show": "listing:show",
+    "history": "history:history",
     "owner": "owners:owner",
     "user": "users:user",
     "plugins": "plugins:plugins_cmd",

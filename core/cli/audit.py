@@ -1,4 +1,4 @@
-"""``duban audit verify|log``."""
+"""``duban audit verify|head|log``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import click
 from ..errors import UserError
 from ..i18n import t
 from .context import Env, pass_env
-from .output import emit, format_option
+from .output import emit, emit_one, format_option
 
 
 @click.group()
@@ -15,14 +15,41 @@ def audit() -> None:
     """The tamper-evident history of every change."""
 
 
+def _witness(value: str) -> tuple[int, str]:
+    seq, sep, digest = value.partition(":")
+    digest = digest.strip().lower()
+    if not sep or not seq.strip().isdigit() or len(digest) != 64:
+        raise UserError(
+            t("--witness: expected SEQ:HASH (from `duban audit head`), got {value!r}", value=value)
+        )
+    return int(seq), digest
+
+
 @audit.command("verify")
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    metavar="SEQ:HASH",
+    help="An earlier `duban audit head`; fail unless the chain still holds it (repeatable).",
+)
 @pass_env
-def audit_verify(env: Env) -> None:
+def audit_verify(env: Env, witnesses: tuple[str, ...]) -> None:
     """Recompute the hash chain; exit non-zero at the first broken event."""
     from .. import audit as chain
 
+    wanted = [_witness(w) for w in witnesses]
     with env.session(write=False) as session:
         checked, broken = chain.verify(session)
+        missing = [
+            (seq, why)
+            for seq, digest in wanted
+            if (why := chain.check_witness(session, seq, digest))
+        ]
+    if missing:
+        seq, why = missing[0]
+        click.echo(t("audit witness #{seq} fails: {why}", seq=seq, why=t(why)), err=True)
+        raise click.exceptions.Exit(1)
     if broken is not None:
         click.echo(
             t(
@@ -35,6 +62,18 @@ def audit_verify(env: Env) -> None:
         )
         raise click.exceptions.Exit(1)
     click.echo(t("audit chain intact: {n} events", n=checked))
+
+
+@audit.command("head")
+@format_option("table", "json")
+@pass_env
+def audit_head(env: Env, fmt: str) -> None:
+    """The newest event's sequence number, hash and time: keep it elsewhere as a witness."""
+    from .. import audit as chain
+
+    with env.session(write=False) as session:
+        found = chain.head(session) or {"seq": 0, "hash": chain.GENESIS, "at": None}
+    emit_one(found, fmt)
 
 
 @audit.command("log")

@@ -28,9 +28,12 @@ class Env:
     actor_arg: str | None
     clock: Clock
     as_of_given: bool = False
+    # Set by ``duban init --sandbox`` while it creates the database: the clock may be set.
+    creating_sandbox: bool = False
     _engine: Engine | None = field(default=None, repr=False)
     _actor: str | None = field(default=None, repr=False)
     _schema_checked: bool = field(default=False, repr=False)
+    _sandbox: bool | None = field(default=None, repr=False)
 
     @classmethod
     def create(
@@ -120,10 +123,40 @@ class Env:
                 bootstrap_first_user(session=s)
         return fresh
 
+    @property
+    def sandbox(self) -> bool:
+        """Whether the database was created with ``duban init --sandbox`` (false for a
+        database that does not exist yet)."""
+        if self._sandbox is None:
+            from ..services.base import SANDBOX
+
+            try:
+                with self.engine.connect() as conn:
+                    row = conn.exec_driver_sql(
+                        f"SELECT value FROM setting WHERE key = '{SANDBOX}'"
+                    ).first()
+            except Exception:  # no schema yet
+                row = None
+            self._sandbox = row is not None
+        return self._sandbox
+
+    def check_writable(self) -> None:
+        """Refuse to write with a set clock: system time comes from the real clock, and only
+        a sandbox lets it be set. Called before anything is written."""
+        if self.as_of_given and not self.creating_sandbox and not self.sandbox:
+            raise UserError(
+                t(
+                    "--as-of only reads: this command writes, and writes are recorded at the "
+                    "real time (a sandbox made by `duban init --sandbox` may set its clock)"
+                )
+            )
+
     @contextmanager
     def session(self, *, write: bool = True) -> Iterator[Session]:
         from ..db import open_session
 
+        if write:
+            self.check_writable()
         self.ensure_schema()
         with open_session(self.engine, actor=self.actor, clock=self.clock, write=write) as s:
             yield s

@@ -122,7 +122,12 @@ def escalations(
         rows = describe(
             session=session,
             rows=list_escalations(
-                session=session, level=level, owner=owner, open_only=open_only, obligation_id=ob_id
+                session=session,
+                level=level,
+                owner=owner,
+                open_only=open_only,
+                obligation_id=ob_id,
+                as_of=env.today,
             ),
         )
     if fmt in ("table", "xlsx"):

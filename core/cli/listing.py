@@ -60,7 +60,7 @@ def list_cmd(
         from .. import queries
         from ..migrations import HEAD
 
-        def where(lean: queries.Lean) -> queries.Where:
+        def where(lean: queries.Lean, lens: bool) -> queries.Where:
             lights = None
             if light:
                 from ..reporting import report_settings
@@ -70,7 +70,6 @@ def list_cmd(
                     settings=report_settings(),
                     plan_ids=dict(lean.rows(queries.plan_ids_sql())),
                     as_of=env.today,
-                    now=env.clock.now(),
                 )
             return queries.obligation_where(
                 as_of=env.today,
@@ -80,12 +79,13 @@ def list_cmd(
                 due_before=due,
                 overdue=overdue,
                 role=role,
+                lens=lens,
                 light=light,
                 lights=lights,
             )
 
         if (state is None or state in queries.STATES) and (
-            n := queries.lean_count(env.url, HEAD, where, env.claimed)
+            n := queries.lean_count(env.url, HEAD, env.today, where, env.claimed)
         ) is not None:
             click.echo(n)
             return

@@ -12,6 +12,9 @@ from ..errors import PermissionDenied
 from ..i18n import t
 from ..models import Assignment, User, UserRole
 
+# The ``setting`` key of a database made by ``duban init --sandbox``: its clock may be set.
+SANDBOX = "sandbox"
+
 
 def actor(session: Session) -> str:
     return session.info["actor"]

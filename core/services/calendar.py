@@ -48,7 +48,7 @@ from ..models import (
     Target,
     TargetStatus,
 )
-from .base import now, require_coordinator, snapshot, today
+from .base import actor, now, require_coordinator, require_writer, snapshot, today
 from .owners import resolve_owner
 from .regions import resolve_region
 
@@ -886,4 +886,27 @@ def move_milestone(*, session: Session, milestone_id: int, due: date) -> Milesto
     touch(ms, session=session)
     session.flush()
     audit.record(session, "milestone.move", "milestone", ms.id, before=before, after=snapshot(ms))
+    return ms
+
+
+def mark_milestone_done(*, session: Session, milestone_id: int, on: date) -> Milestone:
+    """Record that a milestone was done on ``on`` (business time, claimed by the actor; never
+    after today); when it was recorded is the real clock's (system time)."""
+    ms = session.get(Milestone, milestone_id)
+    if ms is None:
+        raise NotFound(t("unknown milestone #{id}", id=milestone_id))
+    require_writer(session, ms.obligation_id)
+    if on > today(session):
+        raise UserError(
+            t("--on: {day} is after today; a milestone is done on or before today", day=on)
+        )
+    if ms.done_on is not None:
+        raise Conflict(
+            t("milestone #{id} is already done (on {day})", id=ms.id, day=ms.done_on.isoformat())
+        )
+    before = snapshot(ms)
+    ms.done_on, ms.done_at, ms.done_by = on, now(session), actor(session)
+    touch(ms, session=session)
+    session.flush()
+    audit.record(session, "milestone.done", "milestone", ms.id, before=before, after=snapshot(ms))
     return ms

@@ -21,6 +21,7 @@ from ..errors import Conflict, PermissionDenied, UserError
 from ..i18n import t
 from ..models import Assignment, Evidence, Milestone, Obligation, Role, State, Submission, UserRole
 from .base import actor, current_user, now, require_coordinator, snapshot
+from .escalations import resolve_for_closed
 from .obligations import get_obligation, set_state
 
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
@@ -176,7 +177,7 @@ def _pending(session: Session, ref: str | int) -> tuple[Obligation, Submission]:
 
 def verify(*, session: Session, ref: str | int) -> Submission:
     """Accept a close-out (销号): the obligation closes; pending milestones count as done on
-    the day the close-out was submitted."""
+    the day the close-out was submitted; its open escalations are resolved."""
     ob, sub = _pending(session, ref)
     before = snapshot(sub)
     sub.decision, sub.decided_by, sub.decided_at = "verified", actor(session), now(session)
@@ -187,7 +188,8 @@ def verify(*, session: Session, ref: str | int) -> Submission:
     ).all()
     for ms in pending:
         ms_before = snapshot(ms)
-        ms.done_on, ms.sequence, ms.updated_at = done_on, ms.sequence + 1, now(session)
+        ms.done_on, ms.done_at, ms.done_by = done_on, now(session), actor(session)
+        ms.sequence, ms.updated_at = ms.sequence + 1, now(session)
         session.add(ms)
         session.flush()
         audit.record(
@@ -198,6 +200,7 @@ def verify(*, session: Session, ref: str | int) -> Submission:
         session, "closeout.verify", "submission", sub.id, before=before, after=snapshot(sub)
     )
     set_state(session=session, obligation=ob, state=State.closed)
+    resolve_for_closed(session=session, obligation=ob)
     return sub
 
 

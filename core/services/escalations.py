@@ -8,17 +8,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from .. import audit
+from .. import audit, visibility
 from ..audit import record_many
 from ..bulk import insert_many, update_many
 from ..clock import to_local_date
 from ..config import section
 from ..controls import check_text
 from ..errors import Conflict, NotFound, PermissionDenied, UserError
-from ..i18n import pick, t
+from ..i18n import pick, t, t_zh
 from ..models import (
     LEVEL_ORDER,
     Assignment,
@@ -122,8 +123,8 @@ def lead_owners(*, session: Session, obligation_ids: Iterable[int] | None = None
 
 @dataclass
 class Addressing:
-    """Whom each rung goes to: the lead owner, a sub-region's people's government for a
-    regional subject, and the head body (``Owner.parent_id``) for a summons."""
+    """Whom each rung goes to: the lead owner, or a sub-region's people's government for a
+    regional subject; a summons is convened by the head body (``Owner.parent_id``)."""
 
     owner_parent: dict[int, int | None]
     governments: dict[int, int]  # region id -> its government's owner id
@@ -145,13 +146,19 @@ class Addressing:
         )
 
     def address(self, level: str, lead: int | None, region_id: int | None = None) -> int | None:
+        """The body that must answer: the lead owner, or a sub-region's government for a
+        regional subject; whatever the rung (who convenes is ``convener``)."""
         owner = lead
         # A plan-wide target (the root region) stays with the lead department that owns it.
         if region_id is not None and self.region_parent.get(region_id) is not None:
             owner = self.governments.get(region_id, lead)
-        if level == Level.summon and owner is not None:
-            owner = self.owner_parent.get(owner) or owner
         return owner
+
+    def convener(self, level: str, addressed_to: int | None) -> int | None:
+        """Who convenes a summons (约谈): the body above the one summoned; None otherwise."""
+        if level != Level.summon or addressed_to is None:
+            return None
+        return self.owner_parent.get(addressed_to)
 
 
 # Reading ----------------------------------------------------------------------------------
@@ -184,7 +191,11 @@ def describe(*, session: Session, rows: Sequence[Escalation]) -> list[dict[str, 
         {e.region_id for e in rows if e.region_id}
         | {e.subject_id for e in rows if e.subject_type == "region"},
     )
-    owners = load(Owner, {e.addressed_to_id for e in rows if e.addressed_to_id})
+    owners = load(
+        Owner,
+        {e.addressed_to_id for e in rows if e.addressed_to_id}
+        | {e.convened_by_id for e in rows if e.convened_by_id},
+    )
     follow_ids = sorted({e.follow_up_id for e in rows if e.follow_up_id})
     follow_due: dict[int, date] = {}
     for start in range(0, len(follow_ids), 900):
@@ -224,6 +235,7 @@ def describe(*, session: Session, rows: Sequence[Escalation]) -> list[dict[str, 
                 "subject_id": e.subject_id,
                 "obligation_id": e.obligation_id,
                 "addressed_to": owner.name if owner else None,
+                "convened_by": owners[e.convened_by_id].name if e.convened_by_id else None,
                 "reason": pick(e.reason, e.reason_en),
                 "rule": e.rule,
                 "condition": e.condition,
@@ -270,7 +282,14 @@ def as_of_then(
         copy = Escalation(**e.model_dump())
         before = earlier.get(str(e.id))
         if before:
-            for key in ("level", "rule", "reason", "reason_en", "addressed_to_id"):
+            for key in (
+                "level",
+                "rule",
+                "reason",
+                "reason_en",
+                "addressed_to_id",
+                "convened_by_id",
+            ):
                 if key in before:
                     setattr(copy, key, before[key])
             copy.follow_up_id = None  # created by the raise
@@ -287,19 +306,27 @@ def list_escalations(
     owner: str | None = None,
     open_only: bool = False,
     obligation_id: int | None = None,
+    as_of: date | None = None,
 ) -> list[Escalation]:
-    query = select(Escalation)
-    if level:
-        query = query.where(Escalation.level == parse_level(level))
+    """Escalations as they stood at the end of ``as_of`` (``visibility``): those opened
+    since are not there, and raises and resolutions since are undone (``as_of_then``)."""
+    seen = visibility.seen_at(as_of or today(session))
+    query = select(Escalation).where(Escalation.opened_at <= seen)
     if owner:
         query = query.where(
             Escalation.addressed_to_id == resolve_owner(session=session, ref=owner).id
         )
     if open_only:
-        query = query.where(Escalation.resolved_at.is_(None))
+        query = query.where(or_(Escalation.resolved_at.is_(None), Escalation.resolved_at > seen))
     if obligation_id is not None:
         query = query.where(Escalation.obligation_id == obligation_id)
-    return list(session.exec(query.order_by(Escalation.id)).all())
+    rows = as_of_then(
+        session=session, rows=session.exec(query.order_by(Escalation.id)).all(), cutoff=seen
+    )
+    if level:
+        wanted = parse_level(level)
+        rows = [e for e in rows if e.level == wanted]
+    return rows
 
 
 def get_escalation(*, session: Session, ref: str | int) -> Escalation:
@@ -380,7 +407,9 @@ def escalate(*, session: Session, ref: str | int, level: str, reason: str) -> Es
         )
     settings = escalation_settings()
     lead = lead_owners(session=session, obligation_ids=[ob.id]).get(ob.id)
-    addressed = Addressing.load(session).address(level, lead, ob.region_id)
+    addressing = Addressing.load(session)
+    addressed = addressing.address(level, lead, ob.region_id)
+    convener = addressing.convener(level, addressed)
     stamp = now(session)
     existing = session.exec(
         select(Escalation).where(
@@ -401,6 +430,7 @@ def escalate(*, session: Session, ref: str | int, level: str, reason: str) -> Es
         before = snapshot(existing)
         existing.level, existing.reason, existing.reason_en = level, reason, reason
         existing.addressed_to_id, existing.raised_at = addressed, stamp
+        existing.convened_by_id = convener
         existing.acknowledged_at = existing.acknowledged_by = existing.ack_note = None
         session.add(existing)
         session.flush()
@@ -424,6 +454,7 @@ def escalate(*, session: Session, ref: str | int, level: str, reason: str) -> Es
             reason=reason,
             reason_en=reason,
             addressed_to_id=addressed,
+            convened_by_id=convener,
             region_id=ob.region_id,
             opened_at=stamp,
             manual=True,
@@ -458,6 +489,32 @@ class FollowUp:
     reason_en: str | None
 
 
+def resolve_for_closed(*, session: Session, obligation: Obligation) -> list[int]:
+    """Resolve the open escalations of an obligation just closed, in the caller's transaction
+    (as the next sweep would, so a close-out leaves none open behind it)."""
+    rows = session.exec(
+        select(Escalation).where(
+            Escalation.obligation_id == obligation.id, Escalation.resolved_at.is_(None)
+        )
+    ).all()
+    stamp = now(session)
+    reason = t_zh(
+        "obligation #{id} was {state} by {day}",
+        id=obligation.id,
+        day=to_local_date(stamp).isoformat(),
+        state=t_zh(obligation.state),
+    )
+    for esc in rows:
+        before = snapshot(esc)
+        esc.resolved_at, esc.resolve_reason = stamp, reason
+        session.add(esc)
+        session.flush()
+        audit.record(
+            session, "escalation.resolve", "escalation", esc.id, before=before, after=snapshot(esc)
+        )
+    return [esc.id for esc in rows]
+
+
 def create_follow_ups(
     *,
     session: Session,
@@ -484,6 +541,7 @@ def create_follow_ups(
                 Obligation.title_en,
                 Obligation.plan_id,
                 Obligation.seq,
+                Obligation.code,
                 Obligation.domain,
                 Obligation.region_id,
             ),
@@ -493,10 +551,26 @@ def create_follow_ups(
     }
     missing = [i.obligation_id for i in items if i.addressed_to_id is None and i.obligation_id]
     leads = lead_owners(session=session, obligation_ids=missing) if missing else {}
+    levels = dict(
+        _chunked(
+            session,
+            select(Escalation.id, Escalation.level),
+            Escalation.id,
+            {i.escalation_id for i in items},
+        )
+    )
+    # At most one open follow-up per obligation and level: a later summons of the same task
+    # is linked to the report already asked for.
+    reuse = _open_follow_ups(session, {i.obligation_id for i in items if i.obligation_id})
     zh, en = FOLLOW_UP_TITLE
     stamp, due = now(session), as_of + timedelta(days=days)
-    planned = []
+    planned: list[tuple[FollowUp, int, dict[str, Any]]] = []
+    links: dict[int, int] = {}  # escalation -> a follow-up's id, or -n for the n-th planned
     for item in items:
+        key = (item.obligation_id, levels.get(item.escalation_id))
+        if item.obligation_id and key in reuse:
+            links[item.escalation_id] = reuse[key]
+            continue
         src = sources.get(item.obligation_id)
         lead = item.addressed_to_id or leads.get(item.obligation_id)
         if lead is None:
@@ -514,8 +588,8 @@ def create_follow_ups(
                     # Its source's place in the plan: listed in code order right after it.
                     "plan_id": src.plan_id if src else None,
                     "seq": src.seq if src else 0,
-                    "title": f"{zh}：{src.title}" if src else zh,
-                    "title_en": f"{en}: {src.title_en or src.title}" if src else en,
+                    "title": _follow_up_title(zh, src, item.escalation_id, key[1], "zh"),
+                    "title_en": _follow_up_title(en, src, item.escalation_id, key[1], "en"),
                     "body": item.reason,
                     "body_en": item.reason_en,
                     "domain": src.domain if src else "general",
@@ -531,7 +605,15 @@ def create_follow_ups(
                 },
             )
         )
-    ids = insert_many(session, Obligation, [row for _, _, row in planned], returning=True)
+        links[item.escalation_id] = -len(planned)
+        if item.obligation_id:
+            reuse[key] = -len(planned)
+    ids = (
+        insert_many(session, Obligation, [row for _, _, row in planned], returning=True)
+        if planned
+        else []
+    )
+    made = {esc: ids[-ref - 1] if ref < 0 else ref for esc, ref in links.items()}
     insert_many(
         session,
         Assignment,
@@ -560,10 +642,7 @@ def create_follow_ups(
     update_many(
         session,
         Escalation,
-        [
-            {"id": item.escalation_id, "follow_up_id": ob_id}
-            for ob_id, (item, _, _) in zip(ids, planned, strict=True)
-        ],
+        [{"id": esc, "follow_up_id": ob_id} for esc, ob_id in made.items()],
     )
     names = dict(
         _chunked(session, select(Owner.id, Owner.name), Owner.id, {lead for _, lead, _ in planned})
@@ -589,16 +668,47 @@ def create_follow_ups(
             (
                 "escalation.follow_up",
                 "escalation",
-                item.escalation_id,
+                esc,
                 {"follow_up_id": None},
                 {"follow_up_id": ob_id},
             )
-            for ob_id, (item, _, _) in zip(ids, planned, strict=True)
+            for esc, ob_id in made.items()
         ]
         record_many(session, made_events)
     else:
         events.extend(made_events)
-    return {item.escalation_id: ob_id for ob_id, (item, _, _) in zip(ids, planned, strict=True)}
+    return made
+
+
+def _open_follow_ups(session: Session, obligation_ids: set[int]) -> dict[tuple[int, str], int]:
+    """{(obligation, level): its open follow-up report} for these obligations."""
+    follow_up = aliased(Obligation)
+    rows = _chunked(
+        session,
+        select(Escalation.obligation_id, Escalation.level, Escalation.follow_up_id)
+        .join(follow_up, follow_up.id == Escalation.follow_up_id)
+        .where(follow_up.state.notin_(list(CLOSED_STATES))),
+        Escalation.obligation_id,
+        obligation_ids,
+    )
+    return {(ob, level): fu for ob, level, fu in rows}
+
+
+def _follow_up_title(label: str, src: Any, escalation_id: int, level: str | None, lang: str) -> str:
+    """A follow-up's title names its task (code and title), the rung and the escalation, so
+    that no two read alike."""
+    rung = LEVEL_LABELS.get(level or "", (level or "", level or ""))[0 if lang == "zh" else 1]
+    if src is None:
+        return (
+            f"{label}（{rung} #{escalation_id}）"
+            if lang == "zh"
+            else f"{label} ({rung} #{escalation_id})"
+        )
+    title = src.title if lang == "zh" else src.title_en or src.title
+    code = f"{src.code} " if src.code else ""
+    if lang == "zh":
+        return f"{label}：{code}{title}（{rung} #{escalation_id}）"
+    return f"{label}: {code}{title} ({rung} #{escalation_id})"
 
 
 def _chunked(session: Session, query: Any, column: Any, ids: Iterable[int]) -> list[Any]:

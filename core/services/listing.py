@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, text
+from sqlalchemy import func, text
 from sqlmodel import Session, select
 
-from .. import queries
+from .. import queries, visibility
 from ..errors import UserError
 from ..i18n import t
 from ..models import Milestone, Obligation, Region, Role, State
@@ -43,7 +43,9 @@ class ListFilter:
 
 
 def _pending(as_of: date) -> Any:
-    return or_(Milestone.done_on.is_(None), Milestone.done_on >= as_of)
+    return text(visibility.milestone_pending("milestone")).bindparams(
+        as_of=as_of, seen_at=visibility.seen_at(as_of)
+    )
 
 
 def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
@@ -89,6 +91,7 @@ def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
         lights=reports.lights(session=session, as_of=as_of) if f.light else None,
         owner_id=resolve_owner(session=session, ref=f.owner).id if f.owner else None,
         region_path=resolve_region(session=session, ref=f.region).path if f.region else None,
+        lens=queries.lens_needed(queries.Lean.of_session(session), as_of),
     )
     return [text(where.sql).bindparams(**where.params)] if where.clauses else []
 
@@ -178,6 +181,7 @@ def _summaries(
         session.exec(select(Region).where(Region.id.in_(region_ids))).all()
     lights = reports.lights_of(session=session, ids=ids, as_of=as_of)
     last = reports.last_reports(session=session, ids=ids)
+    states = visibility.states_then(session, obligations, visibility.seen_at(as_of))
     return [
         {
             **summary(
@@ -186,6 +190,7 @@ def _summaries(
                 as_of=as_of,
                 owners=owners[ob.id],
                 milestones=milestones[ob.id],
+                state=states[ob.id],
             ),
             "light": lights.get(ob.id),
             "last_report": last.get(ob.id),

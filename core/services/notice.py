@@ -16,7 +16,8 @@ from ..clock import end_of_day
 from ..config import section
 from ..gongwen import OfficialDocument, written_date
 from ..i18n import language, set_language, t
-from ..models import LEVEL_ORDER, Escalation, Level
+from ..models import LEVEL_ORDER, Escalation, Level, Setting
+from .base import SANDBOX
 from .escalations import as_of_then, describe, parse_level
 from .obligations import owners_by_role
 
@@ -69,12 +70,15 @@ def render_notice(*, session: Session, as_of: date, fmt: str, lang: str = "zh") 
             )
         else:
             intro = t("As of {day}, no item is publicly listed or summoned.", day=as_of.isoformat())
+        if session.get(Setting, SANDBOX) is not None:
+            intro = f"{t('Sandbox: a database for training and demos whose clock may be set; not a record.')} {intro}"
         headers = [
             t("No."),
             t("Level"),
             t("Matter"),
             t("Responsible body"),
             t("Addressed to"),
+            t("Convened by"),
             t("Reason"),
             t("Since"),
             t("Rectification report due"),
@@ -86,6 +90,7 @@ def render_notice(*, session: Session, as_of: date, fmt: str, lang: str = "zh") 
                 r["matter"],
                 r["responsible"] or "",
                 r["addressed_to"] or "",
+                r["convened_by"] or "",
                 r["reason"],
                 r["opened_on"],
                 r["follow_up_due"] or "—",

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from .. import audit, queries
+from .. import audit, queries, visibility
 from ..controls import check_text
 from ..errors import Conflict, NotFound, UserError
 from ..i18n import t
@@ -25,6 +25,7 @@ from ..models import (
     Role,
     Site,
     State,
+    StateChange,
     Target,
 )
 from .base import now, require_coordinator, require_writer, snapshot
@@ -215,9 +216,17 @@ def set_state(
             )
         )
     before = snapshot(obligation)
+    stamp = now(session)
+    if state != obligation.state:
+        session.add(
+            StateChange(
+                obligation_id=obligation.id, at=stamp, from_state=obligation.state, to_state=state
+            )
+        )
+        obligation.state_changed_at = stamp
     obligation.state = state
     obligation.version += 1
-    obligation.updated_at = now(session)
+    obligation.updated_at = stamp
     session.add(obligation)
     session.flush()
     audit.record(
@@ -251,17 +260,19 @@ def is_overdue(milestones: Iterable[Milestone], state: str, as_of: date) -> bool
     that is not split (a split parent's children carry its deadlines: ``overdue_clause``)."""
     if state in CLOSED_STATES:
         return False
-    return any(m.due < as_of and (m.done_on is None or m.done_on >= as_of) for m in milestones)
+    seen = visibility.seen_at(as_of)
+    return any(m.due < as_of and visibility.done_then(m, as_of, seen) is None for m in milestones)
 
 
 def overdue_clause(as_of: date) -> Any:
     """SQL for "overdue as of ``as_of``" over ``obligation`` (``queries.overdue_sql``)."""
-    return text(queries.overdue_sql()).bindparams(as_of=as_of)
+    return text(queries.overdue_sql()).bindparams(as_of=as_of, seen_at=visibility.seen_at(as_of))
 
 
 def next_due(milestones: Iterable[Milestone], as_of: date) -> date | None:
     """The earliest milestone not done as of ``as_of`` (may lie in the past: then it is overdue)."""
-    pending = [m.due for m in milestones if m.done_on is None or m.done_on >= as_of]
+    seen = visibility.seen_at(as_of)
+    pending = [m.due for m in milestones if visibility.done_then(m, as_of, seen) is None]
     return min(pending) if pending else None
 
 
@@ -282,8 +293,11 @@ def summary(
     as_of: date,
     owners: dict[str, list[str]] | None = None,
     milestones: list[Milestone] | None = None,
+    state: str | None = None,
 ) -> dict[str, Any]:
-    """The ``duban list`` shape of one obligation."""
+    """The ``duban list`` shape of one obligation (``state``: as of ``as_of``, if known)."""
+    if state is None:
+        state = visibility.states_then(session, [ob], visibility.seen_at(as_of))[ob.id]
     if owners is None:
         owners = owners_by_role(session=session, obligation_ids=[ob.id])[ob.id]
     if milestones is None:
@@ -298,7 +312,7 @@ def summary(
         "title": ob.title,
         "title_en": ob.title_en,
         "domain": ob.domain,
-        "state": ob.state,
+        "state": state,
         "region": region.name if region else None,
         "region_code": region.code if region else None,
         "lead": owners.get(Role.lead, []),
@@ -306,7 +320,7 @@ def summary(
         "next_due": nd.isoformat() if nd else None,
         "overdue": _split_overdue(session, ob, as_of)
         if (ob.attrs or {}).get("split")
-        else is_overdue(milestones, ob.state, as_of),
+        else is_overdue(milestones, state, as_of),
     }
 
 
@@ -316,9 +330,16 @@ def _split_overdue(session: Session, ob: Obligation, as_of: date) -> bool:
 
 
 def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
-    """The ``duban show`` shape: the list keys plus body, assignments, milestones, targets, escalations."""
+    """The ``duban show`` shape: the list keys plus body, assignments, milestones, targets,
+    escalations, as recorded by the end of ``as_of``."""
+    from .escalations import as_of_then
     from .reports import last_reports, lights_of
 
+    seen = visibility.seen_at(as_of)
+    if ob.created_at > seen:
+        raise NotFound(
+            t("obligation #{id} was not yet recorded on {day}", id=ob.id, day=as_of.isoformat())
+        )
     milestones = list(
         session.exec(
             select(Milestone)
@@ -333,9 +354,15 @@ def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
     targets = session.exec(
         select(Target).where(Target.obligation_id == ob.id).order_by(Target.id)
     ).all()
-    escalations = session.exec(
-        select(Escalation).where(Escalation.obligation_id == ob.id).order_by(Escalation.id)
-    ).all()
+    escalations = as_of_then(
+        session=session,
+        rows=session.exec(
+            select(Escalation)
+            .where(Escalation.obligation_id == ob.id, Escalation.opened_at <= seen)
+            .order_by(Escalation.id)
+        ).all(),
+        cutoff=seen,
+    )
     data.update(
         {
             "light": lights_of(session=session, ids=[ob.id], as_of=as_of).get(ob.id),
@@ -354,7 +381,9 @@ def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
                     "title": m.title,
                     "title_en": m.title_en,
                     "due": m.due.isoformat(),
-                    "done": m.done_on.isoformat() if m.done_on else None,
+                    "done": m.done_on.isoformat()
+                    if m.done_on and not (m.done_at and m.done_at > seen)
+                    else None,
                     **({"recurrence": m.recurrence} if m.recurrence else {}),
                     **({"implied": True} if m.implied else {}),
                 }

@@ -9,15 +9,27 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from .. import audit
 from ..errors import UserError, located
 from ..i18n import t, t_zh
-from ..models import Obligation, Owner, Plan, PlanIssuer, Region, RegionLevel, Setting, Site, Target
+from ..models import (
+    Milestone,
+    Obligation,
+    Owner,
+    Plan,
+    PlanIssuer,
+    Region,
+    RegionLevel,
+    Setting,
+    Site,
+    Target,
+)
 from ..planparse.parser import PLAN_FORMAT
 from ..planparse.reference import KnownIndicator, Reference, builtin_reference, with_indicators
-from .base import now, require_coordinator, snapshot
+from .base import SANDBOX, now, require_coordinator, snapshot, today
 from .obligations import add_milestone, add_obligation, new_uid
 from .owners import _add_alias, add_owner, find_owner
 from .regions import add_region, government_name, resolve_region
@@ -212,13 +224,33 @@ def load_plan(
             implementers,
             created,
         )
+    # Deadlines already past when the plan was loaded: their ladders start today (sweep),
+    # and the dashboard says how many there were.
+    session.flush()
+    late = session.exec(
+        select(func.count())
+        .select_from(Milestone)
+        .join(Obligation, Obligation.id == Milestone.obligation_id)
+        .where(Obligation.plan_id == plan.id, Milestone.due < today(session))
+    ).one()
+    if late:
+        session.add(Setting(key=late_at_load_key(plan.key), value=str(late)))
     audit.record(
-        session, "plan.load", "plan", plan.id, after={**snapshot(plan), "owners_created": created}
+        session,
+        "plan.load",
+        "plan",
+        plan.id,
+        after={**snapshot(plan), "owners_created": created, "late_at_load": late},
     )
     from ..plugins import get_host
 
     get_host().call("duban_plan_loaded", session=session, plan=plan)
     return plan, created
+
+
+def late_at_load_key(plan_key: str) -> str:
+    """The ``setting`` holding how many of a plan's deadlines had passed when it was loaded."""
+    return f"late_at_load:{plan_key}"[:64]
 
 
 def _implementers(session: Session, which: str) -> list[str]:
@@ -407,18 +439,25 @@ def _add_target(
     return target
 
 
-def initialise(*, session: Session, empty: bool = False) -> Plan | None:
+def initialise(*, session: Session, empty: bool = False, sandbox: bool = False) -> Plan | None:
     """What ``duban init`` (and the first run of the TUI) does once per database: load the
-    built-in plan unless asked for an empty database. Returns the plan it loaded, if any."""
+    built-in plan unless asked for an empty database. Returns the plan it loaded, if any.
+    A sandbox (training, demos, tests: its clock may be set) is made only at creation."""
     if session.get(Setting, "initialised") is not None:
+        if sandbox and session.get(Setting, SANDBOX) is None:
+            raise UserError(
+                t("--sandbox: this database already exists; only a new database can be a sandbox")
+            )
         return None
     session.add(Setting(key="initialised", value="empty" if empty else "builtin"))
+    if sandbox:
+        session.add(Setting(key=SANDBOX, value="1"))
     audit.record(
         session,
         "database.init",
         "setting",
         "initialised",
-        after={"value": "empty" if empty else "builtin"},
+        after={"value": "empty" if empty else "builtin", **({SANDBOX: True} if sandbox else {})},
     )
     return None if empty else load_builtin(session=session)
 

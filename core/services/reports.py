@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlmodel import Session, select
 
-from .. import audit, queries
+from .. import audit, queries, visibility
 from ..clock import to_local_date
 from ..controls import check_text
 from ..errors import PermissionDenied, UserError
@@ -60,8 +61,9 @@ def clean_text(value: str | None, *, what: str, required: bool = False) -> str |
 
 
 def visible(session: Session) -> Any:
-    """Reports recorded by the session's clock: those after it do not exist as of then."""
-    return Report.submitted_at <= now(session)
+    """Reports recorded by the end of the session's day (``visibility``): those after it do
+    not exist as of then."""
+    return text(visibility.report_visible()).bindparams(seen_at=visibility.seen_at(today(session)))
 
 
 # Calendars ----------------------------------------------------------------------------------
@@ -128,7 +130,6 @@ def lights(*, session: Session, as_of: date) -> queries.Lights:
         settings=settings_of(session),
         plan_ids={key: pid for pid, key in plan_keys(session).items()},
         as_of=as_of,
-        now=now(session),
     )
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import case, func
-from sqlmodel import Session, or_, select
+from sqlalchemy import case, func, text
+from sqlmodel import Session, select
 
-from ..clock import end_of_day
+from .. import visibility
 from ..errors import UserError
 from ..i18n import t
 from ..models import (
@@ -27,6 +27,7 @@ from ..models import (
     Role,
     State,
 )
+from .escalations import as_of_then
 from .split import overdue_ids
 
 LEVELS = ("department", "city", "county")
@@ -55,11 +56,18 @@ def scorecard(*, session: Session, as_of: date, level: str | None = None) -> lis
             select(Owner.id, Owner.name, Owner.kind, Owner.region_id)
         )
     }
+    # As recorded by the end of ``as_of``, in the states things had then (``visibility``).
+    seen = {"seen_at": visibility.seen_at(as_of)}
     roles: dict[int, dict[str, int]] = {}
     for oid, role, n in session.exec(
         select(Assignment.owner_id, Assignment.role, func.count())
         .join(Obligation, Obligation.id == Assignment.obligation_id)
-        .where(Obligation.state != State.cancelled.value)
+        .where(
+            text(
+                f"{visibility.obligation_visible()}"
+                f" AND {visibility.state_sql()} != '{State.cancelled.value}'"
+            ).bindparams(seen_at=seen["seen_at"])
+        )
         .group_by(Assignment.owner_id, Assignment.role)
     ):
         roles.setdefault(oid, {})[role] = n
@@ -75,6 +83,9 @@ def scorecard(*, session: Session, as_of: date, level: str | None = None) -> lis
             Assignment.role == Role.lead.value,
             Milestone.done_on.is_not(None),
             Milestone.done_on <= as_of,
+            text(visibility.milestone_done_recorded("milestone")).bindparams(
+                seen_at=seen["seen_at"]
+            ),
         )
         .group_by(Assignment.owner_id)
     ):
@@ -88,18 +99,19 @@ def scorecard(*, session: Session, as_of: date, level: str | None = None) -> lis
     ):
         if ob_id in overdue_set:
             overdue[oid] = overdue.get(oid, 0) + 1
-    cutoff = end_of_day(as_of)
     escalations: dict[int, dict[str, int]] = {}
-    for oid, lv, n in session.exec(
-        select(Escalation.addressed_to_id, Escalation.level, func.count())
-        .where(
-            Escalation.addressed_to_id.is_not(None),
-            Escalation.opened_at <= cutoff,
-            or_(Escalation.resolved_at.is_(None), Escalation.resolved_at > cutoff),
-        )
-        .group_by(Escalation.addressed_to_id, Escalation.level)
+    for e in as_of_then(
+        session=session,
+        rows=session.exec(
+            select(Escalation).where(
+                Escalation.addressed_to_id.is_not(None),
+                text(visibility.escalation_open()).bindparams(seen_at=seen["seen_at"]),
+            )
+        ).all(),
+        cutoff=seen["seen_at"],
     ):
-        escalations.setdefault(oid, {})[lv] = n
+        per_owner = escalations.setdefault(e.addressed_to_id, {})
+        per_owner[e.level] = per_owner.get(e.level, 0) + 1
 
     rows = []
     for oid in sorted(set(roles) | set(escalations)):

@@ -18,7 +18,7 @@ import json
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlmodel import Session, select
 
 from ..audit import record_many
 from ..bulk import insert_many, update_many
+from ..clock import local_midnight, to_local_date
 from ..config import load_config, rule_settings
 from ..errors import UserError
 from ..i18n import pick, t, t_zh
@@ -44,7 +45,7 @@ from ..models import (
     TargetStatus,
 )
 from ..registry import Evaluation, Finding, RuleContext
-from ..rules import both
+from ..rules import MILESTONE_OVERDUE, both, config_count, config_level
 from .base import actor, now, require_coordinator
 from .escalations import (
     MANUAL_RULE,
@@ -94,8 +95,7 @@ class SweepEngine:
     def address(
         self, level: str, obligation_id: int | None, region_id: int | None = None
     ) -> int | None:
-        """The lead owner; a sub-region's government for a regional subject; a summons goes
-        to that body's head body."""
+        """The lead owner, or a sub-region's government for a regional subject."""
         return self.addressing.address(level, self.lead(obligation_id), region_id)
 
     def government(self, region_id: int) -> int | None:
@@ -497,7 +497,53 @@ def _collect(
             # for a shared condition (a ledger item's milestone) says more than core's.
             if held is None or LEVEL_ORDER[f.level] >= LEVEL_ORDER[held[1].level]:
                 best[f.condition] = (key, f)
+    _climb_from_record(session, engine.as_of, best)
     return best, ran
+
+
+def _climb_from_record(session: Session, as_of: date, best: dict[str, tuple[str, Finding]]) -> None:
+    """The ladder of an obligation starts when it was recorded: a plan loaded after its
+    deadlines passed gets at most the first rung on the day it is loaded, and climbs from
+    there by the milestone ladder's days (``core.milestone_overdue``), not from deadlines
+    that passed before anyone could act on them."""
+    from ..plugins import get_host
+
+    rule = get_host().rules().get(MILESTONE_OVERDUE)
+    if rule is None:
+        return
+    config = rule_settings(MILESTONE_OVERDUE, dict(rule.defaults))
+    try:
+        ladder = sorted(
+            (
+                config_count(config, MILESTONE_OVERDUE, key, 1),
+                config_level({key: key}, MILESTONE_OVERDUE, key),
+            )
+            for key in config
+            if key != "enabled"
+        )
+    except UserError:
+        return  # reported as that rule's failure
+    if not ladder:
+        return
+    # Only obligations recorded within the ladder's span can be capped; read just those.
+    since = local_midnight(as_of - timedelta(days=ladder[-1][0]))
+    until = local_midnight(as_of + timedelta(days=1))
+    recorded = dict(
+        _read(
+            session,
+            select(Obligation.id, Obligation.created_at).where(
+                Obligation.created_at > since, Obligation.created_at < until
+            ),
+        )
+    )
+    for condition, (key, f) in list(best.items()):
+        if f.obligation_id not in recorded:
+            continue
+        days = (as_of - to_local_date(recorded[f.obligation_id])).days + 1
+        allowed = [level for threshold, level in ladder if days >= threshold]
+        cap = max(allowed, key=LEVEL_ORDER.__getitem__) if allowed else ladder[0][1]
+        if LEVEL_ORDER[f.level] > LEVEL_ORDER[cap]:
+            best[condition] = (key, replace(f, level=cap))
 
 
 def _plan_resolutions(
@@ -592,6 +638,7 @@ def _apply(
             "reason": c.reason,
             "reason_en": c.reason_en,
             "addressed_to_id": c.addressed_to_id,
+            "convened_by_id": engine.addressing.convener(c.level, c.addressed_to_id),
             "region_id": c.region_id,
             "opened_at": stamp,
             "manual": False,
@@ -614,6 +661,7 @@ def _apply(
                 "reason": c.reason,
                 "reason_en": c.reason_en,
                 "addressed_to_id": c.addressed_to_id,
+                "convened_by_id": engine.addressing.convener(c.level, c.addressed_to_id),
                 "raised_at": stamp,
                 "acknowledged_at": None,
                 "acknowledged_by": None,

@@ -453,6 +453,7 @@ def import_obligations(
     created = unchanged = 0
     updated: list[str] = []
     conflicts: list[str] = []
+    all_ids: list[int] = []
     total = 0
 
     def resolve(r: dict[str, Any], ob_region: int | None) -> dict[str, Any]:
@@ -577,6 +578,7 @@ def import_obligations(
             (Target, targets),
         ):
             insert_many(session, model, rows)
+        all_ids.extend(new_ids)
         first_id = first_id or new_ids[0]
         last_id = new_ids[-1]
         created += len(fresh)
@@ -596,7 +598,10 @@ def import_obligations(
         "updated": updated,
         "owners_created": created_owners,
     }
-    audit.record(session, "import.obligations", "obligation", None, after=summary)
+    # One event for the batch, naming every id it created: each one's history starts here.
+    audit.record(
+        session, "import.obligations", "obligation", None, after={**summary, "ids": all_ids}
+    )
     return summary
 
 

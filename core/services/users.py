@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from .. import audit
+from ..controls import check_text
 from ..db_roles import check_name, grant_role
 from ..errors import Conflict, NotFound, UserError
 from ..i18n import t
@@ -27,6 +28,7 @@ def bootstrap_first_user(*, session: Session) -> User | None:
 def add_user(*, session: Session, name: str, role: str, owner: str | None = None) -> User:
     """Add a person; on PostgreSQL also their login (created if missing) and its group role."""
     require_coordinator(session)
+    check_text(name, "NAME", single_line=True)
     check_name(name)
     owner_id = _role_and_owner(session, role, owner)
     if session.exec(select(User).where(User.name == name)).first():

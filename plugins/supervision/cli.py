@@ -74,7 +74,7 @@ def list_cmd(
         name = api.resolve_owner(session=session, ref=owner).name if owner else None
         rows = [
             describe(session=session, ob=ob, as_of=env.today)
-            for ob in ledger_items(session=session)
+            for ob in ledger_items(session=session, as_of=env.today)
         ]
     rows = [
         r

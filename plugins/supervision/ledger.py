@@ -302,11 +302,13 @@ def import_ledger(
     return summary
 
 
-def ledger_items(*, session: Session) -> list[api.Obligation]:
-    """Obligations imported from a ledger (the plan's own supervision tasks are not items)."""
-    rows = session.exec(
-        select(api.Obligation).where(api.Obligation.domain == DOMAIN).order_by(api.Obligation.id)
-    )
+def ledger_items(*, session: Session, as_of: date | None = None) -> list[api.Obligation]:
+    """Obligations imported from a ledger (the plan's own supervision tasks are not items);
+    with ``as_of``, those recorded by then (``api.seen_at``)."""
+    query = select(api.Obligation).where(api.Obligation.domain == DOMAIN)
+    if as_of is not None:
+        query = query.where(api.Obligation.created_at <= api.seen_at(as_of))
+    rows = session.exec(query.order_by(api.Obligation.id))
     return [ob for ob in rows if (ob.attrs or {}).get("ledger")]
 
 
@@ -455,9 +457,7 @@ def report(*, session: Session, month_end: date) -> tuple[list[dict[str, Any]], 
     rows: dict[str, dict[str, Any]] = {}
     counters = ("total", "closed", "overdue", "rejected", "reopened")
     totals: dict[str, Any] = {"owner": api.t("Total"), **dict.fromkeys(counters, 0)}
-    for ob in ledger_items(session=session):
-        if api.to_local_date(ob.created_at) > month_end:
-            continue
+    for ob in ledger_items(session=session, as_of=month_end):
         info = describe(session=session, ob=ob, as_of=month_end + timedelta(days=1))
         _tally(totals, info)
         for name in info["responsible"]:

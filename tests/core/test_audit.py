@@ -39,7 +39,18 @@ def test_log_filters_by_entity(duban) -> None:
     assert rows[0]["after"]["title"] == "任务"
 
 
+def _drop_triggers(url: str) -> None:
+    """What someone with the sqlite3 shell does first: drop the append-only triggers."""
+    with get_engine(url).begin() as conn:
+        if conn.dialect.name == "sqlite":
+            for (name,) in conn.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            ).all():
+                conn.execute(text(f"DROP TRIGGER {name}"))
+
+
 def _tamper(url: str, sql: str) -> None:
+    _drop_triggers(url)
     with get_engine(url).begin() as conn:
         conn.execute(text(sql))
 
@@ -81,6 +92,7 @@ def test_rehashed_row_still_breaks_the_link(duban) -> None:
 
     duban.ok("owner", "add", "湖南省水利厅")
     duban.ok("add", "任务", "--lead", "湖南省水利厅")
+    _drop_triggers(duban.url)
     with open_session(get_engine(duban.url), actor="coord") as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.seq == 2)).one()
         event.actor = "mallory"
@@ -98,3 +110,99 @@ def test_rehashed_row_still_breaks_the_link(duban) -> None:
         )
     result = duban("audit", "verify")
     assert result.exit_code == 1 and "#3" in result.stderr
+
+
+def _head(runner) -> str:
+    found = runner.ok("audit", "head", "--format", "json").json()
+    return f"{found['seq']}:{found['hash']}"
+
+
+def _history(runner) -> None:
+    runner.ok("owner", "add", "湖南省水利厅")
+    for i in range(12):
+        runner.ok("add", f"任务{i}", "--lead", "湖南省水利厅")
+
+
+def test_audit_rows_are_append_only_on_sqlite(duban) -> None:
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    if not duban.url.startswith("sqlite"):
+        pytest.skip("PostgreSQL protects audit rows by privileges")
+    _history(duban)
+    for sql in ("DELETE FROM audit_event", "UPDATE audit_event SET actor = 'mallory'"):
+        with (
+            pytest.raises(IntegrityError, match="append-only"),
+            get_engine(duban.url).begin() as conn,
+        ):
+            conn.execute(text(sql))
+    assert duban("audit", "verify").exit_code == 0
+
+
+def test_witness_holds_for_an_intact_chain(duban) -> None:
+    _history(duban)
+    early = _head(duban)
+    duban.ok("add", "任务后", "--lead", "湖南省水利厅")
+    assert duban("audit", "verify", "--witness", early, "--witness", _head(duban)).exit_code == 0
+    bad = duban("audit", "verify", "--witness", "12:abc")
+    assert bad.exit_code == 2 and "--witness" in bad.stderr
+
+
+def test_witness_detects_a_wiped_chain(duban) -> None:
+    _history(duban)
+    witness = _head(duban)
+    _tamper(duban.url, "DELETE FROM audit_event")
+    _tamper(duban.url, "DELETE FROM audit_head")
+    assert duban("audit", "verify").exit_code == 0  # an empty chain is consistent...
+    result = duban("audit", "verify", "--witness", witness)
+    assert result.exit_code == 1 and "missing" in result.stderr  # ...but not the witness
+
+
+def test_witness_detects_a_truncated_chain(duban) -> None:
+    _history(duban)
+    witness = _head(duban)
+    seq = int(witness.split(":")[0])
+    _tamper(duban.url, f"DELETE FROM audit_event WHERE seq > {seq - 10}")
+    _tamper(
+        duban.url,
+        f"UPDATE audit_head SET seq = {seq - 10}, last_hash = "
+        f"(SELECT hash FROM audit_event WHERE seq = {seq - 10})",
+    )
+    assert duban("audit", "verify").exit_code == 0
+    assert duban("audit", "verify", "--witness", witness).exit_code == 1
+
+
+def test_witness_detects_a_rewritten_chain(duban) -> None:
+    """Rewrite one event and recompute every hash after it: the chain verifies, the
+    witness does not."""
+    from sqlmodel import select
+
+    from duban.core.audit import GENESIS, event_hash
+    from duban.core.db import open_session
+    from duban.core.models import AuditEvent, AuditHead
+
+    _history(duban)
+    witness = _head(duban)
+    _drop_triggers(duban.url)
+    with open_session(get_engine(duban.url), actor="x") as session:
+        prev = GENESIS
+        for event in session.exec(select(AuditEvent).order_by(AuditEvent.seq)).all():
+            if event.seq == 3:
+                event.actor = "mallory"
+            event.prev_hash = prev
+            event.hash = prev = event_hash(
+                seq=event.seq,
+                at=event.at,
+                actor=event.actor,
+                action=event.action,
+                entity_type=event.entity_type,
+                entity_id=event.entity_id,
+                before=event.before,
+                after=event.after,
+                prev_hash=prev,
+            )
+            session.add(event)
+        session.get(AuditHead, 1).last_hash = prev
+    assert duban("audit", "verify").exit_code == 0
+    result = duban("audit", "verify", "--witness", witness)
+    assert result.exit_code == 1 and "rewritten" in result.stderr

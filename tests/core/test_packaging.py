@@ -51,7 +51,8 @@ def test_count_takes_the_lean_path_without_sqlalchemy(tmp_path: Path) -> None:
     db = tmp_path / "lean.db"
     assert (
         run_python(
-            f"from duban.core.cli import main; main(['--db', {str(db)!r}, '--as', 'x', 'init'])",
+            f"from duban.core.cli import main; main(['--db', {str(db)!r}, '--as', 'x',"
+            " '--as-of', '2023-01-01', 'init', '--sandbox'])",
             tmp_path,
         ).returncode
         == 0

@@ -66,7 +66,7 @@ def test_scaffold_install_use_and_remove(tmp_path: Path) -> None:
         }
         assert plugins["kit_demo"]["status"] == "ok"
         assert plugins["kit_demo"]["rules"] == ["kit_demo.above_limit"]
-        assert run(duban, *db, "init", cwd=tmp_path).returncode == 0
+        assert run(duban, *db, "init", "--sandbox", cwd=tmp_path).returncode == 0
         recorded = run(
             duban,
             *db,

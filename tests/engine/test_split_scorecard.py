@@ -143,9 +143,23 @@ def test_scorecard_ranks_and_counts(duban) -> None:
     for name in ("甲厅", "乙厅", "丙厅"):
         duban.ok("owner", "add", name)
     duban.ok("user", "add", "reviewer", "--role", "coordinator")
-    on_time = duban.ok("add", "按期任务", "--lead", "甲厅", "--due", "2024-06-30").stdout.strip()
-    duban.ok("add", "逾期任务", "--lead", "甲厅", "--participant", "丙厅", "--due", "2024-06-30")
-    late = duban.ok("add", "迟交任务", "--lead", "乙厅", "--due", "2024-06-30").stdout.strip()
+    on_time = duban.ok(
+        "add", "按期任务", "--lead", "甲厅", "--due", "2024-06-30", as_of="2024-01-01"
+    ).stdout.strip()
+    duban.ok(
+        "add",
+        "逾期任务",
+        "--lead",
+        "甲厅",
+        "--participant",
+        "丙厅",
+        "--due",
+        "2024-06-30",
+        as_of="2024-01-01",
+    )
+    late = duban.ok(
+        "add", "迟交任务", "--lead", "乙厅", "--due", "2024-06-30", as_of="2024-01-01"
+    ).stdout.strip()
     duban.ok("submit", on_time, "--evidence", "https://e.org/a", as_of="2024-06-20")
     duban.ok("verify", on_time, actor="reviewer", as_of="2024-06-21")
     duban.ok("submit", late, "--evidence", "https://e.org/b", as_of="2024-07-10")
@@ -185,11 +199,16 @@ def test_a_split_parent_is_overdue_by_its_children_everywhere(hunan) -> None:
         "长沙市",
         "--due",
         "2025-06-30",
+        as_of="2025-01-01",
     ).stdout.strip()
-    children = hunan.ok("split", ob, "--by", "county", "--format", "json").json()
+    children = hunan.ok(
+        "split", ob, "--by", "county", "--format", "json", as_of="2025-01-01"
+    ).json()
     for child in children:  # every county is given until the end of the year
         [milestone] = hunan.ok("show", str(child["id"]), "--format", "json").json()["milestones"]
-        hunan.ok("milestone", "move", str(milestone["id"]), "--due", "2025-12-31")
+        hunan.ok(
+            "milestone", "move", str(milestone["id"]), "--due", "2025-12-31", as_of="2025-01-01"
+        )
 
     def overdue(day: str) -> tuple[bool, bool, bool, int]:
         listed = {

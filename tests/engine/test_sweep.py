@@ -92,13 +92,18 @@ def test_milestone_ladder_over_months(duban, db_url, campaign) -> None:
     ]
     assert sweep(duban, "2024-06-28")["unchanged"] == 1
 
-    summoned = sweep(duban, "2024-06-29")  # 90 days: the head body is summoned
+    summoned = sweep(duban, "2024-06-29")  # 90 days: summoned, by the body above it
     assert summoned["raised"] == 1 and summoned["follow_ups"] == 1
     [esc] = escalations(duban, open=True)
-    assert (esc["id"], esc["level"], esc["addressed_to"]) == (1, "summon", "湖南省人民政府")
+    assert (esc["id"], esc["level"], esc["addressed_to"], esc["convened_by"]) == (
+        1,
+        "summon",
+        "湖南省生态环境厅",
+        "湖南省人民政府",
+    )
     follow = duban.ok("show", str(esc["follow_up_id"]), "--format", "json").json()
-    assert follow["title"].startswith("书面整改报告")
-    assert follow["lead"] == ["湖南省人民政府"]
+    assert follow["title"] == "书面整改报告：黑臭水体整治（约谈 #1）"
+    assert follow["lead"] == ["湖南省生态环境厅"]
     assert [m["due"] for m in follow["milestones"]] == ["2024-07-29"]
 
     # The follow-up appears exactly once, however often the sweep runs.
@@ -112,7 +117,7 @@ def test_milestone_ladder_over_months(duban, db_url, campaign) -> None:
     # Not reported in time: the report itself becomes overdue and is escalated to its lead.
     late = sweep(duban, "2024-07-30")
     assert [(c["action"], c["obligation_id"], c["addressed_to"]) for c in late["changes"]] == [
-        ("open", follow["id"], "湖南省人民政府")
+        ("open", follow["id"], "湖南省生态环境厅")
     ]
 
     # Close-out by the lead's member, verified by another coordinator: the condition clears.
@@ -126,9 +131,12 @@ def test_milestone_ladder_over_months(duban, db_url, campaign) -> None:
         evidence.write_text("整改报告", encoding="utf-8")
     duban.ok("submit", str(ob), "--evidence", proof, actor="wang", as_of="2024-08-01")
     duban.ok("verify", str(ob), actor="li", as_of="2024-08-02")
+    # The close-out resolves its escalations itself, without waiting for a sweep.
+    history = {e["id"]: e for e in escalations(duban)}
+    assert history[1]["resolved_on"] == "2024-08-02"
+    assert history[1]["resolve_reason"] == "截至2024-08-02，任务 #1 已销号"
     cleared = sweep(duban, "2024-08-03")
-    [resolved] = [c for c in cleared["changes"] if c["action"] == "resolve"]
-    assert resolved["id"] == 1 and "closed by 2024-08-03" in resolved["reason"]
+    assert [c for c in cleared["changes"] if c["action"] == "resolve"] == []
     history = {e["id"]: e for e in escalations(duban)}
     assert history[1]["resolved"] and history[1]["resolve_reason"]
     assert history[1]["level"] == "summon"  # never lowered, never deleted
@@ -181,15 +189,15 @@ def test_rejected_twice_summons_the_head_body(duban, db_url, campaign, tmp_path)
     assert (change["level"], change["rule"], change["addressed_to"]) == (
         "summon",
         "core.closeout_rejected",
-        "湖南省人民政府",
+        "湖南省生态环境厅",
     )
     assert "rejected 2 times" in change["reason"]
     assert result["follow_ups"] == 1
 
     duban.ok("submit", ob, "--evidence", str(proof), actor="wang", as_of="2024-02-05")
     duban.ok("verify", ob, actor="li", as_of="2024-02-06")
-    cleared = sweep(duban, "2024-02-07")
-    assert [c["action"] for c in cleared["changes"]] == ["resolve"]
+    assert escalations(duban, open=True) == []  # resolved by the close-out itself
+    assert sweep(duban, "2024-02-07")["changes"] == []
 
 
 def test_manual_escalation_climbs_only_and_ack(duban, db_url, campaign) -> None:
@@ -209,15 +217,19 @@ def test_manual_escalation_climbs_only_and_ack(duban, db_url, campaign) -> None:
 
     duban.ok("escalate", ob, "--level", "summon", "--reason", "约谈", as_of="2024-01-07")
     [esc] = escalations(duban)
-    assert (esc["level"], esc["manual"], esc["addressed_to"]) == ("summon", True, "湖南省人民政府")
+    assert (esc["level"], esc["manual"], esc["addressed_to"], esc["convened_by"]) == (
+        "summon",
+        True,
+        "湖南省生态环境厅",
+        "湖南省人民政府",
+    )
     assert esc["follow_up_id"] is not None
     # Sweeps leave a hand-made escalation alone while its obligation is live.
     assert sweep(duban, "2024-01-08")["resolved"] == 0
 
     # Acknowledgement: by the addressed body's member or a coordinator, with a note, once.
-    assert (
-        duban("ack", "1", "--note", "收到", actor="wang").exit_code == 3
-    )  # addressed to the government
+    duban.ok("user", "add", "zhao", "--role", "member", "--owner", "湖南省人民政府")
+    assert duban("ack", "1", "--note", "收到", actor="zhao").exit_code == 3  # not addressed
     assert duban("ack", "99", "--note", "收到").exit_code == 4
     assert duban("ack", "1", "--note", " ").exit_code == 2
     duban.ok("ack", "1", "--note", "已安排约谈", actor="li")
@@ -372,12 +384,13 @@ def test_target_escalations_open_climb_resolve_and_reopen(hunan, db_url, liuyang
         ("open", "supervise", "浏阳市人民政府")
     ]  # re-opened
 
-    # Missed at the due date: the same escalation climbs to a summons of the head body, and
+    # Missed at the due date: the same escalation climbs to a summons (convened by the body
+    # above), and
     # the county's government faces a regional approval freeze.
     missed = sweep(hunan, "2026-01-02")
     assert sorted(mine(missed)) == [
         ("open", "freeze", "浏阳市人民政府"),
-        ("raise", "summon", "长沙市人民政府"),
+        ("raise", "summon", "浏阳市人民政府"),
     ]
     assert [
         f
@@ -391,7 +404,7 @@ def test_target_escalations_open_climb_resolve_and_reopen(hunan, db_url, liuyang
     # A reading that meets the target clears both.
     assert sorted(mine(sweep(hunan, "2026-07-01"))) == [
         ("resolve", "freeze", "浏阳市人民政府"),
-        ("resolve", "summon", "长沙市人民政府"),
+        ("resolve", "summon", "浏阳市人民政府"),
     ]
     history = [e for e in escalations(hunan) if e["obligation_id"] == liuyang]
     assert [(e["level"], e["resolved_on"]) for e in history] == [

@@ -220,8 +220,9 @@ def test_illegal_fishing_rising_two_quarters_summons(hunan, tmp_path):
     ]
     assert len(rows) == 1
     row = rows[0]
-    # A summons goes to the body above the county government.
-    assert row["level"] == "summon" and row["addressed_to"] == "益阳市人民政府"
+    # A summons of the county government, convened by the body above it.
+    assert row["level"] == "summon" and row["addressed_to"] == "沅江市人民政府"
+    assert row["convened_by"] == "益阳市人民政府"
     assert "2022Q1 3 → 2022Q2 5 → 2022Q3 8" in row["reason"]
 
 

@@ -24,7 +24,7 @@ SIZE = (120, 40)
 
 def seed(url: str) -> None:
     run = Runner(url)
-    run.ok("init", as_of=AS_OF)
+    run.ok("init", "--sandbox", as_of="2023-01-01")  # the plan, recorded long before
     run.ok("user", "add", "lead2", "--role", "coordinator", as_of=AS_OF)
     run.ok(
         "record",

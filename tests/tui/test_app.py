@@ -508,6 +508,29 @@ async def test_sweep_from_the_palette_shows_progress(campaign: Env) -> None:
         assert type(app.screen).__name__ == "DashboardScreen"
 
 
+@pytest.mark.asyncio
+async def test_sweep_preview_shows_what_would_change_and_writes_nothing(campaign: Env) -> None:
+    from sqlmodel import func, select
+
+    from duban.core.models import AuditHead
+
+    def head() -> int:
+        with campaign.session(write=False) as session:
+            return session.exec(select(func.max(AuditHead.seq))).one()
+
+    before = head()
+    app = app_for(campaign)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.set_as_of(date(2024, 7, 1))
+        app.action_sweep_preview()
+        await settle(pilot)
+        assert type(app.screen).__name__ == "ProgressScreen"
+        text = str(app.screen.query_one("#progress-result").render())
+        assert "Preview as of 2024-07-01" in text and "nothing was written" in text
+    assert head() == before
+
+
 # Snapshots ---------------------------------------------------------------------------------
 SCREENS = {
     "dashboard": [],

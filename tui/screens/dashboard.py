@@ -104,7 +104,16 @@ class DashboardScreen(DubanScreen):
                 if plan["remaining_days"] is not None
                 else ""
             )
-            period.update(Text.assemble((t("Period") + " ", "dim"), span, "  ", (left, "italic")))
+            late = (
+                t("{n} deadlines had passed when the plan was loaded", n=plan["late_at_load"])
+                if plan.get("late_at_load")
+                else ""
+            )
+            period.update(
+                Text.assemble(
+                    (t("Period") + " ", "dim"), span, "  ", (left, "italic"), "  ", (late, "dim")
+                )
+            )
             self.query_one("#plan-bar", Static).update(progress_bar(plan["elapsed"]))
         else:
             period.update(t("No plan loaded: `duban import plan FILE` loads one."))

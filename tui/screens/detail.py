@@ -273,7 +273,8 @@ class DetailScreen(DubanScreen):
         out = Text()
         for a in d["audit"]:
             out.append(f"{to_local_date(a['at']).isoformat()} ", style="dim")
-            out.append(f"{a['actor']}  {a['action']}\n")
+            out.append(f"{a['actor']}  {a['action']}  ")
+            out.append(f"{a['summary']}\n", style="dim")
         return out
 
     # Data --------------------------------------------------------------------------------

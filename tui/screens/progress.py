@@ -27,9 +27,12 @@ class ProgressScreen(ModalScreen[Any]):
         Binding("escape", "close", "Close", id="progress.close")
     ]
 
-    def __init__(self, title: str, job: Job, describe: Callable[[Any], str]) -> None:
+    def __init__(
+        self, title: str, job: Job, describe: Callable[[Any], str], *, write: bool = True
+    ) -> None:
         super().__init__()
         self.title_text, self.job, self.describe = title, job, describe
+        self.write = write  # a preview reads only (and so works with a date under review)
         self.finished = False
         self.result: Any = None
 
@@ -48,7 +51,7 @@ class ProgressScreen(ModalScreen[Any]):
 
         def work() -> None:
             try:
-                with app.env.session() as session:  # type: ignore[attr-defined]
+                with app.env.session(write=self.write) as session:  # type: ignore[attr-defined]
                     result = self.job(session, report)
             except UserError as exc:
                 app.call_from_thread(self._finish, None, str(exc))

@@ -33,6 +33,7 @@ class StatusLine(Horizontal):
         lang = "中文" if language() == "zh" else "English"
         busy = "  ⋯" if getattr(app, "busy", 0) else ""
         right = Text.assemble(
+            (f"{t('sandbox')} · ", "bold reverse") if getattr(app, "sandbox", False) else "",
             (t("as of {date}", date=app.as_of.isoformat()), "bold"),  # type: ignore[attr-defined]
             " · ",
             who,

@@ -3,7 +3,7 @@
 The report table (进展报送) and an obligation's own reporting frequency.
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0003
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import duban.core.models
 
 revision: str = "0009"
-down_revision: str | None = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

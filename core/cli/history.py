@@ -1,0 +1,36 @@
+"""``duban history ID``."""
+
+from __future__ import annotations
+
+import click
+
+from ..i18n import t
+from .context import Env, pass_env
+from .output import emit, format_option
+
+
+@click.command()
+@click.argument("ref", metavar="ID")
+@format_option("table", "json")
+@pass_env
+def history(env: Env, ref: str, fmt: str) -> None:
+    """Every event about one obligation, oldest first (by id, or by code when unique)."""
+    from ..services.history import history as events
+    from ..services.obligations import get_obligation
+
+    with env.session(write=False) as session:
+        rows = [
+            {**e, "at": e["at"].isoformat(timespec="seconds")}
+            for e in events(session=session, obligation=get_obligation(session=session, ref=ref))
+        ]
+    emit(
+        rows,
+        [
+            ("at", t("Time")),
+            ("actor", t("Actor")),
+            ("action", t("Action")),
+            ("summary", t("Summary")),
+        ],
+        fmt,
+        max_width=60,
+    )
