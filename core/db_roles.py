@@ -83,6 +83,12 @@ RULES: dict[str, Rule] = {
         rows=_ON_OBLIGATION.format("obligation_id")
         + " AND submitted_by = session_user AND decision IS NULL",
     ),
+    # Progress reports for its own owner on obligations that owner is assigned to; a
+    # resubmission marks the owner's earlier report superseded.
+    "report": Rule(
+        member=("INSERT", "UPDATE (superseded_by_id)"),
+        rows="owner_id = duban_owner() AND " + _ON_OBLIGATION.format("obligation_id"),
+    ),
     # Readings for its owner's region and below.
     "measurement": Rule(member=("INSERT", "UPDATE"), rows="duban_in_region(region_id, site_id)"),
     # Acknowledging an escalation addressed to its owner.

@@ -158,6 +158,9 @@ class Obligation(SQLModel, table=True):
     # Optimistic locking: services bump it and refuse writes based on a stale copy.
     version: int = Field(default=1)
     attrs: dict | None = _json()
+    # How often its owners report progress (monthly, quarterly, half-yearly, none); None
+    # follows the plan's calendar in duban.toml (services/reports.py).
+    report_frequency: str | None = Field(default=None, max_length=16)
     # Indexed, as are a milestone's ``done_at``: whether anything was recorded after a date
     # is one look-up (``visibility.recorded_after``).
     created_at: datetime = _instant(index=True)
@@ -304,6 +307,37 @@ class Submission(SQLModel, table=True):
     decided_by: str | None = None
     decided_at: datetime | None = _instant(default=None)
     reason: str | None = None
+
+
+class Report(SQLModel, table=True):
+    """A progress report (进展报送) of one owner on one obligation for one period.
+
+    A resubmission for the same obligation, owner and period supersedes the earlier row,
+    which stays as history. ``role`` is the owner's role in the obligation: the leads'
+    reports are the obligation's own, the others' go to the lead."""
+
+    __table_args__ = (
+        sa.Index("ix_report_latest", "obligation_id", "role", "period_end"),
+        sa.Index("ix_report_owner_period", "owner_id", "period"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    obligation_id: int = Field(foreign_key="obligation.id")
+    milestone_id: int | None = Field(default=None, foreign_key="milestone.id")
+    owner_id: int = Field(foreign_key="owner.id")
+    role: str = Field(max_length=16)
+    period: str = Field(max_length=16)  # 2024-05, 2024-Q2, 2024-H1
+    period_end: date
+    progress: str
+    problems: str | None = None
+    next_steps: str | None = None
+    percent: int | None = None
+    # Milestones claimed done: [{"id", "on", "evidence": [evidence ids]}].
+    milestones: list | None = _json()
+    source: str | None = None  # the returned file it was imported from
+    submitted_by: str
+    submitted_at: datetime = _instant()
+    superseded_by_id: int | None = Field(default=None, foreign_key="report.id")
 
 
 class Escalation(SQLModel, table=True):

@@ -8,11 +8,15 @@ through the database driver alone, without importing SQLAlchemy and the models, 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from . import visibility
+from .clock import local_midnight
+from .reporting import Calendar, ReportSettings, due_periods
 from .vocabulary import State
 
 CLOSED = (State.closed.value, State.cancelled.value)
@@ -21,6 +25,7 @@ SORTS = ("code", "due", "title", "state", "id")
 _PENDING = visibility.milestone_pending("m")
 # Without the lens (nothing recorded after the date: ``visibility.recorded_after``).
 _PENDING_NOW = "(m.done_on IS NULL OR m.done_on >= :as_of)"
+_LIVE = f"obligation.state NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
 
 
 @dataclass
@@ -56,10 +61,13 @@ def obligation_where(
     mark: str | None = None,
     unmarked: str | None = None,
     lens: bool = True,
+    light: str | None = None,
+    lights: Lights | None = None,
 ) -> Where:
-    """Conditions for ``duban list``'s filters; owners and regions must be resolved already.
-    Only what was recorded by the end of ``as_of`` is seen, in the state it had then; with
-    ``lens=False`` (the caller found nothing recorded after it) the record as it is."""
+    """Conditions for ``duban list``'s filters; owners and regions must be resolved already,
+    and ``lights`` given with ``light``. Only what was recorded by the end of ``as_of`` is
+    seen, in the state it had then; with ``lens=False`` (the caller found nothing recorded
+    after it) the record as it is."""
     w = Where()
     if lens:
         w.add(visibility.obligation_visible(), seen_at=visibility.seen_at(as_of))
@@ -112,6 +120,10 @@ def obligation_where(
                 f"{_json_path(name, len(members))} {test}",
                 **{f"{name}{i}": member for i, member in enumerate(members)},
             )
+    if light:
+        assert lights is not None, "a light filter needs the lights"
+        clause, params = lights.where(light)
+        w.add(clause, **params)
     return w
 
 
@@ -153,6 +165,166 @@ def overdue_sql(*, lens: bool = True) -> str:
         f"{live('obligation')} AND ({late('obligation')} AND obligation.id NOT IN {parents}"
         f" OR obligation.id IN {parents} AND EXISTS ({below}))"
     )
+
+
+# Traffic lights (红黄绿灯) --------------------------------------------------------------------
+LIGHTS = ("green", "yellow", "red")
+
+
+def _julian(dialect: str, expr: str) -> str:
+    """Days (Julian day number) of a date or a UTC instant, the same on every backend."""
+    if dialect == "sqlite":
+        return f"julianday({expr})"
+    return f"(EXTRACT(EPOCH FROM {expr}) / 86400.0 + 2440587.5)"
+
+
+def julian(value: date | datetime) -> float:
+    """What ``_julian`` computes, for a parameter: a date counts from its midnight UTC."""
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC)
+        midnight = datetime.combine(value.date(), datetime.min.time(), UTC)
+        return value.toordinal() + 1721424.5 + (value - midnight).total_seconds() / 86400
+    return value.toordinal() + 1721424.5
+
+
+@dataclass
+class Lights:
+    """The traffic lights of obligations as of a date, as SQL (``table``) and its parameters.
+
+    Red: overdue, more than ``yellow_points`` behind the time-proportional progress, or the
+    ``red_unreported`` latest due periods all unreported. Yellow: behind at all, or the
+    latest due period unreported. Green otherwise; no light once closed or cancelled.
+    Progress is the leads' latest reported percent; expected progress the elapsed fraction
+    from the plan's issue date (else the obligation's creation) to its last due date. Only
+    reports recorded by the end of ``as_of`` count (``visibility``; docs/reports.md)."""
+
+    dialect: str
+    settings: ReportSettings
+    plan_ids: dict[str, int]  # plan key -> id, for the plans with a calendar of their own
+    as_of: date
+
+    def _calendar_sql(self) -> str:
+        own = {self.plan_ids[k]: c for k, c in self.settings.plans.items() if k in self.plan_ids}
+        default = self.settings.default
+
+        def by_plan(value: Callable[[Calendar], str], fallback: str) -> str:
+            if not own:
+                return fallback
+            whens = " ".join(f"WHEN {pid} THEN {value(c)}" for pid, c in sorted(own.items()))
+            return f"CASE obligation.plan_id {whens} ELSE {fallback} END"
+
+        freq = by_plan(lambda c: f"'{c.frequency}'", f"'{default.frequency}'")
+        day = by_plan(lambda c: f"'{c.due_day}'", f"'{default.due_day}'")
+        return f"COALESCE(obligation.report_frequency, {freq}) || '/' || {day}"
+
+    def _periods(self) -> list[tuple[str, date, date]]:
+        """(calendar key, the end of its latest due period, the end of the N-th latest)."""
+        found = []
+        for cal in sorted(self.settings.calendars(), key=lambda c: c.key):
+            due = due_periods(self.as_of, cal.frequency, cal.due_day, self.settings.red_unreported)
+            found.append((cal.key, due[0].end, due[-1].end))
+        return found
+
+    def _started(self, n: str, i: int) -> str:
+        """The obligation had started by the end of calendar ``i``'s ``n`` period: its plan's
+        issue date, else its creation, is before the day after it."""
+        created = f"obligation.created_at < :lt_{n}t{i}"
+        issued = (
+            f"(SELECT p.issued_on <= :lt_{n}d{i} FROM plan p"
+            " WHERE p.id = obligation.plan_id AND p.issued_on IS NOT NULL)"
+        )
+        return f"(CASE WHEN obligation.plan_id IS NULL THEN {created} ELSE COALESCE({issued}, {created}) END)"
+
+    def _unreported(self, n: str) -> str:
+        """It owed the report of its latest (``p1``) or N-th latest (``pn``) due period, and
+        its leads have reported for no period ending that late."""
+        owing = []
+        for i, (key, _, _) in enumerate(self._periods()):
+            owing.append(
+                f"({self._calendar_sql()} = '{key}' AND {self._started(n, i)}"
+                " AND NOT EXISTS (SELECT 1 FROM report r WHERE r.obligation_id = obligation.id"
+                f" AND r.role = 'lead' AND {visibility.report_visible('r')}"
+                f" AND r.period_end >= :lt_{n}d{i}))"
+            )
+        return " OR ".join(owing) or "1 = 0"
+
+    def _behind(self, points: str) -> str:
+        """More than ``points`` behind: the leads' latest reported percent against the
+        elapsed fraction of the time from the start to the end of the last due date."""
+        jd = partial(_julian, self.dialect)
+        leads = (
+            "FROM report r WHERE r.obligation_id = obligation.id AND r.role = 'lead'"
+            f" AND {visibility.report_visible('r')} AND r.percent IS NOT NULL"
+        )
+        start = (
+            f"(CASE WHEN obligation.plan_id IS NULL THEN {jd('obligation.created_at')} ELSE"
+            f" COALESCE((SELECT {jd('p.issued_on')} FROM plan p WHERE p.id = obligation.plan_id),"
+            f" {jd('obligation.created_at')}) END)"
+        )
+        expected = (
+            f"CASE WHEN :lt_day >= q.e OR q.e <= {start} THEN 100.0"
+            f" WHEN :lt_day <= {start} THEN 0.0"
+            f" ELSE 100.0 * (:lt_day - {start}) / (q.e - {start}) END"
+        )
+        # The latest period's percent; of resubmissions the last (ids rise with submission),
+        # in the report index's own order. No such report: no row, so NULL, never behind.
+        latest = f"(SELECT r.percent {leads} ORDER BY r.period_end DESC, r.id DESC LIMIT 1) lr"
+        last_due = (
+            f"(SELECT {jd('MAX(m.due)')} + 1 AS e FROM milestone m"
+            " WHERE m.obligation_id = obligation.id) q"
+        )
+        return (
+            f"(SELECT {expected} - lr.percent FROM {latest}, {last_due} WHERE q.e IS NOT NULL)"
+            f" > {points}"
+        )
+
+    def _conditions(self) -> dict[str, str]:
+        """Conditions over ``obligation``, cheapest first (a filter stops at the first that
+        holds): red and yellow."""
+        return {
+            "red": f"({self._unreported('pn')}) OR {overdue_sql()} OR {self._behind(':lt_points')}",
+            "yellow": f"({self._unreported('p1')}) OR ({self._behind('0')})",
+        }
+
+    def table(self, where: str = "1 = 1") -> str:
+        """``SELECT id, light`` for the obligations matching ``where`` (over ``obligation``)."""
+        c = self._conditions()
+        return (
+            f"SELECT obligation.id AS id, CASE WHEN NOT {_LIVE} THEN NULL WHEN {c['red']}"
+            f" THEN 'red' WHEN {c['yellow']} THEN 'yellow' ELSE 'green' END AS light"
+            f" FROM obligation WHERE {where}"
+        )
+
+    @property
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "as_of": self.as_of,
+            "seen_at": visibility.seen_at(self.as_of),
+            "lt_day": julian(self.as_of),
+            "lt_points": self.settings.yellow_points,
+        }
+        for i, (_, p1, pn) in enumerate(self._periods()):
+            for n, end in (("p1", p1), ("pn", pn)):
+                params[f"lt_{n}d{i}"] = end
+                after = local_midnight(end + timedelta(days=1))  # the instant it is over
+                params[f"lt_{n}t{i}"] = _sqlite_value(after) if self.dialect == "sqlite" else after
+        return params
+
+    def where(self, light: str) -> tuple[str, dict[str, Any]]:
+        """A condition over ``obligation``: its light is ``light``."""
+        c = self._conditions()
+        clause = {
+            "red": f"{_LIVE} AND ({c['red']})",
+            "yellow": f"{_LIVE} AND NOT ({c['red']}) AND ({c['yellow']})",
+            "green": f"{_LIVE} AND NOT ({c['red']}) AND NOT ({c['yellow']})",
+        }[light]
+        used = set(_PARAM.findall(clause))  # the ORM refuses parameters the text lacks
+        return clause, {k: v for k, v in self.params.items() if k in used}
+
+
+def plan_ids_sql() -> str:
+    """The plans' keys and ids, for ``Lights.plan_ids``."""
+    return "SELECT key, id FROM plan"
 
 
 def count_sql(where: Where) -> str:
@@ -263,13 +435,18 @@ def lens_needed(db: Lean, as_of: date) -> bool:
 
 
 def lean_count(
-    url: str, head: str, as_of: date, where: Any, claimed: str | None = None
+    url: str,
+    head: str,
+    as_of: date,
+    where: Callable[[Lean, bool], Where],
+    claimed: str | None = None,
 ) -> int | None:
-    """``count_sql(where(lens))`` through the bare driver, or None (see ``lean_connect``);
-    ``where`` builds the filter with or without the as-of lens, as ``lens_needed`` says."""
+    """``count_sql(where(lean, lens))`` through the bare driver, or None (see
+    ``lean_connect``); ``where`` builds the filter for that connection, with or without the
+    as-of lens, as ``lens_needed`` says."""
     lean = lean_connect(url, head, claimed)
     if lean is None:
         return None
     with lean:
-        found = where(lens_needed(lean, as_of))
+        found = where(lean, lens_needed(lean, as_of))
         return int(lean.one(count_sql(found), **found.params))

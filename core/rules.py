@@ -22,6 +22,7 @@ TARGET_OFF_TRACK = "core.target_off_track"
 TARGET_MISSED = "core.target_missed"
 REGION_QUALITY = "core.region_quality_missed"
 CLOSEOUT_REJECTED = "core.closeout_rejected"
+REPORT_MISSING = "core.report_missing"
 
 
 def both(msgid: str, **values: Any) -> tuple[str, str]:
@@ -70,17 +71,21 @@ def _fmt(value: float | None) -> str:
 
 
 # Milestones -------------------------------------------------------------------------------
+def day_ladder(cfg: Mapping[str, Any], rule: str) -> list[tuple[int, int, str]]:
+    """Settings whose keys are levels and values days: (days, rank, level), most days first,
+    so that the first threshold reached decides."""
+    ladder = []
+    for key in cfg:
+        if key != "enabled":
+            level = config_level({key: key}, rule, key)
+            ladder.append((config_count(cfg, rule, key, 1), LEVEL_ORDER[level], level))
+    return sorted(ladder, reverse=True)
+
+
 def milestone_overdue(ctx: RuleContext) -> Iterator[Finding]:
     """Days past a milestone's due date map to a rung: by default 1 -> supervise,
     30 -> list, 90 -> summon. Keys of the settings are levels, values days overdue."""
-    ladder = []
-    for key in ctx.config:
-        if key != "enabled":
-            level = config_level({key: key}, MILESTONE_OVERDUE, key)
-            ladder.append(
-                (config_count(ctx.config, MILESTONE_OVERDUE, key, 1), LEVEL_ORDER[level], level)
-            )
-    ladder.sort(reverse=True)  # most days first; the first threshold reached decides
+    ladder = day_ladder(ctx.config, MILESTONE_OVERDUE)
     engine = ctx.engine
     overdue = engine.overdue_milestones()
     delegated = _delegated(ctx, {ob_id for _, ob_id, _, _ in overdue})
@@ -267,6 +272,37 @@ def closeout_rejected(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+# Progress reports ----------------------------------------------------------------------------
+def report_missing(ctx: RuleContext) -> Iterator[Finding]:
+    """The latest due period's progress report not received from the lead (催报, then 督办):
+    days since the first unreported period's due day map to a rung, as for milestones."""
+    from .services.reports import overdue_reports
+
+    ladder = day_ladder(ctx.config, REPORT_MISSING)
+    engine = ctx.engine
+    for owed, first_due, periods in overdue_reports(session=ctx.session, as_of=ctx.as_of):
+        days = (ctx.as_of - first_due).days
+        level = next((lv for threshold, _, lv in ladder if days >= threshold), None)
+        if level is None:
+            continue
+        zh, en = both(
+            "Progress report for {period} not received (due {due}); {n} period(s) unreported",
+            period=owed.period.label,
+            due=owed.due.isoformat(),
+            n=periods,
+        )
+        yield Finding(
+            condition=f"obligation:{owed.obligation_id}:report_missing",
+            level=level,
+            reason=zh,
+            reason_en=en,
+            subject_type="obligation",
+            subject_id=owed.obligation_id,
+            obligation_id=owed.obligation_id,
+            addressed_to_id=engine.address(level, owed.obligation_id),
+        )
+
+
 RULES = (
     EscalationRule(
         key=MILESTONE_OVERDUE,
@@ -305,5 +341,13 @@ RULES = (
         name_en="Close-out rejected repeatedly",
         evaluate=closeout_rejected,
         defaults={"rejections": 2, "level": Level.summon.value},
+    ),
+    EscalationRule(
+        key=REPORT_MISSING,
+        name="进展报送逾期未报",
+        name_en="Progress report missing",
+        evaluate=report_missing,
+        defaults={Level.remind.value: 1, Level.supervise.value: 10},
+        description="Days after the first unreported period's due day per rung (keys are levels).",
     ),
 )

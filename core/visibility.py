@@ -49,6 +49,11 @@ def milestone_pending(m: str = "m") -> str:
     return f"({m}.done_on IS NULL OR {m}.done_on >= :as_of OR NOT {milestone_done_recorded(m)})"
 
 
+def report_visible(r: str = "report") -> str:
+    """A progress report submitted by ``:seen_at`` (services/reports.py, ``queries.Lights``)."""
+    return f"{r}.submitted_at <= :seen_at"
+
+
 def escalation_visible(e: str = "escalation") -> str:
     return f"{e}.opened_at <= :seen_at"
 

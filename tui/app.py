@@ -34,6 +34,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "obligations": ("Obligations", "obligations:ObligationsScreen"),
     "escalations": ("Escalations", "escalations:EscalationsScreen"),
     "owners": ("Owners", "owners:OwnersScreen"),
+    "reports": ("Progress reports", "reports:ReportsScreen"),
     "agenda": ("Agenda", "agenda:AgendaScreen"),
     "plugins": ("Plugins", "plugins:PluginsScreen"),
     "inbox": ("Inbox", "inbox:InboxScreen"),
@@ -66,6 +67,7 @@ class DubanApp(App[None]):
         Binding("e", "go('escalations')", "Escalations", id="go.escalations"),
         Binding("w", "go('owners')", "Owners", id="go.owners"),
         Binding("a", "go('agenda')", "Agenda", id="go.agenda"),
+        Binding("b", "go('reports')", "Reports", id="go.reports"),
         Binding("i", "go('inbox')", "Inbox", id="go.inbox", show=False),
         Binding("g", "go('plugins')", "Plugins", id="go.plugins", show=False),
         Binding("t", "as_of", "As of", id="app.as-of"),
@@ -140,6 +142,8 @@ class DubanApp(App[None]):
         self.plan_titles = titles
         self.sandbox = sandbox
         self.refresh_status()
+        if role == "member" and self.current_mode == "dashboard":
+            self.switch_mode("reports")  # a member's first business: what it has to report
 
     def _load_plugin_screens(self) -> None:
         """Collect ``duban_tui_screens`` from every plugin, each in isolation."""

@@ -31,12 +31,14 @@ from duban.core.models import (
     Site,
     Submission,
     Target,
+    UserRole,
 )
 from duban.core.queries import Lean
 from duban.core.services.evaluation import target_readings
 from duban.core.services.history import history
 from duban.core.services.listing import conditions, order_keys
 from duban.core.services.obligations import CLOSED_STATES, detail, owners_by_role, summary
+from duban.core.services.reports import lights_of, list_reports, report_period
 
 from . import overview
 from .filters import Query
@@ -117,12 +119,14 @@ def window(*, session: Session, query: Query, as_of: date, offset: int, limit: i
         session, {n for ob in obligations for n in owners[ob.id].get(Role.lead, [])}
     )
     levels = top_levels(session=session, obligation_ids=ids, as_of=as_of)
+    lights = lights_of(session=session, ids=ids, as_of=as_of)
     rows = []
     for ob in obligations:
         row = summary(
             session=session, ob=ob, as_of=as_of, owners=owners[ob.id], milestones=milestones[ob.id]
         )
         row["level"] = levels.get(ob.id)
+        row["light"] = lights.get(ob.id)
         row["lead_en"] = [english.get(name) for name in row["lead"]]
         row["region_en"] = regions[row["region_code"]].name_en if row["region_code"] else None
         rows.append(row)
@@ -322,6 +326,8 @@ def obligation(*, session: Session, obligation_id: int, as_of: date) -> dict[str
             select(Submission).where(Submission.obligation_id == ob.id).order_by(Submission.id)
         )
     ]
+    data["reports"] = list_reports(session=session, obligation=ob.id, history=True)
+    data["report_period"] = report_period(session=session, ob=ob, as_of=as_of)
     # 操作记录: the obligation's history (``duban history``) as recorded by then, newest first.
     seen = visibility.seen_at(as_of)
     data["audit"] = [e for e in history(session=session, obligation=ob) if e["at"] <= seen][::-1][
@@ -331,6 +337,23 @@ def obligation(*, session: Session, obligation_id: int, as_of: date) -> dict[str
         select(func.count()).select_from(Obligation).where(Obligation.parent_id == ob.id)
     ).one()
     return data
+
+
+def reporting(session: Session, as_of: date) -> dict[str, Any]:
+    """The progress reports screen: a member's 待报送, or every lead owner's standing."""
+    from duban.core.services.base import current_user
+    from duban.core.services.reports import missing, reporting_status
+
+    user = current_user(session)
+    if user is not None and user.role == UserRole.member and user.owner_id is not None:
+        owner = session.get(Owner, user.owner_id)
+        assert owner is not None
+        return {
+            "mode": "pending",
+            "owner": owner.name,
+            "rows": missing(session=session, as_of=as_of, owner=owner.name),
+        }
+    return {"mode": "owners", "rows": reporting_status(session=session, as_of=as_of)}
 
 
 # Lists --------------------------------------------------------------------------------

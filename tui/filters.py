@@ -1,4 +1,4 @@
-"""The obligations filter line: ``衡阳 overdue domain:water level:list sort:-due``.
+"""The obligations filter line: ``衡阳 overdue domain:water level:list light:red sort:-due``.
 
 Free words search titles and codes; ``key:value`` (or ``key=value``) tokens set one field;
 the bare word ``overdue`` (逾期) keeps overdue obligations. Keys have Chinese aliases.
@@ -18,7 +18,19 @@ from duban.core.services.listing import ListFilter
 from .text import labels_to_keys
 
 SORTS = ("code", "due", "title", "state", "level", "id")
-KEYS = ("owner", "role", "region", "domain", "has", "lacks", "state", "level", "due", "sort")
+KEYS = (
+    "owner",
+    "role",
+    "region",
+    "domain",
+    "has",
+    "lacks",
+    "state",
+    "level",
+    "light",
+    "due",
+    "sort",
+)
 _ALIASES = {
     "单位": "owner",
     "角色": "role",
@@ -28,6 +40,7 @@ _ALIASES = {
     "无标记": "lacks",
     "状态": "state",
     "级别": "level",
+    "亮灯": "light",
     "到期": "due",
     "排序": "sort",
 }
@@ -48,6 +61,7 @@ class Query:
     lacks: str | None = None  # without it, e.g. lacks:ledger.accepted_at (not yet accepted)
     state: str | None = None
     level: str | None = None
+    light: str | None = None  # green, yellow or red (services/reports.py)
     due_days: int | None = None
     overdue: bool = False
     sort: str = "code"
@@ -64,6 +78,7 @@ class Query:
             unmarked=self.lacks,
             state=self.state,
             overdue=self.overdue,
+            light=self.light,
             # due:N is what falls due in the next N days; what is already late is "overdue".
             due_before=as_of + timedelta(days=self.due_days + 1)
             if self.due_days is not None
@@ -96,7 +111,7 @@ def parse(line: str) -> Query:
             raise UserError(
                 t("filter: unknown key {key!r} (one of {keys})", key=raw_key, keys=", ".join(KEYS))
             )
-        if key in ("state", "level", "role"):
+        if key in ("state", "level", "role", "light"):
             spelled = labels_to_keys(key).get(value.casefold())
             if spelled is None:
                 raise UserError(
@@ -126,7 +141,7 @@ def parse(line: str) -> Query:
 def unparse(query: Query) -> str:
     """The filter line that parses back to ``query`` (what a door puts in the filter bar)."""
     parts = [query.text] if query.text else []
-    for key in ("owner", "role", "region", "domain", "has", "lacks", "state", "level"):
+    for key in ("owner", "role", "region", "domain", "has", "lacks", "state", "level", "light"):
         value = getattr(query, key)
         if value:
             parts.append(f"{key}:{_quote(value)}")

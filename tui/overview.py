@@ -228,6 +228,22 @@ def worst_owners(
     return scores[:limit]
 
 
+def light_counts(db: Lean, as_of: date) -> dict[str, int]:
+    """Live obligations per traffic light as of the end of ``as_of`` (docs/reports.md)."""
+    from duban.core.reporting import report_settings
+
+    lights = queries.Lights(
+        dialect=db.dialect,
+        settings=report_settings(),
+        plan_ids=dict(db.rows(queries.plan_ids_sql())),
+        as_of=as_of,
+    )
+    rows = db.rows(
+        f"SELECT x.light, COUNT(*) FROM ({lights.table()}) x GROUP BY x.light", **lights.params
+    )
+    return {light: n for light, n in rows if light}
+
+
 def state_counts(db: Lean, as_of: date) -> dict[str, int]:
     """Obligations by state as of ``as_of``: today's counts (read from the state index),
     corrected for those recorded or moved since (index look-ups, usually none)."""

@@ -61,6 +61,19 @@ STATUS_STYLES = {
 }
 
 
+# Traffic lights (红黄绿灯), as the list's column and the dashboard's doors show them.
+_LIGHT_LABELS = {"green": "green", "yellow": "yellow", "red": "red"}
+LIGHT_STYLES = {"green": "green", "yellow": "yellow", "red": "bold red"}
+
+
+def light_label(light: str | None) -> str:
+    return t(_LIGHT_LABELS[light]) if light in _LIGHT_LABELS else ""
+
+
+def light_style(light: str | None) -> str:
+    return LIGHT_STYLES.get(light or "", "")
+
+
 def level_label(level: str | None) -> str:
     return t(_LEVEL_LABELS[level]) if level in _LEVEL_LABELS else (level or "")
 
@@ -87,7 +100,12 @@ def status_label(status: str | None) -> str:
 
 def labels_to_keys(kind: str) -> dict[str, str]:
     """Every spelling a person may type for a state or level (key, English, Chinese) -> key."""
-    table = {"state": _STATE_LABELS, "level": _LEVEL_LABELS, "role": _ROLE_LABELS}[kind]
+    table = {
+        "state": _STATE_LABELS,
+        "level": _LEVEL_LABELS,
+        "role": _ROLE_LABELS,
+        "light": _LIGHT_LABELS,
+    }[kind]
     from duban.core.i18n import catalog
 
     found: dict[str, str] = {}

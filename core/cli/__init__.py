@@ -52,6 +52,7 @@ COMMANDS: dict[str, str] = {
     "reject": "closeout:reject",
     "split": "closeout:split",
     "scorecard": "closeout:scorecard",
+    "report": "report:report",
 }
 
 

@@ -25,6 +25,11 @@ from .output import emit, emit_one, format_option, listing_options
 @click.option("--state", metavar="S", help="open, in_progress, submitted, closed or cancelled.")
 @click.option("--due-before", metavar="DATE", help="With a pending milestone due before DATE.")
 @click.option("--overdue", is_flag=True, help="Only overdue obligations (as of --as-of).")
+@click.option(
+    "--light",
+    type=click.Choice(["green", "yellow", "red"]),
+    help="Only obligations with this traffic light (as of --as-of).",
+)
 @click.option("--search", "text", metavar="TEXT", help="Title or code contains TEXT.")
 @click.option("--sort", type=click.Choice(SORTS), default="code", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many.")
@@ -40,6 +45,7 @@ def list_cmd(
     state: str | None,
     due_before: str | None,
     overdue: bool,
+    light: str | None,
     text: str | None,
     sort: str,
     limit: int | None,
@@ -54,7 +60,17 @@ def list_cmd(
         from .. import queries
         from ..migrations import HEAD
 
-        def where(lens: bool) -> queries.Where:
+        def where(lean: queries.Lean, lens: bool) -> queries.Where:
+            lights = None
+            if light:
+                from ..reporting import report_settings
+
+                lights = queries.Lights(
+                    dialect=lean.dialect,
+                    settings=report_settings(),
+                    plan_ids=dict(lean.rows(queries.plan_ids_sql())),
+                    as_of=env.today,
+                )
             return queries.obligation_where(
                 as_of=env.today,
                 text=text,
@@ -64,6 +80,8 @@ def list_cmd(
                 overdue=overdue,
                 role=role,
                 lens=lens,
+                light=light,
+                lights=lights,
             )
 
         if (state is None or state in queries.STATES) and (
@@ -82,6 +100,7 @@ def list_cmd(
         state=state,
         overdue=overdue,
         due_before=due,
+        light=light,
     )
     with env.session(write=False) as session:
         if count_only:
@@ -97,6 +116,7 @@ def list_cmd(
                     **r,
                     "title": pick(r["title"], r["title_en"]),
                     "overdue": t("overdue") if r["overdue"] else "",
+                    "light": t(r["light"]) if r["light"] else "",
                 }
                 for r in rows
             )
@@ -111,6 +131,7 @@ def list_cmd(
                 ("lead", t("Lead")),
                 ("next_due", t("Next due"), "date"),
                 ("overdue", t("Overdue"), "bool"),
+                ("light", t("Light")),
                 ("state", t("State")),
                 ("domain", t("Domain")),
                 ("region", t("Region")),

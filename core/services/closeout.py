@@ -36,7 +36,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _evidence_rows(items: Sequence[str]) -> list[tuple[str, str | None]]:
+def evidence_rows(items: Sequence[str]) -> list[tuple[str, str | None]]:
     """(uri, sha256) per --evidence: an http(s) URL, or a readable file fingerprinted now."""
     if not items:
         raise UserError(t("--evidence: a close-out needs at least one file or URL"))
@@ -121,7 +121,7 @@ def submit(
                 n=children,
             )
         )
-    rows = _evidence_rows(evidence)
+    rows = evidence_rows(evidence)
     stamp = now(session)
     added = []
     for uri, sha in rows:

@@ -598,6 +598,8 @@ def create_follow_ups(
                     "reopened": 0,
                     "version": 1,
                     "attrs": {"follow_up_of": item.escalation_id},
+                    # One written report, due once: no monthly progress reports on it.
+                    "report_frequency": "none",
                     "created_at": stamp,
                     "updated_at": stamp,
                 },

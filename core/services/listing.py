@@ -14,6 +14,7 @@ from .. import queries, visibility
 from ..errors import UserError
 from ..i18n import t
 from ..models import Milestone, Obligation, Region, Role, State
+from . import reports
 from .obligations import owners_by_role, summary
 from .owners import resolve_owner
 from .regions import resolve_region
@@ -38,6 +39,7 @@ class ListFilter:
         None  # obligations whose attrs carry this key ("ledger.accepted_at" reaches in)
     )
     unmarked: str | None = None  # obligations whose attrs lack it
+    light: str | None = None  # green, yellow or red (services/reports.py)
 
 
 def _pending(as_of: date) -> Any:
@@ -64,6 +66,14 @@ def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
                 value=f.state,
             )
         )
+    if f.light and f.light not in queries.LIGHTS:
+        raise UserError(
+            t(
+                "--light: must be one of {choices}, not {value!r}",
+                choices=", ".join(queries.LIGHTS),
+                value=f.light,
+            )
+        )
     where = queries.obligation_where(
         as_of=as_of,
         text=f.text,
@@ -77,6 +87,8 @@ def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
         parent_id=f.parent_id,
         mark=f.mark,
         unmarked=f.unmarked,
+        light=f.light,
+        lights=reports.lights(session=session, as_of=as_of) if f.light else None,
         owner_id=resolve_owner(session=session, ref=f.owner).id if f.owner else None,
         region_path=resolve_region(session=session, ref=f.region).path if f.region else None,
         lens=queries.lens_needed(queries.Lean.of_session(session), as_of),
@@ -167,15 +179,21 @@ def _summaries(
     if region_ids:
         # Load them once; summary()'s session.get() then finds them in the identity map.
         session.exec(select(Region).where(Region.id.in_(region_ids))).all()
+    lights = reports.lights_of(session=session, ids=ids, as_of=as_of)
+    last = reports.last_reports(session=session, ids=ids)
     states = visibility.states_then(session, obligations, visibility.seen_at(as_of))
     return [
-        summary(
-            session=session,
-            ob=ob,
-            as_of=as_of,
-            owners=owners[ob.id],
-            milestones=milestones[ob.id],
-            state=states[ob.id],
-        )
+        {
+            **summary(
+                session=session,
+                ob=ob,
+                as_of=as_of,
+                owners=owners[ob.id],
+                milestones=milestones[ob.id],
+                state=states[ob.id],
+            ),
+            "light": lights.get(ob.id),
+            "last_report": last.get(ob.id),
+        }
         for ob in obligations
     ]

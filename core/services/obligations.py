@@ -333,6 +333,7 @@ def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
     """The ``duban show`` shape: the list keys plus body, assignments, milestones, targets,
     escalations, as recorded by the end of ``as_of``."""
     from .escalations import as_of_then
+    from .reports import last_reports, lights_of
 
     seen = visibility.seen_at(as_of)
     if ob.created_at > seen:
@@ -364,6 +365,8 @@ def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
     )
     data.update(
         {
+            "light": lights_of(session=session, ids=[ob.id], as_of=as_of).get(ob.id),
+            "last_report": last_reports(session=session, ids=[ob.id]).get(ob.id),
             "body": ob.body,
             "body_en": ob.body_en,
             "plan": plan.key if plan else None,

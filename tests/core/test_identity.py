@@ -286,3 +286,24 @@ def test_login_url_keeps_all_but_the_user() -> None:
     url = "postgresql+psycopg://postgres:pw@127.0.0.1:5432/db?options=-csearch_path%3Dt_1"
     assert login_url(url, "li") == url.replace("postgres:pw", "li:pw")
     assert login_url("sqlite:///x.db", "li") == "sqlite:///x.db"
+
+
+def test_a_member_reports_only_for_its_owner_in_the_database(
+    pg: Runner, office: dict[str, str]
+) -> None:
+    member = office["member"]
+    assert pg.ok(
+        "report", "add", office["mine"], "--period", "2024-05", "--progress", "进展",
+        actor=member, as_of="2024-06-02",
+    ).stdout.strip()  # fmt: skip
+    url = pg.url_for(member)
+    row = (
+        "INSERT INTO report (obligation_id, owner_id, role, period, period_end, progress,"
+        " submitted_by, submitted_at) SELECT {ob}, o.id, 'lead', '2024-05', '2024-05-31', 'x',"
+        " session_user, now() FROM owner o WHERE o.name = '{owner}'"
+    )
+    # Plain SQL: not for another owner, not on an obligation its owner is not assigned to.
+    assert _denied(url, row.format(ob=office["other"], owner=FOREST))
+    assert _denied(url, row.format(ob=office["other"], owner=WATER))
+    assert _sql(url, row.format(ob=office["mine"], owner=WATER)) == 1
+    assert _denied(url, "UPDATE report SET progress = 'changed'")

@@ -57,15 +57,16 @@ def test_count_takes_the_lean_path_without_sqlalchemy(tmp_path: Path) -> None:
         ).returncode
         == 0
     )
-    code = (
-        "import sys\n"
-        "from duban.core.cli import main\n"
-        f"code = main(['--db', {str(db)!r}, '--as', 'x', '--as-of', '2024-06-01', 'list', '--overdue', '--count'])\n"
-        "print(code, 'sqlalchemy' in sys.modules)\n"
-    )
-    result = run_python(code, tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["3", "0", "False"]  # the count, the exit code, no ORM
+    for flag, count in (("--overdue", "3"), ("--light=red", "63")):
+        code = (
+            "import sys\n"
+            "from duban.core.cli import main\n"
+            f"code = main(['--db', {str(db)!r}, '--as', 'x', '--as-of', '2024-06-01', 'list', {flag!r}, '--count'])\n"
+            "print(code, 'sqlalchemy' in sys.modules)\n"
+        )
+        result = run_python(code, tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.split() == [count, "0", "False"]  # the count, the exit code, no ORM
 
 
 def test_migrations_head_matches_constant() -> None:

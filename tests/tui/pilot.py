@@ -106,3 +106,20 @@ def rows(app) -> list[dict]:
 
     table = app.screen.query_one(ObligationTable)
     return [table.rows[i] for i in sorted(table.rows)]
+
+
+async def fill(pilot, **values: str) -> None:
+    """Fill a form's fields (inputs, choices, text areas) and submit it."""
+    from textual.widgets import Input, Select, TextArea
+
+    for name, value in values.items():
+        widget = pilot.app.screen.query_one(f"#field-{name}")
+        if isinstance(widget, Select):
+            widget.value = value
+        elif isinstance(widget, TextArea):
+            widget.text = value
+        else:
+            assert isinstance(widget, Input)
+            widget.value = value
+    await pilot.press("ctrl+s")
+    await settle(pilot)

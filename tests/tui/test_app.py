@@ -21,7 +21,7 @@ from duban.core.models import (
 from duban.core.plugins import reset_host
 from duban.core.testing import Runner
 
-from .pilot import AS_OF, SIZE, app_for, rows, settle
+from .pilot import AS_OF, SIZE, app_for, fill, rows, settle
 
 
 # Navigation ------------------------------------------------------------------------------
@@ -197,20 +197,6 @@ async def test_table_scrolls_through_windows(campaign: Env) -> None:
 # Actions -----------------------------------------------------------------------------------
 async def open_detail(pilot, obligation_id: int) -> None:
     pilot.app.open_obligation(obligation_id)
-    await settle(pilot)
-
-
-async def fill(pilot, **values: str) -> None:
-    from textual.widgets import Input, Select
-
-    for name, value in values.items():
-        widget = pilot.app.screen.query_one(f"#field-{name}")
-        if isinstance(widget, Select):
-            widget.value = value
-        else:
-            assert isinstance(widget, Input)
-            widget.value = value
-    await pilot.press("ctrl+s")
     await settle(pilot)
 
 

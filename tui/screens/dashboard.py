@@ -15,7 +15,7 @@ from duban.core.queries import Lean
 from duban.core.vocabulary import State
 
 from .. import overview
-from ..text import ellipsize, fit, level_label, level_style, state_label
+from ..text import ellipsize, fit, level_label, level_style, light_label, light_style, state_label
 from ..widgets.door import Door
 from ..widgets.ladder import LadderBars
 from .base import DubanScreen
@@ -45,6 +45,7 @@ class DashboardScreen(DubanScreen):
                     yield Static(id="plan-bar")
                     yield Horizontal(id="state-doors", classes="doors")
                     yield Horizontal(id="risk-doors", classes="doors")
+                    yield Horizontal(id="light-doors", classes="doors")
                 with Vertical(id="panel-upcoming", classes="panel") as p:
                     p.border_title = t("Due within 30 days")
                 with Vertical(id="plugin-panels"):
@@ -59,11 +60,32 @@ class DashboardScreen(DubanScreen):
     def load(self) -> None:
         # The figures in plain SQL (no ORM to wait for), usually read already at start-up.
         self.read(self.fetch, self.show, group="load", lean=True)
+        # The lights read every obligation's reports: after the first numbers.
+        self.read(self.fetch_lights, self.show_lights, group="lights", lean=True)
         # Plugins' panels can be slow on a big campaign: they arrive on their own.
         self.read(self.fetch_panels, self.show_panels, group="panels")
 
     def fetch(self, db: Lean) -> dict[str, Any]:
         return self.app.early("figures") or overview.figures(db, self.app.as_of)
+
+    def fetch_lights(self, db: Lean) -> dict[str, int]:
+        return overview.light_counts(db, self.app.as_of)
+
+    async def show_lights(self, counts: dict[str, int]) -> None:
+        await self._replace(
+            "#light-doors",
+            [
+                Door(
+                    Text.assemble(
+                        (light_label(light) + " ", light_style(light)),
+                        (str(counts.get(light, 0)), "bold"),
+                    ),
+                    filter_line=f"light:{light}",
+                    classes="door",
+                )
+                for light in ("red", "yellow", "green")
+            ],
+        )
 
     def fetch_panels(self, session: Any) -> list[dict[str, Any]]:
         from .. import data

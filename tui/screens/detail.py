@@ -3,6 +3,7 @@ escalation timeline, evidence, close-outs and the audit history; actions in the 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -17,7 +18,7 @@ from duban.core.i18n import language, pick, t
 from duban.core.models import Role, State
 
 from .. import data
-from ..text import STATUS_STYLES, role_label, state_label, status_label
+from ..text import STATUS_STYLES, light_label, light_style, role_label, state_label, status_label
 from ..widgets.chart import TargetChart
 from ..widgets.ladder import level_badge
 from . import forms
@@ -44,6 +45,7 @@ class DetailScreen(DubanScreen):
     TITLE_MSGID = "Obligation"
     # action, palette verb (msgid), help (msgid): shown in the footer and the palette.
     ACTIONS = (
+        ("report", "report progress", "Report progress for a period (进展报送)"),
         ("record", "record reading", "Record a reading of one of its targets"),
         ("evidence", "attach evidence", "Attach a file or URL"),
         ("submit", "submit for close-out", "Ask for close-out (申请销号) with evidence"),
@@ -55,6 +57,7 @@ class DetailScreen(DubanScreen):
     )
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,backspace", "back", "Back", id="detail.back"),
+        Binding("b", "report", "Report", id="detail.report"),
         Binding("r", "record", "Record", id="detail.record"),
         Binding("v", "evidence", "Evidence", id="detail.evidence"),
         Binding("s", "submit", "Submit", id="detail.submit"),
@@ -65,6 +68,7 @@ class DetailScreen(DubanScreen):
         Binding("u", "edit", "Edit", id="detail.edit"),
     ]
     FORMS: ClassVar[dict[str, Any]] = {
+        "report": forms.ReportForm,
         "record": forms.RecordForm,
         "evidence": forms.EvidenceForm,
         "submit": forms.SubmitForm,
@@ -97,6 +101,9 @@ class DetailScreen(DubanScreen):
             if d["overdue"]:
                 facts.append("  ·  ")
                 facts.append(t("overdue"), style="bold red")
+            if d["light"]:
+                facts.append("  ·  ")
+                facts.append(light_label(d["light"]), style=light_style(d["light"]))
             facts.append(Text.assemble("  ·  ", (t("Domain") + " ", "dim"), d["domain"]))
             if d["region"]:
                 facts.append(
@@ -126,6 +133,7 @@ class DetailScreen(DubanScreen):
                             Static(self._target_text(tg)),
                             TargetChart(tg, self.app.as_of, classes="chart"),
                         )
+            yield section(t("Progress reports"), Static(self._reports(d)))
             yield section(t("Escalations"), Static(self._escalations(d)))
             with Horizontal(id="detail-bottom"):
                 yield section(t("Evidence and close-out"), Static(self._evidence(d)))
@@ -214,6 +222,29 @@ class DetailScreen(DubanScreen):
             out.append("\n")
         return out or Text(t("No escalations."), style="dim")
 
+    def _reports(self, d: dict[str, Any]) -> Text:
+        """The report history, newest first; superseded reports dimmed."""
+        out = Text()
+        for r in reversed(d["reports"]):
+            style = "dim" if r["superseded_by"] else ""
+            out.append(f"{r['period']} ", style="bold")
+            out.append(f"{r['owner']} ({role_label(r['role'])})", style=style)
+            if r["percent"] is not None:
+                out.append(f"  {r['percent']}%", style=style)
+            out.append(f"  {r['progress']}", style=style)
+            if r["problems"]:
+                out.append(f"  {t('Problems')}: {r['problems']}", style="dim")
+            if r["next_steps"]:
+                out.append(f"  {t('Next steps')}: {r['next_steps']}", style="dim")
+            out.append(
+                f"  {r['submitted_by']} {to_local_date(datetime.fromisoformat(r['submitted_at']))}",
+                style="dim",
+            )
+            if r["superseded_by"]:
+                out.append("  " + t("superseded"), style="dim")
+            out.append("\n")
+        return out or Text(t("No progress reports yet."), style="dim")
+
     def _evidence(self, d: dict[str, Any]) -> Text:
         out = Text()
         for ev in d["evidence"]:
@@ -271,6 +302,7 @@ class DetailScreen(DubanScreen):
         state = self.data["state"]
         live = state not in (State.closed, State.cancelled)
         return {
+            "report": live,
             "record": bool(self.data["target_rows"]),
             "submit": state in (State.open, State.in_progress),
             "verify": state == State.submitted,
@@ -291,6 +323,9 @@ class DetailScreen(DubanScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def action_report(self) -> None:
+        self._open_form("report")
 
     def action_record(self) -> None:
         self._open_form("record")

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Select, Static
+from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from duban.core.errors import UserError
 from duban.core.i18n import t
@@ -33,6 +33,7 @@ class Field:
     required: bool = False
     hint: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    multiline: bool = False  # a text area (a report's progress, say) instead of one line
 
 
 class Form(ModalScreen[Any]):
@@ -52,6 +53,10 @@ class Form(ModalScreen[Any]):
     def fields(self) -> list[Field]:
         return []
 
+    def intro(self) -> str:
+        """Text shown above the fields (already translated), if any."""
+        return ""
+
     def perform(self, session: Session, values: dict[str, str]) -> Any:
         raise NotImplementedError
 
@@ -62,6 +67,8 @@ class Form(ModalScreen[Any]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="form", classes="form"):
             yield Label(t(self.TITLE), id="form-title")
+            if self.intro():
+                yield Static(self.intro(), classes="form-hint")
             for f in self.fields():
                 with Horizontal(classes="form-row"):
                     yield Label(t(f.label) + (" *" if f.required else ""), classes="form-label")
@@ -73,6 +80,8 @@ class Form(ModalScreen[Any]):
                             value=f.value if f.value else Select.NULL,
                             prompt=t("choose"),
                         )
+                    elif f.multiline:
+                        yield TextArea(f.value, id=f"field-{f.name}", classes="form-text")
                     else:
                         yield Input(f.value, id=f"field-{f.name}", placeholder=t(f.placeholder))
                 if f.hint:
@@ -88,6 +97,8 @@ class Form(ModalScreen[Any]):
             widget = self.query_one(f"#field-{f.name}")
             if isinstance(widget, Select):
                 out[f.name] = "" if widget.value is Select.NULL else str(widget.value)
+            elif isinstance(widget, TextArea):
+                out[f.name] = widget.text.strip()
             else:
                 out[f.name] = widget.value.strip()  # type: ignore[attr-defined]
         return out
@@ -250,6 +261,87 @@ class EvidenceForm(Form):
 
     def success(self, result: Any) -> str:
         return t("Evidence attached: {uri}", uri=result.uri)
+
+
+# Progress reports ---------------------------------------------------------------------------
+class ReportForm(Form):
+    """A progress report (进展报送) for a period; the lead sees the other owners' reports of
+    the same period while writing its own."""
+
+    TITLE = "Report progress"
+
+    def _period(self) -> str:
+        return self.context.get("period") or self.context["obligation"].get("report_period", "")
+
+    def intro(self) -> str:
+        period = self._period()
+        others = [
+            r
+            for r in self.context["obligation"].get("reports", [])
+            if r["period"] == period and r["role"] != "lead" and r["superseded_by"] is None
+        ]
+        return "\n".join(
+            t("{owner} reported: {text}", owner=r["owner"], text=r["progress"]) for r in others
+        )
+
+    def fields(self) -> list[Field]:
+        ob = self.context["obligation"]
+        pending = [m for m in ob["milestones"] if not m["done"]]
+        return [
+            Field(
+                "period",
+                "Report period",
+                "2024-05, 2024-Q2 or 2024-H1",
+                self._period(),
+                required=True,
+            ),
+            Field("progress", "Progress made", required=True, multiline=True),
+            Field("problems", "Problems", multiline=True),
+            Field("next", "Next steps", multiline=True),
+            Field("percent", "Percent complete", "0–100"),
+            Field(
+                "milestone",
+                "Milestone done",
+                options=[(f"{m['due']} {m['title']}", str(m["id"])) for m in pending],
+            ),
+            Field("on", "Done on", "YYYY-MM-DD"),
+            Field("evidence", "Evidence", "a file path or an http(s) URL"),
+        ]
+
+    def perform(self, session: Session, values: dict[str, str]) -> Any:
+        from duban.core.clock import parse_date
+        from duban.core.services.reports import Claim, add_report
+
+        percent = values["percent"]
+        if percent and not percent.isdigit():
+            raise UserError(
+                t(
+                    "{what}: a whole number from 0 to 100, not {value!r}",
+                    what=t("Percent complete"),
+                    value=percent,
+                )
+            )
+        claim = None
+        if values["milestone"]:
+            on = parse_date(values["on"], what=t("Done on")) if values["on"] else None
+            if on is None:
+                raise UserError(t("{field}: required", field=t("Done on")))
+            claim = Claim(
+                int(values["milestone"]), on, [values["evidence"]] if values["evidence"] else []
+            )
+        return add_report(
+            session=session,
+            ref=ob_ref(self.context),
+            period=values["period"],
+            progress=values["progress"],
+            problems=values["problems"] or None,
+            next_steps=values["next"] or None,
+            percent=int(percent) if percent else None,
+            claim=claim,
+        )
+
+    def success(self, result: Any) -> str:
+        return t("Report for {period} recorded", period=result.period)
 
 
 # Escalations --------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from textual.widgets import Static
 
 from duban.core.i18n import pick, t
 
-from ..text import fit, level_label, level_style, state_label
+from ..text import fit, level_label, level_style, light_label, light_style, state_label
 
 # key, header msgid, width (0 = takes the rest)
 COLUMNS: tuple[tuple[str, str, int], ...] = (
@@ -33,6 +33,7 @@ COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("lead", "Lead", 18),
     ("next_due", "Next due", 11),
     ("state", "State", 8),
+    ("light", "Light", 6),
     ("level", "Level", 10),
     ("region", "Region", 8),
 )
@@ -59,6 +60,7 @@ def cells(row: dict[str, Any]) -> dict[str, tuple[str, str]]:
             "red" if row.get("overdue") else "",
         ),
         "state": (state_label(row["state"]), ""),
+        "light": (light_label(row.get("light")), light_style(row.get("light"))),
         "level": (level_label(row.get("level")), level_style(row.get("level"))),
         "region": (pick(row.get("region") or "", row.get("region_en")), ""),
     }

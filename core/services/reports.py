@@ -1,0 +1,863 @@
+"""Progress reports (进展报送): who reports what for which period, what is due and missing,
+and the traffic lights (红黄绿灯) that follow from them. docs/reports.md tells the rules.
+
+A report is made by an owner assigned to the obligation for one period of the obligation's
+reporting calendar (core/reporting.py). A resubmission for the same obligation, owner and
+period supersedes the earlier report, which stays as history. The leads' reports are the
+obligation's own; the other owners' reports go to the lead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from .. import audit, queries, visibility
+from ..clock import to_local_date
+from ..controls import check_text
+from ..errors import PermissionDenied, UserError
+from ..i18n import t
+from ..models import (
+    Assignment,
+    Evidence,
+    Milestone,
+    Obligation,
+    Owner,
+    Plan,
+    Report,
+    Role,
+    UserRole,
+)
+from ..reporting import (
+    Calendar,
+    Period,
+    ReportSettings,
+    check_frequency,
+    due_periods,
+    frequency_label,
+    parse_period,
+    period_containing,
+    report_settings,
+)
+from .base import actor, now, require_coordinator, require_writer, snapshot, today
+from .obligations import CLOSED_STATES, get_obligation
+from .owners import resolve_owner
+
+_CLOSED = [s.value for s in CLOSED_STATES]
+_CHUNK = 900
+
+
+def clean_text(value: str | None, *, what: str, required: bool = False) -> str | None:
+    """A person's text, stripped; refused with a control character in it."""
+    value = (check_text(value, what) or "").strip()
+    if required and not value:
+        raise UserError(t("{what}: must not be empty", what=what))
+    return value or None
+
+
+def visible(session: Session) -> Any:
+    """Reports recorded by the end of the session's day (``visibility``): those after it do
+    not exist as of then."""
+    return text(visibility.report_visible()).bindparams(seen_at=visibility.seen_at(today(session)))
+
+
+# Calendars ----------------------------------------------------------------------------------
+def plan_keys(session: Session) -> dict[int, str]:
+    """{plan id: key}, read once per session (an import checks thousands of obligations)."""
+    if "_plan_keys" not in session.info:
+        session.info["_plan_keys"] = dict(session.exec(select(Plan.id, Plan.key)).all())
+    return session.info["_plan_keys"]
+
+
+def settings_of(session: Session) -> ReportSettings:
+    """``[reports]`` of duban.toml, read once per session."""
+    if "_report_settings" not in session.info:
+        session.info["_report_settings"] = report_settings()
+    return session.info["_report_settings"]
+
+
+def calendar_of(session: Session, ob: Obligation) -> Calendar:
+    plan = plan_keys(session).get(ob.plan_id) if ob.plan_id else None
+    return settings_of(session).calendar(plan, ob.report_frequency)
+
+
+def start_of(ob_created: datetime, plan_issued: date | None) -> date:
+    """Where the time-proportional progress starts: the plan's issue date, else creation."""
+    return plan_issued or to_local_date(ob_created)
+
+
+def report_period(*, session: Session, ob: Obligation, as_of: date) -> str:
+    """The period an owner would report for now: the latest ended one (or the current one
+    for an obligation that does not report on a calendar)."""
+    calendar = calendar_of(session, ob)
+    frequency = calendar.frequency if calendar.frequency != "none" else "monthly"
+    current = period_containing(as_of, frequency)
+    return (current if calendar.frequency == "none" else current.previous()).label
+
+
+def set_frequency(*, session: Session, ref: str | int, frequency: str | None) -> Obligation:
+    """An obligation's own reporting frequency (None: its plan's)."""
+    require_coordinator(session)
+    ob = get_obligation(session=session, ref=ref)
+    if frequency is not None:
+        check_frequency(frequency)
+    before = snapshot(ob)
+    ob.report_frequency = frequency
+    ob.updated_at = now(session)
+    session.add(ob)
+    session.flush()
+    audit.record(
+        session,
+        "obligation.report_frequency",
+        "obligation",
+        ob.id,
+        before=before,
+        after=snapshot(ob),
+    )
+    return ob
+
+
+# Lights -------------------------------------------------------------------------------------
+def lights(*, session: Session, as_of: date) -> queries.Lights:
+    dialect = session.get_bind().dialect.name
+    return queries.Lights(
+        dialect=dialect,
+        settings=settings_of(session),
+        plan_ids={key: pid for pid, key in plan_keys(session).items()},
+        as_of=as_of,
+    )
+
+
+def lights_of(*, session: Session, ids: Sequence[int], as_of: date) -> dict[int, str | None]:
+    """{obligation id: 'green' | 'yellow' | 'red' | None} (queries.Lights)."""
+    found: dict[int, str | None] = {}
+    if not ids:
+        return found
+    lt = lights(session=session, as_of=as_of)
+    lean = queries.Lean.of_session(session)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start : start + _CHUNK])
+        marks = ", ".join(f":i{i}" for i in range(len(chunk)))
+        rows = lean.rows(
+            lt.table(f"obligation.id IN ({marks})"),
+            **lt.params,
+            **{f"i{i}": v for i, v in enumerate(chunk)},
+        )
+        found.update((row[0], row[1]) for row in rows)
+    return found
+
+
+def all_lights(*, session: Session, as_of: date) -> dict[int, str | None]:
+    """The light of every obligation, in one statement."""
+    lt = lights(session=session, as_of=as_of)
+    return dict(queries.Lean.of_session(session).rows(lt.table(), **lt.params))  # type: ignore[arg-type]
+
+
+def last_reports(*, session: Session, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """{obligation id: {period, percent, submitted_at}} of the leads' latest visible report."""
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.connection().execute(
+            select(Report.obligation_id, Report.period, Report.percent, Report.submitted_at)
+            .where(
+                Report.obligation_id.in_(ids[start : start + _CHUNK]),
+                Report.role == Role.lead,
+                visible(session),
+            )
+            .order_by(Report.period_end, Report.submitted_at, Report.id)
+        )
+        for ob_id, period, percent, at in rows:
+            found[ob_id] = {"period": period, "percent": percent, "submitted_at": at.isoformat()}
+    return found
+
+
+# Reporting ----------------------------------------------------------------------------------
+def _reporter(session: Session, ob: Obligation, owner_ref: str | None) -> tuple[Owner, str]:
+    """The owner a report is made for and its role; members report only for their own."""
+    user = require_writer(session, ob.id)
+    roles = dict(
+        session.exec(
+            select(Assignment.owner_id, Assignment.role)
+            .where(Assignment.obligation_id == ob.id)
+            .order_by(Assignment.id.desc())
+        ).all()
+    )
+    leads = session.exec(
+        select(Assignment.owner_id)
+        .where(Assignment.obligation_id == ob.id, Assignment.role == Role.lead)
+        .order_by(Assignment.id)
+    ).all()
+    if owner_ref:
+        owner = resolve_owner(session=session, ref=owner_ref)
+    elif user.role == UserRole.member:
+        owner = session.get(Owner, user.owner_id)
+    elif leads:
+        owner = session.get(Owner, leads[0])
+    else:
+        raise UserError(t("--owner: obligation #{id} has no lead owner", id=ob.id))
+    assert owner is not None
+    if user.role == UserRole.member and owner.id != user.owner_id:
+        raise PermissionDenied(
+            t(
+                "{user} is a member of another owner and cannot report for {owner}",
+                user=user.name,
+                owner=owner.name,
+            )
+        )
+    if owner.id not in roles:
+        raise UserError(
+            t("--owner: {owner} is not assigned to obligation #{id}", owner=owner.name, id=ob.id)
+        )
+    role = Role.lead.value if owner.id in leads else roles[owner.id]
+    return owner, role
+
+
+def check_period(session: Session, ob: Obligation, raw: str, *, what: str = "--period") -> Period:
+    """The period of ``raw``, of the obligation's frequency, begun by today."""
+    period = parse_period(raw, what=what)
+    calendar = calendar_of(session, ob)
+    if calendar.frequency != "none" and period.frequency != calendar.frequency:
+        raise UserError(
+            t(
+                "{what}: obligation #{id} reports {frequency}, not for {period}",
+                what=what,
+                id=ob.id,
+                frequency=frequency_label(calendar.frequency),
+                period=period.label,
+            )
+        )
+    if period.start > today(session):
+        raise UserError(
+            t(
+                "{what}: {period} has not begun yet (today is {today})",
+                what=what,
+                period=period.label,
+                today=today(session).isoformat(),
+            )
+        )
+    return period
+
+
+def check_percent(value: float | int | None, *, what: str = "--percent") -> int | None:
+    if value is None:
+        return None
+    if not 0 <= value <= 100 or float(value) != int(value):
+        raise UserError(
+            t("{what}: a whole number from 0 to 100, not {value!r}", what=what, value=value)
+        )
+    return int(value)
+
+
+@dataclass
+class Claim:
+    """A milestone claimed done in a report, on a date, with evidence files or URLs."""
+
+    milestone_id: int
+    on: date
+    evidence: Sequence[str] = ()
+
+
+def add_report(
+    *,
+    session: Session,
+    ref: str | int,
+    period: str,
+    progress: str,
+    problems: str | None = None,
+    next_steps: str | None = None,
+    percent: float | int | None = None,
+    owner: str | None = None,
+    milestone_id: int | None = None,
+    claim: Claim | None = None,
+) -> Report:
+    """Record a report; an earlier one of the same owner and period is superseded."""
+    ob = get_obligation(session=session, ref=ref)
+    reporter, role = _reporter(session, ob, owner)
+    per = check_period(session, ob, period)
+    texts = {
+        "progress": clean_text(progress, what="--progress", required=True),
+        "problems": clean_text(problems, what="--problems"),
+        "next_steps": clean_text(next_steps, what="--next"),
+    }
+    claims: list[dict[str, Any]] = []
+    if claim is not None:
+        milestone_id = claim.milestone_id
+        claims.append(_claim(session, ob, claim))
+    elif milestone_id is not None:
+        _milestone(session, ob, milestone_id)
+    entry = Entry(
+        ob.id,
+        role,
+        texts["progress"] or "",
+        texts["problems"],
+        texts["next_steps"],
+        check_percent(percent),
+        milestone_id,
+        claims or None,
+    )
+    [new_id] = store_reports(session, reporter, per, [entry])
+    made = session.get(Report, new_id)
+    assert made is not None
+    return made
+
+
+def _milestone(session: Session, ob: Obligation, milestone_id: int) -> Milestone:
+    ms = session.get(Milestone, milestone_id)
+    if ms is None or ms.obligation_id != ob.id:
+        raise UserError(
+            t(
+                "--milestone: #{mid} is not a milestone of obligation #{id}",
+                mid=milestone_id,
+                id=ob.id,
+            )
+        )
+    return ms
+
+
+def _claim(session: Session, ob: Obligation, claim: Claim) -> dict[str, Any]:
+    """Mark the milestone done on ``claim.on`` with its evidence; what the report records."""
+    from .calendar import touch
+    from .closeout import evidence_rows
+
+    ms = _milestone(session, ob, claim.milestone_id)
+    if claim.on > today(session):
+        raise UserError(
+            t(
+                "--on: {day} is after today ({today})",
+                day=claim.on.isoformat(),
+                today=today(session).isoformat(),
+            )
+        )
+    evidence_ids = []
+    for uri, sha in evidence_rows(claim.evidence) if claim.evidence else []:
+        ev = Evidence(
+            obligation_id=ob.id, uri=uri, sha256=sha, added_by=actor(session), added_at=now(session)
+        )
+        session.add(ev)
+        session.flush()
+        evidence_ids.append(ev.id)
+        audit.record(session, "evidence.add", "evidence", ev.id, after=snapshot(ev))
+    if ms.done_on is None:
+        before = snapshot(ms)
+        ms.done_on = claim.on
+        touch(ms, session=session)
+        session.flush()
+        audit.record(
+            session, "milestone.done", "milestone", ms.id, before=before, after=snapshot(ms)
+        )
+    return {"id": ms.id, "on": claim.on.isoformat(), "evidence": evidence_ids}
+
+
+@dataclass
+class Entry:
+    """One report to store: the obligation, the reporting owner's role, what it says."""
+
+    obligation_id: int
+    role: str
+    progress: str
+    problems: str | None = None
+    next_steps: str | None = None
+    percent: int | None = None
+    milestone_id: int | None = None
+    claims: list[dict[str, Any]] | None = None
+
+
+def store_reports(
+    session: Session,
+    owner: Owner,
+    period: Period,
+    entries: Sequence[Entry],
+    source: str | None = None,
+) -> list[int]:
+    """Insert reports of one owner for one period (checked already), superseding that owner's
+    current reports of the period on the same obligations; audited. Their ids, in order."""
+    from ..audit import record_many
+    from ..bulk import insert_many, update_many
+
+    ids = [e.obligation_id for e in entries]
+    earlier: dict[int, int] = {}
+    for start in range(0, len(ids), _CHUNK):
+        earlier.update(
+            session.connection()
+            .execute(
+                select(Report.obligation_id, Report.id).where(
+                    Report.obligation_id.in_(ids[start : start + _CHUNK]),
+                    Report.owner_id == owner.id,
+                    Report.period == period.label,
+                    Report.superseded_by_id.is_(None),
+                )
+            )
+            .all()
+        )
+    stamp, who = now(session), actor(session)
+    rows = [
+        {
+            "obligation_id": e.obligation_id,
+            "milestone_id": e.milestone_id,
+            "owner_id": owner.id,
+            "role": e.role,
+            "period": period.label,
+            "period_end": period.end,
+            "progress": e.progress,
+            "problems": e.problems,
+            "next_steps": e.next_steps,
+            "percent": e.percent,
+            "milestones": e.claims,
+            "source": source,
+            "submitted_by": who,
+            "submitted_at": stamp,
+            "superseded_by_id": None,
+        }
+        for e in entries
+    ]
+    new_ids = insert_many(session, Report, rows, returning=True)
+    replaced = {
+        earlier[e.obligation_id]: new_id
+        for e, new_id in zip(entries, new_ids, strict=True)
+        if e.obligation_id in earlier
+    }
+    update_many(
+        session, Report, [{"id": old, "superseded_by_id": new} for old, new in replaced.items()]
+    )
+    superseded = {new: old for old, new in replaced.items()}
+    record_many(
+        session,
+        [
+            (
+                "report.add",
+                "report",
+                new_id,
+                None,
+                {"id": new_id, **row, "owner": owner.name, "supersedes": superseded.get(new_id)},
+            )
+            for row, new_id in zip(rows, new_ids, strict=True)
+        ],
+    )
+    session.expire_all()  # written around the ORM
+    return new_ids
+
+
+# Reading ------------------------------------------------------------------------------------
+def describe(session: Session, rows: Iterable[Report]) -> list[dict[str, Any]]:
+    """Reports in the ``duban report list`` shape."""
+    rows = list(rows)
+    owners = dict(
+        session.exec(
+            select(Owner.id, Owner.name).where(Owner.id.in_({r.owner_id for r in rows} or {0}))
+        ).all()
+    )
+    obs = {
+        ob.id: ob
+        for ob in session.exec(
+            select(Obligation).where(Obligation.id.in_({r.obligation_id for r in rows} or {0}))
+        )
+    }
+    return [
+        {
+            "id": r.id,
+            "obligation": r.obligation_id,
+            "code": obs[r.obligation_id].code,
+            "title": obs[r.obligation_id].title,
+            "owner": owners.get(r.owner_id),
+            "role": r.role,
+            "period": r.period,
+            "progress": r.progress,
+            "problems": r.problems,
+            "next_steps": r.next_steps,
+            "percent": r.percent,
+            "milestone": r.milestone_id,
+            "milestones_done": r.milestones or [],
+            "submitted_by": r.submitted_by,
+            "submitted_at": r.submitted_at.isoformat(),
+            "superseded_by": r.superseded_by_id,
+            "source": r.source,
+        }
+        for r in rows
+    ]
+
+
+def list_reports(
+    *,
+    session: Session,
+    period: str | None = None,
+    owner: str | None = None,
+    obligation: str | int | None = None,
+    history: bool = False,
+) -> list[dict[str, Any]]:
+    """Visible reports, current ones only unless ``history`` (superseded ones too)."""
+    query = select(Report).where(visible(session))
+    if period:
+        query = query.where(Report.period == parse_period(period).label)
+    if owner:
+        query = query.where(Report.owner_id == resolve_owner(session=session, ref=owner).id)
+    if obligation is not None:
+        query = query.where(
+            Report.obligation_id == get_obligation(session=session, ref=obligation).id
+        )
+    rows = list(session.exec(query.order_by(Report.obligation_id, Report.period_end, Report.id)))
+    if not history:  # superseded only by a report visible now
+        ids = {r.id for r in rows}
+        rows = [r for r in rows if r.superseded_by_id not in ids]
+    return describe(session, rows)
+
+
+# What is due ------------------------------------------------------------------------------
+@dataclass
+class Owed:
+    """An obligation's report for one period, owed by its lead(s)."""
+
+    obligation_id: int
+    code: str | None
+    title: str
+    title_en: str | None
+    leads: list[int]
+    period: Period
+    due: date
+    received: Any = None  # the leads' latest report for the period (a row with its columns)
+
+    @property
+    def missing(self) -> bool:
+        return self.received is None
+
+    def late(self, as_of: date) -> bool:
+        """Not in by its due day (received after it, or still missing after it)."""
+        if self.received is None:
+            return as_of > self.due
+        return to_local_date(self.received.submitted_at) > self.due
+
+
+@dataclass
+class _Live:
+    id: int
+    code: str | None
+    title: str
+    title_en: str | None
+    start: date
+    calendar: Calendar
+
+
+def _live(session: Session, owner_id: int | None = None) -> list[_Live]:
+    """Live obligations with their reporting calendar and start (only ``owner_id``'s leads)."""
+    settings = settings_of(session)
+    plans = {
+        pid: (key, issued)
+        for pid, key, issued in session.exec(select(Plan.id, Plan.key, Plan.issued_on)).all()
+    }
+    query = select(
+        Obligation.id,
+        Obligation.code,
+        Obligation.title,
+        Obligation.title_en,
+        Obligation.plan_id,
+        Obligation.created_at,
+        Obligation.report_frequency,
+    ).where(Obligation.state.notin_(_CLOSED))
+    if owner_id is not None:
+        query = query.where(
+            Obligation.id.in_(
+                select(Assignment.obligation_id).where(
+                    Assignment.owner_id == owner_id, Assignment.role == Role.lead
+                )
+            )
+        )
+    found = []
+    calendars: dict[tuple[int | None, str | None], Calendar] = {}  # a few, shared by all rows
+    for ob_id, code, title, title_en, plan_id, created, own in session.connection().execute(
+        query.order_by(Obligation.id)
+    ):
+        key, issued = plans.get(plan_id, (None, None))
+        calendar = calendars.get((plan_id, own))
+        if calendar is None:
+            calendar = calendars[(plan_id, own)] = settings.calendar(key, own)
+        found.append(_Live(ob_id, code, title, title_en, start_of(created, issued), calendar))
+    return found
+
+
+def _leads(session: Session, ids: Iterable[int] | None = None) -> dict[int, list[int]]:
+    query = select(Assignment.obligation_id, Assignment.owner_id).where(
+        Assignment.role == Role.lead
+    )
+    found: dict[int, list[int]] = {}
+    for ob_id, owner_id in session.connection().execute(query.order_by(Assignment.id)):
+        found.setdefault(ob_id, []).append(owner_id)
+    return found
+
+
+def _latest_lead_reports(session: Session) -> dict[int, date]:
+    """{obligation id: the end of the latest period its leads reported for (visible)}."""
+    from sqlalchemy import func
+
+    return dict(
+        session.connection()
+        .execute(
+            select(Report.obligation_id, func.max(Report.period_end))
+            .where(Report.role == Role.lead, visible(session))
+            .group_by(Report.obligation_id)
+        )
+        .all()
+    )
+
+
+def overdue_reports(*, session: Session, as_of: date) -> list[tuple[Owed, date, int]]:
+    """Obligations whose latest due period's report is not in (the leads', visible): what is
+    owed, the due day of the first period unreported since, and how many periods that makes."""
+    latest = _latest_lead_reports(session)
+    leads = _leads(session)
+    found = []
+    for ob in _live(session):
+        cal = ob.calendar
+        if cal.frequency == "none":
+            continue
+        due = due_periods(as_of, cal.frequency, cal.due_day, 1)[0]
+        if due.end < ob.start:
+            continue  # the obligation did not exist yet during that period
+        reported = latest.get(ob.id)
+        if reported is not None and reported >= due.end:
+            continue
+        if reported is None:
+            first = period_containing(ob.start, cal.frequency)
+        else:
+            first = period_containing(reported, cal.frequency).following()
+        periods = 1
+        p = first
+        while p.end < due.end:
+            p, periods = p.following(), periods + 1
+        owed = Owed(
+            ob.id, ob.code, ob.title, ob.title_en, leads.get(ob.id, []), due, due.due(cal.due_day)
+        )
+        found.append((owed, first.due(cal.due_day), periods))
+    return found
+
+
+def owed_for(
+    *,
+    session: Session,
+    as_of: date,
+    period: Period | None = None,
+    owner_id: int | None = None,
+) -> list[Owed]:
+    """Each live obligation's report for ``period`` (of its frequency), or for its latest
+    ended period, with the leads' current report for it if any. ``owner_id``: only the
+    obligations that owner leads."""
+    rows = _live(session, owner_id)
+    leads = _leads(session)
+    owed: list[Owed] = []
+    # The period and due day each calendar owes, worked out once (there are a few calendars).
+    owes: dict[Calendar, tuple[Period, date] | None] = {}
+    for ob in rows:
+        cal = ob.calendar
+        if cal not in owes:
+            per: Period | None = None
+            if cal.frequency != "none" and (period is None or period.frequency == cal.frequency):
+                per = period or period_containing(as_of, cal.frequency).previous()
+            owes[cal] = (per, per.due(cal.due_day)) if per else None
+        found = owes[cal]
+        if found is None or found[0].end < ob.start:
+            continue
+        owed.append(
+            Owed(ob.id, ob.code, ob.title, ob.title_en, leads.get(ob.id, []), found[0], found[1])
+        )
+    wanted = {(o.obligation_id, o.period.label) for o in owed}
+    periods = sorted({o.period.label for o in owed})
+    received: dict[tuple[int, str], Any] = {}
+    columns = (
+        Report.obligation_id,
+        Report.period,
+        Report.role,
+        Report.percent,
+        Report.progress,
+        Report.problems,
+        Report.next_steps,
+        Report.submitted_at,
+    )
+    for start in range(0, len(periods), _CHUNK):
+        for report in session.connection().execute(  # rows, not ORM objects: there may be 100k
+            select(*columns)
+            .where(
+                Report.period.in_(periods[start : start + _CHUNK]),
+                Report.role == Role.lead,
+                visible(session),
+            )
+            .order_by(Report.submitted_at, Report.id)
+        ):
+            key = (report.obligation_id, report.period)
+            if key in wanted:
+                received[key] = report  # the latest wins
+    for o in owed:
+        o.received = received.get((o.obligation_id, o.period.label))
+    return owed
+
+
+def _owner_names(session: Session) -> dict[int, str]:
+    return dict(session.connection().execute(select(Owner.id, Owner.name)).all())
+
+
+def missing(
+    *, session: Session, as_of: date, period: str | None = None, owner: str | None = None
+) -> list[dict[str, Any]]:
+    """Reports not received from the leads: for ``period``, or each obligation's latest
+    ended period; ``owner``: only the obligations it leads."""
+    per = parse_period(period) if period else None
+    owner_id = resolve_owner(session=session, ref=owner).id if owner else None
+    names = _owner_names(session)
+    return [
+        {
+            "obligation": o.obligation_id,
+            "code": o.code,
+            "title": o.title,
+            "leads": [names[i] for i in o.leads],
+            "period": o.period.label,
+            "due": o.due.isoformat(),
+            "late": o.late(as_of),
+        }
+        for o in owed_for(session=session, as_of=as_of, period=per, owner_id=owner_id)
+        if o.missing
+    ]
+
+
+def pending_for(*, session: Session, owner_id: int, as_of: date) -> list[Owed]:
+    """待报送: the obligations ``owner_id`` leads whose latest ended period is unreported."""
+    return [o for o in owed_for(session=session, as_of=as_of, owner_id=owner_id) if o.missing]
+
+
+def _report_text(r: Any) -> dict[str, Any]:
+    if r is None:
+        return {"percent": None, "progress": None, "problems": None, "next_steps": None}
+    return {
+        "percent": r.percent,
+        "progress": r.progress,
+        "problems": r.problems,
+        "next_steps": r.next_steps,
+        "submitted_at": r.submitted_at.isoformat(),
+    }
+
+
+def consolidated(*, session: Session, period: str, as_of: date) -> dict[str, Any]:
+    """The 调度 summary of a period: per obligation its leads, light, percent and the
+    reports' text (the participants' too); per lead owner what was due, received, late
+    and missing."""
+    per = parse_period(period)
+    owed = owed_for(session=session, as_of=as_of, period=per)
+    names = _owner_names(session)
+    lights = all_lights(session=session, as_of=as_of) if owed else {}
+    latest: dict[tuple[int, int], Report] = {}
+    for r in session.exec(
+        select(Report)
+        .where(Report.period == per.label, Report.role != Role.lead, visible(session))
+        .order_by(Report.submitted_at, Report.id)
+    ):
+        latest[(r.obligation_id, r.owner_id)] = r  # a resubmission replaces the earlier
+    others: dict[int, list[dict[str, Any]]] = {}
+    for (ob_id, owner_id), r in latest.items():
+        others.setdefault(ob_id, []).append(
+            {"owner": names.get(owner_id), "role": r.role, **_report_text(r)}
+        )
+    tasks = []
+    per_owner: dict[int, dict[str, int]] = {}
+    for o in owed:
+        late = o.late(as_of)
+        tasks.append(
+            {
+                "id": o.obligation_id,
+                "code": o.code,
+                "title": o.title,
+                "lead": [names[i] for i in o.leads],
+                "light": lights.get(o.obligation_id),
+                "due": o.due.isoformat(),
+                "received": not o.missing,
+                "late": late,
+                **_report_text(o.received),
+                "others": others.get(o.obligation_id, []),
+            }
+        )
+        for lead in o.leads:
+            counts = per_owner.setdefault(lead, {"due": 0, "received": 0, "late": 0, "missing": 0})
+            counts["due"] += 1
+            counts["received" if o.received else "missing"] += 1
+            counts["late"] += late
+    return {
+        "period": per.label,
+        "as_of": as_of.isoformat(),
+        "tasks": tasks,
+        "owners": [
+            {"owner": names[oid], **counts}
+            for oid, counts in sorted(per_owner.items(), key=lambda kv: names[kv[0]])
+        ],
+    }
+
+
+def reporting_status(*, session: Session, as_of: date) -> list[dict[str, Any]]:
+    """Per lead owner, for each obligation's latest ended period: how many reports were due,
+    received, late and missing (the coordinators' "who has reported" view)."""
+    names = _owner_names(session)
+    counts: dict[int, dict[str, Any]] = {}
+    for o in owed_for(session=session, as_of=as_of):
+        late = o.late(as_of)
+        for lead in o.leads:
+            c = counts.setdefault(
+                lead, {"owner": names[lead], "due": 0, "received": 0, "late": 0, "missing": 0}
+            )
+            c["due"] += 1
+            c["received" if o.received else "missing"] += 1
+            c["late"] += late
+    return sorted(counts.values(), key=lambda c: (-c["missing"], -c["late"], c["owner"]))
+
+
+def urge(*, session: Session, owner: str, as_of: date) -> int:
+    """催报: tell an owner now which reports it has not sent, on every channel it is reached
+    on (core/notify: inbox, e-mail, its robots), once a day at most; delivered by the next
+    notification pass. The number of reports it is reminded of."""
+    from ..notify.ledger import insert_ledger
+    from ..notify.occasions import owner_recipients
+    from ..notify.settings import settings
+
+    require_coordinator(session)
+    who = resolve_owner(session=session, ref=owner)
+    pending = pending_for(session=session, owner_id=who.id, as_of=as_of)
+    if not pending:
+        raise UserError(t("{owner} has no report outstanding", owner=who.name))
+    subject = t("Please report: {n} progress report(s) outstanding", n=len(pending))
+    text = "\n".join(
+        t(
+            "{code} {title}: report for {period} due {due}",
+            code=o.code or f"#{o.obligation_id}",
+            title=o.title,
+            period=o.period.label,
+            due=o.due.isoformat(),
+        )
+        for o in pending
+    )
+    stamp = now(session)
+    recipient = owner_recipients(session, [who], settings().audience)[who.id]
+    rows = [
+        {
+            "key": f"reports:{as_of.isoformat()}|{recipient.ref}|urge|{route.slot}",
+            "channel": route.channel,
+            "owner_id": who.id,
+            "robot_id": route.robot_id,
+            "recipient": route.address,
+            "subject": subject,
+            "occasion": "urge",
+            "payload": {"subject": subject, "text": text, "html": None, "data": {}},
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": stamp,
+            "created_at": stamp,
+        }
+        for route in recipient.routes
+    ]
+    if not insert_ledger(session, rows):
+        raise UserError(t("{owner} was already reminded today", owner=who.name))
+    audit.record(
+        session,
+        "report.urge",
+        "owner",
+        who.id,
+        after={"obligations": [o.obligation_id for o in pending], "day": as_of.isoformat()},
+    )
+    return len(pending)
