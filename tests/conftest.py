@@ -217,3 +217,12 @@ def db_fingerprint(url: str) -> str:
             for row in conn.execute(text(f'SELECT * FROM "{table}" ORDER BY 1')):
                 digest.update(repr(tuple(row)).encode())
     return digest.hexdigest()
+
+
+@pytest.fixture
+def without_report_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A duban.toml that turns the missing-report rule off, for tests about the other rules
+    (every obligation owes monthly progress reports by default)."""
+    config = tmp_path / "no-report-rule.toml"
+    config.write_text('[rules."core.report_missing"]\nenabled = false\n', encoding="utf-8")
+    monkeypatch.setenv("DUBAN_CONFIG", str(config))

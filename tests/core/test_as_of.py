@@ -3,6 +3,8 @@ state things had then, the same in list, show, escalations, export, history and 
 
 from __future__ import annotations
 
+import pytest
+
 from duban.core.cli.context import Env
 from duban.core.testing import COORDINATOR, Runner
 
@@ -64,6 +66,7 @@ def test_an_obligation_as_of_each_day(duban: Runner) -> None:
     assert {"closeout.submit", "closeout.verify", "milestone.done"} <= set(actions)
 
 
+@pytest.mark.usefixtures("without_report_rule")
 def test_an_escalation_is_invisible_before_the_sweep_that_opened_it(duban: Runner) -> None:
     duban.ok("owner", "add", "湖南省水利厅", as_of=T1)
     ob = duban.ok(

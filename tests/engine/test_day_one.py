@@ -11,6 +11,8 @@ import pytest
 from duban.core.clock import Clock
 from duban.core.testing import Runner
 
+pytestmark = pytest.mark.usefixtures("without_report_rule")
+
 
 @pytest.fixture
 def today_plan(db_url: str) -> Runner:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+pytestmark = pytest.mark.usefixtures("without_report_rule")
+
 
 def count(db_url: str, table: str) -> int:
     from duban.core.db import get_engine
