@@ -11,8 +11,6 @@ import pytest
 from duban.core.clock import Clock
 from duban.core.testing import Runner
 
-pytestmark = pytest.mark.usefixtures("without_report_rule")
-
 
 @pytest.fixture
 def today_plan(db_url: str) -> Runner:
@@ -47,6 +45,7 @@ def test_the_ladder_climbs_from_the_load_date(today_plan: Runner) -> None:
     assert {c["level"] for c in raised["changes"] if c["action"] == "raise"} == {"list"}
 
 
+@pytest.mark.usefixtures("without_report_rule")
 def test_one_open_follow_up_per_obligation_and_level(duban: Runner) -> None:
     duban.ok("owner", "add", "湖南省人民政府", "--kind", "government")
     duban.ok("owner", "add", "湖南省水利厅", "--parent", "湖南省人民政府")
@@ -77,6 +76,7 @@ def test_one_open_follow_up_per_obligation_and_level(duban: Runner) -> None:
     }
 
 
+@pytest.mark.usefixtures("without_report_rule")
 def test_verify_resolves_open_escalations_without_a_sweep(duban: Runner) -> None:
     duban.ok("owner", "add", "湖南省水利厅")
     ob = duban.ok(
