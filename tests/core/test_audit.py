@@ -184,7 +184,7 @@ def test_witness_detects_a_rewritten_chain(duban) -> None:
     _history(duban)
     witness = _head(duban)
     _drop_triggers(duban.url)
-    with open_session(get_engine(duban.url), actor="x") as session:
+    with open_session(get_engine(duban.url), actor="coord") as session:
         prev = GENESIS
         for event in session.exec(select(AuditEvent).order_by(AuditEvent.seq)).all():
             if event.seq == 3:
