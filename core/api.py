@@ -32,6 +32,7 @@ from .registry import (
     PanelRow,
     RuleContext,
     SiteKind,
+    SweepContext,
 )
 
 _LAZY = {
@@ -154,6 +155,7 @@ __all__ = [
     "PanelRow",
     "PermissionDenied",
     "RuleContext",
+    "SweepContext",
     "SiteKind",
     "UserError",
     "add_catalog",

@@ -69,13 +69,34 @@ class Finding:
 
 
 @dataclass
-class RuleContext:
-    """What a rule's ``evaluate`` gets: the session, the date, its thresholds and helpers."""
+class SweepContext:
+    """What a rule's ``evaluate`` gets: the session, the date, its thresholds, and whom an
+    escalation is addressed to (``address``, ``government``): the one way a rule names the
+    body that must answer."""
 
     session: Any
     as_of: date
     config: Mapping[str, Any]
-    engine: Any = None  # the sweep's shared state: evaluations, history, lookups
+    # The sweep's shared look-ups (core's SweepEngine), for core's own rules; plugins use the
+    # methods below.
+    engine: Any = None
+
+    def address(
+        self, level: str, obligation_id: int | None, region_id: int | None = None
+    ) -> int | None:
+        """The owner an escalation at ``level`` goes to: the obligation's lead department, or
+        for a regional subject that region's people's government; never the plan's issuer."""
+        found: int | None = self.engine.address(level, obligation_id, region_id)
+        return found
+
+    def government(self, region_id: int) -> int | None:
+        """The people's government of ``region_id``, if duban knows it."""
+        found: int | None = self.engine.government(region_id)
+        return found
+
+
+# The name rules used before ``SweepContext`` (plugin API 1.0); kept for third-party plugins.
+RuleContext = SweepContext
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 from .errors import UserError
 from .i18n import t, t_zh
 from .models import LEVEL_ORDER, Level
-from .registry import EscalationRule, Finding, RuleContext
+from .registry import EscalationRule, Finding, SweepContext
 
 MILESTONE_OVERDUE = "core.milestone_overdue"
 TARGET_OFF_TRACK = "core.target_off_track"
@@ -82,7 +82,7 @@ def day_ladder(cfg: Mapping[str, Any], rule: str) -> list[tuple[int, int, str]]:
     return sorted(ladder, reverse=True)
 
 
-def milestone_overdue(ctx: RuleContext) -> Iterator[Finding]:
+def milestone_overdue(ctx: SweepContext) -> Iterator[Finding]:
     """Days past a milestone's due date map to a rung: by default 1 -> supervise,
     30 -> list, 90 -> summon. Keys of the settings are levels, values days overdue."""
     ladder = day_ladder(ctx.config, MILESTONE_OVERDUE)
@@ -114,7 +114,7 @@ def milestone_overdue(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
-def _delegated(ctx: RuleContext, obligation_ids: set[int]) -> set[int]:
+def _delegated(ctx: SweepContext, obligation_ids: set[int]) -> set[int]:
     """Obligations whose ``attrs.overdue_rule`` hands their deadlines to another registered rule
     (a plugin with a ladder of its own, like the rectification ledger's)."""
     from sqlmodel import select
@@ -140,7 +140,7 @@ def _delegated(ctx: RuleContext, obligation_ids: set[int]) -> set[int]:
 
 
 # Targets ----------------------------------------------------------------------------------
-def target_off_track(ctx: RuleContext) -> Iterator[Finding]:
+def target_off_track(ctx: SweepContext) -> Iterator[Finding]:
     """A target evaluated ``off_track`` now and in the previous ``sweeps - 1`` sweeps."""
     sweeps = config_count(ctx.config, TARGET_OFF_TRACK, "sweeps", 1)
     level = config_level(ctx.config, TARGET_OFF_TRACK)
@@ -162,7 +162,7 @@ def target_off_track(ctx: RuleContext) -> Iterator[Finding]:
         yield _target_finding(engine, target, level, zh, en)
 
 
-def target_missed(ctx: RuleContext) -> Iterator[Finding]:
+def target_missed(ctx: SweepContext) -> Iterator[Finding]:
     """A target evaluated ``missed``: its due date passed without it being met."""
     level = config_level(ctx.config, TARGET_MISSED)
     engine = ctx.engine
@@ -203,7 +203,7 @@ def is_quality_target(target: Any, patterns: list[str]) -> bool:
     return any(fnmatchcase(target.indicator, p) for p in patterns)
 
 
-def region_quality_missed(ctx: RuleContext) -> Iterator[Finding]:
+def region_quality_missed(ctx: SweepContext) -> Iterator[Finding]:
     """A city or county that missed an environmental quality target at its due date: its
     people's government faces a regional approval freeze until a reading meets the target."""
     level = config_level(ctx.config, REGION_QUALITY)
@@ -251,7 +251,7 @@ def region_quality_missed(ctx: RuleContext) -> Iterator[Finding]:
 
 
 # Close-out --------------------------------------------------------------------------------
-def closeout_rejected(ctx: RuleContext) -> Iterator[Finding]:
+def closeout_rejected(ctx: SweepContext) -> Iterator[Finding]:
     """A close-out rejected ``rejections`` times since the obligation was last verified."""
     needed = config_count(ctx.config, CLOSEOUT_REJECTED, "rejections", 1)
     level = config_level(ctx.config, CLOSEOUT_REJECTED)
@@ -273,7 +273,7 @@ def closeout_rejected(ctx: RuleContext) -> Iterator[Finding]:
 
 
 # Progress reports ----------------------------------------------------------------------------
-def report_missing(ctx: RuleContext) -> Iterator[Finding]:
+def report_missing(ctx: SweepContext) -> Iterator[Finding]:
     """The latest due period's progress report not received from the lead (催报, then 督办):
     days since the first unreported period's due day map to a rung, as for milestones."""
     from .services.reports import overdue_reports

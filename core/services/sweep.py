@@ -44,7 +44,7 @@ from ..models import (
     Target,
     TargetStatus,
 )
-from ..registry import Evaluation, Finding, RuleContext
+from ..registry import Evaluation, Finding, SweepContext
 from ..rules import MILESTONE_OVERDUE, both, config_count, config_level
 from .base import actor, now, require_coordinator
 from .escalations import (
@@ -62,7 +62,7 @@ _CHUNK = 900
 
 
 class SweepEngine:
-    """What the rules share during one sweep (``RuleContext.engine``): bulk look-ups, cached."""
+    """What the rules share during one sweep (``SweepContext.engine``): bulk look-ups, cached."""
 
     def __init__(self, session: Session, as_of: date) -> None:
         self.session = session
@@ -472,7 +472,7 @@ def _collect(
             ran.add(key)  # a disabled rule finds nothing: its escalations resolve
             continue
         config = {k: v for k, v in config.items() if k != "enabled"}
-        ctx = RuleContext(session=session, as_of=engine.as_of, config=config, engine=engine)
+        ctx = SweepContext(session=session, as_of=engine.as_of, config=config, engine=engine)
         try:
             with session.begin_nested():
                 found = list(rule.evaluate(ctx))

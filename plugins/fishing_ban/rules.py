@@ -22,7 +22,7 @@ from typing import Any
 from sqlmodel import select
 
 from duban.core import api
-from duban.core.api import EscalationRule, Finding, Measurement, Region, RegionLevel, RuleContext
+from duban.core.api import EscalationRule, Finding, Measurement, Region, RegionLevel, SweepContext
 
 from . import indicators as ind
 from .imports import open_households
@@ -38,7 +38,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def zero_employment_households(ctx: RuleContext) -> Iterator[Finding]:
+def zero_employment_households(ctx: SweepContext) -> Iterator[Finding]:
     level = api.config_level(ctx.config, HOUSEHOLD_OPEN)
     days = int(api.config_number(ctx.config, HOUSEHOLD_OPEN, "days", 1, whole=True))
     session = ctx.session
@@ -116,7 +116,7 @@ def quarterly_cases(session: Any, until: date) -> dict[int, dict[tuple[int, int]
     return out
 
 
-def cases_rising(ctx: RuleContext) -> Iterator[Finding]:
+def cases_rising(ctx: SweepContext) -> Iterator[Finding]:
     level = api.config_level(ctx.config, CASES_RISING)
     rises = int(api.config_number(ctx.config, CASES_RISING, "quarters", 1, whole=True))
     session = ctx.session
@@ -152,7 +152,7 @@ def cases_rising(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
-def pension_year_end(ctx: RuleContext) -> Iterator[Finding]:
+def pension_year_end(ctx: SweepContext) -> Iterator[Finding]:
     level = api.config_level(ctx.config, PENSION_YEAR_END)
     threshold = api.config_number(ctx.config, PENSION_YEAR_END, "threshold", 0)
     year = ctx.as_of.year if (ctx.as_of.month, ctx.as_of.day) == (12, 31) else ctx.as_of.year - 1

@@ -20,7 +20,7 @@ from typing import Any
 from sqlmodel import select
 
 from duban.core import api
-from duban.core.api import EscalationRule, Finding, Level, Measurement, RuleContext
+from duban.core.api import EscalationRule, Finding, Level, Measurement, SweepContext
 
 from . import indicators as ind
 from .ports import authorities, load_ports, shift_year
@@ -36,7 +36,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def receipt_unclosed(ctx: RuleContext) -> Iterator[Finding]:
+def receipt_unclosed(ctx: SweepContext) -> Iterator[Finding]:
     level = api.config_level(ctx.config, UNCLOSED_RULE)
     days = int(api.config_number(ctx.config, UNCLOSED_RULE, "days", 1, whole=True))
     session = ctx.session
@@ -88,7 +88,7 @@ def receipt_unclosed(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
-def shore_power_falling(ctx: RuleContext) -> Iterator[Finding]:
+def shore_power_falling(ctx: SweepContext) -> Iterator[Finding]:
     level = api.config_level(ctx.config, SHORE_FALLING)
     min_drop = api.config_number(ctx.config, SHORE_FALLING, "min_drop_pct", 0)
     session = ctx.session
@@ -139,7 +139,7 @@ def shore_power_falling(ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
-def closure_at_deadline(ctx: RuleContext) -> Iterator[Finding]:
+def closure_at_deadline(ctx: SweepContext) -> Iterator[Finding]:
     level = api.config_level(ctx.config, CLOSURE_DEADLINE)
     threshold = api.config_number(ctx.config, CLOSURE_DEADLINE, "threshold", 0)
     deadline = api.config_date(ctx.config, CLOSURE_DEADLINE, "deadline")

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import select
 
 from duban.core import api
-from duban.core.api import EscalationRule, Finding, RuleContext
+from duban.core.api import EscalationRule, Finding, SweepContext
 
 from .ledger import DOMAIN
 
@@ -22,7 +22,7 @@ def _both(msgid: str, **values: Any) -> tuple[str, str]:
     return api.t_zh(msgid, **values), msgid.format(**values)
 
 
-def _overdue_items(ctx: RuleContext) -> Iterator[tuple[Any, Any, int]]:
+def _overdue_items(ctx: SweepContext) -> Iterator[tuple[Any, Any, int]]:
     """(milestone, obligation, days overdue) for ledger items past their deadline."""
     rows = ctx.session.exec(
         select(api.Milestone, api.Obligation)
@@ -39,7 +39,7 @@ def _overdue_items(ctx: RuleContext) -> Iterator[tuple[Any, Any, int]]:
             yield ms, ob, (ctx.as_of - ms.due).days
 
 
-def overdue(ctx: RuleContext) -> Iterator[Finding]:
+def overdue(ctx: SweepContext) -> Iterator[Finding]:
     """Past the rectification deadline -> supervise; ``list`` days past -> public listing."""
     ladder = sorted(((int(days), level) for level, days in ctx.config.items()), reverse=True)
     for ms, ob, days in _overdue_items(ctx):
@@ -61,11 +61,11 @@ def overdue(ctx: RuleContext) -> Iterator[Finding]:
             subject_type="milestone",
             subject_id=ms.id,
             obligation_id=ob.id,
-            addressed_to_id=ctx.engine.address(level, ob.id),
+            addressed_to_id=ctx.address(level, ob.id),
         )
 
 
-def reopened(ctx: RuleContext) -> Iterator[Finding]:
+def reopened(ctx: SweepContext) -> Iterator[Finding]:
     """A closed item reopened by re-inspection (表面整改 / 虚假整改): summon the responsible
     body's head and refer the case for accountability, until the item is closed again."""
     items = ctx.session.exec(
@@ -91,11 +91,11 @@ def reopened(ctx: RuleContext) -> Iterator[Finding]:
                 subject_type="obligation",
                 subject_id=ob.id,
                 obligation_id=ob.id,
-                addressed_to_id=ctx.engine.address(level, ob.id),
+                addressed_to_id=ctx.address(level, ob.id),
             )
 
 
-def special_inspection(ctx: RuleContext) -> Iterator[Finding]:
+def special_inspection(ctx: SweepContext) -> Iterator[Finding]:
     """More than ``max_overdue`` overdue ledger items in one city: a special inspection
     (专项督察) is recorded against that city's people's government."""
     limit = int(ctx.config["max_overdue"])
@@ -123,11 +123,11 @@ def special_inspection(ctx: RuleContext) -> Iterator[Finding]:
             subject_type="region",
             subject_id=city.id,
             region_id=city.id,
-            addressed_to_id=ctx.engine.government(city.id),
+            addressed_to_id=ctx.government(city.id),
         )
 
 
-def _city_of(ctx: RuleContext, region_id: int | None) -> Any:
+def _city_of(ctx: SweepContext, region_id: int | None) -> Any:
     region = ctx.session.get(api.Region, region_id) if region_id else None
     while region is not None and region.level not in ("city", "province"):
         region = ctx.session.get(api.Region, region.parent_id) if region.parent_id else None

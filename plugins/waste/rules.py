@@ -19,7 +19,7 @@ from typing import Any
 from sqlmodel import select
 
 from duban.core import api
-from duban.core.api import EscalationRule, Finding, Measurement, Region, RegionLevel, RuleContext
+from duban.core.api import EscalationRule, Finding, Measurement, Region, RegionLevel, SweepContext
 
 from . import indicators as ind
 from .imports import system_indicator
@@ -33,7 +33,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def harmless_below_target(ctx: RuleContext) -> Iterator[Finding]:
+def harmless_below_target(ctx: SweepContext) -> Iterator[Finding]:
     level = api.config_level(ctx.config, HARMLESS_LOW)
     threshold = api.config_number(ctx.config, HARMLESS_LOW, "threshold", 0)
     reports = int(api.config_number(ctx.config, HARMLESS_LOW, "reports", 1))
@@ -97,7 +97,7 @@ def latest_systems(session: Any, as_of: date) -> dict[int, float]:
     return latest
 
 
-def no_sorting_system(ctx: RuleContext) -> Iterator[Finding]:
+def no_sorting_system(ctx: SweepContext) -> Iterator[Finding]:
     level = api.config_level(ctx.config, NO_SYSTEM)
     deadline = api.config_date(ctx.config, NO_SYSTEM, "deadline")
     if ctx.as_of < deadline:

@@ -33,7 +33,7 @@ from duban.core.api import (
     Finding,
     Region,
     RegionLevel,
-    RuleContext,
+    SweepContext,
     Target,
     UserError,
     t,
@@ -59,7 +59,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
-def _settings(key: str, ctx: RuleContext | None = None) -> dict[str, Any]:
+def _settings(key: str, ctx: SweepContext | None = None) -> dict[str, Any]:
     merged = api.rule_settings(key, DEFAULTS[key])
     if ctx is not None and ctx.config:
         merged.update({k: v for k, v in ctx.config.items() if k in DEFAULTS[key]})
@@ -110,7 +110,7 @@ def section_standings(session: Session, as_of: date) -> list[_Standing]:
     return out
 
 
-def _section_findings(ctx: RuleContext, rung: str) -> Iterator[Finding]:
+def _section_findings(ctx: SweepContext, rung: str) -> Iterator[Finding]:
     level = _settings(rung, ctx)["level"]
     session = ctx.session
     standings = [s for s in section_standings(session, ctx.as_of) if s.rung == rung]
@@ -152,15 +152,15 @@ def _section_findings(ctx: RuleContext, rung: str) -> Iterator[Finding]:
         )
 
 
-def section_worse(ctx: RuleContext) -> Iterator[Finding]:
+def section_worse(ctx: SweepContext) -> Iterator[Finding]:
     return _section_findings(ctx, WORSE)
 
 
-def section_consecutive(ctx: RuleContext) -> Iterator[Finding]:
+def section_consecutive(ctx: SweepContext) -> Iterator[Finding]:
     return _section_findings(ctx, CONSECUTIVE)
 
 
-def section_year_end(ctx: RuleContext) -> Iterator[Finding]:
+def section_year_end(ctx: SweepContext) -> Iterator[Finding]:
     return _section_findings(ctx, YEAR_END)
 
 
@@ -237,7 +237,7 @@ def city_rates(session: Session, start: date, end: date) -> dict[int, tuple[int,
     return out
 
 
-def _city_findings(ctx: RuleContext, rule: str, year: int, end: date) -> Iterator[Finding]:
+def _city_findings(ctx: SweepContext, rule: str, year: int, end: date) -> Iterator[Finding]:
     cfg = _settings(rule, ctx)
     tolerance = api.config_number(cfg, rule, "tolerance", 0) if "tolerance" in cfg else 0.0
     session = ctx.session
@@ -300,13 +300,13 @@ def _city_findings(ctx: RuleContext, rule: str, year: int, end: date) -> Iterato
         )
 
 
-def city_off_track(ctx: RuleContext) -> Iterator[Finding]:
+def city_off_track(ctx: SweepContext) -> Iterator[Finding]:
     if (ctx.as_of.month, ctx.as_of.day) == (12, 31):
         return iter(())  # the year's end: the year-end rule judges
     return _city_findings(ctx, OFF_TRACK, ctx.as_of.year, ctx.as_of)
 
 
-def city_missed(ctx: RuleContext) -> Iterator[Finding]:
+def city_missed(ctx: SweepContext) -> Iterator[Finding]:
     year = ctx.as_of.year if (ctx.as_of.month, ctx.as_of.day) == (12, 31) else ctx.as_of.year - 1
     return _city_findings(ctx, MISSED, year, date(year, 12, 31))
 

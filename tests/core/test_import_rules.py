@@ -85,3 +85,15 @@ def test_the_rules_catch_what_they_forbid() -> None:
     assert violation("duban.tui.app", "duban.plugins.supervision")
     assert violation("duban.plugins.water.rules", "duban.core.api") is None
     assert violation("duban.plugins.water.rules", "duban.plugins.water.gb3838") is None
+
+
+def test_plugins_address_escalations_through_the_sweep_context() -> None:
+    """A rule names whom an escalation goes to with ``ctx.address``/``ctx.government``, never
+    by reaching into the sweep's internals."""
+    found = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in sorted((ROOT / "plugins").rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if "ctx.engine" in line
+    ]
+    assert not found

@@ -13,7 +13,7 @@ from duban.core.clock import FixedClock, local_midnight
 from duban.core.db import get_engine, open_session
 from duban.core.models import Measurement, Owner, Site, Target
 from duban.core.plugins import get_host
-from duban.core.registry import RuleContext
+from duban.core.registry import SweepContext
 
 # Ammonia nitrogen alone sets these classes on a river (GB 3838 Table 1).
 NH3N_CLASS = {"II": 0.4, "III": 0.9, "IV": 1.4, "V": 1.9, "劣V": 2.5}
@@ -359,7 +359,7 @@ def zhengshui(hunan, tmp_path):
 def run_rule(duban, key: str, day: date) -> list:
     rule = get_host().rules()[key]
     with session_at(duban, day) as s:
-        return list(rule.evaluate(RuleContext(session=s, as_of=day, config=dict(rule.defaults))))
+        return list(rule.evaluate(SweepContext(session=s, as_of=day, config=dict(rule.defaults))))
 
 
 def hengyang_government(duban) -> int:

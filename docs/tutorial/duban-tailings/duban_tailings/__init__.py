@@ -122,7 +122,7 @@ def duban_register_importers(register: Any) -> None:
     )
 
 
-def idle_unclosed(ctx: api.RuleContext):
+def idle_unclosed(ctx: api.SweepContext):
     """Ponds idle for longer than ``years`` and still not closed: supervise the county."""
     from sqlmodel import select
 
