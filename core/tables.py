@@ -229,6 +229,9 @@ class Sheet:
     close: Callable[[], None] = field(default=lambda: None)
     # The non-empty rows above the header (a title such as "…整改台账"), each as one line.
     above: list[tuple[int, str]] = field(default_factory=list)
+    # Headers of columns the importer does not read (with ``ignore_unknown``): listed in the
+    # import's summary, never dropped silently.
+    ignored: list[str] = field(default_factory=list)
 
     @property
     def source(self) -> str:
@@ -582,7 +585,8 @@ def _sheet(
         for n, cells in rows.head
         if n < match.top and not _blank(cells)
     ]
-    found = Sheet(path, rows.name, number, header, match.found, iter(()), 0, close, above)
+    ignored = [header[position] for position in match.unknown]
+    found = Sheet(path, rows.name, number, header, match.found, iter(()), 0, close, above, ignored)
     problem = None
     if match.doubled is not None:
         position, name = match.doubled
@@ -843,6 +847,7 @@ class Table:
             **sheet,
             "sha256": file_sha256(self.path),
             "rows": self.rows,
+            **({"ignored_columns": self.sheet.ignored} if self.sheet.ignored else {}),
             **fields,
         }
 

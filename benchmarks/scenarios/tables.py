@@ -108,7 +108,7 @@ def read_ledger(workdir: Path, name: str = "ledger.xlsx") -> dict[str, float]:
     from duban.plugins.supervision.ledger import parse_ledger
 
     started, cpu = time.perf_counter(), time.process_time()
-    items = parse_ledger(workdir / name, today=date(2025, 1, 15))
+    items = parse_ledger(workdir / name, today=date(2025, 1, 15)).items
     assert len(items) == ROWS, len(items)
     return {
         "wall": time.perf_counter() - started,

@@ -131,9 +131,17 @@ class Item:
     region_cell: str = ""  # where the region is written: FILE:SHEET:ROW:COL (地区)
 
 
+@dataclass
+class Ledger:
+    """A ledger file's items, and the headers of the columns it has that are not read."""
+
+    items: list[Item]
+    ignored: list[str]
+
+
 def parse_ledger(
     path: Path, *, today: date, sheet: str | None = None, session: Session | None = None
-) -> list[Item]:
+) -> Ledger:
     """Every row checked; all problems reported together, naming sheet, row and column. With
     a session, the regions named are looked up too, so that an unknown one is reported with
     the rest (and nothing written)."""
@@ -192,7 +200,7 @@ def parse_ledger(
             )
         )
     table.check()
-    return items
+    return Ledger(items, table.sheet.ignored)
 
 
 def _title(description: str) -> str:
@@ -224,7 +232,8 @@ def import_ledger(
     if not path.is_file():
         raise api.UserError(api.t("{path}: no such file", path=path))
     today = api.today(session)
-    items = parse_ledger(path, today=today, sheet=sheet, session=session)
+    parsed = parse_ledger(path, today=today, sheet=sheet, session=session)
+    items = parsed.items
     batch = batch or path.stem
     created_owners: list[str] = []
     added = updated = 0
@@ -297,6 +306,7 @@ def import_ledger(
         "updated": updated,
         "unchanged": len(items) - added - updated,
         "owners_created": created_owners,
+        **({"ignored_columns": parsed.ignored} if parsed.ignored else {}),
     }
     api.audit_record(session, "ledger.import", "obligation", None, after=summary)
     return summary

@@ -372,3 +372,16 @@ def test_monthly_report_as_an_official_document(ledger, tmp_path: Path) -> None:
     assert table.rows[-1].cells[0].text == "合计" and table.rows[-1].cells[1].text == "5"
     assert texts[-1] == "2024年8月1日"
     assert runner("ledger", "report", "--month", "2024-07", "--format", "docx").exit_code == 2
+
+
+def test_columns_the_ledger_does_not_read_are_listed_not_dropped(hunan, tmp_path: Path) -> None:
+    """A ledger may carry columns of its own (备注): they are imported past, and named."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append([*HEADER, "备注"])
+    for row in ROWS:
+        sheet.append([*row, "见附件"])
+    book.save(path := tmp_path / "with-notes.xlsx")
+    summary = hunan.ok("ledger", "import", str(path), "--format", "json").json()
+    assert summary["ignored_columns"] == ["备注"]
+    assert summary["added"] == len(ROWS)
