@@ -207,9 +207,15 @@ def summary(env: Env, period: str, fmt: str, output: Path | None, **head: str | 
         raise UserError(t("-o: --format {fmt} writes a file", fmt=fmt))
     with env.session(write=False) as session:
         data = consolidated(session=session, period=period, as_of=env.today)
+        charts = []
+        if fmt == "xlsx":
+            from ..services.evaluation import off_track_charts, status_rows
+
+            rows = status_rows(session=session, as_of=env.today)
+            charts = off_track_charts(session=session, as_of=env.today, rows=rows)
     if fmt in ("xlsx", "docx"):
         assert output is not None
-        write_summary(data, fmt, output, dated=env.today, **head)
+        write_summary(data, fmt, output, dated=env.today, charts=charts, **head)
         return
     # JSON unindented: the C encoder, for a summary of 100k obligations.
     text = json.dumps(data, ensure_ascii=False) + "\n" if fmt == "json" else summary_markdown(data)

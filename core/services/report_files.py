@@ -366,8 +366,11 @@ def summary_title(data: dict[str, Any]) -> str:
     return t("Progress summary {period}", period=data["period"])
 
 
-def write_summary(data: dict[str, Any], fmt: str, path: Path, **head: Any) -> None:
-    """The summary as a workbook (a sheet per task and per owner) or a 公文 (docx)."""
+def write_summary(
+    data: dict[str, Any], fmt: str, path: Path, *, charts: Sequence[Any] = (), **head: Any
+) -> None:
+    """The summary as a workbook (a sheet per task and per owner; below the tasks, a chart of
+    each off-track target's readings against its target line) or a 公文 (docx)."""
     task_fields, owner_fields = _summary_fields()
     if fmt == "xlsx":
         from ..spreadsheet import Listing, write_xlsx
@@ -375,7 +378,7 @@ def write_summary(data: dict[str, Any], fmt: str, path: Path, **head: Any) -> No
         write_xlsx(
             path,
             [
-                Listing(t("Tasks"), task_fields, _summary_rows(data)),
+                Listing(t("Tasks"), task_fields, _summary_rows(data), charts=charts),
                 Listing(t("Owners"), owner_fields, data["owners"]),
             ],
         )

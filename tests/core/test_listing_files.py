@@ -97,6 +97,19 @@ def test_the_status_sheet_charts_each_off_track_target(world, tmp_path: Path) ->
     assert 55.35 in cells and 60 in cells  # the last reading and the target
 
 
+def test_the_progress_summary_workbook_charts_the_same_targets(world, tmp_path: Path) -> None:
+    out = tmp_path / "summary.xlsx"
+    world.ok(
+        "report", "summary", "--period", "2024-05", "--format", "xlsx", "-o", str(out), as_of=AS_OF
+    )
+    statuses = world.ok("status", "--format", "json", as_of=AS_OF).json()
+    off = [r for r in statuses if r["status"] in ("off_track", "missed")]
+    with zipfile.ZipFile(out) as package:
+        charts = [n for n in package.namelist() if n.startswith("xl/charts/chart")]
+    assert off and len(charts) == len(off)
+    assert {"Tasks", "Owners"} <= set(load_workbook(out).sheetnames)
+
+
 @pytest.mark.parametrize(
     "command",
     [["list"], ["status"], ["scorecard"], ["escalations"], ["ledger", "list"]],
