@@ -124,6 +124,9 @@ def test_wheel_installs_everything_under_duban(tmp_path: Path) -> None:
     assert top == {"duban"}
     for expected in (
         "duban/core/models.py",
+        "duban/core/notify/dispatch.py",
+        "duban/core/planparse/parser.py",
+        "duban/core/data/plan-reference.yaml",
         "duban/core/migrations/versions/0001_initial_schema.py",
         "duban/core/migrations/script.py.mako",
         "duban/core/data/regions.csv",
