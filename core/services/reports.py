@@ -9,6 +9,7 @@ obligation's own; the other owners' reports go to the lead.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,6 +32,7 @@ from ..models import (
     Plan,
     Report,
     Role,
+    Target,
     UserRole,
 )
 from ..reporting import (
@@ -42,6 +44,7 @@ from ..reporting import (
     frequency_label,
     parse_period,
     period_containing,
+    periods_between,
     report_settings,
 )
 from .base import actor, now, require_coordinator, require_writer, snapshot, today
@@ -691,6 +694,141 @@ def owed_for(
     for o in owed:
         o.received = received.get((o.obligation_id, o.period.label))
     return owed
+
+
+# Due days -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Owing:
+    """One report an owner owes on a due day: which obligation, in which role, for which period."""
+
+    obligation_id: int
+    code: str | None
+    title: str
+    title_en: str | None
+    role: str
+    period: str
+
+
+def report_days(
+    *,
+    session: Session,
+    as_of: date,
+    owner_id: int | None = None,
+    roles: Sequence[str] | None = None,
+    within: Any = None,
+    days: Iterable[date] | None = None,
+) -> dict[tuple[int, date], list[Owing]]:
+    """{(owner id, due day): what it owes that day}: the reports owners have not sent for the
+    live obligations they are assigned to (``roles``: only in these), as a read as of
+    ``as_of`` sees them (obligations and reports recorded by then). Every period of an
+    obligation's calendar counts, from the one it starts in to the one holding the later of
+    its last deadline and ``as_of``; ``none`` reports on no calendar. ``owner_id``: one
+    owner's; ``within``: obligations of this id subquery; ``days``: only these due days."""
+    from sqlalchemy import func
+
+    seen = visibility.seen_at(as_of)
+    wanted_days = set(days) if days is not None else None
+    cond = [
+        Obligation.state.notin_(_CLOSED),
+        text(visibility.obligation_visible()).bindparams(seen_at=seen),
+    ]
+    if within is not None:
+        cond.append(Obligation.id.in_(within))
+    held: list[Any] = []
+    if owner_id is not None:
+        held.append(Assignment.owner_id == owner_id)
+    if roles is not None:
+        held.append(Assignment.role.in_(list(roles)))
+    if held:
+        cond.append(Obligation.id.in_(select(Assignment.obligation_id).where(*held)))
+    ids = select(Obligation.id).where(*cond)
+    conn = session.connection()
+    assigned: dict[int, dict[int, str]] = {}
+    for ob_id, who, role in conn.execute(
+        select(Assignment.obligation_id, Assignment.owner_id, Assignment.role)
+        .where(Assignment.obligation_id.in_(ids), *held)
+        .order_by(Assignment.id)
+    ):
+        owners = assigned.setdefault(ob_id, {})
+        if owners.get(who) != Role.lead:  # an owner both leading and participating leads
+            owners[who] = role
+    if not assigned:
+        return {}
+    settings = settings_of(session)
+    plans = {
+        pid: (key, issued)
+        for pid, key, issued in session.exec(select(Plan.id, Plan.key, Plan.issued_on)).all()
+    }
+    last: dict[int, date] = {}
+    for model in (Milestone, Target):
+        for ob_id, due in conn.execute(
+            select(model.obligation_id, func.max(model.due))
+            .where(model.obligation_id.in_(ids))
+            .group_by(model.obligation_id)
+        ):
+            if due is not None and due > last.get(ob_id, date.min):
+                last[ob_id] = due
+    obs = []
+    for ob_id, code, title, title_en, plan_id, created, own in conn.execute(
+        select(
+            Obligation.id,
+            Obligation.code,
+            Obligation.title,
+            Obligation.title_en,
+            Obligation.plan_id,
+            Obligation.created_at,
+            Obligation.report_frequency,
+        )
+        .where(*cond)
+        .order_by(Obligation.id)
+    ):
+        if ob_id not in assigned:
+            continue
+        key, issued = plans.get(plan_id, (None, None))
+        calendar = settings.calendar(key, own)
+        if calendar.frequency == "none":
+            continue
+        cap = max(last.get(ob_id, as_of), as_of)
+        obs.append((ob_id, code, title, title_en, calendar, start_of(created, issued), cap))
+    if not obs:
+        return {}
+    # Each calendar's periods once, from the earliest start to the latest cap.
+    first, final = min(o[5] for o in obs), max(o[6] for o in obs)
+    series: dict[Calendar, tuple[list[Period], list[date], list[date]]] = {}
+    for cal in {o[4] for o in obs}:
+        periods = periods_between(first, final, cal.frequency)
+        series[cal] = (periods, [p.end for p in periods], [p.start for p in periods])
+    reported: set[tuple[int, int, str]] = set()
+    query = select(Report.obligation_id, Report.owner_id, Report.period).where(
+        text(visibility.report_visible()).bindparams(seen_at=seen)
+    )
+    if owner_id is not None:
+        query = query.where(Report.owner_id == owner_id)
+    if within is not None:
+        query = query.where(Report.obligation_id.in_(within))
+    if wanted_days is not None:
+        labels = {
+            p.label
+            for cal, (periods, _, _) in series.items()
+            for p in periods
+            if p.due(cal.due_day) in wanted_days
+        }
+        query = query.where(Report.period.in_(sorted(labels) or [""]))
+    reported.update(tuple(row) for row in conn.execute(query))  # type: ignore[misc]
+    found: dict[tuple[int, date], list[Owing]] = {}
+    for ob_id, code, title, title_en, cal, start, cap in obs:
+        periods, ends, starts = series[cal]
+        lo, hi = bisect_left(ends, start), bisect_right(starts, cap)
+        for p in periods[lo:hi]:
+            due = p.due(cal.due_day)
+            if wanted_days is not None and due not in wanted_days:
+                continue
+            for who, role in assigned[ob_id].items():
+                if (ob_id, who, p.label) not in reported:
+                    found.setdefault((who, due), []).append(
+                        Owing(ob_id, code, title, title_en, role, p.label)
+                    )
+    return found
 
 
 def _owner_names(session: Session) -> dict[int, str]:
