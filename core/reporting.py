@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 
 from .config import section
@@ -39,7 +40,7 @@ class Period:
     end: date
     frequency: str
 
-    @property
+    @cached_property  # read for every obligation of a summary; periods are shared
     def label(self) -> str:
         if self.frequency == "quarterly":
             return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"

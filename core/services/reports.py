@@ -12,14 +12,15 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session, select
 
 from .. import audit, queries, visibility
-from ..clock import to_local_date
+from ..clock import local_midnight, to_local_date
 from ..controls import check_text
 from ..errors import PermissionDenied, UserError
 from ..i18n import t
@@ -36,6 +37,7 @@ from ..models import (
     UserRole,
 )
 from ..reporting import (
+    MONTHS,
     Calendar,
     Period,
     ReportSettings,
@@ -531,7 +533,13 @@ class Owed:
         """Not in by its due day (received after it, or still missing after it)."""
         if self.received is None:
             return as_of > self.due
-        return to_local_date(self.received.submitted_at) > self.due
+        return self.received.submitted_at >= _day_after(self.due)
+
+
+@lru_cache(maxsize=256)
+def _day_after(day: date) -> datetime:
+    """The instant the day after ``day`` begins: a report submitted before it was in by ``day``."""
+    return local_midnight(day + timedelta(days=1))
 
 
 @dataclass
@@ -586,7 +594,7 @@ def _leads(session: Session, ids: Iterable[int] | None = None) -> dict[int, list
         Assignment.role == Role.lead
     )
     found: dict[int, list[int]] = {}
-    for ob_id, owner_id in session.connection().execute(query.order_by(Assignment.id)):
+    for ob_id, owner_id in session.connection().execute(query.order_by(Assignment.id)).all():
         found.setdefault(ob_id, []).append(owner_id)
     return found
 
@@ -647,26 +655,66 @@ def owed_for(
     """Each live obligation's report for ``period`` (of its frequency), or for its latest
     ended period, with the leads' current report for it if any. ``owner_id``: only the
     obligations that owner leads."""
-    rows = _live(session, owner_id)
-    leads = _leads(session)
-    owed: list[Owed] = []
-    # The period and due day each calendar owes, worked out once (there are a few calendars).
-    owes: dict[Calendar, tuple[Period, date] | None] = {}
-    for ob in rows:
-        cal = ob.calendar
-        if cal not in owes:
-            per: Period | None = None
-            if cal.frequency != "none" and (period is None or period.frequency == cal.frequency):
-                per = period or period_containing(as_of, cal.frequency).previous()
-            owes[cal] = (per, per.due(cal.due_day)) if per else None
-        found = owes[cal]
-        if found is None or found[0].end < ob.start:
-            continue
-        owed.append(
-            Owed(ob.id, ob.code, ob.title, ob.title_en, leads.get(ob.id, []), found[0], found[1])
+    settings = settings_of(session)
+    plans = {
+        pid: (key, issued)
+        for pid, key, issued in session.exec(select(Plan.id, Plan.key, Plan.issued_on)).all()
+    }
+    # The period each frequency owes. An obligation owes it once it has started by the
+    # period's end: its plan's issue date, else its creation before the next day began (one
+    # comparison in SQL per frequency, rather than a local date worked out per row).
+    owing = (
+        {period.frequency: period}
+        if period is not None
+        else {f: period_containing(as_of, f).previous() for f in MONTHS}
+    )
+    frequencies = list(owing)
+    begun = [
+        (Obligation.created_at < local_midnight(owing[f].end + timedelta(days=1))).label(f"b{i}")
+        for i, f in enumerate(frequencies)
+    ]
+    query = select(
+        Obligation.id,
+        Obligation.code,
+        Obligation.title,
+        Obligation.title_en,
+        Obligation.plan_id,
+        Obligation.report_frequency,
+        *begun,
+    ).where(Obligation.state.notin_(_CLOSED))
+    if owner_id is not None:
+        query = query.where(
+            Obligation.id.in_(
+                select(Assignment.obligation_id).where(
+                    Assignment.owner_id == owner_id, Assignment.role == Role.lead
+                )
+            )
         )
-    wanted = {(o.obligation_id, o.period.label) for o in owed}
-    periods = sorted({o.period.label for o in owed})
+    leads = _leads(session)
+    # What each (plan, own frequency) owes, worked out once: (period, due day, begun column).
+    owes: dict[tuple[int | None, str | None], tuple[Period, date, int, date | None] | None] = {}
+    owed: list[Owed] = []
+    for row in session.connection().execute(query.order_by(Obligation.id)).all():
+        ob_id, code, title, title_en, plan_id, own = row[:6]
+        key = (plan_id, own)
+        if key not in owes:
+            plan, issued = plans.get(plan_id, (None, None))
+            cal = settings.calendar(plan, own)
+            per = owing.get(cal.frequency)
+            owes[key] = (
+                (per, per.due(cal.due_day), 6 + frequencies.index(cal.frequency), issued)
+                if per is not None
+                else None
+            )
+        found = owes[key]
+        if found is None:
+            continue
+        per, due, column, issued = found
+        if not (issued <= per.end if issued is not None else row[column]):
+            continue  # the obligation did not exist yet during that period
+        owed.append(Owed(ob_id, code, title, title_en, leads.get(ob_id, []), per, due))
+    wanted = {o.obligation_id for o in owed}
+    labels = sorted({o.period.label for o in owed})
     received: dict[tuple[int, str], Any] = {}
     columns = (
         Report.obligation_id,
@@ -678,19 +726,22 @@ def owed_for(
         Report.next_steps,
         Report.submitted_at,
     )
-    for start in range(0, len(periods), _CHUNK):
-        for report in session.connection().execute(  # rows, not ORM objects: there may be 100k
-            select(*columns)
-            .where(
-                Report.period.in_(periods[start : start + _CHUNK]),
-                Report.role == Role.lead,
-                visible(session),
+    for start in range(0, len(labels), _CHUNK):
+        for report in (
+            session.connection()
+            .execute(  # rows, not ORM objects: there may be 100k
+                select(*columns)
+                .where(
+                    Report.period.in_(labels[start : start + _CHUNK]),
+                    Report.role == Role.lead,
+                    visible(session),
+                )
+                .order_by(Report.submitted_at, Report.id)
             )
-            .order_by(Report.submitted_at, Report.id)
+            .all()
         ):
-            key = (report.obligation_id, report.period)
-            if key in wanted:
-                received[key] = report  # the latest wins
+            if report.obligation_id in wanted:
+                received[(report.obligation_id, report.period)] = report  # the latest wins
     for o in owed:
         o.received = received.get((o.obligation_id, o.period.label))
     return owed
@@ -897,22 +948,33 @@ def consolidated(*, session: Session, period: str, as_of: date) -> dict[str, Any
         )
     tasks = []
     per_owner: dict[int, dict[str, int]] = {}
+    due_days: dict[date, str] = {}  # a few due days, spelt once
     for o in owed:
         late = o.late(as_of)
-        tasks.append(
-            {
-                "id": o.obligation_id,
-                "code": o.code,
-                "title": o.title,
-                "lead": [names[i] for i in o.leads],
-                "light": lights.get(o.obligation_id),
-                "due": o.due.isoformat(),
-                "received": not o.missing,
-                "late": late,
-                **_report_text(o.received),
-                "others": others.get(o.obligation_id, []),
-            }
-        )
+        due = due_days.get(o.due) or due_days.setdefault(o.due, o.due.isoformat())
+        r = o.received
+        task = {
+            "id": o.obligation_id,
+            "code": o.code,
+            "title": o.title,
+            "lead": [names[i] for i in o.leads],
+            "light": lights.get(o.obligation_id),
+            "due": due,
+            "received": r is not None,
+            "late": late,
+        }
+        if r is None:  # as _report_text, inline: this runs once per obligation
+            task.update(percent=None, progress=None, problems=None, next_steps=None)
+        else:
+            task.update(
+                percent=r.percent,
+                progress=r.progress,
+                problems=r.problems,
+                next_steps=r.next_steps,
+                submitted_at=r.submitted_at.isoformat(),
+            )
+        task["others"] = others.get(o.obligation_id, [])
+        tasks.append(task)
         for lead in o.leads:
             counts = per_owner.setdefault(lead, {"due": 0, "received": 0, "late": 0, "missing": 0})
             counts["due"] += 1
