@@ -589,12 +589,14 @@ def _live(session: Session, owner_id: int | None = None) -> list[_Live]:
     return found
 
 
-def _leads(session: Session, ids: Iterable[int] | None = None) -> dict[int, list[int]]:
-    query = select(Assignment.obligation_id, Assignment.owner_id).where(
-        Assignment.role == Role.lead
-    )
+def _leads(session: Session) -> dict[int, list[int]]:
+    """{obligation id: its lead owners' ids}: every obligation's, through the bare driver
+    (plain integers, 100k rows and more)."""
     found: dict[int, list[int]] = {}
-    for ob_id, owner_id in session.connection().execute(query.order_by(Assignment.id)).all():
+    for ob_id, owner_id in queries.Lean.of_session(session).rows(
+        "SELECT obligation_id, owner_id FROM assignment WHERE role = :role ORDER BY id",
+        role=Role.lead.value,
+    ):
         found.setdefault(ob_id, []).append(owner_id)
     return found
 
@@ -947,39 +949,55 @@ def consolidated(*, session: Session, period: str, as_of: date) -> dict[str, Any
             {"owner": names.get(owner_id), "role": r.role, **_report_text(r)}
         )
     tasks = []
-    per_owner: dict[int, dict[str, int]] = {}
+    tally: dict[tuple[int, bool, bool], int] = {}  # (lead, received, late): how many
     due_days: dict[date, str] = {}  # a few due days, spelt once
-    for o in owed:
+    for o in owed:  # once per obligation (100k): the task's dict written out in one go
         late = o.late(as_of)
         due = due_days.get(o.due) or due_days.setdefault(o.due, o.due.isoformat())
         r = o.received
-        task = {
-            "id": o.obligation_id,
-            "code": o.code,
-            "title": o.title,
-            "lead": [names[i] for i in o.leads],
-            "light": lights.get(o.obligation_id),
-            "due": due,
-            "received": r is not None,
-            "late": late,
-        }
-        if r is None:  # as _report_text, inline: this runs once per obligation
-            task.update(percent=None, progress=None, problems=None, next_steps=None)
+        if r is None:
+            task = {
+                "id": o.obligation_id,
+                "code": o.code,
+                "title": o.title,
+                "lead": [names[i] for i in o.leads],
+                "light": lights.get(o.obligation_id),
+                "due": due,
+                "received": False,
+                "late": late,
+                "percent": None,
+                "progress": None,
+                "problems": None,
+                "next_steps": None,
+                "others": others.get(o.obligation_id, []),
+            }
         else:
-            task.update(
-                percent=r.percent,
-                progress=r.progress,
-                problems=r.problems,
-                next_steps=r.next_steps,
-                submitted_at=r.submitted_at.isoformat(),
-            )
-        task["others"] = others.get(o.obligation_id, [])
+            task = {
+                "id": o.obligation_id,
+                "code": o.code,
+                "title": o.title,
+                "lead": [names[i] for i in o.leads],
+                "light": lights.get(o.obligation_id),
+                "due": due,
+                "received": True,
+                "late": late,
+                "percent": r.percent,
+                "progress": r.progress,
+                "problems": r.problems,
+                "next_steps": r.next_steps,
+                "submitted_at": r.submitted_at.isoformat(),
+                "others": others.get(o.obligation_id, []),
+            }
         tasks.append(task)
         for lead in o.leads:
-            counts = per_owner.setdefault(lead, {"due": 0, "received": 0, "late": 0, "missing": 0})
-            counts["due"] += 1
-            counts["received" if o.received else "missing"] += 1
-            counts["late"] += late
+            key = (lead, r is not None, late)
+            tally[key] = tally.get(key, 0) + 1
+    per_owner: dict[int, dict[str, int]] = {}
+    for (lead, received, late), n in tally.items():
+        counts = per_owner.setdefault(lead, {"due": 0, "received": 0, "late": 0, "missing": 0})
+        counts["due"] += n
+        counts["received" if received else "missing"] += n
+        counts["late"] += n if late else 0
     return {
         "period": per.label,
         "as_of": as_of.isoformat(),
