@@ -796,7 +796,7 @@ def report_days(
         select(Assignment.obligation_id, Assignment.owner_id, Assignment.role)
         .where(Assignment.obligation_id.in_(ids), *held)
         .order_by(Assignment.id)
-    ):
+    ).all():
         owners = assigned.setdefault(ob_id, {})
         if owners.get(who) != Role.lead:  # an owner both leading and participating leads
             owners[who] = role
@@ -813,10 +813,11 @@ def report_days(
             select(model.obligation_id, func.max(model.due))
             .where(model.obligation_id.in_(ids))
             .group_by(model.obligation_id)
-        ):
+        ).all():
             if due is not None and due > last.get(ob_id, date.min):
                 last[ob_id] = due
     obs = []
+    calendars: dict[tuple[int | None, str | None], Calendar] = {}
     for ob_id, code, title, title_en, plan_id, created, own in conn.execute(
         select(
             Obligation.id,
@@ -829,23 +830,28 @@ def report_days(
         )
         .where(*cond)
         .order_by(Obligation.id)
-    ):
+    ).all():
         if ob_id not in assigned:
             continue
         key, issued = plans.get(plan_id, (None, None))
-        calendar = settings.calendar(key, own)
+        calendar = calendars.get((plan_id, own))
+        if calendar is None:  # a few, shared by all rows
+            calendar = calendars[(plan_id, own)] = settings.calendar(key, own)
         if calendar.frequency == "none":
             continue
         cap = max(last.get(ob_id, as_of), as_of)
         obs.append((ob_id, code, title, title_en, calendar, start_of(created, issued), cap))
     if not obs:
         return {}
-    # Each calendar's periods once, from the earliest start to the latest cap.
+    # Each calendar's periods and due days once, from the earliest start to the latest cap;
+    # with ``days``, only the few periods due on them.
     first, final = min(o[5] for o in obs), max(o[6] for o in obs)
-    series: dict[Calendar, tuple[list[Period], list[date], list[date]]] = {}
+    series: dict[Calendar, tuple[list[tuple[Period, date]], list[date], list[date]]] = {}
     for cal in {o[4] for o in obs}:
-        periods = periods_between(first, final, cal.frequency)
-        series[cal] = (periods, [p.end for p in periods], [p.start for p in periods])
+        dues = [(p, p.due(cal.due_day)) for p in periods_between(first, final, cal.frequency)]
+        if wanted_days is not None:
+            dues = [(p, due) for p, due in dues if due in wanted_days]
+        series[cal] = (dues, [p.end for p, _ in dues], [p.start for p, _ in dues])
     reported: set[tuple[int, int, str]] = set()
     query = select(Report.obligation_id, Report.owner_id, Report.period).where(
         text(visibility.report_visible()).bindparams(seen_at=seen)
@@ -855,22 +861,13 @@ def report_days(
     if within is not None:
         query = query.where(Report.obligation_id.in_(within))
     if wanted_days is not None:
-        labels = {
-            p.label
-            for cal, (periods, _, _) in series.items()
-            for p in periods
-            if p.due(cal.due_day) in wanted_days
-        }
+        labels = {p.label for dues, _, _ in series.values() for p, _ in dues}
         query = query.where(Report.period.in_(sorted(labels) or [""]))
     reported.update(tuple(row) for row in conn.execute(query))  # type: ignore[misc]
     found: dict[tuple[int, date], list[Owing]] = {}
     for ob_id, code, title, title_en, cal, start, cap in obs:
-        periods, ends, starts = series[cal]
-        lo, hi = bisect_left(ends, start), bisect_right(starts, cap)
-        for p in periods[lo:hi]:
-            due = p.due(cal.due_day)
-            if wanted_days is not None and due not in wanted_days:
-                continue
+        dues, ends, starts = series[cal]
+        for p, due in dues[bisect_left(ends, start) : bisect_right(starts, cap)]:
             for who, role in assigned[ob_id].items():
                 if (ob_id, who, p.label) not in reported:
                     found.setdefault((who, due), []).append(
