@@ -8,7 +8,8 @@ Each module in ``benchmarks/scenarios/`` exposes ``SCENARIOS``: a list of
 ``Scenario(name, size, run, setup=None, target=None)`` (or plain ``(name, size, run)``
 tuples). ``setup(workdir)`` prepares data and is not timed; ``run(workdir)`` is timed in a
 fresh process whose peak RSS is measured (children included). A ``run`` that times its own
-parts returns ``{"wall": seconds, "rss_mb": megabytes}`` to report those instead.
+parts returns ``{"wall": seconds, "rss_mb": megabytes}`` to report those instead; any other
+figures it returns (``{"cpu": seconds, "ratio": 1.8}``) are printed after the target.
 Results are also written to ``benchmarks/out/results.json``.
 """
 
@@ -100,6 +101,15 @@ def measure(path: Path, index: int, scenario: Scenario) -> dict[str, Any]:
     return {"error": (proc.stderr.strip().splitlines() or ["no result"])[-1]}
 
 
+def _extras(result: dict[str, Any]) -> str:
+    """The figures a scenario returned beyond wall time and memory, e.g. " (cpu 2.1, ratio 1.8)"."""
+    extra = {k: v for k, v in result.items() if k not in ("wall", "rss_mb")}
+    if not extra:
+        return ""
+    shown = (f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in extra.items())
+    return " (" + ", ".join(shown) + ")"
+
+
 def machine() -> str:
     mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (
@@ -141,7 +151,7 @@ def main() -> None:
         else:
             print(
                 f"| {scenario.name:<36} | {scenario.size:<34} | {r['wall']:>7.3f} s | "
-                f"{r['rss_mb']:>6.0f} MB | {scenario.target or ''}",
+                f"{r['rss_mb']:>6.0f} MB | {scenario.target or ''}{_extras(r)}",
                 flush=True,
             )
             # A scenario that compares several commands lists them under its row.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Any
 
 from .config import section
@@ -26,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "due_day": 5,  # of the month after the period ends
     "yellow_points": 15,  # behind the time-proportional progress by up to this: yellow
     "red_unreported": 2,  # this many periods in a row without a report: red
+    "remind_before": [3, 0],  # days before a report's due day its owner is reminded (催报)
     "plans": {},
 }
 
@@ -38,7 +40,7 @@ class Period:
     end: date
     frequency: str
 
-    @property
+    @cached_property  # read for every obligation of a summary; periods are shared
     def label(self) -> str:
         if self.frequency == "quarterly":
             return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
@@ -96,6 +98,15 @@ def parse_period(text: str, *, what: str = "--period") -> Period:
     )
 
 
+def periods_between(first: date, last: date, frequency: str) -> list[Period]:
+    """The periods of ``frequency`` from the one containing ``first`` to the one containing
+    ``last``, oldest first."""
+    found = [period_containing(first, frequency)]
+    while found[-1].end < last:
+        found.append(found[-1].following())
+    return found
+
+
 def due_periods(as_of: date, frequency: str, due_day: int, n: int) -> list[Period]:
     """The ``n`` latest periods whose due day is before ``as_of``, newest first."""
     if frequency not in MONTHS:
@@ -129,6 +140,7 @@ class ReportSettings:
     yellow_points: float
     red_unreported: int
     plans: dict[str, Calendar] = field(default_factory=dict)
+    remind_before: tuple[int, ...] = (3, 0)
 
     def calendar(self, plan_key: str | None, own_frequency: str | None) -> Calendar:
         base = self.plans.get(plan_key or "", self.default)
@@ -209,6 +221,17 @@ def report_settings() -> ReportSettings:
                 value=unreported,
             )
         )
+    remind = cfg["remind_before"]
+    if not isinstance(remind, list) or not all(
+        isinstance(k, int) and not isinstance(k, bool) and 0 <= k <= 60 for k in remind
+    ):
+        raise UserError(
+            t(
+                "{where}: must be a list of whole days from 0 to 60, not {value!r}",
+                where=_where("remind_before"),
+                value=remind,
+            )
+        )
     plans: dict[str, Calendar] = {}
     for key, plan in (cfg.get("plans") or {}).items():
         table = f'reports.plans."{key}"'
@@ -217,4 +240,6 @@ def report_settings() -> ReportSettings:
             _frequency(plan.get("frequency", default.frequency), _where("frequency", table)),
             _due_day(plan.get("due_day", default.due_day), _where("due_day", table)),
         )
-    return ReportSettings(default, float(points), unreported, plans)
+    return ReportSettings(
+        default, float(points), unreported, plans, tuple(sorted(set(remind), reverse=True))
+    )

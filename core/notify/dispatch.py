@@ -61,7 +61,7 @@ from .ledger import (
     record_outcomes,
 )
 from .messages import render, render_digest
-from .occasions import Due, ledger_key, plan_escalations, plan_reminders
+from .occasions import Due, ledger_key, plan_escalations, plan_reminders, plan_report_reminders
 from .pacing import Pacer, shared
 from .robots import Robot, WebhookSettings, split_message, webhook_settings
 from .settings import NotifySettings, settings
@@ -169,6 +169,8 @@ def _plan(session: Session, cfg: NotifySettings, robots: WebhookSettings, at: da
         # occasions older than the horizon are folded into digests.
         plan.start = max(min(last, today), today - timedelta(days=cfg.max_catch_up_days))
     due = plan_reminders(
+        session, today=today, start=plan.start, horizon=horizon, audience=cfg.audience
+    ) + plan_report_reminders(
         session, today=today, start=plan.start, horizon=horizon, audience=cfg.audience
     )
     # Escalation events are instants: everything since the local day the window starts.

@@ -99,7 +99,54 @@ def render(due: Due, today: date) -> Message:
         "code": ob.code if ob else None,
         "title": label,
     }
-    if ctx["kind"] == "reminder":
+    if ctx["kind"] == "report":
+        day: date = ctx["due"]
+        owing = ctx["owing"]
+        when = when_text(day, today, lang)
+        periods = "、".join(sorted({o.period for o in owing}))
+        subject = tr(
+            lang,
+            "[duban reminder] progress reports for {periods}: {when}",
+            periods=periods if lang == "zh" else periods.replace("、", ", "),
+            when=when,
+        )
+        lines = [
+            (tr(lang, "Reports outstanding"), str(len(owing))),
+            (tr(lang, "Due date"), day.isoformat()),
+            (tr(lang, "Status"), when),
+        ]
+        lines += [
+            (
+                tr(lang, "Task"),
+                tr(
+                    lang,
+                    "{task} ({period})",
+                    task=(f"{o.code} " if o.code else "") + _pick(o.title, o.title_en, lang),
+                    period=o.period,
+                ),
+            )
+            for o in owing[:DIGEST_LINES]
+        ]
+        if len(owing) > DIGEST_LINES:
+            lines.append(("…", tr(lang, "and {count} more", count=len(owing) - DIGEST_LINES)))
+        lines.append(
+            (
+                tr(lang, "What to do"),
+                tr(
+                    lang,
+                    "Send each task's progress report by the due date "
+                    "(duban report add, or the returned form)",
+                ),
+            )
+        )
+        severity = "normal"
+        data.update(
+            due=day.isoformat(),
+            when=when,
+            obligation_ids=[o.obligation_id for o in owing],
+            periods=sorted({o.period for o in owing}),
+        )
+    elif ctx["kind"] == "reminder":
         m: Milestone = ctx["milestone"]
         when = when_text(m.due, today, lang)
         subject = tr(lang, "[duban reminder] {label}: {when}", label=label, when=when)

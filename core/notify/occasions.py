@@ -397,6 +397,79 @@ def plan_reminders(
     return out
 
 
+def plan_report_reminders(
+    session: Session,
+    *,
+    today: date,
+    start: date,
+    horizon: date,
+    audience: Audience,
+) -> list[Due]:
+    """催报: reminders ``[reports] remind_before`` days before a report due day, to each lead
+    owner with reports still outstanding for it (as today sees them), one message per owner,
+    due day and channel, listing them all. Superseded and digested as ``plan_reminders``'s;
+    on most days no due day is near and nothing is read."""
+    from ..services.reports import report_days, settings_of
+
+    settings = settings_of(session)
+    due_days = {c.due_day for c in settings.calendars()}
+    falls: dict[date, list[tuple[str, date]]] = defaultdict(list)
+    for k in settings.remind_before:
+        fall = start
+        while fall <= today:
+            day = fall + timedelta(days=k)
+            if day.day in due_days:
+                falls[day].append((occasion_name(k), fall))
+            fall += timedelta(days=1)
+    if not falls:
+        return []
+    owed = report_days(session=session, as_of=today, roles=[Role.lead.value], days=falls)
+    if not owed:
+        return []
+    owners = sorted({owner_id for owner_id, _ in owed})
+    recipients = owner_recipients(
+        session,
+        (
+            o
+            for chunk in chunks(owners)
+            for o in session.exec(select(Owner).where(Owner.id.in_(chunk)))
+        ),
+        audience,
+    )
+    items: list[tuple[str, str, int, date, str, date, Route]] = []
+    latest: dict[tuple[date, int, str], date] = {}
+    for (owner_id, day), _ in sorted(owed.items()):
+        rcpt, subject = recipients[owner_id], f"report-due:{day.isoformat()}"
+        for occasion, fall in falls[day]:
+            for route in rcpt.routes:
+                key = ledger_key(subject, rcpt.ref, occasion, route.slot)
+                items.append((key, subject, owner_id, day, occasion, fall, route))
+                slot = (day, owner_id, route.slot)
+                if fall >= horizon and fall > latest.get(slot, date.min):
+                    latest[slot] = fall
+    known = existing_keys(session, (item[0] for item in items))
+    out: list[Due] = []
+    for key, subject, owner_id, day, occasion, fall, route in items:
+        if key in known:
+            continue
+        digest = fall < horizon
+        ctx = {"kind": "report", "due": day, "owing": owed[(owner_id, day)]}
+        out.append(
+            Due(
+                key,
+                subject,
+                occasion,
+                route,
+                fall,
+                digest,
+                recipients[owner_id],
+                ctx,
+                superseded=not digest and fall < latest[(day, owner_id, route.slot)],
+            )
+        )
+    return out
+
+
 def plan_escalations(
     session: Session,
     *,

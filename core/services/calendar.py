@@ -1,7 +1,10 @@
 """Calendar feeds: a scope's deadlines as an RFC 5545 calendar (VEVENT, or VTODO on request).
 
 One all-day event per open milestone and per target due date of the scope's live obligations
-(cancelled ones stay, with STATUS:CANCELLED, so subscribed clients drop them). The body is a
+(cancelled ones stay, with STATUS:CANCELLED, so subscribed clients drop them). An owner's
+calendar also has one event per report due day (报送日): the progress reports that owner has
+not sent yet for the obligations in scope it is assigned to (services/reports.py's
+``report_days``, as the session's day sees them). The body is a
 pure function of the database: events are ordered, DTSTAMP is the event's LAST-MODIFIED, and
 nothing reads the wall clock, so an unchanged scope gives byte-identical bytes and the ETag
 can be a hash of them.
@@ -42,6 +45,7 @@ from ..models import (
     Owner,
     Plan,
     Region,
+    Report,
     Role,
     State,
     Sweep,
@@ -60,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "refresh_minutes": 60,  # REFRESH-INTERVAL and X-PUBLISHED-TTL
     "alarm_hour": 9,  # alarms ring at this local hour on the reminder days
     "max_target_lines": 8,  # targets listed in a milestone's DESCRIPTION
+    "max_report_lines": 20,  # obligations listed in a report due day's DESCRIPTION
 }
 
 # Labels are English msgids; the Chinese lives in locale/zh/calendar.toml.
@@ -328,7 +333,24 @@ def fingerprint(*, session: Session, scope: Scope) -> Fingerprint:
         parts += [*sw]
         if _evaluation() is not None:
             parts.append(today(session).isoformat())  # never-swept targets are evaluated live
-    latest = _max(ob[3], ms[4], tg[3], es[4], es[5], es[6])
+    reported = None
+    if scope.owner_id is not None:
+        # Report due days: the owner's reports visible as of today, the calendar settings, and
+        # the month (an obligation past its deadline keeps owing reports as months pass).
+        from .reports import visible
+
+        rp = conn.execute(
+            select(
+                sa.func.count(Report.id), sa.func.sum(Report.id), sa.func.max(Report.submitted_at)
+            ).where(
+                Report.owner_id == scope.owner_id,
+                Report.obligation_id.in_(ob_ids),
+                visible(session),
+            )
+        ).one()
+        reported = rp[2]
+        parts += [*rp, repr(_report_settings(session)), today(session).strftime("%Y-%m")]
+    latest = _max(ob[3], ms[4], tg[3], es[4], es[5], es[6], reported)
     return Fingerprint(
         digest=hashlib.sha256(repr(parts).encode()).hexdigest()[:32],
         latest=_seconds(latest) if latest else None,
@@ -343,6 +365,12 @@ def _seconds(instant: datetime) -> datetime:
 
 def _settings() -> dict[str, Any]:
     return section("calendar", DEFAULTS)
+
+
+def _report_settings(session: Session) -> Any:
+    from .reports import settings_of
+
+    return settings_of(session)
 
 
 def _policy_key() -> Any:
@@ -532,6 +560,8 @@ def render(*, session: Session, scope: Scope, todo: bool = False) -> Calendar:
                 lang, todo, ob, tg.uid, tg.due, summary, level, tg.sequence, tg.updated_at, extra
             )
         )
+    if scope.owner_id is not None:
+        items += _report_days(session, scope, settings, todo, obs)
     items.sort()  # by date, then UID (unique, so the bytes are never compared)
     name = scope.name or _tr(
         lang, "Deadlines: {scope}", scope=scope_label(session=session, scope=scope)
@@ -774,10 +804,13 @@ def _prepare(
 
 
 @lru_cache(maxsize=256)
-def _alarms(lang: str, offsets: tuple[int, ...], hour: int, todo: bool) -> bytes:
+def _alarms(
+    lang: str, offsets: tuple[int, ...], hour: int, todo: bool, report: bool = False
+) -> bytes:
     """VALARM blocks. Clients announce an alarm with the event's title; a generic alarm text
     lets every deadline share the same blocks."""
-    text = _line("DESCRIPTION", _escape(_tr(lang, "Deadline reminder")))
+    what = "Progress report reminder" if report else "Deadline reminder"
+    text = _line("DESCRIPTION", _escape(_tr(lang, what)))
     return b"".join(
         b"BEGIN:VALARM\r\nACTION:DISPLAY\r\n"
         + text
@@ -849,6 +882,90 @@ def _component(
             )
         ),
     )
+
+
+def _report_days(
+    session: Session, scope: Scope, settings: dict[str, Any], todo: bool, obs: dict[int, _Ob]
+) -> list[tuple[date, str, bytes]]:
+    """One event per day the scope's owner has progress reports due: the periods it has not
+    reported yet, per obligation in scope it is assigned to (in the scope's role)."""
+    from .reports import report_days
+
+    assert scope.owner_id is not None
+    lang = scope.lang
+    days = report_days(
+        session=session,
+        as_of=today(session),
+        owner_id=scope.owner_id,
+        roles=[scope.role] if scope.role else None,
+        within=select(Obligation.id).where(*_where(session, scope)),
+    )
+    reports = _report_settings(session)
+    alarms = _alarms(lang, reports.remind_before, int(settings["alarm_hour"]), todo, True)
+    categories = _line("CATEGORIES", _escape(_label(lang, "progress report")))
+    limit = int(settings["max_report_lines"])
+    out = []
+    for (_, due), owing in days.items():
+        periods = sorted({o.period for o in owing})
+        summary = _tr(
+            lang,
+            "Progress reports due: {periods} ({count})",
+            periods=SEPARATORS[lang].join(periods),
+            count=len(owing),
+        )
+        lines = [
+            _tr(lang, "Report by {day} on:", day=due.isoformat()),
+            *(
+                "· "
+                + _tr(
+                    lang,
+                    "{task} ({period})",
+                    task=(o.code or "") + _pick(lang, o.title, o.title_en),
+                    period=o.period,
+                )
+                for o in owing[:limit]
+            ),
+        ]
+        if len(owing) > limit:
+            lines.append(_tr(lang, "… and {count} more", count=len(owing) - limit))
+        changed = _stamp(
+            max(
+                (obs[o.obligation_id].changed for o in owing if o.obligation_id in obs),
+                default=None,
+            )
+            or datetime.combine(due, datetime.min.time(), UTC)
+        )
+        uid = f"report-{scope.owner_id}-{_day(due)}@duban"
+        if todo:
+            head = f"UID:{uid.replace('@', '-todo@', 1)}\r\nDTSTAMP:{changed}\r\n"
+            dates, tail = f"DUE;VALUE=DATE:{_day(due)}\r\n", "STATUS:NEEDS-ACTION\r\n"
+        else:
+            head = f"UID:{uid}\r\nDTSTAMP:{changed}\r\n"
+            dates = (
+                f"DTSTART;VALUE=DATE:{_day(due)}\r\n"
+                f"DTEND;VALUE=DATE:{_day(due + timedelta(days=1))}\r\n"
+            )
+            tail = "STATUS:CONFIRMED\r\nTRANSP:TRANSPARENT\r\n"
+        kind = b"VTODO" if todo else b"VEVENT"
+        out.append(
+            (
+                due,
+                uid,
+                b"".join(
+                    (
+                        b"BEGIN:" + kind + b"\r\n",
+                        f"{head}LAST-MODIFIED:{changed}\r\nSEQUENCE:0\r\n{dates}".encode(),
+                        _line("SUMMARY", _escape(summary)),
+                        _line("DESCRIPTION", _escape("\n".join(lines))),
+                        categories,
+                        tail.encode(),
+                        alarms,
+                        b"END:" + kind + b"\r\n",
+                    )
+                ),
+            )
+        )
+    return out
 
 
 # Changing deadlines ----------------------------------------------------------------------

@@ -9,16 +9,18 @@ obligation's own; the other owners' reports go to the lead.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session, select
 
 from .. import audit, queries, visibility
-from ..clock import to_local_date
+from ..clock import local_midnight, to_local_date
 from ..controls import check_text
 from ..errors import PermissionDenied, UserError
 from ..i18n import t
@@ -31,9 +33,11 @@ from ..models import (
     Plan,
     Report,
     Role,
+    Target,
     UserRole,
 )
 from ..reporting import (
+    MONTHS,
     Calendar,
     Period,
     ReportSettings,
@@ -42,6 +46,7 @@ from ..reporting import (
     frequency_label,
     parse_period,
     period_containing,
+    periods_between,
     report_settings,
 )
 from .base import actor, now, require_coordinator, require_writer, snapshot, today
@@ -528,7 +533,13 @@ class Owed:
         """Not in by its due day (received after it, or still missing after it)."""
         if self.received is None:
             return as_of > self.due
-        return to_local_date(self.received.submitted_at) > self.due
+        return self.received.submitted_at >= _day_after(self.due)
+
+
+@lru_cache(maxsize=256)
+def _day_after(day: date) -> datetime:
+    """The instant the day after ``day`` begins: a report submitted before it was in by ``day``."""
+    return local_midnight(day + timedelta(days=1))
 
 
 @dataclass
@@ -578,12 +589,14 @@ def _live(session: Session, owner_id: int | None = None) -> list[_Live]:
     return found
 
 
-def _leads(session: Session, ids: Iterable[int] | None = None) -> dict[int, list[int]]:
-    query = select(Assignment.obligation_id, Assignment.owner_id).where(
-        Assignment.role == Role.lead
-    )
+def _leads(session: Session) -> dict[int, list[int]]:
+    """{obligation id: its lead owners' ids}: every obligation's, through the bare driver
+    (plain integers, 100k rows and more)."""
     found: dict[int, list[int]] = {}
-    for ob_id, owner_id in session.connection().execute(query.order_by(Assignment.id)):
+    for ob_id, owner_id in queries.Lean.of_session(session).rows(
+        "SELECT obligation_id, owner_id FROM assignment WHERE role = :role ORDER BY id",
+        role=Role.lead.value,
+    ):
         found.setdefault(ob_id, []).append(owner_id)
     return found
 
@@ -644,26 +657,61 @@ def owed_for(
     """Each live obligation's report for ``period`` (of its frequency), or for its latest
     ended period, with the leads' current report for it if any. ``owner_id``: only the
     obligations that owner leads."""
-    rows = _live(session, owner_id)
-    leads = _leads(session)
-    owed: list[Owed] = []
-    # The period and due day each calendar owes, worked out once (there are a few calendars).
-    owes: dict[Calendar, tuple[Period, date] | None] = {}
-    for ob in rows:
-        cal = ob.calendar
-        if cal not in owes:
-            per: Period | None = None
-            if cal.frequency != "none" and (period is None or period.frequency == cal.frequency):
-                per = period or period_containing(as_of, cal.frequency).previous()
-            owes[cal] = (per, per.due(cal.due_day)) if per else None
-        found = owes[cal]
-        if found is None or found[0].end < ob.start:
-            continue
-        owed.append(
-            Owed(ob.id, ob.code, ob.title, ob.title_en, leads.get(ob.id, []), found[0], found[1])
+    settings = settings_of(session)
+    plans = {
+        pid: (key, issued)
+        for pid, key, issued in session.exec(select(Plan.id, Plan.key, Plan.issued_on)).all()
+    }
+    # The period each frequency owes. An obligation owes it once it has started by the
+    # period's end: its plan's issue date, else its creation before the next day began (one
+    # comparison in SQL per frequency, rather than a local date worked out per row).
+    owing = (
+        {period.frequency: period}
+        if period is not None
+        else {f: period_containing(as_of, f).previous() for f in MONTHS}
+    )
+    frequencies = list(owing)
+    params: dict[str, Any] = {
+        f"b{i}": local_midnight(owing[f].end + timedelta(days=1)) for i, f in enumerate(frequencies)
+    }
+    begun = "".join(f", created_at < :b{i}" for i in range(len(frequencies)))
+    sql = (
+        "SELECT id, code, title, title_en, plan_id, report_frequency" + begun + " FROM obligation"
+        f" WHERE state NOT IN ({', '.join(repr(s) for s in _CLOSED)})"
+    )
+    if owner_id is not None:
+        sql += (
+            " AND id IN (SELECT obligation_id FROM assignment"
+            " WHERE owner_id = :owner AND role = :lead)"
         )
-    wanted = {(o.obligation_id, o.period.label) for o in owed}
-    periods = sorted({o.period.label for o in owed})
+        params.update(owner=owner_id, lead=Role.lead.value)
+    # Plain values through the bare driver: one row per live obligation (100k and more).
+    rows = queries.Lean.of_session(session).rows(sql + " ORDER BY id", **params)
+    leads = _leads(session)
+    # What each (plan, own frequency) owes, worked out once: (period, due day, begun column).
+    owes: dict[tuple[int | None, str | None], tuple[Period, date, int, date | None] | None] = {}
+    owed: list[Owed] = []
+    for row in rows:
+        ob_id, code, title, title_en, plan_id, own = row[:6]
+        key = (plan_id, own)
+        if key not in owes:
+            plan, issued = plans.get(plan_id, (None, None))
+            cal = settings.calendar(plan, own)
+            per = owing.get(cal.frequency)
+            owes[key] = (
+                (per, per.due(cal.due_day), 6 + frequencies.index(cal.frequency), issued)
+                if per is not None
+                else None
+            )
+        found = owes[key]
+        if found is None:
+            continue
+        per, due, column, issued = found
+        if not (issued <= per.end if issued is not None else row[column]):
+            continue  # the obligation did not exist yet during that period
+        owed.append(Owed(ob_id, code, title, title_en, leads.get(ob_id, []), per, due))
+    wanted = {o.obligation_id for o in owed}
+    labels = sorted({o.period.label for o in owed})
     received: dict[tuple[int, str], Any] = {}
     columns = (
         Report.obligation_id,
@@ -675,22 +723,157 @@ def owed_for(
         Report.next_steps,
         Report.submitted_at,
     )
-    for start in range(0, len(periods), _CHUNK):
-        for report in session.connection().execute(  # rows, not ORM objects: there may be 100k
-            select(*columns)
-            .where(
-                Report.period.in_(periods[start : start + _CHUNK]),
-                Report.role == Role.lead,
-                visible(session),
+    for start in range(0, len(labels), _CHUNK):
+        for report in (
+            session.connection()
+            .execute(  # rows, not ORM objects: there may be 100k
+                select(*columns)
+                .where(
+                    Report.period.in_(labels[start : start + _CHUNK]),
+                    Report.role == Role.lead,
+                    visible(session),
+                )
+                .order_by(Report.submitted_at, Report.id)
             )
-            .order_by(Report.submitted_at, Report.id)
+            .all()
         ):
-            key = (report.obligation_id, report.period)
-            if key in wanted:
-                received[key] = report  # the latest wins
+            if report.obligation_id in wanted:
+                received[(report.obligation_id, report.period)] = report  # the latest wins
     for o in owed:
         o.received = received.get((o.obligation_id, o.period.label))
     return owed
+
+
+# Due days -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Owing:
+    """One report an owner owes on a due day: which obligation, in which role, for which period."""
+
+    obligation_id: int
+    code: str | None
+    title: str
+    title_en: str | None
+    role: str
+    period: str
+
+
+def report_days(
+    *,
+    session: Session,
+    as_of: date,
+    owner_id: int | None = None,
+    roles: Sequence[str] | None = None,
+    within: Any = None,
+    days: Iterable[date] | None = None,
+) -> dict[tuple[int, date], list[Owing]]:
+    """{(owner id, due day): what it owes that day}: the reports owners have not sent for the
+    live obligations they are assigned to (``roles``: only in these), as a read as of
+    ``as_of`` sees them (obligations and reports recorded by then). Every period of an
+    obligation's calendar counts, from the one it starts in to the one holding the later of
+    its last deadline and ``as_of``; ``none`` reports on no calendar. ``owner_id``: one
+    owner's; ``within``: obligations of this id subquery; ``days``: only these due days."""
+    from sqlalchemy import func
+
+    seen = visibility.seen_at(as_of)
+    wanted_days = set(days) if days is not None else None
+    cond = [
+        Obligation.state.notin_(_CLOSED),
+        text(visibility.obligation_visible()).bindparams(seen_at=seen),
+    ]
+    if within is not None:
+        cond.append(Obligation.id.in_(within))
+    held: list[Any] = []
+    if owner_id is not None:
+        held.append(Assignment.owner_id == owner_id)
+    if roles is not None:
+        held.append(Assignment.role.in_(list(roles)))
+    if held:
+        cond.append(Obligation.id.in_(select(Assignment.obligation_id).where(*held)))
+    ids = select(Obligation.id).where(*cond)
+    conn = session.connection()
+    assigned: dict[int, dict[int, str]] = {}
+    for ob_id, who, role in conn.execute(
+        select(Assignment.obligation_id, Assignment.owner_id, Assignment.role)
+        .where(Assignment.obligation_id.in_(ids), *held)
+        .order_by(Assignment.id)
+    ).all():
+        owners = assigned.setdefault(ob_id, {})
+        if owners.get(who) != Role.lead:  # an owner both leading and participating leads
+            owners[who] = role
+    if not assigned:
+        return {}
+    settings = settings_of(session)
+    plans = {
+        pid: (key, issued)
+        for pid, key, issued in session.exec(select(Plan.id, Plan.key, Plan.issued_on)).all()
+    }
+    last: dict[int, date] = {}
+    for model in (Milestone, Target):
+        for ob_id, due in conn.execute(
+            select(model.obligation_id, func.max(model.due))
+            .where(model.obligation_id.in_(ids))
+            .group_by(model.obligation_id)
+        ).all():
+            if due is not None and due > last.get(ob_id, date.min):
+                last[ob_id] = due
+    obs = []
+    calendars: dict[tuple[int | None, str | None], Calendar] = {}
+    for ob_id, code, title, title_en, plan_id, created, own in conn.execute(
+        select(
+            Obligation.id,
+            Obligation.code,
+            Obligation.title,
+            Obligation.title_en,
+            Obligation.plan_id,
+            Obligation.created_at,
+            Obligation.report_frequency,
+        )
+        .where(*cond)
+        .order_by(Obligation.id)
+    ).all():
+        if ob_id not in assigned:
+            continue
+        key, issued = plans.get(plan_id, (None, None))
+        calendar = calendars.get((plan_id, own))
+        if calendar is None:  # a few, shared by all rows
+            calendar = calendars[(plan_id, own)] = settings.calendar(key, own)
+        if calendar.frequency == "none":
+            continue
+        cap = max(last.get(ob_id, as_of), as_of)
+        obs.append((ob_id, code, title, title_en, calendar, start_of(created, issued), cap))
+    if not obs:
+        return {}
+    # Each calendar's periods and due days once, from the earliest start to the latest cap;
+    # with ``days``, only the few periods due on them.
+    first, final = min(o[5] for o in obs), max(o[6] for o in obs)
+    series: dict[Calendar, tuple[list[tuple[Period, date]], list[date], list[date]]] = {}
+    for cal in {o[4] for o in obs}:
+        dues = [(p, p.due(cal.due_day)) for p in periods_between(first, final, cal.frequency)]
+        if wanted_days is not None:
+            dues = [(p, due) for p, due in dues if due in wanted_days]
+        series[cal] = (dues, [p.end for p, _ in dues], [p.start for p, _ in dues])
+    reported: set[tuple[int, int, str]] = set()
+    query = select(Report.obligation_id, Report.owner_id, Report.period).where(
+        text(visibility.report_visible()).bindparams(seen_at=seen)
+    )
+    if owner_id is not None:
+        query = query.where(Report.owner_id == owner_id)
+    if within is not None:
+        query = query.where(Report.obligation_id.in_(within))
+    if wanted_days is not None:
+        labels = {p.label for dues, _, _ in series.values() for p, _ in dues}
+        query = query.where(Report.period.in_(sorted(labels) or [""]))
+    reported.update(tuple(row) for row in conn.execute(query))  # type: ignore[misc]
+    found: dict[tuple[int, date], list[Owing]] = {}
+    for ob_id, code, title, title_en, cal, start, cap in obs:
+        dues, ends, starts = series[cal]
+        for p, due in dues[bisect_left(ends, start) : bisect_right(starts, cap)]:
+            for who, role in assigned[ob_id].items():
+                if (ob_id, who, p.label) not in reported:
+                    found.setdefault((who, due), []).append(
+                        Owing(ob_id, code, title, title_en, role, p.label)
+                    )
+    return found
 
 
 def _owner_names(session: Session) -> dict[int, str]:
@@ -758,28 +941,55 @@ def consolidated(*, session: Session, period: str, as_of: date) -> dict[str, Any
             {"owner": names.get(owner_id), "role": r.role, **_report_text(r)}
         )
     tasks = []
-    per_owner: dict[int, dict[str, int]] = {}
-    for o in owed:
+    tally: dict[tuple[int, bool, bool], int] = {}  # (lead, received, late): how many
+    due_days: dict[date, str] = {}  # a few due days, spelt once
+    for o in owed:  # once per obligation (100k): the task's dict written out in one go
         late = o.late(as_of)
-        tasks.append(
-            {
+        due = due_days.get(o.due) or due_days.setdefault(o.due, o.due.isoformat())
+        r = o.received
+        if r is None:
+            task = {
                 "id": o.obligation_id,
                 "code": o.code,
                 "title": o.title,
                 "lead": [names[i] for i in o.leads],
                 "light": lights.get(o.obligation_id),
-                "due": o.due.isoformat(),
-                "received": not o.missing,
+                "due": due,
+                "received": False,
                 "late": late,
-                **_report_text(o.received),
+                "percent": None,
+                "progress": None,
+                "problems": None,
+                "next_steps": None,
                 "others": others.get(o.obligation_id, []),
             }
-        )
+        else:
+            task = {
+                "id": o.obligation_id,
+                "code": o.code,
+                "title": o.title,
+                "lead": [names[i] for i in o.leads],
+                "light": lights.get(o.obligation_id),
+                "due": due,
+                "received": True,
+                "late": late,
+                "percent": r.percent,
+                "progress": r.progress,
+                "problems": r.problems,
+                "next_steps": r.next_steps,
+                "submitted_at": r.submitted_at.isoformat(),
+                "others": others.get(o.obligation_id, []),
+            }
+        tasks.append(task)
         for lead in o.leads:
-            counts = per_owner.setdefault(lead, {"due": 0, "received": 0, "late": 0, "missing": 0})
-            counts["due"] += 1
-            counts["received" if o.received else "missing"] += 1
-            counts["late"] += late
+            key = (lead, r is not None, late)
+            tally[key] = tally.get(key, 0) + 1
+    per_owner: dict[int, dict[str, int]] = {}
+    for (lead, received, late), n in tally.items():
+        counts = per_owner.setdefault(lead, {"due": 0, "received": 0, "late": 0, "missing": 0})
+        counts["due"] += n
+        counts["received" if received else "missing"] += n
+        counts["late"] += n if late else 0
     return {
         "period": per.label,
         "as_of": as_of.isoformat(),

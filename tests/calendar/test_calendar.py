@@ -171,9 +171,15 @@ def test_reminder_policy_follows_the_owners_role(duban, campaign, tmp_path: Path
     assert [a.decoded("TRIGGER") for a in event.walk("VALARM")] == [timedelta(days=-7, hours=9)]
 
 
+REPORTS_DUE = "进展报送截止："
+
+
 def test_scopes(duban, campaign, tmp_path: Path) -> None:
     def summaries(*args: str) -> set[str]:
-        return {str(e["SUMMARY"]) for e in events(export(duban, tmp_path, *args, "--lang", "zh"))}
+        """The deadlines' summaries; an owner's calendar also has its report due days
+        (test_report_due_days), left out here."""
+        found = {str(e["SUMMARY"]) for e in events(export(duban, tmp_path, *args, "--lang", "zh"))}
+        return {s for s in found if not s.startswith(REPORTS_DUE)}
 
     assert summaries("--owner", "Hunan DEE") == {
         "（四）饮用水水源整治",
@@ -186,6 +192,94 @@ def test_scopes(duban, campaign, tmp_path: Path) -> None:
         export(duban, tmp_path, "--owner", "省水利厅", "--role", "lead", "--lang", "zh")
     )
     assert cal["NAME"] == "督办期限：湖南省水利厅（牵头）"
+
+
+def report_days(body: bytes) -> dict[date, icalendar.Event]:
+    return {
+        e.decoded("DTSTART"): e
+        for e in events(body)
+        if str(e["UID"]).startswith("report-") or str(e["SUMMARY"]).startswith(REPORTS_DUE)
+    }
+
+
+def test_report_due_days(duban, campaign, tmp_path: Path) -> None:
+    """An owner's calendar has one event per day it owes progress reports: the periods of each
+    obligation it is assigned to (monthly, the rivers quarterly), less those it reported."""
+    water, rivers = str(campaign["water"]), str(campaign["rivers"])
+    duban.ok("report", "frequency", rivers, "quarterly", as_of="2024-01-10")
+    for period in ("2024-01", "2024-02"):
+        duban.ok(
+            "report", "add", water, "--period", period, "--progress", "推进中",
+            "--owner", "省生态环境厅", as_of="2024-03-02",
+        )  # fmt: skip
+
+    # 省水利厅: participant of the water task (monthly, 2024-01 to its last deadline's
+    # month 2025-12), lead of the rivers task (quarterly, 2024-Q1 to 2025-Q3).
+    body = export(duban, tmp_path, "--owner", "省水利厅", "--lang", "zh", as_of="2024-03-10")
+    days = report_days(body)
+    assert len(days) == 24 and len(events(body)) == 24 + 4  # + 3 milestones and a target
+    assert min(days) == date(2024, 2, 5) and max(days) == date(2026, 1, 5)
+    assert all(day.day == 5 for day in days)
+    april = days[date(2024, 4, 5)]
+    assert str(april["SUMMARY"]) == "进展报送截止：2024-03、2024-Q1（2项）"
+    assert str(april["DESCRIPTION"]).splitlines() == [
+        "请于2024-04-05前报送以下任务的进展：",
+        "· （四）饮用水水源整治（2024-03）",
+        "· 黑臭水体治理（2024-Q1）",
+    ]
+    assert str(april["UID"]) == f"report-{owner_id(duban, '省水利厅')}-20240405@duban"
+    assert april.decoded("DTEND") == date(2024, 4, 6) and str(april["TRANSP"]) == "TRANSPARENT"
+    # Its alarms follow [reports] remind_before (3 days before and on the day, at 9:00).
+    assert [a.decoded("TRIGGER") for a in april.walk("VALARM")] == [
+        timedelta(days=-3, hours=9),
+        timedelta(hours=9),
+    ]
+    assert str(days[date(2024, 5, 5)]["SUMMARY"]) == "进展报送截止：2024-04（1项）"
+    other = vobject.readOne(body.decode("utf-8"))
+    assert {v.dtstart.value for v in other.vevent_list if v.uid.value.startswith("report-")} == set(
+        days
+    )
+
+    # In the lead's role only: the rivers task's quarters.
+    lead_only = report_days(
+        export(duban, tmp_path, "--owner", "省水利厅", "--role", "lead", as_of="2024-03-10")
+    )
+    assert sorted(lead_only) == [
+        date(2024, 4, 5), date(2024, 7, 5), date(2024, 10, 5), date(2025, 1, 5),
+        date(2025, 4, 5), date(2025, 7, 5), date(2025, 10, 5),
+    ]  # fmt: skip
+
+    # 省生态环境厅 reported January and February: its days start with March's report. As of
+    # 2024-04-01 its March report (recorded then) is not seen; as of 2024-04-02 it is.
+    dee = report_days(export(duban, tmp_path, "--owner", "省生态环境厅", as_of="2024-03-10"))
+    assert min(dee) == date(2024, 4, 5) and len(dee) == 22  # 2024-03 to 2025-12
+    duban.ok(
+        "report", "add", water, "--period", "2024-03", "--progress", "推进中",
+        "--owner", "省生态环境厅", as_of="2024-04-02",
+    )  # fmt: skip
+    assert date(2024, 4, 5) in report_days(
+        export(duban, tmp_path, "--owner", "省生态环境厅", as_of="2024-04-01")
+    )
+    assert min(
+        report_days(export(duban, tmp_path, "--owner", "省生态环境厅", as_of="2024-04-02"))
+    ) == date(2024, 5, 5)
+
+    english = report_days(
+        export(duban, tmp_path, "--owner", "省水利厅", "--lang", "en", as_of="2024-03-10")
+    )
+    assert str(english[date(2024, 4, 5)]["SUMMARY"]) == "Progress reports due: 2024-03, 2024-Q1 (2)"
+
+    # An obligation that reports on no calendar has no due days; a domain's calendar none.
+    duban.ok("report", "frequency", water, "none", as_of="2024-04-02")
+    assert report_days(export(duban, tmp_path, "--owner", "省生态环境厅", as_of="2024-04-02")) == {}
+    assert report_days(export(duban, tmp_path, "--domain", "water", as_of="2024-04-02")) == {}
+
+
+def owner_id(duban, name: str) -> int:
+    with Env.create(db_url=duban.url, actor="coord", as_of=None).session(write=False) as session:
+        from duban.core.services.owners import resolve_owner
+
+        return resolve_owner(session=session, ref=name).id
 
 
 def test_region_scope_includes_sub_regions(hunan, tmp_path: Path) -> None:

@@ -7,11 +7,14 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from duban.core.clock import LOCAL_TZ
 from duban.core.db import get_engine
+from duban.core.reporting import period_containing
 from duban.core.serve import create_app, serve_in_thread
 
 
@@ -129,7 +132,7 @@ default_timezone = Asia/Shanghai
         )
         sync_env = {"VDIRSYNCER_CONFIG": str(home / "vdirsyncer.conf")}
 
-        def sync_and_list() -> list[str]:
+        def sync_and_list(first: str = "2025-01-01", last: str = "2026-01-31") -> list[str]:
             run(VDIRSYNCER, "discover", home=home, env=sync_env)
             run(VDIRSYNCER, "sync", home=home, env=sync_env)
             out = run(
@@ -141,8 +144,8 @@ default_timezone = Asia/Shanghai
                 "{start-date} {title}",
                 "--day-format",
                 "",
-                "2025-01-01",
-                "2026-01-31",
+                first,
+                last,
                 home=home,
                 env={},
             )
@@ -154,7 +157,12 @@ default_timezone = Asia/Shanghai
             "2025-09-30 黑臭水体治理",
             "2025-12-31 饮用水水源整治",
         ]
-        assert len(list(calendar.glob("*.ics"))) == 4
+        # And the day its reports for this month are due: the three tasks it leads, recorded
+        # today (the server reads the real clock), owe this month's report on the 5th of the next.
+        period = period_containing(datetime.now(LOCAL_TZ).date(), "monthly")
+        due = period.due(5).isoformat()
+        assert sync_and_list(due, due) == [f"{due} 进展报送截止：{period.label}（3项）"]
+        assert len(list(calendar.glob("*.ics"))) == 4 + 1
 
         # A moved deadline shows on its new date after the next sync.
         duban.ok("milestone", "move", "3", "--due", "2025-10-15")

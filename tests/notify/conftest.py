@@ -100,10 +100,16 @@ class World:
 
         self.clock.instant = local_midnight(day) + timedelta(hours=hour)
 
-    def config(self, text: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-        """Write a duban.toml (a new file each time: the config loader caches by path)."""
+    def config(
+        self, text: str, monkeypatch: pytest.MonkeyPatch, *, report_reminders: bool = False
+    ) -> Path:
+        """Write a duban.toml (a new file each time: the config loader caches by path).
+        Reminders before report due days (催报) are left out unless ``report_reminders``: the
+        tests about milestone occasions count messages, and test_report_reminders.py has its own."""
         self.configs += 1
         path = self.tmp / f"duban-{self.configs}.toml"
+        if not report_reminders and "[reports]" not in text:
+            text += "\n[reports]\nremind_before = []\n"
         path.write_text(text, encoding="utf-8")
         monkeypatch.setenv("DUBAN_CONFIG", str(path))
         return path
