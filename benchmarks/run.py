@@ -103,7 +103,7 @@ def measure(path: Path, index: int, scenario: Scenario) -> dict[str, Any]:
 
 def _extras(result: dict[str, Any]) -> str:
     """The figures a scenario returned beyond wall time and memory, e.g. " (cpu 2.1, ratio 1.8)"."""
-    extra = {k: v for k, v in result.items() if k not in ("wall", "rss_mb")}
+    extra = {k: v for k, v in result.items() if k not in ("wall", "rss_mb", "detail")}
     if not extra:
         return ""
     shown = (f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in extra.items())
