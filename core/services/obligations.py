@@ -400,6 +400,12 @@ def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
                     "unit": tg.unit,
                     "due": tg.due.isoformat(),
                     "source": tg.source,
+                    # met either way: 70%以上或比2020年提高5个百分点以上
+                    **(
+                        {"alternative": tg.attrs["alternative"]}
+                        if (tg.attrs or {}).get("alternative")
+                        else {}
+                    ),
                     "scope": scope_of(session, tg.region_id, tg.site_id),
                     "baseline": None
                     if tg.baseline_value is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -30,6 +31,7 @@ from ..models import (
 from ..planparse.parser import PLAN_FORMAT
 from ..planparse.reference import KnownIndicator, Reference, builtin_reference, with_indicators
 from .base import SANDBOX, now, require_coordinator, snapshot, today
+from .evaluation import COMPARATORS
 from .obligations import add_milestone, add_obligation, new_uid
 from .owners import _add_alias, add_owner, find_owner
 from .regions import add_region, government_name, resolve_region
@@ -415,6 +417,7 @@ def _add_target(
         region = resolve_region(session=session, ref=str(scope["region"]), what=where)
     if not tg.get("indicator") or not tg.get("comparator"):
         raise UserError(t("{where}: a target needs indicator and comparator", where=where))
+    alternative = _alternative(tg.get("alternative"), where)
     target = Target(
         obligation_id=ob.id,
         indicator=tg["indicator"],
@@ -429,7 +432,7 @@ def _add_target(
         baseline_date=date(int(tg["baseline_year"]), 12, 31) if tg.get("baseline_year") else None,
         text=tg.get("text"),
         source=tg.get("source") or "plan",
-        attrs={"alternative": tg["alternative"]} if tg.get("alternative") else None,
+        attrs={"alternative": alternative} if alternative else None,
         uid=new_uid(),
         updated_at=now(session),
     )
@@ -437,6 +440,31 @@ def _add_target(
     session.flush()
     audit.record(session, "target.add", "target", target.id, after=snapshot(target))
     return target
+
+
+def _alternative(alternative: Any, where: str) -> dict[str, Any] | None:
+    """A target's other route (…或比2020年提高5个百分点以上), checked as evaluation reads it."""
+    if not alternative:
+        return None
+    comparator = alternative.get("comparator") if isinstance(alternative, dict) else None
+    value = alternative.get("value") if isinstance(alternative, dict) else None
+    year = alternative.get("baseline_year") if isinstance(alternative, dict) else None
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if (
+        comparator not in COMPARATORS
+        or not (number and math.isfinite(value))
+        or not (year is None or (isinstance(year, int) and 1949 <= year <= 2100))
+    ):
+        raise UserError(
+            t(
+                "{where}.alternative: expected a comparator of {choices}, a number as value "
+                "and a year as baseline_year, not {value!r}",
+                where=where,
+                choices=", ".join(COMPARATORS),
+                value=alternative,
+            )
+        )
+    return alternative
 
 
 def initialise(*, session: Session, empty: bool = False, sandbox: bool = False) -> Plan | None:

@@ -230,3 +230,24 @@ def test_seed_copy_is_the_shared_seed() -> None:
     if not shared.exists():
         pytest.skip("no shared seeds beside this checkout")
     assert SEED.read_bytes() == shared.read_bytes()
+
+
+def test_an_alternative_evaluation_cannot_read_is_refused(duban, tmp_path: Path) -> None:
+    source = tmp_path / "plan.txt"
+    source.write_text(
+        "某市水环境治理实施方案\n2024年3月1日\n一、重点任务\n（一）治理污水。到2025年年底，"
+        "城市生活污水集中收集率达到70%以上或比2020年提高5个百分点以上。（市住房和城乡建设局负责）\n",
+        encoding="utf-8",
+    )
+    draft = tmp_path / "plan.yaml"
+    duban.ok("import", "plan", str(source), "--draft", str(draft))
+    data = yaml.safe_load(draft.read_text("utf-8"))
+    assert data["tasks"][0]["targets"][0]["alternative"]["comparator"] == "increase_pp"
+    data["tasks"][0]["targets"][0]["alternative"]["comparator"] = "more_than"
+    draft.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = duban("import", "plan", str(draft))
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "tasks[0] （一）: targets[0].alternative: expected a comparator of" in line, line
+    assert "more_than" in line
+    assert _plans(duban.url) == []

@@ -185,6 +185,7 @@ class DetailScreen(DubanScreen):
         out = Text.assemble(
             (t("Goal") + " ", "dim"),
             goal,
+            " " + t("or {route}", route=tg["alternative"]) if tg["alternative"] else "",
             (" " + t("by {day}", day=tg["due"]), "dim"),
             "  ",
             (status_label(st["status"]), STATUS_STYLES.get(st["status"], "")),
