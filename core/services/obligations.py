@@ -175,7 +175,6 @@ def add_milestone(
     title_en: str | None = None,
     done_on: date | None = None,
     recurrence: str | None = None,
-    implied: bool = False,
     check_role: bool = True,
 ) -> Milestone:
     if check_role:
@@ -189,7 +188,6 @@ def add_milestone(
         due=due,
         done_on=done_on,
         recurrence=recurrence,
-        implied=implied,
         uid=new_uid(),
         updated_at=now(session),
     )
@@ -385,10 +383,14 @@ def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
                     if m.done_on and not (m.done_at and m.done_at > seen)
                     else None,
                     **({"recurrence": m.recurrence} if m.recurrence else {}),
-                    **({"implied": True} if m.implied else {}),
                 }
                 for m in milestones
             ],
+            # An undated task's horizon: the plan's end, which the plan does not state for it
+            # (no milestone, so no deadline: nothing is overdue or escalated by it).
+            "horizon": {"due": plan.valid_until.isoformat(), "implied": True}
+            if plan and plan.valid_until and not milestones
+            else None,
             "targets": [
                 {
                     "id": tg.id,

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from .. import audit
 from ..errors import UserError, located
-from ..i18n import t, t_zh
+from ..i18n import t
 from ..models import (
     Milestone,
     Obligation,
@@ -281,10 +281,8 @@ def _load_task(
         raise UserError(t("{where}: a task needs a title", where=where))
     with located(where):
         ob = _task_obligation(session, plan, task, implementers, created, parent)
-    dues = []
     for j, m in enumerate(task.get("milestones") or []):
         due = _date(m.get("due"), f"{where}: milestones[{j}].due")
-        dues.append(due)
         with located(f"{where}: milestones[{j}]"):
             add_milestone(
                 session=session,
@@ -295,18 +293,6 @@ def _load_task(
                 recurrence=m.get("recurrence"),
                 check_role=False,
             )
-    if plan.valid_until and not any(d >= plan.valid_until for d in dues):
-        # Every task runs until the plan expires, dated commitments or not: the plan's end is
-        # its horizon, marked as implied because the plan does not state it for this task.
-        add_milestone(
-            session=session,
-            obligation=ob,
-            due=plan.valid_until,
-            title=t_zh("Complete by the end of the plan period"),
-            title_en="Complete by the end of the plan period",
-            implied=True,
-            check_role=False,
-        )
     for j, tg in enumerate(task.get("targets") or []):
         _add_target(session, ob, tg, f"{where}: targets[{j}]", sites)
     # parts: paragraphs or sub-items with their own responsible bodies, linked to the task
