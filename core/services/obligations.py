@@ -401,6 +401,7 @@ def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
                     "value": tg.value,
                     "unit": tg.unit,
                     "due": tg.due.isoformat(),
+                    "text": tg.text,  # the plan's words, limits (基本, 力争) included
                     "source": tg.source,
                     # met either way: 70%以上或比2020年提高5个百分点以上
                     **(

@@ -67,7 +67,9 @@ def test_list_gives_the_goals_and_the_37_tasks(hunan) -> None:
     assert by_code["（二十）"]["domain"] == "fishing_ban"
     # A commitment due at the end of 2023 and not done is overdue in mid-2024.
     assert by_code["（七）"]["next_due"] == "2023-12-31" and by_code["（七）"]["overdue"]
-    assert all(r["lead"] and r["next_due"] for r in rows)
+    assert all(r["lead"] for r in rows)
+    # a task the plan dates nothing for has no deadline (its horizon is the plan's end)
+    assert by_code["（十一）"]["next_due"] is None and not by_code["（十一）"]["overdue"]
 
 
 def test_show_task_four(hunan) -> None:
@@ -227,3 +229,11 @@ def test_the_detail_screen_shows_the_horizon_as_implied(hunan) -> None:
         assert "方案期末（推定）" in DetailScreen._milestones(screen, data).plain
     finally:
         set_language("en")
+
+
+def test_limiting_wording_is_kept(hunan) -> None:
+    three = hunan.ok("show", "（三）", "--format", "json").json()
+    texts = {g["name"]: g["text"] for g in three["targets"]}
+    assert texts["洞庭湖国考断面水质达到III类的比例"] == "力争2/3以上国考断面水质达到III类"
+    four = hunan.ok("show", "（四）", "--format", "json").json()
+    assert any(m["title"].startswith("基本完成") for m in four["milestones"])
