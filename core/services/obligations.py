@@ -83,9 +83,9 @@ def add_obligation(
     *,
     session: Session,
     title: str,
-    leads: Sequence[str],
-    participants: Sequence[str] = (),
-    implementers: Sequence[str] = (),
+    leads: Sequence[str | Owner],
+    participants: Sequence[str | Owner] = (),
+    implementers: Sequence[str | Owner] = (),
     dues: Sequence[date] = (),
     domain: str = "general",
     region: str | None = None,
@@ -100,7 +100,8 @@ def add_obligation(
     attrs: dict | None = None,
     check_role: bool = True,
 ) -> Obligation:
-    """Create an obligation with its owners and milestones (one per due date)."""
+    """Create an obligation with its owners (names, or rows already resolved) and
+    milestones (one per due date)."""
     if check_role:
         require_coordinator(session)
     title = check_obligation(
@@ -114,14 +115,17 @@ def add_obligation(
     )
     if not leads:
         raise UserError(t("--lead: an obligation needs at least one lead owner"))
+
+    def resolved(refs: Sequence[str | Owner], what: str) -> list[Owner]:
+        return [
+            o if isinstance(o, Owner) else resolve_owner(session=session, ref=o, what=what)
+            for o in refs
+        ]
+
     owners = {
-        Role.lead: [resolve_owner(session=session, ref=o, what="--lead") for o in leads],
-        Role.participant: [
-            resolve_owner(session=session, ref=o, what="--participant") for o in participants
-        ],
-        Role.implementer: [
-            resolve_owner(session=session, ref=o, what="--implementer") for o in implementers
-        ],
+        Role.lead: resolved(leads, "--lead"),
+        Role.participant: resolved(participants, "--participant"),
+        Role.implementer: resolved(implementers, "--implementer"),
     }
     region_row = resolve_region(session=session, ref=region) if region else None
     stamp = now(session)

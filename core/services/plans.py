@@ -33,7 +33,7 @@ from ..planparse.reference import KnownIndicator, Reference, builtin_reference, 
 from .base import SANDBOX, now, require_coordinator, snapshot, today
 from .evaluation import COMPARATORS
 from .obligations import add_milestone, add_obligation, new_uid
-from .owners import _add_alias, add_owner, find_owner
+from .owners import _add_alias, add_owner, find_owner, resolve_owner
 from .regions import add_region, government_name, resolve_region
 
 BUILTIN_PLAN = "hunan-yangtze-2023"
@@ -216,6 +216,7 @@ def load_plan(
         sites[s["key"]] = site
 
     implementers = _implementers(session, meta.get("implementers", "none"))
+    known: dict[str, Owner] = {}  # each name looked up once, whatever the number of tasks
     for i, task in enumerate(data.get("tasks") or []):
         _load_task(
             session,
@@ -225,6 +226,7 @@ def load_plan(
             sites,
             implementers,
             created,
+            known,
         )
     # Deadlines already past when the plan was loaded: their ladders start today (sweep),
     # and the dashboard says how many there were.
@@ -255,7 +257,7 @@ def late_at_load_key(plan_key: str) -> str:
     return f"late_at_load:{plan_key}"[:64]
 
 
-def _implementers(session: Session, which: str) -> list[str]:
+def _implementers(session: Session, which: str) -> list[Owner]:
     if which in (None, "none"):
         return []
     level = {"cities": RegionLevel.city, "counties": RegionLevel.county}.get(which)
@@ -264,7 +266,10 @@ def _implementers(session: Session, which: str) -> list[str]:
             t("plan.implementers: must be cities, counties or none, not {value!r}", value=which)
         )
     regions = session.exec(select(Region).where(Region.level == level).order_by(Region.code)).all()
-    return [government_name(r) for r in regions]
+    return [
+        resolve_owner(session=session, ref=government_name(r), what="plan.implementers")
+        for r in regions
+    ]
 
 
 def _load_task(
@@ -273,14 +278,15 @@ def _load_task(
     task: dict[str, Any],
     where: str,
     sites: dict[str, Site],
-    implementers: list[str],
+    implementers: list[Owner],
     created: list[str],
+    known: dict[str, Owner],
     parent: Obligation | None = None,
 ) -> Obligation:
     if not task.get("title"):
         raise UserError(t("{where}: a task needs a title", where=where))
     with located(where):
-        ob = _task_obligation(session, plan, task, implementers, created, parent)
+        ob = _task_obligation(session, plan, task, implementers, created, known, parent)
     for j, m in enumerate(task.get("milestones") or []):
         due = _date(m.get("due"), f"{where}: milestones[{j}].due")
         with located(f"{where}: milestones[{j}]"):
@@ -310,6 +316,7 @@ def _load_task(
             sites,
             implementers,
             created,
+            known,
             parent=ob,
         )
     return ob
@@ -319,14 +326,22 @@ def _task_obligation(
     session: Session,
     plan: Plan,
     task: dict[str, Any],
-    implementers: list[str],
+    implementers: list[Owner],
     created: list[str],
+    known: dict[str, Owner],
     parent: Obligation | None,
 ) -> Obligation:
-    for name in (*(task.get("lead") or []), *(task.get("participants") or [])):
-        if find_owner(session=session, ref=name) is None:
-            add_owner(session=session, name=name, check_role=False)
-            created.append(name)
+    def owner(name: str) -> Owner:
+        if name not in known:
+            found = find_owner(session=session, ref=name)
+            if found is None:
+                found = add_owner(session=session, name=name, check_role=False)
+                created.append(name)
+            known[name] = found
+        return known[name]
+
+    leads = [owner(name) for name in task.get("lead") or []]
+    participants = [owner(name) for name in task.get("participants") or []]
     regions = [str(r) for r in task.get("regions") or []]
     # the places a task names without being about them: where a split divides it
     places = regions or [str(r) for r in task.get("places") or []]
@@ -342,8 +357,8 @@ def _task_obligation(
         body=task.get("summary"),
         body_en=task.get("summary_en"),
         domain=task.get("domain") or "general",
-        leads=task.get("lead") or [],
-        participants=task.get("participants") or [],
+        leads=leads,
+        participants=participants,
         implementers=implementers,
         parent=parent,
         region=regions[0] if len(regions) == 1 else None,
@@ -355,7 +370,7 @@ def _task_obligation(
 
 
 def _leaderless(
-    session: Session, plan: Plan, task: dict[str, Any], implementers: list[str]
+    session: Session, plan: Plan, task: dict[str, Any], implementers: list[Owner]
 ) -> Obligation:
     """The plan's overall goals belong to the plan as a whole: its issuers lead them."""
     issuers = [
