@@ -275,3 +275,14 @@ def test_dry_run_json_gives_parts_and_recurrence(duban, tmp_path: Path) -> None:
     assert second["lead"] == ["市城管局"]
     assert {m.get("recurrence") for m in second["milestones"]} == {"quarterly"}
     assert _plans(duban.url) == []
+
+
+def test_dry_run_table_gives_both_routes_of_a_target(duban, tmp_path: Path) -> None:
+    source = tmp_path / "plan.txt"
+    source.write_text(
+        "某市水环境治理实施方案\n2024年3月1日\n一、重点任务\n（一）治理污水。到2025年年底，"
+        "城市生活污水集中收集率达到70%以上或比2020年提高5个百分点以上。（市住房和城乡建设局负责）\n",
+        encoding="utf-8",
+    )
+    out = duban.ok("import", "plan", str(source), "--dry-run", lang="zh").stdout
+    assert "城市生活污水集中收集率≥70% 或比2020年提" in out  # the table cuts at 40 cells
