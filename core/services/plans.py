@@ -20,6 +20,7 @@ from ..models import (
     Milestone,
     Obligation,
     Owner,
+    OwnerAlias,
     Plan,
     PlanIssuer,
     Region,
@@ -140,28 +141,27 @@ def load_plan(
             t("{where}: a plan with key {key!r} is already loaded", where=source, key=key)
         )
     created: list[str] = []
+    directory = _Directory(session)
     for i, o in enumerate(data.get("owners") or []):
         where = f"{source}: owners[{i}]"
         if not isinstance(o, dict) or not o.get("name"):
             raise UserError(t("{where}: an owner needs a name", where=where))
         with located(where):
-            existing = find_owner(session=session, ref=o["name"])
+            existing = directory.find(o["name"])
             if existing is None:
-                existing = add_owner(
-                    session=session,
-                    name=o["name"],
+                existing = directory.add(
+                    o["name"],
                     name_en=o.get("name_en"),
                     kind=o.get("kind", "department"),
                     region=o.get("region"),
-                    check_role=False,
                 )
                 created.append(existing.name)
             for alias in o.get("aliases") or ():
-                _add_alias(session, existing, alias)
+                directory.alias(existing, alias)
     for o in data.get("owners") or []:
         if o.get("parent"):
-            owner = find_owner(session=session, ref=o["name"])
-            parent = find_owner(session=session, ref=o["parent"])
+            owner = directory.find(o["name"])
+            parent = directory.find(o["parent"])
             if parent is None:
                 raise UserError(
                     t("{where}: unknown parent owner {name!r}", where=source, name=o["parent"])
@@ -185,9 +185,9 @@ def load_plan(
     session.add(plan)
     session.flush()
     for pos, name in enumerate(meta.get("issuers") or []):
-        owner = find_owner(session=session, ref=name)
+        owner = directory.find(name)
         if owner is None:
-            owner = add_owner(session=session, name=name, check_role=False)
+            owner = directory.add(name)
             created.append(name)
         session.add(PlanIssuer(plan_id=plan.id, owner_id=owner.id, position=pos))
 
@@ -216,7 +216,6 @@ def load_plan(
         sites[s["key"]] = site
 
     implementers = _implementers(session, meta.get("implementers", "none"))
-    known: dict[str, Owner] = {}  # each name looked up once, whatever the number of tasks
     for i, task in enumerate(data.get("tasks") or []):
         _load_task(
             session,
@@ -226,7 +225,7 @@ def load_plan(
             sites,
             implementers,
             created,
-            known,
+            directory,
         )
     # Deadlines already past when the plan was loaded: their ladders start today (sweep),
     # and the dashboard says how many there were.
@@ -250,6 +249,40 @@ def load_plan(
 
     get_host().call("duban_plan_loaded", session=session, plan=plan)
     return plan, created
+
+
+class _Directory:
+    """Every owner by name, English name and alias, read once for a plan's load: looked up
+    one at a time, a plan's names cost a query (and a flush) each, twice per task."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        owners = session.exec(select(Owner)).all()
+        self.refs: dict[str, Owner] = {o.name_en: o for o in owners if o.name_en}
+        self.refs.update({o.name: o for o in owners})  # a canonical name wins
+        by_id = {o.id: o for o in owners}
+        for alias, owner_id in session.exec(select(OwnerAlias.alias, OwnerAlias.owner_id)):
+            self.refs.setdefault(alias, by_id[owner_id])
+
+    def find(self, ref: str) -> Owner | None:
+        """As ``find_owner``: by canonical name, English name, alias or id."""
+        ref = ref.strip()
+        found = self.refs.get(ref)
+        if found is None and ref.isdigit():
+            found = self.session.get(Owner, int(ref))
+        return found
+
+    def add(self, name: str, **fields: Any) -> Owner:
+        owner = add_owner(session=self.session, name=name, check_role=False, **fields)
+        if owner.name_en:
+            self.refs.setdefault(owner.name_en, owner)
+        self.refs[owner.name] = owner
+        return owner
+
+    def alias(self, owner: Owner, alias: str) -> None:
+        _add_alias(self.session, owner, alias)
+        if alias.strip():
+            self.refs.setdefault(alias.strip(), owner)
 
 
 def late_at_load_key(plan_key: str) -> str:
@@ -280,13 +313,13 @@ def _load_task(
     sites: dict[str, Site],
     implementers: list[Owner],
     created: list[str],
-    known: dict[str, Owner],
+    directory: _Directory,
     parent: Obligation | None = None,
 ) -> Obligation:
     if not task.get("title"):
         raise UserError(t("{where}: a task needs a title", where=where))
     with located(where):
-        ob = _task_obligation(session, plan, task, implementers, created, known, parent)
+        ob = _task_obligation(session, plan, task, implementers, created, directory, parent)
     for j, m in enumerate(task.get("milestones") or []):
         due = _date(m.get("due"), f"{where}: milestones[{j}].due")
         with located(f"{where}: milestones[{j}]"):
@@ -316,7 +349,7 @@ def _load_task(
             sites,
             implementers,
             created,
-            known,
+            directory,
             parent=ob,
         )
     return ob
@@ -328,17 +361,15 @@ def _task_obligation(
     task: dict[str, Any],
     implementers: list[Owner],
     created: list[str],
-    known: dict[str, Owner],
+    directory: _Directory,
     parent: Obligation | None,
 ) -> Obligation:
     def owner(name: str) -> Owner:
-        if name not in known:
-            found = find_owner(session=session, ref=name)
-            if found is None:
-                found = add_owner(session=session, name=name, check_role=False)
-                created.append(name)
-            known[name] = found
-        return known[name]
+        found = directory.find(name)
+        if found is None:
+            found = directory.add(name)
+            created.append(name)
+        return found
 
     leads = [owner(name) for name in task.get("lead") or []]
     participants = [owner(name) for name in task.get("participants") or []]
@@ -545,6 +576,7 @@ def import_parsed_plan(
     from ..planparse import occurrences
 
     data = copy.deepcopy(data)
+    directory = _Directory(session)
     known_regions = set(session.exec(select(Region.code)).all())
     rename: dict[str, str] = {}
     listed = {o.get("name") for o in data.get("owners") or [] if isinstance(o, dict)}
@@ -557,7 +589,7 @@ def import_parsed_plan(
             (
                 found
                 for ref in [entry["name"], *(entry.get("aliases") or [])]
-                if (found := find_owner(session=session, ref=ref)) is not None
+                if (found := directory.find(ref)) is not None
             ),
             None,
         )
@@ -566,7 +598,7 @@ def import_parsed_plan(
             aliases = [
                 a
                 for a in entry.get("aliases") or []
-                if (other := find_owner(session=session, ref=a)) is None or other.id == existing.id
+                if (other := directory.find(a)) is None or other.id == existing.id
             ]
             owners.append({"name": existing.name, "aliases": aliases})
             continue
@@ -574,7 +606,7 @@ def import_parsed_plan(
         if entry.get("region") is not None and str(entry["region"]) not in known_regions:
             entry.pop("region")
         parent = entry.get("parent")
-        if parent and parent not in listed and find_owner(session=session, ref=parent) is None:
+        if parent and parent not in listed and directory.find(parent) is None:
             entry.pop("parent")
         owners.append(entry)
     data["owners"] = owners
