@@ -206,8 +206,6 @@ class Milestone(SQLModel, table=True):
     done_on: date | None = None
     # A duty the plan repeats (monthly, quarterly, semiannual, yearly): one row per occurrence.
     recurrence: str | None = Field(default=None, max_length=16)
-    # Not a date the plan states: the plan's end, the horizon of an undated task.
-    implied: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     done_at: datetime | None = _instant(default=None, index=True)
     done_by: str | None = None
     # Stable identity for calendar feeds; SEQUENCE rises with each change.

@@ -34,7 +34,7 @@ from duban.core.models import (
     UserRole,
 )
 from duban.core.queries import Lean
-from duban.core.services.evaluation import target_readings
+from duban.core.services.evaluation import route_text, target_readings
 from duban.core.services.history import history
 from duban.core.services.listing import conditions, order_keys
 from duban.core.services.obligations import CLOSED_STATES, detail, owners_by_role, summary
@@ -271,6 +271,9 @@ def obligation(*, session: Session, obligation_id: int, as_of: date) -> dict[str
                 "unit": tg.unit or "",
                 "due": tg.due,
                 "text": tg.text,
+                "alternative": route_text(tg.attrs["alternative"])
+                if (tg.attrs or {}).get("alternative")
+                else None,
                 "baseline": (tg.baseline_date, tg.baseline_value)
                 if tg.baseline_value is not None and tg.baseline_date is not None
                 else None,

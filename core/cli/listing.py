@@ -153,4 +153,12 @@ def show(env: Env, ref: str, fmt: str) -> None:
 
     with env.session(write=False) as session:
         data = detail(session=session, ob=get_obligation(session=session, ref=ref), as_of=env.today)
+    if fmt != "json":  # in words: the alternative route (或比2020年提高5个百分点), the horizon
+        from ..services.evaluation import route_text
+
+        for tg in data["targets"]:
+            if "alternative" in tg:
+                tg["alternative"] = t("or {route}", route=route_text(tg["alternative"]))
+        if data["horizon"]:
+            data["horizon"] = t("{day}, the plan's end (implied)", day=data["horizon"]["due"])
     emit_one(data, fmt)

@@ -152,7 +152,12 @@ def _target_label(target: dict[str, Any]) -> str:
         "" if target["value"] is None or target["comparator"] == "eliminate" else target["value"]
     )
     unit = target["unit"] if value != "" and target["unit"] not in (None, "class") else ""
-    return f"{target['name']}{_SIGNS.get(target['comparator'], target['comparator'])}{value}{unit}"
+    label = f"{target['name']}{_SIGNS.get(target['comparator'], target['comparator'])}{value}{unit}"
+    if target.get("alternative"):  # one target, met either way
+        from ..services.evaluation import route_text
+
+        label += " " + t("or {route}", route=route_text(target["alternative"]))
+    return label
 
 
 def _print_unparsed(unparsed: list[dict[str, Any]]) -> None:

@@ -1015,6 +1015,15 @@ class _Parser:
             for m in task["milestones"]:
                 if m.get("recurrence") and until is not None and valid_until is None:
                     m["until"] = until
+            for x in (*task["milestones"], *task["targets"]):
+                if x["due"] is None:  # dropped, but never silently
+                    text = x.get("text") or x.get("name") or ""
+                    self.note(
+                        task["code"],
+                        text,
+                        t("an undated goal, and no validity period (有效期至…) for it to fall due"),
+                        line=self._line_of(text),
+                    )
             task["milestones"] = [m for m in task["milestones"] if m["due"] is not None]
             task["targets"] = [g for g in task["targets"] if g["due"] is not None]
             # a trend goal for something the same task also quantifies adds nothing
@@ -1024,6 +1033,13 @@ class _Parser:
                 for g in task["targets"]
                 if g["value"] is not None or g["indicator"] not in quantified
             ]
+
+    def _line_of(self, text: str) -> int | None:
+        """The first line of the document holding the start of ``text``."""
+        probe = text.strip()[:16]
+        if not probe:
+            return None
+        return next((no for no, line in enumerate(self.lines, 1) if probe in line), None)
 
     def _dedupe_overall_goals(self, tasks: list[dict]) -> None:
         """The overall-goals item restates goals that tasks carry: keep each on its task only."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import groupby
 from operator import itemgetter, le
@@ -32,6 +32,8 @@ COMPARATORS = (
     "eq",
     "decrease_pct",
     "increase_pct",
+    "decrease_pp",  # percentage points below the baseline
+    "increase_pp",
     "trend_down",
     "trend_up",
     "eliminate",
@@ -122,6 +124,10 @@ def _goal(comparator: str, value: float | None, base: float) -> tuple[float | No
         return base * (1 - (value or 0) / 100), -1
     if comparator == "increase_pct":
         return base * (1 + (value or 0) / 100), 1
+    if comparator == "decrease_pp":
+        return base - (value or 0), -1
+    if comparator == "increase_pp":
+        return base + (value or 0), 1
     if comparator == "trend_down":
         return None, -1
     if comparator == "trend_up":
@@ -156,10 +162,114 @@ def judge(
     )
 
 
+class _Route(NamedTuple):
+    """The other way a target may be met, judged like a target of its own."""
+
+    comparator: str
+    value: float | None
+    due: date
+    baseline_value: float | None
+    baseline_date: date | None
+
+
+# Which of two routes' verdicts stands for a target met either way: the better one.
+_BETTER = {s: n for n, s in enumerate(("met", "on_track", "at_risk", "off_track", "missed"))}
+
+
+def route_text(alternative: dict[str, Any]) -> str:
+    """The alternative route of a target in words (比2020年提高5个百分点 / ≥ 75%)."""
+    comparator, value = alternative["comparator"], alternative.get("value")
+    year, unit = alternative.get("baseline_year"), alternative.get("unit") or ""
+    number = f"{value:g}" if isinstance(value, int | float) else str(value)
+    if comparator.endswith(("_pp", "_pct")):
+        up = comparator.startswith("increase")
+        points = comparator.endswith("_pp")
+        if year:
+            if points:
+                return (
+                    t("{value} percentage points above {year}", value=number, year=year)
+                    if up
+                    else t("{value} percentage points below {year}", value=number, year=year)
+                )
+            return (
+                t("{value}% above {year}", value=number, year=year)
+                if up
+                else t("{value}% below {year}", value=number, year=year)
+            )
+        if points:
+            return (
+                t("{value} percentage points above the baseline", value=number)
+                if up
+                else t("{value} percentage points below the baseline", value=number)
+            )
+        return (
+            t("{value}% above the baseline", value=number)
+            if up
+            else t("{value}% below the baseline", value=number)
+        )
+    sign = {"gte": "≥", "lte": "≤", "eq": "="}.get(comparator, comparator)
+    return f"{sign} {number}{unit}"
+
+
+def _covering(ends: list[date], values: list[float], day: date, period: int) -> float | None:
+    """The reading of the period that ``day`` ends (the latest ending in the period before)."""
+    since = day - timedelta(days=period)
+    covering = [v for d, v in zip(ends, values, strict=True) if since < d <= day]
+    return covering[-1] if covering else None
+
+
 def _verdict(
     target: Any, ends: list[date], values: list[float], as_of: date, frequency: str, cfg: Settings
 ) -> Evaluation:
-    """The default method on a series given as parallel lists (period ends, values)."""
+    """The default method on a series given as parallel lists (period ends, values); a
+    target with an alternative (…或比2020年提高5个百分点) is met when either route is."""
+    verdict = _judged(target, ends, values, as_of, frequency, cfg)
+    attrs = getattr(target, "attrs", None)
+    alternative = attrs.get("alternative") if attrs else None
+    if not alternative or not ends:
+        return verdict
+    route = route_text(alternative)
+    year = alternative.get("baseline_year")
+    base, base_date = target.baseline_value, target.baseline_date
+    if year:
+        # The baseline is the reading for the baseline year's period, never a guess.
+        base_date = date(int(year), 12, 31)
+        base = _covering(ends, values, base_date, PERIOD_DAYS.get(frequency, 366))
+        if base is None:
+            why = t(
+                "the alternative ({route}) cannot be judged: no reading for {year}",
+                route=route,
+                year=year,
+            )
+            return replace(verdict, detail=f"{verdict.detail}; {why}")
+    other = _judged(
+        _Route(alternative["comparator"], alternative.get("value"), target.due, base, base_date),
+        ends,
+        values,
+        as_of,
+        frequency,
+        cfg,
+    )
+    mine, theirs = _BETTER.get(verdict.status, 9), _BETTER.get(other.status, 9)
+    if theirs < mine:
+        return replace(
+            other, detail=t("by the alternative ({route}): {why}", route=route, why=other.detail)
+        )
+    return replace(
+        verdict,
+        detail=t(
+            "{why}; the alternative ({route}): {other}",
+            why=verdict.detail,
+            route=route,
+            other=other.detail,
+        ),
+    )
+
+
+def _judged(
+    target: Any, ends: list[date], values: list[float], as_of: date, frequency: str, cfg: Settings
+) -> Evaluation:
+    """One route of a target: its comparator, value, due date and baseline."""
     if not ends:
         return Evaluation("no_data", detail=t("no readings yet"))
     comparator, due = target.comparator, target.due
@@ -171,9 +281,7 @@ def _verdict(
     if target.baseline_value is not None:
         base, base_date = target.baseline_value, base_date or ends[0]
     elif base_date is not None:
-        since = base_date - timedelta(days=period)
-        covering = [v for d, v in zip(ends, values, strict=True) if since < d <= base_date]
-        base = covering[-1] if covering else None
+        base = _covering(ends, values, base_date, period)
     else:
         base, base_date = values[0], ends[0]
     if base is None:

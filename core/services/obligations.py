@@ -83,9 +83,9 @@ def add_obligation(
     *,
     session: Session,
     title: str,
-    leads: Sequence[str],
-    participants: Sequence[str] = (),
-    implementers: Sequence[str] = (),
+    leads: Sequence[str | Owner],
+    participants: Sequence[str | Owner] = (),
+    implementers: Sequence[str | Owner] = (),
     dues: Sequence[date] = (),
     domain: str = "general",
     region: str | None = None,
@@ -100,7 +100,8 @@ def add_obligation(
     attrs: dict | None = None,
     check_role: bool = True,
 ) -> Obligation:
-    """Create an obligation with its owners and milestones (one per due date)."""
+    """Create an obligation with its owners (names, or rows already resolved) and
+    milestones (one per due date)."""
     if check_role:
         require_coordinator(session)
     title = check_obligation(
@@ -114,14 +115,17 @@ def add_obligation(
     )
     if not leads:
         raise UserError(t("--lead: an obligation needs at least one lead owner"))
+
+    def resolved(refs: Sequence[str | Owner], what: str) -> list[Owner]:
+        return [
+            o if isinstance(o, Owner) else resolve_owner(session=session, ref=o, what=what)
+            for o in refs
+        ]
+
     owners = {
-        Role.lead: [resolve_owner(session=session, ref=o, what="--lead") for o in leads],
-        Role.participant: [
-            resolve_owner(session=session, ref=o, what="--participant") for o in participants
-        ],
-        Role.implementer: [
-            resolve_owner(session=session, ref=o, what="--implementer") for o in implementers
-        ],
+        Role.lead: resolved(leads, "--lead"),
+        Role.participant: resolved(participants, "--participant"),
+        Role.implementer: resolved(implementers, "--implementer"),
     }
     region_row = resolve_region(session=session, ref=region) if region else None
     stamp = now(session)
@@ -175,7 +179,6 @@ def add_milestone(
     title_en: str | None = None,
     done_on: date | None = None,
     recurrence: str | None = None,
-    implied: bool = False,
     check_role: bool = True,
 ) -> Milestone:
     if check_role:
@@ -189,7 +192,6 @@ def add_milestone(
         due=due,
         done_on=done_on,
         recurrence=recurrence,
-        implied=implied,
         uid=new_uid(),
         updated_at=now(session),
     )
@@ -385,10 +387,14 @@ def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
                     if m.done_on and not (m.done_at and m.done_at > seen)
                     else None,
                     **({"recurrence": m.recurrence} if m.recurrence else {}),
-                    **({"implied": True} if m.implied else {}),
                 }
                 for m in milestones
             ],
+            # An undated task's horizon: the plan's end, which the plan does not state for it
+            # (no milestone, so no deadline: nothing is overdue or escalated by it).
+            "horizon": {"due": plan.valid_until.isoformat(), "implied": True}
+            if plan and plan.valid_until and not milestones
+            else None,
             "targets": [
                 {
                     "id": tg.id,
@@ -399,7 +405,14 @@ def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
                     "value": tg.value,
                     "unit": tg.unit,
                     "due": tg.due.isoformat(),
+                    "text": tg.text,  # the plan's words, limits (基本, 力争) included
                     "source": tg.source,
+                    # met either way: 70%以上或比2020年提高5个百分点以上
+                    **(
+                        {"alternative": tg.attrs["alternative"]}
+                        if (tg.attrs or {}).get("alternative")
+                        else {}
+                    ),
                     "scope": scope_of(session, tg.region_id, tg.site_id),
                     "baseline": None
                     if tg.baseline_value is None

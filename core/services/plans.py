@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -14,11 +15,12 @@ from sqlmodel import Session, select
 
 from .. import audit
 from ..errors import UserError, located
-from ..i18n import t, t_zh
+from ..i18n import t
 from ..models import (
     Milestone,
     Obligation,
     Owner,
+    OwnerAlias,
     Plan,
     PlanIssuer,
     Region,
@@ -30,8 +32,9 @@ from ..models import (
 from ..planparse.parser import PLAN_FORMAT
 from ..planparse.reference import KnownIndicator, Reference, builtin_reference, with_indicators
 from .base import SANDBOX, now, require_coordinator, snapshot, today
+from .evaluation import COMPARATORS
 from .obligations import add_milestone, add_obligation, new_uid
-from .owners import _add_alias, add_owner, find_owner
+from .owners import _add_alias, add_owner, find_owner, resolve_owner
 from .regions import add_region, government_name, resolve_region
 
 BUILTIN_PLAN = "hunan-yangtze-2023"
@@ -138,28 +141,27 @@ def load_plan(
             t("{where}: a plan with key {key!r} is already loaded", where=source, key=key)
         )
     created: list[str] = []
+    directory = _Directory(session)
     for i, o in enumerate(data.get("owners") or []):
         where = f"{source}: owners[{i}]"
         if not isinstance(o, dict) or not o.get("name"):
             raise UserError(t("{where}: an owner needs a name", where=where))
         with located(where):
-            existing = find_owner(session=session, ref=o["name"])
+            existing = directory.find(o["name"])
             if existing is None:
-                existing = add_owner(
-                    session=session,
-                    name=o["name"],
+                existing = directory.add(
+                    o["name"],
                     name_en=o.get("name_en"),
                     kind=o.get("kind", "department"),
                     region=o.get("region"),
-                    check_role=False,
                 )
                 created.append(existing.name)
             for alias in o.get("aliases") or ():
-                _add_alias(session, existing, alias)
+                directory.alias(existing, alias)
     for o in data.get("owners") or []:
         if o.get("parent"):
-            owner = find_owner(session=session, ref=o["name"])
-            parent = find_owner(session=session, ref=o["parent"])
+            owner = directory.find(o["name"])
+            parent = directory.find(o["parent"])
             if parent is None:
                 raise UserError(
                     t("{where}: unknown parent owner {name!r}", where=source, name=o["parent"])
@@ -183,9 +185,9 @@ def load_plan(
     session.add(plan)
     session.flush()
     for pos, name in enumerate(meta.get("issuers") or []):
-        owner = find_owner(session=session, ref=name)
+        owner = directory.find(name)
         if owner is None:
-            owner = add_owner(session=session, name=name, check_role=False)
+            owner = directory.add(name)
             created.append(name)
         session.add(PlanIssuer(plan_id=plan.id, owner_id=owner.id, position=pos))
 
@@ -223,6 +225,7 @@ def load_plan(
             sites,
             implementers,
             created,
+            directory,
         )
     # Deadlines already past when the plan was loaded: their ladders start today (sweep),
     # and the dashboard says how many there were.
@@ -248,12 +251,46 @@ def load_plan(
     return plan, created
 
 
+class _Directory:
+    """Every owner by name, English name and alias, read once for a plan's load: looked up
+    one at a time, a plan's names cost a query (and a flush) each, twice per task."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        owners = session.exec(select(Owner)).all()
+        self.refs: dict[str, Owner] = {o.name_en: o for o in owners if o.name_en}
+        self.refs.update({o.name: o for o in owners})  # a canonical name wins
+        by_id = {o.id: o for o in owners}
+        for alias, owner_id in session.exec(select(OwnerAlias.alias, OwnerAlias.owner_id)):
+            self.refs.setdefault(alias, by_id[owner_id])
+
+    def find(self, ref: str) -> Owner | None:
+        """As ``find_owner``: by canonical name, English name, alias or id."""
+        ref = ref.strip()
+        found = self.refs.get(ref)
+        if found is None and ref.isdigit():
+            found = self.session.get(Owner, int(ref))
+        return found
+
+    def add(self, name: str, **fields: Any) -> Owner:
+        owner = add_owner(session=self.session, name=name, check_role=False, **fields)
+        if owner.name_en:
+            self.refs.setdefault(owner.name_en, owner)
+        self.refs[owner.name] = owner
+        return owner
+
+    def alias(self, owner: Owner, alias: str) -> None:
+        _add_alias(self.session, owner, alias)
+        if alias.strip():
+            self.refs.setdefault(alias.strip(), owner)
+
+
 def late_at_load_key(plan_key: str) -> str:
     """The ``setting`` holding how many of a plan's deadlines had passed when it was loaded."""
     return f"late_at_load:{plan_key}"[:64]
 
 
-def _implementers(session: Session, which: str) -> list[str]:
+def _implementers(session: Session, which: str) -> list[Owner]:
     if which in (None, "none"):
         return []
     level = {"cities": RegionLevel.city, "counties": RegionLevel.county}.get(which)
@@ -262,7 +299,10 @@ def _implementers(session: Session, which: str) -> list[str]:
             t("plan.implementers: must be cities, counties or none, not {value!r}", value=which)
         )
     regions = session.exec(select(Region).where(Region.level == level).order_by(Region.code)).all()
-    return [government_name(r) for r in regions]
+    return [
+        resolve_owner(session=session, ref=government_name(r), what="plan.implementers")
+        for r in regions
+    ]
 
 
 def _load_task(
@@ -271,18 +311,17 @@ def _load_task(
     task: dict[str, Any],
     where: str,
     sites: dict[str, Site],
-    implementers: list[str],
+    implementers: list[Owner],
     created: list[str],
+    directory: _Directory,
     parent: Obligation | None = None,
 ) -> Obligation:
     if not task.get("title"):
         raise UserError(t("{where}: a task needs a title", where=where))
     with located(where):
-        ob = _task_obligation(session, plan, task, implementers, created, parent)
-    dues = []
+        ob = _task_obligation(session, plan, task, implementers, created, directory, parent)
     for j, m in enumerate(task.get("milestones") or []):
         due = _date(m.get("due"), f"{where}: milestones[{j}].due")
-        dues.append(due)
         with located(f"{where}: milestones[{j}]"):
             add_milestone(
                 session=session,
@@ -293,18 +332,6 @@ def _load_task(
                 recurrence=m.get("recurrence"),
                 check_role=False,
             )
-    if plan.valid_until and not any(d >= plan.valid_until for d in dues):
-        # Every task runs until the plan expires, dated commitments or not: the plan's end is
-        # its horizon, marked as implied because the plan does not state it for this task.
-        add_milestone(
-            session=session,
-            obligation=ob,
-            due=plan.valid_until,
-            title=t_zh("Complete by the end of the plan period"),
-            title_en="Complete by the end of the plan period",
-            implied=True,
-            check_role=False,
-        )
     for j, tg in enumerate(task.get("targets") or []):
         _add_target(session, ob, tg, f"{where}: targets[{j}]", sites)
     # parts: paragraphs or sub-items with their own responsible bodies, linked to the task
@@ -322,6 +349,7 @@ def _load_task(
             sites,
             implementers,
             created,
+            directory,
             parent=ob,
         )
     return ob
@@ -331,14 +359,20 @@ def _task_obligation(
     session: Session,
     plan: Plan,
     task: dict[str, Any],
-    implementers: list[str],
+    implementers: list[Owner],
     created: list[str],
+    directory: _Directory,
     parent: Obligation | None,
 ) -> Obligation:
-    for name in (*(task.get("lead") or []), *(task.get("participants") or [])):
-        if find_owner(session=session, ref=name) is None:
-            add_owner(session=session, name=name, check_role=False)
+    def owner(name: str) -> Owner:
+        found = directory.find(name)
+        if found is None:
+            found = directory.add(name)
             created.append(name)
+        return found
+
+    leads = [owner(name) for name in task.get("lead") or []]
+    participants = [owner(name) for name in task.get("participants") or []]
     regions = [str(r) for r in task.get("regions") or []]
     # the places a task names without being about them: where a split divides it
     places = regions or [str(r) for r in task.get("places") or []]
@@ -354,8 +388,8 @@ def _task_obligation(
         body=task.get("summary"),
         body_en=task.get("summary_en"),
         domain=task.get("domain") or "general",
-        leads=task.get("lead") or [],
-        participants=task.get("participants") or [],
+        leads=leads,
+        participants=participants,
         implementers=implementers,
         parent=parent,
         region=regions[0] if len(regions) == 1 else None,
@@ -367,7 +401,7 @@ def _task_obligation(
 
 
 def _leaderless(
-    session: Session, plan: Plan, task: dict[str, Any], implementers: list[str]
+    session: Session, plan: Plan, task: dict[str, Any], implementers: list[Owner]
 ) -> Obligation:
     """The plan's overall goals belong to the plan as a whole: its issuers lead them."""
     issuers = [
@@ -415,6 +449,7 @@ def _add_target(
         region = resolve_region(session=session, ref=str(scope["region"]), what=where)
     if not tg.get("indicator") or not tg.get("comparator"):
         raise UserError(t("{where}: a target needs indicator and comparator", where=where))
+    alternative = _alternative(tg.get("alternative"), where)
     target = Target(
         obligation_id=ob.id,
         indicator=tg["indicator"],
@@ -429,7 +464,7 @@ def _add_target(
         baseline_date=date(int(tg["baseline_year"]), 12, 31) if tg.get("baseline_year") else None,
         text=tg.get("text"),
         source=tg.get("source") or "plan",
-        attrs={"alternative": tg["alternative"]} if tg.get("alternative") else None,
+        attrs={"alternative": alternative} if alternative else None,
         uid=new_uid(),
         updated_at=now(session),
     )
@@ -437,6 +472,31 @@ def _add_target(
     session.flush()
     audit.record(session, "target.add", "target", target.id, after=snapshot(target))
     return target
+
+
+def _alternative(alternative: Any, where: str) -> dict[str, Any] | None:
+    """A target's other route (…或比2020年提高5个百分点以上), checked as evaluation reads it."""
+    if not alternative:
+        return None
+    comparator = alternative.get("comparator") if isinstance(alternative, dict) else None
+    value = alternative.get("value") if isinstance(alternative, dict) else None
+    year = alternative.get("baseline_year") if isinstance(alternative, dict) else None
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if (
+        comparator not in COMPARATORS
+        or not (number and math.isfinite(value))
+        or not (year is None or (isinstance(year, int) and 1949 <= year <= 2100))
+    ):
+        raise UserError(
+            t(
+                "{where}.alternative: expected a comparator of {choices}, a number as value "
+                "and a year as baseline_year, not {value!r}",
+                where=where,
+                choices=", ".join(COMPARATORS),
+                value=alternative,
+            )
+        )
+    return alternative
 
 
 def initialise(*, session: Session, empty: bool = False, sandbox: bool = False) -> Plan | None:
@@ -516,6 +576,7 @@ def import_parsed_plan(
     from ..planparse import occurrences
 
     data = copy.deepcopy(data)
+    directory = _Directory(session)
     known_regions = set(session.exec(select(Region.code)).all())
     rename: dict[str, str] = {}
     listed = {o.get("name") for o in data.get("owners") or [] if isinstance(o, dict)}
@@ -528,7 +589,7 @@ def import_parsed_plan(
             (
                 found
                 for ref in [entry["name"], *(entry.get("aliases") or [])]
-                if (found := find_owner(session=session, ref=ref)) is not None
+                if (found := directory.find(ref)) is not None
             ),
             None,
         )
@@ -537,7 +598,7 @@ def import_parsed_plan(
             aliases = [
                 a
                 for a in entry.get("aliases") or []
-                if (other := find_owner(session=session, ref=a)) is None or other.id == existing.id
+                if (other := directory.find(a)) is None or other.id == existing.id
             ]
             owners.append({"name": existing.name, "aliases": aliases})
             continue
@@ -545,7 +606,7 @@ def import_parsed_plan(
         if entry.get("region") is not None and str(entry["region"]) not in known_regions:
             entry.pop("region")
         parent = entry.get("parent")
-        if parent and parent not in listed and find_owner(session=session, ref=parent) is None:
+        if parent and parent not in listed and directory.find(parent) is None:
             entry.pop("parent")
         owners.append(entry)
     data["owners"] = owners

@@ -3,6 +3,8 @@ command, keeping its data, and the listing index serves the order it was made fo
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
@@ -104,3 +106,49 @@ def test_threads_opening_their_first_sessions_together_create_the_schema_once(db
     with env.session(write=False) as session:
         assert session.scalars(select(User.name)).all() == ["coord"]
     env.close()
+
+
+def test_stored_horizons_stop_being_milestones(hunan: Runner, db_url: str) -> None:
+    """0013: the plan's end stored as an ``implied`` milestone of an undated task counted as
+    a deadline; those not done go, one already done stays as an ordinary milestone."""
+    from datetime import date, datetime
+
+    import sqlalchemy as sa
+
+    from duban.core.models import UTCDateTime
+
+    undated = hunan.ok("show", "（十一）", "--format", "json").json()
+    dated = hunan.ok("show", "（四）", "--format", "json").json()
+    engine = get_engine(db_url)
+    command.downgrade(config(engine), "0009")
+    milestone = sa.table(
+        "milestone",
+        *(sa.column(c) for c in ("obligation_id", "title", "uid", "sequence")),
+        sa.column("due", sa.Date),
+        sa.column("done_on", sa.Date),
+        sa.column("implied", sa.Boolean),
+        sa.column("updated_at", UTCDateTime(timezone=True)),
+    )
+    row = {"title": "方案期末前完成", "sequence": 0, "implied": True, "done_on": None}
+    row["updated_at"] = datetime(2024, 1, 2, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            milestone.insert(),
+            [
+                {**row, "obligation_id": undated["id"], "uid": "h1", "due": date(2025, 12, 31)},
+                {
+                    **row,
+                    "obligation_id": dated["id"],
+                    "uid": "h2",
+                    "due": date(2025, 12, 31),
+                    "done_on": date(2025, 11, 30),
+                },
+            ],
+        )
+    overdue = hunan.ok("list", "--overdue", "--format", "json", as_of="2026-06-01").json()
+    assert schema_revision(engine) == HEAD
+    assert undated["code"] not in {r["code"] for r in overdue}
+    shown = hunan.ok("show", "（十一）", "--format", "json").json()
+    assert shown["milestones"] == [] and shown["horizon"] == {"due": "2025-12-31", "implied": True}
+    kept = hunan.ok("show", "（四）", "--format", "json").json()["milestones"]
+    assert [m["done"] for m in kept if m["title"] == "方案期末前完成"] == ["2025-11-30"], kept

@@ -373,3 +373,100 @@ def test_status_over_the_built_in_plan(hunan) -> None:
         if r["indicator"] == "general.forest_coverage_rate"
     ]
     assert forest["status"] == "met"
+
+
+SEWAGE = "water.urban_sewage_collection_rate"
+ALTERNATIVE_PLAN = (
+    "长沙市水环境治理实施方案\n2024年3月1日\n一、重点任务\n"
+    "（一）治理污水。到2025年年底，长沙市城市生活污水集中收集率达到70%以上或比2020年提高"
+    "5个百分点以上。（长沙市住房和城乡建设局负责）\n"
+)
+
+
+def alternative_target(runner, tmp_path: Path) -> str:
+    """≥ 70 % by the end of 2025, or 5 points above the 2020 reading: one target, two routes."""
+    plan = tmp_path / "plan.txt"
+    plan.write_text(ALTERNATIVE_PLAN, encoding="utf-8")
+    runner.ok("import", "plan", str(plan))
+    [row] = runner.ok("status", "--format", "json", as_of="2024-04-01").json()
+    return str(row["obligation"])
+
+
+def test_an_alternative_target_is_met_by_either_route(world, tmp_path) -> None:
+    ob = alternative_target(world, tmp_path)
+    readings(world, SEWAGE, "430100", {"2020": 60, "2023": 63, "2024": 66})
+    row = status(world, ob, "2025-03-01")
+    # 66 is short of 70 but 6 points above 2020's 60: met by the other route
+    assert row["status"] == "met"
+    assert "by the alternative (5 percentage points above 2020)" in row["detail"]
+    readings(world, SEWAGE, "430100", {"2025": 64})
+    assert status(world, ob, "2026-04-01")["status"] == "missed"  # neither route at the due date
+    readings(world, SEWAGE, "430100", {"2025": 71})
+    row = status(world, ob, "2026-04-01")
+    assert row["status"] == "met"
+    assert row["detail"].startswith("the latest reading meets the target")
+
+
+def test_an_alternative_judged_behind_both_paths(world, tmp_path) -> None:
+    ob = alternative_target(world, tmp_path)
+    # 2020: 50 → the alternative asks for 55, the primary route for 70
+    readings(world, SEWAGE, "430100", {"2020": 50, "2022": 53, "2023": 54})
+    row = status(world, ob, "2024-03-01")
+    assert row["status"] == "on_track"  # far behind the path to 70, near the one to 55
+    assert row["detail"].startswith("by the alternative (5 percentage points above 2020)")
+    readings(world, SEWAGE, "430100", {"2020": 69, "2022": 66, "2023": 65})  # corrections
+    row = status(world, ob, "2024-03-01")
+    # the alternative (74) is further off than the plain 70: the verdict is the primary's
+    assert "the alternative (5 percentage points above 2020)" in row["detail"]
+    assert not row["detail"].startswith("by the alternative")
+
+
+def test_an_alternative_without_its_baseline_reading_says_so(world, tmp_path) -> None:
+    ob = alternative_target(world, tmp_path)
+    readings(world, SEWAGE, "430100", {"2021": 60, "2022": 63, "2023": 66})
+    row = status(world, ob, "2024-03-01")
+    assert row["status"] != "met"  # 66 might be 5 points above 2020: no reading says so
+    assert row["detail"].endswith(
+        "the alternative (5 percentage points above 2020) cannot be judged: no reading for 2020"
+    )
+    zh = world.ok("status", "--obligation", ob, "--format", "json", as_of="2024-03-01", lang="zh")
+    assert (
+        "另一达标途径（比2020年提高5个百分点）无法评估：缺少2020年的数据" in zh.json()[0]["detail"]
+    )
+
+
+def test_show_gives_both_routes(world, tmp_path) -> None:
+    ob = alternative_target(world, tmp_path)
+    [target] = world.ok("show", ob, "--format", "json").json()["targets"]
+    assert (target["comparator"], target["value"], target["alternative"]) == (
+        "gte",
+        70,
+        {"comparator": "increase_pp", "value": 5, "unit": "pp", "baseline_year": 2020},
+    )
+    assert "alternative=or 5 percentage points above 2020" in world.ok("show", ob).stdout
+    assert "alternative=或比2020年提高5个百分点" in world.ok("show", ob, lang="zh").stdout
+
+
+@pytest.mark.parametrize(
+    ("lang", "route"),
+    [("en", "or 5 percentage points above 2020"), ("zh", "或比2020年提高5个百分点")],
+)
+def test_the_detail_screen_gives_both_routes(world, tmp_path, lang: str, route: str) -> None:
+    from duban.core.i18n import set_language
+    from duban.tui import data
+    from duban.tui.screens.detail import DetailScreen
+
+    ob = alternative_target(world, tmp_path)
+    readings(world, SEWAGE, "430100", {"2020": 60, "2024": 66})
+    env = Env.create(db_url=world.url, actor="coord", as_of=None)  # recorded today
+    set_language(lang)
+    try:
+        with env.session(write=False) as session:
+            shown = data.obligation(session=session, obligation_id=int(ob), as_of=env.today)
+        [tg] = shown["target_rows"]
+        text = DetailScreen._target_text(None, tg).plain  # type: ignore[arg-type]
+    finally:
+        set_language("en")
+        env.close()
+    assert route in text
+    assert tg["status"]["status"] == "met"

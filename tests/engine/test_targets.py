@@ -62,6 +62,7 @@ def test_add_a_target_and_show_it(world) -> None:
         "value": 59.0,
         "unit": "%",
         "due": "2025-12-31",
+        "text": None,  # no plan's words
         "source": None,  # added by hand: neither the plan's nor a plugin's
         "scope": {"type": "region", "code": "430100", "name": "长沙市"},
         "baseline": {"value": 57.5, "date": "2020-12-31"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import text
@@ -66,7 +67,9 @@ def test_list_gives_the_goals_and_the_37_tasks(hunan) -> None:
     assert by_code["（二十）"]["domain"] == "fishing_ban"
     # A commitment due at the end of 2023 and not done is overdue in mid-2024.
     assert by_code["（七）"]["next_due"] == "2023-12-31" and by_code["（七）"]["overdue"]
-    assert all(r["lead"] and r["next_due"] for r in rows)
+    assert all(r["lead"] for r in rows)
+    # a task the plan dates nothing for has no deadline (its horizon is the plan's end)
+    assert by_code["（十一）"]["next_due"] is None and not by_code["（十一）"]["overdue"]
 
 
 def test_show_task_four(hunan) -> None:
@@ -172,10 +175,34 @@ def test_plugin_targets_are_offered_and_labelled(hunan) -> None:
 
 def test_undated_tasks_show_the_plan_end_as_implied(hunan) -> None:
     data = hunan.ok("show", "（十一）", "--format", "json").json()  # the plan dates nothing
-    (end,) = data["milestones"]
-    assert (end["due"], end["implied"]) == ("2025-12-31", True)
-    four = hunan.ok("show", "（四）", "--format", "json").json()
-    assert not any(m.get("implied") for m in four["milestones"] if m["due"] == "2024-12-31")
+    assert data["milestones"] == [] and data["next_due"] is None  # no invented milestone
+    assert data["horizon"] == {"due": "2025-12-31", "implied": True}
+    shown = hunan.ok("show", "（十一）").stdout.splitlines()
+    assert [line.split() for line in shown if line.startswith("horizon")] == [
+        ["horizon", "2025-12-31,", "the", "plan's", "end", "(implied)"]
+    ]
+    zh = hunan.ok("show", "（十一）", lang="zh").stdout
+    assert "2025-12-31，方案期末（推定）" in zh
+    four = hunan.ok("show", "（四）", "--format", "json").json()  # dated: no horizon
+    assert four["milestones"] and four["horizon"] is None
+    # The horizon is no deadline: after the plan's end nothing undated is overdue, escalated,
+    # scored late or on a calendar.
+    rows = hunan.ok("list", "--format", "json").json()
+    ids = {r["code"]: r["id"] for r in rows}
+    dues = {
+        r["code"]: hunan.ok("show", str(r["id"]), "--format", "json").json()["milestones"]
+        for r in rows
+    }
+    # neither it nor its parts dated (a parent carries its parts' deadlines)
+    undated = {c for c in dues if not any(dues[p] for p in dues if p == c or p.startswith(c + "-"))}
+    assert "（十一）" in undated
+    late = hunan.ok("list", "--overdue", "--format", "json", as_of="2026-03-01").json()
+    assert not undated & {r["code"] for r in late}, undated & {r["code"] for r in late}
+    hunan.ok("sweep", as_of="2026-03-01")
+    escalated = hunan.ok("escalations", "--format", "json", as_of="2026-03-01").json()
+    late = {e["obligation_id"] for e in escalated if e["rule"] == "core.milestone_overdue"}
+    assert late  # the dated ones are
+    assert not {ids[c] for c in undated} & late
 
 
 def test_parts_are_obligations_of_their_task(hunan) -> None:
@@ -185,3 +212,28 @@ def test_parts_are_obligations_of_their_task(hunan) -> None:
     assert [a["owner"] for a in part["assignments"] if a["role"] == "lead"] == [
         "湖南省住房和城乡建设厅"
     ]
+
+
+def test_the_detail_screen_shows_the_horizon_as_implied(hunan) -> None:
+    from types import SimpleNamespace
+
+    import duban.tui.app  # noqa: F401  (registers the TUI's catalog)
+    from duban.core.i18n import set_language
+    from duban.tui.screens.detail import DetailScreen
+
+    data = hunan.ok("show", "（十一）", "--format", "json").json()
+    screen = SimpleNamespace(app=SimpleNamespace(as_of=date(2026, 3, 1)))
+    assert DetailScreen._milestones(screen, data).plain == "· 2025-12-31 the plan's end (implied)"
+    set_language("zh")
+    try:
+        assert "方案期末（推定）" in DetailScreen._milestones(screen, data).plain
+    finally:
+        set_language("en")
+
+
+def test_limiting_wording_is_kept(hunan) -> None:
+    three = hunan.ok("show", "（三）", "--format", "json").json()
+    texts = {g["name"]: g["text"] for g in three["targets"]}
+    assert texts["洞庭湖国考断面水质达到III类的比例"] == "力争2/3以上国考断面水质达到III类"
+    four = hunan.ok("show", "（四）", "--format", "json").json()
+    assert any(m["title"].startswith("基本完成") for m in four["milestones"])

@@ -230,3 +230,59 @@ def test_seed_copy_is_the_shared_seed() -> None:
     if not shared.exists():
         pytest.skip("no shared seeds beside this checkout")
     assert SEED.read_bytes() == shared.read_bytes()
+
+
+def test_an_alternative_evaluation_cannot_read_is_refused(duban, tmp_path: Path) -> None:
+    source = tmp_path / "plan.txt"
+    source.write_text(
+        "某市水环境治理实施方案\n2024年3月1日\n一、重点任务\n（一）治理污水。到2025年年底，"
+        "城市生活污水集中收集率达到70%以上或比2020年提高5个百分点以上。（市住房和城乡建设局负责）\n",
+        encoding="utf-8",
+    )
+    draft = tmp_path / "plan.yaml"
+    duban.ok("import", "plan", str(source), "--draft", str(draft))
+    data = yaml.safe_load(draft.read_text("utf-8"))
+    assert data["tasks"][0]["targets"][0]["alternative"]["comparator"] == "increase_pp"
+    data["tasks"][0]["targets"][0]["alternative"]["comparator"] = "more_than"
+    draft.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = duban("import", "plan", str(draft))
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "tasks[0] （一）: targets[0].alternative: expected a comparator of" in line, line
+    assert "more_than" in line
+    assert _plans(duban.url) == []
+
+
+def test_dry_run_json_gives_parts_and_recurrence(duban, tmp_path: Path) -> None:
+    source = tmp_path / "plan.txt"
+    source.write_text(
+        "某市河湖治理实施方案\n2024年3月1日\n一、重点任务\n"
+        "（一）推进污水治理。\n"
+        "加快管网建设，2024年底前新建管网50公里。（市住房和城乡建设局牵头，市财政局参与）\n"
+        "推进污泥处置，每季度开展一次检查。（市城管局负责）\n"
+        "（二）完善机制。2024年底前出台考核办法。（市生态环境局负责）\n",
+        encoding="utf-8",
+    )
+    out = duban.ok("import", "plan", str(source), "--dry-run", "--format", "json").json()
+    assert set(out) == {"plan", "tasks", "unparsed"}
+    keys = {"code", "title", "lead", "participants", "milestones", "targets", "parts"}
+    one, two = out["tasks"]
+    assert set(one) == set(two) == keys and two["parts"] == []
+    first, second = one["parts"]
+    assert set(first) == set(second) == keys  # the same shape, recursively
+    assert (first["lead"], first["participants"]) == (["市住房和城乡建设局"], ["市财政局"])
+    assert first["milestones"] == [{"due": "2024-12-31", "text": first["milestones"][0]["text"]}]
+    assert second["lead"] == ["市城管局"]
+    assert {m.get("recurrence") for m in second["milestones"]} == {"quarterly"}
+    assert _plans(duban.url) == []
+
+
+def test_dry_run_table_gives_both_routes_of_a_target(duban, tmp_path: Path) -> None:
+    source = tmp_path / "plan.txt"
+    source.write_text(
+        "某市水环境治理实施方案\n2024年3月1日\n一、重点任务\n（一）治理污水。到2025年年底，"
+        "城市生活污水集中收集率达到70%以上或比2020年提高5个百分点以上。（市住房和城乡建设局负责）\n",
+        encoding="utf-8",
+    )
+    out = duban.ok("import", "plan", str(source), "--dry-run", lang="zh").stdout
+    assert "城市生活污水集中收集率≥70% 或比2020年提" in out  # the table cuts at 40 cells

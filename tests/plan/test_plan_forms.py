@@ -337,3 +337,43 @@ def test_indicators_from_the_plugins_catalogue() -> None:
         ("waste.recovery_rate", "生活垃圾回收利用率"),
     ]
     assert found[2][1] == "河湖健康评价优良率"  # not in any catalogue: the plan's words
+
+
+def test_indicator_variants_find_the_catalogue_entry() -> None:
+    """Qualifiers in front, abbreviations, quotes and asides: still the catalogue's key."""
+    from duban.core.services.plans import plan_reference
+
+    text = HEAD + (
+        "（一）甲。到2025年年底，全市退捕渔民转产就业率达到95%以上，城市污水集中收集率达到70%以上，"
+        "“生活垃圾”回收利用率达到35%以上，农村生活污水治理率（含纳管）达到40%以上。（市水利局负责）\n"
+    )
+    result = parse_plan(text, source="t.txt", reference=plan_reference())
+    assert [g["indicator"] for g in result.data["tasks"][0]["targets"]] == [
+        "fishing_ban.employment_rate",
+        "water.urban_sewage_collection_rate",
+        "waste.recovery_rate",
+        "water.rural_sewage_treatment_rate",
+    ]
+
+
+def test_an_undated_goal_without_a_validity_period_is_reported() -> None:
+    """A date applies to its own clause; the next clause's goal has no due date when the plan
+    states no validity period, and is listed rather than dropped."""
+    text = HEAD + (
+        "（一）甲。2025年底前县级城市建成区黑臭水体基本消除，力争城市生活污水集中收集率达到70%以上。"
+        "（市水利局负责）\n"
+    )
+    result = parse_plan(text, source="t.txt")
+    [target] = result.data["tasks"][0]["targets"]
+    assert (target["text"], str(target["due"])) == ("县级城市建成区黑臭水体基本消除", "2025-12-31")
+    assert {
+        "task": "（一）",
+        "text": "力争城市生活污水集中收集率达到70%以上",
+        "why": "an undated goal, and no validity period (有效期至…) for it to fall due",
+        "line": 4,
+    } in result.unparsed
+    dated = parse_plan(text + "本方案有效期至2026年12月31日。\n", source="t.txt")
+    assert [str(g["due"]) for g in dated.data["tasks"][0]["targets"]] == [
+        "2025-12-31",
+        "2026-12-31",
+    ]

@@ -72,3 +72,16 @@ async def test_a_bad_plan_file_is_reported_not_previewed(campaign: Env, tmp_path
         app._run_import(("plan", path))
         await settle(pilot)
         assert type(app.screen).__name__ == "DashboardScreen"
+
+
+def test_preview_gives_both_routes_of_a_target() -> None:
+    from duban.core.planparse import parse_plan
+
+    text = (
+        "某市水环境治理实施方案\n2024年3月1日\n一、重点任务\n（一）治理污水。到2025年年底，"
+        "城市生活污水集中收集率达到70%以上或比2020年提高5个百分点以上。（市住房和城乡建设局负责）\n"
+    )
+    lines = preview_lines(parse_plan(text, source="t.txt").summary())
+    assert (
+        "    ◎ 城市生活污水集中收集率 ≥70% or 5 percentage points above 2020 (2025-12-31)" in lines
+    )

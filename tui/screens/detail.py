@@ -173,6 +173,9 @@ class DetailScreen(DubanScreen):
             if title != pick(d["title"], d["title_en"]):
                 out.append(f"  {title}", style="dim")
             out.append("\n")
+        if d["horizon"]:  # undated: the plan's end, which is no deadline
+            out.append(f"· {d['horizon']['due']} ", style="dim")
+            out.append(t("the plan's end (implied)"), style="dim italic")
         return out or Text(t("No milestones."), style="dim")
 
     def _target_text(self, tg: dict[str, Any]) -> Text:
@@ -185,6 +188,7 @@ class DetailScreen(DubanScreen):
         out = Text.assemble(
             (t("Goal") + " ", "dim"),
             goal,
+            " " + t("or {route}", route=tg["alternative"]) if tg["alternative"] else "",
             (" " + t("by {day}", day=tg["due"]), "dim"),
             "  ",
             (status_label(st["status"]), STATUS_STYLES.get(st["status"], "")),

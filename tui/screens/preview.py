@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from duban.core.i18n import t
+from duban.core.services.evaluation import route_text
 
 _SIGNS = {"gte": "≥", "lte": "≤", "eq": "=", "decrease_pct": "↓", "increase_pct": "↑"}
 
@@ -38,7 +39,12 @@ def preview_lines(summary: dict[str, Any]) -> list[str]:
             value = "" if g["value"] is None else g["value"]
             unit = g["unit"] if value != "" and g["unit"] not in (None, "class") else ""
             sign = _SIGNS.get(g["comparator"], g["comparator"])
-            lines.append(f"{pad}◎ {g['name']} {sign}{value}{unit} ({g['due']})")
+            either = (
+                " " + t("or {route}", route=route_text(g["alternative"]))
+                if g.get("alternative")
+                else ""
+            )
+            lines.append(f"{pad}◎ {g['name']} {sign}{value}{unit}{either} ({g['due']})")
         for part in item.get("parts") or []:
             task(part, pad)
 
