@@ -97,3 +97,22 @@ def test_the_first_screen_loads_without_the_orm() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_plugin_screens_are_collected_without_the_orm_or_textual() -> None:
+    """The plugins' ``duban_tui_screens`` hooks, as the app calls them at start-up, import
+    ``duban.tui.api`` for ``TuiScreen``: that alone loads neither the screens nor the ORM."""
+    code = (
+        "import sys\n"
+        "from duban.core.plugins import get_host\n"
+        "from duban.tui import hookspecs\n"
+        "host = get_host()\n"
+        "host.pm.add_hookspecs(hookspecs)\n"
+        "found = []\n"
+        "host.call('duban_tui_screens', register=found.append)\n"
+        "print([s.key for s in found], sorted(m for m in "
+        "('sqlalchemy', 'sqlmodel', 'duban.core.models', 'textual') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['ledger'] []"
