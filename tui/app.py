@@ -99,6 +99,7 @@ class DubanApp(App[None]):
         self.plugin_screens: dict[str, TuiScreen] = {}
         self._early = early  # the first screen's reading, begun before textual loaded
         self._active_workers: set[Worker] = set()
+        self._plugins_collected = False
         for theme_obj in THEMES:
             self.register_theme(theme_obj)
         self.theme = theme
@@ -116,12 +117,16 @@ class DubanApp(App[None]):
     # Start-up --------------------------------------------------------------------------
     def on_mount(self) -> None:
         self.run_worker(self._whoami, thread=True, group="whoami")
-        # Plugins' screens are collected once the first screen is drawn, in a thread: loading
-        # the plugins and calling their hooks (each within the hook time limit) must not hold
-        # up the first paint.
-        self.call_after_refresh(
-            self.run_worker, self._collect_plugin_screens, thread=True, group="plugin-screens"
-        )
+
+    def data_shown(self) -> None:
+        """A screen has shown what it read. The first time, once that is drawn, the plugins'
+        screens are collected in a thread: loading the plugins and calling their hooks (each
+        within the hook time limit) must not hold up the first paint."""
+        if not self._plugins_collected:
+            self._plugins_collected = True
+            self.call_after_refresh(
+                self.run_worker, self._collect_plugin_screens, thread=True, group="plugin-screens"
+            )
 
     def early(self, part: str) -> Any:
         """``part`` of the reading ``overview.prefetch`` began, while it still describes what
