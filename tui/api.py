@@ -4,12 +4,11 @@
     from duban.tui.api import ObligationsScreen, Door, count_obligations
 
 A plugin registers its screens with the ``duban_tui_screens`` hook (``TuiScreen``) and
-imports this module only from the screen's factory, so textual is loaded by the TUI alone.
-Names in ``__all__`` are stable within a major ``duban.core.api.API_VERSION``.
+imports this module only inside that hook and the screen's factory, so textual is loaded by
+the TUI alone. Names in ``__all__`` are stable within a major ``duban.core.api.API_VERSION``.
 
-The hook runs while the app starts, before the first screen is drawn: importing
-``TuiScreen`` loads nothing more, and the screens (with the ORM behind the obligations
-table) load when a plugin's screen first asks for them.
+The hook runs while the app starts: importing ``TuiScreen`` loads nothing more, and the
+screens (with the ORM behind the obligations table) load when first asked for.
 """
 
 from __future__ import annotations
