@@ -44,25 +44,32 @@ def language() -> str:
 
 
 def add_catalog(package: str) -> None:
-    """Register ``package``'s ``locale/zh/*.toml`` (plugins and the TUI call this on import)."""
+    """Register ``package``'s ``locale/zh/*.toml`` (plugins and the TUI call this on import).
+    A catalog already merged takes in the new package's files alone."""
     global _catalog
     if package not in _packages:
         _packages.append(package)
-        _catalog = None
+        if _catalog is not None:
+            _catalog = {**_catalog, **_read(package)}
+
+
+def _read(package: str) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    folder = resources.files(package) / "locale" / "zh"
+    if folder.is_dir():
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".toml"):
+                merged.update(tomllib.loads(entry.read_text(encoding="utf-8")))
+    return merged
 
 
 def catalog() -> dict[str, str]:
-    """The merged Chinese catalog of every registered package."""
+    """The merged Chinese catalog of every registered package (a later one's text wins)."""
     global _catalog
     if _catalog is None:
         merged: dict[str, str] = {}
         for package in _packages:
-            folder = resources.files(package) / "locale" / "zh"
-            if not folder.is_dir():
-                continue
-            for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-                if entry.name.endswith(".toml"):
-                    merged.update(tomllib.loads(entry.read_text(encoding="utf-8")))
+            merged.update(_read(package))
         _catalog = merged
     return _catalog
 

@@ -12,12 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import visibility
 from .clock import local_midnight
-from .reporting import Calendar, ReportSettings, due_periods
 from .vocabulary import State
+
+if TYPE_CHECKING:  # the reporting calendar loads with the lights, not with every count
+    from .reporting import Calendar, ReportSettings
 
 CLOSED = (State.closed.value, State.cancelled.value)
 STATES = tuple(s.value for s in State)
@@ -219,6 +221,8 @@ class Lights:
 
     def _periods(self) -> list[tuple[str, date, date]]:
         """(calendar key, the end of its latest due period, the end of the N-th latest)."""
+        from .reporting import due_periods
+
         found = []
         for cal in sorted(self.settings.calendars(), key=lambda c: c.key):
             due = due_periods(self.as_of, cal.frequency, cal.due_day, self.settings.red_unreported)

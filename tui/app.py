@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from duban.core.cli.context import Env
 from duban.core.i18n import add_catalog, language, set_language, t
@@ -99,6 +99,7 @@ class DubanApp(App[None]):
         self.plugin_screens: dict[str, TuiScreen] = {}
         self._early = early  # the first screen's reading, begun before textual loaded
         self._active_workers: set[Worker] = set()
+        self._plugins_collected = False
         for theme_obj in THEMES:
             self.register_theme(theme_obj)
         self.theme = theme
@@ -115,8 +116,17 @@ class DubanApp(App[None]):
 
     # Start-up --------------------------------------------------------------------------
     def on_mount(self) -> None:
-        self._load_plugin_screens()
         self.run_worker(self._whoami, thread=True, group="whoami")
+
+    def data_shown(self) -> None:
+        """A screen has shown what it read. The first time, once that is drawn, the plugins'
+        screens are collected in a thread: loading the plugins and calling their hooks (each
+        within the hook time limit) must not hold up the first paint."""
+        if not self._plugins_collected:
+            self._plugins_collected = True
+            self.call_after_refresh(
+                self.run_worker, self._collect_plugin_screens, thread=True, group="plugin-screens"
+            )
 
     def early(self, part: str) -> Any:
         """``part`` of the reading ``overview.prefetch`` began, while it still describes what
@@ -145,8 +155,8 @@ class DubanApp(App[None]):
         if role == "member" and self.current_mode == "dashboard":
             self.switch_mode("reports")  # a member's first business: what it has to report
 
-    def _load_plugin_screens(self) -> None:
-        """Collect ``duban_tui_screens`` from every plugin, each in isolation."""
+    def _collect_plugin_screens(self) -> None:
+        """Collect ``duban_tui_screens`` from every plugin, each in isolation (in a thread)."""
         from duban.core.plugins import get_host
 
         from . import hookspecs
@@ -163,6 +173,10 @@ class DubanApp(App[None]):
             found.append(item)
 
         host.call("duban_tui_screens", register=register)
+        if not get_current_worker().is_cancelled:  # not when the app is closing
+            self.call_from_thread(self._add_plugin_screens, found)
+
+    def _add_plugin_screens(self, found: list[TuiScreen]) -> None:
         for item in found:
             self.plugin_screens[item.key] = item
             if item.key in self._modes:
@@ -171,6 +185,8 @@ class DubanApp(App[None]):
                 self.add_mode(item.key, item.factory)
             if item.binding:
                 self.bind(item.binding, f"go('{item.key}')", description=item.title_en)
+        if found:
+            self.refresh_bindings()  # the footer shows the new keys
 
     # Navigation ------------------------------------------------------------------------
     def section_names(self) -> list[tuple[str, str, str | None]]:

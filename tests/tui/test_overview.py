@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from datetime import date
 
 import pytest
@@ -97,3 +98,65 @@ def test_the_first_screen_loads_without_the_orm() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_plugin_screens_are_collected_without_the_orm_or_textual() -> None:
+    """The plugins' ``duban_tui_screens`` hooks, as the app calls them at start-up, import
+    ``duban.tui.api`` for ``TuiScreen``: that alone loads neither the screens nor the ORM."""
+    code = (
+        "import sys\n"
+        "from duban.core.plugins import get_host\n"
+        "from duban.tui import hookspecs\n"
+        "host = get_host()\n"
+        "host.pm.add_hookspecs(hookspecs)\n"
+        "found = []\n"
+        "host.call('duban_tui_screens', register=found.append)\n"
+        "print([s.key for s in found], sorted(m for m in "
+        "('sqlalchemy', 'sqlmodel', 'duban.core.models', 'textual') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['ledger'] []"
+
+
+@pytest.mark.asyncio
+async def test_what_the_first_screen_does_not_show_waits_for_its_figures(
+    campaign: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lights, the plugins' panels and the plugins' screens are read once the dashboard's
+    figures are on screen, so that they do not compete with drawing them."""
+    from duban.tui.app import DubanApp, create_app
+    from duban.tui.screens.dashboard import DashboardScreen
+
+    shown = threading.Event()
+    began_after_figures: dict[str, bool] = {}
+    show = DashboardScreen.show
+
+    async def showing(self, d):
+        await show(self, d)
+        shown.set()
+
+    def noting(name: str, method):
+        def run(self, *args):
+            began_after_figures[name] = shown.is_set()
+            return method(self, *args)
+
+        return run
+
+    monkeypatch.setattr(DashboardScreen, "show", showing)
+    for owner, name in (
+        (DashboardScreen, "fetch_lights"),
+        (DashboardScreen, "fetch_panels"),
+        (DubanApp, "_collect_plugin_screens"),
+    ):
+        monkeypatch.setattr(owner, name, noting(name, getattr(owner, name)))
+
+    app = create_app(campaign, lang="en")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "ledger" in app.plugin_screens
+    assert began_after_figures == {
+        "fetch_lights": True,
+        "fetch_panels": True,
+        "_collect_plugin_screens": True,
+    }

@@ -101,9 +101,11 @@ class DubanScreen(Screen):
             except UserError as exc:
                 if not worker.is_cancelled:
                     app.call_from_thread(on_error or app.report_error, str(exc))
+                    app.call_from_thread(app.data_shown)
                 return
             if not worker.is_cancelled:
                 app.call_from_thread(then, result)
+                app.call_from_thread(app.data_shown)
 
         self.run_worker(
             work, thread=True, exclusive=True, group=group, name=f"{type(self).__name__}.{group}"

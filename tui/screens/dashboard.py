@@ -59,8 +59,20 @@ class DashboardScreen(DubanScreen):
 
     def load(self) -> None:
         # The figures in plain SQL (no ORM to wait for), usually read already at start-up.
-        self.read(self.fetch, self.show, group="load", lean=True)
-        # The lights read every obligation's reports: after the first numbers.
+        # The rest is read once they are drawn, so that it does not compete with drawing
+        # them for the cores and the interpreter (the panels load the ORM).
+        self.read(self.fetch, self._show_then_rest, group="load", lean=True, on_error=self._failed)
+
+    async def _show_then_rest(self, d: dict[str, Any]) -> None:
+        await self.show(d)
+        self.call_after_refresh(self._load_rest)
+
+    def _failed(self, message: str) -> None:
+        self.app.report_error(message)
+        self._load_rest()
+
+    def _load_rest(self) -> None:
+        # The lights read every obligation's reports.
         self.read(self.fetch_lights, self.show_lights, group="lights", lean=True)
         # Plugins' panels can be slow on a big campaign: they arrive on their own.
         self.read(self.fetch_panels, self.show_panels, group="panels")
