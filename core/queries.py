@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from . import visibility
+from . import search, visibility
 from .clock import local_midnight
 from .reporting import Calendar, ReportSettings, due_periods
 from .vocabulary import State
@@ -47,6 +47,7 @@ class Where:
 def obligation_where(
     *,
     as_of: date,
+    dialect: str,
     text: str | None = None,
     domain: str | None = None,
     state: str | None = None,
@@ -64,18 +65,17 @@ def obligation_where(
     light: str | None = None,
     lights: Lights | None = None,
 ) -> Where:
-    """Conditions for ``duban list``'s filters; owners and regions must be resolved already,
+    """Conditions for ``duban list``'s filters (``text``: the words of a full-text search,
+    ``search``); owners and regions must be resolved already,
     and ``lights`` given with ``light``. Only what was recorded by the end of ``as_of`` is
     seen, in the state it had then; with ``lens=False`` (the caller found nothing recorded
     after it) the record as it is."""
     w = Where()
     if lens:
         w.add(visibility.obligation_visible(), seen_at=visibility.seen_at(as_of))
-    if text:
-        w.add(
-            "obligation.title LIKE :text OR obligation.code LIKE :text OR obligation.title_en LIKE :text",
-            text=f"%{text.strip()}%",
-        )
+    if search.words(text):
+        clause, params = search.where(dialect, text)
+        w.add(clause, seen_at=visibility.seen_at(as_of), **params)
     if owner_id is not None or role:
         cond = ["a.obligation_id = obligation.id"]
         if owner_id is not None:
