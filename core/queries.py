@@ -327,6 +327,11 @@ def plan_ids_sql() -> str:
     return "SELECT key, id FROM plan"
 
 
+def domains_sql() -> str:
+    """The domains obligations are in: what ``--domain`` may name (read off its index)."""
+    return "SELECT DISTINCT domain FROM obligation ORDER BY domain"
+
+
 def count_sql(where: Where) -> str:
     return f"SELECT COUNT(*) FROM obligation WHERE {where.sql}"
 

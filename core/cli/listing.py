@@ -66,6 +66,10 @@ def list_cmd(
         from ..migrations import HEAD
 
         def where(lean: queries.Lean, lens: bool) -> queries.Where:
+            if domain:
+                from ..names import check_domain
+
+                check_domain(domain, [d for (d,) in lean.rows(queries.domains_sql())])
             lights = None
             if light:
                 from ..reporting import report_settings

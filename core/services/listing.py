@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, text
 from sqlmodel import Session, select
 
-from .. import queries, search, visibility
+from .. import names, queries, search, visibility
 from ..errors import UserError
 from ..i18n import t
 from ..models import Milestone, Obligation, Region, Role, State
@@ -58,14 +58,11 @@ def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
                 value=f.role,
             )
         )
-    if f.state and f.state not in State.__members__:
-        raise UserError(
-            t(
-                "--state: must be one of {choices}, not {value!r}",
-                choices=", ".join(State),
-                value=f.state,
-            )
-        )
+    if f.state:
+        names.check_state(f.state, State.__members__)
+    if f.domain:
+        known = session.exec(text(queries.domains_sql())).scalars().all()
+        names.check_domain(f.domain, list(known))
     if f.light and f.light not in queries.LIGHTS:
         raise UserError(
             t(
