@@ -65,6 +65,10 @@ def test_the_acceptance_example(hunan) -> None:
 def test_words_are_all_found_each_anywhere_and_other_filters_apply(hunan) -> None:
     both = _mentioning("化工园区") & _mentioning("地下水")
     assert {r["code"] for r in _searched(hunan, "化工园区 地下水")} == both == {"（十七）"}
+    # A word too short for the index is checked on the rows the longer words found.
+    short = _mentioning("化工园区") & _mentioning("地下")
+    assert {r["code"] for r in _searched(hunan, "地下 化工园区")} == short == {"（十七）"}
+    assert {r["code"] for r in _searched(hunan, "湖南 化工园区")} == _mentioning("化工园区")
     assert _searched(hunan, "化工园区", "--domain", "general") == []
     assert _searched(hunan, "100%_no_such") == []  # LIKE's own characters are literal
 
