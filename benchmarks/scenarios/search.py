@@ -4,11 +4,15 @@
 The generated obligations get bodies and milestone texts made of sentences of the built-in
 plan's task summaries and milestones, so a word is found where a plan would put it: in
 bodies, milestones and titles, and through owners' names.
+
+On SQLite by default; ``DUBAN_BENCH_DATABASE_URL`` (an empty PostgreSQL database) and
+``DUBAN_BENCH_USER`` (its login) run it on PostgreSQL.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
 import shutil
@@ -31,6 +35,8 @@ N = 100_000
 RUNS = 5
 DUBAN = shutil.which("duban") or str(Path(sys.executable).with_name("duban"))
 AS_OF = "2024-06-01"
+URL = os.environ.get("DUBAN_BENCH_DATABASE_URL")
+USER = os.environ.get("DUBAN_BENCH_USER", "bench")
 # A rare word (a few hundred bodies), common ones, a short one (LIKE, not the trigram
 # index), an owner, two words, and a word found nowhere.
 WORDS = ["化工园区", "饮用水", "黑臭水体", "长沙", "水利厅", "化工园区 长沙", "无此内容"]
@@ -74,11 +80,15 @@ def prepare(workdir: Path) -> None:
 
 def duban(workdir: Path, *args: str) -> str:
     return subprocess.run(
-        [DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", *args],
+        [DUBAN, "--db", _url(workdir), "--as", USER, *args],
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+
+
+def _url(workdir: Path) -> str:
+    return URL or f"sqlite:///{workdir / 'bench.db'}"
 
 
 def _median(run: Any, cpu: list[float] | None = None) -> tuple[float, Any]:
@@ -104,13 +114,14 @@ def search(workdir: Path) -> dict[str, Any]:
     from duban.core.cli.context import Env
     from duban.core.services import listing
 
-    env = Env.create(db_url=f"sqlite:///{workdir / 'bench.db'}", actor="bench", as_of=AS_OF)
+    env = Env.create(db_url=_url(workdir), actor=USER, as_of=AS_OF)
     as_of = date.fromisoformat(AS_OF)
     figures: dict[str, Any] = {}
     with env.session(write=False) as session:
         lean = queries.Lean.of_session(session)
+        dialect = lean.dialect
         for word in WORDS:
-            where = queries.obligation_where(as_of=as_of, dialect="sqlite", text=word)
+            where = queries.obligation_where(as_of=as_of, dialect=dialect, text=word)
             rank, rank_params = full_text.rank_sql(word)
             ids_sql = (
                 f"SELECT obligation.id FROM obligation WHERE {where.sql}"
