@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from . import visibility
+from . import search, visibility
 from .clock import local_midnight
 from .vocabulary import State
 
@@ -49,6 +49,7 @@ class Where:
 def obligation_where(
     *,
     as_of: date,
+    dialect: str,
     text: str | None = None,
     domain: str | None = None,
     state: str | None = None,
@@ -66,18 +67,17 @@ def obligation_where(
     light: str | None = None,
     lights: Lights | None = None,
 ) -> Where:
-    """Conditions for ``duban list``'s filters; owners and regions must be resolved already,
+    """Conditions for ``duban list``'s filters (``text``: the words of a full-text search,
+    ``search``); owners and regions must be resolved already,
     and ``lights`` given with ``light``. Only what was recorded by the end of ``as_of`` is
     seen, in the state it had then; with ``lens=False`` (the caller found nothing recorded
     after it) the record as it is."""
     w = Where()
     if lens:
         w.add(visibility.obligation_visible(), seen_at=visibility.seen_at(as_of))
-    if text:
-        w.add(
-            "obligation.title LIKE :text OR obligation.code LIKE :text OR obligation.title_en LIKE :text",
-            text=f"%{text.strip()}%",
-        )
+    if search.words(text):
+        clause, params = search.where(dialect, text)
+        w.add(clause, seen_at=visibility.seen_at(as_of), **params)
     if owner_id is not None or role:
         cond = ["a.obligation_id = obligation.id"]
         if owner_id is not None:
@@ -329,6 +329,11 @@ class Lights:
 def plan_ids_sql() -> str:
     """The plans' keys and ids, for ``Lights.plan_ids``."""
     return "SELECT key, id FROM plan"
+
+
+def domains_sql() -> str:
+    """The domains obligations are in: what ``--domain`` may name (read off its index)."""
+    return "SELECT DISTINCT domain FROM obligation ORDER BY domain"
 
 
 def count_sql(where: Where) -> str:

@@ -129,6 +129,15 @@ def fresh_database(folder: Path) -> Iterator[str]:
     ensure_login(COORDINATOR)
     with _admin().begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}" AUTHORIZATION "{COORDINATOR}"'))
+        # Once per database, by its administrator, as a deployment would (search's
+        # trigram indexes); left to the migration it would land in, and go with, a
+        # test's schema.
+        conn.execute(
+            text(
+                "DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public; "
+                "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+            )
+        )
     sep = "&" if "?" in PG_URL else "?"
     yield login_url(normalise_url(f"{PG_URL}{sep}options=-csearch_path%3D{schema}"), COORDINATOR)
     dispose_all()

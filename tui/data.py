@@ -76,7 +76,7 @@ def _where(session: Session, query: Query, as_of: date) -> list[Any]:
 
 def _order(query: Query, as_of: date) -> list[Any]:
     if query.sort != "level":  # the TUI's one sort beyond duban list's
-        return order_keys(query.sort, as_of, query.descending)
+        return order_keys(query.sort, as_of, query.descending, query.text)
     top = (
         select(func.max(_level_rank()))
         .where(Escalation.obligation_id == Obligation.id, open_as_of(as_of))

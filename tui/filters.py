@@ -1,6 +1,7 @@
 """The obligations filter line: ``衡阳 overdue domain:water level:list light:red sort:-due``.
 
-Free words search titles and codes; ``key:value`` (or ``key=value``) tokens set one field;
+Free words are a full-text search (``duban.core.search``: codes, titles, bodies,
+milestones, targets, owners, reports), ranked; ``key:value`` (or ``key=value``) tokens set one field;
 the bare word ``overdue`` (逾期) keeps overdue obligations. Keys have Chinese aliases.
 Dashboard doors and plugin panels (``PanelRow.filter``) speak the same language.
 """
@@ -11,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from duban.core import names
 from duban.core.errors import UserError
 from duban.core.i18n import t
 from duban.core.services.listing import ListFilter
@@ -112,10 +114,13 @@ def parse(line: str) -> Query:
                 t("filter: unknown key {key!r} (one of {keys})", key=raw_key, keys=", ".join(KEYS))
             )
         if key in ("state", "level", "role", "light"):
-            spelled = labels_to_keys(key).get(value.casefold())
+            spellings = labels_to_keys(key)
+            spelled = spellings.get(value.casefold())
             if spelled is None:
-                raise UserError(
-                    t("filter: {key}:{value} is not a known {key}", key=key, value=value)
+                raise names.not_found(
+                    t("filter: {key}:{value} is not a known {key}", key=key, value=value),
+                    value,
+                    spellings,
                 )
             values[key] = spelled
         elif key == "due":

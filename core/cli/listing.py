@@ -30,7 +30,12 @@ from .output import emit, emit_one, format_option, listing_options
     type=click.Choice(["green", "yellow", "red"]),
     help="Only obligations with this traffic light (as of --as-of).",
 )
-@click.option("--search", "text", metavar="TEXT", help="Title or code contains TEXT.")
+@click.option(
+    "--search",
+    "text",
+    metavar="TEXT",
+    help="Words found anywhere: code, title, body, milestones, targets, owners, reports.",
+)
 @click.option("--sort", type=click.Choice(SORTS), default="code", show_default=True)
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many.")
 @click.option("--count", "count_only", is_flag=True, help="Print only the number of matches.")
@@ -61,6 +66,10 @@ def list_cmd(
         from ..migrations import HEAD
 
         def where(lean: queries.Lean, lens: bool) -> queries.Where:
+            if domain:
+                from ..names import check_domain
+
+                check_domain(domain, [d for (d,) in lean.rows(queries.domains_sql())])
             lights = None
             if light:
                 from ..reporting import report_settings
@@ -73,6 +82,7 @@ def list_cmd(
                 )
             return queries.obligation_where(
                 as_of=env.today,
+                dialect=lean.dialect,
                 text=text,
                 domain=domain,
                 state=state,

@@ -14,6 +14,17 @@ HEAD = "0013"
 HERE = Path(__file__).parent
 
 
+def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
+    """What autogenerate compares: not search's indexes, revision 0010's rather than the
+    models' (SQLite: the FTS5 tables ``obligation_fts``, its shadow tables
+    ``obligation_fts_data``...; PostgreSQL: the trigram indexes ``ix_obligation_search``...)."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return "_fts" not in name
+    return not (type_ == "index" and name.startswith("ix_") and name.endswith("_search"))
+
+
 def config(engine: Engine):  # -> alembic.config.Config
     from alembic.config import Config
 

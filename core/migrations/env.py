@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 from duban.core import models  # noqa: F401  (registers the tables)
+from duban.core.migrations import include_name
 
 config = context.config
 engine = config.attributes.get("engine")
@@ -18,6 +19,7 @@ with engine.connect() as connection:
         target_metadata=SQLModel.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

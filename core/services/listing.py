@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, text
 from sqlmodel import Session, select
 
-from .. import queries, visibility
+from .. import names, queries, search, visibility
 from ..errors import UserError
 from ..i18n import t
 from ..models import Milestone, Obligation, Region, Role, State
@@ -58,14 +58,11 @@ def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
                 value=f.role,
             )
         )
-    if f.state and f.state not in State.__members__:
-        raise UserError(
-            t(
-                "--state: must be one of {choices}, not {value!r}",
-                choices=", ".join(State),
-                value=f.state,
-            )
-        )
+    if f.state:
+        names.check_state(f.state, State.__members__)
+    if f.domain:
+        known = session.exec(text(queries.domains_sql())).scalars().all()
+        names.check_domain(f.domain, list(known))
     if f.light and f.light not in queries.LIGHTS:
         raise UserError(
             t(
@@ -76,6 +73,7 @@ def conditions(session: Session, f: ListFilter, as_of: date) -> list[Any]:
         )
     where = queries.obligation_where(
         as_of=as_of,
+        dialect=session.get_bind().dialect.name,
         text=f.text,
         domain=f.domain,
         state=f.state,
@@ -102,8 +100,11 @@ def count(*, session: Session, f: ListFilter, as_of: date) -> int:
     ).one()
 
 
-def order_keys(sort: str, as_of: date, descending: bool = False) -> list[Any]:
-    """ORDER BY for one of ``SORTS``; the same on every backend."""
+def order_keys(
+    sort: str, as_of: date, descending: bool = False, text_search: str | None = None
+) -> list[Any]:
+    """ORDER BY for one of ``SORTS``; the same on every backend. A search in the default
+    order (code, ascending) is ranked: code and title hits first (``search.rank_sql``)."""
     if sort not in SORTS:
         raise UserError(
             t(
@@ -125,7 +126,12 @@ def order_keys(sort: str, as_of: date, descending: bool = False) -> list[Any]:
         keys = [Obligation.plan_id.is_(None), Obligation.plan_id, Obligation.seq, Obligation.id]
     else:
         keys = [getattr(Obligation, sort), Obligation.id]
-    return [k.desc() for k in keys] if descending else keys
+    if descending:
+        return [k.desc() for k in keys]
+    if sort == "code" and search.words(text_search):
+        rank, params = search.rank_sql(text_search)
+        keys.insert(0, text(rank).bindparams(**params))
+    return keys
 
 
 def page(
@@ -142,7 +148,7 @@ def page(
     query = (
         select(Obligation)
         .where(*conditions(session, f, as_of))
-        .order_by(*order_keys(sort, as_of, descending))
+        .order_by(*order_keys(sort, as_of, descending, f.text))
         .offset(offset)
     )
     if limit is not None:

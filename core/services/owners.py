@@ -6,7 +6,7 @@ import re
 
 from sqlmodel import Session, or_, select
 
-from .. import audit
+from .. import audit, names
 from ..controls import check_text
 from ..errors import NotFound, UserError
 from ..i18n import t
@@ -20,8 +20,13 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 
 
-def resolve_owner(*, session: Session, ref: str, what: str = "--owner") -> Owner:
-    """An owner by canonical name, any alias, English name or id (省水利厅 = 湖南省水利厅)."""
+def resolve_owner(
+    *, session: Session, ref: str, what: str = "--owner", loose: bool = True
+) -> Owner:
+    """An owner by canonical name, any alias, English name or id (省水利厅 = 湖南省水利厅);
+    ``loose``, also by a unique suffix of a name or alias or in half-width forms (水利厅 ->
+    湖南省水利厅, ``names.by_suffix``). Several fit: the candidates, exit 2; none: the
+    closest names, exit 4."""
     ref = ref.strip()
     found = session.exec(select(Owner).where(or_(Owner.name == ref, Owner.name_en == ref))).first()
     if found is None:
@@ -30,14 +35,32 @@ def resolve_owner(*, session: Session, ref: str, what: str = "--owner") -> Owner
             found = session.get(Owner, alias.owner_id)
     if found is None and ref.isdigit():
         found = session.get(Owner, int(ref))
-    if found is None:
-        raise NotFound(t("{what}: unknown owner {ref!r}", what=what, ref=ref))
-    return found
+    if found is not None:
+        return found
+    message = t("{what}: unknown owner {ref!r}", what=what, ref=ref)
+    if not loose:
+        raise NotFound(message)
+    spellings: dict[str, int] = {}  # every name and alias -> the owner
+    for owner_id, name, name_en in session.exec(select(Owner.id, Owner.name, Owner.name_en)):
+        spellings[name] = owner_id
+        if name_en:
+            spellings.setdefault(name_en, owner_id)
+    for owner_id, alias in session.exec(select(OwnerAlias.owner_id, OwnerAlias.alias)):
+        spellings.setdefault(alias, owner_id)
+    hits = names.by_suffix(ref, spellings)
+    owners = list(dict.fromkeys(spellings[h] for h in hits))
+    if len(owners) == 1:
+        return session.get(Owner, owners[0])
+    if owners:
+        raise names.ambiguous(what, ref, [session.get(Owner, i).name for i in owners])
+    raise names.not_found(message, ref, spellings)
 
 
 def find_owner(*, session: Session, ref: str) -> Owner | None:
+    """The owner this exact name, alias or id names (no suffixes: a new name is not taken
+    for an old one's short form)."""
     try:
-        return resolve_owner(session=session, ref=ref)
+        return resolve_owner(session=session, ref=ref, loose=False)
     except NotFound:
         return None
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlmodel import Session, or_, select
 
-from .. import audit
+from .. import audit, names
 from ..controls import check_text
-from ..errors import NotFound, UserError
+from ..errors import UserError
 from ..i18n import t
 from ..models import Region, RegionLevel
 from .base import snapshot
@@ -25,7 +25,8 @@ def resolve_region(*, session: Session, ref: str, what: str = "--region") -> Reg
     if found is None:
         found = _by_short_name(session, ref, what)
     if found is None:
-        raise NotFound(t("{what}: unknown region {ref!r}", what=what, ref=ref))
+        known = session.exec(select(Region.name)).all()
+        raise names.not_found(t("{what}: unknown region {ref!r}", what=what, ref=ref), ref, known)
     return found
 
 

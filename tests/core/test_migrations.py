@@ -60,7 +60,8 @@ def test_a_filtered_window_in_code_order_reads_the_listing_index(
     env = Env.create(db_url=db_url, actor="coord", as_of="2024-06-01")
     with env.session(write=False) as session:
         as_of = date(2024, 6, 1)
-        for f in (ListFilter(text="长沙"), ListFilter(overdue=True), ListFilter()):
+        # (A search is ranked, so it sorts its matches: test_search.py.)
+        for f in (ListFilter(overdue=True), ListFilter()):
             query = (
                 select(Obligation.id)
                 .where(*conditions(session, f, as_of))

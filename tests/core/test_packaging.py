@@ -91,8 +91,11 @@ def test_models_match_migrations(env) -> None:
     from alembic.runtime.migration import MigrationContext
     from sqlmodel import SQLModel
 
+    from duban.core.migrations import include_name
+
     with env.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        context = MigrationContext.configure(conn, opts={"include_name": include_name})
+        diff = compare_metadata(context, SQLModel.metadata)
     assert diff == []
 
 
