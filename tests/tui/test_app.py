@@ -25,6 +25,7 @@ from .pilot import AS_OF, SIZE, app_for, fill, rows, settle
 
 
 # Navigation ------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_every_section_opens_from_its_key(campaign: Env) -> None:
     app = app_for(campaign)
@@ -52,6 +53,7 @@ async def test_every_section_opens_from_its_key(campaign: Env) -> None:
     assert app.return_code == 0
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_dashboard_numbers_are_doors(campaign: Env) -> None:
     from duban.tui.widgets.door import Door
@@ -89,6 +91,7 @@ async def test_dashboard_numbers_are_doors(campaign: Env) -> None:
         }  # late, not due
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_open_detail_and_back(campaign: Env) -> None:
     app = app_for(campaign)
@@ -132,6 +135,7 @@ FILTERS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("line", "keep"), FILTERS, ids=[f[0] for f in FILTERS])
 async def test_each_filter_narrows_the_table(campaign: Env, line: str, keep) -> None:
@@ -237,6 +241,7 @@ async def test_attach_evidence(campaign: Env, tmp_path: Path) -> None:
         assert ev.sha256 and ev.note == "第一季度"
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_submit_then_self_verification_is_refused_and_another_verifies(campaign: Env) -> None:
     app = app_for(campaign)
@@ -359,6 +364,7 @@ async def test_acknowledge_an_escalation(campaign: Env) -> None:
         assert session.get(Escalation, first["id"]).ack_note == "已约谈相关负责人"
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_owner_drill_down_agenda_and_inbox(campaign: Env) -> None:
     app = app_for(campaign)

@@ -55,6 +55,7 @@ def wait_for(session: str, text: str, timeout: float = 30) -> str:
     raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
 
 
+@pytest.mark.slow
 def test_duban_in_tmux(db_url: str, tmp_path: Path, other_server: dict[str, str]) -> None:
     session = f"duban-{uuid.uuid4().hex[:8]}"
     exit_file = tmp_path / "exit"
