@@ -158,6 +158,7 @@ async def test_each_filter_narrows_the_table(campaign: Env, line: str, keep) -> 
         assert app.screen.total == len(shown) == expected
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_sorting_and_a_bad_filter_explained_in_place(campaign: Env) -> None:
     app = app_for(campaign)
@@ -208,6 +209,7 @@ def form_error(app) -> str:
     return str(app.screen.query_one("#form-error").render())
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_record_a_reading(campaign: Env) -> None:
     app = app_for(campaign)
@@ -224,6 +226,7 @@ async def test_record_a_reading(campaign: Env) -> None:
         assert got.period_start == date(2024, 1, 1) and got.recorded_by == "coord"
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_attach_evidence(campaign: Env, tmp_path: Path) -> None:
     report = tmp_path / "report.txt"
@@ -286,6 +289,7 @@ async def test_reject_a_close_out(campaign: Env) -> None:
         assert (sub.decision, sub.decided_by, sub.reason) == ("rejected", "lead2", "证据不足")
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_escalate_by_hand_and_the_ladder_only_climbs(campaign: Env) -> None:
     app = app_for(campaign)
@@ -340,6 +344,7 @@ async def test_edit_state_with_version_check(campaign: Env) -> None:
         assert app.screen.data["state"] == "cancelled"
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_acknowledge_an_escalation(campaign: Env) -> None:
     app = app_for(campaign)
@@ -393,6 +398,7 @@ async def test_owner_drill_down_agenda_and_inbox(campaign: Env) -> None:
         assert app.screen.obligation_id == 8
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_ledger_is_the_supervision_plugins_screen_and_agrees_with_the_cli(
     campaign: Env,
@@ -436,6 +442,7 @@ async def test_without_the_supervision_plugin_there_is_no_ledger(
     reset_host()
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_language_and_as_of_switch_at_runtime(campaign: Env) -> None:
     app = app_for(campaign)
@@ -460,6 +467,7 @@ async def test_language_and_as_of_switch_at_runtime(campaign: Env) -> None:
         assert "2023-02-30" in form_error(app)
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_command_palette_speaks_both_languages(campaign: Env) -> None:
     from duban.tui.commands import entries
