@@ -144,6 +144,9 @@ def main() -> None:
                 f"{r['rss_mb']:>6.0f} MB | {scenario.target or ''}",
                 flush=True,
             )
+            # A scenario that compares several commands lists them under its row.
+            for line in r.get("detail", []):
+                print(f"|   {line}", flush=True)
     # Merge with earlier runs so that running a subset (-k) keeps the other scenarios' figures.
     OUT.mkdir(exist_ok=True)
     store = OUT / "results.json"

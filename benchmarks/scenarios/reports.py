@@ -3,7 +3,6 @@ summary over 100k obligations, and importing 1,000 returned forms of 30 rows."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import random
 import resource
@@ -14,19 +13,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from harness import Scenario
+from harness import Scenario, sibling
 
-
-def _sibling(name: str):  # by path: this folder holds a calendar.py that shadows the stdlib's
-    spec = importlib.util.spec_from_file_location(
-        f"bench_{name}", Path(__file__).with_name(f"{name}.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_core = _sibling("core")
+_core = sibling("core")
 N, RUNS, duban, prepare_database = _core.N, _core.RUNS, _core.duban, _core.prepare_database
 
 AS_OF = "2024-06-01"

@@ -1,0 +1,215 @@
+"""Everyday commands beside Taskwarrior, the nearest peer, on the same tasks in the same run.
+
+Each duban command a person types every day is paired with the Taskwarrior command that
+answers the nearest question over the same tasks (duban's obligations exported to
+Taskwarrior's JSON: title as description, domain as project, the last deadline as due,
+closed as completed). Both run as whole processes, interleaved run for run so that a
+change in the machine's load hits both alike; the row's wall time is duban's slowest median
+and the detail lines give every pair with its ratio.
+
+Needs ``task`` (Taskwarrior 2.6: ``apt-get install taskwarrior``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from harness import Scenario, sibling
+
+_core = sibling("core")
+N, RUNS, DUBAN = _core.N, _core.RUNS, _core.DUBAN
+AS_OF = "2024-06-01"
+TASK = shutil.which("task") or "task"
+
+# (what is asked, duban's arguments, Taskwarrior's arguments); "{id}" is one task's id.
+PAIRS = [
+    (
+        "list, first 50 overdue",
+        ["list", "--overdue", "--limit", "50"],
+        ["+OVERDUE", "limit:50", "list"],
+    ),
+    ("count overdue", ["list", "--overdue", "--count"], ["+OVERDUE", "count"]),
+    ("show one", ["show", "{id}"], ["{id}", "info"]),
+    ("history of one", ["history", "{id}"], ["{id}", "info"]),
+    ("status", ["status"], ["summary"]),
+    ("scorecard", ["scorecard"], ["summary"]),
+    ("escalations", ["escalations"], ["+OVERDUE", "limit:50", "list"]),
+    ("ledger list", ["ledger", "list"], ["completed", "limit:50"]),
+    ("report list", ["report", "list"], ["completed", "limit:50"]),
+]
+
+
+def _taskrc(workdir: Path) -> dict[str, str]:
+    rc = workdir / "taskrc"
+    if not rc.exists():
+        (workdir / "task").mkdir(exist_ok=True)
+        rc.write_text(
+            f"data.location={workdir / 'task'}\nconfirmation=off\nverbose=nothing\n"
+            "color=off\ndetection=off\ndefaultwidth=160\nhooks=off\nrecurrence=off\n"
+            "gc=off\n",
+            encoding="utf-8",
+        )
+    return {**os.environ, "TASKRC": str(rc)}
+
+
+def _duban(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [DUBAN, "--db", str(workdir / "bench.db"), "--as", "bench", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def _task(workdir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    # Taskwarrior exits 1 when a report matches nothing; that is an answer, not a failure.
+    result = subprocess.run(
+        [TASK, *args], capture_output=True, text=True, input=stdin, env=_taskrc(workdir)
+    )
+    if result.returncode not in (0, 1):
+        raise RuntimeError(f"task {' '.join(args)}: {result.stderr.strip()}")
+    return result
+
+
+def _as_tasks(obligations: list[dict]) -> str:
+    """Taskwarrior's import JSON for duban's obligations (one per line)."""
+    lines = []
+    for ob in obligations:
+        dues = [m["due"] for m in ob.get("milestones", []) if m.get("due")]
+        task = {
+            "description": f"{ob.get('code') or ''} {ob['title']}".strip(),
+            "project": ob.get("domain") or "general",
+            "status": "completed" if ob.get("state") == "closed" else "pending",
+            "entry": "20230101T000000Z",
+        }
+        if dues:
+            task["due"] = max(dues).replace("-", "") + "T000000Z"
+        if task["status"] == "completed":
+            task["end"] = task["due"] if dues else "20240101T000000Z"
+        lines.append(json.dumps(task, ensure_ascii=False))
+    return "\n".join(lines) + "\n"
+
+
+def _export(workdir: Path) -> list[dict]:
+    return json.loads(_duban(workdir, "--as-of", AS_OF, "list", "--format", "json").stdout)
+
+
+def prepare_builtin(workdir: Path) -> None:
+    """The built-in plan in a sandbox, and the same tasks in Taskwarrior."""
+    _duban(workdir, "--as-of", "2023-01-01", "init", "--sandbox")
+    obligations = _export(workdir)
+    _task(workdir, "import", "-", stdin=_as_tasks(obligations))
+    _same_count(workdir, len(obligations))
+
+
+def _same_count(workdir: Path, expected: int) -> None:
+    got = int(_task(workdir, "count").stdout)
+    assert got == expected, f"Taskwarrior holds {got} tasks, duban {expected}"
+
+
+def prepare_large(workdir: Path) -> None:
+    """100k generated obligations, and the same tasks in Taskwarrior."""
+    _core.prepare_database(workdir)
+    text = (workdir / "obligations.jsonl").read_text(encoding="utf-8")
+    obligations = [json.loads(line) for line in text.splitlines() if line]
+    (workdir / "tasks.json").write_text(_as_tasks(obligations), encoding="utf-8")
+    _task(workdir, "import", str(workdir / "tasks.json"))
+    _same_count(workdir, len(obligations))
+
+
+def _pick(workdir: Path) -> tuple[str, str]:
+    """One obligation's id in each tool: the first overdue one."""
+    rows = json.loads(
+        _duban(
+            workdir, "--as-of", AS_OF, "list", "--overdue", "--limit", "1", "--format", "json"
+        ).stdout
+    )
+    ob_id = str(rows[0]["id"])
+    uuid = _task(workdir, "+PENDING", "limit:1", "uuids").stdout.split()[0]
+    return ob_id, uuid
+
+
+def _timed(run, *args: str) -> float:
+    started = time.perf_counter()
+    run(*args)
+    return time.perf_counter() - started
+
+
+def compare(workdir: Path) -> dict[str, object]:
+    ob_id, uuid = _pick(workdir)
+    detail, slowest = [], 0.0
+    for what, ours, theirs in PAIRS:
+        ours = [a.replace("{id}", ob_id) for a in ours]
+        theirs = [a.replace("{id}", uuid) for a in theirs]
+        mine, peer = [], []
+        for _ in range(RUNS):
+            mine.append(_timed(_duban, workdir, "--as-of", AS_OF, *ours))
+            peer.append(_timed(_task, workdir, *theirs))
+        m, p = statistics.median(mine), statistics.median(peer)
+        slowest = max(slowest, m)
+        detail.append(
+            f"{what:<24} duban {' '.join(ours):<34} {m:6.3f} s (worst {max(mine):.3f})"
+            f" | task {' '.join(theirs):<24} {p:6.3f} s | ratio {m / p:5.2f}"
+        )
+    return {
+        "wall": slowest,
+        "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "detail": detail,
+    }
+
+
+def _import_pair(workdir: Path) -> dict[str, object]:
+    """``duban import obligations`` and ``task import`` of the same 100k tasks, each into an
+    empty store."""
+    jsonl = str(workdir / "obligations.jsonl")
+    ours = _timed(_duban, workdir, "--as-of", "2023-01-01", "import", "obligations", jsonl)
+    theirs = _timed(_task, workdir, "import", str(workdir / "tasks.json"))
+    return {
+        "wall": ours,
+        "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "detail": [
+            f"duban import {ours:.2f} s | task import {theirs:.2f} s | ratio {ours / theirs:.2f}"
+        ],
+    }
+
+
+def prepare_import(workdir: Path) -> None:
+    _core.prepare_file(workdir)
+    text = (workdir / "obligations.jsonl").read_text(encoding="utf-8")
+    obligations = [json.loads(line) for line in text.splitlines() if line]
+    (workdir / "tasks.json").write_text(_as_tasks(obligations), encoding="utf-8")
+    _taskrc(workdir)
+
+
+SCENARIOS = [
+    Scenario(
+        "everyday vs Taskwarrior (built-in plan)",
+        "the built-in plan's obligations",
+        compare,
+        setup=prepare_builtin,
+        target="<= 0.3 s each",
+    ),
+    Scenario(
+        "everyday vs Taskwarrior (100k)",
+        f"{N:,} obligations",
+        compare,
+        setup=prepare_large,
+        target="<= 0.6 s each",
+    ),
+    Scenario(
+        "import vs Taskwarrior import",
+        f"{N:,} obligations",
+        _import_pair,
+        setup=prepare_import,
+        target="<= task import",
+    ),
+]
