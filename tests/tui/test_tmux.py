@@ -29,6 +29,15 @@ def tmux(*args: str, env: dict[str, str] | None = None, socket: str = SOCKET) ->
     return subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
 
 
+def stop(socket: str) -> None:
+    """Stop the server on ``socket`` and remove the socket file it leaves behind."""
+    shown = ["tmux", "-L", socket, "display-message", "-p", "#{socket_path}"]
+    path = subprocess.run(shown, capture_output=True, text=True).stdout.strip()
+    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    if path:
+        Path(path).unlink(missing_ok=True)
+
+
 @pytest.fixture
 def other_server() -> Iterator[dict[str, str]]:
     """Another tmux server, running as a person's would, whose environment would break the
@@ -41,7 +50,7 @@ def other_server() -> Iterator[dict[str, str]]:
         path = tmux("display-message", "-p", "-t", "other", "#{socket_path}", socket=socket)
         yield {"TMUX": f"{path.strip()},0,0", "TMUX_PANE": "%0"}
     finally:
-        subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+        stop(socket)
 
 
 def wait_for(session: str, text: str, timeout: float = 30) -> str:
@@ -100,4 +109,4 @@ def test_duban_in_tmux(db_url: str, tmp_path: Path, other_server: dict[str, str]
             time.sleep(0.2)
         assert exit_file.read_text().strip() == "0"
     finally:
-        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+        stop(SOCKET)
