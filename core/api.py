@@ -11,7 +11,7 @@ imported on first use, so importing this module keeps start-up lean.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .clock import LOCAL_TZ, Clock, FixedClock, end_of_day, parse_date, to_local_date
 from .config import reminder_policy, rule_settings, section
@@ -35,6 +35,83 @@ from .registry import (
     SweepContext,
 )
 
+if TYPE_CHECKING:
+    # What checkers and editors see. At run time these names are imported on first use
+    # (``__getattr__`` below, from the modules ``_LAZY`` names), so that importing this module
+    # loads neither the ORM nor the services; tests/core/test_api_contract.py keeps the two
+    # lists the same.
+    from .audit import record as audit_record
+    from .cli.context import Env, pass_env
+    from .cli.output import (
+        document_options,
+        emit,
+        emit_one,
+        format_option,
+        listing_options,
+        sheet_option,
+    )
+    from .clock import parse_month
+    from .controls import control_problem
+    from .dates import parse_day, parse_deadline, parse_moment
+    from .dates import period as parse_period
+    from .gongwen import OfficialDocument
+    from .hooks import lazy, panel_hook, plan_loaded_hook, register_all
+    from .models import (
+        LEVEL_ORDER,
+        Assignment,
+        Escalation,
+        Evidence,
+        Level,
+        Measurement,
+        Milestone,
+        Obligation,
+        Owner,
+        Plan,
+        Region,
+        RegionLevel,
+        Role,
+        Site,
+        State,
+        Submission,
+        Target,
+    )
+    from .rulekit import config_date, config_number
+    from .rules import both, config_count, config_level
+    from .services.base import actor, now, require_coordinator, require_writer, snapshot, today
+    from .services.bulk import (
+        add_missing_targets,
+        import_region_readings,
+        percent,
+        region_reading,
+        site_reading,
+        upsert_readings,
+        upsert_sites,
+    )
+    from .services.evaluation import evaluate
+    from .services.lookups import AddressBook, Regions, obligation_for
+    from .services.measurements import indicators as installed_indicators
+    from .services.measurements import record as record_measurement
+    from .services.measurements import resolve_site, series
+    from .services.obligations import add_obligation, get_obligation, new_uid
+    from .services.owners import add_owner, find_owner, resolve_owner
+    from .services.regions import government_name, resolve_region, subtree_ids
+    from .services.targets import add_target
+    from .spreadsheet import Chart, Field, Listing, write_xlsx
+    from .tables import (
+        BadCell,
+        Column,
+        Problems,
+        Row,
+        Sheet,
+        Table,
+        cell_text,
+        file_sha256,
+        norm_header,
+        read_table,
+    )
+    from .visibility import seen_at
+
+# The names imported on first use: name -> "module" (same attribute name) or "module:attribute".
 _LAZY = {
     # Tables (SQLModel) and enums.
     "Obligation": "models",
@@ -138,51 +215,140 @@ _LAZY = {
 
 __all__ = [
     "API_VERSION",
+    "LEVEL_ORDER",
     "LOCAL_TZ",
     "STATUSES",
+    "AddressBook",
+    "Assignment",
+    "BadCell",
+    "Chart",
     "Clock",
+    "Column",
     "Conflict",
+    "Env",
+    "Escalation",
     "EscalationRule",
     "Evaluation",
+    "Evidence",
+    "Field",
     "Finding",
     "FixedClock",
     "Importer",
     "Indicator",
+    "Level",
+    "Listing",
+    "Measurement",
     "Message",
+    "Milestone",
     "NotFound",
     "Notifier",
+    "Obligation",
+    "OfficialDocument",
+    "Owner",
     "Panel",
     "PanelRow",
     "PermissionDenied",
+    "Plan",
+    "Problems",
+    "Region",
+    "RegionLevel",
+    "Regions",
+    "Role",
+    "Row",
     "RuleContext",
-    "SweepContext",
+    "Sheet",
+    "Site",
     "SiteKind",
+    "State",
+    "Submission",
+    "SweepContext",
+    "Table",
+    "Target",
     "UserError",
+    "actor",
     "add_catalog",
+    "add_missing_targets",
+    "add_obligation",
+    "add_owner",
+    "add_target",
+    "audit_record",
+    "both",
+    "cell_text",
+    "config_count",
+    "config_date",
+    "config_level",
+    "config_number",
+    "control_problem",
+    "document_options",
+    "emit",
+    "emit_one",
     "end_of_day",
+    "evaluate",
+    "file_sha256",
+    "find_owner",
+    "format_option",
     "get_host",
+    "get_obligation",
+    "government_name",
     "hookimpl",
+    "import_region_readings",
+    "installed_indicators",
     "language",
+    "lazy",
+    "listing_options",
+    "new_uid",
+    "norm_header",
+    "now",
+    "obligation_for",
+    "panel_hook",
     "parse_date",
+    "parse_day",
+    "parse_deadline",
+    "parse_moment",
+    "parse_month",
+    "parse_period",
+    "pass_env",
+    "percent",
     "pick",
+    "plan_loaded_hook",
+    "read_table",
+    "record_measurement",
+    "region_reading",
+    "register_all",
     "reminder_policy",
+    "require_coordinator",
+    "require_writer",
+    "resolve_owner",
+    "resolve_region",
+    "resolve_site",
     "rule_settings",
     "section",
+    "seen_at",
+    "series",
+    "sheet_option",
+    "site_reading",
+    "snapshot",
+    "subtree_ids",
     "t",
     "t_zh",
     "to_local_date",
-    *_LAZY,
+    "today",
+    "upsert_readings",
+    "upsert_sites",
+    "write_xlsx",
 ]
 
 
-def __getattr__(name: str) -> Any:
-    target = _LAZY.get(name)
-    if target is None:
-        raise AttributeError(f"module 'duban.core.api' has no attribute {name!r}")
-    module, _, attr = target.partition(":")
-    value = getattr(import_module(f"duban.core.{module}"), attr or name)
-    globals()[name] = value
-    return value
+if not TYPE_CHECKING:  # checkers see the imports above, not an attribute hook returning Any
+
+    def __getattr__(name: str) -> Any:
+        target = _LAZY.get(name)
+        if target is None:
+            raise AttributeError(f"module 'duban.core.api' has no attribute {name!r}")
+        module, _, attr = target.partition(":")
+        value = getattr(import_module(f"duban.core.{module}"), attr or name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:

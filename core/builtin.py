@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-# Indicators the built-in plan uses that no domain plugin owns (docs/plan-format.md) --------
+from collections.abc import Callable
+
 from .hookspecs import hookimpl
-from .registry import Indicator
+from .registry import EscalationRule, Indicator, Notifier
+
+# Indicators the built-in plan uses that no domain plugin owns (docs/plan-format.md) --------
 
 _GENERAL_INDICATORS = (
     # key, Chinese name, English name, unit, direction, aggregation
@@ -62,7 +65,7 @@ _GENERAL_INDICATORS = (
 
 
 @hookimpl
-def duban_register_indicators(register: object) -> None:
+def duban_register_indicators(register: Callable[[Indicator], None]) -> None:
     for key, name, name_en, unit, direction, aggregation in _GENERAL_INDICATORS:
         register(
             Indicator(
@@ -79,7 +82,7 @@ def duban_register_indicators(register: object) -> None:
 
 # Escalation rules (core/rules.py; thresholds in docs/configuration.md) ---------------------
 @hookimpl
-def duban_register_escalation_rules(register: object) -> None:
+def duban_register_escalation_rules(register: Callable[[EscalationRule], None]) -> None:
     from .rules import RULES
 
     for rule in RULES:
@@ -88,7 +91,7 @@ def duban_register_escalation_rules(register: object) -> None:
 
 # Delivery channels: e-mail, webhooks, the in-app inbox (core/notify/channels.py) ---------------
 @hookimpl
-def duban_register_notifiers(register: object) -> None:
+def duban_register_notifiers(register: Callable[[Notifier], None]) -> None:
     from .notify.channels import register_core_notifiers
 
     register_core_notifiers(register)

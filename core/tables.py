@@ -528,7 +528,7 @@ def read_table(
                     names="、".join(names),
                 )
             )
-        tables = (
+        tables: Iterator[_Rows] = (
             _Rows(ws.title, ws.iter_rows(values_only=True), max((ws.max_row or 1) - 1, 0))
             for ws in book.worksheets
             if sheet is None or ws.title == sheet

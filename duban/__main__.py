@@ -2,4 +2,4 @@
 
 from duban.tui.entry import main
 
-raise SystemExit(main())
+main()

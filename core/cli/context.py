@@ -5,11 +5,11 @@ from __future__ import annotations
 import getpass
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock, FixedClock, parse_instant, to_local_date
 from ..errors import UserError
@@ -167,7 +167,7 @@ class Env:
             self._engine = None
 
 
-def _pass_env() -> object:
+def _pass_env() -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     import click
 
     return click.make_pass_decorator(Env)

@@ -98,9 +98,8 @@ def deadline(text: str, *, year: int | None = None) -> tuple[date | None, str, s
                 return None, text, t("not a calendar date")
             rest = (text[: m.start()] + text[m.end() :]).strip(" ，,、")
             return due, rest, None
-    m = _AMBIGUOUS_DATE.search(text)
-    if m:
-        return None, text, t("ambiguous deadline {phrase!r}", phrase=m.group(0))
+    if ambiguous := _AMBIGUOUS_DATE.search(text):
+        return None, text, t("ambiguous deadline {phrase!r}", phrase=ambiguous.group(0))
     return None, text, None
 
 

@@ -187,7 +187,7 @@ def parse_ledger(
             table.reject(row, "deadline", api.t("{value} is out of range", value=due.isoformat()))
             continue
         items.append(
-            Item(
+            Item(  # type: ignore[call-arg]  # mypy cannot count the starred arguments
                 row.line,
                 number,
                 description,

@@ -110,6 +110,7 @@ def test_console_script_answers(flag: str, how: str, tmp_path: Path) -> None:
     assert "duban" in result.stdout
 
 
+@pytest.mark.slow
 def test_wheel_installs_everything_under_duban(tmp_path: Path) -> None:
     """`pip install .` ships the namespaced packages, the data and the migrations."""
     import zipfile

@@ -132,6 +132,7 @@ def test_builtin_plugins_load_ok(site: Path, tmp_path: Path) -> None:
         assert found[name]["version"]
 
 
+@pytest.mark.slow
 def test_third_party_plugin_contributes(site: Path, tmp_path: Path) -> None:
     install(site, "good", GOOD)
     found = plugins(site, tmp_path)
@@ -270,6 +271,7 @@ def duban_reminder_offsets(obligation):
 """
 
 
+@pytest.mark.slow
 def test_a_hanging_hook_is_cut_off_and_reported(site: Path, tmp_path: Path) -> None:
     """A hook that sleeps an hour costs one time limit (5 s by default), not the command."""
     import time

@@ -20,17 +20,6 @@ PONDS = "general.tailings_pond_count"  # a count, lower is better, summed
 METALS = "general.key_heavy_metal_discharge"
 
 
-@pytest.fixture
-def world(duban):
-    from duban.core.services.plans import load_regions
-
-    env = Env.create(db_url=duban.url, actor="coord", as_of=None)
-    with env.session() as session:
-        load_regions(session=session)
-    env.close()
-    return duban
-
-
 def obligation(runner, region: str = "430100", title: str = "提高森林覆盖率") -> str:
     return runner.ok("add", title, "--lead", "湖南省人民政府", "--region", region).stdout.strip()
 

@@ -20,18 +20,6 @@ PONDS = "general.tailings_pond_count"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def world(duban):
-    """``duban`` on a database holding Hunan's regions (no plan)."""
-    from duban.core.services.plans import load_regions
-
-    env = Env.create(db_url=duban.url, actor="coord", as_of=None)
-    with env.session() as session:
-        load_regions(session=session)
-    env.close()
-    return duban
-
-
 def _session(runner, as_of: str = "2030-01-01"):
     return Env.create(db_url=runner.url, actor="coord", as_of=as_of)
 

@@ -11,17 +11,6 @@ from duban.core.models import AuditEvent, Target
 FOREST = "general.forest_coverage_rate"
 
 
-@pytest.fixture
-def world(duban):
-    from duban.core.services.plans import load_regions
-
-    env = Env.create(db_url=duban.url, actor="coord", as_of=None)
-    with env.session() as session:
-        load_regions(session=session)
-    env.close()
-    return duban
-
-
 def _count(runner) -> tuple[int, int]:
     env = Env.create(db_url=runner.url, actor="coord", as_of=None)
     with env.session(write=False) as s:

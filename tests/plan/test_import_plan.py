@@ -153,6 +153,7 @@ def test_draft_then_import_the_yaml(duban, tmp_path: Path) -> None:
     assert refused.exit_code == 2 and "already a YAML plan" in refused.stderr
 
 
+@pytest.mark.slow
 def test_builtin_yaml_imports_as_a_plan_file(duban, tmp_path: Path) -> None:
     duban.ok("init")  # regions and the built-in plan, then the same YAML under another key
     data = yaml.safe_load((ROOT / "core/data/plans/hunan-yangtze-2023.yaml").read_text("utf-8"))

@@ -25,6 +25,7 @@ from .pilot import AS_OF, SIZE, app_for, fill, rows, settle
 
 
 # Navigation ------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_every_section_opens_from_its_key(campaign: Env) -> None:
     app = app_for(campaign)
@@ -52,6 +53,7 @@ async def test_every_section_opens_from_its_key(campaign: Env) -> None:
     assert app.return_code == 0
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_dashboard_numbers_are_doors(campaign: Env) -> None:
     from duban.tui.widgets.door import Door
@@ -89,6 +91,7 @@ async def test_dashboard_numbers_are_doors(campaign: Env) -> None:
         }  # late, not due
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_open_detail_and_back(campaign: Env) -> None:
     app = app_for(campaign)
@@ -134,6 +137,7 @@ FILTERS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("line", "keep"), FILTERS, ids=[f[0] for f in FILTERS])
 async def test_each_filter_narrows_the_table(campaign: Env, line: str, keep) -> None:
@@ -156,6 +160,7 @@ async def test_each_filter_narrows_the_table(campaign: Env, line: str, keep) -> 
         assert app.screen.total == len(shown) == expected
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_sorting_and_a_bad_filter_explained_in_place(campaign: Env) -> None:
     app = app_for(campaign)
@@ -206,6 +211,7 @@ def form_error(app) -> str:
     return str(app.screen.query_one("#form-error").render())
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_record_a_reading(campaign: Env) -> None:
     app = app_for(campaign)
@@ -222,6 +228,7 @@ async def test_record_a_reading(campaign: Env) -> None:
         assert got.period_start == date(2024, 1, 1) and got.recorded_by == "coord"
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_attach_evidence(campaign: Env, tmp_path: Path) -> None:
     report = tmp_path / "report.txt"
@@ -239,6 +246,7 @@ async def test_attach_evidence(campaign: Env, tmp_path: Path) -> None:
         assert ev.sha256 and ev.note == "第一季度"
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_submit_then_self_verification_is_refused_and_another_verifies(campaign: Env) -> None:
     app = app_for(campaign)
@@ -283,6 +291,7 @@ async def test_reject_a_close_out(campaign: Env) -> None:
         assert (sub.decision, sub.decided_by, sub.reason) == ("rejected", "lead2", "证据不足")
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_escalate_by_hand_and_the_ladder_only_climbs(campaign: Env) -> None:
     app = app_for(campaign)
@@ -337,6 +346,7 @@ async def test_edit_state_with_version_check(campaign: Env) -> None:
         assert app.screen.data["state"] == "cancelled"
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_acknowledge_an_escalation(campaign: Env) -> None:
     app = app_for(campaign)
@@ -361,6 +371,7 @@ async def test_acknowledge_an_escalation(campaign: Env) -> None:
         assert session.get(Escalation, first["id"]).ack_note == "已约谈相关负责人"
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_owner_drill_down_agenda_and_inbox(campaign: Env) -> None:
     app = app_for(campaign)
@@ -389,6 +400,7 @@ async def test_owner_drill_down_agenda_and_inbox(campaign: Env) -> None:
         assert app.screen.obligation_id == 8
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_ledger_is_the_supervision_plugins_screen_and_agrees_with_the_cli(
     campaign: Env,
@@ -432,6 +444,7 @@ async def test_without_the_supervision_plugin_there_is_no_ledger(
     reset_host()
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_language_and_as_of_switch_at_runtime(campaign: Env) -> None:
     app = app_for(campaign)
@@ -456,6 +469,7 @@ async def test_language_and_as_of_switch_at_runtime(campaign: Env) -> None:
         assert "2023-02-30" in form_error(app)
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_command_palette_speaks_both_languages(campaign: Env) -> None:
     from duban.tui.commands import entries

@@ -16,6 +16,7 @@ def _clean(screen: str) -> bool:
     return not any(ch in screen for ch in "\x1b\x07\x9b")
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_stored_escapes_are_neutralised_on_every_screen(campaign: Env) -> None:
     with campaign.engine.begin() as conn:

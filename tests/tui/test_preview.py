@@ -34,6 +34,7 @@ def test_preview_lines_show_parts_and_what_was_not_read() -> None:
     assert "◎ 城市生活污水集中收集率 ≥75% (2025-12-31)" in text
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_import_a_plan_after_its_preview(campaign: Env, tmp_path: Path) -> None:
     before = _plans(campaign)

@@ -15,6 +15,7 @@ from .pilot import AS_OF, SIZE, app_for, fill, rows, settle
 OWNER = "湖南省生态环境厅"
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_a_member_sees_what_to_report_first_and_reports(campaign: Env) -> None:
     Runner(campaign.db_url).ok("user", "add", "ma", "--role", "member", "--owner", OWNER)
@@ -70,6 +71,7 @@ async def test_coordinators_see_who_reported_and_urge(campaign: Env) -> None:
         assert owners[0]["owner"] and str(owners[0]["missing"]) in sent[0].subject
 
 
+@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_lights_in_the_table_and_on_the_dashboard(campaign: Env) -> None:
     from duban.tui.widgets.door import Door

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,33 @@ DUBAN = str(Path(sys.executable).with_name("duban"))
 SOCKET = f"duban-test-{uuid.uuid4().hex[:8]}"
 
 
-def tmux(*args: str, env: dict[str, str] | None = None) -> str:
-    command = ["tmux", "-L", SOCKET, "-f", os.devnull, *args]
+def tmux(*args: str, env: dict[str, str] | None = None, socket: str = SOCKET) -> str:
+    command = ["tmux", "-L", socket, "-f", os.devnull, *args]
     return subprocess.run(command, capture_output=True, text=True, check=True, env=env).stdout
+
+
+def stop(socket: str) -> None:
+    """Stop the server on ``socket`` and remove the socket file it leaves behind."""
+    shown = ["tmux", "-L", socket, "display-message", "-p", "#{socket_path}"]
+    path = subprocess.run(shown, capture_output=True, text=True).stdout.strip()
+    subprocess.run(["tmux", "-L", socket, "kill-server"], capture_output=True)
+    if path:
+        Path(path).unlink(missing_ok=True)
+
+
+@pytest.fixture
+def other_server() -> Iterator[dict[str, str]]:
+    """Another tmux server, running as a person's would, whose environment would break the
+    test if it lent it (English, a tiny window); the test runs as if inside it ($TMUX)."""
+    socket = f"duban-other-{uuid.uuid4().hex[:8]}"
+    tmux("new-session", "-d", "-s", "other", "-x", "50", "-y", "10", "sleep 600", socket=socket)
+    try:
+        for name, value in (("DUBAN_LANG", "en"), ("COLUMNS", "50"), ("LINES", "10")):
+            tmux("set-environment", "-g", name, value, socket=socket)
+        path = tmux("display-message", "-p", "-t", "other", "#{socket_path}", socket=socket)
+        yield {"TMUX": f"{path.strip()},0,0", "TMUX_PANE": "%0"}
+    finally:
+        stop(socket)
 
 
 def wait_for(session: str, text: str, timeout: float = 30) -> str:
@@ -39,12 +64,19 @@ def wait_for(session: str, text: str, timeout: float = 30) -> str:
     raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
 
 
-def test_duban_in_tmux(db_url: str, tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_duban_in_tmux(db_url: str, tmp_path: Path, other_server: dict[str, str]) -> None:
     session = f"duban-{uuid.uuid4().hex[:8]}"
     exit_file = tmp_path / "exit"
     # Without COLUMNS/LINES (pytest-xdist sets 80x24): textual must measure the tmux window.
     inherited = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env = {**inherited, "DUBAN_LANG": "zh", "DUBAN_USER": "coord", "TERM": "xterm-256color"}
+    env = {
+        **inherited,
+        **other_server,
+        "DUBAN_LANG": "zh",
+        "DUBAN_USER": "coord",
+        "TERM": "xterm-256color",
+    }
     # A sandbox holding the built-in plan as recorded on 2023-01-01, looked at as of 2024-06-01
     # (a database created today would show nothing as of then).
     subprocess.run(
@@ -77,4 +109,4 @@ def test_duban_in_tmux(db_url: str, tmp_path: Path) -> None:
             time.sleep(0.2)
         assert exit_file.read_text().strip() == "0"
     finally:
-        subprocess.run(["tmux", "-L", SOCKET, "kill-server"], capture_output=True)
+        stop(SOCKET)

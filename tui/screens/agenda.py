@@ -90,6 +90,6 @@ class AgendaScreen(DubanScreen):
             if item:
                 self.app.open_obligation(item["obligation_id"])
 
-    def action_toggle(self) -> None:
+    def action_toggle(self) -> None:  # type: ignore[override]  # the m key, not DOMNode's
         self.by = "month" if self.by == "week" else "week"
         self.load()

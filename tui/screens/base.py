@@ -7,7 +7,7 @@ the language changed), so switching the language or the date never leaves stale 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
@@ -74,8 +74,8 @@ class DubanScreen(Screen):
     def fetch(self, session: Session) -> Any:
         return None
 
-    def show(self, data: Any) -> None:
-        pass
+    def show(self, data: Any) -> Awaitable[None] | None:
+        """Show what ``fetch`` returned, on the UI thread (a coroutine is awaited)."""
 
     def read(
         self,

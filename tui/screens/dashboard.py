@@ -77,7 +77,7 @@ class DashboardScreen(DubanScreen):
         # Plugins' panels can be slow on a big campaign: they arrive on their own.
         self.read(self.fetch_panels, self.show_panels, group="panels")
 
-    def fetch(self, db: Lean) -> dict[str, Any]:
+    def fetch(self, db: Lean) -> dict[str, Any]:  # type: ignore[override]  # read with lean=True
         return self.app.early("figures") or overview.figures(db, self.app.as_of)
 
     def fetch_lights(self, db: Lean) -> dict[str, int]:
