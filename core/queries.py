@@ -27,7 +27,6 @@ SORTS = ("code", "due", "title", "state", "id")
 _PENDING = visibility.milestone_pending("m")
 # Without the lens (nothing recorded after the date: ``visibility.recorded_after``).
 _PENDING_NOW = "(m.done_on IS NULL OR m.done_on >= :as_of)"
-_LIVE = f"obligation.state NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
 
 
 @dataclass
@@ -204,6 +203,11 @@ class Lights:
     settings: ReportSettings
     plan_ids: dict[str, int]  # plan key -> id, for the plans with a calendar of their own
     as_of: date
+    lens: bool = True  # False when nothing was recorded after ``as_of`` (``lens_needed``)
+
+    def _live(self) -> str:
+        state = visibility.state_sql() if self.lens else "obligation.state"
+        return f"{state} NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
 
     def _calendar_sql(self) -> str:
         own = {self.plan_ids[k]: c for k, c in self.settings.plans.items() if k in self.plan_ids}
@@ -286,7 +290,7 @@ class Lights:
         """Conditions over ``obligation``, cheapest first (a filter stops at the first that
         holds): red and yellow."""
         return {
-            "red": f"({self._unreported('pn')}) OR {overdue_sql()} OR {self._behind(':lt_points')}",
+            "red": f"({self._unreported('pn')}) OR {overdue_sql(lens=self.lens)} OR {self._behind(':lt_points')}",
             "yellow": f"({self._unreported('p1')}) OR ({self._behind('0')})",
         }
 
@@ -294,9 +298,10 @@ class Lights:
         """``SELECT id, light`` for the obligations matching ``where`` (over ``obligation``)."""
         c = self._conditions()
         return (
-            f"SELECT obligation.id AS id, CASE WHEN NOT {_LIVE} THEN NULL WHEN {c['red']}"
+            f"SELECT obligation.id AS id, CASE WHEN NOT {self._live()} THEN NULL WHEN {c['red']}"
             f" THEN 'red' WHEN {c['yellow']} THEN 'yellow' ELSE 'green' END AS light"
-            f" FROM obligation WHERE {where}"
+            f" FROM obligation WHERE ({where})"
+            + (f" AND {visibility.obligation_visible()}" if self.lens else "")
         )
 
     @property
@@ -316,11 +321,11 @@ class Lights:
 
     def where(self, light: str) -> tuple[str, dict[str, Any]]:
         """A condition over ``obligation``: its light is ``light``."""
-        c = self._conditions()
+        c, live = self._conditions(), self._live()
         clause = {
-            "red": f"{_LIVE} AND ({c['red']})",
-            "yellow": f"{_LIVE} AND NOT ({c['red']}) AND ({c['yellow']})",
-            "green": f"{_LIVE} AND NOT ({c['red']}) AND NOT ({c['yellow']})",
+            "red": f"{live} AND ({c['red']})",
+            "yellow": f"{live} AND NOT ({c['red']}) AND ({c['yellow']})",
+            "green": f"{live} AND NOT ({c['red']}) AND NOT ({c['yellow']})",
         }[light]
         used = set(_PARAM.findall(clause))  # the ORM refuses parameters the text lacks
         return clause, {k: v for k, v in self.params.items() if k in used}

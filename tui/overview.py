@@ -237,6 +237,7 @@ def light_counts(db: Lean, as_of: date) -> dict[str, int]:
         settings=report_settings(),
         plan_ids=dict(db.rows(queries.plan_ids_sql())),
         as_of=as_of,
+        lens=queries.lens_needed(db, as_of),
     )
     rows = db.rows(
         f"SELECT x.light, COUNT(*) FROM ({lights.table()}) x GROUP BY x.light", **lights.params

@@ -79,6 +79,7 @@ def list_cmd(
                     settings=report_settings(),
                     plan_ids=dict(lean.rows(queries.plan_ids_sql())),
                     as_of=env.today,
+                    lens=lens,
                 )
             return queries.obligation_where(
                 as_of=env.today,

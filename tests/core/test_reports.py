@@ -3,6 +3,7 @@ missing-report rule and who may report."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -307,3 +308,36 @@ def test_the_summary_as_markdown_workbook_and_document(office, tmp_path: Path) -
     text = "\n".join(p.text for p in Document(str(doc)).paragraphs)
     assert "1 of 2 progress reports were received" in text
     assert office("report", "summary", "--period", "2024-02", "--format", "docx").exit_code == 2
+
+
+def test_lights_as_of_a_day_see_the_record_as_it_stood(office) -> None:
+    """Closed later, T1 still had its light then; an obligation added later had none. The
+    lean count, the listing and the dashboard's figures agree."""
+    from duban.core.migrations import HEAD
+    from duban.core.queries import lean_connect
+    from duban.tui.overview import light_counts
+
+    office.ok(
+        "submit", "T1", "--evidence", "https://example.org/r.pdf", actor="ce", as_of="2024-09-01"
+    )
+    office.ok("verify", "T1", as_of="2024-09-02")
+    office.ok(
+        "add",
+        "后加任务",
+        "--lead",
+        "他局",
+        "--due",
+        "2024-12-31",
+        "--code",
+        "T3",
+        as_of="2024-09-03",
+    )
+    day = "2024-08-06"  # T1 and T2 unreported for two periods: both red then
+    assert light(office, day) == "red"
+    assert office.ok("list", "--light", "red", "--count", as_of=day).stdout.strip() == "2"
+    reds = office.ok("list", "--light", "red", "--format", "json", as_of=day).json()
+    assert sorted(r["code"] for r in reds) == ["T1", "T2"]
+    lean = lean_connect(office.url, HEAD)
+    assert lean is not None
+    with lean:
+        assert light_counts(lean, date(2024, 8, 6)) == {"red": 2}
