@@ -246,15 +246,15 @@ class Lights:
     def _unreported(self, n: str) -> str:
         """It owed the report of its latest (``p1``) or N-th latest (``pn``) due period, and
         its leads have reported for no period ending that late."""
-        owing = []
-        for i, (key, _, _) in enumerate(self._periods()):
-            owing.append(
-                f"({self._calendar_sql()} = '{key}' AND {self._started(n, i)}"
-                " AND NOT EXISTS (SELECT 1 FROM report r WHERE r.obligation_id = obligation.id"
-                f" AND r.role = 'lead' AND {visibility.report_visible('r')}"
-                f" AND r.period_end >= :lt_{n}d{i}))"
-            )
-        return " OR ".join(owing) or "1 = 0"
+        # One CASE on the calendar: its key is worked out once per row, not once per calendar.
+        owing = [
+            f" WHEN '{key}' THEN ({self._started(n, i)}"
+            " AND NOT EXISTS (SELECT 1 FROM report r WHERE r.obligation_id = obligation.id"
+            f" AND r.role = 'lead' AND {visibility.report_visible('r')}"
+            f" AND r.period_end >= :lt_{n}d{i}))"
+            for i, (key, _, _) in enumerate(self._periods())
+        ]
+        return f"CASE {self._calendar_sql()}{''.join(owing)} ELSE 1 = 0 END" if owing else "1 = 0"
 
     def _behind(self, points: str) -> str:
         """More than ``points`` behind: the leads' latest reported percent against the
