@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, or_, text
+from sqlalchemy import String, case, exists, func, or_, text, type_coerce
 from sqlmodel import Session, select
 
 from duban.core import visibility
@@ -34,6 +34,7 @@ from duban.core.models import (
     UserRole,
 )
 from duban.core.queries import Lean
+from duban.core.services.escalations import as_of_then
 from duban.core.services.evaluation import target_readings
 from duban.core.services.history import history
 from duban.core.services.listing import conditions, order_keys
@@ -54,9 +55,21 @@ def open_as_of(as_of: date) -> Any:
     )
 
 
-def _level_rank() -> Any:
+def level_as_of(as_of: date) -> Any:
+    """An escalation's level as it stood at the end of ``as_of`` (``visibility``)."""
+    return type_coerce(
+        text(visibility.escalation_level("escalation")).bindparams(
+            seen_at=visibility.seen_at(as_of)
+        ),
+        String,
+    )
+
+
+def _level_rank(as_of: date) -> Any:
     return case(
-        {level.value: rank for level, rank in LEVEL_ORDER.items()}, value=Escalation.level, else_=-1
+        {level.value: rank for level, rank in LEVEL_ORDER.items()},
+        value=level_as_of(as_of),
+        else_=-1,
     )
 
 
@@ -67,7 +80,7 @@ def _where(session: Session, query: Query, as_of: date) -> list[Any]:
         where.append(
             exists().where(
                 Escalation.obligation_id == Obligation.id,
-                Escalation.level == query.level,
+                level_as_of(as_of) == query.level,
                 open_as_of(as_of),
             )
         )
@@ -78,7 +91,7 @@ def _order(query: Query, as_of: date) -> list[Any]:
     if query.sort != "level":  # the TUI's one sort beyond duban list's
         return order_keys(query.sort, as_of, query.descending)
     top = (
-        select(func.max(_level_rank()))
+        select(func.max(_level_rank(as_of)))
         .where(Escalation.obligation_id == Obligation.id, open_as_of(as_of))
         .scalar_subquery()
     )
@@ -150,7 +163,7 @@ def top_levels(*, session: Session, obligation_ids: list[int], as_of: date) -> d
     """{obligation id: highest level among its escalations open as of ``as_of``}."""
     best: dict[int, str] = {}
     rows = session.exec(
-        select(Escalation.obligation_id, Escalation.level).where(
+        select(Escalation.obligation_id, level_as_of(as_of)).where(
             Escalation.obligation_id.in_(obligation_ids), open_as_of(as_of)
         )
     ).all()
@@ -288,15 +301,23 @@ def obligation(*, session: Session, obligation_id: int, as_of: date) -> dict[str
             "reason": pick(e.reason, e.reason_en),
             "rule": e.rule,
             "opened": e.opened_at,
-            "acknowledged": e.acknowledged_at,
-            "acknowledged_by": e.acknowledged_by,
+            "acknowledged": e.acknowledged_at
+            if e.acknowledged_at and e.acknowledged_at <= end
+            else None,
+            "acknowledged_by": e.acknowledged_by
+            if e.acknowledged_at and e.acknowledged_at <= end
+            else None,
             "resolved": e.resolved_at if e.resolved_at and e.resolved_at <= end else None,
             "manual": e.manual,
         }
-        for e in session.exec(
-            select(Escalation)
-            .where(Escalation.obligation_id == ob.id, Escalation.opened_at <= end)
-            .order_by(Escalation.opened_at, Escalation.id)
+        for e in as_of_then(
+            session=session,
+            rows=session.exec(
+                select(Escalation)
+                .where(Escalation.obligation_id == ob.id, Escalation.opened_at <= end)
+                .order_by(Escalation.opened_at, Escalation.id)
+            ).all(),
+            cutoff=end,
         )
     ]
     data["evidence"] = [
@@ -363,16 +384,22 @@ def escalations(
 ) -> dict[str, Any]:
     where = [open_as_of(as_of)]
     if level:
-        where.append(Escalation.level == level)
+        where.append(level_as_of(as_of) == level)
     total = session.exec(select(func.count()).select_from(Escalation).where(*where)).one()
     rows = session.exec(
         select(Escalation, Obligation, Owner)
         .join(Obligation, Obligation.id == Escalation.obligation_id, isouter=True)
         .join(Owner, Owner.id == Escalation.addressed_to_id, isouter=True)
         .where(*where)
-        .order_by(_level_rank().desc(), Escalation.opened_at, Escalation.id)
+        .order_by(_level_rank(as_of).desc(), Escalation.opened_at, Escalation.id)
         .limit(limit)
     ).all()
+    # As they stood then: the level, reason and addressee a later raise replaced.
+    then = as_of_then(session=session, rows=[e for e, _, _ in rows], cutoff=end_of_day(as_of))
+    rows = [
+        (e, ob, session.get(Owner, e.addressed_to_id) if e.addressed_to_id else None)
+        for e, (_, ob, _) in zip(then, rows, strict=True)
+    ]
     counts = overview.ladder_counts(Lean.of_session(session), as_of)
     return {
         "total": total,
@@ -382,7 +409,7 @@ def escalations(
                 "id": e.id,
                 "level": e.level,
                 "obligation_id": e.obligation_id,
-                "code": ob.code if ob else "",
+                "code": (ob.code or "") if ob else "",  # a hand-made obligation has none
                 "title": pick(ob.title, ob.title_en) if ob else "",
                 "reason": pick(e.reason, e.reason_en),
                 "to": pick(ow.name, ow.name_en) if ow else "",

@@ -34,6 +34,7 @@ _LIVE = (
     f" NOT IN ('{queries.CLOSED[0]}', '{queries.CLOSED[1]}')"
 )
 _OPEN = visibility.escalation_open("e")
+_LEVEL = visibility.escalation_level("e")
 
 
 @contextmanager
@@ -120,7 +121,7 @@ def target_status_counts(db: Lean, as_of: date) -> dict[str, int]:
 def ladder_counts(db: Lean, as_of: date) -> dict[str, int]:
     return dict(
         db.rows(
-            f"SELECT e.level, COUNT(*) FROM escalation e WHERE {_OPEN} GROUP BY e.level",
+            f"SELECT {_LEVEL}, COUNT(*) FROM escalation e WHERE {_OPEN} GROUP BY 1",
             seen_at=visibility.seen_at(as_of),
         )
     )
@@ -197,8 +198,8 @@ def worst_owners(
     scorecard)."""
     escalated: dict[int, dict[str, int]] = defaultdict(dict)
     for owner_id, level, n in db.rows(
-        f"SELECT e.addressed_to_id, e.level, COUNT(*) FROM escalation e WHERE {_OPEN}"
-        " AND e.addressed_to_id IS NOT NULL GROUP BY e.addressed_to_id, e.level",
+        f"SELECT e.addressed_to_id, {_LEVEL}, COUNT(*) FROM escalation e WHERE {_OPEN}"
+        " AND e.addressed_to_id IS NOT NULL GROUP BY 1, 2",
         seen_at=visibility.seen_at(as_of),
     ):
         escalated[owner_id][level] = n

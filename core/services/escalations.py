@@ -25,6 +25,7 @@ from ..models import (
     Assignment,
     AuditEvent,
     Escalation,
+    EscalationChange,
     Level,
     Milestone,
     Obligation,
@@ -428,6 +429,15 @@ def escalate(*, session: Session, ref: str | int, level: str, reason: str) -> Es
                 )
             )
         before = snapshot(existing)
+        session.add(
+            EscalationChange(
+                escalation_id=existing.id,
+                at=stamp,
+                from_level=existing.level,
+                to_level=level,
+                from_addressed_to_id=existing.addressed_to_id,
+            )
+        )
         existing.level, existing.reason, existing.reason_en = level, reason, reason
         existing.addressed_to_id, existing.raised_at = addressed, stamp
         existing.convened_by_id = convener
