@@ -386,20 +386,18 @@ def escalations(
     if level:
         where.append(level_as_of(as_of) == level)
     total = session.exec(select(func.count()).select_from(Escalation).where(*where)).one()
-    rows = session.exec(
-        select(Escalation, Obligation, Owner)
+    found = session.exec(
+        select(Escalation, Obligation)
         .join(Obligation, Obligation.id == Escalation.obligation_id, isouter=True)
-        .join(Owner, Owner.id == Escalation.addressed_to_id, isouter=True)
         .where(*where)
         .order_by(_level_rank(as_of).desc(), Escalation.opened_at, Escalation.id)
         .limit(limit)
     ).all()
     # As they stood then: the level, reason and addressee a later raise replaced.
-    then = as_of_then(session=session, rows=[e for e, _, _ in rows], cutoff=end_of_day(as_of))
-    rows = [
-        (e, ob, session.get(Owner, e.addressed_to_id) if e.addressed_to_id else None)
-        for e, (_, ob, _) in zip(then, rows, strict=True)
-    ]
+    then = as_of_then(session=session, rows=[e for e, _ in found], cutoff=end_of_day(as_of))
+    addressees = {e.addressed_to_id for e in then if e.addressed_to_id}
+    owners = {o.id: o for o in session.exec(select(Owner).where(Owner.id.in_(addressees)))}
+    rows = [(e, ob, owners.get(e.addressed_to_id)) for e, (_, ob) in zip(then, found, strict=True)]
     counts = overview.ladder_counts(Lean.of_session(session), as_of)
     return {
         "total": total,

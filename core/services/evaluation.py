@@ -23,7 +23,7 @@ from .. import visibility
 from ..config import section
 from ..errors import UserError
 from ..i18n import t
-from ..models import Region, Site, Target
+from ..models import Obligation, Region, Site, Target, UTCDateTime
 from ..queries import sqlite_value
 from ..registry import Evaluation, Indicator
 from .measurements import indicators, recorded_by, series
@@ -380,7 +380,8 @@ _STREAM = (
 def evaluate_all(
     *, session: Session, as_of: date, obligation_id: int | None = None
 ) -> list[tuple[Any, Evaluation]]:
-    """Every target (or one obligation's) with its evaluation, in target id order.
+    """Every target (or one obligation's) with its evaluation, in target id order; those of
+    obligations recorded after ``as_of`` are not there (``visibility``).
 
     The targets returned are read-only rows with the ``Target`` columns in ``ROW_COLUMNS``
     as attributes (``tg.id``, ``tg.obligation_id``, ``tg.indicator`` …), not ORM objects:
@@ -395,6 +396,16 @@ def evaluate_all(
     query = sa.select(*(Target.__table__.c[name] for name in ROW_COLUMNS)).order_by(Target.id)
     if obligation_id is not None:
         query = query.where(Target.obligation_id == obligation_id)
+    seen = sa.bindparam("seen_at", visibility.seen_at(as_of), type_=UTCDateTime())
+    if session.execute(sa.text(visibility.recorded_after()).bindparams(seen)).first():
+        # The targets of obligations recorded after the day read are not there yet.
+        query = query.where(
+            Target.obligation_id.in_(
+                sa.select(Obligation.id).where(
+                    sa.text(visibility.obligation_visible()).bindparams(seen)
+                )
+            )
+        )
     targets = session.execute(query).all()
     if not targets:
         return []
@@ -513,7 +524,6 @@ def status_rows(
     *, session: Session, as_of: date, obligation: str | None = None
 ) -> list[dict[str, Any]]:
     """``duban status``: one dict per target with its evaluation and the numbers behind it."""
-    from ..models import Obligation
     from .obligations import get_obligation
 
     ob_id = get_obligation(session=session, ref=obligation).id if obligation else None

@@ -419,6 +419,27 @@ def test_a_reading_recorded_after_the_date_is_not_seen(world) -> None:
     world.ok("record", PONDS, "10", "--region", "430211", "--at", "2022", as_of="2023-06-01")
     assert status(world, region_ob, "2023-03-01")["latest_value"] == 30
     assert status(world, region_ob, "2023-06-01")["latest_value"] == 10
+    # A target of an obligation recorded later is not there yet either.
+    late = world.ok(
+        "add", "后来的任务", "--lead", "湖南省人民政府", "--region", "430300", as_of="2023-06-01"
+    ).stdout.strip()
+    world.ok(
+        "target",
+        "add",
+        late,
+        "--indicator",
+        FOREST,
+        "--gte",
+        "70",
+        "--due",
+        "2025-12-31",
+        as_of="2023-06-01",
+    )
+    obligations = lambda day: {  # noqa: E731
+        r["obligation"] for r in world.ok("status", "--format", "json", as_of=day).json()
+    }
+    assert obligations("2023-03-01") == {int(ob), int(region_ob)}
+    assert int(late) in obligations("2023-06-01")
     env = Env.create(db_url=world.url, actor="coord", as_of=None)
     try:
         with env.session(write=False) as s:
@@ -426,7 +447,9 @@ def test_a_reading_recorded_after_the_date_is_not_seen(world) -> None:
             together = [ev for _, ev in evaluate_all(session=s, as_of=day)]
             alone = [
                 evaluate(session=s, target=tg, as_of=day)
-                for tg in s.execute(select(Target).order_by(Target.id)).scalars()
+                for tg in s.execute(
+                    select(Target).where(Target.obligation_id != int(late)).order_by(Target.id)
+                ).scalars()
             ]
             assert together == alone
             assert [ev.latest_value for ev in together] == [64, 30]
