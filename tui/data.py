@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import String, case, exists, func, or_, text, type_coerce
+from sqlalchemy import String, case, exists, func, text, type_coerce
 from sqlmodel import Session, select
 
 from duban.core import visibility
@@ -38,13 +38,12 @@ from duban.core.services.escalations import as_of_then
 from duban.core.services.evaluation import target_readings
 from duban.core.services.history import history
 from duban.core.services.listing import conditions, order_keys
-from duban.core.services.obligations import CLOSED_STATES, detail, owners_by_role, summary
+from duban.core.services.obligations import detail, owners_by_role, summary
 from duban.core.services.reports import lights_of, list_reports, report_period
 
 from . import overview
 from .filters import Query
 
-LIVE = [s.value for s in CLOSED_STATES]
 CAP = 1000  # lists that are not windowed stop here, and say so
 
 
@@ -426,18 +425,21 @@ def agenda(
 ) -> dict[str, Any]:
     """Pending milestones and target due dates, overdue first, then grouped by week or month."""
     end = as_of + timedelta(days=horizon_days)
-    pending = or_(Milestone.done_on.is_(None), Milestone.done_on >= as_of)
+    # As recorded by the end of ``as_of``: live obligations then, milestones pending then.
+    seen = visibility.seen_at(as_of)
+    live = text(overview.LIVE_SQL).bindparams(seen_at=seen)
+    pending = text(visibility.milestone_pending("milestone")).bindparams(as_of=as_of, seen_at=seen)
     ms = session.exec(
         select(Milestone.due, Obligation)
         .join(Obligation, Obligation.id == Milestone.obligation_id)
-        .where(Milestone.due <= end, pending, Obligation.state.notin_(LIVE))
+        .where(Milestone.due <= end, pending, live)
         .order_by(Milestone.due, Obligation.seq, Obligation.id)
         .limit(limit)
     ).all()
     tg = session.exec(
         select(Target.due, Target.name, Target.name_en, Obligation)
         .join(Obligation, Obligation.id == Target.obligation_id)
-        .where(Target.due >= as_of, Target.due <= end, Obligation.state.notin_(LIVE))
+        .where(Target.due >= as_of, Target.due <= end, live)
         .order_by(Target.due, Obligation.seq, Target.id)
         .limit(limit)
     ).all()

@@ -29,7 +29,7 @@ UPCOMING_DAYS = 30
 UPCOMING_ROWS = 8
 WORST_OWNERS = 5
 # Recorded by the end of the day under review, in the state it had then (``visibility``).
-_LIVE = (
+LIVE_SQL = (
     f"{visibility.obligation_visible()} AND {visibility.state_sql()}"
     f" NOT IN ('{queries.CLOSED[0]}', '{queries.CLOSED[1]}')"
 )
@@ -131,9 +131,7 @@ def upcoming(
     db: Lean, as_of: date, days: int = UPCOMING_DAYS, limit: int = UPCOMING_ROWS
 ) -> dict[str, Any]:
     """Pending milestones of live obligations due within ``days`` of ``as_of``."""
-    where = (
-        f"m.due >= :as_of AND m.due <= :until AND {visibility.milestone_pending('m')} AND {_LIVE}"
-    )
+    where = f"m.due >= :as_of AND m.due <= :until AND {visibility.milestone_pending('m')} AND {LIVE_SQL}"
     params = {
         "as_of": as_of,
         "until": as_of + timedelta(days=days),

@@ -88,6 +88,23 @@ async def test_added_submitted_verified_and_escalated_the_same_everywhere(duban:
         }, day
         tui = await _tui(duban.url, day)
         assert tui == {"listed": cli["listed"], "escalations": escalated}, day
+    # The agenda: the milestone is pending (overdue) while the obligation is live, not before
+    # it was recorded and not once the close-out was.
+    env = Env.create(db_url=duban.url, actor=COORDINATOR, as_of=None)
+    try:
+        with env.session(write=False) as session:
+            agenda = lambda day: [  # noqa: E731
+                (group, item["obligation_id"])
+                for group, items in data.agenda(session=session, as_of=date.fromisoformat(day))[
+                    "groups"
+                ]
+                for item in items
+            ]
+            assert agenda(_day_before(T1)) == []
+            assert agenda("2024-04-15") == [("overdue", ob)]
+            assert agenda("2024-05-02") == []
+    finally:
+        env.close()
 
 
 @pytest.mark.asyncio
