@@ -145,6 +145,13 @@ async def test_an_escalation_raised_later_has_its_earlier_level(duban: Runner) -
             "exported": [e["level"] for e in exported[0]["escalations"]] if exported else [],
         }
 
+    duban.ok("ack", str(esc["id"]), "--note", "整改中", as_of="2024-04-25")
+    cli = lambda day: duban.ok("escalations", "--format", "json", as_of=day).json()  # noqa: E731
+    [before] = cli("2024-04-19")
+    assert (before["raised"], before["acknowledged"]) == (None, None)
+    [raised] = cli("2024-04-21")
+    assert raised["raised"] is not None and raised["acknowledged"] is None
+    assert cli("2024-04-25")[0]["acknowledged_by"] == COORDINATOR
     assert levels(_day_before(T4)) == {"escalations": [], "shown": [], "exported": []}
     then = {"escalations": ["supervise"], "shown": ["supervise"], "exported": ["supervise"]}
     assert levels("2024-04-19") == then
