@@ -3,6 +3,8 @@ command, keeping its data, and the listing index serves the order it was made fo
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from alembic import command
 from sqlalchemy import inspect, select, text
@@ -104,3 +106,32 @@ def test_threads_opening_their_first_sessions_together_create_the_schema_once(db
     with env.session(write=False) as session:
         assert session.scalars(select(User.name)).all() == ["coord"]
     env.close()
+
+
+@pytest.mark.usefixtures("without_report_rule")
+def test_raises_made_before_revision_0011_are_kept_from_the_audit_log(
+    duban: Runner, db_url: str
+) -> None:
+    """Upgrading to 0011 fills ``escalation_change`` from the audit log's raises, so that
+    reads as of an earlier date see the level an escalation had then."""
+    from duban.core.cli.context import Env
+    from duban.tui import overview
+
+    duban.ok("owner", "add", "湖南省水利厅", as_of="2024-03-01")
+    duban.ok("add", "河道整治", "--lead", "湖南省水利厅", "--due", "2024-03-15", as_of="2024-03-01")
+    duban.ok("sweep", as_of="2024-03-20")  # supervise
+    duban.ok("sweep", as_of="2024-04-20")  # raised to list
+    engine = get_engine(db_url)
+    command.downgrade(config(engine), "0009")
+    assert "escalation_change" not in inspect(engine).get_table_names()
+    duban.ok("list", "--count")  # upgrades
+    assert schema_revision(engine) == HEAD
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT from_level, to_level FROM escalation_change")).all()
+    assert [tuple(r) for r in rows] == [("supervise", "list")]
+    env = Env.create(db_url=db_url, actor="coord", as_of=None)
+    try:
+        with overview.connect(env) as db:
+            assert overview.ladder_counts(db, date(2024, 4, 19)) == {"supervise": 1}
+    finally:
+        env.close()

@@ -7,7 +7,8 @@ Reads as of a date see what was recorded by then (``core/visibility.py``):
   as of today pay nothing for the lens;
 - ``escalation_change``: each raise of an escalation (the level and addressee it left), so
   that a read as of an earlier date sees the level it had then, as ``state_change`` does
-  for an obligation's state. Raises made before this revision are in the audit log only.
+  for an obligation's state; raises made before this revision are copied from the audit
+  log's ``escalation.raise`` events.
 
 Revision ID: 0011
 Revises: 0009
@@ -39,6 +40,47 @@ def upgrade() -> None:
         sa.Column("from_addressed_to_id", sa.Integer(), sa.ForeignKey("owner.id")),
     )
     op.create_index("ix_escalation_change_escalation", "escalation_change", ["escalation_id", "at"])
+    _raises_from_the_audit_log()
+
+
+def _raises_from_the_audit_log() -> None:
+    """One row per earlier raise, from its audit event (the level it left and reached)."""
+    audit = sa.table(
+        "audit_event",
+        sa.column("seq", sa.Integer),
+        sa.column("at", UTCDateTime()),
+        sa.column("action", sa.String),
+        sa.column("entity_id", sa.String),
+        sa.column("before", sa.JSON),
+        sa.column("after", sa.JSON),
+    )
+    change = sa.table(
+        "escalation_change",
+        sa.column("escalation_id", sa.Integer),
+        sa.column("at", UTCDateTime()),
+        sa.column("from_level", sa.String),
+        sa.column("to_level", sa.String),
+        sa.column("from_addressed_to_id", sa.Integer),
+    )
+    bind = op.get_bind()
+    events = bind.execute(
+        sa.select(audit.c.at, audit.c.entity_id, audit.c.before, audit.c.after)
+        .where(audit.c.action == "escalation.raise")
+        .order_by(audit.c.seq)
+    )
+    rows = [
+        {
+            "escalation_id": int(entity),
+            "at": at,
+            "from_level": before["level"],
+            "to_level": after["level"],
+            "from_addressed_to_id": before.get("addressed_to_id"),
+        }
+        for at, entity, before, after in events
+        if before and after and before.get("level") and after.get("level")
+    ]
+    if rows:
+        bind.execute(sa.insert(change), rows)
 
 
 def downgrade() -> None:
