@@ -146,6 +146,7 @@ _LAZY = {
     "government_name": "services.regions",
     "get_obligation": "services.obligations",
     "add_obligation": "services.obligations",
+    "set_state": "services.obligations",
     "record_measurement": "services.measurements:record",
     "series": "services.measurements",
     "parse_period": "dates:period",
@@ -211,6 +212,7 @@ _LAZY = {
     "parse_month": "clock",
     # What a read as of a date sees: what was recorded by this instant (core/visibility.py).
     "seen_at": "visibility",
+    "states_then": "visibility",
 }
 
 __all__ = [

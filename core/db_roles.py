@@ -93,6 +93,8 @@ RULES: dict[str, Rule] = {
     "measurement": Rule(member=("INSERT", "UPDATE"), rows="duban_in_region(region_id, site_id)"),
     # Acknowledging an escalation addressed to its owner.
     "escalation": Rule(member=("UPDATE",), rows="addressed_to_id = duban_owner()"),
+    # Raises are a coordinator's (a sweep or by hand); members only read them.
+    "escalation_change": COORDINATORS,
     # Marking its inbox read.
     "notification": Rule(
         member=("UPDATE",),

@@ -276,7 +276,8 @@ class Measurement(SQLModel, table=True):
     denominator: float | None = None
     source: str | None = None
     recorded_by: str | None = None
-    recorded_at: datetime = _instant()
+    # Indexed: whether any reading was recorded after a date is one look-up (``visibility``).
+    recorded_at: datetime = _instant(index=True)
     evidence_id: int | None = Field(default=None, foreign_key="evidence.id")
     note: str | None = None
 
@@ -366,6 +367,21 @@ class Escalation(SQLModel, table=True):
     resolve_reason: str | None = None
     follow_up_id: int | None = Field(default=None, foreign_key="obligation.id")
     manual: bool = False
+
+
+class EscalationChange(SQLModel, table=True):
+    """One raise of an escalation (the level and addressee it left), kept so that reads as
+    of a past instant see the level it had then (``visibility``)."""
+
+    __tablename__ = "escalation_change"
+    __table_args__ = (sa.Index("ix_escalation_change_escalation", "escalation_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    escalation_id: int = Field(foreign_key="escalation.id")
+    at: datetime = _instant()
+    from_level: str = Field(max_length=16)
+    to_level: str = Field(max_length=16)
+    from_addressed_to_id: int | None = Field(default=None, foreign_key="owner.id")
 
 
 class Notification(SQLModel, table=True):

@@ -316,7 +316,7 @@ class Lights:
             for n, end in (("p1", p1), ("pn", pn)):
                 params[f"lt_{n}d{i}"] = end
                 after = local_midnight(end + timedelta(days=1))  # the instant it is over
-                params[f"lt_{n}t{i}"] = _sqlite_value(after) if self.dialect == "sqlite" else after
+                params[f"lt_{n}t{i}"] = sqlite_value(after) if self.dialect == "sqlite" else after
         return params
 
     def where(self, light: str) -> tuple[str, dict[str, Any]]:
@@ -364,7 +364,7 @@ class Lean:
 
     def rows(self, sql: str, **params: Any) -> list[tuple]:
         if self.dialect == "sqlite":
-            params = {k: _sqlite_value(v) for k, v in params.items()}
+            params = {k: sqlite_value(v) for k, v in params.items()}
         else:
             sql = _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
         cur = self.conn.cursor()
@@ -390,7 +390,7 @@ class Lean:
         self.close()
 
 
-def _sqlite_value(value: Any) -> Any:
+def sqlite_value(value: Any) -> Any:
     # As SQLAlchemy stores them on SQLite: ISO dates, naive UTC instants with microseconds.
     if isinstance(value, datetime):
         if value.tzinfo is not None:

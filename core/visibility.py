@@ -54,6 +54,18 @@ def report_visible(r: str = "report") -> str:
     return f"{r}.submitted_at <= :seen_at"
 
 
+def reading_visible(m: str = "measurement") -> str:
+    """A reading (measurement) recorded by ``:seen_at``; a correction counts from when it
+    was recorded, as the reading it replaced is not kept."""
+    return f"{m}.recorded_at <= :seen_at"
+
+
+def readings_recorded_after() -> str:
+    """SQL answering 1 when a reading was recorded after ``:seen_at`` (an index look-up):
+    otherwise reads of readings need no ``reading_visible`` condition."""
+    return "SELECT 1 WHERE EXISTS (SELECT 1 FROM measurement WHERE recorded_at > :seen_at)"
+
+
 def escalation_visible(e: str = "escalation") -> str:
     return f"{e}.opened_at <= :seen_at"
 
@@ -61,6 +73,18 @@ def escalation_visible(e: str = "escalation") -> str:
 def escalation_open(e: str = "escalation") -> str:
     return (
         f"({e}.opened_at <= :seen_at AND ({e}.resolved_at IS NULL OR {e}.resolved_at > :seen_at))"
+    )
+
+
+def escalation_level(e: str = "escalation") -> str:
+    """The escalation's level as of ``:seen_at``: its level unless it was raised later,
+    then the ``from_level`` of the first raise after ``:seen_at`` (``escalation_change``;
+    a raise older than that table keeps its current level here)."""
+    return (
+        f"(CASE WHEN {e}.raised_at IS NULL OR {e}.raised_at <= :seen_at THEN {e}.level"
+        f" ELSE COALESCE((SELECT ec.from_level FROM escalation_change ec"
+        f" WHERE ec.escalation_id = {e}.id AND ec.at > :seen_at ORDER BY ec.at, ec.id LIMIT 1),"
+        f" {e}.level) END)"
     )
 
 
@@ -88,6 +112,14 @@ def done_then(milestone: Any, as_of: date, seen: datetime) -> date | None:
     """A milestone's ``done_on`` as a read as of ``as_of`` sees it."""
     if milestone.done_on is None or milestone.done_on >= as_of:
         return None
+    if milestone.done_at is not None and milestone.done_at > seen:
+        return None
+    return milestone.done_on
+
+
+def done_recorded(milestone: Any, seen: datetime) -> date | None:
+    """A milestone's ``done_on`` if its completion was recorded by ``seen`` (what ``show``
+    and ``export`` print; ``done_then`` is the stricter "done before the day" of overdue)."""
     if milestone.done_at is not None and milestone.done_at > seen:
         return None
     return milestone.done_on

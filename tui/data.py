@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, or_, text
+from sqlalchemy import String, case, exists, func, text, type_coerce
 from sqlmodel import Session, select
 
 from duban.core import visibility
@@ -34,16 +34,16 @@ from duban.core.models import (
     UserRole,
 )
 from duban.core.queries import Lean
+from duban.core.services.escalations import as_of_then
 from duban.core.services.evaluation import route_text, target_readings
 from duban.core.services.history import history
 from duban.core.services.listing import conditions, order_keys
-from duban.core.services.obligations import CLOSED_STATES, detail, owners_by_role, summary
+from duban.core.services.obligations import detail, owners_by_role, summary
 from duban.core.services.reports import lights_of, list_reports, report_period
 
 from . import overview
 from .filters import Query
 
-LIVE = [s.value for s in CLOSED_STATES]
 CAP = 1000  # lists that are not windowed stop here, and say so
 
 
@@ -54,9 +54,21 @@ def open_as_of(as_of: date) -> Any:
     )
 
 
-def _level_rank() -> Any:
+def level_as_of(as_of: date) -> Any:
+    """An escalation's level as it stood at the end of ``as_of`` (``visibility``)."""
+    return type_coerce(
+        text(visibility.escalation_level("escalation")).bindparams(
+            seen_at=visibility.seen_at(as_of)
+        ),
+        String,
+    )
+
+
+def _level_rank(as_of: date) -> Any:
     return case(
-        {level.value: rank for level, rank in LEVEL_ORDER.items()}, value=Escalation.level, else_=-1
+        {level.value: rank for level, rank in LEVEL_ORDER.items()},
+        value=level_as_of(as_of),
+        else_=-1,
     )
 
 
@@ -67,7 +79,7 @@ def _where(session: Session, query: Query, as_of: date) -> list[Any]:
         where.append(
             exists().where(
                 Escalation.obligation_id == Obligation.id,
-                Escalation.level == query.level,
+                level_as_of(as_of) == query.level,
                 open_as_of(as_of),
             )
         )
@@ -78,7 +90,7 @@ def _order(query: Query, as_of: date) -> list[Any]:
     if query.sort != "level":  # the TUI's one sort beyond duban list's
         return order_keys(query.sort, as_of, query.descending, query.text)
     top = (
-        select(func.max(_level_rank()))
+        select(func.max(_level_rank(as_of)))
         .where(Escalation.obligation_id == Obligation.id, open_as_of(as_of))
         .scalar_subquery()
     )
@@ -150,7 +162,7 @@ def top_levels(*, session: Session, obligation_ids: list[int], as_of: date) -> d
     """{obligation id: highest level among its escalations open as of ``as_of``}."""
     best: dict[int, str] = {}
     rows = session.exec(
-        select(Escalation.obligation_id, Escalation.level).where(
+        select(Escalation.obligation_id, level_as_of(as_of)).where(
             Escalation.obligation_id.in_(obligation_ids), open_as_of(as_of)
         )
     ).all()
@@ -291,15 +303,23 @@ def obligation(*, session: Session, obligation_id: int, as_of: date) -> dict[str
             "reason": pick(e.reason, e.reason_en),
             "rule": e.rule,
             "opened": e.opened_at,
-            "acknowledged": e.acknowledged_at,
-            "acknowledged_by": e.acknowledged_by,
+            "acknowledged": e.acknowledged_at
+            if e.acknowledged_at and e.acknowledged_at <= end
+            else None,
+            "acknowledged_by": e.acknowledged_by
+            if e.acknowledged_at and e.acknowledged_at <= end
+            else None,
             "resolved": e.resolved_at if e.resolved_at and e.resolved_at <= end else None,
             "manual": e.manual,
         }
-        for e in session.exec(
-            select(Escalation)
-            .where(Escalation.obligation_id == ob.id, Escalation.opened_at <= end)
-            .order_by(Escalation.opened_at, Escalation.id)
+        for e in as_of_then(
+            session=session,
+            rows=session.exec(
+                select(Escalation)
+                .where(Escalation.obligation_id == ob.id, Escalation.opened_at <= end)
+                .order_by(Escalation.opened_at, Escalation.id)
+            ).all(),
+            cutoff=end,
         )
     ]
     data["evidence"] = [
@@ -366,16 +386,20 @@ def escalations(
 ) -> dict[str, Any]:
     where = [open_as_of(as_of)]
     if level:
-        where.append(Escalation.level == level)
+        where.append(level_as_of(as_of) == level)
     total = session.exec(select(func.count()).select_from(Escalation).where(*where)).one()
-    rows = session.exec(
-        select(Escalation, Obligation, Owner)
+    found = session.exec(
+        select(Escalation, Obligation)
         .join(Obligation, Obligation.id == Escalation.obligation_id, isouter=True)
-        .join(Owner, Owner.id == Escalation.addressed_to_id, isouter=True)
         .where(*where)
-        .order_by(_level_rank().desc(), Escalation.opened_at, Escalation.id)
+        .order_by(_level_rank(as_of).desc(), Escalation.opened_at, Escalation.id)
         .limit(limit)
     ).all()
+    # As they stood then: the level, reason and addressee a later raise replaced.
+    then = as_of_then(session=session, rows=[e for e, _ in found], cutoff=end_of_day(as_of))
+    addressees = {e.addressed_to_id for e in then if e.addressed_to_id}
+    owners = {o.id: o for o in session.exec(select(Owner).where(Owner.id.in_(addressees)))}
+    rows = [(e, ob, owners.get(e.addressed_to_id)) for e, (_, ob) in zip(then, found, strict=True)]
     counts = overview.ladder_counts(Lean.of_session(session), as_of)
     return {
         "total": total,
@@ -385,7 +409,7 @@ def escalations(
                 "id": e.id,
                 "level": e.level,
                 "obligation_id": e.obligation_id,
-                "code": ob.code if ob else "",
+                "code": (ob.code or "") if ob else "",  # a hand-made obligation has none
                 "title": pick(ob.title, ob.title_en) if ob else "",
                 "reason": pick(e.reason, e.reason_en),
                 "to": pick(ow.name, ow.name_en) if ow else "",
@@ -404,18 +428,21 @@ def agenda(
 ) -> dict[str, Any]:
     """Pending milestones and target due dates, overdue first, then grouped by week or month."""
     end = as_of + timedelta(days=horizon_days)
-    pending = or_(Milestone.done_on.is_(None), Milestone.done_on >= as_of)
+    # As recorded by the end of ``as_of``: live obligations then, milestones pending then.
+    seen = visibility.seen_at(as_of)
+    live = text(overview.LIVE_SQL).bindparams(seen_at=seen)
+    pending = text(visibility.milestone_pending("milestone")).bindparams(as_of=as_of, seen_at=seen)
     ms = session.exec(
         select(Milestone.due, Obligation)
         .join(Obligation, Obligation.id == Milestone.obligation_id)
-        .where(Milestone.due <= end, pending, Obligation.state.notin_(LIVE))
+        .where(Milestone.due <= end, pending, live)
         .order_by(Milestone.due, Obligation.seq, Obligation.id)
         .limit(limit)
     ).all()
     tg = session.exec(
         select(Target.due, Target.name, Target.name_en, Obligation)
         .join(Obligation, Obligation.id == Target.obligation_id)
-        .where(Target.due >= as_of, Target.due <= end, Obligation.state.notin_(LIVE))
+        .where(Target.due >= as_of, Target.due <= end, live)
         .order_by(Target.due, Obligation.seq, Target.id)
         .limit(limit)
     ).all()

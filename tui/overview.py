@@ -29,11 +29,12 @@ UPCOMING_DAYS = 30
 UPCOMING_ROWS = 8
 WORST_OWNERS = 5
 # Recorded by the end of the day under review, in the state it had then (``visibility``).
-_LIVE = (
+LIVE_SQL = (
     f"{visibility.obligation_visible()} AND {visibility.state_sql()}"
     f" NOT IN ('{queries.CLOSED[0]}', '{queries.CLOSED[1]}')"
 )
 _OPEN = visibility.escalation_open("e")
+_LEVEL = visibility.escalation_level("e")
 
 
 @contextmanager
@@ -120,7 +121,7 @@ def target_status_counts(db: Lean, as_of: date) -> dict[str, int]:
 def ladder_counts(db: Lean, as_of: date) -> dict[str, int]:
     return dict(
         db.rows(
-            f"SELECT e.level, COUNT(*) FROM escalation e WHERE {_OPEN} GROUP BY e.level",
+            f"SELECT {_LEVEL}, COUNT(*) FROM escalation e WHERE {_OPEN} GROUP BY 1",
             seen_at=visibility.seen_at(as_of),
         )
     )
@@ -130,9 +131,7 @@ def upcoming(
     db: Lean, as_of: date, days: int = UPCOMING_DAYS, limit: int = UPCOMING_ROWS
 ) -> dict[str, Any]:
     """Pending milestones of live obligations due within ``days`` of ``as_of``."""
-    where = (
-        f"m.due >= :as_of AND m.due <= :until AND {visibility.milestone_pending('m')} AND {_LIVE}"
-    )
+    where = f"m.due >= :as_of AND m.due <= :until AND {visibility.milestone_pending('m')} AND {LIVE_SQL}"
     params = {
         "as_of": as_of,
         "until": as_of + timedelta(days=days),
@@ -197,8 +196,8 @@ def worst_owners(
     scorecard)."""
     escalated: dict[int, dict[str, int]] = defaultdict(dict)
     for owner_id, level, n in db.rows(
-        f"SELECT e.addressed_to_id, e.level, COUNT(*) FROM escalation e WHERE {_OPEN}"
-        " AND e.addressed_to_id IS NOT NULL GROUP BY e.addressed_to_id, e.level",
+        f"SELECT e.addressed_to_id, {_LEVEL}, COUNT(*) FROM escalation e WHERE {_OPEN}"
+        " AND e.addressed_to_id IS NOT NULL GROUP BY 1, 2",
         seen_at=visibility.seen_at(as_of),
     ):
         escalated[owner_id][level] = n

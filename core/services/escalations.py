@@ -25,6 +25,7 @@ from ..models import (
     Assignment,
     AuditEvent,
     Escalation,
+    EscalationChange,
     Level,
     Milestone,
     Obligation,
@@ -262,7 +263,9 @@ def as_of_then(
     *, session: Session, rows: Sequence[Escalation], cutoff: datetime
 ) -> list[Escalation]:
     """Copies of ``rows`` as they stood at ``cutoff``: an escalation raised since then gets
-    back the level, reason and addressee its first later raise replaced (from the audit log)."""
+    back the level, reason and addressee its first later raise replaced (from the audit log)
+    and its earlier raise time (``escalation_change``); an acknowledgement or resolution
+    recorded since is not there."""
     later = [e.id for e in rows if e.raised_at is not None and e.raised_at > cutoff]
     earlier: dict[str, dict[str, Any]] = {}
     for start in range(0, len(later), 900):
@@ -277,6 +280,19 @@ def as_of_then(
             .order_by(AuditEvent.seq.desc())
         ).all()
         earlier.update({entity: before or {} for entity, before in events})  # the earliest wins
+    # When each was last raised by then (raised again since: ``raised_at`` is that later one).
+    raised: dict[int, datetime] = {}
+    for start in range(0, len(later), 900):
+        raised.update(
+            session.exec(
+                select(EscalationChange.escalation_id, func.max(EscalationChange.at))
+                .where(
+                    EscalationChange.escalation_id.in_(later[start : start + 900]),
+                    EscalationChange.at <= cutoff,
+                )
+                .group_by(EscalationChange.escalation_id)
+            ).all()
+        )
     copies = []
     for e in rows:
         copy = Escalation(**e.model_dump())
@@ -293,6 +309,10 @@ def as_of_then(
                 if key in before:
                     setattr(copy, key, before[key])
             copy.follow_up_id = None  # created by the raise
+        if copy.raised_at is not None and copy.raised_at > cutoff:
+            copy.raised_at = raised.get(e.id)
+        if copy.acknowledged_at is not None and copy.acknowledged_at > cutoff:
+            copy.acknowledged_at = copy.acknowledged_by = copy.ack_note = None
         if copy.resolved_at is not None and copy.resolved_at > cutoff:
             copy.resolved_at = copy.resolve_reason = None
         copies.append(copy)
@@ -428,6 +448,15 @@ def escalate(*, session: Session, ref: str | int, level: str, reason: str) -> Es
                 )
             )
         before = snapshot(existing)
+        session.add(
+            EscalationChange(
+                escalation_id=existing.id,
+                at=stamp,
+                from_level=existing.level,
+                to_level=level,
+                from_addressed_to_id=existing.addressed_to_id,
+            )
+        )
         existing.level, existing.reason, existing.reason_en = level, reason, reason
         existing.addressed_to_id, existing.raised_at = addressed, stamp
         existing.convened_by_id = convener

@@ -19,12 +19,14 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from .. import visibility
 from ..config import section
 from ..errors import UserError
 from ..i18n import t
-from ..models import Region, Site, Target
+from ..models import Obligation, Region, Site, Target, UTCDateTime
+from ..queries import sqlite_value
 from ..registry import Evaluation, Indicator
-from .measurements import indicators, series
+from .measurements import indicators, recorded_by, series
 
 COMPARATORS = (
     "gte",
@@ -405,7 +407,8 @@ class Reading(NamedTuple):
 
 # Public API ------------------------------------------------------------------------------
 def evaluate(*, session: Session, target: Target, as_of: date) -> Evaluation:
-    """``target``'s status as of ``as_of`` (readings whose period ended by then)."""
+    """``target``'s status as of ``as_of`` (readings whose period ended by then, recorded by
+    the end of that day)."""
     readings = (
         series(
             session=session,
@@ -447,7 +450,7 @@ def _driver_rows(session: Session, sql: str, params: dict[str, Any]) -> Iterator
         sql = re.sub(r":(\w+)", r"%(\1)s", sql)
     else:
         cursor = raw.cursor()
-        params = {k: v.isoformat() if isinstance(v, date) else v for k, v in params.items()}
+        params = {k: sqlite_value(v) for k, v in params.items()}
     try:
         cursor.execute(sql, params)
         while batch := cursor.fetchmany(20_000):
@@ -477,7 +480,7 @@ ROW_COLUMNS = (
 # One indicator's readings in the unique index's order (no sort); plugins get every column.
 _STREAM = (
     "SELECT subject, period_end, value{more} FROM measurement "
-    "WHERE indicator = :indicator AND period_end <= :as_of{subjects} "
+    "WHERE indicator = :indicator AND period_end <= :as_of{recorded}{subjects} "
     "ORDER BY subject, period_start, period_end"
 )
 
@@ -485,7 +488,8 @@ _STREAM = (
 def evaluate_all(
     *, session: Session, as_of: date, obligation_id: int | None = None
 ) -> list[tuple[Any, Evaluation]]:
-    """Every target (or one obligation's) with its evaluation, in target id order.
+    """Every target (or one obligation's) with its evaluation, in target id order; those of
+    obligations recorded after ``as_of`` are not there (``visibility``).
 
     The targets returned are read-only rows with the ``Target`` columns in ``ROW_COLUMNS``
     as attributes (``tg.id``, ``tg.obligation_id``, ``tg.indicator`` …), not ORM objects:
@@ -500,6 +504,16 @@ def evaluate_all(
     query = sa.select(*(Target.__table__.c[name] for name in ROW_COLUMNS)).order_by(Target.id)
     if obligation_id is not None:
         query = query.where(Target.obligation_id == obligation_id)
+    seen = sa.bindparam("seen_at", visibility.seen_at(as_of), type_=UTCDateTime())
+    if session.execute(sa.text(visibility.recorded_after()).bindparams(seen)).first():
+        # The targets of obligations recorded after the day read are not there yet.
+        query = query.where(
+            Target.obligation_id.in_(
+                sa.select(Obligation.id).where(
+                    sa.text(visibility.obligation_visible()).bindparams(seen)
+                )
+            )
+        )
     targets = session.execute(query).all()
     if not targets:
         return []
@@ -554,9 +568,15 @@ def evaluate_all(
             results[i] = _verdict(tg, ends, values, as_of, frequency, cfg)
 
     day = _Days()
+    # Readings recorded after the day read are not seen (``visibility``); when none was,
+    # the stream needs no condition.
+    seen = recorded_by(session=session, as_of=as_of)
+    recorded = "" if seen is None else f" AND {visibility.reading_visible()}"
     for indicator, by_subject in direct.items():
         full, few = asks(indicator), len(by_subject) <= _IN_LIMIT
         params: dict[str, Any] = {"indicator": indicator, "as_of": as_of}
+        if seen is not None:
+            params["seen_at"] = seen
         names = ""
         if few:
             params.update({f"s{k}": subject for k, subject in enumerate(sorted(by_subject))})
@@ -564,7 +584,9 @@ def evaluate_all(
                 ", ".join(f":s{k}" for k in range(len(by_subject)))
             )
         sql = _STREAM.format(
-            more=", period_start, numerator, denominator" if full else "", subjects=names
+            more=", period_start, numerator, denominator" if full else "",
+            recorded=recorded,
+            subjects=names,
         )
         for subject, rows in groupby(_driver_rows(session, sql, params), key=itemgetter(0)):
             group = by_subject.pop(subject, None)
@@ -610,7 +632,6 @@ def status_rows(
     *, session: Session, as_of: date, obligation: str | None = None
 ) -> list[dict[str, Any]]:
     """``duban status``: one dict per target with its evaluation and the numbers behind it."""
-    from ..models import Obligation
     from .obligations import get_obligation
 
     ob_id = get_obligation(session=session, ref=obligation).id if obligation else None

@@ -14,19 +14,19 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, or_, select
 
-from .. import audit
+from .. import audit, visibility
 from ..controls import check_text, control_problem
 from ..dates import period as parse_period  # periods in every form core/dates.py reads
 from ..errors import NotFound, PermissionDenied, UserError
 from ..i18n import t
-from ..models import Evidence, Measurement, Region, Site, UserRole
+from ..models import Evidence, Measurement, Region, Site, UserRole, UTCDateTime
 from ..registry import Indicator
 from ..tables import Column, Problems, Sheet, file_sha256, read_table
 from .base import actor, current_user, now, require_coordinator, snapshot, today
@@ -675,8 +675,6 @@ def _merge(session: Session, conn: sa.Connection, stage: sa.Table) -> tuple[int,
         "source",
         "note",
     ]
-    from ..models import UTCDateTime
-
     new_rows = (
         sa.select(
             *(stage.c[n] for n in names),
@@ -719,6 +717,24 @@ def _aggregate(
     return None
 
 
+def recorded_by(*, session: Session, as_of: date) -> datetime | None:
+    """The instant a read as of ``as_of`` sees readings at (``visibility``), or None when no
+    reading was recorded after it: then the plain record is that read's snapshot."""
+    seen = visibility.seen_at(as_of)
+    later = session.execute(
+        sa.text(visibility.readings_recorded_after()).bindparams(
+            sa.bindparam("seen_at", seen, type_=UTCDateTime())
+        )
+    ).first()
+    return seen if later is not None else None
+
+
+def _visible(seen: datetime) -> Any:
+    return sa.text(visibility.reading_visible()).bindparams(
+        sa.bindparam("seen_at", seen, type_=UTCDateTime())
+    )
+
+
 def series(
     *,
     session: Session,
@@ -727,7 +743,8 @@ def series(
     site_id: int | None = None,
     until: date,
 ) -> list[Measurement]:
-    """A subject's readings with ``period_end <= until``, oldest first.
+    """A subject's readings with ``period_end <= until`` recorded by the end of that day
+    (``visibility``), oldest first.
 
     For a region, periods the region has no reading of its own are filled by aggregating
     the readings below it (sub-regions and sites) per the indicator's ``aggregation``; for
@@ -736,6 +753,9 @@ def series(
     """
     m = Measurement
     base = select(m).where(m.indicator == indicator, m.period_end <= until)
+    seen = recorded_by(session=session, as_of=until)
+    if seen is not None:
+        base = base.where(_visible(seen))
     if site_id is not None:
         site = session.get(Site, site_id)
         if site is None:
@@ -763,12 +783,14 @@ def series(
         sa.select(Region.path, *cols)
         .join(Region, Region.id == m.region_id)
         .where(m.indicator == indicator, m.period_end <= until, below)
+        .where(*([] if seen is None else [_visible(seen)]))
     )
     site_rows = session.execute(
         sa.select(Region.path + "/site:" + Site.key, *cols)
         .join(Site, Site.id == m.site_id)
         .join(Region, Region.id == Site.region_id)
         .where(m.indicator == indicator, m.period_end <= until, or_(Region.id == region.id, below))
+        .where(*([] if seen is None else [_visible(seen)]))
     )
     for path, *reading in (*region_rows, *site_rows):
         grouped.setdefault((reading[0], reading[1]), []).append((path, _Row(*reading)))

@@ -222,8 +222,11 @@ def set_state(
     state: str,
     expected_version: int | None = None,
     action: str = "obligation.state",
+    changes: dict[str, Any] | None = None,
 ) -> Obligation:
-    """Move an obligation to ``state`` (optimistic locking on ``version``)."""
+    """Move an obligation to ``state`` (optimistic locking on ``version``), recording the
+    change in ``state_change`` for reads as of an earlier date; ``changes``: other columns
+    set in the same step (one audit event). Every change of state goes through here."""
     if expected_version is not None and expected_version != obligation.version:
         raise Conflict(
             t(
@@ -240,6 +243,8 @@ def set_state(
             )
         )
         obligation.state_changed_at = stamp
+    for key, value in (changes or {}).items():
+        setattr(obligation, key, value)
     obligation.state = state
     obligation.version += 1
     obligation.updated_at = stamp
@@ -397,8 +402,8 @@ def detail(*, session: Session, ob: Obligation, as_of: date) -> dict[str, Any]:
                     "title": m.title,
                     "title_en": m.title_en,
                     "due": m.due.isoformat(),
-                    "done": m.done_on.isoformat()
-                    if m.done_on and not (m.done_at and m.done_at > seen)
+                    "done": done.isoformat()
+                    if (done := visibility.done_recorded(m, seen))
                     else None,
                     **({"recurrence": m.recurrence} if m.recurrence else {}),
                 }

@@ -34,6 +34,7 @@ from ..i18n import pick, t, t_zh
 from ..models import (
     LEVEL_ORDER,
     Escalation,
+    EscalationChange,
     Measurement,
     Milestone,
     Obligation,
@@ -666,6 +667,21 @@ def _apply(
                 "acknowledged_at": None,
                 "acknowledged_by": None,
                 "ack_note": None,
+            }
+            for c in raises
+        ],
+    )
+    # Each raise is kept, so that reads as of an earlier date see the level it left.
+    insert_many(
+        session,
+        EscalationChange,
+        [
+            {
+                "escalation_id": c.escalation_id,
+                "at": stamp,
+                "from_level": c.before["level"],
+                "to_level": c.level,
+                "from_addressed_to_id": c.before["addressed_to_id"],
             }
             for c in raises
         ],

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from .. import audit
+from .. import audit, visibility
 from ..bulk import insert_many, reserve_ids
 from ..clock import parse_date
 from ..controls import check_text
@@ -36,6 +36,7 @@ from ..models import (
 )
 from ..tables import text_encoding
 from .base import now, require_coordinator, snapshot
+from .escalations import as_of_then
 from .listing import ListFilter, iterate
 from .obligations import check_obligation, new_uid, scope_of
 from .owners import add_owner, find_owner
@@ -46,19 +47,23 @@ BATCH = 2000
 
 
 def export_rows(*, session: Session, as_of: date) -> Iterator[dict[str, Any]]:
-    """Every obligation in ``show`` shape, in id order."""
+    """Every obligation in ``show`` shape, in id order, as the record stood at the end of
+    ``as_of`` (``visibility``, as ``show`` sees it)."""
     batch: list[dict[str, Any]] = []
     for row in iterate(session=session, f=ListFilter(), as_of=as_of, sort="id", batch=BATCH):
         batch.append(row)
         if len(batch) == BATCH:
-            yield from _complete(session, batch)
+            yield from _complete(session, batch, as_of)
             batch = []
-    yield from _complete(session, batch)
+    yield from _complete(session, batch, as_of)
 
 
-def _complete(session: Session, rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def _complete(
+    session: Session, rows: list[dict[str, Any]], as_of: date
+) -> Iterator[dict[str, Any]]:
     if not rows:
         return
+    seen = visibility.seen_at(as_of)
     ids = [r["id"] for r in rows]
     obs = {o.id: o for o in session.exec(select(Obligation).where(Obligation.id.in_(ids)))}
     extra: dict[int, dict[str, list[Any]]] = {
@@ -82,7 +87,7 @@ def _complete(session: Session, rows: list[dict[str, Any]]) -> Iterator[dict[str
                 "title": m.title,
                 "title_en": m.title_en,
                 "due": m.due.isoformat(),
-                "done": m.done_on.isoformat() if m.done_on else None,
+                "done": done.isoformat() if (done := visibility.done_recorded(m, seen)) else None,
             }
         )
     for tg in session.exec(select(Target).where(Target.obligation_id.in_(ids)).order_by(Target.id)):
@@ -105,9 +110,12 @@ def _complete(session: Session, rows: list[dict[str, Any]]) -> Iterator[dict[str
                 },
             }
         )
-    for e in session.exec(
-        select(Escalation).where(Escalation.obligation_id.in_(ids)).order_by(Escalation.id)
-    ):
+    escalations = session.exec(
+        select(Escalation)
+        .where(Escalation.obligation_id.in_(ids), Escalation.opened_at <= seen)
+        .order_by(Escalation.id)
+    ).all()
+    for e in as_of_then(session=session, rows=escalations, cutoff=seen):
         extra[e.obligation_id]["escalations"].append(
             {
                 "id": e.id,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -90,10 +90,14 @@ def stage_filter(key: str) -> str:
     return f"{SCOPE} state:{STATE_OF_STAGE[key]}" + (f" {extra}" if extra else "")
 
 
-def stage_of(ob: api.Obligation) -> Stage:
-    ledger = (ob.attrs or {}).get("ledger", {})
-    key = _STAGE_OF_STATE[ob.state]
-    if key == "applied" and ledger.get("accepted_at"):
+def stage_of(ob: api.Obligation, state: str | None = None, seen: datetime | None = None) -> Stage:
+    """The item's stage; with ``state`` and ``seen``, as it stood at that instant (its state
+    then, an acceptance recorded later not yet made)."""
+    accepted = (ob.attrs or {}).get("ledger", {}).get("accepted_at")
+    if seen is not None and accepted and datetime.fromisoformat(accepted) > seen:
+        accepted = None
+    key = _STAGE_OF_STATE[state or ob.state]
+    if key == "applied" and accepted:
         key = "accepted"
     return STAGES[key]
 
@@ -280,21 +284,14 @@ def import_ledger(
         else:
             old = dict((ob.attrs or {}).get("ledger", {}))
             if {k: old.get(k) for k in ledger} != ledger:
-                before = ob.model_dump()
-                ob.attrs = {**(ob.attrs or {}), "ledger": {**old, **ledger}}
-                if item.progress and ob.state == "open":
-                    ob.state = "in_progress"
-                ob.version += 1
-                ob.updated_at = api.now(session)
-                session.add(ob)
-                session.flush()
-                api.audit_record(
-                    session,
-                    "ledger.update",
-                    "obligation",
-                    ob.id,
-                    before=before,
-                    after=ob.model_dump(),
+                # Progress reported moves an open item on, through the one state-setting
+                # service (reads as of an earlier date still see it open).
+                api.set_state(
+                    session=session,
+                    obligation=ob,
+                    state="in_progress" if item.progress and ob.state == "open" else ob.state,
+                    action="ledger.update",
+                    changes={"attrs": {**(ob.attrs or {}), "ledger": {**old, **ledger}}},
                 )
                 updated += 1
     session.flush()
@@ -329,7 +326,8 @@ def _due(session: Session, ob: api.Obligation) -> date | None:
 
 def describe(*, session: Session, ob: api.Obligation, as_of: date) -> dict[str, Any]:
     ledger = (ob.attrs or {}).get("ledger", {})
-    stage = stage_of(ob)
+    seen = api.seen_at(as_of)
+    stage = stage_of(ob, api.states_then(session, [ob], seen)[ob.id], seen)
     due = _due(session, ob)
     leads = list(
         session.exec(
@@ -355,7 +353,7 @@ def describe(*, session: Session, ob: api.Obligation, as_of: date) -> dict[str, 
         "deadline": due.isoformat() if due else ledger.get("deadline"),
         "stage": stage.key,
         "stage_label": api.pick(stage.zh, stage.en),
-        "overdue": bool(due and due < as_of and ob.state not in ("closed", "cancelled")),
+        "overdue": bool(due and due < as_of and stage.key not in ("closed", "cancelled")),
         "measures": ledger.get("measures"),
         "progress": ledger.get("progress"),
         "rejected": len(rejected),
@@ -437,13 +435,15 @@ def reopen(*, session: Session, ref: str, reason: str) -> api.Obligation:
         for k, v in (ob.attrs or {}).get("ledger", {}).items()
         if k not in ("accepted_at", "accepted_by", "acceptance_note")
     }
-    _change(
-        session,
-        ob,
-        "ledger.reopen",
+    api.set_state(
+        session=session,
+        obligation=ob,
         state="in_progress",
-        reopened=ob.reopened + 1,
-        attrs={**(ob.attrs or {}), "ledger": ledger, "reopenings": history},
+        action="ledger.reopen",
+        changes={
+            "reopened": ob.reopened + 1,
+            "attrs": {**(ob.attrs or {}), "ledger": ledger, "reopenings": history},
+        },
     )
     return ob
 

@@ -3,6 +3,8 @@ state things had then, the same in list, show, escalations, export, history and 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from duban.core.cli.context import Env
@@ -52,6 +54,15 @@ def test_an_obligation_as_of_each_day(duban: Runner) -> None:
     ]
     assert [m["done"] for m in milestones("2024-04-15")] == [None]
     assert [m["done"] for m in milestones(T3)] == [T2]
+    # The export is the same snapshot as show.
+    exported = lambda day: [  # noqa: E731
+        json.loads(line) for line in duban.ok("export", as_of=day).stdout.splitlines()
+    ]
+    assert exported("2024-02-29") == []
+    [then] = exported("2024-04-15")
+    assert then["state"] == "submitted" and [m["done"] for m in then["milestones"]] == [None]
+    [later] = exported(T3)
+    assert later["state"] == "closed" and [m["done"] for m in later["milestones"]] == [T2]
     assert duban.ok("list", "--overdue", "--count", as_of="2024-04-15").stdout.strip() == "1"
     assert (
         duban.ok("list", "--state", "submitted", "--count", as_of="2024-04-15").stdout.strip()

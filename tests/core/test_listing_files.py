@@ -15,16 +15,19 @@ from openpyxl import load_workbook
 from duban.core.spreadsheet import plain
 
 AS_OF = "2024-06-01"
+RECORDED = "2024-01-02"  # the fixture's obligation, before the date the tests read as of
 
 
 @pytest.fixture
 def world(hunan):
     """The Hunan plan, a sweep's escalations and an off-track forest target with readings."""
-    ob = hunan.ok("add", "森林覆盖率提升", "--lead", "湖南省林业局", "--due", "2025-12-31").stdout
+    ob = hunan.ok(
+        "add", "森林覆盖率提升", "--lead", "湖南省林业局", "--due", "2025-12-31", as_of=RECORDED
+    ).stdout
     hunan.ok(
         "target", "add", ob.strip(), "--indicator", "general.forest_coverage_rate",
         "--gte", "60", "--due", "2025-12-31", "--region", "430000",
-        "--baseline", "55", "--baseline-date", "2020-12-31",
+        "--baseline", "55", "--baseline-date", "2020-12-31", as_of=RECORDED,
     )  # fmt: skip
     for year, value in (("2021", "55.2"), ("2022", "55.3"), ("2023", "55.35")):
         hunan.ok(

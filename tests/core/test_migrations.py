@@ -3,7 +3,7 @@ command, keeping its data, and the listing index serves the order it was made fo
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 
 import pytest
 from alembic import command
@@ -153,3 +153,32 @@ def test_stored_horizons_stop_being_milestones(hunan: Runner, db_url: str) -> No
     assert shown["milestones"] == [] and shown["horizon"] == {"due": "2025-12-31", "implied": True}
     kept = hunan.ok("show", "（四）", "--format", "json").json()["milestones"]
     assert [m["done"] for m in kept if m["title"] == "方案期末前完成"] == ["2025-11-30"], kept
+
+
+@pytest.mark.usefixtures("without_report_rule")
+def test_raises_made_before_revision_0011_are_kept_from_the_audit_log(
+    duban: Runner, db_url: str
+) -> None:
+    """Upgrading to 0011 fills ``escalation_change`` from the audit log's raises, so that
+    reads as of an earlier date see the level an escalation had then."""
+    from duban.core.cli.context import Env
+    from duban.tui import overview
+
+    duban.ok("owner", "add", "湖南省水利厅", as_of="2024-03-01")
+    duban.ok("add", "河道整治", "--lead", "湖南省水利厅", "--due", "2024-03-15", as_of="2024-03-01")
+    duban.ok("sweep", as_of="2024-03-20")  # supervise
+    duban.ok("sweep", as_of="2024-04-20")  # raised to list
+    engine = get_engine(db_url)
+    command.downgrade(config(engine), "0009")
+    assert "escalation_change" not in inspect(engine).get_table_names()
+    duban.ok("list", "--count")  # upgrades
+    assert schema_revision(engine) == HEAD
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT from_level, to_level FROM escalation_change")).all()
+    assert [tuple(r) for r in rows] == [("supervise", "list")]
+    env = Env.create(db_url=db_url, actor="coord", as_of=None)
+    try:
+        with overview.connect(env) as db:
+            assert overview.ladder_counts(db, date(2024, 4, 19)) == {"supervise": 1}
+    finally:
+        env.close()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import types
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from duban.core.cli.context import Env
+from duban.core.dates import period as parse_period
 from duban.core.hookspecs import hookimpl
 from duban.core.models import Site, Target
 from duban.core.plugins import get_host, reset_host
@@ -20,18 +21,37 @@ PONDS = "general.tailings_pond_count"  # a count, lower is better, summed
 METALS = "general.key_heavy_metal_discharge"
 
 
+# When the obligations and targets are recorded: before every date the tests read as of.
+RECORDED = "2020-06-01"
+
+
 def obligation(runner, region: str = "430100", title: str = "提高森林覆盖率") -> str:
-    return runner.ok("add", title, "--lead", "湖南省人民政府", "--region", region).stdout.strip()
+    return runner.ok(
+        "add", title, "--lead", "湖南省人民政府", "--region", region, as_of=RECORDED
+    ).stdout.strip()
 
 
 def target(runner, ob: str, *args: str) -> str:
-    return runner.ok("target", "add", ob, *args).stdout.strip()
+    return runner.ok("target", "add", ob, *args, as_of=RECORDED).stdout.strip()
+
+
+def published(period: str) -> str:
+    """The day after ``period`` ends: when its figure is recorded (reads as of a date see
+    only readings recorded by then)."""
+    return (parse_period(period, what="period")[1] + timedelta(days=1)).isoformat()
 
 
 def readings(runner, indicator: str, region: str, values: dict[str, float]) -> None:
     for period, value in values.items():
         runner.ok(
-            "record", indicator, str(value), "--region", region, "--at", period, as_of="2030-01-01"
+            "record",
+            indicator,
+            str(value),
+            "--region",
+            region,
+            "--at",
+            period,
+            as_of=published(period),
         )
 
 
@@ -195,7 +215,7 @@ def test_region_targets_read_aggregated_sub_regions(world) -> None:
             str(num),
             "--denominator",
             str(den),
-            as_of="2024-06-01",
+            as_of=published("2023"),
         )
     row = status(world, ob, "2024-03-01")
     assert row["latest_value"] == pytest.approx(355 / 490 * 100, abs=1e-6)
@@ -269,7 +289,7 @@ def test_evaluate_all_agrees_with_evaluate(world) -> None:
     target(
         world, ob, "--indicator", PONDS, "--lte", "20", "--due", "2025-12-31", "--region", "430200"
     )
-    env = Env.create(db_url=world.url, actor="coord", as_of="2030-01-01")
+    env = Env.create(db_url=world.url, actor="coord", as_of=RECORDED)
     with env.session() as s:
         s.add(Site(key="xiangjiang-1", name="湘江1号断面", kind="water_section", region_id=None))
         s.flush()
@@ -308,7 +328,7 @@ def test_evaluate_all_agrees_with_evaluate(world) -> None:
             "xiangjiang-1",
             "--at",
             period,
-            as_of="2030-01-01",
+            as_of=published(period),
         )
     env = Env.create(db_url=world.url, actor="coord", as_of="2024-03-01")
     with env.session(write=False) as s:
@@ -376,7 +396,7 @@ def alternative_target(runner, tmp_path: Path) -> str:
     """≥ 70 % by the end of 2025, or 5 points above the 2020 reading: one target, two routes."""
     plan = tmp_path / "plan.txt"
     plan.write_text(ALTERNATIVE_PLAN, encoding="utf-8")
-    runner.ok("import", "plan", str(plan))
+    runner.ok("import", "plan", str(plan), as_of=RECORDED)
     [row] = runner.ok("status", "--format", "json", as_of="2024-04-01").json()
     return str(row["obligation"])
 
@@ -459,3 +479,68 @@ def test_the_detail_screen_gives_both_routes(world, tmp_path, lang: str, route: 
         env.close()
     assert route in text
     assert tg["status"]["status"] == "met"
+
+
+def test_a_reading_recorded_after_the_date_is_not_seen(world) -> None:
+    """A figure published late does not change what was known before it was recorded: the
+    same in ``status``, ``evaluate``/``evaluate_all`` and the TUI's detail."""
+    from duban.core.services.evaluation import evaluate, evaluate_all
+    from duban.tui import data
+
+    ob = forest_target(world)
+    readings(world, FOREST, "430100", {"2021": 64})
+    world.ok("record", FOREST, "81", "--region", "430100", "--at", "2022", as_of="2023-06-01")
+    before = status(world, ob, "2023-03-01")
+    assert (before["latest_value"], before["latest_date"], before["status"]) == (
+        64,
+        "2021-12-31",
+        "on_track",
+    )
+    after = status(world, ob, "2023-06-01")
+    assert (after["latest_value"], after["status"]) == (81, "met")
+    # A region read from its counties (summed) sees only their readings recorded by then.
+    region_ob = obligation(world, "430200", "尾矿库")
+    target(world, region_ob, "--indicator", PONDS, "--lte", "20", "--due", "2025-12-31")
+    readings(world, PONDS, "430211", {"2021": 30})
+    world.ok("record", PONDS, "10", "--region", "430211", "--at", "2022", as_of="2023-06-01")
+    assert status(world, region_ob, "2023-03-01")["latest_value"] == 30
+    assert status(world, region_ob, "2023-06-01")["latest_value"] == 10
+    # A target of an obligation recorded later is not there yet either.
+    late = world.ok(
+        "add", "后来的任务", "--lead", "湖南省人民政府", "--region", "430300", as_of="2023-06-01"
+    ).stdout.strip()
+    world.ok(
+        "target",
+        "add",
+        late,
+        "--indicator",
+        FOREST,
+        "--gte",
+        "70",
+        "--due",
+        "2025-12-31",
+        as_of="2023-06-01",
+    )
+    obligations = lambda day: {  # noqa: E731
+        r["obligation"] for r in world.ok("status", "--format", "json", as_of=day).json()
+    }
+    assert obligations("2023-03-01") == {int(ob), int(region_ob)}
+    assert int(late) in obligations("2023-06-01")
+    env = Env.create(db_url=world.url, actor="coord", as_of=None)
+    try:
+        with env.session(write=False) as s:
+            day = date(2023, 3, 1)
+            together = [ev for _, ev in evaluate_all(session=s, as_of=day)]
+            alone = [
+                evaluate(session=s, target=tg, as_of=day)
+                for tg in s.execute(
+                    select(Target).where(Target.obligation_id != int(late)).order_by(Target.id)
+                ).scalars()
+            ]
+            assert together == alone
+            assert [ev.latest_value for ev in together] == [64, 30]
+            [shown] = data.obligation(session=s, obligation_id=int(ob), as_of=day)["target_rows"]
+            assert shown["status"]["latest_value"] == 64
+            assert [value for _, value in shown["readings"]] == [64]
+    finally:
+        env.close()

@@ -471,7 +471,7 @@ def test_own_readings_win_and_levels_are_not_counted_twice(world) -> None:
     world.ok("record", PONDS, "5", "--region", "430102", "--at", "2023", as_of="2024-06-01")
     world.ok("record", PONDS, "4", "--region", "430103", "--at", "2023", as_of="2024-06-01")
     world.ok("record", PONDS, "7", "--region", "430211", "--at", "2023", as_of="2024-06-01")  # 株洲
-    world.ok("record", PONDS, "300", "--region", "430000", "--at", "2021", as_of="2024-06-01")
+    world.ok("record", PONDS, "300", "--region", "430000", "--at", "2021", as_of="2022-06-01")
     province = _series(world, PONDS, "430000")
     assert [(r.period_end.year, r.value) for r in province] == [(2021, 300), (2023, 19)]
     assert province[0].id is not None and province[1].id is None

@@ -5,10 +5,15 @@ sweeps are idempotent; a broken plugin rule is reported, not fatal."""
 from __future__ import annotations
 
 import types
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+
+# The day the ``hunan`` fixture records its plan (tests/conftest.py): the county target is
+# recorded then too, before every sweep reads it.
+HUNAN_RECORDED = "2023-01-01"
 
 TABLES = (
     "escalation",
@@ -321,7 +326,8 @@ def liuyang(hunan, tmp_path, monkeypatch):
     config = tmp_path / "duban.toml"
     config.write_text(
         '[rules."core.region_quality_missed"]\nindicators = ["general.forest_*"]\n'
-        '[rules."core.milestone_overdue"]\nenabled = false\n',
+        '[rules."core.milestone_overdue"]\nenabled = false\n'
+        '[rules."core.report_missing"]\nenabled = false\n',
         encoding="utf-8",
     )
     monkeypatch.setenv("DUBAN_CONFIG", str(config))
@@ -329,7 +335,13 @@ def liuyang(hunan, tmp_path, monkeypatch):
 
     _load.cache_clear()
     ob = hunan.ok(
-        "add", "浏阳市森林覆盖率", "--lead", "湖南省林业局", "--region", "430181"
+        "add",
+        "浏阳市森林覆盖率",
+        "--lead",
+        "湖南省林业局",
+        "--region",
+        "430181",
+        as_of=HUNAN_RECORDED,
     ).stdout.strip()
     hunan.ok(
         "target",
@@ -347,6 +359,7 @@ def liuyang(hunan, tmp_path, monkeypatch):
         "50",
         "--baseline-date",
         "2022-12-31",
+        as_of=HUNAN_RECORDED,
     )
     readings = {
         "2023-06-30": "49",
@@ -357,8 +370,18 @@ def liuyang(hunan, tmp_path, monkeypatch):
         "2025-12-31": "52",
         "2026-06-30": "61",
     }
-    for day, value in readings.items():
-        hunan.ok("record", "general.forest_coverage_rate", value, "--region", "430181", "--at", day)
+    for day, value in readings.items():  # each recorded the day after its period ends
+        published = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+        hunan.ok(
+            "record",
+            "general.forest_coverage_rate",
+            value,
+            "--region",
+            "430181",
+            "--at",
+            day,
+            as_of=published,
+        )
     yield int(ob)
     _load.cache_clear()
 
@@ -432,6 +455,7 @@ def test_new_readings_on_the_same_day_are_taken_into_account(hunan, db_url, liuy
         "2023-12-31",
         "--note",
         "corrected",
+        as_of="2024-01-01",
     )
     result = sweep(hunan, "2024-01-01")
     statuses = hunan.ok(

@@ -385,3 +385,38 @@ def test_columns_the_ledger_does_not_read_are_listed_not_dropped(hunan, tmp_path
     summary = hunan.ok("ledger", "import", str(path), "--format", "json").json()
     assert summary["ignored_columns"] == ["备注"]
     assert summary["added"] == len(ROWS)
+
+
+def test_states_the_ledger_sets_are_seen_as_they_stood(ledger, tmp_path: Path) -> None:
+    """Progress imported later and a reopening go through the one state-setting service:
+    as of an earlier date the item is in the state it had then, in ``list``, ``show`` and
+    ``ledger list``."""
+    runner, path, _ = ledger
+    ident = str(items(runner)["2"]["id"])
+    changed = [r[:] for r in ROWS]
+    changed[1][5] = "已完成一半企业改造"
+    write_ledger(path, changed)
+    runner.ok("ledger", "import", str(path), as_of="2024-02-15")
+
+    def seen(day: str) -> tuple[str, str, str]:
+        listed = {
+            str(r["id"]): r["state"]
+            for r in runner.ok("list", "--format", "json", as_of=day).json()
+        }
+        shown = runner.ok("show", ident, "--format", "json", as_of=day).json()["state"]
+        return listed[ident], shown, items(runner, as_of=day)["2"]["stage"]
+
+    assert seen("2024-02-01") == ("open", "open", "assigned")
+    assert seen("2024-02-15") == ("in_progress", "in_progress", "rectifying")
+    # Closed, then reopened by a re-inspection: closed until the reopening was recorded.
+    runner.ok("user", "add", "li", "--role", "coordinator")
+    evidence = tmp_path / "验收.pdf"
+    evidence.write_bytes(b"%PDF-1.4 ok")
+    runner.ok("submit", ident, "--evidence", str(evidence), as_of="2024-06-01")
+    runner.ok("ledger", "accept", ident, "--note", "现场核查通过", actor="li", as_of="2024-06-03")
+    assert seen("2024-06-02")[2] == "applied"
+    assert seen("2024-06-03")[2] == "accepted"
+    runner.ok("verify", ident, actor="li", as_of="2024-06-05")
+    runner.ok("ledger", "reopen", ident, "--reason", "复查发现虚假整改", as_of="2024-08-01")
+    assert seen("2024-07-01") == ("closed", "closed", "closed")
+    assert seen("2024-08-01") == ("in_progress", "in_progress", "rectifying")

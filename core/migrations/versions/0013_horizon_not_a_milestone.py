@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -34,13 +34,12 @@ def upgrade() -> None:
         _report.update().where(_report.c.milestone_id.in_(invented)).values(milestone_id=None)
     )
     op.execute(_milestone.delete().where(_milestone.c.id.in_(invented)))
-    with op.batch_alter_table("milestone") as batch:
-        batch.drop_column("implied")
+    # In place, not a batch copy of the table: that would drop the search triggers (0010).
+    op.drop_column("milestone", "implied")
 
 
 def downgrade() -> None:
     # The horizons removed are not restored: they are worked out when shown.
-    with op.batch_alter_table("milestone") as batch:
-        batch.add_column(
-            sa.Column("implied", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+    op.add_column(
+        "milestone", sa.Column("implied", sa.Boolean(), server_default=sa.false(), nullable=False)
+    )
