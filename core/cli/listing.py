@@ -8,6 +8,7 @@ import click
 
 from ..clock import parse_date
 from ..i18n import pick, t
+from ..labels import domain_label, state_label
 from ..queries import SORTS
 from .context import Env, pass_env
 from .output import emit, emit_one, format_option, listing_options
@@ -117,6 +118,8 @@ def list_cmd(
                     "title": pick(r["title"], r["title_en"]),
                     "overdue": t("overdue") if r["overdue"] else "",
                     "light": t(r["light"]) if r["light"] else "",
+                    "state": state_label(r["state"]),
+                    "domain": domain_label(r["domain"]),
                 }
                 for r in rows
             )

@@ -128,6 +128,10 @@ def list_cmd(
                 ("progress", t("Progress made")),
                 ("submitted_at", t("Reported at")),
             ]
+    if fmt == "table" and not missing:
+        from ..labels import role_label
+
+        rows = [{**r, "role": role_label(r["role"])} for r in rows]
     emit(rows, columns, fmt, max_width=30)
 
 
