@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..clock import local_time
 from ..i18n import t
 from .context import Env, pass_env
 from .output import emit, format_option
@@ -20,7 +21,12 @@ def history(env: Env, ref: str, fmt: str) -> None:
 
     with env.session(write=False) as session:
         rows = [
-            {**e, "at": e["at"].isoformat(timespec="seconds")}
+            {
+                **e,
+                "at": e["at"].isoformat(timespec="seconds")
+                if fmt == "json"
+                else local_time(e["at"]),
+            }
             for e in events(session=session, obligation=get_obligation(session=session, ref=ref))
         ]
     emit(

@@ -156,4 +156,14 @@ def show(env: Env, ref: str, fmt: str) -> None:
 
     with env.session(write=False) as session:
         data = detail(session=session, ob=get_obligation(session=session, ref=ref), as_of=env.today)
-    emit_one(data, fmt)
+        if fmt == "json":
+            emit_one(data, fmt)
+            return
+        from sqlmodel import select
+
+        from ..models import Plan
+        from .detail import render
+
+        plan = session.exec(select(Plan).where(Plan.key == data["plan"])).first()
+        title = pick(plan.title, plan.title_en) if plan else None
+    click.echo(render({**data, "plan": title or data["plan"]}), nl=False)
