@@ -61,7 +61,10 @@ def _first_sentence(text: str) -> str:
     sentence = text.split("。")[0] + "。" if "。" in text else text
     if cell_width(sentence) <= 2 * _SHORT:
         return sentence
-    return _wrap(sentence, 2 * _SHORT - 2)[0] + "…"
+    cut = _wrap(sentence, 2 * _SHORT - 2)[0]
+    if cut.count("`") % 2:  # never leave literal input half quoted
+        cut = cut[: cut.rindex("`")].rstrip("：: ")
+    return cut + "…"
 
 
 def _extras(extra: str) -> str:
@@ -85,7 +88,8 @@ def _wrap(text: str, width: int) -> list[str]:
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line, used = "", 0
-        for token in re.findall(r"[\x00-\x7f]+|.", paragraph):
+        # A bracketed default ([默认：table]) stays whole on its line.
+        for token in re.findall(r"\[默认[^\]]*\]| +|[\x21-\x7e]+|.", paragraph):
             size = cell_width(token)
             # Never start a line with closing punctuation (。、）).
             if used + size > width and line.strip() and token not in _CLOSING:
