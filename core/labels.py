@@ -7,6 +7,7 @@ and ``lte 2 class`` reads 达到或优于II类 wherever it is shown. No ORM impo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,6 +70,39 @@ _OWNER_KINDS = {
     "other": "Other",
 }
 
+# Audit actions about an obligation, as its history shows them.
+_ACTIONS = {
+    "closeout.reject": "Close-out rejected",
+    "closeout.submit": "Close-out submitted",
+    "closeout.verify": "Close-out verified",
+    "escalation.ack": "Escalation acknowledged",
+    "escalation.follow_up": "Follow-up task created",
+    "escalation.open": "Escalation opened",
+    "escalation.raise": "Escalation raised",
+    "escalation.resolve": "Escalation resolved",
+    "evidence.add": "Evidence attached",
+    "import.obligations": "Obligations imported",
+    "import.measurements": "Readings imported",
+    "ledger.accept": "Accepted on site",
+    "ledger.import": "Ledger imported",
+    "ledger.reopen": "Ledger item reopened",
+    "ledger.update": "Ledger item updated",
+    "measurement.correct": "Reading corrected",
+    "measurement.record": "Reading recorded",
+    "milestone.add": "Milestone added",
+    "milestone.done": "Milestone done",
+    "milestone.move": "Milestone moved",
+    "milestone.reopen": "Milestone reopened",
+    "obligation.add": "Obligation added",
+    "obligation.import": "Obligation imported",
+    "obligation.report_frequency": "Reporting frequency set",
+    "obligation.split": "Obligation split",
+    "obligation.state": "State changed",
+    "report.add": "Progress reported",
+    "report.urge": "Reports urged",
+    "target.add": "Target added",
+}
+
 _ROMAN = ("", "I", "II", "III", "IV", "V", "VI")
 
 
@@ -98,6 +132,10 @@ def light_label(light: str | None) -> str:
 
 def domain_label(domain: str | None) -> str:
     return _label(_DOMAIN_LABELS, domain)
+
+
+def action_label(action: str | None) -> str:
+    return _label(_ACTIONS, action)
 
 
 def owner_kind_label(kind: str | None) -> str:
@@ -170,3 +208,22 @@ def labels_to_keys(kind: str) -> dict[str, str]:
         for spelling in (str(key), english, catalog().get(english, english)):
             found[spelling.casefold()] = str(key)
     return found
+
+
+_OCCASION = re.compile(
+    r"^(?:T-(?P<before>\d+)|overdue-week-(?P<week>\d+)|overdue-(?P<nth>\d+)x\d+d)$"
+)
+
+
+def occasion_label(occasion: str | None) -> str:
+    """Why a reminder was sent: ``T-7`` 到期前7天, ``overdue-week-2`` 逾期第2周."""
+    if occasion in ("due", "overdue"):
+        return t({"due": "due day", "overdue": "overdue"}[occasion])
+    found = _OCCASION.match(occasion or "")
+    if found is None:
+        return occasion or ""
+    if found["before"]:
+        return t("{n} days before due", n=int(found["before"]))
+    if found["week"]:
+        return t("overdue, week {n}", n=int(found["week"]))
+    return t("overdue, reminder {n}", n=int(found["nth"]))

@@ -223,10 +223,10 @@ def plugin_panels(session: Session, as_of: date) -> list[dict[str, Any]]:
 def subject_of(session: Session, target: Target) -> str | None:
     if target.site_id is not None:
         site = session.get(Site, target.site_id)
-        return f"site:{site.key}" if site else None
+        return pick(site.name, site.name_en) if site else None
     if target.region_id is not None:
         region = session.get(Region, target.region_id)
-        return f"region:{region.code}" if region else None
+        return pick(region.name, region.name_en) if region else None
     return None
 
 

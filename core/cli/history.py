@@ -6,6 +6,7 @@ import click
 
 from ..clock import local_time
 from ..i18n import t
+from ..labels import action_label
 from .context import Env, pass_env
 from .output import emit, format_option
 
@@ -21,12 +22,9 @@ def history(env: Env, ref: str, fmt: str) -> None:
 
     with env.session(write=False) as session:
         rows = [
-            {
-                **e,
-                "at": e["at"].isoformat(timespec="seconds")
-                if fmt == "json"
-                else local_time(e["at"]),
-            }
+            {**e, "at": e["at"].isoformat(timespec="seconds")}
+            if fmt == "json"
+            else {**e, "at": local_time(e["at"]), "action": action_label(e["action"])}
             for e in events(session=session, obligation=get_obligation(session=session, ref=ref))
         ]
     emit(

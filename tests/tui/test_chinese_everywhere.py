@@ -6,7 +6,8 @@ and names of products (SQLite, PostgreSQL, pytest). Stripped before reading, bec
 person types them as they are: option names (``--as-of``), choice lists (``[zh|en]``),
 defaults, command names in a command list, text in backticks (literal input), file names
 and paths, web addresses, environment variables (``DUBAN_LANG``), ``key=value`` samples,
-water quality classes (III) and login names.
+water quality classes (III), login names, names of keys (esc, tab) and plugin marks in
+the filter language (标记:ledger).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ ALLOWED = {
     "iCalendar",
     "Excel",
     "GDP",
+    "SVG",
     "mg/L",
     "sha",
     "docx",
@@ -57,6 +59,8 @@ _LITERALS = [
     r"\S+=\S+",  # key=value samples
     r"mg/L",
     r"(?<![A-Za-z])[IVX]+(?![A-Za-z])",  # water quality classes (III类)
+    r"(?<=标记:)[\w.]+",  # a plugin's mark in the filter language (标记:ledger)
+    r"\b(?:esc|tab|shift|ctrl|super|enter|space)\b",  # names of keys, as printed on them
     r"\b(?:coord|lead2)\b",  # the campaign's logins: names, not words
 ]
 _LITERAL = re.compile("|".join(_LITERALS))
@@ -127,6 +131,7 @@ TABLES = [
     ("owner", "list"),
     ("user", "list"),
     ("inbox",),
+    ("history", "（七）"),
 ]
 
 
@@ -148,3 +153,60 @@ def test_tables_are_in_chinese(campaign, args: tuple[str, ...]) -> None:
     result = run.ok(*args, as_of=AS_OF, lang="zh")
     assert result.stdout.strip()
     assert not english_words(result.stdout), (english_words(result.stdout), result.stdout)
+
+
+def screen_text(app) -> str:
+    """What the terminal shows now, as text (from Textual's own screenshot)."""
+    import html
+
+    svg = app.export_screenshot()
+    spans = re.findall(r"<text[^>]*>(.*?)</text>", svg, flags=re.S)
+    return html.unescape("".join(spans)).replace("\xa0", " ")
+
+
+# Every screen a person can reach, by the keys that reach it from the dashboard (after
+# ``open`` when it starts at an obligation's detail).
+SCREENS: dict[str, tuple[int | None, list[str]]] = {
+    "dashboard": (None, []),
+    "obligations": (None, ["o"]),
+    "escalations": (None, ["e"]),
+    "owners": (None, ["w"]),
+    "agenda": (None, ["a"]),
+    "agenda by month": (None, ["a", "m"]),
+    "reports": (None, ["b"]),
+    "ledger": (None, ["l"]),
+    "plugins": (None, ["g"]),
+    "inbox": (None, ["i"]),
+    "help": (None, ["question_mark"]),
+    "as of": (None, ["t"]),
+    "palette": (None, ["ctrl+p"]),
+    "detail": (8, []),
+    "detail submitted": (10, []),
+    "report form": (8, ["b"]),
+    "record form": (2, ["r"]),
+    "evidence form": (8, ["v"]),
+    "submit form": (8, ["s"]),
+    "verify form": (10, ["y"]),
+    "reject form": (10, ["n"]),
+    "escalate form": (8, ["x"]),
+    "split form": (8, ["p"]),
+    "edit form": (8, ["u"]),
+}
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", list(SCREENS))
+async def test_every_screen_is_in_chinese(campaign, name: str) -> None:
+    start, keys = SCREENS[name]
+    app = app_for(campaign, lang="zh")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        if start is not None:
+            app.open_obligation(start)
+            await settle(pilot)
+        for key in keys:
+            await pilot.press(key)
+            await settle(pilot)
+        await pilot.pause(0.3)  # the palette gathers its entries asynchronously
+        text = screen_text(app)
+    assert not english_words(text), (english_words(text), text)

@@ -63,7 +63,7 @@ def table_msgids() -> set[str]:
         labels._STATUS_LABELS,
     ):
         found.update(mapping.values())
-    found.update(meaning for _, meaning in help.FILTER_HELP)
+    found.update(part for row in help.FILTER_HELP for part in row)
     found.update(m for _, verb, why in detail.DetailScreen.ACTIONS for m in (verb, why))
     found.update(title for title, _ in app.SECTIONS.values())
     found.update(title for _, title, _ in table.COLUMNS)

@@ -201,7 +201,7 @@ class DashboardScreen(DubanScreen):
         panels = []
         for panel in found:
             box = Vertical(classes="panel plugin-panel")
-            box.border_title = f"{panel['title']} ({panel['plugin']})"
+            box.border_title = panel["title"]
             rows_ = [
                 Door(
                     Text.assemble(
