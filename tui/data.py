@@ -163,12 +163,13 @@ def top_levels(*, session: Session, obligation_ids: list[int], as_of: date) -> d
 # Dashboard and owners -------------------------------------------------------------------
 @shown
 def owner_scores(session: Session, as_of: date) -> list[dict[str, Any]]:
-    """Owners worst first by the scorecard service's full ranking (on-time rate included;
+    """Owners worst first by the scorecard service's ranking, ranks as the CLI shows them
+    (on-time rate included;
     it reads every assignment, so only the owners screen asks; the dashboard's quick
     version is ``overview.worst_owners``)."""
     from duban.core.services.scorecard import scorecard
 
-    rows = scorecard(session=session, as_of=as_of)[::-1]
+    rows = scorecard(session=session, as_of=as_of)
     names = {
         o.name: o
         for o in session.exec(select(Owner).where(Owner.name.in_([r["owner"] for r in rows])))

@@ -181,9 +181,10 @@ class DashboardScreen(DubanScreen):
         await self._replace("#panel-upcoming", rows)
         self.query_one(LadderBars).show(d["ladder"])
         worst = []
-        for rank, o in enumerate(d["worst"], 1):
+        for o in d["worst"]:
+            # No numbers here: the owners screen and `duban scorecard` hold the one ranking.
             text = Text.assemble(
-                (f"{rank} ", "dim"),
+                ("· ", "dim"),
                 fit(pick(o["name"], o["name_en"]), 24),
                 " ",
                 (t("overdue {n}", n=o["overdue"]), "red" if o["overdue"] else "dim"),
