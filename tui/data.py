@@ -224,6 +224,17 @@ def plugin_panels(session: Session, as_of: date) -> list[dict[str, Any]]:
 def subject_of(session: Session, target: Target) -> str | None:
     if target.site_id is not None:
         site = session.get(Site, target.site_id)
+        return f"site:{site.key}" if site else None
+    if target.region_id is not None:
+        region = session.get(Region, target.region_id)
+        return f"region:{region.code}" if region else None
+    return None
+
+
+def scope_name(session: Session, target: Target) -> str | None:
+    """A target's site or region by name, as a person reads it."""
+    if target.site_id is not None:
+        site = session.get(Site, target.site_id)
         return pick(site.name, site.name_en) if site else None
     if target.region_id is not None:
         region = session.get(Region, target.region_id)
@@ -276,6 +287,7 @@ def obligation(*, session: Session, obligation_id: int, as_of: date) -> dict[str
                 if tg.baseline_value is not None and tg.baseline_date is not None
                 else None,
                 "subject": subject_of(session, tg),
+                "scope": scope_name(session, tg),
                 "status": target_status(session, tg, as_of),
                 "readings": target_readings(session=session, target=tg, as_of=as_of),
             }

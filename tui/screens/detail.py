@@ -189,8 +189,8 @@ class DetailScreen(DubanScreen):
             figures.append(t("forecast {value} at due", value=f"{st['forecast']:.4g}"))
         if figures:
             out.append("\n" + " · ".join(figures), style="dim")
-        if tg["subject"]:
-            out.append(f"\n{tg['subject']}", style="dim")
+        if tg["scope"]:
+            out.append(f"\n{tg['scope']}", style="dim")
         return out
 
     def _escalations(self, d: dict[str, Any]) -> Text:

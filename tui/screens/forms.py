@@ -192,7 +192,7 @@ class RecordForm(Form):
 
     def fields(self) -> list[Field]:
         targets = self.context["obligation"]["target_rows"]
-        options = [(f"{tg['name']} · {tg['subject'] or '-'}", str(tg["id"])) for tg in targets]
+        options = [(f"{tg['name']} · {tg['scope'] or '-'}", str(tg["id"])) for tg in targets]
         return [
             Field(
                 "target",
