@@ -416,7 +416,7 @@ def agenda(
     end = as_of + timedelta(days=horizon_days)
     pending = or_(Milestone.done_on.is_(None), Milestone.done_on >= as_of)
     ms = session.exec(
-        select(Milestone.due, Obligation)
+        select(Milestone.due, Milestone.title, Milestone.title_en, Obligation)
         .join(Obligation, Obligation.id == Milestone.obligation_id)
         .where(Milestone.due <= end, pending, Obligation.state.notin_(LIVE))
         .order_by(Milestone.due, Obligation.seq, Obligation.id)
@@ -435,9 +435,10 @@ def agenda(
             "kind": "milestone",
             "obligation_id": ob.id,
             "code": ob.code or "",
-            "title": pick(ob.title, ob.title_en),
+            # the milestone's own text: an obligation has several, each due on its own day
+            "title": pick(title, title_en) or pick(ob.title, ob.title_en),
         }
-        for due, ob in ms
+        for due, title, title_en, ob in ms
     ]
     items += [
         {
