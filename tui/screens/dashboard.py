@@ -168,8 +168,8 @@ class DashboardScreen(DubanScreen):
         rows = [
             Door(
                 Text.assemble(
-                    (r["due"].strftime("%m-%d") + " ", "bold"),
-                    fit(r["code"] + pick(r["title"], r["title_en"]), max(10, width - 24)),
+                    (r["due"].isoformat() + " ", "bold"),
+                    fit(r["code"] + pick(r["title"], r["title_en"]), max(10, width - 29)),
                     " ",
                     (ellipsize(", ".join(pick(*n) for n in r["lead"]), 17), "dim"),
                 ),
