@@ -343,7 +343,9 @@ def test_status_formats_and_errors(world) -> None:
     ob = forest_target(world)
     readings(world, FOREST, "430100", {"2021": 64, "2022": 68.5})
     table = world.ok("status", as_of="2023-03-01").stdout
-    assert "on_track" in table and "at least 80% 2025-12-31" in table and "68.5 (2022-12-31)" in table
+    assert (
+        "on_track" in table and "at least 80% 2025-12-31" in table and "68.5 (2022-12-31)" in table
+    )
     zh = world.ok("status", as_of="2023-03-01", lang="zh").stdout
     assert "进度正常" in zh and "长沙市" in zh
     csv_text = world.ok("status", "--format", "csv", as_of="2023-03-01").stdout.splitlines()
