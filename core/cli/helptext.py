@@ -16,7 +16,14 @@ from functools import lru_cache
 import click
 
 from ..i18n import catalog, language, t
-from ..spreadsheet import cell_width
+
+
+def cell_width(text: str) -> int:
+    # core/spreadsheet.py's measure, imported only when help is written (start-up stays lean)
+    from ..spreadsheet import cell_width as measure
+
+    return measure(text)
+
 
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 _PLACEHOLDER = re.compile(r"\b[A-Z][A-Z_]{2,}\b")
