@@ -40,6 +40,7 @@ ALLOWED = {
     "iCalendar",
     "Excel",
     "GDP",
+    "English",  # the language switch names the other language in its own words
     "SVG",
     "mg/L",
     "sha",
