@@ -60,6 +60,21 @@ async def test_keys_typed_while_a_form_opens_go_into_it(campaign: Env) -> None:
 
 
 @pytest.mark.asyncio
+async def test_typing_on_the_list_goes_into_its_filter(campaign: Env) -> None:
+    """Keys no shortcut wants, typed as the list opens, filter it rather than vanish."""
+    app = app_for(campaign)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.run_action("go('obligations')")
+        for ch in "衡阳":
+            app.post_message(events.Key(ch, ch))
+        await settle(pilot)
+        box = app.screen.query_one("#filter-input", Input)
+        assert box.value == "衡阳" and app.focused is box
+        assert app.screen.query_ == app.screen.query_.__class__(text="衡阳")
+
+
+@pytest.mark.asyncio
 async def test_the_agenda_shows_each_milestones_own_text(campaign: Env) -> None:
     app = app_for(campaign, lang="zh")
     async with app.run_test(size=SIZE) as pilot:
