@@ -66,6 +66,17 @@ def to_local_date(instant: datetime) -> date:
     return instant.astimezone(LOCAL_TZ).date()
 
 
+def local_time(instant: datetime | str | None) -> str:
+    """An instant as a person reads it: Asia/Shanghai, to the minute (2024-06-01 08:30)."""
+    if instant is None or instant == "":
+        return ""
+    if isinstance(instant, str):
+        instant = datetime.fromisoformat(instant)
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=UTC)
+    return instant.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlmodel import Session, create_engine
 
+from . import pinyin
 from .clock import Clock
 from .dburl import default_url, normalise_url
 from .errors import PermissionDenied, UserError
@@ -35,6 +36,7 @@ def _tune_sqlite(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+    pinyin.register(dbapi_conn)
 
 
 def _begin(conn: Any) -> None:

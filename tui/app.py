@@ -401,6 +401,19 @@ class DubanApp(App[None]):
         if result is not None:
             await self.changed()
 
+    # Textual's own words (the palette's system commands and prompt), in the current language.
+    def get_system_commands(self, screen: Any) -> Any:
+        for command in super().get_system_commands(screen):
+            yield command._replace(title=t(command.title), help=t(command.help))
+
+    def action_command_palette(self) -> None:
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(
+                CommandPalette(id="--command-palette", placeholder=t("Search for commands…"))
+            )
+
     def action_help(self) -> None:
         from .screens.help import HelpScreen
 

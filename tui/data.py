@@ -175,12 +175,13 @@ def top_levels(*, session: Session, obligation_ids: list[int], as_of: date) -> d
 # Dashboard and owners -------------------------------------------------------------------
 @shown
 def owner_scores(session: Session, as_of: date) -> list[dict[str, Any]]:
-    """Owners worst first by the scorecard service's full ranking (on-time rate included;
+    """Owners worst first by the scorecard service's ranking, ranks as the CLI shows them
+    (on-time rate included;
     it reads every assignment, so only the owners screen asks; the dashboard's quick
     version is ``overview.worst_owners``)."""
     from duban.core.services.scorecard import scorecard
 
-    rows = scorecard(session=session, as_of=as_of)[::-1]
+    rows = scorecard(session=session, as_of=as_of)
     names = {
         o.name: o
         for o in session.exec(select(Owner).where(Owner.name.in_([r["owner"] for r in rows])))
@@ -242,6 +243,17 @@ def subject_of(session: Session, target: Target) -> str | None:
     return None
 
 
+def scope_name(session: Session, target: Target) -> str | None:
+    """A target's site or region by name, as a person reads it."""
+    if target.site_id is not None:
+        site = session.get(Site, target.site_id)
+        return pick(site.name, site.name_en) if site else None
+    if target.region_id is not None:
+        region = session.get(Region, target.region_id)
+        return pick(region.name, region.name_en) if region else None
+    return None
+
+
 @shown
 def target_status(session: Session, target: Target, as_of: date) -> dict[str, Any]:
     """The evaluation service's verdict as of ``as_of``."""
@@ -290,6 +302,7 @@ def obligation(*, session: Session, obligation_id: int, as_of: date) -> dict[str
                 if tg.baseline_value is not None and tg.baseline_date is not None
                 else None,
                 "subject": subject_of(session, tg),
+                "scope": scope_name(session, tg),
                 "status": target_status(session, tg, as_of),
                 "readings": target_readings(session=session, target=tg, as_of=as_of),
             }
@@ -433,7 +446,7 @@ def agenda(
     live = text(overview.LIVE_SQL).bindparams(seen_at=seen)
     pending = text(visibility.milestone_pending("milestone")).bindparams(as_of=as_of, seen_at=seen)
     ms = session.exec(
-        select(Milestone.due, Obligation)
+        select(Milestone.due, Milestone.title, Milestone.title_en, Obligation)
         .join(Obligation, Obligation.id == Milestone.obligation_id)
         .where(Milestone.due <= end, pending, live)
         .order_by(Milestone.due, Obligation.seq, Obligation.id)
@@ -452,9 +465,10 @@ def agenda(
             "kind": "milestone",
             "obligation_id": ob.id,
             "code": ob.code or "",
-            "title": pick(ob.title, ob.title_en),
+            # the milestone's own text: an obligation has several, each due on its own day
+            "title": pick(title, title_en) or pick(ob.title, ob.title_en),
         }
-        for due, ob in ms
+        for due, title, title_en, ob in ms
     ]
     items += [
         {

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from duban.core import names
 from duban.core.errors import UserError
-from duban.core.i18n import t
+from duban.core.i18n import language, t
 from duban.core.services.listing import ListFilter
 
 from .text import labels_to_keys
@@ -47,6 +47,7 @@ _ALIASES = {
     "排序": "sort",
 }
 _OVERDUE_WORDS = {"overdue", "逾期"}
+_SORT_ALIASES = {"编号": "code", "到期": "due", "标题": "title", "状态": "state", "级别": "level"}
 _TOKEN = re.compile(r'(?:(?P<key>[^\s:=：]+)[:=：])?(?P<value>"[^"]*"|\S+)')
 
 
@@ -113,7 +114,9 @@ def parse(line: str) -> Query:
             raise UserError(
                 t("filter: unknown key {key!r} (one of {keys})", key=raw_key, keys=", ".join(KEYS))
             )
-        if key in ("state", "level", "role", "light"):
+        if key == "domain":
+            values[key] = labels_to_keys(key).get(value.casefold(), value)
+        elif key in ("state", "level", "role", "light"):
             spellings = labels_to_keys(key)
             spelled = spellings.get(value.casefold())
             if spelled is None:
@@ -128,7 +131,7 @@ def parse(line: str) -> Query:
                 raise UserError(t("filter: due:{value} must be a number of days", value=value))
             values["due_days"] = int(value)
         elif key == "sort":
-            name = value.lstrip("-")
+            name = _SORT_ALIASES.get(value.lstrip("-"), value.lstrip("-"))
             if name not in SORTS:
                 raise UserError(
                     t(
@@ -141,6 +144,37 @@ def parse(line: str) -> Query:
         else:
             values[key] = value
     return Query(text=" ".join(words) or None, **values)  # type: ignore[arg-type]
+
+
+_SPOKEN = {key: alias for alias, key in _ALIASES.items()}
+_LABELLED = ("role", "domain", "state", "level", "light")
+
+
+def spoken(line: str) -> str:
+    """``line`` as the current language writes it (``domain:water`` -> ``领域:水环境``); it
+    parses to the same query. Plugin marks (``has:ledger``) and sort keys stay codes."""
+    if language() != "zh":
+        return line
+    from duban.core import labels
+
+    label = {
+        "role": labels.role_label,
+        "domain": labels.domain_label,
+        "state": labels.state_label,
+        "level": labels.level_label,
+        "light": labels.light_label,
+    }
+    out = []
+    for match in _TOKEN.finditer(line):
+        key, value = match["key"], match["value"]
+        if key is None:
+            out.append(t("overdue") if value.casefold() in _OVERDUE_WORDS else value)
+            continue
+        name = _ALIASES.get(key, key.casefold())
+        if name in _LABELLED and not value.startswith('"'):
+            value = _quote(label[name](value))
+        out.append(f"{_SPOKEN.get(name, key)}:{value}")
+    return " ".join(out)
 
 
 def unparse(query: Query) -> str:

@@ -192,8 +192,8 @@ def worst_owners(
     db: Lean, as_of: date, overdue: dict[int, int], limit: int = WORST_OWNERS
 ) -> list[dict[str, Any]]:
     """Owners worst first, quickly: ``overdue`` obligations they lead (``overdue_counts``) and
-    escalations addressed to them, weighted by level (the owners screen ranks by the full
-    scorecard)."""
+    escalations addressed to them, weighted by level, in the scorecard's order (its on-time
+    rate, the last tie-break, aside: the owners screen shows the full ranking)."""
     escalated: dict[int, dict[str, int]] = defaultdict(dict)
     for owner_id, level, n in db.rows(
         f"SELECT e.addressed_to_id, {_LEVEL}, COUNT(*) FROM escalation e WHERE {_OPEN}"
@@ -210,7 +210,7 @@ def worst_owners(
                 "owner_id": owner_id,
                 "overdue": overdue.get(owner_id, 0),
                 "levels": levels,
-                "score": weight + 2 * overdue.get(owner_id, 0),
+                "score": weight,
                 "top_level": max(levels, key=lambda lv: LEVEL_ORDER.get(lv, -1), default=None),  # type: ignore[call-overload]
             }
         )

@@ -17,6 +17,7 @@ import click
 from ..errors import UserError
 from ..i18n import set_language, t
 from .context import Env
+from .helptext import HelpContext, localise
 
 # name -> "module:attribute" under duban.core.cli
 COMMANDS: dict[str, str] = {
@@ -57,6 +58,8 @@ COMMANDS: dict[str, str] = {
 
 
 class LazyGroup(click.Group):
+    context_class = HelpContext
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._plugins_loaded = False
@@ -74,14 +77,15 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in self.commands:
-            return self.commands[name]
+            return localise(self.commands[name])
         if name in COMMANDS:
             module, attr = COMMANDS[name].split(":")
             command = getattr(import_module(f"{__name__}.{module}"), attr)
             self.add_command(command, name)
-            return command
+            return localise(command)
         self._load_plugins()
-        return self.commands.get(name)
+        command = self.commands.get(name)
+        return localise(command) if command is not None else None
 
 
 # Set by the outermost entry point (duban.tui.entry): what bare `duban` does.
@@ -114,15 +118,16 @@ default_action: Callable[[Env], None] | None = None
     "--lang",
     type=click.Choice(["zh", "en"]),
     envvar="DUBAN_LANG",
+    is_eager=True,
+    expose_value=False,
+    # Eager, so that a --help after it is already in that language.
+    callback=lambda ctx, param, value: set_language(value),
     help="Language of output (default: locale; DUBAN_LANG).",
 )
 @click.version_option(package_name="duban", prog_name="duban")
 @click.pass_context
-def cli(
-    ctx: click.Context, db_url: str | None, actor: str | None, as_of: str | None, lang: str | None
-) -> None:
+def cli(ctx: click.Context, db_url: str | None, actor: str | None, as_of: str | None) -> None:
     """duban (督办): who must do what, by when, is it on track, and what happens when it isn't."""
-    set_language(lang)
     ctx.obj = Env.create(db_url=db_url, actor=actor, as_of=as_of)
     ctx.call_on_close(ctx.obj.close)
     if ctx.invoked_subcommand is None:

@@ -111,6 +111,7 @@ def scorecard(env: Env, level: str | None, fmt: str, output: Path | None) -> Non
         {
             **r,
             **r["escalations"],
+            "rank": "—" if r["rank"] is None else r["rank"],
             "on_time_rate": "—" if r["on_time_rate"] is None else f"{r['on_time_rate']:.0%}",
         }
         if fmt == "table"

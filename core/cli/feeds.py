@@ -154,6 +154,17 @@ def feed_list(env: Env, fmt: str) -> None:
 
     with env.session(write=False) as session:
         rows = list_feeds(session=session)
+    if fmt == "table":
+        from ..clock import local_time
+
+        rows = [
+            {
+                **r,
+                "created_at": local_time(r["created_at"]),
+                "revoked_at": local_time(r["revoked_at"]),
+            }
+            for r in rows
+        ]
     emit(
         rows,
         [

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from ..clock import local_time
 from ..i18n import t
+from ..labels import action_label
 from .context import Env, pass_env
 from .output import emit, format_option
 
@@ -21,6 +23,8 @@ def history(env: Env, ref: str, fmt: str) -> None:
     with env.session(write=False) as session:
         rows = [
             {**e, "at": e["at"].isoformat(timespec="seconds")}
+            if fmt == "json"
+            else {**e, "at": local_time(e["at"]), "action": action_label(e["action"])}
             for e in events(session=session, obligation=get_obligation(session=session, ref=ref))
         ]
     emit(

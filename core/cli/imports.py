@@ -11,6 +11,7 @@ import click
 from ..errors import UserError
 from ..i18n import pick, t
 from .context import Env, pass_env
+from .helptext import localise
 from .output import emit_one, format_option, sheet_option
 
 # Core's own import commands: name -> "module:attribute" under duban.core.cli.
@@ -65,15 +66,15 @@ class ImportGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in IMPORTS:
             module, attr = IMPORTS[name].split(":")
-            return getattr(import_module(f"duban.core.cli.{module}"), attr)
+            return localise(getattr(import_module(f"duban.core.cli.{module}"), attr))
         importer = self._registered().get(name)
         if importer is None:
             return None
         command = _importer_command(name)
         command.help = pick(importer.name, importer.name_en) + (
-            f"\n\n{importer.description}" if importer.description else ""
+            f"\n\n{t(importer.description)}" if importer.description else ""
         )
-        return command
+        return localise(command)
 
 
 @click.group("import", cls=ImportGroup)

@@ -8,6 +8,7 @@ import click
 
 from ..clock import parse_date
 from ..i18n import pick, t
+from ..labels import domain_label, state_label
 from ..queries import SORTS
 from .context import Env, pass_env
 from .output import emit, emit_one, format_option, listing_options
@@ -128,6 +129,8 @@ def list_cmd(
                     "title": pick(r["title"], r["title_en"]),
                     "overdue": t("overdue") if r["overdue"] else "",
                     "light": t(r["light"]) if r["light"] else "",
+                    "state": state_label(r["state"]),
+                    "domain": domain_label(r["domain"]),
                 }
                 for r in rows
             )
@@ -164,12 +167,21 @@ def show(env: Env, ref: str, fmt: str) -> None:
 
     with env.session(write=False) as session:
         data = detail(session=session, ob=get_obligation(session=session, ref=ref), as_of=env.today)
-    if fmt != "json":  # in words: the alternative route (或比2020年提高5个百分点), the horizon
-        from ..services.evaluation import route_text
+        if fmt == "json":
+            emit_one(data, fmt)
+            return
+        from sqlmodel import select
 
-        for tg in data["targets"]:
-            if "alternative" in tg:
-                tg["alternative"] = t("or {route}", route=route_text(tg["alternative"]))
-        if data["horizon"]:
-            data["horizon"] = t("{day}, the plan's end (implied)", day=data["horizon"]["due"])
-    emit_one(data, fmt)
+        from ..models import Plan
+        from ..services.evaluation import route_text
+        from .detail import render
+
+        plan = session.exec(select(Plan).where(Plan.key == data["plan"])).first()
+        title = pick(plan.title, plan.title_en) if plan else None
+    # In words: the alternative route (或比2020年提高5个百分点), the horizon.
+    for tg in data["targets"]:
+        if "alternative" in tg:
+            tg["alternative"] = t("or {route}", route=route_text(tg["alternative"]))
+    if data["horizon"]:
+        data["horizon"] = t("{day}, the plan's end (implied)", day=data["horizon"]["due"])
+    click.echo(render({**data, "plan": title or data["plan"]}), nl=False)

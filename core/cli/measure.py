@@ -12,6 +12,7 @@ import click
 
 from ..clock import parse_date
 from ..i18n import pick, t
+from ..labels import goal_text, scope_label
 from .context import Env, pass_env
 from .output import emit, emit_one, format_option, listing_options, sheet_option
 
@@ -215,18 +216,6 @@ def target_add(
         click.echo(row.id)
 
 
-_SYMBOLS = {
-    "gte": "≥",
-    "lte": "≤",
-    "eq": "=",
-    "decrease_pct": "↓",
-    "increase_pct": "↑",
-    "trend_down": "↘",
-    "trend_up": "↗",
-    "eliminate": "→",
-}
-
-
 def _num(x: float | None) -> str:
     return "" if x is None else f"{x:.4g}"
 
@@ -319,16 +308,8 @@ def status(env: Env, obligation: str | None, fmt: str, output: Path | None) -> N
             "target": r["target"],
             "obligation": r["obligation_code"] or f"#{r['obligation']}",
             "indicator": pick(r["name"], r["name_en"]) or r["indicator"],
-            "scope": r["scope"]["name"] if r["scope"] else "",
-            "goal": " ".join(
-                x
-                for x in (
-                    _SYMBOLS.get(r["comparator"], r["comparator"]),
-                    _num(r["value"]) + ("%" if r["comparator"].endswith("_pct") else ""),
-                    r["due"],
-                )
-                if x
-            ),
+            "scope": scope_label(r["scope"]),
+            "goal": f"{goal_text(r['comparator'], r['value'], r['unit'])} {r['due']}",
             "status": t(r["status"]),
             "latest": f"{_num(r['latest_value'])} ({r['latest_date']})" if r["latest_date"] else "",
             "expected": _num(r["expected"]),

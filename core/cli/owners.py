@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..i18n import t
+from ..labels import owner_kind_label
 from .context import Env, pass_env
 from .output import emit, format_option
 
@@ -127,6 +128,8 @@ def owner_list(env: Env, fmt: str) -> None:
                     "robots": robots_of(session=session, owner=o),
                 }
             )
+    if fmt == "table":
+        rows = [{**r, "kind": owner_kind_label(r["kind"])} for r in rows]
     emit(
         rows,
         [

@@ -128,6 +128,14 @@ def list_cmd(
                 ("progress", t("Progress made")),
                 ("submitted_at", t("Reported at")),
             ]
+    if fmt == "table" and not missing:
+        from ..clock import local_time
+        from ..labels import role_label
+
+        rows = [
+            {**r, "role": role_label(r["role"]), "submitted_at": local_time(r["submitted_at"])}
+            for r in rows
+        ]
     emit(rows, columns, fmt, max_width=30)
 
 

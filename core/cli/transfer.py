@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from .context import Env, pass_env
+from .helptext import localise
 from .output import emit_one, format_option
 
 
@@ -23,7 +24,7 @@ class ExportGroup(click.Group):
         if name not in EXPORTS:
             return None
         module, attr = EXPORTS[name].split(":")
-        return getattr(import_module(f"duban.core.cli.{module}"), attr)
+        return localise(getattr(import_module(f"duban.core.cli.{module}"), attr))
 
 
 # Other export formats: name -> "module:attribute" under duban.core.cli.

@@ -64,7 +64,7 @@ def user_list(env: Env, fmt: str) -> None:
             {
                 "id": u.id,
                 "name": u.name,
-                "role": u.role,
+                "role": t(u.role) if fmt == "table" else u.role,
                 "owner": (session.get(Owner, u.owner_id).name if u.owner_id else None),
             }
             for u in list_users(session=session)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from ..i18n import t
+from ..labels import level_label, state_label
 from ..models import AuditEvent, Escalation, Evidence, Milestone, Obligation, Submission, Target
 
 # entity type -> the model whose rows belong to an obligation through ``obligation_id``
@@ -68,14 +69,51 @@ def summarise(e: AuditEvent) -> str:
             sha=str(after.get("sha256", ""))[:12],
         )
     changed = [
-        f"{key}: {before.get(key)!s} → {after[key]!s}"
+        t(
+            "{field}: {before} → {after}",
+            field=_field(key),
+            before=_value(key, before.get(key)),
+            after=_value(key, after[key]),
+        )
         for key in after
         if key in before and before.get(key) != after[key] and key not in _NOISE
     ]
     if changed:
-        return "; ".join(changed)[:200]
-    shown = [f"{key}={after[key]}" for key in _SHOWN if after.get(key) not in (None, "", [])]
-    return ", ".join(shown)[:200]
+        return t("; ").join(changed)[:200]
+    shown = [
+        t("{label}: {value}", label=_field(key), value=_value(key, after[key]))
+        for key in _SHOWN
+        if after.get(key) not in (None, "", [])
+    ]
+    return t(", ").join(shown)[:200]
+
+
+# The fields a summary names, in words; others keep their column name.
+_FIELDS = {
+    "title": "Title",
+    "level": "Level",
+    "due": "Due",
+    "done_on": "Done on",
+    "state": "State",
+    "decision": "Decision",
+    "reason": "Reason",
+    "uri": "Address",
+    "indicator": "Indicator",
+}
+
+
+def _field(key: str) -> str:
+    return t(_FIELDS[key]) if key in _FIELDS else key
+
+
+def _value(key: str, value: object) -> str:
+    if key == "state":
+        return state_label(str(value)) if value else ""
+    if key == "level":
+        return level_label(str(value)) if value else ""
+    if key == "decision" and value in ("verified", "rejected"):
+        return t({"verified": "Verified", "rejected": "Rejected"}[str(value)])
+    return str(value)
 
 
 # Bookkeeping columns that change with everything and say nothing.

@@ -14,6 +14,7 @@ from .. import names, queries, search, visibility
 from ..errors import UserError
 from ..i18n import t
 from ..models import Milestone, Obligation, Region, Role, State
+from ..pinyin import pinyin_order
 from . import reports
 from .obligations import owners_by_role, summary
 from .owners import resolve_owner
@@ -124,6 +125,8 @@ def order_keys(
         # Plans' obligations in plan order, then those of no plan (such as ledger items):
         # said outright, as SQLite sorts NULL first and PostgreSQL last.
         keys = [Obligation.plan_id.is_(None), Obligation.plan_id, Obligation.seq, Obligation.id]
+    elif sort == "title":
+        keys = [pinyin_order(Obligation.title), Obligation.id]
     else:
         keys = [getattr(Obligation, sort), Obligation.id]
     if descending:

@@ -1,8 +1,9 @@
 """Scorecards: per owner, how it is doing on what it owes (a handful of grouped queries).
 
-Rank: fewest open escalations weighted by rung (提醒 1 … 移交问责 6), then fewest overdue
-obligations it leads, then the highest on-time rate of its closed milestones. Equal keys
-share a rank.
+Rank, worst first (1 is the body doing worst): most open escalations weighted by rung
+(提醒 1 … 移交问责 6), then most overdue obligations it leads, then the lowest on-time rate of
+its closed milestones. Equal keys share a rank. A body with nothing assigned is not ranked
+(``rank`` None) and comes last. The CLI and the TUI both show this ranking.
 """
 
 from __future__ import annotations
@@ -135,14 +136,20 @@ def scorecard(*, session: Session, as_of: date, level: str | None = None) -> lis
             }
         )
 
-    def key(row: dict[str, Any]) -> tuple[int, int, float]:
+    def badness(row: dict[str, Any]) -> tuple[int, int, float]:
         rate = row["on_time_rate"]
         return row["escalation_weight"], row["overdue"], -(1.0 if rate is None else rate)
 
-    rows.sort(key=lambda r: (key(r), r["owner"]))
+    def assigned(row: dict[str, Any]) -> bool:
+        return any(row[role.value] for role in Role)
+
+    rows.sort(key=lambda r: (not assigned(r), tuple(-x for x in badness(r)), r["owner"]))
     previous, rank = None, 0
     for position, row in enumerate(rows, 1):
-        if key(row) != previous:
-            rank, previous = position, key(row)
+        if not assigned(row):
+            row["rank"] = None
+            continue
+        if badness(row) != previous:
+            rank, previous = position, badness(row)
         row["rank"] = rank
     return rows

@@ -352,7 +352,9 @@ def test_status_formats_and_errors(world) -> None:
     ob = forest_target(world)
     readings(world, FOREST, "430100", {"2021": 64, "2022": 68.5})
     table = world.ok("status", as_of="2023-03-01").stdout
-    assert "on_track" in table and "≥ 80 2025-12-31" in table and "68.5 (2022-12-31)" in table
+    assert (
+        "on_track" in table and "at least 80% 2025-12-31" in table and "68.5 (2022-12-31)" in table
+    )
     zh = world.ok("status", as_of="2023-03-01", lang="zh").stdout
     assert "进度正常" in zh and "长沙市" in zh
     csv_text = world.ok("status", "--format", "csv", as_of="2023-03-01").stdout.splitlines()
@@ -452,8 +454,8 @@ def test_show_gives_both_routes(world, tmp_path) -> None:
         70,
         {"comparator": "increase_pp", "value": 5, "unit": "pp", "baseline_year": 2020},
     )
-    assert "alternative=or 5 percentage points above 2020" in world.ok("show", ob).stdout
-    assert "alternative=或比2020年提高5个百分点" in world.ok("show", ob, lang="zh").stdout
+    assert "at least 70% · or 5 percentage points above 2020" in world.ok("show", ob).stdout
+    assert "或比2020年提高5个百分点" in world.ok("show", ob, lang="zh").stdout
 
 
 @pytest.mark.parametrize(

@@ -124,7 +124,7 @@ def test_parent_overdue_state_aggregates_children(hunan, parent) -> None:
     }
     assert rows["长沙市人民政府"]["overdue"] == 0 and rows["株洲市人民政府"]["overdue"] == 1
     assert rows["长沙市人民政府"]["on_time_rate"] == 0.0  # done 2025-01-03 for 2024-12-31
-    assert rows["长沙市人民政府"]["rank"] < rows["株洲市人民政府"]["rank"]
+    assert rows["株洲市人民政府"]["rank"] < rows["长沙市人民政府"]["rank"]  # worst first
 
     from duban.core.db import get_engine, open_session
     from duban.core.services.split import overdue_ids, rollup
@@ -181,7 +181,8 @@ def test_scorecard_ranks_and_counts(duban) -> None:
     assert a["escalations"]["list"] == 1 and a["escalation_weight"] == 3
     assert (b["lead"], b["on_time_rate"], b["overdue"]) == (1, 0.0, 0)
     assert (c["participant"], c["on_time_rate"]) == (1, None)
-    assert [r["owner"] for r in rows] == ["丙厅", "乙厅", "甲厅"]
+    # Worst first: 甲厅 has an escalation; 乙厅 delivered late; 丙厅 has nothing against it.
+    assert [r["owner"] for r in rows] == ["甲厅", "乙厅", "丙厅"]
     assert [r["rank"] for r in rows] == [1, 2, 3]
     table = duban.ok("scorecard", as_of="2024-08-01", lang="zh").stdout
     assert "排名" in table and "挂牌督办" in table and "100%" in table

@@ -50,14 +50,20 @@ def source_msgids() -> set[str]:
 
 
 def table_msgids() -> set[str]:
-    from duban.tui import app, commands, text  # noqa: F401
+    from duban.core import labels
+    from duban.tui import app, commands  # noqa: F401
     from duban.tui.screens import detail, forms, help
     from duban.tui.widgets import table
 
     found = set()
-    for mapping in (text._LEVEL_LABELS, text._STATE_LABELS, text._ROLE_LABELS, text._STATUS_LABELS):
+    for mapping in (
+        labels._LEVEL_LABELS,
+        labels._STATE_LABELS,
+        labels._ROLE_LABELS,
+        labels._STATUS_LABELS,
+    ):
         found.update(mapping.values())
-    found.update(meaning for _, meaning in help.FILTER_HELP)
+    found.update(part for row in help.FILTER_HELP for part in row)
     found.update(m for _, verb, why in detail.DetailScreen.ACTIONS for m in (verb, why))
     found.update(title for title, _ in app.SECTIONS.values())
     found.update(title for _, title, _ in table.COLUMNS)

@@ -180,8 +180,8 @@ class DashboardScreen(DubanScreen):
         rows = [
             Door(
                 Text.assemble(
-                    (r["due"].strftime("%m-%d") + " ", "bold"),
-                    fit(r["code"] + pick(r["title"], r["title_en"]), max(10, width - 24)),
+                    (r["due"].isoformat() + " ", "bold"),
+                    fit(r["code"] + pick(r["title"], r["title_en"]), max(10, width - 29)),
                     " ",
                     (ellipsize(", ".join(pick(*n) for n in r["lead"]), 17), "dim"),
                 ),
@@ -193,9 +193,10 @@ class DashboardScreen(DubanScreen):
         await self._replace("#panel-upcoming", rows)
         self.query_one(LadderBars).show(d["ladder"])
         worst = []
-        for rank, o in enumerate(d["worst"], 1):
+        for o in d["worst"]:
+            # No numbers here: the owners screen and `duban scorecard` hold the one ranking.
             text = Text.assemble(
-                (f"{rank} ", "dim"),
+                ("· ", "dim"),
                 fit(pick(o["name"], o["name_en"]), 24),
                 " ",
                 (t("overdue {n}", n=o["overdue"]), "red" if o["overdue"] else "dim"),
@@ -213,7 +214,7 @@ class DashboardScreen(DubanScreen):
         panels = []
         for panel in found:
             box = Vertical(classes="panel plugin-panel")
-            box.border_title = f"{panel['title']} ({panel['plugin']})"
+            box.border_title = panel["title"]
             rows_ = [
                 Door(
                     Text.assemble(

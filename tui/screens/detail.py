@@ -15,6 +15,7 @@ from textual.widgets import LoadingIndicator, Static
 
 from duban.core.clock import to_local_date
 from duban.core.i18n import language, pick, t
+from duban.core.labels import action_label, domain_label, goal_text
 from duban.core.models import Role, State
 
 from .. import data
@@ -23,16 +24,6 @@ from ..widgets.chart import TargetChart
 from ..widgets.ladder import level_badge
 from . import forms
 from .base import DubanScreen
-
-COMPARATORS = {
-    "gte": "≥",
-    "lte": "≤",
-    "gt": ">",
-    "lt": "<",
-    "eq": "=",
-    "class_at_least": "≥",
-    "class_at_most": "≤",
-}
 
 
 def section(title: str, *children: Any, id: str | None = None) -> Vertical:
@@ -104,7 +95,9 @@ class DetailScreen(DubanScreen):
             if d["light"]:
                 facts.append("  ·  ")
                 facts.append(light_label(d["light"]), style=light_style(d["light"]))
-            facts.append(Text.assemble("  ·  ", (t("Domain") + " ", "dim"), d["domain"]))
+            facts.append(
+                Text.assemble("  ·  ", (t("Domain") + " ", "dim"), domain_label(d["domain"]))
+            )
             if d["region"]:
                 facts.append(
                     Text.assemble(
@@ -180,11 +173,7 @@ class DetailScreen(DubanScreen):
 
     def _target_text(self, tg: dict[str, Any]) -> Text:
         st = tg["status"]
-        goal = (
-            f"{COMPARATORS.get(tg['comparator'], tg['comparator'])} {tg['value']:g}{tg['unit']}"
-            if tg["value"] is not None
-            else tg["comparator"]
-        )
+        goal = goal_text(tg["comparator"], tg["value"], tg["unit"])
         out = Text.assemble(
             (t("Goal") + " ", "dim"),
             goal,
@@ -204,8 +193,8 @@ class DetailScreen(DubanScreen):
             figures.append(t("forecast {value} at due", value=f"{st['forecast']:.4g}"))
         if figures:
             out.append("\n" + " · ".join(figures), style="dim")
-        if tg["subject"]:
-            out.append(f"\n{tg['subject']}", style="dim")
+        if tg["scope"]:
+            out.append(f"\n{tg['scope']}", style="dim")
         return out
 
     def _escalations(self, d: dict[str, Any]) -> Text:
@@ -277,7 +266,7 @@ class DetailScreen(DubanScreen):
         out = Text()
         for a in d["audit"]:
             out.append(f"{to_local_date(a['at']).isoformat()} ", style="dim")
-            out.append(f"{a['actor']}  {a['action']}  ")
+            out.append(f"{a['actor']}  {action_label(a['action'])}  ")
             out.append(f"{a['summary']}\n", style="dim")
         return out
 

@@ -12,6 +12,7 @@ from datetime import date
 from typing import Any, ClassVar
 
 from sqlmodel import Session
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -41,6 +42,8 @@ class Form(ModalScreen[Any]):
 
     TITLE = ""
     WRITE = True  # perform in a writing transaction
+    # The first field takes the keyboard as the form opens (the scroll box would otherwise).
+    AUTO_FOCUS = ".form-row Input, .form-row Select, .form-row TextArea, #form-buttons Button"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="form.cancel"),
         Binding("ctrl+s", "submit", "OK", id="form.submit"),
@@ -107,6 +110,21 @@ class Form(ModalScreen[Any]):
         note = self.query_one("#form-error", Static)
         note.update(message or "")
         note.set_class(bool(message), "-error")
+
+    def on_key(self, event: events.Key) -> None:
+        """A printable key reaching the form itself was typed before a field had the
+        keyboard (the form still opening): it goes into the field, not lost."""
+        if not event.is_printable or event.character is None:
+            return
+        fields = self.query(".form-row Input, .form-row TextArea")
+        target = self.focused if self.focused in fields else next(iter(fields), None)
+        if target is None:
+            return
+        event.stop()
+        if self.focused is not target:
+            target.focus()
+        # Queued behind the focus event, ahead of the keys still coming.
+        target.post_message(events.Key(event.key, event.character))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -192,7 +210,7 @@ class RecordForm(Form):
 
     def fields(self) -> list[Field]:
         targets = self.context["obligation"]["target_rows"]
-        options = [(f"{tg['name']} · {tg['subject'] or '-'}", str(tg["id"])) for tg in targets]
+        options = [(f"{tg['name']} · {tg['scope'] or '-'}", str(tg["id"])) for tg in targets]
         return [
             Field(
                 "target",

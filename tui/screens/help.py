@@ -58,7 +58,7 @@ class HelpScreen(ModalScreen[None]):
         out.append(t('Command palette: "noun: verb" commands in either language') + "\n")
         out.append("\n" + t("Filter line (obligations list)") + "\n", style="bold underline")
         for syntax, meaning in FILTER_HELP:
-            out.append(f"  {syntax:<18}", style="bold")
+            out.append(f"  {t(syntax):<18}", style="bold")
             out.append(t(meaning) + "\n")
         out.append(
             "\n" + t("Every number on the dashboard opens the list it counts.") + "\n",

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 
 from duban.core.clock import to_local_date
 from duban.core.i18n import t
+from duban.core.labels import occasion_label
 
 from .. import data
 from ..text import ellipsize
@@ -49,7 +50,7 @@ class InboxScreen(DubanScreen):
                 "" if r["read"] else "●",
                 to_local_date(r["created"]).isoformat(),
                 Text(ellipsize(r["subject"], 70), style="" if r["read"] else "bold"),
-                r["occasion"],
+                occasion_label(r["occasion"]),
             ]
             for r in self.rows
         ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
@@ -143,6 +144,21 @@ class ObligationsScreen(DubanScreen):
         self.app.open_obligation(event.obligation_id)
 
     # Keys ------------------------------------------------------------------------------
+    def on_key(self, event: events.Key) -> None:
+        """A printable key no shortcut wants (衡阳, typed while the list is still loading
+        too) goes into the filter line instead of being lost."""
+        box = self.query_one("#filter-input", Input)
+        if (
+            not event.is_printable
+            or event.character is None
+            or self.focused is box
+            or event.key in self.active_bindings
+        ):
+            return
+        event.stop()
+        box.focus()
+        box.post_message(events.Key(event.key, event.character))
+
     def action_focus_filter(self) -> None:
         self.query_one("#filter-input", Input).focus()
 

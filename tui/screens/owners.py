@@ -61,7 +61,7 @@ class OwnersScreen(DubanScreen):
         self.query_one(Grid).fill(
             [
                 [
-                    str(r["rank"]),
+                    "—" if r["rank"] is None else str(r["rank"]),
                     ellipsize(r["label"], 40),
                     str(r["led"] or 0),
                     "" if r["participant"] is None else str(r["participant"]),

@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from duban.core.i18n import t
+from duban.core.labels import domain_label, unit_label
 
 from .. import data
 from ..text import ellipsize
@@ -18,6 +19,14 @@ from ..widgets.grid import Grid
 from .base import DubanScreen
 
 STATUS_STYLES = {"ok": "green", "failed": "bold red", "disabled": "dim"}
+
+
+def _plugin(name: str) -> str:
+    """A plugin by the domain it serves (水环境 water), core's own as built in."""
+    if name == "core":
+        return t("built in")
+    label = domain_label(name)
+    return name if label == name else f"{label} {name}"
 
 
 class PluginsScreen(DubanScreen):
@@ -69,7 +78,7 @@ class PluginsScreen(DubanScreen):
         self.query_one("#plugin-table", Grid).fill(
             [
                 [
-                    p["name"],
+                    _plugin(p["name"]),
                     p["version"],
                     Text(
                         t(p["status"]) + (f" ({t('built in')})" if p["builtin"] else ""),
@@ -86,10 +95,10 @@ class PluginsScreen(DubanScreen):
                 [
                     i["key"],
                     ellipsize(i["name"], 36),
-                    i["unit"],
+                    unit_label(i["unit"]),
                     t(i["direction"]),
                     t(i["frequency"]),
-                    i["plugin"],
+                    _plugin(i["plugin"]),
                 ]
                 for i in d["indicators"]
             ]
@@ -99,7 +108,7 @@ class PluginsScreen(DubanScreen):
                 [
                     r["key"],
                     ellipsize(r["name"], 36),
-                    r["plugin"],
+                    _plugin(r["plugin"]),
                     ellipsize(", ".join(f"{k}={v}" for k, v in r["defaults"].items()), 40),
                 ]
                 for r in d["rules"]

@@ -10,7 +10,7 @@ from textual.widgets import Input, Static
 from duban.core.errors import UserError
 from duban.core.i18n import t
 
-from ..filters import Query, parse
+from ..filters import Query, parse, spoken
 
 
 class FilterBar(Vertical):
@@ -25,7 +25,7 @@ class FilterBar(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Input(
-            self.line,
+            spoken(self.line),
             id="filter-input",
             select_on_focus=False,
             placeholder=t(
@@ -36,6 +36,7 @@ class FilterBar(Vertical):
 
     def set_line(self, line: str) -> None:
         """Replace the filter (a door was opened); fires ``Changed`` like typing does."""
+        line = spoken(line)
         box = self.query_one(Input)
         if box.value == line:
             self._changed(line)

@@ -1,0 +1,229 @@
+"""What a person reads for duban's codes: states, roles, ladder levels, lights, target
+statuses, domains, units, goals and scopes, in the current language.
+
+The CLI's tables and the TUI's screens both label through here, so ``open`` reads 未启动
+and ``lte 2 class`` reads 达到或优于II类 wherever it is shown. No ORM import.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from .i18n import catalog, language, pick, t
+from .vocabulary import Level, State
+
+_LEVEL_LABELS = {
+    Level.remind: "Reminder",
+    Level.supervise: "Supervision",
+    Level.list: "Listed supervision",
+    Level.summon: "Summons",
+    Level.freeze: "Approval freeze",
+    Level.refer: "Referral",
+}
+
+_STATE_LABELS = {
+    State.open: "Not started",
+    State.in_progress: "In progress",
+    State.submitted: "Submitted",
+    State.closed: "Closed",
+    State.cancelled: "Cancelled",
+}
+
+_ROLE_LABELS = {"lead": "Lead", "participant": "Participant", "implementer": "Implementer"}
+
+_STATUS_LABELS = {
+    "met": "Met",
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "off_track": "Off track",
+    "missed": "Missed",
+    "no_data": "No data",
+    "stale": "Stale",
+}
+
+_LIGHT_LABELS = {"green": "green", "yellow": "yellow", "red": "red"}
+
+# The built-in plan's domains; a domain without a label shows its key.
+_DOMAIN_LABELS = {
+    "general": "General",
+    "water": "Water environment",
+    "shipping": "Ships and ports",
+    "waste": "Solid waste",
+    "fishing_ban": "Fishing ban",
+    "supervision": "Inspection rectification",
+}
+
+_UNIT_LABELS = {
+    "class": "quality class",
+    "index": "index points",
+    "t": "tonnes",
+    "kWh": "kilowatt-hours",
+}
+
+_OWNER_KINDS = {
+    "government": "People's government",
+    "department": "Department",
+    "judicial": "Judicial body",
+    "enterprise": "Enterprise",
+    "other": "Other",
+}
+
+# Audit actions about an obligation, as its history shows them.
+_ACTIONS = {
+    "closeout.reject": "Close-out rejected",
+    "closeout.submit": "Close-out submitted",
+    "closeout.verify": "Close-out verified",
+    "escalation.ack": "Escalation acknowledged",
+    "escalation.follow_up": "Follow-up task created",
+    "escalation.open": "Escalation opened",
+    "escalation.raise": "Escalation raised",
+    "escalation.resolve": "Escalation resolved",
+    "evidence.add": "Evidence attached",
+    "import.obligations": "Obligations imported",
+    "import.measurements": "Readings imported",
+    "ledger.accept": "Accepted on site",
+    "ledger.import": "Ledger imported",
+    "ledger.reopen": "Ledger item reopened",
+    "ledger.update": "Ledger item updated",
+    "measurement.correct": "Reading corrected",
+    "measurement.record": "Reading recorded",
+    "milestone.add": "Milestone added",
+    "milestone.done": "Milestone done",
+    "milestone.move": "Milestone moved",
+    "milestone.reopen": "Milestone reopened",
+    "obligation.add": "Obligation added",
+    "obligation.import": "Obligation imported",
+    "obligation.report_frequency": "Reporting frequency set",
+    "obligation.split": "Obligation split",
+    "obligation.state": "State changed",
+    "report.add": "Progress reported",
+    "report.urge": "Reports urged",
+    "target.add": "Target added",
+}
+
+_ROMAN = ("", "I", "II", "III", "IV", "V", "VI")
+
+
+def _label(table: Mapping[str, str], key: str | None) -> str:
+    return t(table[key]) if key in table else (key or "")
+
+
+def level_label(level: str | None) -> str:
+    return _label(_LEVEL_LABELS, level)
+
+
+def state_label(state: str | None) -> str:
+    return _label(_STATE_LABELS, state)
+
+
+def role_label(role: str | None) -> str:
+    return _label(_ROLE_LABELS, role)
+
+
+def status_label(status: str | None) -> str:
+    return _label(_STATUS_LABELS, status)
+
+
+def light_label(light: str | None) -> str:
+    return _label(_LIGHT_LABELS, light)
+
+
+def domain_label(domain: str | None) -> str:
+    return _label(_DOMAIN_LABELS, domain)
+
+
+def action_label(action: str | None) -> str:
+    return _label(_ACTIONS, action)
+
+
+def owner_kind_label(kind: str | None) -> str:
+    return _label(_OWNER_KINDS, kind)
+
+
+def unit_label(unit: str | None) -> str:
+    """A unit in words where it has any (``class`` 类, ``t`` 吨); symbols (%, mg/L) as they are."""
+    return _label(_UNIT_LABELS, unit)
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.4g}"
+
+
+def goal_text(comparator: str, value: float | None, unit: str | None = "") -> str:
+    """A target's goal in words: 不低于97.3%, 达到或优于II类, 下降, 下降10%."""
+    number = _number(value)
+    if unit == "class" and value is not None and float(value).is_integer():
+        roman = _ROMAN[int(value)] if 0 < int(value) < len(_ROMAN) else number
+        if comparator in ("lte", "le"):
+            return t("class {value} or better", value=roman)
+        if comparator == "eq":
+            return t("class {value}", value=roman)
+    words = unit_label(unit)
+    gap = " " if words and unit != "%" and language() == "en" else ""
+    amount = f"{number}{gap}{words}"
+    phrases = {
+        "gte": "at least {value}",
+        "ge": "at least {value}",
+        "gt": "above {value}",
+        "lte": "at most {value}",
+        "le": "at most {value}",
+        "lt": "below {value}",
+        "eq": "equal to {value}",
+        "decrease_pct": "down {value}",
+        "increase_pct": "up {value}",
+        "trend_down": "falling",
+        "trend_up": "rising",
+        "eliminate": "eliminated",
+    }
+    if comparator.endswith("_pct"):
+        amount = f"{number}%"
+    phrase = phrases.get(comparator)
+    if phrase is None:
+        return f"{comparator} {amount}".strip()
+    return t(phrase, value=amount) if "{value}" in phrase else t(phrase)
+
+
+def scope_label(scope: Mapping[str, Any] | None) -> str:
+    """A target's scope by its name (湖南省, 长江干流湖南段), never ``region:430000``."""
+    if not scope:
+        return ""
+    return str(
+        pick(scope.get("name"), scope.get("name_en")) or scope.get("code") or scope.get("key") or ""
+    )
+
+
+def labels_to_keys(kind: str) -> dict[str, str]:
+    """Every spelling a person may type for a state or level (key, English, Chinese) -> key."""
+    table = {
+        "state": _STATE_LABELS,
+        "level": _LEVEL_LABELS,
+        "role": _ROLE_LABELS,
+        "light": _LIGHT_LABELS,
+        "domain": _DOMAIN_LABELS,
+    }[kind]
+    found: dict[str, str] = {}
+    for key, english in table.items():
+        for spelling in (str(key), english, catalog().get(english, english)):
+            found[spelling.casefold()] = str(key)
+    return found
+
+
+_OCCASION = re.compile(
+    r"^(?:T-(?P<before>\d+)|overdue-week-(?P<week>\d+)|overdue-(?P<nth>\d+)x\d+d)$"
+)
+
+
+def occasion_label(occasion: str | None) -> str:
+    """Why a reminder was sent: ``T-7`` 到期前7天, ``overdue-week-2`` 逾期第2周."""
+    if occasion in ("due", "overdue"):
+        return t({"due": "due day", "overdue": "overdue"}[occasion])
+    found = _OCCASION.match(occasion or "")
+    if found is None:
+        return occasion or ""
+    if found["before"]:
+        return t("{n} days before due", n=int(found["before"]))
+    if found["week"]:
+        return t("overdue, week {n}", n=int(found["week"]))
+    return t("overdue, reminder {n}", n=int(found["nth"]))
