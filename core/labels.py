@@ -106,8 +106,8 @@ _ACTIONS = {
 _ROMAN = ("", "I", "II", "III", "IV", "V", "VI")
 
 
-def _label(table: Mapping[str, str], key: str | None) -> str:
-    return t(table[key]) if key in table else (key or "")
+def _label(table: Mapping[Any, str], key: str | None) -> str:
+    return t(table[key]) if key is not None and key in table else (key or "")
 
 
 def level_label(level: str | None) -> str:
@@ -196,13 +196,14 @@ def scope_label(scope: Mapping[str, Any] | None) -> str:
 
 def labels_to_keys(kind: str) -> dict[str, str]:
     """Every spelling a person may type for a state or level (key, English, Chinese) -> key."""
-    table = {
+    tables: dict[str, Mapping[Any, str]] = {
         "state": _STATE_LABELS,
         "level": _LEVEL_LABELS,
         "role": _ROLE_LABELS,
         "light": _LIGHT_LABELS,
         "domain": _DOMAIN_LABELS,
-    }[kind]
+    }
+    table = tables[kind]
     found: dict[str, str] = {}
     for key, english in table.items():
         for spelling in (str(key), english, catalog().get(english, english)):
