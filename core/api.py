@@ -92,7 +92,7 @@ if TYPE_CHECKING:
     from .services.measurements import indicators as installed_indicators
     from .services.measurements import record as record_measurement
     from .services.measurements import resolve_site, series
-    from .services.obligations import add_obligation, get_obligation, new_uid
+    from .services.obligations import add_obligation, get_obligation, new_uid, set_state
     from .services.owners import add_owner, find_owner, resolve_owner
     from .services.regions import government_name, resolve_region, subtree_ids
     from .services.targets import add_target
@@ -109,7 +109,7 @@ if TYPE_CHECKING:
         norm_header,
         read_table,
     )
-    from .visibility import seen_at
+    from .visibility import seen_at, states_then
 
 # The names imported on first use: name -> "module" (same attribute name) or "module:attribute".
 _LAZY = {
@@ -327,9 +327,11 @@ __all__ = [
     "section",
     "seen_at",
     "series",
+    "set_state",
     "sheet_option",
     "site_reading",
     "snapshot",
+    "states_then",
     "subtree_ids",
     "t",
     "t_zh",
