@@ -100,8 +100,9 @@ def plan_progress(found: dict[str, Any] | None, as_of: date) -> dict[str, Any] |
     return {**found, "elapsed": fraction, "remaining_days": (end - as_of).days if end else None}
 
 
-def target_status_counts(db: Lean, as_of: date) -> dict[str, int]:
-    """Targets by status in the latest sweep on or before ``as_of``."""
+def target_status_counts(db: Lean, as_of: date, *, suggested: bool = False) -> dict[str, int]:
+    """Targets by status in the latest sweep on or before ``as_of``: the plan's and the
+    office's own, or (``suggested``) those a plugin suggests, never counted as the plan's."""
     sweep = db.one(
         "SELECT id FROM sweep WHERE as_of <= :as_of AND ran_at <= :seen_at AND NOT dry_run"
         " ORDER BY as_of DESC, id DESC LIMIT 1",
@@ -112,7 +113,9 @@ def target_status_counts(db: Lean, as_of: date) -> dict[str, int]:
         return {}
     return dict(
         db.rows(
-            "SELECT status, COUNT(*) FROM target_status WHERE sweep_id = :sweep GROUP BY status",
+            "SELECT ts.status, COUNT(*) FROM target_status ts JOIN target tg ON tg.id = ts.target_id"
+            f" WHERE ts.sweep_id = :sweep AND {'NOT ' if suggested else ''}"
+            "(tg.source IS NULL OR tg.source = 'plan') GROUP BY ts.status",
             sweep=sweep,
         )
     )
@@ -267,6 +270,7 @@ def figures(db: Lean, as_of: date) -> dict[str, Any]:
         "total": sum(states.values()),
         "overdue": overdue,
         "targets": target_status_counts(db, as_of),
+        "suggested_targets": target_status_counts(db, as_of, suggested=True),
         "ladder": ladder_counts(db, as_of),
         "upcoming": upcoming(db, as_of),
         "worst": worst_owners(db, as_of, per_lead),

@@ -16,6 +16,7 @@ from duban.core.migrations import HEAD
 from duban.core.models import Escalation, Milestone, Obligation
 from duban.core.queries import Lean, lean_connect
 from duban.core.services.listing import ListFilter, count
+from duban.core.testing import Runner
 from duban.tui import overview
 
 from .pilot import AS_OF, SIZE, settle
@@ -160,3 +161,18 @@ async def test_what_the_first_screen_does_not_show_waits_for_its_figures(
         "fetch_panels": True,
         "_collect_plugin_screens": True,
     }
+
+
+def test_suggested_targets_are_counted_apart_from_the_plans(hunan: Runner) -> None:
+    """A plugin's suggested targets are never counted as the plan's: the dashboard gives the
+    plan's (and the office's own) targets and the suggestions separately."""
+    hunan.ok("sweep", as_of="2024-06-01")
+    lean = lean_connect(hunan.url, HEAD)
+    assert lean is not None
+    with lean:
+        own = overview.target_status_counts(lean, date(2024, 6, 1))
+        suggested = overview.target_status_counts(lean, date(2024, 6, 1), suggested=True)
+        sources = dict(lean.rows("SELECT COALESCE(source, ''), COUNT(*) FROM target GROUP BY 1"))
+    assert sum(own.values()) == sources.get("plan", 0) + sources.get("", 0)
+    assert sum(suggested.values()) == sum(n for s, n in sources.items() if s not in ("plan", ""))
+    assert sum(suggested.values()) > 0

@@ -148,8 +148,9 @@ class DashboardScreen(DubanScreen):
                     )
                 )
         await self._replace("#state-doors", doors)
-        targets = d["targets"]
+        targets, suggested = d["targets"], d["suggested_targets"]
         off = targets.get("off_track", 0) + targets.get("missed", 0)
+        off_suggested = suggested.get("off_track", 0) + suggested.get("missed", 0)
         risk = [
             Door(
                 Text.assemble(
@@ -171,6 +172,17 @@ class DashboardScreen(DubanScreen):
                     (t("Targets off track") + " ", "dim"),
                     (str(off), "bold red" if off else "bold"),
                     (" / " + str(sum(targets.values())), "dim"),
+                    (
+                        "  "
+                        + t(
+                            "plugins' suggestions {off} / {total}",
+                            off=off_suggested,
+                            total=sum(suggested.values()),
+                        )
+                        if suggested
+                        else "",
+                        "dim",
+                    ),
                 ),
                 classes="door",
             ),
