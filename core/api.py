@@ -52,7 +52,16 @@ if TYPE_CHECKING:
     )
     from .clock import parse_month
     from .controls import control_problem
-    from .dates import parse_day, parse_deadline, parse_moment
+    from .dates import (
+        add_months,
+        last_of_month,
+        month_end,
+        month_ends,
+        month_start,
+        parse_day,
+        parse_deadline,
+        parse_moment,
+    )
     from .dates import period as parse_period
     from .gongwen import OfficialDocument
     from .hooks import lazy, panel_hook, plan_loaded_hook, register_all
@@ -181,6 +190,11 @@ _LAZY = {
     "file_sha256": "tables",
     # Dates as offices write them (date cells, Excel serial numbers, 2024年6月底前 …).
     "parse_day": "dates",
+    "add_months": "dates",
+    "last_of_month": "dates",
+    "month_end": "dates",
+    "month_ends": "dates",
+    "month_start": "dates",
     "parse_moment": "dates",
     "parse_deadline": "dates",
     # Escalation rules: bilingual reasons, checked settings.
@@ -270,6 +284,7 @@ __all__ = [
     "actor",
     "add_catalog",
     "add_missing_targets",
+    "add_months",
     "add_obligation",
     "add_owner",
     "add_target",
@@ -296,8 +311,12 @@ __all__ = [
     "import_region_readings",
     "installed_indicators",
     "language",
+    "last_of_month",
     "lazy",
     "listing_options",
+    "month_end",
+    "month_ends",
+    "month_start",
     "new_uid",
     "norm_header",
     "now",

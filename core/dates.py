@@ -42,6 +42,31 @@ def month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+def month_start(day: date) -> date:
+    """The first day of ``day``'s month."""
+    return day.replace(day=1)
+
+
+def last_of_month(day: date) -> date:
+    """The last day of ``day``'s month."""
+    return month_end(day.year, day.month)
+
+
+def add_months(day: date, n: int) -> date:
+    """The first day of the month ``n`` months after (or, negative, before) ``day``'s."""
+    index = day.year * 12 + day.month - 1 + n
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def month_ends(first: date, last: date) -> list[date]:
+    """The last day of every month from ``first``'s that ends by ``last``."""
+    ends, month = [], month_start(first)
+    while (end := last_of_month(month)) <= last:
+        ends.append(end)
+        month = add_months(month, 1)
+    return ends
+
+
 def from_serial(number: float) -> date:
     """An Excel serial day number as a date; ValueError outside 1990..2100."""
     if not SERIAL_MIN <= number <= SERIAL_MAX:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable
 from datetime import date
 
+from ..dates import month_end
 from ..i18n import t
 from .numerals import CN_DIGITS, cn_to_int
 
@@ -63,10 +64,6 @@ ONGOING = re.compile(r"长期坚持|持续推进|常态化推进|长期推进")
 RECURRING = re.compile(
     r"每(季度|月|年|半年)(?:(\d{1,2})月(?:底|末)|(\d{1,2})日|末|底|年底)?(?:开展一次|一次)?(?:前|之前)?"
 )
-
-
-def month_end(year: int, month: int) -> date:
-    return date(year, month, calendar.monthrange(year, month)[1])
 
 
 def deadline(text: str, *, year: int | None = None) -> tuple[date | None, str, str | None]:

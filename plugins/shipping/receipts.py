@@ -27,6 +27,9 @@ from duban.core.api import (
     UserError,
     audit_record,
     config_number,
+    last_of_month,
+    month_ends,
+    month_start,
     now,
     parse_moment,
     percent,
@@ -221,18 +224,7 @@ def import_receipts(*, session: Session, path: Path, dry_run: bool = False) -> d
 
 
 def _month(day: date) -> tuple[date, date]:
-    first = day.replace(day=1)
-    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-
-
-def _month_ends(first: date, last: date) -> list[date]:
-    ends, start = [], first.replace(day=1)
-    while True:
-        end = _month(start)[1]
-        if end > last:
-            return ends
-        ends.append(end)
-        start = end + timedelta(days=1)
+    return month_start(day), last_of_month(day)
 
 
 def refresh_closure(*, session: Session, ports: list[Port], receipts: list[dict[str, Any]]) -> int:
@@ -284,7 +276,7 @@ def refresh_closure(*, session: Session, ports: list[Port], receipts: list[dict[
                 float(n),
             )
         )
-    ends = _month_ends(first, today(session))
+    ends = month_ends(first, today(session))
     for port_key_, items in spans.items():
         port = by_key[port_key_]
         counts = [0] * len(ends)

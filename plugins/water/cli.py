@@ -157,10 +157,10 @@ def refresh_cmd(env: Env, since: str | None, fmt: str) -> None:
 @pass_env
 def rates_cmd(env: Env, period: str | None, fmt: str) -> None:
     """Good-quality share, 劣V share and drinking-source compliance by province, city and lake."""
-    from duban.core.api import parse_period
+    from duban.core.api import last_of_month, parse_period
 
     from .panels import latest_classes
-    from .quality import month_end, tallies, window_classes
+    from .quality import tallies, window_classes
     from .sections import load_sections
 
     with env.session(write=False) as session:
@@ -174,7 +174,7 @@ def rates_cmd(env: Env, period: str | None, fmt: str) -> None:
                 raise UserError(
                     t("no water readings yet; import them with `duban import water-readings FILE`")
                 )
-            start, end = month, month_end(month)
+            start, end = month, last_of_month(month)
         rows = [
             {"period": f"{start.isoformat()}/{end.isoformat()}", **tally.as_dict()}
             for tally in tallies(session, sections, classes)

@@ -13,11 +13,11 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from typing import Any
 
-from duban.core.api import Evaluation, t
+from duban.core.api import Evaluation, add_months, last_of_month, month_start, t
 
 from .gb3838 import CLASSES
 from .indicators import MANGANESE, PARAM_CODES, SECTION_CLASS
-from .quality import add_months, month_end, month_start, monthly_classes
+from .quality import monthly_classes
 from .sections import load_sections
 
 RECENT = 2
@@ -44,9 +44,9 @@ def _derived(target: Any, as_of: date) -> list[tuple[date, float]]:
     worst: dict[date, int] = {}
     for by_month in series.values():
         for month, found in by_month.items():
-            if month_end(month) <= as_of:
+            if last_of_month(month) <= as_of:
                 worst[month] = max(worst.get(month, 0), found.rank)
-    return [(month_end(m), float(r)) for m, r in sorted(worst.items())]
+    return [(last_of_month(m), float(r)) for m, r in sorted(worst.items())]
 
 
 def evaluate(target: Any, measurements: Iterable[Any], as_of: date) -> Evaluation | None:

@@ -7,10 +7,10 @@ from datetime import date
 
 from sqlmodel import Session
 
-from duban.core.api import Panel, PanelRow
+from duban.core.api import Panel, PanelRow, add_months, last_of_month, month_start
 
 from .gb3838 import CLASSES, Classification
-from .quality import add_months, month_end, month_start, monthly_classes
+from .quality import monthly_classes
 from .sections import load_sections, region_cities
 
 WORST_SHOWN = 8
@@ -23,7 +23,7 @@ def latest_classes(session: Session, as_of: date) -> tuple[date | None, dict[int
     series = monthly_classes(
         session, sections, add_months(month_start(as_of), -LOOKBACK_MONTHS), as_of
     )
-    months = {m for by_month in series.values() for m in by_month if month_end(m) <= as_of}
+    months = {m for by_month in series.values() for m in by_month if last_of_month(m) <= as_of}
     if not months:
         return None, {}
     month = max(months)

@@ -12,13 +12,23 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from duban.core.api import Measurement, Site, actor, audit_record, now, require_coordinator
+from duban.core.api import (
+    Measurement,
+    Site,
+    actor,
+    add_months,
+    audit_record,
+    last_of_month,
+    month_start,
+    now,
+    require_coordinator,
+)
 
 from .gb3838 import CLASSES, NON_COMPLIANT, Classification, classify
 from .indicators import (
@@ -35,20 +45,6 @@ from .sections import GROUP_KINDS, SectionInfo, load_sections, region_cities
 
 DERIVED_SOURCE = "water:gb3838"
 _PARAM_KEYS = tuple(PARAM_CODES)
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
-def month_end(day: date) -> date:
-    nxt = date(day.year + day.month // 12, day.month % 12 + 1, 1)
-    return nxt - timedelta(days=1)
-
-
-def add_months(day: date, n: int) -> date:
-    index = day.year * 12 + day.month - 1 + n
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def stored_class(rank: float) -> Classification:
@@ -119,7 +115,7 @@ def monthly_classes(
             Measurement.indicator.in_(_PARAM_KEYS),
             Measurement.site_id.in_(list(by_id)),
             Measurement.period_start >= month_start(first),
-            Measurement.period_end <= month_end(last),
+            Measurement.period_end <= last_of_month(last),
         )
     ):
         sums[(site_id, month_start(start))][PARAM_CODES[indicator]].append(value)
@@ -135,7 +131,7 @@ def monthly_classes(
             Measurement.indicator == SECTION_CLASS,
             Measurement.site_id.in_(list(by_id)),
             Measurement.period_start >= month_start(first),
-            Measurement.period_end <= month_end(last),
+            Measurement.period_end <= last_of_month(last),
         )
     ):
         out[site_id].setdefault(month_start(start), stored_class(value))
@@ -246,14 +242,14 @@ def refresh(*, session: Session, since: date | None = None) -> dict[str, int]:
     series = monthly_classes(session, sections, first, last)
     manganese = _monthly_param(session, ids, "water.param.mn", first, last)
     phosphorus = _monthly_param(session, ids, "water.param.tp", first, last)
-    writer = _Writer(session, first, month_end(last))
+    writer = _Writer(session, first, last_of_month(last))
     keys = {s.id: s.key for s in sections}
     groups = {s.key: s for s in session.exec(select(Site).where(Site.kind.in_(GROUP_KINDS)))}
     _, regions = region_cities(session)
     region_ids = {r.code: r.id for r in regions.values()}
     month = first
     while month <= last:
-        end = month_end(month)
+        end = last_of_month(month)
         classes = {sid: by_month[month] for sid, by_month in series.items() if month in by_month}
         for sec in sections:
             found = classes.get(sec.id)
@@ -344,7 +340,7 @@ def refresh(*, session: Session, since: date | None = None) -> dict[str, int]:
             None,
             after={
                 "from": first.isoformat(),
-                "to": month_end(last).isoformat(),
+                "to": last_of_month(last).isoformat(),
                 **counts,
                 "sections": len(keys),
             },
@@ -361,7 +357,7 @@ def _monthly_param(
             Measurement.indicator == key,
             Measurement.site_id.in_(ids),
             Measurement.period_start >= first,
-            Measurement.period_end <= month_end(last),
+            Measurement.period_end <= last_of_month(last),
         )
     ):
         sums[(site_id, month_start(start))].append(value)

@@ -36,12 +36,15 @@ from duban.core.api import (
     SweepContext,
     Target,
     UserError,
+    add_months,
+    last_of_month,
+    month_start,
     t,
 )
 
 from .gb3838 import CLASSES
 from .indicators import GOOD_RATE, SECTION_CLASS
-from .quality import add_months, month_end, month_start, monthly_classes, window_classes
+from .quality import monthly_classes, window_classes
 from .sections import SectionInfo, load_sections
 
 WORSE = "water.section_worse_than_target"
@@ -90,12 +93,12 @@ def section_standings(session: Session, as_of: date) -> list[_Standing]:
     out = []
     for sec in watched:
         # A month counts once it is over (its readings' period ended by as_of), as in core.
-        by_month = {m: c for m, c in series.get(sec.id, {}).items() if month_end(m) <= as_of}
+        by_month = {m: c for m, c in series.get(sec.id, {}).items() if last_of_month(m) <= as_of}
         if not by_month:
             continue
         latest = max(by_month)
         if (
-            month_end(latest) < as_of - timedelta(days=max_age)
+            last_of_month(latest) < as_of - timedelta(days=max_age)
             or by_month[latest].rank <= sec.target_rank
         ):  # type: ignore[operator]
             continue
