@@ -449,7 +449,7 @@ def agenda(
         select(Milestone.due, Milestone.title, Milestone.title_en, Obligation)
         .join(Obligation, Obligation.id == Milestone.obligation_id)
         .where(Milestone.due <= end, pending, live)
-        .order_by(Milestone.due, Obligation.seq, Obligation.id)
+        .order_by(Milestone.due, Obligation.seq, Obligation.id, Milestone.sequence, Milestone.id)
         .limit(limit)
     ).all()
     tg = session.exec(
