@@ -195,7 +195,10 @@ class Assignment(SQLModel, table=True):
 class Milestone(SQLModel, table=True):
     """A dated deliverable. ``due`` is a local date: the deadline is 23:59:59 that day."""
 
-    __table_args__ = (sa.Index("ix_milestone_due_done", "due", "done_on"),)
+    __table_args__ = (
+        sa.Index("ix_milestone_due_done", "due", "done_on"),
+        sa.Index("ix_milestone_obligation_due", "obligation_id", "due"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     obligation_id: int = Field(foreign_key="obligation.id", index=True)
@@ -316,7 +319,7 @@ class Report(SQLModel, table=True):
     reports are the obligation's own, the others' go to the lead."""
 
     __table_args__ = (
-        sa.Index("ix_report_latest", "obligation_id", "role", "period_end"),
+        sa.Index("ix_report_latest", "obligation_id", "role", "period_end", "submitted_at"),
         sa.Index("ix_report_owner_period", "owner_id", "period"),
     )
 

@@ -219,18 +219,27 @@ class Lights:
             whens = " ".join(f"WHEN {pid} THEN {value(c)}" for pid, c in sorted(own.items()))
             return f"CASE obligation.plan_id {whens} ELSE {fallback} END"
 
-        freq = by_plan(lambda c: f"'{c.frequency}'", f"'{default.frequency}'")
+        planned = by_plan(lambda c: f"'{c.frequency}'", f"'{default.frequency}'")
+        freq = f"COALESCE(obligation.report_frequency, {planned})"
+        if self._one_due_day:  # the usual case: the frequency alone tells the calendar
+            return freq
         day = by_plan(lambda c: f"'{c.due_day}'", f"'{default.due_day}'")
-        return f"COALESCE(obligation.report_frequency, {freq}) || '/' || {day}"
+        return f"{freq} || '/' || {day}"
+
+    @property
+    def _one_due_day(self) -> bool:
+        return len({c.due_day for c in self.settings.calendars()}) == 1
 
     def _periods(self) -> list[tuple[str, date, date]]:
-        """(calendar key, the end of its latest due period, the end of the N-th latest)."""
+        """(what ``_calendar_sql`` gives for a calendar, the end of its latest due period,
+        the end of the N-th latest); the default frequency first, the most common."""
         from .reporting import due_periods
 
         found = []
-        for cal in sorted(self.settings.calendars(), key=lambda c: c.key):
+        default = self.settings.default.frequency
+        for cal in sorted(self.settings.calendars(), key=lambda c: (c.frequency != default, c.key)):
             due = due_periods(self.as_of, cal.frequency, cal.due_day, self.settings.red_unreported)
-            found.append((cal.key, due[0].end, due[-1].end))
+            found.append((cal.frequency if self._one_due_day else cal.key, due[0].end, due[-1].end))
         return found
 
     def _started(self, n: str, i: int) -> str:
@@ -274,9 +283,12 @@ class Lights:
             f" WHEN :lt_day <= {start} THEN 0.0"
             f" ELSE 100.0 * (:lt_day - {start}) / (q.e - {start}) END"
         )
-        # The latest period's percent; of resubmissions the last (ids rise with submission),
-        # in the report index's own order. No such report: no row, so NULL, never behind.
-        latest = f"(SELECT r.percent {leads} ORDER BY r.period_end DESC, r.id DESC LIMIT 1) lr"
+        # The latest period's percent; of resubmissions the last submitted, in the report
+        # index's own order. No such report: no row, so NULL, never behind.
+        latest = (
+            f"(SELECT r.percent {leads}"
+            " ORDER BY r.period_end DESC, r.submitted_at DESC, r.id DESC LIMIT 1) lr"
+        )
         last_due = (
             f"(SELECT {jd('MAX(m.due)')} + 1 AS e FROM milestone m"
             " WHERE m.obligation_id = obligation.id) q"

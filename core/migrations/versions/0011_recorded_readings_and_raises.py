@@ -11,7 +11,7 @@ Reads as of a date see what was recorded by then (``core/visibility.py``):
   log's ``escalation.raise`` events.
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-03
 """
 

@@ -6,7 +6,7 @@ now worked out when shown. The stored ones not yet done go, reports pointing at 
 point at none; one already marked done stays as an ordinary milestone (a record of work).
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-03
 """
 
