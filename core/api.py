@@ -84,8 +84,8 @@ if TYPE_CHECKING:
         Submission,
         Target,
     )
-    from .rulekit import config_date, config_number
-    from .rules import both, config_count, config_level
+    from .rulekit import config_count, config_date, config_level, config_number
+    from .rules import both
     from .services.base import actor, now, require_coordinator, require_writer, snapshot, today
     from .services.bulk import (
         add_missing_targets,
@@ -199,8 +199,8 @@ _LAZY = {
     "parse_deadline": "dates",
     # Escalation rules: bilingual reasons, checked settings.
     "both": "rules",
-    "config_level": "rules",
-    "config_count": "rules",
+    "config_level": "rulekit",
+    "config_count": "rulekit",
     "config_number": "rulekit",
     "config_date": "rulekit",
     # Hook implementations that import the plugin's code when they first run.

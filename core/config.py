@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date, datetime, time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,55 @@ def rule_settings(key: str, defaults: dict[str, Any]) -> dict[str, Any]:
     """A rule's thresholds: ``[rules."<key>"]`` over the rule's own defaults."""
     rules = load_config().get("rules", {})
     return {**defaults, **(rules.get(key, {}) if isinstance(rules, dict) else {})}
+
+
+# Checked values: every bad setting is one line naming the file, the table and the key.
+def place(table: str, key: str) -> str:
+    """Where a setting is written, as messages name it: ``duban.toml [table] key``."""
+    return f"duban.toml [{table}] {key}"
+
+
+def checked_number(value: Any, *, where: str, minimum: float = 0, whole: bool = False) -> Any:
+    """``value`` if it is a number at least ``minimum`` (a whole one, as an int, with
+    ``whole``); else a UserError naming ``where``."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or value < minimum
+        or (whole and not float(value).is_integer())
+    ):
+        message = (
+            "{where}: must be a whole number, at least {minimum}, not {value!r}"
+            if whole
+            else "{where}: must be a number, at least {minimum}, not {value!r}"
+        )
+        raise UserError(t(message, where=where, minimum=minimum, value=value))
+    return int(value) if whole else value
+
+
+def checked_date(value: Any, *, where: str) -> date:
+    """A date written 2025-12-31 (a TOML or YAML date, or a string)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise UserError(
+            t("{where}: not a date (YYYY-MM-DD): {value!r}", where=where, value=value)
+        ) from None
+
+
+def checked_time(value: Any, *, where: str) -> time:
+    """A local time written HH:MM."""
+    try:
+        hour, minute = (int(part) for part in str(value).strip().split(":"))
+        return time(hour, minute)
+    except ValueError:
+        raise UserError(
+            t("{where}: must be a time HH:MM, not {value!r}", where=where, value=value)
+        ) from None
 
 
 def reminder_policy(obligation: Any = None) -> dict[str, Any]:

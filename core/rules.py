@@ -16,6 +16,7 @@ from .errors import UserError
 from .i18n import t, t_zh
 from .models import LEVEL_ORDER, Level
 from .registry import EscalationRule, Finding, SweepContext
+from .rulekit import config_count, config_level, rule_place
 
 MILESTONE_OVERDUE = "core.milestone_overdue"
 TARGET_OFF_TRACK = "core.target_off_track"
@@ -28,38 +29,6 @@ REPORT_MISSING = "core.report_missing"
 def both(msgid: str, **values: Any) -> tuple[str, str]:
     """A reason in Chinese and English: escalations store both, whoever reads them later."""
     return t_zh(msgid, **values), msgid.format(**values)
-
-
-def _where(rule: str, key: str) -> str:
-    return f'duban.toml [rules."{rule}"] {key}'
-
-
-def config_level(cfg: Mapping[str, Any], rule: str, key: str = "level") -> str:
-    value = cfg.get(key)
-    if value not in LEVEL_ORDER:
-        raise UserError(
-            t(
-                "{where}: unknown level {value!r}; one of {choices}",
-                where=_where(rule, key),
-                value=value,
-                choices=", ".join(LEVEL_ORDER),
-            )
-        )
-    return str(value)
-
-
-def config_count(cfg: Mapping[str, Any], rule: str, key: str, minimum: int = 0) -> int:
-    value = cfg.get(key)
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise UserError(
-            t(
-                "{where}: must be a whole number, at least {minimum}, not {value!r}",
-                where=_where(rule, key),
-                minimum=minimum,
-                value=value,
-            )
-        )
-    return value
 
 
 def _target_name(target: Any) -> str:
@@ -212,7 +181,7 @@ def region_quality_missed(ctx: SweepContext) -> Iterator[Finding]:
         raise UserError(
             t(
                 '{where}: must be a list of indicator patterns such as "water.*"',
-                where=_where(REGION_QUALITY, "indicators"),
+                where=rule_place(REGION_QUALITY, "indicators"),
             )
         )
     engine = ctx.engine

@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from ..clock import LOCAL_TZ
-from ..config import section
+from ..config import checked_number, checked_time, place, section
 from ..errors import UserError
 from ..i18n import t
 
@@ -33,36 +33,14 @@ DEFAULTS: dict[str, Any] = {
 
 
 def config_number(
-    where: str, key: str, value: Any, *, minimum: float = 0, integer: bool = False
+    table: str, key: str, value: Any, *, minimum: float = 0, integer: bool = False
 ) -> Any:
-    """``value`` if it is a number >= ``minimum``; else a UserError naming the key."""
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value < minimum:
-        raise UserError(
-            t(
-                "duban.toml [{section}] {key}: expected a number >= {minimum}, not {value!r}",
-                section=where,
-                key=key,
-                minimum=minimum,
-                value=value,
-            )
-        )
-    return value
+    """``value`` if it is a number >= ``minimum`` (``config.checked_number``)."""
+    return checked_number(value, where=place(table, key), minimum=minimum, whole=integer)
 
 
-def config_time(where: str, key: str, value: Any) -> time:
-    try:
-        hour, minute = (int(part) for part in str(value).strip().split(":"))
-        return time(hour, minute)
-    except ValueError:
-        raise UserError(
-            t(
-                "duban.toml [{section}] {key}: expected a time HH:MM, not {value!r}",
-                section=where,
-                key=key,
-                value=value,
-            )
-        ) from None
+def config_time(table: str, key: str, value: Any) -> time:
+    return checked_time(value, where=place(table, key))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from .. import visibility
-from ..config import section
+from ..config import checked_number, place, section
 from ..errors import UserError
 from ..i18n import t
 from ..models import Obligation, Region, Site, Target, UTCDateTime
@@ -68,16 +68,7 @@ def settings() -> Settings:
     grace = {**DEFAULTS["stale_grace_days"], **(cfg.get("stale_grace_days") or {})}
 
     def number(key: str, value: Any, low: float) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < low:
-            raise UserError(
-                t(
-                    "duban.toml [evaluation] {key}: expected a number >= {low}, not {value!r}",
-                    key=key,
-                    low=low,
-                    value=value,
-                )
-            )
-        return float(value)
+        return float(checked_number(value, where=place("evaluation", key), minimum=low))
 
     points = int(number("forecast_points", cfg["forecast_points"], 2))
     on_track = number("on_track_tolerance", cfg["on_track_tolerance"], 0)

@@ -14,6 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from .. import audit
+from ..config import checked_date
 from ..errors import UserError, located
 from ..i18n import t
 from ..models import (
@@ -113,17 +114,6 @@ def parse_yaml(text: str, *, source: str) -> dict[str, Any]:
     return data
 
 
-def _date(value: Any, where: str) -> date:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise UserError(
-            t("{where}: not a date (YYYY-MM-DD): {value!r}", where=where, value=value)
-        ) from None
-
-
 def load_plan(
     *, session: Session, data: dict[str, Any], source: str = "plan"
 ) -> tuple[Plan, list[str]]:
@@ -173,10 +163,10 @@ def load_plan(
         key=key,
         title=meta["title"],
         title_en=meta.get("title_en"),
-        issued_on=_date(meta["issued_on"], f"{source}: plan.issued_on")
+        issued_on=checked_date(meta["issued_on"], where=f"{source}: plan.issued_on")
         if meta.get("issued_on")
         else None,
-        valid_until=_date(meta["valid_until"], f"{source}: plan.valid_until")
+        valid_until=checked_date(meta["valid_until"], where=f"{source}: plan.valid_until")
         if meta.get("valid_until")
         else None,
         source=meta.get("source"),
@@ -321,7 +311,7 @@ def _load_task(
     with located(where):
         ob = _task_obligation(session, plan, task, implementers, created, directory, parent)
     for j, m in enumerate(task.get("milestones") or []):
-        due = _date(m.get("due"), f"{where}: milestones[{j}].due")
+        due = checked_date(m.get("due"), where=f"{where}: milestones[{j}].due")
         with located(f"{where}: milestones[{j}]"):
             add_milestone(
                 session=session,
@@ -458,7 +448,7 @@ def _add_target(
         comparator=tg["comparator"],
         value=None if tg.get("value") is None else float(tg["value"]),
         unit=tg.get("unit"),
-        due=_date(tg.get("due"), f"{where}.due"),
+        due=checked_date(tg.get("due"), where=f"{where}.due"),
         region_id=region.id if region else None,
         site_id=site.id if site else None,
         baseline_date=date(int(tg["baseline_year"]), 12, 31) if tg.get("baseline_year") else None,

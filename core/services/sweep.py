@@ -46,7 +46,8 @@ from ..models import (
     TargetStatus,
 )
 from ..registry import Evaluation, Finding, SweepContext
-from ..rules import MILESTONE_OVERDUE, both, config_count, config_level
+from ..rulekit import config_count, config_level
+from ..rules import MILESTONE_OVERDUE, both
 from .base import actor, now, require_coordinator
 from .escalations import (
     MANUAL_RULE,
