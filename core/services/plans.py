@@ -371,13 +371,7 @@ def _task_obligation(
     return add_obligation(
         session=session,
         plan=plan,
-        code=task.get("code"),
-        seq=int(task.get("seq") or 0),
-        title=task["title"],
-        title_en=task.get("title_en"),
-        body=task.get("summary"),
-        body_en=task.get("summary_en"),
-        domain=task.get("domain") or "general",
+        **_task_fields(task),
         leads=leads,
         participants=participants,
         implementers=implementers,
@@ -388,6 +382,19 @@ def _task_obligation(
         else None,
         check_role=False,
     )
+
+
+def _task_fields(task: dict[str, Any]) -> dict[str, Any]:
+    """What an obligation takes from its task as written: code, order, title, text, domain."""
+    return {
+        "code": task.get("code"),
+        "seq": int(task.get("seq") or 0),
+        "title": task["title"],
+        "title_en": task.get("title_en"),
+        "body": task.get("summary"),
+        "body_en": task.get("summary_en"),
+        "domain": task.get("domain") or "general",
+    }
 
 
 def _leaderless(
@@ -408,13 +415,7 @@ def _leaderless(
     return add_obligation(
         session=session,
         plan=plan,
-        code=task.get("code"),
-        seq=int(task.get("seq") or 0),
-        title=task["title"],
-        title_en=task.get("title_en"),
-        body=task.get("summary"),
-        body_en=task.get("summary_en"),
-        domain=task.get("domain") or "general",
+        **_task_fields(task),
         leads=leads,
         participants=[o.name for o in issuers[1:] if o is not None],
         implementers=implementers,

@@ -54,6 +54,16 @@ from .obligations import CLOSED_STATES, get_obligation
 from .owners import resolve_owner
 
 _CLOSED = [s.value for s in CLOSED_STATES]
+# What says whether, and on which calendar, an obligation owes reports.
+_OWING_COLUMNS = (
+    Obligation.id,
+    Obligation.code,
+    Obligation.title,
+    Obligation.title_en,
+    Obligation.plan_id,
+    Obligation.created_at,
+    Obligation.report_frequency,
+)
 _CHUNK = 900
 
 
@@ -559,15 +569,7 @@ def _live(session: Session, owner_id: int | None = None) -> list[_Live]:
         pid: (key, issued)
         for pid, key, issued in session.exec(select(Plan.id, Plan.key, Plan.issued_on)).all()
     }
-    query = select(
-        Obligation.id,
-        Obligation.code,
-        Obligation.title,
-        Obligation.title_en,
-        Obligation.plan_id,
-        Obligation.created_at,
-        Obligation.report_frequency,
-    ).where(Obligation.state.notin_(_CLOSED))
+    query = select(*_OWING_COLUMNS).where(Obligation.state.notin_(_CLOSED))
     if owner_id is not None:
         query = query.where(
             Obligation.id.in_(
@@ -819,17 +821,7 @@ def report_days(
     obs = []
     calendars: dict[tuple[int | None, str | None], Calendar] = {}
     for ob_id, code, title, title_en, plan_id, created, own in conn.execute(
-        select(
-            Obligation.id,
-            Obligation.code,
-            Obligation.title,
-            Obligation.title_en,
-            Obligation.plan_id,
-            Obligation.created_at,
-            Obligation.report_frequency,
-        )
-        .where(*cond)
-        .order_by(Obligation.id)
+        select(*_OWING_COLUMNS).where(*cond).order_by(Obligation.id)
     ).all():
         if ob_id not in assigned:
             continue
