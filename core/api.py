@@ -26,6 +26,7 @@ from .registry import (
     Finding,
     Importer,
     Indicator,
+    Label,
     Message,
     Notifier,
     Panel,
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
     )
     from .dates import period as parse_period
     from .gongwen import OfficialDocument
-    from .hooks import lazy, panel_hook, plan_loaded_hook, register_all
+    from .hooks import labels_hook, lazy, panel_hook, plan_loaded_hook, register_all
     from .models import (
         LEVEL_ORDER,
         Assignment,
@@ -206,6 +207,7 @@ _LAZY = {
     # Hook implementations that import the plugin's code when they first run.
     "lazy": "hooks",
     "register_all": "hooks",
+    "labels_hook": "hooks",
     "panel_hook": "hooks",
     "plan_loaded_hook": "hooks",
     # Commands a plugin adds (duban_register_commands).
@@ -251,6 +253,7 @@ __all__ = [
     "FixedClock",
     "Importer",
     "Indicator",
+    "Label",
     "Level",
     "Listing",
     "Measurement",
@@ -310,6 +313,7 @@ __all__ = [
     "hookimpl",
     "import_region_readings",
     "installed_indicators",
+    "labels_hook",
     "language",
     "last_of_month",
     "lazy",

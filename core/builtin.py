@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .hooks import labels_hook
 from .hookspecs import hookimpl
 from .registry import EscalationRule, Indicator, Notifier
 
@@ -95,3 +96,52 @@ def duban_register_notifiers(register: Callable[[Notifier], None]) -> None:
     from .notify.channels import register_core_notifiers
 
     register_core_notifiers(register)
+
+
+# Names of core's domain and of the audit actions core records ----------------------------
+_ACTIONS = (
+    ("closeout.reject", "销号申请被退回", "Close-out rejected"),
+    ("closeout.submit", "申请销号", "Close-out submitted"),
+    ("closeout.verify", "销号审核通过", "Close-out verified"),
+    ("database.init", "初始化数据库", "Database initialised"),
+    ("escalation.ack", "督办已签收", "Escalation acknowledged"),
+    ("escalation.follow_up", "生成后续任务", "Follow-up task created"),
+    ("escalation.open", "新开督办", "Escalation opened"),
+    ("escalation.raise", "督办升级", "Escalation raised"),
+    ("escalation.resolve", "督办解除", "Escalation resolved"),
+    ("evidence.add", "添加证明材料", "Evidence attached"),
+    ("feed.add", "新增日历订阅", "Calendar feed added"),
+    ("feed.revoke", "撤销日历订阅", "Calendar feed revoked"),
+    ("feed.rotate", "更换日历订阅地址", "Calendar feed address changed"),
+    ("import.obligations", "导入任务", "Obligations imported"),
+    ("import.measurements", "导入监测数据", "Readings imported"),
+    ("measurement.correct", "更正读数", "Reading corrected"),
+    ("measurement.record", "记录读数", "Reading recorded"),
+    ("milestone.add", "新增节点", "Milestone added"),
+    ("milestone.done", "节点完成", "Milestone done"),
+    ("milestone.move", "调整节点期限", "Milestone moved"),
+    ("milestone.reopen", "节点重新打开", "Milestone reopened"),
+    ("notification.read", "阅读通知", "Notification read"),
+    ("notify.pass", "发送提醒和通知", "Reminders and notices sent"),
+    ("obligation.add", "新增任务", "Obligation added"),
+    ("obligation.import", "导入任务", "Obligation imported"),
+    ("obligation.report_frequency", "设置报送频次", "Reporting frequency set"),
+    ("obligation.split", "任务分解", "Obligation split"),
+    ("obligation.state", "状态变更", "State changed"),
+    ("owner.add", "新增责任单位", "Owner added"),
+    ("owner.set", "修改责任单位", "Owner changed"),
+    ("plan.load", "载入方案", "Plan loaded"),
+    ("region.add", "新增行政区", "Region added"),
+    ("regions.load", "载入行政区划", "Regions loaded"),
+    ("report.add", "报送进展", "Progress reported"),
+    ("report.urge", "催报", "Reports urged"),
+    ("site.add", "新增监测点位", "Site added"),
+    ("site.update", "更新监测点位", "Site updated"),
+    ("target.add", "新增指标目标", "Target added"),
+    ("user.add", "新增用户", "User added"),
+    ("user.remove", "删除用户", "User removed"),
+    ("user.set", "修改用户", "User changed"),
+)
+
+
+duban_register_labels = labels_hook(("general", "综合", "General"), actions=_ACTIONS)

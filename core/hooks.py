@@ -5,17 +5,24 @@ each names the code it runs as ``"package.module:name"``, imported when the hook
     duban_register_escalation_rules = register_all("duban_tailings.rules:RULES")
     duban_dashboard_panels = panel_hook("duban_tailings.panels:panels")
     duban_plan_loaded = plan_loaded_hook("duban_tailings.targets:attach_defaults")
+    duban_register_labels = labels_hook(
+        ("tailings", "尾矿库", "Tailings ponds"),
+        actions=[("import.tailings", "导入尾矿库台账", "Tailings pond register imported")],
+    )
 
     register(Importer(key="tailings-ponds", ..., run=lazy("duban_tailings.imports:import_register")))
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib import import_module
 from typing import Any
 
 from .hookspecs import hookimpl
+from .registry import Label
+
+Names = tuple[str, str, str]  # key, Chinese, English
 
 
 def _load(target: str) -> Any:
@@ -65,3 +72,19 @@ def plan_loaded_hook(target: str) -> Callable[[Any, Any], None]:
             _load(target)(session=session, plan=plan)
 
     return plan_loaded
+
+
+def labels_hook(
+    domain: Names | None = None, *, actions: Iterable[Names] = ()
+) -> Callable[[Any], None]:
+    """A ``duban_register_labels`` hook naming a domain and audit actions, each given as
+    ``(key, Chinese, English)``."""
+    named = [Label("domain", *domain)] if domain else []
+    named += [Label("action", *action) for action in actions]
+
+    @hookimpl
+    def register_labels(register: Any) -> None:
+        for label in named:
+            register(label)
+
+    return register_labels

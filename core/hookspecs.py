@@ -55,6 +55,15 @@ def duban_register_notifiers(register: Any) -> None:
 
 
 @hookspec
+def duban_register_labels(register: Any) -> None:
+    """Name the codes you bring, in both languages: ``register(Label(kind="domain",
+    key="tailings", name="尾矿库", name_en="Tailings ponds"))`` for the domain your obligations
+    carry, ``register(Label(kind="action", key="import.tailings", name=..., name_en=...))`` for
+    each audit action you record. Lists, filters and histories show these names; a code
+    nobody names is shown as it is."""
+
+
+@hookspec
 def duban_register_commands(cli: Any) -> None:
     """Add subcommands to the ``duban`` command line. ``cli`` is the root ``click.Group``;
     call ``cli.add_command(...)`` or decorate with ``@cli.command()`` / ``@cli.group()``.

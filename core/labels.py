@@ -1,5 +1,5 @@
 """What a person reads for duban's codes: states, roles, ladder levels, lights, target
-statuses, domains, units, goals and scopes, in the current language.
+statuses, domains, audit actions, units, goals and scopes, in the current language.
 
 The CLI's tables and the TUI's screens both label through here, so ``open`` reads 未启动
 and ``lte 2 class`` reads 达到或优于II类 wherever it is shown. No ORM import.
@@ -45,16 +45,6 @@ _STATUS_LABELS = {
 
 _LIGHT_LABELS = {"green": "green", "yellow": "yellow", "red": "red"}
 
-# The built-in plan's domains; a domain without a label shows its key.
-_DOMAIN_LABELS = {
-    "general": "General",
-    "water": "Water environment",
-    "shipping": "Ships and ports",
-    "waste": "Solid waste",
-    "fishing_ban": "Fishing ban",
-    "supervision": "Inspection rectification",
-}
-
 _UNIT_LABELS = {
     "class": "quality class",
     "index": "index points",
@@ -68,39 +58,6 @@ _OWNER_KINDS = {
     "judicial": "Judicial body",
     "enterprise": "Enterprise",
     "other": "Other",
-}
-
-# Audit actions about an obligation, as its history shows them.
-_ACTIONS = {
-    "closeout.reject": "Close-out rejected",
-    "closeout.submit": "Close-out submitted",
-    "closeout.verify": "Close-out verified",
-    "escalation.ack": "Escalation acknowledged",
-    "escalation.follow_up": "Follow-up task created",
-    "escalation.open": "Escalation opened",
-    "escalation.raise": "Escalation raised",
-    "escalation.resolve": "Escalation resolved",
-    "evidence.add": "Evidence attached",
-    "import.obligations": "Obligations imported",
-    "import.measurements": "Readings imported",
-    "ledger.accept": "Accepted on site",
-    "ledger.import": "Ledger imported",
-    "ledger.reopen": "Ledger item reopened",
-    "ledger.update": "Ledger item updated",
-    "measurement.correct": "Reading corrected",
-    "measurement.record": "Reading recorded",
-    "milestone.add": "Milestone added",
-    "milestone.done": "Milestone done",
-    "milestone.move": "Milestone moved",
-    "milestone.reopen": "Milestone reopened",
-    "obligation.add": "Obligation added",
-    "obligation.import": "Obligation imported",
-    "obligation.report_frequency": "Reporting frequency set",
-    "obligation.split": "Obligation split",
-    "obligation.state": "State changed",
-    "report.add": "Progress reported",
-    "report.urge": "Reports urged",
-    "target.add": "Target added",
 }
 
 _ROMAN = ("", "I", "II", "III", "IV", "V", "VI")
@@ -130,12 +87,23 @@ def light_label(light: str | None) -> str:
     return _label(_LIGHT_LABELS, light)
 
 
+def _registered(kind: str, key: str | None) -> str:
+    # Domains and audit actions are named by whoever brings them (core's own through
+    # core/builtin.py), through the plugins' ``duban_register_labels``.
+    if not key:
+        return ""
+    from .plugins import get_host
+
+    found = get_host().labels().get((kind, key))
+    return found.label if found else key
+
+
 def domain_label(domain: str | None) -> str:
-    return _label(_DOMAIN_LABELS, domain)
+    return _registered("domain", domain)
 
 
 def action_label(action: str | None) -> str:
-    return _label(_ACTIONS, action)
+    return _registered("action", action)
 
 
 def owner_kind_label(kind: str | None) -> str:
@@ -195,17 +163,24 @@ def scope_label(scope: Mapping[str, Any] | None) -> str:
 
 
 def labels_to_keys(kind: str) -> dict[str, str]:
-    """Every spelling a person may type for a state or level (key, English, Chinese) -> key."""
+    """Every spelling a person may type for a state, level, role, light or domain (key,
+    English, Chinese) -> key."""
+    found: dict[str, str] = {}
+    if kind == "domain":
+        from .plugins import get_host
+
+        for (label_kind, key), label in get_host().labels().items():
+            if label_kind == "domain":
+                for spelling in (key, label.name, label.name_en):
+                    found[spelling.casefold()] = key
+        return found
     tables: dict[str, Mapping[Any, str]] = {
         "state": _STATE_LABELS,
         "level": _LEVEL_LABELS,
         "role": _ROLE_LABELS,
         "light": _LIGHT_LABELS,
-        "domain": _DOMAIN_LABELS,
     }
-    table = tables[kind]
-    found: dict[str, str] = {}
-    for key, english in table.items():
+    for key, english in tables[kind].items():
         for spelling in (str(key), english, catalog().get(english, english)):
             found[spelling.casefold()] = str(key)
     return found

@@ -25,6 +25,7 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from importlib.metadata import entry_points
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ import pluggy
 from . import hookspecs
 from .errors import UserError
 from .i18n import t
-from .registry import EscalationRule, Importer, Indicator, Notifier, SiteKind
+from .registry import EscalationRule, Importer, Indicator, Label, Notifier, SiteKind
 
 API_VERSION = (1, 0)
 # Core's own contributions are plugins too, registered before any entry point.
@@ -351,7 +352,9 @@ class PluginHost:
                 pass
 
     # Registries --------------------------------------------------------------------
-    def _collect(self, hook_name: str, kind: type) -> dict[str, Any]:
+    def _collect(
+        self, hook_name: str, kind: type, key: Callable[[Any], Any] = attrgetter("key")
+    ) -> dict[Any, Any]:
         if hook_name not in self._registries:
             found: dict[str, Any] = {}
             for impl in self._impls(hook_name):
@@ -365,7 +368,7 @@ class PluginHost:
                 ok, _ = self._call_one(hook_name, impl, {"register": register})
                 if ok:
                     for item in items:
-                        found[item.key] = _with_plugin(item, impl.plugin_name)
+                        found[key(item)] = _with_plugin(item, impl.plugin_name)
             self._registries[hook_name] = found
         return self._registries[hook_name]
 
@@ -383,6 +386,10 @@ class PluginHost:
 
     def notifiers(self) -> dict[str, Notifier]:
         return self._collect("duban_register_notifiers", Notifier)
+
+    def labels(self) -> dict[tuple[str, str], Label]:
+        """Every registered label by ``(kind, key)``."""
+        return self._collect("duban_register_labels", Label, attrgetter("kind", "key"))
 
     def implementers(self, hook_name: str) -> list[str]:
         hook = getattr(self.pm.hook, hook_name, None)

@@ -1,4 +1,5 @@
-"""The things plugins register: indicators, rules, site kinds, importers, notifiers, panels."""
+"""The things plugins register: indicators, rules, site kinds, importers, notifiers, panels,
+labels."""
 
 from __future__ import annotations
 
@@ -157,6 +158,22 @@ class PanelRow:
     value: str
     filter: str | None = None
     tone: Literal["normal", "good", "warn", "bad"] = "normal"
+
+
+@dataclass(frozen=True)
+class Label:
+    """What a person reads for a code a plugin brings: a ``domain`` (the key its obligations
+    carry, ``water``) or an audit ``action`` it records (``ledger.update``)."""
+
+    kind: Literal["domain", "action"]
+    key: str
+    name: str
+    name_en: str
+    plugin: str = ""
+
+    @property
+    def label(self) -> str:
+        return pick(self.name, self.name_en)
 
 
 @dataclass(frozen=True)

@@ -55,3 +55,16 @@ def duban_register_importers(register: Any) -> None:
             description="户编号, 地区, 认定日期, 就业日期 (docs/plugins/fishing_ban.md)",
         )
     )
+
+
+duban_register_labels = api.labels_hook(
+    ("fishing_ban", "禁捕退捕", "Fishing ban"),
+    actions=[
+        ("import.fishing_ban", "导入十年禁渔统计", "Fishing-ban statistics imported"),
+        (
+            "import.fishing_ban_households",
+            "导入“零就业”家庭台账",
+            "Zero-employment household ledger imported",
+        ),
+    ],
+)

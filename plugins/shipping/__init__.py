@@ -67,3 +67,12 @@ def duban_register_importers(register: Any) -> None:
             "(docs/plugins/shipping.md)",
         )
     )
+
+
+duban_register_labels = api.labels_hook(
+    ("shipping", "船舶与港口", "Ships and ports"),
+    actions=[
+        ("import.shipping", "导入港口统计", "Port statistics imported"),
+        ("import.shipping_receipts", "导入船舶污染物接收联单", "Ship pollutant receipts imported"),
+    ],
+)

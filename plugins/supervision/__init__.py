@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from duban.core.api import Importer, Panel, PanelRow, add_catalog, hookimpl, pick
+from duban.core.api import Importer, Panel, PanelRow, add_catalog, hookimpl, labels_hook, pick
 
 DUBAN_API = (1, 0)
 add_catalog("duban.plugins.supervision")
@@ -84,3 +84,14 @@ def duban_tui_screens(register: Any) -> None:
             plugin="supervision",
         )
     )
+
+
+duban_register_labels = labels_hook(
+    ("supervision", "督察整改", "Inspection rectification"),
+    actions=[
+        ("ledger.accept", "现场验收", "Accepted on site"),
+        ("ledger.import", "导入台账", "Ledger imported"),
+        ("ledger.reopen", "台账问题重新打开", "Ledger item reopened"),
+        ("ledger.update", "台账问题更新", "Ledger item updated"),
+    ],
+)

@@ -35,3 +35,11 @@ def duban_register_importers(register: Any) -> None:
             "生活污水治理行政村数, 渗滤液产生量, 渗滤液处理量 (docs/plugins/waste.md)",
         )
     )
+
+
+duban_register_labels = api.labels_hook(
+    ("waste", "固体废物", "Solid waste"),
+    actions=[
+        ("import.waste", "导入生活垃圾统计", "Household waste statistics imported"),
+    ],
+)

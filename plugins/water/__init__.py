@@ -79,3 +79,12 @@ def duban_register_commands(cli: Any) -> None:
     from .cli import water
 
     cli.add_command(water)
+
+
+duban_register_labels = api.labels_hook(
+    ("water", "水环境", "Water environment"),
+    actions=[
+        ("import.water_readings", "导入断面监测数据", "Section monitoring readings imported"),
+        ("water.refresh", "更新水质评价", "Water quality assessment refreshed"),
+    ],
+)
