@@ -26,7 +26,7 @@ from sqlalchemy import func, or_, text
 from sqlmodel import Session, select
 
 from ..audit import record_many
-from ..bulk import insert_many, update_many
+from ..batch_writes import insert_many, update_many
 from ..clock import local_midnight, to_local_date
 from ..config import load_config, rule_settings
 from ..errors import UserError
