@@ -87,7 +87,14 @@ if TYPE_CHECKING:
     from .rulekit import config_count, config_date, config_level, config_number
     from .rules import both
     from .services.base import actor, now, require_coordinator, require_writer, snapshot, today
-    from .services.bulk import (
+    from .services.evaluation import evaluate
+    from .services.lookups import AddressBook, Regions, obligation_for
+    from .services.measurements import indicators as installed_indicators
+    from .services.measurements import record as record_measurement
+    from .services.measurements import resolve_site, series
+    from .services.obligations import add_obligation, get_obligation, new_uid, set_state
+    from .services.owners import add_owner, find_owner, resolve_owner
+    from .services.plugin_writes import (
         add_missing_targets,
         import_region_readings,
         percent,
@@ -96,13 +103,6 @@ if TYPE_CHECKING:
         upsert_readings,
         upsert_sites,
     )
-    from .services.evaluation import evaluate
-    from .services.lookups import AddressBook, Regions, obligation_for
-    from .services.measurements import indicators as installed_indicators
-    from .services.measurements import record as record_measurement
-    from .services.measurements import resolve_site, series
-    from .services.obligations import add_obligation, get_obligation, new_uid, set_state
-    from .services.owners import add_owner, find_owner, resolve_owner
     from .services.regions import government_name, resolve_region, subtree_ids
     from .services.targets import add_target
     from .spreadsheet import Chart, Field, Listing, write_xlsx
@@ -167,13 +167,13 @@ _LAZY = {
     "actor": "services.base",
     "snapshot": "services.base",
     # Bulk writes and look-ups for importers and rules (the caller checks the role and audits).
-    "region_reading": "services.bulk",
-    "site_reading": "services.bulk",
-    "percent": "services.bulk",
-    "upsert_readings": "services.bulk",
-    "upsert_sites": "services.bulk",
-    "add_missing_targets": "services.bulk",
-    "import_region_readings": "services.bulk",
+    "region_reading": "services.plugin_writes",
+    "site_reading": "services.plugin_writes",
+    "percent": "services.plugin_writes",
+    "upsert_readings": "services.plugin_writes",
+    "upsert_sites": "services.plugin_writes",
+    "add_missing_targets": "services.plugin_writes",
+    "import_region_readings": "services.plugin_writes",
     "Regions": "services.lookups",
     "AddressBook": "services.lookups",
     "obligation_for": "services.lookups",
