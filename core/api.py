@@ -63,6 +63,7 @@ if TYPE_CHECKING:
         parse_moment,
     )
     from .dates import period as parse_period
+    from .escalation_rules import both
     from .gongwen import OfficialDocument
     from .hooks import lazy, panel_hook, plan_loaded_hook, register_all
     from .models import (
@@ -85,7 +86,6 @@ if TYPE_CHECKING:
         Target,
     )
     from .rulekit import config_count, config_date, config_level, config_number
-    from .rules import both
     from .services.base import actor, now, require_coordinator, require_writer, snapshot, today
     from .services.evaluation import evaluate
     from .services.lookups import AddressBook, Regions, obligation_for
@@ -198,7 +198,7 @@ _LAZY = {
     "parse_moment": "dates",
     "parse_deadline": "dates",
     # Escalation rules: bilingual reasons, checked settings.
-    "both": "rules",
+    "both": "escalation_rules",
     "config_level": "rulekit",
     "config_count": "rulekit",
     "config_number": "rulekit",

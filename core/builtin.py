@@ -80,10 +80,10 @@ def duban_register_indicators(register: Callable[[Indicator], None]) -> None:
         )
 
 
-# Escalation rules (core/rules.py; thresholds in docs/configuration.md) ---------------------
+# Escalation rules (core/escalation_rules.py; thresholds in docs/configuration.md) ---------------------
 @hookimpl
 def duban_register_escalation_rules(register: Callable[[EscalationRule], None]) -> None:
-    from .rules import RULES
+    from .escalation_rules import RULES
 
     for rule in RULES:
         register(rule)

@@ -30,6 +30,7 @@ from ..batch_writes import insert_many, update_many
 from ..clock import local_midnight, to_local_date
 from ..config import load_config, rule_settings
 from ..errors import UserError
+from ..escalation_rules import MILESTONE_OVERDUE, both
 from ..i18n import pick, t, t_zh
 from ..models import (
     LEVEL_ORDER,
@@ -47,7 +48,6 @@ from ..models import (
 )
 from ..registry import Evaluation, Finding, SweepContext
 from ..rulekit import config_count, config_level
-from ..rules import MILESTONE_OVERDUE, both
 from .base import actor, now, require_coordinator
 from .escalations import (
     MANUAL_RULE,
