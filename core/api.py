@@ -85,7 +85,7 @@ if TYPE_CHECKING:
         Submission,
         Target,
     )
-    from .rulekit import config_count, config_date, config_level, config_number
+    from .rule_settings import config_count, config_date, config_level, config_number
     from .services.base import actor, now, require_coordinator, require_writer, snapshot, today
     from .services.evaluation import evaluate
     from .services.lookups import AddressBook, Regions, obligation_for
@@ -199,10 +199,10 @@ _LAZY = {
     "parse_deadline": "dates",
     # Escalation rules: bilingual reasons, checked settings.
     "both": "escalation_rules",
-    "config_level": "rulekit",
-    "config_count": "rulekit",
-    "config_number": "rulekit",
-    "config_date": "rulekit",
+    "config_level": "rule_settings",
+    "config_count": "rule_settings",
+    "config_number": "rule_settings",
+    "config_date": "rule_settings",
     # Hook implementations that import the plugin's code when they first run.
     "lazy": "hooks",
     "register_all": "hooks",

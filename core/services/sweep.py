@@ -47,7 +47,7 @@ from ..models import (
     TargetStatus,
 )
 from ..registry import Evaluation, Finding, SweepContext
-from ..rulekit import config_count, config_level
+from ..rule_settings import config_count, config_level
 from .base import actor, now, require_coordinator
 from .escalations import (
     MANUAL_RULE,
