@@ -15,11 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .clock import LOCAL_TZ, Clock, FixedClock, end_of_day, parse_date, to_local_date
 from .config import reminder_policy, rule_settings, section
-from .errors import Conflict, NotFound, PermissionDenied, UserError
-from .hookspecs import hookimpl
-from .i18n import add_catalog, language, pick, t, t_zh
-from .plugins import API_VERSION, get_host
-from .registry import (
+from .contributions import (
     STATUSES,
     EscalationRule,
     Evaluation,
@@ -34,6 +30,10 @@ from .registry import (
     SiteKind,
     SweepContext,
 )
+from .errors import Conflict, NotFound, PermissionDenied, UserError
+from .hookspecs import hookimpl
+from .i18n import add_catalog, language, pick, t, t_zh
+from .plugins import API_VERSION, get_host
 
 if TYPE_CHECKING:
     # What checkers and editors see. At run time these names are imported on first use

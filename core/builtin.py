@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .contributions import EscalationRule, Indicator, Notifier
 from .hookspecs import hookimpl
-from .registry import EscalationRule, Indicator, Notifier
 
 # Indicators the built-in plan uses that no domain plugin owns (docs/plan-format.md) --------
 

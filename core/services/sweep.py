@@ -29,6 +29,7 @@ from ..audit import record_many
 from ..batch_writes import insert_many, update_many
 from ..clock import local_midnight, to_local_date
 from ..config import load_config, rule_settings
+from ..contributions import Evaluation, Finding, SweepContext
 from ..errors import UserError
 from ..escalation_rules import MILESTONE_OVERDUE, both
 from ..i18n import pick, t, t_zh
@@ -46,7 +47,6 @@ from ..models import (
     Target,
     TargetStatus,
 )
-from ..registry import Evaluation, Finding, SweepContext
 from ..rule_settings import config_count, config_level
 from .base import actor, now, require_coordinator
 from .escalations import (

@@ -8,9 +8,9 @@ import difflib
 import math
 from typing import Any
 
+from ...contributions import Indicator
 from ...errors import UserError
 from ...i18n import t
-from ...registry import Indicator
 
 
 def indicators() -> dict[str, Indicator]:

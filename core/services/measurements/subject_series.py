@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, or_, select
 
 from ... import visibility
+from ...contributions import Indicator
 from ...errors import NotFound
 from ...i18n import t
 from ...models import Measurement, Region, Site, UTCDateTime
-from ...registry import Indicator
 from .indicators import indicators, rate_scale
 
 
