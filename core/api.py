@@ -106,7 +106,7 @@ if TYPE_CHECKING:
     from .services.regions import government_name, resolve_region, subtree_ids
     from .services.targets import add_target
     from .spreadsheet import Chart, Field, Listing, write_xlsx
-    from .tables import (
+    from .spreadsheet_reader import (
         BadCell,
         Column,
         Problems,
@@ -178,16 +178,16 @@ _LAZY = {
     "AddressBook": "services.lookups",
     "obligation_for": "services.lookups",
     # Import files: reading CSV/XLSX, checking cells, reporting every bad row (all-or-nothing).
-    "Table": "tables",
-    "Column": "tables",
-    "Row": "tables",
-    "BadCell": "tables",
-    "Problems": "tables",
-    "Sheet": "tables",
-    "read_table": "tables",
-    "cell_text": "tables",
-    "norm_header": "tables",
-    "file_sha256": "tables",
+    "Table": "spreadsheet_reader",
+    "Column": "spreadsheet_reader",
+    "Row": "spreadsheet_reader",
+    "BadCell": "spreadsheet_reader",
+    "Problems": "spreadsheet_reader",
+    "Sheet": "spreadsheet_reader",
+    "read_table": "spreadsheet_reader",
+    "cell_text": "spreadsheet_reader",
+    "norm_header": "spreadsheet_reader",
+    "file_sha256": "spreadsheet_reader",
     # Dates as offices write them (date cells, Excel serial numbers, 2024年6月底前 …).
     "parse_day": "dates",
     "add_months": "dates",

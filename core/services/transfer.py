@@ -34,7 +34,7 @@ from ..models import (
     State,
     Target,
 )
-from ..tables import text_encoding
+from ..spreadsheet_reader import text_encoding
 from .base import now, require_coordinator, snapshot
 from .escalations import as_of_then
 from .listing import ListFilter, iterate

@@ -17,14 +17,15 @@ from ...dates import period as parse_period  # periods in every form core/dates.
 from ...errors import UserError
 from ...i18n import t
 from ...models import Measurement, Region, Site, UTCDateTime
-from ...tables import Column, Problems, Sheet, file_sha256, read_table
+from ...spreadsheet_reader import Column, Problems, Sheet, file_sha256, read_table
 from ..base import actor, now, require_coordinator, today
 from .indicators import check_ratio, indicators, parse_number
 from .recording import check_period
 
 Progress = Callable[[int, int], None]
 
-# Import files: the columns and the headers each may have (core/tables.py matches them).
+# Import files: the columns and the headers each may have (core/spreadsheet_reader.py matches
+# them).
 COLUMNS = (
     Column("indicator", ("指标", "indicator"), required=True),
     Column("region", ("地区", "region")),
