@@ -35,7 +35,7 @@ COMMANDS: dict[str, str] = {
     "import": "imports:import_group",
     "feed": "feeds:feed",
     "serve": "feeds:serve",
-    "milestone": "feeds:milestone",
+    "milestone": "milestones:milestone",
     "record": "measure:record",
     "target": "measure:target",
     "status": "measure:status",
