@@ -22,7 +22,7 @@ from .helptext import HelpContext, localise
 # name -> "module:attribute" under duban.core.cli
 COMMANDS: dict[str, str] = {
     "init": "setup:init",
-    "add": "obligations:add",
+    "add": "add:add",
     "list": "listing:list_cmd",
     "show": "listing:show",
     "history": "history:history",
