@@ -21,7 +21,7 @@ from .helptext import HelpContext, localise
 
 # name -> "module:attribute" under duban.core.cli
 COMMANDS: dict[str, str] = {
-    "init": "setup:init",
+    "init": "init:init",
     "add": "add:add",
     "list": "listing:list_cmd",
     "show": "listing:show",
