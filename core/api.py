@@ -15,11 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .clock import LOCAL_TZ, Clock, FixedClock, end_of_day, parse_date, to_local_date
 from .config import reminder_policy, rule_settings, section
-from .errors import Conflict, NotFound, PermissionDenied, UserError
-from .hookspecs import hookimpl
-from .i18n import add_catalog, language, pick, t, t_zh
-from .plugins import API_VERSION, get_host
-from .registry import (
+from .contributions import (
     STATUSES,
     EscalationRule,
     Evaluation,
@@ -35,6 +31,10 @@ from .registry import (
     SiteKind,
     SweepContext,
 )
+from .errors import Conflict, NotFound, PermissionDenied, UserError
+from .hookspecs import hookimpl
+from .i18n import add_catalog, language, pick, t, t_zh
+from .plugins import API_VERSION, get_host
 
 if TYPE_CHECKING:
     # What checkers and editors see. At run time these names are imported on first use
@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         parse_moment,
     )
     from .dates import period as parse_period
+    from .escalation_rules import both
     from .gongwen import OfficialDocument
     from .hooks import labels_hook, lazy, panel_hook, plan_loaded_hook, register_all
     from .models import (
@@ -85,10 +86,16 @@ if TYPE_CHECKING:
         Submission,
         Target,
     )
-    from .rulekit import config_count, config_date, config_level, config_number
-    from .rules import both
+    from .rule_settings import config_count, config_date, config_level, config_number
     from .services.base import actor, now, require_coordinator, require_writer, snapshot, today
-    from .services.bulk import (
+    from .services.evaluation import evaluate
+    from .services.lookups import AddressBook, Regions, obligation_for
+    from .services.measurements import indicators as installed_indicators
+    from .services.measurements import record as record_measurement
+    from .services.measurements import resolve_site, series
+    from .services.obligations import add_obligation, get_obligation, new_uid, set_state
+    from .services.owners import add_owner, find_owner, resolve_owner
+    from .services.plugin_writes import (
         add_missing_targets,
         import_region_readings,
         percent,
@@ -97,17 +104,10 @@ if TYPE_CHECKING:
         upsert_readings,
         upsert_sites,
     )
-    from .services.evaluation import evaluate
-    from .services.lookups import AddressBook, Regions, obligation_for
-    from .services.measurements import indicators as installed_indicators
-    from .services.measurements import record as record_measurement
-    from .services.measurements import resolve_site, series
-    from .services.obligations import add_obligation, get_obligation, new_uid, set_state
-    from .services.owners import add_owner, find_owner, resolve_owner
     from .services.regions import government_name, resolve_region, subtree_ids
     from .services.targets import add_target
     from .spreadsheet import Chart, Field, Listing, write_xlsx
-    from .tables import (
+    from .spreadsheet_reader import (
         BadCell,
         Column,
         Problems,
@@ -168,27 +168,27 @@ _LAZY = {
     "actor": "services.base",
     "snapshot": "services.base",
     # Bulk writes and look-ups for importers and rules (the caller checks the role and audits).
-    "region_reading": "services.bulk",
-    "site_reading": "services.bulk",
-    "percent": "services.bulk",
-    "upsert_readings": "services.bulk",
-    "upsert_sites": "services.bulk",
-    "add_missing_targets": "services.bulk",
-    "import_region_readings": "services.bulk",
+    "region_reading": "services.plugin_writes",
+    "site_reading": "services.plugin_writes",
+    "percent": "services.plugin_writes",
+    "upsert_readings": "services.plugin_writes",
+    "upsert_sites": "services.plugin_writes",
+    "add_missing_targets": "services.plugin_writes",
+    "import_region_readings": "services.plugin_writes",
     "Regions": "services.lookups",
     "AddressBook": "services.lookups",
     "obligation_for": "services.lookups",
     # Import files: reading CSV/XLSX, checking cells, reporting every bad row (all-or-nothing).
-    "Table": "tables",
-    "Column": "tables",
-    "Row": "tables",
-    "BadCell": "tables",
-    "Problems": "tables",
-    "Sheet": "tables",
-    "read_table": "tables",
-    "cell_text": "tables",
-    "norm_header": "tables",
-    "file_sha256": "tables",
+    "Table": "spreadsheet_reader",
+    "Column": "spreadsheet_reader",
+    "Row": "spreadsheet_reader",
+    "BadCell": "spreadsheet_reader",
+    "Problems": "spreadsheet_reader",
+    "Sheet": "spreadsheet_reader",
+    "read_table": "spreadsheet_reader",
+    "cell_text": "spreadsheet_reader",
+    "norm_header": "spreadsheet_reader",
+    "file_sha256": "spreadsheet_reader",
     # Dates as offices write them (date cells, Excel serial numbers, 2024年6月底前 …).
     "parse_day": "dates",
     "add_months": "dates",
@@ -199,11 +199,11 @@ _LAZY = {
     "parse_moment": "dates",
     "parse_deadline": "dates",
     # Escalation rules: bilingual reasons, checked settings.
-    "both": "rules",
-    "config_level": "rulekit",
-    "config_count": "rulekit",
-    "config_number": "rulekit",
-    "config_date": "rulekit",
+    "both": "escalation_rules",
+    "config_level": "rule_settings",
+    "config_count": "rule_settings",
+    "config_number": "rule_settings",
+    "config_date": "rule_settings",
     # Hook implementations that import the plugin's code when they first run.
     "lazy": "hooks",
     "register_all": "hooks",

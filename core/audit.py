@@ -166,7 +166,7 @@ def record(
 def record_many(session: Session, events: list[Event]) -> None:
     """Append many events at once, chained exactly like ``record`` (a sweep may write tens of
     thousands: one head update and batched inserts instead of three statements each)."""
-    from .bulk import BATCH, insert_many
+    from .batch_writes import BATCH, insert_many
 
     for start in range(0, len(events), BATCH):
         insert_many(session, AuditEvent, _chain(session, events[start : start + BATCH]))

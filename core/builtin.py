@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .contributions import EscalationRule, Indicator, Notifier
 from .hooks import labels_hook
 from .hookspecs import hookimpl
-from .registry import EscalationRule, Indicator, Notifier
 
 # Indicators the built-in plan uses that no domain plugin owns (docs/plan-format.md) --------
 
@@ -81,10 +81,10 @@ def duban_register_indicators(register: Callable[[Indicator], None]) -> None:
         )
 
 
-# Escalation rules (core/rules.py; thresholds in docs/configuration.md) ---------------------
+# Escalation rules (core/escalation_rules.py; thresholds in docs/configuration.md) ---------------------
 @hookimpl
 def duban_register_escalation_rules(register: Callable[[EscalationRule], None]) -> None:
-    from .rules import RULES
+    from .escalation_rules import RULES
 
     for rule in RULES:
         register(rule)

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterable
 from importlib import import_module
 from typing import Any
 
+from .contributions import Label
 from .hookspecs import hookimpl
-from .registry import Label
 
 Names = tuple[str, str, str]  # key, Chinese, English
 

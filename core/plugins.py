@@ -32,9 +32,9 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
+from .contributions import EscalationRule, Importer, Indicator, Label, Notifier, SiteKind
 from .errors import UserError
 from .i18n import t
-from .registry import EscalationRule, Importer, Indicator, Label, Notifier, SiteKind
 
 API_VERSION = (1, 0)
 # Core's own contributions are plugins too, registered before any entry point.

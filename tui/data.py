@@ -211,8 +211,8 @@ def owner_scores(session: Session, as_of: date) -> list[dict[str, Any]]:
 @shown
 def plugin_panels(session: Session, as_of: date) -> list[dict[str, Any]]:
     """Each plugin's ``duban_dashboard_panels``, flattened; a plugin that raises is skipped."""
+    from duban.core.contributions import Panel
     from duban.core.plugins import get_host
-    from duban.core.registry import Panel
 
     panels = []
     for plugin, result in get_host().call("duban_dashboard_panels", session=session, as_of=as_of):

@@ -221,7 +221,7 @@ def notice(
     writes it as an official document (公文) with the masthead and number of ``[document]``
     in duban.toml or the options."""
     from ..errors import UserError
-    from ..services.notice import render_notice, write_notice_docx
+    from ..services.naming_notice import render_notice, write_notice_docx
 
     apply_as_of(env, as_of)
     if lang is None:

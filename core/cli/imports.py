@@ -33,7 +33,7 @@ def _importer_command(key: str) -> click.Command:
     @pass_env
     def run(env: Env, path: Path, dry_run: bool, sheet: str | None, fmt: str) -> None:
         from ..plugins import get_host
-        from ..tables import sheet_option as reading
+        from ..spreadsheet_reader import sheet_option as reading
 
         importer = get_host().importers()[key]
         if importer.extensions and path.suffix.lower() not in importer.extensions:

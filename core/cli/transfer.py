@@ -28,7 +28,7 @@ class ExportGroup(click.Group):
 
 
 # Other export formats: name -> "module:attribute" under duban.core.cli.
-EXPORTS: dict[str, str] = {"ics": "feeds:ics"}
+EXPORTS: dict[str, str] = {"ics": "calendar_feeds:ics"}
 
 
 @click.group(cls=ExportGroup, invoke_without_command=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..registry import Message, Notifier
+from ..contributions import Message, Notifier
 from .mail import send_email
 from .robots import send_webhook
 

@@ -42,10 +42,10 @@ from sqlmodel import Session, select
 
 from .. import audit
 from ..clock import LOCAL_TZ, Clock, to_local_date
+from ..contributions import Message
 from ..errors import UserError
 from ..i18n import t
 from ..models import Notification, Owner, OwnerRobot, Setting
-from ..registry import Message
 from ..services.base import require_coordinator
 from .ledger import (
     SEEN,

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..clock import LOCAL_TZ
 from ..config import section
+from ..contributions import Message
 from ..errors import UserError
 from ..i18n import t
-from ..registry import Message
 from .settings import config_number
 from .transport import DeliveryError, smtp_link
 

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from ..contributions import Message
 from ..i18n import catalog
 from ..models import Escalation, Milestone, Obligation
-from ..registry import Message
 from .occasions import Due, Recipient
 
 # A digest lists this many items in full and counts the rest.

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..config import section
+from ..contributions import Message
 from ..errors import UserError
 from ..i18n import t
-from ..registry import Message
 from .settings import config_number
 from .transport import DeliveryError, RateLimited, http_client
 

@@ -41,7 +41,7 @@ def read_source(path: Path) -> Source:
     """The text and tables of a plan file; a spreadsheet (.csv, .xlsx) is one table."""
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
-        from ..tables import Column, cell_text, read_table
+        from ..spreadsheet_reader import Column, cell_text, read_table
         from .division import HEADERS
 
         # The one table reader finds the header (below any title rows, on the first sheet that

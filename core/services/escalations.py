@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from .. import audit, visibility
 from ..audit import record_many
-from ..bulk import insert_many, update_many
+from ..batch_writes import insert_many, update_many
 from ..clock import to_local_date
 from ..config import section
 from ..controls import check_text

@@ -21,11 +21,11 @@ from sqlmodel import Session
 
 from .. import visibility
 from ..config import checked_number, place, section
+from ..contributions import Evaluation, Indicator
 from ..errors import UserError
 from ..i18n import t
 from ..models import Obligation, Region, Site, Target, UTCDateTime
 from ..queries import sqlite_value
-from ..registry import Evaluation, Indicator
 from .measurements import indicators, recorded_by, series
 
 COMPARATORS = (

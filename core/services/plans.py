@@ -529,7 +529,7 @@ def load_builtin(*, session: Session) -> Plan | None:
 
 
 def read_plan_file(path: Path) -> dict[str, Any]:
-    from ..tables import decode_text
+    from ..spreadsheet_reader import decode_text
 
     try:
         raw = path.read_bytes()

@@ -22,7 +22,7 @@ from ..models import Assignment, Milestone, Obligation, Owner, Report, Role, Use
 from ..queries import LIGHTS
 from ..reporting import Period, parse_period
 from ..spreadsheet import Field
-from ..tables import BadCell, Column, Row, Table
+from ..spreadsheet_reader import BadCell, Column, Row, Table
 from .base import current_user
 from .obligations import CLOSED_STATES
 from .owners import find_owner, resolve_owner

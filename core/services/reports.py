@@ -392,7 +392,7 @@ def store_reports(
     """Insert reports of one owner for one period (checked already), superseding that owner's
     current reports of the period on the same obligations; audited. Their ids, in order."""
     from ..audit import record_many
-    from ..bulk import insert_many, update_many
+    from ..batch_writes import insert_many, update_many
 
     ids = [e.obligation_id for e in entries]
     earlier: dict[int, int] = {}

@@ -26,10 +26,12 @@ from sqlalchemy import func, or_, text
 from sqlmodel import Session, select
 
 from ..audit import record_many
-from ..bulk import insert_many, update_many
+from ..batch_writes import insert_many, update_many
 from ..clock import local_midnight, to_local_date
 from ..config import load_config, rule_settings
+from ..contributions import Evaluation, Finding, SweepContext
 from ..errors import UserError
+from ..escalation_rules import MILESTONE_OVERDUE, both
 from ..i18n import pick, t, t_zh
 from ..models import (
     LEVEL_ORDER,
@@ -45,9 +47,7 @@ from ..models import (
     Target,
     TargetStatus,
 )
-from ..registry import Evaluation, Finding, SweepContext
-from ..rulekit import config_count, config_level
-from ..rules import MILESTONE_OVERDUE, both
+from ..rule_settings import config_count, config_level
 from .base import actor, now, require_coordinator
 from .escalations import (
     MANUAL_RULE,

@@ -9,11 +9,11 @@ from sqlmodel import Session
 
 from .. import audit
 from ..clock import EARLIEST, LATEST
+from ..contributions import Indicator
 from ..controls import check_text
 from ..errors import UserError
 from ..i18n import t
 from ..models import Obligation, Region, Target
-from ..registry import Indicator
 from .base import now, require_coordinator, snapshot
 from .evaluation import COMPARATORS
 from .measurements import check_bounds, get_indicator, resolve_subject

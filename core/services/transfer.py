@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from .. import audit, visibility
-from ..bulk import insert_many, reserve_ids
+from ..batch_writes import insert_many, reserve_ids
 from ..clock import parse_date
 from ..controls import check_text
 from ..errors import Conflict, NotFound, UserError, located
@@ -34,7 +34,7 @@ from ..models import (
     State,
     Target,
 )
-from ..tables import text_encoding
+from ..spreadsheet_reader import text_encoding
 from .base import now, require_coordinator, snapshot
 from .escalations import as_of_then
 from .listing import ListFilter, iterate

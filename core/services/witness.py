@@ -8,13 +8,13 @@ from typing import Any
 from sqlmodel import Session, select
 
 from .. import audit
+from ..contributions import Message
 from ..i18n import t
 from ..models import Owner, User, UserRole
 from ..notify.dispatch import _payload
 from ..notify.ledger import insert_ledger
 from ..notify.occasions import owner_recipients
 from ..notify.settings import Audience
-from ..registry import Message
 from .base import now, today
 
 OCCASION = "audit.head"

@@ -441,7 +441,7 @@ def test_every_calendar_message_has_a_translation() -> None:
     for path in (
         root / "services" / "calendar.py",
         root / "services" / "feeds.py",
-        root / "cli" / "feeds.py",
+        root / "cli" / "calendar_feeds.py",
     ):
         for match in literal.finditer(path.read_text(encoding="utf-8")):
             found.add("".join(re.findall(r'"([^"]*)"', match.group(1))))

@@ -11,10 +11,10 @@ from types import ModuleType
 import pytest
 
 from duban.core import labels
+from duban.core.contributions import Label
 from duban.core.hookspecs import hookimpl
 from duban.core.i18n import set_language
 from duban.core.plugins import get_host, reset_host
-from duban.core.registry import Label
 
 ROOT = Path(__file__).resolve().parents[2]
 

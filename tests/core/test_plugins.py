@@ -19,7 +19,7 @@ import pytest
 
 GOOD = """
 from duban.core.hookspecs import hookimpl
-from duban.core.registry import Importer, Indicator, Notifier, SiteKind
+from duban.core.contributions import Importer, Indicator, Notifier, SiteKind
 
 @hookimpl
 def duban_register_indicators(register):

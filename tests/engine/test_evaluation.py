@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import select
 
 from duban.core.cli.context import Env
+from duban.core.contributions import Evaluation
 from duban.core.dates import period as parse_period
 from duban.core.hookspecs import hookimpl
 from duban.core.models import Site, Target
 from duban.core.plugins import get_host, reset_host
-from duban.core.registry import Evaluation
 
 FOREST = "general.forest_coverage_rate"  # a rate, higher is better, yearly
 PONDS = "general.tailings_pond_count"  # a count, lower is better, summed
@@ -242,7 +242,7 @@ def test_tolerances_come_from_duban_toml(world, tmp_path: Path, monkeypatch) -> 
 
 
 def test_a_plugin_evaluates_its_own_indicator_first(world) -> None:
-    from duban.core.registry import Indicator
+    from duban.core.contributions import Indicator
 
     seen: list[tuple] = []
     plugin = types.ModuleType("evaltest")

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from duban.core.cli.context import Env
+from duban.core.contributions import Indicator
 from duban.core.models import AuditEvent, Evidence, Measurement, Region
 from duban.core.plugins import get_host, reset_host
-from duban.core.registry import Indicator
 
 FOREST = "general.forest_coverage_rate"
 PONDS = "general.tailings_pond_count"

@@ -290,9 +290,9 @@ def test_thresholds_come_from_duban_toml(duban, campaign, tmp_path, monkeypatch)
 
 
 def test_a_broken_plugin_rule_is_reported_not_fatal(duban, campaign) -> None:
+    from duban.core.contributions import EscalationRule
     from duban.core.hookspecs import hookimpl
     from duban.core.plugins import get_host
-    from duban.core.registry import EscalationRule
 
     def explode(ctx):
         raise RuntimeError("sensor database offline")

@@ -387,7 +387,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MODULES = [
     *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "core/notify").glob("*.py")),
     "core/scheduler.py",
-    "core/cli/remind.py",
+    "core/cli/notifications.py",
 ]
 
 

@@ -10,10 +10,10 @@ import pytest
 from sqlmodel import select
 
 from duban.core.clock import FixedClock, local_midnight
+from duban.core.contributions import SweepContext
 from duban.core.db import get_engine, open_session
 from duban.core.models import Measurement, Owner, Site, Target
 from duban.core.plugins import get_host
-from duban.core.registry import SweepContext
 
 # Ammonia nitrogen alone sets these classes on a river (GB 3838 Table 1).
 NH3N_CLASS = {"II": 0.4, "III": 0.9, "IV": 1.4, "V": 1.9, "劣V": 2.5}

@@ -12,11 +12,11 @@ from collections.abc import Iterator, Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
+from .contributions import EscalationRule, Finding, SweepContext
 from .errors import UserError
 from .i18n import t, t_zh
 from .models import LEVEL_ORDER, Level
-from .registry import EscalationRule, Finding, SweepContext
-from .rulekit import config_count, config_level, rule_place
+from .rule_settings import config_count, config_level, rule_place
 
 MILESTONE_OVERDUE = "core.milestone_overdue"
 TARGET_OFF_TRACK = "core.target_off_track"

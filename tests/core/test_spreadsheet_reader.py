@@ -1,4 +1,4 @@
-"""core/tables.py: reading CSV and Excel import files, checking cells, reporting every bad row."""
+"""core/spreadsheet_reader.py: reading CSV and Excel import files, checking cells, reporting every bad row."""
 
 from __future__ import annotations
 
@@ -240,7 +240,7 @@ def test_header_below_titles_units_and_full_width_forms(tmp_path: Path) -> None:
 
 
 def test_norm_header_ignores_units_brackets_and_width() -> None:
-    from duban.core.tables import norm_header
+    from duban.core.spreadsheet_reader import norm_header
 
     same = [
         "数值（%）",
@@ -277,7 +277,7 @@ def test_two_level_header_and_the_first_matching_sheet(tmp_path: Path) -> None:
 
 
 def test_sheet_option_names_the_sheet_or_lists_them(tmp_path: Path) -> None:
-    from duban.core.tables import sheet_option
+    from duban.core.spreadsheet_reader import sheet_option
 
     book = Workbook()
     book.active.title = "一月"

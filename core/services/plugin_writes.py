@@ -23,7 +23,7 @@ from .. import audit
 from ..errors import UserError
 from ..i18n import t
 from ..models import Measurement, Obligation, Plan, Region, Site, Target
-from ..tables import Column, Row, Table
+from ..spreadsheet_reader import Column, Row, Table
 from .base import actor, now, require_coordinator, today
 from .lookups import Regions
 from .measurements import check_bounds, indicators
