@@ -141,6 +141,7 @@ class Settings:
         return json.dumps(self.data, sort_keys=True, default=str)
 
     def reminder_policy(self, obligation: Any = None) -> dict[str, Any]:
+        """``reminders.policy(obligation)``: the offsets for an obligation (None: the base)."""
         return self.reminders.policy(obligation)
 
     @cached_property
