@@ -10,11 +10,11 @@ imported on first use, so importing this module keeps start-up lean.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .clock import LOCAL_TZ, Clock, FixedClock, end_of_day, parse_date, to_local_date
-from .config import reminder_policy, rule_settings, section
 from .contributions import (
     STATUSES,
     EscalationRule,
@@ -106,6 +106,7 @@ if TYPE_CHECKING:
     )
     from .services.regions import government_name, resolve_region, subtree_ids
     from .services.targets import add_target
+    from .settings import Settings, get_settings
     from .spreadsheet import Chart, Field, Listing, write_xlsx
     from .spreadsheet_reader import (
         BadCell,
@@ -226,6 +227,9 @@ _LAZY = {
     "write_xlsx": "spreadsheet",
     "OfficialDocument": "gongwen",
     "parse_month": "clock",
+    # duban.toml, read once: typed sections, a rule's thresholds, a plugin's own table.
+    "Settings": "settings",
+    "get_settings": "settings",
     # What a read as of a date sees: what was recorded by this instant (core/visibility.py).
     "seen_at": "visibility",
     "states_then": "visibility",
@@ -275,6 +279,7 @@ __all__ = [
     "Role",
     "Row",
     "RuleContext",
+    "Settings",
     "Sheet",
     "Site",
     "SiteKind",
@@ -309,6 +314,7 @@ __all__ = [
     "format_option",
     "get_host",
     "get_obligation",
+    "get_settings",
     "government_name",
     "hookimpl",
     "import_region_readings",
@@ -364,6 +370,28 @@ __all__ = [
     "upsert_sites",
     "write_xlsx",
 ]
+
+
+# Settings as API 1.0 offered them: shorthands for ``get_settings()``'s own methods.
+def rule_settings(key: str, defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``get_settings().rule(key, defaults)``: ``[rules."<key>"]`` over the rule's defaults."""
+    from .settings import get_settings
+
+    return get_settings().rule(key, defaults)
+
+
+def section(name: str, defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``[name]`` over ``defaults``: ``get_settings().table(name)`` for a plugin's own table."""
+    from .settings import get_settings
+
+    return {**(defaults or {}), **get_settings().table(name)}
+
+
+def reminder_policy(obligation: Any = None) -> dict[str, Any]:
+    """``get_settings().reminder_policy(obligation)``."""
+    from .settings import get_settings
+
+    return get_settings().reminder_policy(obligation)
 
 
 if not TYPE_CHECKING:  # checkers see the imports above, not an attribute hook returning Any

@@ -1,7 +1,8 @@
-"""``duban.toml``: thresholds and settings changeable without code.
+"""``duban.toml``: finding and parsing the file, and the checks every setting passes.
 
 Looked up in ``DUBAN_CONFIG``, else ``./duban.toml``, else the user config directory.
-Every key has a default in code; the file only overrides. See docs/configuration.md.
+Every key has a default in code; the file only overrides. What it sets is read through
+``settings.get_settings()``, the one typed object. See docs/configuration.md.
 """
 
 from __future__ import annotations
@@ -9,19 +10,11 @@ from __future__ import annotations
 import os
 import tomllib
 from datetime import date, datetime, time
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .errors import UserError
 from .i18n import t
-
-DEFAULT_REMINDERS: dict[str, Any] = {
-    "lead": [30, 7, 1, 0],  # days before the due date; 0 is the due day
-    "participant": [7],
-    "implementer": [7],
-    "overdue_every": 7,  # then weekly while overdue (leads and participants)
-}
 
 
 def config_path() -> Path | None:
@@ -37,8 +30,8 @@ def config_path() -> Path | None:
     return user if user.is_file() else None
 
 
-@lru_cache(maxsize=8)
-def _load(path: str | None) -> dict[str, Any]:
+def read_config(path: Path | None) -> dict[str, Any]:
+    """The parsed file at ``path`` (an empty dict for None)."""
     if path is None:
         return {}
     try:
@@ -50,26 +43,6 @@ def _load(path: str | None) -> dict[str, Any]:
         ) from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(t("{path}: not valid TOML: {why}", path=path, why=exc)) from None
-
-
-def load_config() -> dict[str, Any]:
-    """The parsed ``duban.toml`` (an empty dict when there is none)."""
-    path = config_path()
-    return _load(str(path) if path else None)
-
-
-def section(name: str, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``[name]`` of the config over ``defaults``; dotted names reach into tables."""
-    node: Any = load_config()
-    for part in name.split("."):
-        node = node.get(part, {}) if isinstance(node, dict) else {}
-    return {**(defaults or {}), **(node if isinstance(node, dict) else {})}
-
-
-def rule_settings(key: str, defaults: dict[str, Any]) -> dict[str, Any]:
-    """A rule's thresholds: ``[rules."<key>"]`` over the rule's own defaults."""
-    rules = load_config().get("rules", {})
-    return {**defaults, **(rules.get(key, {}) if isinstance(rules, dict) else {})}
 
 
 # Checked values: every bad setting is one line naming the file, the table and the key.
@@ -119,19 +92,3 @@ def checked_time(value: Any, *, where: str) -> time:
         raise UserError(
             t("{where}: must be a time HH:MM, not {value!r}", where=where, value=value)
         ) from None
-
-
-def reminder_policy(obligation: Any = None) -> dict[str, Any]:
-    """Reminder offsets for an obligation: a plugin's answer for its domain, else
-    ``[reminders.<domain>]``, else ``[reminders]``, else the defaults."""
-    base = section("reminders", DEFAULT_REMINDERS)
-    base = {k: v for k, v in base.items() if k in DEFAULT_REMINDERS or k == "quiet_hours"}
-    if obligation is not None:
-        from .plugins import get_host
-
-        answer = get_host().first("duban_reminder_offsets", obligation=obligation)
-        if answer:
-            base = {**base, **answer}
-        domain_cfg = section(f"reminders.{getattr(obligation, 'domain', '')}")
-        base = {**base, **{k: v for k, v in domain_cfg.items() if k in DEFAULT_REMINDERS}}
-    return base

@@ -25,8 +25,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from .config import section
 from .i18n import t
+from .settings import get_settings
 
 MASTHEAD_FONT = "方正小标宋简体"
 TITLE_FONT = "方正小标宋简体"
@@ -38,14 +38,6 @@ SIZE_2, SIZE_3, SIZE_4 = 22, 16, 14  # 2号, 3号, 4号 in points
 MASTHEAD_SIZE = 36  # 小初; the standard leaves the mark's size to the issuer
 LINE = 28.95  # points: 22 lines in the 225 mm text block
 CN_NUMBERS = "一二三四五六七八九十"
-
-DOCUMENT_DEFAULTS: dict[str, Any] = {
-    "issuer": "",  # 发文机关 (and 落款); default: t("Supervision office")
-    "masthead": "",  # 发文机关标志; default: issuer + 文件
-    "number": "",  # 发文字号, e.g. 湘督办〔2024〕3号
-    "recipients": "",  # 主送机关
-    "signature": "",  # 落款; default: the issuer
-}
 
 
 def _cn(n: int) -> str:
@@ -80,12 +72,12 @@ class OfficialDocument:
     ) -> None:
         from docx import Document
 
-        config = section("document", DOCUMENT_DEFAULTS)
-        self.issuer = issuer or config["issuer"] or t("Supervision office")
-        self.masthead = masthead or config["masthead"] or t("{issuer} document", issuer=self.issuer)
-        self.number = number if number is not None else config["number"]
-        self.recipients = recipients if recipients is not None else config["recipients"]
-        self.signature = signature or config["signature"] or self.issuer
+        config = get_settings().document
+        self.issuer = issuer or config.issuer or t("Supervision office")
+        self.masthead = masthead or config.masthead or t("{issuer} document", issuer=self.issuer)
+        self.number = number if number is not None else config.number
+        self.recipients = recipients if recipients is not None else config.recipients
+        self.signature = signature or config.signature or self.issuer
         self.dated = dated
         self.title = title
         self._numbers = [0, 0, 0, 0]

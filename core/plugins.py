@@ -33,13 +33,12 @@ import pluggy
 
 from . import hookspecs
 from .contributions import EscalationRule, Importer, Indicator, Label, Notifier, SiteKind
-from .errors import UserError
 from .i18n import t
+from .settings import get_settings
 
 API_VERSION = (1, 0)
 # Core's own contributions are plugins too, registered before any entry point.
 DEFAULT_PLUGINS = ("duban.core.builtin",)
-DEFAULT_HOOK_TIMEOUT = 5.0  # seconds; ``[plugins] hook_timeout`` in duban.toml
 
 
 @dataclass
@@ -81,18 +80,6 @@ def _check_api(module: Any) -> str | None:
         have = ".".join(map(str, API_VERSION))
         return f"requires duban plugin API {major}.{minor}, this duban provides {have}"
     return None
-
-
-def hook_timeout() -> float:
-    """``[plugins] hook_timeout`` of duban.toml, in seconds."""
-    from .config import section
-
-    value = section("plugins", {"hook_timeout": DEFAULT_HOOK_TIMEOUT})["hook_timeout"]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise UserError(
-            t("duban.toml: [plugins] hook_timeout must be a positive number of seconds")
-        )
-    return float(value) if math.isfinite(value) else math.inf
 
 
 class _Job:
@@ -196,7 +183,7 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.plugins: dict[str, PluginInfo] = {}
         self._registries: dict[str, dict[str, Any]] = {}
-        self.timeout = hook_timeout()
+        self.timeout = get_settings().plugins.hook_timeout
         # Failures other processes recorded: {plugin: {"version", "hook", "error"}}.
         self._recorded = _read_failures()
         self._record_lock = threading.Lock()

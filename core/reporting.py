@@ -10,12 +10,12 @@ computes the lights through the bare driver (``queries.light_table``).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
 
-from .config import section
 from .dates import month_end
 from .errors import UserError
 from .i18n import t
@@ -196,8 +196,9 @@ def check_frequency(value: str, *, what: str = "--frequency") -> str:
     return _frequency(value, what)
 
 
-def report_settings() -> ReportSettings:
-    cfg = section("reports", DEFAULTS)
+def report_settings(raw: Mapping[str, Any]) -> ReportSettings:
+    """``[reports]`` (``raw``) over the defaults, checked."""
+    cfg = {**DEFAULTS, **raw}
     default = Calendar(
         _frequency(cfg["frequency"], _where("frequency")),
         _due_day(cfg["due_day"], _where("due_day")),

@@ -17,17 +17,18 @@ import asyncio
 import logging
 import signal
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .clock import Clock
-from .config import section
 from .errors import UserError
 from .i18n import t
 from .notify.dispatch import PassReport, default_worker, run_pass
 from .notify.settings import config_number, config_time
+from .settings import get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -58,8 +59,9 @@ class SchedulerSettings:
     stop_timeout: float
 
 
-def scheduler_settings() -> SchedulerSettings:
-    cfg = section("scheduler", DEFAULTS)
+def scheduler_settings(raw: Mapping[str, Any]) -> SchedulerSettings:
+    """``[scheduler]`` (``raw``) over the defaults, checked."""
+    cfg = {**DEFAULTS, **raw}
     try:
         tz = ZoneInfo(str(cfg["timezone"]))
     except (ZoneInfoNotFoundError, ValueError):
@@ -94,7 +96,7 @@ class Scheduler:
         self.clock = clock
         self.actor = actor
         self.worker = worker or default_worker()
-        self.settings = settings or scheduler_settings()
+        self.settings = settings or get_settings().scheduler
         # Set on shutdown; a pass in a worker thread polls it and stops taking new deliveries.
         self.stopping = threading.Event()
         self.reports: list[PassReport] = []

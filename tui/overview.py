@@ -232,11 +232,11 @@ def worst_owners(
 
 def light_counts(db: Lean, as_of: date) -> dict[str, int]:
     """Live obligations per traffic light as of the end of ``as_of`` (docs/reports.md)."""
-    from duban.core.reporting import report_settings
+    from duban.core.settings import get_settings
 
     lights = queries.Lights(
         dialect=db.dialect,
-        settings=report_settings(),
+        settings=get_settings().reports,
         plan_ids=dict(db.rows(queries.plan_ids_sql())),
         as_of=as_of,
         lens=queries.lens_needed(db, as_of),

@@ -72,11 +72,10 @@ def feed() -> None:
     """Calendar subscriptions: secret URLs that calendar apps poll."""
 
 
-def _base_url(value: str | None) -> str:
-    from ..config import section
-    from ..services.feeds import DEFAULT_BASE_URL, check_base_url
+def _base_url(env: Env, value: str | None) -> str:
+    from ..services.feeds import check_base_url
 
-    return check_base_url(value or section("calendar", {"base_url": DEFAULT_BASE_URL})["base_url"])
+    return check_base_url(value or env.settings.calendar.base_url)
 
 
 @feed.command("add")
@@ -127,7 +126,7 @@ def feed_add(
     ]
     if len(chosen) != 1:
         raise UserError(t("feed add: give exactly one of --owner, --region, --domain or --all"))
-    base = _base_url(base_url)
+    base = _base_url(env, base_url)
     with env.session() as session:
         scope = resolve_scope(
             session=session,
@@ -199,7 +198,7 @@ def feed_rotate(env: Env, feed_id: int, base_url: str | None, fmt: str) -> None:
     """Give a feed a new secret URL; the old one stops working."""
     from ..services.feeds import feed_urls, rotate_feed
 
-    base = _base_url(base_url)
+    base = _base_url(env, base_url)
     with env.session() as session:
         _, token = rotate_feed(session=session, feed_id=feed_id)
     emit_one({"id": feed_id, **feed_urls(base, token)}, fmt)

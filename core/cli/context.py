@@ -1,4 +1,4 @@
-"""What every command shares: the database, who acts, and what time it is."""
+"""What every command shares: the database, who acts, what time it is, and duban.toml."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..clock import Clock, FixedClock, parse_instant, to_local_date
 from ..errors import UserError
 from ..i18n import t
+from ..settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -42,6 +43,11 @@ class Env:
         if as_of:
             clock = FixedClock(parse_instant(as_of))
         return cls(db_url=db_url, actor_arg=actor, clock=clock or Clock(), as_of_given=bool(as_of))
+
+    @property
+    def settings(self) -> Settings:
+        """duban.toml, read once per process (``settings.get_settings``)."""
+        return get_settings()
 
     @property
     def today(self) -> date:

@@ -73,11 +73,9 @@ def list_cmd(
                 check_domain(domain, [d for (d,) in lean.rows(queries.domains_sql())])
             lights = None
             if light:
-                from ..reporting import report_settings
-
                 lights = queries.Lights(
                     dialect=lean.dialect,
-                    settings=report_settings(),
+                    settings=env.settings.reports,
                     plan_ids=dict(lean.rows(queries.plan_ids_sql())),
                     as_of=env.today,
                     lens=lens,

@@ -47,6 +47,7 @@ from ..errors import UserError
 from ..i18n import t
 from ..models import Notification, Owner, OwnerRobot, Setting
 from ..services.base import require_coordinator
+from ..settings import get_settings
 from .ledger import (
     SEEN,
     Outcome,
@@ -63,8 +64,8 @@ from .ledger import (
 from .messages import render, render_digest
 from .occasions import Due, ledger_key, plan_escalations, plan_reminders, plan_report_reminders
 from .pacing import Pacer, shared
-from .robots import Robot, WebhookSettings, split_message, webhook_settings
-from .settings import NotifySettings, settings
+from .robots import Robot, WebhookSettings, split_message
+from .settings import NotifySettings
 from .transport import RateLimited, delivery_context
 
 if TYPE_CHECKING:
@@ -260,8 +261,8 @@ def run_pass(
     from ..db import open_session
 
     started = _time.perf_counter()
-    cfg = settings()
-    robots = webhook_settings()
+    cfg = get_settings().notify
+    robots = get_settings().webhook
     stop = should_stop or (lambda: False)
     at = clock.now()
     report = PassReport(

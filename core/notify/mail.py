@@ -9,6 +9,7 @@ import os
 import smtplib
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -16,10 +17,10 @@ from email.utils import format_datetime, formataddr
 from typing import TYPE_CHECKING, Any
 
 from ..clock import LOCAL_TZ
-from ..config import section
 from ..contributions import Message
 from ..errors import UserError
 from ..i18n import t
+from ..settings import get_settings
 from .settings import config_number
 from .transport import DeliveryError, smtp_link
 
@@ -46,12 +47,20 @@ class SmtpSettings:
     sender_name: str
     timeout: float
     ca_file: str
-    user: str | None
-    password: str | None
+
+    # Credentials come from the environment when a message is sent, never from the file.
+    @property
+    def user(self) -> str | None:
+        return os.environ.get("DUBAN_SMTP_USER") or None
+
+    @property
+    def password(self) -> str | None:
+        return os.environ.get("DUBAN_SMTP_PASSWORD") or None
 
 
-def smtp_settings() -> SmtpSettings:
-    cfg = section("smtp", SMTP_DEFAULTS)
+def smtp_settings(raw: Mapping[str, Any]) -> SmtpSettings:
+    """``[smtp]`` (``raw``) over the defaults, checked."""
+    cfg = {**SMTP_DEFAULTS, **raw}
     security = cfg["security"]
     if security not in ("starttls", "ssl", "none"):
         raise UserError(
@@ -72,8 +81,6 @@ def smtp_settings() -> SmtpSettings:
         sender_name=str(cfg["from_name"]),
         timeout=config_number("smtp", "timeout", cfg["timeout"], minimum=0.1),
         ca_file=str(cfg["ca_file"]),
-        user=os.environ.get("DUBAN_SMTP_USER") or None,
-        password=os.environ.get("DUBAN_SMTP_PASSWORD") or None,
     )
 
 
@@ -123,7 +130,7 @@ def send_email(message: Message, owner: Owner | None) -> None:
                 owner=owner.name if owner else "?",
             )
         )
-    cfg = smtp_settings()
+    cfg = get_settings().smtp
     mail = email_message(message, owner.email, cfg)
     link = smtp_link()
     if link is not None:  # in a pass: its one connection

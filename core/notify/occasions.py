@@ -20,7 +20,6 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from ..clock import to_local_date
-from ..config import reminder_policy
 from ..errors import UserError
 from ..i18n import t
 from ..models import (
@@ -36,6 +35,7 @@ from ..models import (
     UserRole,
 )
 from ..services.obligations import CLOSED_STATES
+from ..settings import get_settings
 from .ledger import chunks, existing_keys
 from .settings import Audience
 
@@ -172,7 +172,7 @@ def overdue_name(n: int, every: int) -> str:
 
 
 def _policy(ob: Obligation | None) -> dict[str, Any]:
-    policy = reminder_policy(ob)
+    policy = get_settings().reminder_policy(ob)
     where = f"[reminders.{ob.domain}]" if ob is not None else "[reminders]"
     for role in Role:
         offsets = policy.get(role.value, [])

@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from ..config import section
 from ..contributions import Message
 from ..errors import UserError
 from ..i18n import t
+from ..settings import get_settings
 from .settings import config_number
 from .transport import DeliveryError, RateLimited, http_client
 
@@ -56,11 +56,16 @@ _PART_ROOM = len(b" (99/99)")
 @dataclass(frozen=True)
 class WebhookSettings:
     timeout: float
-    secret: str
+    file_secret: str  # [webhook] secret
     header: str
     template: Mapping[str, Any] = field(default_factory=dict)
     per_minute: Mapping[str, int] = field(default_factory=dict)
     pace_wait: float = 300.0
+
+    @property
+    def secret(self) -> str:
+        """``DUBAN_WEBHOOK_SECRET`` when set (read when a message is sent), else the file's."""
+        return os.environ.get("DUBAN_WEBHOOK_SECRET") or self.file_secret
 
 
 @dataclass(frozen=True)
@@ -105,8 +110,9 @@ def _fill(node: Any, values: Mapping[str, Any], data: Mapping[str, Any]) -> Any:
     return node
 
 
-def webhook_settings() -> WebhookSettings:
-    cfg = section("webhook", WEBHOOK_DEFAULTS)
+def webhook_settings(raw: Mapping[str, Any]) -> WebhookSettings:
+    """``[webhook]`` (``raw``) over the defaults, checked."""
+    cfg = {**WEBHOOK_DEFAULTS, **raw}
     template = cfg["template"]
     if not isinstance(template, dict):
         raise UserError(
@@ -138,7 +144,7 @@ def webhook_settings() -> WebhookSettings:
         config_number("webhook.per_minute", preset, value, integer=True)
     return WebhookSettings(
         timeout=config_number("webhook", "timeout", cfg["timeout"], minimum=0.1),
-        secret=os.environ.get("DUBAN_WEBHOOK_SECRET") or str(cfg["secret"]),
+        file_secret=str(cfg["secret"]),
         header=str(cfg["signature_header"]),
         template=template,
         per_minute=per_minute,
@@ -295,7 +301,7 @@ def send_webhook(message: Message, owner: Owner | None, robot: Robot | None = No
                 owner=owner.name if owner else "?",
             )
         )
-    cfg = webhook_settings()
+    cfg = get_settings().webhook
     body = webhook_body(robot.preset, message, cfg, robot.mentions)
     secret = robot.secret or cfg.secret
     # Receivers compare signature timestamps with their own clock: this must be real time.

@@ -9,7 +9,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from ..clock import LOCAL_TZ
-from ..config import checked_number, checked_time, place, section
+from ..config import checked_number, checked_time, place
 from ..errors import UserError
 from ..i18n import t
 
@@ -89,8 +89,9 @@ class NotifySettings:
         return timedelta(seconds=min(self.retry_base * 2 ** max(attempts - 1, 0), self.retry_max))
 
 
-def settings() -> NotifySettings:
-    cfg = section("notify", DEFAULTS)
+def notify_settings(raw: Mapping[str, Any], raw_quiet: str | None) -> NotifySettings:
+    """``[notify]`` (``raw``) over the defaults and ``[reminders] quiet_hours``, checked."""
+    cfg = {**DEFAULTS, **raw}
     channels = cfg["channels"]
     if not isinstance(channels, list) or not all(isinstance(c, str) and c for c in channels):
         raise UserError(
@@ -117,7 +118,6 @@ def settings() -> NotifySettings:
     ):
         raise UserError(t("duban.toml [notify.calendars]: expected owner names mapped to URLs"))
     quiet = None
-    raw_quiet = section("reminders").get("quiet_hours")
     if raw_quiet:
         parts = str(raw_quiet).split("-")
         if len(parts) != 2:

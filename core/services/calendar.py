@@ -31,7 +31,6 @@ from sqlmodel import Session, select
 
 from .. import audit
 from ..clock import LOCAL_TZ
-from ..config import reminder_policy, section
 from ..controls import one_line
 from ..errors import Conflict, NotFound, UserError
 from ..i18n import LANGUAGES, catalog, language, t
@@ -52,6 +51,7 @@ from ..models import (
     Target,
     TargetStatus,
 )
+from ..settings import CalendarSettings, get_settings
 from .base import actor, now, require_coordinator, require_writer, snapshot, today
 from .owners import resolve_owner
 from .regions import resolve_region
@@ -60,13 +60,6 @@ from .regions import resolve_region
 FORMAT_VERSION = 1
 BULK_EVALUATION = 50  # never-swept targets beyond this are evaluated in one batched pass
 FEED_ROLES = (Role.lead, Role.participant, Role.implementer)
-DEFAULTS: dict[str, Any] = {
-    "refresh_minutes": 60,  # REFRESH-INTERVAL and X-PUBLISHED-TTL
-    "alarm_hour": 9,  # alarms ring at this local hour on the reminder days
-    "max_target_lines": 8,  # targets listed in a milestone's DESCRIPTION
-    "max_report_lines": 20,  # obligations listed in a report due day's DESCRIPTION
-}
-
 # Labels are English msgids; the Chinese lives in locale/zh/calendar.toml.
 LEVEL_LABELS = {
     Level.remind: "Reminder",
@@ -322,7 +315,7 @@ def fingerprint(*, session: Session, scope: Scope) -> Fingerprint:
     parts: list[Any] = [
         FORMAT_VERSION,
         scope.to_json(),
-        _settings(),
+        get_settings().calendar,
         _policy_key(),
         *ob,
         *ms,
@@ -363,10 +356,6 @@ def _seconds(instant: datetime) -> datetime:
     return instant.astimezone(UTC).replace(microsecond=0)
 
 
-def _settings() -> dict[str, Any]:
-    return section("calendar", DEFAULTS)
-
-
 def _report_settings(session: Session) -> Any:
     from .reports import settings_of
 
@@ -376,7 +365,7 @@ def _report_settings(session: Session) -> Any:
 def _policy_key() -> Any:
     from ..plugins import get_host
 
-    return [reminder_policy(None), get_host().implementers("duban_reminder_offsets")]
+    return [get_settings().reminder_policy(None), get_host().implementers("duban_reminder_offsets")]
 
 
 # Building --------------------------------------------------------------------------------
@@ -476,7 +465,7 @@ class _Ob:
 
 def render(*, session: Session, scope: Scope, todo: bool = False) -> Calendar:
     """The scope's calendar: VEVENTs (or VTODOs with ``todo``) for its open deadlines."""
-    lang, settings = scope.lang, _settings()
+    lang, settings = scope.lang, get_settings().calendar
     live = select(Obligation.id).where(*_where(session, scope), Obligation.state != State.closed)
     obs = _obligations(session, scope, live)
     conn = session.connection()  # Core rows: the ORM layer would double the cost of 5,000 rows
@@ -568,7 +557,7 @@ def render(*, session: Session, scope: Scope, todo: bool = False) -> Calendar:
     )
     body = b"".join(
         [
-            _header(one_line(name), lang, int(settings["refresh_minutes"])),
+            _header(one_line(name), lang, settings.refresh_minutes),
             *(item[2] for item in items),
             b"END:VCALENDAR\r\n",
         ]
@@ -652,14 +641,15 @@ def _assign_offsets(session: Session, scope: Scope, obs: dict[int, _Ob], live: A
         # A plugin may look at anything in the obligation: give it the real row.
         full = {o.id: o for o in session.exec(select(Obligation).where(Obligation.id.in_(live)))}
     by_domain: dict[tuple[str, str], tuple[int, ...]] = {}
+    policy = get_settings().reminder_policy
     for ob in obs.values():
         role = scope.role or roles.get(ob.id, Role.lead)
         if per_obligation:
-            ob.offsets = _offsets(reminder_policy(full[ob.id]), role)
+            ob.offsets = _offsets(policy(full[ob.id]), role)
             continue
         key = (ob.domain, role)  # without plugins the policy depends on the domain alone
         if key not in by_domain:
-            by_domain[key] = _offsets(reminder_policy(Obligation(title="", domain=ob.domain)), role)
+            by_domain[key] = _offsets(policy(Obligation(title="", domain=ob.domain)), role)
         ob.offsets = by_domain[key]
 
 
@@ -777,7 +767,7 @@ def _status_label(lang: str, status: str | None) -> str:
 
 
 def _prepare(
-    lang: str, settings: dict[str, Any], todo: bool, ob: _Ob, target_lines: list[str]
+    lang: str, settings: CalendarSettings, todo: bool, ob: _Ob, target_lines: list[str]
 ) -> None:
     """Encode what every deadline of an obligation shares."""
     ob.head = [
@@ -793,14 +783,14 @@ def _prepare(
     )
     lines = list(ob.head)
     if target_lines:
-        limit = int(settings["max_target_lines"])
+        limit = settings.max_target_lines
         lines += [_label(lang, "Targets:"), *("· " + line for line in target_lines[:limit])]
         if len(target_lines) > limit:
             lines.append(_tr(lang, "… and {count} more", count=len(target_lines) - limit))
     ob.described = _line("DESCRIPTION", _escape("\n".join(lines)))
     ob.categories = _line("CATEGORIES", _escape(ob.domain))
     if ob.state != State.cancelled:  # no reminders for what was called off
-        ob.alarms = _alarms(lang, ob.offsets, int(settings["alarm_hour"]), todo)
+        ob.alarms = _alarms(lang, ob.offsets, settings.alarm_hour, todo)
 
 
 @lru_cache(maxsize=256)
@@ -885,7 +875,7 @@ def _component(
 
 
 def _report_days(
-    session: Session, scope: Scope, settings: dict[str, Any], todo: bool, obs: dict[int, _Ob]
+    session: Session, scope: Scope, settings: CalendarSettings, todo: bool, obs: dict[int, _Ob]
 ) -> list[tuple[date, str, bytes]]:
     """One event per day the scope's owner has progress reports due: the periods it has not
     reported yet, per obligation in scope it is assigned to (in the scope's role)."""
@@ -901,9 +891,9 @@ def _report_days(
         within=select(Obligation.id).where(*_where(session, scope)),
     )
     reports = _report_settings(session)
-    alarms = _alarms(lang, reports.remind_before, int(settings["alarm_hour"]), todo, True)
+    alarms = _alarms(lang, reports.remind_before, settings.alarm_hour, todo, True)
     categories = _line("CATEGORIES", _escape(_label(lang, "progress report")))
-    limit = int(settings["max_report_lines"])
+    limit = settings.max_report_lines
     out = []
     for (_, due), owing in days.items():
         periods = sorted({o.period for o in owing})

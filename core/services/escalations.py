@@ -16,7 +16,6 @@ from .. import audit, visibility
 from ..audit import record_many
 from ..batch_writes import insert_many, update_many
 from ..clock import to_local_date
-from ..config import section
 from ..controls import check_text
 from ..errors import Conflict, NotFound, PermissionDenied, UserError
 from ..i18n import pick, t, t_zh
@@ -36,6 +35,7 @@ from ..models import (
     Target,
     UserRole,
 )
+from ..settings import get_settings
 from .base import current_user, now, require_coordinator, snapshot, today
 from .obligations import CLOSED_STATES, get_obligation, new_uid
 from .owners import resolve_owner
@@ -48,10 +48,6 @@ LEVEL_LABELS: dict[str, tuple[str, str]] = {
     Level.summon: ("约谈", "Summons"),
     Level.freeze: ("区域限批", "Regional approval freeze"),
     Level.refer: ("移交问责", "Referral for accountability"),
-}
-FOLLOW_UP_DEFAULTS: dict[str, Any] = {
-    "follow_up_days": 30,
-    "follow_up_levels": [Level.summon.value],
 }
 FOLLOW_UP_TITLE = ("书面整改报告", "Written rectification report")
 MANUAL_RULE = "manual"
@@ -78,29 +74,6 @@ def parse_level(value: str, *, what: str = "--level") -> str:
             choices=", ".join(LEVEL_ORDER),
         )
     )
-
-
-def escalation_settings() -> dict[str, Any]:
-    """``[escalation]`` of duban.toml, checked (follow-up days and the levels that call for one)."""
-    cfg = section("escalation", FOLLOW_UP_DEFAULTS)
-    days = cfg["follow_up_days"]
-    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
-        raise UserError(
-            t(
-                "duban.toml [escalation] follow_up_days: must be a whole number of days "
-                "(1 or more), not {value!r}",
-                value=days,
-            )
-        )
-    levels = cfg["follow_up_levels"]
-    if not isinstance(levels, list):
-        raise UserError(t("duban.toml [escalation] follow_up_levels: must be a list of levels"))
-    return {
-        "follow_up_days": days,
-        "follow_up_levels": {
-            parse_level(str(v), what="duban.toml [escalation] follow_up_levels") for v in levels
-        },
-    }
 
 
 # Addressing -------------------------------------------------------------------------------
@@ -425,7 +398,7 @@ def escalate(*, session: Session, ref: str | int, level: str, reason: str) -> Es
         raise Conflict(
             t("obligation #{id} is {state}; it cannot be escalated", id=ob.id, state=t(ob.state))
         )
-    settings = escalation_settings()
+    settings = get_settings().escalation
     lead = lead_owners(session=session, obligation_ids=[ob.id]).get(ob.id)
     addressing = Addressing.load(session)
     addressed = addressing.address(level, lead, ob.region_id)
@@ -491,10 +464,10 @@ def escalate(*, session: Session, ref: str | int, level: str, reason: str) -> Es
         session.add(esc)
         session.flush()
         audit.record(session, "escalation.open", "escalation", esc.id, after=snapshot(esc))
-    if level in settings["follow_up_levels"] and esc.follow_up_id is None:
+    if level in settings.levels and esc.follow_up_id is None:
         create_follow_ups(
             session=session,
-            days=settings["follow_up_days"],
+            days=settings.days,
             as_of=today(session),
             items=[
                 FollowUp(

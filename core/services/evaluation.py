@@ -9,7 +9,7 @@ last readings at the due date. A plugin may judge its own indicators first throu
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from itertools import groupby
@@ -20,12 +20,13 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from .. import visibility
-from ..config import checked_number, place, section
+from ..config import checked_number, place
 from ..contributions import Evaluation, Indicator
 from ..errors import UserError
 from ..i18n import t
 from ..models import Obligation, Region, Site, Target, UTCDateTime
 from ..queries import sqlite_value
+from ..settings import get_settings
 from .measurements import indicators, recorded_by, series
 
 COMPARATORS = (
@@ -55,6 +56,8 @@ _IN_LIMIT = 500
 
 @dataclass(frozen=True)
 class Settings:
+    """``[evaluation]``, checked."""
+
     points: int
     on_track: float
     at_risk: float
@@ -62,9 +65,9 @@ class Settings:
     grace: dict[str, int]
 
 
-def settings() -> Settings:
-    """``[evaluation]`` of duban.toml over the defaults, checked."""
-    cfg = section("evaluation", DEFAULTS)
+def evaluation_settings(raw: Mapping[str, Any]) -> Settings:
+    """``[evaluation]`` (``raw``) over the defaults, checked."""
+    cfg = {**DEFAULTS, **raw}
     grace = {**DEFAULTS["stale_grace_days"], **(cfg.get("stale_grace_days") or {})}
 
     def number(key: str, value: Any, low: float) -> float:
@@ -416,7 +419,7 @@ def evaluate(*, session: Session, target: Target, as_of: date) -> Evaluation:
         answer = _ask_plugins(target, readings, as_of)
         if answer is not None:
             return answer
-    return judge(target, readings, as_of, known.get(target.indicator), settings())
+    return judge(target, readings, as_of, known.get(target.indicator), get_settings().evaluation)
 
 
 class _Days(dict):
@@ -508,7 +511,7 @@ def evaluate_all(
     targets = session.execute(query).all()
     if not targets:
         return []
-    cfg, known = settings(), indicators()
+    cfg, known = get_settings().evaluation, indicators()
     asks = _plugin_indicators(known)
     regions = {rid: code for rid, code in session.execute(sa.select(Region.id, Region.code))}
     site_ids = {tg.site_id for tg in targets if tg.site_id is not None}

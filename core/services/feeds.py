@@ -36,7 +36,6 @@ from .base import current_user, now, require_coordinator, snapshot
 
 TOKEN_BYTES = 32  # 256 bits
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # what token_urlsafe(32) produces
-DEFAULT_BASE_URL = "http://127.0.0.1:8765"
 
 
 def _hash(token: str) -> str:

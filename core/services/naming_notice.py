@@ -13,22 +13,18 @@ from typing import Any
 from sqlmodel import Session, or_, select
 
 from ..clock import end_of_day
-from ..config import section
 from ..gongwen import OfficialDocument, written_date
 from ..i18n import language, set_language, t
-from ..models import LEVEL_ORDER, Escalation, Level, Setting
+from ..models import LEVEL_ORDER, Escalation, Setting
+from ..settings import get_settings
 from .base import SANDBOX
-from .escalations import as_of_then, describe, parse_level
+from .escalations import as_of_then, describe
 from .obligations import owners_by_role
-
-NOTICE_DEFAULTS: dict[str, Any] = {"min_level": Level.list.value}
 
 
 def notice_items(*, session: Session, as_of: date) -> list[dict[str, Any]]:
     """Escalations open at the end of ``as_of`` at ``[notice] min_level`` or above, gravest first."""
-    min_level = parse_level(
-        str(section("notice", NOTICE_DEFAULTS)["min_level"]), what="duban.toml [notice] min_level"
-    )
+    min_level = get_settings().notice.min_level
     levels = [lv for lv, rank in LEVEL_ORDER.items() if rank >= LEVEL_ORDER[min_level]]
     cutoff = end_of_day(as_of)
     # Levels only climb: anything at or above the bar then is at or above it now.
@@ -161,7 +157,7 @@ def write_notice_docx(
         items = notice_items(session=session, as_of=as_of)
         recipients = (
             head.pop("recipients", None)
-            or section("document").get("recipients")
+            or get_settings().document.recipients
             or t("All responsible bodies")
         )
         doc = OfficialDocument(

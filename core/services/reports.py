@@ -47,8 +47,8 @@ from ..reporting import (
     parse_period,
     period_containing,
     periods_between,
-    report_settings,
 )
+from ..settings import get_settings
 from .base import actor, now, require_coordinator, require_writer, snapshot, today
 from .obligations import CLOSED_STATES, get_obligation
 from .owners import resolve_owner
@@ -90,9 +90,9 @@ def plan_keys(session: Session) -> dict[int, str]:
 
 
 def settings_of(session: Session) -> ReportSettings:
-    """``[reports]`` of duban.toml, read once per session."""
+    """``[reports]`` of duban.toml, looked up once per session (thousands of obligations ask)."""
     if "_report_settings" not in session.info:
-        session.info["_report_settings"] = report_settings()
+        session.info["_report_settings"] = get_settings().reports
     return session.info["_report_settings"]
 
 
@@ -1016,7 +1016,6 @@ def urge(*, session: Session, owner: str, as_of: date) -> int:
     notification pass. The number of reports it is reminded of."""
     from ..notify.ledger import insert_ledger
     from ..notify.occasions import owner_recipients
-    from ..notify.settings import settings
 
     require_coordinator(session)
     who = resolve_owner(session=session, ref=owner)
@@ -1035,7 +1034,7 @@ def urge(*, session: Session, owner: str, as_of: date) -> int:
         for o in pending
     )
     stamp = now(session)
-    recipient = owner_recipients(session, [who], settings().audience)[who.id]
+    recipient = owner_recipients(session, [who], get_settings().notify.audience)[who.id]
     rows = [
         {
             "key": f"reports:{as_of.isoformat()}|{recipient.ref}|urge|{route.slot}",

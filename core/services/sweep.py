@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import json
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +27,6 @@ from sqlmodel import Session, select
 from ..audit import record_many
 from ..batch_writes import insert_many, update_many
 from ..clock import local_midnight, to_local_date
-from ..config import load_config, rule_settings
 from ..contributions import Evaluation, Finding, SweepContext
 from ..errors import UserError
 from ..escalation_rules import MILESTONE_OVERDUE, both
@@ -48,13 +46,13 @@ from ..models import (
     TargetStatus,
 )
 from ..rule_settings import config_count, config_level
+from ..settings import FollowUpSettings, get_settings
 from .base import actor, now, require_coordinator
 from .escalations import (
     MANUAL_RULE,
     Addressing,
     FollowUp,
     create_follow_ups,
-    escalation_settings,
     lead_owners,
 )
 from .obligations import CLOSED_STATES
@@ -171,7 +169,7 @@ class SweepEngine:
             ]
             # Names and versions only: a hook failing mid-sweep changes a plugin's status.
             plugins = sorted((p.name, p.version or "") for p in get_host().plugins.values())
-            config = json.dumps(load_config(), sort_keys=True, default=str)
+            config = get_settings().digest
             digest = hashlib.sha256(repr((tuple(head or ()), rows, plugins, config)).encode())
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
@@ -346,7 +344,7 @@ def _sweep(session: Session, as_of: date, dry_run: bool) -> SweepResult:
                     last=last.isoformat(),
                 )
             )
-    settings = escalation_settings()
+    settings = get_settings().escalation
     engine = SweepEngine(session, as_of)
     result = SweepResult(as_of=as_of, dry_run=dry_run)
     if engine.nothing_changed():
@@ -401,7 +399,7 @@ def _sweep(session: Session, as_of: date, dry_run: bool) -> SweepResult:
             result.unchanged += 1
     _plan_resolutions(session, engine, result, opened_rows, best, ran)
 
-    follow_levels = settings["follow_up_levels"]
+    follow_levels = settings.levels
     changed_ids = {c.escalation_id for c in result.changes}
     has_follow_up = {r.id for r in opened_rows if r.follow_up_id is not None}
     pending_follow_ups = [
@@ -438,8 +436,8 @@ def _sweep(session: Session, as_of: date, dry_run: bool) -> SweepResult:
     return result
 
 
-def _days(settings: dict[str, Any]) -> timedelta:
-    return timedelta(days=settings["follow_up_days"])
+def _days(settings: FollowUpSettings) -> timedelta:
+    return timedelta(days=settings.days)
 
 
 def _change(action: str, esc_id: int | None, rule: str, f: Any, previous: str | None) -> Change:
@@ -469,7 +467,7 @@ def _collect(
     best: dict[str, tuple[str, Finding]] = {}
     ran: set[str] = set()
     for key, rule in get_host().rules().items():
-        config = rule_settings(key, dict(rule.defaults))
+        config = get_settings().rule(key, rule.defaults)
         if config.get("enabled", True) is False:
             ran.add(key)  # a disabled rule finds nothing: its escalations resolve
             continue
@@ -513,7 +511,7 @@ def _climb_from_record(session: Session, as_of: date, best: dict[str, tuple[str,
     rule = get_host().rules().get(MILESTONE_OVERDUE)
     if rule is None:
         return
-    config = rule_settings(MILESTONE_OVERDUE, dict(rule.defaults))
+    config = get_settings().rule(MILESTONE_OVERDUE, rule.defaults)
     try:
         ladder = sorted(
             (
@@ -600,7 +598,7 @@ def _apply(
     engine: SweepEngine,
     result: SweepResult,
     follow_ups: list[Change],
-    settings: dict[str, Any],
+    settings: FollowUpSettings,
 ) -> None:
     stamp = engine.now
     events: list[tuple[str, str, Any, Any, Any]] = []
@@ -700,7 +698,7 @@ def _apply(
         made = create_follow_ups(
             session=session,
             as_of=engine.as_of,
-            days=settings["follow_up_days"],
+            days=settings.days,
             events=events,
             items=[
                 FollowUp(

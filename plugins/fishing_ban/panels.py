@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from duban.core.api import Panel, PanelRow, Regions, rule_settings, series, t
+from duban.core.api import Panel, PanelRow, Regions, get_settings, series, t
 
 from . import indicators as ind
 from .imports import open_households
@@ -60,7 +60,7 @@ def panels(session: Session, as_of: date) -> list[Panel]:
         m = latest(session, key, province.id, as_of)
         if m is not None:
             rows.append(_rate_row(label, m, target, province.code))
-    days = int(rule_settings(HOUSEHOLD_OPEN, DEFAULTS[HOUSEHOLD_OPEN]).get("days", 90))
+    days = int(get_settings().rule(HOUSEHOLD_OPEN, DEFAULTS[HOUSEHOLD_OPEN]).get("days", 90))
     households = [
         h for h in open_households(session) if h[3] <= as_of and (h[4] is None or h[4] > as_of)
     ]

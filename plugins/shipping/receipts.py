@@ -27,6 +27,7 @@ from duban.core.api import (
     UserError,
     audit_record,
     config_number,
+    get_settings,
     last_of_month,
     month_ends,
     month_start,
@@ -34,7 +35,6 @@ from duban.core.api import (
     parse_moment,
     percent,
     require_coordinator,
-    rule_settings,
     site_reading,
     t,
     today,
@@ -83,7 +83,11 @@ UNITS = {"m³", "m3", "立方米", "t", "吨", "kg", "千克"}
 def unclosed_days() -> int:
     return int(
         config_number(
-            rule_settings(UNCLOSED_RULE, UNCLOSED_DEFAULTS), UNCLOSED_RULE, "days", 1, whole=True
+            get_settings().rule(UNCLOSED_RULE, UNCLOSED_DEFAULTS),
+            UNCLOSED_RULE,
+            "days",
+            1,
+            whole=True,
         )
     )
 

@@ -8,7 +8,15 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from duban.core.api import Plan, Region, RegionLevel, UserError, add_missing_targets, section, t
+from duban.core.api import (
+    Plan,
+    Region,
+    RegionLevel,
+    UserError,
+    add_missing_targets,
+    get_settings,
+    t,
+)
 
 from . import indicators as ind
 from .imports import system_indicator
@@ -20,7 +28,7 @@ RURAL_COLLECTION_DEFAULT = 90.0
 
 
 def _rural_target() -> float:
-    value = section("waste").get("rural_collection_target", RURAL_COLLECTION_DEFAULT)
+    value = get_settings().table("waste").get("rural_collection_target", RURAL_COLLECTION_DEFAULT)
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
         raise UserError(
             t(

@@ -63,7 +63,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def _settings(key: str, ctx: SweepContext | None = None) -> dict[str, Any]:
-    merged = api.rule_settings(key, DEFAULTS[key])
+    merged = api.get_settings().rule(key, DEFAULTS[key])
     if ctx is not None and ctx.config:
         merged.update({k: v for k, v in ctx.config.items() if k in DEFAULTS[key]})
     return merged
@@ -202,7 +202,7 @@ def city_targets(session: Session, year: int) -> list[CityTarget]:
                 target.obligation_id,
                 target.due.year,
             )
-    configured = api.section("water").get("city_good_rate_targets", {})
+    configured = api.get_settings().table("water").get("city_good_rate_targets", {})
     if not isinstance(configured, dict):
         raise UserError(
             t("duban.toml [water] city_good_rate_targets: must be a table of region = percentage")

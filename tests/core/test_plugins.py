@@ -365,14 +365,14 @@ def test_hook_timeout_comes_from_duban_toml(
     import types
 
     from duban.core import plugins
-    from duban.core.config import _load
     from duban.core.errors import UserError
     from duban.core.hookspecs import hookimpl
+    from duban.core.settings import reset_settings
 
     config = tmp_path / "duban.toml"
     monkeypatch.setenv("DUBAN_CONFIG", str(config))
     config.write_text("[plugins]\nhook_timeout = 0.2\n")
-    _load.cache_clear()
+    reset_settings()
     module = types.ModuleType("slow_offsets")
     module.duban_reminder_offsets = hookimpl(lambda obligation: time.sleep(30))  # type: ignore[attr-defined]
     host = plugins.PluginHost()
@@ -386,10 +386,10 @@ def test_hook_timeout_comes_from_duban_toml(
     assert host.first("duban_reminder_offsets", obligation=None) is None
     assert time.monotonic() - started < 0.1
     config.write_text('[plugins]\nhook_timeout = "soon"\n')
-    _load.cache_clear()
+    reset_settings()
     with pytest.raises(UserError, match=r"\[plugins\] hook_timeout"):
         plugins.PluginHost()
-    _load.cache_clear()
+    reset_settings()
 
 
 def test_hook_calls_stay_cheap() -> None:

@@ -272,21 +272,21 @@ def test_thresholds_come_from_duban_toml(duban, campaign, tmp_path, monkeypatch)
         encoding="utf-8",
     )
     monkeypatch.setenv("DUBAN_CONFIG", str(config))
-    from duban.core.config import _load
+    from duban.core.settings import reset_settings
 
-    _load.cache_clear()
+    reset_settings()
     assert sweep(duban, "2024-04-05")["opened"] == 0
     assert sweep(duban, "2024-04-21")["changes"][0]["level"] == "list"
 
     config.write_text('[rules."core.milestone_overdue"]\nlist = "soon"\n', encoding="utf-8")
-    _load.cache_clear()
+    reset_settings()
     result = duban("sweep", "--format", "json", as_of="2024-04-22")
     assert result.exit_code == 0
     [failure] = result.json()["rule_failures"]
     assert failure["rule"] == "core.milestone_overdue" and "list" in failure["error"]
     assert "warning: rule core.milestone_overdue failed" in result.stderr
     assert escalations(duban, open=True)[0]["level"] == "list"  # a failed rule resolves nothing
-    _load.cache_clear()
+    reset_settings()
 
 
 def test_a_broken_plugin_rule_is_reported_not_fatal(duban, campaign) -> None:
@@ -331,9 +331,9 @@ def liuyang(hunan, tmp_path, monkeypatch):
         encoding="utf-8",
     )
     monkeypatch.setenv("DUBAN_CONFIG", str(config))
-    from duban.core.config import _load
+    from duban.core.settings import reset_settings
 
-    _load.cache_clear()
+    reset_settings()
     ob = hunan.ok(
         "add",
         "浏阳市森林覆盖率",
@@ -383,7 +383,7 @@ def liuyang(hunan, tmp_path, monkeypatch):
             as_of=published,
         )
     yield int(ob)
-    _load.cache_clear()
+    reset_settings()
 
 
 def test_target_escalations_open_climb_resolve_and_reopen(hunan, db_url, liuyang) -> None:

@@ -255,9 +255,9 @@ def test_threshold_is_configurable(hunan, tmp_path, monkeypatch):
         ['[rules."fishing_ban.pension_below_full_at_year_end"]', "threshold = 99.0"],
     )
     monkeypatch.setenv("DUBAN_CONFIG", str(config))
-    from duban.core.config import _load
+    from duban.core.settings import reset_settings
 
-    _load.cache_clear()
+    reset_settings()
     hunan.ok(
         "import",
         "fishing-ban",
@@ -267,7 +267,7 @@ def test_threshold_is_configurable(hunan, tmp_path, monkeypatch):
     rows = sweep_and_list(hunan, "2023-01-10")
     # Only 君山区 (98.91 %) is below 99 %.
     assert {r["addressed_to"] for r in rows} == {"君山区人民政府"}
-    _load.cache_clear()
+    reset_settings()
 
 
 def test_plan_gets_the_default_pension_target_once(hunan):
