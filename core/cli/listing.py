@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import click
 
+from .. import listing
 from ..clock import parse_date
 from ..i18n import pick, t
 from ..labels import domain_label, state_label
-from ..queries import SORTS
+from ..queries import SORTS, Lean, lean_connect
 from .context import Env, pass_env
 from .output import emit, emit_one, format_option, listing_options
 
@@ -60,50 +64,9 @@ def list_cmd(
     output: Path | None,
 ) -> None:
     """List obligations."""
-    due = parse_date(due_before, what="--due-before") if due_before else None
-    if count_only and not owner and not region:
-        # The common scripted question takes the lean path: driver only, no ORM import.
-        from .. import queries
-        from ..migrations import HEAD
+    from ..filters import ObligationFilter
 
-        def where(lean: queries.Lean, lens: bool) -> queries.Where:
-            if domain:
-                from ..names import check_domain
-
-                check_domain(domain, [d for (d,) in lean.rows(queries.domains_sql())])
-            lights = None
-            if light:
-                from ..reporting import report_settings
-
-                lights = queries.Lights(
-                    dialect=lean.dialect,
-                    settings=report_settings(),
-                    plan_ids=dict(lean.rows(queries.plan_ids_sql())),
-                    as_of=env.today,
-                    lens=lens,
-                )
-            return queries.obligation_where(
-                as_of=env.today,
-                dialect=lean.dialect,
-                text=text,
-                domain=domain,
-                state=state,
-                due_before=due,
-                overdue=overdue,
-                role=role,
-                lens=lens,
-                light=light,
-                lights=lights,
-            )
-
-        if (state is None or state in queries.STATES) and (
-            n := queries.lean_count(env.url, HEAD, env.today, where, env.claimed)
-        ) is not None:
-            click.echo(n)
-            return
-    from ..services import listing
-
-    f = listing.ListFilter(
+    f = ObligationFilter(
         text=text,
         owner=owner,
         role=role,
@@ -111,17 +74,18 @@ def list_cmd(
         domain=domain,
         state=state,
         overdue=overdue,
-        due_before=due,
+        due_before=parse_date(due_before, what="--due-before") if due_before else None,
         light=light,
+        sort=sort,
     )
-    with env.session(write=False) as session:
+    with reading(env) as db:
         if count_only:
-            click.echo(listing.count(session=session, f=f, as_of=env.today))
+            click.echo(listing.count(db, f, env.today))
             return
         if limit is None:
-            rows = listing.iterate(session=session, f=f, as_of=env.today, sort=sort)
+            rows: Iterable[dict[str, Any]] = listing.iterate(db, f, env.today)
         else:
-            rows = listing.page(session=session, f=f, as_of=env.today, limit=limit, sort=sort)
+            rows = listing.page(db, f, env.today, limit=limit)
         if fmt == "table":
             rows = (
                 {
@@ -155,6 +119,22 @@ def list_cmd(
             output=output,
             title=t("Obligations"),
         )
+
+
+@contextmanager
+def reading(env: Env) -> Iterator[Lean]:
+    """The database to read through: the bare driver when it is ready for it (no ORM
+    import: ``queries.lean_connect``), else an ORM session's connection (which creates or
+    upgrades the schema, and refuses an ``--as`` that is not PostgreSQL's login)."""
+    from ..migrations import HEAD
+
+    lean = lean_connect(env.url, HEAD, env.claimed)
+    if lean is not None:
+        with lean:
+            yield lean
+        return
+    with env.session(write=False) as session:
+        yield Lean.of_session(session)
 
 
 @click.command()
