@@ -193,3 +193,157 @@ def _rows(db: queries.Lean, found: list[tuple], as_of: date, lens: bool) -> list
         }
         for ob_id, code, title, title_en, domain, state, region, region_code, next_due, overdue in found
     ]
+
+
+# One obligation, as ``duban show`` has it ------------------------------------------------
+def _json(value: Any) -> Any:
+    """A JSON column as read through the driver (SQLite gives its text)."""
+    if isinstance(value, str | bytes):
+        import json
+
+        return json.loads(value)
+    return value
+
+
+def scope(db: queries.Lean, region_id: int | None, site_id: int | None) -> dict[str, Any] | None:
+    """Where a target applies: a site, else a region, else nowhere in particular."""
+    if site_id is not None:
+        found = db.rows("SELECT key, name FROM site WHERE id = :id", id=site_id)
+        return {"type": "site", "key": found[0][0], "name": found[0][1]} if found else None
+    if region_id is not None:
+        found = db.rows("SELECT code, name FROM region WHERE id = :id", id=region_id)
+        return {"type": "region", "code": found[0][0], "name": found[0][1]} if found else None
+    return None
+
+
+def detail(db: queries.Lean, ob_id: int, as_of: date) -> dict[str, Any]:
+    """The ``duban show`` shape: the list keys plus body, assignments, milestones, targets,
+    escalations, as recorded by the end of ``as_of``."""
+    from .errors import NotFound
+    from .i18n import t
+
+    seen = visibility.seen_at(as_of)
+    ((created, body, body_en, plan_id, parent_id, version),) = db.rows(
+        "SELECT created_at, body, body_en, plan_id, parent_id, version FROM obligation"
+        " WHERE id = :id",
+        id=ob_id,
+    )
+    if queries.instant(created) > seen:
+        raise NotFound(
+            t("obligation #{id} was not yet recorded on {day}", id=ob_id, day=as_of.isoformat())
+        )
+    data = summaries(db, [ob_id], as_of)[ob_id]
+    owners = owners_by_role(db, [ob_id])[ob_id]
+    milestones = db.rows(
+        "SELECT id, title, title_en, due, done_on, done_at, recurrence FROM milestone"
+        " WHERE obligation_id = :id ORDER BY due, id",
+        id=ob_id,
+    )
+    plan = db.rows("SELECT key, valid_until FROM plan WHERE id = :id", id=plan_id)
+    parent = db.one("SELECT id FROM obligation WHERE id = :id", id=parent_id)
+    targets = db.rows(
+        "SELECT id, indicator, name, name_en, comparator, value, unit, due, text, source, attrs,"
+        " region_id, site_id, baseline_value, baseline_date FROM target"
+        " WHERE obligation_id = :id ORDER BY id",
+        id=ob_id,
+    )
+    data.update(
+        {
+            "body": body,
+            "body_en": body_en,
+            "plan": plan[0][0] if plan else None,
+            "parent": parent,
+            "version": version,
+            "assignments": [
+                {"owner": name, "role": role} for role in Role for name in owners.get(role, [])
+            ],
+            "milestones": [
+                {
+                    "id": m_id,
+                    "title": title,
+                    "title_en": title_en,
+                    "due": day(due),
+                    # Its completion, if recorded by then (``visibility.done_recorded``).
+                    "done": day(done_on)
+                    if done_at is None or queries.instant(done_at) <= seen
+                    else None,
+                    **({"recurrence": recurrence} if recurrence else {}),
+                }
+                for m_id, title, title_en, due, done_on, done_at, recurrence in milestones
+            ],
+            # An undated task's horizon: the plan's end, which the plan does not state for it
+            # (no milestone, so no deadline: nothing is overdue or escalated by it).
+            "horizon": {"due": day(plan[0][1]), "implied": True}
+            if plan and plan[0][1] and not milestones
+            else None,
+            "targets": [
+                {
+                    "id": tg[0],
+                    "indicator": tg[1],
+                    "name": tg[2],
+                    "name_en": tg[3],
+                    "comparator": tg[4],
+                    "value": tg[5],
+                    "unit": tg[6],
+                    "due": day(tg[7]),
+                    "text": tg[8],  # the plan's words, limits (基本, 力争) included
+                    "source": tg[9],
+                    # met either way: 70%以上或比2020年提高5个百分点以上
+                    **(
+                        {"alternative": attrs["alternative"]}
+                        if (attrs := _json(tg[10]) or {}).get("alternative")
+                        else {}
+                    ),
+                    "scope": scope(db, tg[11], tg[12]),
+                    "baseline": None if tg[13] is None else {"value": tg[13], "date": day(tg[14])},
+                }
+                for tg in targets
+            ],
+            "escalations": escalations(db, ob_id, as_of),
+        }
+    )
+    return data
+
+
+def escalations(db: queries.Lean, ob_id: int, as_of: date) -> list[dict[str, Any]]:
+    """The obligation's escalations opened by the end of ``as_of``, as they stood then: one
+    raised since has the level, rule, reason and addressee its first later raise replaced
+    (from the audit log), one resolved since is open."""
+    seen = visibility.seen_at(as_of)
+    found = []
+    for e_id, level, rule, reason, addressed, opened, raised, resolved in db.rows(
+        "SELECT id, level, rule, reason, addressed_to_id, opened_at, raised_at, resolved_at"
+        " FROM escalation WHERE obligation_id = :id AND opened_at <= :seen_at ORDER BY id",
+        id=ob_id,
+        seen_at=seen,
+    ):
+        if raised is not None and queries.instant(raised) > seen:
+            before = _json(
+                db.one(
+                    "SELECT before FROM audit_event WHERE entity_type = 'escalation'"
+                    " AND action = 'escalation.raise' AND at > :seen_at AND entity_id = :e"
+                    " ORDER BY seq LIMIT 1",
+                    seen_at=seen,
+                    e=str(e_id),
+                )
+            )
+            if before:
+                level = before.get("level", level)
+                rule = before.get("rule", rule)
+                reason = before.get("reason", reason)
+                addressed = before.get("addressed_to_id", addressed)
+        if resolved is not None and queries.instant(resolved) > seen:
+            resolved = None
+        name = db.one("SELECT name FROM owner WHERE id = :id", id=addressed) if addressed else None
+        found.append(
+            {
+                "id": e_id,
+                "level": level,
+                "rule": rule,
+                "reason": reason,
+                "addressed_to": name,
+                "opened": queries.instant(opened).isoformat(),
+                "resolved": queries.instant(resolved).isoformat() if resolved else None,
+            }
+        )
+    return found

@@ -182,3 +182,32 @@ def region_id(db: Lean, ref: str, *, what: str = "--region") -> int:
         known = [name for (name,) in db.rows("SELECT name FROM region")]
         raise not_found(t("{what}: unknown region {ref!r}", what=what, ref=ref), ref, known)
     return int(found)
+
+
+def obligation_id(db: Lean, ref: str | int) -> int:
+    """An obligation by id, or by code when that code is unique: as written (（四）), in
+    half-width forms or without its brackets ((四), 四; ``code_key``)."""
+    text = str(ref).strip()
+    if text.isdigit():
+        found = db.one("SELECT id FROM obligation WHERE id = :id", id=int(text))
+        if found is not None:
+            return int(found)
+    matches = db.rows("SELECT id, code FROM obligation WHERE code = :code LIMIT 2", code=text)
+    if not matches and (pattern := code_like(text)) is not None:
+        key = code_key(text)
+        matches = [
+            (i, code)
+            for i, code in db.rows("SELECT id, code FROM obligation WHERE code LIKE :p", p=pattern)
+            if code_key(code or "") == key
+        ]
+    if len(matches) == 1:
+        return int(matches[0][0])
+    if len(matches) > 1:
+        raise UserError(
+            t(
+                "{ref!r} names several obligations ({found}); use the id",
+                ref=text,
+                found=", ".join(f"#{i} {code}" for i, code in matches[:8]),
+            )
+        )
+    raise NotFound(t("unknown obligation {ref!r}", ref=text))

@@ -18,6 +18,7 @@ from duban.core import listing, visibility
 from duban.core.clock import end_of_day
 from duban.core.controls import shown
 from duban.core.i18n import pick
+from duban.core.labels import route_text
 from duban.core.models import (
     LEVEL_ORDER,
     Assignment,
@@ -35,7 +36,7 @@ from duban.core.models import (
 )
 from duban.core.queries import Lean
 from duban.core.services.escalations import as_of_then
-from duban.core.services.evaluation import route_text, target_readings
+from duban.core.services.evaluation import target_readings
 from duban.core.services.history import history
 from duban.core.services.obligations import detail, owners_by_role
 from duban.core.services.reports import list_reports, report_period

@@ -143,21 +143,18 @@ def reading(env: Env) -> Iterator[Lean]:
 @pass_env
 def show(env: Env, ref: str, fmt: str) -> None:
     """Show one obligation (by id, or by code when unique)."""
-    from ..services.obligations import detail, get_obligation
+    from ..names import obligation_id
 
-    with env.session(write=False) as session:
-        data = detail(session=session, ob=get_obligation(session=session, ref=ref), as_of=env.today)
+    with reading(env) as db:
+        data = listing.detail(db, obligation_id(db, ref), env.today)
         if fmt == "json":
             emit_one(data, fmt)
             return
-        from sqlmodel import select
-
-        from ..models import Plan
-        from ..services.evaluation import route_text
+        from ..labels import route_text
         from .detail import render
 
-        plan = session.exec(select(Plan).where(Plan.key == data["plan"])).first()
-        title = pick(plan.title, plan.title_en) if plan else None
+        plan = db.rows("SELECT title, title_en FROM plan WHERE key = :key", key=data["plan"])
+        title = pick(*plan[0]) if plan else None
     # In words: the alternative route (或比2020年提高5个百分点), the horizon.
     for tg in data["targets"]:
         if "alternative" in tg:
