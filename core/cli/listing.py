@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ from .. import listing
 from ..clock import parse_date
 from ..i18n import pick, t
 from ..labels import domain_label, state_label
-from ..queries import SORTS, Lean, lean_connect
+from ..queries import SORTS
 from .context import Env, pass_env
 from .output import emit, emit_one, format_option, listing_options
 
@@ -78,7 +77,7 @@ def list_cmd(
         light=light,
         sort=sort,
     )
-    with reading(env) as db:
+    with env.reading() as db:
         if count_only:
             click.echo(listing.count(db, f, env.today))
             return
@@ -121,22 +120,6 @@ def list_cmd(
         )
 
 
-@contextmanager
-def reading(env: Env) -> Iterator[Lean]:
-    """The database to read through: the bare driver when it is ready for it (no ORM
-    import: ``queries.lean_connect``), else an ORM session's connection (which creates or
-    upgrades the schema, and refuses an ``--as`` that is not PostgreSQL's login)."""
-    from ..migrations import HEAD
-
-    lean = lean_connect(env.url, HEAD, env.claimed)
-    if lean is not None:
-        with lean:
-            yield lean
-        return
-    with env.session(write=False) as session:
-        yield Lean.of_session(session)
-
-
 @click.command()
 @click.argument("ref", metavar="ID")
 @format_option("table", "json")
@@ -145,7 +128,7 @@ def show(env: Env, ref: str, fmt: str) -> None:
     """Show one obligation (by id, or by code when unique)."""
     from ..names import obligation_id
 
-    with reading(env) as db:
+    with env.reading() as db:
         data = listing.detail(db, obligation_id(db, ref), env.today)
         if fmt == "json":
             emit_one(data, fmt)
