@@ -177,7 +177,7 @@ def test_raises_made_before_revision_0011_are_kept_from_the_audit_log(
     assert [tuple(r) for r in rows] == [("supervise", "list")]
     env = Env.create(db_url=db_url, actor="coord", as_of=None)
     try:
-        with overview.connect(env) as db:
+        with env.reading() as db:
             assert overview.ladder_counts(db, date(2024, 4, 19)) == {"supervise": 1}
     finally:
         env.close()
