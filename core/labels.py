@@ -203,3 +203,38 @@ def occasion_label(occasion: str | None) -> str:
     if found["week"]:
         return t("overdue, week {n}", n=int(found["week"]))
     return t("overdue, reminder {n}", n=int(found["nth"]))
+
+
+def route_text(alternative: dict[str, Any]) -> str:
+    """The alternative route of a target in words (比2020年提高5个百分点 / ≥ 75%)."""
+    comparator, value = alternative["comparator"], alternative.get("value")
+    year, unit = alternative.get("baseline_year"), alternative.get("unit") or ""
+    number = f"{value:g}" if isinstance(value, int | float) else str(value)
+    if comparator.endswith(("_pp", "_pct")):
+        up = comparator.startswith("increase")
+        points = comparator.endswith("_pp")
+        if year:
+            if points:
+                return (
+                    t("{value} percentage points above {year}", value=number, year=year)
+                    if up
+                    else t("{value} percentage points below {year}", value=number, year=year)
+                )
+            return (
+                t("{value}% above {year}", value=number, year=year)
+                if up
+                else t("{value}% below {year}", value=number, year=year)
+            )
+        if points:
+            return (
+                t("{value} percentage points above the baseline", value=number)
+                if up
+                else t("{value} percentage points below the baseline", value=number)
+            )
+        return (
+            t("{value}% above the baseline", value=number)
+            if up
+            else t("{value}% below the baseline", value=number)
+        )
+    sign = {"gte": "≥", "lte": "≤", "eq": "="}.get(comparator, comparator)
+    return f"{sign} {number}{unit}"

@@ -5,16 +5,13 @@ layout while encoding every other character, so comparing titles by their GB 180
 puts 安 before 巴 before 长 before 湖 before 水. Rarer characters (GB 2312's second level,
 by radical and stroke, and beyond) come after the common ones; Latin letters and digits
 come first. PostgreSQL does the same with ``convert_to(title, 'GB18030')``; SQLite calls
-``pinyin_key`` through a function registered on every connection (``core/db.py``).
+``pinyin_key`` through a function registered on every connection (``core/db.py``, and the
+lean path's in ``queries.lean_connect``).
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-from sqlalchemy import LargeBinary
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
 SQLITE_FUNCTION = "duban_pinyin"
 
@@ -25,22 +22,12 @@ def pinyin_key(text: str | None) -> bytes:
 
 
 def register(dbapi_connection: Any) -> None:
-    """Give a SQLite connection the function ``pinyin_order`` compiles to."""
+    """Give a SQLite connection the function ``order_sql`` calls."""
     dbapi_connection.create_function(SQLITE_FUNCTION, 1, pinyin_key, deterministic=True)
 
 
-class pinyin_order(FunctionElement):
-    """``ORDER BY pinyin_order(column)``: the column's text in pinyin order."""
-
-    type = LargeBinary()
-    inherit_cache = True
-
-
-@compiles(pinyin_order, "postgresql")
-def _postgresql(element: pinyin_order, compiler: Any, **kw: Any) -> str:
-    return f"convert_to({compiler.process(element.clauses, **kw)}, 'GB18030')"
-
-
-@compiles(pinyin_order)
-def _sqlite(element: pinyin_order, compiler: Any, **kw: Any) -> str:
-    return f"{SQLITE_FUNCTION}({compiler.process(element.clauses, **kw)})"
+def order_sql(dialect: str, expr: str) -> str:
+    """``ORDER BY`` text for ``expr``'s text in pinyin order on ``dialect``."""
+    if dialect == "postgresql":
+        return f"convert_to({expr}, 'GB18030')"
+    return f"{SQLITE_FUNCTION}({expr})"

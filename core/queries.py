@@ -370,7 +370,9 @@ class Lean:
 
     @classmethod
     def of_session(cls, session: Any) -> Lean:
-        """The driver connection under an ORM session (its transaction, not closed here)."""
+        """The driver connection under an ORM session (its transaction, not closed here);
+        what the session holds unwritten is flushed first, as an ORM query would."""
+        session.flush()
         connection = session.connection()
         return cls(connection.connection.driver_connection, connection.dialect.name, owned=False)
 
@@ -413,6 +415,14 @@ def sqlite_value(value: Any) -> Any:
     return value
 
 
+def instant(value: Any) -> datetime:
+    """An instant column as read through the driver, as the ORM gives it: aware, in UTC
+    (SQLite gives ``sqlite_value``'s text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def lean_connect(url: str, head: str, claimed: str | None = None) -> Lean | None:
     """A read-only connection through the bare driver; None when the database is not ready
     for it (missing, not at schema ``head``, or a backend without a lean driver), or when
@@ -421,18 +431,19 @@ def lean_connect(url: str, head: str, claimed: str | None = None) -> Lean | None
     if url.startswith("sqlite:///"):
         import sqlite3
 
+        from . import pinyin
+
         try:
-            lean = Lean(
-                sqlite3.connect(
-                    f"file:{url.removeprefix('sqlite:///')}?mode=ro",
-                    uri=True,
-                    timeout=10,
-                    check_same_thread=False,
-                ),
-                "sqlite",
+            conn = sqlite3.connect(
+                f"file:{url.removeprefix('sqlite:///')}?mode=ro",
+                uri=True,
+                timeout=10,
+                check_same_thread=False,
             )
         except sqlite3.Error:
             return None
+        pinyin.register(conn)  # what the ORM's connections have (``core/db.py``)
+        lean = Lean(conn, "sqlite")
     elif url.startswith("postgresql+psycopg://"):
         import psycopg
 

@@ -141,7 +141,7 @@ class DubanApp(App[None]):
 
         who = self.early("identity")
         if who is None:
-            with overview.connect(self.env) as db:
+            with self.env.reading() as db:
                 who = overview.identity(db, self.env.actor)
         self.call_from_thread(self._set_identity, who["role"], who["plan_titles"], who["sandbox"])
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import String, case, exists, func, text, type_coerce
+from sqlalchemy import String, case, func, text, type_coerce
 from sqlmodel import Session, select
 
-from duban.core import visibility
+from duban.core import listing, visibility
 from duban.core.clock import end_of_day
 from duban.core.controls import shown
 from duban.core.i18n import pick
+from duban.core.labels import route_text
 from duban.core.models import (
     LEVEL_ORDER,
     Assignment,
@@ -35,11 +36,10 @@ from duban.core.models import (
 )
 from duban.core.queries import Lean
 from duban.core.services.escalations import as_of_then
-from duban.core.services.evaluation import route_text, target_readings
+from duban.core.services.evaluation import target_readings
 from duban.core.services.history import history
-from duban.core.services.listing import conditions, order_keys
-from duban.core.services.obligations import detail, owners_by_role, summary
-from duban.core.services.reports import lights_of, list_reports, report_period
+from duban.core.services.obligations import detail, owners_by_role
+from duban.core.services.reports import list_reports, report_period
 
 from . import overview
 from .filters import Query
@@ -73,75 +73,27 @@ def _level_rank(as_of: date) -> Any:
 
 
 # Obligations table --------------------------------------------------------------------
-def _where(session: Session, query: Query, as_of: date) -> list[Any]:
-    where = conditions(session, query.list_filter(as_of), as_of)
-    if query.level:
-        where.append(
-            exists().where(
-                Escalation.obligation_id == Obligation.id,
-                level_as_of(as_of) == query.level,
-                open_as_of(as_of),
-            )
-        )
-    return where
-
-
-def _order(query: Query, as_of: date) -> list[Any]:
-    if query.sort != "level":  # the TUI's one sort beyond duban list's
-        return order_keys(query.sort, as_of, query.descending, query.text)
-    top = (
-        select(func.max(_level_rank(as_of)))
-        .where(Escalation.obligation_id == Obligation.id, open_as_of(as_of))
-        .scalar_subquery()
-    )
-    keys = [func.coalesce(top, -1), Obligation.id]
-    return [k.desc() for k in keys] if query.descending else keys
-
-
 def count(*, session: Session, query: Query, as_of: date) -> int:
-    return session.exec(
-        select(func.count()).select_from(Obligation).where(*_where(session, query, as_of))
-    ).one()
+    return listing.count(Lean.of_session(session), query, as_of)
 
 
 @shown
 def window(*, session: Session, query: Query, as_of: date, offset: int, limit: int) -> list[dict]:
     """Rows ``offset .. offset+limit`` of the filtered, sorted list (``duban list`` shape +
-    ``level``, the highest open escalation)."""
-    obligations = list(
-        session.exec(
-            select(Obligation)
-            .where(*_where(session, query, as_of))
-            .order_by(*_order(query, as_of))
-            .offset(offset)
-            .limit(limit)
-        ).all()
-    )
-    ids = [ob.id for ob in obligations]
-    if not ids:
+    ``level``, the highest open escalation, and the English names of leads and region)."""
+    rows = listing.page(Lean.of_session(session), query, as_of, offset=offset, limit=limit)
+    if not rows:
         return []
-    owners = owners_by_role(session=session, obligation_ids=ids)
-    milestones: dict[int, list[Milestone]] = {i: [] for i in ids}
-    for m in session.exec(select(Milestone).where(Milestone.obligation_id.in_(ids))):
-        milestones[m.obligation_id].append(m)
-    region_ids = {ob.region_id for ob in obligations if ob.region_id}
-    # Loaded once: summary()'s session.get() then hits the identity map.
-    regions = {r.code: r for r in session.exec(select(Region).where(Region.id.in_(region_ids)))}
-    english = owners_en(
-        session, {n for ob in obligations for n in owners[ob.id].get(Role.lead, [])}
+    english = owners_en(session, {name for row in rows for name in row["lead"]})
+    levels = top_levels(session=session, obligation_ids=[row["id"] for row in rows], as_of=as_of)
+    codes = {row["region_code"] for row in rows if row["region_code"]}
+    regions = dict(
+        session.exec(select(Region.code, Region.name_en).where(Region.code.in_(codes))).all()
     )
-    levels = top_levels(session=session, obligation_ids=ids, as_of=as_of)
-    lights = lights_of(session=session, ids=ids, as_of=as_of)
-    rows = []
-    for ob in obligations:
-        row = summary(
-            session=session, ob=ob, as_of=as_of, owners=owners[ob.id], milestones=milestones[ob.id]
-        )
-        row["level"] = levels.get(ob.id)
-        row["light"] = lights.get(ob.id)
+    for row in rows:
+        row["level"] = levels.get(row["id"])
         row["lead_en"] = [english.get(name) for name in row["lead"]]
-        row["region_en"] = regions[row["region_code"]].name_en if row["region_code"] else None
-        rows.append(row)
+        row["region_en"] = regions.get(row["region_code"])
     return rows
 
 

@@ -9,13 +9,11 @@ Dashboard doors and plugin panels (``PanelRow.filter``) speak the same language.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
-from datetime import date, timedelta
 
 from duban.core import names
 from duban.core.errors import UserError
+from duban.core.filters import ObligationFilter
 from duban.core.i18n import language, t
-from duban.core.services.listing import ListFilter
 
 from .text import labels_to_keys
 
@@ -51,53 +49,15 @@ _SORT_ALIASES = {"编号": "code", "到期": "due", "标题": "title", "状态":
 _TOKEN = re.compile(r'(?:(?P<key>[^\s:=：]+)[:=：])?(?P<value>"[^"]*"|\S+)')
 
 
-@dataclass(frozen=True)
-class Query:
-    """What the obligations table shows: core's ListFilter plus what only the TUI filters on."""
-
-    text: str | None = None
-    owner: str | None = None
-    role: str | None = None
-    region: str | None = None
-    domain: str | None = None
-    has: str | None = None  # a plugin's mark, e.g. has:ledger for the supervision ledger's items
-    lacks: str | None = None  # without it, e.g. lacks:ledger.accepted_at (not yet accepted)
-    state: str | None = None
-    level: str | None = None
-    light: str | None = None  # green, yellow or red (services/reports.py)
-    due_days: int | None = None
-    overdue: bool = False
-    sort: str = "code"
-    descending: bool = False
-
-    def list_filter(self, as_of: date) -> ListFilter:
-        return ListFilter(
-            text=self.text,
-            owner=self.owner,
-            role=self.role,
-            region=self.region,
-            domain=self.domain,
-            mark=self.has,
-            unmarked=self.lacks,
-            state=self.state,
-            overdue=self.overdue,
-            light=self.light,
-            # due:N is what falls due in the next N days; what is already late is "overdue".
-            due_before=as_of + timedelta(days=self.due_days + 1)
-            if self.due_days is not None
-            else None,
-            due_from=as_of if self.due_days is not None else None,
-        )
-
-    def with_sort(self, sort: str, descending: bool = False) -> Query:
-        return replace(self, sort=sort, descending=descending)
+# The one filter model (core/filters.py): what the table shows is what ``duban list`` lists.
+Query = ObligationFilter
 
 
 def _quote(value: str) -> str:
     return f'"{value}"' if " " in value else value
 
 
-def parse(line: str) -> Query:
+def parse(line: str) -> ObligationFilter:
     """Parse a filter line; raise UserError naming the offending token."""
     words: list[str] = []
     values: dict[str, object] = {}
@@ -143,7 +103,7 @@ def parse(line: str) -> Query:
             values["sort"], values["descending"] = name, value.startswith("-")
         else:
             values[key] = value
-    return Query(text=" ".join(words) or None, **values)  # type: ignore[arg-type]
+    return ObligationFilter(text=" ".join(words) or None, **values)  # type: ignore[arg-type]
 
 
 _SPOKEN = {key: alias for alias, key in _ALIASES.items()}
@@ -177,7 +137,7 @@ def spoken(line: str) -> str:
     return " ".join(out)
 
 
-def unparse(query: Query) -> str:
+def unparse(query: ObligationFilter) -> str:
     """The filter line that parses back to ``query`` (what a door puts in the filter bar)."""
     parts = [query.text] if query.text else []
     for key in ("owner", "role", "region", "domain", "has", "lacks", "state", "level", "light"):

@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from duban.core import queries, visibility
 from duban.core.controls import shown
-from duban.core.migrations import HEAD
 from duban.core.queries import Lean
 from duban.core.vocabulary import LEVEL_ORDER
 
@@ -35,18 +32,6 @@ LIVE_SQL = (
 )
 _OPEN = visibility.escalation_open("e")
 _LEVEL = visibility.escalation_level("e")
-
-
-@contextmanager
-def connect(env: Env) -> Iterator[Lean]:
-    """The lean connection to ``env``'s database, or an ORM session's when there is none."""
-    lean = queries.lean_connect(env.url, HEAD, env.claimed)
-    if lean is not None:
-        with lean:
-            yield lean
-        return
-    with env.session(write=False) as session:
-        yield Lean.of_session(session)
 
 
 def _day(value: Any) -> date | None:
@@ -284,7 +269,7 @@ def prefetch(env: Env) -> Future[dict[str, Any]]:
 
     def work() -> None:
         try:
-            with connect(env) as db:
+            with env.reading() as db:
                 future.set_result(
                     {
                         "as_of": env.today,

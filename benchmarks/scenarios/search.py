@@ -112,6 +112,7 @@ def search(workdir: Path) -> dict[str, Any]:
     from duban.core import queries
     from duban.core import search as full_text
     from duban.core.cli.context import Env
+    from duban.core.filters import ObligationFilter
     from duban.core.services import listing
 
     env = Env.create(db_url=_url(workdir), actor=USER, as_of=AS_OF)
@@ -139,7 +140,7 @@ def search(workdir: Path) -> dict[str, Any]:
             )
             page, _ = _median(
                 lambda w=word: listing.page(
-                    session=session, f=listing.ListFilter(text=w), as_of=as_of, limit=100
+                    session=session, f=ObligationFilter(text=w), as_of=as_of, limit=100
                 )
             )
             figures[word] = {

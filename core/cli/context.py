@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
+    from ..queries import Lean
+
 _schema_lock = threading.Lock()
 
 
@@ -166,6 +168,23 @@ class Env:
         self.ensure_schema()
         with open_session(self.engine, actor=self.actor, clock=self.clock, write=write) as s:
             yield s
+
+    @contextmanager
+    def reading(self) -> Iterator[Lean]:
+        """The database to read plain SQL through: the bare driver when it is ready for it
+        (no ORM import: ``queries.lean_connect``), else a read-only ORM session's connection
+        (which creates or upgrades the schema, and refuses an ``--as`` that is not
+        PostgreSQL's login)."""
+        from ..migrations import HEAD
+        from ..queries import Lean, lean_connect
+
+        lean = lean_connect(self.url, HEAD, self.claimed)
+        if lean is not None:
+            with lean:
+                yield lean
+            return
+        with self.session(write=False) as session:
+            yield Lean.of_session(session)
 
     def close(self) -> None:
         if self._engine is not None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import click
 
+from .. import listing
 from ..clock import parse_date
 from ..i18n import pick, t
 from ..labels import domain_label, state_label
@@ -60,48 +63,9 @@ def list_cmd(
     output: Path | None,
 ) -> None:
     """List obligations."""
-    due = parse_date(due_before, what="--due-before") if due_before else None
-    if count_only and not owner and not region:
-        # The common scripted question takes the lean path: driver only, no ORM import.
-        from .. import queries
-        from ..migrations import HEAD
+    from ..filters import ObligationFilter
 
-        def where(lean: queries.Lean, lens: bool) -> queries.Where:
-            if domain:
-                from ..names import check_domain
-
-                check_domain(domain, [d for (d,) in lean.rows(queries.domains_sql())])
-            lights = None
-            if light:
-                lights = queries.Lights(
-                    dialect=lean.dialect,
-                    settings=env.settings.reports,
-                    plan_ids=dict(lean.rows(queries.plan_ids_sql())),
-                    as_of=env.today,
-                    lens=lens,
-                )
-            return queries.obligation_where(
-                as_of=env.today,
-                dialect=lean.dialect,
-                text=text,
-                domain=domain,
-                state=state,
-                due_before=due,
-                overdue=overdue,
-                role=role,
-                lens=lens,
-                light=light,
-                lights=lights,
-            )
-
-        if (state is None or state in queries.STATES) and (
-            n := queries.lean_count(env.url, HEAD, env.today, where, env.claimed)
-        ) is not None:
-            click.echo(n)
-            return
-    from ..services import listing
-
-    f = listing.ListFilter(
+    f = ObligationFilter(
         text=text,
         owner=owner,
         role=role,
@@ -109,17 +73,18 @@ def list_cmd(
         domain=domain,
         state=state,
         overdue=overdue,
-        due_before=due,
+        due_before=parse_date(due_before, what="--due-before") if due_before else None,
         light=light,
+        sort=sort,
     )
-    with env.session(write=False) as session:
+    with env.reading() as db:
         if count_only:
-            click.echo(listing.count(session=session, f=f, as_of=env.today))
+            click.echo(listing.count(db, f, env.today))
             return
         if limit is None:
-            rows = listing.iterate(session=session, f=f, as_of=env.today, sort=sort)
+            rows: Iterable[dict[str, Any]] = listing.iterate(db, f, env.today)
         else:
-            rows = listing.page(session=session, f=f, as_of=env.today, limit=limit, sort=sort)
+            rows = listing.page(db, f, env.today, limit=limit)
         if fmt == "table":
             rows = (
                 {
@@ -161,21 +126,18 @@ def list_cmd(
 @pass_env
 def show(env: Env, ref: str, fmt: str) -> None:
     """Show one obligation (by id, or by code when unique)."""
-    from ..services.obligations import detail, get_obligation
+    from ..names import obligation_id
 
-    with env.session(write=False) as session:
-        data = detail(session=session, ob=get_obligation(session=session, ref=ref), as_of=env.today)
+    with env.reading() as db:
+        data = listing.detail(db, obligation_id(db, ref), env.today)
         if fmt == "json":
             emit_one(data, fmt)
             return
-        from sqlmodel import select
-
-        from ..models import Plan
-        from ..services.evaluation import route_text
+        from ..labels import route_text
         from .detail import render
 
-        plan = session.exec(select(Plan).where(Plan.key == data["plan"])).first()
-        title = pick(plan.title, plan.title_en) if plan else None
+        plan = db.rows("SELECT title, title_en FROM plan WHERE key = :key", key=data["plan"])
+        title = pick(*plan[0]) if plan else None
     # In words: the alternative route (或比2020年提高5个百分点), the horizon.
     for tg in data["targets"]:
         if "alternative" in tg:

@@ -154,7 +154,7 @@ def _target_label(target: dict[str, Any]) -> str:
     unit = target["unit"] if value != "" and target["unit"] not in (None, "class") else ""
     label = f"{target['name']}{_SIGNS.get(target['comparator'], target['comparator'])}{value}{unit}"
     if target.get("alternative"):  # one target, met either way
-        from ..services.evaluation import route_text
+        from ..labels import route_text
 
         label += " " + t("or {route}", route=route_text(target["alternative"]))
     return label

@@ -24,6 +24,7 @@ from ..config import checked_number, place
 from ..contributions import Evaluation, Indicator
 from ..errors import UserError
 from ..i18n import t
+from ..labels import route_text
 from ..models import Obligation, Region, Site, Target, UTCDateTime
 from ..queries import sqlite_value
 from ..settings import get_settings
@@ -170,41 +171,6 @@ class _Route(NamedTuple):
 
 # Which of two routes' verdicts stands for a target met either way: the better one.
 _BETTER = {s: n for n, s in enumerate(("met", "on_track", "at_risk", "off_track", "missed"))}
-
-
-def route_text(alternative: dict[str, Any]) -> str:
-    """The alternative route of a target in words (比2020年提高5个百分点 / ≥ 75%)."""
-    comparator, value = alternative["comparator"], alternative.get("value")
-    year, unit = alternative.get("baseline_year"), alternative.get("unit") or ""
-    number = f"{value:g}" if isinstance(value, int | float) else str(value)
-    if comparator.endswith(("_pp", "_pct")):
-        up = comparator.startswith("increase")
-        points = comparator.endswith("_pp")
-        if year:
-            if points:
-                return (
-                    t("{value} percentage points above {year}", value=number, year=year)
-                    if up
-                    else t("{value} percentage points below {year}", value=number, year=year)
-                )
-            return (
-                t("{value}% above {year}", value=number, year=year)
-                if up
-                else t("{value}% below {year}", value=number, year=year)
-            )
-        if points:
-            return (
-                t("{value} percentage points above the baseline", value=number)
-                if up
-                else t("{value} percentage points below the baseline", value=number)
-            )
-        return (
-            t("{value}% above the baseline", value=number)
-            if up
-            else t("{value}% below the baseline", value=number)
-        )
-    sign = {"gte": "≥", "lte": "≤", "eq": "="}.get(comparator, comparator)
-    return f"{sign} {number}{unit}"
 
 
 def _covering(ends: list[date], values: list[float], day: date, period: int) -> float | None:

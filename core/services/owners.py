@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, select
 
 from .. import audit, names
 from ..controls import check_text
@@ -27,33 +27,13 @@ def resolve_owner(
     ``loose``, also by a unique suffix of a name or alias or in half-width forms (水利厅 ->
     湖南省水利厅, ``names.by_suffix``). Several fit: the candidates, exit 2; none: the
     closest names, exit 4."""
-    ref = ref.strip()
-    found = session.exec(select(Owner).where(or_(Owner.name == ref, Owner.name_en == ref))).first()
-    if found is None:
-        alias = session.exec(select(OwnerAlias).where(OwnerAlias.alias == ref)).first()
-        if alias is not None:
-            found = session.get(Owner, alias.owner_id)
-    if found is None and ref.isdigit():
-        found = session.get(Owner, int(ref))
-    if found is not None:
-        return found
-    message = t("{what}: unknown owner {ref!r}", what=what, ref=ref)
-    if not loose:
-        raise NotFound(message)
-    spellings: dict[str, int] = {}  # every name and alias -> the owner
-    for owner_id, name, name_en in session.exec(select(Owner.id, Owner.name, Owner.name_en)):
-        spellings[name] = owner_id
-        if name_en:
-            spellings.setdefault(name_en, owner_id)
-    for owner_id, alias in session.exec(select(OwnerAlias.owner_id, OwnerAlias.alias)):
-        spellings.setdefault(alias, owner_id)
-    hits = names.by_suffix(ref, spellings)
-    owners = list(dict.fromkeys(spellings[h] for h in hits))
-    if len(owners) == 1:
-        return session.get(Owner, owners[0])
-    if owners:
-        raise names.ambiguous(what, ref, [session.get(Owner, i).name for i in owners])
-    raise names.not_found(message, ref, spellings)
+    from ..queries import Lean
+
+    found = session.get(
+        Owner, names.owner_id(Lean.of_session(session), ref, what=what, loose=loose)
+    )
+    assert found is not None
+    return found
 
 
 def find_owner(*, session: Session, ref: str) -> Owner | None:

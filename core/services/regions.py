@@ -14,47 +14,11 @@ from .base import snapshot
 
 def resolve_region(*, session: Session, ref: str, what: str = "--region") -> Region:
     """A region by GB/T 2260 code, id, exact name, or a name without its suffix (长沙 = 长沙市)."""
-    ref = ref.strip()
-    if not ref:
-        raise UserError(t("{what}: empty region", what=what))
-    found = session.exec(
-        select(Region).where(or_(Region.code == ref, Region.name == ref, Region.name_en == ref))
-    ).first()
-    if found is None and ref.isdigit() and len(ref) < 6:
-        found = session.get(Region, int(ref))
-    if found is None:
-        found = _by_short_name(session, ref, what)
-    if found is None:
-        known = session.exec(select(Region.name)).all()
-        raise names.not_found(t("{what}: unknown region {ref!r}", what=what, ref=ref), ref, known)
+    from ..queries import Lean
+
+    found = session.get(Region, names.region_id(Lean.of_session(session), ref, what=what))
+    assert found is not None
     return found
-
-
-_LEVEL_RANK = {
-    RegionLevel.province: 0,
-    RegionLevel.city: 1,
-    RegionLevel.county: 2,
-    RegionLevel.zone: 3,
-}
-
-
-def _by_short_name(session: Session, ref: str, what: str) -> Region | None:
-    """长沙 -> 长沙市 rather than 长沙县: the highest level wins; a tie is ambiguous."""
-    candidates = session.exec(select(Region).where(Region.name.startswith(ref))).all()
-    if not candidates:
-        return None
-    best = min(_LEVEL_RANK.get(r.level, 9) for r in candidates)
-    top = [r for r in candidates if _LEVEL_RANK.get(r.level, 9) == best]
-    if len(top) > 1:
-        raise UserError(
-            t(
-                "{what}: {ref!r} could be {names}; be more precise",
-                what=what,
-                ref=ref,
-                names=", ".join(r.name for r in top[:5]),
-            )
-        )
-    return top[0]
 
 
 def add_region(

@@ -148,47 +148,10 @@ def lights(*, session: Session, as_of: date) -> queries.Lights:
     )
 
 
-def lights_of(*, session: Session, ids: Sequence[int], as_of: date) -> dict[int, str | None]:
-    """{obligation id: 'green' | 'yellow' | 'red' | None} (queries.Lights)."""
-    found: dict[int, str | None] = {}
-    if not ids:
-        return found
-    lt = lights(session=session, as_of=as_of)
-    lean = queries.Lean.of_session(session)
-    for start in range(0, len(ids), _CHUNK):
-        chunk = list(ids[start : start + _CHUNK])
-        marks = ", ".join(f":i{i}" for i in range(len(chunk)))
-        rows = lean.rows(
-            lt.table(f"obligation.id IN ({marks})"),
-            **lt.params,
-            **{f"i{i}": v for i, v in enumerate(chunk)},
-        )
-        found.update((row[0], row[1]) for row in rows)
-    return found
-
-
 def all_lights(*, session: Session, as_of: date) -> dict[int, str | None]:
     """The light of every obligation, in one statement."""
     lt = lights(session=session, as_of=as_of)
     return dict(queries.Lean.of_session(session).rows(lt.table(), **lt.params))  # type: ignore[arg-type]
-
-
-def last_reports(*, session: Session, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """{obligation id: {period, percent, submitted_at}} of the leads' latest visible report."""
-    found: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(ids), _CHUNK):
-        rows = session.connection().execute(
-            select(Report.obligation_id, Report.period, Report.percent, Report.submitted_at)
-            .where(
-                Report.obligation_id.in_(ids[start : start + _CHUNK]),
-                Report.role == Role.lead,
-                visible(session),
-            )
-            .order_by(Report.period_end, Report.submitted_at, Report.id)
-        )
-        for ob_id, period, percent, at in rows:
-            found[ob_id] = {"period": period, "percent": percent, "submitted_at": at.isoformat()}
-    return found
 
 
 # Reporting ----------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from ..batch_writes import insert_many, reserve_ids
 from ..clock import parse_date
 from ..controls import check_text
 from ..errors import Conflict, NotFound, UserError, located
+from ..filters import ObligationFilter
 from ..i18n import t
 from ..models import (
     Assignment,
@@ -37,7 +38,7 @@ from ..models import (
 from ..spreadsheet_reader import text_encoding
 from .base import now, require_coordinator, snapshot
 from .escalations import as_of_then
-from .listing import ListFilter, iterate
+from .listing import iterate
 from .obligations import check_obligation, new_uid, scope_of
 from .owners import add_owner, find_owner
 from .regions import add_region
@@ -50,7 +51,7 @@ def export_rows(*, session: Session, as_of: date) -> Iterator[dict[str, Any]]:
     """Every obligation in ``show`` shape, in id order, as the record stood at the end of
     ``as_of`` (``visibility``, as ``show`` sees it)."""
     batch: list[dict[str, Any]] = []
-    for row in iterate(session=session, f=ListFilter(), as_of=as_of, sort="id", batch=BATCH):
+    for row in iterate(session=session, f=ObligationFilter(sort="id"), as_of=as_of, batch=BATCH):
         batch.append(row)
         if len(batch) == BATCH:
             yield from _complete(session, batch, as_of)

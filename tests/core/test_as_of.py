@@ -118,7 +118,7 @@ def test_the_tui_reads_the_same_snapshot(duban: Runner) -> None:
             assert "closeout.verify" not in {a["action"] for a in detail["audit"]}
             assert data.escalations(session=session, as_of=date(2024, 4, 15))["total"] == 1
             assert data.escalations(session=session, as_of=date(2024, 5, 1))["total"] == 0
-        with overview.connect(env) as db:
+        with env.reading() as db:
             early = overview.figures(db, date(2024, 2, 29))
             assert early["total"] == 0 and early["overdue"] == 0
             then = overview.figures(db, date(2024, 4, 15))

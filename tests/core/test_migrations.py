@@ -54,23 +54,22 @@ def test_a_filtered_window_in_code_order_reads_the_listing_index(
     from datetime import date
 
     from duban.core.cli.context import Env
-    from duban.core.models import Obligation
-    from duban.core.services.listing import ListFilter, conditions, order_keys
+    from duban.core.filters import ObligationFilter
+    from duban.core.queries import Lean
 
     env = Env.create(db_url=db_url, actor="coord", as_of="2024-06-01")
     with env.session(write=False) as session:
         as_of = date(2024, 6, 1)
+        lean = Lean.of_session(session)
         # (A search is ranked, so it sorts its matches: test_search.py.)
-        for f in (ListFilter(overdue=True), ListFilter()):
-            query = (
-                select(Obligation.id)
-                .where(*conditions(session, f, as_of))
-                .order_by(*order_keys("code", as_of))
-                .limit(40)
+        for f in (ObligationFilter(overdue=True), ObligationFilter()):
+            where = f.where(lean, as_of)
+            order, _ = f.order(lean.dialect)
+            sql = (
+                f"SELECT obligation.id FROM obligation WHERE {where.sql} ORDER BY {order} LIMIT 40"
             )
-            sql = str(query.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
             plan = " / ".join(
-                row[-1] for row in session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + sql)
+                str(row[-1]) for row in lean.rows("EXPLAIN QUERY PLAN " + sql, **where.params)
             )
             assert "INDEX ix_obligation_listing" in plan, (f, plan)
             assert "TEMP B-TREE" not in plan, (f, plan)
@@ -178,7 +177,7 @@ def test_raises_made_before_revision_0011_are_kept_from_the_audit_log(
     assert [tuple(r) for r in rows] == [("supervise", "list")]
     env = Env.create(db_url=db_url, actor="coord", as_of=None)
     try:
-        with overview.connect(env) as db:
+        with env.reading() as db:
             assert overview.ladder_counts(db, date(2024, 4, 19)) == {"supervise": 1}
     finally:
         env.close()

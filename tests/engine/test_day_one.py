@@ -100,7 +100,7 @@ def test_the_dashboard_says_how_many_deadlines_had_passed_at_load(
 
     env = Env.create(db_url=today_plan.url, actor="coord", as_of=None)
     try:
-        with overview.connect(env) as db:
+        with env.reading() as db:
             figures = overview.figures(db, env.today)
             assert figures["plan"]["late_at_load"] > 0
             assert overview.identity(db, "coord")["sandbox"] is True

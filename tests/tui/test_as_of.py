@@ -170,7 +170,7 @@ async def test_an_escalation_raised_later_has_its_earlier_level(duban: Runner) -
             }
             detail = data.obligation(session=session, obligation_id=ob, as_of=day)
             assert [e["level"] for e in detail["escalation_rows"]] == ["supervise"]
-        with overview.connect(env) as db:
+        with env.reading() as db:
             assert overview.ladder_counts(db, date(2024, 4, 19)) == {"supervise": 1}
             assert overview.ladder_counts(db, date(2024, 4, 20)) == {"list": 1}
     finally:

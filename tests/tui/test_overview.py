@@ -12,10 +12,11 @@ import pytest
 from sqlmodel import func, select
 
 from duban.core.cli.context import Env
+from duban.core.filters import ObligationFilter
 from duban.core.migrations import HEAD
 from duban.core.models import Escalation, Milestone, Obligation
 from duban.core.queries import Lean, lean_connect
-from duban.core.services.listing import ListFilter, count
+from duban.core.services.listing import count
 from duban.core.testing import Runner
 from duban.tui import overview
 
@@ -37,7 +38,11 @@ def test_lean_and_orm_connections_give_the_same_figures(campaign: Env) -> None:
 def test_figures_agree_with_the_services(campaign: Env) -> None:
     with campaign.session(write=False) as session:
         got = overview.figures(Lean.of_session(session), DAY)
-        assert got["overdue"] == count(session=session, f=ListFilter(overdue=True), as_of=DAY) == 3
+        assert (
+            got["overdue"]
+            == count(session=session, f=ObligationFilter(overdue=True), as_of=DAY)
+            == 3
+        )
         assert got["total"] == session.exec(select(func.count()).select_from(Obligation)).one()
         open_escalations = session.exec(
             select(Escalation.level).where(Escalation.resolved_at.is_(None))

@@ -87,16 +87,15 @@ class DubanScreen(Screen):
         lean: bool = False,
     ) -> None:
         """Run ``fetch(session)`` in a thread; hand its result to ``then`` on the UI thread.
-        With ``lean``, ``fetch`` gets an ``overview.connect`` connection (plain SQL, no ORM).
+        With ``lean``, ``fetch`` gets an ``Env.reading`` connection (plain SQL, no ORM).
         A newer read of the same group supersedes an older one (its result is dropped)."""
         app = self.app
 
         def work() -> None:
-            from .. import overview
 
             worker = get_current_worker()
             try:
-                with overview.connect(app.env) if lean else app.env.session(write=False) as source:
+                with app.env.reading() if lean else app.env.session(write=False) as source:
                     result = fetch(source)
             except UserError as exc:
                 if not worker.is_cancelled:

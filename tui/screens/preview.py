@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from duban.core.i18n import t
-from duban.core.services.evaluation import route_text
+from duban.core.labels import route_text
 
 _SIGNS = {"gte": "≥", "lte": "≤", "eq": "=", "decrease_pct": "↓", "increase_pct": "↑"}
 
