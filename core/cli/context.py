@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
     from sqlmodel import Session
 
+    from ..queries import Lean
+
 _schema_lock = threading.Lock()
 
 
@@ -160,6 +162,23 @@ class Env:
         self.ensure_schema()
         with open_session(self.engine, actor=self.actor, clock=self.clock, write=write) as s:
             yield s
+
+    @contextmanager
+    def reading(self) -> Iterator[Lean]:
+        """A read-only connection for SQL run through ``queries.Lean``: the bare driver when
+        the database is at schema head and ``--as`` holds (``queries.lean_connect``), else
+        a read-only ORM session's, which creates or upgrades the schema or refuses the claim
+        as every command does."""
+        from ..migrations import HEAD
+        from ..queries import Lean, lean_connect
+
+        lean = lean_connect(self.url, HEAD, self.claimed)
+        if lean is not None:
+            with lean:
+                yield lean
+            return
+        with self.session(write=False) as session:
+            yield Lean.of_session(session)
 
     def close(self) -> None:
         if self._engine is not None:

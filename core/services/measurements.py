@@ -12,7 +12,7 @@ import difflib
 import hashlib
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from ..dates import period as parse_period  # periods in every form core/dates.p
 from ..errors import NotFound, PermissionDenied, UserError
 from ..i18n import t
 from ..models import Evidence, Measurement, Region, Site, UserRole, UTCDateTime
+from ..readings import Reading, below, rate_scale
 from ..registry import Indicator
 from ..tables import Column, Problems, Sheet, file_sha256, read_table
 from .base import actor, current_user, now, require_coordinator, snapshot, today
@@ -69,11 +70,6 @@ def get_indicator(key: str, *, what: str = "--indicator") -> Indicator:
         else t("; `duban plugins` lists what is installed")
     )
     raise UserError(t("{what}: unknown indicator {key!r}", what=what, key=key) + hint)
-
-
-def rate_scale(indicator: Indicator | None) -> float:
-    """A rate in % is 100 x numerator / denominator; other rates (m³/万元) are the plain ratio."""
-    return 100.0 if indicator is None or indicator.unit == "%" else 1.0
 
 
 def parse_number(text: Any, *, what: str) -> float:
@@ -694,29 +690,6 @@ def _merge(session: Session, conn: sa.Connection, stage: sa.Table) -> tuple[int,
 
 
 # Reading a series ------------------------------------------------------------------------
-def _aggregate(
-    how: str, members: list[Any], indicator: Indicator | None
-) -> tuple[float, float | None, float | None] | None:
-    """One value from sub-region readings of the same period; None when it cannot be had."""
-    if how == "rate":
-        if any(r.numerator is None or r.denominator is None for r in members):
-            return None  # never fall back to averaging rates
-        num = sum(r.numerator for r in members)
-        den = sum(r.denominator for r in members)
-        return (num / den * rate_scale(indicator), num, den) if den > 0 else None
-    values = [r.value for r in members]
-    if how == "sum":
-        return sum(values), None, None
-    if how == "mean":
-        return sum(values) / len(values), None, None
-    lower_better = indicator is not None and indicator.direction in ("lower", "class")
-    if how == "worst":
-        return (max(values) if lower_better else min(values)), None, None
-    if how == "best":
-        return (min(values) if lower_better else max(values)), None, None
-    return None
-
-
 def recorded_by(*, session: Session, as_of: date) -> datetime | None:
     """The instant a read as of ``as_of`` sees readings at (``visibility``), or None when no
     reading was recorded after it: then the plain record is that read's snapshot."""
@@ -776,61 +749,36 @@ def series(
     how = ind.aggregation if ind else "latest"
     if how == "latest":
         return own
-    below = Region.path.startswith(region.path + "/")
+    under = Region.path.startswith(region.path + "/")
     cols = (m.period_start, m.period_end, m.value, m.numerator, m.denominator)
-    grouped: dict[tuple[date, date], list[tuple[str, Any]]] = {}
     region_rows = session.execute(
         sa.select(Region.path, *cols)
         .join(Region, Region.id == m.region_id)
-        .where(m.indicator == indicator, m.period_end <= until, below)
+        .where(m.indicator == indicator, m.period_end <= until, under)
         .where(*([] if seen is None else [_visible(seen)]))
     )
     site_rows = session.execute(
         sa.select(Region.path + "/site:" + Site.key, *cols)
         .join(Site, Site.id == m.site_id)
         .join(Region, Region.id == Site.region_id)
-        .where(m.indicator == indicator, m.period_end <= until, or_(Region.id == region.id, below))
+        .where(m.indicator == indicator, m.period_end <= until, or_(Region.id == region.id, under))
         .where(*([] if seen is None else [_visible(seen)]))
     )
-    for path, *reading in (*region_rows, *site_rows):
-        grouped.setdefault((reading[0], reading[1]), []).append((path, _Row(*reading)))
     have = {(r.period_start, r.period_end) for r in own}
-    derived = []
-    for period, items in grouped.items():
-        if period in have:
-            continue
-        paths = {p for p, _ in items}
-        # Keep only the topmost readings: drop any whose ancestor also reported this period.
-        top = [r for p, r in items if not any(p[:i] in paths for i in _prefix_ends(p))]
-        agg = _aggregate(how, top, ind)
-        if agg is None:
-            continue
-        value, num, den = agg
-        derived.append(
-            Measurement(
-                indicator=indicator,
-                subject=subject,
-                region_id=region.id,
-                period_start=period[0],
-                period_end=period[1],
-                value=value,
-                numerator=num,
-                denominator=den,
-                note=t("aggregated from {n} readings below {name}", n=len(top), name=region.name),
-            )
+    derived = [
+        Measurement(
+            indicator=indicator,
+            subject=subject,
+            region_id=region.id,
+            period_start=r.period_start,
+            period_end=r.period_end,
+            value=r.value,
+            numerator=r.numerator,
+            denominator=r.denominator,
+            note=t("aggregated from {n} readings below {name}", n=n, name=region.name),
         )
+        for r, n in below(
+            how, ind, [(p, Reading(*r)) for p, *r in (*region_rows, *site_rows)], have
+        )
+    ]
     return sorted(own + derived, key=lambda r: (r.period_end, r.period_start))
-
-
-@dataclass(frozen=True)
-class _Row:
-    period_start: date
-    period_end: date
-    value: float
-    numerator: float | None
-    denominator: float | None
-
-
-def _prefix_ends(path: str) -> Iterator[int]:
-    """Where each proper ancestor's path ends inside ``path`` (the positions of "/")."""
-    return (i for i, ch in enumerate(path) if ch == "/")

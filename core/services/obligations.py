@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import Session, select
 
-from .. import audit, names, queries, visibility
+from .. import audit, queries, visibility
 from ..controls import check_text
 from ..errors import Conflict, NotFound, UserError
 from ..i18n import t
@@ -40,32 +40,13 @@ def new_uid() -> str:
 
 
 def get_obligation(*, session: Session, ref: str | int) -> Obligation:
-    """An obligation by id, or by code when that code is unique: as written (（四）), in
-    half-width forms or without its brackets ((四), 四; ``names.code_key``)."""
-    text = str(ref).strip()
-    if text.isdigit():
-        found = session.get(Obligation, int(text))
-        if found is not None:
-            return found
-    matches = session.exec(select(Obligation).where(Obligation.code == text).limit(2)).all()
-    if not matches and (pattern := names.code_like(text)) is not None:
-        key = names.code_key(text)
-        matches = [
-            ob
-            for ob in session.exec(select(Obligation).where(Obligation.code.like(pattern)))
-            if names.code_key(ob.code or "") == key
-        ]
-    if len(matches) == 1:
-        return matches[0]
-    if len(matches) > 1:
-        raise UserError(
-            t(
-                "{ref!r} names several obligations ({found}); use the id",
-                ref=text,
-                found=", ".join(f"#{ob.id} {ob.code}" for ob in matches[:8]),
-            )
-        )
-    raise NotFound(t("unknown obligation {ref!r}", ref=text))
+    """An obligation by id, or by code when that code is unique (``refs.obligation_id``)."""
+    from ..refs import obligation_id
+
+    session.flush()  # the look-up runs on the connection: it sees what was flushed
+    found = session.get(Obligation, obligation_id(queries.Lean.of_session(session), ref))
+    assert found is not None
+    return found
 
 
 def check_obligation(
