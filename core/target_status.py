@@ -96,13 +96,10 @@ def evaluate_all(
     *,
     as_of: date,
     obligation_id: int | None = None,
-    target_of: Callable[[TargetRow], Any] | None = None,
 ) -> list[tuple[TargetRow, Evaluation]]:
     """Every target (or one obligation's) with its evaluation, in target id order; those of
     obligations recorded after ``as_of`` are not there (``visibility``). A plugin judging
-    its own indicators (``duban_evaluate_target``) gets ``target_of(row)``: the ORM
-    ``Target``, whose session it may read more through (the water plugin derives classes
-    from parameter readings); without ``target_of``, the row.
+    its own indicators (``duban_evaluate_target``) gets the row and ``db`` to read more.
 
     Batched: one query for the targets; per indicator, one stream of the readings of its
     site and non-aggregating region targets in index order, cut into series per subject;
@@ -175,7 +172,7 @@ def evaluate_all(
         for i in group:
             tg = targets[i]
             if plugin:
-                answer = _ask_plugins(target_of(tg) if target_of else tg, readings(), as_of)
+                answer = _ask_plugins(tg, readings(), as_of, db)
                 if answer is not None:
                     results[i] = answer
                     continue
@@ -247,11 +244,9 @@ def status_rows(
     *,
     as_of: date,
     obligation_id: int | None = None,
-    target_of: Callable[[TargetRow], Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """``duban status``: one dict per target with its evaluation and the numbers behind it
-    (``target_of`` as for ``evaluate_all``)."""
-    pairs = evaluate_all(db, as_of=as_of, obligation_id=obligation_id, target_of=target_of)
+    """``duban status``: one dict per target with its evaluation and the numbers behind it."""
+    pairs = evaluate_all(db, as_of=as_of, obligation_id=obligation_id)
     codes: dict[int, str | None] = {}
     ob_ids = sorted({tg.obligation_id for tg, _ in pairs})
     for start in range(0, len(ob_ids), 900):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -230,25 +230,14 @@ def status(env: Env, obligation: str | None, fmt: str, output: Path | None) -> N
     from ..refs import obligation_id
     from ..target_status import status_rows
 
-    with ExitStack() as stack:
-        sessions: list[Any] = []
-
-        def target_of(row: Any) -> Any:
-            # Only a plugin judging its own targets needs the ORM: opened then, once.
-            from ..services.evaluation import orm_target
-
-            if not sessions:
-                sessions.append(orm_target(stack.enter_context(env.session(write=False))))
-            return sessions[0](row)
-
-        db = stack.enter_context(env.reading())
+    with env.reading() as db:
         ob_id = obligation_id(db, obligation) if obligation else None
-        rows = status_rows(db, as_of=env.today, obligation_id=ob_id, target_of=target_of)
-        charts = []
-        if fmt == "xlsx":  # the charts read targets and readings through the ORM
-            from ..services.evaluation import off_track_charts
+        rows = status_rows(db, as_of=env.today, obligation_id=ob_id)
+    charts = []
+    if fmt == "xlsx":  # the charts read targets and readings through the ORM
+        from ..services.evaluation import off_track_charts
 
-            session = stack.enter_context(env.session(write=False))
+        with env.session(write=False) as session:
             charts = off_track_charts(session=session, as_of=env.today, rows=rows)
     if fmt == "json":
         emit(rows, [], fmt)

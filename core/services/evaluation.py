@@ -370,11 +370,11 @@ def _plugin_indicators(known: dict[str, Indicator]) -> Callable[[str], bool]:
     return lambda key: key not in known or known[key].plugin in judges
 
 
-def _ask_plugins(target: Any, readings: Sequence[Any], as_of: date) -> Evaluation | None:
+def _ask_plugins(target: Any, readings: Sequence[Any], as_of: date, db: Any) -> Evaluation | None:
     from ..plugins import get_host
 
     answer = get_host().first(
-        "duban_evaluate_target", target=target, measurements=readings, as_of=as_of
+        "duban_evaluate_target", target=target, measurements=readings, as_of=as_of, db=db
     )
     return answer if isinstance(answer, Evaluation) else None
 
@@ -398,7 +398,10 @@ def evaluate(*, session: Session, target: Target, as_of: date) -> Evaluation:
     )
     known = indicators()
     if _plugin_indicators(known)(target.indicator):
-        answer = _ask_plugins(target, readings, as_of)
+        from ..queries import Lean
+
+        session.flush()  # plugins read on the connection: they see what was flushed
+        answer = _ask_plugins(target, readings, as_of, Lean.of_session(session))
         if answer is not None:
             return answer
     return judge(target, readings, as_of, known.get(target.indicator), settings())
@@ -411,19 +414,7 @@ def evaluate_all(*, session: Session, as_of: date, obligation_id: int | None = N
     from ..target_status import evaluate_all as evaluate_targets
 
     session.flush()  # the SQL runs on the connection: it sees what the session has flushed
-    return evaluate_targets(
-        Lean.of_session(session),
-        as_of=as_of,
-        obligation_id=obligation_id,
-        target_of=orm_target(session),
-    )
-
-
-def orm_target(session: Session) -> Callable[[Any], Any]:
-    """What plugins judge a target row as: its ORM ``Target`` in ``session``."""
-    from ..models import Target
-
-    return lambda row: session.get(Target, row.id)
+    return evaluate_targets(Lean.of_session(session), as_of=as_of, obligation_id=obligation_id)
 
 
 def status_rows(
@@ -436,9 +427,7 @@ def status_rows(
 
     ob_id = get_obligation(session=session, ref=obligation).id if obligation else None
     session.flush()
-    return rows_of(
-        Lean.of_session(session), as_of=as_of, obligation_id=ob_id, target_of=orm_target(session)
-    )
+    return rows_of(Lean.of_session(session), as_of=as_of, obligation_id=ob_id)
 
 
 def target_readings(
