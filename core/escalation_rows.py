@@ -121,7 +121,8 @@ def escalations(
     (``as_of_then``); ``level`` is a ladder key, matched as of then; ``addressed``: only
     those addressed to a body now."""
     seen = visibility.seen_at(as_of)
-    where, params = ["e.opened_at <= :seen_at"], {"seen_at": seen}
+    where = ["e.opened_at <= :seen_at"]
+    params: dict[str, Any] = {"seen_at": seen}
     if owner_id is not None:
         where.append("e.addressed_to_id = :owner_id")
         params["owner_id"] = owner_id

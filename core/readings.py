@@ -150,5 +150,5 @@ def series(
         **params,
     )
     have = {(r.period_start, r.period_end) for r in readings}
-    derived = [r for r, _ in below(how, ind, [(p, _reading(r)) for p, *r in rows], have)]
+    derived = [r for r, _ in below(how, ind, [(row[0], _reading(row[1:])) for row in rows], have)]
     return sorted(readings + derived, key=lambda r: (r.period_end, r.period_start))

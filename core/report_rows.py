@@ -32,7 +32,8 @@ def report_list(
     """Reports recorded by the end of ``as_of`` (``visibility``), by obligation, period end
     and id; current ones only unless ``history`` (superseded ones too). ``period`` is a
     period's label (2024-05, 2024-Q2)."""
-    where, params = [visibility.report_visible("r")], {"seen_at": visibility.seen_at(as_of)}
+    where = [visibility.report_visible("r")]
+    params: dict[str, Any] = {"seen_at": visibility.seen_at(as_of)}
     for column, value in (
         ("period", period),
         ("owner_id", owner_id),

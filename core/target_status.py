@@ -109,7 +109,8 @@ def evaluate_all(
     from .plugins import get_host
     from .services.evaluation import _ask_plugins, _plugin_indicators, _verdict, settings
 
-    where, params = [], {"seen_at": visibility.seen_at(as_of)}
+    where: list[str] = []
+    params: dict[str, Any] = {"seen_at": visibility.seen_at(as_of)}
     if obligation_id is not None:
         where.append("target.obligation_id = :obligation_id")
         params["obligation_id"] = obligation_id
@@ -199,11 +200,11 @@ def evaluate_all(
             recorded=recorded,
             subjects=names,
         )
-        for subject, rows in groupby(_stream(db, sql, stream), key=itemgetter(0)):
+        for subject, batch in groupby(_stream(db, sql, stream), key=itemgetter(0)):
             group = by_subject.pop(subject, None)
             if group is None:
                 continue
-            rows = list(rows)
+            rows = list(batch)
             ends = list(map(days.__getitem__, map(itemgetter(1), rows)))
             values = list(map(itemgetter(2), rows))
             if not all(map(le, ends, ends[1:])):  # overlapping periods: order by their end
@@ -211,16 +212,14 @@ def evaluate_all(
                     list,
                     zip(*sorted(zip(ends, values, strict=True), key=itemgetter(0)), strict=True),
                 )
-            settle(
-                indicator,
-                group,
-                ends,
-                values,
-                lambda rows=rows: sorted(
+
+            def readings(rows: list[tuple] = rows) -> list[Any]:
+                return sorted(
                     (Reading(days[r[3]], days[r[1]], r[2], r[4], r[5]) for r in rows),
                     key=lambda r: (r.period_end, r.period_start),
-                ),
-            )
+                )
+
+            settle(indicator, group, ends, values, readings)
         for group in by_subject.values():  # subjects without any reading
             settle(indicator, group, [], [], list)
     for (indicator, region_id), group in aggregated.items():
@@ -229,12 +228,16 @@ def evaluate_all(
             if region_id
             else []
         )
+
+        def aggregated_readings(found: list[Reading] = found) -> list[Any]:
+            return list(found)
+
         settle(
             indicator,
             group,
             [r.period_end for r in found],
             [r.value for r in found],
-            lambda found=found: found,
+            aggregated_readings,
         )
     return list(zip(targets, results, strict=True))  # type: ignore[arg-type]
 

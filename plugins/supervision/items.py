@@ -91,7 +91,7 @@ def items(
         where, params = ["o.id = :only"], {"only": only, "seen_at": seen}
     cond = " AND ".join(where)
     found = [
-        _Item(*row[:4], api.db_json(row[4]), *row[5:])
+        _Item(row[0], row[1], row[2], row[3], api.db_json(row[4]), row[5], row[6])
         for row in db.rows(
             f"SELECT o.id, o.title, o.body, o.state, o.attrs, o.reopened, {api.state_sql('o')}"
             f" FROM obligation o WHERE {cond} ORDER BY o.id",
