@@ -385,8 +385,10 @@ def report(*, session: Session, month_end: date) -> tuple[list[dict[str, Any]], 
     rows: dict[str, dict[str, Any]] = {}
     counters = ("total", "closed", "overdue", "rejected", "reopened")
     totals: dict[str, Any] = {"owner": api.t("Total"), **dict.fromkeys(counters, 0)}
-    for ob in ledger_items(session=session, as_of=month_end):
-        info = describe(session=session, ob=ob, as_of=month_end + timedelta(days=1))
+    session.flush()  # the SQL runs on the connection: it sees what was flushed
+    for info in items(
+        api.Lean.of_session(session), as_of=month_end + timedelta(days=1), recorded_by=month_end
+    ):
         _tally(totals, info)
         for name in info["responsible"]:
             row = rows.setdefault(name, {"owner": name, **dict.fromkeys(counters, 0)})
