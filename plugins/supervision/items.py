@@ -83,7 +83,9 @@ def items(
     in id order; with ``recorded_by``, only those recorded by the end of that day
     (``api.seen_at``); with ``only``, that one obligation whatever it is."""
     seen = api.seen_at(as_of)
-    where, params = ["o.domain = :domain"], {"domain": DOMAIN, "seen_at": seen}
+    # Items carry attrs.ledger ("->" reads a JSON member on SQLite and PostgreSQL alike).
+    where = ["o.domain = :domain", "o.attrs -> 'ledger' IS NOT NULL"]
+    params: dict[str, Any] = {"domain": DOMAIN, "seen_at": seen}
     if recorded_by is not None:
         where.append("o.created_at <= :recorded_by")
         params["recorded_by"] = api.seen_at(recorded_by)
