@@ -52,6 +52,8 @@ if TYPE_CHECKING:
         sheet_option,
     )
     from .clock import parse_month
+    from .columns import day as db_date
+    from .columns import document as db_json
     from .controls import control_problem
     from .dates import (
         add_months,
@@ -86,6 +88,7 @@ if TYPE_CHECKING:
         Submission,
         Target,
     )
+    from .queries import Lean
     from .rule_settings import config_count, config_date, config_level, config_number
     from .services.base import actor, now, require_coordinator, require_writer, snapshot, today
     from .services.evaluation import evaluate
@@ -120,7 +123,7 @@ if TYPE_CHECKING:
         norm_header,
         read_table,
     )
-    from .visibility import seen_at, states_then
+    from .visibility import seen_at, state_sql, states_then
 
 # The names imported on first use: name -> "module" (same attribute name) or "module:attribute".
 _LAZY = {
@@ -233,6 +236,11 @@ _LAZY = {
     # What a read as of a date sees: what was recorded by this instant (core/visibility.py).
     "seen_at": "visibility",
     "states_then": "visibility",
+    "state_sql": "visibility",
+    # Plain SQL through the bare driver (or a session's connection), and its column values.
+    "Lean": "queries",
+    "db_date": "columns:day",
+    "db_json": "columns:document",
 }
 
 __all__ = [
@@ -258,6 +266,7 @@ __all__ = [
     "Importer",
     "Indicator",
     "Label",
+    "Lean",
     "Level",
     "Listing",
     "Measurement",
@@ -304,6 +313,8 @@ __all__ = [
     "config_level",
     "config_number",
     "control_problem",
+    "db_date",
+    "db_json",
     "document_options",
     "emit",
     "emit_one",
@@ -360,6 +371,7 @@ __all__ = [
     "sheet_option",
     "site_reading",
     "snapshot",
+    "state_sql",
     "states_then",
     "subtree_ids",
     "t",

@@ -71,11 +71,13 @@ def duban_register_commands(cli: Any) -> None:
 
 
 @hookspec(firstresult=True)
-def duban_evaluate_target(target: Any, measurements: Any, as_of: Any) -> Any:
+def duban_evaluate_target(target: Any, measurements: Any, as_of: Any, db: Any) -> Any:
     """Evaluate one target yourself instead of the default straight-path method. Return an
-    ``Evaluation`` for targets whose indicator you own, else ``None``. ``measurements`` are
-    the target scope's readings up to ``as_of`` (a date), oldest first. The first plugin that
-    returns a value wins."""
+    ``Evaluation`` for targets whose indicator you own, else ``None``. ``target`` has the
+    ``Target`` columns as attributes; ``measurements`` are the target scope's readings up to
+    ``as_of`` (a date), oldest first; ``db`` is an ``api.Lean`` over the database read, for
+    reading more with plain SQL (it may run on the bare driver, without the ORM). The first
+    plugin that returns a value wins."""
 
 
 @hookspec(firstresult=True)

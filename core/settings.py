@@ -178,7 +178,7 @@ class Settings:
 
     @cached_property
     def escalation(self) -> FollowUpSettings:
-        from .services.escalations import parse_level
+        from .escalation_rows import parse_level
 
         defaults = {"follow_up_days": FollowUpSettings.days, "follow_up_levels": ["summon"]}
         raw = self._over("escalation", defaults)
@@ -205,7 +205,7 @@ class Settings:
 
     @cached_property
     def notice(self) -> NoticeSettings:
-        from .services.escalations import parse_level
+        from .escalation_rows import parse_level
 
         value = self._over("notice", vars(NoticeSettings()))["min_level"]
         return NoticeSettings(parse_level(str(value), what=place("notice", "min_level")))

@@ -98,12 +98,12 @@ def split(env: Env, ref: str, by: str, targets: bool, fmt: str) -> None:
 @pass_env
 def scorecard(env: Env, level: str | None, fmt: str, output: Path | None) -> None:
     """Per owner: obligations by role, on-time rate, overdue, open escalations, rank."""
-    from ..models import LEVEL_ORDER
-    from ..services.escalations import level_label
-    from ..services.scorecard import scorecard as build
+    from ..escalation_rows import level_label
+    from ..services.scorecard import scorecard_rows
+    from ..vocabulary import LEVEL_ORDER
 
-    with env.session(write=False) as session:
-        rows = build(session=session, as_of=env.today, level=level)
+    with env.reading() as db:
+        rows = scorecard_rows(db, as_of=env.today, level=level)
     if fmt == "json":
         emit(rows, [], "json")
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -114,20 +115,29 @@ def escalations(
     output: Path | None,
 ) -> None:
     """List escalations (never deleted; resolved ones show when and why)."""
-    from ..services.escalations import describe, list_escalations
-    from ..services.obligations import get_obligation
+    from .. import escalation_rows
+    from ..names import obligation_id
 
-    with env.session(write=False) as session:
-        ob_id = get_obligation(session=session, ref=obligation).id if obligation else None
-        rows = describe(
-            session=session,
-            rows=list_escalations(
-                session=session,
-                level=level,
-                owner=owner,
+    with ExitStack() as stack:
+        if owner:  # owners are resolved by the ORM service; the listing runs on its connection
+            from ..queries import Lean
+            from ..services.owners import resolve_owner
+
+            session = stack.enter_context(env.session(write=False))
+            db = Lean.of_session(session)
+        else:
+            db = stack.enter_context(env.reading())
+        ob_id = obligation_id(db, obligation) if obligation else None
+        owner_id = resolve_owner(session=session, ref=owner).id if owner else None
+        rows = escalation_rows.describe(
+            db,
+            escalation_rows.escalations(
+                db,
+                as_of=env.today,
+                owner_id=owner_id,
                 open_only=open_only,
                 obligation_id=ob_id,
-                as_of=env.today,
+                level=escalation_rows.parse_level(level) if level else None,
             ),
         )
     if fmt in ("table", "xlsx"):

@@ -17,15 +17,15 @@ from .output import emit, format_option
 @pass_env
 def history(env: Env, ref: str, fmt: str) -> None:
     """Every event about one obligation, oldest first (by id, or by code when unique)."""
-    from ..services.history import history as events
-    from ..services.obligations import get_obligation
+    from ..names import obligation_id
+    from ..services.history import events
 
-    with env.session(write=False) as session:
+    with env.reading() as db:
         rows = [
             {**e, "at": e["at"].isoformat(timespec="seconds")}
             if fmt == "json"
             else {**e, "at": local_time(e["at"]), "action": action_label(e["action"])}
-            for e in events(session=session, obligation=get_obligation(session=session, ref=ref))
+            for e in events(db, obligation_id(db, ref))
         ]
     emit(
         rows,

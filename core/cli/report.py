@@ -100,6 +100,22 @@ def list_cmd(
     fmt: str,
 ) -> None:
     """List reports, or with --missing what has not been reported."""
+    if not missing and not owner:  # the everyday listing: no ORM (owners are resolved by it)
+        from ..names import obligation_id
+        from ..report_rows import report_list
+        from ..reporting import parse_period
+
+        label = parse_period(period).label if period else None
+        with env.reading() as db:
+            rows = report_list(
+                db,
+                as_of=env.today,
+                period=label,
+                obligation_id=obligation_id(db, obligation) if obligation is not None else None,
+                history=history,
+            )
+        _emit_reports(rows, fmt)
+        return
     from ..services import reports
 
     with env.session(write=False) as session:
@@ -118,17 +134,13 @@ def list_cmd(
             rows = reports.list_reports(
                 session=session, period=period, owner=owner, obligation=obligation, history=history
             )
-            columns = [
-                ("id", "ID"),
-                ("code", t("Code")),
-                ("owner", t("Owner")),
-                ("role", t("Role")),
-                ("period", t("Report period")),
-                ("percent", "%"),
-                ("progress", t("Progress made")),
-                ("submitted_at", t("Reported at")),
-            ]
-    if fmt == "table" and not missing:
+            _emit_reports(rows, fmt)
+            return
+    emit(rows, columns, fmt, max_width=30)
+
+
+def _emit_reports(rows: list[dict], fmt: str) -> None:
+    if fmt == "table":
         from ..clock import local_time
         from ..labels import role_label
 
@@ -136,7 +148,21 @@ def list_cmd(
             {**r, "role": role_label(r["role"]), "submitted_at": local_time(r["submitted_at"])}
             for r in rows
         ]
-    emit(rows, columns, fmt, max_width=30)
+    emit(
+        rows,
+        [
+            ("id", "ID"),
+            ("code", t("Code")),
+            ("owner", t("Owner")),
+            ("role", t("Role")),
+            ("period", t("Report period")),
+            ("percent", "%"),
+            ("progress", t("Progress made")),
+            ("submitted_at", t("Reported at")),
+        ],
+        fmt,
+        max_width=30,
+    )
 
 
 @report.command("template")

@@ -8,21 +8,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
-from .. import audit, visibility
+from .. import audit, escalation_rows
 from ..audit import record_many
 from ..batch_writes import insert_many, update_many
 from ..clock import to_local_date
 from ..controls import check_text
 from ..errors import Conflict, NotFound, PermissionDenied, UserError
-from ..i18n import pick, t, t_zh
+from ..escalation_rows import LEVEL_LABELS, level_label, parse_level
+from ..i18n import t, t_zh
 from ..models import (
     LEVEL_ORDER,
     Assignment,
-    AuditEvent,
     Escalation,
     EscalationChange,
     Level,
@@ -32,48 +31,15 @@ from ..models import (
     Region,
     Role,
     State,
-    Target,
     UserRole,
 )
+from ..queries import Lean
 from ..settings import get_settings
 from .base import current_user, now, require_coordinator, snapshot, today
 from .obligations import CLOSED_STATES, get_obligation, new_uid
-from .owners import resolve_owner
 
-# Chinese and English names of each rung; the keys are what JSON output and duban.toml use.
-LEVEL_LABELS: dict[str, tuple[str, str]] = {
-    Level.remind: ("提醒", "Reminder"),
-    Level.supervise: ("督办", "Supervision notice"),
-    Level.list: ("挂牌督办", "Public listing"),
-    Level.summon: ("约谈", "Summons"),
-    Level.freeze: ("区域限批", "Regional approval freeze"),
-    Level.refer: ("移交问责", "Referral for accountability"),
-}
 FOLLOW_UP_TITLE = ("书面整改报告", "Written rectification report")
 MANUAL_RULE = "manual"
-
-
-def level_label(level: str) -> str:
-    zh, en = LEVEL_LABELS.get(level, (level, level))
-    return pick(zh, en)
-
-
-def parse_level(value: str, *, what: str = "--level") -> str:
-    """A ladder key (``summon``) or its Chinese name (约谈); UserError otherwise."""
-    value = value.strip()
-    if value in LEVEL_ORDER:
-        return value
-    for key, (zh, en) in LEVEL_LABELS.items():
-        if value in (zh, en):
-            return key
-    raise UserError(
-        t(
-            "{what}: unknown level {value!r}; one of {choices}",
-            what=what,
-            value=value,
-            choices=", ".join(LEVEL_ORDER),
-        )
-    )
 
 
 # Addressing -------------------------------------------------------------------------------
@@ -136,190 +102,20 @@ class Addressing:
 
 
 # Reading ----------------------------------------------------------------------------------
-def _obligation_label(ob: Obligation | None, *, with_id: bool = True) -> str:
-    """``#12 （四） title``; without the id for documents the public reads."""
-    if ob is None:
-        return ""
-    name = f"{ob.code} {pick(ob.title, ob.title_en)}" if ob.code else pick(ob.title, ob.title_en)
-    return f"#{ob.id} {name}" if with_id else name
-
-
 def describe(*, session: Session, rows: Sequence[Escalation]) -> list[dict[str, Any]]:
-    """The ``duban escalations`` shape of many escalations, looked up in bulk."""
-
-    def load(model: Any, ids: set[int]) -> dict[int, Any]:
-        found: dict[int, Any] = {}
-        ids_list = sorted(i for i in ids if i is not None)
-        for start in range(0, len(ids_list), 900):
-            chunk = ids_list[start : start + 900]
-            found.update(
-                {r.id: r for r in session.exec(select(model).where(model.id.in_(chunk))).all()}
-            )
-        return found
-
-    obligations = load(Obligation, {e.obligation_id for e in rows if e.obligation_id})
-    milestones = load(Milestone, {e.subject_id for e in rows if e.subject_type == "milestone"})
-    targets = load(Target, {e.subject_id for e in rows if e.subject_type == "target"})
-    regions = load(
-        Region,
-        {e.region_id for e in rows if e.region_id}
-        | {e.subject_id for e in rows if e.subject_type == "region"},
-    )
-    owners = load(
-        Owner,
-        {e.addressed_to_id for e in rows if e.addressed_to_id}
-        | {e.convened_by_id for e in rows if e.convened_by_id},
-    )
-    follow_ids = sorted({e.follow_up_id for e in rows if e.follow_up_id})
-    follow_due: dict[int, date] = {}
-    for start in range(0, len(follow_ids), 900):
-        for ob_id, due in session.exec(
-            select(Milestone.obligation_id, func.min(Milestone.due))
-            .where(Milestone.obligation_id.in_(follow_ids[start : start + 900]))
-            .group_by(Milestone.obligation_id)
-        ):
-            follow_due[ob_id] = due
-    out = []
-
-    def subject(e: Escalation, *, with_id: bool) -> str:
-        label = _obligation_label(obligations.get(e.obligation_id), with_id=with_id)
-        if e.subject_type == "milestone" and e.subject_id in milestones:
-            ms = milestones[e.subject_id]
-            label = t(
-                "{obligation} · milestone due {due}", obligation=label, due=ms.due.isoformat()
-            )
-        elif e.subject_type == "target" and e.subject_id in targets:
-            tg = targets[e.subject_id]
-            label = f"{label} · {pick(tg.name, tg.name_en) or tg.indicator}"
-        elif e.subject_type == "region" and e.subject_id in regions:
-            region = regions[e.subject_id]
-            label = f"{pick(region.name, region.name_en)} · {label}"
-        return label.strip()
-
-    for e in rows:
-        owner = owners.get(e.addressed_to_id)
-        out.append(
-            {
-                "id": e.id,
-                "level": e.level,
-                "level_label": level_label(e.level),
-                "subject": subject(e, with_id=True),
-                "matter": subject(e, with_id=False),  # the subject without internal ids
-                "subject_type": e.subject_type,
-                "subject_id": e.subject_id,
-                "obligation_id": e.obligation_id,
-                "addressed_to": owner.name if owner else None,
-                "convened_by": owners[e.convened_by_id].name if e.convened_by_id else None,
-                "reason": pick(e.reason, e.reason_en),
-                "rule": e.rule,
-                "condition": e.condition,
-                "opened": e.opened_at.isoformat(),
-                "opened_on": to_local_date(e.opened_at).isoformat(),
-                "raised": e.raised_at.isoformat() if e.raised_at else None,
-                "acknowledged": e.acknowledged_at.isoformat() if e.acknowledged_at else None,
-                "acknowledged_by": e.acknowledged_by,
-                "ack_note": e.ack_note,
-                "resolved": e.resolved_at.isoformat() if e.resolved_at else None,
-                "resolved_on": to_local_date(e.resolved_at).isoformat() if e.resolved_at else None,
-                "resolve_reason": e.resolve_reason,
-                "follow_up_id": e.follow_up_id,
-                "follow_up_due": follow_due[e.follow_up_id].isoformat()
-                if e.follow_up_id in follow_due
-                else None,
-                "manual": e.manual,
-            }
-        )
-    return out
+    """The ``duban escalations`` shape of many escalations (``escalation_rows.describe``)."""
+    session.flush()  # the look-ups run on the connection: they see what was flushed
+    return escalation_rows.describe(Lean.of_session(session), rows)
 
 
 def as_of_then(
     *, session: Session, rows: Sequence[Escalation], cutoff: datetime
 ) -> list[Escalation]:
-    """Copies of ``rows`` as they stood at ``cutoff``: an escalation raised since then gets
-    back the level, reason and addressee its first later raise replaced (from the audit log)
-    and its earlier raise time (``escalation_change``); an acknowledgement or resolution
-    recorded since is not there."""
-    later = [e.id for e in rows if e.raised_at is not None and e.raised_at > cutoff]
-    earlier: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(later), 900):
-        events = session.exec(
-            select(AuditEvent.entity_id, AuditEvent.before)
-            .where(
-                AuditEvent.entity_type == "escalation",
-                AuditEvent.action == "escalation.raise",
-                AuditEvent.at > cutoff,
-                AuditEvent.entity_id.in_([str(i) for i in later[start : start + 900]]),
-            )
-            .order_by(AuditEvent.seq.desc())
-        ).all()
-        earlier.update({entity: before or {} for entity, before in events})  # the earliest wins
-    # When each was last raised by then (raised again since: ``raised_at`` is that later one).
-    raised: dict[int, datetime] = {}
-    for start in range(0, len(later), 900):
-        raised.update(
-            session.exec(
-                select(EscalationChange.escalation_id, func.max(EscalationChange.at))
-                .where(
-                    EscalationChange.escalation_id.in_(later[start : start + 900]),
-                    EscalationChange.at <= cutoff,
-                )
-                .group_by(EscalationChange.escalation_id)
-            ).all()
-        )
-    copies = []
-    for e in rows:
-        copy = Escalation(**e.model_dump())
-        before = earlier.get(str(e.id))
-        if before:
-            for key in (
-                "level",
-                "rule",
-                "reason",
-                "reason_en",
-                "addressed_to_id",
-                "convened_by_id",
-            ):
-                if key in before:
-                    setattr(copy, key, before[key])
-            copy.follow_up_id = None  # created by the raise
-        if copy.raised_at is not None and copy.raised_at > cutoff:
-            copy.raised_at = raised.get(e.id)
-        if copy.acknowledged_at is not None and copy.acknowledged_at > cutoff:
-            copy.acknowledged_at = copy.acknowledged_by = copy.ack_note = None
-        if copy.resolved_at is not None and copy.resolved_at > cutoff:
-            copy.resolved_at = copy.resolve_reason = None
-        copies.append(copy)
-    return copies
-
-
-def list_escalations(
-    *,
-    session: Session,
-    level: str | None = None,
-    owner: str | None = None,
-    open_only: bool = False,
-    obligation_id: int | None = None,
-    as_of: date | None = None,
-) -> list[Escalation]:
-    """Escalations as they stood at the end of ``as_of`` (``visibility``): those opened
-    since are not there, and raises and resolutions since are undone (``as_of_then``)."""
-    seen = visibility.seen_at(as_of or today(session))
-    query = select(Escalation).where(Escalation.opened_at <= seen)
-    if owner:
-        query = query.where(
-            Escalation.addressed_to_id == resolve_owner(session=session, ref=owner).id
-        )
-    if open_only:
-        query = query.where(or_(Escalation.resolved_at.is_(None), Escalation.resolved_at > seen))
-    if obligation_id is not None:
-        query = query.where(Escalation.obligation_id == obligation_id)
-    rows = as_of_then(
-        session=session, rows=session.exec(query.order_by(Escalation.id)).all(), cutoff=seen
+    """Copies of ``rows`` as they stood at ``cutoff`` (``escalation_rows.as_of_then``)."""
+    session.flush()
+    return escalation_rows.as_of_then(
+        Lean.of_session(session), rows, cutoff, lambda e: Escalation(**e.model_dump())
     )
-    if level:
-        wanted = parse_level(level)
-        rows = [e for e in rows if e.level == wanted]
-    return rows
 
 
 def get_escalation(*, session: Session, ref: str | int) -> Escalation:

@@ -8,27 +8,22 @@ last readings at the due date. A plugin may judge its own indicators first throu
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from itertools import groupby
-from operator import itemgetter, le
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import sqlalchemy as sa
-from sqlmodel import Session
-
-from .. import visibility
 from ..config import checked_number, place
 from ..contributions import Evaluation, Indicator
 from ..errors import UserError
 from ..i18n import t
 from ..labels import route_text
-from ..models import Obligation, Region, Site, Target, UTCDateTime
-from ..queries import sqlite_value
 from ..settings import get_settings
-from .measurements import indicators, recorded_by, series
+
+if TYPE_CHECKING:  # ``duban status`` judges without loading the ORM (core/target_status.py)
+    from sqlmodel import Session
+
+    from ..models import Target
 
 COMPARATORS = (
     "gte",
@@ -51,8 +46,6 @@ DEFAULTS: dict[str, Any] = {
     "stale_grace_days": {"daily": 7, "monthly": 45, "quarterly": 60, "yearly": 180},
 }
 PERIOD_DAYS = {"daily": 1, "monthly": 31, "quarterly": 92, "yearly": 366}
-# Stream every reading of the evaluated indicators rather than list subjects in SQL beyond this.
-_IN_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -346,29 +339,21 @@ def _plugin_indicators(known: dict[str, Indicator]) -> Callable[[str], bool]:
     return lambda key: key not in known or known[key].plugin in judges
 
 
-def _ask_plugins(target: Any, readings: Sequence[Any], as_of: date) -> Evaluation | None:
+def _ask_plugins(target: Any, readings: Sequence[Any], as_of: date, db: Any) -> Evaluation | None:
     from ..plugins import get_host
 
     answer = get_host().first(
-        "duban_evaluate_target", target=target, measurements=readings, as_of=as_of
+        "duban_evaluate_target", target=target, measurements=readings, as_of=as_of, db=db
     )
     return answer if isinstance(answer, Evaluation) else None
-
-
-class Reading(NamedTuple):
-    """One reading as plugins receive it (the same attributes as a ``Measurement``)."""
-
-    period_start: date
-    period_end: date
-    value: float
-    numerator: float | None
-    denominator: float | None
 
 
 # Public API ------------------------------------------------------------------------------
 def evaluate(*, session: Session, target: Target, as_of: date) -> Evaluation:
     """``target``'s status as of ``as_of`` (readings whose period ended by then, recorded by
     the end of that day)."""
+    from .measurements import indicators, series
+
     readings = (
         series(
             session=session,
@@ -382,278 +367,36 @@ def evaluate(*, session: Session, target: Target, as_of: date) -> Evaluation:
     )
     known = indicators()
     if _plugin_indicators(known)(target.indicator):
-        answer = _ask_plugins(target, readings, as_of)
+        from ..queries import Lean
+
+        session.flush()  # plugins read on the connection: they see what was flushed
+        answer = _ask_plugins(target, readings, as_of, Lean.of_session(session))
         if answer is not None:
             return answer
     return judge(target, readings, as_of, known.get(target.indicator), get_settings().evaluation)
 
 
-class _Days(dict):
-    """ISO text (SQLite) or dates (PostgreSQL) -> dates, each distinct value parsed once."""
+def evaluate_all(*, session: Session, as_of: date, obligation_id: int | None = None) -> list[Any]:
+    """``target_status.evaluate_all`` on the session's connection: (target row, evaluation)
+    pairs in target id order."""
+    from ..queries import Lean
+    from ..target_status import evaluate_all as evaluate_targets
 
-    def __missing__(self, key: Any) -> date:
-        found = self[key] = key if isinstance(key, date) else date.fromisoformat(key)
-        return found
-
-
-def _driver_rows(session: Session, sql: str, params: dict[str, Any]) -> Iterator[tuple]:
-    """Plain tuples straight from the database driver, fetched in large batches.
-
-    A million readings as SQLAlchemy rows cost seconds more than the driver's tuples; this
-    is the one hot path that skips them. ``:name`` parameters; dates come back as ISO text
-    on SQLite and as dates on PostgreSQL (read there through a server-side cursor).
-    """
-    conn = session.connection()
-    raw = conn.connection.driver_connection
-    if conn.dialect.name == "postgresql":
-        cursor = raw.cursor(name="duban_evaluate")
-        sql = re.sub(r":(\w+)", r"%(\1)s", sql)
-    else:
-        cursor = raw.cursor()
-        params = {k: sqlite_value(v) for k, v in params.items()}
-    try:
-        cursor.execute(sql, params)
-        while batch := cursor.fetchmany(20_000):
-            yield from batch
-    finally:
-        cursor.close()
-
-
-# What evaluate_all's target rows carry (not the calendar and text columns).
-ROW_COLUMNS = (
-    "id",
-    "obligation_id",
-    "indicator",
-    "name",
-    "name_en",
-    "comparator",
-    "value",
-    "unit",
-    "due",
-    "region_id",
-    "site_id",
-    "baseline_value",
-    "baseline_date",
-    "attrs",
-)
-
-# One indicator's readings in the unique index's order (no sort); plugins get every column.
-_STREAM = (
-    "SELECT subject, period_end, value{more} FROM measurement "
-    "WHERE indicator = :indicator AND period_end <= :as_of{recorded}{subjects} "
-    "ORDER BY subject, period_start, period_end"
-)
-
-
-def evaluate_all(
-    *, session: Session, as_of: date, obligation_id: int | None = None
-) -> list[tuple[Any, Evaluation]]:
-    """Every target (or one obligation's) with its evaluation, in target id order; those of
-    obligations recorded after ``as_of`` are not there (``visibility``).
-
-    The targets returned are read-only rows with the ``Target`` columns in ``ROW_COLUMNS``
-    as attributes (``tg.id``, ``tg.obligation_id``, ``tg.indicator`` …), not ORM objects:
-    loading 100k ORM objects alone costs seconds and a hundred megabytes. Use
-    ``session.get(Target, tg.id)`` for the rest or to change one.
-
-    Batched: one query for the targets; per indicator, one stream of the readings of its
-    site and non-aggregating region targets in index order, cut into series per subject;
-    region targets whose indicator aggregates from sub-regions are read once per
-    (indicator, region).
-    """
-    query = sa.select(*(Target.__table__.c[name] for name in ROW_COLUMNS)).order_by(Target.id)
-    if obligation_id is not None:
-        query = query.where(Target.obligation_id == obligation_id)
-    seen = sa.bindparam("seen_at", visibility.seen_at(as_of), type_=UTCDateTime())
-    if session.execute(sa.text(visibility.recorded_after()).bindparams(seen)).first():
-        # The targets of obligations recorded after the day read are not there yet.
-        query = query.where(
-            Target.obligation_id.in_(
-                sa.select(Obligation.id).where(
-                    sa.text(visibility.obligation_visible()).bindparams(seen)
-                )
-            )
-        )
-    targets = session.execute(query).all()
-    if not targets:
-        return []
-    cfg, known = get_settings().evaluation, indicators()
-    asks = _plugin_indicators(known)
-    regions = {rid: code for rid, code in session.execute(sa.select(Region.id, Region.code))}
-    site_ids = {tg.site_id for tg in targets if tg.site_id is not None}
-    sites: dict[int, str] = {}
-    if site_ids:
-        query_sites = sa.select(Site.id, Site.key)
-        if len(site_ids) <= _IN_LIMIT:
-            query_sites = query_sites.where(Site.id.in_(site_ids))
-        sites = {sid: key for sid, key in session.execute(query_sites)}
-
-    # indicator -> subject -> its targets; and (indicator, region) for aggregated ones
-    direct: dict[str, dict[str, list[int]]] = {}
-    aggregated: dict[tuple[str, int], list[int]] = {}
-    # Groups hold positions in ``targets``; results are filled in at the same positions.
-    for i, tg in enumerate(targets):
-        ind = known.get(tg.indicator)
-        if tg.site_id is not None:
-            direct.setdefault(tg.indicator, {}).setdefault(f"site:{sites[tg.site_id]}", []).append(
-                i
-            )
-        elif tg.region_id is None:  # a target without a scope has nothing to read
-            aggregated.setdefault((tg.indicator, 0), []).append(i)
-        elif ind is not None and ind.aggregation != "latest":
-            aggregated.setdefault((tg.indicator, tg.region_id), []).append(i)
-        else:
-            direct.setdefault(tg.indicator, {}).setdefault(
-                f"region:{regions[tg.region_id]}", []
-            ).append(i)
-
-    results: list[Evaluation | None] = [None] * len(targets)
-
-    def settle(
-        indicator: str,
-        group: list[int],
-        ends: list[date],
-        values: list[float],
-        readings: Callable[[], list[Any]],
-    ) -> None:
-        ind = known.get(indicator)
-        frequency, plugin = (ind.frequency if ind else "yearly"), asks(indicator)
-        for i in group:
-            tg = targets[i]
-            if plugin:
-                answer = _ask_plugins(session.get(Target, tg.id), readings(), as_of)
-                if answer is not None:
-                    results[i] = answer
-                    continue
-            results[i] = _verdict(tg, ends, values, as_of, frequency, cfg)
-
-    day = _Days()
-    # Readings recorded after the day read are not seen (``visibility``); when none was,
-    # the stream needs no condition.
-    seen = recorded_by(session=session, as_of=as_of)
-    recorded = "" if seen is None else f" AND {visibility.reading_visible()}"
-    for indicator, by_subject in direct.items():
-        full, few = asks(indicator), len(by_subject) <= _IN_LIMIT
-        params: dict[str, Any] = {"indicator": indicator, "as_of": as_of}
-        if seen is not None:
-            params["seen_at"] = seen
-        names = ""
-        if few:
-            params.update({f"s{k}": subject for k, subject in enumerate(sorted(by_subject))})
-            names = " AND subject IN ({})".format(
-                ", ".join(f":s{k}" for k in range(len(by_subject)))
-            )
-        sql = _STREAM.format(
-            more=", period_start, numerator, denominator" if full else "",
-            recorded=recorded,
-            subjects=names,
-        )
-        for subject, rows in groupby(_driver_rows(session, sql, params), key=itemgetter(0)):
-            group = by_subject.pop(subject, None)
-            if group is None:
-                continue
-            rows = list(rows)
-            ends = list(map(day.__getitem__, map(itemgetter(1), rows)))
-            values = list(map(itemgetter(2), rows))
-            if not all(map(le, ends, ends[1:])):  # overlapping periods: order by their end
-                ends, values = map(
-                    list,
-                    zip(*sorted(zip(ends, values, strict=True), key=itemgetter(0)), strict=True),
-                )
-            settle(
-                indicator,
-                group,
-                ends,
-                values,
-                lambda rows=rows: sorted(
-                    (Reading(day[r[3]], day[r[1]], r[2], r[4], r[5]) for r in rows),
-                    key=lambda r: (r.period_end, r.period_start),
-                ),
-            )
-        for group in by_subject.values():  # subjects without any reading
-            settle(indicator, group, [], [], list)
-    for (indicator, region_id), group in aggregated.items():
-        found = (
-            series(session=session, indicator=indicator, region_id=region_id, until=as_of)
-            if region_id
-            else []
-        )
-        settle(
-            indicator,
-            group,
-            [r.period_end for r in found],
-            [r.value for r in found],
-            lambda found=found: found,
-        )
-    return list(zip(targets, results, strict=True))  # type: ignore[arg-type]
+    session.flush()  # the SQL runs on the connection: it sees what the session has flushed
+    return evaluate_targets(Lean.of_session(session), as_of=as_of, obligation_id=obligation_id)
 
 
 def status_rows(
     *, session: Session, as_of: date, obligation: str | None = None
 ) -> list[dict[str, Any]]:
-    """``duban status``: one dict per target with its evaluation and the numbers behind it."""
+    """``duban status``'s rows (``target_status.status_rows``) on the session's connection."""
+    from ..queries import Lean
+    from ..target_status import status_rows as rows_of
     from .obligations import get_obligation
 
     ob_id = get_obligation(session=session, ref=obligation).id if obligation else None
-    pairs = evaluate_all(session=session, as_of=as_of, obligation_id=ob_id)
-    ob_ids = {tg.obligation_id for tg, _ in pairs}
-    codes: dict[int, str | None] = {}
-    for start in range(0, len(ob_ids), 900):
-        chunk = sorted(ob_ids)[start : start + 900]
-        codes.update(
-            session.execute(
-                sa.select(Obligation.id, Obligation.code).where(Obligation.id.in_(chunk))
-            ).all()
-        )
-    regions = {
-        rid: (code, name)
-        for rid, code, name in session.execute(sa.select(Region.id, Region.code, Region.name))
-    }
-    site_ids = sorted({tg.site_id for tg, _ in pairs if tg.site_id is not None})
-    sites: dict[int, tuple[str, str]] = {}
-    for start in range(0, len(site_ids), 900):
-        sites.update(
-            {
-                sid: (key, name)
-                for sid, key, name in session.execute(
-                    sa.select(Site.id, Site.key, Site.name).where(
-                        Site.id.in_(site_ids[start : start + 900])
-                    )
-                )
-            }
-        )
-    rows = []
-    for tg, ev in pairs:
-        if tg.site_id is not None:
-            key, name = sites[tg.site_id]
-            scope: dict[str, Any] | None = {"type": "site", "key": key, "name": name}
-        elif tg.region_id is not None:
-            code, name = regions[tg.region_id]
-            scope = {"type": "region", "code": code, "name": name}
-        else:
-            scope = None
-        rows.append(
-            {
-                "target": tg.id,
-                "obligation": tg.obligation_id,
-                "obligation_code": codes.get(tg.obligation_id),
-                "indicator": tg.indicator,
-                "name": tg.name,
-                "name_en": tg.name_en,
-                "scope": scope,
-                "comparator": tg.comparator,
-                "value": tg.value,
-                "unit": tg.unit,
-                "due": tg.due.isoformat(),
-                "status": ev.status,
-                "latest_value": ev.latest_value,
-                "latest_date": ev.latest_date.isoformat() if ev.latest_date else None,
-                "expected": ev.expected,
-                "forecast": ev.forecast,
-                "detail": ev.detail,
-            }
-        )
-    return rows
+    session.flush()
+    return rows_of(Lean.of_session(session), as_of=as_of, obligation_id=ob_id)
 
 
 def target_readings(
@@ -696,6 +439,7 @@ def off_track_charts(*, session: Session, as_of: date, rows: list[dict[str, Any]
     """A chart (readings against the target line) for each off-track or missed target among
     ``status_rows``: what the status sheet shows below its table."""
     from ..i18n import pick
+    from ..models import Target
     from ..spreadsheet import Chart
 
     charts = []

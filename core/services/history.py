@@ -3,49 +3,80 @@ close-outs, evidence and targets, and the import that created it, in order."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlmodel import Session, col, select
-
+from ..columns import document, instant
 from ..i18n import t
 from ..labels import level_label, state_label
-from ..models import AuditEvent, Escalation, Evidence, Milestone, Obligation, Submission, Target
+from ..queries import Lean
 
-# entity type -> the model whose rows belong to an obligation through ``obligation_id``
-_PARTS = {
-    "milestone": Milestone,
-    "escalation": Escalation,
-    "submission": Submission,
-    "evidence": Evidence,
-    "target": Target,
-}
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlmodel import Session
+
+    from ..models import Obligation
+
+# The tables whose rows belong to an obligation through ``obligation_id``, by entity type:
+# read as plain SQL (``events``), so ``duban history`` runs without the ORM.
+_PARTS = ("milestone", "escalation", "submission", "evidence", "target")
+
+
+class Event(NamedTuple):
+    """An audit event as the history shows it."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    entity_type: str
+    entity_id: str | None
+    before: dict | None
+    after: dict | None
+
+
+_EVENT = "SELECT seq, at, actor, action, entity_type, entity_id, before, after FROM audit_event"
+
+
+def _event(row: tuple) -> Event:
+    seq, at, actor, action, kind, entity, before, after = row
+    return Event(seq, instant(at), actor, action, kind, entity, document(before), document(after))  # type: ignore[arg-type]
 
 
 def history(*, session: Session, obligation: Obligation) -> list[dict[str, Any]]:
-    """``{seq, at, actor, action, entity, summary}`` for each event about ``obligation``."""
-    wanted: list[tuple[str, list[str]]] = [("obligation", [str(obligation.id)])]
-    for kind, model in _PARTS.items():
-        ids = session.exec(select(model.id).where(model.obligation_id == obligation.id)).all()
+    """``events`` of ``obligation`` on the session's connection."""
+    assert obligation.id is not None
+    session.flush()  # the SQL runs on the connection: it sees what was flushed
+    return events(Lean.of_session(session), obligation.id)
+
+
+def events(db: Lean, obligation_id: int) -> list[dict[str, Any]]:
+    """``{seq, at, actor, action, entity, summary}`` for each event about the obligation."""
+    wanted: list[tuple[str, list[str]]] = [("obligation", [str(obligation_id)])]
+    for kind in _PARTS:
+        ids = db.rows(f"SELECT id FROM {kind} WHERE obligation_id = :id", id=obligation_id)
         if ids:
-            wanted.append((kind, [str(i) for i in ids]))
-    events: list[AuditEvent] = []
+            wanted.append((kind, [str(i) for (i,) in ids]))
+    found: list[Event] = []
     for kind, ids in wanted:
         for start in range(0, len(ids), 900):
-            events += session.exec(
-                select(AuditEvent).where(
-                    AuditEvent.entity_type == kind,
-                    col(AuditEvent.entity_id).in_(ids[start : start + 900]),
-                )
-            ).all()
+            chunk = ids[start : start + 900]
+            names = ", ".join(f":e{k}" for k in range(len(chunk)))
+            found += map(
+                _event,
+                db.rows(
+                    f"{_EVENT} WHERE entity_type = :kind AND entity_id IN ({names})",
+                    kind=kind,
+                    **{f"e{k}": v for k, v in enumerate(chunk)},
+                ),
+            )
     # A bulk import is one event naming every obligation it created.
-    events += [
+    found += [
         e
-        for e in session.exec(
-            select(AuditEvent).where(AuditEvent.action == "import.obligations")
-        ).all()
-        if obligation.id in ((e.after or {}).get("ids") or [])
+        for e in map(_event, db.rows(f"{_EVENT} WHERE action = 'import.obligations'"))
+        if obligation_id in ((e.after or {}).get("ids") or [])
     ]
-    events.sort(key=lambda e: e.seq)
+    found.sort(key=lambda e: e.seq)
     return [
         {
             "seq": e.seq,
@@ -55,11 +86,11 @@ def history(*, session: Session, obligation: Obligation) -> list[dict[str, Any]]
             "entity": f"{e.entity_type}:{e.entity_id or ''}",
             "summary": summarise(e),
         }
-        for e in events
+        for e in found
     ]
 
 
-def summarise(e: AuditEvent) -> str:
+def summarise(e: Event) -> str:
     """One line saying what changed."""
     after, before = e.after or {}, e.before or {}
     if e.action == "import.obligations":

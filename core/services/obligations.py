@@ -38,6 +38,7 @@ def new_uid() -> str:
 def get_obligation(*, session: Session, ref: str | int) -> Obligation:
     """An obligation by id, or by code when that code is unique: as written (（四）), in
     half-width forms or without its brackets ((四), 四; ``names.code_key``)."""
+    session.flush()  # the look-up runs on the connection: it sees what was flushed
     found = session.get(Obligation, names.obligation_id(queries.Lean.of_session(session), ref))
     assert found is not None
     return found

@@ -421,44 +421,6 @@ def store_reports(
 
 
 # Reading ------------------------------------------------------------------------------------
-def describe(session: Session, rows: Iterable[Report]) -> list[dict[str, Any]]:
-    """Reports in the ``duban report list`` shape."""
-    rows = list(rows)
-    owners = dict(
-        session.exec(
-            select(Owner.id, Owner.name).where(Owner.id.in_({r.owner_id for r in rows} or {0}))
-        ).all()
-    )
-    obs = {
-        ob.id: ob
-        for ob in session.exec(
-            select(Obligation).where(Obligation.id.in_({r.obligation_id for r in rows} or {0}))
-        )
-    }
-    return [
-        {
-            "id": r.id,
-            "obligation": r.obligation_id,
-            "code": obs[r.obligation_id].code,
-            "title": obs[r.obligation_id].title,
-            "owner": owners.get(r.owner_id),
-            "role": r.role,
-            "period": r.period,
-            "progress": r.progress,
-            "problems": r.problems,
-            "next_steps": r.next_steps,
-            "percent": r.percent,
-            "milestone": r.milestone_id,
-            "milestones_done": r.milestones or [],
-            "submitted_by": r.submitted_by,
-            "submitted_at": r.submitted_at.isoformat(),
-            "superseded_by": r.superseded_by_id,
-            "source": r.source,
-        }
-        for r in rows
-    ]
-
-
 def list_reports(
     *,
     session: Session,
@@ -467,21 +429,22 @@ def list_reports(
     obligation: str | int | None = None,
     history: bool = False,
 ) -> list[dict[str, Any]]:
-    """Visible reports, current ones only unless ``history`` (superseded ones too)."""
-    query = select(Report).where(visible(session))
-    if period:
-        query = query.where(Report.period == parse_period(period).label)
-    if owner:
-        query = query.where(Report.owner_id == resolve_owner(session=session, ref=owner).id)
-    if obligation is not None:
-        query = query.where(
-            Report.obligation_id == get_obligation(session=session, ref=obligation).id
-        )
-    rows = list(session.exec(query.order_by(Report.obligation_id, Report.period_end, Report.id)))
-    if not history:  # superseded only by a report visible now
-        ids = {r.id for r in rows}
-        rows = [r for r in rows if r.superseded_by_id not in ids]
-    return describe(session, rows)
+    """Visible reports, current ones only unless ``history`` (superseded ones too):
+    ``report_rows.report_list`` on the session's connection."""
+    from ..report_rows import report_list
+
+    label = parse_period(period).label if period else None
+    owner_id = resolve_owner(session=session, ref=owner).id if owner else None
+    ob_id = get_obligation(session=session, ref=obligation).id if obligation is not None else None
+    session.flush()  # the SQL runs on the connection: it sees what was flushed
+    return report_list(
+        queries.Lean.of_session(session),
+        as_of=today(session),
+        period=label,
+        owner_id=owner_id,
+        obligation_id=ob_id,
+        history=history,
+    )
 
 
 # What is due ------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def list_cmd(
     env: Env, stage: str | None, owner: str | None, overdue: bool, fmt: str, output: Path | None
 ) -> None:
     """List ledger items with their stage."""
-    from .ledger import STAGES, describe, ledger_items
+    from .items import STAGES, items
 
     if stage and stage not in STAGES:
         raise api.UserError(
@@ -70,12 +70,14 @@ def list_cmd(
                 value=stage,
             )
         )
-    with env.session(write=False) as session:
-        name = api.resolve_owner(session=session, ref=owner).name if owner else None
-        rows = [
-            describe(session=session, ob=ob, as_of=env.today)
-            for ob in ledger_items(session=session, as_of=env.today)
-        ]
+    name = None
+    if owner:  # owners are resolved by the ORM service
+        with env.session(write=False) as session:
+            name = api.resolve_owner(session=session, ref=owner).name
+            rows = items(api.Lean.of_session(session), as_of=env.today, recorded_by=env.today)
+    else:
+        with env.reading() as db:
+            rows = items(db, as_of=env.today, recorded_by=env.today)
     rows = [
         r
         for r in rows

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 
 from duban.core import api
 
-DOMAIN = "supervision"
+from .items import DOMAIN, STAGES, STATE_OF_STAGE, Stage, items, stage_of
+
 SOURCES = (
     "中央生态环境保护督察",
     "省级生态环境保护督察",
@@ -42,41 +43,6 @@ IMMEDIATE = "立行立改"
 LONG_TERM = "长期坚持"
 
 
-@dataclass
-class Stage:
-    key: str
-    zh: str
-    en: str
-
-
-STAGES = {
-    s.key: s
-    for s in (
-        Stage("assigned", "交办", "Assigned"),
-        Stage("rectifying", "整改中", "Rectifying"),
-        Stage("applied", "申请销号", "Close-out applied"),
-        Stage("accepted", "验收", "Accepted on site"),
-        Stage("closed", "销号", "Closed"),
-        Stage("cancelled", "撤销", "Cancelled"),
-    )
-}
-
-
-STATE_OF_STAGE = {
-    "assigned": "open",
-    "rectifying": "in_progress",
-    "applied": "submitted",
-    "accepted": "submitted",
-    "closed": "closed",
-    "cancelled": "cancelled",
-}
-_STAGE_OF_STATE = {
-    "open": "assigned",
-    "in_progress": "rectifying",
-    "submitted": "applied",
-    "closed": "closed",
-    "cancelled": "cancelled",
-}
 # The obligations filter line (the TUI's) that lists the ledger's items at one stage.
 SCOPE = f"domain:{DOMAIN} has:ledger"
 _ACCEPTED = "ledger.accepted_at"
@@ -88,18 +54,6 @@ def stage_filter(key: str) -> str:
     of a submitted item whether it was accepted on site."""
     extra = _STAGE_FILTERS.get(key)
     return f"{SCOPE} state:{STATE_OF_STAGE[key]}" + (f" {extra}" if extra else "")
-
-
-def stage_of(ob: api.Obligation, state: str | None = None, seen: datetime | None = None) -> Stage:
-    """The item's stage; with ``state`` and ``seen``, as it stood at that instant (its state
-    then, an acceptance recorded later not yet made)."""
-    accepted = (ob.attrs or {}).get("ledger", {}).get("accepted_at")
-    if seen is not None and accepted and datetime.fromisoformat(accepted) > seen:
-        accepted = None
-    key = _STAGE_OF_STATE[state or ob.state]
-    if key == "applied" and accepted:
-        key = "accepted"
-    return STAGES[key]
 
 
 def parse_deadline(value: Any, *, today: date) -> tuple[date | None, str]:
@@ -319,46 +273,10 @@ def ledger_items(*, session: Session, as_of: date | None = None) -> list[api.Obl
     return [ob for ob in rows if (ob.attrs or {}).get("ledger")]
 
 
-def _due(session: Session, ob: api.Obligation) -> date | None:
-    dues = session.exec(select(api.Milestone.due).where(api.Milestone.obligation_id == ob.id)).all()
-    return min(dues) if dues else None
-
-
 def describe(*, session: Session, ob: api.Obligation, as_of: date) -> dict[str, Any]:
-    ledger = (ob.attrs or {}).get("ledger", {})
-    seen = api.seen_at(as_of)
-    stage = stage_of(ob, api.states_then(session, [ob], seen)[ob.id], seen)
-    due = _due(session, ob)
-    leads = list(
-        session.exec(
-            select(api.Owner.name)
-            .join(api.Assignment, api.Assignment.owner_id == api.Owner.id)
-            .where(api.Assignment.obligation_id == ob.id, api.Assignment.role == "lead")
-            .order_by(api.Assignment.id)
-        )
-    )
-    rejected = session.exec(
-        select(api.Submission).where(
-            api.Submission.obligation_id == ob.id, api.Submission.decision == "rejected"
-        )
-    ).all()
-    return {
-        "id": ob.id,
-        "number": ledger.get("number"),
-        "batch": ledger.get("batch"),
-        "source": ledger.get("source"),
-        "title": ob.title,
-        "description": ob.body,
-        "responsible": leads,
-        "deadline": due.isoformat() if due else ledger.get("deadline"),
-        "stage": stage.key,
-        "stage_label": api.pick(stage.zh, stage.en),
-        "overdue": bool(due and due < as_of and stage.key not in ("closed", "cancelled")),
-        "measures": ledger.get("measures"),
-        "progress": ledger.get("progress"),
-        "rejected": len(rejected),
-        "reopened": ob.reopened,
-    }
+    """``items.items`` of ``ob`` on the session's connection."""
+    session.flush()  # the SQL runs on the connection: it sees what was flushed
+    return items(api.Lean.of_session(session), as_of=as_of, only=ob.id)[0]
 
 
 def _ledger_item(session: Session, ref: str) -> api.Obligation:
@@ -467,8 +385,10 @@ def report(*, session: Session, month_end: date) -> tuple[list[dict[str, Any]], 
     rows: dict[str, dict[str, Any]] = {}
     counters = ("total", "closed", "overdue", "rejected", "reopened")
     totals: dict[str, Any] = {"owner": api.t("Total"), **dict.fromkeys(counters, 0)}
-    for ob in ledger_items(session=session, as_of=month_end):
-        info = describe(session=session, ob=ob, as_of=month_end + timedelta(days=1))
+    session.flush()  # the SQL runs on the connection: it sees what was flushed
+    for info in items(
+        api.Lean.of_session(session), as_of=month_end + timedelta(days=1), recorded_by=month_end
+    ):
         _tally(totals, info)
         for name in info["responsible"]:
             row = rows.setdefault(name, {"owner": name, **dict.fromkeys(counters, 0)})

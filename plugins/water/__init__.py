@@ -68,10 +68,10 @@ def duban_register_importers(register: Any) -> None:
 
 
 @api.hookimpl
-def duban_evaluate_target(target: Any, measurements: Any, as_of: date) -> Any:
+def duban_evaluate_target(target: Any, measurements: Any, as_of: date, db: Any) -> Any:
     from .evaluation import evaluate
 
-    return evaluate(target, measurements, as_of)
+    return evaluate(target, measurements, as_of, db)
 
 
 @api.hookimpl

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from duban.core.api import Evaluation, add_months, last_of_month, month_start, t
 
+from .classes import group_members, monthly_classes
 from .gb3838 import CLASSES
 from .indicators import MANGANESE, PARAM_CODES, SECTION_CLASS
-from .quality import monthly_classes
-from .sections import load_sections
 
 RECENT = 2
 STALE_DAYS = 92
@@ -26,21 +25,13 @@ STALE_DAYS = 92
 LIMITS = frozenset({MANGANESE, *PARAM_CODES})
 
 
-def _derived(target: Any, as_of: date) -> list[tuple[date, float]]:
+def _derived(target: Any, as_of: date, db: Any) -> list[tuple[date, float]]:
     """Classes from parameter readings when no class was stored: the section's own, or the
     worst of a lake's or reach's member sections, month by month."""
-    from sqlalchemy.orm import object_session
-
-    from duban.core.api import Site
-
-    session = object_session(target)
-    if session is None or target.site_id is None:
+    if db is None or target.site_id is None:
         return []
-    site = session.get(Site, target.site_id)
-    if site is None:
-        return []
-    members = [s for s in load_sections(session) if s.id == site.id or s.group == site.key]
-    series = monthly_classes(session, members, add_months(month_start(as_of), -24), as_of)
+    members = [Member(*m) for m in group_members(db, target.site_id)]
+    series = monthly_classes(db, members, add_months(month_start(as_of), -24), as_of)
     worst: dict[date, int] = {}
     for by_month in series.values():
         for month, found in by_month.items():
@@ -49,7 +40,14 @@ def _derived(target: Any, as_of: date) -> list[tuple[date, float]]:
     return [(last_of_month(m), float(r)) for m, r in sorted(worst.items())]
 
 
-def evaluate(target: Any, measurements: Iterable[Any], as_of: date) -> Evaluation | None:
+class Member(NamedTuple):
+    id: int
+    lake: bool
+
+
+def evaluate(
+    target: Any, measurements: Iterable[Any], as_of: date, db: Any = None
+) -> Evaluation | None:
     if target.value is None:
         return None
     if target.indicator in LIMITS and target.comparator == "lte":
@@ -58,7 +56,7 @@ def evaluate(target: Any, measurements: Iterable[Any], as_of: date) -> Evaluatio
         return None
     readings = [(m.period_end, float(m.value)) for m in measurements]
     if not readings:
-        readings = _derived(target, as_of)
+        readings = _derived(target, as_of, db)
     if not readings:
         return Evaluation(status="no_data")
     latest_date, rank = readings[-1]

@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from duban.core.api import (
+    Lean,
     Measurement,
     Site,
     actor,
@@ -30,7 +31,10 @@ from duban.core.api import (
     require_coordinator,
 )
 
-from .gb3838 import CLASSES, NON_COMPLIANT, Classification, classify
+from . import classes
+from .classes import classified as _classify
+from .classes import stored_class
+from .gb3838 import CLASSES, NON_COMPLIANT, Classification
 from .indicators import (
     COUNTY_DRINKING,
     GOOD_RATE,
@@ -45,18 +49,6 @@ from .sections import GROUP_KINDS, SectionInfo, load_sections, region_cities
 
 DERIVED_SOURCE = "water:gb3838"
 _PARAM_KEYS = tuple(PARAM_CODES)
-
-
-def stored_class(rank: float) -> Classification:
-    """A class recorded as such (no readings behind it)."""
-    return Classification(CLASSES[min(max(round(rank), 1), len(CLASSES)) - 1], (), {}, {})
-
-
-def _classify(means: dict[str, float], lake: bool) -> Classification | None:
-    try:
-        return classify(means, lake=lake)
-    except ValueError:  # only Table 2/3 items: no class, but still drinking-source limits
-        return None
 
 
 def window_classes(
@@ -103,39 +95,9 @@ def window_classes(
 def monthly_classes(
     session: Session, sections: Iterable[SectionInfo], first: date, last: date
 ) -> dict[int, dict[date, Classification]]:
-    """Section -> month (its first day) -> class, for the months from ``first`` to ``last``."""
-    by_id = {s.id: s for s in sections}
-    if not by_id:
-        return {}
-    sums: dict[tuple[int, date], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for site_id, indicator, start, value in session.exec(
-        select(
-            Measurement.site_id, Measurement.indicator, Measurement.period_start, Measurement.value
-        ).where(
-            Measurement.indicator.in_(_PARAM_KEYS),
-            Measurement.site_id.in_(list(by_id)),
-            Measurement.period_start >= month_start(first),
-            Measurement.period_end <= last_of_month(last),
-        )
-    ):
-        sums[(site_id, month_start(start))][PARAM_CODES[indicator]].append(value)
-    out: dict[int, dict[date, Classification]] = defaultdict(dict)
-    for (site_id, month), values in sums.items():
-        found = _classify(
-            {code: sum(v) / len(v) for code, v in values.items()}, by_id[site_id].lake
-        )
-        if found is not None:
-            out[site_id][month] = found
-    for site_id, start, value in session.exec(
-        select(Measurement.site_id, Measurement.period_start, Measurement.value).where(
-            Measurement.indicator == SECTION_CLASS,
-            Measurement.site_id.in_(list(by_id)),
-            Measurement.period_start >= month_start(first),
-            Measurement.period_end <= last_of_month(last),
-        )
-    ):
-        out[site_id].setdefault(month_start(start), stored_class(value))
-    return out
+    """``classes.monthly_classes`` on the session's connection."""
+    session.flush()  # the SQL runs on the connection: it sees what was flushed
+    return classes.monthly_classes(Lean.of_session(session), sections, first, last)
 
 
 @dataclass

@@ -86,6 +86,8 @@ def test_the_login_is_the_identity(pg: Runner, office: dict[str, str], fingerpri
     assert fingerprint(pg.url) == before
     # Reading too, even on the lean path that skips the ORM.
     assert _cli(member, "--as", "coord", "list", "--count")[0] == 3
+    for read in (["status"], ["escalations"], ["scorecard"], ["report", "list"]):
+        assert _cli(member, "--as", "coord", *read)[0] == 3
     # Naming oneself is fine; so is naming no one.
     assert _cli(member, "--as", office["member"], "list")[0] == 0
     assert _cli(member, "list")[0] == 0

@@ -11,6 +11,7 @@ from typing import Any
 from ...contributions import Indicator
 from ...errors import UserError
 from ...i18n import t
+from ...readings import rate_scale
 
 
 def indicators() -> dict[str, Indicator]:
@@ -32,11 +33,6 @@ def get_indicator(key: str, *, what: str = "--indicator") -> Indicator:
         else t("; `duban plugins` lists what is installed")
     )
     raise UserError(t("{what}: unknown indicator {key!r}", what=what, key=key) + hint)
-
-
-def rate_scale(indicator: Indicator | None) -> float:
-    """A rate in % is 100 x numerator / denominator; other rates (m³/万元) are the plain ratio."""
-    return 100.0 if indicator is None or indicator.unit == "%" else 1.0
 
 
 def parse_number(text: Any, *, what: str) -> float:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -11,34 +9,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, or_, select
 
 from ... import visibility
-from ...contributions import Indicator
 from ...errors import NotFound
 from ...i18n import t
 from ...models import Measurement, Region, Site, UTCDateTime
-from .indicators import indicators, rate_scale
-
-
-def _aggregate(
-    how: str, members: list[Any], indicator: Indicator | None
-) -> tuple[float, float | None, float | None] | None:
-    """One value from sub-region readings of the same period; None when it cannot be had."""
-    if how == "rate":
-        if any(r.numerator is None or r.denominator is None for r in members):
-            return None  # never fall back to averaging rates
-        num = sum(r.numerator for r in members)
-        den = sum(r.denominator for r in members)
-        return (num / den * rate_scale(indicator), num, den) if den > 0 else None
-    values = [r.value for r in members]
-    if how == "sum":
-        return sum(values), None, None
-    if how == "mean":
-        return sum(values) / len(values), None, None
-    lower_better = indicator is not None and indicator.direction in ("lower", "class")
-    if how == "worst":
-        return (max(values) if lower_better else min(values)), None, None
-    if how == "best":
-        return (min(values) if lower_better else max(values)), None, None
-    return None
+from ...readings import Reading, below
+from .indicators import indicators
 
 
 def recorded_by(*, session: Session, as_of: date) -> datetime | None:
@@ -100,61 +75,36 @@ def series(
     how = ind.aggregation if ind else "latest"
     if how == "latest":
         return own
-    below = Region.path.startswith(region.path + "/")
+    under = Region.path.startswith(region.path + "/")
     cols = (m.period_start, m.period_end, m.value, m.numerator, m.denominator)
-    grouped: dict[tuple[date, date], list[tuple[str, Any]]] = {}
     region_rows = session.execute(
         sa.select(Region.path, *cols)
         .join(Region, Region.id == m.region_id)
-        .where(m.indicator == indicator, m.period_end <= until, below)
+        .where(m.indicator == indicator, m.period_end <= until, under)
         .where(*([] if seen is None else [_visible(seen)]))
     )
     site_rows = session.execute(
         sa.select(Region.path + "/site:" + Site.key, *cols)
         .join(Site, Site.id == m.site_id)
         .join(Region, Region.id == Site.region_id)
-        .where(m.indicator == indicator, m.period_end <= until, or_(Region.id == region.id, below))
+        .where(m.indicator == indicator, m.period_end <= until, or_(Region.id == region.id, under))
         .where(*([] if seen is None else [_visible(seen)]))
     )
-    for path, *reading in (*region_rows, *site_rows):
-        grouped.setdefault((reading[0], reading[1]), []).append((path, _Row(*reading)))
     have = {(r.period_start, r.period_end) for r in own}
-    derived = []
-    for period, items in grouped.items():
-        if period in have:
-            continue
-        paths = {p for p, _ in items}
-        # Keep only the topmost readings: drop any whose ancestor also reported this period.
-        top = [r for p, r in items if not any(p[:i] in paths for i in _prefix_ends(p))]
-        agg = _aggregate(how, top, ind)
-        if agg is None:
-            continue
-        value, num, den = agg
-        derived.append(
-            Measurement(
-                indicator=indicator,
-                subject=subject,
-                region_id=region.id,
-                period_start=period[0],
-                period_end=period[1],
-                value=value,
-                numerator=num,
-                denominator=den,
-                note=t("aggregated from {n} readings below {name}", n=len(top), name=region.name),
-            )
+    derived = [
+        Measurement(
+            indicator=indicator,
+            subject=subject,
+            region_id=region.id,
+            period_start=r.period_start,
+            period_end=r.period_end,
+            value=r.value,
+            numerator=r.numerator,
+            denominator=r.denominator,
+            note=t("aggregated from {n} readings below {name}", n=n, name=region.name),
         )
+        for r, n in below(
+            how, ind, [(p, Reading(*r)) for p, *r in (*region_rows, *site_rows)], have
+        )
+    ]
     return sorted(own + derived, key=lambda r: (r.period_end, r.period_start))
-
-
-@dataclass(frozen=True)
-class _Row:
-    period_start: date
-    period_end: date
-    value: float
-    numerator: float | None
-    denominator: float | None
-
-
-def _prefix_ends(path: str) -> Iterator[int]:
-    """Where each proper ancestor's path ends inside ``path`` (the positions of "/")."""
-    return (i for i, ch in enumerate(path) if ch == "/")

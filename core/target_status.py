@@ -1,0 +1,313 @@
+"""Every target's status as of a date, read as plain SQL through ``queries.Lean``: what
+``duban status`` prints, the sweep records and the calendar shows.
+
+``duban status`` runs it on the bare driver (no SQLAlchemy import); services run the same
+functions on their session's connection (``services.evaluation.evaluate_all``).
+``services/evaluation.py`` holds the judging; this module reads what it judges.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date
+from itertools import groupby
+from operator import itemgetter, le
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from . import visibility
+from .columns import day, document
+from .queries import _PARAM, sqlite_value
+from .readings import Reading, seen_at, series
+
+if TYPE_CHECKING:
+    from .contributions import Evaluation
+    from .queries import Lean
+
+# Stream every reading of the evaluated indicators rather than list subjects in SQL beyond this.
+_IN_LIMIT = 500
+
+
+class TargetRow(NamedTuple):
+    """A target as evaluated: its columns, read-only (``services.targets`` changes them)."""
+
+    id: int
+    obligation_id: int
+    indicator: str
+    name: str | None
+    name_en: str | None
+    comparator: str
+    value: float | None
+    unit: str | None
+    due: date
+    region_id: int | None
+    site_id: int | None
+    baseline_value: float | None
+    baseline_date: date | None
+    attrs: dict[str, Any] | None
+
+
+_TARGET = "SELECT " + ", ".join(f"target.{c}" for c in TargetRow._fields) + " FROM target"
+
+
+def _target(row: tuple) -> TargetRow:
+    values = list(row)
+    values[8] = day(values[8])
+    values[12] = day(values[12]) if values[12] is not None else None
+    values[13] = document(values[13])
+    return TargetRow(*values)
+
+
+def _stream(db: Lean, sql: str, params: dict[str, Any]) -> Iterator[tuple]:
+    """Plain tuples fetched in large batches (a server-side cursor on PostgreSQL): a
+    million readings must not be held at once. Dates come back as ISO text on SQLite and
+    as dates on PostgreSQL."""
+    if db.dialect == "postgresql":
+        cursor = db.conn.cursor(name="duban_evaluate")
+        sql = _PARAM.sub(r"%(\1)s", sql)
+    else:
+        cursor = db.conn.cursor()
+        params = {k: sqlite_value(v) for k, v in params.items()}
+    try:
+        cursor.execute(sql, params)
+        while batch := cursor.fetchmany(20_000):
+            yield from batch
+    finally:
+        cursor.close()
+
+
+class _Days(dict):
+    """ISO text (SQLite) or dates (PostgreSQL) -> dates, each distinct value parsed once."""
+
+    def __missing__(self, key: Any) -> date:
+        found = self[key] = day(key)
+        return found
+
+
+# One indicator's readings in the unique index's order (no sort); plugins get every column.
+_STREAM = (
+    "SELECT subject, period_end, value{more} FROM measurement "
+    "WHERE indicator = :indicator AND period_end <= :as_of{recorded}{subjects} "
+    "ORDER BY subject, period_start, period_end"
+)
+
+
+def evaluate_all(
+    db: Lean,
+    *,
+    as_of: date,
+    obligation_id: int | None = None,
+) -> list[tuple[TargetRow, Evaluation]]:
+    """Every target (or one obligation's) with its evaluation, in target id order; those of
+    obligations recorded after ``as_of`` are not there (``visibility``). A plugin judging
+    its own indicators (``duban_evaluate_target``) gets the row and ``db`` to read more.
+
+    Batched: one query for the targets; per indicator, one stream of the readings of its
+    site and non-aggregating region targets in index order, cut into series per subject;
+    region targets whose indicator aggregates from sub-regions are read once per
+    (indicator, region).
+    """
+    from .plugins import get_host
+    from .services.evaluation import _ask_plugins, _plugin_indicators, _verdict
+    from .settings import get_settings
+
+    where: list[str] = []
+    params: dict[str, Any] = {"seen_at": visibility.seen_at(as_of)}
+    if obligation_id is not None:
+        where.append("target.obligation_id = :obligation_id")
+        params["obligation_id"] = obligation_id
+    if db.one(visibility.recorded_after(), seen_at=params["seen_at"]):
+        # The targets of obligations recorded after the day read are not there yet.
+        where.append(
+            f"target.obligation_id IN (SELECT obligation.id FROM obligation"
+            f" WHERE {visibility.obligation_visible()})"
+        )
+    sql = _TARGET + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY target.id"
+    used = set(_PARAM.findall(sql))
+    targets = [_target(r) for r in db.rows(sql, **{k: v for k, v in params.items() if k in used})]
+    if not targets:
+        return []
+    cfg, known = get_settings().evaluation, get_host().indicators()
+    asks = _plugin_indicators(known)
+    regions = dict(db.rows("SELECT id, code FROM region"))
+    site_ids = {tg.site_id for tg in targets if tg.site_id is not None}
+    sites: dict[int, str] = {}
+    if site_ids:
+        few = sorted(site_ids) if len(site_ids) <= _IN_LIMIT else []
+        names = ", ".join(f":s{k}" for k in range(len(few)))
+        sites = dict(
+            db.rows(
+                "SELECT id, key FROM site" + (f" WHERE id IN ({names})" if few else ""),
+                **{f"s{k}": sid for k, sid in enumerate(few)},
+            )
+        )
+
+    # indicator -> subject -> its targets; and (indicator, region) for aggregated ones
+    direct: dict[str, dict[str, list[int]]] = {}
+    aggregated: dict[tuple[str, int], list[int]] = {}
+    # Groups hold positions in ``targets``; results are filled in at the same positions.
+    for i, tg in enumerate(targets):
+        ind = known.get(tg.indicator)
+        if tg.site_id is not None:
+            direct.setdefault(tg.indicator, {}).setdefault(f"site:{sites[tg.site_id]}", []).append(
+                i
+            )
+        elif tg.region_id is None:  # a target without a scope has nothing to read
+            aggregated.setdefault((tg.indicator, 0), []).append(i)
+        elif ind is not None and ind.aggregation != "latest":
+            aggregated.setdefault((tg.indicator, tg.region_id), []).append(i)
+        else:
+            direct.setdefault(tg.indicator, {}).setdefault(
+                f"region:{regions[tg.region_id]}", []
+            ).append(i)
+
+    results: list[Evaluation | None] = [None] * len(targets)
+
+    def settle(
+        indicator: str,
+        group: list[int],
+        ends: list[date],
+        values: list[float],
+        readings: Callable[[], list[Any]],
+    ) -> None:
+        ind = known.get(indicator)
+        frequency, plugin = (ind.frequency if ind else "yearly"), asks(indicator)
+        for i in group:
+            tg = targets[i]
+            if plugin:
+                answer = _ask_plugins(tg, readings(), as_of, db)
+                if answer is not None:
+                    results[i] = answer
+                    continue
+            results[i] = _verdict(tg, ends, values, as_of, frequency, cfg)
+
+    days = _Days()
+    # Readings recorded after the day read are not seen (``visibility``); when none was,
+    # the stream needs no condition.
+    seen = seen_at(db, as_of)
+    recorded = "" if seen is None else f" AND {visibility.reading_visible()}"
+    for indicator, by_subject in direct.items():
+        full, few_subjects = asks(indicator), len(by_subject) <= _IN_LIMIT
+        stream: dict[str, Any] = {"indicator": indicator, "as_of": as_of}
+        if seen is not None:
+            stream["seen_at"] = seen
+        names = ""
+        if few_subjects:
+            stream.update({f"s{k}": subject for k, subject in enumerate(sorted(by_subject))})
+            names = " AND subject IN ({})".format(
+                ", ".join(f":s{k}" for k in range(len(by_subject)))
+            )
+        sql = _STREAM.format(
+            more=", period_start, numerator, denominator" if full else "",
+            recorded=recorded,
+            subjects=names,
+        )
+        for subject, batch in groupby(_stream(db, sql, stream), key=itemgetter(0)):
+            group = by_subject.pop(subject, None)
+            if group is None:
+                continue
+            rows = list(batch)
+            ends = list(map(days.__getitem__, map(itemgetter(1), rows)))
+            values = list(map(itemgetter(2), rows))
+            if not all(map(le, ends, ends[1:])):  # overlapping periods: order by their end
+                ends, values = map(
+                    list,
+                    zip(*sorted(zip(ends, values, strict=True), key=itemgetter(0)), strict=True),
+                )
+
+            def readings(rows: list[tuple] = rows) -> list[Any]:
+                return sorted(
+                    (Reading(days[r[3]], days[r[1]], r[2], r[4], r[5]) for r in rows),
+                    key=lambda r: (r.period_end, r.period_start),
+                )
+
+            settle(indicator, group, ends, values, readings)
+        for group in by_subject.values():  # subjects without any reading
+            settle(indicator, group, [], [], list)
+    for (indicator, region_id), group in aggregated.items():
+        found = (
+            series(db, indicator=indicator, region_id=region_id, until=as_of, known=known)
+            if region_id
+            else []
+        )
+
+        def aggregated_readings(found: list[Reading] = found) -> list[Any]:
+            return list(found)
+
+        settle(
+            indicator,
+            group,
+            [r.period_end for r in found],
+            [r.value for r in found],
+            aggregated_readings,
+        )
+    return list(zip(targets, results, strict=True))  # type: ignore[arg-type]
+
+
+def status_rows(
+    db: Lean,
+    *,
+    as_of: date,
+    obligation_id: int | None = None,
+) -> list[dict[str, Any]]:
+    """``duban status``: one dict per target with its evaluation and the numbers behind it."""
+    pairs = evaluate_all(db, as_of=as_of, obligation_id=obligation_id)
+    codes: dict[int, str | None] = {}
+    ob_ids = sorted({tg.obligation_id for tg, _ in pairs})
+    for start in range(0, len(ob_ids), 900):
+        chunk = ob_ids[start : start + 900]
+        names = ", ".join(f":o{k}" for k in range(len(chunk)))
+        codes.update(
+            db.rows(
+                f"SELECT id, code FROM obligation WHERE id IN ({names})",
+                **{f"o{k}": oid for k, oid in enumerate(chunk)},
+            )
+        )
+    regions = {
+        rid: (code, name) for rid, code, name in db.rows("SELECT id, code, name FROM region")
+    }
+    site_ids = sorted({tg.site_id for tg, _ in pairs if tg.site_id is not None})
+    sites: dict[int, tuple[str, str]] = {}
+    for start in range(0, len(site_ids), 900):
+        chunk = site_ids[start : start + 900]
+        names = ", ".join(f":s{k}" for k in range(len(chunk)))
+        sites.update(
+            {
+                sid: (key, name)
+                for sid, key, name in db.rows(
+                    f"SELECT id, key, name FROM site WHERE id IN ({names})",
+                    **{f"s{k}": sid for k, sid in enumerate(chunk)},
+                )
+            }
+        )
+    rows = []
+    for tg, ev in pairs:
+        if tg.site_id is not None:
+            key, name = sites[tg.site_id]
+            scope: dict[str, Any] | None = {"type": "site", "key": key, "name": name}
+        elif tg.region_id is not None:
+            code, name = regions[tg.region_id]
+            scope = {"type": "region", "code": code, "name": name}
+        else:
+            scope = None
+        rows.append(
+            {
+                "target": tg.id,
+                "obligation": tg.obligation_id,
+                "obligation_code": codes.get(tg.obligation_id),
+                "indicator": tg.indicator,
+                "name": tg.name,
+                "name_en": tg.name_en,
+                "scope": scope,
+                "comparator": tg.comparator,
+                "value": tg.value,
+                "unit": tg.unit,
+                "due": tg.due.isoformat(),
+                "status": ev.status,
+                "latest_value": ev.latest_value,
+                "latest_date": ev.latest_date.isoformat() if ev.latest_date else None,
+                "expected": ev.expected,
+                "forecast": ev.forecast,
+                "detail": ev.detail,
+            }
+        )
+    return rows
