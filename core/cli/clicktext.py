@@ -1,0 +1,60 @@
+"""click's own messages in the CLI's language: usage errors ("No such option", "Missing
+argument", "Invalid value for …"), prompts and the parts of the help click writes.
+
+click asks ``gettext`` for each message through the ``_`` and ``ngettext`` its modules
+import; ``install`` points those at the project's catalog (core/locale/zh/click.toml), read
+when the message is made, so in the language ``--lang`` or the locale chose. The names of
+the number types go into "{value!r} is not a valid {number_type}." as they are: they
+translate themselves when formatted.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from click import types
+
+from ..i18n import t
+
+# Every click module that imports gettext's ``_`` (tests check the catalog against them).
+MODULES = tuple(
+    import_module(f"click.{name}")
+    for name in (
+        "_termui_impl",
+        "core",
+        "decorators",
+        "exceptions",
+        "formatting",
+        "parser",
+        "shell_completion",
+        "termui",
+        "types",
+        "utils",
+    )
+)
+
+
+def gettext(message: str) -> str:
+    return t(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return t(singular if n == 1 else plural)
+
+
+class _Name(str):
+    """A type's name that formats in the current language."""
+
+    __slots__ = ()
+
+    def __format__(self, spec: str) -> str:
+        return format(t(str(self)), spec)
+
+
+def install() -> None:
+    for module in MODULES:
+        module._ = gettext  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = ngettext  # type: ignore[attr-defined]
+    for kind in (types.IntParamType, types.IntRange, types.FloatParamType, types.FloatRange):
+        kind.name = _Name(kind.name)
