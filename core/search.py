@@ -8,7 +8,7 @@ found, each anywhere.
 
 The indexes are migration 0010's. On SQLite each source has an FTS5 table with the trigram
 tokenizer, kept current by triggers; a trigram index cannot look up fewer than three
-characters, so a shorter word is a LIKE over the same text: checked on the rows longer words
+characters, so a shorter word is a LIKE over each column: checked on the rows longer words
 found, or scanned when it is alone. On PostgreSQL each source has a ``pg_trgm`` GIN index on
 the expression ``text_sql`` writes, which serves ILIKE (a word of three characters or more
 through its trigrams). Owners are few: a LIKE over them.
@@ -92,6 +92,14 @@ def _like(dialect: str) -> str:
     return "ILIKE" if dialect == "postgresql" else "LIKE"
 
 
+def _contains(dialect: str, columns: tuple[str, ...], alias: str, i: int) -> str:
+    """Word ``i`` is in one of the columns: where no index serves, a LIKE a column is two to
+    three times cheaper than one over the columns joined (a word holds no space, so it never
+    spans two of them)."""
+    like = _like(dialect)
+    return " OR ".join(f"{alias}.{c} {like} :sl{i} ESCAPE '\\'" for c in columns)
+
+
 def like_pattern(word: str) -> str:
     """``%word%`` with LIKE's own characters taken literally (escaped by a backslash)."""
     escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -108,10 +116,12 @@ def _found(dialect: str, table: str, i: int, *, short: bool) -> str:
     through the table's FTS index unless the word is ``short`` for a trigram."""
     key, columns = SOURCES[table]
     seen = " AND x.submitted_at <= :seen_at" if table == "report" else ""
-    if dialect == "postgresql" or short:
+    if short:
+        return f"SELECT x.{key} FROM {table} x WHERE ({_contains(dialect, columns, 'x', i)}){seen}"
+    if dialect == "postgresql":
         return (
             f"SELECT x.{key} FROM {table} x"
-            f" WHERE {text_sql(table, columns, 'x')} {_like(dialect)} :sl{i} ESCAPE '\\'{seen}"
+            f" WHERE {text_sql(table, columns, 'x')} ILIKE :sl{i} ESCAPE '\\'{seen}"
         )
     fts = f"SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH :sq{i}"
     if table == "obligation":
@@ -126,8 +136,7 @@ def _owners(dialect: str, i: int, *, of: str | None = None) -> str:
     only = f"a.obligation_id = {of} AND " if of else ""
     return (
         f"SELECT a.obligation_id FROM assignment a WHERE {only}a.owner_id IN ("
-        f"SELECT o.id FROM owner o WHERE {text_sql('owner', ('name', 'name_en'), 'o')}"
-        f" {like} :sl{i} ESCAPE '\\'"
+        f"SELECT o.id FROM owner o WHERE {_contains(dialect, ('name', 'name_en'), 'o', i)}"
         f" UNION SELECT oa.owner_id FROM owner_alias oa WHERE oa.alias {like} :sl{i} ESCAPE '\\')"
     )
 
@@ -135,16 +144,15 @@ def _owners(dialect: str, i: int, *, of: str | None = None) -> str:
 def _each(dialect: str, i: int) -> str:
     """Word ``i`` is in this obligation, checked row by row: for a word too short for the
     index once longer words have narrowed the rows (cheaper than the scan ``_found`` is)."""
-    like = _like(dialect)
     found = []
     for table, (key, columns) in SOURCES.items():
         if table == "obligation":
-            found.append(f"{text_sql(table, columns, table)} {like} :sl{i} ESCAPE '\\'")
+            found.append(_contains(dialect, columns, table, i))
             continue
         seen = " AND x.submitted_at <= :seen_at" if table == "report" else ""
         found.append(
             f"EXISTS (SELECT 1 FROM {table} x WHERE x.{key} = obligation.id"
-            f" AND {text_sql(table, columns, 'x')} {like} :sl{i} ESCAPE '\\'{seen})"
+            f" AND ({_contains(dialect, columns, 'x', i)}){seen})"
         )
     found.append(f"EXISTS ({_owners(dialect, i, of='obligation.id')})")
     return " OR ".join(found)
