@@ -22,9 +22,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session
+if TYPE_CHECKING:  # the lean path reads this module without SQLAlchemy
+    from sqlmodel import Session
 
 # The indexed text of each table: the column naming its obligation, the columns searched.
 SOURCES = {
