@@ -16,11 +16,12 @@ from click import types
 
 from ..i18n import t
 
-# Every click module that imports gettext's ``_`` (tests check the catalog against them).
+# Every click module that imports gettext's ``_`` (tests check the catalog against them) but
+# _termui_impl, which only a progress bar's or an editor's call loads (importing it would cost
+# every command's start; its progress bar shows no words, an ETA beyond a day aside).
 MODULES = tuple(
     import_module(f"click.{name}")
     for name in (
-        "_termui_impl",
         "core",
         "decorators",
         "exceptions",
