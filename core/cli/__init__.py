@@ -127,7 +127,7 @@ default_action: Callable[[Env], None] | None = None
     callback=lambda ctx, param, value: set_language(value),
     help="Language of output (default: locale; DUBAN_LANG).",
 )
-@click.version_option(package_name="duban", prog_name="duban")
+@click.version_option(package_name="duban", prog_name="duban", message=clicktext.VERSION)
 @click.pass_context
 def cli(ctx: click.Context, db_url: str | None, actor: str | None, as_of: str | None) -> None:
     """duban (督办): who must do what, by when, is it on track, and what happens when it isn't."""

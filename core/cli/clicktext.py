@@ -4,8 +4,8 @@ argument", "Invalid value for …"), prompts and the parts of the help click wri
 click asks ``gettext`` for each message through the ``_`` and ``ngettext`` its modules
 import; ``install`` points those at the project's catalog (core/locale/zh/click.toml), read
 when the message is made, so in the language ``--lang`` or the locale chose. The names of
-the number types go into "{value!r} is not a valid {number_type}." as they are: they
-translate themselves when formatted.
+the number types go into "{value!r} is not a valid {number_type}." as they are, and the
+version line is read when the option is declared: they translate themselves when filled in.
 """
 
 from __future__ import annotations
@@ -43,13 +43,21 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return t(singular if n == 1 else plural)
 
 
-class _Name(str):
-    """A type's name that formats in the current language."""
+class _Text(str):
+    """A message or name that takes the current language when it is filled in: click fills
+    some in long after it read them (a type's name, the version line)."""
 
     __slots__ = ()
 
     def __format__(self, spec: str) -> str:
         return format(t(str(self)), spec)
+
+    def __mod__(self, values: object) -> str:
+        return t(str(self)) % values
+
+
+# ``--version``'s line, which click would translate when the option is declared.
+VERSION = _Text("%(prog)s, version %(version)s")
 
 
 def install() -> None:
@@ -58,4 +66,4 @@ def install() -> None:
         if hasattr(module, "ngettext"):
             module.ngettext = ngettext  # type: ignore[attr-defined]
     for kind in (types.IntParamType, types.IntRange, types.FloatParamType, types.FloatRange):
-        kind.name = _Name(kind.name)
+        kind.name = _Text(kind.name)

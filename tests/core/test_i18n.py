@@ -124,3 +124,8 @@ def test_usage_errors_are_all_chinese_under_zh(duban, args: tuple[str, ...]) -> 
     en = duban(*args, lang="en")
     assert en.exit_code == 2
     assert not re.search(r"[\u4e00-\u9fff]", en.stderr), en.stderr
+
+
+@pytest.mark.parametrize(("lang", "expected"), [("zh", "duban，版本 "), ("en", "duban, version ")])
+def test_the_version_line_speaks_the_chosen_language(duban, lang: str, expected: str) -> None:
+    assert duban("--version", lang=lang).stdout.startswith(expected)
