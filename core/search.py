@@ -8,15 +8,24 @@ found, each anywhere.
 
 The indexes are migration 0010's. On SQLite each source has an FTS5 table with the trigram
 tokenizer, kept current by triggers; a trigram index cannot look up fewer than three
-characters, so a shorter word is a LIKE over the same text: checked on the rows longer words
+characters, so a shorter word is a LIKE over each column: checked on the rows longer words
 found, or scanned when it is alone. On PostgreSQL each source has a ``pg_trgm`` GIN index on
 the expression ``text_sql`` writes, which serves ILIKE (a word of three characters or more
 through its trigrams). Owners are few: a LIKE over them.
+
+Bulk inserts go through ``indexed_after``: on SQLite the FTS insert triggers are off while
+the rows go in and the new rows are indexed set-wise at the end, ten times cheaper than a
+trigger per row.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the lean path reads this module without SQLAlchemy
+    from sqlmodel import Session
 
 # The indexed text of each table: the column naming its obligation, the columns searched.
 SOURCES = {
@@ -28,6 +37,45 @@ SOURCES = {
 # What ranks first: a word in the code or the title.
 _HEAD = ("code", "title", "title_en")
 TRIGRAM = 3  # the shortest word a trigram index looks up
+
+
+@contextmanager
+def indexed_after(session: Session) -> Iterator[None]:
+    """Rows inserted inside are indexed for search when it ends, in the same transaction.
+    Inside, rows may only be inserted into the sources, never updated or deleted (a new row
+    is known by an id above the largest before)."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":  # PostgreSQL's GIN indexes take rows as they come
+        yield
+        return
+    names = [f"{table}_fts_insert" for table in SOURCES]
+    triggers = (
+        conn.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN"
+            f" ({', '.join('?' * len(names))})",
+            tuple(names),
+        )
+        .scalars()
+        .all()
+    )
+    before = {
+        table: conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()
+        for table in SOURCES
+    }
+    for name in names:
+        conn.exec_driver_sql(f"DROP TRIGGER {name}")
+    try:
+        yield
+        for table, (_key, columns) in SOURCES.items():
+            listed = ", ".join(columns)
+            conn.exec_driver_sql(
+                f"INSERT INTO {table}_fts(rowid, {listed})"
+                f" SELECT id, {listed} FROM {table} WHERE id > ?",
+                (before[table],),
+            )
+    finally:
+        for sql in triggers:
+            conn.exec_driver_sql(sql)
 
 
 def words(text: str | None) -> list[str]:
@@ -43,6 +91,14 @@ def text_sql(table: str, columns: tuple[str, ...], alias: str | None = None) -> 
 
 def _like(dialect: str) -> str:
     return "ILIKE" if dialect == "postgresql" else "LIKE"
+
+
+def _contains(dialect: str, columns: tuple[str, ...], alias: str, i: int) -> str:
+    """Word ``i`` is in one of the columns: where no index serves, a LIKE a column is two to
+    three times cheaper than one over the columns joined (a word holds no space, so it never
+    spans two of them)."""
+    like = _like(dialect)
+    return " OR ".join(f"{alias}.{c} {like} :sl{i} ESCAPE '\\'" for c in columns)
 
 
 def like_pattern(word: str) -> str:
@@ -61,10 +117,12 @@ def _found(dialect: str, table: str, i: int, *, short: bool) -> str:
     through the table's FTS index unless the word is ``short`` for a trigram."""
     key, columns = SOURCES[table]
     seen = " AND x.submitted_at <= :seen_at" if table == "report" else ""
-    if dialect == "postgresql" or short:
+    if short:
+        return f"SELECT x.{key} FROM {table} x WHERE ({_contains(dialect, columns, 'x', i)}){seen}"
+    if dialect == "postgresql":
         return (
             f"SELECT x.{key} FROM {table} x"
-            f" WHERE {text_sql(table, columns, 'x')} {_like(dialect)} :sl{i} ESCAPE '\\'{seen}"
+            f" WHERE {text_sql(table, columns, 'x')} ILIKE :sl{i} ESCAPE '\\'{seen}"
         )
     fts = f"SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH :sq{i}"
     if table == "obligation":
@@ -79,8 +137,7 @@ def _owners(dialect: str, i: int, *, of: str | None = None) -> str:
     only = f"a.obligation_id = {of} AND " if of else ""
     return (
         f"SELECT a.obligation_id FROM assignment a WHERE {only}a.owner_id IN ("
-        f"SELECT o.id FROM owner o WHERE {text_sql('owner', ('name', 'name_en'), 'o')}"
-        f" {like} :sl{i} ESCAPE '\\'"
+        f"SELECT o.id FROM owner o WHERE {_contains(dialect, ('name', 'name_en'), 'o', i)}"
         f" UNION SELECT oa.owner_id FROM owner_alias oa WHERE oa.alias {like} :sl{i} ESCAPE '\\')"
     )
 
@@ -88,16 +145,15 @@ def _owners(dialect: str, i: int, *, of: str | None = None) -> str:
 def _each(dialect: str, i: int) -> str:
     """Word ``i`` is in this obligation, checked row by row: for a word too short for the
     index once longer words have narrowed the rows (cheaper than the scan ``_found`` is)."""
-    like = _like(dialect)
     found = []
     for table, (key, columns) in SOURCES.items():
         if table == "obligation":
-            found.append(f"{text_sql(table, columns, table)} {like} :sl{i} ESCAPE '\\'")
+            found.append(_contains(dialect, columns, table, i))
             continue
         seen = " AND x.submitted_at <= :seen_at" if table == "report" else ""
         found.append(
             f"EXISTS (SELECT 1 FROM {table} x WHERE x.{key} = obligation.id"
-            f" AND {text_sql(table, columns, 'x')} {like} :sl{i} ESCAPE '\\'{seen})"
+            f" AND ({_contains(dialect, columns, 'x', i)}){seen})"
         )
     found.append(f"EXISTS ({_owners(dialect, i, of='obligation.id')})")
     return " OR ".join(found)

@@ -16,8 +16,11 @@ import click
 
 from ..errors import UserError
 from ..i18n import set_language, t
+from . import clicktext
 from .context import Env
-from .helptext import HelpContext, localise
+from .helptext import HelpContext, localise, placeholders
+
+clicktext.install()
 
 # name -> "module:attribute" under duban.core.cli
 COMMANDS: dict[str, str] = {
@@ -124,7 +127,7 @@ default_action: Callable[[Env], None] | None = None
     callback=lambda ctx, param, value: set_language(value),
     help="Language of output (default: locale; DUBAN_LANG).",
 )
-@click.version_option(package_name="duban", prog_name="duban")
+@click.version_option(package_name="duban", prog_name="duban", message=clicktext.VERSION)
 @click.pass_context
 def cli(ctx: click.Context, db_url: str | None, actor: str | None, as_of: str | None) -> None:
     """duban (督办): who must do what, by when, is it on track, and what happens when it isn't."""
@@ -137,8 +140,24 @@ def cli(ctx: click.Context, db_url: str | None, actor: str | None, as_of: str | 
             default_action(ctx.obj)
 
 
+def _language_asked(args: list[str]) -> str | None:
+    """``--lang``'s value, read before click parses: a mistake on the same line is reported
+    while parsing, before the option's callback runs."""
+    for n, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg.startswith("--lang="):
+            return arg.removeprefix("--lang=")
+        if arg == "--lang" and n + 1 < len(args):
+            return args[n + 1]
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; user mistakes become one line on stderr and a non-zero exit code."""
+    lang = _language_asked(sys.argv[1:] if argv is None else argv)
+    if lang is not None:
+        set_language(lang)
     try:
         # Without standalone mode click returns a command's exit code instead of exiting.
         result = cli.main(args=argv, prog_name="duban", standalone_mode=False)
@@ -150,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except click.UsageError as exc:
         hint = f" ({t('see')} `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-        click.echo(f"duban: {t('error')}: {exc.format_message()}{hint}", err=True)
+        message = placeholders(exc.format_message())
+        click.echo(f"duban: {t('error')}: {message}{hint}", err=True)
         return exc.exit_code
     except click.ClickException as exc:
         click.echo(f"duban: {t('error')}: {exc.format_message()}", err=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from .. import audit, visibility
+from .. import audit, search, visibility
 from ..batch_writes import insert_many, reserve_ids
 from ..clock import parse_date
 from ..controls import check_text
@@ -580,13 +580,14 @@ def import_obligations(
                 for m in r["milestones"]
             )
             targets.extend(_target_row(new_id, tg, stamp) for tg in found["targets"])
-        for model, rows in (
-            (Obligation, ob_rows),
-            (Assignment, assignments),
-            (Milestone, milestones),
-            (Target, targets),
-        ):
-            insert_many(session, model, rows)
+        with search.indexed_after(session):
+            for model, rows in (
+                (Obligation, ob_rows),
+                (Assignment, assignments),
+                (Milestone, milestones),
+                (Target, targets),
+            ):
+                insert_many(session, model, rows)
         all_ids.extend(new_ids)
         first_id = first_id or new_ids[0]
         last_id = new_ids[-1]

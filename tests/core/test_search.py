@@ -15,6 +15,7 @@ import yaml
 from sqlalchemy import text
 
 from duban.core.db import get_engine
+from duban.core.search import where as search_where
 
 
 def _seed_tasks() -> list[dict[str, Any]]:
@@ -202,3 +203,61 @@ def test_the_tui_filter_line_searches_and_suggests(hunan) -> None:
         env.close()
     with pytest.raises(NotFound, match="did you mean"):
         parse("state:opn")
+
+
+def test_imported_rows_are_in_the_search_indexes(duban, db_url: str, tmp_path: Path) -> None:
+    """An import indexes its rows in one pass at the end: every one is found through the
+    index, the index agrees with the tables, and what is written afterwards is indexed too."""
+    duban.ok("owner", "add", "湖南省交通运输厅")
+    duban.ok("add", "已有任务甲乙丙", "--lead", "湖南省交通运输厅", "--due", "2025-12-31")
+    path = tmp_path / "in.jsonl"
+    lines = [
+        {
+            "code": f"K{n}",
+            "title": f"航道整治第{n}号",
+            "body": f"清理沉船编号{n}号",
+            "lead": ["湖南省交通运输厅"],
+            "milestones": [{"due": "2025-06-30", "title": f"锚地搬迁第{n}段"}],
+            "targets": [
+                {
+                    "indicator": "general.wetland_protection_rate",
+                    "name": f"断面达标第{n}处",
+                    "comparator": "gte",
+                    "value": 90,
+                    "due": "2025-12-31",
+                    "scope": {"type": "region", "code": "430000"},
+                }
+            ],
+        }
+        for n in range(1, 4)
+    ]
+    path.write_text(
+        "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8"
+    )
+    duban.ok("import", "obligations", str(path))
+    for n in range(1, 4):
+        for word in (f"整治第{n}号", f"沉船编号{n}", f"搬迁第{n}段", f"达标第{n}处"):
+            assert [r["code"] for r in _searched(duban, word)] == [f"K{n}"], word
+    assert [r["title"] for r in _searched(duban, "已有任务")] == ["已有任务甲乙丙"]
+    duban.ok("add", "之后的任务", "--lead", "湖南省交通运输厅", "--due", "2025-12-31")
+    assert [r["title"] for r in _searched(duban, "之后的任务")] == ["之后的任务"]
+    engine = get_engine(db_url)
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            for table in ("obligation", "milestone", "target", "report"):
+                # With rank 1, FTS5 checks the index against the table's rows.
+                conn.exec_driver_sql(
+                    f"INSERT INTO {table}_fts({table}_fts, rank) VALUES ('integrity-check', 1)"
+                )
+            triggers = conn.exec_driver_sql(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_fts_%'"
+            ).scalar()
+            assert triggers == 12
+            return
+        conn.execute(text("SET enable_seqscan = off"))
+        clause, params = search_where(engine.dialect.name, "搬迁第2段")
+        ids = conn.execute(
+            text(f"SELECT obligation.code FROM obligation WHERE {clause}"),
+            {**params, "seen_at": date(9999, 12, 31)},
+        ).scalars()
+        assert list(ids) == ["K2"]
