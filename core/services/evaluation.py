@@ -8,6 +8,7 @@ last readings at the due date. A plugin may judge its own indicators first throu
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -450,6 +451,16 @@ def _driver_rows(session: Session, sql: str, params: dict[str, Any]) -> Iterator
         cursor.close()
 
 
+def _subjects_among(session: Session, params: dict[str, Any], subjects: list[str]) -> str:
+    """A condition on ``subject`` for many subjects, as one parameter: an array on
+    PostgreSQL, a JSON list on SQLite."""
+    if session.connection().dialect.name == "postgresql":
+        params["subjects"] = subjects
+        return " AND subject = ANY(:subjects)"
+    params["subjects"] = json.dumps(subjects)
+    return " AND subject IN (SELECT value FROM json_each(:subjects))"
+
+
 # What evaluate_all's target rows carry (not the calendar and text columns).
 ROW_COLUMNS = (
     "id",
@@ -477,10 +488,15 @@ _STREAM = (
 
 
 def evaluate_all(
-    *, session: Session, as_of: date, obligation_id: int | None = None
+    *,
+    session: Session,
+    as_of: date,
+    obligation_id: int | None = None,
+    target_ids: tuple[int, int] | None = None,
 ) -> list[tuple[Any, Evaluation]]:
-    """Every target (or one obligation's) with its evaluation, in target id order; those of
-    obligations recorded after ``as_of`` are not there (``visibility``).
+    """Every target (or one obligation's, or those with ids from ``target_ids[0]`` to
+    ``target_ids[1]``) with its evaluation, in target id order; those of obligations recorded
+    after ``as_of`` are not there (``visibility``).
 
     The targets returned are read-only rows with the ``Target`` columns in ``ROW_COLUMNS``
     as attributes (``tg.id``, ``tg.obligation_id``, ``tg.indicator`` …), not ORM objects:
@@ -495,6 +511,8 @@ def evaluate_all(
     query = sa.select(*(Target.__table__.c[name] for name in ROW_COLUMNS)).order_by(Target.id)
     if obligation_id is not None:
         query = query.where(Target.obligation_id == obligation_id)
+    if target_ids is not None:
+        query = query.where(Target.id.between(*target_ids))
     seen = sa.bindparam("seen_at", visibility.seen_at(as_of), type_=UTCDateTime())
     if session.execute(sa.text(visibility.recorded_after()).bindparams(seen)).first():
         # The targets of obligations recorded after the day read are not there yet.
@@ -574,6 +592,9 @@ def evaluate_all(
             names = " AND subject IN ({})".format(
                 ", ".join(f":s{k}" for k in range(len(by_subject)))
             )
+        elif target_ids is not None:
+            # A slice of the targets reads its own subjects' readings, not the indicator's.
+            names = _subjects_among(session, params, sorted(by_subject))
         sql = _STREAM.format(
             more=", period_start, numerator, denominator" if full else "",
             recorded=recorded,
