@@ -129,10 +129,12 @@ def first_leads(*, session: Session) -> array[int]:
     eight bytes an obligation, where a dict of a million takes a hundred megabytes."""
     top = session.exec(select(func.max(Obligation.id))).one() or 0
     leads = array("q", bytes(8 * (top + 1)))
-    rows = (
-        session.connection()
-        .execution_options(yield_per=50_000)
-        .execute(_LEADS.order_by(Assignment.id.desc()))
+    from .evaluation import _driver_rows
+
+    rows = _driver_rows(
+        session,
+        "SELECT obligation_id, owner_id FROM assignment WHERE role = :role ORDER BY id DESC",
+        {"role": Role.lead.value},
     )
     for ob_id, owner_id in rows:
         leads[ob_id] = owner_id  # descending ids: the first assignment is written last

@@ -585,8 +585,8 @@ def _live_rows(session: Session, owner_id: int | None = None) -> Iterator[_Live]
             )
         )
     calendars: dict[tuple[int | None, str | None], Calendar] = {}  # a few, shared by all rows
-    for ob_id, code, title, title_en, plan_id, created, own in _streamed(
-        session, query.order_by(Obligation.id)
+    for ob_id, code, title, title_en, plan_id, created, own in _paged(
+        session, query.order_by(Obligation.id), Obligation.id
     ):
         key, issued = plans.get(plan_id, (None, None))
         calendar = calendars.get((plan_id, own))
@@ -595,9 +595,18 @@ def _live_rows(session: Session, owner_id: int | None = None) -> Iterator[_Live]
         yield _Live(ob_id, code, title, title_en, start_of(created, issued), calendar)
 
 
-def _streamed(session: Session, statement: Any) -> Any:
-    """Rows fetched in batches as they are read (a server-side cursor on PostgreSQL)."""
-    return session.connection().execution_options(yield_per=20_000).execute(statement)
+def _paged(session: Session, statement: Any, key: Any) -> Iterator[Any]:
+    """The rows of ``statement`` (ordered by ``key``, the first column) read in pages of
+    20,000 after the last key seen: a million rows are never held at once, and no cursor
+    stays open across the sweep's savepoints."""
+    last = None
+    while True:
+        page = statement if last is None else statement.where(key > last)
+        rows = session.connection().execute(page.limit(20_000)).all()
+        yield from rows
+        if len(rows) < 20_000:
+            return
+        last = rows[-1][0]
 
 
 def _leads(session: Session, obligation_ids: list[int] | None = None) -> dict[int, list[int]]:
@@ -629,19 +638,20 @@ def _latest_lead_reports(session: Session) -> Iterator[tuple[int, date]]:
     obligation id order."""
     from sqlalchemy import func
 
-    return _streamed(
+    return _paged(
         session,
         select(Report.obligation_id, func.max(Report.period_end))
         .where(Report.role == Role.lead, visible(session))
         .group_by(Report.obligation_id)
         .order_by(Report.obligation_id),
+        Report.obligation_id,
     )
 
 
 def overdue_reports(*, session: Session, as_of: date) -> list[tuple[Owed, date, int]]:
     """Obligations whose latest due period's report is not in (the leads', visible): what is
     owed, the due day of the first period unreported since, and how many periods that makes."""
-    latest = iter(_latest_lead_reports(session))
+    latest = _latest_lead_reports(session)
     pending = next(latest, None)
     owing = []
     for ob in _live_rows(session):
