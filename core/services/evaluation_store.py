@@ -1,6 +1,6 @@
 """Every target's evaluation during one sweep, in bounded memory.
 
-A sweep's rules read every target's evaluation, some of them several times. Up to ``BATCH``
+A sweep's rules read every target's evaluation, some of them several times. Up to ``WHOLE``
 targets the (target row, ``Evaluation``) pairs are simply kept. Beyond that they are
 evaluated a batch of targets at a time (``evaluate_all`` over an id range, reading only those
 targets' readings) and only their figures are kept, in arrays: a million targets take tens
@@ -22,7 +22,8 @@ from sqlmodel import Session
 from ..models import Obligation, Target
 from ..registry import Evaluation
 
-BATCH = 100_000  # targets evaluated at a time beyond which only figures are kept
+WHOLE = 150_000  # up to this many targets the pairs themselves are kept
+BATCH = 100_000  # beyond it, targets evaluated at a time
 
 # Bits of ``_absent``: which of a target's figures are None.
 _VALUE, _DATE, _EXPECTED, _FORECAST = 1, 2, 4, 8
@@ -53,9 +54,15 @@ class EvaluationStore:
     def _evaluate(self) -> None:
         from .evaluation import evaluate_all
 
+        conn = self.session.connection()
+        if conn.execute(sa.select(sa.func.count()).select_from(Target)).scalar_one() <= WHOLE:
+            pairs = evaluate_all(session=self.session, as_of=self.as_of)
+            live = self._live_among({tg.obligation_id for tg, _ in pairs})
+            self._pairs = [(tg, ev, tg.obligation_id in live) for tg, ev in pairs]
+            return
         firsts = [
             first
-            for (first,) in self.session.connection().execute(
+            for (first,) in conn.execute(
                 sa.text(
                     "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM target)"
                     " AS numbered WHERE n % :batch = 1 ORDER BY id"
@@ -63,11 +70,6 @@ class EvaluationStore:
                 {"batch": BATCH},
             )
         ]
-        if len(firsts) <= 1:
-            pairs = evaluate_all(session=self.session, as_of=self.as_of)
-            live = self._live_among({tg.obligation_id for tg, _ in pairs})
-            self._pairs = [(tg, ev, tg.obligation_id in live) for tg, ev in pairs]
-            return
         last_id = self.session.connection().execute(sa.select(sa.func.max(Target.id))).scalar()
         for first, nxt in zip(firsts, [*firsts[1:], last_id + 1], strict=True):
             pairs = evaluate_all(

@@ -489,7 +489,7 @@ def test_a_follow_up_is_listed_right_after_its_plan_task(hunan) -> None:
 def test_a_sweep_in_batches_of_targets_finds_what_one_batch_finds(
     hunan, db_url, liuyang, monkeypatch
 ) -> None:
-    """Beyond ``evaluation_store.BATCH`` targets a sweep evaluates a batch at a time and keeps
+    """Beyond ``evaluation_store.WHOLE`` targets a sweep evaluates a batch at a time and keeps
     only figures; its findings, statuses and the rows it writes are the same."""
     from duban.core.services import evaluation, evaluation_store
 
@@ -498,6 +498,7 @@ def test_a_sweep_in_batches_of_targets_finds_what_one_batch_finds(
     assert whole["changes"] and sum(whole["statuses"].values()) > 4
     # Two targets a batch, each batch reading its subjects' readings by one parameter.
     monkeypatch.setattr(evaluation_store, "BATCH", 2)
+    monkeypatch.setattr(evaluation_store, "WHOLE", 2)
     monkeypatch.setattr(evaluation, "_IN_LIMIT", 0)
     assert sweep(hunan, "2024-01-01", "--dry-run") == whole
     written = sweep(hunan, "2024-01-01")
