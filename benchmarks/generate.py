@@ -54,6 +54,41 @@ def regions() -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
+# The 31 provincial-level divisions of the mainland: GB/T 2260 code prefix and name.
+PROVINCES = [
+    ("11", "北京市"), ("12", "天津市"), ("13", "河北省"), ("14", "山西省"), ("15", "内蒙古自治区"),
+    ("21", "辽宁省"), ("22", "吉林省"), ("23", "黑龙江省"), ("31", "上海市"), ("32", "江苏省"),
+    ("33", "浙江省"), ("34", "安徽省"), ("35", "福建省"), ("36", "江西省"), ("37", "山东省"),
+    ("41", "河南省"), ("42", "湖北省"), ("43", "湖南省"), ("44", "广东省"), ("45", "广西壮族自治区"),
+    ("46", "海南省"), ("50", "重庆市"), ("51", "四川省"), ("52", "贵州省"), ("53", "云南省"),
+    ("54", "西藏自治区"), ("61", "陕西省"), ("62", "甘肃省"), ("63", "青海省"),
+    ("64", "宁夏回族自治区"), ("65", "新疆维吾尔自治区"),
+]  # fmt: skip
+
+
+def national_regions(cities: int = 9, counties: int = 10) -> list[dict[str, str]]:
+    """31 provinces, ``cities`` cities each and ``counties`` counties per city (2,790 counties
+    by default, about the country's count), parents first, in ``regions()``'s shape plus
+    ``path`` (codes from the root down, as core's region model stores them)."""
+    rows = []
+    for prefix, name in PROVINCES:
+        short = name[:2]
+        province = f"{prefix}0000"
+        rows.append({"code": province, "name": name, "name_en": "", "parent_code": "",
+                     "level": "province", "path": province})  # fmt: skip
+        for c in range(1, cities + 1):
+            city = f"{prefix}{c:02d}00"
+            rows.append({"code": city, "name": f"{short}{c}市", "name_en": "",
+                         "parent_code": province, "level": "city",
+                         "path": f"{province}/{city}"})  # fmt: skip
+            for k in range(1, counties + 1):
+                code = f"{prefix}{c:02d}{k:02d}"
+                rows.append({"code": code, "name": f"{short}{c}市{k}县", "name_en": "",
+                             "parent_code": city, "level": "county",
+                             "path": f"{province}/{city}/{code}"})  # fmt: skip
+    return rows
+
+
 def government(region: dict[str, str]) -> str:
     return (
         f"{region['name']}管理委员会" if region["level"] == "zone" else f"{region['name']}人民政府"

@@ -7,8 +7,9 @@ through the database driver alone, without importing SQLAlchemy and the models, 
 
 from __future__ import annotations
 
+import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
@@ -359,6 +360,7 @@ def count_sql(where: Where) -> str:
 
 # The lean path ----------------------------------------------------------------------------
 _PARAM = re.compile(r"(?<!:):(\w+)")
+_CURSORS = itertools.count()  # names of server-side cursors, unique in the process
 
 
 class Lean:
@@ -387,6 +389,23 @@ class Lean:
             return [tuple(row) for row in cur.fetchall()]
         finally:
             cur.close()
+
+    def stream(self, sql: str, **params: Any) -> Iterator[tuple]:
+        """The rows fetched in large batches (through a server-side cursor on PostgreSQL):
+        for reads of millions of rows, which must not be held at once. Dates come back as
+        ISO text on SQLite and as dates on PostgreSQL."""
+        if self.dialect == "postgresql":
+            cursor = self.conn.cursor(name=f"duban_stream_{next(_CURSORS)}")
+            sql = _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+        else:
+            cursor = self.conn.cursor()
+            params = {k: sqlite_value(v) for k, v in params.items()}
+        try:
+            cursor.execute(sql, params)
+            while batch := cursor.fetchmany(20_000):
+                yield from batch
+        finally:
+            cursor.close()
 
     def one(self, sql: str, **params: Any) -> Any:
         """The first column of the first row, or None."""

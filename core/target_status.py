@@ -8,7 +8,8 @@ functions on their session's connection (``services.evaluation.evaluate_all``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Callable
 from datetime import date
 from itertools import groupby
 from operator import itemgetter, le
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import visibility
 from .columns import day, document
-from .queries import _PARAM, sqlite_value
+from .queries import _PARAM
 from .readings import Reading, seen_at, series
 
 if TYPE_CHECKING:
@@ -57,22 +58,20 @@ def _target(row: tuple) -> TargetRow:
     return TargetRow(*values)
 
 
-def _stream(db: Lean, sql: str, params: dict[str, Any]) -> Iterator[tuple]:
-    """Plain tuples fetched in large batches (a server-side cursor on PostgreSQL): a
-    million readings must not be held at once. Dates come back as ISO text on SQLite and
-    as dates on PostgreSQL."""
+def targets_between(db: Lean, first: int, last: int) -> list[TargetRow]:
+    """The targets with ids from ``first`` to ``last``, in id order."""
+    sql = _TARGET + " WHERE target.id BETWEEN :first AND :last ORDER BY target.id"
+    return [_target(r) for r in db.rows(sql, first=first, last=last)]
+
+
+def _subjects_among(db: Lean, params: dict[str, Any], subjects: list[str]) -> str:
+    """A condition on ``subject`` for many subjects, as one parameter: an array on
+    PostgreSQL, a JSON list on SQLite."""
     if db.dialect == "postgresql":
-        cursor = db.conn.cursor(name="duban_evaluate")
-        sql = _PARAM.sub(r"%(\1)s", sql)
-    else:
-        cursor = db.conn.cursor()
-        params = {k: sqlite_value(v) for k, v in params.items()}
-    try:
-        cursor.execute(sql, params)
-        while batch := cursor.fetchmany(20_000):
-            yield from batch
-    finally:
-        cursor.close()
+        params["subjects"] = subjects
+        return " AND subject = ANY(:subjects)"
+    params["subjects"] = json.dumps(subjects)
+    return " AND subject IN (SELECT value FROM json_each(:subjects))"
 
 
 class _Days(dict):
@@ -96,9 +95,11 @@ def evaluate_all(
     *,
     as_of: date,
     obligation_id: int | None = None,
+    target_ids: tuple[int, int] | None = None,
 ) -> list[tuple[TargetRow, Evaluation]]:
-    """Every target (or one obligation's) with its evaluation, in target id order; those of
-    obligations recorded after ``as_of`` are not there (``visibility``). A plugin judging
+    """Every target (or one obligation's, or those with ids from ``target_ids[0]`` to
+    ``target_ids[1]``) with its evaluation, in target id order; those of obligations recorded
+    after ``as_of`` are not there (``visibility``). A plugin judging
     its own indicators (``duban_evaluate_target``) gets the row and ``db`` to read more.
 
     Batched: one query for the targets; per indicator, one stream of the readings of its
@@ -115,6 +116,9 @@ def evaluate_all(
     if obligation_id is not None:
         where.append("target.obligation_id = :obligation_id")
         params["obligation_id"] = obligation_id
+    if target_ids is not None:
+        where.append("target.id BETWEEN :first_id AND :last_id")
+        params["first_id"], params["last_id"] = target_ids
     if db.one(visibility.recorded_after(), seen_at=params["seen_at"]):
         # The targets of obligations recorded after the day read are not there yet.
         where.append(
@@ -196,12 +200,15 @@ def evaluate_all(
             names = " AND subject IN ({})".format(
                 ", ".join(f":s{k}" for k in range(len(by_subject)))
             )
+        elif target_ids is not None:
+            # A slice of the targets reads its own subjects' readings, not the indicator's.
+            names = _subjects_among(db, stream, sorted(by_subject))
         sql = _STREAM.format(
             more=", period_start, numerator, denominator" if full else "",
             recorded=recorded,
             subjects=names,
         )
-        for subject, batch in groupby(_stream(db, sql, stream), key=itemgetter(0)):
+        for subject, batch in groupby(db.stream(sql, **stream), key=itemgetter(0)):
             group = by_subject.pop(subject, None)
             if group is None:
                 continue

@@ -109,17 +109,19 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(workdir: Path) -> Iterator[tuple[str, int]]:
-    """``duban serve`` on loopback; yields the feed URL and the server's pid."""
+def server(
+    workdir: Path, db: str | None = None, user: str | None = "bench"
+) -> Iterator[tuple[str, int]]:
+    """``duban serve`` on loopback; yields the feed URL and the server's pid. ``db`` another
+    database than ``bench.db``; ``user`` None to act as the login (PostgreSQL)."""
     port, log = _free_port(), workdir / "serve.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [
                 DUBAN,
                 "--db",
-                str(workdir / "bench.db"),
-                "--as",
-                "bench",
+                db or str(workdir / "bench.db"),
+                *(["--as", user] if user else []),
                 "serve",
                 "--port",
                 str(port),

@@ -91,8 +91,11 @@ def _controlling_tty() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def _launch_once(workdir: Path, total: int) -> dict[str, float | None]:
-    """Spawn bare ``duban`` in a pty; time the first screen and the numbers."""
+def _launch_once(
+    workdir: Path, total: int, db: str | None = None, user: str | None = "bench"
+) -> dict[str, float | None]:
+    """Spawn bare ``duban`` in a pty; time the first screen and the numbers. ``db`` another
+    database than ``tui.db``; ``user`` None to act as the login (PostgreSQL)."""
     # The dashboard's first door row: "任务 " (dim), then the count (bold).
     numbers = re.compile("任务 ".encode() + CSI + str(total).encode() + rb"(?![0-9])")
     env = dict(os.environ, TERM="xterm-256color", DUBAN_LANG="zh")
@@ -103,7 +106,8 @@ def _launch_once(workdir: Path, total: int) -> dict[str, float | None]:
         env.pop(name, None)
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
-    command = [DUBAN, "--db", str(_db(workdir)), "--as", "bench", "--as-of", AS_OF]
+    acting = ["--as", user] if user else []
+    command = [DUBAN, "--db", db or str(_db(workdir)), *acting, "--as-of", AS_OF]
     started = time.perf_counter()
     proc = subprocess.Popen(
         command,

@@ -376,14 +376,22 @@ def evaluate(*, session: Session, target: Target, as_of: date) -> Evaluation:
     return judge(target, readings, as_of, known.get(target.indicator), get_settings().evaluation)
 
 
-def evaluate_all(*, session: Session, as_of: date, obligation_id: int | None = None) -> list[Any]:
+def evaluate_all(
+    *,
+    session: Session,
+    as_of: date,
+    obligation_id: int | None = None,
+    target_ids: tuple[int, int] | None = None,
+) -> list[Any]:
     """``target_status.evaluate_all`` on the session's connection: (target row, evaluation)
     pairs in target id order."""
     from ..queries import Lean
     from ..target_status import evaluate_all as evaluate_targets
 
     session.flush()  # the SQL runs on the connection: it sees what the session has flushed
-    return evaluate_targets(Lean.of_session(session), as_of=as_of, obligation_id=obligation_id)
+    return evaluate_targets(
+        Lean.of_session(session), as_of=as_of, obligation_id=obligation_id, target_ids=target_ids
+    )
 
 
 def status_rows(

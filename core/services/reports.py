@@ -10,7 +10,7 @@ obligation's own; the other owners' reports go to the lead.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -490,6 +490,12 @@ class _Live:
 
 def _live(session: Session, owner_id: int | None = None) -> list[_Live]:
     """Live obligations with their reporting calendar and start (only ``owner_id``'s leads)."""
+    return list(_live_rows(session, owner_id))
+
+
+def _live_rows(session: Session, owner_id: int | None = None) -> Iterator[_Live]:
+    """``_live``'s obligations in id order, read as they are used (a million need not be
+    held at once)."""
     settings = settings_of(session)
     plans = {
         pid: (key, issued)
@@ -504,43 +510,67 @@ def _live(session: Session, owner_id: int | None = None) -> list[_Live]:
                 )
             )
         )
-    found = []
     calendars: dict[tuple[int | None, str | None], Calendar] = {}  # a few, shared by all rows
-    for ob_id, code, title, title_en, plan_id, created, own in session.connection().execute(
-        query.order_by(Obligation.id)
+    for ob_id, code, title, title_en, plan_id, created, own in _paged(
+        session, query.order_by(Obligation.id), Obligation.id
     ):
         key, issued = plans.get(plan_id, (None, None))
         calendar = calendars.get((plan_id, own))
         if calendar is None:
             calendar = calendars[(plan_id, own)] = settings.calendar(key, own)
-        found.append(_Live(ob_id, code, title, title_en, start_of(created, issued), calendar))
-    return found
+        yield _Live(ob_id, code, title, title_en, start_of(created, issued), calendar)
 
 
-def _leads(session: Session) -> dict[int, list[int]]:
-    """{obligation id: its lead owners' ids}: every obligation's, through the bare driver
-    (plain integers, 100k rows and more)."""
+def _paged(session: Session, statement: Any, key: Any) -> Iterator[Any]:
+    """The rows of ``statement`` (ordered by ``key``, the first column) read in pages of
+    20,000 after the last key seen: a million rows are never held at once, and no cursor
+    stays open across the sweep's savepoints."""
+    last = None
+    while True:
+        page = statement if last is None else statement.where(key > last)
+        rows = session.connection().execute(page.limit(20_000)).all()
+        yield from rows
+        if len(rows) < 20_000:
+            return
+        last = rows[-1][0]
+
+
+def _leads(session: Session, obligation_ids: list[int] | None = None) -> dict[int, list[int]]:
+    """{obligation id: its lead owners' ids}: every obligation's, or those of
+    ``obligation_ids`` (ascending), through the bare driver (plain integers, 100k rows and
+    more)."""
     found: dict[int, list[int]] = {}
-    for ob_id, owner_id in queries.Lean.of_session(session).rows(
-        "SELECT obligation_id, owner_id FROM assignment WHERE role = :role ORDER BY id",
-        role=Role.lead.value,
-    ):
-        found.setdefault(ob_id, []).append(owner_id)
+    lean = queries.Lean.of_session(session)
+    sql = "SELECT obligation_id, owner_id FROM assignment WHERE role = :role"
+    if obligation_ids is None:
+        ranges = [(None, None)]
+    else:  # the ids' span in slices, each read once and kept only for the ids asked
+        ranges = [
+            (obligation_ids[i], obligation_ids[min(i + 20_000, len(obligation_ids)) - 1])
+            for i in range(0, len(obligation_ids), 20_000)
+        ]
+        sql += " AND obligation_id BETWEEN :low AND :high"
+    wanted = None if obligation_ids is None else set(obligation_ids)
+    for low, high in ranges:
+        span = {} if low is None else {"low": low, "high": high}
+        for ob_id, owner_id in lean.rows(sql + " ORDER BY id", role=Role.lead.value, **span):
+            if wanted is None or ob_id in wanted:
+                found.setdefault(ob_id, []).append(owner_id)
     return found
 
 
-def _latest_lead_reports(session: Session) -> dict[int, date]:
-    """{obligation id: the end of the latest period its leads reported for (visible)}."""
+def _latest_lead_reports(session: Session) -> Iterator[tuple[int, date]]:
+    """(obligation id, the end of the latest period its leads reported for (visible)), in
+    obligation id order."""
     from sqlalchemy import func
 
-    return dict(
-        session.connection()
-        .execute(
-            select(Report.obligation_id, func.max(Report.period_end))
-            .where(Report.role == Role.lead, visible(session))
-            .group_by(Report.obligation_id)
-        )
-        .all()
+    return _paged(
+        session,
+        select(Report.obligation_id, func.max(Report.period_end))
+        .where(Report.role == Role.lead, visible(session))
+        .group_by(Report.obligation_id)
+        .order_by(Report.obligation_id),
+        Report.obligation_id,
     )
 
 
@@ -548,16 +578,18 @@ def overdue_reports(*, session: Session, as_of: date) -> list[tuple[Owed, date, 
     """Obligations whose latest due period's report is not in (the leads', visible): what is
     owed, the due day of the first period unreported since, and how many periods that makes."""
     latest = _latest_lead_reports(session)
-    leads = _leads(session)
-    found = []
-    for ob in _live(session):
+    pending = next(latest, None)
+    owing = []
+    for ob in _live_rows(session):
         cal = ob.calendar
         if cal.frequency == "none":
             continue
         due = due_periods(as_of, cal.frequency, cal.due_day, 1)[0]
         if due.end < ob.start:
             continue  # the obligation did not exist yet during that period
-        reported = latest.get(ob.id)
+        while pending is not None and pending[0] < ob.id:  # both in obligation id order
+            pending = next(latest, None)
+        reported = pending[1] if pending is not None and pending[0] == ob.id else None
         if reported is not None and reported >= due.end:
             continue
         if reported is None:
@@ -568,11 +600,16 @@ def overdue_reports(*, session: Session, as_of: date) -> list[tuple[Owed, date, 
         p = first
         while p.end < due.end:
             p, periods = p.following(), periods + 1
-        owed = Owed(
-            ob.id, ob.code, ob.title, ob.title_en, leads.get(ob.id, []), due, due.due(cal.due_day)
+        owing.append((ob, due, cal.due_day, first, periods))
+    leads = _leads(session, [ob.id for ob, *_ in owing])
+    return [
+        (
+            Owed(ob.id, ob.code, ob.title, ob.title_en, leads.get(ob.id, []), due, due.due(day)),
+            first.due(day),
+            periods,
         )
-        found.append((owed, first.due(cal.due_day), periods))
-    return found
+        for ob, due, day, first, periods in owing
+    ]
 
 
 def owed_for(

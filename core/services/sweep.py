@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections import Counter
+from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -53,8 +53,9 @@ from .escalations import (
     Addressing,
     FollowUp,
     create_follow_ups,
-    lead_owners,
+    first_leads,
 )
+from .evaluation_store import EvaluationStore
 from .obligations import CLOSED_STATES
 
 _CLOSED = [s.value for s in CLOSED_STATES]
@@ -74,9 +75,8 @@ class SweepEngine:
             .order_by(Sweep.id.desc())
         ).first()
         self._addressing: Addressing | None = None
-        self._leads: dict[int, int] | None = None
-        self._evaluations: list[tuple[Any, Evaluation]] | None = None
-        self._live_targets: list[tuple[Any, Evaluation]] | None = None
+        self._leads: array[int] | None = None
+        self._evaluated: EvaluationStore | None = None
         self._fingerprint: str | None = None
         self._regions: dict[int, str] | None = None
 
@@ -89,8 +89,10 @@ class SweepEngine:
 
     def lead(self, obligation_id: int | None) -> int | None:
         if self._leads is None:
-            self._leads = lead_owners(session=self.session)
-        return self._leads.get(obligation_id) if obligation_id is not None else None
+            self._leads = first_leads(session=self.session)
+        if obligation_id is None or obligation_id >= len(self._leads):
+            return None
+        return self._leads[obligation_id] or None
 
     def address(
         self, level: str, obligation_id: int | None, region_id: int | None = None
@@ -179,30 +181,21 @@ class SweepEngine:
         stored = (self.sweep_row.counts or {}).get("inputs") if self.sweep_row else None
         return stored is not None and stored == self.fingerprint()
 
-    def evaluations(self) -> list[tuple[Any, Evaluation]]:
-        """Every target's evaluation as of the sweep date (obligations in any state)."""
-        if self._evaluations is None:
-            from .evaluation import evaluate_all
+    @property
+    def evaluated(self) -> EvaluationStore:
+        """Every target's evaluation as of the sweep date, evaluated once per sweep."""
+        if self._evaluated is None:
+            self._evaluated = EvaluationStore(self.session, self.as_of, _CLOSED)
+        return self._evaluated
 
-            self._evaluations = list(evaluate_all(session=self.session, as_of=self.as_of))
-        return self._evaluations
+    def evaluations(self) -> Iterator[tuple[Any, Evaluation]]:
+        """Every target's evaluation as of the sweep date (obligations in any state), in
+        target id order."""
+        return self.evaluated.pairs()
 
-    def target_evaluations(self) -> list[tuple[Any, Evaluation]]:
+    def target_evaluations(self) -> Iterator[tuple[Any, Evaluation]]:
         """Evaluations of targets whose obligation is still live (not closed or cancelled)."""
-        if self._live_targets is None:
-            evaluations = self.evaluations()
-            live = {
-                ob_id
-                for (ob_id,) in _read(
-                    self.session,
-                    select(Obligation.id).where(
-                        Obligation.state.notin_(_CLOSED),
-                        Obligation.id.in_(select(Target.obligation_id)),
-                    ),
-                )
-            }
-            self._live_targets = [(tg, ev) for tg, ev in evaluations if tg.obligation_id in live]
-        return self._live_targets
+        return self.evaluated.live_pairs()
 
     def held_before(self, status: str, sweeps: int) -> set[int]:
         """Targets recorded with ``status`` in each of the ``sweeps`` sweeps before this date."""
@@ -419,9 +412,8 @@ def _sweep(session: Session, as_of: date, dry_run: bool) -> SweepResult:
         and r.id not in changed_ids
         and r.condition in best
     ]
-    evaluated = engine._evaluations
-    if evaluated is not None:
-        result.statuses = dict(Counter(ev.status for _, ev in evaluated))
+    if engine._evaluated is not None:
+        result.statuses = engine._evaluated.statuses()
     if dry_run:
         result.follow_ups = [
             {
@@ -602,9 +594,13 @@ def _apply(
 ) -> None:
     stamp = engine.now
     events: list[tuple[str, str, Any, Any, Any]] = []
-    status_rows, status_updates = _status_changes(session, engine)
     sweep_row = engine.sweep_row
-    if not (result.changes or follow_ups or status_rows or status_updates or sweep_row is None):
+    statuses = _status_changes(session, engine)
+    if sweep_row is not None:
+        # The date swept again: usually few figures differ, and whether any does decides.
+        statuses = [_joined(statuses)]
+    differ = sweep_row is not None and any(statuses[0])
+    if not (result.changes or follow_ups or differ or sweep_row is None):
         result.sweep_id = sweep_row.id
         _remember_inputs(session, engine, sweep_row, result)  # e.g. after an unrelated change
         return  # the same sweep again: nothing to write
@@ -620,11 +616,11 @@ def _apply(
     session.flush()
     result.sweep_id = sweep_row.id
     events.append(("sweep.run", "sweep", sweep_row.id, None, {"as_of": engine.as_of, **counts}))
-    if status_rows:
+    for status_rows, status_updates in statuses:
         for row in status_rows:
             row["sweep_id"] = sweep_row.id
         insert_many(session, TargetStatus, status_rows)
-    update_many(session, TargetStatus, status_updates)
+        update_many(session, TargetStatus, status_updates)
 
     opens = result.of("open")
     open_rows = [
@@ -786,41 +782,50 @@ def _remember_inputs(
     session.flush()
 
 
-def _status_changes(session: Session, engine: SweepEngine) -> tuple[list[dict], list[dict]]:
-    """TargetStatus rows to insert and to update for this date's sweep."""
-    if engine._evaluations is None:
-        return [], []
-    existing: dict[int, Any] = {}
-    if engine.sweep_row is not None:
-        existing = {
-            row.target_id: row
-            for row in _read(
-                session,
-                select(
-                    TargetStatus.id,
-                    TargetStatus.target_id,
-                    TargetStatus.status,
-                    TargetStatus.latest_value,
-                    TargetStatus.latest_date,
-                    TargetStatus.expected,
-                    TargetStatus.forecast,
-                ).where(TargetStatus.sweep_id == engine.sweep_row.id),
-            )
-        }
-    inserts, updates = [], []
-    for tg, ev in engine._evaluations:
-        values = {
-            "status": ev.status,
-            "latest_value": ev.latest_value,
-            "latest_date": ev.latest_date,
-            "expected": ev.expected,
-            "forecast": ev.forecast,
-        }
-        old = existing.get(tg.id)
-        if old is None:
-            inserts.append({"target_id": tg.id, "as_of": engine.as_of, **values})
-        elif any(getattr(old, k) != v for k, v in values.items()):
-            updates.append({"id": old.id, **values})
+def _status_changes(
+    session: Session, engine: SweepEngine
+) -> Iterator[tuple[list[dict], list[dict]]]:
+    """TargetStatus rows to insert and to update for this date's sweep, a batch of targets at
+    a time."""
+    if engine._evaluated is None:
+        return
+    for (first, last), figures in engine._evaluated.figures():
+        existing: dict[int, Any] = {}
+        if engine.sweep_row is not None:
+            existing = {
+                row.target_id: row
+                for row in _read(
+                    session,
+                    select(
+                        TargetStatus.id,
+                        TargetStatus.target_id,
+                        TargetStatus.status,
+                        TargetStatus.latest_value,
+                        TargetStatus.latest_date,
+                        TargetStatus.expected,
+                        TargetStatus.forecast,
+                    ).where(
+                        TargetStatus.sweep_id == engine.sweep_row.id,
+                        TargetStatus.target_id.between(first, last),
+                    ),
+                )
+            }
+        inserts, updates = [], []
+        for target_id, values in figures:
+            old = existing.get(target_id)
+            if old is None:
+                inserts.append({"target_id": target_id, "as_of": engine.as_of, **values})
+            elif any(getattr(old, k) != v for k, v in values.items()):
+                updates.append({"id": old.id, **values})
+        yield inserts, updates
+
+
+def _joined(batches: Iterator[tuple[list[dict], list[dict]]]) -> tuple[list[dict], list[dict]]:
+    inserts: list[dict] = []
+    updates: list[dict] = []
+    for more, changed in batches:
+        inserts += more
+        updates += changed
     return inserts, updates
 
 

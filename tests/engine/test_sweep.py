@@ -484,3 +484,35 @@ def test_a_follow_up_is_listed_right_after_its_plan_task(hunan) -> None:
     listed = [(r["id"], r["code"]) for r in hunan.ok("list", "--format", "json").json()]
     at = next(i for i, (_, code) in enumerate(listed) if code == "（七）")
     assert listed[at + 1][0] == esc["follow_up_id"]
+
+
+def test_a_sweep_in_batches_of_targets_finds_what_one_batch_finds(
+    hunan, db_url, liuyang, monkeypatch
+) -> None:
+    """Beyond ``evaluation_store.WHOLE`` targets a sweep evaluates a batch at a time and keeps
+    only figures; its findings, statuses and the rows it writes are the same."""
+    from duban.core import target_status
+    from duban.core.services import evaluation_store
+
+    sweep(hunan, "2023-07-01")  # off track counts over consecutive sweeps
+    whole = sweep(hunan, "2024-01-01", "--dry-run")
+    assert whole["changes"] and sum(whole["statuses"].values()) > 4
+    # Two targets a batch, each batch reading its subjects' readings by one parameter.
+    monkeypatch.setattr(evaluation_store, "BATCH", 2)
+    monkeypatch.setattr(evaluation_store, "WHOLE", 2)
+    monkeypatch.setattr(target_status, "_IN_LIMIT", 0)
+    assert sweep(hunan, "2024-01-01", "--dry-run") == whole
+    written = sweep(hunan, "2024-01-01")
+    assert {k: written[k] for k in ("opened", "raised", "resolved", "statuses")} == {
+        k: whole[k] for k in ("opened", "raised", "resolved", "statuses")
+    }
+    assert snapshot(db_url)["target_status"] == 2 * sum(whole["statuses"].values())
+    hunan.ok(
+        "record", "general.forest_coverage_rate", "53.5", "--region", "430181",
+        "--at", "2023-12-31", "--note", "corrected", as_of="2024-01-01",
+    )  # fmt: skip
+    again = sweep(hunan, "2024-01-01")  # the same date: existing rows compared batch by batch
+    assert again["wrote"] and [(c["action"], c["obligation_id"]) for c in again["changes"]] == [
+        ("resolve", liuyang)
+    ]
+    assert snapshot(db_url)["target_status"] == 2 * sum(whole["statuses"].values())
