@@ -17,7 +17,7 @@ from .output import emit_one, format_option, sheet_option
 # Core's own import commands: name -> "module:attribute" under duban.core.cli.
 IMPORTS: dict[str, str] = {
     "obligations": "transfer:import_obligations_cmd",
-    "measurements": "measure:import_measurements_cmd",
+    "measurements": "measurements:import_measurements_cmd",
     "plan": "plans:import_plan_cmd",
 }
 

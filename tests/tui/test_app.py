@@ -562,6 +562,8 @@ SCREENS = {
 }
 
 
+# Every screen rendered and compared in both languages, two seconds each: .ci/run's slow step.
+@pytest.mark.slow
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_snapshot(campaign: Env, snap_compare, screen: str, lang: str) -> None:

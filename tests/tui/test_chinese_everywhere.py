@@ -198,6 +198,8 @@ SCREENS: dict[str, tuple[int | None, list[str]]] = {
 }
 
 
+# A walk through every screen in a real app, two seconds each: .ci/run's slow step.
+@pytest.mark.slow
 @pytest.mark.asyncio
 @pytest.mark.parametrize("name", list(SCREENS))
 async def test_every_screen_is_in_chinese(campaign, name: str) -> None:
