@@ -108,7 +108,7 @@ def obligation_where(
             **({"due_from": due_from} if due_from else {}),
         )
     if overdue:
-        w.add(overdue_sql(lens=lens), as_of=as_of)
+        w.add(overdue_sql(lens=lens, dialect=dialect), as_of=as_of)
     if plan_id is not None:
         w.add("obligation.plan_id = :plan_id", plan_id=plan_id)
     if parent_id is not None:
@@ -135,7 +135,7 @@ def _json_path(name: str, depth: int) -> str:
     return "obligation.attrs" + "".join(f" -> CAST(:{name}{i} AS TEXT)" for i in range(depth))
 
 
-def overdue_sql(*, lens: bool = True) -> str:
+def overdue_sql(*, lens: bool = True, dialect: str = "sqlite") -> str:
     """A live obligation with a milestone due before ``:as_of`` and not done by then (as
     recorded by ``:seen_at``, ``visibility``). Once
     split, an obligation's children carry its deadlines: a parent is overdue when an
@@ -154,18 +154,25 @@ def overdue_sql(*, lens: bool = True) -> str:
     def seen(o: str) -> str:
         return f" AND {visibility.obligation_visible(o)}" if lens else ""
 
-    # Parents as one set, looked up per row (a correlated probe per row would cost a third
-    # more on 100k obligations).
-    parents = f"(SELECT c.parent_id FROM obligation c WHERE c.parent_id IS NOT NULL{seen('c')})"
+    def split(o: str) -> str:
+        if dialect == "postgresql":
+            # A probe of the parent_id index per row: a million parent ids as one set outgrow
+            # work_mem, and PostgreSQL then scans the set for every row (national scale).
+            return f"EXISTS (SELECT 1 FROM obligation c WHERE c.parent_id = {o}.id{seen('c')})"
+        # Parents as one set, looked up per row (a correlated probe per row would cost a
+        # third more on 100k obligations in SQLite).
+        parents = f"SELECT c.parent_id FROM obligation c WHERE c.parent_id IS NOT NULL{seen('c')}"
+        return f"{o}.id IN ({parents})"
+
     below = (
         "WITH RECURSIVE below(id) AS (SELECT c.id FROM obligation c WHERE c.parent_id = obligation.id"
         " UNION ALL SELECT c.id FROM obligation c JOIN below b ON c.parent_id = b.id)"
         f" SELECT 1 FROM below b JOIN obligation x ON x.id = b.id"
-        f" WHERE {live('x')}{seen('x')} AND {late('x')} AND x.id NOT IN {parents}"
+        f" WHERE {live('x')}{seen('x')} AND {late('x')} AND NOT {split('x')}"
     )
     return (
-        f"{live('obligation')} AND ({late('obligation')} AND obligation.id NOT IN {parents}"
-        f" OR obligation.id IN {parents} AND EXISTS ({below}))"
+        f"{live('obligation')} AND ({late('obligation')} AND NOT {split('obligation')}"
+        f" OR {split('obligation')} AND EXISTS ({below}))"
     )
 
 
@@ -303,7 +310,7 @@ class Lights:
         """Conditions over ``obligation``, cheapest first (a filter stops at the first that
         holds): red and yellow."""
         return {
-            "red": f"({self._unreported('pn')}) OR {overdue_sql(lens=self.lens)} OR {self._behind(':lt_points')}",
+            "red": f"({self._unreported('pn')}) OR {overdue_sql(lens=self.lens, dialect=self.dialect)} OR {self._behind(':lt_points')}",
             "yellow": f"({self._unreported('p1')}) OR ({self._behind('0')})",
         }
 

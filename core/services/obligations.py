@@ -240,9 +240,11 @@ def owners_by_role(
     return listing.owners_by_role(queries.Lean.of_session(session), list(obligation_ids))
 
 
-def overdue_clause(as_of: date) -> Any:
+def overdue_clause(as_of: date, dialect: str) -> Any:
     """SQL for "overdue as of ``as_of``" over ``obligation`` (``queries.overdue_sql``)."""
-    return text(queries.overdue_sql()).bindparams(as_of=as_of, seen_at=visibility.seen_at(as_of))
+    return text(queries.overdue_sql(dialect=dialect)).bindparams(
+        as_of=as_of, seen_at=visibility.seen_at(as_of)
+    )
 
 
 def scope_of(session: Session, region_id: int | None, site_id: int | None) -> dict[str, Any] | None:

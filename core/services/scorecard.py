@@ -81,7 +81,7 @@ def scorecard_rows(db: Lean, *, as_of: date, level: str | None = None) -> list[d
     overdue: dict[int, int] = dict(
         db.rows(
             f"SELECT a.owner_id, COUNT(*) FROM assignment a WHERE a.role = '{Role.lead.value}'"
-            f" AND a.obligation_id IN (SELECT obligation.id FROM obligation WHERE {overdue_sql()})"
+            f" AND a.obligation_id IN (SELECT obligation.id FROM obligation WHERE {overdue_sql(dialect=db.dialect)})"
             " GROUP BY a.owner_id",
             as_of=as_of,
             seen_at=seen,

@@ -267,7 +267,11 @@ def rollup(*, session: Session, parent_ids: Iterable[int], as_of: date) -> dict[
 def overdue_ids(*, session: Session, as_of: date) -> set[int]:
     """Obligations overdue as of ``as_of``; a split parent when any obligation below it is,
     whatever its own milestones say (``queries.overdue_sql``)."""
-    return set(session.exec(select(Obligation.id).where(overdue_clause(as_of))).all())
+    return set(
+        session.exec(
+            select(Obligation.id).where(overdue_clause(as_of, session.get_bind().dialect.name))
+        ).all()
+    )
 
 
 def split_parents(*, session: Session, candidates: Iterable[int]) -> set[int]:
