@@ -60,6 +60,26 @@ _OWNER_KINDS = {
     "other": "Other",
 }
 
+# What an audit event is about (``audit_event.entity_type``); plugins record core's kinds.
+_ENTITY_LABELS = {
+    "obligation": "Obligation",
+    "milestone": "Milestone",
+    "target": "Target",
+    "measurement": "Reading",
+    "site": "Site",
+    "region": "Region",
+    "owner": "Owner",
+    "user": "User",
+    "plan": "Plan",
+    "setting": "Setting",
+    "escalation": "Escalation",
+    "submission": "Close-out request",
+    "evidence": "Evidence",
+    "report": "Progress report",
+    "feed": "Calendar feed",
+    "notification": "Notification",
+}
+
 _ROMAN = ("", "I", "II", "III", "IV", "V", "VI")
 
 
@@ -104,6 +124,10 @@ def domain_label(domain: str | None) -> str:
 
 def action_label(action: str | None) -> str:
     return _registered("action", action)
+
+
+def entity_label(kind: str | None) -> str:
+    return _label(_ENTITY_LABELS, kind)
 
 
 def owner_kind_label(kind: str | None) -> str:

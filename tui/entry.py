@@ -12,6 +12,9 @@ import click
 
 from duban.core import cli as core_cli
 from duban.core.cli.context import Env, pass_env
+from duban.core.i18n import add_catalog
+
+add_catalog("duban.tui")  # the `tui` command's help, read before the app is imported
 
 
 def launch(env: Env) -> None:

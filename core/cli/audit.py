@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import click
 
+from ..clock import local_time
 from ..errors import UserError
 from ..i18n import t
+from ..labels import action_label, entity_label
 from .context import Env, pass_env
 from .output import emit, emit_one, format_option
 
@@ -73,6 +75,8 @@ def audit_head(env: Env, fmt: str) -> None:
 
     with env.session(write=False) as session:
         found = chain.head(session) or {"seq": 0, "hash": chain.GENESIS, "at": None}
+    if fmt != "json":
+        found = {**found, "at": local_time(found["at"])}
     emit_one(found, fmt)
 
 
@@ -100,15 +104,18 @@ def audit_log(env: Env, entity: str | None, actor: str | None, limit: int, fmt: 
             query = query.where(AuditEvent.entity_id == ident)
     if actor:
         query = query.where(AuditEvent.actor == actor)
+    raw = fmt == "json"
     with env.session(write=False) as session:
         rows = [
             {
                 "seq": e.seq,
-                "at": e.at.isoformat(timespec="seconds"),
+                "at": e.at.isoformat(timespec="seconds") if raw else local_time(e.at),
                 "actor": e.actor,
                 "os_user": e.os_user,
-                "action": e.action,
-                "entity": f"{e.entity_type}:{e.entity_id or ''}",
+                "action": e.action if raw else action_label(e.action),
+                "entity": f"{e.entity_type}:{e.entity_id or ''}"
+                if raw
+                else " ".join(filter(None, (entity_label(e.entity_type), e.entity_id))),
                 "before": e.before,
                 "after": e.after,
                 "hash": e.hash,

@@ -12,7 +12,9 @@ from typing import Any
 
 import click
 
+from ..clock import local_time
 from ..controls import neutralise, neutralise_all
+from ..i18n import catalog, language
 from ..spreadsheet import Chart, Field, Listing, cell_width, fields, plain, write
 
 FORMATS = ("table", "json", "csv")
@@ -140,20 +142,39 @@ def emit(
         out.write("  ".join(fit(v, w) for v, w in zip(c, widths, strict=True)).rstrip() + "\n")
 
 
+_ACRONYMS = {"id": "ID", "url": "URL", "sha256": "SHA-256"}
+
+
+def field_label(key: str) -> str:
+    """A record's key as a person reads it: ``first_id`` is "First ID" in English and the
+    catalog's ``"field:first_id"`` in Chinese (a plugin names its own fields in its catalog).
+    A key the catalogs do not name is shown as it is."""
+    if language() == "zh":
+        return catalog().get(f"field:{key}", key)
+    words = [_ACRONYMS.get(word, word) for word in key.split("_") if word]
+    english = " ".join(words)
+    return english[:1].upper() + english[1:]
+
+
 def emit_one(data: Mapping[str, Any], fmt: str) -> None:
-    """A single record: JSON as an object, otherwise ``key: value`` lines."""
+    """A single record: JSON as an object (keys and instants as stored), otherwise one
+    labelled line per field, instants in local time."""
     if fmt == "json":
         sys.stdout.write(dumps(data) + "\n")
         return
-    width = max((cell_width(k) for k in data), default=0)
+    labels = {key: neutralise(field_label(key)) for key in data}
+    width = max((cell_width(label) for label in labels.values()), default=0)
     for key, value in data.items():
         if isinstance(value, list) and value and isinstance(value[0], Mapping):
-            sys.stdout.write(f"{fit(neutralise(key), width)}  \n")
+            sys.stdout.write(f"{fit(labels[key], width)}  \n")
             for item in value:
                 sys.stdout.write(
                     "    "
-                    + "  ".join(f"{neutralise(k)}={_shown(v)}" for k, v in item.items())
+                    + "  ".join(
+                        f"{neutralise(field_label(k))}={_shown(v)}" for k, v in item.items()
+                    )
                     + "\n"
                 )
         else:
-            sys.stdout.write(f"{fit(neutralise(key), width)}  {_shown(value)}\n")
+            shown = local_time(value) if isinstance(value, datetime) else _shown(value)
+            sys.stdout.write(f"{fit(labels[key], width)}  {shown}\n")

@@ -112,7 +112,11 @@ def show_cmd(env: Env, ref: str, fmt: str) -> None:
     from .ledger import _ledger_item, describe
 
     with env.session(write=False) as session:
-        emit_one(describe(session=session, ob=_ledger_item(session, ref), as_of=env.today), fmt)
+        item = describe(session=session, ob=_ledger_item(session, ref), as_of=env.today)
+    if fmt != "json":  # the stage in words, in the stage's place
+        label = item.pop("stage_label")
+        item = {key: label if key == "stage" else value for key, value in item.items()}
+    emit_one(item, fmt)
 
 
 @ledger.command("accept")

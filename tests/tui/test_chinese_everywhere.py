@@ -12,6 +12,7 @@ the filter language (标记:ledger).
 
 from __future__ import annotations
 
+import getpass
 import re
 
 import click
@@ -47,11 +48,12 @@ ALLOWED = {
     "docx",
     "xlsx",
     "ics",
+    "SHA",
 }
 
 _LITERALS = [
     r"`[^`]*`",  # literal input
-    r"https?://\S+|http\(s\)",  # addresses
+    r"(?:https?|webcal)://\S+|http\(s\)",  # addresses
     r"(?<![\w-])--?[A-Za-z][\w-]*",  # option names
     r"\[[A-Za-z0-9_|.-]+\]|\{[A-Za-z0-9_|.-]+\}",  # choice lists
     r"默认：[^\]；）\n]*",  # a default value, as typed
@@ -61,6 +63,7 @@ _LITERALS = [
     r"\b[a-z0-9]+(?:[._][a-z0-9]+)+\b",  # identifiers: indicator, rule and hook keys
     r"(?<![A-Za-z])(?:water|waste|shipping|supervision|fishing_ban)(?![A-Za-z])",  # plugin names
     r"mg/L",
+    r"\b[0-9a-f]{32,}\b",  # digests (the audit chain's hashes, a file's SHA-256)
     r"(?<![A-Za-z])[IVX]+(?![A-Za-z])",  # water quality classes (III类)
     r"(?<=标记:)[\w.]+",  # a plugin's mark in the filter language (标记:ledger)
     r"\b(?:esc|tab|shift|ctrl|super|enter|space)\b",  # names of keys, as printed on them
@@ -84,7 +87,9 @@ def test_the_checker_finds_english_and_passes_literals() -> None:
 
 def _command_paths() -> list[tuple[str, ...]]:
     from duban.core.cli import cli
+    from duban.tui.entry import tui
 
+    cli.add_command(tui)  # as the console script does
     ctx = click.Context(cli)
     found: list[tuple[str, ...]] = [()]
 
@@ -135,6 +140,8 @@ TABLES = [
     ("user", "list"),
     ("inbox",),
     ("history", "（七）"),
+    ("audit", "log", "--limit", "30"),
+    ("audit", "head"),
 ]
 
 
@@ -155,8 +162,26 @@ def test_tables_are_in_chinese(campaign, args: tuple[str, ...]) -> None:
     )
     result = run.ok(*args, as_of=AS_OF, lang="zh")
     assert result.stdout.strip()
-    words = english_words(result.stdout)
+    words = english_words(result.stdout) - {getpass.getuser()}  # the audit log's OS user
     assert not words, " ".join(sorted(words)) + "\n" + result.stdout
+
+
+def test_records_are_in_chinese(campaign, tmp_path) -> None:
+    """What a write prints back (one labelled line per field) names its fields in Chinese."""
+    run = Runner(campaign.db_url or "")
+    milestone = run.ok("show", "（四）", "--format", "json", as_of=AS_OF).json()["milestones"][0]
+    exported = tmp_path / "tasks.jsonl"
+    exported.write_text(run.ok("export", as_of=AS_OF).stdout, encoding="utf-8")
+    printed = [
+        run.ok("import", "obligations", str(exported), as_of=AS_OF, lang="zh"),
+        run.ok("milestone", "done", str(milestone["id"]), "--on", AS_OF, as_of=AS_OF, lang="zh"),
+        run.ok("feed", "add", "--name", "水利厅", "--owner", "湖南省水利厅", lang="zh"),
+    ]
+    for result in printed:
+        assert result.stdout.strip()
+        words = english_words(result.stdout)
+        assert not words, " ".join(sorted(words)) + "\n" + result.stdout
+    assert "未变" in printed[0].stdout and "完成日期" in printed[1].stdout
 
 
 def screen_text(app) -> str:
