@@ -14,37 +14,20 @@ from .clock import to_local_date
 from .columns import day, document, instant
 from .errors import UserError
 from .i18n import pick, t
-from .vocabulary import LEVEL_ORDER, Level
+from .labels import labels_to_keys, level_label
+from .vocabulary import LEVEL_ORDER
 
 if TYPE_CHECKING:
     from .queries import Lean
 
 E = TypeVar("E")
 
-# Chinese and English names of each rung; the keys are what JSON output and duban.toml use.
-LEVEL_LABELS: dict[str, tuple[str, str]] = {
-    Level.remind: ("提醒", "Reminder"),
-    Level.supervise: ("督办", "Supervision notice"),
-    Level.list: ("挂牌督办", "Public listing"),
-    Level.summon: ("约谈", "Summons"),
-    Level.freeze: ("区域限批", "Regional approval freeze"),
-    Level.refer: ("移交问责", "Referral for accountability"),
-}
-
-
-def level_label(level: str) -> str:
-    zh, en = LEVEL_LABELS.get(level, (level, level))
-    return pick(zh, en)
-
 
 def parse_level(value: str, *, what: str = "--level") -> str:
-    """A ladder key (``summon``) or its Chinese name (约谈); UserError otherwise."""
-    value = value.strip()
-    if value in LEVEL_ORDER:
-        return value
-    for key, (zh, en) in LEVEL_LABELS.items():
-        if value in (zh, en):
-            return key
+    """A ladder key (``summon``) or its name in either language (约谈); UserError otherwise."""
+    found = labels_to_keys("level").get(value.strip().casefold())
+    if found is not None:
+        return found
     raise UserError(
         t(
             "{what}: unknown level {value!r}; one of {choices}",

@@ -11,16 +11,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from .i18n import catalog, language, pick, t
+from .i18n import catalog, language, pick, t, t_zh
 from .vocabulary import Level, State
 
-_LEVEL_LABELS = {
+# The rungs of the ladder; the keys are what JSON output and duban.toml use.
+LEVEL_NAMES: dict[str, str] = {
     Level.remind: "Reminder",
     Level.supervise: "Supervision",
-    Level.list: "Listed supervision",
+    Level.list: "Public listing",
     Level.summon: "Summons",
-    Level.freeze: "Approval freeze",
-    Level.refer: "Referral",
+    Level.freeze: "Regional approval freeze",
+    Level.refer: "Referral for accountability",
 }
 
 _STATE_LABELS = {
@@ -87,8 +88,12 @@ def _label(table: Mapping[Any, str], key: str | None) -> str:
     return t(table[key]) if key is not None and key in table else (key or "")
 
 
-def level_label(level: str | None) -> str:
-    return _label(_LEVEL_LABELS, level)
+def level_label(level: str | None, lang: str | None = None) -> str:
+    """A rung's name in ``lang`` (default: the current language); a calendar feed or a
+    follow-up's title names it in a language of its own."""
+    if lang is None or level not in LEVEL_NAMES:
+        return _label(LEVEL_NAMES, level)
+    return t_zh(LEVEL_NAMES[level]) if lang == "zh" else LEVEL_NAMES[level]
 
 
 def state_label(state: str | None) -> str:
@@ -200,7 +205,7 @@ def labels_to_keys(kind: str) -> dict[str, str]:
         return found
     tables: dict[str, Mapping[Any, str]] = {
         "state": _STATE_LABELS,
-        "level": _LEVEL_LABELS,
+        "level": LEVEL_NAMES,
         "role": _ROLE_LABELS,
         "light": _LIGHT_LABELS,
     }

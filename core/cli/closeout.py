@@ -98,7 +98,7 @@ def split(env: Env, ref: str, by: str, targets: bool, fmt: str) -> None:
 @pass_env
 def scorecard(env: Env, level: str | None, fmt: str, output: Path | None) -> None:
     """Per owner: obligations by role, on-time rate, overdue, open escalations, rank."""
-    from ..escalation_rows import level_label
+    from ..labels import level_label
     from ..services.scorecard import scorecard_rows
     from ..vocabulary import LEVEL_ORDER
 

@@ -34,7 +34,7 @@ def apply_as_of(env: Env, value: str | None) -> None:
 @pass_env
 def sweep(env: Env, dry_run: bool, as_of: str | None, fmt: str) -> None:
     """Evaluate every rule and open, raise and resolve escalations."""
-    from ..services.escalations import level_label
+    from ..labels import level_label
     from ..services.sweep import owner_names
     from ..services.sweep import sweep as run_sweep
 
@@ -185,8 +185,8 @@ def ack(env: Env, ref: str, note: str) -> None:
 @pass_env
 def escalate(env: Env, ref: str, level: str, reason: str) -> None:
     """Escalate an obligation by hand (coordinators); it only climbs."""
+    from ..labels import level_label
     from ..services.escalations import escalate as do_escalate
-    from ..services.escalations import level_label
 
     with env.session() as session:
         esc = do_escalate(session=session, ref=ref, level=level, reason=reason)

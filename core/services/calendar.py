@@ -34,11 +34,11 @@ from ..clock import LOCAL_TZ
 from ..controls import one_line
 from ..errors import Conflict, NotFound, UserError
 from ..i18n import LANGUAGES, catalog, language, t
+from ..labels import level_label
 from ..models import (
     LEVEL_ORDER,
     Assignment,
     Escalation,
-    Level,
     Milestone,
     Obligation,
     Owner,
@@ -61,14 +61,6 @@ FORMAT_VERSION = 1
 BULK_EVALUATION = 50  # never-swept targets beyond this are evaluated in one batched pass
 FEED_ROLES = (Role.lead, Role.participant, Role.implementer)
 # Labels are English msgids; the Chinese lives in locale/zh/calendar.toml.
-LEVEL_LABELS = {
-    Level.remind: "Reminder",
-    Level.supervise: "Supervision",
-    Level.list: "Public listing",
-    Level.summon: "Summons",
-    Level.freeze: "Regional approval freeze",
-    Level.refer: "Referral for accountability",
-}
 STATE_LABELS = {
     State.open: "not started",
     State.in_progress: "in progress",
@@ -828,7 +820,7 @@ def _component(
         summary = _tr(
             lang,
             "[{level}] {title}",
-            level=_label(lang, LEVEL_LABELS.get(level, level)),
+            level=level_label(level, lang),
             title=summary,
         )
     described = (

@@ -18,8 +18,9 @@ from ..batch_writes import insert_many, update_many
 from ..clock import to_local_date
 from ..controls import check_text
 from ..errors import Conflict, NotFound, PermissionDenied, UserError
-from ..escalation_rows import LEVEL_LABELS, level_label, parse_level
+from ..escalation_rows import parse_level
 from ..i18n import t, t_zh
+from ..labels import level_label
 from ..models import (
     LEVEL_ORDER,
     Assignment,
@@ -511,7 +512,7 @@ def _open_follow_ups(session: Session, obligation_ids: set[int]) -> dict[tuple[i
 def _follow_up_title(label: str, src: Any, escalation_id: int, level: str | None, lang: str) -> str:
     """A follow-up's title names its task (code and title), the rung and the escalation, so
     that no two read alike."""
-    rung = LEVEL_LABELS.get(level or "", (level or "", level or ""))[0 if lang == "zh" else 1]
+    rung = level_label(level, lang)
     if src is None:
         return (
             f"{label}（{rung} #{escalation_id}）"

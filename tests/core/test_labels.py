@@ -90,3 +90,13 @@ def test_every_action_core_and_the_built_in_plugins_record_has_a_name() -> None:
     assert {"ledger.update", "import.water_readings", "escalation.raise"} <= set(recorded)
     named = {key for kind, key in get_host().labels() if kind == "action"}
     assert {key: recorded[key] for key in set(recorded) - named} == {}
+
+
+def test_every_rung_is_named_in_both_languages() -> None:
+    from duban.core.i18n import catalog
+    from duban.core.vocabulary import LEVEL_ORDER
+
+    for level in LEVEL_ORDER:
+        english = labels.level_label(level, "en")
+        assert english in catalog() and labels.level_label(level, "zh") == catalog()[english]
+    assert labels.level_label("list", "zh") == "挂牌督办"

@@ -57,7 +57,6 @@ def table_msgids() -> set[str]:
 
     found = set()
     for mapping in (
-        labels._LEVEL_LABELS,
         labels._STATE_LABELS,
         labels._ROLE_LABELS,
         labels._STATUS_LABELS,
@@ -67,7 +66,8 @@ def table_msgids() -> set[str]:
     found.update(m for _, verb, why in detail.DetailScreen.ACTIONS for m in (verb, why))
     found.update(title for title, _ in app.SECTIONS.values())
     found.update(title for _, title, _ in table.COLUMNS)
-    found.update(label for label, _ in forms.LEVEL_OPTIONS + forms.EDITABLE_STATES)
+    # The ladder's rungs (forms.LEVEL_OPTIONS) are core's labels, in core's catalog.
+    found.update(label for label, _ in forms.EDITABLE_STATES)
     return found - {""}
 
 

@@ -21,7 +21,8 @@ from textual.widgets import Button, Input, Label, Select, Static, TextArea
 
 from duban.core.errors import UserError
 from duban.core.i18n import t
-from duban.core.models import Level
+from duban.core.labels import LEVEL_NAMES
+from duban.core.vocabulary import LEVEL_ORDER
 
 
 @dataclass
@@ -363,17 +364,7 @@ class ReportForm(Form):
 
 
 # Escalations --------------------------------------------------------------------------------
-LEVEL_OPTIONS = [
-    (label, level.value)
-    for level, label in (
-        (Level.remind, "Reminder"),
-        (Level.supervise, "Supervision"),
-        (Level.list, "Listed supervision"),
-        (Level.summon, "Summons"),
-        (Level.freeze, "Approval freeze"),
-        (Level.refer, "Referral"),
-    )
-]
+LEVEL_OPTIONS = [(LEVEL_NAMES[level], level.value) for level in LEVEL_ORDER]
 
 
 class EscalateForm(Form):
