@@ -47,6 +47,7 @@ from ..reporting import (
     parse_period,
     period_containing,
     periods_between,
+    periods_spanned,
 )
 from ..settings import get_settings
 from .base import actor, now, require_coordinator, require_writer, snapshot, today
@@ -580,11 +581,16 @@ def overdue_reports(*, session: Session, as_of: date) -> list[tuple[Owed, date, 
     latest = _latest_lead_reports(session)
     pending = next(latest, None)
     owing = []
+    # The period each calendar owes now and its due day: the same for every obligation on it.
+    dues: dict[Calendar, tuple[Period, date]] = {}
     for ob in _live_rows(session):
         cal = ob.calendar
         if cal.frequency == "none":
             continue
-        due = due_periods(as_of, cal.frequency, cal.due_day, 1)[0]
+        if cal not in dues:
+            period = due_periods(as_of, cal.frequency, cal.due_day, 1)[0]
+            dues[cal] = (period, period.due(cal.due_day))
+        due, due_day = dues[cal]
         if due.end < ob.start:
             continue  # the obligation did not exist yet during that period
         while pending is not None and pending[0] < ob.id:  # both in obligation id order
@@ -596,19 +602,15 @@ def overdue_reports(*, session: Session, as_of: date) -> list[tuple[Owed, date, 
             first = period_containing(ob.start, cal.frequency)
         else:
             first = period_containing(reported, cal.frequency).following()
-        periods = 1
-        p = first
-        while p.end < due.end:
-            p, periods = p.following(), periods + 1
-        owing.append((ob, due, cal.due_day, first, periods))
+        owing.append((ob, due, due_day, cal.due_day, first))
     leads = _leads(session, [ob.id for ob, *_ in owing])
     return [
         (
-            Owed(ob.id, ob.code, ob.title, ob.title_en, leads.get(ob.id, []), due, due.due(day)),
+            Owed(ob.id, ob.code, ob.title, ob.title_en, leads.get(ob.id, []), due, due_day),
             first.due(day),
-            periods,
+            periods_spanned(first, due),
         )
-        for ob, due, day, first, periods in owing
+        for ob, due, due_day, day, first in owing
     ]
 
 
