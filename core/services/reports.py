@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from .. import audit, queries, visibility
 from ..clock import local_midnight, to_local_date
+from ..columns import instant
 from ..controls import check_text
 from ..errors import PermissionDenied, UserError
 from ..i18n import t
@@ -502,24 +503,33 @@ def _live_rows(session: Session, owner_id: int | None = None) -> Iterator[_Live]
         pid: (key, issued)
         for pid, key, issued in session.exec(select(Plan.id, Plan.key, Plan.issued_on)).all()
     }
-    query = select(*_OWING_COLUMNS).where(Obligation.state.notin_(_CLOSED))
+    # Plain values through the bare driver. Obligations loaded together share their creation
+    # instant and sit together in id order: a start is worked out when the instant changes.
+    sql = (
+        "SELECT id, code, title, title_en, plan_id, created_at, report_frequency FROM obligation"
+        f" WHERE state NOT IN ({', '.join(repr(s) for s in _CLOSED)})"
+    )
+    params: dict[str, Any] = {}
     if owner_id is not None:
-        query = query.where(
-            Obligation.id.in_(
-                select(Assignment.obligation_id).where(
-                    Assignment.owner_id == owner_id, Assignment.role == Role.lead
-                )
-            )
+        sql += (
+            " AND id IN (SELECT obligation_id FROM assignment"
+            " WHERE owner_id = :owner AND role = :lead)"
         )
+        params.update(owner=owner_id, lead=Role.lead.value)
     calendars: dict[tuple[int | None, str | None], Calendar] = {}  # a few, shared by all rows
-    for ob_id, code, title, title_en, plan_id, created, own in _paged(
-        session, query.order_by(Obligation.id), Obligation.id
+    since: tuple[Any, date | None] | None = None
+    start = date.min
+    lean = queries.Lean.of_session(session)
+    for ob_id, code, title, title_en, plan_id, created, own in lean.stream(
+        sql + " ORDER BY id", **params
     ):
         key, issued = plans.get(plan_id, (None, None))
         calendar = calendars.get((plan_id, own))
         if calendar is None:
             calendar = calendars[(plan_id, own)] = settings.calendar(key, own)
-        yield _Live(ob_id, code, title, title_en, start_of(created, issued), calendar)
+        if since != (created, issued):
+            since, start = (created, issued), start_of(instant(created), issued)
+        yield _Live(ob_id, code, title, title_en, start, calendar)
 
 
 def _paged(session: Session, statement: Any, key: Any) -> Iterator[Any]:
