@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
@@ -88,10 +88,23 @@ def os_user() -> str | None:
 
 
 Event = tuple[str, str, object | None, Mapping[str, Any] | None, Mapping[str, Any] | None]
+# An event row's columns before its links (``prev_hash``, ``hash``).
+_COLUMNS = (
+    "seq",
+    "at",
+    "actor",
+    "os_user",
+    "action",
+    "entity_type",
+    "entity_id",
+    "before",
+    "after",
+)
 
 
-def _chain(session: Session, events: list[Event]) -> list[dict[str, Any]]:
-    """Reserve the next ``len(events)`` places on the chain and compute their rows.
+def _chain(session: Session, events: list[Event], *, encoded: bool = False) -> list[dict[str, Any]]:
+    """Reserve the next ``len(events)`` places on the chain and compute their rows; with
+    ``encoded``, ``before`` and ``after`` are the JSON text the column stores (``_encoder``).
 
     Updating the head row first takes the write lock (SQLite) or the row lock (PostgreSQL),
     so concurrent writers queue here instead of linking to the same predecessor.
@@ -99,6 +112,7 @@ def _chain(session: Session, events: list[Event]) -> list[dict[str, Any]]:
     actor: str = session.info["actor"]
     who = os_user()
     at: datetime = session.info["clock"].now().astimezone(UTC)
+    link = _encoder(at, actor, who) if encoded else None
     row = session.execute(
         text("UPDATE audit_head SET seq = seq + :n WHERE id = 1 RETURNING seq, last_hash"),
         {"n": len(events)},
@@ -113,34 +127,33 @@ def _chain(session: Session, events: list[Event]) -> list[dict[str, Any]]:
     for seq, (action, entity_type, entity_id, before, after) in enumerate(
         events, last - len(events) + 1
     ):
-        before_n, after_n = normalise(before), normalise(after)
         entity = None if entity_id is None else str(entity_id)
-        digest = event_hash(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity,
-            before=before_n,
-            after=after_n,
-            prev_hash=prev,
-            os_user=who,
-        )
+        if link is not None:
+            before, after, digest = link(seq, action, entity_type, entity, before, after, prev)
+        else:
+            before, after = normalise(before), normalise(after)
+            digest = event_hash(
+                seq=seq,
+                at=at,
+                actor=actor,
+                action=action,
+                entity_type=entity_type,
+                entity_id=entity,
+                before=before,
+                after=after,
+                prev_hash=prev,
+                os_user=who,
+            )
         rows.append(
-            {
-                "seq": seq,
-                "at": at,
-                "actor": actor,
-                "os_user": who,
-                "action": action,
-                "entity_type": entity_type,
-                "entity_id": entity,
-                "before": before_n,
-                "after": after_n,
-                "prev_hash": prev,
-                "hash": digest,
-            }
+            dict(
+                zip(
+                    _COLUMNS,
+                    (seq, at, actor, who, action, entity_type, entity, before, after),
+                    strict=True,
+                ),
+                prev_hash=prev,
+                hash=digest,
+            )
         )
         prev = digest
     session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": prev})
@@ -169,7 +182,72 @@ def record_many(session: Session, events: list[Event]) -> None:
     from .batch_writes import BATCH, insert_many
 
     for start in range(0, len(events), BATCH):
-        insert_many(session, AuditEvent, _chain(session, events[start : start + BATCH]))
+        insert_many(
+            session,
+            AuditEvent,
+            _chain(session, events[start : start + BATCH], encoded=True),
+            encoded=("before", "after"),
+        )
+
+
+# ``event_hash``'s encoding, and the JSON column's (SQLAlchemy's default ``json.dumps``).
+_HASHED = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_default
+)
+_STORED = json.JSONEncoder(default=_default)
+_SCALARS = frozenset({str, int, float, bool, type(None), datetime, date})
+
+
+def _plain(data: Any) -> bool:
+    """Whether encoding ``data`` gives what encoding its JSON round trip (``normalise``)
+    gives: true when every key is a string. JSON turns other keys into strings, which then
+    sort differently, and what ``_default`` does not know is left to ``normalise`` as well."""
+    if type(data) is dict:
+        values = data.values()
+        return all(type(k) is str for k in data) and (
+            _SCALARS.issuperset(map(type, values)) or all(map(_plain, values))
+        )
+    if type(data) is list or type(data) is tuple:
+        return _SCALARS.issuperset(map(type, data)) or all(map(_plain, data))
+    return type(data) in _SCALARS
+
+
+def _encoder(at: datetime, actor: str, who: str | None) -> Callable[..., tuple[Any, Any, str]]:
+    """For events at ``at`` by ``actor``: (stored before, stored after, hash) of one event.
+    Each payload is encoded twice (hashed and stored), not three times and decoded once
+    (``normalise``, ``event_hash``, the column), and the hash is ``event_hash``'s: a JSON
+    list encodes as its items' encodings joined by commas."""
+    hashed = _HASHED.encode
+    head = f"{hashed(at.isoformat(timespec='microseconds'))},{hashed(actor)}"
+    tail = "]" if who is None else f",{hashed(who)}]"
+    names: dict[str, str] = {}  # actions and entity types, each encoded once
+
+    def link(
+        seq: int,
+        action: str,
+        entity_type: str,
+        entity: str | None,
+        before: Any,
+        after: Any,
+        prev: str,
+    ) -> tuple[Any, Any, str]:
+        parts = [
+            f"[{seq}",
+            head,
+            names.get(action) or names.setdefault(action, hashed(action)),
+            names.get(entity_type) or names.setdefault(entity_type, hashed(entity_type)),
+            hashed(entity),
+        ]
+        stored = []
+        for data in (before, after):
+            if not _plain(data):
+                data = normalise(data)
+            parts.append(hashed(data))
+            stored.append(None if data is None else _STORED.encode(data))
+        parts.append(f'"{prev}"{tail}')
+        return stored[0], stored[1], hashlib.sha256(",".join(parts).encode()).hexdigest()
+
+    return link
 
 
 @dataclass(frozen=True)

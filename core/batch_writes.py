@@ -6,6 +6,8 @@ cost more than SQLite's own work."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, text, update
@@ -33,9 +35,15 @@ def reserve_ids(session: Session, model: Any, n: int) -> list[int]:
 
 
 def insert_many(
-    session: Session, model: Any, rows: list[dict[str, Any]], *, returning: bool = False
+    session: Session,
+    model: Any,
+    rows: list[dict[str, Any]],
+    *,
+    returning: bool = False,
+    encoded: Collection[str] = (),
 ) -> list[int]:
-    """Insert ``rows`` (all with the same keys); with ``returning``, their new ids in order."""
+    """Insert ``rows`` (all with the same keys); with ``returning``, their new ids in order.
+    ``encoded``: columns whose values are already as the column stores them (JSON text)."""
     if not rows:
         return []
     ids: list[int] = []
@@ -54,23 +62,47 @@ def insert_many(
         (
             key,
             table.c[key].default.arg if key not in rows[0] else None,
-            table.c[key].type._cached_bind_processor(dialect),
+            None if key in encoded else table.c[key].type._cached_bind_processor(dialect),
         )
         for key in order
     ]
     for start in range(0, len(rows), BATCH):
-        values = [
-            tuple(
-                v if (v := row.get(key, default)) is None or process is None else process(v)
-                for key, default, process in columns
+        batch = rows[start : start + BATCH]
+        # Column by column: each column's conversion applied in one pass.
+        values = list(
+            zip(
+                *(
+                    _converted(
+                        list(map(itemgetter(key), batch))
+                        if key in rows[0]
+                        else [default] * len(batch),
+                        process,
+                    )
+                    for key, default, process in columns
+                ),
+                strict=True,
             )
-            for row in rows[start : start + BATCH]
-        ]
+        )
         conn.exec_driver_sql(
             compiled.string,
             values if compiled.positional else [dict(zip(order, v, strict=True)) for v in values],
         )
     return ids
+
+
+def _converted(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
+    """``values`` through a column's bind conversion; None stays None, and a value repeated
+    from the row before (a sweep's one timestamp) is converted once."""
+    if process is None:
+        return values
+    out: list[Any] = []
+    last: Any = out  # nothing converted yet
+    done: Any = None
+    for value in values:
+        if value is not last:
+            last, done = value, None if value is None else process(value)
+        out.append(done)
+    return out
 
 
 def update_many(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:

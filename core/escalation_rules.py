@@ -9,6 +9,7 @@ by every rule, so no rule queries per obligation.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import date
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -249,17 +250,25 @@ def report_missing(ctx: SweepContext) -> Iterator[Finding]:
 
     ladder = day_ladder(ctx.config, REPORT_MISSING)
     engine = ctx.engine
+    levels: dict[date, str | None] = {}
+    # Obligations on one calendar owe the same period: their reasons differ only by count.
+    reasons: dict[tuple[Any, date, int], tuple[str, str]] = {}
     for owed, first_due, periods in overdue_reports(session=ctx.session, as_of=ctx.as_of):
-        days = (ctx.as_of - first_due).days
-        level = next((lv for threshold, _, lv in ladder if days >= threshold), None)
+        if first_due not in levels:
+            days = (ctx.as_of - first_due).days
+            levels[first_due] = next((lv for threshold, _, lv in ladder if days >= threshold), None)
+        level = levels[first_due]
         if level is None:
             continue
-        zh, en = both(
-            "Progress report for {period} not received (due {due}); {n} period(s) unreported",
-            period=owed.period.label,
-            due=owed.due.isoformat(),
-            n=periods,
-        )
+        key = (owed.period, owed.due, periods)
+        if key not in reasons:
+            reasons[key] = both(
+                "Progress report for {period} not received (due {due}); {n} period(s) unreported",
+                period=owed.period.label,
+                due=owed.due.isoformat(),
+                n=periods,
+            )
+        zh, en = reasons[key]
         yield Finding(
             condition=f"obligation:{owed.obligation_id}:report_missing",
             level=level,

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from .dates import month_end
@@ -60,6 +60,7 @@ class Period:
         return period_containing(self.end + timedelta(days=1), self.frequency)
 
 
+@lru_cache(maxsize=4096)  # a sweep asks for the same few periods of 100k obligations
 def period_containing(day: date, frequency: str) -> Period:
     months = MONTHS[frequency]
     first = (day.month - 1) // months * months + 1
@@ -105,6 +106,14 @@ def periods_between(first: date, last: date, frequency: str) -> list[Period]:
     while found[-1].end < last:
         found.append(found[-1].following())
     return found
+
+
+def periods_spanned(first: Period, last: Period) -> int:
+    """How many periods there are from ``first`` to ``last`` (of one frequency), both
+    counted; 1 when ``last`` is not after ``first``."""
+    months = MONTHS[first.frequency]
+    index = [(p.start.year * 12 + p.start.month - 1) // months for p in (first, last)]
+    return max(1, index[1] - index[0] + 1)
 
 
 def due_periods(as_of: date, frequency: str, due_day: int, n: int) -> list[Period]:

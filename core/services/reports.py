@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 
 from .. import audit, queries, visibility
 from ..clock import local_midnight, to_local_date
+from ..columns import instant
 from ..controls import check_text
 from ..errors import PermissionDenied, UserError
 from ..i18n import t
@@ -47,6 +48,7 @@ from ..reporting import (
     parse_period,
     period_containing,
     periods_between,
+    periods_spanned,
 )
 from ..settings import get_settings
 from .base import actor, now, require_coordinator, require_writer, snapshot, today
@@ -501,24 +503,33 @@ def _live_rows(session: Session, owner_id: int | None = None) -> Iterator[_Live]
         pid: (key, issued)
         for pid, key, issued in session.exec(select(Plan.id, Plan.key, Plan.issued_on)).all()
     }
-    query = select(*_OWING_COLUMNS).where(Obligation.state.notin_(_CLOSED))
+    # Plain values through the bare driver. Obligations loaded together share their creation
+    # instant and sit together in id order: a start is worked out when the instant changes.
+    sql = (
+        "SELECT id, code, title, title_en, plan_id, created_at, report_frequency FROM obligation"
+        f" WHERE state NOT IN ({', '.join(repr(s) for s in _CLOSED)})"
+    )
+    params: dict[str, Any] = {}
     if owner_id is not None:
-        query = query.where(
-            Obligation.id.in_(
-                select(Assignment.obligation_id).where(
-                    Assignment.owner_id == owner_id, Assignment.role == Role.lead
-                )
-            )
+        sql += (
+            " AND id IN (SELECT obligation_id FROM assignment"
+            " WHERE owner_id = :owner AND role = :lead)"
         )
+        params.update(owner=owner_id, lead=Role.lead.value)
     calendars: dict[tuple[int | None, str | None], Calendar] = {}  # a few, shared by all rows
-    for ob_id, code, title, title_en, plan_id, created, own in _paged(
-        session, query.order_by(Obligation.id), Obligation.id
+    since: tuple[Any, date | None] | None = None
+    start = date.min
+    lean = queries.Lean.of_session(session)
+    for ob_id, code, title, title_en, plan_id, created, own in lean.stream(
+        sql + " ORDER BY id", **params
     ):
         key, issued = plans.get(plan_id, (None, None))
         calendar = calendars.get((plan_id, own))
         if calendar is None:
             calendar = calendars[(plan_id, own)] = settings.calendar(key, own)
-        yield _Live(ob_id, code, title, title_en, start_of(created, issued), calendar)
+        if since != (created, issued):
+            since, start = (created, issued), start_of(instant(created), issued)
+        yield _Live(ob_id, code, title, title_en, start, calendar)
 
 
 def _paged(session: Session, statement: Any, key: Any) -> Iterator[Any]:
@@ -580,11 +591,16 @@ def overdue_reports(*, session: Session, as_of: date) -> list[tuple[Owed, date, 
     latest = _latest_lead_reports(session)
     pending = next(latest, None)
     owing = []
+    # The period each calendar owes now and its due day: the same for every obligation on it.
+    dues: dict[Calendar, tuple[Period, date]] = {}
     for ob in _live_rows(session):
         cal = ob.calendar
         if cal.frequency == "none":
             continue
-        due = due_periods(as_of, cal.frequency, cal.due_day, 1)[0]
+        if cal not in dues:
+            period = due_periods(as_of, cal.frequency, cal.due_day, 1)[0]
+            dues[cal] = (period, period.due(cal.due_day))
+        due, due_day = dues[cal]
         if due.end < ob.start:
             continue  # the obligation did not exist yet during that period
         while pending is not None and pending[0] < ob.id:  # both in obligation id order
@@ -596,19 +612,15 @@ def overdue_reports(*, session: Session, as_of: date) -> list[tuple[Owed, date, 
             first = period_containing(ob.start, cal.frequency)
         else:
             first = period_containing(reported, cal.frequency).following()
-        periods = 1
-        p = first
-        while p.end < due.end:
-            p, periods = p.following(), periods + 1
-        owing.append((ob, due, cal.due_day, first, periods))
+        owing.append((ob, due, due_day, cal.due_day, first))
     leads = _leads(session, [ob.id for ob, *_ in owing])
     return [
         (
-            Owed(ob.id, ob.code, ob.title, ob.title_en, leads.get(ob.id, []), due, due.due(day)),
+            Owed(ob.id, ob.code, ob.title, ob.title_en, leads.get(ob.id, []), due, due_day),
             first.due(day),
-            periods,
+            periods_spanned(first, due),
         )
-        for ob, due, day, first, periods in owing
+        for ob, due, due_day, day, first in owing
     ]
 
 

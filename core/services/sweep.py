@@ -78,6 +78,7 @@ class SweepEngine:
         self._leads: array[int] | None = None
         self._evaluated: EvaluationStore | None = None
         self._fingerprint: str | None = None
+        self._rows: list[tuple[Any, ...]] | None = None
         self._regions: dict[int, str] | None = None
 
     # Addressing ----------------------------------------------------------------------------
@@ -165,14 +166,15 @@ class SweepEngine:
             head = self.session.execute(
                 text("SELECT seq, last_hash FROM audit_head WHERE id = 1")
             ).first()
-            rows = [
-                tuple(self.session.exec(select(func.count(), func.max(model.id))).one())
-                for model in (Measurement, Target)
-            ]
+            if self._rows is None:  # read once: a sweep writes neither (counting is not free)
+                self._rows = [
+                    tuple(self.session.exec(select(func.count(), func.max(model.id))).one())
+                    for model in (Measurement, Target)
+                ]
             # Names and versions only: a hook failing mid-sweep changes a plugin's status.
             plugins = sorted((p.name, p.version or "") for p in get_host().plugins.values())
             config = get_settings().digest
-            digest = hashlib.sha256(repr((tuple(head or ()), rows, plugins, config)).encode())
+            digest = hashlib.sha256(repr((tuple(head or ()), self._rows, plugins, config)).encode())
             self._fingerprint = digest.hexdigest()
         return self._fingerprint
 
@@ -715,13 +717,15 @@ def _apply(
                 {"escalation": c.escalation_id, "obligation": c.follow_up_id, "due": due}
             )
     # The escalations' events carry the follow-up each got, so one event per change suffices.
+    # Their instant as the log stores it (ISO text), turned into text once, not per event.
+    opened_at = stamp.isoformat()
     events += [
         (
             "escalation.open",
             "escalation",
             c.escalation_id,
             None,
-            {"id": c.escalation_id, **row, "follow_up_id": c.follow_up_id},
+            {"id": c.escalation_id, **row, "opened_at": opened_at, "follow_up_id": c.follow_up_id},
         )
         for c, row in zip(opens, open_rows, strict=True)
     ]

@@ -207,3 +207,40 @@ def test_witness_detects_a_rewritten_chain(duban) -> None:
     assert duban("audit", "verify").exit_code == 0
     result = duban("audit", "verify", "--witness", witness)
     assert result.exit_code == 1 and "rewritten" in result.stderr
+
+
+def test_many_events_at_once_store_what_the_column_would(duban) -> None:
+    """``record_many`` encodes each payload once for the hash and once for the column: the
+    text it stores is the JSON column's encoding of the payload as ``normalise`` returns it,
+    and the chain verifies. The payloads are the awkward ones: keys that are not strings
+    (JSON sorts them as strings), nested containers, tuples, enums, instants and days."""
+    import json
+    from datetime import UTC, date, datetime
+
+    import sqlalchemy as sa
+
+    from duban.core.audit import normalise, record_many
+    from duban.core.db import open_session
+    from duban.core.models import AuditEvent, State
+
+    payloads = [
+        None,
+        {"b": 1, "a": "督办", "at": datetime(2024, 5, 31, 16, tzinfo=UTC), "on": date(2024, 6, 1)},
+        {2: "x", 10: "y"},
+        {"nested": {10: [1, (2, 3)], "k": {"z": None, "a": 1.5}}, "state": State.open},
+        {"list": [{"b": True}, {"a": False}], "ratio": 0.1, "big": 2**70},
+    ]
+    pairs = list(zip(payloads, reversed(payloads), strict=True))
+    with open_session(get_engine(duban.url), actor="coord") as session:
+        record_many(session, [("test.event", "thing", n, *pair) for n, pair in enumerate(pairs)])
+    table = AuditEvent.__table__
+    with get_engine(duban.url).connect() as conn:
+        stored = conn.execute(
+            sa.select(sa.cast(table.c.before, sa.Text), sa.cast(table.c.after, sa.Text))
+            .where(table.c.action == "test.event")
+            .order_by(table.c.seq)
+        ).all()
+    assert [tuple(row) for row in stored] == [
+        tuple(None if p is None else json.dumps(normalise(p)) for p in pair) for pair in pairs
+    ]
+    assert duban("audit", "verify").exit_code == 0
