@@ -184,11 +184,15 @@ class StateChange(SQLModel, table=True):
 
 
 class Assignment(SQLModel, table=True):
-    __table_args__ = (sa.UniqueConstraint("obligation_id", "owner_id", "role"),)
+    __table_args__ = (
+        sa.UniqueConstraint("obligation_id", "owner_id", "role"),
+        # The scorecard's tallies per owner and role, from the index alone (revision 0015).
+        sa.Index("ix_assignment_owner_role", "owner_id", "role", "obligation_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     obligation_id: int = Field(foreign_key="obligation.id", index=True)
-    owner_id: int = Field(foreign_key="owner.id", index=True)
+    owner_id: int = Field(foreign_key="owner.id")
     role: str = Field(max_length=16)
 
 

@@ -15,7 +15,7 @@ from .. import visibility
 from ..errors import UserError
 from ..escalation_rows import escalations as escalations_then
 from ..i18n import t
-from ..queries import Lean, overdue_sql
+from ..queries import Lean, lens_needed, overdue_sql
 from ..vocabulary import LEVEL_ORDER, Role, State
 
 if TYPE_CHECKING:
@@ -55,12 +55,16 @@ def scorecard_rows(db: Lean, *, as_of: date, level: str | None = None) -> list[d
     # As recorded by the end of ``as_of``, in the states things had then (``visibility``).
     seen = visibility.seen_at(as_of)
     roles: dict[int, dict[str, int]] = {}
-    for oid, role, n in db.rows(
-        # CROSS JOIN: SQLite walks the obligations, then each one's assignments (walking
-        # the assignments by owner costs a random probe per row, 3x on 100k obligations).
-        "SELECT a.owner_id, a.role, COUNT(*) FROM obligation CROSS JOIN assignment a"
-        f" WHERE obligation.id = a.obligation_id AND {visibility.obligation_visible()}"
+    counted = (
+        f"{visibility.obligation_visible()}"
         f" AND {visibility.state_sql()} != '{State.cancelled.value}'"
+    )
+    for oid, role, n in db.rows(
+        # Every assignment but those of the few obligations not counted, from the index
+        # ``(owner_id, role, obligation_id)`` alone (a join walking the obligations costs a
+        # probe per row, 4x on 100k obligations).
+        "SELECT a.owner_id, a.role, COUNT(*) FROM assignment a WHERE a.obligation_id NOT IN"
+        f" (SELECT obligation.id FROM obligation WHERE CASE WHEN {counted} THEN 0 ELSE 1 END = 1)"
         " GROUP BY a.owner_id, a.role",
         seen_at=seen,
     ):
@@ -81,7 +85,8 @@ def scorecard_rows(db: Lean, *, as_of: date, level: str | None = None) -> list[d
     overdue: dict[int, int] = dict(
         db.rows(
             f"SELECT a.owner_id, COUNT(*) FROM assignment a WHERE a.role = '{Role.lead.value}'"
-            f" AND a.obligation_id IN (SELECT obligation.id FROM obligation WHERE {overdue_sql(dialect=db.dialect)})"
+            " AND a.obligation_id IN (SELECT obligation.id FROM obligation WHERE"
+            f" {overdue_sql(lens=lens_needed(db, as_of), dialect=db.dialect)})"
             " GROUP BY a.owner_id",
             as_of=as_of,
             seen_at=seen,

@@ -232,3 +232,41 @@ def test_a_split_parent_is_overdue_by_its_children_everywhere(hunan) -> None:
     assert not [c for c in changes if c["obligation_id"] in {int(ob)} | {c["id"] for c in children}]
     # After the counties' deadline all of them are late, and so is the parent.
     assert overdue("2026-01-05") == (True, True, True, len(children))
+
+
+def test_scorecard_leaves_out_cancelled_obligations_as_of_their_cancellation(duban) -> None:
+    """An owner's obligations by role count what was live then: an obligation cancelled
+    later still counts as of a date before its cancellation, and one added later does not."""
+    from duban.core.cli.context import Env
+    from duban.core.models import Obligation
+    from duban.core.services.obligations import set_state
+
+    duban.ok("owner", "add", "甲厅")
+    duban.ok("owner", "add", "乙厅")
+    _kept, called_off = (
+        duban.ok(
+            "add",
+            title,
+            "--lead",
+            "甲厅",
+            "--participant",
+            "乙厅",
+            "--due",
+            "2024-12-31",
+            as_of="2024-01-01",
+        ).stdout.strip()
+        for title in ("保留任务", "撤销任务")
+    )
+    duban.ok("add", "后加任务", "--lead", "乙厅", "--due", "2024-12-31", as_of="2024-05-01")
+    with Env.create(db_url=duban.url, actor="coord", as_of="2024-03-01T10:00").session() as session:
+        set_state(
+            session=session, obligation=session.get(Obligation, int(called_off)), state="cancelled"
+        )
+
+    def tallies(as_of: str) -> dict[str, tuple[int, int]]:
+        rows = duban.ok("scorecard", "--format", "json", as_of=as_of).json()
+        return {r["owner"]: (r["lead"], r["participant"]) for r in rows}
+
+    assert tallies("2024-02-01") == {"甲厅": (2, 0), "乙厅": (0, 2)}
+    assert tallies("2024-04-01") == {"甲厅": (1, 0), "乙厅": (0, 1)}
+    assert tallies("2024-06-01") == {"甲厅": (1, 0), "乙厅": (1, 1)}
