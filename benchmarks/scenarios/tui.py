@@ -8,8 +8,8 @@ First paint runs the command a user types, ``duban --db tui.db --as bench --as-o
 in a real pseudo-terminal (160x45, xterm-256color) and watches what it draws: from spawning
 the command (interpreter start, the CLI, ``launch()``'s first-run check, the app) to the
 dashboard's numbers on screen, then quits with ctrl+q and takes the process's peak RSS.
-The child gets this process's environment: with PYTHONDONTWRITEBYTECODE set, or ``__pycache__``
-not writable, every run compiles duban from source and the figures grow accordingly.
+The child gets this process's environment; ``run.py`` byte-compiles duban beforehand, as an
+installation has it, so no run compiles duban from source.
 The filter keystroke and the sort change drive the real app headless (Textual's pilot) at
 160x45, from the keystroke to the table showing the new first window.
 
@@ -197,9 +197,8 @@ def first_paint(workdir: Path) -> dict[str, float | None]:
         "chrome": statistics.median(r["chrome"] for r in counted),
         "rss_mb": max(r["rss_mb"] for r in runs),
     }
-    pyc = ", PYTHONDONTWRITEBYTECODE set" if os.environ.get("PYTHONDONTWRITEBYTECODE") else ""
     print(
-        f"tui first paint (pty, median of {len(counted)} after a warm-up{pyc}): chrome "
+        f"tui first paint (pty, median of {len(counted)} after a warm-up): chrome "
         f"{figures['chrome']:.3f} s, numbers {figures['wall']:.3f} s, "
         f"peak RSS {figures['rss_mb']:.0f} MB; runs "
         + " ".join(f"{r['wall']:.2f}" for r in runs)
