@@ -585,14 +585,18 @@ def _latest_lead_reports(session: Session) -> Iterator[tuple[int, date]]:
     )
 
 
-def overdue_reports(*, session: Session, as_of: date) -> list[tuple[Owed, date, int]]:
-    """Obligations whose latest due period's report is not in (the leads', visible): what is
-    owed, the due day of the first period unreported since, and how many periods that makes."""
+def overdue_reports(*, session: Session, as_of: date) -> list[tuple[int, Period, date, date, int]]:
+    """Obligations whose latest due period's report is not in (the leads', visible): the
+    obligation's id, the period owed and its due day, the due day of the first period
+    unreported since, and how many periods that makes."""
     latest = _latest_lead_reports(session)
     pending = next(latest, None)
     owing = []
     # The period each calendar owes now and its due day: the same for every obligation on it.
     dues: dict[Calendar, tuple[Period, date]] = {}
+    # (first due day, periods) per (first unreported period, period owed, due day of month):
+    # obligations started together share them.
+    spans: dict[tuple[Period, Period, int], tuple[date, int]] = {}
     for ob in _live_rows(session):
         cal = ob.calendar
         if cal.frequency == "none":
@@ -612,16 +616,12 @@ def overdue_reports(*, session: Session, as_of: date) -> list[tuple[Owed, date, 
             first = period_containing(ob.start, cal.frequency)
         else:
             first = period_containing(reported, cal.frequency).following()
-        owing.append((ob, due, due_day, cal.due_day, first))
-    leads = _leads(session, [ob.id for ob, *_ in owing])
-    return [
-        (
-            Owed(ob.id, ob.code, ob.title, ob.title_en, leads.get(ob.id, []), due, due_day),
-            first.due(day),
-            periods_spanned(first, due),
-        )
-        for ob, due, due_day, day, first in owing
-    ]
+        key = (first, due, cal.due_day)
+        span = spans.get(key)
+        if span is None:
+            span = spans[key] = (first.due(cal.due_day), periods_spanned(first, due))
+        owing.append((ob.id, due, due_day, *span))
+    return owing
 
 
 def owed_for(

@@ -46,6 +46,7 @@ from ..models import (
     TargetStatus,
 )
 from ..rule_settings import config_count, config_level
+from ..search import indexed_after
 from ..settings import FollowUpSettings, get_settings
 from .base import actor, now, require_coordinator
 from .escalations import (
@@ -693,23 +694,25 @@ def _apply(
         ],
     )
     if follow_ups:
-        made = create_follow_ups(
-            session=session,
-            as_of=engine.as_of,
-            days=settings.days,
-            events=events,
-            items=[
-                FollowUp(
-                    c.escalation_id,
-                    c.obligation_id,
-                    c.addressed_to_id,
-                    c.region_id,
-                    c.reason,
-                    c.reason_en,
-                )
-                for c in follow_ups
-            ],
-        )
+        # Thousands of follow-ups: indexed for search set-wise, not by a trigger per row.
+        with indexed_after(session):
+            made = create_follow_ups(
+                session=session,
+                as_of=engine.as_of,
+                days=settings.days,
+                events=events,
+                items=[
+                    FollowUp(
+                        c.escalation_id,
+                        c.obligation_id,
+                        c.addressed_to_id,
+                        c.region_id,
+                        c.reason,
+                        c.reason_en,
+                    )
+                    for c in follow_ups
+                ],
+            )
         due = (engine.as_of + _days(settings)).isoformat()
         for c in follow_ups:
             c.follow_up_id = made[c.escalation_id]
