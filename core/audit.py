@@ -11,11 +11,12 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from functools import cache
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import text
@@ -176,17 +177,16 @@ def record(
     return event
 
 
-def record_many(session: Session, events: list[Event]) -> None:
+def record_many(session: Session, events: Iterable[Event]) -> None:
     """Append many events at once, chained exactly like ``record`` (a sweep may write tens of
-    thousands: one head update and batched inserts instead of three statements each)."""
+    thousands: one head update and batched inserts instead of three statements each). Events
+    are taken a batch at a time: a generator's are never all held at once."""
     from .batch_writes import BATCH, insert_many
 
-    for start in range(0, len(events), BATCH):
+    events = iter(events)
+    while batch := list(islice(events, BATCH)):
         insert_many(
-            session,
-            AuditEvent,
-            _chain(session, events[start : start + BATCH], encoded=True),
-            encoded=("before", "after"),
+            session, AuditEvent, _chain(session, batch, encoded=True), encoded=("before", "after")
         )
 
 
