@@ -252,7 +252,7 @@ def report_missing(ctx: SweepContext) -> Iterator[Finding]:
     engine = ctx.engine
     levels: dict[date, str | None] = {}
     # Obligations on one calendar owe the same period: their reasons differ only by count.
-    reasons: dict[tuple[Any, date, int], tuple[str, str]] = {}
+    reasons: dict[tuple[date, str, date, int], tuple[str, str]] = {}
     for ob_id, period, due, first_due, periods in overdue_reports(
         session=ctx.session, as_of=ctx.as_of
     ):
@@ -262,7 +262,7 @@ def report_missing(ctx: SweepContext) -> Iterator[Finding]:
         level = levels[first_due]
         if level is None:
             continue
-        key = (period, due, periods)
+        key = (period.start, period.frequency, due, periods)  # plain values hash fast
         if key not in reasons:
             reasons[key] = both(
                 "Progress report for {period} not received (due {due}); {n} period(s) unreported",

@@ -593,18 +593,21 @@ def overdue_reports(*, session: Session, as_of: date) -> list[tuple[int, Period,
     pending = next(latest, None)
     owing = []
     # The period each calendar owes now and its due day: the same for every obligation on it.
-    dues: dict[Calendar, tuple[Period, date]] = {}
-    # (first due day, periods) per (first unreported period, period owed, due day of month):
-    # obligations started together share them.
-    spans: dict[tuple[Period, Period, int], tuple[date, int]] = {}
+    # Keyed by plain values: hashing a dataclass for every row cost more than the rest.
+    dues: dict[tuple[str, int], tuple[Period, date]] = {}
+    # (first due day, periods) per calendar and the start or last report: obligations
+    # started together share them.
+    spans: dict[tuple[str, int, date | None, date | None], tuple[date, int]] = {}
     for ob in _live_rows(session):
         cal = ob.calendar
-        if cal.frequency == "none":
+        frequency, day = cal.frequency, cal.due_day
+        if frequency == "none":
             continue
-        if cal not in dues:
-            period = due_periods(as_of, cal.frequency, cal.due_day, 1)[0]
-            dues[cal] = (period, period.due(cal.due_day))
-        due, due_day = dues[cal]
+        owes = dues.get((frequency, day))
+        if owes is None:
+            period = due_periods(as_of, frequency, day, 1)[0]
+            owes = dues[frequency, day] = (period, period.due(day))
+        due, due_day = owes
         if due.end < ob.start:
             continue  # the obligation did not exist yet during that period
         while pending is not None and pending[0] < ob.id:  # both in obligation id order
@@ -612,14 +615,14 @@ def overdue_reports(*, session: Session, as_of: date) -> list[tuple[int, Period,
         reported = pending[1] if pending is not None and pending[0] == ob.id else None
         if reported is not None and reported >= due.end:
             continue
-        if reported is None:
-            first = period_containing(ob.start, cal.frequency)
-        else:
-            first = period_containing(reported, cal.frequency).following()
-        key = (first, due, cal.due_day)
+        key = (frequency, day, reported, ob.start if reported is None else None)
         span = spans.get(key)
         if span is None:
-            span = spans[key] = (first.due(cal.due_day), periods_spanned(first, due))
+            if reported is None:
+                first = period_containing(ob.start, frequency)
+            else:
+                first = period_containing(reported, frequency).following()
+            span = spans[key] = (first.due(day), periods_spanned(first, due))
         owing.append((ob.id, due, due_day, *span))
     return owing
 
