@@ -11,11 +11,12 @@ from __future__ import annotations
 import getpass
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from functools import cache
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import text
@@ -176,17 +177,16 @@ def record(
     return event
 
 
-def record_many(session: Session, events: list[Event]) -> None:
+def record_many(session: Session, events: Iterable[Event]) -> None:
     """Append many events at once, chained exactly like ``record`` (a sweep may write tens of
-    thousands: one head update and batched inserts instead of three statements each)."""
+    thousands: one head update and batched inserts instead of three statements each). Events
+    are taken a batch at a time: a generator's are never all held at once."""
     from .batch_writes import BATCH, insert_many
 
-    for start in range(0, len(events), BATCH):
+    events = iter(events)
+    while batch := list(islice(events, BATCH)):
         insert_many(
-            session,
-            AuditEvent,
-            _chain(session, events[start : start + BATCH], encoded=True),
-            encoded=("before", "after"),
+            session, AuditEvent, _chain(session, batch, encoded=True), encoded=("before", "after")
         )
 
 
@@ -196,6 +196,38 @@ _HASHED = json.JSONEncoder(
 )
 _STORED = json.JSONEncoder(default=_default)
 _SCALARS = frozenset({str, int, float, bool, type(None), datetime, date})
+_STR = frozenset({str})
+
+
+def _fast(encoder: json.JSONEncoder) -> Callable[[Any], str]:
+    """``encoder.encode`` without rebuilding the C encoder at every call (what ``encode``
+    does): the same text, a sixth of the time for a small payload."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    ascii_only = encoder.ensure_ascii
+    strings = json.encoder.encode_basestring_ascii if ascii_only else json.encoder.encode_basestring
+    # No circular-reference markers: a marker left behind by a failed call would wrongly
+    # fail the next; what reaches here is plain (``_plain``) or normalised, so never circular.
+    chunks = make(
+        None,
+        encoder.default,
+        strings,
+        encoder.indent,
+        encoder.key_separator,
+        encoder.item_separator,
+        encoder.sort_keys,
+        encoder.skipkeys,
+        encoder.allow_nan,
+    )
+    join = "".join
+
+    def encode(data: Any) -> str:
+        if type(data) is str:
+            return strings(data)
+        return join(chunks(data, 0))
+
+    return encode
 
 
 def _plain(data: Any) -> bool:
@@ -204,7 +236,7 @@ def _plain(data: Any) -> bool:
     sort differently, and what ``_default`` does not know is left to ``normalise`` as well."""
     if type(data) is dict:
         values = data.values()
-        return all(type(k) is str for k in data) and (
+        return _STR.issuperset(map(type, data)) and (
             _SCALARS.issuperset(map(type, values)) or all(map(_plain, values))
         )
     if type(data) is list or type(data) is tuple:
@@ -217,10 +249,11 @@ def _encoder(at: datetime, actor: str, who: str | None) -> Callable[..., tuple[A
     Each payload is encoded twice (hashed and stored), not three times and decoded once
     (``normalise``, ``event_hash``, the column), and the hash is ``event_hash``'s: a JSON
     list encodes as its items' encodings joined by commas."""
-    hashed = _HASHED.encode
-    head = f"{hashed(at.isoformat(timespec='microseconds'))},{hashed(actor)}"
+    hashed, stored = _fast(_HASHED), _fast(_STORED)
+    head = f"{hashed(at.isoformat(timespec='microseconds'))},{hashed(actor)},"
     tail = "]" if who is None else f",{hashed(who)}]"
-    names: dict[str, str] = {}  # actions and entity types, each encoded once
+    names: dict[tuple[str, str], str] = {}  # (action, entity type), encoded once
+    sha256 = hashlib.sha256
 
     def link(
         seq: int,
@@ -231,21 +264,21 @@ def _encoder(at: datetime, actor: str, who: str | None) -> Callable[..., tuple[A
         after: Any,
         prev: str,
     ) -> tuple[Any, Any, str]:
-        parts = [
-            f"[{seq}",
-            head,
-            names.get(action) or names.setdefault(action, hashed(action)),
-            names.get(entity_type) or names.setdefault(entity_type, hashed(entity_type)),
-            hashed(entity),
-        ]
-        stored = []
-        for data in (before, after):
-            if not _plain(data):
-                data = normalise(data)
-            parts.append(hashed(data))
-            stored.append(None if data is None else _STORED.encode(data))
-        parts.append(f'"{prev}"{tail}')
-        return stored[0], stored[1], hashlib.sha256(",".join(parts).encode()).hexdigest()
+        kind = names.get((action, entity_type))
+        if kind is None:
+            kind = names[action, entity_type] = f"{hashed(action)},{hashed(entity_type)}"
+        if before is not None and not _plain(before):
+            before = normalise(before)
+        if after is not None and not _plain(after):
+            after = normalise(after)
+        content = (
+            f'[{seq},{head}{kind},{hashed(entity)},{hashed(before)},{hashed(after)},"{prev}"{tail}'
+        )
+        return (
+            None if before is None else stored(before),
+            None if after is None else stored(after),
+            sha256(content.encode()).hexdigest(),
+        )
 
     return link
 

@@ -252,32 +252,34 @@ def report_missing(ctx: SweepContext) -> Iterator[Finding]:
     engine = ctx.engine
     levels: dict[date, str | None] = {}
     # Obligations on one calendar owe the same period: their reasons differ only by count.
-    reasons: dict[tuple[Any, date, int], tuple[str, str]] = {}
-    for owed, first_due, periods in overdue_reports(session=ctx.session, as_of=ctx.as_of):
+    reasons: dict[tuple[date, str, date, int], tuple[str, str]] = {}
+    for ob_id, period, due, first_due, periods in overdue_reports(
+        session=ctx.session, as_of=ctx.as_of
+    ):
         if first_due not in levels:
             days = (ctx.as_of - first_due).days
             levels[first_due] = next((lv for threshold, _, lv in ladder if days >= threshold), None)
         level = levels[first_due]
         if level is None:
             continue
-        key = (owed.period, owed.due, periods)
+        key = (period.start, period.frequency, due, periods)  # plain values hash fast
         if key not in reasons:
             reasons[key] = both(
                 "Progress report for {period} not received (due {due}); {n} period(s) unreported",
-                period=owed.period.label,
-                due=owed.due.isoformat(),
+                period=period.label,
+                due=due.isoformat(),
                 n=periods,
             )
         zh, en = reasons[key]
         yield Finding(
-            condition=f"obligation:{owed.obligation_id}:report_missing",
+            condition=f"obligation:{ob_id}:report_missing",
             level=level,
             reason=zh,
             reason_en=en,
             subject_type="obligation",
-            subject_id=owed.obligation_id,
-            obligation_id=owed.obligation_id,
-            addressed_to_id=engine.address(level, owed.obligation_id),
+            subject_id=ob_id,
+            obligation_id=ob_id,
+            addressed_to_id=engine.address(level, ob_id),
         )
 
 

@@ -50,10 +50,10 @@ class TargetRow(NamedTuple):
 _TARGET = "SELECT " + ", ".join(f"target.{c}" for c in TargetRow._fields) + " FROM target"
 
 
-def _target(row: tuple) -> TargetRow:
+def _target(row: tuple, days: Callable[[Any], date] = day) -> TargetRow:
     values = list(row)
-    values[8] = day(values[8])
-    values[12] = day(values[12]) if values[12] is not None else None
+    values[8] = days(values[8])
+    values[12] = days(values[12]) if values[12] is not None else None
     values[13] = document(values[13])
     return TargetRow(*values)
 
@@ -127,7 +127,11 @@ def evaluate_all(
         )
     sql = _TARGET + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY target.id"
     used = set(_PARAM.findall(sql))
-    targets = [_target(r) for r in db.rows(sql, **{k: v for k, v in params.items() if k in used})]
+    days = _Days()  # a few distinct due dates among many targets: each parsed once
+    targets = [
+        _target(r, days.__getitem__)
+        for r in db.rows(sql, **{k: v for k, v in params.items() if k in used})
+    ]
     if not targets:
         return []
     cfg, known = get_settings().evaluation, get_host().indicators()
@@ -184,7 +188,6 @@ def evaluate_all(
                     continue
             results[i] = _verdict(tg, ends, values, as_of, frequency, cfg)
 
-    days = _Days()
     # Readings recorded after the day read are not seen (``visibility``); when none was,
     # the stream needs no condition.
     seen = seen_at(db, as_of)

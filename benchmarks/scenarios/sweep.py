@@ -7,8 +7,9 @@ obligations (60% led by a county government, the rest by a department; states mi
 milestones each over 2023-2027, 95% of those due before mid-2024 done), one site target per
 obligation due 2024-2027 with ten yearly readings (1,000,000 readings), and a forest-cover
 target per county, due 2023, with five readings. Sweeping as of 2024-06-01 then evaluates
-100,136 targets, opens about 2,650 escalations and creates about 1,970 follow-up obligations
-(summonses of milestones more than 90 days overdue).
+100,122 targets, opens 85,984 escalations (83,334 reports owed, 2,567 overdue milestones, 83
+missed targets) and creates 1,972 follow-up obligations (summonses of milestones more than 90
+days overdue). ``populate`` builds the same world at any size on any initialised database.
 
 The timed part is the ``sweep`` service call and its commit, in-process (connecting and
 checking the schema are outside); ``cli_wall`` adds how long ``duban sweep`` takes as a user
@@ -62,6 +63,13 @@ def _duban(workdir: Path, *args: str) -> str:
 
 
 def build_world(workdir: Path) -> None:
+    _duban(workdir, "init", "--empty", "--sandbox")
+    populate(str(workdir / "bench.db"), OBLIGATIONS)
+
+
+def populate(db_url: str, obligations: int, *, seed: int = 4, actor: str = "bench") -> None:
+    """The world above with ``obligations`` obligations, on an initialised database (also
+    ``tests/engine/test_sweep_identical.py``'s, at a few hundred)."""
     import sqlalchemy as sa
 
     from duban.core.cli.context import Env
@@ -78,13 +86,12 @@ def build_world(workdir: Path) -> None:
     )
     from duban.core.services.plans import load_regions
 
-    _duban(workdir, "init", "--empty", "--sandbox")
-    env = Env.create(db_url=str(workdir / "bench.db"), actor="bench", as_of=None)
+    env = Env.create(db_url=db_url, actor=actor, as_of=None)
     with env.session() as session:
         load_regions(session=session)
     env.close()
-    engine = get_engine(str(workdir / "bench.db"))
-    rng = random.Random(4)
+    engine = get_engine(db_url)
+    rng = random.Random(seed)
     stamp = datetime(2023, 1, 1, tzinfo=UTC)
     with engine.begin() as conn:
         province_gov = conn.execute(
@@ -124,7 +131,7 @@ def build_world(workdir: Path) -> None:
                     "created_at": stamp,
                     "updated_at": stamp,
                 }
-                for i in range(OBLIGATIONS)
+                for i in range(obligations)
             ],
         )
         ob_ids = [oid for (oid,) in conn.execute(sa.select(Obligation.id).order_by(Obligation.id))]
@@ -171,7 +178,7 @@ def build_world(workdir: Path) -> None:
                     "kind": "tailings_pond",
                     "region_id": counties[i % len(counties)][0],
                 }
-                for i in range(OBLIGATIONS)
+                for i in range(obligations)
             ],
         )
         site_ids = [sid for (sid,) in conn.execute(sa.select(Site.id).order_by(Site.id))]

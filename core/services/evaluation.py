@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..config import checked_number, place
@@ -89,17 +90,33 @@ def _fit(
     ends: Sequence[date], values: Sequence[float], due: date
 ) -> tuple[float | None, float | None]:
     """Least-squares slope (per day) and the value it gives at ``due``."""
+    spread = _spread(tuple(ends))
+    if spread is None:
+        return None, None
+    deviations, mx, sxx = spread
+    my = sum(values) / len(deviations)
+    sxy = 0.0
+    for dx, y in zip(deviations, values, strict=True):
+        sxy += dx * (y - my)
+    slope = sxy / sxx
+    return slope, my + slope * (due.toordinal() - mx)
+
+
+@lru_cache(maxsize=4096)
+def _spread(ends: tuple[date, ...]) -> tuple[list[float], float, float] | None:
+    """What ``_fit`` needs of the days alone, the same for every series read on the same
+    days (a sweep's targets mostly are): each day's distance from their mean, the mean and
+    the sum of the squared distances, added up in order as the fit always did."""
     xs = [d.toordinal() for d in ends]
     n = len(xs)
     if n < 2 or xs[0] == xs[-1]:  # oldest first: all on one day gives no slope
-        return None, None
-    mx, my = sum(xs) / n, sum(values) / n
-    sxx = sxy = 0.0
-    for x, y in zip(xs, values, strict=True):
-        sxx += (x - mx) ** 2
-        sxy += (x - mx) * (y - my)
-    slope = sxy / sxx
-    return slope, my + slope * (due.toordinal() - mx)
+        return None
+    mx = sum(xs) / n
+    deviations = [x - mx for x in xs]
+    sxx = 0.0
+    for dx in deviations:
+        sxx += dx**2
+    return deviations, mx, sxx
 
 
 def _goal(comparator: str, value: float | None, base: float) -> tuple[float | None, int]:
@@ -131,10 +148,6 @@ def _path(base: float, start: date, goal: float, due: date, day: date) -> float:
         return goal
     share = min(max((day - start).days / (due - start).days, 0.0), 1.0)
     return base + (goal - base) * share
-
-
-def _round(x: float | None) -> float | None:
-    return None if x is None else round(x, 6)
 
 
 def judge(
@@ -255,8 +268,8 @@ def _judged(
     numbers = {
         "latest_value": latest,
         "latest_date": latest_end,
-        "expected": _round(expected),
-        "forecast": _round(forecast),
+        "expected": None if expected is None else round(expected, 6),
+        "forecast": None if forecast is None else round(forecast, 6),
     }
 
     trend = goal is None

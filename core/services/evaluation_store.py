@@ -26,6 +26,7 @@ from ..target_status import targets_between
 
 WHOLE = 150_000  # up to this many targets the pairs themselves are kept
 BATCH = 100_000  # beyond it, targets evaluated at a time
+FIGURES = 10_000  # kept pairs' figures handed out at a time
 
 # Bits of ``_absent``: which of a target's figures are None.
 _VALUE, _DATE, _EXPECTED, _FORECAST = 1, 2, 4, 8
@@ -155,9 +156,9 @@ class EvaluationStore:
     def figures(self) -> Iterator[tuple[tuple[int, int], list[tuple[int, dict[str, Any]]]]]:
         """Per batch: its target id range and each target's (id, status figures)."""
         if self._pairs is not None:
-            if self._pairs:
-                ids = (self._pairs[0][0].id, self._pairs[-1][0].id)
-                yield ids, [(tg.id, _figures(ev)) for tg, ev, _ in self._pairs]
+            for start in range(0, len(self._pairs), FIGURES):  # a slice's rows at a time
+                part = self._pairs[start : start + FIGURES]
+                yield (part[0][0].id, part[-1][0].id), [(tg.id, _figures(ev)) for tg, ev, _ in part]
             return
         ends = [k for _, _, k in self._batches[1:]] + [len(self._ids)]
         for (first, last, start), end in zip(self._batches, ends, strict=True):

@@ -585,22 +585,29 @@ def _latest_lead_reports(session: Session) -> Iterator[tuple[int, date]]:
     )
 
 
-def overdue_reports(*, session: Session, as_of: date) -> list[tuple[Owed, date, int]]:
-    """Obligations whose latest due period's report is not in (the leads', visible): what is
-    owed, the due day of the first period unreported since, and how many periods that makes."""
+def overdue_reports(*, session: Session, as_of: date) -> list[tuple[int, Period, date, date, int]]:
+    """Obligations whose latest due period's report is not in (the leads', visible): the
+    obligation's id, the period owed and its due day, the due day of the first period
+    unreported since, and how many periods that makes."""
     latest = _latest_lead_reports(session)
     pending = next(latest, None)
     owing = []
     # The period each calendar owes now and its due day: the same for every obligation on it.
-    dues: dict[Calendar, tuple[Period, date]] = {}
+    # Keyed by plain values: hashing a dataclass for every row cost more than the rest.
+    dues: dict[tuple[str, int], tuple[Period, date]] = {}
+    # (first due day, periods) per calendar and the start or last report: obligations
+    # started together share them.
+    spans: dict[tuple[str, int, date | None, date | None], tuple[date, int]] = {}
     for ob in _live_rows(session):
         cal = ob.calendar
-        if cal.frequency == "none":
+        frequency, day = cal.frequency, cal.due_day
+        if frequency == "none":
             continue
-        if cal not in dues:
-            period = due_periods(as_of, cal.frequency, cal.due_day, 1)[0]
-            dues[cal] = (period, period.due(cal.due_day))
-        due, due_day = dues[cal]
+        owes = dues.get((frequency, day))
+        if owes is None:
+            period = due_periods(as_of, frequency, day, 1)[0]
+            owes = dues[frequency, day] = (period, period.due(day))
+        due, due_day = owes
         if due.end < ob.start:
             continue  # the obligation did not exist yet during that period
         while pending is not None and pending[0] < ob.id:  # both in obligation id order
@@ -608,20 +615,16 @@ def overdue_reports(*, session: Session, as_of: date) -> list[tuple[Owed, date, 
         reported = pending[1] if pending is not None and pending[0] == ob.id else None
         if reported is not None and reported >= due.end:
             continue
-        if reported is None:
-            first = period_containing(ob.start, cal.frequency)
-        else:
-            first = period_containing(reported, cal.frequency).following()
-        owing.append((ob, due, due_day, cal.due_day, first))
-    leads = _leads(session, [ob.id for ob, *_ in owing])
-    return [
-        (
-            Owed(ob.id, ob.code, ob.title, ob.title_en, leads.get(ob.id, []), due, due_day),
-            first.due(day),
-            periods_spanned(first, due),
-        )
-        for ob, due, due_day, day, first in owing
-    ]
+        key = (frequency, day, reported, ob.start if reported is None else None)
+        span = spans.get(key)
+        if span is None:
+            if reported is None:
+                first = period_containing(ob.start, frequency)
+            else:
+                first = period_containing(reported, frequency).following()
+            span = spans[key] = (first.due(day), periods_spanned(first, due))
+        owing.append((ob.id, due, due_day, *span))
+    return owing
 
 
 def owed_for(

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import func, or_, text
@@ -46,6 +47,7 @@ from ..models import (
     TargetStatus,
 )
 from ..rule_settings import config_count, config_level
+from ..search import indexed_after
 from ..settings import FollowUpSettings, get_settings
 from .base import actor, now, require_coordinator
 from .escalations import (
@@ -426,6 +428,7 @@ def _sweep(session: Session, as_of: date, dry_run: bool) -> SweepResult:
             for c in pending_follow_ups
         ]
         return result
+    del best, by_condition, opened_rows  # not read again: freed before the writes
     _apply(session, engine, result, pending_follow_ups, settings)
     return result
 
@@ -623,6 +626,7 @@ def _apply(
             row["sweep_id"] = sweep_row.id
         insert_many(session, TargetStatus, status_rows)
         update_many(session, TargetStatus, status_updates)
+    engine._evaluated = None  # read for the last time: freed before the escalations' rows
 
     opens = result.of("open")
     open_rows = [
@@ -693,23 +697,25 @@ def _apply(
         ],
     )
     if follow_ups:
-        made = create_follow_ups(
-            session=session,
-            as_of=engine.as_of,
-            days=settings.days,
-            events=events,
-            items=[
-                FollowUp(
-                    c.escalation_id,
-                    c.obligation_id,
-                    c.addressed_to_id,
-                    c.region_id,
-                    c.reason,
-                    c.reason_en,
-                )
-                for c in follow_ups
-            ],
-        )
+        # Thousands of follow-ups: indexed for search set-wise, not by a trigger per row.
+        with indexed_after(session):
+            made = create_follow_ups(
+                session=session,
+                as_of=engine.as_of,
+                days=settings.days,
+                events=events,
+                items=[
+                    FollowUp(
+                        c.escalation_id,
+                        c.obligation_id,
+                        c.addressed_to_id,
+                        c.region_id,
+                        c.reason,
+                        c.reason_en,
+                    )
+                    for c in follow_ups
+                ],
+            )
         due = (engine.as_of + _days(settings)).isoformat()
         for c in follow_ups:
             c.follow_up_id = made[c.escalation_id]
@@ -718,8 +724,9 @@ def _apply(
             )
     # The escalations' events carry the follow-up each got, so one event per change suffices.
     # Their instant as the log stores it (ISO text), turned into text once, not per event.
+    # Each kind's events are made as they are recorded, a batch at a time, not all held.
     opened_at = stamp.isoformat()
-    events += [
+    opened = (
         (
             "escalation.open",
             "escalation",
@@ -728,8 +735,8 @@ def _apply(
             {"id": c.escalation_id, **row, "opened_at": opened_at, "follow_up_id": c.follow_up_id},
         )
         for c, row in zip(opens, open_rows, strict=True)
-    ]
-    events += [
+    )
+    raised = (
         (
             "escalation.raise",
             "escalation",
@@ -746,8 +753,8 @@ def _apply(
             },
         )
         for c in raises
-    ]
-    events += [
+    )
+    resolved = (
         (
             "escalation.resolve",
             "escalation",
@@ -756,8 +763,8 @@ def _apply(
             {"resolved_at": stamp, "resolve_reason": c.reason},
         )
         for c in resolves
-    ]
-    events += [
+    )
+    linked = (
         (
             "escalation.follow_up",
             "escalation",
@@ -767,8 +774,8 @@ def _apply(
         )
         for c in follow_ups
         if c.action == "keep"
-    ]
-    record_many(session, events)
+    )
+    record_many(session, chain(events, opened, raised, resolved, linked))
     _remember_inputs(session, engine, sweep_row, result)
 
 
