@@ -6,6 +6,7 @@ handling cost more than SQLite's own work."""
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -93,10 +94,7 @@ def insert_tuples(
     conn = session.connection()
     dialect = conn.dialect
     table = model.__table__
-    compiled = insert(table).compile(
-        dialect=dialect, column_keys=list(columns), for_executemany=True
-    )
-    order = list(compiled.positiontup or compiled.binds)
+    sql, positional, order = _statement(table, tuple(columns), dialect)
     place = {key: i for i, key in enumerate(columns)}
     # A column left out takes its default, as Core's insert would (the schema's are constants).
     plan = [
@@ -127,9 +125,19 @@ def insert_tuples(
                 )
             )
         conn.exec_driver_sql(
-            compiled.string,
-            values if compiled.positional else [dict(zip(order, v, strict=True)) for v in values],
+            sql, values if positional else [dict(zip(order, v, strict=True)) for v in values]
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _statement(table: Any, columns: tuple[str, ...], dialect: Any) -> tuple[str, bool, list[str]]:
+    """The INSERT of ``columns`` for the driver's executemany, compiled once per process (an
+    import writes the same rows in batches): its text, whether it binds by position, and the
+    order of its parameters."""
+    compiled = insert(table).compile(
+        dialect=dialect, column_keys=list(columns), for_executemany=True
+    )
+    return compiled.string, compiled.positional, list(compiled.positiontup or compiled.binds)
 
 
 def _converted(values: Sequence[Any], process: Callable[[Any], Any] | None) -> Sequence[Any]:

@@ -730,7 +730,8 @@ def import_obligations(
             if not fresh or conflicts:
                 continue
             new_ids = reserve_ids(session, Obligation, len(fresh))
-            ob_rows, assignments, milestones, targets = [], [], [], []
+            ob_rows, assignments, targets = [], [], []
+            milestones, holders = [], []  # each milestone, and its obligation's id
             for r, new_id in zip(fresh, new_ids, strict=True):
                 raw = r["raw"]
                 if raw.get("id") is not None:
@@ -774,23 +775,25 @@ def import_obligations(
                         stamp,
                     )
                 )
-                assignments.extend((new_id, owner, role) for owner, role in dict.fromkeys(pairs))
-                milestones.extend(
-                    (new_id, m["title"], m["title_en"], m["due"], m["done_on"])
-                    for m in r["milestones"]
-                )
+                assignments += [(new_id, owner, role) for owner, role in dict.fromkeys(pairs)]
+                milestones += r["milestones"]
+                holders += [new_id] * len(r["milestones"])
             if large and not loaded:
                 loads.enter_context(loading(session, LOADED, keep=("obligation_id",)))
                 loaded = True
             with search.indexed_after(session):
                 insert_tuples(session, Obligation, _OBLIGATION, ob_rows)
                 insert_tuples(session, Assignment, _ASSIGNMENT, assignments)
-                uids = new_uids(len(milestones))
                 insert_tuples(
                     session,
                     Milestone,
                     _MILESTONE,
-                    [(*m, uid, 0, stamp) for m, uid in zip(milestones, uids, strict=True)],
+                    [
+                        (held, m["title"], m["title_en"], m["due"], m["done_on"], uid, 0, stamp)
+                        for held, m, uid in zip(
+                            holders, milestones, new_uids(len(milestones)), strict=True
+                        )
+                    ],
                 )
                 insert_many(session, Target, targets)
             all_ids.extend(new_ids)

@@ -272,7 +272,11 @@ HASH = re.compile(r"^[0-9a-f]{64}$")
 INSTANT = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(\+00:00)?")
 
 
-def _steady(value: str) -> str:
+def _steady(value: Any) -> Any:
+    if isinstance(value, dict | list):  # JSON as PostgreSQL's driver gives it
+        value = json.dumps(value, sort_keys=True)
+    if not isinstance(value, str):
+        return value
     return HASH.sub("<hash>", UID_IN.sub("<uid>", INSTANT.sub("<instant>", value)))
 
 
@@ -288,7 +292,7 @@ def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
             columns = [c["name"] for c in inspector.get_columns(table) if c["name"] not in skip]
             listed = ", ".join(f'"{c}"' for c in columns)
             out[table] = [
-                tuple(_steady(v) if isinstance(v, str) else v for v in r)
+                tuple(_steady(v) for v in r)
                 for r in conn.execute(text(f'SELECT {listed} FROM "{table}"'))
             ]
             out[table].sort(key=repr)
