@@ -88,24 +88,8 @@ ODD: list[Any] = [
     {"owner": "x"},
     {"owner": "x", "role": "lead"},
 ]
-TOP = [
-    "title",
-    "title_en",
-    "body",
-    "body_en",
-    "code",
-    "domain",
-    "plan",
-    "region",
-    "region_code",
-    "state",
-    "seq",
-    "assignments",
-    "lead",
-    "participants",
-    "milestones",
-    "targets",
-]
+TOP = ["title", *transfer._TEXTS, "state", "seq", "assignments", "lead", "participants"]
+TOP += ["milestones", "targets"]
 NESTED = [
     ("assignments", 0, "owner"),
     ("assignments", 0, "role"),
