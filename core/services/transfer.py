@@ -586,7 +586,8 @@ def import_obligations(
     require_coordinator(session)
     if not path.is_file():
         raise UserError(t("{path}: no such file", path=path))
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as handle:  # a block at a time: the file is not held whole
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
     owners = {o.name: o.id for o in session.exec(select(Owner))}
     created_owners: list[str] = []
 
