@@ -1,12 +1,15 @@
 """Bulk writes for imports and sweeps: the driver's executemany in batches, never the ORM's
 bulk path (several times slower), and ids reserved up front so that no RETURNING is needed
 (SQLite otherwise falls back to one statement per row). Inserts go to the driver with each
-column's bind conversion applied once per value: SQLAlchemy's per-row parameter handling
-cost more than SQLite's own work."""
+column's bind conversion applied once per distinct value: SQLAlchemy's per-row parameter
+handling cost more than SQLite's own work."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+import functools
+import os
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
 
@@ -14,6 +17,9 @@ from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlmodel import Session
 
 BATCH = 5000
+# SQLite's page cache while loading (KiB): the indexes of a large load stay in memory
+# instead of being spilled to the WAL and read back (the default is 2 MB).
+LOAD_CACHE_KIB = 128 * 1024
 
 
 def reserve_ids(session: Session, model: Any, n: int) -> list[int]:
@@ -34,6 +40,21 @@ def reserve_ids(session: Session, model: Any, n: int) -> list[int]:
     return list(range(start + 1, start + n + 1))
 
 
+def new_uids(n: int) -> list[str]:
+    """``n`` calendar UIDs as ``obligations.new_uid`` makes them (a random UUID, version 4,
+    then ``@duban``), from one read of the system's randomness instead of one per UID."""
+    digits = os.urandom(16 * n).hex()
+    out = []
+    for at in range(0, 32 * n, 32):
+        h = digits[at : at + 32]
+        # Version 4, and the RFC 4122 variant (10xx): two of the nibble's bits stay random.
+        out.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}@duban")
+    return out
+
+
+_VARIANT = {f"{i:x}": "89ab"[i & 3] for i in range(16)}
+
+
 def insert_many(
     session: Session,
     model: Any,
@@ -46,63 +67,126 @@ def insert_many(
     ``encoded``: columns whose values are already as the column stores them (JSON text)."""
     if not rows:
         return []
+    keys = list(rows[0])
+    get = itemgetter(*keys)
+    values = [get(row) for row in rows] if len(keys) > 1 else [(get(row),) for row in rows]
     ids: list[int] = []
     if returning:
         ids = reserve_ids(session, model, len(rows))
-        rows = [{**row, "id": new_id} for row, new_id in zip(rows, ids, strict=True)]
+        keys.append("id")
+        values = [(*row, new_id) for row, new_id in zip(values, ids, strict=True)]
+    insert_tuples(session, model, keys, values, encoded=encoded)
+    return ids
+
+
+def insert_tuples(
+    session: Session,
+    model: Any,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    encoded: Collection[str] = (),
+) -> None:
+    """Insert ``rows``, each a tuple of the ``columns``' values in that order; a column of
+    the table left out takes its default. ``encoded`` as for ``insert_many``."""
+    if not rows:
+        return
     conn = session.connection()
     dialect = conn.dialect
     table = model.__table__
-    compiled = insert(table).compile(
-        dialect=dialect, column_keys=list(rows[0]), for_executemany=True
-    )
-    order = list(compiled.positiontup or compiled.binds)
+    sql, positional, order = _statement(table, tuple(columns), dialect)
+    place = {key: i for i, key in enumerate(columns)}
     # A column left out takes its default, as Core's insert would (the schema's are constants).
-    columns = [
+    plan = [
         (
-            key,
-            table.c[key].default.arg if key not in rows[0] else None,
+            place.get(key),
+            table.c[key].default.arg if key not in place else None,
             None if key in encoded else table.c[key].type._cached_bind_processor(dialect),
         )
         for key in order
     ]
+    as_given = [i for i, _, process in plan] == list(range(len(columns))) and not any(
+        process for _, _, process in plan
+    )
     for start in range(0, len(rows), BATCH):
         batch = rows[start : start + BATCH]
-        # Column by column: each column's conversion applied in one pass.
-        values = list(
-            zip(
-                *(
-                    _converted(
-                        list(map(itemgetter(key), batch))
-                        if key in rows[0]
-                        else [default] * len(batch),
-                        process,
-                    )
-                    for key, default, process in columns
-                ),
-                strict=True,
+        if as_given:
+            values = batch
+        else:
+            # Column by column: each column's conversion applied in one pass.
+            given = list(zip(*batch, strict=True))
+            values = list(
+                zip(
+                    *(
+                        [default] * len(batch) if i is None else _converted(given[i], process)
+                        for i, default, process in plan
+                    ),
+                    strict=True,
+                )
             )
-        )
         conn.exec_driver_sql(
-            compiled.string,
-            values if compiled.positional else [dict(zip(order, v, strict=True)) for v in values],
+            sql, values if positional else [dict(zip(order, v, strict=True)) for v in values]
         )
-    return ids
 
 
-def _converted(values: list[Any], process: Callable[[Any], Any] | None) -> list[Any]:
-    """``values`` through a column's bind conversion; None stays None, and a value repeated
-    from the row before (a sweep's one timestamp) is converted once."""
+@functools.lru_cache(maxsize=64)
+def _statement(table: Any, columns: tuple[str, ...], dialect: Any) -> tuple[str, bool, list[str]]:
+    """The INSERT of ``columns`` for the driver's executemany, compiled once per process (an
+    import writes the same rows in batches): its text, whether it binds by position, and the
+    order of its parameters."""
+    compiled = insert(table).compile(
+        dialect=dialect, column_keys=list(columns), for_executemany=True
+    )
+    return compiled.string, compiled.positional, list(compiled.positiontup or compiled.binds)
+
+
+def _converted(values: Sequence[Any], process: Callable[[Any], Any] | None) -> Sequence[Any]:
+    """``values`` through a column's bind conversion; None stays None, and each distinct
+    value (a sweep's one timestamp, the few hundred due dates of 100k milestones) is
+    converted once."""
     if process is None:
         return values
-    out: list[Any] = []
-    last: Any = out  # nothing converted yet
-    done: Any = None
-    for value in values:
-        if value is not last:
-            last, done = value, None if value is None else process(value)
-        out.append(done)
-    return out
+    try:
+        # Keyed by type too: equal values of different types (1 and True) may convert apart.
+        keys = list(zip(map(type, values), values, strict=True))
+        done = {key: None if key[1] is None else process(key[1]) for key in set(keys)}
+    except TypeError:  # unhashable values (JSON objects): one at a time
+        return [None if value is None else process(value) for value in values]
+    return list(map(done.__getitem__, keys))
+
+
+@contextmanager
+def loading(session: Session, tables: Collection[str], *, keep: Collection[str]) -> Iterator[None]:
+    """A large load into ``tables`` on SQLite: their secondary indexes are dropped while rows
+    go in and built again at the end, set-wise (several times cheaper than keeping them row by
+    row), inside the caller's transaction, so a failed load leaves them as they were; and the
+    page cache is larger meanwhile. Indexes whose first column is in ``keep`` stay: those the
+    load itself looks rows up by. Elsewhere (PostgreSQL: dropping an index would lock the
+    table for everyone) nothing changes."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    listed = ", ".join("?" * len(tables))
+    indexes = [
+        (name, sql)
+        for name, sql in conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+            f" AND sql IS NOT NULL AND tbl_name IN ({listed}) ORDER BY name",
+            tuple(tables),
+        )
+        if conn.exec_driver_sql(f"PRAGMA index_info({name})").all()[0][2] not in keep
+    ]
+    cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{LOAD_CACHE_KIB}")
+    for name, _ in indexes:
+        conn.exec_driver_sql(f"DROP INDEX {name}")
+    try:
+        yield
+    finally:
+        for _, sql in indexes:
+            conn.exec_driver_sql(sql)
+        conn.exec_driver_sql(f"PRAGMA cache_size = {cache}")
 
 
 def update_many(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:

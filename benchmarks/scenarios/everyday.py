@@ -167,18 +167,57 @@ def compare(workdir: Path) -> dict[str, object]:
     }
 
 
+IMPORT_RUNS = 3
+
+
+def _cpu_of(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(wall, CPU: user + system) of one whole process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])}: {result.stderr.strip()}")
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def _import_pair(workdir: Path) -> dict[str, object]:
     """``duban import obligations`` and ``task import`` of the same 100k tasks, each into an
-    empty store."""
+    empty store, alternately ``IMPORT_RUNS`` times; medians, and the ratio of CPU times (the
+    steadier figure on a shared machine) and of wall times."""
     jsonl = str(workdir / "obligations.jsonl")
-    ours = _timed(_duban, workdir, "--as-of", "2023-01-01", "import", "obligations", jsonl)
-    theirs = _timed(_task, workdir, "import", str(workdir / "tasks.json"))
+    mine, peer, detail = [], [], []
+    for run in range(IMPORT_RUNS):
+        db = workdir / f"import-{run}.db"
+        shutil.copy(workdir / "bench.db", db)
+        command = [DUBAN, "--db", str(db), "--as", "bench", "--as-of", "2023-01-01"]
+        mine.append(_cpu_of([*command, "import", "obligations", jsonl]))
+        store = workdir / f"task-{run}"
+        shutil.rmtree(store, ignore_errors=True)
+        store.mkdir()
+        env = {**_taskrc(workdir), "TASKDATA": str(store)}
+        peer.append(_cpu_of([TASK, "import", str(workdir / "tasks.json")], env))
+        detail.append(
+            f"run {run + 1}: duban import {mine[-1][1]:.2f} s CPU, {mine[-1][0]:.2f} s wall"
+            f" | task import {peer[-1][1]:.2f} s CPU, {peer[-1][0]:.2f} s wall"
+            f" | CPU ratio {mine[-1][1] / peer[-1][1]:.2f}"
+        )
+    wall, cpu = (statistics.median(x) for x in zip(*mine, strict=True))
+    task_wall, task_cpu = (statistics.median(x) for x in zip(*peer, strict=True))
+    detail.append(
+        f"median: duban {cpu:.2f} s CPU, {wall:.2f} s wall | task {task_cpu:.2f} s CPU,"
+        f" {task_wall:.2f} s wall | ratio CPU {cpu / task_cpu:.2f}, wall {wall / task_wall:.2f}"
+    )
+    with open("/proc/loadavg", encoding="ascii") as load:
+        detail.append("load average " + " ".join(load.read().split()[:3]))
     return {
-        "wall": ours,
+        "wall": wall,
         "rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-        "detail": [
-            f"duban import {ours:.2f} s | task import {theirs:.2f} s | ratio {ours / theirs:.2f}"
-        ],
+        "cpu": cpu,
+        "task_cpu": task_cpu,
+        "ratio": cpu / task_cpu,
+        "detail": detail,
     }
 
 

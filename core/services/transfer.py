@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.scanner
+import re
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,8 +19,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from .. import audit, search, visibility
-from ..batch_writes import insert_many, reserve_ids
-from ..clock import parse_date
+from ..batch_writes import insert_many, insert_tuples, loading, new_uids, reserve_ids
+from ..clock import EARLIEST, LATEST, parse_date
 from ..controls import check_text
 from ..errors import Conflict, NotFound, UserError, located
 from ..filters import ObligationFilter
@@ -45,6 +48,42 @@ from .regions import add_region
 from .targets import check_target, target_scope
 
 BATCH = 2000
+# Rebuilding the indexes pays from about this many new lines (LINE_BYTES: a line of an
+# export without bodies, a little more than most; a file of longer lines is taken for fewer).
+LOAD_AT = 10_000
+LINE_BYTES = 1000
+LOADED = ("obligation", "assignment", "milestone")
+# The columns of the rows an import writes, in the order its tuples hold them.
+_OBLIGATION = (
+    "id",
+    "plan_id",
+    "code",
+    "seq",
+    "title",
+    "title_en",
+    "body",
+    "body_en",
+    "domain",
+    "region_id",
+    "parent_id",
+    "state",
+    "version",
+    "reopened",
+    "attrs",
+    "created_at",
+    "updated_at",
+)
+_ASSIGNMENT = ("obligation_id", "owner_id", "role")
+_MILESTONE = (
+    "obligation_id",
+    "title",
+    "title_en",
+    "due",
+    "done_on",
+    "uid",
+    "sequence",
+    "updated_at",
+)
 
 
 def export_rows(*, session: Session, as_of: date) -> Iterator[dict[str, Any]]:
@@ -179,8 +218,11 @@ def _as_date(value: Any, what: str) -> date:
     return parse_date(value, what=what)
 
 
-def _read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """The file's objects, a line at a time (exports run to gigabytes)."""
+def _read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any], bool]]:
+    """The file's objects, a line at a time (exports run to gigabytes), each with whether
+    its line is plain: without a control character or a backslash, so that no string in it
+    holds a control character (JSON escapes start with a backslash; a raw C0 character is
+    not valid JSON)."""
     try:
         handle = path.open(encoding=text_encoding(path), newline="")
     except OSError as exc:
@@ -189,19 +231,149 @@ def _read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         ) from None
     with handle:
         for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
+            text = line.rstrip("\r\n")
+            # The common line is one object, nothing around it: the decoder's scanner alone,
+            # without json.loads' checks of the text around the object.
             try:
-                data = json.loads(line.rstrip("\r\n"))
-            except RecursionError:
-                raise _fail(f"{path}:{number}", t("nested too deeply")) from None
-            except json.JSONDecodeError as exc:
-                raise _fail(
-                    f"{path}:{number}:{exc.colno}", t("not valid JSON: {why}", why=exc.msg)
-                ) from None
+                data, end = _scan(text, 0)
+            except (StopIteration, ValueError, RecursionError):
+                end = -1
+            if end != len(text):
+                if not line.strip():
+                    continue
+                try:
+                    data = json.loads(text)
+                except RecursionError:
+                    raise _fail(f"{path}:{number}", t("nested too deeply")) from None
+                except json.JSONDecodeError as exc:
+                    raise _fail(
+                        f"{path}:{number}:{exc.colno}", t("not valid JSON: {why}", why=exc.msg)
+                    ) from None
             if not isinstance(data, dict):
                 raise _fail(f"{path}:{number}", t("expected a JSON object"))
-            yield number, data
+            yield number, data, _UNPLAIN.search(text) is None
+
+
+_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
+_UNPLAIN = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
+_TEXTS = ("title_en", "body", "body_en", "code", "domain", "plan", "region", "region_code")
+_STR_OR_NONE = frozenset((str, type(None)))
+_STATES = frozenset(State.__members__)
+_ROLES = frozenset(Role.__members__)
+
+
+def _quick(
+    path: Path, number: int, data: dict[str, Any], dates: dict[str, date]
+) -> dict[str, Any] | None:
+    """``_validate``'s result for a plain line (``_read_lines``) that passes each of its
+    checks in the common way, else None: then ``_validate`` runs and says what is wrong.
+    Plain dict and type checks: no control character can hide in a plain line, so the
+    checks of the texts hold already. ``dates`` keeps the dates already read."""
+    get = data.get
+    title = get("title")
+    if type(title) is not str or not (title := title.strip()):
+        return None
+    values = list(map(get, _TEXTS))
+    if not _STR_OR_NONE.issuperset(map(type, values)):
+        return None
+    texts = dict(zip(_TEXTS, values, strict=True))
+    state = get("state") or State.open
+    if state is not State.open and (type(state) is not str or state not in _STATES):
+        return None
+    assignments = get("assignments")
+    if assignments is None:
+        leads, participants = get("lead") or [], get("participants") or []
+        if type(leads) is not list or type(participants) is not list:
+            return None
+        assignments = [{"owner": o, "role": "lead"} for o in leads] + [
+            {"owner": o, "role": "participant"} for o in participants
+        ]
+    elif type(assignments) is not list:
+        return None
+    lead = False
+    for a in assignments:
+        if type(a) is not dict:
+            return None
+        owner, role = a.get("owner"), a.get("role")
+        if type(owner) is not str or not owner.strip() or type(role) is not str:
+            return None
+        if role not in _ROLES:
+            return None
+        lead = lead or role == Role.lead
+    if not lead:
+        return None
+    raw_milestones = get("milestones") or []
+    if type(raw_milestones) is not list:
+        return None
+    milestones = []
+    for m in raw_milestones:
+        if type(m) is not dict:
+            return None
+        m_title, m_title_en, due, done = (
+            m.get("title"),
+            m.get("title_en"),
+            m.get("due"),
+            m.get("done"),
+        )
+        if m_title is not None and type(m_title) is not str:
+            return None
+        if m_title_en is not None and type(m_title_en) is not str:
+            return None
+        if type(due) is not str or (day := dates.get(due) or _day(due, dates)) is None:
+            return None
+        done_on = (dates.get(done) or _day(done, dates)) if done and type(done) is str else None
+        if done and done_on is None:
+            return None
+        milestones.append(
+            {"title": m_title or title, "title_en": m_title_en, "due": day, "done_on": done_on}
+        )
+    raw_targets = get("targets") or []
+    if type(raw_targets) is not list:
+        return None
+    # Everything before the targets passed, so the targets' own errors come first, as there.
+    targets = _targets(f"{path}:{number}", raw_targets) if raw_targets else []
+    seq = get("seq") or 0
+    if type(seq) is not int or not 0 <= seq < 2**31:
+        return None
+    return _line(data, number, texts, title, state, seq, assignments, milestones, targets)
+
+
+def _line(
+    data: dict[str, Any],
+    number: int,
+    texts: dict[str, str | None],
+    title: str,
+    state: str,
+    seq: int,
+    assignments: list[dict[str, Any]],
+    milestones: list[dict[str, Any]],
+    targets: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """A checked line as the import takes it (``_quick`` and ``_validate`` alike)."""
+    return {
+        "raw": data,
+        "line": number,
+        **texts,
+        "title": title,
+        "domain": texts["domain"] or "general",
+        "state": state,
+        "seq": seq,
+        "assignments": assignments,
+        "milestones": milestones,
+        "targets": targets,
+    }
+
+
+def _day(text: str, dates: dict[str, date]) -> date | None:
+    """The date ``parse_date`` reads in ``text``, kept in ``dates``; None where it refuses."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    if not EARLIEST <= day <= LATEST:
+        return None
+    dates[text] = day
+    return day
 
 
 def _validate(path: Path, number: int, data: dict[str, Any]) -> dict[str, Any]:
@@ -249,8 +421,9 @@ def _validate(path: Path, number: int, data: dict[str, Any]) -> dict[str, Any]:
     for j, a in enumerate(assignments):
         if not isinstance(a, dict) or not isinstance(a.get("owner"), str) or not a["owner"].strip():
             raise _fail(where, t("each assignment needs an owner name"))
-        if a.get("role") not in Role.__members__:
-            raise _fail(where, t("unknown role {value}", value=_short(a.get("role"))))
+        role = a.get("role")
+        if not isinstance(role, str) or role not in Role.__members__:
+            raise _fail(where, t("unknown role {value}", value=_short(role)))
         with located(f"{where}: assignments[{j}]"):
             check_text(a["owner"], "owner", single_line=True)
     if not any(a["role"] == Role.lead for a in assignments):
@@ -276,10 +449,19 @@ def _validate(path: Path, number: int, data: dict[str, Any]) -> dict[str, Any]:
                     "done_on": _as_date(m["done"], f"{w}.done") if m.get("done") else None,
                 }
             )
-    targets = []
     raw_targets = data.get("targets") or []
     if not isinstance(raw_targets, list):
         raise _fail(where, t("`targets` must be a list"))
+    targets = _targets(where, raw_targets)
+    seq = data.get("seq") or 0
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**31:
+        raise _fail(where, t("`seq` must be a whole number, not {value}", value=_short(seq)))
+    return _line(data, number, texts, title, state, seq, assignments, milestones, targets)
+
+
+def _targets(where: str, raw_targets: list[Any]) -> list[dict[str, Any]]:
+    """The checks of ``duban target add`` on a line's targets."""
+    targets = []
     for j, tg in enumerate(raw_targets):
         w = f"{where}: targets[{j}]"
         if not isinstance(tg, dict) or not tg.get("indicator") or not tg.get("comparator"):
@@ -332,21 +514,7 @@ def _validate(path: Path, number: int, data: dict[str, Any]) -> dict[str, Any]:
                 "scope": scope,
             }
         )
-    seq = data.get("seq") or 0
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**31:
-        raise _fail(where, t("`seq` must be a whole number, not {value}", value=_short(seq)))
-    return {
-        "raw": data,
-        "line": number,
-        **texts,
-        "title": title,
-        "domain": texts["domain"] or "general",
-        "state": state,
-        "seq": seq,
-        "assignments": assignments,
-        "milestones": milestones,
-        "targets": targets,
-    }
+    return targets
 
 
 def _batches(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -418,7 +586,8 @@ def import_obligations(
     require_coordinator(session)
     if not path.is_file():
         raise UserError(t("{path}: no such file", path=path))
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with path.open("rb") as handle:  # a block at a time: the file is not held whole
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
     owners = {o.name: o.id for o in session.exec(select(Owner))}
     created_owners: list[str] = []
 
@@ -445,7 +614,11 @@ def import_obligations(
                 session=session, code=code or name, name=name or code, level="county", audited=False
             )
             regions[region.code] = regions_by_name[region.name] = region
+            region_of.clear()
         return region.id
+
+    # (region code, name) -> region id, as region_id answers until it creates a region.
+    region_of: dict[tuple[str | None, str | None], int | None] = {}
 
     plans = {p.key: p.id for p in session.exec(select(Plan))}
     sites = {s.key: s.id for s in session.exec(select(Site))}
@@ -491,107 +664,143 @@ def import_obligations(
             targets.append({**tg, "region_id": scoped[0], "site_id": scoped[1]})
         return {"region_id": region, "assignments": assignments, "targets": targets}
 
+    dates: dict[str, date] = {}
+    lines = (
+        (plain and _quick(path, n, d, dates)) or _validate(path, n, d)
+        for n, d, plain in _read_lines(path)
+    )
+    # A load of about as many obligations as are stored, or more, rebuilds the indexes
+    # faster than it keeps them.
+    large = path.stat().st_size // LINE_BYTES >= max(LOAD_AT, len(existing))
     # Stream the file a batch at a time; a bad line raises and the transaction rolls back.
-    for chunk in _batches((_validate(path, n, d) for n, d in _read_lines(path)), BATCH):
-        fresh = []
-        for r in chunk:
-            plan_key = r["plan"]
-            plan_id = plans.get(plan_key) if plan_key else None
-            key = _key(plan_id, r["code"], r["title"])
-            if key in seen:
-                raise _fail(
-                    f"{path}:{r['line']}",
-                    t("the same obligation as line {line} (same plan and code)", line=seen[key]),
+    # A large load's indexes are built again when the loop ends (or fails).
+    loaded = False
+    with ExitStack() as loads:
+        for chunk in _batches(lines, BATCH):
+            fresh = []
+            for r in chunk:
+                plan_key = r["plan"]
+                plan_id = plans.get(plan_key) if plan_key else None
+                key = _key(plan_id, r["code"], r["title"])
+                if key in seen:
+                    raise _fail(
+                        f"{path}:{r['line']}",
+                        t(
+                            "the same obligation as line {line} (same plan and code)",
+                            line=seen[key],
+                        ),
+                    )
+                seen[key] = r["line"]
+                r["plan_id"] = plan_id
+                ob_id = existing.get(key)
+                if ob_id is None:
+                    fresh.append(r)
+                    continue
+                ob = session.get(Obligation, ob_id)
+                assert ob is not None
+                if r["raw"].get("id") is not None:
+                    id_map[r["raw"]["id"]] = ob.id
+                found = resolve(r, ob.region_id)
+                incoming = _comparable(
+                    scalars={**r, "region_id": found["region_id"]},
+                    assignments=found["assignments"],
+                    milestones=r["milestones"],
+                    targets=found["targets"],
                 )
-            seen[key] = r["line"]
-            r["plan_id"] = plan_id
-            ob_id = existing.get(key)
-            if ob_id is None:
-                fresh.append(r)
+                stored = _stored(session, ob)
+                changed = [key for key in incoming if incoming[key] != stored[key]]
+                label = r["code"] or r["title"]
+                if not changed:
+                    unchanged += 1
+                elif not update:
+                    conflicts.append(
+                        f"{path}:{r['line']}: "
+                        + t(
+                            "{label} (#{id}) differs in {fields}",
+                            label=label,
+                            id=ob.id,
+                            fields=", ".join(changed),
+                        )
+                    )
+                else:
+                    _update(session, ob, r, found, changed, stamp)
+                    updated.append(f"{label} (#{ob.id}): {', '.join(changed)}")
+            total += len(chunk)
+            if progress is not None:
+                progress(len(chunk))
+            if not fresh or conflicts:
                 continue
-            ob = session.get(Obligation, ob_id)
-            assert ob is not None
-            if r["raw"].get("id") is not None:
-                id_map[r["raw"]["id"]] = ob.id
-            found = resolve(r, ob.region_id)
-            incoming = _comparable(
-                scalars={**r, "region_id": found["region_id"]},
-                assignments=found["assignments"],
-                milestones=r["milestones"],
-                targets=found["targets"],
-            )
-            stored = _stored(session, ob)
-            changed = [key for key in incoming if incoming[key] != stored[key]]
-            label = r["code"] or r["title"]
-            if not changed:
-                unchanged += 1
-            elif not update:
-                conflicts.append(
-                    f"{path}:{r['line']}: "
-                    + t(
-                        "{label} (#{id}) differs in {fields}",
-                        label=label,
-                        id=ob.id,
-                        fields=", ".join(changed),
+            new_ids = reserve_ids(session, Obligation, len(fresh))
+            ob_rows, assignments, targets = [], [], []
+            milestones, holders = [], []  # each milestone, and its obligation's id
+            for r, new_id in zip(fresh, new_ids, strict=True):
+                raw = r["raw"]
+                if raw.get("id") is not None:
+                    id_map[raw["id"]] = new_id
+                if r["targets"]:
+                    found = resolve(r, None)
+                    region, pairs = found["region_id"], found["assignments"]
+                    targets.extend(_target_row(new_id, tg, stamp) for tg in found["targets"])
+                else:
+                    # resolve()'s answers, from the look-ups made already where there are some.
+                    place = (r["region_code"], r["region"])
+                    region = region_of.get(place, -1)
+                    if region == -1:
+                        with located(f"{path}:{r['line']}"):
+                            region = region_of[place] = region_id(*place)
+                    pairs = []
+                    for a in r["assignments"]:
+                        owner = owners.get(a["owner"].strip())
+                        if owner is None:
+                            with located(f"{path}:{r['line']}"):
+                                owner = owner_id(a["owner"])
+                        pairs.append((owner, a["role"]))
+                ob_rows.append(
+                    (
+                        new_id,
+                        r["plan_id"],
+                        r["code"],
+                        r["seq"],
+                        r["title"],
+                        r["title_en"],
+                        r["body"],
+                        r["body_en"],
+                        r["domain"],
+                        region,
+                        id_map.get(raw.get("parent")),
+                        r["state"],
+                        1,
+                        0,
+                        None,
+                        stamp,
+                        stamp,
                     )
                 )
-            else:
-                _update(session, ob, r, found, changed, stamp)
-                updated.append(f"{label} (#{ob.id}): {', '.join(changed)}")
-        total += len(chunk)
-        if progress is not None:
-            progress(len(chunk))
-        if not fresh or conflicts:
-            continue
-        new_ids = reserve_ids(session, Obligation, len(fresh))
-        ob_rows, assignments, milestones, targets = [], [], [], []
-        for r, new_id in zip(fresh, new_ids, strict=True):
-            raw = r["raw"]
-            if raw.get("id") is not None:
-                id_map[raw["id"]] = new_id
-            found = resolve(r, None)
-            ob_rows.append(
-                {
-                    "id": new_id,
-                    "plan_id": r["plan_id"],
-                    "code": r["code"],
-                    "seq": r["seq"],
-                    "title": r["title"],
-                    "title_en": r["title_en"],
-                    "body": r["body"],
-                    "body_en": r["body_en"],
-                    "domain": r["domain"],
-                    "region_id": found["region_id"],
-                    "parent_id": id_map.get(raw.get("parent")),
-                    "state": r["state"],
-                    "version": 1,
-                    "reopened": 0,
-                    "attrs": None,
-                    "created_at": stamp,
-                    "updated_at": stamp,
-                }
-            )
-            assignments.extend(
-                {"obligation_id": new_id, "owner_id": owner, "role": role}
-                for owner, role in dict.fromkeys(found["assignments"])
-            )
-            milestones.extend(
-                {"obligation_id": new_id, "uid": new_uid(), "sequence": 0, "updated_at": stamp, **m}
-                for m in r["milestones"]
-            )
-            targets.extend(_target_row(new_id, tg, stamp) for tg in found["targets"])
-        with search.indexed_after(session):
-            for model, rows in (
-                (Obligation, ob_rows),
-                (Assignment, assignments),
-                (Milestone, milestones),
-                (Target, targets),
-            ):
-                insert_many(session, model, rows)
-        all_ids.extend(new_ids)
-        first_id = first_id or new_ids[0]
-        last_id = new_ids[-1]
-        created += len(fresh)
+                assignments += [(new_id, owner, role) for owner, role in dict.fromkeys(pairs)]
+                milestones += r["milestones"]
+                holders += [new_id] * len(r["milestones"])
+            if large and not loaded:
+                loads.enter_context(loading(session, LOADED, keep=("obligation_id",)))
+                loaded = True
+            with search.indexed_after(session):
+                insert_tuples(session, Obligation, _OBLIGATION, ob_rows)
+                insert_tuples(session, Assignment, _ASSIGNMENT, assignments)
+                insert_tuples(
+                    session,
+                    Milestone,
+                    _MILESTONE,
+                    [
+                        (held, m["title"], m["title_en"], m["due"], m["done_on"], uid, 0, stamp)
+                        for held, m, uid in zip(
+                            holders, milestones, new_uids(len(milestones)), strict=True
+                        )
+                    ],
+                )
+                insert_many(session, Target, targets)
+            all_ids.extend(new_ids)
+            first_id = first_id or new_ids[0]
+            last_id = new_ids[-1]
+            created += len(fresh)
     if conflicts:
         raise Conflict(
             "\n".join([*conflicts, t("nothing was imported; give --update to bring them in line")])
