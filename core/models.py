@@ -202,6 +202,8 @@ class Milestone(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_milestone_due_done", "due", "done_on"),
         sa.Index("ix_milestone_obligation_due", "obligation_id", "due"),
+        # The late milestones the overdue set starts from, from the index alone (0017).
+        sa.Index("ix_milestone_done_due", "done_on", "due", "obligation_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
