@@ -161,8 +161,8 @@ def overdue_counts(db: Lean, as_of: date) -> tuple[int, dict[int, int]]:
     """Overdue obligations, in all and per lead owner, finding them once."""
     total, per_lead = 0, {}
     for owner_id, n in db.rows(
-        "WITH late AS MATERIALIZED (SELECT obligation.id FROM obligation"
-        f" WHERE {queries.overdue_sql(lens=queries.lens_needed(db, as_of), dialect=db.dialect)})"
+        "WITH late AS MATERIALIZED"
+        f" ({queries.overdue_ids_sql(lens=queries.lens_needed(db, as_of), dialect=db.dialect)})"
         " SELECT a.owner_id, COUNT(*) FROM assignment a"
         " WHERE a.role = 'lead' AND a.obligation_id IN (SELECT id FROM late) GROUP BY a.owner_id"
         " UNION ALL SELECT NULL, COUNT(*) FROM late",

@@ -1,7 +1,8 @@
-"""The overdue filter's set form (``queries.overdue_ids_sql``, built once from the late
-milestones up) finds exactly what the per-row predicate (``queries.overdue_sql``) accepts,
-on a varied world: split trees several levels deep, states moved after the date, children
-and completions recorded after it, with and without the as-of lens, on either backend."""
+"""The overdue filter's set form (``queries.overdue_ids_sql``, on PostgreSQL built once
+from the late milestones up) finds exactly what the per-row predicate
+(``queries.overdue_sql``) accepts, on a varied world: split trees several levels deep,
+states moved after the date, children and completions recorded after it, with and without
+the as-of lens; and ``duban list --overdue`` lists and counts them."""
 
 from __future__ import annotations
 
@@ -91,7 +92,12 @@ def test_the_overdue_set_is_the_per_row_predicate(env: Env) -> None:
                         **params,
                     )
                 }
-                got = [i for (i,) in db.rows(queries.overdue_ids_sql(lens=lens), **params)]
+                got = [
+                    i
+                    for (i,) in db.rows(
+                        queries.overdue_ids_sql(lens=lens, dialect=db.dialect), **params
+                    )
+                ]
                 assert len(got) == len(set(got)) and set(got) == expected, (day, lens)
                 found.append(len(expected))
             # The list's filter and count, through the set.
