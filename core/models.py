@@ -235,8 +235,21 @@ class Site(SQLModel, table=True):
     attrs: dict | None = _json()
 
 
+_SUGGESTED = "source IS NOT NULL AND source <> 'plan'"
+
+
 class Target(SQLModel, table=True):
     """A quantitative goal of an obligation for one scope (a region or a site)."""
+
+    __table_args__ = (
+        # The few targets a plugin suggests (the dashboard counts the plan's without them).
+        sa.Index(
+            "ix_target_suggested",
+            "id",
+            postgresql_where=sa.text(_SUGGESTED),
+            sqlite_where=sa.text(_SUGGESTED),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     obligation_id: int = Field(foreign_key="obligation.id", index=True)
@@ -477,11 +490,15 @@ class TargetStatus(SQLModel, table=True):
     """A target's evaluation as recorded by a sweep."""
 
     __tablename__ = "target_status"
-    __table_args__ = (sa.UniqueConstraint("target_id", "sweep_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("target_id", "sweep_id"),
+        # A sweep's counts by status from the index alone (the dashboard, revision 0017).
+        sa.Index("ix_target_status_sweep_status", "sweep_id", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     target_id: int = Field(foreign_key="target.id", index=True)
-    sweep_id: int = Field(foreign_key="sweep.id", index=True)
+    sweep_id: int = Field(foreign_key="sweep.id")
     as_of: date
     status: str = Field(max_length=16)
     latest_value: float | None = None

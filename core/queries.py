@@ -190,21 +190,27 @@ def overdue_sql(*, lens: bool = True, dialect: str = "sqlite") -> str:
     )
 
 
-def late_milestones_sql(*, lens: bool = True) -> str:
-    """The obligations with a milestone due before ``:as_of`` and not done by then
-    (``visibility.milestone_pending``), in one arm per way of not being done, each read
-    from an index: not done at all; done on or after the day; done before it but recorded
-    after ``:seen_at`` (with the lens). ``ix_milestone_done_due`` answers the first two
-    from the index alone."""
+def pending_milestones_sql(*, lens: bool = True, due: str = "m.due < :as_of") -> str:
+    """The obligations with a milestone due as ``due`` says (before ``:as_of``: late) and
+    not done by ``:as_of`` (``visibility.milestone_pending``), in one arm per way of not
+    being done, each read from an index: not done at all; done on or after the day; done
+    before it but recorded after ``:seen_at`` (with the lens). ``ix_milestone_done_due``
+    answers the first two from the index alone."""
     arms = [
-        "SELECT m.obligation_id FROM milestone m WHERE m.done_on IS NULL AND m.due < :as_of",
-        "SELECT m.obligation_id FROM milestone m WHERE m.done_on >= :as_of AND m.due < :as_of",
+        f"SELECT m.obligation_id FROM milestone m WHERE m.done_on IS NULL AND {due}",
+        f"SELECT m.obligation_id FROM milestone m WHERE m.done_on >= :as_of AND {due}",
     ]
     if lens:
-        arms.append(
-            "SELECT m.obligation_id FROM milestone m WHERE m.done_at > :seen_at AND m.due < :as_of"
-        )
+        arms.append(f"SELECT m.obligation_id FROM milestone m WHERE m.done_at > :seen_at AND {due}")
     return " UNION ".join(arms)
+
+
+def id_in(dialect: str, column: str, select: str) -> str:
+    """``column IN (select)``; on PostgreSQL as an array, so that the ids are probed in
+    order through an index whatever the planner guesses of their number."""
+    if dialect == "postgresql":
+        return f"{column} = ANY(ARRAY({select}))"
+    return f"{column} IN ({select})"
 
 
 def overdue_ids_sql(*, lens: bool = True, dialect: str = "sqlite") -> str:
@@ -232,7 +238,7 @@ def overdue_ids_sql(*, lens: bool = True, dialect: str = "sqlite") -> str:
     return (
         "WITH RECURSIVE leaf(id, above) AS (SELECT x.id,"
         f" CASE WHEN NOT {p.has_children('x')} THEN {above} END FROM obligation x"
-        f" WHERE x.id = ANY(ARRAY({late_milestones_sql(lens=lens)})) AND {p.live('x')}),"
+        f" WHERE {id_in(dialect, 'x.id', pending_milestones_sql(lens=lens))} AND {p.live('x')}),"
         # Every obligation above a late one recorded by then (``overdue_sql``'s ``below``,
         # walked upwards); UNION, so each is visited once (the top's NULL parent included).
         " up(id) AS (SELECT above FROM leaf WHERE above <> 0"
@@ -248,7 +254,7 @@ def overdue_filter(*, lens: bool = True, dialect: str = "sqlite") -> str:
     rows of ``overdue_ids_sql``'s set, found by their ids."""
     if dialect != "postgresql":
         return overdue_sql(lens=lens, dialect=dialect)
-    return f"obligation.id = ANY(ARRAY({overdue_ids_sql(lens=lens, dialect=dialect)}))"
+    return id_in(dialect, "obligation.id", overdue_ids_sql(lens=lens, dialect=dialect))
 
 
 # Traffic lights (红黄绿灯) --------------------------------------------------------------------
@@ -547,12 +553,15 @@ def lean_connect(url: str, head: str, claimed: str | None = None) -> Lean | None
         lean = Lean(conn, "sqlite")
     elif url.startswith("postgresql+psycopg://"):
         import psycopg
+        from psycopg.conninfo import conninfo_to_dict
 
         try:
             # No JIT compilation: these reads are short, and compiling a plan with a million
             # rows in its estimates took longer than running it (0.3 s of a 0.2 s count).
-            conn = psycopg.connect("postgresql://" + url.split("://", 1)[1], options="-c jit=off")
-            lean = Lean(conn, "postgresql")
+            # (Added to the URL's own options, such as a search_path.)
+            info = conninfo_to_dict("postgresql://" + url.split("://", 1)[1])
+            info["options"] = f"{info.get('options') or ''} -c jit=off".strip()
+            lean = Lean(psycopg.connect(**info), "postgresql")
         except psycopg.Error:
             return None
     else:
