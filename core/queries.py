@@ -553,15 +553,15 @@ def lean_connect(url: str, head: str, claimed: str | None = None) -> Lean | None
         lean = Lean(conn, "sqlite")
     elif url.startswith("postgresql+psycopg://"):
         import psycopg
-        from psycopg.conninfo import conninfo_to_dict
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
         try:
             # No JIT compilation: these reads are short, and compiling a plan with a million
             # rows in its estimates took longer than running it (0.3 s of a 0.2 s count).
             # (Added to the URL's own options, such as a search_path.)
-            info = conninfo_to_dict("postgresql://" + url.split("://", 1)[1])
-            info["options"] = f"{info.get('options') or ''} -c jit=off".strip()
-            lean = Lean(psycopg.connect(**info), "postgresql")
+            dsn = "postgresql://" + url.split("://", 1)[1]
+            options = f"{conninfo_to_dict(dsn).get('options') or ''} -c jit=off".strip()
+            lean = Lean(psycopg.connect(make_conninfo(dsn, options=options)), "postgresql")
         except psycopg.Error:
             return None
     else:
