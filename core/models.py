@@ -139,6 +139,11 @@ class Obligation(SQLModel, table=True):
         sa.Index("ix_obligation_plan_seq", "plan_id", "seq"),
         # The order of ``sort:code`` (listing.order_keys), so a window stops at its last row.
         sa.Index("ix_obligation_listing", sa.text("(plan_id IS NULL)"), "plan_id", "seq", "id"),
+        # Whether an obligation is live and below which, from the index alone: the overdue
+        # set probes it for each late milestone's obligation (revision 0017).
+        sa.Index(
+            "ix_obligation_live", "id", "state", "parent_id", "created_at", "state_changed_at"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -202,6 +207,8 @@ class Milestone(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_milestone_due_done", "due", "done_on"),
         sa.Index("ix_milestone_obligation_due", "obligation_id", "due"),
+        # The late milestones the overdue set starts from, from the index alone (0017).
+        sa.Index("ix_milestone_done_due", "done_on", "due", "obligation_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -233,8 +240,21 @@ class Site(SQLModel, table=True):
     attrs: dict | None = _json()
 
 
+_SUGGESTED = "source IS NOT NULL AND source <> 'plan'"
+
+
 class Target(SQLModel, table=True):
     """A quantitative goal of an obligation for one scope (a region or a site)."""
+
+    __table_args__ = (
+        # The few targets a plugin suggests (the dashboard counts the plan's without them).
+        sa.Index(
+            "ix_target_suggested",
+            "id",
+            postgresql_where=sa.text(_SUGGESTED),
+            sqlite_where=sa.text(_SUGGESTED),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     obligation_id: int = Field(foreign_key="obligation.id", index=True)
@@ -475,11 +495,15 @@ class TargetStatus(SQLModel, table=True):
     """A target's evaluation as recorded by a sweep."""
 
     __tablename__ = "target_status"
-    __table_args__ = (sa.UniqueConstraint("target_id", "sweep_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("target_id", "sweep_id"),
+        # A sweep's counts by status from the index alone (the dashboard, revision 0017).
+        sa.Index("ix_target_status_sweep_status", "sweep_id", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     target_id: int = Field(foreign_key="target.id", index=True)
-    sweep_id: int = Field(foreign_key="sweep.id", index=True)
+    sweep_id: int = Field(foreign_key="sweep.id")
     as_of: date
     status: str = Field(max_length=16)
     latest_value: float | None = None

@@ -108,7 +108,7 @@ def obligation_where(
             **({"due_from": due_from} if due_from else {}),
         )
     if overdue:
-        w.add(overdue_sql(lens=lens, dialect=dialect), as_of=as_of)
+        w.add(overdue_filter(lens=lens, dialect=dialect), as_of=as_of)
     if plan_id is not None:
         w.add("obligation.plan_id = :plan_id", plan_id=plan_id)
     if parent_id is not None:
@@ -135,45 +135,126 @@ def _json_path(name: str, depth: int) -> str:
     return "obligation.attrs" + "".join(f" -> CAST(:{name}{i} AS TEXT)" for i in range(depth))
 
 
+class _Overdue:
+    """The parts of "overdue" over an alias, with or without the as-of lens."""
+
+    def __init__(self, lens: bool) -> None:
+        self.lens = lens
+        self.pending = _PENDING if lens else _PENDING_NOW
+
+    def live(self, o: str) -> str:
+        state = visibility.state_sql(o) if self.lens else f"{o}.state"
+        return f"{state} NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
+
+    def late(self, o: str) -> str:
+        return (
+            f"EXISTS (SELECT 1 FROM milestone m WHERE m.obligation_id = {o}.id"
+            f" AND m.due < :as_of AND {self.pending})"
+        )
+
+    def seen(self, o: str) -> str:
+        return f" AND {visibility.obligation_visible(o)}" if self.lens else ""
+
+    def has_children(self, o: str) -> str:
+        """Split: an obligation below it (recorded by then) carries its deadlines."""
+        return f"EXISTS (SELECT 1 FROM obligation c WHERE c.parent_id = {o}.id{self.seen('c')})"
+
+
 def overdue_sql(*, lens: bool = True, dialect: str = "sqlite") -> str:
     """A live obligation with a milestone due before ``:as_of`` and not done by then (as
     recorded by ``:seen_at``, ``visibility``). Once
     split, an obligation's children carry its deadlines: a parent is overdue when an
-    obligation below it is, whatever its own milestones say (as the sweep sees it)."""
-
-    def live(o: str) -> str:
-        state = visibility.state_sql(o) if lens else f"{o}.state"
-        return f"{state} NOT IN ('{CLOSED[0]}', '{CLOSED[1]}')"
-
-    def late(o: str) -> str:
-        return (
-            f"EXISTS (SELECT 1 FROM milestone m WHERE m.obligation_id = {o}.id"
-            f" AND m.due < :as_of AND {_PENDING if lens else _PENDING_NOW})"
-        )
-
-    def seen(o: str) -> str:
-        return f" AND {visibility.obligation_visible(o)}" if lens else ""
+    obligation below it is, whatever its own milestones say (as the sweep sees it).
+    Asked of each row: for a few rows; a filter over many takes ``overdue_ids_sql``."""
+    p = _Overdue(lens)
 
     def split(o: str) -> str:
         if dialect == "postgresql":
             # A probe of the parent_id index per row: a million parent ids as one set outgrow
             # work_mem, and PostgreSQL then scans the set for every row (national scale).
-            return f"EXISTS (SELECT 1 FROM obligation c WHERE c.parent_id = {o}.id{seen('c')})"
+            return p.has_children(o)
         # Parents as one set, looked up per row (a correlated probe per row would cost a
         # third more on 100k obligations in SQLite).
-        parents = f"SELECT c.parent_id FROM obligation c WHERE c.parent_id IS NOT NULL{seen('c')}"
+        parents = f"SELECT c.parent_id FROM obligation c WHERE c.parent_id IS NOT NULL{p.seen('c')}"
         return f"{o}.id IN ({parents})"
 
     below = (
         "WITH RECURSIVE below(id) AS (SELECT c.id FROM obligation c WHERE c.parent_id = obligation.id"
         " UNION ALL SELECT c.id FROM obligation c JOIN below b ON c.parent_id = b.id)"
         f" SELECT 1 FROM below b JOIN obligation x ON x.id = b.id"
-        f" WHERE {live('x')}{seen('x')} AND {late('x')} AND NOT {split('x')}"
+        f" WHERE {p.live('x')}{p.seen('x')} AND {p.late('x')} AND NOT {split('x')}"
     )
     return (
-        f"{live('obligation')} AND ({late('obligation')} AND NOT {split('obligation')}"
+        f"{p.live('obligation')} AND ({p.late('obligation')} AND NOT {split('obligation')}"
         f" OR {split('obligation')} AND EXISTS ({below}))"
     )
+
+
+def pending_milestones_sql(*, lens: bool = True, due: str = "m.due < :as_of") -> str:
+    """The obligations with a milestone due as ``due`` says (before ``:as_of``: late) and
+    not done by ``:as_of`` (``visibility.milestone_pending``), in one arm per way of not
+    being done, each read from an index: not done at all; done on or after the day; done
+    before it but recorded after ``:seen_at`` (with the lens). ``ix_milestone_done_due``
+    answers the first two from the index alone."""
+    arms = [
+        f"SELECT m.obligation_id FROM milestone m WHERE m.done_on IS NULL AND {due}",
+        f"SELECT m.obligation_id FROM milestone m WHERE m.done_on >= :as_of AND {due}",
+    ]
+    if lens:
+        arms.append(f"SELECT m.obligation_id FROM milestone m WHERE m.done_at > :seen_at AND {due}")
+    return " UNION ".join(arms)
+
+
+def id_in(dialect: str, column: str, select: str) -> str:
+    """``column IN (select)``; on PostgreSQL as an array, so that the ids are probed in
+    order through an index whatever the planner guesses of their number."""
+    if dialect == "postgresql":
+        return f"{column} = ANY(ARRAY({select}))"
+    return f"{column} IN ({select})"
+
+
+def overdue_ids_sql(*, lens: bool = True, dialect: str = "sqlite") -> str:
+    """A SELECT of the ids ``overdue_sql`` accepts. On PostgreSQL one set built once from
+    the late milestones up: the obligations they belong to (live, not split), then the
+    split ones above those, each found by index look-ups, where ``overdue_sql`` probes every
+    row it is asked about (a million at national scale). SQLite keeps the per-row predicate,
+    which lets a window walk the listing index (``test_migrations``)."""
+    if dialect != "postgresql":
+        return (
+            f"SELECT obligation.id FROM obligation WHERE {overdue_sql(lens=lens, dialect=dialect)}"
+        )
+    p = _Overdue(lens)
+    # The obligation a late leaf hangs below (0: none, or the leaf was recorded after the
+    # date); NULL when the obligation is split, so not overdue by its own milestones.
+    above = (
+        f"CASE WHEN x.parent_id IS NOT NULL{p.seen('x')} THEN x.parent_id ELSE 0 END"
+        if lens
+        else "COALESCE(x.parent_id, 0)"
+    )
+    # Index probes rather than joins: PostgreSQL cannot estimate how many rows a recursive
+    # step yields, nor how many milestones are late (two columns' shares multiplied: 14
+    # times too many), and guessing many it would hash the whole obligation table. An array
+    # is probed in id order; a subquery in the select list runs per row.
+    return (
+        "WITH RECURSIVE leaf(id, above) AS (SELECT x.id,"
+        f" CASE WHEN NOT {p.has_children('x')} THEN {above} END FROM obligation x"
+        f" WHERE {id_in(dialect, 'x.id', pending_milestones_sql(lens=lens))} AND {p.live('x')}),"
+        # Every obligation above a late one recorded by then (``overdue_sql``'s ``below``,
+        # walked upwards); UNION, so each is visited once (the top's NULL parent included).
+        " up(id) AS (SELECT above FROM leaf WHERE above <> 0"
+        " UNION SELECT (SELECT x.parent_id FROM obligation x WHERE x.id = u.id) FROM up u)"
+        " SELECT id FROM leaf WHERE above IS NOT NULL UNION ALL SELECT u.id FROM up u"
+        f" WHERE (SELECT {p.live('s')} AND {p.has_children('s')} FROM obligation s"
+        " WHERE s.id = u.id)"
+    )
+
+
+def overdue_filter(*, lens: bool = True, dialect: str = "sqlite") -> str:
+    """``overdue_sql`` as a filter over many rows of ``obligation``: on PostgreSQL the
+    rows of ``overdue_ids_sql``'s set, found by their ids."""
+    if dialect != "postgresql":
+        return overdue_sql(lens=lens, dialect=dialect)
+    return id_in(dialect, "obligation.id", overdue_ids_sql(lens=lens, dialect=dialect))
 
 
 # Traffic lights (红黄绿灯) --------------------------------------------------------------------
@@ -472,9 +553,15 @@ def lean_connect(url: str, head: str, claimed: str | None = None) -> Lean | None
         lean = Lean(conn, "sqlite")
     elif url.startswith("postgresql+psycopg://"):
         import psycopg
+        from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
         try:
-            lean = Lean(psycopg.connect("postgresql://" + url.split("://", 1)[1]), "postgresql")
+            # No JIT compilation: these reads are short, and compiling a plan with a million
+            # rows in its estimates took longer than running it (0.3 s of a 0.2 s count).
+            # (Added to the URL's own options, such as a search_path.)
+            dsn = "postgresql://" + url.split("://", 1)[1]
+            options = f"{conninfo_to_dict(dsn).get('options') or ''} -c jit=off".strip()
+            lean = Lean(psycopg.connect(make_conninfo(dsn, options=options)), "postgresql")
         except psycopg.Error:
             return None
     else:

@@ -96,14 +96,24 @@ def target_status_counts(db: Lean, as_of: date, *, suggested: bool = False) -> d
     )
     if sweep is None:
         return {}
-    return dict(
+    # Suggested targets are few (``ix_target_suggested`` lists them): the plan's counts are
+    # every status the sweep recorded (``ix_target_status_sweep_status``, the index alone)
+    # less theirs, rather than a join of a million statuses with their targets.
+    theirs = dict(
         db.rows(
             "SELECT ts.status, COUNT(*) FROM target_status ts JOIN target tg ON tg.id = ts.target_id"
-            f" WHERE ts.sweep_id = :sweep AND {'NOT ' if suggested else ''}"
-            "(tg.source IS NULL OR tg.source = 'plan') GROUP BY ts.status",
+            " WHERE ts.sweep_id = :sweep AND tg.source IS NOT NULL AND tg.source <> 'plan'"
+            " GROUP BY ts.status",
             sweep=sweep,
         )
     )
+    if suggested:
+        return theirs
+    every = db.rows(
+        "SELECT status, COUNT(*) FROM target_status WHERE sweep_id = :sweep GROUP BY status",
+        sweep=sweep,
+    )
+    return {status: n - theirs.get(status, 0) for status, n in every if n > theirs.get(status, 0)}
 
 
 def ladder_counts(db: Lean, as_of: date) -> dict[str, int]:
@@ -119,15 +129,23 @@ def upcoming(
     db: Lean, as_of: date, days: int = UPCOMING_DAYS, limit: int = UPCOMING_ROWS
 ) -> dict[str, Any]:
     """Pending milestones of live obligations due within ``days`` of ``as_of``."""
-    where = f"m.due >= :as_of AND m.due <= :until AND {visibility.milestone_pending('m')} AND {LIVE_SQL}"
+    due = "m.due >= :as_of AND m.due <= :until"
+    where = f"{due} AND {visibility.milestone_pending('m')} AND {LIVE_SQL}"
     params = {
         "as_of": as_of,
         "until": as_of + timedelta(days=days),
         "seen_at": visibility.seen_at(as_of),
     }
     joined = "FROM milestone m JOIN obligation ON obligation.id = m.obligation_id"
-    # Obligations, as the list the count opens (due:30) counts them.
-    total = db.one(f"SELECT COUNT(DISTINCT obligation.id) {joined} WHERE {where}", **params)
+    # Obligations, as the list the count opens (due:30) counts them: those of the pending
+    # milestones, each looked up once (at national scale 53,000 milestones, which a join
+    # would hash against the whole obligation table).
+    pending = queries.pending_milestones_sql(due=due)
+    total = db.one(
+        "SELECT COUNT(*) FROM obligation"
+        f" WHERE {queries.id_in(db.dialect, 'obligation.id', pending)} AND {LIVE_SQL}",
+        **params,
+    )
     rows = db.rows(
         f"SELECT m.due, obligation.id, obligation.code, obligation.title, obligation.title_en"
         f" {joined} WHERE {where} ORDER BY m.due, obligation.seq, m.id LIMIT {int(limit)}",
@@ -161,10 +179,12 @@ def overdue_counts(db: Lean, as_of: date) -> tuple[int, dict[int, int]]:
     """Overdue obligations, in all and per lead owner, finding them once."""
     total, per_lead = 0, {}
     for owner_id, n in db.rows(
-        "WITH late AS MATERIALIZED (SELECT obligation.id FROM obligation"
-        f" WHERE {queries.overdue_sql(lens=queries.lens_needed(db, as_of), dialect=db.dialect)})"
+        "WITH late AS MATERIALIZED"
+        f" ({queries.overdue_ids_sql(lens=queries.lens_needed(db, as_of), dialect=db.dialect)})"
         " SELECT a.owner_id, COUNT(*) FROM assignment a"
-        " WHERE a.role = 'lead' AND a.obligation_id IN (SELECT id FROM late) GROUP BY a.owner_id"
+        " WHERE a.role = 'lead'"
+        f" AND {queries.id_in(db.dialect, 'a.obligation_id', 'SELECT id FROM late')}"
+        " GROUP BY a.owner_id"
         " UNION ALL SELECT NULL, COUNT(*) FROM late",
         as_of=as_of,
         seen_at=visibility.seen_at(as_of),
