@@ -47,6 +47,10 @@ _INDEXES = ("fts", "fts_chars")
 # long s, and U+FFFD to U+FFFF in one another.
 _FOLDED = frozenset("ksKS\ufffd\ufffe\uffff")
 _BATCH = 10_000  # rows spaced for the characters' index at a time
+# Sources whose entries in the characters' index have as rowid their obligation's id shifted
+# left by _SHIFT bits, or'ed with their own id (migration 0016's views).
+PACKED = ("milestone", "target")
+_SHIFT = 32
 
 
 @contextmanager
@@ -100,12 +104,14 @@ def _index_characters(conn: Connection, table: str, columns: tuple[str, ...], af
     """Index the rows of ``table`` above id ``after`` in its characters' table, spaced here:
     spacing in SQL (the view) costs ten times as much."""
     listed = ", ".join(columns)
+    doc = f"(obligation_id << {_SHIFT}) | id" if table in PACKED else "id"
     while rows := conn.exec_driver_sql(
-        f"SELECT id, {listed} FROM {table} WHERE id > ? ORDER BY id LIMIT {_BATCH}", (after,)
+        f"SELECT id, {doc}, {listed} FROM {table} WHERE id > ? ORDER BY id LIMIT {_BATCH}",
+        (after,),
     ).all():
         conn.exec_driver_sql(
             f"INSERT INTO {table}_fts_chars(rowid, text) VALUES (?, ?)",
-            [(row[0], spaced(row[1:])) for row in rows],
+            [(row[1], spaced(row[2:])) for row in rows],
         )
         after = rows[-1][0]
 
@@ -169,11 +175,18 @@ def _found(dialect: str, table: str, i: int, word: str) -> str:
         )
         return f"SELECT x.{key} FROM {table} x WHERE {grams}{text} ILIKE :sl{i} ESCAPE '\\'{seen}"
     index = f"{table}_fts" if len(word) >= TRIGRAM else f"{table}_fts_chars"
-    fts = f"SELECT rowid FROM {index} WHERE {index} MATCH :sq{i}"
+    match = f"FROM {index} WHERE {index} MATCH :sq{i}"
     check = "" if _exact(word) else f" AND ({_contains(dialect, columns, 'x', i)})"
+    if len(word) < TRIGRAM and table in PACKED:
+        if not check:
+            return f"SELECT rowid >> {_SHIFT} {match}"
+        return (
+            f"SELECT x.{key} FROM {table} x WHERE x.id IN"
+            f" (SELECT rowid & {(1 << _SHIFT) - 1} {match}){check}{seen}"
+        )
     if table == "obligation" and not check:
-        return fts
-    return f"SELECT x.{key} FROM {table} x WHERE x.id IN ({fts}){check}{seen}"
+        return f"SELECT rowid {match}"
+    return f"SELECT x.{key} FROM {table} x WHERE x.id IN (SELECT rowid {match}){check}{seen}"
 
 
 def _owners(dialect: str, i: int) -> str:

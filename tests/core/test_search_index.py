@@ -135,6 +135,9 @@ def test_updates_and_deletes_keep_the_indexes(varied: str) -> None:
         conn.execute(text("UPDATE obligation SET body = body || ' 长' WHERE id % 2 = 0"))
         conn.execute(text("UPDATE milestone SET title = 'changed 沙' WHERE id = 2"))
         conn.execute(text("DELETE FROM milestone WHERE id = 3"))
+        # The characters' index keys milestones and targets by their obligation too.
+        conn.execute(text("UPDATE milestone SET obligation_id = 2 WHERE id = 4"))
+        conn.execute(text("UPDATE target SET obligation_id = 3 WHERE id = 1"))
     _compare(varied)
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:

@@ -33,6 +33,7 @@ SOURCES = {
     "target": ("indicator", "name", "name_en", "text"),
     "report": ("progress", "problems", "next_steps"),
 }
+PACKED = ("milestone", "target")  # as core/search.py's PACKED
 # Every Unicode category is a token character, and only the space separates.
 TOKENIZER = "unicode61 remove_diacritics 0 categories ''L* N* M* P* S* Z* C*'' separators '' ''"
 
@@ -59,15 +60,20 @@ def _text(columns: tuple[str, ...]) -> str:
 
 def _sqlite(table: str, columns: tuple[str, ...]) -> None:
     fts, view = f"{table}_fts_chars", f"{table}_fts_chars_text"
-    op.execute(f"CREATE VIEW {view} AS SELECT id, {_spaced(columns)} AS text FROM {table}")
+    # A milestone's or target's entry carries its obligation's id in the high bits of its
+    # rowid, so a search reads the obligation from the index alone (no row looked up).
+    doc = "(obligation_id << 32) | id" if table in PACKED else "id"
+    op.execute(
+        f"CREATE VIEW {view} AS SELECT id, {doc} AS doc, {_spaced(columns)} AS text FROM {table}"
+    )
     op.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5(text, content='', tokenize='{TOKENIZER}')")
-    op.execute(f"INSERT INTO {fts}(rowid, text) SELECT id, text FROM {view}")
-    insert = f"INSERT INTO {fts}(rowid, text) SELECT id, text FROM {view} WHERE id = new.id;"
+    op.execute(f"INSERT INTO {fts}(rowid, text) SELECT doc, text FROM {view}")
+    insert = f"INSERT INTO {fts}(rowid, text) SELECT doc, text FROM {view} WHERE id = new.id;"
     delete = (
-        f"INSERT INTO {fts}({fts}, rowid, text) SELECT 'delete', id, text"
+        f"INSERT INTO {fts}({fts}, rowid, text) SELECT 'delete', doc, text"
         f" FROM {view} WHERE id = old.id;"
     )
-    cols = ", ".join(columns)
+    cols = ", ".join((*columns, "obligation_id") if table in PACKED else columns)
     # A contentless table forgets a row by the text it indexed: read before it changes.
     op.execute(f"CREATE TRIGGER {fts}_insert AFTER INSERT ON {table} BEGIN {insert} END")
     op.execute(f"CREATE TRIGGER {fts}_delete BEFORE DELETE ON {table} BEGIN {delete} END")
