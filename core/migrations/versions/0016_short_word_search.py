@@ -81,13 +81,14 @@ def _sqlite(table: str, columns: tuple[str, ...]) -> None:
     op.execute(f"CREATE TRIGGER {fts}_update AFTER UPDATE OF {cols} ON {table} BEGIN {insert} END")
 
 
+# Its characters, then each pair of neighbours (unnest zips the characters with themselves
+# shifted by one); GIN drops the repeats. Dear to run, which the planner must know, or it
+# would call it on every row rather than read the index.
 GRAMS = """
 CREATE FUNCTION duban_search_grams(text) RETURNS text[]
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT coalesce(array_agg(DISTINCT g), '{}')
-    FROM (SELECT lower($1) AS t) s,
-         generate_series(1, length(s.t)) AS i,
-         LATERAL (VALUES (substr(s.t, i, 1)), (substr(s.t, i, 2))) AS v(g)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 10000 AS $$
+    SELECT c || ARRAY(SELECT a || b FROM unnest(c, c[2:]) AS u(a, b) WHERE b IS NOT NULL)
+    FROM regexp_split_to_array(lower($1), '') AS c
 $$
 """
 
