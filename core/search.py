@@ -171,7 +171,7 @@ def _found(dialect: str, table: str, i: int, word: str) -> str:
         grams = (
             ""
             if len(word) >= TRIGRAM
-            else f"duban_search_grams({text}) @> ARRAY[lower(CAST(:sl{i}w AS text))] AND "
+            else f'(duban_search_grams({text}) COLLATE "C") @> ARRAY[lower(CAST(:sl{i}w AS text))] AND '
         )
         return f"SELECT x.{key} FROM {table} x WHERE {grams}{text} ILIKE :sl{i} ESCAPE '\\'{seen}"
     index = f"{table}_fts" if len(word) >= TRIGRAM else f"{table}_fts_chars"
