@@ -10,8 +10,9 @@ Every word is looked up in an index, per source, and the sources' obligation ids
 On SQLite a word of three characters or more goes to migration 0010's FTS5 tables with the
 trigram tokenizer; a shorter one to migration 0016's ``<source>_fts_chars``, where every
 character is a token, as a phrase of its characters. Both fold case beyond ASCII, which
-LIKE does not: where that could find more (see ``_exact``), the rows found are checked
-with LIKE. On PostgreSQL each source has a ``pg_trgm`` GIN index on the expression
+LIKE does not: where that could find more for a short word (see ``_exact``), the rows found
+are checked with LIKE, as short words were found before; longer words keep the trigram
+tables' folding. On PostgreSQL each source has a ``pg_trgm`` GIN index on the expression
 ``text_sql`` writes, which serves ILIKE for three characters or more, and a GIN index on
 ``duban_search_grams`` of it (its characters and pairs of characters, lower-cased) for
 fewer. Owners are few: a LIKE over them.
@@ -176,7 +177,9 @@ def _found(dialect: str, table: str, i: int, word: str) -> str:
         return f"SELECT x.{key} FROM {table} x WHERE {grams}{text} ILIKE :sl{i} ESCAPE '\\'{seen}"
     index = f"{table}_fts" if len(word) >= TRIGRAM else f"{table}_fts_chars"
     match = f"FROM {index} WHERE {index} MATCH :sq{i}"
-    check = "" if _exact(word) else f" AND ({_contains(dialect, columns, 'x', i)})"
+    # Words of three characters or more keep the trigram tables' own folding, as before.
+    exact = len(word) >= TRIGRAM or _exact(word)
+    check = "" if exact else f" AND ({_contains(dialect, columns, 'x', i)})"
     if len(word) < TRIGRAM and table in PACKED:
         if not check:
             return f"SELECT rowid >> {_SHIFT} {match}"

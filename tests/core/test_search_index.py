@@ -170,3 +170,18 @@ def test_python_spacing_is_the_views_tokens(db_url: str, duban) -> None:
         view = conn.execute(text("SELECT text FROM obligation_fts_chars_text")).scalar_one()
     # Only the space separates (a line feed or tab is a token); the view has more of them.
     assert [t for t in view.split(" ") if t] == search.spaced(row).split(" ")
+
+
+def test_longer_words_fold_width_and_case_as_before(varied: str) -> None:
+    """Words of three characters or more keep their index's folding (SQLite's trigram
+    tables, PostgreSQL's ILIKE): ａｂ号 finds ＡＢ号, which a LIKE would not on SQLite."""
+    engine = get_engine(varied)
+    with engine.connect() as conn:
+        found = {}
+        for word in ("ＡＢ号", "ａｂ号"):
+            clause, params = search.where(engine.dialect.name, word)
+            found[word] = conn.execute(
+                text(f"SELECT id FROM obligation WHERE {clause} ORDER BY id"),
+                {**params, "seen_at": "9999-12-31"},
+            ).all()
+    assert found["ａｂ号"] == found["ＡＢ号"] != []
