@@ -141,7 +141,7 @@ class ObligationFilter:
         if self.descending:
             keys = [f"{k} DESC" for k in keys]
         elif self.sort == "code" and search.words(self.text):
-            rank, found = search.rank_sql(self.text)
+            rank, found = search.rank_sql(dialect, self.text)
             keys.insert(0, rank)
             params.update(found)
         return ", ".join(keys), params

@@ -6,12 +6,16 @@ assigned to it, and its progress reports (those recorded by ``:seen_at``, ``visi
 Words are substrings, in Chinese as in English, without case; several words must all be
 found, each anywhere.
 
-The indexes are migration 0010's. On SQLite each source has an FTS5 table with the trigram
-tokenizer, kept current by triggers; a trigram index cannot look up fewer than three
-characters, so a shorter word is a LIKE over each column: checked on the rows longer words
-found, or scanned when it is alone. On PostgreSQL each source has a ``pg_trgm`` GIN index on
-the expression ``text_sql`` writes, which serves ILIKE (a word of three characters or more
-through its trigrams). Owners are few: a LIKE over them.
+Every word is looked up in an index, per source, and the sources' obligation ids joined.
+On SQLite a word of three characters or more goes to migration 0010's FTS5 tables with the
+trigram tokenizer; a shorter one to migration 0016's ``<source>_fts_chars``, where every
+character is a token, as a phrase of its characters. Both fold case beyond ASCII, which
+LIKE does not: where that could find more for a short word (see ``_exact``), the rows found
+are checked with LIKE, as short words were found before; longer words keep the trigram
+tables' folding. On PostgreSQL each source has a ``pg_trgm`` GIN index on the expression
+``text_sql`` writes, which serves ILIKE for three characters or more, and a GIN index on
+``duban_search_grams`` of it (its characters and pairs of characters, lower-cased) for
+fewer. Owners are few: a LIKE over them.
 
 Bulk inserts go through ``indexed_after``: on SQLite the FTS insert triggers are off while
 the rows go in and the new rows are indexed set-wise at the end, ten times cheaper than a
@@ -20,11 +24,12 @@ trigger per row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the lean path reads this module without SQLAlchemy
+    from sqlalchemy.engine import Connection
     from sqlmodel import Session
 
 # The indexed text of each table: the column naming its obligation, the columns searched.
@@ -37,6 +42,16 @@ SOURCES = {
 # What ranks first: a word in the code or the title.
 _HEAD = ("code", "title", "title_en")
 TRIGRAM = 3  # the shortest word a trigram index looks up
+# The FTS5 indexes of each source on SQLite: 0010's trigrams, 0016's characters.
+_INDEXES = ("fts", "fts_chars")
+# Characters FTS5 also finds in others, where LIKE would not: K in the Kelvin sign, S in the
+# long s, and U+FFFD to U+FFFF in one another.
+_FOLDED = frozenset("ksKS\ufffd\ufffe\uffff")
+_BATCH = 10_000  # rows spaced for the characters' index at a time
+# Sources whose entries in the characters' index have as rowid their obligation's id shifted
+# left by _SHIFT bits, or'ed with their own id (migration 0016's views).
+PACKED = ("milestone", "target")
+_SHIFT = 32
 
 
 @contextmanager
@@ -48,7 +63,7 @@ def indexed_after(session: Session) -> Iterator[None]:
     if conn.dialect.name != "sqlite":  # PostgreSQL's GIN indexes take rows as they come
         yield
         return
-    names = [f"{table}_fts_insert" for table in SOURCES]
+    names = [f"{table}_{index}_insert" for table in SOURCES for index in _INDEXES]
     triggers = (
         conn.exec_driver_sql(
             "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name IN"
@@ -59,7 +74,7 @@ def indexed_after(session: Session) -> Iterator[None]:
         .all()
     )
     before = {
-        table: conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()
+        table: int(conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar_one())
         for table in SOURCES
     }
     for name in names:
@@ -73,9 +88,33 @@ def indexed_after(session: Session) -> Iterator[None]:
                 f" SELECT id, {listed} FROM {table} WHERE id > ?",
                 (before[table],),
             )
+            _index_characters(conn, table, columns, before[table])
     finally:
         for sql in triggers:
             conn.exec_driver_sql(sql)
+
+
+def spaced(texts: Iterable[str | None]) -> str:
+    """A row's text as its characters' FTS5 table indexes it: the columns joined by a line
+    feed, a space a line feed too, then a space after every character. Migration 0016's
+    view ``<source>_fts_chars_text`` writes the same tokens (with more spaces) in SQL."""
+    return " ".join("\n".join(t or "" for t in texts).replace(" ", "\n"))
+
+
+def _index_characters(conn: Connection, table: str, columns: tuple[str, ...], after: int) -> None:
+    """Index the rows of ``table`` above id ``after`` in its characters' table, spaced here:
+    spacing in SQL (the view) costs ten times as much."""
+    listed = ", ".join(columns)
+    doc = f"(obligation_id << {_SHIFT}) | id" if table in PACKED else "id"
+    while rows := conn.exec_driver_sql(
+        f"SELECT id, {doc}, {listed} FROM {table} WHERE id > ? ORDER BY id LIMIT {_BATCH}",
+        (after,),
+    ).all():
+        conn.exec_driver_sql(
+            f"INSERT INTO {table}_fts_chars(rowid, text) VALUES (?, ?)",
+            [(row[1], spaced(row[2:])) for row in rows],
+        )
+        after = rows[-1][0]
 
 
 def words(text: str | None) -> list[str]:
@@ -93,12 +132,12 @@ def _like(dialect: str) -> str:
     return "ILIKE" if dialect == "postgresql" else "LIKE"
 
 
-def _contains(dialect: str, columns: tuple[str, ...], alias: str, i: int) -> str:
-    """Word ``i`` is in one of the columns: where no index serves, a LIKE a column is two to
-    three times cheaper than one over the columns joined (a word holds no space, so it never
-    spans two of them)."""
+def _contains(dialect: str, columns: tuple[str, ...], alias: str, i: int, param: str = "sl") -> str:
+    """Word ``i`` (the pattern ``:<param><i>``) is in one of the columns: where no index
+    serves, a LIKE a column is two to three times cheaper than one over the columns joined
+    (a word holds no space, so it never spans two of them)."""
     like = _like(dialect)
-    return " OR ".join(f"{alias}.{c} {like} :sl{i} ESCAPE '\\'" for c in columns)
+    return " OR ".join(f"{alias}.{c} {like} :{param}{i} ESCAPE '\\'" for c in columns)
 
 
 def like_pattern(word: str) -> str:
@@ -108,84 +147,88 @@ def like_pattern(word: str) -> str:
 
 
 def _phrase(word: str) -> str:
-    """An FTS5 query for the word as a substring (a quoted string, quotes doubled)."""
-    return '"' + word.replace('"', '""') + '"'
+    """An FTS5 query for the word as a substring (a quoted string, quotes doubled): in the
+    trigram tables the word itself, in the characters' tables its characters apart."""
+    tokens = word if len(word) >= TRIGRAM else " ".join(word)
+    return '"' + tokens.replace('"', '""') + '"'
 
 
-def _found(dialect: str, table: str, i: int, *, short: bool) -> str:
-    """``SELECT <obligation id>`` of the rows of ``table`` containing word ``i``; on SQLite
-    through the table's FTS index unless the word is ``short`` for a trigram."""
+def _exact(word: str) -> bool:
+    """FTS5 finds the word where LIKE does, no more: its case folding, unlike LIKE's, also
+    maps letters beyond ASCII, and a few of them onto ASCII letters (found by indexing every
+    character and looking each up)."""
+    return not any(
+        c in _FOLDED or (not c.isascii() and (c.lower() != c or c.upper() != c)) for c in word
+    )
+
+
+def _found(dialect: str, table: str, i: int, word: str) -> str:
+    """``SELECT <obligation id>`` of the rows of ``table`` containing word ``i``, through
+    the table's index for the word's length."""
     key, columns = SOURCES[table]
     seen = " AND x.submitted_at <= :seen_at" if table == "report" else ""
-    if short:
-        return f"SELECT x.{key} FROM {table} x WHERE ({_contains(dialect, columns, 'x', i)}){seen}"
     if dialect == "postgresql":
-        return (
-            f"SELECT x.{key} FROM {table} x"
-            f" WHERE {text_sql(table, columns, 'x')} ILIKE :sl{i} ESCAPE '\\'{seen}"
+        text = text_sql(table, columns, "x")
+        grams = (
+            ""
+            if len(word) >= TRIGRAM
+            else f'(duban_search_grams({text}) COLLATE "C") @> ARRAY[lower(CAST(:sl{i}w AS text))] AND '
         )
-    fts = f"SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH :sq{i}"
-    if table == "obligation":
-        return fts
-    return f"SELECT x.{key} FROM {table} x WHERE x.id IN ({fts}){seen}"
+        return f"SELECT x.{key} FROM {table} x WHERE {grams}{text} ILIKE :sl{i} ESCAPE '\\'{seen}"
+    index = f"{table}_fts" if len(word) >= TRIGRAM else f"{table}_fts_chars"
+    match = f"FROM {index} WHERE {index} MATCH :sq{i}"
+    # Words of three characters or more keep the trigram tables' own folding, as before.
+    exact = len(word) >= TRIGRAM or _exact(word)
+    check = "" if exact else f" AND ({_contains(dialect, columns, 'x', i)})"
+    if len(word) < TRIGRAM and table in PACKED:
+        if not check:
+            return f"SELECT rowid >> {_SHIFT} {match}"
+        return (
+            f"SELECT x.{key} FROM {table} x WHERE x.id IN"
+            f" (SELECT rowid & {(1 << _SHIFT) - 1} {match}){check}{seen}"
+        )
+    if table == "obligation" and not check:
+        return f"SELECT rowid {match}"
+    return f"SELECT x.{key} FROM {table} x WHERE x.id IN (SELECT rowid {match}){check}{seen}"
 
 
-def _owners(dialect: str, i: int, *, of: str | None = None) -> str:
-    """The obligations assigned to an owner whose name or an alias contains word ``i``;
-    ``of``: only those of that obligation (an SQL expression)."""
+def _owners(dialect: str, i: int) -> str:
+    """The obligations assigned to an owner whose name or an alias contains word ``i``."""
     like = _like(dialect)
-    only = f"a.obligation_id = {of} AND " if of else ""
     return (
-        f"SELECT a.obligation_id FROM assignment a WHERE {only}a.owner_id IN ("
+        f"SELECT a.obligation_id FROM assignment a WHERE a.owner_id IN ("
         f"SELECT o.id FROM owner o WHERE {_contains(dialect, ('name', 'name_en'), 'o', i)}"
         f" UNION SELECT oa.owner_id FROM owner_alias oa WHERE oa.alias {like} :sl{i} ESCAPE '\\')"
     )
 
 
-def _each(dialect: str, i: int) -> str:
-    """Word ``i`` is in this obligation, checked row by row: for a word too short for the
-    index once longer words have narrowed the rows (cheaper than the scan ``_found`` is)."""
-    found = []
-    for table, (key, columns) in SOURCES.items():
-        if table == "obligation":
-            found.append(_contains(dialect, columns, table, i))
-            continue
-        seen = " AND x.submitted_at <= :seen_at" if table == "report" else ""
-        found.append(
-            f"EXISTS (SELECT 1 FROM {table} x WHERE x.{key} = obligation.id"
-            f" AND ({_contains(dialect, columns, 'x', i)}){seen})"
-        )
-    found.append(f"EXISTS ({_owners(dialect, i, of='obligation.id')})")
-    return " OR ".join(found)
-
-
 def where(dialect: str, text: str | None) -> tuple[str, dict[str, Any]]:
     """A condition over ``obligation``: every word of ``text`` is found in it (see above),
-    and its parameters but ``:seen_at``, which the caller binds. Words the index can look up
-    come first; a shorter word is then checked on the rows they found, or, alone, scanned."""
-    found = words(text)
-    indexed = any(len(w) >= TRIGRAM for w in found)
-    clauses, checks, params = [], [], {}
-    for i, word in enumerate(found):
-        short = len(word) < TRIGRAM
+    and its parameters but ``:seen_at``, which the caller binds."""
+    clauses, params = [], {}
+    for i, word in enumerate(words(text)):
         params[f"sl{i}"] = like_pattern(word)
-        if short and indexed:
-            checks.append(f"({_each(dialect, i)})")
-            continue
-        if dialect == "sqlite" and not short:
+        if dialect == "postgresql":
+            params[f"sl{i}w"] = word
+        else:
             params[f"sq{i}"] = _phrase(word)
-        parts = [_found(dialect, table, i, short=short) for table in SOURCES]
+        parts = [_found(dialect, table, i, word) for table in SOURCES]
         parts.append(_owners(dialect, i))
         clauses.append(f"obligation.id IN ({' UNION ALL '.join(parts)})")
-    return " AND ".join(clauses + checks), params
+    return " AND ".join(clauses), params
 
 
-def rank_sql(text: str | None) -> tuple[str, dict[str, Any]]:
+def rank_sql(dialect: str, text: str | None) -> tuple[str, dict[str, Any]]:
     """An ORDER BY key over ``obligation``: 0 when every word is in its code or title, else 1
-    (evaluated on the matches only)."""
-    head = text_sql("obligation", _HEAD, "obligation")
-    hits = " AND ".join(
-        f"lower({head}) LIKE lower(:rank{i}) ESCAPE '\\'" for i in range(len(words(text)))
-    )
+    (evaluated on the matches only). On SQLite a LIKE a column, a third cheaper than the
+    columns joined and lower-cased (LIKE ignores ASCII case as lower() folds it)."""
+    if dialect == "sqlite":
+        each = [
+            f"({_contains(dialect, _HEAD, 'obligation', i, 'rank')})"
+            for i in range(len(words(text)))
+        ]
+    else:
+        head = text_sql("obligation", _HEAD, "obligation")
+        each = [f"lower({head}) LIKE lower(:rank{i}) ESCAPE '\\'" for i in range(len(words(text)))]
     params = {f"rank{i}": like_pattern(word) for i, word in enumerate(words(text))}
-    return f"(CASE WHEN {hits} THEN 0 ELSE 1 END)", params
+    return f"(CASE WHEN {' AND '.join(each)} THEN 0 ELSE 1 END)", params

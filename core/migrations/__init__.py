@@ -15,9 +15,10 @@ HERE = Path(__file__).parent
 
 
 def include_name(name: str | None, type_: str, parent_names: dict) -> bool:
-    """What autogenerate compares: not search's indexes, revision 0010's rather than the
-    models' (SQLite: the FTS5 tables ``obligation_fts``, its shadow tables
-    ``obligation_fts_data``...; PostgreSQL: the trigram indexes ``ix_obligation_search``...)."""
+    """What autogenerate compares: not search's indexes, revisions 0010's and 0016's rather
+    than the models' (SQLite: the FTS5 tables ``obligation_fts``, ``obligation_fts_chars``,
+    their shadow tables ``obligation_fts_data``...; PostgreSQL: the indexes
+    ``ix_obligation_search``, ``ix_obligation_grams_search``...)."""
     if name is None:
         return True
     if type_ == "table":

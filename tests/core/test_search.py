@@ -128,6 +128,14 @@ def test_the_indexes_are_read(hunan, db_url: str) -> None:
                 {**params, "seen_at": "9999-12-31"},
             ).all()
             assert "VIRTUAL TABLE INDEX" in " ".join(row[-1] for row in plan)
+            clause, params = search.where(engine.dialect.name, "四 长沙")
+            plan = conn.execute(
+                text(f"EXPLAIN QUERY PLAN SELECT obligation.id FROM obligation WHERE {clause}"),
+                {**params, "seen_at": "9999-12-31"},
+            ).all()
+            shown = " ".join(row[-1] for row in plan)
+            for table in ("obligation", "milestone", "target", "report"):
+                assert f"SCAN {table}_fts_chars VIRTUAL TABLE INDEX" in shown, shown
             return
         conn.execute(text("SET enable_seqscan = off"))
         plan = conn.execute(
@@ -136,6 +144,15 @@ def test_the_indexes_are_read(hunan, db_url: str) -> None:
         shown = " ".join(plan)
         for table in ("obligation", "milestone", "target", "report"):
             assert f"ix_{table}_search" in shown, shown
+        # A word of one or two characters: the characters and pairs (migration 0016).
+        clause, params = search.where(engine.dialect.name, "四 长沙")
+        plan = conn.execute(
+            text(f"EXPLAIN SELECT obligation.id FROM obligation WHERE {clause}"),
+            {**params, "seen_at": date(9999, 12, 31)},
+        ).scalars()
+        shown = " ".join(plan)
+        for table in ("obligation", "milestone", "target", "report"):
+            assert f"ix_{table}_grams_search" in shown, shown
 
 
 @pytest.mark.parametrize("ref", ["（四）", "(四)", "四", " ( 四 ) ", "四、"])
@@ -249,10 +266,13 @@ def test_imported_rows_are_in_the_search_indexes(duban, db_url: str, tmp_path: P
                 conn.exec_driver_sql(
                     f"INSERT INTO {table}_fts({table}_fts, rank) VALUES ('integrity-check', 1)"
                 )
+                conn.exec_driver_sql(
+                    f"INSERT INTO {table}_fts_chars({table}_fts_chars) VALUES ('integrity-check')"
+                )
             triggers = conn.exec_driver_sql(
                 "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_fts_%'"
             ).scalar()
-            assert triggers == 12
+            assert triggers == 28  # 0010: 3 per source; 0016: 4
             return
         conn.execute(text("SET enable_seqscan = off"))
         clause, params = search_where(engine.dialect.name, "搬迁第2段")
