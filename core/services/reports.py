@@ -546,27 +546,16 @@ def _paged(session: Session, statement: Any, key: Any) -> Iterator[Any]:
         last = rows[-1][0]
 
 
-def _leads(session: Session, obligation_ids: list[int] | None = None) -> dict[int, list[int]]:
-    """{obligation id: its lead owners' ids}: every obligation's, or those of
-    ``obligation_ids`` (ascending), through the bare driver (plain integers, 100k rows and
-    more)."""
+def _leads(session: Session) -> dict[int, list[int]]:
+    """{obligation id: its lead owners' ids}, through the bare driver (plain integers, 100k
+    rows and more)."""
     found: dict[int, list[int]] = {}
     lean = queries.Lean.of_session(session)
-    sql = "SELECT obligation_id, owner_id FROM assignment WHERE role = :role"
-    if obligation_ids is None:
-        ranges = [(None, None)]
-    else:  # the ids' span in slices, each read once and kept only for the ids asked
-        ranges = [
-            (obligation_ids[i], obligation_ids[min(i + 20_000, len(obligation_ids)) - 1])
-            for i in range(0, len(obligation_ids), 20_000)
-        ]
-        sql += " AND obligation_id BETWEEN :low AND :high"
-    wanted = None if obligation_ids is None else set(obligation_ids)
-    for low, high in ranges:
-        span = {} if low is None else {"low": low, "high": high}
-        for ob_id, owner_id in lean.rows(sql + " ORDER BY id", role=Role.lead.value, **span):
-            if wanted is None or ob_id in wanted:
-                found.setdefault(ob_id, []).append(owner_id)
+    for ob_id, owner_id in lean.rows(
+        "SELECT obligation_id, owner_id FROM assignment WHERE role = :role ORDER BY id",
+        role=Role.lead.value,
+    ):
+        found.setdefault(ob_id, []).append(owner_id)
     return found
 
 

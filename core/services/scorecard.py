@@ -15,7 +15,7 @@ from .. import visibility
 from ..errors import UserError
 from ..escalation_rows import escalations as escalations_then
 from ..i18n import t
-from ..queries import Lean, lens_needed, overdue_sql
+from ..queries import Lean, id_in, lens_needed, overdue_ids_sql
 from ..vocabulary import LEVEL_ORDER, Role, State
 
 if TYPE_CHECKING:
@@ -82,11 +82,11 @@ def scorecard_rows(db: Lean, *, as_of: date, level: str | None = None) -> list[d
         seen_at=seen,
     ):
         on_time[oid] = (closed, int(timely or 0))
+    late = overdue_ids_sql(lens=lens_needed(db, as_of), dialect=db.dialect)
     overdue: dict[int, int] = dict(
         db.rows(
             f"SELECT a.owner_id, COUNT(*) FROM assignment a WHERE a.role = '{Role.lead.value}'"
-            " AND a.obligation_id IN (SELECT obligation.id FROM obligation WHERE"
-            f" {overdue_sql(lens=lens_needed(db, as_of), dialect=db.dialect)})"
+            f" AND {id_in(db.dialect, 'a.obligation_id', late)}"
             " GROUP BY a.owner_id",
             as_of=as_of,
             seen_at=seen,
