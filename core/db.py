@@ -18,7 +18,7 @@ from sqlmodel import Session, create_engine
 
 from . import pinyin
 from .clock import Clock
-from .dburl import default_url, normalise_url
+from .dburl import default_url, normalise_url, with_options
 from .errors import PermissionDenied, UserError
 from .i18n import t
 
@@ -63,7 +63,8 @@ def get_engine(url: str | None = None) -> Engine:
             event.listen(engine, "connect", _tune_sqlite)
             event.listen(engine, "begin", _begin)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            options = with_options(parsed.query.get("options"))
+            engine = create_engine(url, pool_pre_ping=True, connect_args={"options": options})
         _engines[url] = engine
     return engine
 

@@ -45,9 +45,17 @@ class ObligationFilter:
     def with_sort(self, sort: str, descending: bool = False) -> ObligationFilter:
         return replace(self, sort=sort, descending=descending)
 
-    def where(self, db: queries.Lean, as_of: date, *, lens: bool = True) -> queries.Where:
+    @property
+    def ranked(self) -> bool:
+        """A search in the default order: code and title hits first (``search.rank_sql``)."""
+        return self.sort == "code" and not self.descending and bool(search.words(self.text))
+
+    def where(
+        self, db: queries.Lean, as_of: date, *, lens: bool = True, walk: bool = False
+    ) -> queries.Where:
         """The filter as SQL conditions over ``obligation`` on ``db``; bad values are refused
-        (exit 2), unknown names with the closest (exit 4). ``lens``: see ``lens_needed``."""
+        (exit 2), unknown names with the closest (exit 4). ``lens``: see ``lens_needed``;
+        ``walk``: see ``search.walkable``."""
         if self.role and self.role not in Role.__members__:
             raise UserError(
                 t(
@@ -91,6 +99,7 @@ class ObligationFilter:
             owner_id=names.owner_id(db, self.owner) if self.owner else None,
             region_path=_region_path(db, self.region) if self.region else None,
             lens=lens,
+            walk=walk,
         )
         if self.level:
             where.add(
@@ -101,10 +110,10 @@ class ObligationFilter:
             )
         return where
 
-    def order(self, dialect: str) -> tuple[str, dict[str, Any]]:
+    def order(self, dialect: str, *, rank: bool = True) -> tuple[str, dict[str, Any]]:
         """``ORDER BY`` text over ``obligation`` (parameters ``:as_of``, ``:seen_at`` and its
-        own); the same on every backend. A search in the default order (code, ascending) is
-        ranked: code and title hits first (``search.rank_sql``)."""
+        own); the same on every backend. A ``ranked`` search starts with its rank unless
+        ``rank`` is False (the caller asks for each rank apart)."""
         if self.sort not in SORTS:
             raise UserError(
                 t(
@@ -140,9 +149,9 @@ class ObligationFilter:
         keys.append("obligation.id")
         if self.descending:
             keys = [f"{k} DESC" for k in keys]
-        elif self.sort == "code" and search.words(self.text):
-            rank, found = search.rank_sql(dialect, self.text)
-            keys.insert(0, rank)
+        elif rank and self.ranked:
+            rank_key, found = search.rank_sql(dialect, self.text)
+            keys.insert(0, rank_key)
             params.update(found)
         return ", ".join(keys), params
 

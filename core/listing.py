@@ -13,11 +13,15 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
-from . import queries, visibility
+from . import queries, search, visibility
 from .filters import ObligationFilter, lights
 from .vocabulary import Role
 
 CHUNK = 900  # ids per IN list, below every backend's limit on parameters
+# A ranked search walks the listing (``walks``) when this share of a sample of this many holds
+# every word.
+WALK_SHARE = 0.3
+SAMPLE = 300
 
 
 def _state(lens: bool) -> str:
@@ -71,16 +75,96 @@ def page(
 ) -> list[dict[str, Any]]:
     """One window of the matching obligations, in ``f``'s order."""
     lens = queries.lens_needed(db, as_of)
-    where = f.where(db, as_of, lens=lens)
-    order, order_params = f.order(db.dialect)
+    found = _window(db, f, as_of, _columns(lens), lens=lens, offset=offset, limit=limit)
+    return _rows(db, found, as_of, lens)
+
+
+def ids(
+    db: queries.Lean,
+    f: ObligationFilter,
+    as_of: date,
+    *,
+    lens: bool = True,
+    offset: int = 0,
+    limit: int | None = 100,
+) -> list[int]:
+    """The ids of one window of the matching obligations, in ``f``'s order."""
+    return [row[0] for row in _window(db, f, as_of, "obligation.id", lens, offset, limit)]
+
+
+def _window(
+    db: queries.Lean,
+    f: ObligationFilter,
+    as_of: date,
+    select: str,
+    lens: bool,
+    offset: int,
+    limit: int | None,
+) -> list[tuple]:
+    """``select`` of the window's rows. A search that ``walks`` takes each rank apart, each
+    walking the listing in order until its window is full, rather than ranking every match
+    before the first row is known."""
+    walk = walks(db, f, as_of, lens)
+    if walk is None:
+        order, order_params = f.order(db.dialect)
+        where = f.where(db, as_of, lens=lens)
+        return _select(db, select, where, order, order_params, as_of, offset, limit)
+    where, order, order_params = walk
+    rank, rank_params = search.rank_sql(db.dialect, f.text)
+
+    def ranked(r: int) -> queries.Where:
+        # The rank first: it is cheap, and a title hit needs no other probe.
+        return queries.Where([f"{rank} = {r}", *where.clauses], {**where.params, **rank_params})
+
+    first = _select(db, select, ranked(0), order, order_params, as_of, offset, limit)
+    if limit is not None and len(first) == limit:
+        return first
+    if first or not offset:  # the window began among the title hits, or at the start
+        hits = offset + len(first)
+    else:
+        hits = int(db.one(queries.count_sql(ranked(0)), **ranked(0).params))
+    rest = None if limit is None else limit - len(first)
+    return first + _select(
+        db, select, ranked(1), order, order_params, as_of, max(0, offset - hits), rest
+    )
+
+
+def walks(
+    db: queries.Lean, f: ObligationFilter, as_of: date, lens: bool = True
+) -> tuple[queries.Where, str, dict[str, Any]] | None:
+    """For a ranked search of ``search.walkable`` words that at least ``WALK_SHARE`` of the
+    first ``SAMPLE`` obligations in listing order match (every other filter applied), the
+    walk's conditions and order; else None. At such a share a window of a hundred is found
+    within a few hundred rows asked, and the sample costs a few milliseconds."""
+    if not (f.ranked and search.walkable(db.dialect, f.text)):
+        return None
+    where = f.where(db, as_of, lens=lens, walk=True)
+    order, order_params = f.order(db.dialect, rank=False)
+    asked, found = db.rows(
+        f"SELECT COUNT(*), COUNT(CASE WHEN {where.sql} THEN 1 END) FROM"
+        f" (SELECT * FROM obligation ORDER BY {order} LIMIT {SAMPLE}) obligation",
+        **{**where.params, **order_params, **_params(as_of)},
+    )[0]
+    return (where, order, order_params) if found >= WALK_SHARE * asked else None
+
+
+def _select(
+    db: queries.Lean,
+    select: str,
+    where: queries.Where,
+    order: str,
+    order_params: dict[str, Any],
+    as_of: date,
+    offset: int,
+    limit: int | None,
+) -> list[tuple]:
     window = "" if limit is None else " LIMIT :limit"
     if offset:  # SQLite takes an offset only after a limit; -1 is none
         window = (window or (" LIMIT -1" if db.dialect == "sqlite" else "")) + " OFFSET :offset"
-    found = db.rows(
-        f"SELECT {_columns(lens)} FROM obligation WHERE {where.sql} ORDER BY {order}{window}",
+    return db.rows(
+        f"SELECT {select} FROM obligation WHERE {where.sql} ORDER BY {order}{window}",
         **{**where.params, **order_params, **_params(as_of), "limit": limit, "offset": offset},
     )
-    return _rows(db, found, as_of, lens)
 
 
 def iterate(

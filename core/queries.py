@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import search, visibility
 from .clock import local_midnight
+from .dburl import with_options
 from .vocabulary import State
 
 if TYPE_CHECKING:  # the reporting calendar loads with the lights, not with every count
@@ -66,17 +67,18 @@ def obligation_where(
     lens: bool = True,
     light: str | None = None,
     lights: Lights | None = None,
+    walk: bool = False,
 ) -> Where:
     """Conditions for ``duban list``'s filters (``text``: the words of a full-text search,
     ``search``); owners and regions must be resolved already,
     and ``lights`` given with ``light``. Only what was recorded by the end of ``as_of`` is
     seen, in the state it had then; with ``lens=False`` (the caller found nothing recorded
-    after it) the record as it is."""
+    after it) the record as it is. ``walk``: the search asked of each row (``search.where``)."""
     w = Where()
     if lens:
         w.add(visibility.obligation_visible(), seen_at=visibility.seen_at(as_of))
     if search.words(text):
-        clause, params = search.where(dialect, text)
+        clause, params = search.where(dialect, text, walk=walk)
         w.add(clause, seen_at=visibility.seen_at(as_of), **params)
     if owner_id is not None or role:
         cond = ["a.obligation_id = obligation.id"]
@@ -556,11 +558,8 @@ def lean_connect(url: str, head: str, claimed: str | None = None) -> Lean | None
         from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
         try:
-            # No JIT compilation: these reads are short, and compiling a plan with a million
-            # rows in its estimates took longer than running it (0.3 s of a 0.2 s count).
-            # (Added to the URL's own options, such as a search_path.)
             dsn = "postgresql://" + url.split("://", 1)[1]
-            options = f"{conninfo_to_dict(dsn).get('options') or ''} -c jit=off".strip()
+            options = with_options(conninfo_to_dict(dsn).get("options"))
             lean = Lean(psycopg.connect(make_conninfo(dsn, options=options)), "postgresql")
         except psycopg.Error:
             return None

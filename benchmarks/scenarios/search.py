@@ -121,42 +121,33 @@ def _median(run: Any, cpu: list[float] | None = None) -> tuple[float, Any]:
 
 
 def search(workdir: Path) -> dict[str, Any]:
-    """Per word: the search itself (the first 100 ranked ids and the count, in SQL, through
-    the lean driver), ``listing.page`` (the first 100 rows as ``duban list`` shows them),
-    and the whole process (``duban list --search W --limit 20``, ``--count``)."""
-    from duban.core import queries
-    from duban.core import search as full_text
+    """Per word: the search itself (the first 100 ranked ids, ``listing.ids``, and the count,
+    through the lean driver, both with the as-of lens), ``listing.page`` (the first 100 rows
+    as ``duban list`` shows them), and the whole process (``duban list --search W --limit
+    20``, ``--count``)."""
+    from duban.core import listing, queries
     from duban.core.cli.context import Env
     from duban.core.filters import ObligationFilter
-    from duban.core.services import listing
+    from duban.core.services import listing as service_listing
 
     env = Env.create(db_url=_url(workdir), actor=USER, as_of=AS_OF)
     as_of = date.fromisoformat(AS_OF)
     figures: dict[str, Any] = {}
     with env.session(write=False) as session:
         lean = queries.Lean.of_session(session)
-        dialect = lean.dialect
         for word in WORDS:
-            where = queries.obligation_where(as_of=as_of, dialect=dialect, text=word)
-            rank, rank_params = full_text.rank_sql(dialect, word)
-            ids_sql = (
-                f"SELECT obligation.id FROM obligation WHERE {where.sql}"
-                f" ORDER BY {rank}, obligation.plan_id IS NULL, obligation.plan_id,"
-                " obligation.seq, obligation.id LIMIT 100"
-            )
-            params = {**where.params, **rank_params}
+            f = ObligationFilter(text=word)
+            where = f.where(lean, as_of)
             cpu: list[float] = []
             itself, found = _median(
-                lambda sql=ids_sql, params=params, where=where: (
-                    lean.rows(sql, **params),
+                lambda f=f, where=where: (
+                    listing.ids(lean, f, as_of, limit=100),
                     lean.one(queries.count_sql(where), **where.params),
                 ),
                 cpu,
             )
             page, _ = _median(
-                lambda w=word: listing.page(
-                    session=session, f=ObligationFilter(text=w), as_of=as_of, limit=100
-                )
+                lambda f=f: service_listing.page(session=session, f=f, as_of=as_of, limit=100)
             )
             figures[word] = {
                 "matches": found[1],

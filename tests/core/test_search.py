@@ -281,3 +281,44 @@ def test_imported_rows_are_in_the_search_indexes(duban, db_url: str, tmp_path: P
             {**params, "seen_at": date(9999, 12, 31)},
         ).scalars()
         assert list(ids) == ["K2"]
+
+
+def test_a_word_in_most_obligations_walks_the_listing_to_the_same_windows(
+    hunan, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ranked window of a word in most obligations walks the listing rank by rank
+    (``listing.walks``) and gives the rows, in the order, that ranking every match gives:
+    windows at the start, across the ranks, within the second and past the end."""
+    from duban.core import listing, search
+    from duban.core.filters import ObligationFilter
+    from duban.core.migrations import HEAD
+    from duban.core.queries import lean_connect
+
+    # A letter that LIKE and SQLite's index fold apart is never asked of the rows there.
+    assert search.walkable("postgresql", "水 Kelvin")
+    assert not search.walkable("sqlite", "水 Kelvin")
+    assert search.walkable("sqlite", "水 ab 长沙")
+    lean = lean_connect(db_url, HEAD)
+    assert lean is not None
+    as_of = date(2024, 6, 1)
+    with lean:
+        assert listing.walks(lean, ObligationFilter(text="水"), as_of)
+        assert listing.walks(lean, ObligationFilter(text="湖南 水"), as_of)
+        # Found in few or none, or not ranked: no walk.
+        assert not listing.walks(lean, ObligationFilter(text="化工园区"), as_of)
+        assert not listing.walks(lean, ObligationFilter(text="无此内容"), as_of)
+        assert not listing.walks(lean, ObligationFilter(text="水", sort="title"), as_of)
+        assert not listing.walks(lean, ObligationFilter(text="水 洞庭湖"), as_of)
+        for words in ("水", "湖南", "水 治理"):
+            f = ObligationFilter(text=words)
+            everything = len(listing.ids(lean, f, as_of, limit=None))
+            assert everything > 10
+            windows = [(0, None), (3, None), (everything + 3, 5)]
+            windows += [(offset, limit) for offset in range(0, everything, 7) for limit in (1, 9)]
+            for offset, limit in windows:
+                monkeypatch.setattr(listing, "WALK_SHARE", 2)  # never
+                ranked = listing.ids(lean, f, as_of, offset=offset, limit=limit)
+                monkeypatch.setattr(listing, "WALK_SHARE", 0)  # always
+                walked = listing.ids(lean, f, as_of, offset=offset, limit=limit)
+                assert walked == ranked, (words, offset, limit)
+            monkeypatch.undo()
