@@ -42,7 +42,7 @@ from ..spreadsheet_reader import text_encoding
 from .base import now, require_coordinator, snapshot
 from .escalations import as_of_then
 from .listing import iterate
-from .obligations import check_obligation, new_uid, scope_of
+from .obligations import check_obligation, new_uid, scope_of, set_state
 from .owners import add_owner, find_owner
 from .regions import add_region
 from .targets import check_target, target_scope
@@ -845,14 +845,16 @@ def _update(
 ) -> None:
     """Bring ``ob`` in line with the file: its fields, owners, milestones and targets.
     Milestones are matched by due date and targets by indicator, due date and scope, so
-    the ones that stay keep their calendar UIDs."""
-    before = snapshot(ob)
-    for key in ("title", "title_en", "body", "body_en", "domain", "state"):
-        setattr(ob, key, r[key])
-    ob.region_id = found["region_id"]
-    ob.version += 1
-    ob.updated_at = stamp
-    session.add(ob)
+    the ones that stay keep their calendar UIDs. A change of state is recorded as every
+    other is (``set_state``), so that reads as of an earlier date see the state then."""
+    fields = {key: r[key] for key in ("title", "title_en", "body", "body_en", "domain")}
+    set_state(
+        session=session,
+        obligation=ob,
+        state=r["state"],
+        action="obligation.import",
+        changes={**fields, "region_id": found["region_id"]},
+    )
     if "assignments" in changed:
         for row in session.exec(select(Assignment).where(Assignment.obligation_id == ob.id)):
             session.delete(row)
@@ -895,6 +897,3 @@ def _update(
         for row in stored_targets.values():
             session.delete(row)
     session.flush()
-    audit.record(
-        session, "obligation.import", "obligation", ob.id, before=before, after=snapshot(ob)
-    )

@@ -135,6 +135,22 @@ def test_a_changed_file_conflicts_unless_update(seeded, fingerprint, tmp_path) -
     assert again["unchanged"] == 1
 
 
+def test_a_state_changed_by_update_is_history(seeded, tmp_path) -> None:
+    """``--update`` moves the state as ``duban state`` does: recorded in the history, so
+    that a read as of a day before the update still sees the state then."""
+    seeded.ok("import", "obligations", write(tmp_path, LINE), as_of="2024-03-01")
+    path = write(tmp_path, {**LINE, "state": "in_progress"}, name="started.jsonl")
+    seeded.ok("import", "obligations", path, "--update", as_of="2024-05-01")
+    then = seeded.ok("show", "1", "--format", "json", as_of="2024-04-01").json()
+    now = seeded.ok("show", "1", "--format", "json", as_of="2024-06-01").json()
+    assert (then["state"], now["state"]) == ("open", "in_progress")
+    listed = seeded.ok("list", "--state", "open", "--count", as_of="2024-04-01")
+    assert listed.stdout.strip() == "1"
+    history = seeded.ok("history", "1", "--format", "json").json()
+    updates = [e["summary"] for e in history if e["action"] == "obligation.import"]
+    assert updates == ["State: Not started → In progress"]
+
+
 def test_the_same_obligation_twice_in_one_file_is_refused(seeded, fingerprint, tmp_path) -> None:
     path = write(tmp_path, LINE, LINE)
     result = seeded("import", "obligations", path)
