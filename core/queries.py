@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from . import search, visibility
 from .clock import local_midnight
 from .dburl import with_options
+from .sql import id_in
 from .vocabulary import State
 
 if TYPE_CHECKING:  # the reporting calendar loads with the lights, not with every count
@@ -205,14 +206,6 @@ def pending_milestones_sql(*, lens: bool = True, due: str = "m.due < :as_of") ->
     if lens:
         arms.append(f"SELECT m.obligation_id FROM milestone m WHERE m.done_at > :seen_at AND {due}")
     return " UNION ".join(arms)
-
-
-def id_in(dialect: str, column: str, select: str) -> str:
-    """``column IN (select)``; on PostgreSQL as an array, so that the ids are probed in
-    order through an index whatever the planner guesses of their number."""
-    if dialect == "postgresql":
-        return f"{column} = ANY(ARRAY({select}))"
-    return f"{column} IN ({select})"
 
 
 def overdue_ids_sql(*, lens: bool = True, dialect: str = "sqlite") -> str:
@@ -501,6 +494,14 @@ class Lean:
         """The first column of the first row, or None."""
         found = self.rows(sql, **params)
         return found[0][0] if found else None
+
+    def interrupt(self) -> None:
+        """Stop the statement running on this connection, from another thread, where it
+        then raises (SQLite's interrupt, PostgreSQL's cancel request)."""
+        if self.dialect == "sqlite":
+            self.conn.interrupt()
+        else:
+            self.conn.cancel_safe()
 
     def close(self) -> None:
         if self._owned:

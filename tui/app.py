@@ -9,10 +9,12 @@ runs in thread workers (``DubanScreen.read`` and the forms); the UI thread only 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from datetime import date
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -25,6 +27,14 @@ from duban.core.i18n import add_catalog, language, set_language, t
 from .commands import DubanCommands
 from .hookspecs import TuiScreen
 from .themes import THEMES
+
+if TYPE_CHECKING:
+    from duban.core.queries import Lean
+
+
+class Closed(Exception):
+    """A read begun after the app began to close (``DubanApp.interruptible``)."""
+
 
 add_catalog("duban.tui")
 
@@ -99,10 +109,35 @@ class DubanApp(App[None]):
         self.plugin_screens: dict[str, TuiScreen] = {}
         self._early = early  # the first screen's reading, begun before textual loaded
         self._active_workers: set[Worker] = set()
+        self._reading: set[Lean] = set()  # connections reading in workers (``interruptible``)
+        self._reading_lock = threading.Lock()
+        self.closing = False
         self._plugins_collected = False
         for theme_obj in THEMES:
             self.register_theme(theme_obj)
         self.theme = theme
+
+    @contextmanager
+    def interruptible(self, db: Lean) -> Iterator[None]:
+        """While inside, ``db``'s statement is stopped if the app closes: the process would
+        otherwise wait, with the screen gone, for a read nobody will see (the dashboard's
+        traffic lights took 35 s at national scale). What is stopped raises in its worker,
+        which ``closing`` tells to drop it."""
+        with self._reading_lock:
+            if self.closing:
+                raise Closed
+            self._reading.add(db)
+        try:
+            yield
+        finally:
+            with self._reading_lock:
+                self._reading.discard(db)
+
+    def on_unmount(self) -> None:
+        with self._reading_lock:
+            self.closing = True
+            for db in self._reading:
+                db.interrupt()
 
     @property
     def plan_title(self) -> str:

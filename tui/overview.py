@@ -14,7 +14,7 @@ from concurrent.futures import Future
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from duban.core import queries, visibility
+from duban.core import queries, sql, visibility
 from duban.core.controls import shown
 from duban.core.queries import Lean
 from duban.core.vocabulary import LEVEL_ORDER
@@ -143,7 +143,7 @@ def upcoming(
     pending = queries.pending_milestones_sql(due=due)
     total = db.one(
         "SELECT COUNT(*) FROM obligation"
-        f" WHERE {queries.id_in(db.dialect, 'obligation.id', pending)} AND {LIVE_SQL}",
+        f" WHERE {sql.id_in(db.dialect, 'obligation.id', pending)} AND {LIVE_SQL}",
         **params,
     )
     rows = db.rows(
@@ -183,7 +183,7 @@ def overdue_counts(db: Lean, as_of: date) -> tuple[int, dict[int, int]]:
         f" ({queries.overdue_ids_sql(lens=queries.lens_needed(db, as_of), dialect=db.dialect)})"
         " SELECT a.owner_id, COUNT(*) FROM assignment a"
         " WHERE a.role = 'lead'"
-        f" AND {queries.id_in(db.dialect, 'a.obligation_id', 'SELECT id FROM late')}"
+        f" AND {sql.id_in(db.dialect, 'a.obligation_id', 'SELECT id FROM late')}"
         " GROUP BY a.owner_id"
         " UNION ALL SELECT NULL, COUNT(*) FROM late",
         as_of=as_of,

@@ -15,7 +15,8 @@ from .. import visibility
 from ..errors import UserError
 from ..escalation_rows import escalations as escalations_then
 from ..i18n import t
-from ..queries import Lean, id_in, lens_needed, overdue_ids_sql
+from ..queries import Lean, lens_needed, overdue_ids_sql
+from ..sql import id_in
 from ..vocabulary import LEVEL_ORDER, Role, State
 
 if TYPE_CHECKING:

@@ -583,3 +583,48 @@ def test_snapshot(campaign: Env, snap_compare, screen: str, lang: str) -> None:
         await settle(pilot)
 
     assert snap_compare(app_for(campaign, lang=lang), terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.asyncio
+async def test_closing_stops_a_read_still_running(
+    campaign: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Quitting does not wait for a read nobody will see: the statement running in its
+    worker is stopped (the dashboard's lights took 35 s at national scale) and dropped."""
+    import threading
+    import time
+
+    from duban.tui import overview
+
+    started, ended = threading.Event(), threading.Event()
+    raised: list[str] = []
+
+    def slow_lights(db, as_of):
+        started.set()
+        try:  # a statement of a minute or more
+            if db.dialect == "sqlite":
+                db.one(
+                    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n"
+                    " WHERE i < 1000000000) SELECT count(*) FROM n"
+                )
+            else:
+                db.one("SELECT pg_sleep(120)")
+        except Exception as exc:
+            raised.append(type(exc).__name__)
+            raise
+        finally:
+            ended.set()
+        return {}
+
+    monkeypatch.setattr(overview, "light_counts", slow_lights)
+    app = app_for(campaign)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(400):
+            if started.is_set():
+                break
+            await pilot.pause(0.05)
+        assert started.is_set()
+        closed = time.monotonic()
+    assert ended.wait(15), "the read was not stopped"
+    assert time.monotonic() - closed < 15
+    assert raised and app.closing

@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 
 from duban.core.errors import UserError
 from duban.core.i18n import t
+from duban.core.queries import Lean
 
 from ..widgets.door import Door
 from ..widgets.footer import LocalFooter
@@ -95,13 +96,20 @@ class DubanScreen(Screen):
 
             worker = get_current_worker()
             try:
-                with app.env.reading() if lean else app.env.session(write=False) as source:
+                with (
+                    app.env.reading() if lean else app.env.session(write=False) as source,
+                    app.interruptible(source if lean else Lean.of_session(source)),
+                ):
                     result = fetch(source)
             except UserError as exc:
                 if not worker.is_cancelled:
                     app.call_from_thread(on_error or app.report_error, str(exc))
                     app.call_from_thread(app.data_shown)
                 return
+            except Exception:
+                if app.closing:  # stopped as the app closed: nobody waits for it
+                    return
+                raise
             if not worker.is_cancelled:
                 app.call_from_thread(then, result)
                 app.call_from_thread(app.data_shown)
