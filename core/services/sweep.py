@@ -12,11 +12,9 @@ when nothing changed since (database, duban.toml, plugins), returns at once.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from array import array
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from itertools import chain
@@ -26,7 +24,7 @@ from sqlalchemy import func, or_, text
 from sqlmodel import Session, select
 
 from ..audit import record_many
-from ..batch_writes import insert_many, update_many
+from ..batch_writes import insert_many, update_many, without_gc
 from ..clock import local_midnight, to_local_date
 from ..contributions import Evaluation, Finding, SweepContext
 from ..errors import UserError
@@ -304,27 +302,13 @@ def last_sweep_date(*, session: Session) -> date | None:
     return session.exec(select(func.max(Sweep.as_of)).where(Sweep.dry_run.is_(False))).one()
 
 
-@contextmanager
-def _without_gc() -> Iterator[None]:
-    """A sweep holds a few hundred thousand small objects at once; the cyclic collector
-    rescanning them on every allocation threshold doubled its time. Cycles made meanwhile
-    are collected once it is back on."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def sweep(*, session: Session, as_of: date, dry_run: bool = False) -> SweepResult:
     """Evaluate every rule as of ``as_of`` and bring escalations in line with what they find.
 
     ``dry_run`` computes the same result and writes nothing. A rule that raises is reported
     in ``failures`` and its open escalations are left as they are.
     """
-    with _without_gc():
+    with without_gc():
         return _sweep(session, as_of, dry_run)
 
 

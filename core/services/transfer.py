@@ -19,7 +19,15 @@ from typing import Any
 from sqlmodel import Session, select
 
 from .. import audit, search, visibility
-from ..batch_writes import insert_many, insert_tuples, loading, new_uids, reserve_ids
+from ..batch_writes import (
+    insert_many,
+    insert_tuples,
+    loading,
+    new_uids,
+    reserve_ids,
+    stored_as,
+    without_gc,
+)
 from ..clock import EARLIEST, LATEST, parse_date
 from ..controls import check_text
 from ..errors import Conflict, NotFound, UserError, located
@@ -67,8 +75,8 @@ _OBLIGATION = (
     "region_id",
     "parent_id",
     "state",
-    "version",
     "reopened",
+    "version",
     "attrs",
     "created_at",
     "updated_at",
@@ -583,6 +591,11 @@ def import_obligations(
     agrees; when it differs, ``update`` brings them in line, otherwise a Conflict lists
     every difference.
     """
+    with without_gc():
+        return _import(session, path, update, progress)
+
+
+def _import(session: Session, path: Path, update: bool, progress: Any) -> dict[str, Any]:
     require_coordinator(session)
     if not path.is_file():
         raise UserError(t("{path}: no such file", path=path))
@@ -629,6 +642,10 @@ def import_obligations(
         )
     }
     stamp = now(session)
+    # The new rows' stamps and dates as the driver takes them, each converted once.
+    stored_stamp = stored_as(session, Obligation, "updated_at")(stamp)
+    stored_day = stored_as(session, Milestone, "due")
+    days: dict[date | None, Any] = {None: None}
     id_map: dict[Any, int] = {}
     seen: dict[tuple[Any, ...], int] = {}
     first_id = last_id = None
@@ -673,7 +690,9 @@ def import_obligations(
     # faster than it keeps them.
     large = path.stat().st_size // LINE_BYTES >= max(LOAD_AT, len(existing))
     # Stream the file a batch at a time; a bad line raises and the transaction rolls back.
-    # A large load's indexes are built again when the loop ends (or fails).
+    # The new rows are indexed for search once, when the loop ends (FTS5 writes fewer and
+    # larger segments than batch by batch), and a large load's indexes built again then (or
+    # when it fails). Rows updated meanwhile were there before: their triggers keep them.
     loaded = False
     with ExitStack() as loads:
         for chunk in _batches(lines, BATCH):
@@ -769,34 +788,49 @@ def import_obligations(
                         region,
                         id_map.get(raw.get("parent")),
                         r["state"],
-                        1,
                         0,
+                        1,
                         None,
-                        stamp,
-                        stamp,
+                        stored_stamp,
+                        stored_stamp,
                     )
                 )
                 assignments += [(new_id, owner, role) for owner, role in dict.fromkeys(pairs)]
+                for m in r["milestones"]:
+                    for day in (m["due"], m["done_on"]):
+                        if day not in days:
+                            days[day] = stored_day(day)
                 milestones += r["milestones"]
                 holders += [new_id] * len(r["milestones"])
-            if large and not loaded:
-                loads.enter_context(loading(session, LOADED, keep=("obligation_id",)))
+            if not loaded:
+                if large:
+                    loads.enter_context(loading(session, LOADED, keep=("obligation_id",)))
+                loads.enter_context(search.indexed_after(session))
                 loaded = True
-            with search.indexed_after(session):
-                insert_tuples(session, Obligation, _OBLIGATION, ob_rows)
-                insert_tuples(session, Assignment, _ASSIGNMENT, assignments)
-                insert_tuples(
-                    session,
-                    Milestone,
-                    _MILESTONE,
-                    [
-                        (held, m["title"], m["title_en"], m["due"], m["done_on"], uid, 0, stamp)
-                        for held, m, uid in zip(
-                            holders, milestones, new_uids(len(milestones)), strict=True
-                        )
-                    ],
-                )
-                insert_many(session, Target, targets)
+            insert_tuples(session, Obligation, _OBLIGATION, ob_rows, encoded=_OBLIGATION)
+            insert_tuples(session, Assignment, _ASSIGNMENT, assignments)
+            insert_tuples(
+                session,
+                Milestone,
+                _MILESTONE,
+                [
+                    (
+                        held,
+                        m["title"],
+                        m["title_en"],
+                        days[m["due"]],
+                        days[m["done_on"]],
+                        uid,
+                        0,
+                        stored_stamp,
+                    )
+                    for held, m, uid in zip(
+                        holders, milestones, new_uids(len(milestones)), strict=True
+                    )
+                ],
+                encoded=_MILESTONE,
+            )
+            insert_many(session, Target, targets)
             all_ids.extend(new_ids)
             first_id = first_id or new_ids[0]
             last_id = new_ids[-1]

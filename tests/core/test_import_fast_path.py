@@ -7,6 +7,7 @@ the same error for every line it refuses, and the same rows in the database."""
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import random
 import re
@@ -21,7 +22,7 @@ import pytest
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 
-from duban.core import batch_writes
+from duban.core import batch_writes, search
 from duban.core.db import get_engine
 from duban.core.errors import UserError
 from duban.core.services import transfer
@@ -346,6 +347,14 @@ def _import_both_ways(
         monkeypatch.setattr(transfer, "LINE_BYTES", 1)
     with monkeypatch.context() as patched:
         patched.setattr(transfer, "_quick", lambda *args: None)
+        # The slow import hands the driver dates and instants as they are, for insert_tuples'
+        # own conversions: the fast one's values converted once must come out the same.
+        patched.setattr(transfer, "stored_as", lambda *args: lambda value: value)
+        patched.setattr(
+            transfer,
+            "insert_tuples",
+            lambda *args, encoded=(): batch_writes.insert_tuples(*args),
+        )
         slow.ok("import", "obligations", str(path))
     fast.ok("import", "obligations", str(path))
     return slow, fast
@@ -453,3 +462,133 @@ def test_converted_values_keep_their_type() -> None:
     assert sorted(map(repr, seen)) == sorted(["1", "True", "1.0", "'1'"])
     objects = [{"a": 1}, None, {"a": 1}]
     assert batch_writes._converted(objects, process) == ["{'a': 1}", None, "{'a': 1}"]
+
+
+def test_the_stamps_of_imported_rows_are_written_as_the_orm_writes_them(
+    duban, tmp_path: Path
+) -> None:
+    duban.ok("owner", "add", "湖南省水利厅")
+    duban.ok("add", "手工录入", "--lead", "湖南省水利厅")
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(BASE, ensure_ascii=False) + "\n", encoding="utf-8")
+    duban.ok("import", "obligations", str(path))
+    with get_engine(duban.url).connect() as conn:
+        rows = conn.execute(text("SELECT created_at, updated_at FROM obligation ORDER BY id")).all()
+        days = conn.execute(text("SELECT due, done_on FROM milestone ORDER BY id")).all()
+    added, imported = rows
+    assert [type(v) for v in imported] == [type(v) for v in added]
+    # The same text shape (SQLite stores them as text): digits where the ORM wrote digits.
+    shape = [re.sub(r"[0-9]", "9", str(v)) for v in added]
+    assert [re.sub(r"[0-9]", "9", str(v)) for v in imported] == shape
+    assert [str(v) for v in days[-2]] == ["2024-03-07", "2024-02-01"]
+    assert [str(v) for v in days[-1]] == ["2025-01-13", "None"]
+
+
+def test_the_cyclic_collector_is_off_during_an_import_and_back_after(
+    duban, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[bool] = []
+    real = transfer.insert_tuples
+
+    def watched(*args: Any, **kwargs: Any) -> None:
+        seen.append(gc.isenabled())
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(transfer, "insert_tuples", watched)
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(BASE, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert gc.isenabled()
+    duban.ok("import", "obligations", str(path))
+    assert seen and not any(seen) and gc.isenabled()
+    path.write_text(json.dumps({**BASE, "code": "X", "state": "sleeping"}) + "\n")
+    assert duban("import", "obligations", str(path)).exit_code == 2
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a caller's choice stands
+        with batch_writes.without_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_spaced_rows_are_each_row_spaced() -> None:
+    rng = random.Random(5)
+    alphabet = [
+        "a",
+        "Z",
+        " ",
+        "\n",
+        "\t",
+        "长",
+        "沙",
+        "é",
+        "\u0301",
+        "😀",
+        "𠀀",
+        "ſ",
+        "\uffff",
+        "0",
+    ]
+    rows: list[tuple[str | None, ...]] = [(None, None), ("", ""), (" ", None), ("😀",)]
+    for _ in range(500):
+        width = rng.randint(1, 5)
+        rows.append(
+            tuple(
+                None
+                if rng.random() < 0.2
+                else "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+                for _ in range(width)
+            )
+        )
+    assert search.spaced_rows(rows) == [search.spaced(row) for row in rows]
+    assert search.spaced_rows([]) == []
+
+
+def _vocabulary(conn: sqlite3.Connection, table: str) -> list[tuple[Any, ...]]:
+    conn.execute(f"CREATE VIRTUAL TABLE temp.v_{table} USING fts5vocab(main, {table}, instance)")
+    return conn.execute(f"SELECT * FROM temp.v_{table} ORDER BY 1, 2, 3, 4").fetchall()
+
+
+def test_an_import_in_many_batches_indexes_every_row_once(
+    duban, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search indexes after an import of several batches, with obligations already
+    there updated (their new milestones indexed at the end) and rows added one by one,
+    hold what indexes built afresh from the rows hold."""
+    if not duban.url.startswith("sqlite"):
+        pytest.skip("the FTS5 tables are SQLite's")
+    monkeypatch.setattr(transfer, "BATCH", 7)
+    duban.ok("owner", "add", "湖南省水利厅")
+    duban.ok("add", "长沙 单独录入", "--lead", "湖南省水利厅")
+    first = tmp_path / "first.jsonl"
+    lines = [{**BASE, "code": f"F{i}", "title": f"第{i}项 水体"} for i in range(10)]
+    first.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), "utf-8")
+    duban.ok("import", "obligations", str(first))
+    again = tmp_path / "again.jsonl"
+    lines[3]["milestones"] = [*BASE["milestones"], {"title": "新增 节点", "due": "2026-05-05"}]
+    lines += [{**BASE, "code": f"G{i}", "body": f"正文 {i} ſK"} for i in range(30)]
+    again.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), "utf-8")
+    duban.ok("import", "obligations", str(again), "--update")
+    duban.ok("add", "又一 单独录入", "--lead", "湖南省水利厅")
+    database = duban.url.removeprefix("sqlite:///").split("?")[0]
+    conn = sqlite3.connect(database)
+    got = {
+        f"{table}_{index}": _vocabulary(conn, f"{table}_{index}")
+        for table in search.SOURCES
+        for index in ("fts", "fts_chars")
+    }
+    with conn:  # afresh: the trigram tables from their rows, the characters' from the views
+        for table in search.SOURCES:
+            conn.execute(f"INSERT INTO {table}_fts({table}_fts) VALUES ('rebuild')")
+            conn.execute(f"INSERT INTO {table}_fts_chars({table}_fts_chars) VALUES ('delete-all')")
+            conn.execute(
+                f"INSERT INTO {table}_fts_chars(rowid, text) SELECT doc, text"
+                f" FROM {table}_fts_chars_text"
+            )
+    conn.close()
+    conn = sqlite3.connect(database)
+    fresh = {name: _vocabulary(conn, name) for name in got}
+    assert len(got["milestone_fts_chars"]) > 100
+    for name in got:
+        assert got[name] == fresh[name], name
