@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from ..contributions import Evaluation
-from ..models import Obligation, Target
+from ..models import Target
 from ..queries import Lean
 from ..target_status import targets_between
 
@@ -86,11 +86,14 @@ class EvaluationStore:
     def _live_among(self, obligation_ids: set[int]) -> set[int]:
         if not obligation_ids:
             return set()
-        low, high = min(obligation_ids), max(obligation_ids)
-        found = self.session.connection().execute(
-            sa.select(Obligation.id).where(
-                Obligation.id.between(low, high), Obligation.state.notin_(self.closed)
-            )
+        # Through the bare driver: SQLAlchemy's rows cost more than the query (100k ids).
+        closed = ", ".join(f":c{k}" for k in range(len(self.closed)))
+        found = Lean.of_session(self.session).rows(
+            "SELECT id FROM obligation WHERE id BETWEEN :low AND :high"
+            f" AND state NOT IN ({closed})",
+            low=min(obligation_ids),
+            high=max(obligation_ids),
+            **{f"c{k}": state for k, state in enumerate(self.closed)},
         )
         return {ob_id for (ob_id,) in found if ob_id in obligation_ids}
 
