@@ -89,21 +89,21 @@ def os_user() -> str | None:
 
 
 Event = tuple[str, str, object | None, Mapping[str, Any] | None, Mapping[str, Any] | None]
-# An event row's columns before its links (``prev_hash``, ``hash``).
-_COLUMNS = (
-    "seq",
-    "at",
-    "actor",
-    "os_user",
-    "action",
-    "entity_type",
-    "entity_id",
-    "before",
-    "after",
-)
+# An event row's own columns; ``at``, ``actor`` and ``os_user`` are those of the whole chain.
+_COLUMNS = ("seq", "action", "entity_type", "entity_id", "before", "after", "prev_hash", "hash")
 
 
-def _chain(session: Session, events: list[Event], *, encoded: bool = False) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class _Linked:
+    """Events placed on the chain: what they share and each one's row (``_COLUMNS``)."""
+
+    at: datetime
+    actor: str
+    os_user: str | None
+    rows: list[tuple[Any, ...]]
+
+
+def _chain(session: Session, events: list[Event], *, encoded: bool = False) -> _Linked:
     """Reserve the next ``len(events)`` places on the chain and compute their rows; with
     ``encoded``, ``before`` and ``after`` are the JSON text the column stores (``_encoder``).
 
@@ -145,20 +145,10 @@ def _chain(session: Session, events: list[Event], *, encoded: bool = False) -> l
                 prev_hash=prev,
                 os_user=who,
             )
-        rows.append(
-            dict(
-                zip(
-                    _COLUMNS,
-                    (seq, at, actor, who, action, entity_type, entity, before, after),
-                    strict=True,
-                ),
-                prev_hash=prev,
-                hash=digest,
-            )
-        )
+        rows.append((seq, action, entity_type, entity, before, after, prev, digest))
         prev = digest
     session.execute(text("UPDATE audit_head SET last_hash = :h WHERE id = 1"), {"h": prev})
-    return rows
+    return _Linked(at, actor, who, rows)
 
 
 def record(
@@ -171,8 +161,13 @@ def record(
     after: Mapping[str, Any] | None = None,
 ) -> AuditEvent:
     """Append one event in the caller's transaction (actor and time come from the session)."""
-    [row] = _chain(session, [(action, entity_type, entity_id, before, after)])
-    event = AuditEvent(**row)
+    linked = _chain(session, [(action, entity_type, entity_id, before, after)])
+    event = AuditEvent(
+        at=linked.at,
+        actor=linked.actor,
+        os_user=linked.os_user,
+        **dict(zip(_COLUMNS, linked.rows[0], strict=True)),
+    )
     session.add(event)
     return event
 
@@ -181,12 +176,18 @@ def record_many(session: Session, events: Iterable[Event]) -> None:
     """Append many events at once, chained exactly like ``record`` (a sweep may write tens of
     thousands: one head update and batched inserts instead of three statements each). Events
     are taken a batch at a time: a generator's are never all held at once."""
-    from .batch_writes import BATCH, insert_many
+    from .batch_writes import BATCH, insert_tuples
 
     events = iter(events)
     while batch := list(islice(events, BATCH)):
-        insert_many(
-            session, AuditEvent, _chain(session, batch, encoded=True), encoded=("before", "after")
+        linked = _chain(session, batch, encoded=True)
+        insert_tuples(
+            session,
+            AuditEvent,
+            _COLUMNS,
+            linked.rows,
+            encoded=("before", "after"),
+            same={"at": linked.at, "actor": linked.actor, "os_user": linked.os_user},
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import gc
 import os
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any
@@ -77,9 +77,11 @@ def insert_many(
     *,
     returning: bool = False,
     encoded: Collection[str] = (),
+    same: Mapping[str, Any] | None = None,
 ) -> list[int]:
     """Insert ``rows`` (all with the same keys); with ``returning``, their new ids in order.
-    ``encoded``: columns whose values are already as the column stores them (JSON text)."""
+    ``encoded``: columns whose values are already as the column stores them (JSON text);
+    ``same`` as for ``insert_tuples``."""
     if not rows:
         return []
     keys = list(rows[0])
@@ -90,7 +92,7 @@ def insert_many(
         ids = reserve_ids(session, model, len(rows))
         keys.append("id")
         values = [(*row, new_id) for row, new_id in zip(values, ids, strict=True)]
-    insert_tuples(session, model, keys, values, encoded=encoded)
+    insert_tuples(session, model, keys, values, encoded=encoded, same=same)
     return ids
 
 
@@ -101,25 +103,31 @@ def insert_tuples(
     rows: list[tuple[Any, ...]],
     *,
     encoded: Collection[str] = (),
+    same: Mapping[str, Any] | None = None,
 ) -> None:
     """Insert ``rows``, each a tuple of the ``columns``' values in that order; a column of
-    the table left out takes its default. ``encoded`` as for ``insert_many``."""
+    the table left out takes its default. ``same``: columns with one value for every row
+    (a sweep's instant), converted once and not repeated in each tuple. ``encoded`` as for
+    ``insert_many``."""
     if not rows:
         return
+    same = same or {}
     conn = session.connection()
     dialect = conn.dialect
     table = model.__table__
-    sql, positional, order = _statement(table, tuple(columns), dialect)
+    sql, positional, order = _statement(table, (*columns, *same), dialect)
     place = {key: i for i, key in enumerate(columns)}
-    # A column left out takes its default, as Core's insert would (the schema's are constants).
-    plan = [
-        (
-            place.get(key),
-            table.c[key].default.arg if key not in place else None,
-            None if key in encoded else table.c[key].type._cached_bind_processor(dialect),
-        )
-        for key in order
-    ]
+    plan: list[tuple[int | None, Any, Callable[[Any], Any] | None]] = []
+    for key in order:
+        process = None if key in encoded else table.c[key].type._cached_bind_processor(dialect)
+        if key in place:
+            plan.append((place[key], None, process))
+        elif key in same:
+            value = same[key]
+            plan.append((None, value if value is None or process is None else process(value), None))
+        else:
+            # Left out: its default, as Core's insert would (the schema's are constants).
+            plan.append((None, table.c[key].default.arg, process))
     as_given = [i for i, _, process in plan] == list(range(len(columns))) and not any(
         process for _, _, process in plan
     )

@@ -477,6 +477,10 @@ class Lean:
         """The rows fetched in large batches (through a server-side cursor on PostgreSQL):
         for reads of millions of rows, which must not be held at once. Dates come back as
         ISO text on SQLite and as dates on PostgreSQL."""
+        # Chained in C: a generator resumed for each of a million rows cost more than that.
+        return itertools.chain.from_iterable(self._batches(sql, params))
+
+    def _batches(self, sql: str, params: dict[str, Any]) -> Iterator[list[tuple]]:
         if self.dialect == "postgresql":
             cursor = self.conn.cursor(name=f"duban_stream_{next(_CURSORS)}")
             sql = _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
@@ -486,7 +490,7 @@ class Lean:
         try:
             cursor.execute(sql, params)
             while batch := cursor.fetchmany(20_000):
-                yield from batch
+                yield batch
         finally:
             cursor.close()
 

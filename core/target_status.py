@@ -216,8 +216,9 @@ def evaluate_all(
             if group is None:
                 continue
             rows = list(batch)
-            ends = list(map(days.__getitem__, map(itemgetter(1), rows)))
-            values = list(map(itemgetter(2), rows))
+            columns = list(zip(*rows, strict=True))  # one pass in C
+            ends = list(map(days.__getitem__, columns[1]))
+            values = list(columns[2])
             if not all(map(le, ends, ends[1:])):  # overlapping periods: order by their end
                 ends, values = map(
                     list,

@@ -265,12 +265,13 @@ def _judged(
     n = cfg.points
     slope, forecast = _fit(ends[-n:], values[-n:], due)
     expected = None if goal is None else _path(base, base_date, goal, due, as_of)
-    numbers = {
-        "latest_value": latest,
-        "latest_date": latest_end,
-        "expected": None if expected is None else round(expected, 6),
-        "forecast": None if forecast is None else round(forecast, 6),
-    }
+    # Evaluation's fields after the status, in order: given by position (100k targets a sweep).
+    numbers = (
+        latest,
+        latest_end,
+        None if expected is None else round(expected, 6),
+        None if forecast is None else round(forecast, 6),
+    )
 
     trend = goal is None
     if trend:
@@ -284,7 +285,7 @@ def _judged(
 
     if as_of > due:
         if met:
-            return Evaluation("met", **numbers, detail=t("the latest reading meets the target"))
+            return Evaluation("met", *numbers, detail=t("the latest reading meets the target"))
         # The reading of the period the due date falls in (or a later one) is in.
         covers_due = latest_end >= due - timedelta(days=period // 2)
         if covers_due or as_of > due + timedelta(days=grace):
@@ -293,12 +294,12 @@ def _judged(
                 if covers_due
                 else t("no reading for the due date")
             )
-            return Evaluation("missed", **numbers, detail=why)
+            return Evaluation("missed", *numbers, detail=why)
         # The due period's reading is not in yet: judge provisionally on the trend.
-    elif as_of > latest_end + timedelta(days=period + grace):
+    elif (as_of - latest_end).days > period + grace:
         return Evaluation(
             "stale",
-            **numbers,
+            *numbers,
             detail=t(
                 "no {frequency} reading since {date}",
                 frequency=t(frequency),
@@ -306,14 +307,14 @@ def _judged(
             ),
         )
     elif met:
-        return Evaluation("met", **numbers, detail=t("the latest reading meets the target"))
+        return Evaluation("met", *numbers, detail=t("the latest reading meets the target"))
 
     if trend:
         if slope is None:
-            return Evaluation("on_track", **numbers, detail=t("one reading: no trend yet"))
+            return Evaluation("on_track", *numbers, detail=t("one reading: no trend yet"))
         status = "on_track" if improving else "at_risk" if better else "off_track"
         return Evaluation(
-            status, **numbers, detail=t("trend {slope:+.3g} a year", slope=slope * 365.25)
+            status, *numbers, detail=t("trend {slope:+.3g} a year", slope=slope * 365.25)
         )
     span = max(abs(goal - base), abs(goal) * 0.01, 1e-9)
     on_path = _path(base, base_date, goal, due, latest_end)
@@ -327,17 +328,18 @@ def _judged(
         if forecast is not None:
             gap = max(gap, (goal - forecast) * direction / span)
     status = "on_track" if gap <= cfg.on_track else "at_risk" if gap <= cfg.at_risk else "off_track"
-    where = {"expected": on_path, "date": latest_end.isoformat()}
+    day = latest_end.isoformat()
     detail = (
         t(
             "path expects {expected:.4g} at {date}; shortfall {gap:.0%} of the planned change",
             gap=gap,
-            **where,
+            expected=on_path,
+            date=day,
         )
         if gap > 0
-        else t("at or ahead of the path ({expected:.4g} at {date})", **where)
+        else t("at or ahead of the path ({expected:.4g} at {date})", expected=on_path, date=day)
     )
-    return Evaluation(status, **numbers, detail=detail)
+    return Evaluation(status, *numbers, detail=detail)
 
 
 # Plugins ---------------------------------------------------------------------------------

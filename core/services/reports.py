@@ -498,6 +498,17 @@ def _live(session: Session, owner_id: int | None = None) -> list[_Live]:
 def _live_rows(session: Session, owner_id: int | None = None) -> Iterator[_Live]:
     """``_live``'s obligations in id order, read as they are used (a million need not be
     held at once)."""
+    for ob_id, start, calendar, (code, title, title_en) in _started(
+        session, owner_id, ("code", "title", "title_en")
+    ):
+        yield _Live(ob_id, code, title, title_en, start, calendar)
+
+
+def _started(
+    session: Session, owner_id: int | None = None, more: tuple[str, ...] = ()
+) -> Iterator[tuple[int, date, Calendar, tuple[Any, ...]]]:
+    """Live obligations in id order (only ``owner_id``'s leads): (id, start, reporting
+    calendar, the columns ``more``)."""
     settings = settings_of(session)
     plans = {
         pid: (key, issued)
@@ -506,8 +517,8 @@ def _live_rows(session: Session, owner_id: int | None = None) -> Iterator[_Live]
     # Plain values through the bare driver. Obligations loaded together share their creation
     # instant and sit together in id order: a start is worked out when the instant changes.
     sql = (
-        "SELECT id, code, title, title_en, plan_id, created_at, report_frequency FROM obligation"
-        f" WHERE state NOT IN ({', '.join(repr(s) for s in _CLOSED)})"
+        f"SELECT {', '.join(('id', 'plan_id', 'created_at', 'report_frequency', *more))}"
+        f" FROM obligation WHERE state NOT IN ({', '.join(repr(s) for s in _CLOSED)})"
     )
     params: dict[str, Any] = {}
     if owner_id is not None:
@@ -520,16 +531,15 @@ def _live_rows(session: Session, owner_id: int | None = None) -> Iterator[_Live]
     since: tuple[Any, date | None] | None = None
     start = date.min
     lean = queries.Lean.of_session(session)
-    for ob_id, code, title, title_en, plan_id, created, own in lean.stream(
-        sql + " ORDER BY id", **params
-    ):
+    for row in lean.stream(sql + " ORDER BY id", **params):
+        ob_id, plan_id, created, own = row[:4]
         key, issued = plans.get(plan_id, (None, None))
         calendar = calendars.get((plan_id, own))
         if calendar is None:
             calendar = calendars[(plan_id, own)] = settings.calendar(key, own)
         if since != (created, issued):
             since, start = (created, issued), start_of(instant(created), issued)
-        yield _Live(ob_id, code, title, title_en, start, calendar)
+        yield ob_id, start, calendar, row[4:]
 
 
 def _paged(session: Session, statement: Any, key: Any) -> Iterator[Any]:
@@ -587,8 +597,7 @@ def overdue_reports(*, session: Session, as_of: date) -> list[tuple[int, Period,
     # (first due day, periods) per calendar and the start or last report: obligations
     # started together share them.
     spans: dict[tuple[str, int, date | None, date | None], tuple[date, int]] = {}
-    for ob in _live_rows(session):
-        cal = ob.calendar
+    for ob_id, start, cal, _ in _started(session):
         frequency, day = cal.frequency, cal.due_day
         if frequency == "none":
             continue
@@ -597,22 +606,22 @@ def overdue_reports(*, session: Session, as_of: date) -> list[tuple[int, Period,
             period = due_periods(as_of, frequency, day, 1)[0]
             owes = dues[frequency, day] = (period, period.due(day))
         due, due_day = owes
-        if due.end < ob.start:
+        if due.end < start:
             continue  # the obligation did not exist yet during that period
-        while pending is not None and pending[0] < ob.id:  # both in obligation id order
+        while pending is not None and pending[0] < ob_id:  # both in obligation id order
             pending = next(latest, None)
-        reported = pending[1] if pending is not None and pending[0] == ob.id else None
+        reported = pending[1] if pending is not None and pending[0] == ob_id else None
         if reported is not None and reported >= due.end:
             continue
-        key = (frequency, day, reported, ob.start if reported is None else None)
+        key = (frequency, day, reported, start if reported is None else None)
         span = spans.get(key)
         if span is None:
             if reported is None:
-                first = period_containing(ob.start, frequency)
+                first = period_containing(start, frequency)
             else:
                 first = period_containing(reported, frequency).following()
             span = spans[key] = (first.due(day), periods_spanned(first, due))
-        owing.append((ob.id, due, due_day, *span))
+        owing.append((ob_id, due, due_day, *span))
     return owing
 
 

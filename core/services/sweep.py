@@ -24,7 +24,7 @@ from sqlalchemy import func, or_, text
 from sqlmodel import Session, select
 
 from ..audit import record_many
-from ..batch_writes import insert_many, update_many, without_gc
+from ..batch_writes import insert_many, insert_tuples, update_many, without_gc
 from ..clock import local_midnight, to_local_date
 from ..contributions import Evaluation, Finding, SweepContext
 from ..errors import UserError
@@ -55,7 +55,7 @@ from .escalations import (
     create_follow_ups,
     first_leads,
 )
-from .evaluation_store import EvaluationStore
+from .evaluation_store import FIGURES_COLUMNS, EvaluationStore
 from .obligations import CLOSED_STATES
 
 _CLOSED = [s.value for s in CLOSED_STATES]
@@ -606,9 +606,13 @@ def _apply(
     result.sweep_id = sweep_row.id
     events.append(("sweep.run", "sweep", sweep_row.id, None, {"as_of": engine.as_of, **counts}))
     for status_rows, status_updates in statuses:
-        for row in status_rows:
-            row["sweep_id"] = sweep_row.id
-        insert_many(session, TargetStatus, status_rows)
+        insert_tuples(
+            session,
+            TargetStatus,
+            FIGURES_COLUMNS,
+            status_rows,
+            same={"as_of": engine.as_of, "sweep_id": sweep_row.id},
+        )
         update_many(session, TargetStatus, status_updates)
     engine._evaluated = None  # read for the last time: freed before the escalations' rows
 
@@ -626,13 +630,14 @@ def _apply(
             "addressed_to_id": c.addressed_to_id,
             "convened_by_id": engine.addressing.convener(c.level, c.addressed_to_id),
             "region_id": c.region_id,
-            "opened_at": stamp,
-            "manual": False,
         }
         for c in opens
     ]
+    opening = {"opened_at": stamp, "manual": False}
     for c, new_id in zip(
-        opens, insert_many(session, Escalation, open_rows, returning=True), strict=True
+        opens,
+        insert_many(session, Escalation, open_rows, returning=True, same=opening),
+        strict=True,
     ):
         c.escalation_id = new_id
     raises = result.of("raise")
@@ -716,7 +721,13 @@ def _apply(
             "escalation",
             c.escalation_id,
             None,
-            {"id": c.escalation_id, **row, "opened_at": opened_at, "follow_up_id": c.follow_up_id},
+            {
+                "id": c.escalation_id,
+                **row,
+                "opened_at": opened_at,
+                "manual": False,
+                "follow_up_id": c.follow_up_id,
+            },
         )
         for c, row in zip(opens, open_rows, strict=True)
     )
@@ -779,9 +790,9 @@ def _remember_inputs(
 
 def _status_changes(
     session: Session, engine: SweepEngine
-) -> Iterator[tuple[list[dict], list[dict]]]:
-    """TargetStatus rows to insert and to update for this date's sweep, a batch of targets at
-    a time."""
+) -> Iterator[tuple[list[tuple], list[dict]]]:
+    """TargetStatus rows to insert (``FIGURES_COLUMNS``) and to update for this date's
+    sweep, a batch of targets at a time."""
     if engine._evaluated is None:
         return
     for (first, last), figures in engine._evaluated.figures():
@@ -805,18 +816,23 @@ def _status_changes(
                     ),
                 )
             }
+        if not existing:
+            yield figures, []
+            continue
         inserts, updates = [], []
-        for target_id, values in figures:
-            old = existing.get(target_id)
+        for row in figures:
+            old = existing.get(row[0])
             if old is None:
-                inserts.append({"target_id": target_id, "as_of": engine.as_of, **values})
-            elif any(getattr(old, k) != v for k, v in values.items()):
+                inserts.append(row)
+                continue
+            values = dict(zip(FIGURES_COLUMNS[1:], row[1:], strict=True))
+            if any(getattr(old, k) != v for k, v in values.items()):
                 updates.append({"id": old.id, **values})
         yield inserts, updates
 
 
-def _joined(batches: Iterator[tuple[list[dict], list[dict]]]) -> tuple[list[dict], list[dict]]:
-    inserts: list[dict] = []
+def _joined(batches: Iterator[tuple[list[tuple], list[dict]]]) -> tuple[list[tuple], list[dict]]:
+    inserts: list[tuple] = []
     updates: list[dict] = []
     for more, changed in batches:
         inserts += more

@@ -1,0 +1,70 @@
+"""The bulk write and read helpers a sweep relies on (``core/batch_writes.py``,
+``queries.Lean.stream``), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import text
+from sqlmodel import select
+
+from duban.core.batch_writes import insert_many, insert_tuples
+from duban.core.cli.context import Env
+from duban.core.models import Escalation
+from duban.core.queries import Lean
+
+STAMP = datetime(2024, 6, 1, 2, 30, 15, 123456, tzinfo=UTC)
+
+
+def _escalation(n: int) -> dict:
+    return {
+        "subject_type": "obligation",
+        "subject_id": n,
+        "condition": f"c:{n}",
+        "rule": "core.test",
+        "level": "remind",
+        "reason": "逾期",
+    }
+
+
+def test_values_shared_by_every_row_are_stored_as_when_given_in_each(env: Env) -> None:
+    """``same`` goes through the column's conversion once: the instant and the flag are
+    stored as they are when each row carries them (SQLite's driver would store a raw
+    datetime differently)."""
+    with env.session() as session:
+        each = [{**_escalation(n), "opened_at": STAMP, "manual": True} for n in (1, 2)]
+        ids = insert_many(session, Escalation, each, returning=True)
+        ids += insert_many(
+            session,
+            Escalation,
+            [_escalation(n) for n in (3, 4)],
+            returning=True,
+            same={"opened_at": STAMP, "manual": True},
+        )
+        insert_tuples(
+            session,
+            Escalation,
+            tuple(_escalation(5)),
+            [tuple(_escalation(5).values())],
+            same={"manual": True, "opened_at": STAMP},
+        )
+        stored = session.execute(
+            text("SELECT id, subject_id, opened_at, manual FROM escalation ORDER BY id")
+        ).all()
+    assert [row[1] for row in stored] == [1, 2, 3, 4, 5] and [row[0] for row in stored[:4]] == ids
+    assert len({(row[2], row[3]) for row in stored}) == 1
+    with env.session() as session:
+        [escalation] = session.exec(select(Escalation).where(Escalation.subject_id == 5)).all()
+        assert escalation.opened_at == STAMP and escalation.manual is True
+
+
+def test_a_stream_gives_every_row_across_its_batches_and_may_stop_early(env: Env) -> None:
+    count = "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < :last)"
+    with env.session() as session:
+        db = Lean.of_session(session)
+        rows = list(db.stream(count + " SELECT x, x * 2 FROM n ORDER BY x", last=45_001))
+        assert rows == [(x, 2 * x) for x in range(1, 45_002)]
+        first = db.stream(count + " SELECT x FROM n ORDER BY x", last=30_000)
+        assert [next(first) for _ in range(3)] == [(1,), (2,), (3,)]
+        del first  # its cursor closes; the connection reads on
+        assert db.one("SELECT 7") == 7
