@@ -31,7 +31,7 @@ targets, reports and owners) and stopping at the window's last row.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -103,13 +103,6 @@ def indexed_after(session: Session) -> Iterator[None]:
             conn.exec_driver_sql(sql)
 
 
-def spaced(texts: Iterable[str | None]) -> str:
-    """A row's text as its characters' FTS5 table indexes it: the columns joined by a line
-    feed, a space a line feed too, then a space after every character. Migration 0016's
-    view ``<source>_fts_chars_text`` writes the same tokens (with more spaces) in SQL."""
-    return " ".join("\n".join(t or "" for t in texts).replace(" ", "\n"))
-
-
 def _index_characters(conn: Connection, table: str, columns: tuple[str, ...], after: int) -> None:
     """Index the rows of ``table`` above id ``after`` in its characters' table, spaced here
     (spacing in SQL, the view, costs ten times as much), through the driver's own cursor:
@@ -138,9 +131,12 @@ def _index_characters(conn: Connection, table: str, columns: tuple[str, ...], af
 
 
 def spaced_rows(rows: Sequence[Sequence[str | None]]) -> list[str]:
-    """``spaced`` of each row, with the characters of all of them spaced in one pass (as
-    UTF-32 code units interleaved with spaces): per row, making a string of every character
-    cost more than SQLite's indexing of them."""
+    """Each row's text as its characters' FTS5 table indexes it: the columns joined by a
+    line feed, a space a line feed too, then a space after every character. Migration 0016's
+    view ``<source>_fts_chars_text`` writes the same tokens (with more spaces) in SQL. The
+    characters of all rows are spaced in one pass (UTF-32 code units interleaved with
+    spaces): per row, making a string of every character cost more than SQLite's indexing
+    of them."""
     texts = ["\n".join([t or "" for t in row]) for row in rows]
     joined = "".join(texts).replace(" ", "\n")
     units = joined.encode("utf-32-le", "surrogatepass")

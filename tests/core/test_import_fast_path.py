@@ -512,6 +512,11 @@ def test_the_cyclic_collector_is_off_during_an_import_and_back_after(
         gc.enable()
 
 
+def _spaced(row: tuple[str | None, ...]) -> str:
+    """The characters' index's text of one row, written plainly (``search.spaced_rows``)."""
+    return " ".join("\n".join(t or "" for t in row).replace(" ", "\n"))
+
+
 def test_spaced_rows_are_each_row_spaced() -> None:
     rng = random.Random(5)
     alphabet = [
@@ -541,7 +546,7 @@ def test_spaced_rows_are_each_row_spaced() -> None:
                 for _ in range(width)
             )
         )
-    assert search.spaced_rows(rows) == [search.spaced(row) for row in rows]
+    assert search.spaced_rows(rows) == [_spaced(row) for row in rows]
     assert search.spaced_rows([]) == []
 
 

@@ -163,7 +163,7 @@ def test_updates_and_deletes_keep_the_indexes(varied: str) -> None:
 
 
 def test_python_spacing_is_the_views_tokens(db_url: str, duban) -> None:
-    """``search.spaced`` and migration 0016's view write the same tokens."""
+    """``search.spaced_rows`` and migration 0016's view write the same tokens."""
     engine = get_engine(db_url)
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite's characters' index")
@@ -175,7 +175,7 @@ def test_python_spacing_is_the_views_tokens(db_url: str, duban) -> None:
         ).one()
         view = conn.execute(text("SELECT text FROM obligation_fts_chars_text")).scalar_one()
     # Only the space separates (a line feed or tab is a token); the view has more of them.
-    assert [t for t in view.split(" ") if t] == search.spaced(row).split(" ")
+    assert [t for t in view.split(" ") if t] == search.spaced_rows([row])[0].split(" ")
 
 
 def test_longer_words_fold_width_and_case_as_before(varied: str) -> None:
