@@ -116,13 +116,14 @@ def _window(
         # The rank first: it is cheap, and a title hit needs no other probe.
         return queries.Where([f"{rank} = {r}", *where.clauses], {**where.params, **rank_params})
 
-    first = _select(db, select, ranked(0), order, order_params, as_of, offset, limit)
+    titled = ranked(0)
+    first = _select(db, select, titled, order, order_params, as_of, offset, limit)
     if limit is not None and len(first) == limit:
         return first
     if first or not offset:  # the window began among the title hits, or at the start
         hits = offset + len(first)
     else:
-        hits = int(db.one(queries.count_sql(ranked(0)), **ranked(0).params))
+        hits = int(db.one(queries.count_sql(titled), **titled.params))
     rest = None if limit is None else limit - len(first)
     return first + _select(
         db, select, ranked(1), order, order_params, as_of, max(0, offset - hits), rest
