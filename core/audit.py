@@ -191,11 +191,10 @@ def record_many(session: Session, events: Iterable[Event]) -> None:
         )
 
 
-# ``event_hash``'s encoding, and the JSON column's (SQLAlchemy's default ``json.dumps``).
+# ``event_hash``'s encoding, which is also the text the events of ``record_many`` store.
 _HASHED = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=_default
 )
-_STORED = json.JSONEncoder(default=_default)
 _SCALARS = frozenset({str, int, float, bool, type(None), datetime, date})
 _STR = frozenset({str})
 
@@ -247,10 +246,11 @@ def _plain(data: Any) -> bool:
 
 def _encoder(at: datetime, actor: str, who: str | None) -> Callable[..., tuple[Any, Any, str]]:
     """For events at ``at`` by ``actor``: (stored before, stored after, hash) of one event.
-    Each payload is encoded twice (hashed and stored), not three times and decoded once
-    (``normalise``, ``event_hash``, the column), and the hash is ``event_hash``'s: a JSON
-    list encodes as its items' encodings joined by commas."""
-    hashed, stored = _fast(_HASHED), _fast(_STORED)
+    Each payload is encoded once, as ``event_hash`` encodes it, and that text is both hashed
+    and stored: the column holds the same JSON value as ``normalise`` would give it (keys
+    sorted, compact, characters as they are). The hash is ``event_hash``'s: a JSON list
+    encodes as its items' encodings joined by commas."""
+    hashed = _fast(_HASHED)
     head = f"{hashed(at.isoformat(timespec='microseconds'))},{hashed(actor)},"
     tail = "]" if who is None else f",{hashed(who)}]"
     names: dict[tuple[str, str], str] = {}  # (action, entity type), encoded once
@@ -272,14 +272,12 @@ def _encoder(at: datetime, actor: str, who: str | None) -> Callable[..., tuple[A
             before = normalise(before)
         if after is not None and not _plain(after):
             after = normalise(after)
+        old = None if before is None else hashed(before)
+        new = None if after is None else hashed(after)
         content = (
-            f'[{seq},{head}{kind},{hashed(entity)},{hashed(before)},{hashed(after)},"{prev}"{tail}'
+            f'[{seq},{head}{kind},{hashed(entity)},{old or "null"},{new or "null"},"{prev}"{tail}'
         )
-        return (
-            None if before is None else stored(before),
-            None if after is None else stored(after),
-            sha256(content.encode()).hexdigest(),
-        )
+        return old, new, sha256(content.encode()).hexdigest()
 
     return link
 

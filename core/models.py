@@ -502,7 +502,8 @@ class TargetStatus(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    target_id: int = Field(foreign_key="target.id", index=True)
+    # Looked up through the unique constraint, whose first column it is (revision 0018).
+    target_id: int = Field(foreign_key="target.id")
     sweep_id: int = Field(foreign_key="sweep.id")
     as_of: date
     status: str = Field(max_length=16)
