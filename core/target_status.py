@@ -108,7 +108,7 @@ def evaluate_all(
     (indicator, region).
     """
     from .plugins import get_host
-    from .services.evaluation import _ask_plugins, _plugin_indicators, _verdict
+    from .services.evaluation import ask_plugins, judge_series, judged_by_plugins
     from .settings import get_settings
 
     where: list[str] = []
@@ -135,7 +135,7 @@ def evaluate_all(
     if not targets:
         return []
     cfg, known = get_settings().evaluation, get_host().indicators()
-    asks = _plugin_indicators(known)
+    asks = judged_by_plugins(known)
     regions = dict(db.rows("SELECT id, code FROM region"))
     site_ids = {tg.site_id for tg in targets if tg.site_id is not None}
     sites: dict[int, str] = {}
@@ -182,11 +182,11 @@ def evaluate_all(
         for i in group:
             tg = targets[i]
             if plugin:
-                answer = _ask_plugins(tg, readings(), as_of, db)
+                answer = ask_plugins(tg, readings(), as_of, db)
                 if answer is not None:
                     results[i] = answer
                     continue
-            results[i] = _verdict(tg, ends, values, as_of, frequency, cfg)
+            results[i] = judge_series(tg, ends, values, as_of, frequency, cfg)
 
     # Readings recorded after the day read are not seen (``visibility``); when none was,
     # the stream needs no condition.

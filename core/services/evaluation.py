@@ -155,7 +155,7 @@ def judge(
 ) -> Evaluation:
     """The default evaluation of ``target`` from its scope's readings (oldest first, each with
     ``period_end`` and ``value``) up to ``as_of``."""
-    return _verdict(
+    return judge_series(
         target,
         [r.period_end for r in readings],
         [r.value for r in readings],
@@ -186,7 +186,7 @@ def _covering(ends: list[date], values: list[float], day: date, period: int) -> 
     return covering[-1] if covering else None
 
 
-def _verdict(
+def judge_series(
     target: Any, ends: list[date], values: list[float], as_of: date, frequency: str, cfg: Settings
 ) -> Evaluation:
     """The default method on a series given as parallel lists (period ends, values); a
@@ -343,7 +343,7 @@ def _judged(
 
 
 # Plugins ---------------------------------------------------------------------------------
-def _plugin_indicators(known: dict[str, Indicator]) -> Callable[[str], bool]:
+def judged_by_plugins(known: dict[str, Indicator]) -> Callable[[str], bool]:
     """Whether a plugin may judge targets of an indicator: the plugin that registered it
     implements ``duban_evaluate_target`` (or nobody registered it)."""
     from ..plugins import get_host
@@ -354,7 +354,8 @@ def _plugin_indicators(known: dict[str, Indicator]) -> Callable[[str], bool]:
     return lambda key: key not in known or known[key].plugin in judges
 
 
-def _ask_plugins(target: Any, readings: Sequence[Any], as_of: date, db: Any) -> Evaluation | None:
+def ask_plugins(target: Any, readings: Sequence[Any], as_of: date, db: Any) -> Evaluation | None:
+    """The first plugin's ``duban_evaluate_target`` answer for ``target``, if any gives one."""
     from ..plugins import get_host
 
     answer = get_host().first(
@@ -381,11 +382,11 @@ def evaluate(*, session: Session, target: Target, as_of: date) -> Evaluation:
         else []
     )
     known = indicators()
-    if _plugin_indicators(known)(target.indicator):
+    if judged_by_plugins(known)(target.indicator):
         from ..queries import Lean
 
         session.flush()  # plugins read on the connection: they see what was flushed
-        answer = _ask_plugins(target, readings, as_of, Lean.of_session(session))
+        answer = ask_plugins(target, readings, as_of, Lean.of_session(session))
         if answer is not None:
             return answer
     return judge(target, readings, as_of, known.get(target.indicator), get_settings().evaluation)

@@ -156,11 +156,12 @@ class SweepEngine:
         return counts
 
     # Targets -------------------------------------------------------------------------------
-    def fingerprint(self) -> str:
+    def fingerprint(self, *, again: bool = False) -> str:
         """What a sweep depends on, cheaply: every change through duban moves the audit
         chain's head; row counts and highest ids catch readings and targets written around
-        it; then the plugins loaded (their rules and evaluators) and duban.toml."""
-        if self._fingerprint is None:
+        it; then the plugins loaded (their rules and evaluators) and duban.toml. ``again``:
+        worked out anew (after the sweep's own writes moved the head), not as first read."""
+        if self._fingerprint is None or again:
             from ..plugins import get_host
 
             head = self.session.execute(
@@ -189,6 +190,15 @@ class SweepEngine:
         if self._evaluated is None:
             self._evaluated = EvaluationStore(self.session, self.as_of, _CLOSED)
         return self._evaluated
+
+    @property
+    def evaluated_so_far(self) -> EvaluationStore | None:
+        """The evaluations if a rule asked for them, else None (nothing evaluated)."""
+        return self._evaluated
+
+    def forget_evaluations(self) -> None:
+        """Free the evaluations once read for the last time (before the escalations' rows)."""
+        self._evaluated = None
 
     def evaluations(self) -> Iterator[tuple[Any, Evaluation]]:
         """Every target's evaluation as of the sweep date (obligations in any state), in
@@ -400,8 +410,8 @@ def _sweep(session: Session, as_of: date, dry_run: bool) -> SweepResult:
         and r.id not in changed_ids
         and r.condition in best
     ]
-    if engine._evaluated is not None:
-        result.statuses = engine._evaluated.statuses()
+    if engine.evaluated_so_far is not None:
+        result.statuses = engine.evaluated_so_far.statuses()
     if dry_run:
         result.follow_ups = [
             {
@@ -614,7 +624,7 @@ def _apply(
             same={"as_of": engine.as_of, "sweep_id": sweep_row.id},
         )
         update_many(session, TargetStatus, status_updates)
-    engine._evaluated = None  # read for the last time: freed before the escalations' rows
+    engine.forget_evaluations()
 
     opens = result.of("open")
     open_rows = [
@@ -782,8 +792,7 @@ def _remember_inputs(
     after a rule failed: the next sweep tries again."""
     if result.failures:
         return
-    engine._fingerprint = None
-    sweep_row.counts = {**(sweep_row.counts or {}), "inputs": engine.fingerprint()}
+    sweep_row.counts = {**(sweep_row.counts or {}), "inputs": engine.fingerprint(again=True)}
     session.add(sweep_row)
     session.flush()
 
@@ -793,9 +802,10 @@ def _status_changes(
 ) -> Iterator[tuple[list[tuple], list[dict]]]:
     """TargetStatus rows to insert (``FIGURES_COLUMNS``) and to update for this date's
     sweep, a batch of targets at a time."""
-    if engine._evaluated is None:
+    evaluated = engine.evaluated_so_far
+    if evaluated is None:
         return
-    for (first, last), figures in engine._evaluated.figures():
+    for (first, last), figures in evaluated.figures():
         existing: dict[int, Any] = {}
         if engine.sweep_row is not None:
             existing = {

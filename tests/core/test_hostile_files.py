@@ -8,14 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from .lines import TARGET
+
 RATE = "water.county_drinking_source_compliance"
-TARGET = {
-    "indicator": "water.national_section_good_quality_rate",
-    "comparator": "gte",
-    "value": 97.3,
-    "due": "2025-12-31",
-    "scope": {"type": "region", "code": "430000", "name": "湖南省"},
-}
 LINE = {"title": "新任务", "lead": ["湖南省水利厅"], "targets": [TARGET]}
 
 

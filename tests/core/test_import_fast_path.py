@@ -28,13 +28,8 @@ from duban.core.errors import UserError
 from duban.core.services import transfer
 from duban.core.testing import Runner
 
-TARGET = {
-    "indicator": "water.national_section_good_quality_rate",
-    "comparator": "gte",
-    "value": 97.3,
-    "due": "2025-12-31",
-    "scope": {"type": "region", "code": "430000", "name": "湖南省"},
-}
+from .lines import TARGET
+
 BASE: dict[str, Any] = {
     "code": "B000001",
     "title": "岳阳市黑臭水体治理（第1批）",

@@ -8,13 +8,8 @@ from pathlib import Path
 
 import pytest
 
-TARGET = {
-    "indicator": "water.national_section_good_quality_rate",
-    "comparator": "gte",
-    "value": 97.3,
-    "due": "2025-12-31",
-    "scope": {"type": "region", "code": "430000", "name": "湖南省"},
-}
+from .lines import TARGET
+
 LINE = {
     "code": "（一）",
     "title": "好任务",
