@@ -127,8 +127,8 @@ def escalations(
 def as_of_then(db: Lean, rows: Sequence[E], cutoff: datetime, copy: Callable[[E], E]) -> list[E]:
     """Copies (``copy``) of ``rows`` as they stood at ``cutoff``: an escalation raised since
     then gets back the level, reason and addressee its first later raise replaced (from the
-    audit log) and its earlier raise time (``escalation_change``); an acknowledgement or
-    resolution recorded since is not there."""
+    audit log), the acknowledgement that raise cleared, and its earlier raise time
+    (``escalation_change``); an acknowledgement or resolution recorded since is not there."""
     later = [e.id for e in rows if e.raised_at is not None and e.raised_at > cutoff]  # type: ignore[attr-defined]
     earlier: dict[str, dict[str, Any]] = {}
     raised: dict[int, datetime | None] = {}
@@ -169,6 +169,10 @@ def as_of_then(db: Lean, rows: Sequence[E], cutoff: datetime, copy: Callable[[E]
                 if key in before:
                     setattr(then, key, before[key])
             then.follow_up_id = None  # created by the raise
+            if "acknowledged_at" in before:  # the raise cleared it (older events lack it)
+                then.acknowledged_at = instant(before["acknowledged_at"])
+                then.acknowledged_by = before.get("acknowledged_by")
+                then.ack_note = before.get("ack_note")
         if then.raised_at is not None and then.raised_at > cutoff:
             then.raised_at = raised.get(then.id)
         if then.acknowledged_at is not None and then.acknowledged_at > cutoff:

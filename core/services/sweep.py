@@ -366,6 +366,10 @@ def _sweep(session: Session, as_of: date, dry_run: bool) -> SweepResult:
             Escalation.region_id,
             Escalation.reason,
             Escalation.reason_en,
+            Escalation.convened_by_id,
+            Escalation.acknowledged_at,
+            Escalation.acknowledged_by,
+            Escalation.ack_note,
         )
         .where(Escalation.resolved_at.is_(None))
         .order_by(Escalation.id),
@@ -378,12 +382,17 @@ def _sweep(session: Session, as_of: date, dry_run: bool) -> SweepResult:
             result.changes.append(_change("open", None, rule, f, None))
         elif LEVEL_ORDER[f.level] > LEVEL_ORDER.get(current.level, -1):
             change = _change("raise", current.id, rule, f, current.level)
+            # All the raise replaces, so that reads as of an earlier day restore it.
             change.before = {
                 "level": current.level,
                 "rule": current.rule,
                 "reason": current.reason,
                 "reason_en": current.reason_en,
                 "addressed_to_id": current.addressed_to_id,
+                "convened_by_id": current.convened_by_id,
+                "acknowledged_at": current.acknowledged_at,
+                "acknowledged_by": current.acknowledged_by,
+                "ack_note": current.ack_note,
             }
             result.changes.append(change)
         else:
@@ -753,7 +762,11 @@ def _apply(
                 "reason": c.reason,
                 "reason_en": c.reason_en,
                 "addressed_to_id": c.addressed_to_id,
+                "convened_by_id": engine.addressing.convener(c.level, c.addressed_to_id),
                 "raised_at": stamp,
+                "acknowledged_at": None,
+                "acknowledged_by": None,
+                "ack_note": None,
                 "follow_up_id": c.follow_up_id,
             },
         )

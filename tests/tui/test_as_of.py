@@ -177,3 +177,35 @@ async def test_an_escalation_raised_later_has_its_earlier_level(duban: Runner) -
         env.close()
     tui = await _tui(duban.url, "2024-04-19")
     assert tui["escalations"] == {esc["id"]: "supervise"}
+
+
+@pytest.mark.usefixtures("without_report_rule")
+@pytest.mark.parametrize("raised_by", ["sweep", "hand"])
+def test_an_acknowledgement_a_raise_cleared_is_there_before_the_raise(
+    duban: Runner, raised_by: str
+) -> None:
+    """A raise clears the acknowledgement (the new level is acknowledged afresh): as of a day
+    between the acknowledgement and the raise it is there, with who and the note; before the
+    acknowledgement and after the raise it is not. Raised by a sweep or by hand."""
+    duban.ok("owner", "add", "湖南省水利厅", as_of=T1)
+    ob = duban.ok(
+        "add", "河道整治", "--lead", "湖南省水利厅", "--due", "2024-03-15", as_of=T1
+    ).stdout.strip()
+    if raised_by == "sweep":
+        duban.ok("sweep", as_of=T4)  # 5 days overdue: supervise
+    else:
+        duban.ok("escalate", ob, "--level", "supervise", "--reason", "逾期", as_of=T4)
+    [esc] = duban.ok("escalations", "--format", "json").json()
+    duban.ok("ack", str(esc["id"]), "--note", "整改中", as_of="2024-04-05")
+    if raised_by == "sweep":
+        duban.ok("sweep", as_of="2024-04-20")  # 36 days: raised to list
+    else:
+        duban.ok("escalate", ob, "--level", "list", "--reason", "仍未整改", as_of="2024-04-20")
+
+    def acknowledged(day: str) -> tuple[str | None, str | None, str | None]:
+        [e] = duban.ok("escalations", "--format", "json", as_of=day).json()
+        return e["level"], e["acknowledged_by"], e["ack_note"]
+
+    assert acknowledged("2024-04-04") == ("supervise", None, None)
+    assert acknowledged("2024-04-10") == ("supervise", COORDINATOR, "整改中")
+    assert acknowledged("2024-04-21") == ("list", None, None)
