@@ -91,6 +91,8 @@ RULES: dict[str, Rule] = {
     ),
     # Readings for its owner's region and below.
     "measurement": Rule(member=("INSERT", "UPDATE"), rows="duban_in_region(region_id, site_id)"),
+    # What a correction replaced: written by the database's own trigger (revision 0019).
+    "measurement_revision": Rule(coordinator=()),
     # Acknowledging an escalation addressed to its owner.
     "escalation": Rule(member=("UPDATE",), rows="addressed_to_id = duban_owner()"),
     # Raises are a coordinator's (a sweep or by hand); members only read them.

@@ -309,6 +309,30 @@ class Measurement(SQLModel, table=True):
     note: str | None = None
 
 
+class MeasurementRevision(SQLModel, table=True):
+    """A reading's figures as they stood before a correction replaced them, kept so that
+    reads as of an earlier instant see them (``visibility``). Written by the database itself
+    on every correction (revision 0019's trigger), whoever makes it; nobody writes it."""
+
+    __tablename__ = "measurement_revision"
+    __table_args__ = (
+        sa.Index("ix_measurement_revision_measurement", "measurement_id", "replaced_at"),
+        # Whether a read as of an instant needs any revision at all is one look-up.
+        sa.Index("ix_measurement_revision_replaced_at", "replaced_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    measurement_id: int = Field(foreign_key="measurement.id")
+    value: float
+    numerator: float | None = None
+    denominator: float | None = None
+    source: str | None = None
+    note: str | None = None
+    recorded_by: str | None = None
+    recorded_at: datetime = _instant()
+    replaced_at: datetime = _instant()
+
+
 class Evidence(SQLModel, table=True):
     """A file or URL backing a submission or a reading; files are fingerprinted."""
 

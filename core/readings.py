@@ -111,17 +111,18 @@ def series(
     until: date,
     known: dict[str, Indicator],
 ) -> list[Reading]:
-    """A subject's readings with ``period_end <= until`` recorded by the end of that day
-    (``visibility``), oldest first; for a region, periods without a reading of its own are
+    """A subject's readings with ``period_end <= until`` as recorded by the end of that day
+    (``visibility``: a later correction's figures are not seen), oldest first; for a region, periods without a reading of its own are
     filled from the readings below it per the indicator's ``aggregation`` (``known``: the
     registered indicators)."""
     params: dict[str, Any] = {"indicator": indicator, "until": until}
     seen = seen_at(db, until)
     where = "m.indicator = :indicator AND m.period_end <= :until"
-    if seen is not None:
-        where += f" AND {visibility.reading_visible('m')}"
+    source = "measurement"
+    if seen is not None:  # readings recorded, or corrected, after the day read
+        source = visibility.readings_then()
         params["seen_at"] = seen
-    own = f"SELECT {_FIGURES} FROM measurement m WHERE {where} AND m.subject = :subject ORDER BY m.period_end, m.period_start"
+    own = f"SELECT {_FIGURES} FROM {source} m WHERE {where} AND m.subject = :subject ORDER BY m.period_end, m.period_start"
     if site_id is not None:
         key = db.one("SELECT key FROM site WHERE id = :id", id=site_id)
         if key is None:
@@ -137,12 +138,12 @@ def series(
     if how == "latest":
         return readings
     rows = db.rows(
-        f"SELECT r.path, {_FIGURES} FROM measurement m JOIN region r ON r.id = m.region_id"
+        f"SELECT r.path, {_FIGURES} FROM {source} m JOIN region r ON r.id = m.region_id"
         f" WHERE {where} AND r.path LIKE :below",
         below=path + "/%",
         **params,
     ) + db.rows(
-        f"SELECT r.path || '/site:' || s.key, {_FIGURES} FROM measurement m"
+        f"SELECT r.path || '/site:' || s.key, {_FIGURES} FROM {source} m"
         " JOIN site s ON s.id = m.site_id JOIN region r ON r.id = s.region_id"
         f" WHERE {where} AND (r.id = :region_id OR r.path LIKE :below)",
         below=path + "/%",

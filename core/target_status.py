@@ -9,9 +9,9 @@ functions on their session's connection (``services.evaluation.evaluate_all``).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import date
-from itertools import groupby
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
+from itertools import chain, groupby
 from operator import itemgetter, le
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -88,6 +88,35 @@ _STREAM = (
     "WHERE indicator = :indicator AND period_end <= :as_of{recorded}{subjects} "
     "ORDER BY subject, period_start, period_end"
 )
+
+
+# Readings of one indicator corrected after ``:seen_at``, as they stood then, in the stream's
+# columns (``_STREAM`` with ``more``).
+_REVISED = (
+    "SELECT x.subject, x.period_end, r.value, x.period_start, r.numerator, r.denominator"
+    " FROM measurement_revision r JOIN measurement x ON x.id = r.measurement_id"
+    " WHERE x.indicator = :indicator AND x.period_end <= :as_of AND {visible}"
+)
+
+
+def _revised(db: Lean, indicator: str, as_of: date, seen: datetime) -> dict[str, list[tuple]]:
+    """{subject: its readings corrected after ``seen``, with the figures they had then}."""
+    found: dict[str, list[tuple]] = {}
+    for row in db.rows(
+        _REVISED.format(visible=visibility.revision_visible()),
+        indicator=indicator,
+        as_of=as_of,
+        seen_at=seen,
+    ):
+        found.setdefault(row[0], []).append(tuple(row))
+    return found
+
+
+def _only_revised(revised: dict[str, list[tuple]]) -> Iterator[tuple[str, Iterator[tuple]]]:
+    """After the stream: the subjects whose every reading seen was corrected since (each
+    taken from ``revised`` as it is read, so none comes twice)."""
+    while revised:
+        yield next(iter(revised)), iter(())
 
 
 def evaluate_all(
@@ -194,6 +223,8 @@ def evaluate_all(
     recorded = "" if seen is None else f" AND {visibility.reading_visible()}"
     for indicator, by_subject in direct.items():
         full, few_subjects = asks(indicator), len(by_subject) <= _IN_LIMIT
+        # Readings corrected after the day read: the figures they had then, merged in.
+        revised = {} if seen is None else _revised(db, indicator, as_of, seen)
         stream: dict[str, Any] = {"indicator": indicator, "as_of": as_of}
         if seen is not None:
             stream["seen_at"] = seen
@@ -207,15 +238,19 @@ def evaluate_all(
             # A slice of the targets reads its own subjects' readings, not the indicator's.
             names = _subjects_among(db, stream, sorted(by_subject))
         sql = _STREAM.format(
-            more=", period_start, numerator, denominator" if full else "",
+            more=", period_start, numerator, denominator" if full or revised else "",
             recorded=recorded,
             subjects=names,
         )
-        for subject, batch in groupby(db.stream(sql, **stream), key=itemgetter(0)):
+        groups = groupby(db.stream(sql, **stream), key=itemgetter(0))
+        for subject, batch in chain(groups, _only_revised(revised)):
             group = by_subject.pop(subject, None)
+            then = revised.pop(subject, ())
             if group is None:
                 continue
             rows = list(batch)
+            if then:  # in the stream's order again: period start, then end
+                rows = sorted([*rows, *then], key=itemgetter(3, 1))
             columns = list(zip(*rows, strict=True))  # one pass in C
             ends = list(map(days.__getitem__, columns[1]))
             values = list(columns[2])

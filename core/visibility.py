@@ -55,9 +55,33 @@ def report_visible(r: str = "report") -> str:
 
 
 def reading_visible(m: str = "measurement") -> str:
-    """A reading (measurement) recorded by ``:seen_at``; a correction counts from when it
-    was recorded, as the reading it replaced is not kept."""
+    """A reading (measurement) recorded, or last corrected, by ``:seen_at``; one corrected
+    since is seen with the figures it had then through its revision (``revision_visible``)."""
     return f"{m}.recorded_at <= :seen_at"
+
+
+def revision_visible(r: str = "r") -> str:
+    """A ``measurement_revision`` holds its reading's figures as of ``:seen_at``: recorded
+    by then and replaced after (at most one per reading does)."""
+    return f"{r}.recorded_at <= :seen_at AND {r}.replaced_at > :seen_at"
+
+
+# A reading's columns that a correction keeps, and the figures it may change.
+_READING = ("id", "indicator", "subject", "region_id", "site_id", "period_start", "period_end")
+_FIGURES = ("value", "numerator", "denominator")
+
+
+def readings_then() -> str:
+    """``measurement`` as a read as of ``:seen_at`` sees it, standing for the table in a FROM
+    clause (``FROM {readings_then()} m``, those columns only): the readings recorded by then
+    as they are, and those corrected since with the figures they had then."""
+    now = ", ".join((*_READING, *_FIGURES))
+    then = ", ".join((*(f"x.{c}" for c in _READING), *(f"r.{c}" for c in _FIGURES)))
+    return (
+        f"(SELECT {now} FROM measurement WHERE {reading_visible()}"
+        f" UNION ALL SELECT {then} FROM measurement_revision r"
+        f" JOIN measurement x ON x.id = r.measurement_id WHERE {revision_visible()})"
+    )
 
 
 def readings_recorded_after() -> str:

@@ -309,3 +309,32 @@ def test_a_member_reports_only_for_its_owner_in_the_database(
     assert _denied(url, row.format(ob=office["other"], owner=WATER))
     assert _sql(url, row.format(ob=office["mine"], owner=WATER)) == 1
     assert _denied(url, "UPDATE report SET progress = 'changed'")
+
+
+def test_a_correction_is_kept_by_the_database_alone(pg: Runner, office: dict[str, str]) -> None:
+    """Correcting a reading keeps what it replaced (revision 0019's trigger runs as its
+    owner, whoever corrects); nobody writes or changes those revisions directly."""
+    coordinator = pg.url_for(office["coordinator"])
+    _sql(
+        coordinator,
+        "INSERT INTO region (code, name, level, path) VALUES ('439999', '某县', 'county', '439999')",
+    )
+    _sql(
+        coordinator,
+        "INSERT INTO measurement (indicator, subject, region_id, period_start, period_end, value,"
+        " recorded_by, recorded_at) SELECT 'general.forest_coverage_rate', 'region:439999', id,"
+        " '2023-01-01', '2023-12-31', 50, 'x', now() - interval '1 day' FROM region"
+        " WHERE code = '439999'",
+    )
+    assert _sql(coordinator, "UPDATE measurement SET value = 55, recorded_at = now()") == 1
+    with create_engine(pg.url).connect() as conn:
+        assert conn.execute(text("SELECT value FROM measurement_revision")).scalars().all() == [50]
+    for who in ("member", "coordinator"):
+        url = pg.url_for(office[who])
+        assert _denied(
+            url,
+            "INSERT INTO measurement_revision (measurement_id, value, recorded_at, replaced_at)"
+            " SELECT id, 1, now(), now() FROM measurement",
+        ), who
+        assert _denied(url, "UPDATE measurement_revision SET value = 0"), who
+        assert _denied(url, "DELETE FROM measurement_revision"), who

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlmodel import Session, or_, select
 from ... import visibility
 from ...errors import NotFound
 from ...i18n import t
-from ...models import Measurement, Region, Site, UTCDateTime
+from ...models import Measurement, MeasurementRevision, Region, Site, UTCDateTime
 from ...readings import Reading, below
 from .indicators import indicators
 
@@ -28,10 +29,28 @@ def recorded_by(*, session: Session, as_of: date) -> datetime | None:
     return seen if later is not None else None
 
 
+def _at(sql: str, seen: datetime) -> Any:
+    return sa.text(sql).bindparams(sa.bindparam("seen_at", seen, type_=UTCDateTime()))
+
+
 def _visible(seen: datetime) -> Any:
-    return sa.text(visibility.reading_visible()).bindparams(
-        sa.bindparam("seen_at", seen, type_=UTCDateTime())
-    )
+    return _at(visibility.reading_visible(), seen)
+
+
+def _then(session: Session, query: Any, seen: datetime) -> list[Measurement]:
+    """The readings ``query`` selects that were corrected after ``seen``, with the figures
+    they had then (unsaved copies: the rows themselves keep today's)."""
+    r = MeasurementRevision
+    revised = session.execute(  # rows of both (``exec`` would keep the first alone)
+        query.join(r, r.measurement_id == Measurement.id)
+        .add_columns(r)
+        .where(_at(visibility.revision_visible(r.__tablename__), seen))
+    ).all()
+    kept = ("value", "numerator", "denominator", "source", "note", "recorded_by", "recorded_at")
+    return [
+        Measurement(**{**row.model_dump(), **{k: getattr(then, k) for k in kept}})
+        for row, then in revised
+    ]
 
 
 def series(
@@ -42,53 +61,70 @@ def series(
     site_id: int | None = None,
     until: date,
 ) -> list[Measurement]:
-    """A subject's readings with ``period_end <= until`` recorded by the end of that day
-    (``visibility``), oldest first.
+    """A subject's readings with ``period_end <= until`` as recorded by the end of that day
+    (``visibility``: a later correction's figures are not seen), oldest first.
 
     For a region, periods the region has no reading of its own are filled by aggregating
     the readings below it (sub-regions and sites) per the indicator's ``aggregation``; for
     each period the highest available level is used, so a city and its counties are never
     counted twice. Aggregated readings are unsaved ``Measurement`` objects (``id`` None).
     """
-    m = Measurement
-    base = select(m).where(m.indicator == indicator, m.period_end <= until)
+    m, r = Measurement, MeasurementRevision
+    every = select(m).where(m.indicator == indicator, m.period_end <= until)
     seen = recorded_by(session=session, as_of=until)
-    if seen is not None:
-        base = base.where(_visible(seen))
+    visible = [] if seen is None else [_visible(seen)]
+
+    def subject_series(subject: str) -> list[Measurement]:
+        found = list(session.exec(every.where(m.subject == subject, *visible)).all())
+        if seen is not None:
+            found += _then(session, every.where(m.subject == subject), seen)
+        return sorted(found, key=lambda r: (r.period_end, r.period_start))
+
     if site_id is not None:
         site = session.get(Site, site_id)
         if site is None:
             raise NotFound(t("unknown site #{id}", id=site_id))
-        return list(
-            session.exec(
-                base.where(m.subject == f"site:{site.key}").order_by(m.period_end, m.period_start)
-            ).all()
-        )
+        return subject_series(f"site:{site.key}")
     region = session.get(Region, region_id) if region_id is not None else None
     if region is None:
         raise NotFound(t("unknown region #{id}", id=region_id))
     subject = f"region:{region.code}"
-    own = list(
-        session.exec(base.where(m.subject == subject).order_by(m.period_end, m.period_start)).all()
-    )
+    own = subject_series(subject)
     ind = indicators().get(indicator)
     how = ind.aggregation if ind else "latest"
     if how == "latest":
         return own
     under = Region.path.startswith(region.path + "/")
-    cols = (m.period_start, m.period_end, m.value, m.numerator, m.denominator)
-    region_rows = session.execute(
-        sa.select(Region.path, *cols)
-        .join(Region, Region.id == m.region_id)
-        .where(m.indicator == indicator, m.period_end <= until, under)
-        .where(*([] if seen is None else [_visible(seen)]))
+
+    def figures(label: Any, narrow: Callable[[Any], Any]) -> list[Any]:
+        """(label, period start and end, figures) of the readings ``narrow`` keeps, as seen:
+        those corrected since with the figures they had then."""
+        now = (m.period_start, m.period_end, m.value, m.numerator, m.denominator)
+        found = list(session.execute(narrow(sa.select(label, *now)).where(*visible)))
+        if seen is not None:
+            then = (m.period_start, m.period_end, r.value, r.numerator, r.denominator)
+            found += session.execute(
+                narrow(sa.select(label, *then))
+                .join(r, r.measurement_id == m.id)
+                .where(_at(visibility.revision_visible(r.__tablename__), seen))
+            )
+        return found
+
+    region_rows = figures(
+        Region.path,
+        lambda q: q.join(Region, Region.id == m.region_id).where(
+            m.indicator == indicator, m.period_end <= until, under
+        ),
     )
-    site_rows = session.execute(
-        sa.select(Region.path + "/site:" + Site.key, *cols)
-        .join(Site, Site.id == m.site_id)
-        .join(Region, Region.id == Site.region_id)
-        .where(m.indicator == indicator, m.period_end <= until, or_(Region.id == region.id, under))
-        .where(*([] if seen is None else [_visible(seen)]))
+    site_rows = figures(
+        Region.path + "/site:" + Site.key,
+        lambda q: (
+            q.join(Site, Site.id == m.site_id)
+            .join(Region, Region.id == Site.region_id)
+            .where(
+                m.indicator == indicator, m.period_end <= until, or_(Region.id == region.id, under)
+            )
+        ),
     )
     have = {(r.period_start, r.period_end) for r in own}
     derived = [
