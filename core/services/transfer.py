@@ -47,7 +47,7 @@ from ..models import (
     Target,
 )
 from ..spreadsheet_reader import text_encoding
-from .base import now, require_coordinator, snapshot
+from .base import actor, now, require_coordinator, snapshot
 from .escalations import as_of_then
 from .listing import iterate
 from .obligations import check_obligation, new_uid, scope_of, set_state
@@ -903,10 +903,14 @@ def _update(
         for m in r["milestones"]:
             row = stored.pop(m["due"], None)
             if row is None:
-                row = Milestone(obligation_id=ob.id, uid=new_uid(), **m)
+                row = Milestone(obligation_id=ob.id, uid=new_uid(), **{**m, "done_on": None})
             else:
-                row.title, row.title_en, row.done_on = m["title"], m["title_en"], m["done_on"]
+                row.title, row.title_en = m["title"], m["title_en"]
                 row.sequence += 1
+            if row.done_on != m["done_on"]:
+                # Done as of now, as ``milestone done`` records it: earlier reads don't see it.
+                row.done_on = m["done_on"]
+                row.done_at, row.done_by = (stamp, actor(session)) if m["done_on"] else (None, None)
             row.updated_at = stamp
             session.add(row)
         for row in stored.values():

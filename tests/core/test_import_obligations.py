@@ -146,6 +146,35 @@ def test_a_state_changed_by_update_is_history(seeded, tmp_path) -> None:
     assert updates == ["State: Not started → In progress"]
 
 
+def test_a_milestone_done_by_update_is_done_from_the_update_on(seeded, tmp_path) -> None:
+    """A completion an ``--update`` brings (done on 10 April, imported on 1 May) is recorded
+    then, as ``milestone done`` records one: as of a day between the two the milestone is
+    still pending and its obligation overdue; the same for a milestone the update adds."""
+    due = {"due": "2024-04-15"}
+    seeded.ok(
+        "import", "obligations", write(tmp_path, {**LINE, "milestones": [due]}), as_of="2024-03-01"
+    )
+    done = {
+        **LINE,
+        "milestones": [{**due, "done": "2024-04-10"}, {"due": "2024-03-31", "done": "2024-03-20"}],
+    }
+    seeded.ok(
+        "import",
+        "obligations",
+        write(tmp_path, done, name="done.jsonl"),
+        "--update",
+        as_of="2024-05-01",
+    )
+
+    def pending(day: str) -> tuple[list[str | None], str]:
+        shown = seeded.ok("show", "1", "--format", "json", as_of=day).json()
+        overdue = seeded.ok("list", "--overdue", "--count", as_of=day).stdout.strip()
+        return [m["done"] for m in shown["milestones"]], overdue
+
+    assert pending("2024-04-20") == ([None, None], "1")
+    assert pending("2024-05-02") == (["2024-03-20", "2024-04-10"], "0")
+
+
 def test_the_same_obligation_twice_in_one_file_is_refused(seeded, fingerprint, tmp_path) -> None:
     path = write(tmp_path, LINE, LINE)
     result = seeded("import", "obligations", path)
