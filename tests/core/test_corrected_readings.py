@@ -63,10 +63,13 @@ def test_each_earlier_day_sees_the_figures_it_had(db_url: str) -> None:
         env.close()
 
 
-def test_the_database_keeps_what_each_correction_replaced(db_url: str) -> None:
-    """Two corrections, two revisions: each with the figures, who and when it was recorded,
-    and when it was replaced; the reading itself holds the last figures."""
+def test_the_database_keeps_what_each_correction_replaced(db_url: str, tmp_path) -> None:
+    """Three corrections, by hand and by an import, three revisions: each with the figures,
+    who and when it was recorded, and when it was replaced."""
     duban = _world(db_url)
+    path = tmp_path / "readings.csv"
+    path.write_text(f"indicator,region,period,value\n{RATE},430000,2023,97\n", encoding="utf-8")
+    duban.ok("import", "measurements", str(path), as_of="2024-07-01")
     env = Env.create(db_url=db_url, actor=COORDINATOR, as_of=None)
     try:
         with env.session(write=False) as session:
@@ -81,6 +84,7 @@ def test_the_database_keeps_what_each_correction_replaced(db_url: str) -> None:
             assert [tuple(row) for row in kept] == [
                 (90.0, COORDINATOR, True),
                 (95.0, COORDINATOR, True),
+                (96.5, COORDINATOR, True),
             ]
     finally:
         env.close()
