@@ -49,7 +49,7 @@ class Indicator:
         return low, high
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a sweep may hold a million at once
 class Finding:
     """A condition a rule found holding as of the sweep date.
 
@@ -188,7 +188,7 @@ class Panel:
 STATUSES = ("met", "on_track", "at_risk", "off_track", "missed", "no_data", "stale")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per target, a sweep's hundreds of thousands
 class Evaluation:
     """A target's status as of a date, with the numbers behind it."""
 

@@ -230,7 +230,7 @@ class SweepEngine:
         return set(rows)
 
 
-@dataclass
+@dataclass(slots=True)  # one per escalation changed: a national sweep holds 860,000
 class Change:
     """One escalation opened, raised or resolved (``escalation_id`` is None for a dry-run open)."""
 
