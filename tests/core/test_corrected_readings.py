@@ -39,6 +39,11 @@ def test_each_earlier_day_sees_the_figures_it_had(db_url: str) -> None:
     for day, value in SEEN.items():
         assert latest(day) == {value}, day
 
+    _series_are(db_url, RATE, SEEN)
+
+
+def _series_are(db_url: str, indicator: str, seen: dict[str, float | None]) -> None:
+    """The province's series as of each day, through the services (ORM) and the lean path."""
     from duban.core import readings
     from duban.core.plugins import get_host
     from duban.core.services.measurements import series
@@ -49,18 +54,30 @@ def test_each_earlier_day_sees_the_figures_it_had(db_url: str) -> None:
             region = session.execute(sa.text("SELECT id FROM region WHERE code = '430000'"))
             region_id = region.scalar_one()
             known = get_host().indicators()
-            for day, value in SEEN.items():
+            for day, value in seen.items():
                 until = date.fromisoformat(day)
                 expected = [] if value is None else [value]
-                orm = series(session=session, indicator=RATE, region_id=region_id, until=until)
+                orm = series(session=session, indicator=indicator, region_id=region_id, until=until)
                 assert [m.value for m in orm] == expected, day
                 with env.reading() as db:
                     lean = readings.series(
-                        db, indicator=RATE, region_id=region_id, until=until, known=known
+                        db, indicator=indicator, region_id=region_id, until=until, known=known
                     )
                 assert [r.value for r in lean] == expected, day
     finally:
         env.close()
+
+
+def test_a_region_filled_from_below_sees_the_figures_below_as_they_were(db_url: str) -> None:
+    """The province has no reading of its own: its series is the mean of its cities'. One
+    city's reading corrected on 1 May: as of April the mean is of the figures then."""
+    mean = "general.fertilizer_utilization_rate"
+    duban = Runner(db_url)
+    duban.ok("init", "--sandbox", as_of="2024-01-01")
+    for city, value in (("430100", "60"), ("430200", "70")):
+        duban.ok("record", mean, value, "--region", city, "--at", "2023", as_of="2024-03-01")
+    duban.ok("record", mean, "80", "--region", "430100", "--at", "2023", as_of="2024-05-01")
+    _series_are(db_url, mean, {"2024-02-01": None, "2024-04-01": 65.0, "2024-05-02": 75.0})
 
 
 def test_the_database_keeps_what_each_correction_replaced(db_url: str, tmp_path) -> None:

@@ -69,7 +69,7 @@ def series(
     each period the highest available level is used, so a city and its counties are never
     counted twice. Aggregated readings are unsaved ``Measurement`` objects (``id`` None).
     """
-    m, r = Measurement, MeasurementRevision
+    m, rev = Measurement, MeasurementRevision
     every = select(m).where(m.indicator == indicator, m.period_end <= until)
     seen = recorded_by(session=session, as_of=until)
     visible = [] if seen is None else [_visible(seen)]
@@ -102,11 +102,11 @@ def series(
         now = (m.period_start, m.period_end, m.value, m.numerator, m.denominator)
         found = list(session.execute(narrow(sa.select(label, *now)).where(*visible)))
         if seen is not None:
-            then = (m.period_start, m.period_end, r.value, r.numerator, r.denominator)
+            then = (m.period_start, m.period_end, rev.value, rev.numerator, rev.denominator)
             found += session.execute(
                 narrow(sa.select(label, *then))
-                .join(r, r.measurement_id == m.id)
-                .where(_at(visibility.revision_visible(r.__tablename__), seen))
+                .join(rev, rev.measurement_id == m.id)
+                .where(_at(visibility.revision_visible(rev.__tablename__), seen))
             )
         return found
 
