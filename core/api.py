@@ -94,8 +94,8 @@ if TYPE_CHECKING:
     from .services.evaluation import evaluate
     from .services.lookups import AddressBook, Regions, obligation_for
     from .services.measurements import indicators as installed_indicators
+    from .services.measurements import readings_as_of, resolve_site, series
     from .services.measurements import record as record_measurement
-    from .services.measurements import resolve_site, series
     from .services.obligations import add_obligation, get_obligation, new_uid, set_state
     from .services.owners import add_owner, find_owner, resolve_owner
     from .services.plugin_writes import (
@@ -163,6 +163,7 @@ _LAZY = {
     "set_state": "services.obligations",
     "record_measurement": "services.measurements:record",
     "series": "services.measurements",
+    "readings_as_of": "services.measurements",
     "parse_period": "dates:period",
     "resolve_site": "services.measurements",
     "evaluate": "services.evaluation",
@@ -354,6 +355,7 @@ __all__ = [
     "pick",
     "plan_loaded_hook",
     "read_table",
+    "readings_as_of",
     "record_measurement",
     "region_reading",
     "register_all",

@@ -120,7 +120,7 @@ def series(
     where = "m.indicator = :indicator AND m.period_end <= :until"
     source = "measurement"
     if seen is not None:  # readings recorded, or corrected, after the day read
-        source = visibility.readings_then()
+        source = f"({visibility.readings_then()})"
         params["seen_at"] = seen
     own = f"SELECT {_FIGURES} FROM {source} m WHERE {where} AND m.subject = :subject ORDER BY m.period_end, m.period_start"
     if site_id is not None:

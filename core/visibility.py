@@ -66,21 +66,39 @@ def revision_visible(r: str = "r") -> str:
     return f"{r}.recorded_at <= :seen_at AND {r}.replaced_at > :seen_at"
 
 
-# A reading's columns that a correction keeps, and the figures it may change.
-_READING = ("id", "indicator", "subject", "region_id", "site_id", "period_start", "period_end")
-_FIGURES = ("value", "numerator", "denominator")
+# A reading's columns that a correction keeps, and those it may change (a revision's).
+READING_KEPT = (
+    "id",
+    "indicator",
+    "subject",
+    "region_id",
+    "site_id",
+    "period_start",
+    "period_end",
+    "evidence_id",
+)
+READING_REVISED = (
+    "value",
+    "numerator",
+    "denominator",
+    "source",
+    "note",
+    "recorded_by",
+    "recorded_at",
+)
 
 
 def readings_then() -> str:
-    """``measurement`` as a read as of ``:seen_at`` sees it, standing for the table in a FROM
-    clause (``FROM {readings_then()} m``, those columns only): the readings recorded by then
-    as they are, and those corrected since with the figures they had then."""
-    now = ", ".join((*_READING, *_FIGURES))
-    then = ", ".join((*(f"x.{c}" for c in _READING), *(f"r.{c}" for c in _FIGURES)))
+    """``measurement`` as a read as of ``:seen_at`` sees it, every column (``READING_KEPT``
+    then ``READING_REVISED``), as a SELECT to stand for the table (``FROM ({readings_then()})
+    m``): the readings recorded by then as they are, and those corrected since with what they
+    had then."""
+    now = ", ".join((*READING_KEPT, *READING_REVISED))
+    then = ", ".join((*(f"x.{c}" for c in READING_KEPT), *(f"r.{c}" for c in READING_REVISED)))
     return (
-        f"(SELECT {now} FROM measurement WHERE {reading_visible()}"
+        f"SELECT {now} FROM measurement WHERE {reading_visible()}"
         f" UNION ALL SELECT {then} FROM measurement_revision r"
-        f" JOIN measurement x ON x.id = r.measurement_id WHERE {revision_visible()})"
+        f" JOIN measurement x ON x.id = r.measurement_id WHERE {revision_visible()}"
     )
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from sqlmodel import select
 
 from duban.core import api
-from duban.core.api import EscalationRule, Finding, Measurement, Region, RegionLevel, SweepContext
+from duban.core.api import EscalationRule, Finding, Region, RegionLevel, SweepContext
 
 from . import indicators as ind
 from .imports import open_households
@@ -90,23 +90,22 @@ def _previous(year: int, quarter: int) -> tuple[int, int]:
     return (year - 1, 4) if quarter == 1 else (year, quarter - 1)
 
 
-def quarterly_cases(session: Any, until: date) -> dict[int, dict[tuple[int, int], float]]:
+def quarterly_cases(
+    session: Any, until: date, as_of: date
+) -> dict[int, dict[tuple[int, int], float]]:
     """County id -> {(year, quarter): cases}, from the counties' own readings lying within one
-    quarter (monthly or quarterly figures), complete quarters up to ``until`` only."""
+    quarter (monthly or quarterly figures), complete quarters up to ``until`` only, as
+    recorded by ``as_of``."""
     out: dict[int, dict[tuple[int, int], float]] = defaultdict(lambda: defaultdict(float))
+    m = api.readings_as_of(session=session, as_of=as_of)
     rows = session.exec(
-        select(
-            Measurement.region_id,
-            Measurement.period_start,
-            Measurement.period_end,
-            Measurement.value,
-        )
-        .join(Region, Region.id == Measurement.region_id)
+        select(m.region_id, m.period_start, m.period_end, m.value)
+        .join(Region, Region.id == m.region_id)
         .where(
-            Measurement.indicator == ind.CASES,
-            Measurement.site_id.is_(None),
+            m.indicator == ind.CASES,
+            m.site_id.is_(None),
             Region.level.in_((RegionLevel.county, RegionLevel.zone)),
-            Measurement.period_end <= until,
+            m.period_end <= until,
         )
     )
     for region_id, start, end, value in rows:
@@ -130,7 +129,7 @@ def cases_rising(ctx: SweepContext) -> Iterator[Finding]:
     book = api.AddressBook(session)
     names = dict(session.exec(select(Region.id, Region.name)).all())
     ob_id = api.obligation_for(session=session, indicator=ind.CASES, domain="fishing_ban")
-    for region_id, by_quarter in quarterly_cases(session, _quarter_end(*last)).items():
+    for region_id, by_quarter in quarterly_cases(session, _quarter_end(*last), ctx.as_of).items():
         counts = [by_quarter.get(q) for q in wanted]
         if any(c is None for c in counts) or not all(a < b for a, b in pairwise(counts)):
             continue
@@ -157,22 +156,17 @@ def pension_year_end(ctx: SweepContext) -> Iterator[Finding]:
     threshold = api.config_number(ctx.config, PENSION_YEAR_END, "threshold", 0)
     year = ctx.as_of.year if (ctx.as_of.month, ctx.as_of.day) == (12, 31) else ctx.as_of.year - 1
     session = ctx.session
+    m = api.readings_as_of(session=session, as_of=ctx.as_of)
     rows = session.exec(
-        select(
-            Measurement.region_id,
-            Region.name,
-            Measurement.numerator,
-            Measurement.denominator,
-            Measurement.period_start,
-        )
-        .join(Region, Region.id == Measurement.region_id)
+        select(m.region_id, Region.name, m.numerator, m.denominator, m.period_start)
+        .join(Region, Region.id == m.region_id)
         .where(
-            Measurement.indicator == ind.PENSION_RATE,
-            Measurement.site_id.is_(None),
+            m.indicator == ind.PENSION_RATE,
+            m.site_id.is_(None),
             Region.level.in_((RegionLevel.county, RegionLevel.zone)),
-            Measurement.period_end == date(year, 12, 31),
+            m.period_end == date(year, 12, 31),
         )
-        .order_by(Measurement.period_start.desc())
+        .order_by(m.period_start.desc())
     ).all()
     if not rows:
         return

@@ -14,7 +14,7 @@ from duban.core import api
 
 api.add_catalog("duban.plugins.shipping")
 
-DUBAN_API = (1, 0)
+DUBAN_API = (1, 1)
 
 duban_register_indicators = api.register_all("duban.plugins.shipping.indicators:INDICATORS")
 duban_register_escalation_rules = api.register_all("duban.plugins.shipping.rules:RULES")

@@ -20,7 +20,7 @@ from typing import Any
 from sqlmodel import select
 
 from duban.core import api
-from duban.core.api import EscalationRule, Finding, Level, Measurement, SweepContext
+from duban.core.api import EscalationRule, Finding, Level, SweepContext
 
 from . import indicators as ind
 from .ports import authorities, load_ports, shift_year
@@ -96,13 +96,12 @@ def shore_power_falling(ctx: SweepContext) -> Iterator[Finding]:
     if not ports:
         return
     kwh: dict[int, dict[tuple[date, date], float]] = defaultdict(dict)
+    m = api.readings_as_of(session=session, as_of=ctx.as_of)
     for sid, start, end, value in session.exec(
-        select(
-            Measurement.site_id, Measurement.period_start, Measurement.period_end, Measurement.value
-        ).where(
-            Measurement.indicator == ind.SHORE_KWH,
-            Measurement.site_id.in_(list(ports)),
-            Measurement.period_end <= ctx.as_of,
+        select(m.site_id, m.period_start, m.period_end, m.value).where(
+            m.indicator == ind.SHORE_KWH,
+            m.site_id.in_(list(ports)),
+            m.period_end <= ctx.as_of,
         )
     ):
         kwh[sid][(start, end)] = value
@@ -148,12 +147,13 @@ def closure_at_deadline(ctx: SweepContext) -> Iterator[Finding]:
     session = ctx.session
     ports = {p.id: p for p in load_ports(session).values()}
     totals: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    m = api.readings_as_of(session=session, as_of=ctx.as_of)
     for sid, closed, issued in session.exec(
-        select(Measurement.site_id, Measurement.numerator, Measurement.denominator).where(
-            Measurement.indicator == ind.CLOSURE_RATE,
-            Measurement.site_id.in_(list(ports) or [0]),
-            Measurement.period_start >= date(deadline.year, 1, 1),
-            Measurement.period_end <= deadline,
+        select(m.site_id, m.numerator, m.denominator).where(
+            m.indicator == ind.CLOSURE_RATE,
+            m.site_id.in_(list(ports) or [0]),
+            m.period_start >= date(deadline.year, 1, 1),
+            m.period_end <= deadline,
         )
     ):
         totals[sid][0] += closed or 0

@@ -19,7 +19,7 @@ from typing import Any
 from sqlmodel import select
 
 from duban.core import api
-from duban.core.api import EscalationRule, Finding, Measurement, Region, RegionLevel, SweepContext
+from duban.core.api import EscalationRule, Finding, Region, RegionLevel, SweepContext
 
 from . import indicators as ind
 from .imports import system_indicator
@@ -40,16 +40,17 @@ def harmless_below_target(ctx: SweepContext) -> Iterator[Finding]:
     session = ctx.session
     by_county: dict[int, list[tuple[date, float]]] = defaultdict(list)
     names: dict[int, str] = {}
+    m = api.readings_as_of(session=session, as_of=ctx.as_of)
     for region_id, name, end, value in session.exec(
-        select(Measurement.region_id, Region.name, Measurement.period_end, Measurement.value)
-        .join(Region, Region.id == Measurement.region_id)
+        select(m.region_id, Region.name, m.period_end, m.value)
+        .join(Region, Region.id == m.region_id)
         .where(
-            Measurement.indicator == ind.HARMLESS,
-            Measurement.site_id.is_(None),
+            m.indicator == ind.HARMLESS,
+            m.site_id.is_(None),
             Region.level.in_((RegionLevel.county, RegionLevel.zone)),
-            Measurement.period_end <= ctx.as_of,
+            m.period_end <= ctx.as_of,
         )
-        .order_by(Measurement.period_end, Measurement.period_start)
+        .order_by(m.period_end, m.period_start)
     ):
         by_county[region_id].append((end, value))
         names[region_id] = name
@@ -82,16 +83,18 @@ def harmless_below_target(ctx: SweepContext) -> Iterator[Finding]:
 
 
 def latest_systems(session: Any, as_of: date) -> dict[int, float]:
-    """Region id -> its latest "built a sorting system" answer (1 or 0) up to ``as_of``."""
+    """Region id -> its latest "built a sorting system" answer (1 or 0) up to ``as_of``, as
+    recorded by then."""
     latest: dict[int, float] = {}
+    m = api.readings_as_of(session=session, as_of=as_of)
     for region_id, value in session.exec(
-        select(Measurement.region_id, Measurement.value)
+        select(m.region_id, m.value)
         .where(
-            Measurement.indicator.in_((ind.CITY_SYSTEMS, ind.COUNTY_SYSTEMS)),
-            Measurement.site_id.is_(None),
-            Measurement.period_end <= as_of,
+            m.indicator.in_((ind.CITY_SYSTEMS, ind.COUNTY_SYSTEMS)),
+            m.site_id.is_(None),
+            m.period_end <= as_of,
         )
-        .order_by(Measurement.period_end, Measurement.period_start)
+        .order_by(m.period_end, m.period_start)
     ):
         latest[region_id] = value
     return latest

@@ -174,6 +174,25 @@ def test_harmless_rate_below_target_twice_supervises_in_the_sweep(hunan, tmp_pat
     assert "2024-03-31 95.00%" in rows[0]["reason"] and "2024-06-30 96.05%" in rows[0]["reason"]
 
 
+def test_a_sweep_as_of_an_earlier_day_sees_the_figures_known_then(hunan, tmp_path):
+    """Q2's figures came in on 15 July: a dry run as of 10 July (after Q2 ended, before they
+    were recorded) sees Q1's alone, one report below 97 %, and finds nothing; as of 16 July
+    it finds 慈利县 (the rule reads through ``api.readings_as_of``)."""
+    hunan.ok("import", "waste", str(write(tmp_path / "q1.csv", [HEADER, *Q1])), as_of="2024-04-20")
+    hunan.ok("import", "waste", str(write(tmp_path / "q2.csv", [HEADER, *Q2])), as_of="2024-07-15")
+
+    def found(day: str) -> list[str]:
+        result = hunan.ok("sweep", "--dry-run", "--format", "json", as_of=day).json()
+        return [
+            c["addressed_to"]
+            for c in result["changes"]
+            if c["rule"] == "waste.harmless_below_target"
+        ]
+
+    assert found("2024-07-10") == []
+    assert found("2024-07-16") == ["慈利县人民政府"]
+
+
 def test_no_sorting_system_at_the_deadline_lists_the_city(hunan, tmp_path):
     systems = write(
         tmp_path / "s.csv",

@@ -20,7 +20,7 @@ from .evidence import add_evidence
 from .importer import import_measurements
 from .indicators import check_bounds, get_indicator, indicators, parse_number
 from .recording import record
-from .subject_series import recorded_by, series
+from .subject_series import readings_as_of, recorded_by, series
 from .subjects import resolve_site, resolve_subject
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "indicators",
     "parse_number",
     "parse_period",
+    "readings_as_of",
     "record",
     "recorded_by",
     "resolve_site",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, or_, select
 
 from ... import visibility
@@ -53,6 +53,21 @@ def _then(session: Session, query: Any, seen: datetime) -> list[Measurement]:
     ]
 
 
+def readings_as_of(*, session: Session, as_of: date) -> Any:
+    """``Measurement`` as a read as of ``as_of`` sees it (``visibility``), to select columns
+    from in its place (``M = readings_as_of(...)``, then ``select(M.value).where(M.indicator
+    == ...)``): the readings recorded by the end of that day, and those corrected since with
+    the figures they had then; the model itself when nothing was recorded after that day.
+    Select its columns, not the entity: a reading's earlier figures share the row's id."""
+    seen = recorded_by(session=session, as_of=as_of)
+    if seen is None:
+        return Measurement
+    table = Measurement.__table__  # type: ignore[attr-defined]
+    names = (*visibility.READING_KEPT, *visibility.READING_REVISED)
+    then = _at(visibility.readings_then(), seen).columns(*(table.c[n] for n in names))
+    return aliased(Measurement, then.subquery("readings_then"))
+
+
 def series(
     *,
     session: Session,
@@ -69,7 +84,7 @@ def series(
     each period the highest available level is used, so a city and its counties are never
     counted twice. Aggregated readings are unsaved ``Measurement`` objects (``id`` None).
     """
-    m, rev = Measurement, MeasurementRevision
+    m = Measurement
     every = select(m).where(m.indicator == indicator, m.period_end <= until)
     seen = recorded_by(session=session, as_of=until)
     visible = [] if seen is None else [_visible(seen)]
@@ -95,36 +110,28 @@ def series(
     if how == "latest":
         return own
     under = Region.path.startswith(region.path + "/")
-
-    def figures(label: Any, narrow: Callable[[Any], Any]) -> list[Any]:
-        """(label, period start and end, figures) of the readings ``narrow`` keeps, as seen:
-        those corrected since with the figures they had then."""
-        now = (m.period_start, m.period_end, m.value, m.numerator, m.denominator)
-        found = list(session.execute(narrow(sa.select(label, *now)).where(*visible)))
-        if seen is not None:
-            then = (m.period_start, m.period_end, rev.value, rev.numerator, rev.denominator)
-            found += session.execute(
-                narrow(sa.select(label, *then))
-                .join(rev, rev.measurement_id == m.id)
-                .where(_at(visibility.revision_visible(rev.__tablename__), seen))
-            )
-        return found
-
-    region_rows = figures(
-        Region.path,
-        lambda q: q.join(Region, Region.id == m.region_id).where(
-            m.indicator == indicator, m.period_end <= until, under
-        ),
+    readings = readings_as_of(session=session, as_of=until)
+    figures = (
+        readings.period_start,
+        readings.period_end,
+        readings.value,
+        readings.numerator,
+        readings.denominator,
     )
-    site_rows = figures(
-        Region.path + "/site:" + Site.key,
-        lambda q: (
-            q.join(Site, Site.id == m.site_id)
-            .join(Region, Region.id == Site.region_id)
-            .where(
-                m.indicator == indicator, m.period_end <= until, or_(Region.id == region.id, under)
-            )
-        ),
+    region_rows = session.execute(
+        sa.select(Region.path, *figures)
+        .join(Region, Region.id == readings.region_id)
+        .where(readings.indicator == indicator, readings.period_end <= until, under)
+    )
+    site_rows = session.execute(
+        sa.select(Region.path + "/site:" + Site.key, *figures)
+        .join(Site, Site.id == readings.site_id)
+        .join(Region, Region.id == Site.region_id)
+        .where(
+            readings.indicator == indicator,
+            readings.period_end <= until,
+            or_(Region.id == region.id, under),
+        )
     )
     have = {(r.period_start, r.period_end) for r in own}
     derived = [
