@@ -24,7 +24,7 @@ from sqlalchemy import func, or_, text
 from sqlmodel import Session, select
 
 from ..audit import record_many
-from ..batch_writes import insert_many, insert_tuples, update_many, without_gc
+from ..batch_writes import insert_many, insert_tuples, reserve_ids, update_many, without_gc
 from ..clock import local_midnight, to_local_date
 from ..contributions import Evaluation, Finding, SweepContext
 from ..errors import UserError
@@ -59,6 +59,21 @@ from .evaluation_store import FIGURES_COLUMNS, EvaluationStore
 from .obligations import CLOSED_STATES
 
 _CLOSED = [s.value for s in CLOSED_STATES]
+# An opened escalation's columns as the sweep writes them (its instant and ``manual`` apart).
+_OPENED = (
+    "subject_type",
+    "subject_id",
+    "obligation_id",
+    "condition",
+    "rule",
+    "level",
+    "reason",
+    "reason_en",
+    "addressed_to_id",
+    "convened_by_id",
+    "region_id",
+    "id",
+)
 _CHUNK = 900
 
 
@@ -636,28 +651,29 @@ def _apply(
     engine.forget_evaluations()
 
     opens = result.of("open")
+    # Tuples (``_OPENED``), not dicts: a national sweep holds 126,000 until their events.
+    ids = reserve_ids(session, Escalation, len(opens)) if opens else []
     open_rows = [
-        {
-            "subject_type": c.subject_type,
-            "subject_id": c.subject_id,
-            "obligation_id": c.obligation_id,
-            "condition": c.condition,
-            "rule": c.rule,
-            "level": c.level,
-            "reason": c.reason,
-            "reason_en": c.reason_en,
-            "addressed_to_id": c.addressed_to_id,
-            "convened_by_id": engine.addressing.convener(c.level, c.addressed_to_id),
-            "region_id": c.region_id,
-        }
-        for c in opens
+        (
+            c.subject_type,
+            c.subject_id,
+            c.obligation_id,
+            c.condition,
+            c.rule,
+            c.level,
+            c.reason,
+            c.reason_en,
+            c.addressed_to_id,
+            engine.addressing.convener(c.level, c.addressed_to_id),
+            c.region_id,
+            new_id,
+        )
+        for c, new_id in zip(opens, ids, strict=True)
     ]
-    opening = {"opened_at": stamp, "manual": False}
-    for c, new_id in zip(
-        opens,
-        insert_many(session, Escalation, open_rows, returning=True, same=opening),
-        strict=True,
-    ):
+    insert_tuples(
+        session, Escalation, _OPENED, open_rows, same={"opened_at": stamp, "manual": False}
+    )
+    for c, new_id in zip(opens, ids, strict=True):
         c.escalation_id = new_id
     raises = result.of("raise")
     update_many(
@@ -741,8 +757,7 @@ def _apply(
             c.escalation_id,
             None,
             {
-                "id": c.escalation_id,
-                **row,
+                **dict(zip(_OPENED, row, strict=True)),
                 "opened_at": opened_at,
                 "manual": False,
                 "follow_up_id": c.follow_up_id,
