@@ -112,9 +112,9 @@ def series(
     known: dict[str, Indicator],
 ) -> list[Reading]:
     """A subject's readings with ``period_end <= until`` as recorded by the end of that day
-    (``visibility``: a later correction's figures are not seen), oldest first; for a region, periods without a reading of its own are
-    filled from the readings below it per the indicator's ``aggregation`` (``known``: the
-    registered indicators)."""
+    (``visibility``: a later correction's figures are not seen), oldest first; for a region,
+    periods without a reading of its own are filled from the readings below it per the
+    indicator's ``aggregation`` (``known``: the registered indicators)."""
     params: dict[str, Any] = {"indicator": indicator, "until": until}
     seen = seen_at(db, until)
     where = "m.indicator = :indicator AND m.period_end <= :until"

@@ -66,7 +66,7 @@ def revision_visible(r: str = "r") -> str:
     return f"{r}.recorded_at <= :seen_at AND {r}.replaced_at > :seen_at"
 
 
-# A reading's columns that a correction keeps, and those it may change (a revision's).
+# A reading's own columns, as they are today (its evidence too), and those a revision holds.
 READING_KEPT = (
     "id",
     "indicator",
