@@ -676,25 +676,26 @@ def _apply(
     for c, new_id in zip(opens, ids, strict=True):
         c.escalation_id = new_id
     raises = result.of("raise")
+    # What each raise sets: the row's new columns, and its event's ``after`` as well.
+    raised_to = [
+        {
+            "level": c.level,
+            "rule": c.rule,
+            "reason": c.reason,
+            "reason_en": c.reason_en,
+            "addressed_to_id": c.addressed_to_id,
+            "convened_by_id": engine.addressing.convener(c.level, c.addressed_to_id),
+            "raised_at": stamp,
+            "acknowledged_at": None,
+            "acknowledged_by": None,
+            "ack_note": None,
+        }
+        for c in raises
+    ]
     update_many(
         session,
         Escalation,
-        [
-            {
-                "id": c.escalation_id,
-                "level": c.level,
-                "rule": c.rule,
-                "reason": c.reason,
-                "reason_en": c.reason_en,
-                "addressed_to_id": c.addressed_to_id,
-                "convened_by_id": engine.addressing.convener(c.level, c.addressed_to_id),
-                "raised_at": stamp,
-                "acknowledged_at": None,
-                "acknowledged_by": None,
-                "ack_note": None,
-            }
-            for c in raises
-        ],
+        [{"id": c.escalation_id, **row} for c, row in zip(raises, raised_to, strict=True)],
     )
     # Each raise is kept, so that reads as of an earlier date see the level it left.
     insert_many(
@@ -771,21 +772,9 @@ def _apply(
             "escalation",
             c.escalation_id,
             c.before,
-            {
-                "level": c.level,
-                "rule": c.rule,
-                "reason": c.reason,
-                "reason_en": c.reason_en,
-                "addressed_to_id": c.addressed_to_id,
-                "convened_by_id": engine.addressing.convener(c.level, c.addressed_to_id),
-                "raised_at": stamp,
-                "acknowledged_at": None,
-                "acknowledged_by": None,
-                "ack_note": None,
-                "follow_up_id": c.follow_up_id,
-            },
+            {**row, "follow_up_id": c.follow_up_id},
         )
-        for c in raises
+        for c, row in zip(raises, raised_to, strict=True)
     )
     resolved = (
         (
