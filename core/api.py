@@ -89,6 +89,7 @@ if TYPE_CHECKING:
         Target,
     )
     from .queries import Lean
+    from .readings import readings_source
     from .rule_settings import config_count, config_date, config_level, config_number
     from .services.base import actor, now, require_coordinator, require_writer, snapshot, today
     from .services.evaluation import evaluate
@@ -238,6 +239,7 @@ _LAZY = {
     "seen_at": "visibility",
     "states_then": "visibility",
     "state_sql": "visibility",
+    "readings_source": "readings",
     # Plain SQL through the bare driver (or a session's connection), and its column values.
     "Lean": "queries",
     "db_date": "columns:day",
@@ -356,6 +358,7 @@ __all__ = [
     "plan_loaded_hook",
     "read_table",
     "readings_as_of",
+    "readings_source",
     "record_measurement",
     "region_reading",
     "register_all",

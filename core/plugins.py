@@ -36,7 +36,7 @@ from .contributions import EscalationRule, Importer, Indicator, Label, Notifier,
 from .i18n import t
 from .settings import get_settings
 
-API_VERSION = (1, 1)
+API_VERSION = (1, 2)
 # Core's own contributions are plugins too, registered before any entry point.
 DEFAULT_PLUGINS = ("duban.core.builtin",)
 

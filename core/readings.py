@@ -95,6 +95,16 @@ def seen_at(db: Lean, as_of: date) -> datetime | None:
     return seen if db.one(visibility.readings_recorded_after(), seen_at=seen) else None
 
 
+def readings_source(db: Lean, as_of: date) -> tuple[str, dict[str, Any]]:
+    """What a read as of ``as_of`` selects readings from (``FROM {source} m``) and the
+    parameters that source needs: the table itself when no reading was recorded after that
+    day, else the readings as they were then (``visibility.readings_then``)."""
+    seen = seen_at(db, as_of)
+    if seen is None:
+        return "measurement", {}
+    return f"({visibility.readings_then()})", {"seen_at": seen}
+
+
 _FIGURES = "m.period_start, m.period_end, m.value, m.numerator, m.denominator"
 
 
@@ -115,13 +125,9 @@ def series(
     (``visibility``: a later correction's figures are not seen), oldest first; for a region,
     periods without a reading of its own are filled from the readings below it per the
     indicator's ``aggregation`` (``known``: the registered indicators)."""
-    params: dict[str, Any] = {"indicator": indicator, "until": until}
-    seen = seen_at(db, until)
+    source, params = readings_source(db, until)
+    params.update(indicator=indicator, until=until)
     where = "m.indicator = :indicator AND m.period_end <= :until"
-    source = "measurement"
-    if seen is not None:  # readings recorded, or corrected, after the day read
-        source = f"({visibility.readings_then()})"
-        params["seen_at"] = seen
     own = f"SELECT {_FIGURES} FROM {source} m WHERE {where} AND m.subject = :subject ORDER BY m.period_end, m.period_start"
     if site_id is not None:
         key = db.one("SELECT key FROM site WHERE id = :id", id=site_id)

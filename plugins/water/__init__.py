@@ -13,7 +13,7 @@ from duban.core import api
 
 api.add_catalog("duban.plugins.water")
 
-DUBAN_API = (1, 0)
+DUBAN_API = (1, 2)
 
 duban_register_indicators = api.register_all("duban.plugins.water.indicators:INDICATORS")
 duban_register_escalation_rules = api.register_all("duban.plugins.water.rules:RULES")

@@ -49,15 +49,17 @@ def group_members(db: Lean, site_id: int) -> list[tuple[int, bool]]:
 
 
 def monthly_classes(
-    db: Lean, sections: Iterable[Any], first: date, last: date
+    db: Lean, sections: Iterable[Any], first: date, last: date, *, as_of: date | None
 ) -> dict[int, dict[date, Classification]]:
     """Section -> month (its first day) -> class, for the months from ``first`` to ``last``
-    (``sections``: anything with ``id`` and ``lake``)."""
+    (``sections``: anything with ``id`` and ``lake``), from the readings known as of
+    ``as_of`` (None: as recorded today)."""
     lake = {s.id: s.lake for s in sections}
     if not lake:
         return {}
     ids = sorted(lake)
-    params: dict[str, Any] = {
+    source, params = ("measurement", {}) if as_of is None else api.readings_source(db, as_of)
+    params |= {
         "first": api.month_start(first),
         "last": api.last_of_month(last),
         **{f"s{k}": sid for k, sid in enumerate(ids)},
@@ -69,7 +71,7 @@ def monthly_classes(
     keys = ", ".join(f":p{k}" for k in range(len(_PARAM_KEYS)))
     sums: dict[tuple[int, date], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for site_id, indicator, start, value in db.rows(
-        "SELECT site_id, indicator, period_start, value FROM measurement"
+        f"SELECT site_id, indicator, period_start, value FROM {source} m"
         f" WHERE indicator IN ({keys}) AND {window}",
         **params,
         **{f"p{k}": key for k, key in enumerate(_PARAM_KEYS)},
@@ -81,7 +83,7 @@ def monthly_classes(
         if found is not None:
             out[site_id][month] = found
     for site_id, start, value in db.rows(
-        f"SELECT site_id, period_start, value FROM measurement WHERE indicator = :cls AND {window}",
+        f"SELECT site_id, period_start, value FROM {source} m WHERE indicator = :cls AND {window}",
         cls=SECTION_CLASS,
         **params,
     ):

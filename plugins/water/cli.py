@@ -167,7 +167,7 @@ def rates_cmd(env: Env, period: str | None, fmt: str) -> None:
         sections = load_sections(session)
         if period:
             start, end = parse_period(period, what="--period")
-            classes = window_classes(session, sections, start, end)
+            classes = window_classes(session, sections, start, end, as_of=env.today)
         else:
             month, classes = latest_classes(session, env.today)
             if month is None:

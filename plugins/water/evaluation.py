@@ -31,7 +31,7 @@ def _derived(target: Any, as_of: date, db: Any) -> list[tuple[date, float]]:
     if db is None or target.site_id is None:
         return []
     members = [Member(*m) for m in group_members(db, target.site_id)]
-    series = monthly_classes(db, members, add_months(month_start(as_of), -24), as_of)
+    series = monthly_classes(db, members, add_months(month_start(as_of), -24), as_of, as_of=as_of)
     worst: dict[date, int] = {}
     for by_month in series.values():
         for month, found in by_month.items():

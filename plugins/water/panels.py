@@ -21,7 +21,7 @@ def latest_classes(session: Session, as_of: date) -> tuple[date | None, dict[int
     """The latest month (within the last few) with any class, and every section's class in it."""
     sections = load_sections(session)
     series = monthly_classes(
-        session, sections, add_months(month_start(as_of), -LOOKBACK_MONTHS), as_of
+        session, sections, add_months(month_start(as_of), -LOOKBACK_MONTHS), as_of, as_of=as_of
     )
     months = {m for by_month in series.values() for m in by_month if last_of_month(m) <= as_of}
     if not months:

@@ -28,6 +28,7 @@ from duban.core.api import (
     last_of_month,
     month_start,
     now,
+    readings_as_of,
     require_coordinator,
 )
 
@@ -52,22 +53,24 @@ _PARAM_KEYS = tuple(PARAM_CODES)
 
 
 def window_classes(
-    session: Session, sections: Iterable[SectionInfo], start: date, end: date
+    session: Session, sections: Iterable[SectionInfo], start: date, end: date, *, as_of: date
 ) -> dict[int, Classification]:
-    """Each section's class over [start, end] from the mean of its readings in the window."""
+    """Each section's class over [start, end] from the mean of its readings in the window,
+    as known as of ``as_of``."""
     by_id = {s.id: s for s in sections}
     if not by_id:
         return {}
+    m = readings_as_of(session=session, as_of=as_of)
     means: dict[int, dict[str, float]] = defaultdict(dict)
     rows = session.exec(
-        select(Measurement.site_id, Measurement.indicator, func.avg(Measurement.value))
+        select(m.site_id, m.indicator, func.avg(m.value))
         .where(
-            Measurement.indicator.in_(_PARAM_KEYS),
-            Measurement.site_id.in_(list(by_id)),
-            Measurement.period_start >= start,
-            Measurement.period_end <= end,
+            m.indicator.in_(_PARAM_KEYS),
+            m.site_id.in_(list(by_id)),
+            m.period_start >= start,
+            m.period_end <= end,
         )
-        .group_by(Measurement.site_id, Measurement.indicator)
+        .group_by(m.site_id, m.indicator)
     )
     for site_id, indicator, mean in rows:
         means[site_id][PARAM_CODES[indicator]] = float(mean)
@@ -79,25 +82,30 @@ def window_classes(
     missing = [i for i in by_id if i not in out]
     if missing:
         for site_id, value in session.exec(
-            select(Measurement.site_id, Measurement.value)
+            select(m.site_id, m.value)
             .where(
-                Measurement.indicator == SECTION_CLASS,
-                Measurement.site_id.in_(missing),
-                Measurement.period_start >= start,
-                Measurement.period_end <= end,
+                m.indicator == SECTION_CLASS,
+                m.site_id.in_(missing),
+                m.period_start >= start,
+                m.period_end <= end,
             )
-            .order_by(Measurement.period_end)
+            .order_by(m.period_end)
         ):
             out[site_id] = stored_class(value)  # the latest wins
     return out
 
 
 def monthly_classes(
-    session: Session, sections: Iterable[SectionInfo], first: date, last: date
+    session: Session,
+    sections: Iterable[SectionInfo],
+    first: date,
+    last: date,
+    *,
+    as_of: date | None,
 ) -> dict[int, dict[date, Classification]]:
     """``classes.monthly_classes`` on the session's connection."""
     session.flush()  # the SQL runs on the connection: it sees what was flushed
-    return classes.monthly_classes(Lean.of_session(session), sections, first, last)
+    return classes.monthly_classes(Lean.of_session(session), sections, first, last, as_of=as_of)
 
 
 @dataclass
@@ -201,7 +209,7 @@ def refresh(*, session: Session, since: date | None = None) -> dict[str, int]:
         return {"written": 0, "unchanged": 0}
     first = max(bounds[0], since) if since else bounds[0]
     first, last = month_start(first), month_start(bounds[1])
-    series = monthly_classes(session, sections, first, last)
+    series = monthly_classes(session, sections, first, last, as_of=None)  # today's record
     manganese = _monthly_param(session, ids, "water.param.mn", first, last)
     phosphorus = _monthly_param(session, ids, "water.param.tp", first, last)
     writer = _Writer(session, first, last_of_month(last))

@@ -89,7 +89,7 @@ def section_standings(session: Session, as_of: date) -> list[_Standing]:
     last_month = int(api.config_number(year_end, YEAR_END, "month", 1))
     watched = [s for s in load_sections(session) if s.national and s.target_rank is not None]
     first = add_months(month_start(as_of), -(months + 12))
-    series = monthly_classes(session, watched, first, as_of)
+    series = monthly_classes(session, watched, first, as_of, as_of=as_of)
     out = []
     for sec in watched:
         # A month counts once it is over (its readings' period ended by as_of), as in core.
@@ -227,10 +227,13 @@ def city_targets(session: Session, year: int) -> list[CityTarget]:
     return list(found.values())
 
 
-def city_rates(session: Session, start: date, end: date) -> dict[int, tuple[int, int]]:
-    """City id -> (good, assessed) national sections over [start, end] by mean concentrations."""
+def city_rates(
+    session: Session, start: date, end: date, *, as_of: date
+) -> dict[int, tuple[int, int]]:
+    """City id -> (good, assessed) national sections over [start, end] by mean
+    concentrations, from the readings known as of ``as_of``."""
     national = [s for s in load_sections(session) if s.national and s.city_id is not None]
-    classes = window_classes(session, national, start, end)
+    classes = window_classes(session, national, start, end, as_of=as_of)
     out: dict[int, tuple[int, int]] = {}
     for sec in national:
         found = classes.get(sec.id)
@@ -249,7 +252,7 @@ def _city_findings(ctx: SweepContext, rule: str, year: int, end: date) -> Iterat
     ]
     if not targets:
         return
-    rates = city_rates(session, date(year, 1, 1), end)
+    rates = city_rates(session, date(year, 1, 1), end, as_of=ctx.as_of)
     book = api.AddressBook(session)
     for c in targets:
         good, assessed = rates.get(c.region.id, (0, 0))

@@ -38,6 +38,16 @@ def readings_file(
     return write(tmp_path / name, "\n".join(lines) + "\n")
 
 
+def import_monthly(duban, tmp_path: Path, rows: list[tuple[str, str, dict[str, float]]]) -> None:
+    """Each month's readings imported as an office receives them: on the 5th of the next
+    month (a read as of an earlier day does not see them)."""
+    for month in sorted({period for _, period, _ in rows}):
+        year, number = map(int, month.split("-"))
+        day = date(year + number // 12, number % 12 + 1, 5)
+        path = readings_file(tmp_path, [r for r in rows if r[1] == month], f"{month}.csv")
+        duban.ok("import", "water-readings", str(path), as_of=day.isoformat())
+
+
 def session_at(duban, day: date):
     return open_session(get_engine(duban.url), actor="coord", clock=FixedClock(local_midnight(day)))
 
@@ -321,7 +331,7 @@ def test_section_class_targets_are_judged_by_gb3838_class(hunan, tmp_path):
         ("马家坪电站断面", "2024-05", {"NH3-N": NH3N_CLASS["V"]}),
         ("华容东湖断面", "2024-05", {"NH3-N": NH3N_CLASS["劣V"]}),
     ]
-    hunan.ok("import", "water-readings", str(readings_file(tmp_path, rows)), as_of="2024-06-10")
+    import_monthly(hunan, tmp_path, rows)
 
     def status(key: str, day: date) -> str:
         with session_at(hunan, day) as s:
@@ -336,6 +346,7 @@ def test_section_class_targets_are_judged_by_gb3838_class(hunan, tmp_path):
     assert status("majiaping-power-station", date(2024, 5, 10)) == "off_track"  # April: 劣V
     assert status("majiaping-power-station", date(2024, 6, 10)) == "at_risk"  # V now, 劣V before
     assert status("huarong-donghu", date(2024, 6, 10)) == "off_track"
+    assert status("huarong-donghu", date(2024, 6, 1)) == "no_data"  # May's not yet received
     assert status("huarong-donghu", date(2026, 1, 10)) == "stale"
 
 
@@ -350,9 +361,7 @@ ZHENGSHUI = [
 
 @pytest.fixture
 def zhengshui(hunan, tmp_path):
-    hunan.ok(
-        "import", "water-readings", str(readings_file(tmp_path, ZHENGSHUI)), as_of="2025-01-10"
-    )
+    import_monthly(hunan, tmp_path, ZHENGSHUI)
     return hunan
 
 
@@ -394,6 +403,53 @@ def test_section_rules_fire_one_rung_at_a_time(zhengshui, day, fired, level, mon
     assert f.level == level and f.addressed_to_id == hengyang_government(zhengshui)
     assert f.condition.endswith(":worse_than_target") and f.subject_type == "target"
     assert f"({months} consecutive month(s))" in f.reason_en and "劣于考核目标III类" in f.reason
+
+
+def test_water_reads_the_readings_known_then(hunan, tmp_path):
+    """August's reading (IV) arrives on 5 September and is corrected to II on 20 September:
+    the section rule, the class target, the panel and `water rates` as of each day see what
+    was known that day."""
+    august = [("蒸水入湘江口", "2024-08", {"NH3-N": NH3N_CLASS["IV"]})]
+    import_monthly(hunan, tmp_path, august)
+    corrected = [("蒸水入湘江口", "2024-08", {"NH3-N": NH3N_CLASS["II"]})]
+    path = readings_file(tmp_path, corrected, "corrected.csv")
+    hunan.ok("import", "water-readings", str(path), as_of="2024-09-20")
+    before, known, after = date(2024, 9, 1), date(2024, 9, 15), date(2024, 9, 25)
+
+    def rule(day: date) -> list[str]:
+        return [f.level for f in run_rule(hunan, "water.section_worse_than_target", day)]
+
+    assert (rule(before), rule(known), rule(after)) == ([], ["supervise"], [])
+
+    def target_status(day: date) -> str:
+        from duban.core.services.evaluation import evaluate
+
+        with session_at(hunan, day) as s:
+            site = s.exec(select(Site).where(Site.name == "蒸水入湘江口")).one()
+            target = s.exec(
+                select(Target).where(
+                    Target.site_id == site.id, Target.indicator == "water.section_class"
+                )
+            ).one()
+            return evaluate(session=s, target=target, as_of=day).status
+
+    assert [target_status(d) for d in (before, known, after)] == ["no_data", "off_track", "met"]
+
+    def worst(day: date) -> list[str]:
+        with session_at(hunan, day) as s:
+            answers = dict(get_host().call("duban_dashboard_panels", session=s, as_of=day))
+        return [r.value for r in answers["water"][1].rows] if "water" in answers else []
+
+    assert worst(before) == [] and worst(known) == ["IV / III (NH3-N)"]
+    assert worst(after) == ["II / III (NH3-N)"]
+
+    def good(day: date) -> list[int]:
+        rows = hunan.ok(
+            "water", "rates", "--period", "2024-08", "--format", "json", as_of=day.isoformat()
+        ).json()
+        return [r["good"] for r in rows if r["name"] == "衡阳市"]
+
+    assert (good(before), good(known), good(after)) == ([], [0], [1])
 
 
 def test_stale_readings_are_not_judged(zhengshui):
