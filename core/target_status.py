@@ -50,18 +50,29 @@ class TargetRow(NamedTuple):
 _TARGET = "SELECT " + ", ".join(f"target.{c}" for c in TargetRow._fields) + " FROM target"
 
 
-def _target(row: tuple, days: Callable[[Any], date] = day) -> TargetRow:
-    values = list(row)
-    values[8] = days(values[8])
-    values[12] = days(values[12]) if values[12] is not None else None
-    values[13] = document(values[13])
-    return TargetRow(*values)
+# The columns whose values repeat across many targets: indicator, names, comparator, unit.
+_REPEATED = (2, 3, 4, 5, 7)
+
+
+def _targets(rows: list[tuple]) -> list[TargetRow]:
+    """Target rows as read, their few distinct dates and texts each held once."""
+    days, texts = _Days(), _Texts()
+    found = []
+    for row in rows:
+        values = list(row)
+        values[8] = days[values[8]]
+        values[12] = days[values[12]] if values[12] is not None else None
+        values[13] = document(values[13])
+        for k in _REPEATED:
+            values[k] = texts[values[k]]
+        found.append(TargetRow(*values))
+    return found
 
 
 def targets_between(db: Lean, first: int, last: int) -> list[TargetRow]:
     """The targets with ids from ``first`` to ``last``, in id order."""
     sql = _TARGET + " WHERE target.id BETWEEN :first AND :last ORDER BY target.id"
-    return [_target(r) for r in db.rows(sql, first=first, last=last)]
+    return _targets(db.rows(sql, first=first, last=last))
 
 
 def _subjects_among(db: Lean, params: dict[str, Any], subjects: list[str]) -> str:
@@ -72,6 +83,14 @@ def _subjects_among(db: Lean, params: dict[str, Any], subjects: list[str]) -> st
         return " AND subject = ANY(:subjects)"
     params["subjects"] = json.dumps(subjects)
     return " AND subject IN (SELECT value FROM json_each(:subjects))"
+
+
+class _Texts(dict):
+    """Each distinct value kept once: a national batch's targets share their few texts."""
+
+    def __missing__(self, key: Any) -> Any:
+        self[key] = key
+        return key
 
 
 class _Days(dict):
@@ -154,29 +173,22 @@ def evaluate_all(
             f"target.obligation_id IN (SELECT obligation.id FROM obligation"
             f" WHERE {visibility.obligation_visible()})"
         )
-    sql = _TARGET + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY target.id"
+    conditions = " AND ".join(where)
+    sql = _TARGET + (f" WHERE {conditions}" if where else "") + " ORDER BY target.id"
     used = set(_PARAM.findall(sql))
-    days = _Days()  # a few distinct due dates among many targets: each parsed once
-    targets = [
-        _target(r, days.__getitem__)
-        for r in db.rows(sql, **{k: v for k, v in params.items() if k in used})
-    ]
+    chosen = {k: v for k, v in params.items() if k in used}
+    targets = _targets(db.rows(sql, **chosen))
+    days = _Days()  # the readings' few distinct period ends: each parsed once
     if not targets:
         return []
     cfg, known = get_settings().evaluation, get_host().indicators()
     asks = judged_by_plugins(known)
     regions = dict(db.rows("SELECT id, code FROM region"))
-    site_ids = {tg.site_id for tg in targets if tg.site_id is not None}
     sites: dict[int, str] = {}
-    if site_ids:
-        few = sorted(site_ids) if len(site_ids) <= _IN_LIMIT else []
-        names = ", ".join(f":s{k}" for k in range(len(few)))
-        sites = dict(
-            db.rows(
-                "SELECT id, key FROM site" + (f" WHERE id IN ({names})" if few else ""),
-                **{f"s{k}": sid for k, sid in enumerate(few)},
-            )
-        )
+    if any(tg.site_id is not None for tg in targets):
+        # The sites of the targets read: a batch's, not every site of a national world.
+        among = f" WHERE id IN (SELECT target.site_id FROM target WHERE {conditions})"
+        sites = dict(db.rows("SELECT id, key FROM site" + (among if where else ""), **chosen))
 
     # indicator -> subject -> its targets; and (indicator, region) for aggregated ones
     direct: dict[str, dict[str, list[int]]] = {}
