@@ -68,3 +68,37 @@ def test_a_stream_gives_every_row_across_its_batches_and_may_stop_early(env: Env
         assert [next(first) for _ in range(3)] == [(1,), (2,), (3,)]
         del first  # its cursor closes; the connection reads on
         assert db.one("SELECT 7") == 7
+
+
+def test_bulk_rows_keep_every_character_and_value_as_the_orm_stores_them(env: Env) -> None:
+    """On PostgreSQL bulk rows go through COPY, whose text format escapes tabs, newlines and
+    backslashes: what is read back is what was given, as for a row the ORM adds; a JSON
+    document given as encoded text is stored as that document."""
+    from duban.core.models import AuditEvent
+
+    awkward = "整改\t滞后\n第二行 \\N \\\\ 'q' \"dq\" \r end"
+    with env.session() as session:
+        session.add(Escalation(**{**_escalation(1), "reason": awkward, "opened_at": STAMP}))
+        session.flush()
+        insert_tuples(
+            session,
+            Escalation,
+            ("subject_type", "subject_id", "condition", "rule", "level", "reason", "reason_en"),
+            [("obligation", 2, "c:2", "core.test", "remind", awkward, None)],
+            same={"opened_at": STAMP, "manual": False},
+        )
+        insert_tuples(
+            session,
+            AuditEvent,
+            ("seq", "action", "entity_type", "entity_id", "after", "hash", "prev_hash"),
+            [(10**9, "test.bulk", "escalation", "2", '{"why":"整改\\t滞后"}', "h", "p")],
+            encoded=("after",),
+            same={"at": STAMP, "actor": "coord", "os_user": "coord"},
+        )
+    with env.session() as session:
+        rows = session.exec(select(Escalation).order_by(Escalation.id)).all()
+        assert [(r.reason, r.reason_en, r.opened_at, r.manual) for r in rows] == [
+            (awkward, None, STAMP, False)
+        ] * 2
+        [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "test.bulk")).all()
+        assert event.after == {"why": "整改\t滞后"} and event.entity_id == "2"
