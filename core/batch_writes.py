@@ -1,8 +1,9 @@
-"""Bulk writes for imports and sweeps: the driver's executemany in batches on SQLite and COPY
-on PostgreSQL, never the ORM's bulk path (several times slower), and ids reserved up front so
-that no RETURNING is needed (SQLite otherwise falls back to one statement per row). Inserts
-go to the driver with each column's bind conversion applied once per distinct value:
-SQLAlchemy's per-row parameter handling cost more than SQLite's own work."""
+"""Bulk writes for imports and sweeps: the driver's executemany in batches (COPY on PostgreSQL
+where row-level security does not apply to the login), never the ORM's bulk path (several
+times slower), and ids reserved up front so that no RETURNING is needed (SQLite otherwise
+falls back to one statement per row). Inserts go to the driver with each column's bind
+conversion applied once per distinct value: SQLAlchemy's per-row parameter handling cost
+more than SQLite's own work."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ reason) when no rule finds it any more. Escalations are never deleted; a conditi
 again after resolution opens a new one. Sweeping twice as of the same date changes nothing.
 
 Speed: everything is read in bulk (a handful of queries whatever the number of
-obligations) and written in batches (``batch_writes``: COPY on PostgreSQL); a sweep of a date already swept,
+obligations) and written in batches (``batch_writes``); a sweep of a date already swept,
 when nothing changed since (database, duban.toml, plugins), returns at once.
 """
 
