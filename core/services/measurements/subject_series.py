@@ -46,9 +46,10 @@ def _then(session: Session, query: Any, seen: datetime) -> list[Measurement]:
         .add_columns(r)
         .where(_at(visibility.revision_visible(r.__tablename__), seen))
     ).all()
-    kept = ("value", "numerator", "denominator", "source", "note", "recorded_by", "recorded_at")
     return [
-        Measurement(**{**row.model_dump(), **{k: getattr(then, k) for k in kept}})
+        Measurement(
+            **{**row.model_dump(), **{k: getattr(then, k) for k in visibility.READING_REVISED}}
+        )
         for row, then in revised
     ]
 
