@@ -139,10 +139,17 @@ class Obligation(SQLModel, table=True):
         sa.Index("ix_obligation_plan_seq", "plan_id", "seq"),
         # The order of ``sort:code`` (listing.order_keys), so a window stops at its last row.
         sa.Index("ix_obligation_listing", sa.text("(plan_id IS NULL)"), "plan_id", "seq", "id"),
-        # Whether an obligation is live and below which, from the index alone: the overdue
-        # set probes it for each late milestone's obligation (revision 0017).
+        # Whether an obligation is live, below which and (PostgreSQL) where, from the index
+        # alone: the overdue set probes it for each late milestone's obligation (revisions
+        # 0017, 0020).
         sa.Index(
-            "ix_obligation_live", "id", "state", "parent_id", "created_at", "state_changed_at"
+            "ix_obligation_live",
+            "id",
+            "state",
+            "parent_id",
+            "created_at",
+            "state_changed_at",
+            postgresql_include=["region_id"],
         ),
     )
 

@@ -91,12 +91,7 @@ def obligation_where(
             w.params["role"] = role
         w.add(f"EXISTS (SELECT 1 FROM assignment a WHERE {' AND '.join(cond)})")
     if region_path is not None:
-        w.add(
-            "obligation.region_id IN (SELECT r.id FROM region r WHERE r.path = :region_path"
-            " OR r.path LIKE :region_prefix)",
-            region_path=region_path,
-            region_prefix=region_path + "/%",
-        )
+        w.add(in_region("obligation"), region_path=region_path, region_prefix=region_path + "/%")
     if domain:
         w.add("obligation.domain = :domain", domain=domain)
     if state:
@@ -111,7 +106,10 @@ def obligation_where(
             **({"due_from": due_from} if due_from else {}),
         )
     if overdue:
-        w.add(overdue_filter(lens=lens, dialect=dialect), as_of=as_of)
+        w.add(
+            overdue_filter(lens=lens, dialect=dialect, region=region_path is not None),
+            as_of=as_of,
+        )
     if plan_id is not None:
         w.add("obligation.plan_id = :plan_id", plan_id=plan_id)
     if parent_id is not None:
@@ -130,6 +128,15 @@ def obligation_where(
         clause, params = lights.where(light)
         w.add(clause, **params)
     return w
+
+
+def in_region(o: str) -> str:
+    """``o`` lies in the region ``:region_path`` or below it (``:region_prefix`` is that path
+    followed by ``/%``)."""
+    return (
+        f"{o}.region_id IN (SELECT r.id FROM region r WHERE r.path = :region_path"
+        " OR r.path LIKE :region_prefix)"
+    )
 
 
 def _json_path(name: str, depth: int) -> str:
@@ -208,17 +215,27 @@ def pending_milestones_sql(*, lens: bool = True, due: str = "m.due < :as_of") ->
     return " UNION ".join(arms)
 
 
-def overdue_ids_sql(*, lens: bool = True, dialect: str = "sqlite") -> str:
-    """A SELECT of the ids ``overdue_sql`` accepts. On PostgreSQL one set built once from
+def overdue_ids_sql(*, lens: bool = True, dialect: str = "sqlite", region: bool = False) -> str:
+    """A SELECT of the ids ``overdue_sql`` accepts (``region``: only those ``in_region``).
+    On PostgreSQL one set built once from
     the late milestones up: the obligations they belong to (live, not split), then the
     split ones above those, each found by index look-ups, where ``overdue_sql`` probes every
     row it is asked about (a million at national scale). SQLite keeps the per-row predicate,
     which lets a window walk the listing index (``test_migrations``)."""
     if dialect != "postgresql":
+        inside = f" AND {in_region('obligation')}" if region else ""
         return (
-            f"SELECT obligation.id FROM obligation WHERE {overdue_sql(lens=lens, dialect=dialect)}"
+            "SELECT obligation.id FROM obligation"
+            f" WHERE {overdue_sql(lens=lens, dialect=dialect)}{inside}"
         )
     p = _Overdue(lens)
+    # Every late leaf is walked up from, wherever it lies (a split obligation in the region
+    # may have its parts outside it), but only those in the region are kept: read from the
+    # index the leaves are probed in (revision 0020), so the national set of late
+    # obligations is not fetched from the table to keep a province's few.
+    leaf_inside, up_inside = (
+        (f", {in_region('x')}", f" AND {in_region('s')}") if region else (", TRUE", "")
+    )
     # The obligation a late leaf hangs below (0: none, or the leaf was recorded after the
     # date); NULL when the obligation is split, so not overdue by its own milestones.
     above = (
@@ -231,25 +248,28 @@ def overdue_ids_sql(*, lens: bool = True, dialect: str = "sqlite") -> str:
     # times too many), and guessing many it would hash the whole obligation table. An array
     # is probed in id order; a subquery in the select list runs per row.
     return (
-        "WITH RECURSIVE leaf(id, above) AS (SELECT x.id,"
-        f" CASE WHEN NOT {p.has_children('x')} THEN {above} END FROM obligation x"
+        "WITH RECURSIVE leaf(id, above, inside) AS (SELECT x.id,"
+        f" CASE WHEN NOT {p.has_children('x')} THEN {above} END{leaf_inside} FROM obligation x"
         f" WHERE {id_in(dialect, 'x.id', pending_milestones_sql(lens=lens))} AND {p.live('x')}),"
         # Every obligation above a late one recorded by then (``overdue_sql``'s ``below``,
         # walked upwards); UNION, so each is visited once (the top's NULL parent included).
         " up(id) AS (SELECT above FROM leaf WHERE above <> 0"
         " UNION SELECT (SELECT x.parent_id FROM obligation x WHERE x.id = u.id) FROM up u)"
-        " SELECT id FROM leaf WHERE above IS NOT NULL UNION ALL SELECT u.id FROM up u"
-        f" WHERE (SELECT {p.live('s')} AND {p.has_children('s')} FROM obligation s"
+        " SELECT id FROM leaf WHERE above IS NOT NULL AND inside UNION ALL SELECT u.id FROM up u"
+        f" WHERE (SELECT {p.live('s')} AND {p.has_children('s')}{up_inside} FROM obligation s"
         " WHERE s.id = u.id)"
     )
 
 
-def overdue_filter(*, lens: bool = True, dialect: str = "sqlite") -> str:
+def overdue_filter(*, lens: bool = True, dialect: str = "sqlite", region: bool = False) -> str:
     """``overdue_sql`` as a filter over many rows of ``obligation``: on PostgreSQL the
-    rows of ``overdue_ids_sql``'s set, found by their ids."""
+    rows of ``overdue_ids_sql``'s set, found by their ids (``region``: a set of those
+    ``in_region`` only, for a filter that has the region too)."""
     if dialect != "postgresql":
         return overdue_sql(lens=lens, dialect=dialect)
-    return id_in(dialect, "obligation.id", overdue_ids_sql(lens=lens, dialect=dialect))
+    return id_in(
+        dialect, "obligation.id", overdue_ids_sql(lens=lens, dialect=dialect, region=region)
+    )
 
 
 # Traffic lights (红黄绿灯) --------------------------------------------------------------------

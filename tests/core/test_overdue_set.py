@@ -2,7 +2,8 @@
 from the late milestones up) finds exactly what the per-row predicate
 (``queries.overdue_sql``) accepts, on a varied world: split trees several levels deep,
 states moved after the date, children and completions recorded after it, with and without
-the as-of lens; and ``duban list --overdue`` lists and counts them."""
+the as-of lens, in all and within a region (whose split obligations may have their parts
+elsewhere); and ``duban list --overdue`` lists and counts them."""
 
 from __future__ import annotations
 
@@ -14,10 +15,17 @@ import sqlalchemy as sa
 from duban.core import listing, queries, visibility
 from duban.core.cli.context import Env
 from duban.core.filters import ObligationFilter
-from duban.core.models import Milestone, Obligation, StateChange
+from duban.core.models import Milestone, Obligation, Region, StateChange
 
 STATES = ["open", "in_progress", "submitted", "verified", "closed", "cancelled"]
 DAYS = [date(2024, 2, 1), date(2024, 4, 15), date(2024, 6, 1), date(2024, 9, 30)]
+# (id, code, parent, path): a province, a city and a county in it, and another province.
+REGIONS = [
+    (9001, "990000", None, "990000"),
+    (9002, "990100", 9001, "990000/990100"),
+    (9003, "990101", 9002, "990000/990100/990101"),
+    (9004, "980000", None, "980000"),
+]
 
 
 def _instant(rng: random.Random) -> datetime:
@@ -25,6 +33,20 @@ def _instant(rng: random.Random) -> datetime:
 
 
 def _world(session: sa.orm.Session, rng: random.Random) -> None:
+    session.execute(
+        sa.insert(Region.__table__),  # type: ignore[attr-defined]
+        [
+            {
+                "id": i,
+                "code": code,
+                "name": f"r{code}",
+                "level": "county",
+                "parent_id": up,
+                "path": path,
+            }
+            for i, code, up, path in REGIONS
+        ],
+    )
     obligations, milestones, changes = [], [], []
     for ob_id in range(1, 401):
         # Trees: a third hang below an earlier obligation, some three or four levels deep.
@@ -45,6 +67,8 @@ def _world(session: sa.orm.Session, rng: random.Random) -> None:
                 "version": 1,
                 "reopened": 0,
                 "domain": "general",
+                # Parts often lie elsewhere than what they were split from.
+                "region_id": rng.choice([None, *(r[0] for r in REGIONS)]),
             }
         )
         if moved is not None:
@@ -76,41 +100,59 @@ def _world(session: sa.orm.Session, rng: random.Random) -> None:
     session.execute(sa.insert(StateChange.__table__), changes)  # type: ignore[attr-defined]
 
 
+def _ids(db: queries.Lean, sql: str, **params: object) -> list[int]:
+    return [i for (i,) in db.rows(sql, **params)]
+
+
 def test_the_overdue_set_is_the_per_row_predicate(env: Env) -> None:
     with env.session() as session:
         _world(session, random.Random(23))
         db = queries.Lean.of_session(session)
+        # {code: (its filter's parameters, the ids of the obligations in it)}
+        regions = {}
+        for _, code, _, path in REGIONS:
+            where = {"region_path": path, "region_prefix": path + "/%"}
+            sql = f"SELECT id FROM obligation WHERE {queries.in_region('obligation')}"
+            regions[code] = (where, set(_ids(db, sql, **where)))
         found = []
         for day in DAYS:
             params = {"as_of": day, "seen_at": visibility.seen_at(day)}
             for lens in (True, False):
-                expected = {
-                    i
-                    for (i,) in db.rows(
+                expected = set(
+                    _ids(
+                        db,
                         "SELECT obligation.id FROM obligation"
                         f" WHERE {queries.overdue_sql(lens=lens, dialect=db.dialect)}",
                         **params,
                     )
-                }
-                got = [
-                    i
-                    for (i,) in db.rows(
-                        queries.overdue_ids_sql(lens=lens, dialect=db.dialect), **params
-                    )
-                ]
+                )
+                got = _ids(db, queries.overdue_ids_sql(lens=lens, dialect=db.dialect), **params)
                 assert len(got) == len(set(got)) and set(got) == expected, (day, lens)
                 found.append(len(expected))
-            # The list's filter and count, through the set.
-            f = ObligationFilter(overdue=True, sort="id")
-            listed = {r["id"] for r in listing.iterate(db, f, day)}
-            visible = {
-                i
-                for (i,) in db.rows(
+                # Within a region: only the region's, split parents with parts elsewhere too.
+                for code, (where, inside) in regions.items():
+                    sql = queries.overdue_ids_sql(lens=lens, dialect=db.dialect, region=True)
+                    got = _ids(db, sql, **params, **where)
+                    assert len(got) == len(set(got)), (day, lens, code)
+                    assert set(got) == expected & inside, (day, lens, code)
+            # The list's filter and count, through the set, in all and within each region.
+            visible = set(
+                _ids(
+                    db,
                     "SELECT obligation.id FROM obligation WHERE"
                     f" {visibility.obligation_visible()} AND {queries.overdue_sql()}",
                     **params,
                 )
-            }
-            assert listed == visible and listing.count(db, f, day) == len(visible), day
-    # The world exercises the rule: some overdue, not all, on each day but the first.
-    assert all(0 < n < 400 for n in found[2:]), found
+            )
+            for code, inside in [
+                (None, visible),
+                *((code, visible & inside) for code, (_, inside) in regions.items()),
+            ]:
+                f = ObligationFilter(overdue=True, region=code, sort="id")
+                listed = {r["id"] for r in listing.iterate(db, f, day)}
+                assert listed == inside and listing.count(db, f, day) == len(inside), (day, code)
+                if code:
+                    found.append(len(inside))
+    # The world exercises the rule: some overdue, not all, on each day but the first, in all
+    # and in each region.
+    assert all(0 < n < 400 for n in found[6:]), found
