@@ -191,7 +191,7 @@ def _staged(conn: Any, table: str, columns: list[str], batches: Iterator[list[tu
     """The rows written under row-level security on PostgreSQL: by COPY into a temporary
     table of the same columns and types, then one INSERT ... SELECT, whose every row the
     table's policies and triggers check as for any INSERT (a national sweep by a
-    coordinator: 194 s with an INSERT per row, see benchmarks/README.md)."""
+    coordinator: 194 s with an INSERT per row, 115 s so; benchmarks/README.md)."""
     from psycopg import sql
 
     stage = f"duban_staged_{table}"
@@ -218,6 +218,7 @@ def _staged(conn: Any, table: str, columns: list[str], batches: Iterator[list[tu
                 sql.Identifier(table), listed, listed, sql.Identifier(stage)
             )
         )
+        # Dropped now, not only at commit: the same table may be written again before it.
         cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(stage)))
 
 

@@ -77,9 +77,10 @@ def test_a_stream_gives_every_row_across_its_batches_and_may_stop_early(env: Env
 
 
 def test_bulk_rows_keep_every_character_and_value_as_the_orm_stores_them(env: Env) -> None:
-    """On PostgreSQL bulk rows go through COPY (for the tables' owner, as here), whose text format escapes tabs, newlines and
-    backslashes: what is read back is what was given, as for a row the ORM adds; a JSON
-    document given as encoded text is stored as that document."""
+    """On PostgreSQL bulk rows go through COPY (for the tables' owner, as here), whose text
+    format escapes tabs, newlines and backslashes: what is read back is what was given, as
+    for a row the ORM adds; a JSON document given as encoded text is stored as that
+    document."""
     awkward = "整改\t滞后\n第二行 \\N \\\\ 'q' \"dq\" \r end"
     with env.session() as session:
         session.add(Escalation(**{**_escalation(1), "reason": awkward, "opened_at": STAMP}))
