@@ -15,8 +15,9 @@ are checked with LIKE, as short words were found before; longer words keep the t
 tables' folding. On PostgreSQL each source has a ``pg_trgm`` GIN index on the expression
 ``text_sql`` writes, which serves ILIKE for three characters or more, and a GIN index on
 ``duban_search_grams`` of it (its characters and pairs of characters, lower-cased) for
-fewer. Owners are few: a LIKE over them. On PostgreSQL the ids holding every word are one
-array, probed through the key.
+fewer; a word without case (``caseless``: most Chinese words) is matched by LIKE, which
+finds the same rows without lower-casing every text it reads. Owners are few: a LIKE over
+them. On PostgreSQL the ids holding every word are one array, probed through the key.
 
 Bulk inserts go through ``indexed_after``: on SQLite the FTS insert triggers are off while
 the rows go in and the new rows are indexed set-wise at the end, ten times cheaper than a
@@ -31,6 +32,7 @@ targets, reports and owners) and stopping at the window's last row.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -163,15 +165,27 @@ def text_sql(table: str, columns: tuple[str, ...], alias: str | None = None) -> 
     return "(" + " || ' ' || ".join(f"coalesce({prefix}{c}, '')" for c in columns) + ")"
 
 
-def _like(dialect: str) -> str:
-    return "ILIKE" if dialect == "postgresql" else "LIKE"
+def caseless(word: str) -> bool:
+    """No character of ``word`` has case (nor is a mark, which one case mapping adds): then
+    PostgreSQL's ILIKE finds it where LIKE does, and LIKE costs a fraction as much (ILIKE
+    lower-cases all of every text it reads)."""
+    return all(
+        c.lower() == c == c.upper() and not unicodedata.category(c).startswith("M") for c in word
+    )
 
 
-def _contains(dialect: str, columns: tuple[str, ...], alias: str, i: int, param: str = "sl") -> str:
+def _like(dialect: str, word: str) -> str:
+    """How ``word`` is matched: SQLite's LIKE already ignores ASCII case, as LIKE does here."""
+    return "ILIKE" if dialect == "postgresql" and not caseless(word) else "LIKE"
+
+
+def _contains(
+    dialect: str, columns: tuple[str, ...], alias: str, i: int, word: str, param: str = "sl"
+) -> str:
     """Word ``i`` (the pattern ``:<param><i>``) is in one of the columns: where no index
     serves, a LIKE a column is two to three times cheaper than one over the columns joined
     (a word holds no space, so it never spans two of them)."""
-    like = _like(dialect)
+    like = _like(dialect, word)
     return " OR ".join(f"{alias}.{c} {like} :{param}{i} ESCAPE '\\'" for c in columns)
 
 
@@ -205,21 +219,22 @@ def _found(dialect: str, table: str, i: int, word: str) -> str:
     if dialect == "postgresql":
         text = text_sql(table, columns, "x")
         if len(word) >= TRIGRAM:
-            return f"SELECT x.{key} FROM {table} x WHERE {text} ILIKE :sl{i} ESCAPE '\\'{seen}"
-        # The pairs index finds a short word; its rows are checked column by column, an
-        # expression the trigram index is not on: once the table was vacuumed, the planner
-        # combined that index with this one for the check, reading all of it for a word it
-        # cannot look up (水's count 0.25 -> 3 s at 100k obligations).
+            like = _like(dialect, word)
+            return f"SELECT x.{key} FROM {table} x WHERE {text} {like} :sl{i} ESCAPE '\\'{seen}"
+        # The pairs index finds a short word. An ``exact`` word is found as ILIKE finds it:
+        # both compare lower-cased text, and neither its characters nor a pair of them can
+        # span two columns (joined by a space, which a word never holds). Another's rows are
+        # checked column by column, an expression the trigram index is not on: once the
+        # table was vacuumed, the planner combined that index with this one for the check,
+        # reading all of it for a word it cannot look up (水's count 0.25 -> 3 s at 100k).
         grams = f'(duban_search_grams({text}) COLLATE "C") @> ARRAY[lower(CAST(:sl{i}w AS text))]'
-        return (
-            f"SELECT x.{key} FROM {table} x WHERE {grams}"
-            f" AND ({_contains(dialect, columns, 'x', i)}){seen}"
-        )
+        check = "" if exact(word) else f" AND ({_contains(dialect, columns, 'x', i, word)})"
+        return f"SELECT x.{key} FROM {table} x WHERE {grams}{check}{seen}"
     index = f"{table}_fts" if len(word) >= TRIGRAM else f"{table}_fts_chars"
     match = f"FROM {index} WHERE {index} MATCH :sq{i}"
     # Words of three characters or more keep the trigram tables' own folding, as before.
     plain = len(word) >= TRIGRAM or exact(word)
-    check = "" if plain else f" AND ({_contains(dialect, columns, 'x', i)})"
+    check = "" if plain else f" AND ({_contains(dialect, columns, 'x', i, word)})"
     if len(word) < TRIGRAM and table in PACKED:
         if not check:
             return f"SELECT rowid >> {_SHIFT} {match}"
@@ -237,28 +252,28 @@ def _seen(table: str) -> str:
     return " AND x.submitted_at <= :seen_at" if table == "report" else ""
 
 
-def _owner_ids(dialect: str, i: int) -> str:
+def _owner_ids(dialect: str, i: int, word: str) -> str:
     """The owners whose name or an alias contains word ``i``."""
     return (
-        f"SELECT o.id FROM owner o WHERE {_contains(dialect, ('name', 'name_en'), 'o', i)}"
+        f"SELECT o.id FROM owner o WHERE {_contains(dialect, ('name', 'name_en'), 'o', i, word)}"
         f" UNION SELECT oa.owner_id FROM owner_alias oa"
-        f" WHERE oa.alias {_like(dialect)} :sl{i} ESCAPE '\\'"
+        f" WHERE oa.alias {_like(dialect, word)} :sl{i} ESCAPE '\\'"
     )
 
 
-def _asked(dialect: str, i: int) -> str:
+def _asked(dialect: str, i: int, word: str) -> str:
     """Word ``i`` is in this ``obligation`` row or what belongs to it, asked of the row: its
     columns by LIKE, its other sources and owners each by a probe of their obligation's
     index. Equal to the indexed lookup for an ``exact`` word."""
-    asked = [_contains(dialect, SOURCES["obligation"][1], "obligation", i)]
+    asked = [_contains(dialect, SOURCES["obligation"][1], "obligation", i, word)]
     for table in ("milestone", "target", "report"):
         key, columns = SOURCES[table]
         asked.append(
             f"EXISTS (SELECT 1 FROM {table} x WHERE x.{key} = obligation.id{_seen(table)}"
-            f" AND ({_contains(dialect, columns, 'x', i)}))"
+            f" AND ({_contains(dialect, columns, 'x', i, word)}))"
         )
     # The owners once (on PostgreSQL an array, not joined again for every row asked).
-    owners = id_in(dialect, "a.owner_id", _owner_ids(dialect, i))
+    owners = id_in(dialect, "a.owner_id", _owner_ids(dialect, i, word))
     asked.append(
         f"EXISTS (SELECT 1 FROM assignment a WHERE a.obligation_id = obligation.id AND {owners})"
     )
@@ -273,7 +288,7 @@ def where(dialect: str, text: str | None, *, walk: bool = False) -> tuple[str, d
     for i, word in enumerate(words(text)):
         params[f"sl{i}"] = like_pattern(word)
         if walk:
-            clauses.append(_asked(dialect, i))
+            clauses.append(_asked(dialect, i, word))
             continue
         if dialect == "postgresql":
             params[f"sl{i}w"] = word
@@ -281,7 +296,7 @@ def where(dialect: str, text: str | None, *, walk: bool = False) -> tuple[str, d
             params[f"sq{i}"] = _phrase(word)
         parts = [_found(dialect, table, i, word) for table in SOURCES]
         parts.append(
-            f"SELECT a.obligation_id FROM assignment a WHERE a.owner_id IN ({_owner_ids(dialect, i)})"
+            f"SELECT a.obligation_id FROM assignment a WHERE a.owner_id IN ({_owner_ids(dialect, i, word)})"
         )
         found.append(" UNION ALL ".join(parts))
     if found and dialect == "postgresql":
@@ -297,23 +312,20 @@ def where(dialect: str, text: str | None, *, walk: bool = False) -> tuple[str, d
 
 def walkable(dialect: str, text: str | None) -> bool:
     """Whether every word of ``text`` may be asked of each row (``where(walk=True)``) and
-    found as the indexes find it: always on PostgreSQL, whose indexes are checked by the
-    same ILIKE; on SQLite for ``exact`` words."""
+    found as the indexes find it: always on PostgreSQL, whose indexes find what ILIKE finds;
+    on SQLite for ``exact`` words."""
     found = words(text)
     return bool(found) and (dialect == "postgresql" or all(exact(w) for w in found))
 
 
 def rank_sql(dialect: str, text: str | None) -> tuple[str, dict[str, Any]]:
     """An ORDER BY key over ``obligation``: 0 when every word is in its code or title, else 1
-    (evaluated on the matches only). On SQLite a LIKE a column, a third cheaper than the
-    columns joined and lower-cased (LIKE ignores ASCII case as lower() folds it)."""
-    if dialect == "sqlite":
-        each = [
-            f"({_contains(dialect, _HEAD, 'obligation', i, 'rank')})"
-            for i in range(len(words(text)))
-        ]
-    else:
-        head = text_sql("obligation", _HEAD, "obligation")
-        each = [f"lower({head}) LIKE lower(:rank{i}) ESCAPE '\\'" for i in range(len(words(text)))]
-    params = {f"rank{i}": like_pattern(word) for i, word in enumerate(words(text))}
+    (evaluated on the matches only), a LIKE a column: a third cheaper than the columns
+    joined and lower-cased."""
+    found = words(text)
+    each = [
+        f"({_contains(dialect, _HEAD, 'obligation', i, word, 'rank')})"
+        for i, word in enumerate(found)
+    ]
+    params = {f"rank{i}": like_pattern(word) for i, word in enumerate(found)}
     return f"(CASE WHEN {' AND '.join(each)} THEN 0 ELSE 1 END)", params

@@ -6,17 +6,25 @@ words, letters in any case and width, LIKE's own characters, and text written by
 from __future__ import annotations
 
 import json
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from duban.core import search
-from duban.core.db import get_engine
+from duban.core.db import dispose_all, get_engine, normalise_url
+from duban.core.plugins import reset_host
+from duban.core.testing import COORDINATOR, Runner, login_url
 
 # Texts with short words everywhere: at the start and end of a column, across a space or
 # two columns (which must not join), in letters of both widths and cases, with the
-# characters FTS5 folds where LIKE does not (the Kelvin sign, the long s, é É).
+# characters FTS5 folds where LIKE does not (the Kelvin sign, the long s, é É), and letters
+# whose case mappings change their length or add a mark (İ, ß, ẞ).
 TEXTS = [
     ("长沙市四水治理", "推进长沙 沙市水体整治。四", "长沙"),
     ("ＡＢ号 full width", "abc ABC Ab aB", "ＡＢ"),
@@ -24,14 +32,15 @@ TEXTS = [
     ("x", 'y 100%_done "quoted" back\\slash', "湘江"),
     ("化工园区整治", "水 水 水", "化工园区 长沙"),
     ("无关", "四水归一", "洞庭"),
+    ("İzmir", "straße STRASSE ẞ i\u0307", "水İ"),
 ]
 WORDS = [
     # one character
     *["长", "四", "水", "沙", "a", "A", "Ａ", "ａ", "k", "K", "s", "ſ", "é", "É", "%", "_"],
-    *['"', "\\", "。", "丙", "丁", "湘", "无", "y"],
+    *['"', "\\", "。", "丙", "丁", "湘", "无", "y", "İ", "i", "\u0307", "ß", "ẞ"],
     # two characters
     *["长沙", "沙市", "四水", "ab", "AB", "ＡＢ", "ａｂ", "Ab", "ok", "OK", "乙丙", "xy", "0%"],
-    *["市四", "水体", "湘江", "丙ok", "水位"],
+    *["市四", "水体", "湘江", "丙ok", "水位", "水i", "ss"],
     # three and more
     *["长沙市", "化工园区", "abc", "ＡＢ号", "100%_done", "四水归一", "无此内容", "沙 市"],
     # several words
@@ -102,8 +111,7 @@ def _write(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-@pytest.fixture
-def varied(duban, db_url: str, tmp_path: Path) -> str:
+def _fill(duban: Runner, folder: Path) -> None:
     """Obligations, milestones, targets and owners with the texts above: half imported (the
     index built at the end), half added one by one (by triggers)."""
     for owner in dict.fromkeys(owner for _title, _body, owner in TEXTS):
@@ -127,12 +135,61 @@ def varied(duban, db_url: str, tmp_path: Path) -> str:
         }
         for n, (title, body, owner) in enumerate(TEXTS)
     ]
-    duban.ok("import", "obligations", str(_write(tmp_path / "in.jsonl", rows)))
+    duban.ok("import", "obligations", str(_write(folder / "in.jsonl", rows)))
     for title, body, owner in TEXTS:
         duban.ok("add", f"{body} 另", "--lead", owner, "--due", "2025-12-31")
         duban.ok("add", title[::-1], "--lead", owner, "--due", "2025-12-31")
     duban.ok("report", "add", "1", "--period", "2024-05", "--progress", "水位四米 ok")
+
+
+@pytest.fixture
+def varied(duban: Runner, db_url: str, tmp_path: Path) -> str:
+    _fill(duban, tmp_path)
     return db_url
+
+
+@pytest.fixture
+def icu_database(db_url: str) -> Iterator[str]:
+    """On PostgreSQL, a database of its own whose default collation is ICU's, where lower()
+    may lengthen a text (İ becomes i and a combining dot, which ILIKE then finds)."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's collations")
+    admin = create_engine(
+        normalise_url(os.environ["DUBAN_TEST_DATABASE_URL"]), isolation_level="AUTOCOMMIT"
+    )
+    name = f"duban_icu_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            try:
+                conn.execute(
+                    text(
+                        f"CREATE DATABASE {name} OWNER {COORDINATOR} LOCALE_PROVIDER icu"
+                        " ICU_LOCALE 'und' TEMPLATE template0"
+                    )
+                )
+            except DBAPIError as exc:
+                pytest.skip(f"this server makes no ICU database: {exc.orig}")
+        url = make_url(normalise_url(os.environ["DUBAN_TEST_DATABASE_URL"])).set(database=name)
+        with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text("CREATE EXTENSION pg_trgm"))
+        yield login_url(url.render_as_string(hide_password=False), COORDINATOR)
+    finally:
+        dispose_all()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def test_an_icu_database_finds_what_ilike_finds(icu_database: str, tmp_path: Path) -> None:
+    """Where lower() adds a mark, a word LIKE would match differently is matched by ILIKE
+    (``search.caseless``)."""
+    reset_host()
+    duban = Runner(icu_database)
+    duban.ok("init", "--empty", "--sandbox")
+    _fill(duban, tmp_path)
+    with get_engine(icu_database).connect() as conn:
+        assert conn.execute(text("SELECT 'İ' ILIKE '%' || chr(775) || '%'")).scalar_one()
+    _compare(icu_database)
 
 
 def test_the_indexes_find_what_like_finds(varied: str) -> None:
