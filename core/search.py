@@ -175,7 +175,8 @@ def caseless(word: str) -> bool:
 
 
 def _like(dialect: str, word: str) -> str:
-    """How ``word`` is matched: SQLite's LIKE already ignores ASCII case, as LIKE does here."""
+    """The operator that matches ``word``: on PostgreSQL ILIKE, unless the word is
+    ``caseless``; on SQLite LIKE, which ignores ASCII case."""
     return "ILIKE" if dialect == "postgresql" and not caseless(word) else "LIKE"
 
 
