@@ -38,10 +38,16 @@ class Where:
 
     clauses: list[str] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
+    # When the conditions are a search and perhaps the as-of lens, nothing else: the
+    # ``SELECT`` of the ids the search finds (``search.ids_sql``), and whether the lens is
+    # among them. A count then reads those ids alone (``count_sql``).
+    found: str | None = None
+    found_lens: bool = False
 
     def add(self, clause: str, **params: Any) -> None:
         self.clauses.append(clause)
         self.params.update(params)
+        self.found = None  # one more condition: the ids found are no longer the answer
 
     @property
     def sql(self) -> str:
@@ -81,6 +87,8 @@ def obligation_where(
     if search.words(text):
         clause, params = search.where(dialect, text, walk=walk)
         w.add(clause, seen_at=visibility.seen_at(as_of), **params)
+        if dialect == "postgresql" and not walk:
+            w.found, w.found_lens = search.ids_sql(dialect, text)[0], lens
     if owner_id is not None or role:
         cond = ["a.obligation_id = obligation.id"]
         if owner_id is not None:
@@ -458,7 +466,18 @@ def domains_sql() -> str:
 
 
 def count_sql(where: Where) -> str:
-    return f"SELECT COUNT(*) FROM obligation WHERE {where.sql}"
+    if where.found is None:
+        return f"SELECT COUNT(*) FROM obligation WHERE {where.sql}"
+    # A search alone: its distinct ids, but those the lens hides (few, and hashed). Asking
+    # each obligation whether its id is in the search's array cost twice as much on
+    # PostgreSQL (水 at 100k: the array's 200,000 ids sorted, then 96,000 probes).
+    hidden = (
+        " WHERE NOT EXISTS (SELECT 1 FROM obligation WHERE obligation.id = found.id"
+        f" AND NOT ({visibility.obligation_visible()}))"
+        if where.found_lens
+        else ""
+    )
+    return f"SELECT COUNT(DISTINCT found.id) FROM ({where.found}) found (id){hidden}"
 
 
 # The lean path ----------------------------------------------------------------------------

@@ -17,7 +17,8 @@ tables' folding. On PostgreSQL each source has a ``pg_trgm`` GIN index on the ex
 ``duban_search_grams`` of it (its characters and pairs of characters, lower-cased) for
 fewer; a word without case (``caseless``: most Chinese words) is matched by LIKE, which
 finds the same rows without lower-casing every text it reads. Owners are few: a LIKE over
-them. On PostgreSQL the ids holding every word are one array, probed through the key.
+them. On PostgreSQL the ids holding every word are one array, probed through the key; a
+count of a search and nothing else counts those ids instead (``ids_sql``).
 
 Bulk inserts go through ``indexed_after``: on SQLite the FTS insert triggers are off while
 the rows go in and the new rows are indexed set-wise at the end, ten times cheaper than a
@@ -285,12 +286,39 @@ def where(dialect: str, text: str | None, *, walk: bool = False) -> tuple[str, d
     """A condition over ``obligation``: every word of ``text`` is found in it (see above),
     and its parameters but ``:seen_at``, which the caller binds. ``walk``: asked of each row
     rather than looked up as a set (for ``walkable`` words only)."""
-    clauses, params, found = [], {}, []
+    if walk:
+        params = {f"sl{i}": like_pattern(word) for i, word in enumerate(words(text))}
+        asked = [_asked(dialect, i, word) for i, word in enumerate(words(text))]
+        return " AND ".join(asked), params
+    found, params = _found_per_word(dialect, text)
+    if not found:
+        return "", params
+    if dialect == "postgresql":
+        # One array of the ids holding every word (``id_in``): the planner cannot estimate
+        # the sources' rows, and on a guess of a few thousand it joined them by rescanning a
+        # materialised list for each obligation (1.2 s for 四's first hundred, 0.2 s so).
+        return id_in(dialect, "obligation.id", _every(found)), params
+    return " AND ".join(f"obligation.id IN ({select})" for select in found), params
+
+
+def ids_sql(dialect: str, text: str | None) -> tuple[str, dict[str, Any]]:
+    """``SELECT`` of the ids of the obligations holding every word of ``text``, some more
+    than once (those ``where`` finds, with the same parameters): what a count of a search
+    reads, without asking each obligation whether its id is among them."""
+    found, params = _found_per_word(dialect, text)
+    return _every(found), params
+
+
+def _every(found: list[str]) -> str:
+    return " INTERSECT ".join(f"({select})" for select in found) if found[1:] else found[0]
+
+
+def _found_per_word(dialect: str, text: str | None) -> tuple[list[str], dict[str, Any]]:
+    """Per word, the ``SELECT`` of the obligation ids of every source holding it."""
+    found: list[str] = []
+    params: dict[str, Any] = {}
     for i, word in enumerate(words(text)):
         params[f"sl{i}"] = like_pattern(word)
-        if walk:
-            clauses.append(_asked(dialect, i, word))
-            continue
         if dialect == "postgresql":
             params[f"sl{i}w"] = word
         else:
@@ -300,15 +328,7 @@ def where(dialect: str, text: str | None, *, walk: bool = False) -> tuple[str, d
             f"SELECT a.obligation_id FROM assignment a WHERE a.owner_id IN ({_owner_ids(dialect, i, word)})"
         )
         found.append(" UNION ALL ".join(parts))
-    if found and dialect == "postgresql":
-        # One array of the ids holding every word (``id_in``): the planner cannot estimate
-        # the sources' rows, and on a guess of a few thousand it joined them by rescanning a
-        # materialised list for each obligation (1.2 s for 四's first hundred, 0.2 s so).
-        both = " INTERSECT ".join(f"({select})" for select in found) if found[1:] else found[0]
-        clauses.append(id_in(dialect, "obligation.id", both))
-    else:
-        clauses += [f"obligation.id IN ({select})" for select in found]
-    return " AND ".join(clauses), params
+    return found, params
 
 
 def walkable(dialect: str, text: str | None) -> bool:

@@ -331,3 +331,39 @@ def test_a_word_in_most_obligations_walks_the_listing_to_the_same_windows(
                 walked = listing.ids(lean, f, as_of, offset=offset, limit=limit)
                 assert walked == ranked, (words, offset, limit)
             monkeypatch.undo()
+
+
+def test_a_search_alone_is_counted_from_the_ids_it_finds(hunan, db_url: str) -> None:
+    """On PostgreSQL a count of a search and nothing else (``queries.count_sql``) counts the
+    distinct ids the search finds, but those the as-of lens hides, rather than asking each
+    obligation: it counts what asking each obligation counts, an obligation found in several
+    sources once, and any other filter puts the question back to each row."""
+    from duban.core import queries
+    from duban.core.filters import ObligationFilter
+    from duban.core.migrations import HEAD
+    from duban.core.queries import lean_connect
+
+    # Recorded after the plan, and found twice: in its title and through its lead.
+    hunan.ok("add", "水库清淤", "--lead", "湖南省水利厅", "--due", "2024-12-31", as_of="2024-03-01")
+    lean = lean_connect(db_url, HEAD)
+    assert lean is not None
+    with lean:
+        for day in (date(2022, 12, 1), date(2024, 1, 1), date(2024, 6, 1)):
+            for words in ("水", "水库", "湖南 水", "化工园区", "长沙", "无此内容"):
+                for lens in (True, False):
+                    for f in (
+                        ObligationFilter(text=words),
+                        ObligationFilter(text=words, state="open"),
+                    ):
+                        where = f.where(lean, day, lens=lens)
+                        alone = lean.dialect == "postgresql" and f.state is None
+                        assert (where.found is not None) is alone
+                        counted = lean.one(queries.count_sql(where), **where.params)
+                        asked = lean.one(
+                            f"SELECT COUNT(*) FROM obligation WHERE {where.sql}", **where.params
+                        )
+                        assert counted == asked, (day, words, lens, f.state)
+        # The one recorded later: found once, by the days that see it.
+        for day, expected in ((date(2024, 6, 1), 1), (date(2024, 1, 1), 0)):
+            where = ObligationFilter(text="水库").where(lean, day)
+            assert lean.one(queries.count_sql(where), **where.params) == expected
