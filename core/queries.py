@@ -88,6 +88,8 @@ def obligation_where(
         clause, params = search.where(dialect, text, walk=walk)
         w.add(clause, seen_at=visibility.seen_at(as_of), **params)
         if dialect == "postgresql" and not walk:
+            # Not on SQLite: probing the index its IN builds once is cheaper there (水's
+            # count at 100k 59 ms, against 144 ms for the distinct ids).
             w.found, w.found_lens = search.ids_sql(dialect, text)[0], lens
     if owner_id is not None or role:
         cond = ["a.obligation_id = obligation.id"]
