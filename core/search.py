@@ -286,31 +286,28 @@ def where(dialect: str, text: str | None, *, walk: bool = False) -> tuple[str, d
     """A condition over ``obligation``: every word of ``text`` is found in it (see above),
     and its parameters but ``:seen_at``, which the caller binds. ``walk``: asked of each row
     rather than looked up as a set (for ``walkable`` words only)."""
-    if walk:
-        params = {f"sl{i}": like_pattern(word) for i, word in enumerate(words(text))}
-        asked = [_asked(dialect, i, word) for i, word in enumerate(words(text))]
-        return " AND ".join(asked), params
-    found, params = _found_per_word(dialect, text)
+    found = words(text)
     if not found:
-        return "", params
+        return "", {}
+    if walk:
+        params = {f"sl{i}": like_pattern(word) for i, word in enumerate(found)}
+        return " AND ".join(_asked(dialect, i, word) for i, word in enumerate(found)), params
     if dialect == "postgresql":
         # One array of the ids holding every word (``id_in``): the planner cannot estimate
         # the sources' rows, and on a guess of a few thousand it joined them by rescanning a
         # materialised list for each obligation (1.2 s for 四's first hundred, 0.2 s so).
-        return id_in(dialect, "obligation.id", _every(found)), params
-    return " AND ".join(f"obligation.id IN ({select})" for select in found), params
+        select, params = ids_sql(dialect, text)
+        return id_in(dialect, "obligation.id", select), params
+    each, params = _found_per_word(dialect, text)
+    return " AND ".join(f"obligation.id IN ({select})" for select in each), params
 
 
 def ids_sql(dialect: str, text: str | None) -> tuple[str, dict[str, Any]]:
-    """``SELECT`` of the ids of the obligations holding every word of ``text``, some more
-    than once (those ``where`` finds, with the same parameters): what a count of a search
-    reads, without asking each obligation whether its id is among them."""
-    found, params = _found_per_word(dialect, text)
-    return _every(found), params
-
-
-def _every(found: list[str]) -> str:
-    return " INTERSECT ".join(f"({select})" for select in found) if found[1:] else found[0]
+    """``SELECT`` of the ids of the obligations holding every word of ``text`` (at least
+    one), some more than once: what ``where`` finds, with the same parameters, and what a
+    count of a search reads without asking each obligation whether its id is among them."""
+    each, params = _found_per_word(dialect, text)
+    return " INTERSECT ".join(f"({select})" for select in each) if each[1:] else each[0], params
 
 
 def _found_per_word(dialect: str, text: str | None) -> tuple[list[str], dict[str, Any]]:
