@@ -23,6 +23,9 @@ from .errors import PermissionDenied, UserError
 from .i18n import t
 
 SQLITE_BUSY_MS = 10_000
+# A SQLite connection's ``info`` key: its count of changed rows when its writing transaction
+# began (None in a reading one).
+WRITER_SINCE = "duban_writer_since"
 _engines: dict[str, Engine] = {}
 _logins: dict[Engine, str] = {}
 
@@ -45,6 +48,10 @@ def _begin(conn: Any) -> None:
     # so that with WAL they never wait for a writer.
     read_only = conn.get_execution_options().get("duban_read_only", False)
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+    # Whether this transaction has written yet (``queries.Lean.shared_file``).
+    conn.connection.info[WRITER_SINCE] = (
+        None if read_only else conn.connection.driver_connection.total_changes
+    )
 
 
 def get_engine(url: str | None = None) -> Engine:

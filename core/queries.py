@@ -502,16 +502,41 @@ class Lean:
     """Read-only SQL with ``:name`` parameters over a bare DB-API connection (sqlite3 or
     psycopg): the same text the ORM runs, without importing SQLAlchemy."""
 
-    def __init__(self, conn: Any, dialect: str, *, owned: bool = True) -> None:
+    def __init__(
+        self, conn: Any, dialect: str, *, owned: bool = True, writer_since: int | None = None
+    ) -> None:
         self.conn, self.dialect, self._owned = conn, dialect, owned
+        self._writer_since = writer_since  # ``db.WRITER_SINCE``
 
     @classmethod
     def of_session(cls, session: Any) -> Lean:
         """The driver connection under an ORM session (its transaction, not closed here);
         what the session holds unwritten is flushed first, as an ORM query would."""
+        from .db import WRITER_SINCE
+
         session.flush()
         connection = session.connection()
-        return cls(connection.connection.driver_connection, connection.dialect.name, owned=False)
+        return cls(
+            connection.connection.driver_connection,
+            connection.dialect.name,
+            owned=False,
+            writer_since=connection.connection.info.get(WRITER_SINCE),
+        )
+
+    def shared_file(self) -> str | None:
+        """The database file, when another connection to it reads exactly what this one
+        does: SQLite in a writing transaction that has written nothing yet. It holds the
+        write lock since it began (``BEGIN IMMEDIATE``), so the last commit is what it reads.
+        None otherwise."""
+        if (
+            self.dialect != "sqlite"
+            or self._writer_since is None
+            or not self.conn.in_transaction
+            or self.conn.total_changes != self._writer_since
+        ):
+            return None
+        path = self.rows("PRAGMA database_list")[0][2]
+        return path or None  # "" for a database in memory
 
     def rows(self, sql: str, **params: Any) -> list[tuple]:
         if self.dialect == "sqlite":

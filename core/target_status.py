@@ -22,10 +22,16 @@ from .readings import Reading, seen_at, series
 
 if TYPE_CHECKING:
     from .contributions import Evaluation
+    from .judging import Helper
     from .queries import Lean
 
 # Stream every reading of the evaluated indicators rather than list subjects in SQL beyond this.
 _IN_LIMIT = 500
+# From this many targets of one indicator judged by the default method, a helper process
+# judges ``HELPED`` of them (``judging``): less than half, as it first starts and reads its
+# targets, so that both finish at about the same time.
+SHARED_FROM = 20_000
+HELPED = 0.45
 
 
 class TargetRow(NamedTuple):
@@ -56,7 +62,7 @@ _REPEATED = (2, 3, 4, 5, 7)
 
 def _targets(rows: list[tuple]) -> list[TargetRow]:
     """Target rows as read, their few distinct dates and texts each held once."""
-    days, texts = _Days(), _Texts()
+    days, texts = Days(), _Texts()
     found = []
     for row in rows:
         values = list(row)
@@ -73,6 +79,12 @@ def targets_between(db: Lean, first: int, last: int) -> list[TargetRow]:
     """The targets with ids from ``first`` to ``last``, in id order."""
     sql = _TARGET + " WHERE target.id BETWEEN :first AND :last ORDER BY target.id"
     return _targets(db.rows(sql, first=first, last=last))
+
+
+def targets_among(db: Lean, ids: list[int]) -> list[TargetRow]:
+    """The targets with these ids, in id order."""
+    sql = _TARGET + " WHERE target.id IN (SELECT value FROM json_each(:ids)) ORDER BY target.id"
+    return _targets(db.rows(sql, ids=json.dumps(ids)))
 
 
 def _subjects_among(db: Lean, params: dict[str, Any], subjects: list[str]) -> str:
@@ -93,7 +105,7 @@ class _Texts(dict):
         return key
 
 
-class _Days(dict):
+class Days(dict):
     """ISO text (SQLite) or dates (PostgreSQL) -> dates, each distinct value parsed once."""
 
     def __missing__(self, key: Any) -> date:
@@ -178,7 +190,7 @@ def evaluate_all(
     used = set(_PARAM.findall(sql))
     chosen = {k: v for k, v in params.items() if k in used}
     targets = _targets(db.rows(sql, **chosen))
-    days = _Days()  # the readings' few distinct period ends: each parsed once
+    days = Days()  # the readings' few distinct period ends: each parsed once
     if not targets:
         return []
     cfg, known = get_settings().evaluation, get_host().indicators()
@@ -254,33 +266,40 @@ def evaluate_all(
             recorded=recorded,
             subjects=names,
         )
-        groups = groupby(db.stream(sql, **stream), key=itemgetter(0))
-        for subject, batch in chain(groups, _only_revised(revised)):
-            group = by_subject.pop(subject, None)
-            then = revised.pop(subject, ())
-            if group is None:
-                continue
-            rows = list(batch)
-            if then:  # in the stream's order again: period start, then end
-                rows = sorted([*rows, *then], key=itemgetter(3, 1))
-            columns = list(zip(*rows, strict=True))  # one pass in C
-            ends = list(map(days.__getitem__, columns[1]))
-            values = list(columns[2])
-            if not all(map(le, ends, ends[1:])):  # overlapping periods: order by their end
-                ends, values = map(
-                    list,
-                    zip(*sorted(zip(ends, values, strict=True), key=itemgetter(0)), strict=True),
-                )
+        helper, theirs = None, []
+        if not (full or revised):
+            ind = known.get(indicator)
+            frequency = ind.frequency if ind else "yearly"
+            shared = _share(db, by_subject, targets, stream, recorded + names, frequency, cfg)
+            if shared is not None:
+                helper, theirs, sql = shared
+        try:
+            groups = groupby(db.stream(sql, **stream), key=itemgetter(0))
+            for subject, batch in chain(groups, _only_revised(revised)):
+                group = by_subject.pop(subject, None)
+                then = revised.pop(subject, ())
+                if group is None:
+                    continue
+                rows = list(batch)
+                if then:  # in the stream's order again: period start, then end
+                    rows = sorted([*rows, *then], key=itemgetter(3, 1))
+                ends, values = series_of(rows, days)
 
-            def readings(rows: list[tuple] = rows) -> list[Any]:
-                return sorted(
-                    (Reading(days[r[3]], days[r[1]], r[2], r[4], r[5]) for r in rows),
-                    key=lambda r: (r.period_end, r.period_start),
-                )
+                def readings(rows: list[tuple] = rows) -> list[Any]:
+                    return sorted(
+                        (Reading(days[r[3]], days[r[1]], r[2], r[4], r[5]) for r in rows),
+                        key=lambda r: (r.period_end, r.period_start),
+                    )
 
-            settle(indicator, group, ends, values, readings)
-        for group in by_subject.values():  # subjects without any reading
-            settle(indicator, group, [], [], list)
+                settle(indicator, group, ends, values, readings)
+            for group in by_subject.values():  # subjects without any reading
+                settle(indicator, group, [], [], list)
+            if helper is not None:
+                for i, evaluation in zip(theirs, helper.result(db), strict=True):
+                    results[i] = evaluation
+        finally:
+            if helper is not None:
+                helper.stop()
     for (indicator, region_id), group in aggregated.items():
         found = (
             series(db, indicator=indicator, region_id=region_id, until=as_of, known=known)
@@ -299,6 +318,65 @@ def evaluate_all(
             aggregated_readings,
         )
     return list(zip(targets, results, strict=True))  # type: ignore[arg-type]
+
+
+def _share(
+    db: Lean,
+    by_subject: dict[str, list[int]],
+    targets: list[TargetRow],
+    stream: dict[str, Any],
+    conditions: str,
+    frequency: str,
+    cfg: Any,
+) -> tuple[Helper, list[int], str] | None:
+    """For an indicator of at least ``SHARED_FROM`` targets judged by the default method, the
+    upper part of its subjects handed to a helper process (``judging``): the helper, the
+    positions of the targets it judges, and the stream of the lower part, which stays here.
+    ``conditions``: the stream's own, on the readings seen and their subjects. The helper's
+    subjects leave ``by_subject``; ``stream`` gets the bound between the parts."""
+    if sum(map(len, by_subject.values())) < SHARED_FROM:
+        return None
+    path = db.shared_file()
+    if path is None:
+        return None
+    from .i18n import language
+    from .judging import Helper, Job
+
+    ordered = sorted(by_subject)
+    theirs = ordered[round(len(ordered) * (1 - HELPED)) :]
+    if not theirs:  # a single subject
+        return None
+    stream["split"] = theirs[0]
+    job = Job(
+        _STREAM.format(more="", recorded=conditions, subjects=" AND subject >= :split"),
+        dict(stream),
+        [(subject, [targets[i].id for i in by_subject[subject]]) for subject in theirs],
+        frequency,
+        cfg,
+        stream["as_of"],
+        language(),
+    )
+    helper = Helper(path, job)
+    positions = [i for subject in theirs for i in by_subject.pop(subject)]
+    return (
+        helper,
+        positions,
+        _STREAM.format(more="", recorded=conditions, subjects=" AND subject < :split"),
+    )
+
+
+def series_of(rows: list[tuple], days: dict[Any, date]) -> tuple[list[date], list[float]]:
+    """One subject's readings as streamed (``_STREAM``): their period ends and values, in
+    the order of the ends."""
+    columns = list(zip(*rows, strict=True))  # one pass in C
+    ends = list(map(days.__getitem__, columns[1]))
+    values = list(columns[2])
+    if not all(map(le, ends, ends[1:])):  # overlapping periods: order by their end
+        ends, values = map(
+            list,
+            zip(*sorted(zip(ends, values, strict=True), key=itemgetter(0)), strict=True),
+        )
+    return ends, values
 
 
 def status_rows(

@@ -12,7 +12,10 @@ import json
 from datetime import date, datetime
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+
+from duban.core import judging, target_status
 
 from .test_sweep import sweep
 
@@ -80,7 +83,23 @@ def _head(db_url: str) -> int:
         return conn.execute(sa.text("SELECT coalesce(max(seq), 0) FROM audit_event")).scalar()
 
 
-def test_three_sweeps_write_what_the_code_before_wrote(duban, db_url) -> None:
+@pytest.mark.parametrize("helped", [False, True], ids=["alone", "helped"])
+def test_three_sweeps_write_what_the_code_before_wrote(
+    duban, db_url, helped: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also when a helper process judges part of the targets (``core/judging.py``)."""
+    if helped:
+        if not db_url.startswith("sqlite"):
+            pytest.skip("no helper on PostgreSQL")
+        monkeypatch.setattr(target_status, "SHARED_FROM", 1)
+        answered = []
+        answer = judging.Helper._answer
+
+        def spied(self: judging.Helper) -> object:
+            answered.append(answer(self))
+            return answered[-1]
+
+        monkeypatch.setattr(judging.Helper, "_answer", spied)
     spec = importlib.util.spec_from_file_location("sweep_scenario", SCENARIO)
     scenario = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(scenario)
@@ -95,6 +114,8 @@ def test_three_sweeps_write_what_the_code_before_wrote(duban, db_url) -> None:
     digest, counts = _digest(db_url, since)
     assert counts["target_status"] == 1266 and counts["audit_event"] == 655, counts
     assert digest == DIGESTS[db_url.split(":", 1)[0].split("+", 1)[0]]
+    if helped:  # each sweep evaluates; the later ones reuse nothing, as their day differs
+        assert len(answered) == 3 and all(found is not None for found in answered)
 
 
 def test_audit_encodings_are_the_json_modules() -> None:
