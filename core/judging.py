@@ -99,13 +99,16 @@ def _evaluations(figures: tuple[list[Any], ...]) -> list[Evaluation]:
 class Helper:
     """A job handed to a helper process; ``result`` gives its evaluations."""
 
-    # The helper is this module run by this interpreter; the database's path follows.
-    COMMAND = (sys.executable, "-m", "duban.core.judging")
+    # The helper is this module run by this interpreter, without the working directory on
+    # its path (-P: a file there must not shadow a module); the database's path follows.
+    COMMAND = (sys.executable, "-P", "-m", "duban.core.judging")
 
     def __init__(self, path: str, job: Job) -> None:
         self.job = job
         self.process: subprocess.Popen[bytes] | None = None
         self._sender: threading.Thread | None = None
+        if not self.COMMAND[0]:  # an embedded interpreter: no command to start
+            return
         try:
             self.process = subprocess.Popen(
                 [*self.COMMAND, path],

@@ -166,3 +166,17 @@ def test_a_helper_still_running_is_stopped(populated, db_url: str, monkeypatch) 
     assert process is not None and process.poll() is None
     helper.stop()
     assert process.returncode == -9 and helper.process is None
+
+
+def test_the_working_directory_does_not_shadow_the_helpers_modules(
+    populated, db_url: str, monkeypatch: pytest.MonkeyPatch, answers: list[bool], tmp_path: Path
+) -> None:
+    if not _on_sqlite(db_url):
+        pytest.skip("no helper on PostgreSQL")
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "pickle.py").write_text("raise SystemExit('shadowed')\n", encoding="utf-8")
+    monkeypatch.chdir(folder)
+    _shared(monkeypatch)
+    _evaluate(db_url)
+    assert answers == [True]
