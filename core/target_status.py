@@ -28,8 +28,8 @@ if TYPE_CHECKING:
 # Stream every reading of the evaluated indicators rather than list subjects in SQL beyond this.
 _IN_LIMIT = 500
 # From this many targets of one indicator judged by the default method, a helper process
-# judges ``HELPED`` of them (``judging``): less than half, as it first starts and reads its
-# targets, so that both finish at about the same time.
+# judges those of the last ``HELPED`` of its subjects (``judging``): less than half, as it
+# first starts and reads its targets, so that both finish at about the same time.
 SHARED_FROM = 20_000
 HELPED = 0.45
 
