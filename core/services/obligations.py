@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
 from typing import Any
@@ -11,6 +10,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from .. import audit, listing, names, queries, visibility
+from ..batch_writes import new_uids
 from ..controls import check_text
 from ..errors import Conflict, UserError
 from ..i18n import t
@@ -32,7 +32,8 @@ CLOSED_STATES = (State.closed, State.cancelled)
 
 
 def new_uid() -> str:
-    return f"{uuid.uuid4()}@duban"
+    """A calendar UID for a new milestone (``batch_writes.new_uids``)."""
+    return new_uids(1)[0]
 
 
 def get_obligation(*, session: Session, ref: str | int) -> Obligation:

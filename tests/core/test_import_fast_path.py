@@ -12,9 +12,11 @@ import json
 import random
 import re
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -247,7 +249,7 @@ def test_a_bad_line_gets_the_detailed_message(
     assert fingerprint(duban.url) == before
 
 
-UID_IN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}@duban")
+UID_IN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}@duban")
 HASH = re.compile(r"^[0-9a-f]{64}$")
 INSTANT = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(\+00:00)?")
 
@@ -279,7 +281,7 @@ def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
-UID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}@duban$")
+UID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}@duban$")
 
 
 def _varied_file(path: Path) -> None:
@@ -428,13 +430,23 @@ def test_a_large_load_that_fails_leaves_rows_and_indexes_as_they_were(
         assert sqlite3.connect(database).execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
-def test_new_uids_are_random_version_4_uuids() -> None:
+def test_new_uids_are_increasing_version_7_uuids() -> None:
+    before = time.time_ns() // 1_000_000
     uids = batch_writes.new_uids(2000)
-    assert len(set(uids)) == 2000 and all(UID.match(u) for u in uids)
-    parsed = [uuid.UUID(u.removesuffix("@duban")) for u in uids]
-    assert {p.version for p in parsed} == {4} and {p.variant for p in parsed} == {uuid.RFC_4122}
-    # Every variant nibble occurs: the two bits the variant leaves are random.
-    assert {u[19] for u in uids} == set("89ab")
+    again = batch_writes.new_uids(2000)
+    after = time.time_ns() // 1_000_000
+    assert len(set(uids + again)) == 4000 and all(UID.match(u) for u in uids + again)
+    # Increasing within a batch: their unique index grows at its end.
+    assert uids == sorted(uids) and again == sorted(again)
+    parsed = [uuid.UUID(u.removesuffix("@duban")) for u in uids + again]
+    assert {p.version for p in parsed} == {7} and {p.variant for p in parsed} == {uuid.RFC_4122}
+    assert all(before <= p.int >> 80 <= after for p in parsed)  # milliseconds since 1970
+    # Each batch counts up from its own random start (the 74 bits after the time and version
+    # but for the variant's two).
+    counted = [p.int & ((1 << 76) - 1) for p in parsed]
+    assert counted[2000] - counted[0] not in range(-4000, 4000)
+    assert all(b - a == 1 for a, b in pairwise(counted[:2000]))
+    assert batch_writes.new_uids(0) == []
 
 
 def test_converted_values_keep_their_type() -> None:
