@@ -68,7 +68,7 @@ def new_uids(n: int) -> list[str]:
     rand = int.from_bytes(os.urandom(10), "big")
     # 12 random bits, then 61 of the 62 after the variant: a batch counts up from there
     # without ever carrying into the variant's bits.
-    first = stamp << 80 | 7 << 76 | (rand >> 68) << 64 | 2 << 62 | rand & ((1 << 61) - 1)
+    first = (stamp << 80) | (7 << 76) | ((rand >> 68) << 64) | (2 << 62) | (rand & ((1 << 61) - 1))
     out = []
     for value in range(first, first + n):
         h = f"{value:032x}"
