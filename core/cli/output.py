@@ -70,8 +70,9 @@ sheet_option = click.option(
 
 def fit(text: str, width: int) -> str:
     """Pad or ellipsise ``text`` to exactly ``width`` cells, never cutting a character in half."""
-    if cell_width(text) <= width:
-        return text + " " * (width - cell_width(text))
+    used = cell_width(text)
+    if used <= width:
+        return text + " " * (width - used)
     out, used = [], 0
     for ch in text:
         w = cell_width(ch)

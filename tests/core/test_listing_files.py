@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from duban.core.spreadsheet import plain
+from duban.core.spreadsheet import cell_width, plain
 
 AS_OF = "2024-06-01"
 RECORDED = "2024-01-02"  # the fixture's obligation, before the date the tests read as of
@@ -140,3 +140,22 @@ def test_xlsx_needs_a_file_and_a_writable_one(world, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "-o" in result.stderr
     result = world("list", "--format", "xlsx", "-o", str(tmp_path / "no" / "dir" / "x.xlsx"))
     assert result.exit_code == 2 and "cannot write" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "cells"),
+    [
+        ("", 0),
+        ("plain ASCII", 11),
+        ("tab\tand escape\x1b", 15),
+        ("湖南省水利厅", 12),
+        ("（四）全省", 10),
+        ("B000123 黑臭水体", 16),
+        ("ＡＢ１", 6),  # full-width forms
+        ("é and ü", 7),  # narrow, not ASCII
+        ("①②", 2),  # ambiguous width: one cell each, as before
+    ],
+)
+def test_cells_a_text_takes(text: str, cells: int) -> None:
+    assert cell_width(text) == cells
+    assert cell_width(text) == cells  # measured again: the same, from the cache
