@@ -223,6 +223,10 @@ def evaluate_all(
 
     results: list[Evaluation | None] = [None] * len(targets)
 
+    def frequency_of(indicator: str) -> str:
+        ind = known.get(indicator)
+        return ind.frequency if ind else "yearly"
+
     def settle(
         indicator: str,
         group: list[int],
@@ -230,8 +234,7 @@ def evaluate_all(
         values: list[float],
         readings: Callable[[], list[Any]],
     ) -> None:
-        ind = known.get(indicator)
-        frequency, plugin = (ind.frequency if ind else "yearly"), asks(indicator)
+        frequency, plugin = frequency_of(indicator), asks(indicator)
         for i in group:
             tg = targets[i]
             if plugin:
@@ -268,9 +271,9 @@ def evaluate_all(
         )
         helper, theirs = None, []
         if not (full or revised):
-            ind = known.get(indicator)
-            frequency = ind.frequency if ind else "yearly"
-            shared = _share(db, by_subject, targets, stream, recorded + names, frequency, cfg)
+            shared = _share(
+                db, by_subject, targets, stream, recorded, names, frequency_of(indicator), cfg
+            )
             if shared is not None:
                 helper, theirs, sql = shared
         try:
@@ -325,14 +328,15 @@ def _share(
     by_subject: dict[str, list[int]],
     targets: list[TargetRow],
     stream: dict[str, Any],
-    conditions: str,
+    recorded: str,
+    names: str,
     frequency: str,
     cfg: Any,
 ) -> tuple[Helper, list[int], str] | None:
     """For an indicator of at least ``SHARED_FROM`` targets judged by the default method, the
     upper part of its subjects handed to a helper process (``judging``): the helper, the
     positions of the targets it judges, and the stream of the lower part, which stays here.
-    ``conditions``: the stream's own, on the readings seen and their subjects. The helper's
+    ``recorded`` and ``names``: the stream's own conditions (``_STREAM``). The helper's
     subjects leave ``by_subject``; ``stream`` gets the bound between the parts."""
     if sum(map(len, by_subject.values())) < SHARED_FROM:
         return None
@@ -348,7 +352,7 @@ def _share(
         return None
     stream["split"] = theirs[0]
     job = Job(
-        _STREAM.format(more="", recorded=conditions, subjects=" AND subject >= :split"),
+        _STREAM.format(more="", recorded=recorded, subjects=f"{names} AND subject >= :split"),
         dict(stream),
         [(subject, [targets[i].id for i in by_subject[subject]]) for subject in theirs],
         frequency,
@@ -361,7 +365,7 @@ def _share(
     return (
         helper,
         positions,
-        _STREAM.format(more="", recorded=conditions, subjects=" AND subject < :split"),
+        _STREAM.format(more="", recorded=recorded, subjects=f"{names} AND subject < :split"),
     )
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from duban.core import judging
 from duban.core.cli.context import Env
 from duban.core.testing import Runner
 
@@ -18,3 +21,18 @@ def world(duban: Runner) -> Runner:
         load_regions(session=session)
     env.close()
     return duban
+
+
+@pytest.fixture
+def answers(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each helper started answered (False: its part was judged here instead)."""
+    seen: list[bool] = []
+    answer = judging.Helper._answer
+
+    def spied(self: judging.Helper) -> Any:
+        found = answer(self)
+        seen.append(found is not None)
+        return found
+
+    monkeypatch.setattr(judging.Helper, "_answer", spied)
+    return seen

@@ -57,21 +57,6 @@ def populated(duban, db_url: str):
     return duban
 
 
-@pytest.fixture
-def answers(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether each helper started answered (False: its part was judged here instead)."""
-    seen: list[bool] = []
-    answer = judging.Helper._answer
-
-    def spied(self: judging.Helper) -> Any:
-        found = answer(self)
-        seen.append(found is not None)
-        return found
-
-    monkeypatch.setattr(judging.Helper, "_answer", spied)
-    return seen
-
-
 def _evaluate(
     url: str, day: date = DAY, *, first: Callable[[Any], None] | None = None
 ) -> list[tuple[int, Any]]:
