@@ -26,6 +26,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from . import helper_process
 from .contributions import Evaluation
 from .i18n import set_language
 from .queries import Lean
@@ -99,24 +100,13 @@ def _evaluations(figures: tuple[list[Any], ...]) -> list[Evaluation]:
 class Helper:
     """A job handed to a helper process; ``result`` gives its evaluations."""
 
-    # The helper is this module run by this interpreter, without the working directory on
-    # its path (-P: a file there must not shadow a module); the database's path follows.
-    COMMAND = (sys.executable, "-P", "-m", "duban.core.judging")
+    COMMAND = helper_process.command("duban.core.judging")  # the database's path follows
 
     def __init__(self, path: str, job: Job) -> None:
         self.job = job
-        self.process: subprocess.Popen[bytes] | None = None
         self._sender: threading.Thread | None = None
-        if not self.COMMAND[0]:  # an embedded interpreter: no command to start
-            return
-        try:
-            self.process = subprocess.Popen(
-                [*self.COMMAND, path],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-        except OSError:
+        self.process = helper_process.start(self.COMMAND, path, stdin=subprocess.PIPE)
+        if self.process is None:
             return
         # Sent meanwhile: the evaluation goes on with its own part while the helper starts.
         self._sender = threading.Thread(target=self._send, daemon=True)
@@ -153,13 +143,9 @@ class Helper:
         or was interrupted before asking for it)."""
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.kill()
+        helper_process.end(self.process, kill=True)
         if self._sender is not None:
             self._sender.join()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
-        self.process.wait()
         self.process = None
 
 

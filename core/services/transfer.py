@@ -7,12 +7,10 @@ audit event records the file's fingerprint and the ids it created.
 from __future__ import annotations
 
 import hashlib
-import json
-import json.scanner
-import re
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import date
+from itertools import pairwise, repeat
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +26,6 @@ from ..batch_writes import (
     stored_as,
     without_gc,
 )
-from ..clock import EARLIEST, LATEST, parse_date
-from ..controls import check_text
 from ..errors import Conflict, NotFound, UserError, located
 from ..filters import ObligationFilter
 from ..i18n import t
@@ -41,24 +37,24 @@ from ..models import (
     Owner,
     Plan,
     Region,
-    Role,
     Site,
-    State,
     Target,
 )
-from ..spreadsheet_reader import text_encoding
+from ..obligation_lines import Reader, failure
 from .base import actor, now, require_coordinator, snapshot
 from .escalations import as_of_then
 from .listing import iterate
-from .obligations import check_obligation, new_uid, scope_of, set_state
+from .obligations import new_uid, scope_of, set_state
 from .owners import add_owner, find_owner
 from .regions import add_region
-from .targets import check_target, target_scope
+from .targets import target_scope
 
 BATCH = 2000
 # Rebuilding the indexes pays from about this many new lines (LINE_BYTES: a line of an
 # export without bodies, a little more than most; a file of longer lines is taken for fewer).
 LOAD_AT = 10_000
+# A helper process reads and checks the lines of a file from about this many lines.
+HELPED_AT = 10_000
 LINE_BYTES = 1000
 LOADED = ("obligation", "assignment", "milestone")
 # The columns of the rows an import writes, in the order its tuples hold them.
@@ -196,348 +192,19 @@ def _complete(
 _SCALARS = ("title", "title_en", "body", "body_en", "domain", "state", "region_id")
 
 
-def _fail(where: str, message: str) -> UserError:
-    return UserError(f"{where}: {message}")
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
-
-
-def _string(data: dict[str, Any], key: str, where: str) -> str | None:
-    value = data.get(key)
-    if value is None or isinstance(value, str):
-        return value
-    raise _fail(where, t("`{key}` must be a string, not {value}", key=key, value=_short(value)))
-
-
-def _number(value: Any, where: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _fail(where, t("value must be a number, not {value}", value=_short(value)))
-    return float(value)
-
-
-def _as_date(value: Any, what: str) -> date:
-    if not isinstance(value, str):
-        raise UserError(t("{what}: not a date (YYYY-MM-DD): {value!r}", what=what, value=value))
-    return parse_date(value, what=what)
-
-
-def _read_lines(path: Path) -> Iterator[tuple[int, dict[str, Any], bool]]:
-    """The file's objects, a line at a time (exports run to gigabytes), each with whether
-    its line is plain: without a control character or a backslash, so that no string in it
-    holds a control character (JSON escapes start with a backslash; a raw C0 character is
-    not valid JSON)."""
-    try:
-        handle = path.open(encoding=text_encoding(path), newline="")
-    except OSError as exc:
-        raise UserError(
-            t("{path}: cannot read: {why}", path=path, why=exc.strerror or exc)
-        ) from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            text = line.rstrip("\r\n")
-            # The common line is one object, nothing around it: the decoder's scanner alone,
-            # without json.loads' checks of the text around the object.
-            try:
-                data, end = _scan(text, 0)
-            except (StopIteration, ValueError, RecursionError):
-                end = -1
-            if end != len(text):
-                if not line.strip():
-                    continue
-                try:
-                    data = json.loads(text)
-                except RecursionError:
-                    raise _fail(f"{path}:{number}", t("nested too deeply")) from None
-                except json.JSONDecodeError as exc:
-                    raise _fail(
-                        f"{path}:{number}:{exc.colno}", t("not valid JSON: {why}", why=exc.msg)
-                    ) from None
-            if not isinstance(data, dict):
-                raise _fail(f"{path}:{number}", t("expected a JSON object"))
-            yield number, data, _UNPLAIN.search(text) is None
-
-
-_scan = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
-_UNPLAIN = re.compile(r"[\x00-\x1f\x7f-\x9f\\]")
-_TEXTS = ("title_en", "body", "body_en", "code", "domain", "plan", "region", "region_code")
-_STR_OR_NONE = frozenset((str, type(None)))
-_STATES = frozenset(State.__members__)
-_ROLES = frozenset(Role.__members__)
-
-
-def _quick(
-    path: Path, number: int, data: dict[str, Any], dates: dict[str, date]
-) -> dict[str, Any] | None:
-    """``_validate``'s result for a plain line (``_read_lines``) that passes each of its
-    checks in the common way, else None: then ``_validate`` runs and says what is wrong.
-    Plain dict and type checks: no control character can hide in a plain line, so the
-    checks of the texts hold already. ``dates`` keeps the dates already read."""
-    get = data.get
-    title = get("title")
-    if type(title) is not str or not (title := title.strip()):
-        return None
-    values = list(map(get, _TEXTS))
-    if not _STR_OR_NONE.issuperset(map(type, values)):
-        return None
-    texts = dict(zip(_TEXTS, values, strict=True))
-    state = get("state") or State.open
-    if state is not State.open and (type(state) is not str or state not in _STATES):
-        return None
-    assignments = get("assignments")
-    if assignments is None:
-        leads, participants = get("lead") or [], get("participants") or []
-        if type(leads) is not list or type(participants) is not list:
-            return None
-        assignments = [{"owner": o, "role": "lead"} for o in leads] + [
-            {"owner": o, "role": "participant"} for o in participants
-        ]
-    elif type(assignments) is not list:
-        return None
-    lead = False
-    for a in assignments:
-        if type(a) is not dict:
-            return None
-        owner, role = a.get("owner"), a.get("role")
-        if type(owner) is not str or not owner.strip() or type(role) is not str:
-            return None
-        if role not in _ROLES:
-            return None
-        lead = lead or role == Role.lead
-    if not lead:
-        return None
-    raw_milestones = get("milestones") or []
-    if type(raw_milestones) is not list:
-        return None
-    milestones = []
-    for m in raw_milestones:
-        if type(m) is not dict:
-            return None
-        m_title, m_title_en, due, done = (
-            m.get("title"),
-            m.get("title_en"),
-            m.get("due"),
-            m.get("done"),
-        )
-        if m_title is not None and type(m_title) is not str:
-            return None
-        if m_title_en is not None and type(m_title_en) is not str:
-            return None
-        if type(due) is not str or (day := dates.get(due) or _day(due, dates)) is None:
-            return None
-        done_on = (dates.get(done) or _day(done, dates)) if done and type(done) is str else None
-        if done and done_on is None:
-            return None
-        milestones.append(
-            {"title": m_title or title, "title_en": m_title_en, "due": day, "done_on": done_on}
-        )
-    raw_targets = get("targets") or []
-    if type(raw_targets) is not list:
-        return None
-    # Everything before the targets passed, so the targets' own errors come first, as there.
-    targets = _targets(f"{path}:{number}", raw_targets) if raw_targets else []
-    seq = get("seq") or 0
-    if type(seq) is not int or not 0 <= seq < 2**31:
-        return None
-    return _line(data, number, texts, title, state, seq, assignments, milestones, targets)
-
-
-def _line(
-    data: dict[str, Any],
-    number: int,
-    texts: dict[str, str | None],
-    title: str,
-    state: str,
-    seq: int,
-    assignments: list[dict[str, Any]],
-    milestones: list[dict[str, Any]],
-    targets: list[dict[str, Any]],
-) -> dict[str, Any]:
-    """A checked line as the import takes it (``_quick`` and ``_validate`` alike)."""
-    return {
-        "raw": data,
-        "line": number,
-        **texts,
-        "title": title,
-        "domain": texts["domain"] or "general",
-        "state": state,
-        "seq": seq,
-        "assignments": assignments,
-        "milestones": milestones,
-        "targets": targets,
-    }
-
-
-def _day(text: str, dates: dict[str, date]) -> date | None:
-    """The date ``parse_date`` reads in ``text``, kept in ``dates``; None where it refuses."""
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        return None
-    if not EARLIEST <= day <= LATEST:
-        return None
-    dates[text] = day
-    return day
-
-
-def _validate(path: Path, number: int, data: dict[str, Any]) -> dict[str, Any]:
-    """The checks that need no database: those of ``duban add`` and ``duban target add``."""
-    where = f"{path}:{number}"
-    title = data.get("title")
-    if not isinstance(title, str) or not title.strip():
-        raise _fail(where, t("`title` must be a non-empty string"))
-    texts = {
-        key: _string(data, key, where)
-        for key in (
-            "title_en",
-            "body",
-            "body_en",
-            "code",
-            "domain",
-            "plan",
-            "region",
-            "region_code",
-        )
-    }
-    state = data.get("state") or State.open
-    with located(where):
-        title = check_obligation(
-            title=title,
-            title_en=texts["title_en"],
-            body=texts["body"],
-            body_en=texts["body_en"],
-            code=texts["code"],
-            domain=texts["domain"] or "general",
-            state=state if isinstance(state, str) else _short(state),
-        )
-        check_text(texts["region"], "region", single_line=True)
-        check_text(texts["region_code"], "region_code", single_line=True)
-    assignments = data.get("assignments")
-    if assignments is None:
-        leads, participants = data.get("lead") or [], data.get("participants") or []
-        if not isinstance(leads, list) or not isinstance(participants, list):
-            raise _fail(where, t("`lead` and `participants` must be lists"))
-        assignments = [{"owner": o, "role": "lead"} for o in leads] + [
-            {"owner": o, "role": "participant"} for o in participants
-        ]
-    if not isinstance(assignments, list):
-        raise _fail(where, t("`assignments` must be a list"))
-    for j, a in enumerate(assignments):
-        if not isinstance(a, dict) or not isinstance(a.get("owner"), str) or not a["owner"].strip():
-            raise _fail(where, t("each assignment needs an owner name"))
-        role = a.get("role")
-        if not isinstance(role, str) or role not in Role.__members__:
-            raise _fail(where, t("unknown role {value}", value=_short(role)))
-        with located(f"{where}: assignments[{j}]"):
-            check_text(a["owner"], "owner", single_line=True)
-    if not any(a["role"] == Role.lead for a in assignments):
-        raise _fail(where, t("an obligation needs at least one lead owner"))
-    milestones = []
-    raw_milestones = data.get("milestones") or []
-    if not isinstance(raw_milestones, list):
-        raise _fail(where, t("`milestones` must be a list"))
-    for j, m in enumerate(raw_milestones):
-        if not isinstance(m, dict):
-            raise _fail(where, t("milestones[{j}] must be an object", j=j))
-        w = f"milestones[{j}]"
-        with located(where):
-            m_title = _string(m, "title", f"{where}: {w}") or title
-            m_title_en = _string(m, "title_en", f"{where}: {w}")
-            check_text(m_title, f"{w}.title")
-            check_text(m_title_en, f"{w}.title_en")
-            milestones.append(
-                {
-                    "title": m_title,
-                    "title_en": m_title_en,
-                    "due": _as_date(m.get("due"), f"{w}.due"),
-                    "done_on": _as_date(m["done"], f"{w}.done") if m.get("done") else None,
-                }
-            )
-    raw_targets = data.get("targets") or []
-    if not isinstance(raw_targets, list):
-        raise _fail(where, t("`targets` must be a list"))
-    targets = _targets(where, raw_targets)
-    seq = data.get("seq") or 0
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**31:
-        raise _fail(where, t("`seq` must be a whole number, not {value}", value=_short(seq)))
-    return _line(data, number, texts, title, state, seq, assignments, milestones, targets)
-
-
-def _targets(where: str, raw_targets: list[Any]) -> list[dict[str, Any]]:
-    """The checks of ``duban target add`` on a line's targets."""
-    targets = []
-    for j, tg in enumerate(raw_targets):
-        w = f"{where}: targets[{j}]"
-        if not isinstance(tg, dict) or not tg.get("indicator") or not tg.get("comparator"):
-            raise _fail(w, t("a target needs indicator and comparator"))
-        indicator, comparator = _string(tg, "indicator", w), _string(tg, "comparator", w)
-        value = _number(tg.get("value"), w)
-        baseline = tg.get("baseline") or {}
-        if not isinstance(baseline, dict):
-            raise _fail(w, t("`baseline` must be an object"))
-        scope = tg.get("scope")
-        if scope is not None and (
-            not isinstance(scope, dict) or scope.get("type") not in ("region", "site")
-        ):
-            raise _fail(
-                w,
-                t(
-                    "`scope` must be an object with type region or site, not {value}",
-                    value=_short(scope),
-                ),
-            )
-        for key in ("code", "name", "key"):
-            if scope is not None:
-                _string(scope, key, f"{w}.scope")
-        with located(w):
-            due = _as_date(tg.get("due"), "due")
-            baseline_date = _as_date(baseline["date"], "baseline") if baseline.get("date") else None
-            ind, value = check_target(
-                indicator=indicator or "",
-                comparator=comparator or "",
-                value=value,
-                due=due,
-                baseline_value=_number(baseline.get("value"), w),
-                baseline_date=baseline_date,
-                name=_string(tg, "name", w),
-                name_en=_string(tg, "name_en", w),
-                text=_string(tg, "text", w),
-            )
-        targets.append(
-            {
-                "indicator": ind.key,
-                "name": tg.get("name") or ind.name,
-                "name_en": tg.get("name_en") or ind.name_en,
-                "comparator": comparator,
-                "value": value,
-                "unit": ind.unit or None,
-                "due": due,
-                "baseline_value": _number(baseline.get("value"), w),
-                "baseline_date": baseline_date,
-                "text": tg.get("text"),
-                "scope": scope,
-            }
-        )
-    return targets
-
-
-def _batches(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _key(plan_id: int | None, code: str | None, title: str) -> tuple[Any, ...]:
     return (plan_id, "code", code) if code else (plan_id, "title", title)
+
+
+def _pick(column: list[Any], chosen: list[int] | None) -> list[Any]:
+    """``column``'s items at the places ``chosen``; all of them where None."""
+    return column if chosen is None else [column[i] for i in chosen]
+
+
+def _spread(values: list[Any], starts: list[int]) -> list[Any]:
+    """Each of ``values`` repeated as many times as its line has items (owners, milestones):
+    the items of line ``i`` run from ``starts[i]`` to ``starts[i + 1]``."""
+    return [v for v, (a, b) in zip(values, pairwise(starts), strict=True) for _ in range(b - a)]
 
 
 def _comparable(
@@ -645,7 +312,7 @@ def _import(session: Session, path: Path, update: bool, progress: Any) -> dict[s
     # The new rows' stamps and dates as the driver takes them, each converted once.
     stored_stamp = stored_as(session, Obligation, "updated_at")(stamp)
     stored_day = stored_as(session, Milestone, "due")
-    days: dict[date | None, Any] = {None: None}
+    days: dict[int | None, Any] = {None: None}  # dates by ordinal, as the driver takes them
     id_map: dict[Any, int] = {}
     seen: dict[tuple[Any, ...], int] = {}
     first_id = last_id = None
@@ -681,44 +348,40 @@ def _import(session: Session, path: Path, update: bool, progress: Any) -> dict[s
             targets.append({**tg, "region_id": scoped[0], "site_id": scoped[1]})
         return {"region_id": region, "assignments": assignments, "targets": targets}
 
-    dates: dict[str, date] = {}
-    lines = (
-        (plain and _quick(path, n, d, dates)) or _validate(path, n, d)
-        for n, d, plain in _read_lines(path)
-    )
     # A load of about as many obligations as are stored, or more, rebuilds the indexes
-    # faster than it keeps them.
-    large = path.stat().st_size // LINE_BYTES >= max(LOAD_AT, len(existing))
-    # Stream the file a batch at a time; a bad line raises and the transaction rolls back.
-    # The new rows are indexed for search once, when the loop ends (FTS5 writes fewer and
-    # larger segments than batch by batch), and a large load's indexes built again then (or
-    # when it fails). Rows updated meanwhile were there before: their triggers keep them.
+    # faster than it keeps them; a file of many lines is read and checked by a helper
+    # process while the batches before are written.
+    lines_in_file = path.stat().st_size // LINE_BYTES
+    large = lines_in_file >= max(LOAD_AT, len(existing))
+    # A batch at a time; a bad line raises and the transaction rolls back. The new rows are
+    # indexed for search once, when the loop ends (FTS5 writes fewer and larger segments than
+    # batch by batch), and a large load's indexes built again then (or when it fails). Rows
+    # updated meanwhile were there before: their triggers keep them.
     loaded = False
-    with ExitStack() as loads:
-        for chunk in _batches(lines, BATCH):
-            fresh = []
-            for r in chunk:
-                plan_key = r["plan"]
-                plan_id = plans.get(plan_key) if plan_key else None
-                key = _key(plan_id, r["code"], r["title"])
+    with Reader(path, helped=lines_in_file >= HELPED_AT) as reader, ExitStack() as loads:
+        for lines in reader:
+            numbers = lines.numbers
+            plan_ids = [plans.get(key) if key else None for key in lines.text("plan")]
+            fresh: list[int] = []  # the places in the batch of the lines that are new
+            for i, key in enumerate(map(_key, plan_ids, lines.text("code"), lines.titles)):
                 if key in seen:
-                    raise _fail(
-                        f"{path}:{r['line']}",
+                    raise failure(
+                        f"{path}:{numbers[i]}",
                         t(
                             "the same obligation as line {line} (same plan and code)",
                             line=seen[key],
                         ),
                     )
-                seen[key] = r["line"]
-                r["plan_id"] = plan_id
+                seen[key] = numbers[i]
                 ob_id = existing.get(key)
                 if ob_id is None:
-                    fresh.append(r)
+                    fresh.append(i)
                     continue
+                r = {**lines.line(i), "plan_id": plan_ids[i]}
                 ob = session.get(Obligation, ob_id)
                 assert ob is not None
-                if r["raw"].get("id") is not None:
-                    id_map[r["raw"]["id"]] = ob.id
+                if r["id"] is not None:
+                    id_map[r["id"]] = ob.id
                 found = resolve(r, ob.region_id)
                 incoming = _comparable(
                     scalars={**r, "region_id": found["region_id"]},
@@ -744,64 +407,86 @@ def _import(session: Session, path: Path, update: bool, progress: Any) -> dict[s
                 else:
                     _update(session, ob, r, found, changed, stamp)
                     updated.append(f"{label} (#{ob.id}): {', '.join(changed)}")
-            total += len(chunk)
+            total += len(numbers)
             if progress is not None:
-                progress(len(chunk))
+                progress(len(numbers))
             if not fresh or conflicts:
                 continue
             new_ids = reserve_ids(session, Obligation, len(fresh))
-            ob_rows, assignments, targets = [], [], []
-            milestones, holders = [], []  # each milestone, and its obligation's id
-            for r, new_id in zip(fresh, new_ids, strict=True):
-                raw = r["raw"]
-                if raw.get("id") is not None:
-                    id_map[raw["id"]] = new_id
-                if r["targets"]:
-                    found = resolve(r, None)
-                    region, pairs = found["region_id"], found["assignments"]
+            ob_ids: list[int | None] = [None] * len(numbers)  # each line's new id
+            region_ids: list[int | None] = []
+            parent_ids: list[int | None] = []
+            targets: list[dict[str, Any]] = []
+            owners_unknown = not owners.keys() >= set(lines.owners)
+            regions_named = list(zip(lines.text("region_code"), lines.text("region"), strict=True))
+            for i, new_id in zip(fresh, new_ids, strict=True):
+                ob_ids[i] = new_id
+                if lines.ids[i] is not None:
+                    id_map[lines.ids[i]] = new_id
+                parent_ids.append(id_map.get(lines.parents[i]))
+                if i in lines.targets:
+                    found = resolve(lines.line(i), None)
+                    region_ids.append(found["region_id"])
                     targets.extend(_target_row(new_id, tg, stamp) for tg in found["targets"])
-                else:
-                    # resolve()'s answers, from the look-ups made already where there are some.
-                    place = (r["region_code"], r["region"])
-                    region = region_of.get(place, -1)
-                    if region == -1:
-                        with located(f"{path}:{r['line']}"):
-                            region = region_of[place] = region_id(*place)
-                    pairs = []
-                    for a in r["assignments"]:
-                        owner = owners.get(a["owner"].strip())
-                        if owner is None:
-                            with located(f"{path}:{r['line']}"):
-                                owner = owner_id(a["owner"])
-                        pairs.append((owner, a["role"]))
-                ob_rows.append(
-                    (
-                        new_id,
-                        r["plan_id"],
-                        r["code"],
-                        r["seq"],
-                        r["title"],
-                        r["title_en"],
-                        r["body"],
-                        r["body_en"],
-                        r["domain"],
-                        region,
-                        id_map.get(raw.get("parent")),
-                        r["state"],
-                        0,
-                        1,
-                        None,
-                        stored_stamp,
-                        stored_stamp,
-                    )
+                    continue
+                # resolve()'s answers, from the look-ups made already where there are some.
+                region = region_of.get(regions_named[i], -1)
+                if region == -1:
+                    with located(f"{path}:{numbers[i]}"):
+                        region = region_of[regions_named[i]] = region_id(*regions_named[i])
+                region_ids.append(region)
+                if owners_unknown:
+                    for name in lines.owners[lines.owned[i] : lines.owned[i + 1]]:
+                        if name not in owners:
+                            with located(f"{path}:{numbers[i]}"):
+                                owner_id(name)
+            chosen = None if len(fresh) == len(numbers) else fresh
+            ob_rows = list(
+                zip(
+                    new_ids,
+                    _pick(plan_ids, chosen),
+                    _pick(lines.text("code"), chosen),
+                    _pick(lines.seqs, chosen),
+                    _pick(lines.titles, chosen),
+                    _pick(lines.text("title_en"), chosen),
+                    _pick(lines.text("body"), chosen),
+                    _pick(lines.text("body_en"), chosen),
+                    _pick(lines.text("domain"), chosen),
+                    region_ids,
+                    parent_ids,
+                    _pick(lines.states, chosen),
+                    repeat(0),
+                    repeat(1),
+                    repeat(None),
+                    repeat(stored_stamp),
+                    repeat(stored_stamp),
                 )
-                assignments += [(new_id, owner, role) for owner, role in dict.fromkeys(pairs)]
-                for m in r["milestones"]:
-                    for day in (m["due"], m["done_on"]):
-                        if day not in days:
-                            days[day] = stored_day(day)
-                milestones += r["milestones"]
-                holders += [new_id] * len(r["milestones"])
+            )
+            # Each owner and milestone with its line's new id; those of lines already there
+            # (None) are left out. An owner named twice in a line is assigned once.
+            holders = _spread(ob_ids, lines.owned)
+            owner_ids = map(owners.get, lines.owners)
+            assignments = list(
+                dict.fromkeys(
+                    row
+                    for row in zip(holders, owner_ids, lines.roles, strict=True)
+                    if row[0] is not None
+                )
+            )
+            for day in {*lines.dues, *lines.done} - days.keys():
+                days[day] = stored_day(date.fromordinal(day))
+            milestones = [
+                row
+                for row in zip(
+                    _spread(ob_ids, lines.carried),
+                    lines.milestone_titles,
+                    lines.milestone_titles_en,
+                    map(days.__getitem__, lines.dues),
+                    map(days.__getitem__, lines.done),
+                    strict=True,
+                )
+                if row[0] is not None
+            ]
             if not loaded:
                 if large:
                     loads.enter_context(loading(session, LOADED, keep=("obligation_id",)))
@@ -814,19 +499,8 @@ def _import(session: Session, path: Path, update: bool, progress: Any) -> dict[s
                 Milestone,
                 _MILESTONE,
                 [
-                    (
-                        held,
-                        m["title"],
-                        m["title_en"],
-                        days[m["due"]],
-                        days[m["done_on"]],
-                        uid,
-                        0,
-                        stored_stamp,
-                    )
-                    for held, m, uid in zip(
-                        holders, milestones, new_uids(len(milestones)), strict=True
-                    )
+                    (*row, uid, 0, stored_stamp)
+                    for row, uid in zip(milestones, new_uids(len(milestones)), strict=True)
                 ],
                 encoded=_MILESTONE,
             )

@@ -1,5 +1,5 @@
-"""``duban import obligations`` checks a well-formed line on a fast path (``_quick``) and
-falls back to the detailed checks (``_validate``) for anything else; it writes new rows as
+"""``duban import obligations`` checks a well-formed line on a fast path (``quick``) and
+falls back to the detailed checks (``validate``) for anything else; it writes new rows as
 tuples straight to the driver, and rebuilds the indexes after a large load. Each of these
 must give what the straightforward path gives: the same result for every line it accepts,
 the same error for every line it refuses, and the same rows in the database."""
@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text
 
-from duban.core import batch_writes, search
+from duban.core import batch_writes, obligation_lines, search
 from duban.core.db import get_engine
 from duban.core.errors import UserError
 from duban.core.services import transfer
@@ -86,8 +86,8 @@ ODD: list[Any] = [
     {"owner": "x"},
     {"owner": "x", "role": "lead"},
 ]
-TOP = ["title", *transfer._TEXTS, "state", "seq", "assignments", "lead", "participants"]
-TOP += ["milestones", "targets"]
+TOP = ["title", *obligation_lines.TEXTS, "state", "seq", "assignments", "lead", "participants"]
+TOP += ["milestones", "targets", "id", "parent"]
 NESTED = [
     ("assignments", 0, "owner"),
     ("assignments", 0, "role"),
@@ -131,16 +131,16 @@ def _variants(count: int, seed: int = 23) -> list[str]:
 
 def _detailed(path: Path, number: int, data: dict[str, Any]) -> Any:
     try:
-        return transfer._validate(path, number, data)
+        return obligation_lines.validate(path, number, data)
     except UserError as exc:
         return ("error", str(exc))
 
 
 def _fast(path: Path, number: int, data: dict[str, Any], plain: bool) -> Any:
     try:
-        return (plain and transfer._quick(path, number, data, {})) or transfer._validate(
-            path, number, data
-        )
+        return (
+            plain and obligation_lines.quick(path, number, data, {})
+        ) or obligation_lines.validate(path, number, data)
     except UserError as exc:
         return ("error", str(exc))
 
@@ -150,12 +150,12 @@ def test_the_fast_check_agrees_with_the_detailed_one(tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     quick = refused = 0
-    for number, data, plain in transfer._read_lines(path):
+    for number, data, plain in obligation_lines.read_lines(path):
         expected = _detailed(path, number, data)
         assert _fast(path, number, data, plain) == expected, lines[number - 1]
         if plain:
             try:
-                accepted = transfer._quick(path, number, data, {})
+                accepted = obligation_lines.quick(path, number, data, {})
             except UserError:
                 accepted = None
             quick += accepted is not None
@@ -175,7 +175,7 @@ def test_a_plain_line_holds_no_control_character(tmp_path: Path) -> None:
     }
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(cases) + "\n", encoding="utf-8")
-    assert [plain for _, _, plain in transfer._read_lines(path)] == list(cases.values())
+    assert [plain for _, _, plain in obligation_lines.read_lines(path)] == list(cases.values())
 
 
 @pytest.mark.parametrize(
@@ -197,7 +197,7 @@ def test_reading_a_line_gives_what_json_loads_gives(tmp_path: Path, line: str) -
     path = tmp_path / "in.jsonl"
     path.write_text(line + "\n", encoding="utf-8")
     try:
-        got: Any = [(n, d) for n, d, _ in transfer._read_lines(path)]
+        got: Any = [(n, d) for n, d, _ in obligation_lines.read_lines(path)]
     except UserError as exc:
         got = str(exc)
     if not line.strip():
@@ -229,6 +229,8 @@ BAD = [
     ({**BASE, "seq": -1}, "`seq` must be a whole number, not -1"),
     ({**BASE, "seq": True}, "`seq` must be a whole number, not True"),
     ({**BASE, "targets": [{**TARGET, "comparator": "~~"}]}, "unknown comparator '~~'"),
+    ({**BASE, "id": [1]}, "`id` must be a number or a string, not [1]"),
+    ({**BASE, "parent": {"id": 1}}, "`parent` must be a number or a string, not {'id': 1}"),
 ]
 
 
@@ -331,10 +333,18 @@ def _varied_file(path: Path) -> None:
 
 
 def _import_both_ways(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_runner: Any, *, large: bool
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_runner: Any,
+    *,
+    large: bool,
+    helped: bool = False,
 ) -> tuple[Any, Any]:
     path = tmp_path / "varied.jsonl"
     _varied_file(path)
+    # Every third line first: the whole file's batches then mix new lines and lines there.
+    part = tmp_path / "part.jsonl"
+    part.write_text("".join(path.read_text(encoding="utf-8").splitlines(True)[::3]), "utf-8")
     slow, fast = make_runner("slow"), make_runner("fast")
     for runner in (slow, fast):
         runner.ok("owner", "add", "湖南省水利厅", "--alias", "省水利厅")
@@ -343,7 +353,8 @@ def _import_both_ways(
         monkeypatch.setattr(transfer, "LOAD_AT", 0)
         monkeypatch.setattr(transfer, "LINE_BYTES", 1)
     with monkeypatch.context() as patched:
-        patched.setattr(transfer, "_quick", lambda *args: None)
+        patched.setattr(transfer, "HELPED_AT", 10**12)  # the slow path is this process's
+        patched.setattr(obligation_lines, "quick", lambda *args: None)
         # The slow import hands the driver dates and instants as they are, for insert_tuples'
         # own conversions: the fast one's values converted once must come out the same.
         patched.setattr(transfer, "stored_as", lambda *args: lambda value: value)
@@ -352,7 +363,12 @@ def _import_both_ways(
             "insert_tuples",
             lambda *args, encoded=(): batch_writes.insert_tuples(*args),
         )
+        slow.ok("import", "obligations", str(part))
         slow.ok("import", "obligations", str(path))
+    if helped:  # batches of ten, so that some hold no targets and go as columns
+        monkeypatch.setattr(transfer, "HELPED_AT", 0)
+        monkeypatch.setattr(obligation_lines, "BATCH", 10)
+    fast.ok("import", "obligations", str(part))
     fast.ok("import", "obligations", str(path))
     return slow, fast
 
@@ -376,11 +392,13 @@ def make_runner(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]
         yield make
 
 
-@pytest.mark.parametrize("large", [False, True])
+@pytest.mark.parametrize(
+    ("large", "helped"), [(False, False), (True, False), (True, True)], ids=["", "large", "helped"]
+)
 def test_the_fast_path_writes_what_the_detailed_path_writes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_runner: Any, large: bool
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_runner: Any, large: bool, helped: bool
 ) -> None:
-    slow, fast = _import_both_ways(tmp_path, monkeypatch, make_runner, large=large)
+    slow, fast = _import_both_ways(tmp_path, monkeypatch, make_runner, large=large, helped=helped)
     before, after = _rows(slow.url), _rows(fast.url)
     assert before.keys() == after.keys()
     for table in before:
