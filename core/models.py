@@ -203,7 +203,8 @@ class Assignment(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+    # Looked up by the unique constraint's index, which begins with it (revision 0021).
+    obligation_id: int = Field(foreign_key="obligation.id")
     owner_id: int = Field(foreign_key="owner.id")
     role: str = Field(max_length=16)
 
@@ -219,7 +220,8 @@ class Milestone(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    obligation_id: int = Field(foreign_key="obligation.id", index=True)
+    # Looked up by ix_milestone_obligation_due, which begins with it (revision 0021).
+    obligation_id: int = Field(foreign_key="obligation.id")
     title: str
     title_en: str | None = None
     due: date
