@@ -598,7 +598,7 @@ def main() -> None:
     columns)``, or as ``("text", [(number, text), ...])`` for a batch it leaves to the
     import, then ``("end", None)``. After a bad line it sends that batch as text and stops:
     the import, checking it, says what is wrong."""
-    gc.disable()  # a short life holding everything it makes until the end
+    gc.disable()  # thousands of small containers a batch, none of them in a cycle
     path, size = Path(sys.argv[1]), int(sys.argv[2])
     dates: dict[str, date] = {}
     texts: list[tuple[int, str]] = []
