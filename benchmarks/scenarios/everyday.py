@@ -56,8 +56,8 @@ def _taskrc(workdir: Path) -> dict[str, str]:
         rc.write_text(
             f"data.location={workdir / 'task'}\nconfirmation=off\nverbose=nothing\n"
             "color=off\ndetection=off\ndefaultwidth=160\nhooks=off\nrecurrence=off\n"
-            "gc=off\nuda.region.type=string\nuda.lead.type=string\n"
-            "uda.participants.type=string\n",
+            "gc=off\nuda.region.type=string\n"
+            + "".join(f"uda.{name}.type=string\n" for name in _ROLES.values()),
             encoding="utf-8",
         )
     return {**os.environ, "TASKRC": str(rc)}
@@ -116,17 +116,19 @@ def _as_tasks(obligations: list[dict], *, brief: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Each role's user-defined attribute in Taskwarrior: the name a listing gives its owners.
+_ROLES = {"lead": "lead", "participant": "participants", "implementer": "implementers"}
+
+
 def _held_by(ob: dict) -> dict[str, str]:
     """The owners by role, from an import line's assignments or a listing's names."""
     if "assignments" in ob:
-        by_role: dict[str, list[str]] = {"lead": [], "participant": []}
+        by_role: dict[str, list[str]] = {}
         for a in ob["assignments"]:
-            by_role[a["role"]].append(a["owner"])
-        leads, participants = by_role["lead"], by_role["participant"]
+            by_role.setdefault(_ROLES[a["role"]], []).append(a["owner"])
     else:
-        leads, participants = ob.get("lead", []), ob.get("participants", [])
-    held = {"lead": ",".join(leads), "participants": ",".join(participants)}
-    return {key: value for key, value in held.items() if value}
+        by_role = {name: ob.get(name) or [] for name in _ROLES.values()}
+    return {name: ",".join(owners) for name, owners in by_role.items() if owners}
 
 
 def _milestone_note(milestone: dict) -> str:

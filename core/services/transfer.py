@@ -49,13 +49,13 @@ from .owners import add_owner, find_owner
 from .regions import add_region
 from .targets import target_scope
 
-BATCH = 2000
+BATCH = 2000  # obligations exported at a time (an import's batches: obligation_lines.BATCH)
 # Rebuilding the indexes pays from about this many new lines (LINE_BYTES: a line of an
 # export without bodies, a little more than most; a file of longer lines is taken for fewer).
 LOAD_AT = 10_000
+LINE_BYTES = 1000
 # A helper process reads and checks the lines of a file from about this many lines.
 HELPED_AT = 10_000
-LINE_BYTES = 1000
 LOADED = ("obligation", "assignment", "milestone")
 # The columns of the rows an import writes, in the order its tuples hold them.
 _OBLIGATION = (
